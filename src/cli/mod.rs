@@ -1,0 +1,84 @@
+//! The command line: clap definitions and dispatch. Typed errors inside; one human sentence here.
+
+mod config_cmd;
+mod sim_cmd;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes shared by every headless command (terraform's -detailed-exitcode convention).
+pub mod exit {
+    /// Success, nothing to do.
+    pub const OK: u8 = 0;
+    /// Error (or problems found).
+    pub const ERROR: u8 = 1;
+    /// Success, changes pending (plan) / could not check (doctor).
+    pub const PENDING: u8 = 2;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scaleguard",
+    version,
+    about = "Operations console for Octopus Deploy on auto-scaling groups",
+    long_about = "scaleguard shows Azure VM Scale Sets and Octopus Deploy side by side and turns the \
+                  difference into actions an operator approves. Start with `scaleguard sim` to run the \
+                  built-in simulator, or `scaleguard config init` to write a config file."
+)]
+pub struct Cli {
+    /// Config file [default: the platform config dir, scaleguard/config.toml]
+    #[arg(long, global = true, env = "SCALEGUARD_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Profile to use [default: the file's default_profile]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the built-in simulator (Azure Resource Manager + Octopus REST) on loopback
+    Sim(sim_cmd::SimArgs),
+    /// Inspect and create config files
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
+}
+
+impl Cli {
+    /// The config file path: --config, $SCALEGUARD_CONFIG, or the platform default.
+    pub fn config_path(&self) -> anyhow::Result<PathBuf> {
+        match &self.config {
+            Some(path) => Ok(path.clone()),
+            None => crate::config::default_path()
+                .ok_or_else(|| anyhow::anyhow!("cannot find the platform config dir: pass --config PATH")),
+        }
+    }
+}
+
+/// Parse arguments, run, and turn any error into one sentence on stderr.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("scaleguard: {}", error_sentence(&err));
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match &cli.command {
+        Command::Sim(args) => sim_cmd::run(args),
+        Command::Config(cmd) => config_cmd::run(&cli, cmd),
+    }
+}
+
+/// The whole cause chain on one line, outermost first.
+fn error_sentence(err: &anyhow::Error) -> String {
+    err.chain().map(|cause| cause.to_string()).collect::<Vec<_>>().join(": ")
+}

@@ -1,0 +1,16 @@
+//! scaleguard: a terminal operations console for Octopus Deploy on auto-scaling groups.
+//!
+//! The core (reconcile, guard, drain) is pure: snapshots and `now` in, decisions out.
+//! IO lives in the clients (`octopus`, `providers`) and the simulator (`sim`).
+
+pub mod cli;
+pub mod config;
+pub mod drain;
+pub mod guard;
+pub mod journal;
+pub mod model;
+pub mod octopus;
+pub mod providers;
+pub mod reconcile;
+pub mod secret;
+pub mod sim;

@@ -1,0 +1,539 @@
+//! Domain types: what scaleguard reasons about. Plain data, no IO.
+//!
+//! Wire types (what Azure and Octopus send) live with their clients and are converted into these,
+//! so the planner, guard and drain logic never depend on a server's spelling.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use time::OffsetDateTime;
+
+/// Identifies one scale set across providers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ScaleSetKey {
+    pub provider: String,
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub name: String,
+}
+
+impl fmt::Display for ScaleSetKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.resource_group, self.name)
+    }
+}
+
+/// Azure's provisioning state, compared case-insensitively ("Succeeded" and "succeeded" are the same).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProvisioningState {
+    Creating,
+    Updating,
+    Deleting,
+    Succeeded,
+    Failed,
+    Canceled,
+    Other(String),
+}
+
+impl ProvisioningState {
+    pub fn parse(raw: &str) -> Self {
+        match raw.to_ascii_lowercase().as_str() {
+            "creating" => Self::Creating,
+            "updating" => Self::Updating,
+            "deleting" => Self::Deleting,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            "canceled" | "cancelled" => Self::Canceled,
+            _ => Self::Other(raw.to_string()),
+        }
+    }
+
+    /// Succeeded, Failed and Canceled are final; anything else is still running (AZURE.md).
+    pub fn is_final(&self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Canceled)
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Creating => "Creating",
+            Self::Updating => "Updating",
+            Self::Deleting => "Deleting",
+            Self::Succeeded => "Succeeded",
+            Self::Failed => "Failed",
+            Self::Canceled => "Canceled",
+            Self::Other(raw) => raw,
+        }
+    }
+}
+
+impl fmt::Display for ProvisioningState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The VM's power state from the instance view (`PowerState/running`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PowerState {
+    Starting,
+    Running,
+    Stopping,
+    Stopped,
+    Deallocating,
+    Deallocated,
+    /// No instance view was returned, or it carried no power status.
+    Unknown,
+    Other(String),
+}
+
+impl PowerState {
+    pub fn parse(raw: &str) -> Self {
+        match raw.to_ascii_lowercase().as_str() {
+            "starting" => Self::Starting,
+            "running" => Self::Running,
+            "stopping" => Self::Stopping,
+            "stopped" => Self::Stopped,
+            "deallocating" => Self::Deallocating,
+            "deallocated" => Self::Deallocated,
+            "" | "unknown" => Self::Unknown,
+            _ => Self::Other(raw.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Starting => "starting",
+            Self::Running => "running",
+            Self::Stopping => "stopping",
+            Self::Stopped => "stopped",
+            Self::Deallocating => "deallocating",
+            Self::Deallocated => "deallocated",
+            Self::Unknown => "unknown",
+            Self::Other(raw) => raw,
+        }
+    }
+}
+
+impl fmt::Display for PowerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One VM of a scale set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instance {
+    pub scale_set: ScaleSetKey,
+    /// Uniform mode: a decimal string ("0", "17").
+    pub instance_id: String,
+    /// `properties.vmId`, a GUID: absence evidence is keyed on it too, as ids may be reused.
+    pub vm_id: Option<String>,
+    /// `{set}_{instanceId}`.
+    pub name: String,
+    pub computer_name: Option<String>,
+    pub provisioning_state: ProvisioningState,
+    pub power_state: PowerState,
+    pub latest_model_applied: bool,
+    pub protected_from_scale_in: bool,
+}
+
+impl Instance {
+    /// Numeric instance id for ordering (scale-in removes the highest); None for flexible-mode names.
+    pub fn numeric_id(&self) -> Option<u64> {
+        self.instance_id.parse().ok()
+    }
+}
+
+/// Orchestration mode of a scale set; only Uniform is fully supported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrchestrationMode {
+    Uniform,
+    Flexible,
+}
+
+/// The scale set itself, as read with its ETag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScaleSetState {
+    pub key: ScaleSetKey,
+    pub location: Option<String>,
+    pub capacity: u32,
+    pub provisioning_state: ProvisioningState,
+    pub overprovision: bool,
+    pub orchestration_mode: OrchestrationMode,
+    /// Scale-in policy rules ("Default", "NewestVM", "OldestVM"); empty when the server sent none.
+    pub scale_in_rules: Vec<String>,
+    /// Optimistic concurrency token (`"5"`, quotes included) for If-Match.
+    pub etag: Option<String>,
+    /// When the scale set's model last changed, when the provider reports it (`timeCreated`/tags).
+    pub last_changed: Option<OffsetDateTime>,
+}
+
+/// Octopus target health (`HealthStatus`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum HealthStatus {
+    Healthy,
+    HasWarnings,
+    Unhealthy,
+    Unavailable,
+    Unknown,
+    Other(String),
+}
+
+impl HealthStatus {
+    pub fn parse(raw: &str) -> Self {
+        match raw {
+            "Healthy" => Self::Healthy,
+            "HasWarnings" => Self::HasWarnings,
+            "Unhealthy" => Self::Unhealthy,
+            "Unavailable" => Self::Unavailable,
+            "Unknown" | "" => Self::Unknown,
+            other => Self::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Healthy => "Healthy",
+            Self::HasWarnings => "HasWarnings",
+            Self::Unhealthy => "Unhealthy",
+            Self::Unavailable => "Unavailable",
+            Self::Unknown => "Unknown",
+            Self::Other(raw) => raw,
+        }
+    }
+
+    /// Healthy enough to receive a deployment.
+    pub fn is_deployable(&self) -> bool {
+        matches!(self, Self::Healthy | Self::HasWarnings)
+    }
+}
+
+impl fmt::Display for HealthStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How Octopus talks to a target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// `TentaclePassive` (listening), `TentacleActive` (polling), `Ssh`, ...
+    pub communication_style: String,
+    pub uri: Option<String>,
+    pub thumbprint: Option<String>,
+}
+
+/// An Octopus deployment target (machine).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub id: String,
+    pub name: String,
+    pub roles: Vec<String>,
+    pub environment_ids: Vec<String>,
+    pub health: HealthStatus,
+    pub disabled: bool,
+    pub machine_policy_id: Option<String>,
+    pub thumbprint: Option<String>,
+    pub endpoint: Endpoint,
+    pub has_latest_calamari: Option<bool>,
+}
+
+impl Target {
+    /// In scope only with *all* configured roles (never trust the server's filter for this).
+    pub fn has_all_roles(&self, roles: &[String]) -> bool {
+        roles.iter().all(|wanted| self.roles.iter().any(|have| have.eq_ignore_ascii_case(wanted)))
+    }
+}
+
+/// An Octopus Server HA node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Node {
+    pub id: String,
+    pub name: String,
+    pub last_seen: Option<OffsetDateTime>,
+    pub is_offline: bool,
+    /// `IsInMaintenanceMode`: drain.
+    pub drain: bool,
+    pub max_concurrent_tasks: u32,
+    pub running_tasks: u32,
+    pub version: Option<String>,
+}
+
+/// Octopus task state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TaskState {
+    Queued,
+    Executing,
+    Cancelling,
+    Success,
+    Failed,
+    Canceled,
+    TimedOut,
+}
+
+impl TaskState {
+    pub fn parse(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "Queued" => Self::Queued,
+            "Executing" => Self::Executing,
+            "Cancelling" => Self::Cancelling,
+            "Success" => Self::Success,
+            "Failed" => Self::Failed,
+            "Canceled" => Self::Canceled,
+            "TimedOut" => Self::TimedOut,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Queued => "Queued",
+            Self::Executing => "Executing",
+            Self::Cancelling => "Cancelling",
+            Self::Success => "Success",
+            Self::Failed => "Failed",
+            Self::Canceled => "Canceled",
+            Self::TimedOut => "TimedOut",
+        }
+    }
+
+    /// Queued or running: a deployment in this state must not be duplicated.
+    pub fn is_active(&self) -> bool {
+        matches!(self, Self::Queued | Self::Executing | Self::Cancelling)
+    }
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An Octopus server task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub state: TaskState,
+    pub server_node: Option<String>,
+    pub deployment_id: Option<String>,
+    pub queue_time: Option<OffsetDateTime>,
+    pub start_time: Option<OffsetDateTime>,
+    pub completed_time: Option<OffsetDateTime>,
+}
+
+/// A release of a project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    pub id: String,
+    pub project_id: String,
+    pub version: String,
+}
+
+/// A deployment of a release to an environment (and possibly specific machines).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub id: String,
+    pub project_id: String,
+    pub release_id: String,
+    pub environment_id: String,
+    /// Empty means "every target in the environment with the project's roles".
+    pub specific_machine_ids: Vec<String>,
+    pub excluded_machine_ids: Vec<String>,
+    pub task_id: Option<String>,
+    pub task_state: Option<TaskState>,
+    pub created: Option<OffsetDateTime>,
+}
+
+impl Deployment {
+    /// Did (or will) this deployment reach `target_id`?
+    pub fn covers(&self, target_id: &str) -> bool {
+        if self.excluded_machine_ids.iter().any(|id| id == target_id) {
+            return false;
+        }
+        self.specific_machine_ids.is_empty() || self.specific_machine_ids.iter().any(|id| id == target_id)
+    }
+}
+
+/// What the planner proposes. Each action carries its reason and the observations behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Action {
+    /// The scale set is still provisioning: nothing else is proposed until it is steady.
+    Wait {
+        scale_set: ScaleSetKey,
+        in_progress: u32,
+        succeeded: u32,
+        capacity: u32,
+        waiting_secs: u64,
+        /// Past `provisioning_timeout_secs`: shown as a warning, not a silent wait.
+        timed_out: bool,
+    },
+    /// Delete a target whose VM is gone.
+    DeleteTarget {
+        target_id: String,
+        target_name: String,
+        /// The VM it was matched to when last seen, if any.
+        last_instance_id: Option<String>,
+        absent_observations: u32,
+        absent_secs: u64,
+    },
+    /// Deploy a project's latest release to new targets only.
+    Deploy {
+        project_id: String,
+        project_name: String,
+        release_id: String,
+        release_version: String,
+        environment_id: String,
+        target_ids: Vec<String>,
+        target_names: Vec<String>,
+    },
+    /// Something a person should see; the tool does not act on it.
+    Note { severity: Severity, subject: String },
+}
+
+impl Action {
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::Wait { .. } => ActionKind::Wait,
+            Action::DeleteTarget { .. } => ActionKind::DeleteTarget,
+            Action::Deploy { .. } => ActionKind::Deploy,
+            Action::Note { .. } => ActionKind::Note,
+        }
+    }
+
+    /// Only these change anything; waits and notes are information.
+    pub fn is_mutating(&self) -> bool {
+        matches!(self, Action::DeleteTarget { .. } | Action::Deploy { .. })
+    }
+
+    pub fn is_destructive(&self) -> bool {
+        matches!(self, Action::DeleteTarget { .. })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionKind {
+    Wait,
+    DeleteTarget,
+    Deploy,
+    Note,
+}
+
+impl ActionKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ActionKind::Wait => "wait",
+            ActionKind::DeleteTarget => "delete-target",
+            ActionKind::Deploy => "deploy",
+            ActionKind::Note => "note",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Some(match raw.trim() {
+            "wait" => ActionKind::Wait,
+            "delete-target" => ActionKind::DeleteTarget,
+            "deploy" => ActionKind::Deploy,
+            "note" => ActionKind::Note,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+/// One proposed action with the words and the evidence behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedAction {
+    /// Stable across refreshes while the proposal stays the same, so a selection survives.
+    pub id: String,
+    pub action: Action,
+    pub reason: String,
+    pub observations: Vec<String>,
+}
+
+/// The reconcile plan for one profile at one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    #[serde(with = "time::serde::rfc3339")]
+    pub generated_at: OffsetDateTime,
+    pub actions: Vec<PlannedAction>,
+}
+
+impl Plan {
+    pub fn pending_changes(&self) -> impl Iterator<Item = &PlannedAction> {
+        self.actions.iter().filter(|a| a.action.is_mutating())
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.pending_changes().next().is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provisioning_state_is_case_insensitive() {
+        assert_eq!(ProvisioningState::parse("succeeded"), ProvisioningState::Succeeded);
+        assert_eq!(ProvisioningState::parse("SUCCEEDED"), ProvisioningState::Succeeded);
+        assert!(!ProvisioningState::parse("Migrating").is_final());
+        assert!(ProvisioningState::parse("canceled").is_final());
+    }
+
+    #[test]
+    fn all_of_roles_is_checked_locally() {
+        let target = Target {
+            id: "Machines-1".into(),
+            name: "web".into(),
+            roles: vec!["vmss-web".into()],
+            environment_ids: vec![],
+            health: HealthStatus::Healthy,
+            disabled: false,
+            machine_policy_id: None,
+            thumbprint: None,
+            endpoint: Endpoint { communication_style: "TentaclePassive".into(), uri: None, thumbprint: None },
+            has_latest_calamari: None,
+        };
+        assert!(target.has_all_roles(&["VMSS-web".into()]));
+        assert!(!target.has_all_roles(&["vmss-web".into(), "web-server".into()]));
+    }
+
+    #[test]
+    fn deployment_with_no_specific_machines_covers_every_target() {
+        let mut d = Deployment {
+            id: "Deployments-1".into(),
+            project_id: "Projects-1".into(),
+            release_id: "Releases-1".into(),
+            environment_id: "Environments-1".into(),
+            specific_machine_ids: vec![],
+            excluded_machine_ids: vec!["Machines-2".into()],
+            task_id: None,
+            task_state: None,
+            created: None,
+        };
+        assert!(d.covers("Machines-1"));
+        assert!(!d.covers("Machines-2"));
+        d.specific_machine_ids = vec!["Machines-3".into()];
+        assert!(!d.covers("Machines-1"));
+        assert!(d.covers("Machines-3"));
+    }
+}
