@@ -343,6 +343,8 @@ pub struct Deployment {
     /// Empty means "every target in the environment with the project's roles".
     pub specific_machine_ids: Vec<String>,
     pub excluded_machine_ids: Vec<String>,
+    /// Filled in by Octopus as the deployment reaches machines (`DeployedToMachineIds`).
+    pub deployed_to_machine_ids: Vec<String>,
     pub task_id: Option<String>,
     pub task_state: Option<TaskState>,
     pub created: Option<OffsetDateTime>,
@@ -526,6 +528,7 @@ mod tests {
             environment_id: "Environments-1".into(),
             specific_machine_ids: vec![],
             excluded_machine_ids: vec!["Machines-2".into()],
+            deployed_to_machine_ids: vec![],
             task_id: None,
             task_state: None,
             created: None,

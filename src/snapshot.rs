@@ -1,0 +1,96 @@
+//! One refresh's view of everything in scope, as the planner and the console consume it.
+//!
+//! A read that failed is a `ReadFailure`, never an empty list: "the VMs are gone" must only ever be
+//! concluded from a listing that succeeded on every page.
+
+use crate::config::MatchBy;
+use crate::model::Target;
+use crate::model::{Deployment, Instance, Node, Release, ScaleSetKey, ScaleSetState};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use time::OffsetDateTime;
+
+/// What could not be read, and why (endpoint and failure kind; never a secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadFailure {
+    /// What was being read: "scale set rg-web/vmss-web instances (page 3)", "GET /api/Spaces-1/machines".
+    pub what: String,
+    pub message: String,
+}
+
+impl ReadFailure {
+    pub fn new(what: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { what: what.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for ReadFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.what, self.message)
+    }
+}
+
+impl std::error::Error for ReadFailure {}
+
+/// A read's outcome.
+pub type Observed<T> = Result<T, ReadFailure>;
+
+/// A complete listing of one scale set: its state and every instance, all pages read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScaleSetListing {
+    pub state: ScaleSetState,
+    pub instances: Vec<Instance>,
+}
+
+/// One configured scale set and what reading it gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScaleSetObservation {
+    pub key: ScaleSetKey,
+    pub match_by: MatchBy,
+    pub listing: Observed<ScaleSetListing>,
+}
+
+/// A configured project and the release the planner would roll out to new targets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectState {
+    pub project_id: String,
+    pub project_name: String,
+    /// The release of the most recent successful deployment to the environment (Redeploy mode);
+    /// None when the project was never deployed there.
+    pub latest_release: Option<Release>,
+    /// Deployments of `latest_release` to the environment, with their task states, newest first.
+    pub deployments: Vec<Deployment>,
+}
+
+/// Everything one refresh saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    #[serde(with = "time::serde::rfc3339")]
+    pub taken_at: OffsetDateTime,
+    /// The configured environment resolved to its id.
+    pub environment_id: Option<String>,
+    pub scale_sets: Vec<ScaleSetObservation>,
+    /// Targets in the environment carrying *all* configured roles (checked locally).
+    pub targets: Observed<Vec<Target>>,
+    pub projects: Observed<Vec<ProjectState>>,
+    pub nodes: Observed<Vec<Node>>,
+    pub server_version: Observed<String>,
+}
+
+impl Snapshot {
+    /// True when every scale-set listing and the target listing succeeded.
+    pub fn inventory_complete(&self) -> bool {
+        self.targets.is_ok() && self.scale_sets.iter().all(|s| s.listing.is_ok())
+    }
+
+    /// Every read that failed, for display.
+    pub fn failures(&self) -> Vec<&ReadFailure> {
+        let mut failures: Vec<&ReadFailure> =
+            self.scale_sets.iter().filter_map(|s| s.listing.as_ref().err()).collect();
+        failures.extend(self.targets.as_ref().err());
+        failures.extend(self.projects.as_ref().err());
+        failures.extend(self.nodes.as_ref().err());
+        failures.extend(self.server_version.as_ref().err());
+        failures
+    }
+}
