@@ -14,5 +14,6 @@ pub mod octopus;
 pub mod providers;
 pub mod reconcile;
 pub mod secret;
+pub mod service_messages;
 pub mod sim;
 pub mod snapshot;
