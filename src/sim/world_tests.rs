@@ -78,8 +78,12 @@ fn scale_in_removes_highest_ids_skipping_protected_and_ids_are_never_reused() {
     let mut world = world("scale-in");
     assert_eq!(ids(&world), vec![0, 1, 2, 3, 4, 5]);
     world.advance_to(12.0);
-    let deleting: Vec<u64> =
-        world.scale_sets[0].vms.iter().filter(|vm| vm.state == VmState::Deleting).map(|vm| vm.instance_id).collect();
+    let deleting: Vec<u64> = world.scale_sets[0]
+        .vms
+        .iter()
+        .filter(|vm| vm.state == VmState::Deleting)
+        .map(|vm| vm.instance_id)
+        .collect();
     assert_eq!(deleting, vec![2, 3, 4]);
     world.advance_to(100.0);
     assert_eq!(ids(&world), vec![0, 1, 5]);
@@ -95,8 +99,12 @@ fn tentacle_registers_a_few_seconds_after_provisioning() {
     let mut world = world("scale-out");
     world.tunables.registration_delay_secs = (5.0, 5.0);
     world.advance_to(11.0);
-    let first_done =
-        world.scale_sets[0].vms.iter().filter(|vm| vm.instance_id >= 2).map(|vm| vm.state_until).fold(f64::MAX, f64::min);
+    let first_done = world.scale_sets[0]
+        .vms
+        .iter()
+        .filter(|vm| vm.instance_id >= 2)
+        .map(|vm| vm.state_until)
+        .fold(f64::MAX, f64::min);
     let before = world.machines.len();
     world.advance_to(first_done.ceil() + 3.0);
     assert_eq!(world.machines.len(), before, "not registered yet");
@@ -129,7 +137,11 @@ fn deploy(world: &mut World) -> String {
     let release = world.releases.last().unwrap().id.clone();
     let environment = world.octopus.environment_id.clone();
     world
-        .create_deployment(DeployRequest { release_id: release, environment_id: environment, ..Default::default() })
+        .create_deployment(DeployRequest {
+            release_id: release,
+            environment_id: environment,
+            ..Default::default()
+        })
         .unwrap()
 }
 
