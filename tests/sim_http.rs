@@ -81,6 +81,9 @@ async fn arm_rejects_missing_or_wrong_token_and_missing_api_version() {
     assert_eq!(unknown.status(), 404);
     let body: Value = unknown.json().await.unwrap();
     assert_eq!(body["error"]["code"], "ResourceNotFound");
+    let nested = h.arm_get(&format!("{}/virtualMachines?{API}", h.set_url("vmss-nope"))).await;
+    assert_eq!(nested.status(), 404);
+    assert_eq!(nested.json::<Value>().await.unwrap()["error"]["code"], "ParentResourceNotFound");
     // ARM paths are case-insensitive.
     let shouting = h.set_url("VMSS-WEB").replace("resourceGroups", "RESOURCEGROUPS");
     assert_eq!(h.arm_get(&format!("{shouting}?{API}")).await.status(), 200);

@@ -104,7 +104,7 @@ pub fn handle(shared: &Shared, request: &Request, route: ArmRoute) -> Reply {
         }
         (&Method::GET, ArmRoute::VmList { sub, rg, set }) => match find_set(&world, &sub, &rg, &set) {
             Ok(index) => list_vms(shared, &world, request, index),
-            Err(reply) => reply,
+            Err(_) => parent_not_found(&set),
         },
         (&Method::GET, ArmRoute::Vm { sub, rg, set, instance }) => {
             match find_vm(&world, &sub, &rg, &set, &instance) {
@@ -161,6 +161,16 @@ fn find_set(world: &World, sub: &str, rg: &str, set: &str) -> Result<usize, Repl
     })
 }
 
+fn parent_not_found(set: &str) -> Reply {
+    error(
+        StatusCode::NOT_FOUND,
+        "ParentResourceNotFound",
+        &format!(
+            "Can not perform requested operation on nested resource. Parent resource '{set}' not found."
+        ),
+    )
+}
+
 fn find_vm<'w>(
     world: &'w World,
     sub: &str,
@@ -168,15 +178,7 @@ fn find_vm<'w>(
     set: &str,
     instance: &str,
 ) -> Result<(usize, &'w Vm), Reply> {
-    let index = find_set(world, sub, rg, set).map_err(|_| {
-        error(
-            StatusCode::NOT_FOUND,
-            "ParentResourceNotFound",
-            &format!(
-                "Can not perform requested operation on nested resource. Parent resource '{set}' not found."
-            ),
-        )
-    })?;
+    let index = find_set(world, sub, rg, set).map_err(|_| parent_not_found(set))?;
     let vm = instance.parse::<u64>().ok().and_then(|id| world.scale_sets[index].vm(id));
     vm.map(|vm| (index, vm)).ok_or_else(|| {
         error(
