@@ -129,6 +129,12 @@ async fn patch_honours_if_match_and_its_operation_goes_in_progress_then_succeede
     let etag = before.headers()["etag"].to_str().unwrap().to_string();
     let body: Value = before.json().await.unwrap();
     assert_eq!(body["etag"], etag.as_str());
+    let head = h.arm_get(&url).await;
+    assert!(head.headers()["x-ms-ratelimit-remaining-resource"]
+        .to_str()
+        .unwrap()
+        .contains("Microsoft.Compute/"));
+    assert!(head.headers().contains_key("x-ms-ratelimit-remaining-subscription-global-reads"));
     assert!(etag.starts_with('"') && etag.ends_with('"'));
 
     let stale = h

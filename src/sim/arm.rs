@@ -64,8 +64,14 @@ pub fn error(status: StatusCode, code: &str, message: &str) -> Reply {
     Reply::json(status, json!({"error": {"code": code, "message": message}}))
 }
 
-/// Budget headers like the real ARM (the numbers count down per request).
-fn with_rate_headers(reply: Reply, served: u64, resource: &str) -> Reply {
+/// Budget headers like the real ARM (the numbers count down per request); writes report the
+/// `-global-writes` budget, reads the `-global-reads` one.
+fn with_rate_headers(reply: Reply, served: u64, method: &Method) -> Reply {
+    let (resource, budget) = if method == Method::GET {
+        ("GetVMScaleSet", "x-ms-ratelimit-remaining-subscription-global-reads")
+    } else {
+        ("UpdateVMScaleSet", "x-ms-ratelimit-remaining-subscription-global-writes")
+    };
     let subscription = 2399u64.saturating_sub(served % 2400);
     let resource_left = 239u64.saturating_sub(served % 240);
     reply
@@ -73,7 +79,7 @@ fn with_rate_headers(reply: Reply, served: u64, resource: &str) -> Reply {
             "x-ms-ratelimit-remaining-resource",
             format!("Microsoft.Compute/{resource}SubscriptionMaximum;{subscription},Microsoft.Compute/{resource}Resource;{resource_left}"),
         )
-        .header("x-ms-ratelimit-remaining-subscription-global-reads", (3749u64.saturating_sub(served % 3750)).to_string())
+        .header(budget, (3749u64.saturating_sub(served % 3750)).to_string())
         .header("x-ms-request-id", uuid::Uuid::new_v4().to_string())
 }
 
@@ -134,7 +140,7 @@ pub fn handle(shared: &Shared, request: &Request, route: ArmRoute) -> Reply {
             &format!("The requested method {method} is not allowed on {}", request.path),
         ),
     };
-    with_rate_headers(reply, served, "GetVMScaleSet")
+    with_rate_headers(reply, served, &request.method)
 }
 
 fn etag(value: u64) -> String {
