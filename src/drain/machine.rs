@@ -168,6 +168,13 @@ pub fn step(
     let Some(node) = &observation.node else {
         return node_gone(job, observation);
     };
+    if node.id != job.node_id {
+        return go(
+            job.state.clone(),
+            vec![],
+            format!("ignored an observation of {}, not {}", node.id, job.node_id),
+        );
+    }
     let online = is_online(node, now, config);
     match &job.state {
         DrainState::Done | DrainState::Aborted { .. } => finished(job),

@@ -295,6 +295,13 @@ fn forced_job_deletes_without_drain() {
 }
 
 #[test]
+fn an_observation_of_another_node_changes_nothing() {
+    let t = step(&waiting(), &seen(node("N2", true, 0), &[]), NOW, &config());
+    assert_eq!(t.next, waiting().state);
+    assert!(t.effects.is_empty());
+}
+
+#[test]
 fn terminal_states_stay_put() {
     for state in [DrainState::Done, DrainState::Aborted { drain_left_on: true }] {
         let t = step(&job(state.clone()), &seen(node("N1", false, 1), &["T1"]), NOW, &config());

@@ -279,7 +279,15 @@ proptest! {
         let history: Vec<_> = ages.iter().map(|age| change(NOW - Duration::seconds(*age))).collect();
         let request = ScaleRequest { scale_set: key(), new_capacity: wanted, reason: reason.into(), force };
         match evaluate(&config, &request, &state, &instances, &history, NOW) {
-            Verdict::Allowed { from, to, .. } => {
+            Verdict::Allowed { from, to, expected_victims, forced } => {
+                let provisioning = instances.iter().any(|i| !i.provisioning_state.is_final());
+                prop_assert!(!provisioning || (force && forced));
+                let protected: Vec<&str> = instances
+                    .iter()
+                    .filter(|i| i.protected_from_scale_in)
+                    .map(|i| i.instance_id.as_str())
+                    .collect();
+                prop_assert!(expected_victims.iter().all(|v| !protected.contains(&v.as_str())));
                 prop_assert!((config.min_capacity..=config.max_capacity).contains(&to));
                 prop_assert!(from.abs_diff(to) <= max_step);
                 prop_assert!(from != to);
