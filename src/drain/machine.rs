@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
 
-/// How often an unacknowledged "enable drain" is sent again while the node has not shown it.
-const DRAIN_RETRY_SECS: i64 = 60;
+/// How long an effect the node does not show yet (drain on, node gone) waits before it is sent
+/// again: long enough for an in-flight request to land, short enough to recover a lost one.
+const RESEND_AFTER_SECS: i64 = 60;
 
 /// One node removal in progress. Serializable so the journal can hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,8 +48,11 @@ pub enum DrainState {
         operator_chose: bool,
         requested: Vec<String>,
     },
-    /// "Delete node" was sent; waiting to see the node gone.
-    Deleting,
+    /// "Delete node" was sent at `sent_at`; waiting to see the node gone.
+    Deleting {
+        #[serde(with = "time::serde::rfc3339")]
+        sent_at: OffsetDateTime,
+    },
     Done,
     Aborted {
         drain_left_on: bool,
@@ -179,7 +183,7 @@ pub fn step(
     match &job.state {
         DrainState::Done | DrainState::Aborted { .. } => finished(job),
         DrainState::Requested if job.force => go(
-            DrainState::Deleting,
+            DrainState::Deleting { sent_at: now },
             vec![DrainEffect::DeleteNode],
             "forced delete without drain, confirmed by the operator",
         ),
@@ -200,7 +204,7 @@ pub fn step(
                 )
             } else if !online {
                 after_wait(job, observation, now, false)
-            } else if now - *sent_at >= Duration::seconds(DRAIN_RETRY_SECS) {
+            } else if now - *sent_at >= Duration::seconds(RESEND_AFTER_SECS) {
                 go(
                     DrainState::DrainEnabling { sent_at: now },
                     vec![DrainEffect::EnableDrain],
@@ -221,14 +225,17 @@ pub fn step(
         DrainState::CancellingTasks { operator_chose, requested } => {
             cancelling(job, observation, now, online, *operator_chose, requested)
         }
-        DrainState::Deleting if online && observation.has_running_tasks() && !job.force => go(
+        DrainState::Deleting { .. } if online && observation.has_running_tasks() && !job.force => go(
             DrainState::WaitingForTasks { deadline: job.deadline(now) },
             vec![],
             "the node is online and running tasks again; not deleting it",
         ),
-        DrainState::Deleting => {
-            go(DrainState::Deleting, vec![DrainEffect::DeleteNode], "the node still exists; deleting it")
-        }
+        DrainState::Deleting { sent_at } if now - *sent_at >= Duration::seconds(RESEND_AFTER_SECS) => go(
+            DrainState::Deleting { sent_at: now },
+            vec![DrainEffect::DeleteNode],
+            "the node still exists; deleting it again",
+        ),
+        DrainState::Deleting { .. } => go(job.state.clone(), vec![], "waiting for the node to disappear"),
     }
 }
 
@@ -264,7 +271,7 @@ fn after_wait(
     if !online {
         if !observation.has_running_tasks() {
             return go(
-                DrainState::Deleting,
+                DrainState::Deleting { sent_at: now },
                 vec![DrainEffect::DeleteNode],
                 "the node is offline with no tasks; deleting it",
             );
@@ -273,7 +280,7 @@ fn after_wait(
     }
     if !observation.has_running_tasks() {
         return go(
-            DrainState::Deleting,
+            DrainState::Deleting { sent_at: now },
             vec![DrainEffect::DeleteNode],
             "the node has no running tasks; deleting it",
         );
@@ -334,7 +341,7 @@ fn cancelling(
     }
     // Offline: a dead node never finishes cancelling, so once every task was asked, delete.
     go(
-        DrainState::Deleting,
+        DrainState::Deleting { sent_at: now },
         vec![DrainEffect::DeleteNode],
         "every running task was cancelled; deleting the node",
     )
@@ -398,7 +405,7 @@ pub(crate) fn state_name(state: &DrainState) -> &'static str {
         DrainState::WaitingForTasks { .. } => "waiting for tasks",
         DrainState::Question { .. } => "waiting for an answer",
         DrainState::CancellingTasks { .. } => "cancelling tasks",
-        DrainState::Deleting => "deleting",
+        DrainState::Deleting { .. } => "deleting",
         DrainState::Done => "done",
         DrainState::Aborted { .. } => "aborted",
     }

@@ -116,7 +116,7 @@ fn waiting_stays_while_tasks_run() {
 #[test]
 fn waiting_deletes_once_no_tasks_run() {
     let t = step(&waiting(), &seen(node("N1", true, 0), &[]), NOW, &config());
-    assert_eq!(t.next, DrainState::Deleting);
+    assert_eq!(t.next, DrainState::Deleting { sent_at: NOW });
     assert_eq!(t.effects, vec![DrainEffect::DeleteNode]);
 }
 
@@ -228,9 +228,10 @@ fn answer_abort_turning_drain_off() {
 #[test]
 fn answers_out_of_place_are_errors() {
     assert!(answer(&waiting(), DrainChoice::KeepWaiting, NOW).is_err());
-    assert!(answer(&job(DrainState::Deleting), DrainChoice::AbortLeaveDrainOn, NOW).is_err());
+    assert!(answer(&job(DrainState::Deleting { sent_at: NOW }), DrainChoice::AbortLeaveDrainOn, NOW).is_err());
     assert!(answer(&job(DrainState::Done), DrainChoice::CancelTasksNow, NOW).is_err());
-    let err = answer(&job(DrainState::Deleting), DrainChoice::AbortTurnDrainOff, NOW).unwrap_err();
+    let err =
+        answer(&job(DrainState::Deleting { sent_at: NOW }), DrainChoice::AbortTurnDrainOff, NOW).unwrap_err();
     assert_eq!(err.to_string(), "cannot abort turning drain off while the drain is deleting");
 }
 
@@ -238,7 +239,7 @@ fn answers_out_of_place_are_errors() {
 fn offline_cancelling_deletes_once_every_task_was_asked() {
     let cancelling = job(DrainState::CancellingTasks { operator_chose: false, requested: vec!["T1".into()] });
     let t = step(&cancelling, &seen(offline(node("N1", true, 1)), &["T1"]), NOW, &config());
-    assert_eq!(t.next, DrainState::Deleting);
+    assert_eq!(t.next, DrainState::Deleting { sent_at: NOW });
     assert_eq!(t.effects, vec![DrainEffect::DeleteNode]);
 }
 
@@ -251,17 +252,30 @@ fn cancelling_goes_back_to_waiting_when_the_node_returns() {
 }
 
 #[test]
-fn deleting_repeats_the_delete_until_the_node_is_gone() {
-    let t = step(&job(DrainState::Deleting), &seen(node("N1", true, 0), &[]), NOW, &config());
+fn deleting_resends_the_delete_only_after_a_while() {
+    let deleting = job(DrainState::Deleting { sent_at: NOW });
+    let t = step(&deleting, &seen(node("N1", true, 0), &[]), NOW + Duration::seconds(5), &config());
+    assert!(t.effects.is_empty());
+    assert_eq!(t.next, deleting.state);
+    let later = NOW + Duration::seconds(60);
+    let mut still_there = node("N1", true, 0);
+    still_there.last_seen = Some(later);
+    let t = step(&deleting, &seen(still_there, &[]), later, &config());
     assert_eq!(t.effects, vec![DrainEffect::DeleteNode]);
-    let t = step(&job(DrainState::Deleting), &gone(&[]), NOW, &config());
+    assert_eq!(t.next, DrainState::Deleting { sent_at: later });
+    let t = step(&job(DrainState::Deleting { sent_at: NOW }), &gone(&[]), NOW, &config());
     assert_eq!(t.next, DrainState::Done);
     assert!(t.effects.is_empty());
 }
 
 #[test]
 fn deleting_backs_off_when_the_node_runs_tasks_again() {
-    let t = step(&job(DrainState::Deleting), &seen(node("N1", true, 1), &["T1"]), NOW, &config());
+    let t = step(
+        &job(DrainState::Deleting { sent_at: NOW }),
+        &seen(node("N1", true, 1), &["T1"]),
+        NOW,
+        &config(),
+    );
     assert!(matches!(t.next, DrainState::WaitingForTasks { .. }));
     assert!(t.effects.is_empty());
 }
@@ -290,7 +304,11 @@ fn forced_job_deletes_without_drain() {
     let forced = DrainJob { force: true, ..job(DrainState::Requested) };
     let t = step(&forced, &seen(node("N1", false, 2), &["T1"]), NOW, &config());
     assert_eq!(t.effects, vec![DrainEffect::DeleteNode]);
-    let t = step(&DrainJob { state: t.next, ..forced }, &seen(node("N1", false, 2), &["T1"]), NOW, &config());
+    // Still heartbeating with tasks a minute later: a forced delete is resent, not backed off.
+    let later = NOW + Duration::seconds(60);
+    let mut still_there = node("N1", false, 2);
+    still_there.last_seen = Some(later);
+    let t = step(&DrainJob { state: t.next, ..forced }, &seen(still_there, &["T1"]), later, &config());
     assert_eq!(t.effects, vec![DrainEffect::DeleteNode]);
 }
 
