@@ -1,1 +1,225 @@
-//! (work in progress)
+//! May this manual scale request run? A pure check over the scale set's state, its instances and
+//! the history of capacity changes, with `now` passed in.
+//!
+//! Every reason to refuse is reported, not just the first, so the operator fixes them all at once.
+
+use crate::config::GuardConfig;
+use crate::model::{Instance, ScaleChange, ScaleSetKey, ScaleSetState};
+use std::cmp::Reverse;
+use std::fmt;
+use time::OffsetDateTime;
+
+/// What the operator asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScaleRequest {
+    pub scale_set: ScaleSetKey,
+    pub new_capacity: u32,
+    /// Why; journaled. Blank or whitespace-only counts as missing.
+    pub reason: String,
+    /// Run even while the set is still provisioning a previous change. Bypasses nothing else.
+    pub force: bool,
+}
+
+/// The guard's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed {
+        from: u32,
+        to: u32,
+        /// Instance ids a scale-in is expected to remove (Default-policy approximation).
+        expected_victims: Vec<String>,
+        /// True when `force` was needed to get past an unfinished provisioning.
+        forced: bool,
+    },
+    /// Never empty.
+    Refused { reasons: Vec<Refusal> },
+}
+
+impl Verdict {
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Verdict::Allowed { .. })
+    }
+
+    pub fn refusals(&self) -> &[Refusal] {
+        match self {
+            Verdict::Allowed { .. } => &[],
+            Verdict::Refused { reasons } => reasons,
+        }
+    }
+}
+
+/// One reason a scale request may not run; `Display` is the sentence shown to the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    BelowMinimum { requested: u32, min: u32 },
+    AboveMaximum { requested: u32, max: u32 },
+    StepTooLarge { from: u32, to: u32, max_step: u32 },
+    InCooldown { last_change: OffsetDateTime, remaining_secs: u64 },
+    ReasonMissing,
+    StillProvisioning { scale_set_state: String, unfinished_instances: usize },
+    BelowProtected { requested: u32, protected: usize },
+    NoChange { capacity: u32 },
+    UnknownState { why: String },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::BelowMinimum { requested, min } => {
+                write!(f, "capacity {requested} is below the minimum of {min}")
+            }
+            Refusal::AboveMaximum { requested, max } => {
+                write!(f, "capacity {requested} is above the maximum of {max}")
+            }
+            Refusal::StepTooLarge { from, to, max_step } => write!(
+                f,
+                "changing from {from} to {to} is a step of {}, more than the allowed {max_step}",
+                from.abs_diff(*to)
+            ),
+            Refusal::InCooldown { last_change, remaining_secs } => write!(
+                f,
+                "the capacity last changed at {}; the cooldown ends in {}",
+                format_time(*last_change),
+                format_duration(*remaining_secs)
+            ),
+            Refusal::ReasonMissing => f.write_str("a reason is required for a manual scale"),
+            Refusal::StillProvisioning { scale_set_state, unfinished_instances } => write!(
+                f,
+                "the scale set is still provisioning a previous change (state {scale_set_state}, \
+                 {unfinished_instances} instance(s) not finished); wait, or force it"
+            ),
+            Refusal::BelowProtected { requested, protected } => {
+                write!(f, "capacity {requested} is below the {protected} instance(s) protected from scale-in")
+            }
+            Refusal::NoChange { capacity } => write!(f, "the capacity is already {capacity}"),
+            Refusal::UnknownState { why } => write!(f, "the scale set's current state is unknown: {why}"),
+        }
+    }
+}
+
+fn format_time(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| at.to_string())
+}
+
+/// `1h 2m 3s`, `4m 5s`, `6s`.
+fn format_duration(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m {s}s"),
+        _ => format!("{h}h {m}m {s}s"),
+    }
+}
+
+/// Decide whether `request` may run now. Pure: same inputs, same verdict.
+///
+/// `history` may hold changes of other scale sets; only those of `request.scale_set` count, together
+/// with `state.last_changed`. The state must be for the requested set and carry an ETag (the PATCH
+/// is conditional on it, DESIGN.md §3.4); otherwise the state is treated as unknown.
+pub fn evaluate(
+    config: &GuardConfig,
+    request: &ScaleRequest,
+    state: &ScaleSetState,
+    instances: &[Instance],
+    history: &[ScaleChange],
+    now: OffsetDateTime,
+) -> Verdict {
+    let mut reasons = Vec::new();
+    let from = state.capacity;
+    let to = request.new_capacity;
+
+    if state.key != request.scale_set {
+        reasons.push(Refusal::UnknownState {
+            why: format!("the state read is for {}, not {}", state.key, request.scale_set),
+        });
+    } else if state.etag.is_none() {
+        reasons.push(Refusal::UnknownState {
+            why: "no ETag was read, so the change could not be made conditional".into(),
+        });
+    }
+    if to < config.min_capacity {
+        reasons.push(Refusal::BelowMinimum { requested: to, min: config.min_capacity });
+    }
+    if to > config.max_capacity {
+        reasons.push(Refusal::AboveMaximum { requested: to, max: config.max_capacity });
+    }
+    if from == to {
+        reasons.push(Refusal::NoChange { capacity: from });
+    } else if from.abs_diff(to) > config.max_step {
+        reasons.push(Refusal::StepTooLarge { from, to, max_step: config.max_step });
+    }
+    if let Some(refusal) = cooldown_refusal(config, &request.scale_set, state, history, now) {
+        reasons.push(refusal);
+    }
+    if config.require_reason && request.reason.trim().is_empty() {
+        reasons.push(Refusal::ReasonMissing);
+    }
+    let unfinished = instances.iter().filter(|i| !i.provisioning_state.is_final()).count();
+    let provisioning = !state.provisioning_state.is_final() || unfinished > 0;
+    if provisioning && !request.force {
+        reasons.push(Refusal::StillProvisioning {
+            scale_set_state: state.provisioning_state.to_string(),
+            unfinished_instances: unfinished,
+        });
+    }
+    let protected = instances.iter().filter(|i| i.protected_from_scale_in).count();
+    if to < from && (to as usize) < protected {
+        reasons.push(Refusal::BelowProtected { requested: to, protected });
+    }
+
+    if !reasons.is_empty() {
+        return Verdict::Refused { reasons };
+    }
+    let expected_victims = if to < from {
+        scale_in_victims(instances, to).into_iter().map(|i| i.instance_id).collect()
+    } else {
+        Vec::new()
+    };
+    Verdict::Allowed { from, to, expected_victims, forced: provisioning }
+}
+
+/// The most recent change to `key` by anyone (journal or the scale set itself).
+pub fn last_change(
+    key: &ScaleSetKey,
+    state: &ScaleSetState,
+    history: &[ScaleChange],
+) -> Option<OffsetDateTime> {
+    let own = if &state.key == key { state.last_changed } else { None };
+    history.iter().filter(|c| &c.scale_set == key).map(|c| c.at).chain(own).max()
+}
+
+fn cooldown_refusal(
+    config: &GuardConfig,
+    key: &ScaleSetKey,
+    state: &ScaleSetState,
+    history: &[ScaleChange],
+    now: OffsetDateTime,
+) -> Option<Refusal> {
+    let last = last_change(key, state, history)?;
+    // Nanoseconds in i128: no overflow for any cooldown or clock skew.
+    let elapsed = (now - last).whole_nanoseconds();
+    let cooldown = i128::from(config.cooldown_secs) * 1_000_000_000;
+    let remaining = cooldown - elapsed;
+    if remaining <= 0 {
+        return None;
+    }
+    let remaining_secs = u64::try_from((remaining + 999_999_999) / 1_000_000_000).unwrap_or(u64::MAX);
+    Some(Refusal::InCooldown { last_change: last, remaining_secs })
+}
+
+/// Which VMs a scale-in to `new_capacity` is expected to remove: the highest instance ids first,
+/// never an instance protected from scale-in.
+///
+/// This approximates Azure's Default scale-in policy for a single zone and fault-domain balance:
+/// the real Default policy first balances across availability zones and fault domains, then takes
+/// the highest instance id. NewestVM and OldestVM policies choose by creation time instead, so for
+/// those sets this is only a hint. Non-numeric ids (Flexible mode) sort after numeric ones.
+pub fn scale_in_victims(instances: &[Instance], new_capacity: u32) -> Vec<Instance> {
+    let remove = instances.len().saturating_sub(new_capacity as usize);
+    let mut candidates: Vec<&Instance> = instances.iter().filter(|i| !i.protected_from_scale_in).collect();
+    candidates.sort_by_key(|i| (Reverse(i.numeric_id()), i.instance_id.clone()));
+    candidates.into_iter().take(remove).cloned().collect()
+}
+
+#[cfg(test)]
+mod tests;

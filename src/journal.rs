@@ -1,1 +1,331 @@
-//! (work in progress)
+//! Append-only audit log: one JSON line per intent (before an action runs) and per result (after).
+//!
+//! Each record is written with one `write` on a file opened with `O_APPEND` and synced
+//! (`sync_data`) before the call returns, so two consoles can share a journal without interleaving
+//! lines, and a crash loses at most a torn last line, which [`read_all`] skips with a warning.
+//!
+//! Records never contain secrets: they hold only what callers pass (reasons, operator names, ids,
+//! actions), and callers must never pass an API key, token or client secret.
+
+use crate::drain::DrainEffect;
+use crate::model::{Action, ScaleChange, ScaleSetKey};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::ffi::OsString;
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Environment variable overriding the data directory (tests and CI use it).
+pub const DATA_DIR_ENV: &str = "SCALEGUARD_DATA_DIR";
+pub const FILE_NAME: &str = "journal.jsonl";
+
+#[derive(Debug, Error)]
+pub enum JournalError {
+    #[error("journal {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("journal record could not be encoded: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// What was (to be) done. Typed so readers can query it; `Other` keeps room for new executors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum JournalAction {
+    /// A planner action (delete-target, deploy) as approved.
+    Planned {
+        action: Action,
+    },
+    Scale {
+        scale_set: ScaleSetKey,
+        from: Option<u32>,
+        to: u32,
+    },
+    Protect {
+        scale_set: ScaleSetKey,
+        instance_id: String,
+        protect: bool,
+    },
+    DeleteInstances {
+        scale_set: ScaleSetKey,
+        instance_ids: Vec<String>,
+    },
+    /// One step of an HA-node drain.
+    Drain {
+        node_id: String,
+        node_name: String,
+        effect: DrainEffect,
+    },
+    TaskCap {
+        node_id: String,
+        from: Option<u32>,
+        to: u32,
+    },
+    Other {
+        detail: serde_json::Value,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordKind {
+    Intent,
+    Result,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", content = "why", rename_all = "lowercase")]
+pub enum Outcome {
+    Done,
+    Skipped(String),
+    Failed(String),
+}
+
+/// One line of the journal. A result repeats its intent's action and reason so each line reads alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    pub kind: RecordKind,
+    /// Shared by an intent and its result.
+    pub intent_id: Uuid,
+    pub profile: String,
+    pub operator: String,
+    pub reason: String,
+    pub action: JournalAction,
+    /// Results only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+}
+
+/// A line that could not be read; never fatal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// 1-based line number.
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "journal line {}: {}", self.line, self.message)
+    }
+}
+
+/// The operator as the OS knows them: `$USER`, else `$USERNAME`, else "unknown".
+pub fn current_operator() -> String {
+    operator_from(std::env::var("USER").ok(), std::env::var("USERNAME").ok())
+}
+
+fn operator_from(user: Option<String>, username: Option<String>) -> String {
+    [user, username]
+        .into_iter()
+        .flatten()
+        .map(|name| name.trim().to_string())
+        .find(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// `$SCALEGUARD_DATA_DIR/journal.jsonl`, else the platform data dir's `journal.jsonl`.
+pub fn default_path() -> Option<PathBuf> {
+    default_path_from(std::env::var_os(DATA_DIR_ENV))
+}
+
+fn default_path_from(data_dir: Option<OsString>) -> Option<PathBuf> {
+    match data_dir.filter(|dir| !dir.is_empty()) {
+        Some(dir) => Some(PathBuf::from(dir).join(FILE_NAME)),
+        None => {
+            directories::ProjectDirs::from("", "", "scaleguard").map(|dirs| dirs.data_dir().join(FILE_NAME))
+        }
+    }
+}
+
+/// An open journal. Methods take `&self`: appends are atomic per line, so sharing is safe.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    operator: String,
+}
+
+impl Journal {
+    /// Open (creating the file and its directories) for appending, as [`current_operator`].
+    pub fn open(path: &Path) -> Result<Journal, JournalError> {
+        let io = |source| JournalError::Io { path: path.to_path_buf(), source };
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let file = OpenOptions::new().create(true).append(true).read(true).open(path).map_err(io)?;
+        let journal = Journal { path: path.to_path_buf(), file, operator: current_operator() };
+        journal.end_torn_line()?;
+        Ok(journal)
+    }
+
+    /// Record under another operator name (e.g. from a CLI flag).
+    pub fn with_operator(mut self, operator: impl Into<String>) -> Self {
+        self.operator = operator.into();
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A crash may leave a last line without its newline; end it so the next record stands alone.
+    fn end_torn_line(&self) -> Result<(), JournalError> {
+        let io = |source| JournalError::Io { path: self.path.clone(), source };
+        let mut file = &self.file;
+        let len = file.metadata().map_err(io)?.len();
+        if len == 0 {
+            return Ok(());
+        }
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1)).map_err(io)?;
+        file.read_exact(&mut last).map_err(io)?;
+        if last[0] != b'\n' {
+            file.write_all(b"\n").map_err(io)?;
+            file.sync_data().map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// Journal what is about to be done. Returns the record; pass it to [`Journal::append_result`].
+    pub fn append_intent(
+        &self,
+        profile: &str,
+        reason: &str,
+        action: JournalAction,
+        now: OffsetDateTime,
+    ) -> Result<Record, JournalError> {
+        let record = Record {
+            time: now,
+            kind: RecordKind::Intent,
+            intent_id: Uuid::new_v4(),
+            profile: profile.to_string(),
+            operator: self.operator.clone(),
+            reason: reason.to_string(),
+            action,
+            outcome: None,
+        };
+        self.write(&record)?;
+        Ok(record)
+    }
+
+    /// Journal how `intent` ended.
+    pub fn append_result(
+        &self,
+        intent: &Record,
+        outcome: Outcome,
+        now: OffsetDateTime,
+    ) -> Result<Record, JournalError> {
+        let record = Record {
+            time: now,
+            kind: RecordKind::Result,
+            operator: self.operator.clone(),
+            outcome: Some(outcome),
+            ..intent.clone()
+        };
+        self.write(&record)?;
+        Ok(record)
+    }
+
+    /// One line, one `write` (O_APPEND keeps concurrent writers' lines whole), then `sync_data`.
+    fn write(&self, record: &Record) -> Result<(), JournalError> {
+        let io = |source| JournalError::Io { path: self.path.clone(), source };
+        let mut line = serde_json::to_vec(record)?;
+        line.push(b'\n');
+        let mut file = &self.file;
+        let written = file.write(&line).map_err(io)?;
+        if written < line.len() {
+            // Regular files do not write short in practice; finish rather than leave a torn line.
+            file.write_all(&line[written..]).map_err(io)?;
+        }
+        file.sync_data().map_err(io)
+    }
+}
+
+/// Every readable record, in file order, and a warning per line skipped. A missing file is empty.
+pub fn read_all(path: &Path) -> Result<(Vec<Record>, Vec<Warning>), JournalError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok((vec![], vec![])),
+        Err(source) => return Err(JournalError::Io { path: path.to_path_buf(), source }),
+    };
+    Ok(parse(&bytes))
+}
+
+fn parse(bytes: &[u8]) -> (Vec<Record>, Vec<Warning>) {
+    let ends_with_newline = bytes.last() == Some(&b'\n');
+    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    let last_index = lines.len().saturating_sub(1);
+    let mut records = Vec::new();
+    let mut warnings = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Record>(line) {
+            Ok(record) => records.push(record),
+            Err(err) => {
+                let torn = index == last_index && !ends_with_newline;
+                let message = if torn {
+                    "incomplete last line (a write cut short by a crash?); skipped".to_string()
+                } else {
+                    format!("not a valid record ({err}); skipped")
+                };
+                warnings.push(Warning { line: index + 1, message });
+            }
+        }
+    }
+    (records, warnings)
+}
+
+/// Intents with no result: what a crash or a kill interrupted. The executor re-checks the real
+/// state for each before deciding whether it happened.
+pub fn pending_intents(records: &[Record]) -> Vec<&Record> {
+    let finished: HashSet<Uuid> =
+        records.iter().filter(|r| r.kind == RecordKind::Result).map(|r| r.intent_id).collect();
+    records.iter().filter(|r| r.kind == RecordKind::Intent && !finished.contains(&r.intent_id)).collect()
+}
+
+/// Capacity changes for the guard's cooldown: scale intents that completed (timed at their
+/// result), and those with no result yet (a crash may have interrupted a change that did reach
+/// Azure: assume it did, at the intent's time). Skipped and failed ones are not changes.
+pub fn scale_history(records: &[Record]) -> Vec<ScaleChange> {
+    let results: BTreeMap<Uuid, &Record> =
+        records.iter().filter(|r| r.kind == RecordKind::Result).map(|r| (r.intent_id, r)).collect();
+    records
+        .iter()
+        .filter(|r| r.kind == RecordKind::Intent)
+        .filter_map(|intent| {
+            let JournalAction::Scale { scale_set, from, to } = &intent.action else { return None };
+            let at = match results.get(&intent.intent_id) {
+                None => intent.time,
+                Some(result) if result.outcome == Some(Outcome::Done) => result.time,
+                Some(_) => return None,
+            };
+            Some(ScaleChange { scale_set: scale_set.clone(), at, from: *from, to: *to })
+        })
+        .collect()
+}
+
+/// The latest capacity change per scale set.
+pub fn last_scale_changes(records: &[Record]) -> BTreeMap<ScaleSetKey, ScaleChange> {
+    let mut latest: BTreeMap<ScaleSetKey, ScaleChange> = BTreeMap::new();
+    for change in scale_history(records) {
+        match latest.get(&change.scale_set) {
+            Some(seen) if seen.at >= change.at => {}
+            _ => {
+                latest.insert(change.scale_set.clone(), change);
+            }
+        }
+    }
+    latest
+}
+
+#[cfg(test)]
+mod tests;

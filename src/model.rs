@@ -170,6 +170,18 @@ pub struct ScaleSetState {
     pub last_changed: Option<OffsetDateTime>,
 }
 
+/// A capacity change that happened (from the journal, or the scale set's own record). Feeds the
+/// guard's cooldown: the cooldown runs from the last change by anyone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScaleChange {
+    pub scale_set: ScaleSetKey,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Capacity before the change, when known.
+    pub from: Option<u32>,
+    pub to: u32,
+}
+
 /// Octopus target health (`HealthStatus`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum HealthStatus {
