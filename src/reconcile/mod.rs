@@ -62,3 +62,8 @@ pub fn plan_inventory(
     let actions: Vec<PlannedAction> = waits.into_iter().chain(deletes).chain(deploys).chain(notes).collect();
     Plan { generated_at: now, actions }
 }
+
+#[cfg(test)]
+mod tests_deletes;
+#[cfg(test)]
+mod tests_plan;
