@@ -5,9 +5,11 @@
 
 use super::history::History;
 use super::inventory::Inventory;
-use super::text::stable_hash;
+use super::text::{capped, stable_hash};
 use crate::model::{Action, Deployment, PlannedAction, PowerState, ProvisioningState, Target, TaskState};
 use crate::snapshot::ProjectState;
+use std::collections::HashMap;
+use time::OffsetDateTime;
 
 /// Did a successful deployment of `release_id` reach the target on the VM it runs on now?
 pub(crate) fn has_release(
@@ -16,16 +18,38 @@ pub(crate) fn has_release(
     target_id: &str,
     history: &History,
 ) -> bool {
-    // A target whose name now matches a different VM (a reused instance id) is a new VM: only a
-    // deployment made after the old VM was last seen can have reached it.
-    let cutoff = history.target(target_id).and_then(|r| r.replaced_vm.as_ref()).map(|old| old.seen_at);
-    project.deployments.iter().any(|d| {
-        d.release_id == release_id
-            && d.task_state == Some(TaskState::Success)
-            && d.deployed_to_machine_ids.iter().any(|id| id == target_id)
-            // Unknown creation time: count it, preferring a missed redeploy to a duplicate one.
-            && cutoff.is_none_or(|cutoff| d.created.is_none_or(|created| created > cutoff))
-    })
+    ReleaseIndex::new(project, release_id).has_release(target_id, history)
+}
+
+/// The successful deployments of one release by the targets they reached, so that checking
+/// 10,000 targets against deployments that reached 10,000 is not quadratic.
+struct ReleaseIndex<'p> {
+    reached: HashMap<&'p str, Vec<Option<OffsetDateTime>>>,
+}
+
+impl<'p> ReleaseIndex<'p> {
+    fn new(project: &'p ProjectState, release_id: &str) -> Self {
+        let mut reached: HashMap<&'p str, Vec<Option<OffsetDateTime>>> = HashMap::new();
+        let successful = project
+            .deployments
+            .iter()
+            .filter(|d| d.release_id == release_id && d.task_state == Some(TaskState::Success));
+        for deployment in successful {
+            for target_id in &deployment.deployed_to_machine_ids {
+                reached.entry(target_id.as_str()).or_default().push(deployment.created);
+            }
+        }
+        Self { reached }
+    }
+
+    fn has_release(&self, target_id: &str, history: &History) -> bool {
+        let Some(created) = self.reached.get(target_id) else { return false };
+        // A target whose name now matches a different VM (a reused instance id) is a new VM: only
+        // a deployment made after the old VM was last seen can have reached it.
+        let cutoff = history.target(target_id).and_then(|r| r.replaced_vm.as_ref()).map(|old| old.seen_at);
+        // Unknown creation time: count it, preferring a missed redeploy to a duplicate one.
+        created.iter().any(|c| cutoff.is_none_or(|cutoff| c.is_none_or(|created| created > cutoff)))
+    }
 }
 
 /// A deployment of the release that is queued or running (or in an unknown state) and covers
@@ -78,12 +102,13 @@ fn deploy_for(
     environment_id: &str,
 ) -> Option<PlannedAction> {
     let release = project.latest_release.as_ref()?;
+    let index = ReleaseIndex::new(project, &release.id);
     let mut new_targets: Vec<&Target> = Vec::new();
     let mut already_have = 0usize;
     let mut unfit = 0usize;
     let mut observations = Vec::new();
     for target in inventory.targets.iter() {
-        if has_release(project, &release.id, &target.id, history) {
+        if index.has_release(&target.id, history) {
             already_have += 1;
         } else if let Some(active) = active_deployment(project, &release.id, &target.id) {
             let state = active.task_state.map_or("state unknown", |s| s.as_str());
@@ -98,11 +123,12 @@ fn deploy_for(
         return None;
     }
     new_targets.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut listed = Vec::new();
     for target in &new_targets {
         let on = inventory
             .vm_of(&target.id)
             .map(|(found, _)| format!("{} instance {}", found.scale_set, found.instance_id));
-        observations.push(format!(
+        listed.push(format!(
             "{} ({}) on {}, {}: no successful deployment of {} reached it",
             target.name,
             target.id,
@@ -111,6 +137,8 @@ fn deploy_for(
             release.version
         ));
     }
+    let mut observations = capped(observations);
+    observations.extend(capped(listed));
     observations.push(format!("{already_have} target(s) already have {}", release.version));
     if unfit > 0 {
         observations.push(format!(

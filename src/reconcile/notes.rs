@@ -30,7 +30,7 @@ pub(crate) fn notes(
     timed_out_waits(waits, &mut out);
     unregistered_vms(inventory, history, now, config, &mut out);
     duplicates(inventory, &mut out);
-    target_findings(inventory, history, &mut out);
+    target_findings(inventory, history, config, &mut out);
     projects(inventory, &mut out);
     out.sort_by(|a, b| severity_of(b).cmp(&severity_of(a)).then_with(|| a.id.cmp(&b.id)));
     out
@@ -184,7 +184,12 @@ fn duplicates(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
     }
 }
 
-fn target_findings(inventory: &Inventory<'_>, history: &History, out: &mut Vec<PlannedAction>) {
+fn target_findings(
+    inventory: &Inventory<'_>,
+    history: &History,
+    config: &ReconcileConfig,
+    out: &mut Vec<PlannedAction>,
+) {
     for target in inventory.targets.iter() {
         if target.disabled {
             out.push(note(
@@ -216,6 +221,22 @@ fn target_findings(inventory: &Inventory<'_>, history: &History, out: &mut Vec<P
             }
         }
         let Some(record) = history.target(&target.id) else { continue };
+        let pending = super::deletes::delete_evidence(inventory, history, target, config).is_err();
+        if let Some(streak) = record.absence.as_ref().filter(|_| pending) {
+            out.push(note(
+                format!("note:absent:{}", target.id),
+                Severity::Info,
+                format!("{}: VM absent", target.name),
+                format!(
+                    "its VM is missing from {} complete listing(s) over {}; it is deleted after {} over {}",
+                    streak.listings,
+                    duration(streak.span_secs()),
+                    config.absent_observations.max(1),
+                    duration(config.absent_grace_secs)
+                ),
+                vec![format!("absent since {}", super::text::clock(streak.first))],
+            ));
+        }
         if let (Some(old), Some(new)) = (&record.replaced_vm, &record.last_vm) {
             let id = |vm: &Option<String>| vm.as_deref().map(short_vm_id).unwrap_or_else(|| "unknown".into());
             out.push(note(

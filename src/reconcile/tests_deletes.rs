@@ -43,11 +43,14 @@ fn scale_in_target_deleted_only_after_grace_and_k_listings() {
     refresh(&mut history, &both_present(0));
     // Three listings but only 200 s apart: not yet.
     for secs in [100, 200, 300] {
-        assert!(deleted_ids(&refresh(&mut history, &scaled_in(secs))).is_empty(), "at {secs}");
+        let plan = refresh(&mut history, &scaled_in(secs));
+        assert!(deleted_ids(&plan).is_empty(), "at {secs}");
+        assert!(plan.actions.iter().any(|a| a.id == "note:absent:Machines-2"), "pending absence is shown");
     }
     // Span reaches 300 s at the fourth listing.
     let plan = refresh(&mut history, &scaled_in(400));
     assert_eq!(deleted_ids(&plan), ["Machines-2"]);
+    assert!(!plan.actions.iter().any(|a| a.id == "note:absent:Machines-2"), "the delete replaces the note");
     let delete = plan.actions.iter().find(|a| a.id == "delete-target:Machines-2").expect("stable id");
     assert!(
         delete.observations[0].starts_with("absent from 4 complete listings between 10:01:40 and 10:06:40")

@@ -357,3 +357,13 @@ fn plan_is_deterministic() {
     let b = refresh(&mut History::default(), &snapshot);
     assert_eq!(a, b);
 }
+
+#[test]
+fn evidence_lists_stay_short_at_scale() {
+    let creating: Vec<Instance> = (0..200).map(|i| vm_in("web", i, ProvisioningState::Creating)).collect();
+    let snapshot = SnapshotBuilder::new(at(0)).set("web", 200, creating).build();
+    let plan = refresh(&mut History::default(), &snapshot);
+    let wait = waits(&plan)[0];
+    assert!(wait.observations.len() < 30);
+    assert!(wait.observations.iter().any(|o| o == "… and 180 more"));
+}

@@ -41,6 +41,18 @@ pub(crate) fn set_id(key: &ScaleSetKey) -> String {
     format!("{}/{}/{}/{}", key.provider, key.subscription_id, key.resource_group, key.name)
 }
 
+/// Evidence lists stay readable at 10,000 VMs: the first `MAX_LINES`, then a count of the rest.
+pub(crate) const MAX_LINES: usize = 20;
+
+pub(crate) fn capped(mut lines: Vec<String>) -> Vec<String> {
+    if lines.len() > MAX_LINES {
+        let more = lines.len() - MAX_LINES;
+        lines.truncate(MAX_LINES);
+        lines.push(format!("… and {more} more"));
+    }
+    lines
+}
+
 /// FNV-1a, 64 bit: a hash that is the same in every build and Rust release (std's is not promised
 /// to be), so action ids survive an upgrade of the console between refreshes.
 pub(crate) fn stable_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {

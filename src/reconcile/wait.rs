@@ -3,7 +3,7 @@
 
 use super::history::History;
 use super::inventory::{Inventory, SetView};
-use super::text::{clock, duration, secs_between, set_id};
+use super::text::{capped, clock, duration, secs_between, set_id};
 use crate::config::ReconcileConfig;
 use crate::model::{Action, PlannedAction};
 use time::OffsetDateTime;
@@ -35,14 +35,15 @@ fn wait_for(
     if !progress.set_final {
         observations.push(format!("scale set provisioningState {}", listing.state.provisioning_state));
     }
-    for instance in listing.instances.iter().filter(|i| !i.provisioning_state.is_final()) {
-        observations.push(format!(
+    let unsettled = listing.instances.iter().filter(|i| !i.provisioning_state.is_final()).map(|instance| {
+        format!(
             "instance {} provisioning {} for {}",
             instance.instance_id,
             instance.provisioning_state,
             duration(history.vm(instance).map_or(0, |vm| secs_between(vm.first_seen, now)))
-        ));
-    }
+        )
+    });
+    observations.extend(capped(unsettled.collect()));
     if progress.extras() > 0 {
         observations.push(format!(
             "{} VMs listed for capacity {}: {} overprovisioning extra(s) not yet removed",
