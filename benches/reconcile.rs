@@ -7,6 +7,7 @@ use scaleguard::reconcile::testkit::{self, at, SnapshotBuilder};
 use scaleguard::reconcile::{plan_inventory, History, Inventory};
 use scaleguard::snapshot::Snapshot;
 use std::hint::black_box;
+use std::time::Instant;
 
 const VMS: u32 = 10_000;
 const STALE_TARGETS: u32 = 100;
@@ -36,10 +37,17 @@ fn refresh_at_scale(c: &mut Criterion) {
     }
     let current = snapshot(600);
     {
+        // One timed pass per phase: where the time goes, next to criterion's total.
+        let started = Instant::now();
         let inventory = Inventory::new(&current, &profile);
+        let matched = started.elapsed();
         let mut history = warm.clone();
+        let started = Instant::now();
         history.observe(&inventory);
+        let observed = started.elapsed();
+        let started = Instant::now();
         let plan = plan_inventory(&inventory, &history, current.taken_at, &profile);
+        eprintln!("one pass: match {matched:?}, observe {observed:?}, plan {:?}", started.elapsed());
         let summary = scaleguard::reconcile::summarize(&plan);
         assert_eq!((summary.deletes, summary.deploy_targets), (STALE_TARGETS as usize, 900));
         eprintln!("plan at scale: {summary}");

@@ -290,6 +290,13 @@ impl World {
         self.count_absence(fault);
         let inventory = Inventory::new(&snapshot, &self.profile);
         self.history.observe(&inventory);
+        // Headless runs keep the history in a file between runs: it must survive the trip whole.
+        let saved = serde_json::to_string(&self.history).map_err(|e| e.to_string())?;
+        let restored: History = serde_json::from_str(&saved).map_err(|e| e.to_string())?;
+        if restored != self.history {
+            return Err("history changed through JSON".into());
+        }
+        self.history = restored;
         let plan = plan_inventory(&inventory, &self.history, at(self.now), &self.profile);
         let config = &self.profile.reconcile;
         for planned in &plan.actions {

@@ -4,7 +4,8 @@
 //! listings spanning `absent_grace_secs`, the current listing among them. Invariant 2: an empty
 //! listing is evidence only when the set reports capacity 0, and then the delete needs a
 //! confirmation. A VM that is present in any state (stopped, deallocated, Deleting) keeps its
-//! target: an unreachable tentacle is a note, never a delete. Disabled targets follow the same rule:
+//! target: an unreachable tentacle is a note, never a delete. A target last seen on a scale set that
+//! is no longer configured is never deleted (a config change is not evidence). Disabled targets follow the same rule:
 //! disabling does not make a VM exist, and a stale disabled target still clutters the environment.
 
 use super::history::{History, TargetRecord};
@@ -37,6 +38,10 @@ pub(crate) fn delete_evidence<'h>(
     let streak = record.absence.as_ref().ok_or("no absence of its VM is on record")?;
     if streak.latest != inventory.snapshot.taken_at {
         return Err("the current listing has not been recorded in the history".into());
+    }
+    if let Some(vm) = record.last_vm.as_ref().filter(|vm| inventory.set(&vm.scale_set).is_none()) {
+        // Taking a set out of the config must not read as "all its VMs are gone".
+        return Err(format!("its VM was last seen on {}, which is no longer configured", vm.scale_set));
     }
     let needed = config.absent_observations.max(1);
     if streak.listings < needed {

@@ -221,8 +221,8 @@ fn target_findings(
             }
         }
         let Some(record) = history.target(&target.id) else { continue };
-        let pending = super::deletes::delete_evidence(inventory, history, target, config).is_err();
-        if let Some(streak) = record.absence.as_ref().filter(|_| pending) {
+        let not_yet = super::deletes::delete_evidence(inventory, history, target, config).err();
+        if let (Some(streak), Some(why)) = (&record.absence, not_yet) {
             out.push(note(
                 format!("note:absent:{}", target.id),
                 Severity::Info,
@@ -234,7 +234,10 @@ fn target_findings(
                     config.absent_observations.max(1),
                     duration(config.absent_grace_secs)
                 ),
-                vec![format!("absent since {}", super::text::clock(streak.first))],
+                vec![
+                    format!("absent since {}", super::text::clock(streak.first)),
+                    format!("not deleted: {why}"),
+                ],
             ));
         }
         if let (Some(old), Some(new)) = (&record.replaced_vm, &record.last_vm) {

@@ -287,3 +287,38 @@ fn still_valid_rechecks_delete_against_fresh_state() {
         .build();
     assert!(still_valid(&delete, &failed, &history, &profile).is_err());
 }
+
+#[test]
+fn unconfiguring_a_scale_set_deletes_none_of_its_targets() {
+    let mut history = History::default();
+    let both = SnapshotBuilder::new(at(0))
+        .set("web", 1, vec![vm("web", 1)])
+        .set("api", 1, vec![vm("api", 1)])
+        .targets(vec![target_on("Machines-1", "web", 1), target_on("Machines-2", "api", 1)])
+        .build();
+    refresh(&mut history, &both);
+    let mut plan = Plan { generated_at: at(0), actions: vec![] };
+    for secs in [200, 400, 600, 800] {
+        let web_only = SnapshotBuilder::new(at(secs))
+            .set("web", 1, vec![vm("web", 1)])
+            .targets(vec![target_on("Machines-1", "web", 1), target_on("Machines-2", "api", 1)])
+            .build();
+        plan = refresh(&mut history, &web_only);
+    }
+    assert!(deleted_ids(&plan).is_empty());
+    let pending = plan.actions.iter().find(|a| a.id == "note:absent:Machines-2").expect("explained");
+    assert!(
+        pending.observations.iter().any(|o| o.contains("rg/api, which is no longer configured")),
+        "{pending:?}"
+    );
+}
+
+#[test]
+fn waits_and_notes_are_always_still_valid() {
+    let profile = profile();
+    let snapshot = both_present(0);
+    let plan = refresh(&mut History::default(), &SnapshotBuilder::new(at(0)).failed_targets().build());
+    for planned in &plan.actions {
+        assert_eq!(still_valid(&planned.action, &snapshot, &History::default(), &profile), Ok(()));
+    }
+}
