@@ -21,6 +21,8 @@ use time::OffsetDateTime;
 enum Fault {
     None,
     SetListingFails,
+    /// The second, untouched scale set fails: still no absence evidence for anyone.
+    OtherSetListingFails,
     TargetListingFails,
     ProjectListingFails,
 }
@@ -46,6 +48,7 @@ fn event() -> impl Strategy<Value = Event> {
     let fault = prop_oneof![
         6 => Just(Fault::None),
         1 => Just(Fault::SetListingFails),
+        1 => Just(Fault::OtherSetListingFails),
         1 => Just(Fault::TargetListingFails),
         1 => Just(Fault::ProjectListingFails),
     ];
@@ -76,6 +79,8 @@ struct World {
     /// Instance ids are never reused (Azure numbers on from the highest ever used).
     next_instance: u32,
     vms: Vec<Instance>,
+    /// A second scale set that never changes, to fail on its own.
+    api_vms: Vec<Instance>,
     /// (target id, name, health)
     targets: Vec<(String, String, HealthStatus)>,
     next_target: u32,
@@ -99,6 +104,7 @@ impl World {
             capacity: initial,
             next_instance: 0,
             vms: vec![],
+            api_vms: vec![testkit::vm("api", 0), testkit::vm("api", 1)],
             targets: vec![],
             next_target: 1,
             project: testkit::project("Projects-1", Some("Releases-1")),
@@ -115,6 +121,9 @@ impl World {
             world.next_instance += 1;
             world.register(&vm);
             world.vms.push(vm);
+        }
+        for vm in world.api_vms.clone() {
+            world.register(&vm);
         }
         // Every pre-existing target already has Releases-1 from an environment-wide deployment.
         let ids: Vec<&str> = world.targets.iter().map(|(id, _, _)| id.as_str()).collect();
@@ -146,7 +155,7 @@ impl World {
     }
 
     fn vm_exists(&self, name: &str) -> bool {
-        self.vms.iter().any(|vm| vm.computer_name.as_deref() == Some(name))
+        self.vms.iter().chain(&self.api_vms).any(|vm| vm.computer_name.as_deref() == Some(name))
     }
 
     fn release_id(&self) -> String {
@@ -158,6 +167,10 @@ impl World {
         builder = match fault {
             Fault::SetListingFails => builder.failed_set("web"),
             _ => builder.set("web", self.capacity, self.vms.clone()),
+        };
+        builder = match fault {
+            Fault::OtherSetListingFails => builder.failed_set("api"),
+            _ => builder.set("api", 2, self.api_vms.clone()),
         };
         let targets = self
             .targets
@@ -355,13 +368,15 @@ impl World {
         let vm = self
             .vms
             .iter()
+            .chain(&self.api_vms)
             .find(|vm| vm.computer_name.as_deref() == Some(name.as_str()))
             .ok_or(format!("deploy to {target_id} without a VM"))?;
         if vm.provisioning_state != ProvisioningState::Succeeded || vm.power_state != PowerState::Running {
             return Err(format!("deploy to {target_id} whose VM is not Succeeded and running"));
         }
-        let steady = self.vms.len() == self.capacity as usize
-            && self.vms.iter().all(|vm| vm.provisioning_state == ProvisioningState::Succeeded);
+        let steady = vm.scale_set.name == "api"
+            || self.vms.len() == self.capacity as usize
+                && self.vms.iter().all(|vm| vm.provisioning_state == ProvisioningState::Succeeded);
         if !steady {
             return Err(format!("deploy to {target_id} while the set is not steady"));
         }
