@@ -10,7 +10,7 @@
 
 use super::history::{History, TargetRecord};
 use super::inventory::Inventory;
-use super::text::{clock, duration, short_vm_id};
+use super::text::{clock, duration, short_id};
 use crate::config::ReconcileConfig;
 use crate::model::{Action, PlannedAction, Target};
 
@@ -93,7 +93,7 @@ fn proposal(target: &Target, evidence: &DeleteEvidence<'_>, config: &ReconcileCo
             "last matched to {} instance {}{}, last seen {}",
             vm.scale_set,
             vm.instance_id,
-            vm.vm_id.as_deref().map(|id| format!(" (vmId {})", short_vm_id(id))).unwrap_or_default(),
+            vm.vm_id.as_deref().map(|id| format!(" (vmId {})", short_id(id))).unwrap_or_default(),
             clock(vm.seen_at)
         )),
         None => observations.push("never matched to a VM while observed".into()),

@@ -59,9 +59,17 @@ pub(crate) fn active_deployment<'p>(
     release_id: &str,
     target_id: &str,
 ) -> Option<&'p Deployment> {
-    project.deployments.iter().find(|d| {
-        d.release_id == release_id && d.task_state.is_none_or(|s| s.is_active()) && d.covers(target_id)
-    })
+    active_deployments(project, release_id).into_iter().find(|d| d.covers(target_id))
+}
+
+/// Deployments of the release that are queued or running; an unknown task state counts as
+/// running, preferring a held deploy to a duplicate one.
+fn active_deployments<'p>(project: &'p ProjectState, release_id: &str) -> Vec<&'p Deployment> {
+    project
+        .deployments
+        .iter()
+        .filter(|d| d.release_id == release_id && d.task_state.is_none_or(|s| s.is_active()))
+        .collect()
 }
 
 /// Why a target cannot receive a deployment now, if it cannot.
@@ -103,6 +111,7 @@ fn deploy_for(
 ) -> Option<PlannedAction> {
     let release = project.latest_release.as_ref()?;
     let index = ReleaseIndex::new(project, &release.id);
+    let active = active_deployments(project, &release.id);
     let mut new_targets: Vec<&Target> = Vec::new();
     let mut already_have = 0usize;
     let mut unfit = 0usize;
@@ -110,7 +119,7 @@ fn deploy_for(
     for target in inventory.targets.iter() {
         if index.has_release(&target.id, history) {
             already_have += 1;
-        } else if let Some(active) = active_deployment(project, &release.id, &target.id) {
+        } else if let Some(active) = active.iter().find(|d| d.covers(&target.id)) {
             let state = active.task_state.map_or("state unknown", |s| s.as_str());
             observations.push(format!("skipped {}: {} ({state}) already covers it", target.name, active.id));
         } else if unfit_for_deploy(inventory, target).is_some() {

@@ -143,8 +143,8 @@ impl<'a> Inventory<'a> {
         self.set(key).and_then(|s| s.progress).is_some_and(|p| p.is_steady())
     }
 
-    /// Were all listed VMs of every set gone and the set scaled to zero? Then a delete is right,
-    /// but it is everything at once, so it needs the operator's confirmation (invariant 2).
+    /// Is the target's set (or, for a target never matched, any set) listed empty at capacity 0?
+    /// Then a delete is right but removes everything at once: it needs a confirmation (invariant 2).
     pub fn listing_is_empty_at_capacity_zero(&self, key: Option<&ScaleSetKey>) -> bool {
         let empty_zero = |s: &SetView<'_>| s.progress.is_some_and(|p| p.listed == 0 && p.capacity == 0);
         match key.and_then(|k| self.set(k)) {

@@ -2,7 +2,7 @@
 
 use super::history::{vm_key, History};
 use super::inventory::Inventory;
-use super::text::{duration, secs_between, set_id, short_vm_id};
+use super::text::{duration, secs_between, set_id, short_id};
 use crate::config::ReconcileConfig;
 use crate::model::{Action, PlannedAction, PowerState, ProvisioningState, Severity};
 use std::collections::BTreeMap;
@@ -177,7 +177,7 @@ fn duplicates(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
         out.push(note(
             format!("note:duplicate-thumbprint:{thumbprint}"),
             Severity::Warning,
-            format!("{} targets share thumbprint {}", ids.len(), short_vm_id(&thumbprint)),
+            format!("{} targets share thumbprint {}", ids.len(), short_id(&thumbprint)),
             "a reused thumbprint (a cloned image?) makes the tentacles indistinguishable to Octopus".into(),
             vec![ids.join(", ")],
         ));
@@ -241,7 +241,7 @@ fn target_findings(
             ));
         }
         if let (Some(old), Some(new)) = (&record.replaced_vm, &record.last_vm) {
-            let id = |vm: &Option<String>| vm.as_deref().map(short_vm_id).unwrap_or_else(|| "unknown".into());
+            let id = |vm: &Option<String>| vm.as_deref().map(short_id).unwrap_or_else(|| "unknown".into());
             out.push(note(
                 format!("note:vm-replaced:{}", target.id),
                 Severity::Warning,

@@ -25,10 +25,10 @@ pub(crate) fn duration(secs: u64) -> String {
     }
 }
 
-/// The first 8 characters of a vmId: enough to tell two VMs apart on screen.
-pub(crate) fn short_vm_id(vm_id: &str) -> String {
-    let short: String = vm_id.chars().take(8).collect();
-    if short.len() < vm_id.len() {
+/// The first 8 characters of a vmId or thumbprint: enough to tell two apart on screen.
+pub(crate) fn short_id(id: &str) -> String {
+    let short: String = id.chars().take(8).collect();
+    if short.len() < id.len() {
         format!("{short}…")
     } else {
         short
@@ -97,6 +97,6 @@ mod tests {
         assert_eq!(clock(a), "10:02:11");
         assert_eq!(secs_between(a, b), 319);
         assert_eq!(secs_between(b, a), 0);
-        assert_eq!(short_vm_id("1234567890ab"), "12345678…");
+        assert_eq!(short_id("1234567890ab"), "12345678…");
     }
 }
