@@ -8,7 +8,7 @@ use super::inventory::Inventory;
 use super::text::{capped, stable_hash};
 use crate::model::{Action, Deployment, PlannedAction, PowerState, ProvisioningState, Target, TaskState};
 use crate::snapshot::ProjectState;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 
 /// Did a successful deployment of `release_id` reach the target on the VM it runs on now?
@@ -114,7 +114,7 @@ fn deploy_for(
     let active = active_deployments(project, &release.id);
     let mut new_targets: Vec<&Target> = Vec::new();
     let mut already_have = 0usize;
-    let mut unfit = 0usize;
+    let mut unfit: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut observations = Vec::new();
     for target in inventory.targets.iter() {
         if index.has_release(&target.id, history) {
@@ -122,8 +122,8 @@ fn deploy_for(
         } else if let Some(active) = active.iter().find(|d| d.covers(&target.id)) {
             let state = active.task_state.map_or("state unknown", |s| s.as_str());
             observations.push(format!("skipped {}: {} ({state}) already covers it", target.name, active.id));
-        } else if unfit_for_deploy(inventory, target).is_some() {
-            unfit += 1;
+        } else if let Some(why) = unfit_for_deploy(inventory, target) {
+            *unfit.entry(why).or_default() += 1;
         } else {
             new_targets.push(target);
         }
@@ -149,10 +149,9 @@ fn deploy_for(
     let mut observations = capped(observations);
     observations.extend(capped(listed));
     observations.push(format!("{already_have} target(s) already have {}", release.version));
-    if unfit > 0 {
-        observations.push(format!(
-            "{unfit} target(s) not deployable now (disabled, unhealthy, VM not running or set provisioning)"
-        ));
+    if !unfit.is_empty() {
+        let counts: Vec<String> = unfit.iter().map(|(why, count)| format!("{count} {why}")).collect();
+        observations.push(format!("not deployable now: {}", counts.join(", ")));
     }
     let target_ids: Vec<String> = new_targets.iter().map(|t| t.id.clone()).collect();
     let reason = format!(

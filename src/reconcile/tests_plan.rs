@@ -115,10 +115,12 @@ fn only_healthy_enabled_running_targets_receive_deploys() {
             target("Machines-7", "nowhere"),
         ]);
     }
-    assert_eq!(
-        deploy_targets(&refresh(&mut History::default(), &snapshot)),
-        [vec!["Machines-3".to_string()]]
-    );
+    let plan = refresh(&mut History::default(), &snapshot);
+    assert_eq!(deploy_targets(&plan), [vec!["Machines-3".to_string()]]);
+    let deploy = plan.actions.iter().find(|a| a.action.kind() == ActionKind::Deploy).expect("deploy");
+    let expected =
+        "not deployable now: 1 VM not provisioned and running, 1 disabled, 1 no VM listed, 1 not healthy";
+    assert!(deploy.observations.iter().any(|o| o == expected), "{:?}", deploy.observations);
 }
 
 use crate::model::Instance;
