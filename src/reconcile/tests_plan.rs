@@ -369,3 +369,42 @@ fn evidence_lists_stay_short_at_scale() {
     assert!(wait.observations.len() < 30);
     assert!(wait.observations.iter().any(|o| o == "… and 180 more"));
 }
+
+#[test]
+fn overprovisioned_extra_that_registered_is_deleted_and_never_deployed() {
+    let mut web = project("Projects-1", Some("Releases-1"));
+    web.deployments = vec![deployment(
+        "Deployments-1",
+        "Projects-1",
+        "Releases-1",
+        &[],
+        &["Machines-1"],
+        TaskState::Success,
+    )];
+    let targets = vec![
+        target_on("Machines-1", "web", 1),
+        target_on("Machines-2", "web", 2),
+        target_on("Machines-3", "web", 3),
+    ];
+    let mut history = History::default();
+    // Capacity 2 asked, three created: the extra web-3 registered before Azure removed it.
+    let with_extra = SnapshotBuilder::new(at(0))
+        .set("web", 2, vec![vm("web", 1), vm("web", 2), vm("web", 3)])
+        .targets(targets.clone())
+        .project(web.clone())
+        .build();
+    let plan = refresh(&mut history, &with_extra);
+    assert_eq!(waits(&plan).len(), 1);
+    assert!(deploy_targets(&plan).is_empty());
+    let mut plan = plan;
+    for secs in [100, 250, 400] {
+        let settled = SnapshotBuilder::new(at(secs))
+            .set("web", 2, vec![vm("web", 1), vm("web", 2)])
+            .targets(targets.clone())
+            .project(web.clone())
+            .build();
+        plan = refresh(&mut history, &settled);
+        assert_eq!(deploy_targets(&plan), [vec!["Machines-2".to_string()]], "never the extra");
+    }
+    assert!(plan.actions.iter().any(|a| a.id == "delete-target:Machines-3"));
+}
