@@ -157,18 +157,24 @@ impl History {
                 if progress.is_steady() { None } else { record.unsteady_since.or(Some(at)) };
 
             // An implausibly empty listing is not believed: it must not wipe first-seen times.
+            let keys: Vec<String> = listing.instances.iter().map(vm_key).collect();
             if !progress.is_implausibly_empty() {
-                let listed: HashSet<String> = listing.instances.iter().map(vm_key).collect();
-                self.vms.retain(|key, vm| &vm.scale_set != set.key || listed.contains(key));
+                let listed: HashSet<&str> = keys.iter().map(String::as_str).collect();
+                self.vms.retain(|key, vm| &vm.scale_set != set.key || listed.contains(key.as_str()));
             }
-            for instance in &listing.instances {
-                let vm = self.vms.entry(vm_key(instance)).or_insert_with(|| VmRecord {
-                    scale_set: instance.scale_set.clone(),
-                    instance_id: instance.instance_id.clone(),
-                    first_seen: at,
-                    last_seen: at,
-                });
-                vm.last_seen = at;
+            for (instance, key) in listing.instances.iter().zip(keys) {
+                match self.vms.get_mut(&key) {
+                    Some(vm) => vm.last_seen = at,
+                    None => {
+                        let first = VmRecord {
+                            scale_set: instance.scale_set.clone(),
+                            instance_id: instance.instance_id.clone(),
+                            first_seen: at,
+                            last_seen: at,
+                        };
+                        self.vms.insert(key, first);
+                    }
+                }
             }
         }
     }
@@ -182,23 +188,36 @@ impl History {
         // A target gone from a successful listing was deleted: its evidence has served.
         self.targets.retain(|id, _| listed.contains(id.as_str()));
         for target in inventory.targets.iter() {
-            let record = self.targets.entry(target.id.clone()).or_insert_with(|| TargetRecord {
-                name: target.name.clone(),
-                last_listed: at,
-                last_vm: None,
-                replaced_vm: None,
-                absence: None,
-            });
+            // get_mut first: at 10,000 targets, cloning every id for `entry` shows in the profile.
+            if !self.targets.contains_key(&target.id) {
+                let record = TargetRecord {
+                    name: target.name.clone(),
+                    last_listed: at,
+                    last_vm: None,
+                    replaced_vm: None,
+                    absence: None,
+                };
+                self.targets.insert(target.id.clone(), record);
+            }
+            let Some(record) = self.targets.get_mut(&target.id) else { continue };
             record.name.clone_from(&target.name);
             record.last_listed = at;
             match inventory.matching.instance_of(&target.id) {
                 Some(found) => {
-                    if let Some(before) = record.last_vm.take() {
-                        if !before.is_same_vm(found) {
-                            record.replaced_vm = Some(before);
+                    match record.last_vm.as_mut() {
+                        Some(last) if last.is_same_vm(found) => {
+                            last.seen_at = at;
+                            if last.vm_id.is_none() {
+                                last.vm_id.clone_from(&found.vm_id);
+                            }
+                        }
+                        _ => {
+                            // A different VM under the target's name: remember the old one.
+                            if let Some(before) = record.last_vm.replace(VmSighting::of(found, at)) {
+                                record.replaced_vm = Some(before);
+                            }
                         }
                     }
-                    record.last_vm = Some(VmSighting::of(found, at));
                     record.absence = None;
                 }
                 None if evidence => {
