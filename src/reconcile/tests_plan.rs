@@ -315,6 +315,14 @@ fn still_valid_rechecks_deploy_against_fresh_state() {
     }
     assert!(still_valid(&deploy, &done, &history, &profile).is_err_and(|e| e.contains("already has")));
 
+    // Scaled in meanwhile: its VM is gone.
+    let mut scaled_in = scaled_out(10).build();
+    if let Ok(listing) = &mut scaled_in.scale_sets[0].listing {
+        listing.instances.pop();
+    }
+    assert!(still_valid(&deploy, &scaled_in, &history, &profile)
+        .is_err_and(|e| e.contains("not in a fresh listing")));
+
     // A newer release is now the one to roll out.
     let mut newer = scaled_out(10).build();
     if let Ok(projects) = &mut newer.projects {

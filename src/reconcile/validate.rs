@@ -10,7 +10,10 @@ use crate::model::Action;
 use crate::snapshot::Snapshot;
 
 /// Ok when `action` may still run against `fresh`; `fresh_history` must have observed `fresh`.
-/// Waits and notes change nothing and are always "valid".
+/// A delete needs the full delete rule to hold again on the fresh listing; a deploy needs every
+/// target still registered, its VM still listed, the release still the latest, no successful
+/// deployment of it to the target and no active one covering it. Waits and notes change nothing
+/// and are always "valid".
 pub fn still_valid(
     action: &Action,
     fresh: &Snapshot,
@@ -47,9 +50,14 @@ pub fn still_valid(
                 Some(latest) => return Err(format!("the release to roll out is now {}", latest.version)),
                 None => return Err("the project has no release to redeploy".into()),
             }
+            let inventory = Inventory::new(fresh, profile);
             for target_id in target_ids {
                 if !targets.iter().any(|t| &t.id == target_id) {
                     return Err(format!("{target_id} is no longer registered"));
+                }
+                // Scaled in since the plan was shown (or the listing failed): do not deploy blind.
+                if inventory.vm_of(target_id).is_none() {
+                    return Err(format!("the VM of {target_id} is not in a fresh listing"));
                 }
                 if has_release(project, release_id, target_id, fresh_history) {
                     return Err(format!("{target_id} already has the release"));
