@@ -132,6 +132,15 @@ impl History {
         self.scale_sets.get(&super::text::set_id(key))
     }
 
+    /// `observe` for a caller without an `Inventory` at hand (matching runs here).
+    pub fn observe_snapshot(
+        &mut self,
+        snapshot: &crate::snapshot::Snapshot,
+        profile: &crate::config::Profile,
+    ) {
+        self.observe(&Inventory::new(snapshot, profile));
+    }
+
     /// Record what one refresh saw. A snapshot not newer than the last one observed is ignored, so
     /// replaying a refresh can never add a listing to a streak.
     pub fn observe(&mut self, inventory: &Inventory<'_>) {

@@ -267,7 +267,7 @@ fn still_valid_rechecks_delete_against_fresh_state() {
     let delete = plan.actions.iter().find(|a| a.action.is_destructive()).expect("delete").action.clone();
     let fresh = scaled_in(700);
     let mut fresh_history = history.clone();
-    fresh_history.observe(&Inventory::new(&fresh, &profile));
+    fresh_history.observe_snapshot(&fresh, &profile);
     assert_eq!(still_valid(&delete, &fresh, &fresh_history, &profile), Ok(()));
 
     // Another console deleted it already.
