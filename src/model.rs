@@ -376,7 +376,7 @@ impl Deployment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Action {
-    /// The scale set is still provisioning: nothing else is proposed until it is steady.
+    /// The scale set is still provisioning: no deploy to its VMs is proposed until it is steady.
     Wait {
         scale_set: ScaleSetKey,
         in_progress: u32,
@@ -394,6 +394,10 @@ pub enum Action {
         last_instance_id: Option<String>,
         absent_observations: u32,
         absent_secs: u64,
+        /// The scale set listed no VMs at all and reports capacity 0: the delete is right, but it
+        /// removes everything at once, so the operator must confirm it explicitly (invariant 2).
+        #[serde(default)]
+        requires_confirmation: bool,
     },
     /// Deploy a project's latest release to new targets only.
     Deploy {

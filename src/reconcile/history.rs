@@ -1,0 +1,250 @@
+//! What earlier refreshes saw, kept between runs (a headless runbook persists it as JSON).
+//!
+//! Only complete listings are evidence of absence: a failed or partial listing of any configured
+//! scale set, or a failed target listing, neither extends nor breaks a streak. A listing in which
+//! the target's VM is present ends the streak. Evidence is tied to the VM's vmId as well as its
+//! instance id, because Azure may hand an instance id to a new VM.
+
+use super::inventory::Inventory;
+use crate::matching::InstanceRef;
+use crate::model::{Instance, ScaleSetKey};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use time::{Duration, OffsetDateTime};
+
+/// Records not refreshed for this long are dropped, so the history stays bounded even when a
+/// listing fails for days.
+pub const FORGET_AFTER: Duration = Duration::days(2);
+
+/// A VM as it was last seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VmSighting {
+    pub scale_set: ScaleSetKey,
+    pub instance_id: String,
+    pub vm_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub seen_at: OffsetDateTime,
+}
+
+impl VmSighting {
+    fn of(found: &InstanceRef, at: OffsetDateTime) -> Self {
+        Self {
+            scale_set: found.scale_set.clone(),
+            instance_id: found.instance_id.clone(),
+            vm_id: found.vm_id.clone(),
+            seen_at: at,
+        }
+    }
+
+    /// Same VM? Same set and instance id, and the same vmId when both are known.
+    pub fn is_same_vm(&self, found: &InstanceRef) -> bool {
+        let same_vm_id = match (&self.vm_id, &found.vm_id) {
+            (Some(before), Some(now)) => before == now,
+            _ => true,
+        };
+        self.scale_set == found.scale_set && self.instance_id == found.instance_id && same_vm_id
+    }
+}
+
+/// Consecutive complete listings in which a target's VM was missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbsenceStreak {
+    pub listings: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub first: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub latest: OffsetDateTime,
+}
+
+impl AbsenceStreak {
+    pub fn span_secs(&self) -> u64 {
+        super::text::secs_between(self.first, self.latest)
+    }
+}
+
+/// Everything remembered about one in-scope target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetRecord {
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_listed: OffsetDateTime,
+    /// The VM it was last matched to.
+    pub last_vm: Option<VmSighting>,
+    /// The VM before `last_vm`, when the target's name came to match a different VM (reused id).
+    pub replaced_vm: Option<VmSighting>,
+    pub absence: Option<AbsenceStreak>,
+}
+
+/// When a VM was first seen (keyed by vmId, else set and instance id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VmRecord {
+    pub scale_set: ScaleSetKey,
+    pub instance_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub first_seen: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen: OffsetDateTime,
+}
+
+/// Since when a scale set has not been steady.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetRecord {
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub unsteady_since: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_listed: OffsetDateTime,
+}
+
+/// Observation history across refreshes. Pure: `observe` is fed snapshots, nothing else.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub last_observed_at: Option<OffsetDateTime>,
+    /// By target id.
+    #[serde(default)]
+    pub targets: BTreeMap<String, TargetRecord>,
+    /// By `vm_key`.
+    #[serde(default)]
+    pub vms: BTreeMap<String, VmRecord>,
+    /// By `text::set_id`.
+    #[serde(default)]
+    pub scale_sets: BTreeMap<String, SetRecord>,
+}
+
+/// The key a VM's sighting is filed under: its vmId, so a reused instance id starts afresh.
+pub fn vm_key(instance: &Instance) -> String {
+    match &instance.vm_id {
+        Some(vm_id) => format!("vm:{vm_id}"),
+        None => format!("instance:{}:{}", super::text::set_id(&instance.scale_set), instance.instance_id),
+    }
+}
+
+impl History {
+    pub fn target(&self, target_id: &str) -> Option<&TargetRecord> {
+        self.targets.get(target_id)
+    }
+
+    pub fn vm(&self, instance: &Instance) -> Option<&VmRecord> {
+        self.vms.get(&vm_key(instance))
+    }
+
+    pub fn set(&self, key: &ScaleSetKey) -> Option<&SetRecord> {
+        self.scale_sets.get(&super::text::set_id(key))
+    }
+
+    /// `observe` for a caller without an `Inventory` at hand (matching runs here).
+    pub fn observe_snapshot(
+        &mut self,
+        snapshot: &crate::snapshot::Snapshot,
+        profile: &crate::config::Profile,
+    ) {
+        self.observe(&Inventory::new(snapshot, profile));
+    }
+
+    /// Record what one refresh saw. A snapshot not newer than the last one observed is ignored, so
+    /// replaying a refresh can never add a listing to a streak.
+    pub fn observe(&mut self, inventory: &Inventory<'_>) {
+        let at = inventory.snapshot.taken_at;
+        if self.last_observed_at.is_some_and(|last| at <= last) {
+            return;
+        }
+        self.last_observed_at = Some(at);
+        self.observe_sets(inventory, at);
+        self.observe_targets(inventory, at);
+        self.forget_stale(at);
+    }
+
+    fn observe_sets(&mut self, inventory: &Inventory<'_>, at: OffsetDateTime) {
+        for set in &inventory.sets {
+            let (Ok(listing), Some(progress)) = (set.listing, set.progress) else { continue };
+            let record = self
+                .scale_sets
+                .entry(super::text::set_id(set.key))
+                .or_insert(SetRecord { unsteady_since: None, last_listed: at });
+            record.last_listed = at;
+            record.unsteady_since =
+                if progress.is_steady() { None } else { record.unsteady_since.or(Some(at)) };
+
+            // An implausibly empty listing is not believed: it must not wipe first-seen times.
+            let keys: Vec<String> = listing.instances.iter().map(vm_key).collect();
+            if !progress.is_implausibly_empty() {
+                let listed: HashSet<&str> = keys.iter().map(String::as_str).collect();
+                self.vms.retain(|key, vm| &vm.scale_set != set.key || listed.contains(key.as_str()));
+            }
+            for (instance, key) in listing.instances.iter().zip(keys) {
+                match self.vms.get_mut(&key) {
+                    Some(vm) => vm.last_seen = at,
+                    None => {
+                        let first = VmRecord {
+                            scale_set: instance.scale_set.clone(),
+                            instance_id: instance.instance_id.clone(),
+                            first_seen: at,
+                            last_seen: at,
+                        };
+                        self.vms.insert(key, first);
+                    }
+                }
+            }
+        }
+    }
+
+    fn observe_targets(&mut self, inventory: &Inventory<'_>, at: OffsetDateTime) {
+        if !inventory.target_listing_ok() {
+            return;
+        }
+        let evidence = inventory.is_absence_evidence();
+        let listed: HashSet<&str> = inventory.targets.iter().map(|t| t.id.as_str()).collect();
+        // A target gone from a successful listing was deleted: its evidence has served.
+        self.targets.retain(|id, _| listed.contains(id.as_str()));
+        for target in inventory.targets.iter() {
+            // get_mut first: at 10,000 targets, cloning every id for `entry` shows in the profile.
+            if !self.targets.contains_key(&target.id) {
+                let record = TargetRecord {
+                    name: target.name.clone(),
+                    last_listed: at,
+                    last_vm: None,
+                    replaced_vm: None,
+                    absence: None,
+                };
+                self.targets.insert(target.id.clone(), record);
+            }
+            let Some(record) = self.targets.get_mut(&target.id) else { continue };
+            record.name.clone_from(&target.name);
+            record.last_listed = at;
+            match inventory.matching.instance_of(&target.id) {
+                Some(found) => {
+                    match record.last_vm.as_mut() {
+                        Some(last) if last.is_same_vm(found) => {
+                            last.seen_at = at;
+                            if last.vm_id.is_none() {
+                                last.vm_id.clone_from(&found.vm_id);
+                            }
+                        }
+                        _ => {
+                            // A different VM under the target's name: remember the old one.
+                            if let Some(before) = record.last_vm.replace(VmSighting::of(found, at)) {
+                                record.replaced_vm = Some(before);
+                            }
+                        }
+                    }
+                    record.absence = None;
+                }
+                None if evidence => {
+                    let streak =
+                        record.absence.get_or_insert(AbsenceStreak { listings: 0, first: at, latest: at });
+                    streak.listings = streak.listings.saturating_add(1);
+                    streak.latest = at;
+                }
+                // Not evidence either way: the streak stands as it was.
+                None => {}
+            }
+        }
+    }
+
+    fn forget_stale(&mut self, at: OffsetDateTime) {
+        let fresh = |seen: OffsetDateTime| at - seen <= FORGET_AFTER;
+        self.targets.retain(|_, t| fresh(t.last_listed));
+        self.vms.retain(|_, v| fresh(v.last_seen));
+        self.scale_sets.retain(|_, s| fresh(s.last_listed));
+    }
+}

@@ -1,0 +1,156 @@
+//! One snapshot, read once for every rule: in-scope targets, the VM each one runs on, and how far
+//! along each scale set is. Building it is the only place matching runs.
+
+use crate::config::Profile;
+use crate::matching::{match_targets, InstanceRef, Matching};
+use crate::model::{Instance, ProvisioningState, ScaleSetKey, Target};
+use crate::snapshot::{ReadFailure, ScaleSetListing, Snapshot};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// How far a listed scale set is from steady.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetProgress {
+    pub capacity: u32,
+    /// Instances listed, whatever their state.
+    pub listed: u32,
+    pub succeeded: u32,
+    /// Instances in a non-final provisioning state (Creating, Updating, Deleting, anything unknown).
+    pub in_progress: u32,
+    /// The scale set's own provisioningState is final.
+    pub set_final: bool,
+}
+
+impl SetProgress {
+    pub fn of(listing: &ScaleSetListing) -> Self {
+        let count = |keep: fn(&Instance) -> bool| {
+            u32::try_from(listing.instances.iter().filter(|i| keep(i)).count()).unwrap_or(u32::MAX)
+        };
+        Self {
+            capacity: listing.state.capacity,
+            listed: count(|_| true),
+            succeeded: count(|i| i.provisioning_state == ProvisioningState::Succeeded),
+            in_progress: count(|i| !i.provisioning_state.is_final()),
+            set_final: listing.state.provisioning_state.is_final(),
+        }
+    }
+
+    /// More VMs than asked for: overprovisioning extras that Azure has yet to remove.
+    pub fn extras(&self) -> u32 {
+        self.listed.saturating_sub(self.capacity)
+    }
+
+    /// Nothing left to settle: the only state in which deploying to the set is safe.
+    pub fn is_steady(&self) -> bool {
+        self.set_final && self.in_progress == 0 && self.succeeded >= self.capacity && self.extras() == 0
+    }
+
+    /// An empty listing of a set that says it has VMs is not believed (invariant 2).
+    pub fn is_implausibly_empty(&self) -> bool {
+        self.listed == 0 && self.capacity > 0
+    }
+}
+
+/// One configured scale set as this snapshot saw it.
+#[derive(Debug)]
+pub struct SetView<'a> {
+    pub key: &'a ScaleSetKey,
+    pub listing: Result<&'a ScaleSetListing, &'a ReadFailure>,
+    /// None when the listing failed.
+    pub progress: Option<SetProgress>,
+    by_instance_id: HashMap<&'a str, &'a Instance>,
+}
+
+impl<'a> SetView<'a> {
+    pub fn instance(&self, instance_id: &str) -> Option<&'a Instance> {
+        self.by_instance_id.get(instance_id).copied()
+    }
+
+    pub fn instances(&self) -> &'a [Instance] {
+        self.listing.map(|l| l.instances.as_slice()).unwrap_or(&[])
+    }
+}
+
+/// A snapshot with matching done, shared by `History::observe`, `plan` and `still_valid`.
+#[derive(Debug)]
+pub struct Inventory<'a> {
+    pub snapshot: &'a Snapshot,
+    /// Targets carrying all configured roles; empty when the target listing failed.
+    pub targets: Cow<'a, [Target]>,
+    pub sets: Vec<SetView<'a>>,
+    pub matching: Matching,
+}
+
+impl<'a> Inventory<'a> {
+    pub fn new(snapshot: &'a Snapshot, profile: &Profile) -> Self {
+        let roles = &profile.octopus.roles;
+        // The snapshot promises all-of roles already; checking again costs little and keeps a
+        // loose server filter from ever putting a foreign machine up for deletion.
+        let targets: Cow<'a, [Target]> = match &snapshot.targets {
+            Ok(all) if all.iter().all(|t| t.has_all_roles(roles)) => Cow::Borrowed(all.as_slice()),
+            Ok(all) => Cow::Owned(all.iter().filter(|t| t.has_all_roles(roles)).cloned().collect()),
+            Err(_) => Cow::Borrowed(&[]),
+        };
+        let sets: Vec<SetView<'a>> = snapshot
+            .scale_sets
+            .iter()
+            .map(|observation| {
+                let listing = observation.listing.as_ref();
+                let by_instance_id = listing
+                    .map(|l| l.instances.iter().map(|i| (i.instance_id.as_str(), i)).collect())
+                    .unwrap_or_default();
+                SetView {
+                    key: &observation.key,
+                    listing,
+                    progress: listing.ok().map(SetProgress::of),
+                    by_instance_id,
+                }
+            })
+            .collect();
+        let listed = snapshot
+            .scale_sets
+            .iter()
+            .filter_map(|s| s.listing.as_ref().ok().map(|l| (s.match_by, l.instances.as_slice())));
+        let matching = match_targets(listed, &targets);
+        Self { snapshot, targets, sets, matching }
+    }
+
+    pub fn target_listing_ok(&self) -> bool {
+        self.snapshot.targets.is_ok()
+    }
+
+    /// May this snapshot count as evidence that a VM is gone? Only when the target listing and
+    /// every configured scale set's listing succeeded, and no set claims VMs it did not list.
+    pub fn is_absence_evidence(&self) -> bool {
+        !self.sets.is_empty()
+            && self.target_listing_ok()
+            && self.sets.iter().all(|s| s.progress.is_some_and(|p| !p.is_implausibly_empty()))
+    }
+
+    pub fn set(&self, key: &ScaleSetKey) -> Option<&SetView<'a>> {
+        self.sets.iter().find(|s| s.key == key)
+    }
+
+    /// The present VM a target runs on, from a listing that succeeded.
+    pub fn vm_of(&self, target_id: &str) -> Option<(&InstanceRef, &'a Instance)> {
+        let found = self.matching.instance_of(target_id)?;
+        let instance = self.set(&found.scale_set)?.instance(&found.instance_id)?;
+        Some((found, instance))
+    }
+
+    /// Is the set this key names listed and steady?
+    pub fn set_is_steady(&self, key: &ScaleSetKey) -> bool {
+        self.set(key).and_then(|s| s.progress).is_some_and(|p| p.is_steady())
+    }
+
+    /// Is the target's set (or, for a target never matched, any set) listed empty at capacity 0?
+    /// Then a delete is right but removes everything at once: it needs a confirmation (invariant 2).
+    pub fn listing_is_empty_at_capacity_zero(&self, key: Option<&ScaleSetKey>) -> bool {
+        let empty_zero = |s: &SetView<'_>| s.progress.is_some_and(|p| p.listed == 0 && p.capacity == 0);
+        match key.and_then(|k| self.set(k)) {
+            Some(set) => empty_zero(set),
+            // A target never matched to a known set: confirm when any set is empty at zero.
+            None => self.sets.iter().any(empty_zero),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The reconcile planner (pure): a snapshot and the observation history in, a plan out.
+//!
+//! Use it in this order on every refresh:
+//! ```text
+//! let inventory = Inventory::new(&snapshot, &profile);
+//! history.observe(&inventory);                 // record this refresh first
+//! let plan = plan_inventory(&inventory, &history, now, &profile);
+//! ```
+//! Deletes trust only absence streaks that include the current snapshot, so planning without
+//! observing first proposes no delete. Right before an action runs, refresh, observe, and ask
+//! `still_valid` again (invariant 5).
+//!
+//! Order of the plan: waits, deletes, deploys, notes; each group sorted by id, notes by severity
+//! first. Ids are stable while a proposal stays the same.
+
+mod deletes;
+mod deploys;
+mod history;
+mod inventory;
+mod notes;
+mod store;
+mod summary;
+mod text;
+mod validate;
+mod wait;
+
+pub mod testkit;
+
+pub use history::{
+    vm_key, AbsenceStreak, History, SetRecord, TargetRecord, VmRecord, VmSighting, FORGET_AFTER,
+};
+pub use inventory::{Inventory, SetProgress, SetView};
+pub use store::{load_history, save_history, HistoryFileError};
+pub use summary::{summarize, PlanSummary};
+pub use validate::still_valid;
+
+use crate::config::Profile;
+use crate::model::{Plan, PlannedAction};
+use crate::snapshot::Snapshot;
+use time::OffsetDateTime;
+
+/// Plan from a snapshot (matching done here). `history` must already have observed `snapshot`.
+pub fn plan(snapshot: &Snapshot, history: &History, now: OffsetDateTime, profile: &Profile) -> Plan {
+    plan_inventory(&Inventory::new(snapshot, profile), history, now, profile)
+}
+
+/// Plan from an inventory already built for `History::observe`, saving a second matching pass.
+pub fn plan_inventory(
+    inventory: &Inventory<'_>,
+    history: &History,
+    now: OffsetDateTime,
+    profile: &Profile,
+) -> Plan {
+    let config = &profile.reconcile;
+    let mut waits = wait::waits(inventory, history, now, config);
+    let mut deletes = deletes::deletes(inventory, history, config);
+    let mut deploys = deploys::deploys(inventory, history);
+    let notes = notes::notes(inventory, history, now, config, &waits);
+    for group in [&mut waits, &mut deletes, &mut deploys] {
+        group.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    let actions: Vec<PlannedAction> = waits.into_iter().chain(deletes).chain(deploys).chain(notes).collect();
+    Plan { generated_at: now, actions }
+}
+
+#[cfg(test)]
+mod tests_deletes;
+#[cfg(test)]
+mod tests_plan;
