@@ -82,7 +82,9 @@ impl AzureProvider {
         };
         let options = ClientOptions::new(TransportOptions::new(Arc::new(http)))
             .retry(RetryOptions::none())
-            .per_call_policies(vec![Arc::new(retry) as Arc<dyn azure_core::Policy>]);
+            // Per-retry sits right before the transport: ours sees raw responses, the SDK's
+            // (disabled) policy only passes our results through.
+            .per_retry_policies(vec![Arc::new(retry) as Arc<dyn azure_core::Policy>]);
         let scopes = vec![format!("{}/.default", config.arm_url.trim_end_matches('/'))];
         let client = Client::new(endpoint, credential.clone(), scopes.clone(), options.clone());
         let pipeline = azure_core::Pipeline::new(
