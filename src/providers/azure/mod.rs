@@ -58,7 +58,7 @@ impl AzureProvider {
             what: what(),
             detail: format!("not a URL ({err})"),
         })?;
-        if endpoint.path().trim_matches('/') != "" {
+        if !endpoint.path().trim_matches('/').is_empty() {
             // azure_mgmt_compute replaces the endpoint's path with `/subscriptions/...`.
             return Err(ProviderError::Unsupported {
                 what: what(),
