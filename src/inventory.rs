@@ -56,7 +56,7 @@ async fn read_scale_set(
     profile: &Profile,
     key: &ScaleSetKey,
 ) -> Result<crate::snapshot::ScaleSetListing, ReadFailure> {
-    let what = format!("scale set {key}");
+    let what = format!("scale set {key} from {}", profile.azure.arm_url);
     let provider = providers::for_key(profile, key).map_err(|err| provider_failure(&what, err))?;
     provider.listing(key).await.map_err(|err| provider_failure(&what, err))
 }
@@ -65,8 +65,9 @@ fn provider_failure(what: &str, err: ProviderError) -> ReadFailure {
     ReadFailure::new(what, err.to_string())
 }
 
-fn octopus_failure(what: &str, err: OctopusError) -> ReadFailure {
-    ReadFailure::new(what, err.to_string())
+/// "Octopus targets from https://host/octopus": what, and from which server.
+fn octopus_failure(profile: &Profile, what: &str, err: OctopusError) -> ReadFailure {
+    ReadFailure::new(format!("{what} from {}", profile.octopus.url), err.to_string())
 }
 
 struct OctopusSide {
@@ -91,16 +92,19 @@ impl OctopusSide {
 
 async fn read_octopus(profile: &Profile, client: &OctopusClient) -> OctopusSide {
     let config = &profile.octopus;
-    let version =
-        async { client.server_version().await.map_err(|e| octopus_failure("Octopus server version", e)) };
-    let nodes = async { client.nodes().await.map_err(|e| octopus_failure("Octopus HA nodes", e)) };
+    let version = async {
+        client.server_version().await.map_err(|e| octopus_failure(profile, "Octopus server version", e))
+    };
+    let nodes = async { client.nodes().await.map_err(|e| octopus_failure(profile, "Octopus HA nodes", e)) };
     let scoped = async {
-        let space =
-            client.resolve_space(&config.space).await.map_err(|e| octopus_failure("Octopus space", e))?;
+        let space = client
+            .resolve_space(&config.space)
+            .await
+            .map_err(|e| octopus_failure(profile, "Octopus space", e))?;
         let environment = client
             .resolve_environment(&space.id, &config.environment)
             .await
-            .map_err(|e| octopus_failure("Octopus environment", e))?;
+            .map_err(|e| octopus_failure(profile, "Octopus environment", e))?;
         Ok::<(Resolved, Resolved), ReadFailure>((space, environment))
     };
     let (version, nodes, scoped) = tokio::join!(version, nodes, scoped);
@@ -120,19 +124,21 @@ async fn read_octopus(profile: &Profile, client: &OctopusClient) -> OctopusSide 
         client
             .targets(&space.id, &environment.id, &config.roles)
             .await
-            .map_err(|e| octopus_failure("Octopus targets", e))
+            .map_err(|e| octopus_failure(profile, "Octopus targets", e))
     };
     let projects = async {
         let mut states = Vec::new();
         for name in &config.projects {
             let what = format!("Octopus project `{name}`");
-            let project =
-                client.resolve_project(&space.id, name).await.map_err(|e| octopus_failure(&what, e))?;
+            let project = client
+                .resolve_project(&space.id, name)
+                .await
+                .map_err(|e| octopus_failure(profile, &what, e))?;
             states.push(
                 client
                     .project_state(&space.id, &project, &environment.id)
                     .await
-                    .map_err(|e| octopus_failure(&what, e))?,
+                    .map_err(|e| octopus_failure(profile, &what, e))?,
             );
         }
         Ok(states)
@@ -271,6 +277,6 @@ pub fn failure_sentence(failures: &[ReadFailure]) -> String {
     match failures {
         [] => "nothing failed".into(),
         [only] => format!("could not read {only}"),
-        [first, rest @ ..] => format!("could not read {first} (and {} more failed read(s))", rest.len()),
+        [first, rest @ ..] => format!("could not read {first} (and {} more read(s) failed)", rest.len()),
     }
 }

@@ -206,3 +206,18 @@ async fn tasks_are_filtered_by_state_and_node_and_can_be_cancelled() {
         .iter()
         .any(|(m, u)| m == "POST" && u.ends_with("/api/tasks/ServerTasks-3/cancel")));
 }
+
+#[tokio::test]
+async fn a_slow_server_times_out_within_the_bounded_retries() {
+    let fake = Fake::start(1).await;
+    let mut config = fake.profile().octopus;
+    config.timeout_secs = 1;
+    fake.fault(Fault::new("/octopusservernodes/summary", 200, "").delay(Duration::from_secs(3)).times(10));
+    let c = OctopusClient::new(&config, Secret::new(API_KEY)).unwrap();
+    let started = Instant::now();
+    let err = c.nodes().await.unwrap_err();
+    assert!(matches!(err, OctopusError::Timeout { .. }), "{err}");
+    assert!(err.to_string().contains("no answer within 1s"), "{err}");
+    // One retry fits the 2 x timeout deadline; no more.
+    assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
+}

@@ -27,6 +27,8 @@ pub struct Fault {
     pub status: u16,
     pub body: String,
     pub retry_after: Option<u64>,
+    /// Answer only after this long (to trip the client's timeout).
+    pub delay: Option<std::time::Duration>,
 }
 
 impl Fault {
@@ -39,7 +41,12 @@ impl Fault {
             status,
             body: body.into(),
             retry_after: None,
+            delay: None,
         }
+    }
+    pub fn delay(mut self, delay: std::time::Duration) -> Self {
+        self.delay = Some(delay);
+        self
     }
     pub fn times(mut self, n: u32) -> Self {
         self.times = n;
@@ -226,12 +233,28 @@ async fn handle(
 ) -> Response {
     let path = uri.path().to_string();
     let lower = path.to_ascii_lowercase();
+    let delay = {
+        let mut w = world.lock().unwrap();
+        w.faults
+            .iter_mut()
+            .find(|f| f.delay.is_some() && f.times > 0 && lower.contains(&f.path_contains))
+            .and_then(|f| {
+                f.times -= 1;
+                f.delay
+            })
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     let mut w = world.lock().unwrap();
     w.requests.push((method.to_string(), uri.to_string()));
 
     // One-shot faults first.
     let hit = w.faults.iter().position(|f| {
-        lower.contains(&f.path_contains) && f.method.as_ref().is_none_or(|m| *m == method) && f.times > 0
+        f.delay.is_none()
+            && lower.contains(&f.path_contains)
+            && f.method.as_ref().is_none_or(|m| *m == method)
+            && f.times > 0
     });
     if let Some(i) = hit {
         if w.faults[i].skip > 0 {
