@@ -8,57 +8,97 @@
 
 use crate::config::Profile;
 use crate::matching::match_targets;
-use crate::model::{Node, ScaleSetKey};
+use crate::model::Node;
 use crate::octopus::{OctopusClient, OctopusError, Resolved};
-use crate::providers::{self, ProviderError};
+use crate::providers::{self, ProviderError, ScaleSetProvider};
 use crate::snapshot::{ProjectState, ReadFailure, ScaleSetObservation, Snapshot};
 use serde::Serialize;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
-/// Read everything in the profile's scope. Never fails as a whole: failures are in the snapshot.
-pub async fn collect(profile: &Profile) -> Snapshot {
-    let octopus = profile
-        .octopus_api_key()
-        .map_err(|err| ReadFailure::new("Octopus API key", err.to_string()))
-        .and_then(|key| {
-            OctopusClient::new(&profile.octopus, key)
-                .map_err(|err| ReadFailure::new("Octopus client", err.to_string()))
-        });
-    collect_with(profile, octopus).await
+/// The clients one profile needs, built once and reused across refreshes (a credential keeps its
+/// token cache, connections are pooled). Building never fails: a client that cannot be built
+/// becomes the `ReadFailure` of every read that needs it.
+pub struct Collector {
+    profile: Profile,
+    octopus: Result<OctopusClient, ReadFailure>,
+    /// One provider per configured scale set, in config order.
+    providers: Vec<Result<Arc<dyn ScaleSetProvider>, ReadFailure>>,
 }
 
-/// As [`collect`], with a client the caller built (tests tune retries and page size).
-pub async fn collect_with(profile: &Profile, octopus: Result<OctopusClient, ReadFailure>) -> Snapshot {
-    let taken_at = OffsetDateTime::now_utc();
-    let scale_sets = futures::future::join_all(profile.scale_sets.iter().map(|set| async move {
-        let key = set.key();
-        ScaleSetObservation { listing: read_scale_set(profile, &key).await, key, match_by: set.match_by }
-    }));
-    let octopus_side = async {
-        match &octopus {
-            Ok(client) => read_octopus(profile, client).await,
-            Err(failure) => OctopusSide::failed(failure.clone()),
+impl Collector {
+    pub fn new(profile: &Profile) -> Self {
+        let octopus = profile
+            .octopus_api_key()
+            .map_err(|err| ReadFailure::new("the Octopus API key", err.to_string()))
+            .and_then(|key| {
+                OctopusClient::new(&profile.octopus, key)
+                    .map_err(|err| ReadFailure::new("the Octopus client", err.to_string()))
+            });
+        Self::with_octopus(profile, octopus)
+    }
+
+    /// As [`Collector::new`], with an Octopus client the caller built (tests tune retries, pages).
+    pub fn with_octopus(profile: &Profile, octopus: Result<OctopusClient, ReadFailure>) -> Self {
+        // Every Azure set of a profile shares one endpoint and credential: one provider for all.
+        let mut azure: Option<Result<Arc<dyn ScaleSetProvider>, ReadFailure>> = None;
+        let providers = profile
+            .scale_sets
+            .iter()
+            .map(|set| {
+                let key = set.key();
+                let what = || format!("scale set {key} from {}", profile.azure.arm_url);
+                if key.provider == "azure" {
+                    azure
+                        .get_or_insert_with(|| {
+                            providers::for_key(profile, &key).map_err(|err| provider_failure(&what(), err))
+                        })
+                        .clone()
+                } else {
+                    providers::for_key(profile, &key).map_err(|err| provider_failure(&what(), err))
+                }
+            })
+            .collect();
+        Self { profile: profile.clone(), octopus, providers }
+    }
+
+    /// Read everything in the profile's scope. Never fails as a whole: failures are in the snapshot.
+    pub async fn collect(&self) -> Snapshot {
+        let profile = &self.profile;
+        let taken_at = OffsetDateTime::now_utc();
+        let scale_sets = futures::future::join_all(profile.scale_sets.iter().zip(&self.providers).map(
+            |(set, provider)| async move {
+                let key = set.key();
+                let what = format!("scale set {key} from {}", profile.azure.arm_url);
+                let listing = match provider {
+                    Ok(provider) => provider.listing(&key).await.map_err(|err| provider_failure(&what, err)),
+                    Err(failure) => Err(failure.clone()),
+                };
+                ScaleSetObservation { listing, key, match_by: set.match_by }
+            },
+        ));
+        let octopus_side = async {
+            match &self.octopus {
+                Ok(client) => read_octopus(profile, client).await,
+                Err(failure) => OctopusSide::failed(failure.clone()),
+            }
+        };
+        let (scale_sets, side) = tokio::join!(scale_sets, octopus_side);
+        Snapshot {
+            taken_at,
+            environment_id: side.environment_id,
+            scale_sets,
+            targets: side.targets,
+            projects: side.projects,
+            nodes: side.nodes,
+            server_version: side.server_version,
         }
-    };
-    let (scale_sets, side) = tokio::join!(scale_sets, octopus_side);
-    Snapshot {
-        taken_at,
-        environment_id: side.environment_id,
-        scale_sets,
-        targets: side.targets,
-        projects: side.projects,
-        nodes: side.nodes,
-        server_version: side.server_version,
     }
 }
 
-async fn read_scale_set(
-    profile: &Profile,
-    key: &ScaleSetKey,
-) -> Result<crate::snapshot::ScaleSetListing, ReadFailure> {
-    let what = format!("scale set {key} from {}", profile.azure.arm_url);
-    let provider = providers::for_key(profile, key).map_err(|err| provider_failure(&what, err))?;
-    provider.listing(key).await.map_err(|err| provider_failure(&what, err))
+/// One-shot: build the clients and read everything in the profile's scope.
+pub async fn collect(profile: &Profile) -> Snapshot {
+    Collector::new(profile).collect().await
 }
 
 fn provider_failure(what: &str, err: ProviderError) -> ReadFailure {

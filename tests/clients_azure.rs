@@ -226,3 +226,15 @@ async fn an_endpoint_with_a_path_is_refused_because_the_sdk_drops_it() {
         .unwrap_err();
     assert!(matches!(err, ProviderError::Unsupported { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn flexible_orchestration_is_refused_clearly() {
+    let fake = Fake::start(2).await;
+    let body = r#"{"name":"vmss-web","location":"westus","sku":{"capacity":2},
+                   "properties":{"provisioningState":"Succeeded","orchestrationMode":"Flexible"}}"#;
+    fake.fault(Fault::new("/virtualmachinescalesets/vmss-web", 200, body).method(Method::GET));
+    let err = provider(&fake, ARM_TOKEN).listing(&key()).await.unwrap_err();
+    assert!(matches!(err, ProviderError::Unsupported { .. }), "{err}");
+    assert!(err.to_string().contains("Flexible orchestration mode is not supported"), "{err}");
+    assert!(!fake.requests().iter().any(|(_, u)| u.contains("/virtualMachines?")), "no listing attempted");
+}

@@ -121,7 +121,8 @@ async fn request_count_grows_with_pages_not_instances() {
         )
         .unwrap();
         let started = Instant::now();
-        let snapshot = inventory::collect_with(&profile, Ok(client)).await;
+        let collector = inventory::Collector::with_octopus(&profile, Ok(client));
+        let snapshot = collector.collect().await;
         let elapsed = started.elapsed();
         let report = inventory::report(&snapshot).unwrap();
         assert_eq!(report.instances.len(), n as usize);
@@ -139,4 +140,21 @@ async fn request_count_grows_with_pages_not_instances() {
             requests.len()
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collector_is_reused_across_refreshes() {
+    std::env::set_var("SG_TEST_ARM_TOKEN", ARM_TOKEN);
+    std::env::set_var("SG_TEST_OCTOPUS_KEY", API_KEY);
+    let fake = Fake::start(5).await;
+    let collector = inventory::Collector::new(&fake.profile());
+    let first = collector.collect().await;
+    assert!(first.inventory_complete(), "{:?}", first.failures());
+    let per_refresh = fake.request_count();
+    let second = collector.collect().await;
+    assert!(second.inventory_complete());
+    assert_eq!(fake.request_count(), 2 * per_refresh, "the same requests again, nothing extra");
+    let projects = second.projects.unwrap();
+    assert_eq!(projects[0].latest_release.as_ref().unwrap().version, "1.4.2");
+    assert_eq!(second.environment_id.as_deref(), Some("Environments-1"));
 }
