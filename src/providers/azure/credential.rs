@@ -60,3 +60,21 @@ impl TokenCredential for TokenEnvCredential {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn token_env_reads_the_variable_at_use_and_never_shows_it() {
+        let var = "SCALEGUARD_TEST_TOKEN_ENV_CREDENTIAL";
+        std::env::set_var(var, "eyJ-secret-token");
+        let credential = TokenEnvCredential::new(var);
+        let token = credential.get_token(&["https://management.azure.com/.default"]).await.unwrap();
+        assert_eq!(token.token.secret(), "eyJ-secret-token");
+        assert!(!format!("{credential:?}").contains("eyJ"));
+        std::env::remove_var(var);
+        let err = credential.get_token(&[]).await.unwrap_err().to_string();
+        assert!(err.contains(var), "{err}");
+    }
+}
