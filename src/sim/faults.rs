@@ -1,0 +1,151 @@
+//! Injected faults (applied to the next N matching requests) and the request counters.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `{"target":"arm"|"octopus"|"<path prefix>","kind":"429"|...,"count":N}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultSpec {
+    pub target: String,
+    pub kind: String,
+    #[serde(default = "one")]
+    pub count: u32,
+    #[serde(default)]
+    pub retry_after_secs: Option<u64>,
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    TooManyRequests { retry_after_secs: u64 },
+    ServerError,
+    Unavailable,
+    Delay { ms: u64 },
+    TruncatedPage,
+    MalformedJson,
+    Unauthorized,
+    ExpiredToken,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, truncated_page, malformed_json, 401, expired_token)")]
+pub struct UnknownFault(String);
+
+impl FaultSpec {
+    pub fn kind(&self) -> Result<FaultKind, UnknownFault> {
+        Ok(match self.kind.as_str() {
+            "429" => FaultKind::TooManyRequests { retry_after_secs: self.retry_after_secs.unwrap_or(1) },
+            "500" => FaultKind::ServerError,
+            "503" => FaultKind::Unavailable,
+            "delay" => FaultKind::Delay { ms: self.delay_ms.unwrap_or(1000) },
+            "truncated_page" => FaultKind::TruncatedPage,
+            "malformed_json" => FaultKind::MalformedJson,
+            "401" => FaultKind::Unauthorized,
+            "expired_token" => FaultKind::ExpiredToken,
+            other => return Err(UnknownFault(other.to_string())),
+        })
+    }
+}
+
+/// Which API a request went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    Arm,
+    Octopus,
+}
+
+#[derive(Debug, Default)]
+pub struct FaultQueue {
+    rules: Vec<(FaultSpec, FaultKind, u32)>,
+}
+
+impl FaultQueue {
+    pub fn push(&mut self, spec: FaultSpec) -> Result<(), UnknownFault> {
+        let kind = spec.kind()?;
+        let count = spec.count;
+        self.rules.push((spec, kind, count));
+        Ok(())
+    }
+
+    /// The fault for this request, if a rule matches: consumes one of its uses.
+    pub fn take(&mut self, api: Api, path: &str) -> Option<FaultKind> {
+        let path = path.to_ascii_lowercase();
+        let rule = self.rules.iter_mut().find(|(spec, _, left)| {
+            *left > 0
+                && match spec.target.as_str() {
+                    "arm" => api == Api::Arm,
+                    "octopus" => api == Api::Octopus,
+                    prefix => path.starts_with(&prefix.to_ascii_lowercase()),
+                }
+        })?;
+        rule.2 -= 1;
+        let kind = rule.1;
+        self.rules.retain(|(_, _, left)| *left > 0);
+        Some(kind)
+    }
+
+    pub fn pending(&self) -> u32 {
+        self.rules.iter().map(|(_, _, left)| left).sum()
+    }
+}
+
+/// Requests served, in total and per endpoint kind (`arm.list_vms`, `octopus.machines`, ...).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Stats {
+    pub total: u64,
+    pub arm: u64,
+    pub octopus: u64,
+    pub by_endpoint: BTreeMap<String, u64>,
+}
+
+impl Stats {
+    pub fn count(&mut self, api: Api, endpoint: &str) {
+        self.total += 1;
+        match api {
+            Api::Arm => self.arm += 1,
+            Api::Octopus => self.octopus += 1,
+        }
+        *self.by_endpoint.entry(endpoint.to_string()).or_default() += 1;
+    }
+
+    pub fn get(&self, endpoint: &str) -> u64 {
+        self.by_endpoint.get(endpoint).copied().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(target: &str, kind: &str, count: u32) -> FaultSpec {
+        FaultSpec { target: target.into(), kind: kind.into(), count, retry_after_secs: None, delay_ms: None }
+    }
+
+    #[test]
+    fn a_fault_applies_to_exactly_count_matching_requests() {
+        let mut queue = FaultQueue::default();
+        queue.push(spec("octopus", "500", 2)).unwrap();
+        assert_eq!(queue.take(Api::Arm, "/subscriptions/x"), None);
+        assert_eq!(queue.take(Api::Octopus, "/api/Spaces-1/machines"), Some(FaultKind::ServerError));
+        assert_eq!(queue.take(Api::Octopus, "/api/tasks"), Some(FaultKind::ServerError));
+        assert_eq!(queue.take(Api::Octopus, "/api/tasks"), None);
+    }
+
+    #[test]
+    fn path_prefix_target_is_case_insensitive() {
+        let mut queue = FaultQueue::default();
+        queue.push(spec("/api/Spaces-1/Machines", "503", 1)).unwrap();
+        assert_eq!(queue.take(Api::Octopus, "/api/tasks"), None);
+        assert_eq!(queue.take(Api::Octopus, "/api/spaces-1/machines"), Some(FaultKind::Unavailable));
+    }
+
+    #[test]
+    fn unknown_kind_is_refused() {
+        assert!(FaultQueue::default().push(spec("arm", "teapot", 1)).is_err());
+    }
+}

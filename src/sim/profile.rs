@@ -1,0 +1,50 @@
+//! The config file `scaleguard sim --write-config` writes: a `sim` profile pointing here.
+
+use super::scenario::Scenario;
+use std::fmt::Write;
+
+/// Timings scale with the simulator's speed so a fast demo still waits the right *simulated* time.
+pub fn profile_toml(scenario: &Scenario, base_url: &str, speed: f64) -> String {
+    let speed = if speed.is_finite() && speed > 0.0 { speed } else { 1.0 };
+    let scaled = |secs: f64| ((secs / speed).round() as u64).max(1);
+    let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let list =
+        |items: &[String]| format!("[{}]", items.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", "));
+    let projects: Vec<String> = scenario.projects.iter().map(|p| p.name.clone()).collect();
+    let max_capacity = scenario.scale_sets.iter().map(|s| s.capacity).max().unwrap_or(1).max(10) * 2;
+    let mut out = String::new();
+    let _ = writeln!(out, "# Written by `scaleguard sim`: a profile for the built-in simulator.");
+    let _ = writeln!(out, "default_profile = \"sim\"\n");
+    let _ = writeln!(out, "[profiles.sim]\nread_only = false\n");
+    let _ = writeln!(out, "[profiles.sim.octopus]");
+    let _ = writeln!(out, "url = {}", quote(base_url));
+    let _ = writeln!(out, "api_key_env = \"OCTOPUS_API_KEY\"");
+    let _ = writeln!(out, "space = {}", quote(&scenario.octopus.space));
+    let _ = writeln!(out, "environment = {}", quote(&scenario.octopus.environment));
+    let _ = writeln!(out, "roles = {}", list(&scenario.octopus.roles));
+    let _ = writeln!(out, "projects = {}", list(&projects));
+    let _ = writeln!(out, "timeout_secs = 10\n");
+    let _ = writeln!(out, "[profiles.sim.azure]");
+    let _ = writeln!(out, "arm_url = {}", quote(base_url));
+    let _ = writeln!(out, "credential = \"token_env\"\ntoken_env = \"ARM_TOKEN\"");
+    let _ = writeln!(out, "timeout_secs = 10\nlro_deadline_secs = {}\n", scaled(600.0).max(30));
+    for set in &scenario.scale_sets {
+        let _ = writeln!(out, "[[profiles.sim.scale_sets]]\nprovider = \"azure\"");
+        let _ = writeln!(out, "subscription_id = {}", quote(&set.subscription_id));
+        let _ = writeln!(out, "resource_group = {}", quote(&set.resource_group));
+        let _ = writeln!(out, "name = {}", quote(&set.name));
+        let _ = writeln!(out, "match = \"computer_name\"\n");
+    }
+    let _ = writeln!(out, "[profiles.sim.guard]");
+    let _ = writeln!(out, "min_capacity = 1\nmax_capacity = {max_capacity}\nmax_step = 5");
+    let _ = writeln!(out, "cooldown_secs = {}\nrequire_reason = true\n", scaled(600.0));
+    let _ = writeln!(out, "[profiles.sim.reconcile]\nabsent_observations = 3");
+    let _ = writeln!(out, "absent_grace_secs = {}", scaled(300.0));
+    let _ = writeln!(out, "provisioning_timeout_secs = {}", scaled(900.0));
+    let _ = writeln!(out, "confirm_over = 3\nunregistered_after_secs = {}\n", scaled(600.0));
+    let _ = writeln!(out, "[profiles.sim.nodes]");
+    let _ =
+        writeln!(out, "offline_after_secs = {}\ndrain_deadline_secs = {}\n", scaled(300.0), scaled(1800.0));
+    let _ = writeln!(out, "[profiles.sim.console]\nrefresh_secs = {}", scaled(5.0));
+    out
+}
