@@ -62,6 +62,12 @@ impl Collector {
         Self { profile: profile.clone(), octopus, providers }
     }
 
+    /// Use `provider` for every scale set (tests, and callers that share one provider).
+    pub fn with_provider(mut self, provider: Arc<dyn ScaleSetProvider>) -> Self {
+        self.providers = self.providers.iter().map(|_| Ok(provider.clone())).collect();
+        self
+    }
+
     /// Read everything in the profile's scope. Never fails as a whole: failures are in the snapshot.
     pub async fn collect(&self) -> Snapshot {
         let profile = &self.profile;

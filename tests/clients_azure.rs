@@ -238,3 +238,14 @@ async fn flexible_orchestration_is_refused_clearly() {
     assert!(err.to_string().contains("Flexible orchestration mode is not supported"), "{err}");
     assert!(!fake.requests().iter().any(|(_, u)| u.contains("/virtualMachines?")), "no listing attempted");
 }
+
+#[tokio::test]
+async fn a_listing_that_ends_early_is_caught_by_the_capacity() {
+    let fake = Fake::start(20).await;
+    // Page 1 without its nextLink: each page parses, but 7 VMs of a settled capacity-20 set is short.
+    let set_path = format!("/subscriptions/{SUB}/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachineScaleSets/vmss-web");
+    let vms: Vec<_> = (0..7).map(|id| format!(r#"{{"name":"vmss-web_{id}","location":"westus","instanceId":"{id}","id":"{set_path}/virtualMachines/{id}"}}"#)).collect();
+    fake.fault(Fault::new("vmss-web/virtualmachines", 200, &format!(r#"{{"value":[{}]}}"#, vms.join(","))));
+    let err = provider(&fake, ARM_TOKEN).listing(&key()).await.unwrap_err();
+    assert!(matches!(err, ProviderError::IncompleteListing { listed: 7, capacity: 20, .. }), "{err}");
+}

@@ -78,6 +78,17 @@ pub trait ScaleSetProvider: Send + Sync {
                 });
             }
             let instances = self.list_instances(key).await?;
+            // A listing that ended early (a missing next link) looks complete page by page; a
+            // settled set listing fewer VMs than its capacity gives it away. Over-provisioned
+            // extras only ever add VMs, and a set that is still changing is not judged.
+            let listed = instances.len() as u64;
+            if state.provisioning_state.is_final() && listed < u64::from(state.capacity) {
+                return Err(ProviderError::IncompleteListing {
+                    what: format!("instances of {key}"),
+                    listed,
+                    capacity: state.capacity,
+                });
+            }
             Ok(ScaleSetListing { state, instances })
         })
     }
@@ -118,6 +129,9 @@ pub enum ProviderError {
     Unsupported { what: String, detail: String },
     #[error("{what}: the operation failed{}", said(.detail))]
     OperationFailed { what: String, detail: Option<String> },
+    /// Fewer VMs listed than a settled scale set's capacity: a page went missing.
+    #[error("{what}: the listing has {listed} VM(s) but the settled scale set's capacity is {capacity}: the listing is incomplete")]
+    IncompleteListing { what: String, listed: u64, capacity: u32 },
     /// A listing page failed: the whole listing is void (never a shorter list).
     #[error("instance listing failed at page {page}: {cause}")]
     PartialListing { page: u32, cause: Box<ProviderError> },
@@ -140,6 +154,7 @@ impl ProviderError {
             Self::Credential { .. } => "credential",
             Self::Unsupported { .. } => "unsupported",
             Self::OperationFailed { .. } => "operation failed",
+            Self::IncompleteListing { .. } => "incomplete listing",
             Self::PartialListing { cause, .. } => cause.kind(),
         }
     }
