@@ -246,3 +246,23 @@ async fn inventory_request_count_grows_with_pages_not_vms() {
         running.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_against_a_stopped_simulator_fails_fast_in_one_sentence() {
+    let running = steady().await;
+    let (config, env) = (running.profile_toml(), running.env());
+    running.shutdown().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_scaleguard"));
+    command.arg("--config").arg(&path).args(["inventory", "--format", "json"]).envs(env);
+    let started = Instant::now();
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(output.stdout.is_empty());
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot connect") && stderr.contains("127.0.0.1"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+}
