@@ -471,9 +471,15 @@ fn parse<T: DeserializeOwned>(call: &Call, bytes: &[u8]) -> Result<T, OctopusErr
 
 /// `Spaces-1`, `Environments-42`: an id rather than a name.
 fn looks_like_id(value: &str, prefix: &str) -> bool {
-    value.len() > prefix.len()
-        && value[..prefix.len()].eq_ignore_ascii_case(prefix)
-        && value[prefix.len()..].chars().all(|c| c.is_ascii_digit())
+    // `get` rather than indexing: a non-ASCII name must not split a character.
+    match (value.get(..prefix.len()), value.get(prefix.len()..)) {
+        (Some(head), Some(digits)) => {
+            head.eq_ignore_ascii_case(prefix)
+                && !digits.is_empty()
+                && digits.chars().all(|c| c.is_ascii_digit())
+        }
+        _ => false,
+    }
 }
 
 /// reqwest's own message is vague ("error sending request"); the innermost cause says why.
@@ -520,6 +526,7 @@ mod tests {
         assert!(!looks_like_id("Spaces-", "Spaces-"));
         assert!(!looks_like_id("Default", "Spaces-"));
         assert!(!looks_like_id("Spaces-Prod", "Spaces-"));
+        assert!(!looks_like_id("Española", "Spaces-"), "no panic on a non-ASCII name");
     }
 
     #[test]
