@@ -1,8 +1,8 @@
 //! The Azure provider over HTTP on 127.0.0.1 against the fake ARM in tests/common.
 
-mod common;
+mod fake;
 
-use common::{dead_url, Fake, Fault, ARM_TOKEN, SUB};
+use fake::{dead_url, Fake, Fault, ARM_TOKEN, SUB};
 use reqwest::Method;
 use scaleguard::model::{PowerState, ProvisioningState, ScaleSetKey};
 use scaleguard::providers::azure::AzureProvider;

@@ -1,8 +1,8 @@
 //! The Octopus client over HTTP on 127.0.0.1 against the fake in tests/common.
 
-mod common;
+mod fake;
 
-use common::{dead_url, Fake, Fault, API_KEY, READ_ONLY_KEY};
+use fake::{dead_url, Fake, Fault, API_KEY, READ_ONLY_KEY};
 use reqwest::Method;
 use scaleguard::model::TaskState;
 use scaleguard::octopus::{DeploymentRequest, NodeChange, OctopusClient, OctopusError, Resolved};

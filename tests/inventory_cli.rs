@@ -1,9 +1,9 @@
 //! `scaleguard inventory` end to end (the binary against the fake on 127.0.0.1), and the request
 //! count of `inventory::collect` as the fleet grows.
 
-mod common;
+mod fake;
 
-use common::{dead_url, Fake, API_KEY, ARM_TOKEN};
+use fake::{dead_url, Fake, API_KEY, ARM_TOKEN};
 use scaleguard::inventory;
 use std::process::Output;
 use std::time::{Duration, Instant};

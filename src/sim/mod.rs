@@ -384,3 +384,6 @@ fn fault_reply(api: Api, kind: FaultKind) -> Reply {
         _ => reply,
     }
 }
+
+#[cfg(test)]
+mod world_tests;

@@ -60,7 +60,7 @@ pub fn release(shared: &Shared, world: &World, release: &Release) -> Value {
         "SelectedPackages": [], "BuildInformation": [], "SpaceId": space,
         "ProjectDeploymentProcessSnapshotId": format!("deploymentprocess-{}-s-1", release.project_id),
         "ProjectVariableSetSnapshotId": format!("variableset-{}-s-1", release.project_id),
-        "LibraryVariableSetSnapshotIds": [],
+        "LibraryVariableSetSnapshotIds": [], "VersionControlReference": null,
         "Links": {"Self": format!("/api/{space}/releases/{}", release.id), "Deployments": format!("/api/{space}/releases/{}/deployments{{?skip,take}}", release.id)},
     })
 }

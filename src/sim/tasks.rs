@@ -100,9 +100,10 @@ impl World {
                 } else {
                     TaskState::Success
                 })
-            } else if !alive && task.state == TaskState::Cancelling && self.node_is_offline(last_seen) {
-                Some(TaskState::Canceled)
-            } else if !alive && now - last_seen > STUCK_TASK_REAPER_SECS {
+            } else if !alive
+                && ((task.state == TaskState::Cancelling && self.node_is_offline(last_seen))
+                    || now - last_seen > STUCK_TASK_REAPER_SECS)
+            {
                 Some(TaskState::Canceled)
             } else {
                 None
