@@ -382,3 +382,39 @@ async fn stats_count_requests_by_endpoint() {
         h.http.get(format!("{}/_sim/stats", h.sim.arm_url())).send().await.unwrap().json().await.unwrap();
     assert_eq!(over_http["total"], 3);
 }
+
+#[tokio::test]
+async fn misconfigured_scenario_shows_what_doctor_should_flag() {
+    let h = start("misconfigured").await;
+    let machines = h.octo_get("/Spaces-1/machines").await;
+    let items = machines["Items"].as_array().unwrap();
+    assert!(items.iter().all(|m| m["Endpoint"]["CommunicationStyle"] == "TentacleActive"));
+    assert_eq!(items[0]["Thumbprint"], items[1]["Thumbprint"], "duplicate thumbprints");
+    assert!(
+        items.iter().all(|m| m["Name"].as_str().unwrap().starts_with("VMSSWEB")),
+        "Windows: upper-case names"
+    );
+    let policy = h.octo_get("/Spaces-1/machinepolicies/MachinePolicies-1").await;
+    assert_eq!(policy["IsDefault"], true);
+    assert_eq!(policy["MachineCleanupPolicy"]["DeleteMachinesBehavior"], "DeleteUnavailableMachines");
+    assert_eq!(policy["MachineCleanupPolicy"]["DeleteMachinesElapsedTimeSpan"], "00:20:00");
+    let project = h.octo_get("/Spaces-1/projects/all").await[0].clone();
+    assert_eq!(project["ProjectConnectivityPolicy"]["AllowDeploymentsToNoTargets"], false);
+    assert_eq!(project["DefaultGuidedFailureMode"], "Off");
+    let summary = h.octo_get("/octopusservernodes/summary").await;
+    let versions: BTreeSet<&str> =
+        summary["Nodes"].as_array().unwrap().iter().map(|n| n["Version"].as_str().unwrap()).collect();
+    assert_eq!(versions.len(), 2, "nodes on different versions");
+    let root: Value = h.http.get(h.octo("")).send().await.unwrap().json().await.unwrap();
+    assert!(versions.contains(root["Version"].as_str().unwrap()));
+}
+
+#[tokio::test]
+async fn real_clock_runs_at_speed() {
+    let h = start_with(SimOptions::new("scale-out").speed(1000.0)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (vms, _) = h.list_vms(true).await;
+    assert_eq!(vms.len(), 6, "500 simulated seconds: the scale-out has settled");
+    assert!(h.sim.sim_time() >= 500.0);
+    h.sim.shutdown().await;
+}

@@ -10,6 +10,7 @@ pub mod faults;
 mod http;
 mod octopus;
 mod octopus_json;
+mod octopus_model;
 mod profile;
 pub mod scenario;
 mod tasks;

@@ -155,6 +155,14 @@ impl World {
             return;
         };
         let reached = self.deployment_targets(&deployment);
+        // A named target that cannot be reached fails the deployment unless the project skips
+        // unavailable targets (the setting the seed documents recommend).
+        let skips =
+            self.projects.iter().find(|p| p.id == deployment.project_id).is_some_and(|p| p.skip_unavailable);
+        let unreachable = deployment.specific_machine_ids.iter().any(|id| !reached.contains(id));
+        if unreachable && !skips {
+            self.tasks[index].state = TaskState::Failed;
+        }
         if let Some(d) = self.deployments.iter_mut().find(|d| d.id == deployment_id) {
             d.deployed_to_machine_ids = reached;
         }

@@ -227,3 +227,24 @@ fn same_seed_same_world() {
     let vm_ids = |w: &World| w.scale_sets[0].vms.iter().map(|vm| vm.vm_id.clone()).collect::<Vec<_>>();
     assert_eq!(vm_ids(&a), vm_ids(&b));
 }
+
+#[test]
+fn deploying_to_an_unavailable_target_fails_unless_the_project_skips_it() {
+    for (scenario, expected) in [("steady", TaskState::Success), ("misconfigured", TaskState::Failed)] {
+        let mut world = world(scenario);
+        let target = world.machines[0].id.clone();
+        world.set_tentacle(&target, false).unwrap();
+        let release = world.releases.last().unwrap().id.clone();
+        let environment = world.octopus.environment_id.clone();
+        let id = world
+            .create_deployment(DeployRequest {
+                release_id: release,
+                environment_id: environment,
+                specific_machine_ids: vec![target],
+                ..Default::default()
+            })
+            .unwrap();
+        world.advance_to(60.0);
+        assert_eq!(task_of(&world, &id).state, expected, "{scenario}");
+    }
+}
