@@ -266,3 +266,23 @@ async fn inventory_against_a_stopped_simulator_fails_fast_in_one_sentence() {
     assert!(stderr.contains("cannot connect") && stderr.contains("127.0.0.1"), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn nodes_can_be_drained_capped_and_deleted_and_policies_read() {
+    let running = steady().await;
+    let c = octopus(&running, &running.api_key());
+    let nodes = c.nodes().await.unwrap();
+    let node = nodes.iter().find(|n| n.name == "OCTO-NODE-2").unwrap().clone();
+    let change = scaleguard::octopus::NodeChange { drain: Some(true), max_concurrent_tasks: Some(0) };
+    c.update_node(&node.id, &change).await.unwrap();
+    let after = c.nodes().await.unwrap();
+    let drained = after.iter().find(|n| n.id == node.id).unwrap();
+    assert!(drained.drain && drained.max_concurrent_tasks == 0, "{drained:?}");
+    c.delete_node(&node.id).await.unwrap();
+    assert!(!c.nodes().await.unwrap().iter().any(|n| n.id == node.id));
+
+    let space = c.resolve_space("Default").await.unwrap();
+    let policies = c.machine_policies(&space.id).await.unwrap();
+    assert!(!policies.is_empty());
+    running.shutdown().await;
+}
