@@ -81,6 +81,9 @@ async fn arm_rejects_missing_or_wrong_token_and_missing_api_version() {
     assert_eq!(unknown.status(), 404);
     let body: Value = unknown.json().await.unwrap();
     assert_eq!(body["error"]["code"], "ResourceNotFound");
+    let nested = h.arm_get(&format!("{}/virtualMachines?{API}", h.set_url("vmss-nope"))).await;
+    assert_eq!(nested.status(), 404);
+    assert_eq!(nested.json::<Value>().await.unwrap()["error"]["code"], "ParentResourceNotFound");
     // ARM paths are case-insensitive.
     let shouting = h.set_url("VMSS-WEB").replace("resourceGroups", "RESOURCEGROUPS");
     assert_eq!(h.arm_get(&format!("{shouting}?{API}")).await.status(), 200);
@@ -126,6 +129,12 @@ async fn patch_honours_if_match_and_its_operation_goes_in_progress_then_succeede
     let etag = before.headers()["etag"].to_str().unwrap().to_string();
     let body: Value = before.json().await.unwrap();
     assert_eq!(body["etag"], etag.as_str());
+    let head = h.arm_get(&url).await;
+    assert!(head.headers()["x-ms-ratelimit-remaining-resource"]
+        .to_str()
+        .unwrap()
+        .contains("Microsoft.Compute/"));
+    assert!(head.headers().contains_key("x-ms-ratelimit-remaining-subscription-global-reads"));
     assert!(etag.starts_with('"') && etag.ends_with('"'));
 
     let stale = h

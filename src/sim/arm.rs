@@ -64,8 +64,14 @@ pub fn error(status: StatusCode, code: &str, message: &str) -> Reply {
     Reply::json(status, json!({"error": {"code": code, "message": message}}))
 }
 
-/// Budget headers like the real ARM (the numbers count down per request).
-fn with_rate_headers(reply: Reply, served: u64, resource: &str) -> Reply {
+/// Budget headers like the real ARM (the numbers count down per request); writes report the
+/// `-global-writes` budget, reads the `-global-reads` one.
+fn with_rate_headers(reply: Reply, served: u64, method: &Method) -> Reply {
+    let (resource, budget) = if method == Method::GET {
+        ("GetVMScaleSet", "x-ms-ratelimit-remaining-subscription-global-reads")
+    } else {
+        ("UpdateVMScaleSet", "x-ms-ratelimit-remaining-subscription-global-writes")
+    };
     let subscription = 2399u64.saturating_sub(served % 2400);
     let resource_left = 239u64.saturating_sub(served % 240);
     reply
@@ -73,7 +79,7 @@ fn with_rate_headers(reply: Reply, served: u64, resource: &str) -> Reply {
             "x-ms-ratelimit-remaining-resource",
             format!("Microsoft.Compute/{resource}SubscriptionMaximum;{subscription},Microsoft.Compute/{resource}Resource;{resource_left}"),
         )
-        .header("x-ms-ratelimit-remaining-subscription-global-reads", (3749u64.saturating_sub(served % 3750)).to_string())
+        .header(budget, (3749u64.saturating_sub(served % 3750)).to_string())
         .header("x-ms-request-id", uuid::Uuid::new_v4().to_string())
 }
 
@@ -104,7 +110,7 @@ pub fn handle(shared: &Shared, request: &Request, route: ArmRoute) -> Reply {
         }
         (&Method::GET, ArmRoute::VmList { sub, rg, set }) => match find_set(&world, &sub, &rg, &set) {
             Ok(index) => list_vms(shared, &world, request, index),
-            Err(reply) => reply,
+            Err(_) => parent_not_found(&set),
         },
         (&Method::GET, ArmRoute::Vm { sub, rg, set, instance }) => {
             match find_vm(&world, &sub, &rg, &set, &instance) {
@@ -134,7 +140,7 @@ pub fn handle(shared: &Shared, request: &Request, route: ArmRoute) -> Reply {
             &format!("The requested method {method} is not allowed on {}", request.path),
         ),
     };
-    with_rate_headers(reply, served, "GetVMScaleSet")
+    with_rate_headers(reply, served, &request.method)
 }
 
 fn etag(value: u64) -> String {
@@ -161,6 +167,16 @@ fn find_set(world: &World, sub: &str, rg: &str, set: &str) -> Result<usize, Repl
     })
 }
 
+fn parent_not_found(set: &str) -> Reply {
+    error(
+        StatusCode::NOT_FOUND,
+        "ParentResourceNotFound",
+        &format!(
+            "Can not perform requested operation on nested resource. Parent resource '{set}' not found."
+        ),
+    )
+}
+
 fn find_vm<'w>(
     world: &'w World,
     sub: &str,
@@ -168,15 +184,7 @@ fn find_vm<'w>(
     set: &str,
     instance: &str,
 ) -> Result<(usize, &'w Vm), Reply> {
-    let index = find_set(world, sub, rg, set).map_err(|_| {
-        error(
-            StatusCode::NOT_FOUND,
-            "ParentResourceNotFound",
-            &format!(
-                "Can not perform requested operation on nested resource. Parent resource '{set}' not found."
-            ),
-        )
-    })?;
+    let index = find_set(world, sub, rg, set).map_err(|_| parent_not_found(set))?;
     let vm = instance.parse::<u64>().ok().and_then(|id| world.scale_sets[index].vm(id));
     vm.map(|vm| (index, vm)).ok_or_else(|| {
         error(
