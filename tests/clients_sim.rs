@@ -204,6 +204,9 @@ async fn token_env_credential_works_against_the_simulator() {
     let p = AzureProvider::with_credential(&profile(&running).azure, Arc::new(TokenEnvCredential::new(var)))
         .unwrap();
     assert_eq!(p.get_scale_set(&set_key(&running)).await.unwrap().capacity, 3);
+    // ARM's remaining-budget headers are kept for the operator.
+    let limits = p.rate_limits().remaining;
+    assert!(limits.iter().any(|(name, _)| name == "subscription-global-reads"), "{limits:?}");
     running.shutdown().await;
 }
 
