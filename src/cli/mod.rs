@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch. Typed errors inside; one human sentence here.
 
 mod config_cmd;
+mod inventory_cmd;
 mod sim_cmd;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +47,8 @@ pub enum Command {
     /// Inspect and create config files
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Print one snapshot of the scale sets, their VMs, Octopus targets, HA nodes and server version
+    Inventory(inventory_cmd::InventoryArgs),
 }
 
 impl Cli {
@@ -75,6 +78,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Sim(args) => sim_cmd::run(args),
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
+        Command::Inventory(args) => inventory_cmd::run(&cli, args),
     }
 }
 

@@ -1,1 +1,49 @@
-//! (work in progress)
+//! Octopus Deploy REST client: `client` (HTTP, paging, retries), `wire` (what the server sends),
+//! `convert` (wire → domain), `error` (typed failures that name the request).
+
+mod client;
+pub mod convert;
+mod error;
+pub mod wire;
+
+pub use client::{OctopusClient, DEFAULT_PAGE_SIZE};
+pub use error::{Call, OctopusError};
+
+use std::time::Duration;
+
+/// A space, environment or project resolved from its configured name or id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub id: String,
+    pub name: String,
+}
+
+/// What to change on an HA node; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeChange {
+    /// `IsInMaintenanceMode`: true drains the node.
+    pub drain: Option<bool>,
+    /// `MaxConcurrentTasks`: 0 makes a UI-only node.
+    pub max_concurrent_tasks: Option<u32>,
+}
+
+/// A deployment of a release to specific machines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentRequest {
+    pub release_id: String,
+    pub environment_id: String,
+    pub specific_machine_ids: Vec<String>,
+    pub comments: String,
+    pub use_guided_failure: bool,
+}
+
+/// A machine policy, as far as the cleanup rule goes (for `doctor`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MachinePolicy {
+    pub id: String,
+    pub name: String,
+    pub is_default: bool,
+    /// `DeleteMachinesBehavior = DeleteUnavailableMachines`: Octopus deletes targets on its own.
+    pub deletes_unavailable_machines: bool,
+    pub delete_after: Option<Duration>,
+}

@@ -1,1 +1,189 @@
-//! (work in progress)
+//! Scale-set providers behind one small trait, so callers never see a cloud SDK.
+//!
+//! Domain types in and out (`ScaleSetKey`, `ScaleSetState`, `Instance`), provider-neutral errors.
+//! Adding AWS Auto Scaling later means a new `providers/aws/` module implementing
+//! [`ScaleSetProvider`] (DescribeAutoScalingGroups → `ScaleSetState` + `Instance`s, SetDesiredCapacity,
+//! TerminateInstanceInAutoScalingGroup, SetInstanceProtection; its calls finish synchronously, so
+//! they return [`Operation::Done`]) and one arm in [`for_key`]; callers do not change.
+//! The trait returns boxed futures (no `async fn` in the trait) so it can be used as `dyn`.
+
+pub mod azure;
+
+use crate::config::Profile;
+use crate::model::{Instance, OrchestrationMode, ScaleSetKey, ScaleSetState};
+use crate::snapshot::ScaleSetListing;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+pub type ProviderFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'a>>;
+
+/// A change the provider accepted: finished already, or still running and pollable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operation {
+    Done,
+    /// Poll with [`ScaleSetProvider::wait`]; `poll` is provider-specific (ARM: the Azure-AsyncOperation URL).
+    Pending {
+        poll: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+pub trait ScaleSetProvider: Send + Sync {
+    /// "azure", "aws": matches `ScaleSetKey::provider`.
+    fn name(&self) -> &'static str;
+
+    /// The scale set with its capacity, state and concurrency token (ETag).
+    fn get_scale_set<'a>(&'a self, key: &'a ScaleSetKey) -> ProviderFuture<'a, ScaleSetState>;
+
+    /// Every instance with its instance view, all pages; a failed page is an error, never a shorter list.
+    fn list_instances<'a>(&'a self, key: &'a ScaleSetKey) -> ProviderFuture<'a, Vec<Instance>>;
+
+    /// Set the desired capacity if the scale set still has `etag`; `PreconditionFailed` otherwise.
+    fn set_capacity<'a>(
+        &'a self,
+        key: &'a ScaleSetKey,
+        capacity: u32,
+        etag: &'a str,
+    ) -> ProviderFuture<'a, Operation>;
+
+    fn delete_instances<'a>(
+        &'a self,
+        key: &'a ScaleSetKey,
+        instance_ids: &'a [String],
+    ) -> ProviderFuture<'a, Operation>;
+
+    fn set_scale_in_protection<'a>(
+        &'a self,
+        key: &'a ScaleSetKey,
+        instance_id: &'a str,
+        protect: bool,
+    ) -> ProviderFuture<'a, Operation>;
+
+    /// Poll an operation until it succeeds, fails or the provider's deadline passes.
+    fn wait<'a>(&'a self, operation: &'a Operation) -> ProviderFuture<'a, ()>;
+
+    /// The scale set and all its instances: what one refresh needs (two reads plus one per page).
+    fn listing<'a>(&'a self, key: &'a ScaleSetKey) -> ProviderFuture<'a, ScaleSetListing> {
+        Box::pin(async move {
+            let state = self.get_scale_set(key).await?;
+            if state.orchestration_mode == OrchestrationMode::Flexible {
+                return Err(ProviderError::Unsupported {
+                    what: format!("scale set {key}"),
+                    detail: "Flexible orchestration mode is not supported (only Uniform): its VMs are \
+                             separate resources without instance ids"
+                        .into(),
+                });
+            }
+            let instances = self.list_instances(key).await?;
+            // A listing that ended early (a missing next link) looks complete page by page; a
+            // settled set listing fewer VMs than its capacity gives it away. Over-provisioned
+            // extras only ever add VMs, and a set that is still changing is not judged.
+            let listed = instances.len() as u64;
+            if state.provisioning_state.is_final() && listed < u64::from(state.capacity) {
+                return Err(ProviderError::IncompleteListing {
+                    what: format!("instances of {key}"),
+                    listed,
+                    capacity: state.capacity,
+                });
+            }
+            Ok(ScaleSetListing { state, instances })
+        })
+    }
+}
+
+/// ": detail" or nothing.
+fn said(detail: &Option<String>) -> String {
+    detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+}
+
+/// Provider-neutral failures; `what` names the operation and resource ("GET scale set rg/vmss").
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum ProviderError {
+    #[error("{what}: the credential was rejected (401 Unauthorized){}", said(.detail))]
+    Unauthorized { what: String, detail: Option<String> },
+    #[error("{what}: permission denied (403 Forbidden){}", said(.detail))]
+    Forbidden { what: String, detail: Option<String> },
+    #[error("{what}: not found (404){}", said(.detail))]
+    NotFound { what: String, detail: Option<String> },
+    #[error("{what}: throttled (429){}{}", .retry_after.map(|d| format!(", retry after {}s", d.as_secs())).unwrap_or_default(), said(.detail))]
+    Throttled { what: String, retry_after: Option<Duration>, detail: Option<String> },
+    #[error("{what}: the scale set changed since it was read (412 Precondition Failed); read it again{}", said(.detail))]
+    PreconditionFailed { what: String, detail: Option<String> },
+    #[error("{what}: server error ({status}){}", said(.detail))]
+    Server { what: String, status: u16, detail: Option<String> },
+    /// Other 4xx (400, 409): the request was refused as sent.
+    #[error("{what}: rejected ({status}){}", said(.detail))]
+    Rejected { what: String, status: u16, detail: Option<String> },
+    #[error("{what}: unexpected answer: {detail}")]
+    BadResponse { what: String, detail: String },
+    #[error("{what}: {detail}")]
+    Timeout { what: String, detail: String },
+    #[error("{what}: cannot connect: {detail}")]
+    Connect { what: String, detail: String },
+    #[error("{what}: cannot get a token: {detail}")]
+    Credential { what: String, detail: String },
+    #[error("{what}: not supported: {detail}")]
+    Unsupported { what: String, detail: String },
+    #[error("{what}: the operation failed{}", said(.detail))]
+    OperationFailed { what: String, detail: Option<String> },
+    /// Fewer VMs listed than a settled scale set's capacity: a page went missing.
+    #[error("{what}: the listing has {listed} VM(s) but the settled scale set's capacity is {capacity}: the listing is incomplete")]
+    IncompleteListing { what: String, listed: u64, capacity: u32 },
+    /// A listing page failed: the whole listing is void (never a shorter list).
+    #[error("instance listing failed at page {page}: {cause}")]
+    PartialListing { page: u32, cause: Box<ProviderError> },
+}
+
+impl ProviderError {
+    /// A short name for the kind of failure ("unauthorized", "timeout", ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::Forbidden { .. } => "forbidden",
+            Self::NotFound { .. } => "not found",
+            Self::Throttled { .. } => "throttled",
+            Self::PreconditionFailed { .. } => "precondition failed",
+            Self::Server { .. } => "server error",
+            Self::Rejected { .. } => "rejected",
+            Self::BadResponse { .. } => "bad response",
+            Self::Timeout { .. } => "timeout",
+            Self::Connect { .. } => "connection failed",
+            Self::Credential { .. } => "credential",
+            Self::Unsupported { .. } => "unsupported",
+            Self::OperationFailed { .. } => "operation failed",
+            Self::IncompleteListing { .. } => "incomplete listing",
+            Self::PartialListing { cause, .. } => cause.kind(),
+        }
+    }
+
+    pub(crate) fn from_status(
+        what: String,
+        status: u16,
+        detail: Option<String>,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        match status {
+            401 => Self::Unauthorized { what, detail },
+            403 => Self::Forbidden { what, detail },
+            404 => Self::NotFound { what, detail },
+            412 => Self::PreconditionFailed { what, detail },
+            429 => Self::Throttled { what, retry_after, detail },
+            500..=599 => Self::Server { what, status, detail },
+            _ => Self::Rejected { what, status, detail },
+        }
+    }
+}
+
+/// The provider for a configured scale set's `provider` field.
+pub fn for_key(profile: &Profile, key: &ScaleSetKey) -> Result<Arc<dyn ScaleSetProvider>, ProviderError> {
+    match key.provider.as_str() {
+        "azure" => Ok(Arc::new(azure::AzureProvider::from_config(&profile.azure)?)),
+        other => Err(ProviderError::Unsupported {
+            what: format!("scale set {key}"),
+            detail: format!("provider `{other}` is not supported (supported: azure)"),
+        }),
+    }
+}

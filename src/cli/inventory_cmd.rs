@@ -1,0 +1,145 @@
+//! `scaleguard inventory`: one headless snapshot, as a table or JSON.
+
+use super::{exit, Cli};
+use crate::config::ConfigFile;
+use crate::inventory::{self, Report};
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use std::fmt::Write as _;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+pub fn run(cli: &Cli, args: &InventoryArgs) -> anyhow::Result<u8> {
+    let path = cli.config_path()?;
+    let config = ConfigFile::load(&path)?;
+    let (_, profile) = config.profile(cli.profile.as_deref())?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let snapshot = runtime.block_on(inventory::collect(profile));
+    match inventory::report(&snapshot) {
+        Ok(report) => {
+            match args.format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Table => print!("{}", table(&report)),
+            }
+            Ok(exit::OK)
+        }
+        Err(failures) => anyhow::bail!(inventory::failure_sentence(&failures)),
+    }
+}
+
+/// Columns padded to their widest cell; one section per kind.
+fn table(report: &Report) -> String {
+    let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
+    let mut out = String::new();
+    section(
+        &mut out,
+        "SCALE SETS",
+        &["RESOURCE GROUP", "NAME", "CAPACITY", "STATE", "OVERPROVISION"],
+        report
+            .scale_sets
+            .iter()
+            .map(|s| {
+                vec![
+                    s.resource_group.clone(),
+                    s.name.clone(),
+                    s.capacity.to_string(),
+                    s.provisioning_state.clone(),
+                    yes(s.overprovision),
+                ]
+            })
+            .collect(),
+    );
+    section(
+        &mut out,
+        "INSTANCES",
+        &["SCALE SET", "ID", "NAME", "COMPUTER NAME", "STATE", "POWER", "LATEST MODEL", "PROTECTED"],
+        report
+            .instances
+            .iter()
+            .map(|i| {
+                vec![
+                    i.scale_set.clone(),
+                    i.instance_id.clone(),
+                    i.name.clone(),
+                    i.computer_name.clone().unwrap_or_else(|| "-".into()),
+                    i.provisioning_state.clone(),
+                    i.power_state.clone(),
+                    yes(i.latest_model),
+                    yes(i.protected),
+                ]
+            })
+            .collect(),
+    );
+    section(
+        &mut out,
+        "TARGETS",
+        &["ID", "NAME", "ROLES", "HEALTH", "DISABLED", "INSTANCE"],
+        report
+            .targets
+            .iter()
+            .map(|t| {
+                vec![
+                    t.id.clone(),
+                    t.name.clone(),
+                    t.roles.join(","),
+                    t.health.clone(),
+                    yes(t.disabled),
+                    t.matched_instance_id.clone().unwrap_or_else(|| "(no VM)".into()),
+                ]
+            })
+            .collect(),
+    );
+    section(
+        &mut out,
+        "NODES",
+        &["NAME", "LAST SEEN", "OFFLINE", "DRAIN", "TASK CAP", "RUNNING"],
+        report
+            .nodes
+            .iter()
+            .map(|n| {
+                vec![
+                    n.name.clone(),
+                    n.last_seen
+                        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+                        .unwrap_or_else(|| "never".into()),
+                    yes(n.offline),
+                    yes(n.drain),
+                    n.task_cap.to_string(),
+                    n.running_tasks.to_string(),
+                ]
+            })
+            .collect(),
+    );
+    let _ = writeln!(out, "Octopus Server {}", report.server.version);
+    out
+}
+
+fn section(out: &mut String, title: &str, headers: &[&str], rows: Vec<Vec<String>>) {
+    let _ = writeln!(out, "{title} ({})", rows.len());
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        format!("  {}\n", padded.join("  ").trim_end())
+    };
+    out.push_str(&line(headers.iter().map(|h| h.to_string()).collect()));
+    for row in rows {
+        out.push_str(&line(row));
+    }
+    out.push('\n');
+}

@@ -1,0 +1,328 @@
+//! One snapshot of everything a profile covers: scale sets and their VMs, Octopus targets,
+//! projects, HA nodes and the server version. Used by `scaleguard inventory`, and meant for the
+//! planner's `plan`/`apply` and the console's refresh worker.
+//!
+//! Reads run concurrently; each failure becomes a `ReadFailure` in its slot, never an empty list.
+//! Requests grow with pages, never with VMs or targets: per scale set one GET plus one per page,
+//! targets one GET per page (plus space and environment resolution), nodes one GET, version one.
+
+use crate::config::Profile;
+use crate::matching::match_targets;
+use crate::model::Node;
+use crate::octopus::{OctopusClient, OctopusError, Resolved};
+use crate::providers::{self, ProviderError, ScaleSetProvider};
+use crate::snapshot::{ProjectState, ReadFailure, ScaleSetObservation, Snapshot};
+use serde::Serialize;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// The clients one profile needs, built once and reused across refreshes (a credential keeps its
+/// token cache, connections are pooled). Building never fails: a client that cannot be built
+/// becomes the `ReadFailure` of every read that needs it.
+pub struct Collector {
+    profile: Profile,
+    octopus: Result<OctopusClient, ReadFailure>,
+    /// One provider per configured scale set, in config order.
+    providers: Vec<Result<Arc<dyn ScaleSetProvider>, ReadFailure>>,
+}
+
+impl Collector {
+    pub fn new(profile: &Profile) -> Self {
+        let octopus = profile
+            .octopus_api_key()
+            .map_err(|err| ReadFailure::new("the Octopus API key", err.to_string()))
+            .and_then(|key| {
+                OctopusClient::new(&profile.octopus, key)
+                    .map_err(|err| ReadFailure::new("the Octopus client", err.to_string()))
+            });
+        Self::with_octopus(profile, octopus)
+    }
+
+    /// As [`Collector::new`], with an Octopus client the caller built (tests tune retries, pages).
+    pub fn with_octopus(profile: &Profile, octopus: Result<OctopusClient, ReadFailure>) -> Self {
+        // Every Azure set of a profile shares one endpoint and credential: one provider for all.
+        let mut azure: Option<Result<Arc<dyn ScaleSetProvider>, ReadFailure>> = None;
+        let providers = profile
+            .scale_sets
+            .iter()
+            .map(|set| {
+                let key = set.key();
+                let what = || format!("scale set {key} from {}", profile.azure.arm_url);
+                if key.provider == "azure" {
+                    azure
+                        .get_or_insert_with(|| {
+                            providers::for_key(profile, &key).map_err(|err| provider_failure(&what(), err))
+                        })
+                        .clone()
+                } else {
+                    providers::for_key(profile, &key).map_err(|err| provider_failure(&what(), err))
+                }
+            })
+            .collect();
+        Self { profile: profile.clone(), octopus, providers }
+    }
+
+    /// Use `provider` for every scale set (tests, and callers that share one provider).
+    pub fn with_provider(mut self, provider: Arc<dyn ScaleSetProvider>) -> Self {
+        self.providers = self.providers.iter().map(|_| Ok(provider.clone())).collect();
+        self
+    }
+
+    /// Read everything in the profile's scope. Never fails as a whole: failures are in the snapshot.
+    pub async fn collect(&self) -> Snapshot {
+        let profile = &self.profile;
+        let taken_at = OffsetDateTime::now_utc();
+        let scale_sets = futures::future::join_all(profile.scale_sets.iter().zip(&self.providers).map(
+            |(set, provider)| async move {
+                let key = set.key();
+                let what = format!("scale set {key} from {}", profile.azure.arm_url);
+                let listing = match provider {
+                    Ok(provider) => provider.listing(&key).await.map_err(|err| provider_failure(&what, err)),
+                    Err(failure) => Err(failure.clone()),
+                };
+                ScaleSetObservation { listing, key, match_by: set.match_by }
+            },
+        ));
+        let octopus_side = async {
+            match &self.octopus {
+                Ok(client) => read_octopus(profile, client).await,
+                Err(failure) => OctopusSide::failed(failure.clone()),
+            }
+        };
+        let (scale_sets, side) = tokio::join!(scale_sets, octopus_side);
+        Snapshot {
+            taken_at,
+            environment_id: side.environment_id,
+            scale_sets,
+            targets: side.targets,
+            projects: side.projects,
+            nodes: side.nodes,
+            server_version: side.server_version,
+        }
+    }
+}
+
+/// One-shot: build the clients and read everything in the profile's scope.
+pub async fn collect(profile: &Profile) -> Snapshot {
+    Collector::new(profile).collect().await
+}
+
+fn provider_failure(what: &str, err: ProviderError) -> ReadFailure {
+    ReadFailure::new(what, err.to_string())
+}
+
+/// "Octopus targets from https://host/octopus": what, and from which server.
+fn octopus_failure(profile: &Profile, what: &str, err: OctopusError) -> ReadFailure {
+    ReadFailure::new(format!("{what} from {}", profile.octopus.url), err.to_string())
+}
+
+struct OctopusSide {
+    environment_id: Option<String>,
+    targets: Result<Vec<crate::model::Target>, ReadFailure>,
+    projects: Result<Vec<ProjectState>, ReadFailure>,
+    nodes: Result<Vec<Node>, ReadFailure>,
+    server_version: Result<String, ReadFailure>,
+}
+
+impl OctopusSide {
+    fn failed(failure: ReadFailure) -> Self {
+        Self {
+            environment_id: None,
+            targets: Err(failure.clone()),
+            projects: Err(failure.clone()),
+            nodes: Err(failure.clone()),
+            server_version: Err(failure),
+        }
+    }
+}
+
+async fn read_octopus(profile: &Profile, client: &OctopusClient) -> OctopusSide {
+    let config = &profile.octopus;
+    let version = async {
+        client.server_version().await.map_err(|e| octopus_failure(profile, "Octopus server version", e))
+    };
+    let nodes = async { client.nodes().await.map_err(|e| octopus_failure(profile, "Octopus HA nodes", e)) };
+    let scoped = async {
+        let space = client
+            .resolve_space(&config.space)
+            .await
+            .map_err(|e| octopus_failure(profile, "Octopus space", e))?;
+        let environment = client
+            .resolve_environment(&space.id, &config.environment)
+            .await
+            .map_err(|e| octopus_failure(profile, "Octopus environment", e))?;
+        Ok::<(Resolved, Resolved), ReadFailure>((space, environment))
+    };
+    let (version, nodes, scoped) = tokio::join!(version, nodes, scoped);
+    let (space, environment) = match scoped {
+        Ok(pair) => pair,
+        Err(failure) => {
+            return OctopusSide {
+                environment_id: None,
+                targets: Err(failure.clone()),
+                projects: Err(failure),
+                nodes,
+                server_version: version,
+            }
+        }
+    };
+    let targets = async {
+        client
+            .targets(&space.id, &environment.id, &config.roles)
+            .await
+            .map_err(|e| octopus_failure(profile, "Octopus targets", e))
+    };
+    let projects = async {
+        let mut states = Vec::new();
+        for name in &config.projects {
+            let what = format!("Octopus project `{name}`");
+            let project = client
+                .resolve_project(&space.id, name)
+                .await
+                .map_err(|e| octopus_failure(profile, &what, e))?;
+            states.push(
+                client
+                    .project_state(&space.id, &project, &environment.id)
+                    .await
+                    .map_err(|e| octopus_failure(profile, &what, e))?,
+            );
+        }
+        Ok(states)
+    };
+    let (targets, projects) = tokio::join!(targets, projects);
+    OctopusSide { environment_id: Some(environment.id), targets, projects, nodes, server_version: version }
+}
+
+// ---- the inventory report (stable JSON keys) ----------------------------------------------------
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub scale_sets: Vec<ScaleSetRow>,
+    pub instances: Vec<InstanceRow>,
+    pub targets: Vec<TargetRow>,
+    pub nodes: Vec<NodeRow>,
+    pub server: ServerRow,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScaleSetRow {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub name: String,
+    pub capacity: u32,
+    pub provisioning_state: String,
+    pub overprovision: bool,
+    pub etag: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceRow {
+    pub scale_set: String,
+    pub instance_id: String,
+    pub name: String,
+    pub computer_name: Option<String>,
+    pub provisioning_state: String,
+    pub power_state: String,
+    pub latest_model: bool,
+    pub protected: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetRow {
+    pub id: String,
+    pub name: String,
+    pub roles: Vec<String>,
+    pub health: String,
+    pub disabled: bool,
+    pub matched_instance_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeRow {
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_seen: Option<OffsetDateTime>,
+    pub offline: bool,
+    pub drain: bool,
+    pub task_cap: u32,
+    pub running_tasks: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerRow {
+    pub version: String,
+}
+
+/// The report for a complete snapshot, or every read that failed.
+pub fn report(snapshot: &Snapshot) -> Result<Report, Vec<ReadFailure>> {
+    let failures: Vec<ReadFailure> = snapshot.failures().into_iter().cloned().collect();
+    if !failures.is_empty() {
+        return Err(failures);
+    }
+    let listings: Vec<_> =
+        snapshot.scale_sets.iter().filter_map(|s| s.listing.as_ref().ok().map(|l| (s.match_by, l))).collect();
+    let targets = snapshot.targets.as_ref().map_err(|f| vec![f.clone()])?;
+    let matching = match_targets(listings.iter().map(|(by, l)| (*by, l.instances.as_slice())), targets);
+    Ok(Report {
+        scale_sets: listings
+            .iter()
+            .map(|(_, l)| ScaleSetRow {
+                subscription_id: l.state.key.subscription_id.clone(),
+                resource_group: l.state.key.resource_group.clone(),
+                name: l.state.key.name.clone(),
+                capacity: l.state.capacity,
+                provisioning_state: l.state.provisioning_state.to_string(),
+                overprovision: l.state.overprovision,
+                etag: l.state.etag.clone(),
+            })
+            .collect(),
+        instances: listings
+            .iter()
+            .flat_map(|(_, l)| l.instances.iter())
+            .map(|i| InstanceRow {
+                scale_set: i.scale_set.to_string(),
+                instance_id: i.instance_id.clone(),
+                name: i.name.clone(),
+                computer_name: i.computer_name.clone(),
+                provisioning_state: i.provisioning_state.to_string(),
+                power_state: i.power_state.to_string(),
+                latest_model: i.latest_model_applied,
+                protected: i.protected_from_scale_in,
+            })
+            .collect(),
+        targets: targets
+            .iter()
+            .map(|t| TargetRow {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                roles: t.roles.clone(),
+                health: t.health.to_string(),
+                disabled: t.disabled,
+                matched_instance_id: matching.instance_of(&t.id).map(|i| i.instance_id.clone()),
+            })
+            .collect(),
+        nodes: snapshot
+            .nodes
+            .iter()
+            .flatten()
+            .map(|n| NodeRow {
+                name: n.name.clone(),
+                last_seen: n.last_seen,
+                offline: n.is_offline,
+                drain: n.drain,
+                task_cap: n.max_concurrent_tasks,
+                running_tasks: n.running_tasks,
+            })
+            .collect(),
+        server: ServerRow { version: snapshot.server_version.clone().unwrap_or_default() },
+    })
+}
+
+/// One sentence for stderr: the first failure, and how many more there were.
+pub fn failure_sentence(failures: &[ReadFailure]) -> String {
+    match failures {
+        [] => "nothing failed".into(),
+        [only] => format!("could not read {only}"),
+        [first, rest @ ..] => format!("could not read {first} (and {} more read(s) failed)", rest.len()),
+    }
+}

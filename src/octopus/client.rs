@@ -1,0 +1,549 @@
+//! The Octopus REST client: one HTTP exchange with retries (`send`), paging (`get_all`), and the
+//! calls scaleguard makes, each returning domain types.
+
+use super::convert;
+use super::error::{Call, OctopusError};
+use super::wire;
+use super::{DeploymentRequest, MachinePolicy, NodeChange, Resolved};
+use crate::config::OctopusConfig;
+use crate::model::{Deployment, Node, Target, Task, TaskState};
+use crate::retry::{parse_retry_after, Outcome, RetryPolicy};
+use crate::secret::Secret;
+use crate::snapshot::ProjectState;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use std::time::{Duration, Instant};
+
+/// Items asked for per page. Octopus defaults to 30; bigger pages mean fewer requests.
+pub const DEFAULT_PAGE_SIZE: u32 = 500;
+
+/// Talks to one Octopus server with one API key.
+#[derive(Clone)]
+pub struct OctopusClient {
+    http: reqwest::Client,
+    /// Scheme, host and any virtual directory, without a trailing slash (`https://host/octopus`).
+    base: String,
+    api_key: Secret,
+    timeout: Duration,
+    retry: RetryPolicy,
+    page_size: u32,
+}
+
+impl std::fmt::Debug for OctopusClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OctopusClient")
+            .field("base", &self.base)
+            .field("api_key", &self.api_key)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+type Query = Vec<(&'static str, String)>;
+
+impl OctopusClient {
+    /// A client for the configured server; `api_key` comes from the env var the config names.
+    pub fn new(config: &OctopusConfig, api_key: Secret) -> Result<Self, OctopusError> {
+        let url = url::Url::parse(config.url.trim()).map_err(|err| {
+            OctopusError::Config(format!("octopus.url `{}` is not a URL ({err})", config.url))
+        })?;
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(OctopusError::Config(format!(
+                "octopus.url scheme `{}` is not http(s)",
+                url.scheme()
+            )));
+        }
+        let mut base = url.as_str().trim_end_matches('/').to_string();
+        // A base URL given as `.../api` would otherwise become `.../api/api/...`.
+        if base.ends_with("/api") {
+            base.truncate(base.len() - 4);
+        }
+        let timeout = Duration::from_secs(config.timeout_secs.max(1));
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|err| OctopusError::Config(format!("cannot build the HTTP client: {err}")))?;
+        let retry = RetryPolicy { total_deadline: timeout * 2, ..RetryPolicy::default() };
+        Ok(Self { http, base, api_key, timeout, retry, page_size: DEFAULT_PAGE_SIZE })
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn with_page_size(mut self, page_size: u32) -> Self {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    // ---- HTTP ---------------------------------------------------------------------------------
+
+    /// One request, retried per [`RetryPolicy`]; returns the status and body of a 2xx answer.
+    async fn send(
+        &self,
+        method: Method,
+        call: Call,
+        query: &Query,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, Vec<u8>), OctopusError> {
+        let path = call.path.split('?').next().unwrap_or_default().to_string();
+        let mut url = format!("{}{}", self.base, path);
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&url::form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish());
+        }
+        let idempotent = method == Method::GET;
+        let started = Instant::now();
+        let mut retry = 0;
+        loop {
+            retry += 1;
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .header("X-Octopus-ApiKey", self.api_key.expose())
+                .header(reqwest::header::ACCEPT, "application/json");
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let (outcome, error) = match request.send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let retry_after = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(parse_retry_after);
+                    match response.bytes().await {
+                        Ok(bytes) if (200..300).contains(&status) => return Ok((status, bytes.to_vec())),
+                        Ok(bytes) => {
+                            let message = serde_json::from_slice::<wire::ErrorBody>(&bytes)
+                                .ok()
+                                .and_then(|b| b.summary())
+                                .map(|m| truncate(&m, 300));
+                            let error = OctopusError::from_status(call.clone(), status, message, retry_after);
+                            (Outcome::Status { status, retry_after }, error)
+                        }
+                        Err(err) => self.transport_error(&call, &err),
+                    }
+                }
+                Err(err) => self.transport_error(&call, &err),
+            };
+            match self.retry.next_delay(idempotent, outcome, retry, started.elapsed()) {
+                Some(delay) => {
+                    tracing::debug!(%call, retry, ?delay, "retrying after {}", error.kind());
+                    tokio::time::sleep(delay).await;
+                }
+                None => return Err(error),
+            }
+        }
+    }
+
+    fn transport_error(&self, call: &Call, err: &reqwest::Error) -> (Outcome, OctopusError) {
+        if err.is_timeout() {
+            (Outcome::Timeout, OctopusError::Timeout { call: call.clone(), after: self.timeout })
+        } else if err.is_connect() {
+            (Outcome::Connect, OctopusError::Connect { call: call.clone(), detail: cause_chain(err) })
+        } else {
+            let detail = format!("connection lost: {}", cause_chain(err));
+            (Outcome::Io, OctopusError::Connect { call: call.clone(), detail })
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, call: Call, query: &Query) -> Result<T, OctopusError> {
+        let (_, bytes) = self.send(Method::GET, call.clone(), query, None).await?;
+        parse(&call, &bytes)
+    }
+
+    /// Every item of a paged collection. Pages until `skip >= TotalResults` (or, without a total,
+    /// until `Page.Next` is absent); a page that ends the listing early is an error, never a
+    /// shorter list.
+    async fn get_all<T: DeserializeOwned>(&self, path: &str, query: &Query) -> Result<Vec<T>, OctopusError> {
+        let mut items = Vec::new();
+        let mut skip: u64 = 0;
+        let take = self.page_size;
+        loop {
+            let mut page_query = query.clone();
+            page_query.push(("skip", skip.to_string()));
+            page_query.push(("take", take.to_string()));
+            let call = get_call(format!("{path}?skip={skip}&take={take}"));
+            let page: wire::Collection<T> = self.get(call.clone(), &page_query).await?;
+            let got = page.items.len() as u64;
+            let more = match page.total_results {
+                Some(total) => skip + got < total,
+                None => page.next_link().is_some(),
+            };
+            if more && got == 0 {
+                return Err(OctopusError::BadResponse {
+                    call,
+                    detail: format!(
+                        "empty page before the end of the listing (TotalResults {}): the listing is incomplete",
+                        page.total_results.unwrap_or_default()
+                    ),
+                });
+            }
+            items.extend(page.items);
+            skip += got;
+            if !more {
+                return Ok(items);
+            }
+        }
+    }
+
+    // ---- server, names ------------------------------------------------------------------------
+
+    /// `GET /api`: the server's version (needs no key).
+    pub async fn server_version(&self) -> Result<String, OctopusError> {
+        let root: wire::RootResource = self.get(get_call("/api".into()), &Vec::new()).await?;
+        Ok(root.version)
+    }
+
+    pub async fn resolve_space(&self, name_or_id: &str) -> Result<Resolved, OctopusError> {
+        self.resolve("space", "/api/spaces", "Spaces-", name_or_id).await
+    }
+
+    pub async fn resolve_environment(
+        &self,
+        space_id: &str,
+        name_or_id: &str,
+    ) -> Result<Resolved, OctopusError> {
+        self.resolve("environment", &format!("/api/{space_id}/environments"), "Environments-", name_or_id)
+            .await
+    }
+
+    pub async fn resolve_project(&self, space_id: &str, name_or_id: &str) -> Result<Resolved, OctopusError> {
+        self.resolve("project", &format!("/api/{space_id}/projects"), "Projects-", name_or_id).await
+    }
+
+    /// By id (`Spaces-1`: one GET) or by exact, case-insensitive name (or slug) over every page.
+    async fn resolve(
+        &self,
+        what: &'static str,
+        path: &str,
+        id_prefix: &str,
+        name_or_id: &str,
+    ) -> Result<Resolved, OctopusError> {
+        let wanted = name_or_id.trim();
+        let unknown = || OctopusError::UnknownName { what, name: wanted.to_string() };
+        if looks_like_id(wanted, id_prefix) {
+            let found: wire::NamedResource = self
+                .get(get_call(format!("{path}/{wanted}")), &Vec::new())
+                .await
+                .map_err(|err| match err {
+                    OctopusError::NotFound { .. } => unknown(),
+                    other => other,
+                })?;
+            return Ok(Resolved { id: found.id, name: found.name });
+        }
+        // partialName narrows the listing where supported; the exact match is made here.
+        let all: Vec<wire::NamedResource> =
+            self.get_all(path, &vec![("partialName", wanted.to_string())]).await?;
+        all.into_iter()
+            .find(|r| {
+                r.name.eq_ignore_ascii_case(wanted)
+                    || r.id.eq_ignore_ascii_case(wanted)
+                    || r.slug.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(wanted))
+            })
+            .map(|r| Resolved { id: r.id, name: r.name })
+            .ok_or_else(unknown)
+    }
+
+    // ---- targets ------------------------------------------------------------------------------
+
+    /// Targets in the environment with *all* of `roles`. The server filter narrows the listing;
+    /// environment and all-of roles are checked here because the server's `roles` is not all-of.
+    pub async fn targets(
+        &self,
+        space_id: &str,
+        environment_id: &str,
+        roles: &[String],
+    ) -> Result<Vec<Target>, OctopusError> {
+        let mut query: Query = vec![("environmentIds", environment_id.to_string())];
+        if !roles.is_empty() {
+            query.push(("roles", roles.join(",")));
+        }
+        let machines: Vec<wire::MachineResource> =
+            self.get_all(&format!("/api/{space_id}/machines"), &query).await?;
+        let mut seen = std::collections::HashSet::new();
+        Ok(machines
+            .into_iter()
+            .map(convert::target)
+            .filter(|t| t.environment_ids.iter().any(|e| e == environment_id) && t.has_all_roles(roles))
+            // A target registered while paging can shift a page and appear twice.
+            .filter(|t| seen.insert(t.id.clone()))
+            .collect())
+    }
+
+    pub async fn delete_target(&self, space_id: &str, machine_id: &str) -> Result<(), OctopusError> {
+        let call = Call { method: "DELETE", path: format!("/api/{space_id}/machines/{machine_id}") };
+        self.send(Method::DELETE, call, &Vec::new(), None).await.map(drop)
+    }
+
+    // ---- projects, releases, deployments ------------------------------------------------------
+
+    /// The release of the most recent successful deployment of `project` to the environment, and
+    /// the deployments of that release to it (newest first) with their task states.
+    ///
+    /// Walks the project's deployments to the environment newest first, reading each one's task,
+    /// until one succeeded: requests grow with deployments since the last success, not targets.
+    pub async fn project_state(
+        &self,
+        space_id: &str,
+        project: &Resolved,
+        environment_id: &str,
+    ) -> Result<ProjectState, OctopusError> {
+        let path = format!("/api/{space_id}/deployments");
+        let query: Query =
+            vec![("projects", project.id.clone()), ("environments", environment_id.to_string())];
+        let mut seen: Vec<(wire::DeploymentResource, Option<TaskState>)> = Vec::new();
+        let mut skip: u64 = 0;
+        let take = self.page_size.min(100);
+        let release_id = 'pages: loop {
+            let mut page_query = query.clone();
+            page_query.push(("skip", skip.to_string()));
+            page_query.push(("take", take.to_string()));
+            let call = get_call(format!("{path}?skip={skip}&take={take}"));
+            let page: wire::Collection<wire::DeploymentResource> = self.get(call, &page_query).await?;
+            let got = page.items.len() as u64;
+            let has_next = page.next_link().is_some();
+            for deployment in page.items {
+                let ours = deployment.project_id.as_deref().is_none_or(|p| p == project.id)
+                    && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id);
+                if !ours {
+                    continue;
+                }
+                let state = match &deployment.task_id {
+                    Some(task_id) => Some(self.task(task_id).await?.state),
+                    None => None,
+                };
+                let release = deployment.release_id.clone();
+                seen.push((deployment, state));
+                if state == Some(TaskState::Success) {
+                    break 'pages release;
+                }
+            }
+            skip += got;
+            let more = match page.total_results {
+                Some(total) => skip < total,
+                None => has_next,
+            };
+            if !more || got == 0 {
+                break None;
+            }
+        };
+        let Some(release_id) = release_id else {
+            return Ok(ProjectState {
+                project_id: project.id.clone(),
+                project_name: project.name.clone(),
+                latest_release: None,
+                deployments: Vec::new(),
+            });
+        };
+        let release: wire::ReleaseResource =
+            self.get(get_call(format!("/api/{space_id}/releases/{release_id}")), &Vec::new()).await?;
+        let deployments = seen
+            .into_iter()
+            .filter(|(d, _)| d.release_id.as_deref() == Some(release_id.as_str()))
+            .map(|(d, state)| convert::deployment(d, state))
+            .collect();
+        Ok(ProjectState {
+            project_id: project.id.clone(),
+            project_name: project.name.clone(),
+            latest_release: Some(convert::release(release, &project.id)),
+            deployments,
+        })
+    }
+
+    /// `POST /api/{space}/deployments` with SpecificMachineIds; 201 → the deployment with its TaskId.
+    pub async fn create_deployment(
+        &self,
+        space_id: &str,
+        request: &DeploymentRequest,
+    ) -> Result<Deployment, OctopusError> {
+        let call = Call { method: "POST", path: format!("/api/{space_id}/deployments") };
+        let body = serde_json::to_value(wire::CreateDeployment {
+            release_id: &request.release_id,
+            environment_id: &request.environment_id,
+            specific_machine_ids: &request.specific_machine_ids,
+            excluded_machine_ids: &[],
+            comments: &request.comments,
+            use_guided_failure: request.use_guided_failure,
+        })
+        .map_err(|err| OctopusError::Config(format!("cannot encode the deployment: {err}")))?;
+        let (_, bytes) = self.send(Method::POST, call.clone(), &Vec::new(), Some(&body)).await?;
+        let created: wire::DeploymentResource = parse(&call, &bytes)?;
+        if created.task_id.is_none() {
+            return Err(OctopusError::BadResponse {
+                call,
+                detail: "the created deployment has no TaskId".into(),
+            });
+        }
+        Ok(convert::deployment(created, Some(TaskState::Queued)))
+    }
+
+    // ---- tasks --------------------------------------------------------------------------------
+
+    pub async fn task(&self, task_id: &str) -> Result<Task, OctopusError> {
+        let call = get_call(format!("/api/tasks/{task_id}"));
+        let raw: wire::TaskResource = self.get(call.clone(), &Vec::new()).await?;
+        let state = raw.state.clone();
+        convert::task(raw).ok_or_else(|| OctopusError::BadResponse {
+            call,
+            detail: format!("unknown task state `{state}`"),
+        })
+    }
+
+    /// Tasks in any of `states`, optionally only those on one HA node; every page.
+    pub async fn tasks(&self, node: Option<&str>, states: &[TaskState]) -> Result<Vec<Task>, OctopusError> {
+        let mut query: Query = Vec::new();
+        if let Some(node) = node {
+            query.push(("node", node.to_string()));
+        }
+        if !states.is_empty() {
+            query.push(("states", states.iter().map(TaskState::as_str).collect::<Vec<_>>().join(",")));
+        }
+        let raw: Vec<wire::TaskResource> = self.get_all("/api/tasks", &query).await?;
+        Ok(raw
+            .into_iter()
+            .filter_map(convert::task)
+            // Filter again here: a server that ignores a filter must not widen what we act on.
+            .filter(|t| states.is_empty() || states.contains(&t.state))
+            .filter(|t| node.is_none() || t.server_node.as_deref() == node)
+            .collect())
+    }
+
+    pub async fn cancel_task(&self, task_id: &str) -> Result<(), OctopusError> {
+        let call = Call { method: "POST", path: format!("/api/tasks/{task_id}/cancel") };
+        self.send(Method::POST, call, &Vec::new(), None).await.map(drop)
+    }
+
+    // ---- HA nodes -----------------------------------------------------------------------------
+
+    pub async fn nodes(&self) -> Result<Vec<Node>, OctopusError> {
+        let summary: wire::NodeSummary =
+            self.get(get_call("/api/octopusservernodes/summary".into()), &Vec::new()).await?;
+        Ok(summary.nodes.into_iter().map(convert::node).collect())
+    }
+
+    /// Drain (maintenance mode) and/or task cap: GET the node, change only those fields, PUT it back,
+    /// so fields this client does not know survive.
+    pub async fn update_node(&self, node_id: &str, change: &NodeChange) -> Result<(), OctopusError> {
+        let path = format!("/api/octopusservernodes/{node_id}");
+        let mut node: serde_json::Value = self.get(get_call(path.clone()), &Vec::new()).await?;
+        let call = Call { method: "PUT", path };
+        let Some(fields) = node.as_object_mut() else {
+            return Err(OctopusError::BadResponse { call, detail: "the node is not a JSON object".into() });
+        };
+        if let Some(drain) = change.drain {
+            fields.insert("IsInMaintenanceMode".into(), drain.into());
+        }
+        if let Some(cap) = change.max_concurrent_tasks {
+            fields.insert("MaxConcurrentTasks".into(), cap.into());
+        }
+        self.send(Method::PUT, call, &Vec::new(), Some(&node)).await.map(drop)
+    }
+
+    pub async fn delete_node(&self, node_id: &str) -> Result<(), OctopusError> {
+        let call = Call { method: "DELETE", path: format!("/api/octopusservernodes/{node_id}") };
+        self.send(Method::DELETE, call, &Vec::new(), None).await.map(drop)
+    }
+
+    // ---- machine policies ---------------------------------------------------------------------
+
+    pub async fn machine_policies(&self, space_id: &str) -> Result<Vec<MachinePolicy>, OctopusError> {
+        let raw: Vec<wire::MachinePolicyResource> =
+            self.get_all(&format!("/api/{space_id}/machinepolicies"), &Vec::new()).await?;
+        Ok(raw.into_iter().map(convert::machine_policy).collect())
+    }
+}
+
+fn get_call(path: String) -> Call {
+    Call { method: "GET", path }
+}
+
+fn parse<T: DeserializeOwned>(call: &Call, bytes: &[u8]) -> Result<T, OctopusError> {
+    serde_json::from_slice(bytes).map_err(|err| OctopusError::BadResponse {
+        call: call.clone(),
+        detail: format!("the body is not the expected JSON ({err})"),
+    })
+}
+
+/// `Spaces-1`, `Environments-42`: an id rather than a name.
+fn looks_like_id(value: &str, prefix: &str) -> bool {
+    // `get` rather than indexing: a non-ASCII name must not split a character.
+    match (value.get(..prefix.len()), value.get(prefix.len()..)) {
+        (Some(head), Some(digits)) => {
+            head.eq_ignore_ascii_case(prefix)
+                && !digits.is_empty()
+                && digits.chars().all(|c| c.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
+/// reqwest's own message is vague ("error sending request"); the innermost cause says why.
+fn cause_chain(err: &reqwest::Error) -> String {
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(err);
+    let mut last = None;
+    while let Some(cause) = source {
+        last = Some(cause.to_string());
+        source = cause.source();
+    }
+    last.unwrap_or_else(|| err.without_url_string())
+}
+
+trait WithoutUrl {
+    fn without_url_string(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_string(&self) -> String {
+        let mut message = self.to_string();
+        if let Some(url) = self.url() {
+            message = message.replace(url.as_str(), "");
+        }
+        message
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_told_from_names() {
+        assert!(looks_like_id("Spaces-1", "Spaces-"));
+        assert!(looks_like_id("spaces-12", "Spaces-"));
+        assert!(!looks_like_id("Spaces-", "Spaces-"));
+        assert!(!looks_like_id("Default", "Spaces-"));
+        assert!(!looks_like_id("Spaces-Prod", "Spaces-"));
+        assert!(!looks_like_id("Española", "Spaces-"), "no panic on a non-ASCII name");
+    }
+
+    #[test]
+    fn base_url_keeps_a_virtual_directory_and_drops_api() {
+        let mut config = OctopusConfig {
+            url: "https://host/octopus/".into(),
+            api_key_env: "K".into(),
+            space: "Default".into(),
+            environment: "Production".into(),
+            roles: vec![],
+            projects: vec![],
+            timeout_secs: 5,
+        };
+        let client = OctopusClient::new(&config, Secret::new("API-XYZ")).unwrap();
+        assert_eq!(client.base, "https://host/octopus");
+        config.url = "https://host/api".into();
+        assert_eq!(OctopusClient::new(&config, Secret::new("API-XYZ")).unwrap().base, "https://host");
+        assert!(!format!("{client:?}").contains("API-XYZ"));
+    }
+}

@@ -1,0 +1,159 @@
+//! Wire types → domain types. Unknown enum spellings are kept (`Other`), never a panic.
+
+use super::wire;
+use super::MachinePolicy;
+use crate::model::{Deployment, Endpoint, HealthStatus, Node, Release, Target, Task, TaskState};
+use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Octopus timestamps are ISO 8601 with an offset; anything unparseable is treated as absent.
+pub fn timestamp(raw: Option<&str>) -> Option<OffsetDateTime> {
+    raw.and_then(|value| OffsetDateTime::parse(value.trim(), &Rfc3339).ok())
+}
+
+pub fn target(m: wire::MachineResource) -> Target {
+    let endpoint = m.endpoint.unwrap_or(wire::EndpointResource {
+        communication_style: None,
+        uri: None,
+        thumbprint: None,
+    });
+    Target {
+        id: m.id,
+        name: m.name,
+        roles: m.roles,
+        environment_ids: m.environment_ids,
+        health: HealthStatus::parse(m.health_status.as_deref().unwrap_or("")),
+        disabled: m.is_disabled,
+        machine_policy_id: m.machine_policy_id,
+        thumbprint: m.thumbprint.clone().or_else(|| endpoint.thumbprint.clone()),
+        endpoint: Endpoint {
+            communication_style: endpoint.communication_style.unwrap_or_else(|| "None".into()),
+            uri: endpoint.uri.or(m.uri),
+            thumbprint: endpoint.thumbprint.or(m.thumbprint),
+        },
+        has_latest_calamari: m.has_latest_calamari,
+    }
+}
+
+pub fn node(n: wire::NodeStatus) -> Node {
+    Node {
+        id: n.id,
+        name: n.name,
+        last_seen: timestamp(n.last_seen.as_deref()),
+        is_offline: n.is_offline,
+        drain: n.is_in_maintenance_mode,
+        max_concurrent_tasks: n.max_concurrent_tasks,
+        running_tasks: n.running_task_count,
+        version: n.version,
+    }
+}
+
+/// None when the state is not one Octopus documents (the caller reports it).
+pub fn task(t: wire::TaskResource) -> Option<Task> {
+    Some(Task {
+        state: TaskState::parse(&t.state)?,
+        id: t.id,
+        name: t.name.unwrap_or_default(),
+        description: t.description.unwrap_or_default(),
+        server_node: t.server_node,
+        deployment_id: t.arguments.deployment_id,
+        queue_time: timestamp(t.queue_time.as_deref()),
+        start_time: timestamp(t.start_time.as_deref()),
+        completed_time: timestamp(t.completed_time.as_deref()),
+    })
+}
+
+pub fn release(r: wire::ReleaseResource, project_id: &str) -> Release {
+    Release {
+        id: r.id,
+        project_id: r.project_id.unwrap_or_else(|| project_id.to_string()),
+        version: r.version.unwrap_or_default(),
+    }
+}
+
+pub fn deployment(d: wire::DeploymentResource, task_state: Option<TaskState>) -> Deployment {
+    Deployment {
+        id: d.id,
+        project_id: d.project_id.unwrap_or_default(),
+        release_id: d.release_id.unwrap_or_default(),
+        environment_id: d.environment_id.unwrap_or_default(),
+        specific_machine_ids: d.specific_machine_ids,
+        excluded_machine_ids: d.excluded_machine_ids,
+        deployed_to_machine_ids: d.deployed_to_machine_ids,
+        task_id: d.task_id,
+        task_state,
+        created: timestamp(d.created.as_deref()),
+    }
+}
+
+pub fn machine_policy(p: wire::MachinePolicyResource) -> MachinePolicy {
+    let cleanup = p.machine_cleanup_policy;
+    MachinePolicy {
+        id: p.id,
+        name: p.name,
+        is_default: p.is_default,
+        deletes_unavailable_machines: cleanup
+            .delete_machines_behavior
+            .as_deref()
+            .is_some_and(|b| b.eq_ignore_ascii_case("DeleteUnavailableMachines")),
+        delete_after: cleanup.delete_machines_elapsed_time_span.as_deref().and_then(parse_timespan),
+    }
+}
+
+/// .NET TimeSpan: `hh:mm:ss`, `d.hh:mm:ss`, optional fraction (`hh:mm:ss.fff`).
+pub fn parse_timespan(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    let (days, rest) = match raw.split_once(':') {
+        Some((head, _)) if head.contains('.') => {
+            let (d, h) = head.split_once('.')?;
+            (d.parse::<u64>().ok()?, format!("{h}{}", &raw[head.len()..]))
+        }
+        _ => (0, raw.to_string()),
+    };
+    let mut parts = rest.split(':');
+    let hours: u64 = parts.next()?.parse().ok()?;
+    let minutes: u64 = parts.next()?.parse().ok()?;
+    let seconds: f64 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || minutes >= 60 || !(0.0..60.0).contains(&seconds) {
+        return None;
+    }
+    let whole = days * 86_400 + hours * 3_600 + minutes * 60;
+    Some(Duration::from_secs(whole) + Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timespans_parse_with_and_without_days() {
+        assert_eq!(parse_timespan("00:05:00"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_timespan("1.02:00:00"), Some(Duration::from_secs(86_400 + 7_200)));
+        assert_eq!(parse_timespan("00:00:01.5"), Some(Duration::from_millis(1_500)));
+        assert_eq!(parse_timespan("soon"), None);
+        assert_eq!(parse_timespan("00:61:00"), None);
+    }
+
+    #[test]
+    fn unknown_task_state_is_not_guessed() {
+        let t: wire::TaskResource =
+            serde_json::from_str(r#"{"Id":"ServerTasks-1","State":"Paused","Arguments":null}"#).unwrap();
+        assert!(task(t).is_none());
+    }
+
+    #[test]
+    fn machine_with_nulls_and_unknown_fields_converts() {
+        let m: wire::MachineResource = serde_json::from_str(
+            r#"{"Id":"Machines-1","Name":"WEB01","Roles":null,"EnvironmentIds":["Environments-1"],
+                "IsDisabled":null,"HealthStatus":"HasWarnings","Brand":"new",
+                "Endpoint":{"CommunicationStyle":"TentaclePassive","Uri":"https://web01:10933/","Thumbprint":"AB"}}"#,
+        )
+        .unwrap();
+        let t = target(m);
+        assert!(t.roles.is_empty() && !t.disabled);
+        assert_eq!(t.health, HealthStatus::HasWarnings);
+        assert_eq!(t.thumbprint.as_deref(), Some("AB"));
+        assert_eq!(t.endpoint.communication_style, "TentaclePassive");
+    }
+}

@@ -1,0 +1,68 @@
+//! azure_mgmt_compute models → domain types. The same functions serve the provider and the
+//! fixture tests, so the fixtures check what production parses.
+
+use crate::model::{Instance, OrchestrationMode, PowerState, ProvisioningState, ScaleSetKey, ScaleSetState};
+use azure_mgmt_compute::package_2024_07_01::models;
+
+pub fn scale_set(
+    key: &ScaleSetKey,
+    set: models::VirtualMachineScaleSet,
+    header_etag: Option<String>,
+) -> ScaleSetState {
+    let props = set.properties.unwrap_or_default();
+    let orchestration_mode = match props.orchestration_mode {
+        Some(models::OrchestrationMode::Flexible) => OrchestrationMode::Flexible,
+        Some(models::OrchestrationMode::UnknownValue(ref raw)) if raw.eq_ignore_ascii_case("flexible") => {
+            OrchestrationMode::Flexible
+        }
+        _ => OrchestrationMode::Uniform,
+    };
+    ScaleSetState {
+        key: key.clone(),
+        location: Some(set.resource.location).filter(|l| !l.is_empty()),
+        capacity: set.sku.and_then(|s| s.capacity).map(|c| c.clamp(0, u32::MAX as i64) as u32).unwrap_or(0),
+        provisioning_state: ProvisioningState::parse(props.provisioning_state.as_deref().unwrap_or("")),
+        // ARM's default for Uniform sets is on.
+        overprovision: props.overprovision.unwrap_or(true),
+        orchestration_mode,
+        scale_in_rules: props.scale_in_policy.map(|p| p.rules).unwrap_or_default(),
+        // The HTTP ETag header and the body's etag carry the same value; prefer the header.
+        etag: header_etag.or(set.etag),
+        last_changed: props.time_created,
+    }
+}
+
+pub fn instance(key: &ScaleSetKey, vm: models::VirtualMachineScaleSetVm) -> Instance {
+    let props = vm.properties.unwrap_or_default();
+    let statuses = props.instance_view.as_ref().map(|v| v.statuses.as_slice()).unwrap_or_default();
+    let status = |prefix: &str| {
+        statuses.iter().filter_map(|s| s.code.as_deref()).find_map(|code| {
+            let (head, rest) = code.split_once('/')?;
+            head.eq_ignore_ascii_case(prefix).then(|| rest.split('/').next().unwrap_or(rest).to_string())
+        })
+    };
+    // The instance view's provisioning status is fresher than properties.provisioningState.
+    let provisioning =
+        props.provisioning_state.clone().or_else(|| status("ProvisioningState")).unwrap_or_default();
+    let name = vm.resource.name.clone().unwrap_or_default();
+    let instance_id = vm
+        .instance_id
+        .clone()
+        .or_else(|| name.rsplit_once('_').map(|(_, id)| id.to_string()))
+        .unwrap_or_default();
+    Instance {
+        scale_set: key.clone(),
+        instance_id,
+        vm_id: props.vm_id.clone(),
+        name,
+        computer_name: props.os_profile.as_ref().and_then(|o| o.computer_name.clone()),
+        provisioning_state: ProvisioningState::parse(&provisioning),
+        power_state: status("PowerState").map(|p| PowerState::parse(&p)).unwrap_or(PowerState::Unknown),
+        latest_model_applied: props.latest_model_applied.unwrap_or(false),
+        protected_from_scale_in: props
+            .protection_policy
+            .as_ref()
+            .and_then(|p| p.protect_from_scale_in)
+            .unwrap_or(false),
+    }
+}

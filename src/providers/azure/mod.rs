@@ -1,0 +1,399 @@
+//! Azure VM Scale Sets through azure_mgmt_compute 0.21 (Uniform orchestration).
+//!
+//! Reads use the SDK (`get`, and `list(...).expand("instanceView").into_stream()` which follows
+//! every nextLink). Writes use the SDK's `.send()` only: awaiting its long-running futures re-sends
+//! the PATCH in a loop and misreads the state (AZURE.md), so we poll `Azure-AsyncOperation` (or
+//! `Location`) ourselves, through the same pipeline and credential, with `lro_deadline_secs`.
+//! Everything goes through one azure_core pipeline with our transport and retry policy (pipeline.rs).
+
+pub mod convert;
+mod credential;
+mod pipeline;
+
+pub use credential::TokenEnvCredential;
+pub use pipeline::RateLimits;
+
+use super::{Operation, ProviderError, ProviderFuture, ScaleSetProvider};
+use crate::config::AzureConfig;
+use crate::model::{Instance, ScaleSetKey, ScaleSetState};
+use crate::retry::{parse_retry_after, RetryPolicy};
+use azure_core::auth::TokenCredential;
+use azure_core::{ClientOptions, Context, Method, RetryOptions, TransportOptions};
+use azure_mgmt_compute::package_2024_07_01::{models, Client};
+use futures::StreamExt;
+use pipeline::{arm_failure, header, ArmFailure, ArmRetryPolicy};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct AzureProvider {
+    client: Client,
+    /// The same policies as the SDK client, for requests the SDK cannot make (LRO polling).
+    pipeline: azure_core::Pipeline,
+    credential: Arc<dyn TokenCredential>,
+    scopes: Vec<String>,
+    lro_deadline: Duration,
+    poll_interval: Duration,
+    rate_limits: Arc<Mutex<RateLimits>>,
+}
+
+impl std::fmt::Debug for AzureProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureProvider").field("lro_deadline", &self.lro_deadline).finish_non_exhaustive()
+    }
+}
+
+impl AzureProvider {
+    /// A provider for the configured endpoint and credential kind.
+    pub fn from_config(config: &AzureConfig) -> Result<Self, ProviderError> {
+        let credential = credential::build(config)?;
+        Self::with_credential(config, credential)
+    }
+
+    pub fn with_credential(
+        config: &AzureConfig,
+        credential: Arc<dyn TokenCredential>,
+    ) -> Result<Self, ProviderError> {
+        let what = || "azure.arm_url".to_string();
+        let endpoint = azure_core::Url::parse(&config.arm_url).map_err(|err| ProviderError::Unsupported {
+            what: what(),
+            detail: format!("not a URL ({err})"),
+        })?;
+        if !endpoint.path().trim_matches('/').is_empty() {
+            // azure_mgmt_compute replaces the endpoint's path with `/subscriptions/...`.
+            return Err(ProviderError::Unsupported {
+                what: what(),
+                detail: format!("`{}` has a path; ARM must be served at the root of a host", config.arm_url),
+            });
+        }
+        let timeout = Duration::from_secs(config.timeout_secs.max(1));
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|err| ProviderError::Unsupported {
+                what: what(),
+                detail: format!("HTTP client: {err}"),
+            })?;
+        let rate_limits = Arc::new(Mutex::new(RateLimits::default()));
+        let retry = ArmRetryPolicy {
+            retry: RetryPolicy { total_deadline: timeout * 2, ..RetryPolicy::default() },
+            timeout,
+            rate_limits: rate_limits.clone(),
+        };
+        let options = ClientOptions::new(TransportOptions::new(Arc::new(http)))
+            .retry(RetryOptions::none())
+            // Per-retry sits right before the transport: ours sees raw responses, the SDK's
+            // (disabled) policy only passes our results through.
+            .per_retry_policies(vec![Arc::new(retry) as Arc<dyn azure_core::Policy>]);
+        let scopes = vec![format!("{}/.default", config.arm_url.trim_end_matches('/'))];
+        let client = Client::new(endpoint, credential.clone(), scopes.clone(), options.clone());
+        let pipeline = azure_core::Pipeline::new(
+            Some("scaleguard"),
+            Some(env!("CARGO_PKG_VERSION")),
+            options,
+            vec![],
+            vec![],
+        );
+        Ok(Self {
+            client,
+            pipeline,
+            credential,
+            scopes,
+            lro_deadline: Duration::from_secs(config.lro_deadline_secs.max(1)),
+            poll_interval: Duration::from_secs(2),
+            rate_limits,
+        })
+    }
+
+    /// How often to poll an operation when ARM sends no Retry-After (tests shorten it).
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// The last `x-ms-ratelimit-remaining-*` headers ARM sent.
+    pub fn rate_limits(&self) -> RateLimits {
+        self.rate_limits.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    async fn get(&self, key: &ScaleSetKey) -> Result<ScaleSetState, ProviderError> {
+        let what = format!("GET scale set {key}");
+        let response = self
+            .client
+            .virtual_machine_scale_sets_client()
+            .get(&key.resource_group, &key.name, &key.subscription_id)
+            .send()
+            .await
+            .map_err(|err| map_error(&what, err))?;
+        let etag = header(response.as_raw_response().headers(), "etag");
+        let body = response.into_body().await.map_err(|err| map_error(&what, err))?;
+        Ok(convert::scale_set(key, body, etag))
+    }
+
+    async fn list(&self, key: &ScaleSetKey) -> Result<Vec<Instance>, ProviderError> {
+        let what = format!("GET instances of {key}");
+        let mut pages = self
+            .client
+            .virtual_machine_scale_set_v_ms_client()
+            .list(&key.resource_group, &key.name, &key.subscription_id)
+            .expand("instanceView")
+            .into_stream();
+        let mut instances = Vec::new();
+        let mut page = 0u32;
+        while let Some(result) = pages.next().await {
+            page += 1;
+            match result {
+                Ok(list) => instances.extend(list.value.into_iter().map(|vm| convert::instance(key, vm))),
+                Err(err) if page == 1 => return Err(map_error(&what, err)),
+                Err(err) => {
+                    let cause = map_error(&format!("{what} (page {page})"), err);
+                    return Err(ProviderError::PartialListing { page, cause: Box::new(cause) });
+                }
+            }
+        }
+        Ok(instances)
+    }
+
+    async fn capacity(
+        &self,
+        key: &ScaleSetKey,
+        capacity: u32,
+        etag: &str,
+    ) -> Result<Operation, ProviderError> {
+        let what = format!("PATCH capacity of {key} to {capacity}");
+        let mut update = models::VirtualMachineScaleSetUpdate::new();
+        update.sku = Some(models::Sku { capacity: Some(capacity.into()), ..models::Sku::new() });
+        let response = self
+            .client
+            .virtual_machine_scale_sets_client()
+            .update(&key.resource_group, &key.name, update, &key.subscription_id)
+            .if_match(etag)
+            .send()
+            .await
+            .map_err(|err| map_error(&what, err))?;
+        Ok(operation(response.as_raw_response()))
+    }
+
+    async fn delete(&self, key: &ScaleSetKey, ids: &[String]) -> Result<Operation, ProviderError> {
+        let what = format!("POST delete instances {} of {key}", ids.join(","));
+        let ids = models::VirtualMachineScaleSetVmInstanceRequiredIDs::new(ids.to_vec());
+        let response = self
+            .client
+            .virtual_machine_scale_sets_client()
+            .delete_instances(&key.resource_group, &key.name, ids, &key.subscription_id)
+            .send()
+            .await
+            .map_err(|err| map_error(&what, err))?;
+        Ok(operation(response.as_raw_response()))
+    }
+
+    async fn protect(
+        &self,
+        key: &ScaleSetKey,
+        instance_id: &str,
+        protect: bool,
+    ) -> Result<Operation, ProviderError> {
+        let what = format!("PUT protection of instance {instance_id} of {key}");
+        // The SDK's VM model requires `location` (ARM does too): take it from the scale set.
+        let location = self.get(key).await?.location.ok_or_else(|| ProviderError::BadResponse {
+            what: format!("GET scale set {key}"),
+            detail: "the scale set has no location".into(),
+        })?;
+        let mut vm = models::VirtualMachineScaleSetVm::new(models::Resource::new(location));
+        vm.properties = Some(models::VirtualMachineScaleSetVmProperties {
+            protection_policy: Some(models::VirtualMachineScaleSetVmProtectionPolicy {
+                protect_from_scale_in: Some(protect),
+                protect_from_scale_set_actions: None,
+            }),
+            ..Default::default()
+        });
+        let response = self
+            .client
+            .virtual_machine_scale_set_v_ms_client()
+            .update(&key.resource_group, &key.name, instance_id, vm, &key.subscription_id)
+            .send()
+            .await
+            .map_err(|err| map_error(&what, err))?;
+        Ok(operation(response.as_raw_response()))
+    }
+
+    /// Poll until a final status or the deadline; Retry-After is honoured (capped by the deadline).
+    async fn poll(&self, operation: &Operation) -> Result<(), ProviderError> {
+        let Operation::Pending { poll, retry_after } = operation else {
+            return Ok(());
+        };
+        let what = "GET operation status".to_string();
+        let url = azure_core::Url::parse(poll).map_err(|err| ProviderError::BadResponse {
+            what: what.clone(),
+            detail: format!("poll URL: {err}"),
+        })?;
+        let deadline = Instant::now() + self.lro_deadline;
+        let mut wait = retry_after.unwrap_or(self.poll_interval);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ProviderError::Timeout {
+                    what,
+                    detail: format!("the operation did not finish within {}s", self.lro_deadline.as_secs()),
+                });
+            }
+            tokio::time::sleep(wait.min(left)).await;
+            let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
+            let token = self
+                .credential
+                .get_token(&scopes)
+                .await
+                .map_err(|err| ProviderError::Credential { what: what.clone(), detail: err.to_string() })?;
+            let mut request = azure_core::Request::new(url.clone(), Method::Get);
+            request.insert_header("authorization", format!("Bearer {}", token.token.secret()));
+            let response = self
+                .pipeline
+                .send(&Context::new(), &mut request)
+                .await
+                .map_err(|err| map_error(&what, err))?;
+            let status: u16 = response.status().into();
+            let after = header(response.headers(), "retry-after").as_deref().and_then(parse_retry_after);
+            let body = response.into_body().collect().await.map_err(|err| map_error(&what, err))?;
+            match lro_status(status, &body) {
+                LroStatus::Running => wait = after.unwrap_or(self.poll_interval),
+                LroStatus::Succeeded => return Ok(()),
+                LroStatus::Failed(detail) => return Err(ProviderError::OperationFailed { what, detail }),
+            }
+        }
+    }
+}
+
+impl ScaleSetProvider for AzureProvider {
+    fn name(&self) -> &'static str {
+        "azure"
+    }
+
+    fn get_scale_set<'a>(&'a self, key: &'a ScaleSetKey) -> ProviderFuture<'a, ScaleSetState> {
+        Box::pin(self.get(key))
+    }
+
+    fn list_instances<'a>(&'a self, key: &'a ScaleSetKey) -> ProviderFuture<'a, Vec<Instance>> {
+        Box::pin(self.list(key))
+    }
+
+    fn set_capacity<'a>(
+        &'a self,
+        key: &'a ScaleSetKey,
+        capacity: u32,
+        etag: &'a str,
+    ) -> ProviderFuture<'a, Operation> {
+        Box::pin(self.capacity(key, capacity, etag))
+    }
+
+    fn delete_instances<'a>(
+        &'a self,
+        key: &'a ScaleSetKey,
+        instance_ids: &'a [String],
+    ) -> ProviderFuture<'a, Operation> {
+        Box::pin(self.delete(key, instance_ids))
+    }
+
+    fn set_scale_in_protection<'a>(
+        &'a self,
+        key: &'a ScaleSetKey,
+        instance_id: &'a str,
+        protect: bool,
+    ) -> ProviderFuture<'a, Operation> {
+        Box::pin(self.protect(key, instance_id, protect))
+    }
+
+    fn wait<'a>(&'a self, operation: &'a Operation) -> ProviderFuture<'a, ()> {
+        Box::pin(self.poll(operation))
+    }
+}
+
+/// A write's answer: 202 with a poll URL is pending; anything else 2xx is done.
+fn operation(response: &azure_core::Response) -> Operation {
+    let headers = response.headers();
+    let poll = header(headers, "azure-asyncoperation").or_else(|| header(headers, "location"));
+    match poll {
+        Some(poll) => Operation::Pending {
+            poll,
+            retry_after: header(headers, "retry-after").as_deref().and_then(parse_retry_after),
+        },
+        None => Operation::Done,
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum LroStatus {
+    Running,
+    Succeeded,
+    Failed(Option<String>),
+}
+
+/// Azure-AsyncOperation bodies carry `status`; a Location poll answers 202 while running and 200
+/// (often with an empty body) when done.
+fn lro_status(http_status: u16, body: &[u8]) -> LroStatus {
+    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
+    match value.get("status").and_then(|s| s.as_str()) {
+        Some(status) if status.eq_ignore_ascii_case("succeeded") => LroStatus::Succeeded,
+        Some(status) if status.eq_ignore_ascii_case("failed") || status.eq_ignore_ascii_case("canceled") => {
+            let (code, message) = pipeline::arm_error(body);
+            let detail = match (code, message) {
+                (Some(code), Some(message)) => Some(format!("{status}: {code}: {message}")),
+                (_, Some(message)) | (Some(message), _) => Some(format!("{status}: {message}")),
+                _ => Some(status.to_string()),
+            };
+            LroStatus::Failed(detail)
+        }
+        Some(_) => LroStatus::Running,
+        None if http_status == 202 => LroStatus::Running,
+        None => LroStatus::Succeeded,
+    }
+}
+
+/// azure_core's error → ours, preferring what our pipeline recorded (status, ARM message, Retry-After).
+fn map_error(what: &str, err: azure_core::Error) -> ProviderError {
+    let what = what.to_string();
+    if let Some(failure) = arm_failure(&err) {
+        return match failure.clone() {
+            ArmFailure::Status { status, code, message, retry_after } => {
+                let detail = match (code, message) {
+                    (Some(code), Some(message)) => Some(format!("{code}: {message}")),
+                    (code, message) => message.or(code),
+                };
+                ProviderError::from_status(what, status, detail, retry_after)
+            }
+            ArmFailure::Timeout(after) => {
+                ProviderError::Timeout { what, detail: format!("no answer within {}s", after.as_secs()) }
+            }
+            ArmFailure::Connect(detail) => ProviderError::Connect { what, detail },
+            ArmFailure::Io(detail) => {
+                ProviderError::Connect { what, detail: format!("connection lost: {detail}") }
+            }
+        };
+    }
+    match err.kind() {
+        azure_core::error::ErrorKind::Credential => {
+            ProviderError::Credential { what, detail: err.to_string() }
+        }
+        azure_core::error::ErrorKind::HttpResponse { status, error_code } => {
+            ProviderError::from_status(what, u16::from(*status), error_code.clone(), None)
+        }
+        azure_core::error::ErrorKind::DataConversion => {
+            ProviderError::BadResponse { what, detail: format!("the body is not the expected JSON ({err})") }
+        }
+        _ => ProviderError::BadResponse { what, detail: err.to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_status_bodies_are_read() {
+        assert_eq!(lro_status(200, br#"{"status":"InProgress"}"#), LroStatus::Running);
+        assert_eq!(lro_status(200, br#"{"status":"Succeeded"}"#), LroStatus::Succeeded);
+        assert_eq!(lro_status(202, b""), LroStatus::Running);
+        assert_eq!(lro_status(200, b""), LroStatus::Succeeded);
+        let failed = lro_status(200, br#"{"status":"Failed","error":{"code":"Quota","message":"no cores"}}"#);
+        assert_eq!(failed, LroStatus::Failed(Some("Failed: Quota: no cores".into())));
+    }
+}
