@@ -2,6 +2,7 @@
 
 mod config_cmd;
 mod inventory_cmd;
+mod plan_cmd;
 mod sim_cmd;
 
 use clap::{Parser, Subcommand};
@@ -49,6 +50,8 @@ pub enum Command {
     Config(config_cmd::ConfigCommand),
     /// Print one snapshot of the scale sets, their VMs, Octopus targets, HA nodes and server version
     Inventory(inventory_cmd::InventoryArgs),
+    /// Print the reconcile plan (exit 0 nothing to do, 2 changes pending, 1 error)
+    Plan(plan_cmd::PlanArgs),
 }
 
 impl Cli {
@@ -79,6 +82,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Sim(args) => sim_cmd::run(args),
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
         Command::Inventory(args) => inventory_cmd::run(&cli, args),
+        Command::Plan(args) => plan_cmd::run(&cli, args),
     }
 }
 

@@ -29,6 +29,9 @@ pub fn save_history(path: &Path, history: &History) -> Result<(), HistoryFileErr
     let write_err = |source| HistoryFileError::Write { path: path.to_path_buf(), source };
     let text = serde_json::to_string_pretty(history)
         .map_err(|source| HistoryFileError::Parse { path: path.to_path_buf(), source })?;
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(write_err)?;
+    }
     let temporary = path.with_extension("json.tmp");
     std::fs::write(&temporary, text).map_err(write_err)?;
     std::fs::rename(&temporary, path).map_err(write_err)

@@ -1,0 +1,74 @@
+//! `scaleguard plan`: the reconcile plan, read-only. Exit 0 nothing to do, 2 changes pending, 1 error.
+//!
+//! Each run adds its listings to the profile's observation history in the data dir, so repeated
+//! runbook runs build up the absence evidence a delete needs.
+
+use super::{exit, Cli};
+use crate::config::ConfigFile;
+use crate::inventory;
+use crate::model::Plan;
+use crate::reconcile::{self, Inventory};
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `<data dir>/history-<profile>.json`, beside the journal.
+fn history_path(profile: &str) -> anyhow::Result<PathBuf> {
+    let journal = crate::journal::default_path()
+        .context("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
+    let dir = journal.parent().map(PathBuf::from).unwrap_or_default();
+    Ok(dir.join(format!("history-{profile}.json")))
+}
+
+pub fn run(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
+    let path = cli.config_path()?;
+    let config = ConfigFile::load(&path)?;
+    let (name, profile) = config.profile(cli.profile.as_deref())?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let snapshot = runtime.block_on(inventory::collect(profile));
+
+    let history_file = history_path(&name)?;
+    let mut history = reconcile::load_history(&history_file)
+        .with_context(|| format!("cannot read observation history {}", history_file.display()))?;
+    let inventory = Inventory::new(&snapshot, profile);
+    history.observe(&inventory);
+    let plan = reconcile::plan_inventory(&inventory, &history, OffsetDateTime::now_utc(), profile);
+    reconcile::save_history(&history_file, &history)
+        .with_context(|| format!("cannot save observation history {}", history_file.display()))?;
+
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        Format::Table => print!("{}", table(&plan)),
+    }
+    let failures = snapshot.failures();
+    if !failures.is_empty() {
+        let owned: Vec<_> = failures.into_iter().cloned().collect();
+        anyhow::bail!("the plan is incomplete: {}", inventory::failure_sentence(&owned));
+    }
+    Ok(if plan.has_changes() { exit::PENDING } else { exit::OK })
+}
+
+fn table(plan: &Plan) -> String {
+    let mut out = format!("{}\n", reconcile::summarize(plan));
+    for planned in &plan.actions {
+        out.push_str(&format!("\n{:<14} {}\n", planned.action.kind().as_str(), planned.reason));
+        for line in &planned.observations {
+            out.push_str(&format!("{:<14}   - {line}\n", ""));
+        }
+    }
+    out
+}
