@@ -3,21 +3,16 @@
 //! Each run adds its listings to the profile's observation history in the data dir, so repeated
 //! runbook runs build up the absence evidence a delete needs.
 
+use super::inventory_cmd::Format;
 use super::{exit, Cli};
 use crate::config::ConfigFile;
 use crate::inventory;
 use crate::model::Plan;
 use crate::reconcile::{self, Inventory};
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::path::PathBuf;
 use time::OffsetDateTime;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-}
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
