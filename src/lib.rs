@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod config;
 pub mod drain;
+pub mod executor;
 pub mod guard;
 pub mod inventory;
 pub mod journal;

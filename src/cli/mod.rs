@@ -1,5 +1,6 @@
 //! The command line: clap definitions and dispatch. Typed errors inside; one human sentence here.
 
+mod apply_cmd;
 mod config_cmd;
 mod inventory_cmd;
 mod plan_cmd;
@@ -52,6 +53,8 @@ pub enum Command {
     Inventory(inventory_cmd::InventoryArgs),
     /// Print the reconcile plan (exit 0 nothing to do, 2 changes pending, 1 error)
     Plan(plan_cmd::PlanArgs),
+    /// Plan, confirm, then run the plan's changes (exit 0 done, 2 some skipped, 1 error)
+    Apply(apply_cmd::ApplyArgs),
 }
 
 impl Cli {
@@ -83,6 +86,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
         Command::Inventory(args) => inventory_cmd::run(&cli, args),
         Command::Plan(args) => plan_cmd::run(&cli, args),
+        Command::Apply(args) => apply_cmd::run(&cli, args),
     }
 }
 
