@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch. Typed errors inside; one human sentence here.
 
 mod config_cmd;
+mod doctor_cmd;
 mod inventory_cmd;
 mod plan_cmd;
 mod sim_cmd;
@@ -52,6 +53,9 @@ pub enum Command {
     Inventory(inventory_cmd::InventoryArgs),
     /// Print the reconcile plan (exit 0 nothing to do, 2 changes pending, 1 error)
     Plan(plan_cmd::PlanArgs),
+    /// Check Octopus and scale-set settings against the recommendations (exit 0 no errors, 1 errors
+    /// found, 2 could not check)
+    Doctor(doctor_cmd::DoctorArgs),
 }
 
 impl Cli {
@@ -83,6 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
         Command::Inventory(args) => inventory_cmd::run(&cli, args),
         Command::Plan(args) => plan_cmd::run(&cli, args),
+        Command::Doctor(args) => doctor_cmd::run(&cli, args),
     }
 }
 

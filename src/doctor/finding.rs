@@ -31,6 +31,17 @@ pub struct Finding {
     pub source: &'static str,
 }
 
+impl Finding {
+    /// `ERROR`, `WARNING`, `INFO`: the severity as text, so it reads without colour.
+    pub fn severity_label(&self) -> &'static str {
+        match self.severity {
+            Severity::Error => "ERROR",
+            Severity::Warning => "WARNING",
+            Severity::Info => "INFO",
+        }
+    }
+}
+
 /// How many findings of each severity.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {

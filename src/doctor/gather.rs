@@ -96,11 +96,12 @@ async fn read_settings(profile: &Profile, client: &OctopusClient) -> Settings {
         }
         Err(err) => return Settings::failed(failure(profile, "Octopus space", err), profile),
     };
-    let probes = futures::future::join_all(probes_for(profile, &space.id).into_iter().map(|spec| async move {
-        let what = format!("GET {} from {}", spec.path, profile.octopus.url);
-        let outcome = ProbeOutcome::from_result(client.probe_read(&spec.path).await, &what);
-        PermissionProbe { spec, outcome }
-    }));
+    let probes =
+        futures::future::join_all(probes_for(profile, &space.id).into_iter().map(|spec| async move {
+            let what = format!("GET {} from {}", spec.path, profile.octopus.url);
+            let outcome = ProbeOutcome::from_result(client.probe_read(&spec.path).await, &what);
+            PermissionProbe { spec, outcome }
+        }));
     let environment = async {
         let resolved = client
             .resolve_environment(&space.id, &config.environment)
@@ -115,7 +116,8 @@ async fn read_settings(profile: &Profile, client: &OctopusClient) -> Settings {
     let policies = async {
         client.machine_policies(&space.id).await.map_err(|e| failure(profile, "Octopus machine policies", e))
     };
-    let (permissions, environment, projects, policies) = tokio::join!(probes, environment, projects, policies);
+    let (permissions, environment, projects, policies) =
+        tokio::join!(probes, environment, projects, policies);
     Settings { environment, projects, policies, permissions }
 }
 
@@ -129,7 +131,9 @@ async fn read_projects(
         let what = format!("Octopus project `{name}`");
         let project =
             client.resolve_project(&space.id, name).await.map_err(|e| failure(profile, &what, e))?;
-        projects.push(client.project_settings(&space.id, &project).await.map_err(|e| failure(profile, &what, e))?);
+        projects.push(
+            client.project_settings(&space.id, &project).await.map_err(|e| failure(profile, &what, e))?,
+        );
     }
     Ok(projects)
 }

@@ -30,8 +30,12 @@ pub fn check(
                     subject: subject.clone(),
                     observed: format!("runs Octopus {version}"),
                     recommended: format!("{server}, the version GET /api reports"),
-                    why: "all nodes of a High Availability cluster must run the same version of Octopus".into(),
-                    fix: format!("install Octopus {server} on {} (or take the node out of the cluster)", node.name),
+                    why: "all nodes of a High Availability cluster must run the same version of Octopus"
+                        .into(),
+                    fix: format!(
+                        "install Octopus {server} on {} (or take the node out of the cluster)",
+                        node.name
+                    ),
                     source: source::HA_NODES,
                 });
             }
@@ -63,9 +67,10 @@ pub fn check(
                 subject: "nodes.verified".into(),
                 observed: format!("no verified node is listed; task nodes: {}", list_names(&names, 5)),
                 recommended: "list the nodes you verified, so a new node that takes tasks is flagged".into(),
-                why: "a new node added by a scale-out starts with task cap 5 and picks up tasks within 60 s, \
+                why:
+                    "a new node added by a scale-out starts with task cap 5 and picks up tasks within 60 s, \
                       before anyone checked it can reach the database, file share and tentacles"
-                    .into(),
+                        .into(),
                 fix: "add `verified = [\"NODE-1\", ...]` under [profiles.NAME.nodes] in the config".into(),
                 source: source::HA_NODES,
             });
@@ -170,6 +175,9 @@ mod tests {
     #[test]
     fn without_a_verified_list_there_is_one_informational_finding() {
         let findings = check(&[node("n1"), node("n2")], None, &config(&[]), NOW);
-        assert_eq!(findings.iter().map(|f| (f.id, f.severity)).collect::<Vec<_>>(), vec![(VERIFIED_LIST_EMPTY, Severity::Info)]);
+        assert_eq!(
+            findings.iter().map(|f| (f.id, f.severity)).collect::<Vec<_>>(),
+            vec![(VERIFIED_LIST_EMPTY, Severity::Info)]
+        );
     }
 }

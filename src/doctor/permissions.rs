@@ -78,7 +78,10 @@ pub fn probes_for(profile: &Profile, space_id: &str) -> Vec<ProbeSpec> {
         spec(
             "/api/tasks".into(),
             "TaskView",
-            format!("to follow deployments and node tasks{}", and("cancelling a removed node's tasks also needs TaskCancel")),
+            format!(
+                "to follow deployments and node tasks{}",
+                and("cancelling a removed node's tasks also needs TaskCancel")
+            ),
         ),
         spec(
             "/api/octopusservernodes/summary".into(),
@@ -124,7 +127,10 @@ pub fn check(probes: &[PermissionProbe]) -> Vec<Finding> {
             id: MISSING,
             severity: Severity::Error,
             subject: "the Octopus API key".into(),
-            observed: format!("403 Forbidden on GET {}: {} is missing", probe.spec.path, probe.spec.permission),
+            observed: format!(
+                "403 Forbidden on GET {}: {} is missing",
+                probe.spec.path, probe.spec.permission
+            ),
             recommended: format!("{} ({})", probe.spec.permission, probe.spec.needed_for),
             why: format!("scaleguard needs it {}", probe.spec.needed_for),
             fix: format!(
@@ -166,13 +172,23 @@ mod tests {
         let permissions: Vec<&str> = acting.iter().map(|p| p.permission).collect();
         assert_eq!(
             permissions,
-            vec!["EnvironmentView", "MachineView", "MachinePolicyView", "TaskView", "AdministerSystem", "ProjectView", "DeploymentView"]
+            vec![
+                "EnvironmentView",
+                "MachineView",
+                "MachinePolicyView",
+                "TaskView",
+                "AdministerSystem",
+                "ProjectView",
+                "DeploymentView"
+            ]
         );
         assert!(acting[1].needed_for.contains("MachineDelete"));
         assert_eq!(acting[1].path, "/api/Spaces-1/machines");
         let read_only = probes_for(&profile(true, false), "Spaces-1");
         assert_eq!(read_only.len(), 5, "no projects: no project or deployment reads");
-        assert!(read_only.iter().all(|p| !p.needed_for.contains("Delete") && !p.needed_for.contains("Create")));
+        assert!(read_only
+            .iter()
+            .all(|p| !p.needed_for.contains("Delete") && !p.needed_for.contains("Create")));
     }
 
     #[test]

@@ -173,17 +173,20 @@ mod tests {
 
     #[test]
     fn an_hourly_health_check_is_too_slow_but_fifteen_minutes_is_fine() {
-        let hourly = MachinePolicy { health_check_interval: Some(Duration::from_secs(3600)), ..recommended() };
+        let hourly =
+            MachinePolicy { health_check_interval: Some(Duration::from_secs(3600)), ..recommended() };
         let findings = check(&[target("web1", "MachinePolicies-2")], &[hourly]);
         assert_eq!(findings[0].id, HEALTH_CHECK_INTERVAL);
         assert_eq!(findings[0].observed, "health check every 1h");
-        let fifteen = MachinePolicy { health_check_interval: Some(MAX_HEALTH_CHECK_INTERVAL), ..recommended() };
+        let fifteen =
+            MachinePolicy { health_check_interval: Some(MAX_HEALTH_CHECK_INTERVAL), ..recommended() };
         assert!(ids(fifteen).is_empty());
     }
 
     #[test]
     fn unavailable_targets_must_not_fail_health_checks() {
-        let strict = MachinePolicy { connectivity_behavior: Some("ExpectedToBeOnline".into()), ..recommended() };
+        let strict =
+            MachinePolicy { connectivity_behavior: Some("ExpectedToBeOnline".into()), ..recommended() };
         assert_eq!(ids(strict), vec![UNAVAILABLE_FAILS_HEALTH_CHECK]);
         let absent = MachinePolicy { connectivity_behavior: None, ..recommended() };
         assert_eq!(ids(absent), vec![UNAVAILABLE_FAILS_HEALTH_CHECK], "absent means Octopus' default");
@@ -191,7 +194,8 @@ mod tests {
 
     #[test]
     fn calamari_not_always_updated_is_information() {
-        let lazy = MachinePolicy { calamari_update_behavior: Some("UpdateOnDeployment".into()), ..recommended() };
+        let lazy =
+            MachinePolicy { calamari_update_behavior: Some("UpdateOnDeployment".into()), ..recommended() };
         let findings = check(&[target("web1", "MachinePolicies-2")], &[lazy]);
         assert_eq!((findings[0].id, findings[0].severity), (CALAMARI_NOT_ALWAYS_UPDATED, Severity::Info));
     }
@@ -213,6 +217,9 @@ mod tests {
     fn policies_no_in_scope_target_uses_are_not_checked() {
         let default = MachinePolicy { id: "MachinePolicies-1".into(), is_default: true, ..recommended() };
         assert!(check(&[target("web1", "MachinePolicies-2")], &[default.clone(), recommended()]).is_empty());
-        assert!(check(&[target("web1", "MachinePolicies-9")], &[default]).is_empty(), "unknown id: not judged");
+        assert!(
+            check(&[target("web1", "MachinePolicies-9")], &[default]).is_empty(),
+            "unknown id: not judged"
+        );
     }
 }

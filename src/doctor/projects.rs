@@ -42,7 +42,8 @@ pub fn check(
                 subject: subject.clone(),
                 observed,
                 recommended: format!("skip unavailable targets and continue, for roles {}", roles.join(", ")),
-                why: "a VM removed by a scale-in while a deployment runs makes the whole deployment fail".into(),
+                why: "a VM removed by a scale-in while a deployment runs makes the whole deployment fail"
+                    .into(),
                 fix: format!(
                     "Project → Settings → Unavailable Deployment Targets: Skip and continue, roles {}",
                     roles.join(", ")
@@ -87,7 +88,10 @@ pub fn check(
 /// What is wrong with the project's handling of unavailable scale-set targets, if anything.
 fn unavailable_problem(project: &ProjectSettings, roles: &[String]) -> Option<String> {
     if !project.skips_unavailable() {
-        return Some(format!("unavailable targets fail the deployment (SkipMachineBehavior {})", project.skip_machine_behavior));
+        return Some(format!(
+            "unavailable targets fail the deployment (SkipMachineBehavior {})",
+            project.skip_machine_behavior
+        ));
     }
     // Octopus skips an unavailable target that has any of TargetRoles (all roles when empty); a
     // scale-set target has every configured role, so one shared role is enough.
@@ -101,7 +105,10 @@ fn unavailable_problem(project: &ProjectSettings, roles: &[String]) -> Option<St
     })
 }
 
-fn guided_failure_problem(project: &ProjectSettings, environment: Option<&EnvironmentSettings>) -> Option<String> {
+fn guided_failure_problem(
+    project: &ProjectSettings,
+    environment: Option<&EnvironmentSettings>,
+) -> Option<String> {
     match project.default_guided_failure_mode.as_str() {
         "On" => None,
         "Off" => Some("guided failure is off for the project".into()),
@@ -133,7 +140,11 @@ mod tests {
     }
 
     fn environment(guided: bool) -> EnvironmentSettings {
-        EnvironmentSettings { id: "Environments-1".into(), name: "Production".into(), use_guided_failure: guided }
+        EnvironmentSettings {
+            id: "Environments-1".into(),
+            name: "Production".into(),
+            use_guided_failure: guided,
+        }
     }
 
     fn roles() -> Vec<String> {
@@ -175,14 +186,18 @@ mod tests {
     fn including_unhealthy_targets_is_a_warning() {
         let project = ProjectSettings { exclude_unhealthy_targets: false, ..recommended() };
         let findings = check(&[project], None, &roles());
-        assert_eq!(findings.iter().map(|f| (f.id, f.severity)).collect::<Vec<_>>(), vec![(UNHEALTHY_INCLUDED, Severity::Warning)]);
+        assert_eq!(
+            findings.iter().map(|f| (f.id, f.severity)).collect::<Vec<_>>(),
+            vec![(UNHEALTHY_INCLUDED, Severity::Warning)]
+        );
     }
 
     #[test]
     fn guided_failure_counts_at_project_or_environment_level() {
         let off = ProjectSettings { default_guided_failure_mode: "Off".into(), ..recommended() };
         assert_eq!(ids(off, Some(&environment(true))), vec![GUIDED_FAILURE_OFF], "the project overrides");
-        let inherit = ProjectSettings { default_guided_failure_mode: "EnvironmentDefault".into(), ..recommended() };
+        let inherit =
+            ProjectSettings { default_guided_failure_mode: "EnvironmentDefault".into(), ..recommended() };
         assert!(ids(inherit.clone(), Some(&environment(true))).is_empty());
         assert_eq!(ids(inherit.clone(), Some(&environment(false))), vec![GUIDED_FAILURE_OFF]);
         assert!(ids(inherit, None).is_empty(), "an unread environment is not judged");

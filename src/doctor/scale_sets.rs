@@ -40,7 +40,8 @@ pub fn check(scale_sets: &[ScaleSetObservation], guard: &GuardConfig) -> Vec<Fin
                 subject: subject.clone(),
                 observed: format!("scale-in policy {rule}: {}", scale_in_words(rule)),
                 recommended: "Default: balanced across zones, highest instance ids first".into(),
-                why: "which VMs a scale-in removes decides which targets the reconcile will delete next".into(),
+                why: "which VMs a scale-in removes decides which targets the reconcile will delete next"
+                    .into(),
                 fix: "nothing to do if intended; otherwise set scaleInPolicy.rules to Default".into(),
                 source: source::SCALE_IN,
             });
@@ -58,9 +59,10 @@ pub fn check(scale_sets: &[ScaleSetObservation], guard: &GuardConfig) -> Vec<Fin
                 why: "someone or an autoscale rule took the scale set past the limits this profile's guard \
                       enforces on manual scaling"
                     .into(),
-                fix: "bring the capacity back within the limits, or change guard.min_capacity/max_capacity if \
+                fix:
+                    "bring the capacity back within the limits, or change guard.min_capacity/max_capacity if \
                       they are out of date"
-                    .into(),
+                        .into(),
                 source: source::GUARDRAILS,
             });
         }
@@ -133,7 +135,10 @@ mod tests {
         let mut on = state(3);
         on.overprovision = true;
         let findings = check(&[listing(on, vec![])], &guard(1, 10));
-        assert_eq!(findings.iter().map(|f| (f.id, f.severity)).collect::<Vec<_>>(), vec![(OVERPROVISION, Severity::Info)]);
+        assert_eq!(
+            findings.iter().map(|f| (f.id, f.severity)).collect::<Vec<_>>(),
+            vec![(OVERPROVISION, Severity::Info)]
+        );
     }
 
     #[test]

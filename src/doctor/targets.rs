@@ -46,8 +46,9 @@ fn polling_with_ha(targets: &[Target], nodes: &[Node]) -> Option<Finding> {
         severity: Severity::Warning,
         subject: format!("{} polling target(s): {}", polling.len(), list_names(&polling, 5)),
         observed: format!("polling tentacles (TentacleActive) with {cluster}"),
-        recommended: "listening tentacles (TentaclePassive) while the cluster has more than one node or changes size"
-            .into(),
+        recommended:
+            "listening tentacles (TentaclePassive) while the cluster has more than one node or changes size"
+                .into(),
         why: "a polling tentacle must be configured to poll every node; when nodes come and go it misses \
               the new ones and tasks wait on it"
             .into(),
@@ -99,12 +100,14 @@ fn duplicate_names(targets: &[Target]) -> Vec<Finding> {
             subject: format!("target name `{name}`"),
             observed: format!("{} targets carry this name: {}", ids.len(), list_names(&ids, 5)),
             recommended: "one target per VM name".into(),
-            why: "targets are paired with VMs by name: with two of them scaleguard cannot tell which one a VM \
+            why:
+                "targets are paired with VMs by name: with two of them scaleguard cannot tell which one a VM \
                   belongs to, and never guesses"
-                .into(),
-            fix: "delete the stale registration in Octopus (Infrastructure → Deployment Targets) and keep the \
+                    .into(),
+            fix:
+                "delete the stale registration in Octopus (Infrastructure → Deployment Targets) and keep the \
                   one whose thumbprint the VM's tentacle has"
-                .into(),
+                    .into(),
             source: source::MATCHING,
         })
         .collect()

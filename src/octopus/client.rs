@@ -151,7 +151,11 @@ impl OctopusClient {
         }
     }
 
-    pub(super) async fn get<T: DeserializeOwned>(&self, call: Call, query: &Query) -> Result<T, OctopusError> {
+    pub(super) async fn get<T: DeserializeOwned>(
+        &self,
+        call: Call,
+        query: &Query,
+    ) -> Result<T, OctopusError> {
         let (_, bytes) = self.send(Method::GET, call.clone(), query, None).await?;
         parse(&call, &bytes)
     }

@@ -22,10 +22,14 @@ fn one() -> u32 {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultKind {
-    TooManyRequests { retry_after_secs: u64 },
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
     ServerError,
     Unavailable,
-    Delay { ms: u64 },
+    Delay {
+        ms: u64,
+    },
     TruncatedPage,
     MalformedJson,
     Unauthorized,

@@ -251,7 +251,8 @@ impl Scenario {
             if *name == self.octopus.environment {
                 environment_id = id.clone();
             }
-            let use_guided_failure = *name == self.octopus.environment && self.octopus.environment_guided_failure;
+            let use_guided_failure =
+                *name == self.octopus.environment && self.octopus.environment_guided_failure;
             environments.push(Environment { id, name: name.clone(), use_guided_failure });
         }
         let octopus = OctopusInfo {
