@@ -77,3 +77,46 @@ impl OctopusClient {
         self.get::<serde_json::Value>(call, &query).await.map(drop)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::convert;
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn machine_policy_settings_are_read_and_missing_ones_stay_unknown() {
+        let raw: wire::MachinePolicyResource = serde_json::from_str(
+            r#"{"Id":"MachinePolicies-2","Name":"VMSS","IsDefault":false,
+                "MachineHealthCheckPolicy":{"HealthCheckInterval":"00:10:00","HealthCheckType":"RunScript"},
+                "MachineConnectivityPolicy":{"MachineConnectivityBehavior":"MayBeOfflineAndCanBeSkipped"},
+                "MachineUpdatePolicy":{"CalamariUpdateBehavior":"UpdateAlways"},
+                "MachineCleanupPolicy":{"DeleteMachinesBehavior":"DeleteUnavailableMachines","DeleteMachinesElapsedTimeSpan":"00:15:00"}}"#,
+        )
+        .unwrap();
+        let policy = convert::machine_policy(raw);
+        assert_eq!(policy.health_check_interval, Some(Duration::from_secs(600)));
+        assert_eq!(policy.connectivity_behavior.as_deref(), Some("MayBeOfflineAndCanBeSkipped"));
+        assert_eq!(policy.calamari_update_behavior.as_deref(), Some("UpdateAlways"));
+        assert_eq!(policy.delete_after, Some(Duration::from_secs(900)));
+        let bare: wire::MachinePolicyResource = serde_json::from_str(
+            r#"{"Id":"MachinePolicies-1","Name":"Default","MachineHealthCheckPolicy":null}"#,
+        )
+        .unwrap();
+        let policy = convert::machine_policy(bare);
+        assert_eq!((policy.health_check_interval, policy.connectivity_behavior), (None, None));
+    }
+
+    #[test]
+    fn project_connectivity_policy_tolerates_nulls() {
+        let raw: wire::ProjectResource = serde_json::from_str(
+            r#"{"Id":"Projects-1","Name":"Todo Web","DefaultGuidedFailureMode":null,
+                "ProjectConnectivityPolicy":{"AllowDeploymentsToNoTargets":true,"SkipMachineBehavior":"SkipUnavailableMachines","TargetRoles":null,"ExcludeUnhealthyTargets":null}}"#,
+        )
+        .unwrap();
+        assert!(raw.project_connectivity_policy.allow_deployments_to_no_targets);
+        assert!(raw.project_connectivity_policy.target_roles.is_empty());
+        assert!(!raw.project_connectivity_policy.exclude_unhealthy_targets);
+        assert!(raw.default_guided_failure_mode.is_none());
+    }
+}

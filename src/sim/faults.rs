@@ -22,19 +22,14 @@ fn one() -> u32 {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultKind {
-    TooManyRequests {
-        retry_after_secs: u64,
-    },
+    TooManyRequests { retry_after_secs: u64 },
     ServerError,
     Unavailable,
-    Delay {
-        ms: u64,
-    },
+    Delay { ms: u64 },
     TruncatedPage,
     MalformedJson,
     Unauthorized,
     ExpiredToken,
-    /// 403: the key or token lacks permission for this request.
     Forbidden,
 }
 
