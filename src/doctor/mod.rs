@@ -5,6 +5,17 @@
 //! profile and `now` always give the same findings, most severe first. A read that failed is a
 //! `ReadFailure` in its slot: the checks that need it are skipped and [`DoctorInput::failures`]
 //! says what could not be checked.
+//!
+//! Severities: *error* breaks a scale event (a refused deployment, two targets nobody can tell
+//! apart, nodes on different versions, a missing permission); *warning* makes one risky or slow;
+//! *info* describes how the scale set behaves and needs no fix (overprovisioning, protected VMs, a
+//! non-default scale-in policy, no verified-node list). A world set up as recommended has no error
+//! and no warning; it may keep the overprovisioning info, as that is Azure's default and harmless
+//! here (the planner waits for the set to settle and never deploys to the extras).
+//!
+//! Deliberate difference from seeds 000/001: they suggest the machine policy delete unavailable
+//! targets after 15–20 minutes; seed 001's own hint prefers the reconcile, and so does `doctor`
+//! (`policy.cleanup-deletes-stopped-vms`), because the policy also deletes VMs that are only stopped.
 
 pub mod finding;
 mod gather;
