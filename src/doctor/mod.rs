@@ -114,3 +114,72 @@ pub fn check(input: &DoctorInput, profile: &Profile, now: OffsetDateTime) -> Vec
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     findings
 }
+
+#[cfg(test)]
+mod tests {
+    use super::testkit::{listing, node, polling, state, target, NOW};
+    use super::*;
+    use crate::config::{ConfigFile, EXAMPLE};
+    use crate::model::Severity;
+
+    fn profile() -> Profile {
+        let config = ConfigFile::parse(EXAMPLE, std::path::Path::new("example.toml")).unwrap();
+        let mut profile = config.profile(None).unwrap().1.clone();
+        profile.nodes.verified = vec!["n1".into(), "n2".into()];
+        profile
+    }
+
+    fn input() -> DoctorInput {
+        let mut old = node("n2");
+        old.version = Some("2024.2.1".into());
+        let mut on = state(3);
+        on.overprovision = true;
+        DoctorInput {
+            taken_at: NOW,
+            server_version: Ok("2024.3.12741".into()),
+            environment: Err(ReadFailure::new("Octopus environment", "timeout")),
+            projects: Ok(vec![]),
+            targets: Ok(vec![polling("vmssweb000000"), target("vmssweb000001")]),
+            policies: Ok(vec![]),
+            nodes: Ok(vec![node("n1"), old]),
+            scale_sets: vec![listing(on, vec![])],
+            permissions: vec![],
+        }
+    }
+
+    #[test]
+    fn findings_come_most_severe_first() {
+        let findings = check(&input(), &profile(), NOW);
+        let severities: Vec<Severity> = findings.iter().map(|f| f.severity).collect();
+        let mut sorted = severities.clone();
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!(severities, sorted);
+        let ids: Vec<&str> = findings.iter().map(|f| f.id).collect();
+        assert_eq!(
+            ids,
+            vec![
+                nodes::VERSION_MISMATCH,
+                targets::POLLING_WITH_HA,
+                targets::NO_SCALE_SET,
+                scale_sets::OVERPROVISION
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unread_slot_skips_its_checks_and_is_listed_once() {
+        let mut input = input();
+        input.nodes = Err(ReadFailure::new("Octopus HA nodes", "403"));
+        input.targets = Err(ReadFailure::new("Octopus HA nodes", "403"));
+        let ids: Vec<&str> = check(&input, &profile(), NOW).iter().map(|f| f.id).collect();
+        assert_eq!(ids, vec![scale_sets::OVERPROVISION], "no node or target check without their reads");
+        let failures = input.failures();
+        assert_eq!(failures.len(), 2, "the same failure twice is said once: {failures:?}");
+        assert!(!input.nothing_read());
+    }
+
+    #[test]
+    fn the_same_input_gives_the_same_findings() {
+        assert_eq!(check(&input(), &profile(), NOW), check(&input(), &profile(), NOW));
+    }
+}

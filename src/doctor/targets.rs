@@ -220,3 +220,42 @@ mod tests {
         assert!(check(&targets, None, &[sets[0].clone(), failed]).is_empty());
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::doctor::testkit::target;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    proptest! {
+        /// One duplicate-name finding per name carried by two or more targets (case and DNS suffix
+        /// ignored), one shared-thumbprint finding per thumbprint on two or more: never more, never
+        /// fewer, whatever the names.
+        #[test]
+        fn one_finding_per_shared_name_or_thumbprint(
+            entries in proptest::collection::vec(("[a-cA-C]{1,2}(\\.corp)?", 0u8..4), 0..12)
+        ) {
+            let targets: Vec<Target> = entries
+                .iter()
+                .enumerate()
+                .map(|(i, (name, thumb))| {
+                    let mut t = target(name);
+                    t.id = format!("Machines-{i}");
+                    t.thumbprint = Some(format!("T{thumb}"));
+                    t
+                })
+                .collect();
+            let mut names: HashMap<String, usize> = HashMap::new();
+            let mut thumbs: HashMap<u8, usize> = HashMap::new();
+            for (name, thumb) in &entries {
+                *names.entry(normalize_name(name)).or_default() += 1;
+                *thumbs.entry(*thumb).or_default() += 1;
+            }
+            let findings = check(&targets, None, &[]);
+            let count = |id| findings.iter().filter(|f| f.id == id).count();
+            prop_assert_eq!(count(DUPLICATE_NAME), names.values().filter(|n| **n > 1).count());
+            prop_assert_eq!(count(SHARED_THUMBPRINT), thumbs.values().filter(|n| **n > 1).count());
+        }
+    }
+}
