@@ -2,6 +2,7 @@
 
 mod apply_cmd;
 mod config_cmd;
+mod doctor_cmd;
 mod inventory_cmd;
 mod plan_cmd;
 mod sim_cmd;
@@ -55,6 +56,9 @@ pub enum Command {
     Plan(plan_cmd::PlanArgs),
     /// Plan, confirm, then run the plan's changes (exit 0 done, 2 some skipped, 1 error)
     Apply(apply_cmd::ApplyArgs),
+    /// Check Octopus and scale-set settings against the recommendations (exit 0 no errors, 1 errors
+    /// found, 2 could not check)
+    Doctor(doctor_cmd::DoctorArgs),
 }
 
 impl Cli {
@@ -87,6 +91,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Inventory(args) => inventory_cmd::run(&cli, args),
         Command::Plan(args) => plan_cmd::run(&cli, args),
         Command::Apply(args) => apply_cmd::run(&cli, args),
+        Command::Doctor(args) => doctor_cmd::run(&cli, args),
     }
 }
 

@@ -39,7 +39,7 @@ impl std::fmt::Debug for OctopusClient {
     }
 }
 
-type Query = Vec<(&'static str, String)>;
+pub(super) type Query = Vec<(&'static str, String)>;
 
 impl OctopusClient {
     /// A client for the configured server; `api_key` comes from the env var the config names.
@@ -151,7 +151,11 @@ impl OctopusClient {
         }
     }
 
-    async fn get<T: DeserializeOwned>(&self, call: Call, query: &Query) -> Result<T, OctopusError> {
+    pub(super) async fn get<T: DeserializeOwned>(
+        &self,
+        call: Call,
+        query: &Query,
+    ) -> Result<T, OctopusError> {
         let (_, bytes) = self.send(Method::GET, call.clone(), query, None).await?;
         parse(&call, &bytes)
     }
@@ -474,7 +478,7 @@ impl OctopusClient {
     }
 }
 
-fn get_call(path: String) -> Call {
+pub(super) fn get_call(path: String) -> Call {
     Call { method: "GET", path }
 }
 

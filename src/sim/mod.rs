@@ -365,6 +365,11 @@ fn fault_reply(api: Api, kind: FaultKind) -> Reply {
         FaultKind::Unauthorized => {
             (StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "The access token is invalid.")
         }
+        FaultKind::Forbidden => (
+            StatusCode::FORBIDDEN,
+            "AuthorizationFailed",
+            "You do not have permission to perform this action.",
+        ),
         FaultKind::ExpiredToken => (
             StatusCode::UNAUTHORIZED,
             "ExpiredAuthenticationToken",
