@@ -3,6 +3,7 @@
 mod config_cmd;
 mod inventory_cmd;
 mod plan_cmd;
+mod scale_cmd;
 mod sim_cmd;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +53,11 @@ pub enum Command {
     Inventory(inventory_cmd::InventoryArgs),
     /// Print the reconcile plan (exit 0 nothing to do, 2 changes pending, 1 error)
     Plan(plan_cmd::PlanArgs),
+    /// Change a scale set's capacity by hand, within the guard's limits (exit 0 done, 1 refused or
+    /// failed, 2 the scale set changed since it was read: nothing done, ask again)
+    Scale(scale_cmd::ScaleArgs),
+    /// Protect an instance from scale-in (or remove the protection with --off)
+    Protect(scale_cmd::ProtectArgs),
 }
 
 impl Cli {
@@ -83,6 +89,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
         Command::Inventory(args) => inventory_cmd::run(&cli, args),
         Command::Plan(args) => plan_cmd::run(&cli, args),
+        Command::Scale(args) => scale_cmd::run_scale(&cli, args),
+        Command::Protect(args) => scale_cmd::run_protect(&cli, args),
     }
 }
 

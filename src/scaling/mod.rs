@@ -1,0 +1,121 @@
+//! Guarded manual scaling (IO around the pure guard): read the scale set, ask the guard, journal,
+//! PATCH the capacity with If-Match, poll the operation, journal how it ended.
+//!
+//! Two steps, so a person sees exactly what will happen before anything changes (terraform's
+//! plan/apply): [`Scaling::prepare`] reads and evaluates and changes nothing; [`Scaling::apply`]
+//! re-checks the guard against the journal as it is now and makes exactly the proposed change,
+//! conditional on the ETag the proposal was read with. If the set changed in between, Azure
+//! answers 412: the outcome says so with a fresh proposal, and nothing is retried blindly.
+//!
+//! Read-only profiles are refused here, in the one place every caller (CLI, console) goes through.
+
+mod apply;
+mod error;
+mod proposal;
+mod protect;
+mod text;
+
+pub use apply::{Conflict, ScaleOutcome};
+pub use error::ScaleError;
+pub use proposal::{propose, Proposal};
+pub use protect::{ProtectOutcome, ProtectProposal};
+pub use text::{OutcomeSummary, ProposalSummary};
+
+use crate::config::Profile;
+use crate::journal::{self, Journal};
+use crate::model::{ScaleChange, ScaleSetKey};
+use crate::providers::{self, ScaleSetProvider};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
+
+/// Everything a scale or protection change needs for one profile: its config, its journal, the
+/// provider (built from the config unless one is given) and a clock.
+pub struct Scaling {
+    profile_name: String,
+    profile: Profile,
+    journal: Journal,
+    provider: Option<Arc<dyn ScaleSetProvider>>,
+    clock: Clock,
+}
+
+impl Scaling {
+    pub fn new(profile_name: impl Into<String>, profile: Profile, journal: Journal) -> Self {
+        Self {
+            profile_name: profile_name.into(),
+            profile,
+            journal,
+            provider: None,
+            clock: Arc::new(OffsetDateTime::now_utc),
+        }
+    }
+
+    /// Use this provider for every scale set instead of building one from the config (tests tune
+    /// its poll interval; the console shares one).
+    pub fn with_provider(mut self, provider: Arc<dyn ScaleSetProvider>) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
+    pub fn with_clock(mut self, clock: impl Fn() -> OffsetDateTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    pub fn profile_name(&self) -> &str {
+        &self.profile_name
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// The configured scale set called `name` (case-insensitive), or `resource_group/name` when
+    /// two configured sets share a name.
+    pub fn scale_set(&self, name: &str) -> Result<ScaleSetKey, ScaleError> {
+        let keys: Vec<ScaleSetKey> = self.profile.scale_sets.iter().map(|s| s.key()).collect();
+        let matches: Vec<&ScaleSetKey> = keys
+            .iter()
+            .filter(|k| k.name.eq_ignore_ascii_case(name) || k.to_string().eq_ignore_ascii_case(name))
+            .collect();
+        let configured = || keys.iter().map(|k| k.name.clone()).collect::<Vec<_>>().join(", ");
+        match matches[..] {
+            [key] => Ok(key.clone()),
+            [] => Err(ScaleError::UnknownScaleSet {
+                name: name.to_string(),
+                profile: self.profile_name.clone(),
+                configured: configured(),
+            }),
+            _ => Err(ScaleError::AmbiguousScaleSet {
+                name: name.to_string(),
+                candidates: matches.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+
+    /// Refuses when the profile says `read_only = true`.
+    pub fn ensure_writable(&self) -> Result<(), ScaleError> {
+        if self.profile.read_only {
+            return Err(ScaleError::ReadOnly(self.profile_name.clone()));
+        }
+        Ok(())
+    }
+
+    fn provider(&self, key: &ScaleSetKey) -> Result<Arc<dyn ScaleSetProvider>, ScaleError> {
+        match &self.provider {
+            Some(provider) => Ok(provider.clone()),
+            None => providers::for_key(&self.profile, key).map_err(ScaleError::Provider),
+        }
+    }
+
+    /// Capacity changes by anyone who journals (this console, another one, a runbook), read now.
+    fn history(&self) -> Result<Vec<ScaleChange>, ScaleError> {
+        let (records, _warnings) = journal::read_all(self.journal.path())?;
+        Ok(journal::scale_history(&records))
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        (self.clock)()
+    }
+}
