@@ -237,7 +237,8 @@ fn journal_len(setup: &Setup) -> usize {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scale_out_is_followed_by_a_wait_then_a_deploy_to_the_new_targets_only() {
     let setup = Setup::new().await;
-    let before: BTreeSet<String> = setup.running.with_world(|w| w.machines.iter().map(|m| m.id.clone()).collect());
+    let before: BTreeSet<String> =
+        setup.running.with_world(|w| w.machines.iter().map(|m| m.id.clone()).collect());
     let scaling = Arc::new(setup.scaling());
     let key = scaling.scale_set(SET).unwrap();
     let proposal = scaling.prepare(&key, 5, "peak", false).await.unwrap();
@@ -304,7 +305,10 @@ async fn a_scale_in_removes_the_highest_ids_except_protected_ones() {
     assert!(setup.running.with_world(|w| w.scale_sets[0].vm(1).unwrap().protect_from_scale_in));
 
     let output = setup
-        .run_advancing(&["scale", SET, "--capacity", "1", "--reason", "night", "--yes", "--format", "json"], 10)
+        .run_advancing(
+            &["scale", SET, "--capacity", "1", "--reason", "night", "--yes", "--format", "json"],
+            10,
+        )
         .await;
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "stdout: {stdout}\nstderr: {}", text(&output.stderr));
@@ -328,7 +332,9 @@ async fn a_scale_in_removes_the_highest_ids_except_protected_ones() {
             (RecordKind::Result, "bob", "night", Some(&Outcome::Done)),
         ]
     );
-    assert!(matches!(&records[0].action, JournalAction::Protect { instance_id, protect: true, .. } if instance_id == "1"));
+    assert!(
+        matches!(&records[0].action, JournalAction::Protect { instance_id, protect: true, .. } if instance_id == "1")
+    );
     assert!(matches!(records[2].action, JournalAction::Scale { from: Some(3), to: 1, .. }));
     setup.running.shutdown().await;
 }
@@ -361,5 +367,106 @@ async fn without_a_terminal_yes_is_required_and_unknown_sets_are_named() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
     assert!(stderr.contains("`vmss-api` is not configured") && stderr.contains(SET), "{stderr}");
+    setup.running.shutdown().await;
+}
+
+/// Run `scaleguard` in a pseudo-terminal, wait for its question, type `answer` and Enter; the
+/// exit code and everything the terminal showed.
+fn answer_in_terminal(mut command: portable_pty::CommandBuilder, answer: &str) -> (u32, String) {
+    use portable_pty::{native_pty_system, PtySize};
+    use std::io::{Read, Write};
+    let pair = native_pty_system()
+        .openpty(PtySize { rows: 40, cols: 160, pixel_width: 0, pixel_height: 0 })
+        .expect("a pseudo-terminal");
+    command.env("NO_COLOR", "1");
+    let mut child = pair.slave.spawn_command(command).expect("spawn in the terminal");
+    drop(pair.slave);
+    let screen = Arc::new(std::sync::Mutex::new(String::new()));
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let sink = screen.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !screen.lock().unwrap().contains("Type yes") {
+        assert!(Instant::now() < deadline, "no question asked: {}", screen.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut writer = pair.master.take_writer().unwrap();
+    writer.write_all(format!("{answer}\r").as_bytes()).unwrap();
+    let status = child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let shown = screen.lock().unwrap().clone();
+    (status.exit_code(), shown)
+}
+
+impl Setup {
+    fn terminal_command(&self, args: &[&str]) -> portable_pty::CommandBuilder {
+        let mut command = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_scaleguard"));
+        command.arg("--config");
+        command.arg(&self.config);
+        command.args(args);
+        command.env("SCALEGUARD_DATA_DIR", self.data_dir());
+        command.env("USER", "carol");
+        for (key, value) in self.running.env() {
+            command.env(key, value);
+        }
+        command
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_terminal_enter_alone_cancels_and_typing_yes_scales() {
+    let setup = Setup::new().await;
+    let args = ["scale", SET, "--capacity", "4", "--reason", "peak"];
+    let command = setup.terminal_command(&args);
+    let (code, shown) = tokio::task::spawn_blocking(move || answer_in_terminal(command, "")).await.unwrap();
+    assert_eq!(code, 1, "{shown}");
+    assert!(shown.contains("3 → 4") && shown.contains("cancelled"), "{shown}");
+    assert_eq!(setup.patches(), 0, "Enter alone must never confirm");
+
+    let command = setup.terminal_command(&args);
+    let asked = tokio::task::spawn_blocking(move || answer_in_terminal(command, "yes"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !asked.is_finished() {
+        assert!(Instant::now() < deadline, "the confirmed scale did not finish");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        setup.running.advance(Duration::from_secs(10)).unwrap();
+    }
+    let (code, shown) = asked.await.unwrap();
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("done: capacity changed from 3 to 4"), "{shown}");
+    assert_eq!((setup.capacity(), setup.patches()), (4, 1));
+    let records = journal(&setup.journal_path());
+    assert!(records.iter().all(|r| r.operator == "carol" && r.reason == "peak"), "{records:?}");
+    setup.running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_asks_the_guard_again_with_the_journal_as_it_is_now() {
+    let setup = Setup::new().await;
+    let scaling = setup.scaling();
+    let key = scaling.scale_set(SET).unwrap();
+    let proposal = scaling.prepare(&key, 5, "peak", false).await.unwrap();
+    assert!(proposal.is_allowed());
+
+    // Another console scales (and journals it) between our prepare and our apply.
+    let other = Journal::open(&setup.journal_path()).unwrap().with_operator("dave");
+    let now = time::OffsetDateTime::now_utc();
+    let action = JournalAction::Scale { scale_set: key.clone(), from: Some(3), to: 4 };
+    let intent = other.append_intent("sim", "their reason", action, now).unwrap();
+    other.append_result(&intent, Outcome::Done, now).unwrap();
+
+    let outcome = scaling.apply(&proposal).await.unwrap();
+    let ScaleOutcome::Refused { reasons } = &outcome else { panic!("expected a refusal, got {outcome:?}") };
+    assert!(reasons.iter().any(|r| r.to_string().contains("cooldown")), "{reasons:?}");
+    assert_eq!(setup.patches(), 0, "nothing is sent once the guard says no");
+    assert_eq!(journal(&setup.journal_path()).len(), 2, "only the other console's records");
     setup.running.shutdown().await;
 }
