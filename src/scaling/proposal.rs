@@ -165,8 +165,7 @@ mod tests {
 
     #[test]
     fn a_refused_scale_in_still_shows_what_it_would_remove() {
-        let mut limits = GuardConfig::default();
-        limits.max_step = 10;
+        let limits = GuardConfig { max_step: 10, ..GuardConfig::default() };
         let proposal = propose("p", &limits, request(3, ""), listing(6, &[5]), &[], NOW);
         assert!(!proposal.is_allowed());
         assert_eq!(proposal.expected_victims, vec!["4", "3", "2"]);
