@@ -470,3 +470,36 @@ async fn apply_asks_the_guard_again_with_the_journal_as_it_is_now() {
     assert_eq!(journal(&setup.journal_path()).len(), 2, "only the other console's records");
     setup.running.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_accepted_change_whose_operation_fails_is_journaled_failed_and_still_starts_the_cooldown() {
+    let setup = Setup::new().await;
+    let scaling = setup.scaling();
+    let key = scaling.scale_set(SET).unwrap();
+    let proposal = scaling.prepare(&key, 4, "peak", false).await.unwrap();
+    // Polling the operation is refused: the PATCH went through, its outcome is unknown.
+    let operations = format!("/subscriptions/{}/providers/Microsoft.Compute/locations", key.subscription_id);
+    setup
+        .running
+        .inject_fault(scaleguard::sim::FaultSpec {
+            target: operations,
+            kind: "401".into(),
+            count: 100,
+            retry_after_secs: None,
+            delay_ms: None,
+        })
+        .unwrap();
+    let outcome = scaling.apply(&proposal).await.unwrap();
+    let ScaleOutcome::Failed { why, accepted: true } = &outcome else { panic!("{outcome:?}") };
+    assert!(why.contains("accepted capacity 4") && why.contains("401"), "{why}");
+    assert_eq!(setup.capacity(), 4);
+    let records = journal(&setup.journal_path());
+    assert!(matches!(&records[1].outcome, Some(Outcome::Failed(text)) if text == why));
+
+    // The capacity did move: asking again right away is refused by the cooldown.
+    setup.running.advance(Duration::from_secs(300)).unwrap();
+    let again = scaling.prepare(&key, 5, "peak", false).await.unwrap();
+    let refusals: Vec<String> = again.verdict.refusals().iter().map(ToString::to_string).collect();
+    assert!(refusals.iter().any(|r| r.contains("cooldown")), "{refusals:?}");
+    setup.running.shutdown().await;
+}

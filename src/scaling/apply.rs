@@ -5,6 +5,10 @@ use crate::guard::{self, Refusal, Verdict};
 use crate::journal::{JournalAction, Outcome};
 use crate::providers::ProviderError;
 
+/// How a journaled failure starts when Azure took the new capacity and only its operation failed:
+/// the capacity did change, so it still starts the cooldown (see [`cooldown_history`]).
+pub(super) const ACCEPTED_BUT_FAILED: &str = "Azure accepted capacity";
+
 /// How an apply ended. Only `Done` changed the capacity for sure; `Failed { accepted: true }`
 /// means Azure took the new capacity but its operation did not finish well.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,7 +144,7 @@ impl Scaling {
                 Ok(ScaleOutcome::Done { from, to, forced })
             }
             Err(err) => {
-                let why = format!("Azure accepted capacity {to}, but its operation did not succeed: {err}");
+                let why = format!("{ACCEPTED_BUT_FAILED} {to}, but its operation did not succeed: {err}");
                 self.journal.append_result(&intent, Outcome::Failed(why.clone()), self.now())?;
                 Ok(ScaleOutcome::Failed { why, accepted: true })
             }

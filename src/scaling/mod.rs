@@ -22,7 +22,7 @@ pub use protect::{ProtectOutcome, ProtectProposal};
 pub use text::{OutcomeSummary, ProposalSummary};
 
 use crate::config::Profile;
-use crate::journal::{self, Journal};
+use crate::journal::{self, Journal, JournalAction, Outcome, Record, RecordKind};
 use crate::model::{ScaleChange, ScaleSetKey};
 use crate::providers::{self, ScaleSetProvider};
 use std::sync::Arc;
@@ -112,10 +112,56 @@ impl Scaling {
     /// Capacity changes by anyone who journals (this console, another one, a runbook), read now.
     fn history(&self) -> Result<Vec<ScaleChange>, ScaleError> {
         let (records, _warnings) = journal::read_all(self.journal.path())?;
-        Ok(journal::scale_history(&records))
+        Ok(cooldown_history(&records))
     }
 
     fn now(&self) -> OffsetDateTime {
         (self.clock)()
+    }
+}
+
+/// The capacity changes the guard's cooldown counts: the journal's (done, or interrupted), plus
+/// changes Azure accepted whose operation then failed or timed out: the capacity moved anyway.
+pub fn cooldown_history(records: &[Record]) -> Vec<ScaleChange> {
+    let mut history = journal::scale_history(records);
+    for result in records.iter().filter(|r| r.kind == RecordKind::Result) {
+        let (JournalAction::Scale { scale_set, from, to }, Some(Outcome::Failed(why))) =
+            (&result.action, &result.outcome)
+        else {
+            continue;
+        };
+        if why.starts_with(apply::ACCEPTED_BUT_FAILED) {
+            history.push(ScaleChange { scale_set: scale_set.clone(), at: result.time, from: *from, to: *to });
+        }
+    }
+    history
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn an_accepted_change_whose_operation_failed_still_counts_for_the_cooldown() {
+        let key = ScaleSetKey {
+            provider: "azure".into(),
+            subscription_id: "sub".into(),
+            resource_group: "rg".into(),
+            name: "web".into(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("journal.jsonl")).unwrap();
+        let at = datetime!(2026-11-23 10:00 UTC);
+        let scale = |to| JournalAction::Scale { scale_set: key.clone(), from: Some(2), to };
+        let refused = journal.append_intent("p", "r", scale(3), at).unwrap();
+        journal.append_result(&refused, Outcome::Failed("403 Forbidden".into()), at).unwrap();
+        let accepted = journal.append_intent("p", "r", scale(4), at).unwrap();
+        let why = format!("{} 4, but its operation did not succeed: timeout", apply::ACCEPTED_BUT_FAILED);
+        journal.append_result(&accepted, Outcome::Failed(why), at).unwrap();
+
+        let (records, _) = journal::read_all(journal.path()).unwrap();
+        let history = cooldown_history(&records);
+        assert_eq!(history.iter().map(|c| c.to).collect::<Vec<_>>(), vec![4], "{history:?}");
     }
 }
