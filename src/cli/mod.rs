@@ -53,8 +53,15 @@ pub enum Command {
     Inventory(inventory_cmd::InventoryArgs),
     /// Print the reconcile plan (exit 0 nothing to do, 2 changes pending, 1 error)
     Plan(plan_cmd::PlanArgs),
-    /// Change a scale set's capacity by hand, within the guard's limits (exit 0 done, 1 refused or
-    /// failed, 2 the scale set changed since it was read: nothing done, ask again)
+    /// Change a scale set's capacity by hand, within the guard's limits (exit 0 done, 1 refused, 2 changed meanwhile)
+    ///
+    /// Prints the proposal (current and target capacity, limits, the instances a scale-in is
+    /// expected to remove, the guard's verdict with every reason), asks for `yes` on a terminal
+    /// (pass --yes without one), then changes the capacity only if the scale set still has the
+    /// ETag it was read with, and waits for Azure's operation. Everything is journaled.
+    ///
+    /// Exit codes: 0 done; 1 refused, cancelled or failed; 2 the scale set changed between the
+    /// read and the write (HTTP 412): nothing was done; the fresh proposal is printed; ask again.
     Scale(scale_cmd::ScaleArgs),
     /// Protect an instance from scale-in (or remove the protection with --off)
     Protect(scale_cmd::ProtectArgs),
