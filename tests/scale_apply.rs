@@ -164,6 +164,7 @@ async fn a_capacity_change_between_read_and_write_is_a_412_surfaced_and_rechecke
     let sentence = outcome.sentence();
     assert!(sentence.contains("3→7 by someone else") && sentence.contains("ask again"), "{sentence}");
     assert!(sentence.contains("still provisioning"), "the guard's fresh answer is included: {sentence}");
+    assert!(!sentence.contains("cooldown"), "our own skipped attempt is not a change: {sentence}");
     assert_eq!(setup.capacity(), 7, "our PATCH must not have overwritten the other change");
     assert_eq!(setup.patches(), 1, "a 412 is never retried blindly");
 

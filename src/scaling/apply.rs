@@ -1,6 +1,6 @@
 //! Apply a proposal: re-check, journal the intent, PATCH with If-Match, poll, journal the result.
 
-use super::{Proposal, ScaleError, Scaling};
+use super::{propose, Proposal, ScaleError, Scaling};
 use crate::guard::{self, Refusal, Verdict};
 use crate::journal::{JournalAction, Outcome};
 use crate::providers::ProviderError;
@@ -127,9 +127,30 @@ impl Scaling {
         let operation = match provider.set_capacity(key, to, etag).await {
             Ok(operation) => operation,
             Err(ProviderError::PreconditionFailed { .. }) => {
-                let fresh = self.prepare_request(proposal.request.clone()).await.map_err(|e| e.to_string());
+                let listing = provider.listing(key).await;
+                let moved = match &listing {
+                    Ok(listing) => format!(" (capacity {from}→{})", listing.state.capacity),
+                    Err(_) => String::new(),
+                };
+                let why = format!("the scale set changed since it was read{moved}; nothing was changed");
+                // Journal the skip first, so the fresh check does not count this attempt as a change.
+                self.journal.append_result(&intent, Outcome::Skipped(why), self.now())?;
+                let fresh = match listing {
+                    Ok(listing) => {
+                        let history = self.history()?;
+                        let request = proposal.request.clone();
+                        Ok(propose(
+                            &self.profile_name,
+                            &self.profile.guard,
+                            request,
+                            listing,
+                            &history,
+                            self.now(),
+                        ))
+                    }
+                    Err(err) => Err(err.to_string()),
+                };
                 let conflict = Conflict { expected_capacity: from, fresh };
-                self.journal.append_result(&intent, Outcome::Skipped(conflict.sentence()), self.now())?;
                 return Ok(ScaleOutcome::Changed(Box::new(conflict)));
             }
             Err(err) => {
