@@ -17,6 +17,7 @@ pub mod octopus;
 pub mod providers;
 pub mod reconcile;
 pub mod retry;
+pub mod scaling;
 pub mod secret;
 pub mod service_messages;
 pub mod sim;
