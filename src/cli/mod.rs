@@ -2,6 +2,7 @@
 
 mod config_cmd;
 mod inventory_cmd;
+mod node_cmd;
 mod plan_cmd;
 mod sim_cmd;
 
@@ -52,6 +53,9 @@ pub enum Command {
     Inventory(inventory_cmd::InventoryArgs),
     /// Print the reconcile plan (exit 0 nothing to do, 2 changes pending, 1 error)
     Plan(plan_cmd::PlanArgs),
+    /// Octopus HA nodes: list, drain, undrain, delete, task-cap (exit 0 done, 2 in progress, 1 error)
+    #[command(subcommand)]
+    Node(node_cmd::NodeCommand),
 }
 
 impl Cli {
@@ -83,6 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
         Command::Inventory(args) => inventory_cmd::run(&cli, args),
         Command::Plan(args) => plan_cmd::run(&cli, args),
+        Command::Node(cmd) => node_cmd::run(&cli, cmd),
     }
 }
 

@@ -226,23 +226,14 @@ pub fn step(
             vec![DrainEffect::DeleteNode],
             "forced delete without drain, confirmed by the operator",
         ),
-        DrainState::Requested if node.drain => go(
-            DrainState::WaitingForTasks { deadline: job.deadline(now) },
-            vec![],
-            "drain is already on; waiting for running tasks",
-        ),
+        // Drain already on: straight to the wait's own rules (idle → delete, offline → cancel).
+        DrainState::Requested if node.drain => after_wait(job, observation, now, online),
         DrainState::Requested => {
             go(DrainState::DrainEnabling { sent_at: now }, vec![DrainEffect::EnableDrain], "enabling drain")
         }
         DrainState::DrainEnabling { sent_at } => {
-            if node.drain {
-                go(
-                    DrainState::WaitingForTasks { deadline: job.deadline(now) },
-                    vec![],
-                    "drain is on; waiting for running tasks",
-                )
-            } else if !online {
-                after_wait(job, observation, now, false)
+            if node.drain || !online {
+                after_wait(job, observation, now, online)
             } else if now - *sent_at >= Duration::seconds(RESEND_AFTER_SECS) {
                 go(
                     DrainState::DrainEnabling { sent_at: now },

@@ -228,6 +228,14 @@ impl RunningSim {
         let now = self.shared.world().now;
         self.shared.time_at(now)
     }
+    /// [`RunningSim::now`] as a shareable function, for clients that take a clock.
+    pub fn clock(&self) -> Arc<dyn Fn() -> OffsetDateTime + Send + Sync> {
+        let shared = self.shared.clone();
+        Arc::new(move || {
+            let now = shared.world().now;
+            shared.time_at(now)
+        })
+    }
     pub fn stats(&self) -> Stats {
         self.shared.stats()
     }
