@@ -319,10 +319,10 @@ async fn a_forced_delete_of_a_busy_node_deletes_it_and_undrain_closes_a_drain_jo
     let options = DrainOptions { wait: false, poll_interval: Duration::from_millis(1), ..Default::default() };
     let outcome = runner.run("OCTO-NODE-2", &options, &mut |_| {}, &mut |_| None).await.unwrap();
     assert_eq!(outcome.status, scaleguard::node_job::JobStatus::InProgress);
-    assert!(runner.list().await.unwrap().iter().any(|r| r.node.name == "OCTO-NODE-2" && r.pending_job));
+    assert!(runner.list().await.unwrap().iter().any(|r| r.name == "OCTO-NODE-2" && r.pending_job));
     let undrained = runner.undrain("OCTO-NODE-2", "changed my mind").await.unwrap();
     assert!(undrained.changed && undrained.closed_job);
-    assert!(runner.list().await.unwrap().iter().all(|r| !r.pending_job && !r.node.drain));
+    assert!(runner.list().await.unwrap().iter().all(|r| !r.pending_job && !r.drain));
 
     let outcome = runner.delete("OCTO-NODE-2", true, &options, &mut |_| {}).await.unwrap();
     assert_eq!(outcome.status, scaleguard::node_job::JobStatus::Done);

@@ -301,18 +301,20 @@ fn job_sentence(outcome: &JobOutcome) -> String {
 
 fn list_table(rows: &[NodeRow]) -> String {
     let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
-    let header = ["NAME", "ID", "ONLINE", "DRAIN", "TASK CAP", "RUNNING", "VERSION", "JOB"];
+    let header = ["NAME", "ID", "ONLINE", "DRAIN", "TASK CAP", "RUNNING", "VERSION", "LAST SEEN", "JOB"];
+    let rfc3339 = &time::format_description::well_known::Rfc3339;
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             vec![
-                r.node.name.clone(),
-                r.node.id.clone(),
+                r.name.clone(),
+                r.id.clone(),
                 yes(r.online),
-                yes(r.node.drain),
-                r.node.max_concurrent_tasks.to_string(),
-                r.node.running_tasks.to_string(),
-                r.node.version.clone().unwrap_or_else(|| "-".into()),
+                yes(r.drain),
+                r.task_cap.to_string(),
+                r.running_tasks.to_string(),
+                r.version.clone().unwrap_or_else(|| "-".into()),
+                r.last_seen.and_then(|t| t.format(rfc3339).ok()).unwrap_or_else(|| "never".into()),
                 if r.pending_job { "unfinished drain".into() } else { "-".into() },
             ]
         })

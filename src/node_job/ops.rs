@@ -6,16 +6,39 @@ use crate::journal::{JournalAction, Outcome};
 use crate::model::Node;
 use crate::octopus::NodeChange;
 use serde::Serialize;
+use time::OffsetDateTime;
 
 /// A node as `node list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NodeRow {
-    #[serde(flatten)]
-    pub node: Node,
+    pub id: String,
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_seen: Option<OffsetDateTime>,
     /// Heartbeating within `nodes.offline_after_secs` and not flagged offline.
     pub online: bool,
+    pub drain: bool,
+    pub task_cap: u32,
+    pub running_tasks: u32,
+    pub version: Option<String>,
     /// The journal holds an unfinished drain job for it (a rerun of `node drain` resumes it).
     pub pending_job: bool,
+}
+
+impl NodeRow {
+    fn new(node: Node, online: bool, pending_job: bool) -> Self {
+        Self {
+            id: node.id,
+            name: node.name,
+            last_seen: node.last_seen,
+            online,
+            drain: node.drain,
+            task_cap: node.max_concurrent_tasks,
+            running_tasks: node.running_tasks,
+            version: node.version,
+            pending_job,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -45,10 +68,10 @@ impl NodeJobRunner {
         let now = self.now();
         Ok(nodes
             .into_iter()
-            .map(|node| NodeRow {
-                online: drain::is_online(&node, now, &self.config),
-                pending_job: super::pending_job(&records, &self.profile, &node.id).is_some(),
-                node,
+            .map(|node| {
+                let online = drain::is_online(&node, now, &self.config);
+                let pending = super::pending_job(&records, &self.profile, &node.id).is_some();
+                NodeRow::new(node, online, pending)
             })
             .collect())
     }
