@@ -42,6 +42,7 @@ impl NodeCommand {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
@@ -56,6 +57,7 @@ pub struct NodeArgs {
     /// Why, for the journal
     #[arg(long, default_value = "")]
     pub reason: String,
+    /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
