@@ -285,3 +285,11 @@ impl DrainSession {
 fn first_error(sent: Vec<(DrainEffect, Result<(), NodeJobError>)>) -> Result<(), NodeJobError> {
     sent.into_iter().map(|(_, result)| result).find(Result::is_err).unwrap_or(Ok(()))
 }
+
+/// Compile-time check: a session and its tick move to a worker task (the console's executor).
+#[allow(dead_code)]
+fn tick_is_send(
+    session: &mut DrainSession,
+) -> impl std::future::Future<Output = Result<JobProgress, NodeJobError>> + Send + '_ {
+    session.tick()
+}
