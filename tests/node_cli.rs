@@ -197,3 +197,29 @@ async fn a_read_only_profile_refuses_every_mutating_node_command_but_lists() {
     assert_eq!(table.lines().filter(|l| l.starts_with("OCTO-NODE-")).count(), 3, "{table}");
     cli.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_the_deadline_a_headless_drain_stops_with_2_or_does_what_on_deadline_says() {
+    let cli = start(false).await;
+    cli.sim.apply(EventAction::RunTask { node: "OCTO-NODE-2".into(), secs: 3600.0 }).unwrap();
+    let stopped =
+        cli.run(&["drain", "OCTO-NODE-2", "--wait", "--yes", "--deadline", "0", "--format", "json"]).await;
+    assert_eq!(stopped.status.code(), Some(2), "{}", stderr(&stopped));
+    assert_eq!(json(&stopped)["status"], "needs-answer");
+    assert_eq!(cli.stat("octopus.tasks.cancel"), 0, "nothing cancelled without an answer");
+
+    // The rerun resumes the same job; this time the deadline's answer is "cancel".
+    let args = ["drain", "OCTO-NODE-2", "--wait", "--yes", "--on-deadline", "cancel", "--format", "json"];
+    let cancelled = cli.run(&args).await;
+    assert_eq!(cancelled.status.code(), Some(0), "{}", stderr(&cancelled));
+    let outcome = json(&cancelled);
+    assert_eq!(outcome["status"], "done", "{outcome}");
+    assert_eq!(outcome["progress"]["resumed"], true, "{outcome}");
+    let sent = outcome["effects"].as_array().unwrap();
+    let cancels = sent.iter().filter(|e| e["effect"] == "cancel-task").count() as u64;
+    assert!(cancels >= 1, "{outcome}");
+    assert_eq!(cli.stat("octopus.tasks.cancel"), cancels, "each task cancelled once");
+    assert_eq!(cli.stat("octopus.octopusservernodes.put"), 1, "drain enabled once across both runs");
+    assert_eq!(cli.stat("octopus.octopusservernodes.delete"), 1);
+    cli.sim.shutdown().await;
+}
