@@ -55,8 +55,8 @@ pub(super) fn observe_and_plan(
     snapshot: &Snapshot,
 ) -> anyhow::Result<(Plan, reconcile::History)> {
     let history_file = history_path(profile_name)?;
-    let mut history = reconcile::load_history(&history_file)
-        .with_context(|| format!("cannot read observation history {}", history_file.display()))?;
+    // The error names the file; its source (the IO or JSON problem) follows in the chain.
+    let mut history = reconcile::load_history(&history_file)?;
     let inventory = Inventory::new(snapshot, profile);
     history.observe(&inventory);
     let plan = reconcile::plan_inventory(&inventory, &history, OffsetDateTime::now_utc(), profile);
@@ -67,8 +67,7 @@ pub(super) fn observe_and_plan(
 /// Persist the history (apply saves again after its fresh reads).
 pub(super) fn save(profile_name: &str, history: &reconcile::History) -> anyhow::Result<()> {
     let history_file = history_path(profile_name)?;
-    reconcile::save_history(&history_file, history)
-        .with_context(|| format!("cannot save observation history {}", history_file.display()))
+    Ok(reconcile::save_history(&history_file, history)?)
 }
 
 /// The failed reads of `snapshot` in one sentence, if any.

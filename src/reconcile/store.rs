@@ -6,11 +6,11 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum HistoryFileError {
-    #[error("cannot read history file {path}: {source}")]
+    #[error("cannot read history file {path}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("history file {path} is not valid: {source}")]
+    #[error("history file {path} is not valid")]
     Parse { path: PathBuf, source: serde_json::Error },
-    #[error("cannot write history file {path}: {source}")]
+    #[error("cannot write history file {path}")]
     Write { path: PathBuf, source: std::io::Error },
 }
 
@@ -35,4 +35,31 @@ pub fn save_history(path: &Path, history: &History) -> Result<(), HistoryFileErr
     let temporary = path.with_extension("json.tmp");
     std::fs::write(&temporary, text).map_err(write_err)?;
     std::fs::rename(&temporary, path).map_err(write_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CLI prints the whole cause chain on one line: each part must say something new.
+    fn chain(err: &dyn std::error::Error) -> Vec<String> {
+        let mut parts = vec![err.to_string()];
+        let mut source = err.source();
+        while let Some(cause) = source {
+            parts.push(cause.to_string());
+            source = cause.source();
+        }
+        parts
+    }
+
+    #[test]
+    fn a_corrupt_history_file_names_the_file_once_and_the_json_problem_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history-prod.json");
+        std::fs::write(&path, "{ not json").unwrap();
+        let err = load_history(&path).unwrap_err();
+        let line = chain(&err).join(": ");
+        assert_eq!(line.matches("history-prod.json").count(), 1, "{line}");
+        assert_eq!(line.matches("key must be a string").count(), 1, "{line}");
+    }
 }
