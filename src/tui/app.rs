@@ -295,6 +295,11 @@ impl Model {
     /// Rebuild a pane's view (after new rows, a filter or a sort), keeping the cursor's row.
     pub fn rebuild_view(&mut self, pane: PaneId) {
         let keep = self.cursor_key(pane);
+        self.rebuild_view_keeping(pane, keep);
+    }
+
+    /// Rebuild a pane's view with the cursor on the row keyed `keep` (taken before new rows came).
+    pub fn rebuild_view_keeping(&mut self, pane: PaneId, keep: Option<String>) {
         let table = &mut self.tables[pane.index()];
         match pane {
             PaneId::Instances => table.rebuild(&self.instances.rows, keep),
@@ -304,7 +309,7 @@ impl Model {
         }
     }
 
-    fn cursor_key(&self, pane: PaneId) -> Option<String> {
+    pub fn cursor_key(&self, pane: PaneId) -> Option<String> {
         let index = self.table(pane).selected_index()?;
         Some(match pane {
             PaneId::Instances => self.instances.rows.get(index)?.key(),

@@ -39,9 +39,7 @@ pub fn render_keys(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     let mut spans = Vec::new();
     for binding in keymap::visible(&ctx).filter(|b| b.footer) {
         spans.push(Span::styled(binding.label, theme.key()));
-        let word = binding.help.split_whitespace().next().unwrap_or("");
-        let word = if word == "demo:" { binding.help.split_whitespace().nth(1).unwrap_or("") } else { word };
-        spans.push(Span::raw(format!(" {word}  ")));
+        spans.push(Span::raw(format!(" {}  ", binding.short)));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

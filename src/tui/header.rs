@@ -11,11 +11,21 @@ use ratatui::Frame;
 
 pub fn render_header(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     let theme = model.theme;
-    let mut spans = vec![
-        Span::styled(" scaleguard ", theme.title()),
-        Span::raw(format!("profile {} ", model.profile_name)),
-        Span::raw(format!("│ Octopus {} ", model.server_version.as_deref().unwrap_or("?"))),
-    ];
+    // Badges first and the server version last, so a narrow terminal cuts the least useful part.
+    let mut spans = Vec::new();
+    if area.width >= 100 {
+        spans.push(Span::styled(" scaleguard ", theme.title()));
+    }
+    if model.read_only {
+        spans.push(Span::styled(" READ-ONLY ", theme.badge(Tone::Warn)));
+        spans.push(Span::raw(" "));
+    }
+    if model.demo {
+        spans.push(Span::styled(" DEMO ", theme.badge(Tone::Busy)));
+        spans.push(Span::raw(" "));
+    }
+    spans.push(Span::raw(format!("profile {} │ ", model.profile_name)));
+    spans.push(refresh_span(model));
     for set in &model.sets {
         let tone = if set.instances == set.capacity && set.succeeded == set.capacity { Tone::Good } else { Tone::Busy };
         spans.push(Span::raw("│ "));
@@ -24,16 +34,7 @@ pub fn render_header(frame: &mut Frame<'_>, area: Rect, model: &Model) {
             theme.tone(tone),
         ));
     }
-    spans.push(Span::raw("│ "));
-    spans.push(refresh_span(model));
-    if model.read_only {
-        spans.push(Span::raw(" "));
-        spans.push(Span::styled(" READ-ONLY ", theme.badge(Tone::Warn)));
-    }
-    if model.demo {
-        spans.push(Span::raw(" "));
-        spans.push(Span::styled(" DEMO ", theme.badge(Tone::Busy)));
-    }
+    spans.push(Span::raw(format!("│ Octopus {}", model.server_version.as_deref().unwrap_or("?"))));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 

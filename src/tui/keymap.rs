@@ -81,6 +81,8 @@ pub struct Binding {
     /// How help and the footer write the keys.
     pub label: &'static str,
     pub action: Action,
+    /// The footer's word for it.
+    pub short: &'static str,
     pub help: &'static str,
     pub scope: Scope,
     /// Shown in the footer (the rest are in `?`).
@@ -91,43 +93,44 @@ const fn bind(
     chords: &'static [Chord],
     label: &'static str,
     action: Action,
+    short: &'static str,
     help: &'static str,
     scope: Scope,
     footer: bool,
 ) -> Binding {
-    Binding { chords, label, action, help, scope, footer }
+    Binding { chords, label, action, short, help, scope, footer }
 }
 
 use Scope::{Demo as InDemo, Global, Pane};
 
 pub static BINDINGS: &[Binding] = &[
-    bind(&[ch('?')], "?", Action::Help, "show or hide this help", Global, true),
-    bind(&[key(KeyCode::Tab)], "Tab", Action::NextPane, "next pane", Global, true),
-    bind(&[key(KeyCode::BackTab)], "S-Tab", Action::PrevPane, "previous pane", Global, false),
-    bind(&[ch('1')], "1", Action::ShowPane(PaneId::Instances), "scale-set instances", Global, false),
-    bind(&[ch('2')], "2", Action::ShowPane(PaneId::Targets), "Octopus targets", Global, false),
-    bind(&[ch('3')], "3", Action::ShowPane(PaneId::Nodes), "HA nodes", Global, false),
-    bind(&[ch('4')], "4", Action::ShowPane(PaneId::Diffs), "pending diffs (the plan)", Global, false),
-    bind(&[ch('j'), key(KeyCode::Down)], "j/↓", Action::Down, "next row", Global, false),
-    bind(&[ch('k'), key(KeyCode::Up)], "k/↑", Action::Up, "previous row", Global, false),
-    bind(&[key(KeyCode::PageDown)], "PgDn", Action::PageDown, "page down", Global, false),
-    bind(&[key(KeyCode::PageUp)], "PgUp", Action::PageUp, "page up", Global, false),
-    bind(&[ch('g'), key(KeyCode::Home)], "g", Action::Top, "first row", Global, false),
-    bind(&[ch('G'), key(KeyCode::End)], "G", Action::Bottom, "last row", Global, false),
-    bind(&[ch('/')], "/", Action::Filter, "filter rows", Global, true),
-    bind(&[ch('s')], "s", Action::Sort, "sort by the next column", Global, false),
-    bind(&[key(KeyCode::Enter)], "Enter", Action::Details, "details (why, evidence)", Global, true),
-    bind(&[ch(' ')], "Space", Action::ToggleSelect, "select or unselect a diff", Pane(PaneId::Diffs), true),
-    bind(&[ch('a')], "a", Action::SelectAll, "select every change", Pane(PaneId::Diffs), true),
-    bind(&[ch('A')], "A", Action::Approve, "approve the selected diffs", Pane(PaneId::Diffs), true),
-    bind(&[ch('d')], "d", Action::Drain(None), "drain the selected node", Pane(PaneId::Nodes), true),
-    bind(&[ch('r')], "r", Action::Refresh, "refresh now", Global, true),
-    bind(&[ch(':')], ":", Action::CommandLine, "command (:profile :scale :drain :refresh :quit)", Global, true),
-    bind(&[ch('+')], "+", Action::Demo(DemoEvent::ScaleOut), "demo: scale the set out by 2", InDemo, true),
-    bind(&[ch('-')], "-", Action::Demo(DemoEvent::ScaleIn), "demo: scale the set in by 2", InDemo, true),
-    bind(&[ch('x')], "x", Action::Demo(DemoEvent::KillNode), "demo: kill an HA node", InDemo, true),
-    bind(&[ch('f')], "f", Action::Demo(DemoEvent::Fault), "demo: make ARM fail for a while", InDemo, true),
-    bind(&[ch('q'), Chord { code: KeyCode::Char('c'), ctrl: true }], "q", Action::Quit, "quit", Global, true),
+    bind(&[ch('?')], "?", Action::Help, "help", "show or hide this help", Global, true),
+    bind(&[key(KeyCode::Tab)], "Tab", Action::NextPane, "pane", "next pane", Global, true),
+    bind(&[key(KeyCode::BackTab)], "S-Tab", Action::PrevPane, "pane", "previous pane", Global, false),
+    bind(&[ch('1')], "1", Action::ShowPane(PaneId::Instances), "", "scale-set instances", Global, false),
+    bind(&[ch('2')], "2", Action::ShowPane(PaneId::Targets), "", "Octopus targets", Global, false),
+    bind(&[ch('3')], "3", Action::ShowPane(PaneId::Nodes), "", "HA nodes", Global, false),
+    bind(&[ch('4')], "4", Action::ShowPane(PaneId::Diffs), "", "pending diffs (the plan)", Global, false),
+    bind(&[ch('j'), key(KeyCode::Down)], "j/↓", Action::Down, "", "next row", Global, false),
+    bind(&[ch('k'), key(KeyCode::Up)], "k/↑", Action::Up, "", "previous row", Global, false),
+    bind(&[key(KeyCode::PageDown)], "PgDn", Action::PageDown, "", "page down", Global, false),
+    bind(&[key(KeyCode::PageUp)], "PgUp", Action::PageUp, "", "page up", Global, false),
+    bind(&[ch('g'), key(KeyCode::Home)], "g", Action::Top, "", "first row", Global, false),
+    bind(&[ch('G'), key(KeyCode::End)], "G", Action::Bottom, "", "last row", Global, false),
+    bind(&[ch('/')], "/", Action::Filter, "filter", "filter rows", Global, true),
+    bind(&[ch('s')], "s", Action::Sort, "sort", "sort by the next column", Global, false),
+    bind(&[key(KeyCode::Enter)], "Enter", Action::Details, "details", "details (why, evidence)", Global, true),
+    bind(&[ch(' ')], "Space", Action::ToggleSelect, "select", "select or unselect a diff", Pane(PaneId::Diffs), true),
+    bind(&[ch('a')], "a", Action::SelectAll, "all", "select every change", Pane(PaneId::Diffs), true),
+    bind(&[ch('A')], "A", Action::Approve, "approve", "approve the selected diffs", Pane(PaneId::Diffs), true),
+    bind(&[ch('d')], "d", Action::Drain(None), "drain", "drain the selected node", Pane(PaneId::Nodes), true),
+    bind(&[ch('r')], "r", Action::Refresh, "refresh", "refresh now", Global, true),
+    bind(&[ch(':')], ":", Action::CommandLine, "command", "command (:profile :scale :drain :refresh :quit)", Global, true),
+    bind(&[ch('+')], "+", Action::Demo(DemoEvent::ScaleOut), "scale out", "demo: scale the set out by 2", InDemo, true),
+    bind(&[ch('-')], "-", Action::Demo(DemoEvent::ScaleIn), "scale in", "demo: scale the set in by 2", InDemo, true),
+    bind(&[ch('x')], "x", Action::Demo(DemoEvent::KillNode), "kill node", "demo: kill an HA node", InDemo, true),
+    bind(&[ch('f')], "f", Action::Demo(DemoEvent::Fault), "fault", "demo: make ARM fail for a while", InDemo, true),
+    bind(&[ch('q'), Chord { code: KeyCode::Char('c'), ctrl: true }], "q", Action::Quit, "quit", "quit", Global, true),
 ];
 
 /// What decides which bindings are live.

@@ -232,8 +232,7 @@ fn show_pane(model: &mut Model, pane: PaneId) {
 /// Table body rows on screen for the current pane.
 fn page(model: &Model) -> usize {
     let area = view::areas(Rect::new(0, 0, model.size.0, model.size.1)).body;
-    let (good_at, error) = model.pane_status(model.pane);
-    panes::body_height(area, error.is_some() || good_at.is_none()).max(1)
+    panes::body_height(area, panes::banner_height(model, model.pane)).max(1)
 }
 
 fn move_cursor(model: &mut Model, delta: isize) {
@@ -324,8 +323,7 @@ fn on_mouse(model: &mut Model, mouse: MouseEvent) -> Vec<Effect> {
                 show_pane(model, PaneId::ALL[slot.min(3)]);
                 return vec![];
             }
-            let (good_at, error) = model.pane_status(model.pane);
-            let banner = u16::from(error.is_some() || good_at.is_none());
+            let banner = panes::banner_height(model, model.pane);
             let first_row = areas.body.y + 2 + banner;
             let last_row = areas.body.y + areas.body.height.saturating_sub(1);
             if mouse.row >= first_row && mouse.row < last_row {
@@ -381,6 +379,7 @@ fn on_worker(model: &mut Model, event: WorkerEvent) -> Vec<Effect> {
 /// good rows and marks them stale with the error.
 pub fn apply_refresh(model: &mut Model, refresh: Refresh) {
     let Refresh { snapshot, plan, finished_at } = refresh;
+    let cursor_keys: Vec<Option<String>> = PaneId::ALL.iter().map(|&pane| model.cursor_key(pane)).collect();
     let at = snapshot.taken_at;
     let failures: Vec<String> = snapshot.failures().iter().map(|f| f.to_string()).collect();
     model.refresh.in_flight_since = None;
@@ -448,8 +447,8 @@ pub fn apply_refresh(model: &mut Model, refresh: Refresh) {
     let alive: std::collections::HashSet<&String> = model.diffs.rows.iter().map(|p| &p.id).collect();
     model.selected.retain(|id| alive.contains(id));
     model.progress.retain(|id, _| alive.contains(id));
-    for pane in PaneId::ALL {
-        model.rebuild_view(pane);
+    for (pane, keep) in PaneId::ALL.into_iter().zip(cursor_keys) {
+        model.rebuild_view_keeping(pane, keep);
     }
     keep_cursor_visible(model);
 }

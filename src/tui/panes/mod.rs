@@ -11,7 +11,7 @@ use super::theme::{Theme, Tone};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 use time::OffsetDateTime;
 
@@ -65,9 +65,18 @@ pub fn json_lines<T: serde::Serialize>(value: &T) -> Vec<String> {
         .unwrap_or_else(|err| vec![format!("(cannot show the record: {err})")])
 }
 
-/// Rows of the table body that fit in `area` (block borders, header and a possible banner taken off).
-pub fn body_height(area: Rect, has_banner: bool) -> usize {
-    (area.height as usize).saturating_sub(3 + usize::from(has_banner))
+/// Rows of the table body that fit in `area` (block borders, header and the banner taken off).
+pub fn body_height(area: Rect, banner: u16) -> usize {
+    (area.height as usize).saturating_sub(3 + banner as usize)
+}
+
+/// Lines above the table: two for a failed read (age, then the error, wrapped), one while loading.
+pub fn banner_height(model: &Model, pane: PaneId) -> u16 {
+    match model.pane_status(pane) {
+        (_, Some(_)) => 2,
+        (None, None) => 1,
+        (Some(_), None) => 0,
+    }
 }
 
 /// Draw a pane: a bordered table with a freshness/error banner when its last read failed.
@@ -106,9 +115,10 @@ pub fn render<T: PaneRow>(frame: &mut Frame<'_>, area: Rect, model: &Model, pane
     };
     let mut body = inner;
     if let Some(banner) = banner {
-        frame.render_widget(Paragraph::new(banner), Rect { height: 1, ..inner });
-        body.y += 1;
-        body.height = body.height.saturating_sub(1);
+        let height = banner_height(model, pane).min(inner.height);
+        frame.render_widget(Paragraph::new(banner).wrap(Wrap { trim: true }), Rect { height, ..inner });
+        body.y += height;
+        body.height = body.height.saturating_sub(height);
     }
     let height = (body.height as usize).saturating_sub(1);
     let offset = effective_offset(table.offset, table.cursor, height);
