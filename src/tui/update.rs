@@ -265,9 +265,16 @@ fn toggle_select(model: &mut Model) {
     move_cursor(model, 1);
 }
 
+/// Select every proposed change the filter shows (or clear the selection when all already are).
 fn select_all(model: &mut Model) {
-    let open: Vec<String> =
-        model.diffs.rows.iter().filter(|p| is_open(model, p)).map(|p| p.id.clone()).collect();
+    let table = model.table(PaneId::Diffs);
+    let open: Vec<String> = table
+        .view
+        .iter()
+        .filter_map(|&i| model.diffs.rows.get(i))
+        .filter(|p| is_open(model, p))
+        .map(|p| p.id.clone())
+        .collect();
     if open.iter().all(|id| model.selected.contains(id)) {
         model.selected.clear();
         model.say("selection cleared");
