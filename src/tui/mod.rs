@@ -57,10 +57,18 @@ pub enum Exit {
     SwitchProfile(String),
 }
 
-/// Test hooks: told the instant each frame is drawn (key→frame latency measurements).
+/// Test hooks: told about each frame drawn (key→frame latency measurements).
 #[derive(Default)]
 pub struct Hooks {
-    pub frames: Option<tokio::sync::mpsc::UnboundedSender<Instant>>,
+    pub frames: Option<tokio::sync::mpsc::UnboundedSender<FrameInfo>>,
+}
+
+/// A frame as drawn: when, which pane, and whether a refresh was in flight.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameInfo {
+    pub at: Instant,
+    pub pane: app::PaneId,
+    pub refreshing: bool,
 }
 
 /// Log to `<data dir>/scaleguard.log`, never to the terminal while the UI is up. Level from
@@ -155,7 +163,12 @@ where
         if dirty {
             terminal.draw(|frame| view::view(frame, &model))?;
             if let Some(frames) = &hooks.frames {
-                let _ = frames.send(Instant::now());
+                let info = FrameInfo {
+                    at: Instant::now(),
+                    pane: model.pane,
+                    refreshing: model.refresh.in_flight_since.is_some(),
+                };
+                let _ = frames.send(info);
             }
             dirty = false;
         }
