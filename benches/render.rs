@@ -12,7 +12,9 @@ fn frame(c: &mut Criterion) {
         assert_eq!(model.instances.rows.len(), rows as usize);
         let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("test terminal");
         c.bench_function(&format!("render instances pane, {rows} rows, 200x50"), |b| {
-            b.iter(|| terminal.draw(|frame| view::view(frame, &model)).expect("draw"));
+            b.iter(|| {
+                terminal.draw(|frame| view::view(frame, &model)).expect("draw");
+            });
         });
     }
     let mut model = fixtures::model_with_instances(10_000);

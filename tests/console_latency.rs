@@ -47,14 +47,16 @@ async fn keys_are_drawn_at_once_while_a_refresh_is_blocked_on_a_slow_server() {
     let console = tokio::spawn(async move {
         let mut terminal = Terminal::new(TestBackend::new(120, 30)).expect("terminal");
         let hooks = Hooks { frames: Some(frame_tx) };
-        let exit = run_session(&mut terminal, &mut events, session, Theme::COLOR, hooks).await.expect("session");
+        let exit =
+            run_session(&mut terminal, &mut events, session, Theme::COLOR, hooks).await.expect("session");
         (exit, terminal)
     });
     frames.recv().await.expect("first frame");
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let mut latencies = Vec::new();
-    for (key, pane) in [('2', PaneId::Targets), ('3', PaneId::Nodes), ('4', PaneId::Diffs), ('1', PaneId::Instances)]
+    for (key, pane) in
+        [('2', PaneId::Targets), ('3', PaneId::Nodes), ('4', PaneId::Diffs), ('1', PaneId::Instances)]
     {
         while frames.try_recv().is_ok() {}
         let sent = Instant::now();
@@ -73,11 +75,16 @@ async fn keys_are_drawn_at_once_while_a_refresh_is_blocked_on_a_slow_server() {
     }
     latencies.sort();
     let worst = *latencies.last().unwrap();
-    println!("key→frame latency with a refresh blocked: median {:?}, worst {:?}", latencies[latencies.len() / 2], worst);
+    println!(
+        "key→frame latency with a refresh blocked: median {:?}, worst {:?}",
+        latencies[latencies.len() / 2],
+        worst
+    );
     assert!(worst < Duration::from_millis(250), "a key took {worst:?} to reach the screen");
 
     keys.unbounded_send(Ok(Event::Key(KeyEvent::from(KeyCode::Char('q'))))).unwrap();
-    let (exit, terminal) = tokio::time::timeout(Duration::from_secs(5), console).await.expect("quits").unwrap();
+    let (exit, terminal) =
+        tokio::time::timeout(Duration::from_secs(5), console).await.expect("quits").unwrap();
     assert_eq!(exit, Exit::Quit);
     let screen = terminal.backend().to_string();
     assert!(screen.contains("refreshing"), "the header says a refresh is running:\n{screen}");

@@ -96,7 +96,8 @@ fn demo_shows_a_diff_and_approving_it_runs_and_journals_it() {
     console.send("/deploy\r");
     console.send("a");
     console.send("A");
-    let dialog = console.wait_for("the approval dialog", Duration::from_secs(10), |s| s.contains("Approve 1 change"));
+    let dialog =
+        console.wait_for("the approval dialog", Duration::from_secs(10), |s| s.contains("Approve 1 change"));
     assert!(dialog.contains("deploy Todo Web"), "the dialog lists what will run:\n{dialog}");
     console.send("\t\r");
     let done = console.wait_for("the deploy's result", Duration::from_secs(60), |s| {

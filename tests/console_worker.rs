@@ -36,7 +36,10 @@ fn setup(profile: Profile, demo: Option<Arc<RunningSim>>) -> WorkerSetup {
 }
 
 async fn next_event(events: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> Event {
-    tokio::time::timeout(Duration::from_secs(20), events.recv()).await.expect("an event within 20 s").expect("open")
+    tokio::time::timeout(Duration::from_secs(20), events.recv())
+        .await
+        .expect("an event within 20 s")
+        .expect("open")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,7 +70,10 @@ async fn refresh_requests_during_a_refresh_are_coalesced() {
     assert_eq!(targets.len(), 3, "the steady scenario has three targets");
     assert!(!refresh.plan.has_changes(), "a steady world needs nothing: {:?}", refresh.plan.actions);
     handle.requests.send(Request::Refresh).unwrap();
-    assert!(matches!(next_event(&mut handle.events).await, Event::RefreshStarted { .. }), "a later request refreshes");
+    assert!(
+        matches!(next_event(&mut handle.events).await, Event::RefreshStarted { .. }),
+        "a later request refreshes"
+    );
     handle.requests.send(Request::Shutdown).unwrap();
     sim.shutdown().await;
 }

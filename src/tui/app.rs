@@ -176,7 +176,11 @@ pub struct Notice {
 pub enum Overlay {
     None,
     Help,
-    Details { title: String, lines: Vec<String>, scroll: u16 },
+    Details {
+        title: String,
+        lines: Vec<String>,
+        scroll: u16,
+    },
     Approve(super::dialogs::approve::ApproveDialog),
     Command(String),
     /// Typing a filter for the current pane.

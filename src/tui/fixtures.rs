@@ -81,7 +81,10 @@ pub fn plan() -> Plan {
     };
     let note = PlannedAction {
         id: "note:duplicate-thumbprint".into(),
-        action: Action::Note { severity: Severity::Warning, subject: "two targets share a thumbprint".into() },
+        action: Action::Note {
+            severity: Severity::Warning,
+            subject: "two targets share a thumbprint".into(),
+        },
         reason: "cloned image: Octopus cannot tell the two apart".into(),
         observations: vec![],
     };
@@ -163,8 +166,10 @@ pub fn model_with_failed_refresh(later_secs: i64) -> Model {
     let mut model = model();
     let mut snapshot = snapshot();
     snapshot.taken_at = at(later_secs);
-    snapshot.scale_sets[0].listing =
-        Err(ReadFailure::new("scale set rg/vmss-web from http://127.0.0.1:9", "HTTP 503 Service Unavailable"));
+    snapshot.scale_sets[0].listing = Err(ReadFailure::new(
+        "scale set rg/vmss-web from http://127.0.0.1:9",
+        "HTTP 503 Service Unavailable",
+    ));
     snapshot.nodes = Err(ReadFailure::new("HA nodes from http://127.0.0.1:9", "connection refused"));
     model.now = at(later_secs);
     apply_refresh(&mut model, Refresh { snapshot, plan: plan(), finished_at: at(later_secs) });

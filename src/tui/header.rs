@@ -27,7 +27,11 @@ pub fn render_header(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     spans.push(Span::raw(format!("profile {} │ ", model.profile_name)));
     spans.push(refresh_span(model));
     for set in &model.sets {
-        let tone = if set.instances == set.capacity && set.succeeded == set.capacity { Tone::Good } else { Tone::Busy };
+        let tone = if set.instances == set.capacity && set.succeeded == set.capacity {
+            Tone::Good
+        } else {
+            Tone::Busy
+        };
         spans.push(Span::raw("│ "));
         spans.push(Span::styled(
             format!("{} cap {} / {} VMs ", set.name, set.capacity, set.instances),
@@ -91,17 +95,17 @@ pub fn render_strip(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     let running: Vec<u64> = model.samples.iter().skip(skip).map(|s| s.running).collect();
     let max = capacity.iter().chain(&running).copied().max().unwrap_or(1).max(1);
     let last = model.samples.back();
-    for (index, (label, data, now)) in [
-        ("capacity", &capacity, last.map(|s| s.capacity)),
-        ("running ", &running, last.map(|s| s.running)),
-    ]
-    .into_iter()
-    .enumerate()
+    for (index, (label, data, now)) in
+        [("capacity", &capacity, last.map(|s| s.capacity)), ("running ", &running, last.map(|s| s.running))]
+            .into_iter()
+            .enumerate()
     {
-        let [text, spark] = Layout::horizontal([Constraint::Length(14), Constraint::Fill(1)]).areas(rows[index]);
+        let [text, spark] =
+            Layout::horizontal([Constraint::Length(14), Constraint::Fill(1)]).areas(rows[index]);
         let value = now.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
         frame.render_widget(Paragraph::new(format!(" {label} {value:>3} ")), text);
-        frame.render_widget(Sparkline::default().data(data.iter()).max(max).style(theme.series(index)), spark);
+        frame
+            .render_widget(Sparkline::default().data(data.iter()).max(max).style(theme.series(index)), spark);
     }
     let waits: Vec<&Action> =
         model.diffs.rows.iter().map(|p| &p.action).filter(|a| matches!(a, Action::Wait { .. })).collect();
@@ -113,7 +117,8 @@ pub fn render_strip(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     let rows = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).split(right);
     for (row, action) in rows.iter().zip(waits) {
         if let Action::Wait { scale_set, succeeded, capacity, waiting_secs, timed_out, .. } = action {
-            let ratio = if *capacity == 0 { 1.0 } else { (*succeeded as f64 / *capacity as f64).clamp(0.0, 1.0) };
+            let ratio =
+                if *capacity == 0 { 1.0 } else { (*succeeded as f64 / *capacity as f64).clamp(0.0, 1.0) };
             let tone = if *timed_out { Tone::Warn } else { Tone::Busy };
             let label = format!(
                 "{} provisioning {succeeded}/{capacity}, waiting {waiting_secs}s{}",

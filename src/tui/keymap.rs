@@ -119,18 +119,90 @@ pub static BINDINGS: &[Binding] = &[
     bind(&[ch('G'), key(KeyCode::End)], "G", Action::Bottom, "", "last row", Global, false),
     bind(&[ch('/')], "/", Action::Filter, "filter", "filter rows", Global, true),
     bind(&[ch('s')], "s", Action::Sort, "sort", "sort by the next column", Global, false),
-    bind(&[key(KeyCode::Enter)], "Enter", Action::Details, "details", "details (why, evidence)", Global, true),
-    bind(&[ch(' ')], "Space", Action::ToggleSelect, "select", "select or unselect a diff", Pane(PaneId::Diffs), true),
+    bind(
+        &[key(KeyCode::Enter)],
+        "Enter",
+        Action::Details,
+        "details",
+        "details (why, evidence)",
+        Global,
+        true,
+    ),
+    bind(
+        &[ch(' ')],
+        "Space",
+        Action::ToggleSelect,
+        "select",
+        "select or unselect a diff",
+        Pane(PaneId::Diffs),
+        true,
+    ),
     bind(&[ch('a')], "a", Action::SelectAll, "all", "select every change", Pane(PaneId::Diffs), true),
-    bind(&[ch('A')], "A", Action::Approve, "approve", "approve the selected diffs", Pane(PaneId::Diffs), true),
+    bind(
+        &[ch('A')],
+        "A",
+        Action::Approve,
+        "approve",
+        "approve the selected diffs",
+        Pane(PaneId::Diffs),
+        true,
+    ),
     bind(&[ch('d')], "d", Action::Drain(None), "drain", "drain the selected node", Pane(PaneId::Nodes), true),
     bind(&[ch('r')], "r", Action::Refresh, "refresh", "refresh now", Global, true),
-    bind(&[ch(':')], ":", Action::CommandLine, "command", "command (:profile :scale :drain :refresh :quit)", Global, true),
-    bind(&[ch('+')], "+", Action::Demo(DemoEvent::ScaleOut), "scale out", "demo: scale the set out by 2", InDemo, true),
-    bind(&[ch('-')], "-", Action::Demo(DemoEvent::ScaleIn), "scale in", "demo: scale the set in by 2", InDemo, true),
-    bind(&[ch('x')], "x", Action::Demo(DemoEvent::KillNode), "kill node", "demo: kill an HA node", InDemo, true),
-    bind(&[ch('f')], "f", Action::Demo(DemoEvent::Fault), "fault", "demo: make ARM fail for a while", InDemo, true),
-    bind(&[ch('q'), Chord { code: KeyCode::Char('c'), ctrl: true }], "q", Action::Quit, "quit", "quit", Global, true),
+    bind(
+        &[ch(':')],
+        ":",
+        Action::CommandLine,
+        "command",
+        "command (:profile :scale :drain :refresh :quit)",
+        Global,
+        true,
+    ),
+    bind(
+        &[ch('+')],
+        "+",
+        Action::Demo(DemoEvent::ScaleOut),
+        "scale out",
+        "demo: scale the set out by 2",
+        InDemo,
+        true,
+    ),
+    bind(
+        &[ch('-')],
+        "-",
+        Action::Demo(DemoEvent::ScaleIn),
+        "scale in",
+        "demo: scale the set in by 2",
+        InDemo,
+        true,
+    ),
+    bind(
+        &[ch('x')],
+        "x",
+        Action::Demo(DemoEvent::KillNode),
+        "kill node",
+        "demo: kill an HA node",
+        InDemo,
+        true,
+    ),
+    bind(
+        &[ch('f')],
+        "f",
+        Action::Demo(DemoEvent::Fault),
+        "fault",
+        "demo: make ARM fail for a while",
+        InDemo,
+        true,
+    ),
+    bind(
+        &[ch('q'), Chord { code: KeyCode::Char('c'), ctrl: true }],
+        "q",
+        Action::Quit,
+        "quit",
+        "quit",
+        Global,
+        true,
+    ),
 ];
 
 /// What decides which bindings are live.
@@ -186,7 +258,13 @@ mod tests {
             for (i, a) in live.iter().enumerate() {
                 for b in &live[i + 1..] {
                     for chord in a.chords {
-                        assert!(!b.chords.contains(chord), "{:?} bound to {} and {}", chord, a.label, b.label);
+                        assert!(
+                            !b.chords.contains(chord),
+                            "{:?} bound to {} and {}",
+                            chord,
+                            a.label,
+                            b.label
+                        );
                     }
                 }
             }
@@ -205,7 +283,10 @@ mod tests {
     fn demo_keys_only_in_demo() {
         let key = KeyEvent::from(KeyCode::Char('+'));
         assert_eq!(lookup(&key, &ctx(PaneId::Instances, false, false)), None);
-        assert_eq!(lookup(&key, &ctx(PaneId::Instances, false, true)), Some(Action::Demo(DemoEvent::ScaleOut)));
+        assert_eq!(
+            lookup(&key, &ctx(PaneId::Instances, false, true)),
+            Some(Action::Demo(DemoEvent::ScaleOut))
+        );
     }
 
     #[test]

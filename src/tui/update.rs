@@ -191,7 +191,10 @@ pub fn dispatch(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::Drain(_) => not_available_yet(model, "draining a node", "the node-drain job"),
         Action::Profile(None) => {
             let defined = model.profiles.join(", ");
-            model.say(format!("profile {} (defined: {defined}); `:profile NAME` switches", model.profile_name));
+            model.say(format!(
+                "profile {} (defined: {defined}); `:profile NAME` switches",
+                model.profile_name
+            ));
         }
         Action::Profile(Some(name)) if name == model.profile_name => {
             model.say(format!("already on profile {name}"))
@@ -250,7 +253,10 @@ fn keep_cursor_visible(model: &mut Model) {
 
 fn is_open(model: &Model, planned: &PlannedAction) -> bool {
     planned.action.is_mutating()
-        && !matches!(model.progress.get(&planned.id), Some(Progress::Queued | Progress::Running | Progress::Done))
+        && !matches!(
+            model.progress.get(&planned.id),
+            Some(Progress::Queued | Progress::Running | Progress::Done)
+        )
 }
 
 fn toggle_select(model: &mut Model) {
@@ -287,8 +293,13 @@ fn select_all(model: &mut Model) {
 /// Open the dialog with exactly what will run, captured now: the selected changes in plan order,
 /// or the change under the cursor when nothing is selected.
 fn open_approval(model: &mut Model) {
-    let mut chosen: Vec<PlannedAction> =
-        model.diffs.rows.iter().filter(|p| model.selected.contains(&p.id) && is_open(model, p)).cloned().collect();
+    let mut chosen: Vec<PlannedAction> = model
+        .diffs
+        .rows
+        .iter()
+        .filter(|p| model.selected.contains(&p.id) && is_open(model, p))
+        .cloned()
+        .collect();
     if chosen.is_empty() {
         if let Some(planned) = model.cursor_diff().filter(|p| is_open(model, p)).cloned() {
             chosen.push(planned);
@@ -361,8 +372,12 @@ fn on_worker(model: &mut Model, event: WorkerEvent) -> Vec<Effect> {
         WorkerEvent::ExecFinished { action_id, summary, outcome } => {
             let (progress, text, error) = match outcome {
                 Outcome::Done => (Progress::Done, format!("done: {summary}"), false),
-                Outcome::Skipped(why) => (Progress::Skipped(why.clone()), format!("skipped: {summary}: {why}"), true),
-                Outcome::Failed(why) => (Progress::Failed(why.clone()), format!("failed: {summary}: {why}"), true),
+                Outcome::Skipped(why) => {
+                    (Progress::Skipped(why.clone()), format!("skipped: {summary}: {why}"), true)
+                }
+                Outcome::Failed(why) => {
+                    (Progress::Failed(why.clone()), format!("failed: {summary}: {why}"), true)
+                }
             };
             model.progress.insert(action_id, progress);
             model.notice = Some(super::app::Notice { text, error });

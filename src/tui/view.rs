@@ -25,7 +25,14 @@ pub fn areas(size: Rect) -> Areas {
     let strip = Rect { x: size.x, y: top + 2, width: size.width, height: strip_height };
     let body = Rect { x: size.x, y: top + 2 + strip_height, width: size.width, height: body_height };
     let bottom = body.y + body.height;
-    Areas { header: line(top), tabs: line(top + 1), strip, body, status: line(bottom), keys: line(bottom + 1) }
+    Areas {
+        header: line(top),
+        tabs: line(top + 1),
+        strip,
+        body,
+        status: line(bottom),
+        keys: line(bottom + 1),
+    }
 }
 
 pub fn view(frame: &mut Frame<'_>, model: &Model) {

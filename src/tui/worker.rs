@@ -21,7 +21,10 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 pub enum Request {
     /// Refresh now (coalesced with one already running).
     Refresh,
-    Execute { actions: Vec<PlannedAction>, reason: String },
+    Execute {
+        actions: Vec<PlannedAction>,
+        reason: String,
+    },
     Demo(DemoEvent),
     Shutdown,
 }
@@ -37,11 +40,23 @@ pub struct Refresh {
 /// What the worker tells the UI.
 #[derive(Debug)]
 pub enum Event {
-    RefreshStarted { at: OffsetDateTime },
+    RefreshStarted {
+        at: OffsetDateTime,
+    },
     Refreshed(Box<Refresh>),
-    ExecStarted { action_id: String, summary: String },
-    ExecFinished { action_id: String, summary: String, outcome: Outcome },
-    ExecDone { ran: usize, failed: usize },
+    ExecStarted {
+        action_id: String,
+        summary: String,
+    },
+    ExecFinished {
+        action_id: String,
+        summary: String,
+        outcome: Outcome,
+    },
+    ExecDone {
+        ran: usize,
+        failed: usize,
+    },
     Demo(Result<String, String>),
     /// Something the worker could not do (history file, journal); one sentence.
     Failed(String),

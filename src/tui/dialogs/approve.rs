@@ -111,10 +111,7 @@ impl ApproveDialog {
         let mut lines = vec![Line::from("These will run, in this order:")];
         for planned in self.actions.iter().take(listed) {
             let tone = if planned.action.is_destructive() { Tone::Bad } else { Tone::Good };
-            lines.push(Line::from(vec![
-                Span::raw("  • "),
-                Span::styled(summary(planned), theme.tone(tone)),
-            ]));
+            lines.push(Line::from(vec![Span::raw("  • "), Span::styled(summary(planned), theme.tone(tone))]));
         }
         if self.actions.len() > listed {
             lines.push(Line::from(format!("  … and {} more", self.actions.len() - listed)));
@@ -130,9 +127,15 @@ impl ApproveDialog {
                 format!("Destructive or large ({why}): type `{}` to confirm.", self.word),
                 theme.tone(Tone::Warn),
             )));
-            let input_style =
-                if self.focus == Focus::Input { theme.focused_button() } else { ratatui::style::Style::default() };
-            lines.push(Line::from(vec![Span::raw("  name: "), Span::styled(format!("{}_", self.typed), input_style)]));
+            let input_style = if self.focus == Focus::Input {
+                theme.focused_button()
+            } else {
+                ratatui::style::Style::default()
+            };
+            lines.push(Line::from(vec![
+                Span::raw("  name: "),
+                Span::styled(format!("{}_", self.typed), input_style),
+            ]));
             lines.push(Line::from(""));
         }
         if let Some(error) = &self.error {

@@ -94,7 +94,10 @@ impl PaneRow for Instance {
             format!("provisioning  {}", self.provisioning_state),
             format!("power         {}", self.power_state),
             format!("latest model  {}", if self.latest_model_applied { "yes" } else { "no" }),
-            format!("protected     {}", if self.protected_from_scale_in { "yes (scale-in skips it)" } else { "no" }),
+            format!(
+                "protected     {}",
+                if self.protected_from_scale_in { "yes (scale-in skips it)" } else { "no" }
+            ),
             String::new(),
         ];
         lines.extend(json_lines(self));

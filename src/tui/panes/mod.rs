@@ -104,13 +104,19 @@ pub fn render<T: PaneRow>(frame: &mut Frame<'_>, area: Rect, model: &Model, pane
     let banner = match (error, good_at) {
         (Some(error), Some(at)) => Some(Line::from(vec![
             Span::styled(" STALE ", theme.badge(Tone::Bad)),
-            styled(format!(" last good read {}; refresh failed: {error}", age(at, model.now)), theme, Tone::Bad),
+            styled(
+                format!(" last good read {}; refresh failed: {error}", age(at, model.now)),
+                theme,
+                Tone::Bad,
+            ),
         ])),
         (Some(error), None) => Some(Line::from(vec![
             Span::styled(" FAILED ", theme.badge(Tone::Bad)),
             styled(format!(" never read; refresh failed: {error}"), theme, Tone::Bad),
         ])),
-        (None, None) => Some(Line::from(styled(" loading: the first refresh is running…", theme, Tone::Busy))),
+        (None, None) => {
+            Some(Line::from(styled(" loading: the first refresh is running…", theme, Tone::Busy)))
+        }
         (None, Some(_)) => None,
     };
     let mut body = inner;

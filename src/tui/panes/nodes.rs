@@ -28,7 +28,11 @@ impl PaneRow for Node {
         vec![
             plain(self.name.clone()),
             plain(last_seen),
-            if self.is_offline { styled("OFFLINE", theme, Tone::Bad) } else { styled("online", theme, Tone::Good) },
+            if self.is_offline {
+                styled("OFFLINE", theme, Tone::Bad)
+            } else {
+                styled("online", theme, Tone::Good)
+            },
             if self.drain { styled("draining", theme, Tone::Warn) } else { plain("-") },
             if self.max_concurrent_tasks == 0 {
                 styled("0 (UI)", theme, Tone::Muted)

@@ -1,11 +1,11 @@
 use super::{keys, press};
+use crate::journal::Outcome;
 use crate::model::Action as PlanAction;
 use crate::tui::app::{PaneId, Progress};
 use crate::tui::dialogs::approve::Focus;
 use crate::tui::fixtures;
 use crate::tui::update::{apply_refresh, update, Effect, Msg};
 use crate::tui::worker::{Event, Refresh};
-use crate::journal::Outcome;
 use crossterm::event::KeyCode;
 
 fn diffs_model() -> crate::tui::app::Model {
@@ -42,7 +42,9 @@ fn approval_runs_exactly_what_the_dialog_captured_even_after_a_refresh() {
     type_text(&mut model, "vmss-web");
     press(&mut model, KeyCode::Tab);
     let effects = press(&mut model, KeyCode::Enter);
-    let [Effect::Execute { actions, reason }] = effects.as_slice() else { panic!("one execute: {effects:?}") };
+    let [Effect::Execute { actions, reason }] = effects.as_slice() else {
+        panic!("one execute: {effects:?}")
+    };
     let ran: Vec<&str> = actions.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(ran, vec!["delete-target:Machines-3", "deploy:Projects-1:Releases-2:Machines-7"]);
     assert!(reason.contains("console"));
@@ -99,7 +101,11 @@ fn results_land_in_the_pane_and_stay_after_the_diff_leaves_the_plan() {
     assert_eq!(model.progress.get(&id), Some(&Progress::Running));
     update(
         &mut model,
-        Msg::Worker(Event::ExecFinished { action_id: id.clone(), summary: "delete".into(), outcome: Outcome::Done }),
+        Msg::Worker(Event::ExecFinished {
+            action_id: id.clone(),
+            summary: "delete".into(),
+            outcome: Outcome::Done,
+        }),
     );
     let mut plan = fixtures::plan();
     plan.actions.retain(|a| a.id != id);
@@ -132,13 +138,15 @@ fn filter_and_sort_change_the_view_not_the_rows() {
 fn cursor_follows_its_row_across_a_refresh() {
     let mut model = fixtures::model();
     keys(&mut model, "jj");
-    let before = model.instances.rows[model.table(PaneId::Instances).selected_index().unwrap()].instance_id.clone();
+    let before =
+        model.instances.rows[model.table(PaneId::Instances).selected_index().unwrap()].instance_id.clone();
     let mut snapshot = fixtures::snapshot();
     if let Ok(listing) = &mut snapshot.scale_sets[0].listing {
         listing.instances.reverse();
     }
     apply_refresh(&mut model, Refresh { snapshot, plan: fixtures::plan(), finished_at: fixtures::now() });
-    let after = model.instances.rows[model.table(PaneId::Instances).selected_index().unwrap()].instance_id.clone();
+    let after =
+        model.instances.rows[model.table(PaneId::Instances).selected_index().unwrap()].instance_id.clone();
     assert_eq!(before, after);
 }
 

@@ -1,8 +1,8 @@
 //! Console tests: rendering (TestBackend + insta snapshots, cell styles) and `update` behaviour.
 //! Fixtures use fixed times, so rendered ages ("12s ago") are stable without scrubbing.
 
-mod render;
 mod behaviour;
+mod render;
 
 use super::app::Model;
 use super::update::{update, Effect, Msg};
