@@ -281,7 +281,9 @@ fn select_all(model: &mut Model) {
         .filter(|p| is_open(model, p))
         .map(|p| p.id.clone())
         .collect();
-    if open.iter().all(|id| model.selected.contains(id)) {
+    if open.is_empty() {
+        model.say("no proposed changes to select");
+    } else if open.iter().all(|id| model.selected.contains(id)) {
         model.selected.clear();
         model.say("selection cleared");
     } else {
