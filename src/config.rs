@@ -231,11 +231,15 @@ pub struct NodesConfig {
     pub offline_after_secs: u64,
     /// A drain waiting longer than this asks the operator what to do.
     pub drain_deadline_secs: u64,
+    /// Nodes an operator verified (added with task cap 0, then raised): `doctor` flags any other
+    /// node that takes tasks.
+    #[serde(default)]
+    pub verified: Vec<String>,
 }
 
 impl Default for NodesConfig {
     fn default() -> Self {
-        Self { offline_after_secs: 300, drain_deadline_secs: 1800 }
+        Self { offline_after_secs: 300, drain_deadline_secs: 1800, verified: Vec::new() }
     }
 }
 

@@ -5,7 +5,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod drain;
+pub mod executor;
 pub mod guard;
 pub mod inventory;
 pub mod journal;
@@ -15,6 +17,7 @@ pub mod octopus;
 pub mod providers;
 pub mod reconcile;
 pub mod retry;
+pub mod scaling;
 pub mod secret;
 pub mod service_messages;
 pub mod sim;

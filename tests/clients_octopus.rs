@@ -187,7 +187,12 @@ async fn latest_release_is_the_last_successful_deployments() {
     let deployments: Vec<_> = state.deployments.iter().map(|d| (d.id.as_str(), d.task_state)).collect();
     assert_eq!(
         deployments,
-        vec![("Deployments-3", Some(TaskState::Executing)), ("Deployments-2", Some(TaskState::Success))]
+        vec![
+            ("Deployments-3", Some(TaskState::Executing)),
+            ("Deployments-2", Some(TaskState::Success)),
+            ("Deployments-0", Some(TaskState::Success)),
+        ],
+        "every deployment of the release to the environment, also before its last success; none elsewhere"
     );
     assert_eq!(state.deployments[1].deployed_to_machine_ids, vec!["Machines-1", "Machines-2"]);
 }

@@ -4,7 +4,7 @@
 use super::exit;
 use crate::config::{ConfigFile, Profile};
 use crate::sim::{self, SimOptions};
-use crate::tui::{self, worker::NoExecutor, Session};
+use crate::tui::{self, Session};
 use anyhow::Context;
 use clap::Args;
 use std::path::Path;
@@ -52,6 +52,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
         let mut profile = profile.clone();
         tune_for_demo(&mut profile);
         tracing::info!(scenario = %args.scenario, speed = args.speed, url = %running.octopus_url(), "demo started");
+        let approvals = tui::approvals_for(&name, &profile);
         let session = Session {
             profile_name: name.clone(),
             profile,
@@ -59,7 +60,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
             read_only: args.read_only,
             demo: Some(Arc::new(running)),
             history_file: None,
-            approvals: Arc::new(NoExecutor("approving is not wired to the executor yet".into())),
+            approvals,
         };
         tui::run_terminal(session, |_| anyhow::bail!("the demo has only the `sim` profile")).await
     })?;

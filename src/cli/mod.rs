@@ -1,9 +1,12 @@
 //! The command line: clap definitions and dispatch. Typed errors inside; one human sentence here.
 
+mod apply_cmd;
 mod config_cmd;
 mod demo_cmd;
+mod doctor_cmd;
 mod inventory_cmd;
 mod plan_cmd;
+mod scale_cmd;
 mod sim_cmd;
 mod tui_cmd;
 
@@ -62,6 +65,23 @@ pub enum Command {
     Inventory(inventory_cmd::InventoryArgs),
     /// Print the reconcile plan (exit 0 nothing to do, 2 changes pending, 1 error)
     Plan(plan_cmd::PlanArgs),
+    /// Plan, confirm, then run the plan's changes (exit 0 done, 2 some skipped, 1 error)
+    Apply(apply_cmd::ApplyArgs),
+    /// Check Octopus and scale-set settings against the recommendations (exit 0 no errors, 1 errors
+    /// found, 2 could not check)
+    Doctor(doctor_cmd::DoctorArgs),
+    /// Change a scale set's capacity by hand, within the guard's limits (exit 0 done, 1 refused, 2 changed meanwhile)
+    ///
+    /// Prints the proposal (current and target capacity, limits, the instances a scale-in is
+    /// expected to remove, the guard's verdict with every reason), asks for `yes` on a terminal
+    /// (pass --yes without one), then changes the capacity only if the scale set still has the
+    /// ETag it was read with, and waits for Azure's operation. Everything is journaled.
+    ///
+    /// Exit codes: 0 done; 1 refused, cancelled or failed; 2 the scale set changed between the
+    /// read and the write (HTTP 412): nothing was done; the fresh proposal is printed; ask again.
+    Scale(scale_cmd::ScaleArgs),
+    /// Protect an instance from scale-in (or remove the protection with --off)
+    Protect(scale_cmd::ProtectArgs),
 }
 
 impl Cli {
@@ -98,6 +118,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
         Command::Inventory(args) => inventory_cmd::run(&cli, args),
         Command::Plan(args) => plan_cmd::run(&cli, args),
+        Command::Apply(args) => apply_cmd::run(&cli, args),
+        Command::Doctor(args) => doctor_cmd::run(&cli, args),
+        Command::Scale(args) => scale_cmd::run_scale(&cli, args),
+        Command::Protect(args) => scale_cmd::run_protect(&cli, args),
     }
 }
 

@@ -5,10 +5,11 @@
 
 use super::inventory_cmd::Format;
 use super::{exit, Cli};
-use crate::config::ConfigFile;
+use crate::config::{ConfigFile, Profile};
 use crate::inventory;
 use crate::model::Plan;
 use crate::reconcile::{self, Inventory};
+use crate::snapshot::Snapshot;
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
@@ -35,29 +36,48 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     let (name, profile) = config.profile(cli.profile.as_deref())?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let snapshot = runtime.block_on(inventory::collect(profile));
-
-    let history_file = history_path(&name)?;
-    let mut history = reconcile::load_history(&history_file)
-        .with_context(|| format!("cannot read observation history {}", history_file.display()))?;
-    let inventory = Inventory::new(&snapshot, profile);
-    history.observe(&inventory);
-    let plan = reconcile::plan_inventory(&inventory, &history, OffsetDateTime::now_utc(), profile);
-    reconcile::save_history(&history_file, &history)
-        .with_context(|| format!("cannot save observation history {}", history_file.display()))?;
+    let (plan, _) = observe_and_plan(&name, profile, &snapshot)?;
 
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
         Format::Table => print!("{}", table(&plan)),
     }
-    let failures = snapshot.failures();
-    if !failures.is_empty() {
-        let owned: Vec<_> = failures.into_iter().cloned().collect();
-        anyhow::bail!("the plan is incomplete: {}", inventory::failure_sentence(&owned));
+    if let Some(sentence) = incomplete(&snapshot) {
+        anyhow::bail!("the plan is incomplete: {sentence}");
     }
     Ok(if plan.has_changes() { exit::PENDING } else { exit::OK })
 }
 
-fn table(plan: &Plan) -> String {
+/// Add `snapshot` to the profile's persisted observation history and plan from it.
+pub(super) fn observe_and_plan(
+    profile_name: &str,
+    profile: &Profile,
+    snapshot: &Snapshot,
+) -> anyhow::Result<(Plan, reconcile::History)> {
+    let history_file = history_path(profile_name)?;
+    let mut history = reconcile::load_history(&history_file)
+        .with_context(|| format!("cannot read observation history {}", history_file.display()))?;
+    let inventory = Inventory::new(snapshot, profile);
+    history.observe(&inventory);
+    let plan = reconcile::plan_inventory(&inventory, &history, OffsetDateTime::now_utc(), profile);
+    save(profile_name, &history)?;
+    Ok((plan, history))
+}
+
+/// Persist the history (apply saves again after its fresh reads).
+pub(super) fn save(profile_name: &str, history: &reconcile::History) -> anyhow::Result<()> {
+    let history_file = history_path(profile_name)?;
+    reconcile::save_history(&history_file, history)
+        .with_context(|| format!("cannot save observation history {}", history_file.display()))
+}
+
+/// The failed reads of `snapshot` in one sentence, if any.
+pub(super) fn incomplete(snapshot: &Snapshot) -> Option<String> {
+    let failures: Vec<_> = snapshot.failures().into_iter().cloned().collect();
+    (!failures.is_empty()).then(|| inventory::failure_sentence(&failures))
+}
+
+pub(super) fn table(plan: &Plan) -> String {
     let mut out = format!("{}\n", reconcile::summarize(plan));
     for planned in &plan.actions {
         out.push_str(&format!("\n{:<14} {}\n", planned.action.kind().as_str(), planned.reason));

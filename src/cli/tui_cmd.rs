@@ -2,11 +2,10 @@
 
 use super::{exit, Cli};
 use crate::config::ConfigFile;
-use crate::tui::{self, worker::NoExecutor, Session};
+use crate::tui::{self, Session};
 use anyhow::Context;
 use clap::Args;
 use std::io::IsTerminal;
-use std::sync::Arc;
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct TuiArgs {
@@ -28,6 +27,7 @@ pub fn require_terminal() -> anyhow::Result<()> {
 fn session(config: &ConfigFile, name: Option<&str>, read_only: bool) -> anyhow::Result<Session> {
     let (name, profile) = config.profile(name)?;
     let history_file = super::plan_cmd::history_path(&name)?;
+    let approvals = tui::approvals_for(&name, profile);
     Ok(Session {
         profile_name: name,
         profile: profile.clone(),
@@ -35,7 +35,7 @@ fn session(config: &ConfigFile, name: Option<&str>, read_only: bool) -> anyhow::
         read_only,
         demo: None,
         history_file: Some(history_file),
-        approvals: Arc::new(NoExecutor("approving is not wired to the executor yet".into())),
+        approvals,
     })
 }
 

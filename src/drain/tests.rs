@@ -8,7 +8,7 @@ use time::{Duration, OffsetDateTime};
 const NOW: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
 
 fn config() -> NodesConfig {
-    NodesConfig { offline_after_secs: 300, drain_deadline_secs: 1800 }
+    NodesConfig { offline_after_secs: 300, drain_deadline_secs: 1800, ..NodesConfig::default() }
 }
 
 fn node(id: &str, drain: bool, running: u32) -> Node {

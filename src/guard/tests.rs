@@ -316,3 +316,71 @@ proptest! {
         }
     }
 }
+
+/// The kind of a refusal, for comparing sets of reasons.
+fn kind(refusal: &Refusal) -> &'static str {
+    match refusal {
+        Refusal::BelowMinimum { .. } => "below-min",
+        Refusal::AboveMaximum { .. } => "above-max",
+        Refusal::StepTooLarge { .. } => "step",
+        Refusal::InCooldown { .. } => "cooldown",
+        Refusal::ReasonMissing => "reason",
+        Refusal::StillProvisioning { .. } => "provisioning",
+        Refusal::BelowProtected { .. } => "protected",
+        Refusal::NoChange { .. } => "no-change",
+        Refusal::UnknownState { .. } => "unknown",
+    }
+}
+
+proptest! {
+    /// Refusals are exactly the rules broken: each broken rule is named (never only the first),
+    /// and no rule that holds is named.
+    #[test]
+    fn every_broken_rule_is_named_and_only_those(
+        min in 0u32..6,
+        span in 0u32..10,
+        max_step in 1u32..5,
+        cooldown_secs in 0u64..3600,
+        current in 0u32..20,
+        wanted in 0u32..20,
+        ages in prop::collection::vec(-100i64..7200, 0..4),
+        own_age in prop::option::of(0i64..7200),
+        set_busy in prop::bool::weighted(0.2),
+        instances in arb_instances(),
+        force in any::<bool>(),
+        reason in prop::sample::select(vec!["", " \t", "sale"]),
+    ) {
+        let config = GuardConfig { min_capacity: min, max_capacity: min + span, max_step, cooldown_secs, require_reason: true };
+        let mut state = state(current);
+        state.last_changed = own_age.map(|age| NOW - Duration::seconds(age));
+        if set_busy {
+            state.provisioning_state = ProvisioningState::Updating;
+        }
+        let history: Vec<_> = ages.iter().map(|age| change(NOW - Duration::seconds(*age))).collect();
+        let request = ScaleRequest { scale_set: key(), new_capacity: wanted, reason: reason.into(), force };
+        let verdict = evaluate(&config, &request, &state, &instances, &history, NOW);
+
+        let last = history.iter().map(|c| c.at).chain(state.last_changed).max();
+        let provisioning = set_busy || instances.iter().any(|i| !i.provisioning_state.is_final());
+        let protected = instances.iter().filter(|i| i.protected_from_scale_in).count();
+        let mut expected = std::collections::BTreeSet::new();
+        for (broken, name) in [
+            (wanted < min, "below-min"),
+            (wanted > min + span, "above-max"),
+            (current == wanted, "no-change"),
+            (current != wanted && current.abs_diff(wanted) > max_step, "step"),
+            (last.is_some_and(|last| NOW - last < Duration::seconds(cooldown_secs as i64)), "cooldown"),
+            (reason.trim().is_empty(), "reason"),
+            (provisioning && !force, "provisioning"),
+            (wanted < current && (wanted as usize) < protected, "protected"),
+        ] {
+            if broken {
+                expected.insert(name);
+            }
+        }
+        let named: std::collections::BTreeSet<_> = verdict.refusals().iter().map(kind).collect();
+        prop_assert_eq!(verdict.refusals().len(), named.len(), "a reason is named twice");
+        prop_assert_eq!(&named, &expected);
+        prop_assert_eq!(verdict.is_allowed(), expected.is_empty());
+    }
+}

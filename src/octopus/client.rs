@@ -39,7 +39,7 @@ impl std::fmt::Debug for OctopusClient {
     }
 }
 
-type Query = Vec<(&'static str, String)>;
+pub(super) type Query = Vec<(&'static str, String)>;
 
 impl OctopusClient {
     /// A client for the configured server; `api_key` comes from the env var the config names.
@@ -151,7 +151,11 @@ impl OctopusClient {
         }
     }
 
-    async fn get<T: DeserializeOwned>(&self, call: Call, query: &Query) -> Result<T, OctopusError> {
+    pub(super) async fn get<T: DeserializeOwned>(
+        &self,
+        call: Call,
+        query: &Query,
+    ) -> Result<T, OctopusError> {
         let (_, bytes) = self.send(Method::GET, call.clone(), query, None).await?;
         parse(&call, &bytes)
     }
@@ -342,11 +346,27 @@ impl OctopusClient {
         };
         let release: wire::ReleaseResource =
             self.get(get_call(format!("/api/{space_id}/releases/{release_id}")), &Vec::new()).await?;
-        let deployments = seen
-            .into_iter()
-            .filter(|(d, _)| d.release_id.as_deref() == Some(release_id.as_str()))
-            .map(|(d, state)| convert::deployment(d, state))
-            .collect();
+        // Every deployment of that release to the environment, not only the ones newer than its
+        // last success: the targets an older deployment reached have the release too, and
+        // missing them would redeploy to every pre-existing target after each scale-out.
+        let mut states: std::collections::HashMap<String, Option<TaskState>> =
+            seen.into_iter().map(|(d, state)| (d.id.clone(), state)).collect();
+        let all: Vec<wire::DeploymentResource> =
+            self.get_all(&format!("/api/{space_id}/releases/{release_id}/deployments"), &Vec::new()).await?;
+        let mut deployments = Vec::new();
+        for deployment in all {
+            let ours = deployment.release_id.as_deref().is_none_or(|r| r == release_id)
+                && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id);
+            if !ours {
+                continue;
+            }
+            let state = match (states.remove(&deployment.id), &deployment.task_id) {
+                (Some(known), _) => known,
+                (None, Some(task_id)) => Some(self.task(task_id).await?.state),
+                (None, None) => None,
+            };
+            deployments.push(convert::deployment(deployment, state));
+        }
         Ok(ProjectState {
             project_id: project.id.clone(),
             project_name: project.name.clone(),
@@ -458,7 +478,7 @@ impl OctopusClient {
     }
 }
 
-fn get_call(path: String) -> Call {
+pub(super) fn get_call(path: String) -> Call {
     Call { method: "GET", path }
 }
 

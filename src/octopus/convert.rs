@@ -98,6 +98,13 @@ pub fn machine_policy(p: wire::MachinePolicyResource) -> MachinePolicy {
             .as_deref()
             .is_some_and(|b| b.eq_ignore_ascii_case("DeleteUnavailableMachines")),
         delete_after: cleanup.delete_machines_elapsed_time_span.as_deref().and_then(parse_timespan),
+        health_check_interval: p
+            .machine_health_check_policy
+            .health_check_interval
+            .as_deref()
+            .and_then(parse_timespan),
+        connectivity_behavior: p.machine_connectivity_policy.machine_connectivity_behavior,
+        calamari_update_behavior: p.machine_update_policy.calamari_update_behavior,
     }
 }
 

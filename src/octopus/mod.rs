@@ -4,10 +4,12 @@
 mod client;
 pub mod convert;
 mod error;
+mod settings;
 pub mod wire;
 
 pub use client::{OctopusClient, DEFAULT_PAGE_SIZE};
 pub use error::{Call, OctopusError};
+pub use settings::{EnvironmentSettings, ProjectSettings};
 
 use std::time::Duration;
 
@@ -46,4 +48,12 @@ pub struct MachinePolicy {
     /// `DeleteMachinesBehavior = DeleteUnavailableMachines`: Octopus deletes targets on its own.
     pub deletes_unavailable_machines: bool,
     pub delete_after: Option<Duration>,
+    /// `MachineHealthCheckPolicy.HealthCheckInterval`; None when absent or unparseable.
+    pub health_check_interval: Option<Duration>,
+    /// `MachineConnectivityPolicy.MachineConnectivityBehavior`: `ExpectedToBeOnline` or
+    /// `MayBeOfflineAndCanBeSkipped` (unavailable targets do not fail health checks).
+    pub connectivity_behavior: Option<String>,
+    /// `MachineUpdatePolicy.CalamariUpdateBehavior`: `UpdateOnDeployment`, `UpdateOnNewMachine`,
+    /// `UpdateAlways`.
+    pub calamari_update_behavior: Option<String>,
 }

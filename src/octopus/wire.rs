@@ -219,6 +219,71 @@ pub struct MachinePolicyResource {
     pub is_default: bool,
     #[serde(default, deserialize_with = "null_default")]
     pub machine_cleanup_policy: MachineCleanupPolicy,
+    #[serde(default, deserialize_with = "null_default")]
+    pub machine_health_check_policy: MachineHealthCheckPolicy,
+    #[serde(default, deserialize_with = "null_default")]
+    pub machine_connectivity_policy: MachineConnectivityPolicy,
+    #[serde(default, deserialize_with = "null_default")]
+    pub machine_update_policy: MachineUpdatePolicy,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MachineHealthCheckPolicy {
+    /// .NET TimeSpan, like the cleanup span.
+    #[serde(default)]
+    pub health_check_interval: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MachineConnectivityPolicy {
+    #[serde(default)]
+    pub machine_connectivity_behavior: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MachineUpdatePolicy {
+    #[serde(default)]
+    pub calamari_update_behavior: Option<String>,
+}
+
+/// `ProjectConnectivityPolicy` of a project.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProjectConnectivityPolicy {
+    #[serde(default, deserialize_with = "null_default")]
+    pub allow_deployments_to_no_targets: bool,
+    #[serde(default)]
+    pub skip_machine_behavior: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub target_roles: Vec<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub exclude_unhealthy_targets: bool,
+}
+
+/// `ProjectResource` (the deployment settings `doctor` looks at).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProjectResource {
+    pub id: String,
+    pub name: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub project_connectivity_policy: ProjectConnectivityPolicy,
+    /// `EnvironmentDefault`, `Off` or `On`.
+    #[serde(default)]
+    pub default_guided_failure_mode: Option<String>,
+}
+
+/// `EnvironmentResource` (the guided-failure default).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EnvironmentResource {
+    pub id: String,
+    pub name: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub use_guided_failure: bool,
 }
 
 /// `{ErrorMessage, Errors[]}` on failures.

@@ -19,7 +19,7 @@ pub(crate) fn secs_between(from: OffsetDateTime, to: OffsetDateTime) -> u64 {
 pub(crate) fn duration(secs: u64) -> String {
     match secs {
         0..=59 => format!("{secs} s"),
-        60..=3599 if secs % 60 == 0 => format!("{} min", secs / 60),
+        60..=3599 if secs.is_multiple_of(60) => format!("{} min", secs / 60),
         60..=3599 => format!("{} min {} s", secs / 60, secs % 60),
         _ => format!("{} h {} min", secs / 3600, (secs % 3600) / 60),
     }

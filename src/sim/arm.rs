@@ -215,7 +215,7 @@ pub fn scale_set_json(shared: &Shared, set: &ScaleSet) -> Value {
             "singlePlacementGroup": true,
             "orchestrationMode": "Uniform",
             "upgradePolicy": {"mode": "Manual"},
-            "scaleInPolicy": {"rules": ["Default"], "forceDeletion": false},
+            "scaleInPolicy": {"rules": [set.scale_in_policy], "forceDeletion": false},
             "virtualMachineProfile": {
                 "osProfile": {
                     "computerNamePrefix": set.computer_name_prefix,

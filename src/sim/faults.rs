@@ -30,10 +30,11 @@ pub enum FaultKind {
     MalformedJson,
     Unauthorized,
     ExpiredToken,
+    Forbidden,
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, truncated_page, malformed_json, 401, expired_token)")]
+#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, truncated_page, malformed_json, 401, 403, expired_token)")]
 pub struct UnknownFault(String);
 
 impl FaultSpec {
@@ -46,6 +47,7 @@ impl FaultSpec {
             "truncated_page" => FaultKind::TruncatedPage,
             "malformed_json" => FaultKind::MalformedJson,
             "401" => FaultKind::Unauthorized,
+            "403" => FaultKind::Forbidden,
             "expired_token" => FaultKind::ExpiredToken,
             other => return Err(UnknownFault(other.to_string())),
         })

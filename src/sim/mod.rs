@@ -7,6 +7,7 @@
 mod arm;
 mod control;
 pub mod faults;
+pub mod hooks;
 mod http;
 mod octopus;
 mod octopus_json;
@@ -18,6 +19,7 @@ pub mod world;
 
 pub use control::ControlError;
 pub use faults::{FaultSpec, Stats};
+pub use hooks::RequestHook;
 pub use scenario::EventAction;
 
 use axum::body::Bytes;
@@ -110,6 +112,7 @@ pub(crate) struct Shared {
     /// Wall-clock time of simulated t=0.
     epoch: OffsetDateTime,
     faults: Mutex<FaultQueue>,
+    hooks: Mutex<hooks::HookQueue>,
     stats: Mutex<Stats>,
     arm_page_size: AtomicUsize,
     octopus_page_size: AtomicUsize,
@@ -243,6 +246,11 @@ impl RunningSim {
     pub fn apply(&self, action: EventAction) -> Result<(), ControlError> {
         control::apply(&self.shared, action)
     }
+    /// Apply `hook.action` right before the next matching request is served (once): "someone
+    /// else" acting between a client's read and its write.
+    pub fn before_next_request(&self, hook: RequestHook) {
+        lock(&self.shared.hooks).push(hook);
+    }
     /// Read the world (for assertions), advanced to now.
     pub fn with_world<T>(&self, read: impl FnOnce(&World) -> T) -> T {
         read(&self.shared.world())
@@ -285,6 +293,7 @@ pub async fn start(options: SimOptions) -> Result<RunningSim, SimError> {
         clock,
         epoch,
         faults: Mutex::new(FaultQueue::default()),
+        hooks: Mutex::new(hooks::HookQueue::default()),
         stats: Mutex::new(Stats::default()),
         arm_page_size: AtomicUsize::new(options.arm_page_size.max(1)),
         octopus_page_size: AtomicUsize::new(options.octopus_page_size.max(1)),
@@ -334,6 +343,12 @@ async fn dispatch(
         (Api::Arm, arm::ArmRoute::parse(&segments).endpoint(&request.method))
     };
     lock(&shared.stats).count(api, &endpoint);
+    let hooked = lock(&shared.hooks).take(request.method.as_str(), &request.path);
+    if let Some(action) = hooked {
+        if let Err(err) = control::apply(&shared, action) {
+            tracing::warn!("simulator request hook failed: {err}");
+        }
+    }
     let fault = lock(&shared.faults).take(api, &request.path);
     let mut malformed = false;
     match fault {
@@ -365,6 +380,11 @@ fn fault_reply(api: Api, kind: FaultKind) -> Reply {
         FaultKind::Unauthorized => {
             (StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "The access token is invalid.")
         }
+        FaultKind::Forbidden => (
+            StatusCode::FORBIDDEN,
+            "AuthorizationFailed",
+            "You do not have permission to perform this action.",
+        ),
         FaultKind::ExpiredToken => (
             StatusCode::UNAUTHORIZED,
             "ExpiredAuthenticationToken",

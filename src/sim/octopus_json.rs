@@ -27,7 +27,7 @@ pub fn space(world: &World) -> Value {
 pub fn environment(world: &World, env: &Environment) -> Value {
     let space = &world.octopus.space_id;
     json!({
-        "Id": env.id, "Name": env.name, "Description": "", "SortOrder": 0, "UseGuidedFailure": false,
+        "Id": env.id, "Name": env.name, "Description": "", "SortOrder": 0, "UseGuidedFailure": env.use_guided_failure,
         "AllowDynamicInfrastructure": true, "SpaceId": space,
         "Links": {"Self": format!("/api/{space}/environments/{}", env.id), "Machines": format!("/api/{space}/environments/{}/machines{{?skip,take}}", env.id)},
     })
@@ -73,10 +73,10 @@ pub fn machine_policy(world: &World, policy: &MachinePolicy) -> Value {
     };
     json!({
         "Id": policy.id, "Name": policy.name, "Description": "", "IsDefault": policy.is_default, "SpaceId": space,
-        "MachineHealthCheckPolicy": {"HealthCheckInterval": "01:00:00", "HealthCheckType": "RunScript"},
-        "MachineConnectivityPolicy": {"MachineConnectivityBehavior": "ExpectedToBeOnline"},
+        "MachineHealthCheckPolicy": {"HealthCheckInterval": policy.health_check_interval, "HealthCheckType": "RunScript"},
+        "MachineConnectivityPolicy": {"MachineConnectivityBehavior": policy.connectivity_behavior},
         "MachineCleanupPolicy": {"DeleteMachinesBehavior": behavior, "DeleteMachinesElapsedTimeSpan": span},
-        "MachineUpdatePolicy": {"CalamariUpdateBehavior": "UpdateOnDeployment", "TentacleUpdateBehavior": "NeverUpdate"},
+        "MachineUpdatePolicy": {"CalamariUpdateBehavior": policy.calamari_update_behavior, "TentacleUpdateBehavior": "NeverUpdate"},
         "ConnectionRetrySleepInterval": "00:00:01", "ConnectionRetryCountLimit": 5,
         "ConnectionRetryTimeLimit": "00:05:00", "ConnectionConnectTimeout": "00:01:00",
         "PollingRequestQueueTimeout": "00:02:00", "PollingRequestMaximumMessageProcessingTimeout": "00:10:00",

@@ -116,6 +116,7 @@ pub struct Release {
 pub struct Environment {
     pub id: String,
     pub name: String,
+    pub use_guided_failure: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -124,4 +125,10 @@ pub struct MachinePolicy {
     pub name: String,
     pub is_default: bool,
     pub delete_unavailable_after: Option<String>,
+    /// TimeSpan, e.g. "01:00:00" (Octopus' default).
+    pub health_check_interval: String,
+    /// `ExpectedToBeOnline` or `MayBeOfflineAndCanBeSkipped`.
+    pub connectivity_behavior: String,
+    /// `UpdateOnDeployment`, `UpdateOnNewMachine` or `UpdateAlways`.
+    pub calamari_update_behavior: String,
 }

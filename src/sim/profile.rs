@@ -43,8 +43,10 @@ pub fn profile_toml(scenario: &Scenario, base_url: &str, speed: f64) -> String {
     let _ = writeln!(out, "provisioning_timeout_secs = {}", scaled(900.0));
     let _ = writeln!(out, "confirm_over = 3\nunregistered_after_secs = {}\n", scaled(600.0));
     let _ = writeln!(out, "[profiles.sim.nodes]");
-    let _ =
-        writeln!(out, "offline_after_secs = {}\ndrain_deadline_secs = {}\n", scaled(300.0), scaled(1800.0));
+    let verified: Vec<String> =
+        scenario.nodes.iter().filter(|n| n.verified).map(|n| n.name.clone()).collect();
+    let _ = writeln!(out, "offline_after_secs = {}\ndrain_deadline_secs = {}", scaled(300.0), scaled(1800.0));
+    let _ = writeln!(out, "verified = {}\n", list(&verified));
     let _ = writeln!(out, "[profiles.sim.console]\nrefresh_secs = {}", scaled(5.0));
     out
 }

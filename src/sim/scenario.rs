@@ -62,6 +62,46 @@ pub struct OctopusSection {
     /// Give the first two targets the same thumbprint (a cloned image).
     #[serde(default)]
     pub duplicate_thumbprints: bool,
+    /// Give the third target the first one's name (two registrations of one host).
+    #[serde(default)]
+    pub duplicate_names: bool,
+    /// Targets with the scale-set roles whose VM is in no scale set (left over from elsewhere).
+    #[serde(default)]
+    pub stray_targets: Vec<String>,
+    /// The environment's "use guided failure by default".
+    #[serde(default)]
+    pub environment_guided_failure: bool,
+    /// A dedicated machine policy for the scale-set targets; without it they use the default one.
+    pub vmss_policy: Option<PolicySection>,
+}
+
+/// A machine policy; the defaults are the seeds' recommendations (seed 000), minus cleanup.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySection {
+    #[serde(default = "default_policy_name")]
+    pub name: String,
+    #[serde(default = "default_interval")]
+    pub health_check_interval: String,
+    #[serde(default = "default_connectivity")]
+    pub connectivity_behavior: String,
+    #[serde(default = "default_calamari")]
+    pub calamari_update_behavior: String,
+    /// Delete unavailable targets after this TimeSpan; None keeps them.
+    pub delete_unavailable_after: Option<String>,
+}
+
+fn default_policy_name() -> String {
+    "VMSS targets".into()
+}
+fn default_interval() -> String {
+    "00:10:00".into()
+}
+fn default_connectivity() -> String {
+    "MayBeOfflineAndCanBeSkipped".into()
+}
+fn default_calamari() -> String {
+    "UpdateAlways".into()
 }
 
 fn default_space() -> String {
@@ -115,6 +155,13 @@ pub struct ScaleSetSection {
     /// Instance ids (of the initial VMs) protected from scale-in.
     #[serde(default)]
     pub protected: Vec<u64>,
+    /// `scaleInPolicy.rules[0]`: Default, NewestVM or OldestVM.
+    #[serde(default = "default_scale_in_policy")]
+    pub scale_in_policy: String,
+}
+
+fn default_scale_in_policy() -> String {
+    "Default".into()
 }
 
 fn default_location() -> String {
@@ -133,6 +180,12 @@ pub struct NodeSection {
     pub version: Option<String>,
     #[serde(default)]
     pub maintenance: bool,
+    /// Dead since long before the start: last seen 15 minutes ago, never heartbeats.
+    #[serde(default)]
+    pub offline: bool,
+    /// Listed in the profile's `nodes.verified` (an operator checked it with task cap 0 first).
+    #[serde(default = "yes")]
+    pub verified: bool,
 }
 
 fn default_task_cap() -> u32 {
@@ -198,7 +251,9 @@ impl Scenario {
             if *name == self.octopus.environment {
                 environment_id = id.clone();
             }
-            environments.push(Environment { id, name: name.clone() });
+            let use_guided_failure =
+                *name == self.octopus.environment && self.octopus.environment_guided_failure;
+            environments.push(Environment { id, name: name.clone(), use_guided_failure });
         }
         let octopus = OctopusInfo {
             space_id,
@@ -208,7 +263,11 @@ impl Scenario {
             target_roles: self.octopus.roles.clone(),
             environment_id,
             communication_style: self.octopus.communication_style.clone(),
-            machine_policy_id: "MachinePolicies-1".into(),
+            machine_policy_id: if self.octopus.vmss_policy.is_some() {
+                "MachinePolicies-2".into()
+            } else {
+                "MachinePolicies-1".into()
+            },
         };
         let mut world = World::new(seed, self.tunables.clone(), octopus);
         world.octopus.installation_id = world.new_guid();
@@ -218,9 +277,23 @@ impl Scenario {
             name: "Default Machine Policy".into(),
             is_default: true,
             delete_unavailable_after: self.octopus.default_policy_delete_after.clone(),
+            health_check_interval: "01:00:00".into(),
+            connectivity_behavior: "ExpectedToBeOnline".into(),
+            calamari_update_behavior: "UpdateOnDeployment".into(),
         }];
+        if let Some(policy) = &self.octopus.vmss_policy {
+            world.machine_policies.push(MachinePolicy {
+                id: "MachinePolicies-2".into(),
+                name: policy.name.clone(),
+                is_default: false,
+                delete_unavailable_after: policy.delete_unavailable_after.clone(),
+                health_check_interval: policy.health_check_interval.clone(),
+                connectivity_behavior: policy.connectivity_behavior.clone(),
+                calamari_update_behavior: policy.calamari_update_behavior.clone(),
+            });
+        }
         for (index, node) in self.nodes.iter().enumerate() {
-            let last_seen = -(index as f64) * 7.0;
+            let last_seen = if node.offline { -900.0 } else { -(index as f64) * 7.0 };
             world.nodes.push(Node {
                 id: format!("OctopusServerNodes-{}", node.name),
                 name: node.name.clone(),
@@ -228,7 +301,7 @@ impl Scenario {
                 max_concurrent_tasks: node.max_concurrent_tasks,
                 is_in_maintenance_mode: node.maintenance,
                 last_seen,
-                alive: true,
+                alive: !node.offline,
             });
         }
         for section in &self.scale_sets {
@@ -247,6 +320,7 @@ impl Scenario {
                 etag: 1,
                 next_instance_id: 0,
                 vms: Vec::new(),
+                scale_in_policy: section.scale_in_policy.clone(),
             });
             let index = world.scale_sets.len() - 1;
             for instance_id in 0..section.capacity as u64 {
@@ -255,6 +329,9 @@ impl Scenario {
         }
         if self.octopus.duplicate_thumbprints && world.machines.len() >= 2 {
             world.machines[1].thumbprint = world.machines[0].thumbprint.clone();
+        }
+        if self.octopus.duplicate_names && world.machines.len() >= 3 {
+            world.machines[2].name = world.machines[0].name.clone();
         }
         for section in &self.projects {
             let project_id = world.next_id("Projects");
@@ -313,6 +390,10 @@ impl Scenario {
                     created: -1800.0,
                 });
             }
+        }
+        // After the projects, so stray targets do not shift the ids the other documents get.
+        for name in &self.octopus.stray_targets {
+            world.add_stray_target(name);
         }
         world.events = self.events.clone();
         world.chaos = self.chaos.clone();

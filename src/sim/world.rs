@@ -87,6 +87,8 @@ pub struct ScaleSet {
     /// Instance ids are never reused: the next one continues from the highest ever used.
     pub next_instance_id: u64,
     pub vms: Vec<Vm>,
+    /// `scaleInPolicy.rules[0]`: Default, NewestVM or OldestVM.
+    pub scale_in_policy: String,
 }
 
 impl ScaleSet {
@@ -278,6 +280,26 @@ impl World {
             etag: 1,
         });
         self.register_target(set_index, instance_id);
+    }
+
+    /// A healthy target with the scale-set roles and no VM behind it in any scale set.
+    pub fn add_stray_target(&mut self, name: &str) {
+        let id = self.next_id("Machines");
+        let thumbprint = self.thumbprint();
+        self.machines.push(Machine {
+            id,
+            name: name.to_string(),
+            roles: self.octopus.target_roles.clone(),
+            environment_ids: vec![self.octopus.environment_id.clone()],
+            is_disabled: false,
+            machine_policy_id: self.octopus.machine_policy_id.clone(),
+            health: Health::Healthy,
+            thumbprint,
+            communication_style: self.octopus.communication_style.clone(),
+            vm: None,
+            tentacle_running: true,
+            created_at: self.now,
+        });
     }
 
     fn register_target(&mut self, set_index: usize, instance_id: u64) {

@@ -120,6 +120,24 @@ pub async fn run_terminal(
     result
 }
 
+/// The executor for a profile, journaling to the data dir's journal. When it cannot be built
+/// (no journal, no API key) the console still opens, and every approval reports why it did not run.
+pub fn approvals_for(profile_name: &str, profile: &Profile) -> Arc<dyn Approvals> {
+    let journal = crate::journal::default_path()
+        .ok_or_else(|| "cannot find the platform data dir: set SCALEGUARD_DATA_DIR".to_string())
+        .and_then(|path| crate::journal::Journal::open(&path).map_err(|err| err.to_string()));
+    let executor = journal.and_then(|journal| {
+        crate::executor::Executor::new(profile_name, profile, journal).map_err(|err| err.to_string())
+    });
+    match executor {
+        Ok(executor) => Arc::new(executor),
+        Err(why) => {
+            tracing::warn!(%why, "approvals disabled");
+            Arc::new(worker::NoExecutor(format!("cannot run approved actions: {why}")))
+        }
+    }
+}
+
 /// Build the worker for a session.
 pub fn worker_setup(session: &Session) -> WorkerSetup {
     WorkerSetup {

@@ -371,9 +371,12 @@ fn on_worker(model: &mut Model, event: WorkerEvent) -> Vec<Effect> {
             model.progress.insert(action_id, Progress::Running);
             model.say(format!("running: {summary}"));
         }
-        WorkerEvent::ExecFinished { action_id, summary, outcome } => {
+        WorkerEvent::ExecFinished { action_id, summary, outcome, detail } => {
             let (progress, text, error) = match outcome {
-                Outcome::Done => (Progress::Done, format!("done: {summary}"), false),
+                Outcome::Done => {
+                    let detail = detail.map(|d| format!(" ({d})")).unwrap_or_default();
+                    (Progress::Done, format!("done: {summary}{detail}"), false)
+                }
                 Outcome::Skipped(why) => {
                     (Progress::Skipped(why.clone()), format!("skipped: {summary}: {why}"), true)
                 }

@@ -3,6 +3,8 @@
 //! approved actions through the executor. It talks to the UI only by messages.
 
 use crate::config::Profile;
+pub use crate::executor::{ActionReport, ExecEvent};
+use crate::executor::Executor;
 use crate::inventory::Collector;
 use crate::journal::Outcome;
 use crate::model::{Plan, PlannedAction};
@@ -52,6 +54,8 @@ pub enum Event {
         action_id: String,
         summary: String,
         outcome: Outcome,
+        /// What the server answered when it worked (deployment and task ids).
+        detail: Option<String>,
     },
     ExecDone {
         ran: usize,
@@ -60,20 +64,6 @@ pub enum Event {
     Demo(Result<String, String>),
     /// Something the worker could not do (history file, journal); one sentence.
     Failed(String),
-}
-
-/// Progress of an approved batch, as the executor reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExecEvent {
-    Started { action_id: String, summary: String },
-    Finished(ActionReport),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActionReport {
-    pub action_id: String,
-    pub summary: String,
-    pub outcome: Outcome,
 }
 
 /// Runs approved actions. The product's executor implements it; it re-validates every action
@@ -87,6 +77,19 @@ pub trait Approvals: Send + Sync {
         history: &mut History,
         progress: &mut (dyn FnMut(ExecEvent) + Send),
     ) -> Vec<ActionReport>;
+}
+
+#[async_trait::async_trait]
+impl Approvals for Executor {
+    async fn run(
+        &self,
+        approved: &[PlannedAction],
+        reason: &str,
+        history: &mut History,
+        progress: &mut (dyn FnMut(ExecEvent) + Send),
+    ) -> Vec<ActionReport> {
+        Executor::run(self, approved, reason, history, progress).await
+    }
 }
 
 /// Used when the executor cannot be built: every approval is reported as not done, with why.
@@ -108,6 +111,7 @@ impl Approvals for NoExecutor {
                     action_id: planned.id.clone(),
                     summary: crate::tui::panes::diffs::summary(planned),
                     outcome: Outcome::Failed(self.0.clone()),
+                    detail: None,
                 };
                 progress(ExecEvent::Finished(report.clone()));
                 report
@@ -232,6 +236,7 @@ impl Worker {
                     action_id: report.action_id,
                     summary: report.summary,
                     outcome: report.outcome,
+                    detail: report.detail,
                 },
             });
         };

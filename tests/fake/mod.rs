@@ -363,6 +363,21 @@ fn octopus(
             ],
             cap,
         ),
+        // Every deployment of the release, in any environment, including an older success that the
+        // project's deployment list (walked newest first, stopping at a success) never reaches.
+        ("GET", "/api/Spaces-1/releases/Releases-2/deployments") => page(
+            vec![
+                json!({"Id": "Deployments-3", "ProjectId": "Projects-1", "ReleaseId": "Releases-2", "EnvironmentId": "Environments-1",
+                       "SpecificMachineIds": ["Machines-1"], "TaskId": "ServerTasks-3", "DeployedToMachineIds": []}),
+                json!({"Id": "Deployments-2", "ProjectId": "Projects-1", "ReleaseId": "Releases-2", "EnvironmentId": "Environments-1",
+                       "SpecificMachineIds": [], "TaskId": "ServerTasks-2", "DeployedToMachineIds": ["Machines-1", "Machines-2"]}),
+                json!({"Id": "Deployments-5", "ProjectId": "Projects-1", "ReleaseId": "Releases-2", "EnvironmentId": "Environments-2",
+                       "SpecificMachineIds": [], "TaskId": "ServerTasks-5", "DeployedToMachineIds": ["Machines-7"]}),
+                json!({"Id": "Deployments-0", "ProjectId": "Projects-1", "ReleaseId": "Releases-2", "EnvironmentId": "Environments-1",
+                       "SpecificMachineIds": ["Machines-3"], "TaskId": "ServerTasks-0", "DeployedToMachineIds": ["Machines-3"]}),
+            ],
+            cap,
+        ),
         ("GET", "/api/Spaces-1/releases/Releases-2") => {
             reply(200, json!({"Id": "Releases-2", "ProjectId": "Projects-1", "Version": "1.4.2"}))
         }
@@ -388,7 +403,7 @@ fn octopus(
             }
             let state = match id {
                 "ServerTasks-3" => "Executing",
-                "ServerTasks-2" => "Success",
+                "ServerTasks-2" | "ServerTasks-0" | "ServerTasks-5" => "Success",
                 _ => "Failed",
             };
             reply(

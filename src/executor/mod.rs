@@ -1,0 +1,281 @@
+//! Runs approved reconcile actions: journal the intent → re-read the world → re-check the action
+//! (`reconcile::still_valid`) → call Octopus → journal the result. Used by `apply` and the console.
+//!
+//! Two executors at once (two consoles, a console and a runbook) must never double-delete or
+//! double-deploy (invariant 5). Each action holds the profile's apply lock (a file lock in the data
+//! dir) from its fresh read until its result is journaled, so a second executor on the same machine
+//! reads the world only after the first one's change is visible. Across machines the fresh read
+//! still catches a change that landed before it (a deleted target, a queued deployment); a delete
+//! that loses the race gets a 404 and is reported as skipped.
+
+mod approval;
+mod interrupted;
+mod lock;
+
+pub use approval::{confirmation_for, Confirmation};
+pub use interrupted::{resolve_interrupted, InterruptedIntent};
+pub use lock::{path_beside as lock_path, ApplyLock};
+
+use crate::config::Profile;
+use crate::inventory::Collector;
+use crate::journal::{Journal, JournalAction, JournalError, Outcome};
+use crate::model::{Action, PlannedAction};
+use crate::octopus::{DeploymentRequest, OctopusClient, OctopusError};
+use crate::reconcile::{still_valid, History, Inventory};
+use crate::snapshot::ReadFailure;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use thiserror::Error;
+use time::OffsetDateTime;
+use tokio::sync::OnceCell;
+
+#[derive(Debug, Error)]
+pub enum ExecutorError {
+    #[error("the Octopus API key: {0}")]
+    ApiKey(String),
+    #[error("the Octopus client: {0}")]
+    Client(#[from] OctopusError),
+}
+
+/// What happened to one approved action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActionReport {
+    pub action_id: String,
+    /// "delete-target web-3 (Machines-12)": what ran, in words.
+    pub summary: String,
+    pub outcome: Outcome,
+    /// What the server answered when it worked ("Deployments-7, task ServerTasks-9").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Live progress for the console and the headless output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecEvent {
+    Started { action_id: String, summary: String },
+    Finished(ActionReport),
+}
+
+/// Cheap to clone; clones share the clients, the journal and the resolved space.
+#[derive(Clone)]
+pub struct Executor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    profile_name: String,
+    profile: Profile,
+    journal: Journal,
+    octopus: OctopusClient,
+    collector: Collector,
+    space_id: OnceCell<String>,
+    lock_path: PathBuf,
+}
+
+impl Executor {
+    /// Build the clients the profile needs; actions are journaled to `journal`.
+    pub fn new(profile_name: &str, profile: &Profile, journal: Journal) -> Result<Executor, ExecutorError> {
+        let key = profile.octopus_api_key().map_err(|err| ExecutorError::ApiKey(err.to_string()))?;
+        let octopus = OctopusClient::new(&profile.octopus, key)?;
+        Ok(Self::with_octopus(profile_name, profile, journal, octopus))
+    }
+
+    /// As [`Executor::new`] with a client the caller built (tests tune retries and page sizes).
+    pub fn with_octopus(
+        profile_name: &str,
+        profile: &Profile,
+        journal: Journal,
+        octopus: OctopusClient,
+    ) -> Executor {
+        let collector = Collector::with_octopus(profile, Ok(octopus.clone()));
+        let lock_path = lock::path_beside(journal.path(), profile_name);
+        Executor {
+            inner: Arc::new(Inner {
+                profile_name: profile_name.to_string(),
+                profile: profile.clone(),
+                journal,
+                octopus,
+                collector,
+                space_id: OnceCell::new(),
+                lock_path,
+            }),
+        }
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.inner.journal
+    }
+
+    /// Run the mutating actions of `approved` in order (waits and notes change nothing and are
+    /// left out). `history` is the caller's observation history: each fresh read is observed into
+    /// it, so the absence evidence a delete needs keeps growing. Never stops early: every action
+    /// gets a report.
+    pub async fn run(
+        &self,
+        approved: &[PlannedAction],
+        reason: &str,
+        history: &mut History,
+        progress: &mut (dyn FnMut(ExecEvent) + Send),
+    ) -> Vec<ActionReport> {
+        let mut reports = Vec::new();
+        for planned in approved.iter().filter(|p| p.action.is_mutating()) {
+            let summary = summary(&planned.action);
+            progress(ExecEvent::Started { action_id: planned.id.clone(), summary: summary.clone() });
+            let (outcome, detail) = match self.run_one(planned, reason, history).await {
+                Ok(done) => done,
+                Err(journal) => (Outcome::Failed(format!("not run: {journal}")), None),
+            };
+            let report = ActionReport { action_id: planned.id.clone(), summary, outcome, detail };
+            progress(ExecEvent::Finished(report.clone()));
+            reports.push(report);
+        }
+        reports
+    }
+
+    /// One action under the apply lock. Errors only when the journal cannot be written: an action
+    /// that cannot be journaled is not run.
+    async fn run_one(
+        &self,
+        planned: &PlannedAction,
+        reason: &str,
+        history: &mut History,
+    ) -> Result<(Outcome, Option<String>), JournalError> {
+        let inner = &self.inner;
+        let _lock = match ApplyLock::acquire(&inner.lock_path).await {
+            Ok(lock) => lock,
+            Err(err) => return Ok((Outcome::Failed(format!("cannot take the apply lock: {err}")), None)),
+        };
+        let action = JournalAction::Planned { action: planned.action.clone() };
+        let intent =
+            inner.journal.append_intent(&inner.profile_name, reason, action, OffsetDateTime::now_utc())?;
+
+        let fresh = inner.collector.collect().await;
+        history.observe(&Inventory::new(&fresh, &inner.profile));
+        let (outcome, detail) = match still_valid(&planned.action, &fresh, history, &inner.profile) {
+            Err(why) => (Outcome::Skipped(why), None),
+            Ok(()) => self.perform(&planned.action, fresh.environment_id.as_deref()).await,
+        };
+        inner.journal.append_result(&intent, outcome.clone(), OffsetDateTime::now_utc())?;
+        Ok((outcome, detail))
+    }
+
+    async fn perform(&self, action: &Action, environment_id: Option<&str>) -> (Outcome, Option<String>) {
+        let space_id = match self.space_id().await {
+            Ok(id) => id,
+            Err(failure) => return (Outcome::Failed(failure.to_string()), None),
+        };
+        let octopus = &self.inner.octopus;
+        match action {
+            Action::DeleteTarget { target_id, .. } => match octopus.delete_target(&space_id, target_id).await
+            {
+                Ok(()) => (Outcome::Done, None),
+                // Another executor won the race: the target is gone, which is what was wanted.
+                Err(OctopusError::NotFound { .. }) => {
+                    (Outcome::Skipped(format!("{target_id} was already deleted by someone else")), None)
+                }
+                Err(err) => (Outcome::Failed(err.to_string()), None),
+            },
+            Action::Deploy {
+                release_id, release_version, environment_id: planned_env, target_ids, ..
+            } => {
+                // The plan's environment is the one the fresh read resolved; a changed config would differ.
+                if environment_id.is_some_and(|fresh| fresh != planned_env) {
+                    return (
+                        Outcome::Skipped("the configured environment changed since the plan".into()),
+                        None,
+                    );
+                }
+                let request = DeploymentRequest {
+                    release_id: release_id.clone(),
+                    environment_id: planned_env.clone(),
+                    specific_machine_ids: target_ids.clone(),
+                    comments: format!(
+                        "scaleguard: release {release_version} to {} new target(s) after a scale event",
+                        target_ids.len()
+                    ),
+                    use_guided_failure: false,
+                };
+                match octopus.create_deployment(&space_id, &request).await {
+                    Ok(deployment) => {
+                        let task = deployment.task_id.as_deref().unwrap_or("no task");
+                        (Outcome::Done, Some(format!("{}, task {task}", deployment.id)))
+                    }
+                    Err(err) => (Outcome::Failed(err.to_string()), None),
+                }
+            }
+            Action::Wait { .. } | Action::Note { .. } => (Outcome::Skipped("information only".into()), None),
+        }
+    }
+
+    async fn space_id(&self) -> Result<String, ReadFailure> {
+        let inner = &self.inner;
+        inner
+            .space_id
+            .get_or_try_init(|| async {
+                inner
+                    .octopus
+                    .resolve_space(&inner.profile.octopus.space)
+                    .await
+                    .map(|space| space.id)
+                    .map_err(|err| ReadFailure::new("the Octopus space", err.to_string()))
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// "delete-target web-3 (Machines-12)", "deploy Todo Web 1.4.2 to web-4, web-5".
+pub fn summary(action: &Action) -> String {
+    match action {
+        Action::DeleteTarget { target_id, target_name, .. } => {
+            format!("delete-target {target_name} ({target_id})")
+        }
+        Action::Deploy { project_name, release_version, target_names, .. } => {
+            format!("deploy {project_name} {release_version} to {}", target_names.join(", "))
+        }
+        Action::Wait { scale_set, .. } => format!("wait for {scale_set}"),
+        Action::Note { subject, .. } => format!("note: {subject}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Severity;
+    use crate::reconcile::testkit::set_key;
+
+    #[test]
+    fn summaries_name_the_target_or_the_release_and_targets() {
+        let delete = Action::DeleteTarget {
+            target_id: "Machines-12".into(),
+            target_name: "web-3".into(),
+            last_instance_id: Some("3".into()),
+            absent_observations: 3,
+            absent_secs: 400,
+            requires_confirmation: false,
+        };
+        assert_eq!(summary(&delete), "delete-target web-3 (Machines-12)");
+        let deploy = Action::Deploy {
+            project_id: "Projects-1".into(),
+            project_name: "Todo Web".into(),
+            release_id: "Releases-4".into(),
+            release_version: "1.4.2".into(),
+            environment_id: "Environments-1".into(),
+            target_ids: vec!["Machines-4".into(), "Machines-5".into()],
+            target_names: vec!["web-4".into(), "web-5".into()],
+        };
+        assert_eq!(summary(&deploy), "deploy Todo Web 1.4.2 to web-4, web-5");
+        let note = Action::Note { severity: Severity::Info, subject: "vm-7 has no target".into() };
+        assert!(summary(&note).contains("vm-7 has no target"));
+        let wait = Action::Wait {
+            scale_set: set_key("vmss-web"),
+            in_progress: 1,
+            succeeded: 2,
+            capacity: 3,
+            waiting_secs: 10,
+            timed_out: false,
+        };
+        assert!(summary(&wait).contains("vmss-web"));
+    }
+}

@@ -1,0 +1,187 @@
+//! A proposed capacity change: what was read, what the guard says, what a scale-in would remove.
+
+use super::{ScaleError, Scaling};
+use crate::config::GuardConfig;
+use crate::guard::{self, ScaleRequest, Verdict};
+use crate::model::{Instance, ScaleChange, ScaleSetKey, ScaleSetState};
+use crate::snapshot::ScaleSetListing;
+use time::OffsetDateTime;
+
+/// Everything the operator confirms, captured when it was read: `apply` changes exactly this and
+/// only while the scale set still has `state.etag`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proposal {
+    pub profile: String,
+    pub request: ScaleRequest,
+    /// The scale set as read, with its capacity and ETag.
+    pub state: ScaleSetState,
+    pub instances: Vec<Instance>,
+    pub limits: GuardConfig,
+    /// The last capacity change by anyone (journal or the scale set itself).
+    pub last_change: Option<OffsetDateTime>,
+    /// Instance ids protected from scale-in.
+    pub protected: Vec<String>,
+    /// For a scale-in: the instance ids expected to go (highest first, protected ones skipped).
+    pub expected_victims: Vec<String>,
+    pub verdict: Verdict,
+    pub read_at: OffsetDateTime,
+}
+
+impl Proposal {
+    pub fn key(&self) -> &ScaleSetKey {
+        &self.request.scale_set
+    }
+
+    pub fn current(&self) -> u32 {
+        self.state.capacity
+    }
+
+    pub fn target(&self) -> u32 {
+        self.request.new_capacity
+    }
+
+    /// Positive for a scale-out, negative for a scale-in.
+    pub fn delta(&self) -> i64 {
+        i64::from(self.target()) - i64::from(self.current())
+    }
+
+    pub fn is_allowed(&self) -> bool {
+        self.verdict.is_allowed()
+    }
+}
+
+/// Pure: the proposal for `request` over a listing just read and the journal's history.
+pub fn propose(
+    profile: &str,
+    limits: &GuardConfig,
+    request: ScaleRequest,
+    listing: ScaleSetListing,
+    history: &[ScaleChange],
+    now: OffsetDateTime,
+) -> Proposal {
+    let ScaleSetListing { state, instances } = listing;
+    let verdict = guard::evaluate(limits, &request, &state, &instances, history, now);
+    // Shown even when refused, so the operator sees what a scale-in would cost.
+    let expected_victims = match &verdict {
+        Verdict::Allowed { expected_victims, .. } => expected_victims.clone(),
+        Verdict::Refused { .. } if request.new_capacity < state.capacity => {
+            guard::scale_in_victims(&instances, request.new_capacity)
+                .into_iter()
+                .map(|i| i.instance_id)
+                .collect()
+        }
+        Verdict::Refused { .. } => Vec::new(),
+    };
+    let protected =
+        instances.iter().filter(|i| i.protected_from_scale_in).map(|i| i.instance_id.clone()).collect();
+    Proposal {
+        profile: profile.to_string(),
+        last_change: guard::last_change(&request.scale_set, &state, history),
+        request,
+        state,
+        instances,
+        limits: limits.clone(),
+        protected,
+        expected_victims,
+        verdict,
+        read_at: now,
+    }
+}
+
+impl Scaling {
+    /// Read the scale set and its instances, and ask the guard. Changes nothing.
+    pub async fn prepare(
+        &self,
+        key: &ScaleSetKey,
+        capacity: u32,
+        reason: &str,
+        force: bool,
+    ) -> Result<Proposal, ScaleError> {
+        let request = ScaleRequest {
+            scale_set: key.clone(),
+            new_capacity: capacity,
+            reason: reason.to_string(),
+            force,
+        };
+        self.prepare_request(request).await
+    }
+
+    pub(super) async fn prepare_request(&self, request: ScaleRequest) -> Result<Proposal, ScaleError> {
+        let provider = self.provider(&request.scale_set)?;
+        let listing = provider.listing(&request.scale_set).await.map_err(ScaleError::Provider)?;
+        let history = self.history()?;
+        Ok(propose(&self.profile_name, &self.profile.guard, request, listing, &history, self.now()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{OrchestrationMode, PowerState, ProvisioningState};
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
+
+    fn key() -> ScaleSetKey {
+        ScaleSetKey {
+            provider: "azure".into(),
+            subscription_id: "sub".into(),
+            resource_group: "rg".into(),
+            name: "web".into(),
+        }
+    }
+
+    fn listing(capacity: u32, protected: &[u64]) -> ScaleSetListing {
+        let state = ScaleSetState {
+            key: key(),
+            location: None,
+            capacity,
+            provisioning_state: ProvisioningState::Succeeded,
+            overprovision: false,
+            orchestration_mode: OrchestrationMode::Uniform,
+            scale_in_rules: vec![],
+            etag: Some("\"3\"".into()),
+            last_changed: None,
+        };
+        let instances = (0..u64::from(capacity))
+            .map(|id| Instance {
+                scale_set: key(),
+                instance_id: id.to_string(),
+                vm_id: None,
+                name: format!("web_{id}"),
+                computer_name: None,
+                provisioning_state: ProvisioningState::Succeeded,
+                power_state: PowerState::Running,
+                latest_model_applied: true,
+                protected_from_scale_in: protected.contains(&id),
+            })
+            .collect();
+        ScaleSetListing { state, instances }
+    }
+
+    fn request(capacity: u32, reason: &str) -> ScaleRequest {
+        ScaleRequest { scale_set: key(), new_capacity: capacity, reason: reason.into(), force: false }
+    }
+
+    #[test]
+    fn a_refused_scale_in_still_shows_what_it_would_remove() {
+        let limits = GuardConfig { max_step: 10, ..GuardConfig::default() };
+        let proposal = propose("p", &limits, request(3, ""), listing(6, &[5]), &[], NOW);
+        assert!(!proposal.is_allowed());
+        assert_eq!(proposal.expected_victims, vec!["4", "3", "2"]);
+        assert_eq!(proposal.protected, vec!["5"]);
+        assert_eq!(proposal.delta(), -3);
+    }
+
+    #[test]
+    fn a_scale_out_names_no_victims_and_carries_the_last_change() {
+        let history =
+            [ScaleChange { scale_set: key(), at: NOW - time::Duration::hours(1), from: None, to: 2 }];
+        let proposal =
+            propose("p", &GuardConfig::default(), request(5, "sale"), listing(2, &[]), &history, NOW);
+        assert!(proposal.is_allowed(), "{:?}", proposal.verdict);
+        assert!(proposal.expected_victims.is_empty());
+        assert_eq!(proposal.last_change, Some(NOW - time::Duration::hours(1)));
+        assert_eq!(proposal.delta(), 3);
+    }
+}
