@@ -105,6 +105,29 @@ fn demo_shows_a_diff_and_approving_it_runs_and_journals_it() {
     });
     assert!(line_with(&done, &["deploy", "done"]), "the deploy ran:\n{done}");
 
+    // A delete (an over-provisioned extra whose target registered) needs the scale set's name.
+    console.send("/\x7f\x7f\x7f\x7f\x7f\x7fdelete\r");
+    console.wait_for("a proposed delete", Duration::from_secs(90), |s| {
+        line_with(s, &["delete-target", "proposed"])
+    });
+    console.send("aA");
+    console.wait_for("the approval dialog", Duration::from_secs(10), |s| {
+        s.contains("type `vmss-web` to confirm")
+    });
+    console.send("\r");
+    console.wait_for("the dialog to close on Cancel", Duration::from_secs(10), |s| {
+        s.contains("approval cancelled")
+    });
+    console.send("aA");
+    console.wait_for("the approval dialog", Duration::from_secs(10), |s| {
+        s.contains("type `vmss-web` to confirm")
+    });
+    console.send("\tvmss-web\t\r");
+    let deleted = console.wait_for("the delete's result", Duration::from_secs(60), |s| {
+        ["done", "failed", "skipped"].iter().any(|status| line_with(s, &["delete-target", status]))
+    });
+    assert!(line_with(&deleted, &["delete-target", "done"]), "the delete ran:\n{deleted}");
+
     let journal = std::fs::read_to_string(data.path().join("journal.jsonl")).expect("journal written");
     assert!(journal.contains("\"kind\":\"intent\""), "{journal}");
     assert!(journal.contains("\"kind\":\"result\""), "{journal}");

@@ -3,8 +3,8 @@
 //! approved actions through the executor. It talks to the UI only by messages.
 
 use crate::config::Profile;
-pub use crate::executor::{ActionReport, ExecEvent};
 use crate::executor::Executor;
+pub use crate::executor::{ActionReport, ExecEvent};
 use crate::inventory::Collector;
 use crate::journal::Outcome;
 use crate::model::{Plan, PlannedAction};

@@ -105,6 +105,7 @@ fn results_land_in_the_pane_and_stay_after_the_diff_leaves_the_plan() {
             action_id: id.clone(),
             summary: "delete".into(),
             outcome: Outcome::Done,
+            detail: Some("Deployments-7".into()),
         }),
     );
     let mut plan = fixtures::plan();
@@ -112,6 +113,7 @@ fn results_land_in_the_pane_and_stay_after_the_diff_leaves_the_plan() {
     apply_refresh(&mut model, Refresh { snapshot: fixtures::snapshot(), plan, finished_at: fixtures::now() });
     assert!(model.diffs.rows.iter().any(|a| a.id == id), "the finished diff stays in the pane");
     assert_eq!(model.progress.get(&id), Some(&Progress::Done));
+    assert!(model.notice.as_ref().unwrap().text.contains("Deployments-7"), "the server's answer is shown");
 }
 
 #[test]
