@@ -181,3 +181,30 @@ fn details_of_a_diff_show_why_and_the_evidence() {
     assert!(text.contains("vmss-web-9's VM is gone from the scale set"));
     assert!(text.contains("absent from 3 complete listings over 320s"));
 }
+
+#[test]
+fn profile_command_switches_only_to_a_defined_profile() {
+    let mut model = fixtures::model();
+    model.profiles = vec!["prod".into(), "staging".into()];
+    keys(&mut model, ":profile staging");
+    assert_eq!(press(&mut model, KeyCode::Enter), vec![Effect::SwitchProfile("staging".into())]);
+    keys(&mut model, ":profile nope");
+    assert!(press(&mut model, KeyCode::Enter).is_empty());
+    assert!(model.notice.as_ref().unwrap().text.contains("no profile `nope`"));
+}
+
+#[test]
+fn mouse_click_selects_the_row_under_it_and_the_wheel_scrolls() {
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let mut model = fixtures::model();
+    let mouse = |kind, row| Msg::Mouse(MouseEvent { kind, column: 10, row, modifiers: KeyModifiers::NONE });
+    // Header, tabs, two strip rows, the pane's border, its column header: the first row is at y=6.
+    update(&mut model, mouse(MouseEventKind::Down(MouseButton::Left), 8));
+    assert_eq!(model.table(PaneId::Instances).cursor, 2);
+    update(&mut model, mouse(MouseEventKind::ScrollUp, 8));
+    assert_eq!(model.table(PaneId::Instances).cursor, 0);
+    update(&mut model, mouse(MouseEventKind::ScrollDown, 8));
+    assert_eq!(model.table(PaneId::Instances).cursor, 3);
+    update(&mut model, mouse(MouseEventKind::Down(MouseButton::Left), 30));
+    assert_eq!(model.table(PaneId::Instances).cursor, 3, "a click below the rows selects nothing");
+}
