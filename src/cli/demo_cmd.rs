@@ -35,6 +35,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     if !(args.speed.is_finite() && args.speed > 0.0) {
         anyhow::bail!("--speed must be a positive number, got {}", args.speed);
     }
+    crate::sim::scenario::load(&args.scenario)?;
     super::tui_cmd::require_terminal()?;
     let data_dir = tui::data_dir().context("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
     let _log = tui::init_logging(&data_dir);

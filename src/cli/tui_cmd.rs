@@ -1,7 +1,7 @@
 //! `scaleguard` / `scaleguard tui`: the operations console for a profile.
 
 use super::{exit, Cli};
-use crate::config::ConfigFile;
+use crate::config::{ConfigError, ConfigFile};
 use crate::tui::{self, Session};
 use anyhow::Context;
 use clap::Args;
@@ -41,7 +41,12 @@ fn session(config: &ConfigFile, name: Option<&str>, read_only: bool) -> anyhow::
 
 pub fn run(cli: &Cli, args: &TuiArgs) -> anyhow::Result<u8> {
     let path = cli.config_path()?;
-    let config = ConfigFile::load(&path)?;
+    let config = ConfigFile::load(&path).map_err(|err| match err {
+        ConfigError::NotFound(_) => {
+            anyhow::anyhow!("{err}\n  to see the console first, run `scaleguard demo` (a built-in simulator)")
+        }
+        other => other.into(),
+    })?;
     let first = session(&config, cli.profile.as_deref(), args.read_only)?;
     require_terminal()?;
     let data_dir = tui::data_dir().context("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
