@@ -20,3 +20,5 @@ pub use refusals::{check_delete, check_drain, is_online, validate_task_cap, Node
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_transitions;

@@ -60,6 +60,14 @@ pub enum JournalAction {
         node_name: String,
         effect: DrainEffect,
     },
+    /// A whole HA-node drain (or forced delete) job: an intent when it starts, a result when it
+    /// ends. An intent with no result is a job a restarted process resumes.
+    DrainJob {
+        node_id: String,
+        node_name: String,
+        force: bool,
+        wait_secs: u64,
+    },
     TaskCap {
         node_id: String,
         from: Option<u32>,

@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod journal;
 pub mod matching;
 pub mod model;
+pub mod node_job;
 pub mod octopus;
 pub mod providers;
 pub mod reconcile;

@@ -5,6 +5,7 @@ mod config_cmd;
 mod demo_cmd;
 mod doctor_cmd;
 mod inventory_cmd;
+mod node_cmd;
 mod plan_cmd;
 mod scale_cmd;
 mod sim_cmd;
@@ -82,6 +83,9 @@ pub enum Command {
     Scale(scale_cmd::ScaleArgs),
     /// Protect an instance from scale-in (or remove the protection with --off)
     Protect(scale_cmd::ProtectArgs),
+    /// Octopus HA nodes: list, drain, undrain, delete, task-cap (exit 0 done, 2 in progress, 1 error)
+    #[command(subcommand)]
+    Node(node_cmd::NodeCommand),
 }
 
 impl Cli {
@@ -122,6 +126,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Doctor(args) => doctor_cmd::run(&cli, args),
         Command::Scale(args) => scale_cmd::run_scale(&cli, args),
         Command::Protect(args) => scale_cmd::run_protect(&cli, args),
+        Command::Node(cmd) => node_cmd::run(&cli, cmd),
     }
 }
 

@@ -21,6 +21,10 @@ pub struct DrainJob {
     /// How long to wait for tasks before asking; copied from config so `answer` needs none.
     pub wait_secs: u64,
     pub state: DrainState,
+    /// Every task this job asked to cancel, kept across states (a node that comes back and goes
+    /// again must not get its tasks cancelled twice) and restored from the journal on restart.
+    #[serde(default)]
+    pub cancelled: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +67,11 @@ impl DrainState {
     pub fn is_terminal(&self) -> bool {
         matches!(self, DrainState::Done | DrainState::Aborted { .. })
     }
+
+    /// A few words for a progress line: "waiting for tasks".
+    pub fn name(&self) -> &'static str {
+        state_name(self)
+    }
 }
 
 /// What the executor must do. Each is idempotent on the server side.
@@ -88,6 +97,13 @@ pub enum DrainChoice {
     AbortTurnDrainOff,
 }
 
+impl DrainChoice {
+    /// A few words for prompts and the journal: "cancel tasks now".
+    pub fn label(self) -> &'static str {
+        choice_name(self)
+    }
+}
+
 /// What one node looks like right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeObservation {
@@ -107,7 +123,13 @@ impl NodeObservation {
     }
 
     fn has_running_tasks(&self) -> bool {
-        !self.running_task_ids().is_empty() || self.node.as_ref().is_some_and(|n| n.running_tasks > 0)
+        self.running_count() > 0
+    }
+
+    /// Running tasks: the larger of the task list and the node's own count, as either may lag.
+    pub fn running_count(&self) -> usize {
+        let counted = self.node.as_ref().map_or(0, |n| n.running_tasks as usize);
+        self.running_task_ids().len().max(counted)
     }
 }
 
@@ -150,7 +172,24 @@ impl DrainJob {
             force,
             wait_secs: config.drain_deadline_secs,
             state: DrainState::Requested,
+            cancelled: Vec::new(),
         })
+    }
+
+    /// Adopt a transition: its next state, and the cancels it sends into [`DrainJob::cancelled`].
+    pub fn apply(&mut self, transition: &Transition) {
+        self.state = transition.next.clone();
+        for effect in &transition.effects {
+            if let DrainEffect::CancelTask(id) = effect {
+                if !self.cancelled.contains(id) {
+                    self.cancelled.push(id.clone());
+                }
+            }
+        }
+    }
+
+    fn already_cancelled(&self, task_id: &str, requested: &[String]) -> bool {
+        requested.iter().chain(&self.cancelled).any(|id| id == task_id)
     }
 
     fn deadline(&self, now: OffsetDateTime) -> OffsetDateTime {
@@ -187,23 +226,14 @@ pub fn step(
             vec![DrainEffect::DeleteNode],
             "forced delete without drain, confirmed by the operator",
         ),
-        DrainState::Requested if node.drain => go(
-            DrainState::WaitingForTasks { deadline: job.deadline(now) },
-            vec![],
-            "drain is already on; waiting for running tasks",
-        ),
+        // Drain already on: straight to the wait's own rules (idle → delete, offline → cancel).
+        DrainState::Requested if node.drain => after_wait(job, observation, now, online),
         DrainState::Requested => {
             go(DrainState::DrainEnabling { sent_at: now }, vec![DrainEffect::EnableDrain], "enabling drain")
         }
         DrainState::DrainEnabling { sent_at } => {
-            if node.drain {
-                go(
-                    DrainState::WaitingForTasks { deadline: job.deadline(now) },
-                    vec![],
-                    "drain is on; waiting for running tasks",
-                )
-            } else if !online {
-                after_wait(job, observation, now, false)
+            if node.drain || !online {
+                after_wait(job, observation, now, online)
             } else if now - *sent_at >= Duration::seconds(RESEND_AFTER_SECS) {
                 go(
                     DrainState::DrainEnabling { sent_at: now },
@@ -249,8 +279,11 @@ fn node_gone(job: &DrainJob, observation: &NodeObservation) -> Transition {
         DrainState::CancellingTasks { operator_chose, requested } => (*operator_chose, requested.clone()),
         _ => (false, Vec::new()),
     };
-    let pending: Vec<String> =
-        observation.running_task_ids().into_iter().filter(|id| !requested.contains(id)).collect();
+    let pending: Vec<String> = observation
+        .running_task_ids()
+        .into_iter()
+        .filter(|id| !job.already_cancelled(id, &requested))
+        .collect();
     if pending.is_empty() {
         return go(DrainState::Done, vec![], "the node no longer exists");
     }
@@ -267,7 +300,7 @@ fn after_wait(
     now: OffsetDateTime,
     online: bool,
 ) -> Transition {
-    let running = observation.running_task_ids();
+    let running = observation.running_count();
     if !online {
         if !observation.has_running_tasks() {
             return go(
@@ -288,17 +321,17 @@ fn after_wait(
     match &job.state {
         DrainState::Question { .. } => go(job.state.clone(), vec![], "waiting for the operator's answer"),
         DrainState::WaitingForTasks { deadline } if now >= *deadline => go(
-            DrainState::Question { asked_at: now, running_tasks: running.len() },
+            DrainState::Question { asked_at: now, running_tasks: running },
             vec![],
-            format!("still {} task(s) running past the drain deadline; asking the operator", running.len()),
+            format!("still {running} task(s) running past the drain deadline; asking the operator"),
         ),
         DrainState::WaitingForTasks { .. } => {
-            go(job.state.clone(), vec![], format!("waiting for {} running task(s) to finish", running.len()))
+            go(job.state.clone(), vec![], format!("waiting for {running} running task(s) to finish"))
         }
         _ => go(
             DrainState::WaitingForTasks { deadline: job.deadline(now) },
             vec![],
-            format!("waiting for {} running task(s) to finish", running.len()),
+            format!("waiting for {running} running task(s) to finish"),
         ),
     }
 }
@@ -321,7 +354,8 @@ fn cancelling(
         );
     }
     let running = observation.running_task_ids();
-    let pending: Vec<String> = running.iter().filter(|id| !requested.contains(id)).cloned().collect();
+    let pending: Vec<String> =
+        running.iter().filter(|id| !job.already_cancelled(id, requested)).cloned().collect();
     if !pending.is_empty() {
         let mut all = requested.to_vec();
         all.extend(pending.iter().cloned());

@@ -5,13 +5,13 @@ use proptest::prelude::*;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-const NOW: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
+pub(super) const NOW: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
 
-fn config() -> NodesConfig {
+pub(super) fn config() -> NodesConfig {
     NodesConfig { offline_after_secs: 300, drain_deadline_secs: 1800, ..NodesConfig::default() }
 }
 
-fn node(id: &str, drain: bool, running: u32) -> Node {
+pub(super) fn node(id: &str, drain: bool, running: u32) -> Node {
     Node {
         id: id.into(),
         name: format!("node {id}"),
@@ -24,12 +24,12 @@ fn node(id: &str, drain: bool, running: u32) -> Node {
     }
 }
 
-fn offline(mut node: Node) -> Node {
+pub(super) fn offline(mut node: Node) -> Node {
     node.last_seen = Some(NOW - Duration::seconds(301));
     node
 }
 
-fn task(id: &str, state: TaskState) -> Task {
+pub(super) fn task(id: &str, state: TaskState) -> Task {
     Task {
         id: id.into(),
         name: "Deploy".into(),
@@ -43,26 +43,33 @@ fn task(id: &str, state: TaskState) -> Task {
     }
 }
 
-fn seen(node: Node, task_ids: &[&str]) -> NodeObservation {
+pub(super) fn seen(node: Node, task_ids: &[&str]) -> NodeObservation {
     NodeObservation {
         node: Some(node),
         tasks: task_ids.iter().map(|id| task(id, TaskState::Executing)).collect(),
     }
 }
 
-fn gone(task_ids: &[&str]) -> NodeObservation {
+pub(super) fn gone(task_ids: &[&str]) -> NodeObservation {
     NodeObservation { node: None, tasks: task_ids.iter().map(|id| task(id, TaskState::Executing)).collect() }
 }
 
-fn job(state: DrainState) -> DrainJob {
-    DrainJob { node_id: "N1".into(), node_name: "node N1".into(), force: false, wait_secs: 1800, state }
+pub(super) fn job(state: DrainState) -> DrainJob {
+    DrainJob {
+        node_id: "N1".into(),
+        node_name: "node N1".into(),
+        force: false,
+        wait_secs: 1800,
+        state,
+        cancelled: vec![],
+    }
 }
 
-fn waiting() -> DrainJob {
+pub(super) fn waiting() -> DrainJob {
     job(DrainState::WaitingForTasks { deadline: NOW + Duration::seconds(1800) })
 }
 
-fn cancel(id: &str) -> DrainEffect {
+pub(super) fn cancel(id: &str) -> DrainEffect {
     DrainEffect::CancelTask(id.into())
 }
 
@@ -469,10 +476,7 @@ proptest! {
                         .collect();
                     n.running_tasks = tasks.len() as u32;
                     let observation = NodeObservation { node: exists.then_some(n), tasks };
-                    let already_requested = match &job.state {
-                        DrainState::CancellingTasks { requested, .. } => requested.clone(),
-                        _ => vec![],
-                    };
+                    let already_requested = job.cancelled.clone();
                     let t = step(&job, &observation, now, &config);
                     prop_assert!(!t.reason.is_empty());
                     let node_online = exists && online;
@@ -491,7 +495,7 @@ proptest! {
                             DrainEffect::DisableDrain => prop_assert!(false, "step never turns drain off"),
                         }
                     }
-                    job.state = t.next;
+                    job.apply(&t);
                 }
             }
         }

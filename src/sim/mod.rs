@@ -225,6 +225,20 @@ impl RunningSim {
     pub fn sim_time(&self) -> f64 {
         self.shared.world().now
     }
+    /// The simulator's "now" as a wall-clock time, the scale its timestamps (`LastSeen`) use:
+    /// a client deciding with a manual clock must use this, not the real clock.
+    pub fn now(&self) -> OffsetDateTime {
+        let now = self.shared.world().now;
+        self.shared.time_at(now)
+    }
+    /// [`RunningSim::now`] as a shareable function, for clients that take a clock.
+    pub fn clock(&self) -> Arc<dyn Fn() -> OffsetDateTime + Send + Sync> {
+        let shared = self.shared.clone();
+        Arc::new(move || {
+            let now = shared.world().now;
+            shared.time_at(now)
+        })
+    }
     pub fn stats(&self) -> Stats {
         self.shared.stats()
     }

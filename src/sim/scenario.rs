@@ -205,11 +205,28 @@ pub struct ScheduledEvent {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum EventAction {
-    SetCapacity { set: String, capacity: u32 },
-    DeleteVm { set: String, instance_id: u64 },
-    StopTentacle { machine: String },
-    StartTentacle { machine: String },
-    KillNode { node: String },
+    SetCapacity {
+        set: String,
+        capacity: u32,
+    },
+    DeleteVm {
+        set: String,
+        instance_id: u64,
+    },
+    StopTentacle {
+        machine: String,
+    },
+    StartTentacle {
+        machine: String,
+    },
+    KillNode {
+        node: String,
+    },
+    /// Start a task on one node now, running `secs` (a busy node on demand).
+    RunTask {
+        node: String,
+        secs: f64,
+    },
     Fault(FaultSpec),
 }
 

@@ -279,6 +279,31 @@ impl World {
         Ok(())
     }
 
+    /// Start a task on `key` (node id or name) at once, finishing after `secs` while the node lives.
+    pub fn run_task_on(&mut self, key: &str, secs: f64) -> Result<String, WorldError> {
+        let node_id = self
+            .nodes
+            .iter()
+            .find(|n| n.id.eq_ignore_ascii_case(key) || n.name.eq_ignore_ascii_case(key))
+            .map(|n| n.id.clone())
+            .ok_or_else(|| WorldError::NotFound(format!("node `{key}`")))?;
+        let id = self.next_id("ServerTasks");
+        self.tasks.push(Task {
+            id: id.clone(),
+            name: "AdHocScript".into(),
+            description: format!("Run a script for {secs} seconds"),
+            state: TaskState::Executing,
+            node_id: Some(node_id),
+            queue_time: self.now,
+            start_time: Some(self.now),
+            completed_time: None,
+            finish_at: Some(self.now + secs.max(0.0)),
+            deployment_id: None,
+            project_id: None,
+        });
+        Ok(id)
+    }
+
     pub(super) fn run_scheduled_events(&mut self) {
         let now = self.now;
         let due: Vec<EventAction> =
@@ -305,6 +330,9 @@ impl World {
             EventAction::StopTentacle { machine } => self.set_tentacle(machine, false)?,
             EventAction::StartTentacle { machine } => self.set_tentacle(machine, true)?,
             EventAction::KillNode { node } => self.kill_node(node)?,
+            EventAction::RunTask { node, secs } => {
+                self.run_task_on(node, *secs)?;
+            }
             EventAction::Fault(spec) => self.effects.push(WorldEffect::Fault(spec.clone())),
         }
         Ok(())

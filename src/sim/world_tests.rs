@@ -248,3 +248,20 @@ fn deploying_to_an_unavailable_target_fails_unless_the_project_skips_it() {
         assert_eq!(task_of(&world, &id).state, expected, "{scenario}");
     }
 }
+
+#[test]
+fn a_task_run_on_a_node_finishes_on_time_unless_the_node_dies() {
+    let mut world = world("ha-drain");
+    world.tunables.background_tasks_per_minute = 0.0;
+    let long = world.run_task_on("octo-node-2", 30.0).unwrap();
+    let stuck = world.run_task_on("OCTO-NODE-3", 30.0).unwrap();
+    assert!(world.run_task_on("OCTO-NODE-9", 30.0).is_err());
+    world.kill_node("OCTO-NODE-3").unwrap();
+    let state = |w: &World, id: &str| w.tasks.iter().find(|t| t.id == id).unwrap().state;
+    world.advance_to(29.0);
+    assert_eq!(state(&world, &long), TaskState::Executing);
+    assert_eq!(world.running_task_count("OctopusServerNodes-OCTO-NODE-2"), 1);
+    world.advance_to(31.0);
+    assert_eq!(state(&world, &long), TaskState::Success);
+    assert_eq!(state(&world, &stuck), TaskState::Executing, "a dead node's task hangs");
+}
