@@ -187,8 +187,8 @@ pub fn dispatch(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::ToggleSelect => toggle_select(model),
         Action::SelectAll => select_all(model),
         Action::Approve => open_approval(model),
-        Action::Scale(_) => not_available_yet(model, "scaling (:scale)", "the guarded-scale executor"),
-        Action::Drain(_) => not_available_yet(model, "draining a node", "the node-drain job"),
+        Action::Scale(_) => not_available_yet(model, "scaling (:scale)", "scaleguard scale SET --capacity N"),
+        Action::Drain(_) => not_available_yet(model, "draining a node", "scaleguard node drain NODE"),
         Action::Profile(None) => {
             let defined = model.profiles.join(", ");
             model.say(format!(
@@ -224,8 +224,10 @@ fn describe(action: &Action) -> &'static str {
     }
 }
 
-fn not_available_yet(model: &mut Model, what: &str, piece: &str) {
-    model.warn(format!("{what} is not available yet: {piece} is still being built"));
+/// Scale and drain are wired into the console later (one arm each here); the headless commands
+/// already do them, with the same guard and journal.
+fn not_available_yet(model: &mut Model, what: &str, command: &str) {
+    model.warn(format!("{what} is not available yet in the console: use `{command}` meanwhile"));
 }
 
 fn show_pane(model: &mut Model, pane: PaneId) {
