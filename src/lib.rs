@@ -23,3 +23,4 @@ pub mod secret;
 pub mod service_messages;
 pub mod sim;
 pub mod snapshot;
+pub mod tui;

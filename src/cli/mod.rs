@@ -2,12 +2,14 @@
 
 mod apply_cmd;
 mod config_cmd;
+mod demo_cmd;
 mod doctor_cmd;
 mod inventory_cmd;
 mod node_cmd;
 mod plan_cmd;
 mod scale_cmd;
 mod sim_cmd;
+mod tui_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -41,12 +43,20 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
 
+    /// Console options when no subcommand is given (bare `scaleguard` opens the console)
+    #[command(flatten)]
+    pub console: tui_cmd::TuiArgs,
+
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the operations console for a profile (the default)
+    Tui(tui_cmd::TuiArgs),
+    /// Start the built-in simulator in-process and open the console on it: start here
+    Demo(demo_cmd::DemoArgs),
     /// Run the built-in simulator (Azure Resource Manager + Octopus REST) on loopback
     Sim(sim_cmd::SimArgs),
     /// Inspect and create config files
@@ -102,7 +112,12 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
-    match &cli.command {
+    let Some(command) = &cli.command else {
+        return tui_cmd::run(&cli, &cli.console);
+    };
+    match command {
+        Command::Tui(args) => tui_cmd::run(&cli, args),
+        Command::Demo(args) => demo_cmd::run(args),
         Command::Sim(args) => sim_cmd::run(args),
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
         Command::Inventory(args) => inventory_cmd::run(&cli, args),

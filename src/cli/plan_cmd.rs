@@ -23,7 +23,7 @@ pub struct PlanArgs {
 }
 
 /// `<data dir>/history-<profile>.json`, beside the journal.
-fn history_path(profile: &str) -> anyhow::Result<PathBuf> {
+pub(super) fn history_path(profile: &str) -> anyhow::Result<PathBuf> {
     let journal = crate::journal::default_path()
         .context("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
     let dir = journal.parent().map(PathBuf::from).unwrap_or_default();

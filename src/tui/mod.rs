@@ -1,0 +1,241 @@
+//! The operations console: a ratatui TUI in the Elm architecture.
+//!
+//! - `app` holds the state (`Model`), `update` changes it (`update(&mut Model, Msg) -> Vec<Effect>`),
+//!   `view` draws it; `keymap` is the one key table; one file per pane and per dialog.
+//! - `worker` owns all IO (refresh loop, executor) and talks to the loop here only by messages.
+//! - This file: terminal setup and restore, logging to a file, and the event loop that selects
+//!   between terminal events, worker messages and a one-second tick, drawing only after a change.
+
+pub mod app;
+pub mod dialogs;
+pub mod fixtures;
+pub mod footer;
+pub mod header;
+pub mod keymap;
+pub mod panes;
+pub mod theme;
+pub mod update;
+pub mod view;
+pub mod worker;
+
+#[cfg(test)]
+mod tests;
+
+use crate::config::Profile;
+use crate::inventory::Collector;
+use crate::sim::RunningSim;
+use app::Model;
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream};
+use futures::{Stream, StreamExt};
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use theme::Theme;
+use time::OffsetDateTime;
+use update::{update, Effect, Msg};
+use worker::{Approvals, Request, WorkerSetup};
+
+/// One profile's console: what the worker needs and how the model starts.
+pub struct Session {
+    pub profile_name: String,
+    pub profile: Profile,
+    /// Every profile of the config file, for `:profile`.
+    pub profiles: Vec<String>,
+    /// `--read-only` or `read_only = true` in the profile.
+    pub read_only: bool,
+    pub demo: Option<Arc<RunningSim>>,
+    pub history_file: Option<PathBuf>,
+    pub approvals: Arc<dyn Approvals>,
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    SwitchProfile(String),
+}
+
+/// Test hooks: told about each frame drawn (key→frame latency measurements).
+#[derive(Default)]
+pub struct Hooks {
+    pub frames: Option<tokio::sync::mpsc::UnboundedSender<FrameInfo>>,
+}
+
+/// A frame as drawn: when, which pane, and whether a refresh was in flight.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameInfo {
+    pub at: Instant,
+    pub pane: app::PaneId,
+    pub refreshing: bool,
+}
+
+/// Log to `<data dir>/scaleguard.log`, never to the terminal while the UI is up. Level from
+/// `SCALEGUARD_LOG` (default `info`). Keep the guard alive until the console ends.
+pub fn init_logging(dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    std::fs::create_dir_all(dir).ok()?;
+    let appender = tracing_appender::rolling::never(dir, "scaleguard.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SCALEGUARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_env_filter(filter).try_init().ok()?;
+    Some(guard)
+}
+
+/// The platform data dir (or `$SCALEGUARD_DATA_DIR`), where the journal, history and log live.
+pub fn data_dir() -> Option<PathBuf> {
+    crate::journal::default_path().and_then(|p| p.parent().map(Path::to_path_buf))
+}
+
+/// Run the console in the real terminal. `load` gives the session for a profile (None: the first);
+/// `:profile NAME` ends a session and asks `load` for the next. The terminal is restored on every
+/// exit path, panics included.
+pub async fn run_terminal(
+    first: Session,
+    mut load: impl FnMut(&str) -> anyhow::Result<Session>,
+) -> anyhow::Result<()> {
+    let mut terminal = ratatui::try_init()?;
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        ratatui::restore();
+        previous(info);
+    }));
+    let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);
+    let result = async {
+        let mut events = EventStream::new();
+        let theme = Theme::from_env();
+        let mut session = first;
+        loop {
+            match run_session(&mut terminal, &mut events, session, theme, Hooks::default()).await? {
+                Exit::Quit => return Ok(()),
+                Exit::SwitchProfile(name) => session = load(&name)?,
+            }
+        }
+    }
+    .await;
+    let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+    ratatui::restore();
+    result
+}
+
+/// The executor for a profile, journaling to the data dir's journal. When it cannot be built
+/// (no journal, no API key) the console still opens, and every approval reports why it did not run.
+pub fn approvals_for(profile_name: &str, profile: &Profile) -> Arc<dyn Approvals> {
+    let journal = crate::journal::default_path()
+        .ok_or_else(|| "cannot find the platform data dir: set SCALEGUARD_DATA_DIR".to_string())
+        .and_then(|path| crate::journal::Journal::open(&path).map_err(|err| err.to_string()));
+    let executor = journal.and_then(|journal| {
+        crate::executor::Executor::new(profile_name, profile, journal).map_err(|err| err.to_string())
+    });
+    match executor {
+        Ok(executor) => Arc::new(executor),
+        Err(why) => {
+            tracing::warn!(%why, "approvals disabled");
+            Arc::new(worker::NoExecutor(format!("cannot run approved actions: {why}")))
+        }
+    }
+}
+
+/// Build the worker for a session.
+pub fn worker_setup(session: &Session) -> WorkerSetup {
+    WorkerSetup {
+        profile: session.profile.clone(),
+        collector: Arc::new(Collector::new(&session.profile)),
+        approvals: session.approvals.clone(),
+        refresh_every: Duration::from_secs(session.profile.console.refresh_secs.max(1)),
+        history_file: session.history_file.clone(),
+        demo: session.demo.clone(),
+    }
+}
+
+/// The event loop of one session, over any backend and any terminal-event stream (tests drive it
+/// with a `TestBackend` and a channel).
+pub async fn run_session<B, S>(
+    terminal: &mut Terminal<B>,
+    events: &mut S,
+    session: Session,
+    theme: Theme,
+    hooks: Hooks,
+) -> anyhow::Result<Exit>
+where
+    B: Backend,
+    S: Stream<Item = std::io::Result<TermEvent>> + Unpin,
+{
+    let mut model = Model::new(&session.profile_name, &session.profile, OffsetDateTime::now_utc());
+    model.read_only = session.read_only || session.profile.read_only;
+    model.demo = session.demo.is_some();
+    model.profiles = session.profiles.clone();
+    model.theme = theme;
+    let size = terminal.size()?;
+    model.size = (size.width, size.height);
+    if model.demo {
+        model.say("demo: + scale out, - scale in, x kill a node, f inject a fault; ? for every key");
+    }
+    tracing::info!(profile = %session.profile_name, read_only = model.read_only, demo = model.demo, "console started");
+    let mut worker = worker::spawn(worker_setup(&session));
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut dirty = true;
+    let exit = loop {
+        if dirty {
+            terminal.draw(|frame| view::view(frame, &model))?;
+            if let Some(frames) = &hooks.frames {
+                let info = FrameInfo {
+                    at: Instant::now(),
+                    pane: model.pane,
+                    refreshing: model.refresh.in_flight_since.is_some(),
+                };
+                let _ = frames.send(info);
+            }
+            dirty = false;
+        }
+        let msg = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(event)) => match terminal_msg(event) {
+                    Some(msg) => msg,
+                    None => continue,
+                },
+                Some(Err(err)) => break Err(err.into()),
+                None => break Ok(Exit::Quit),
+            },
+            Some(event) = worker.events.recv() => Msg::Worker(event),
+            _ = tick.tick() => Msg::Tick(OffsetDateTime::now_utc()),
+        };
+        dirty = true;
+        let mut exit = None;
+        for effect in update(&mut model, msg) {
+            let request = match effect {
+                Effect::Refresh => Request::Refresh,
+                Effect::Execute { actions, reason } => Request::Execute { actions, reason },
+                Effect::Demo(event) => Request::Demo(event),
+                Effect::Quit => {
+                    exit = Some(Exit::Quit);
+                    continue;
+                }
+                Effect::SwitchProfile(name) => {
+                    exit = Some(Exit::SwitchProfile(name));
+                    continue;
+                }
+            };
+            if worker.requests.send(request).is_err() {
+                model.warn("the background worker stopped; see the log");
+            }
+        }
+        if let Some(exit) = exit {
+            break Ok(exit);
+        }
+    };
+    let _ = worker.requests.send(Request::Shutdown);
+    tracing::info!(?exit, "console session ended");
+    exit
+}
+
+fn terminal_msg(event: TermEvent) -> Option<Msg> {
+    match event {
+        TermEvent::Key(key) => Some(Msg::Key(key)),
+        TermEvent::Mouse(mouse) => Some(Msg::Mouse(mouse)),
+        TermEvent::Resize(width, height) => Some(Msg::Resize(width, height)),
+        _ => None,
+    }
+}

@@ -1,0 +1,95 @@
+//! Octopus HA nodes: last seen, offline, drain mode, task cap, running tasks.
+
+use super::{json_lines, plain, styled, Column, PaneRow, RowCtx};
+use crate::model::Node;
+use crate::tui::app::age;
+use crate::tui::theme::Tone;
+use ratatui::layout::Constraint;
+use ratatui::text::Span;
+
+static COLUMNS: &[Column] = &[
+    Column { title: "NAME", width: Constraint::Length(14) },
+    Column { title: "LAST SEEN", width: Constraint::Length(10) },
+    Column { title: "STATE", width: Constraint::Length(8) },
+    Column { title: "DRAIN", width: Constraint::Length(8) },
+    Column { title: "TASK CAP", width: Constraint::Length(8) },
+    Column { title: "RUNNING", width: Constraint::Length(7) },
+    Column { title: "VERSION", width: Constraint::Min(8) },
+];
+
+impl PaneRow for Node {
+    fn columns() -> &'static [Column] {
+        COLUMNS
+    }
+
+    fn cells(&self, ctx: &RowCtx<'_>) -> Vec<Span<'static>> {
+        let theme = ctx.theme;
+        let last_seen = self.last_seen.map(|at| age(at, ctx.now)).unwrap_or_else(|| "never".into());
+        vec![
+            plain(self.name.clone()),
+            plain(last_seen),
+            if self.is_offline {
+                styled("OFFLINE", theme, Tone::Bad)
+            } else {
+                styled("online", theme, Tone::Good)
+            },
+            if self.drain { styled("draining", theme, Tone::Warn) } else { plain("-") },
+            if self.max_concurrent_tasks == 0 {
+                styled("0 (UI)", theme, Tone::Muted)
+            } else {
+                plain(self.max_concurrent_tasks.to_string())
+            },
+            if self.running_tasks > 0 {
+                styled(self.running_tasks.to_string(), theme, Tone::Busy)
+            } else {
+                plain("0")
+            },
+            plain(self.version.clone().unwrap_or_else(|| "-".into())),
+        ]
+    }
+
+    fn sort_key(&self, column: usize) -> String {
+        match column {
+            0 => self.name.to_lowercase(),
+            1 => self.last_seen.map(|t| t.unix_timestamp().to_string()).unwrap_or_default(),
+            2 => self.is_offline.to_string(),
+            3 => self.drain.to_string(),
+            4 => format!("{:010}", self.max_concurrent_tasks),
+            5 => format!("{:010}", self.running_tasks),
+            _ => self.version.clone().unwrap_or_default(),
+        }
+    }
+
+    fn filter_text(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            self.name,
+            if self.is_offline { "offline" } else { "online" },
+            if self.drain { "draining" } else { "" },
+            self.version.as_deref().unwrap_or("")
+        )
+    }
+
+    fn key(&self) -> String {
+        self.id.clone()
+    }
+
+    fn details(&self, ctx: &RowCtx<'_>) -> (String, Vec<String>) {
+        let mut lines = vec![
+            format!("id        {}", self.id),
+            format!("name      {}", self.name),
+            format!(
+                "last seen {}",
+                self.last_seen.map(|at| age(at, ctx.now)).unwrap_or_else(|| "never".into())
+            ),
+            format!("state     {}", if self.is_offline { "offline" } else { "online" }),
+            format!("drain     {}", if self.drain { "on (maintenance mode)" } else { "off" }),
+            format!("task cap  {}", self.max_concurrent_tasks),
+            format!("running   {}", self.running_tasks),
+            format!("version   {}", self.version.as_deref().unwrap_or("-")),
+            String::new(),
+        ];
+        lines.extend(json_lines(self));
+        (format!("Node {}", self.name), lines)
+    }
+}

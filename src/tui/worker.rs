@@ -1,0 +1,296 @@
+//! The background worker: owns all IO. It refreshes on a timer and on request (never two
+//! refreshes at once), observes each snapshot into the reconcile history it owns, plans, and runs
+//! approved actions through the executor. It talks to the UI only by messages.
+
+use crate::config::Profile;
+use crate::executor::Executor;
+pub use crate::executor::{ActionReport, ExecEvent};
+use crate::inventory::Collector;
+use crate::journal::Outcome;
+use crate::model::{Plan, PlannedAction};
+use crate::reconcile::{self, History, Inventory};
+use crate::sim::{EventAction, FaultSpec, RunningSim};
+use crate::snapshot::Snapshot;
+use crate::tui::keymap::DemoEvent;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+
+/// What the UI asks of the worker.
+#[derive(Debug)]
+pub enum Request {
+    /// Refresh now (coalesced with one already running).
+    Refresh,
+    Execute {
+        actions: Vec<PlannedAction>,
+        reason: String,
+    },
+    Demo(DemoEvent),
+    Shutdown,
+}
+
+/// One finished refresh: the snapshot and the plan made from it.
+#[derive(Debug, Clone)]
+pub struct Refresh {
+    pub snapshot: Snapshot,
+    pub plan: Plan,
+    pub finished_at: OffsetDateTime,
+}
+
+/// What the worker tells the UI.
+#[derive(Debug)]
+pub enum Event {
+    RefreshStarted {
+        at: OffsetDateTime,
+    },
+    Refreshed(Box<Refresh>),
+    ExecStarted {
+        action_id: String,
+        summary: String,
+    },
+    ExecFinished {
+        action_id: String,
+        summary: String,
+        outcome: Outcome,
+        /// What the server answered when it worked (deployment and task ids).
+        detail: Option<String>,
+    },
+    ExecDone {
+        ran: usize,
+        failed: usize,
+    },
+    Demo(Result<String, String>),
+    /// Something the worker could not do (history file, journal); one sentence.
+    Failed(String),
+}
+
+/// Runs approved actions. The product's executor implements it; it re-validates every action
+/// against fresh state, journals before and after, and reports progress as it goes.
+#[async_trait::async_trait]
+pub trait Approvals: Send + Sync {
+    async fn run(
+        &self,
+        approved: &[PlannedAction],
+        reason: &str,
+        history: &mut History,
+        progress: &mut (dyn FnMut(ExecEvent) + Send),
+    ) -> Vec<ActionReport>;
+}
+
+#[async_trait::async_trait]
+impl Approvals for Executor {
+    async fn run(
+        &self,
+        approved: &[PlannedAction],
+        reason: &str,
+        history: &mut History,
+        progress: &mut (dyn FnMut(ExecEvent) + Send),
+    ) -> Vec<ActionReport> {
+        Executor::run(self, approved, reason, history, progress).await
+    }
+}
+
+/// Used when the executor cannot be built: every approval is reported as not done, with why.
+pub struct NoExecutor(pub String);
+
+#[async_trait::async_trait]
+impl Approvals for NoExecutor {
+    async fn run(
+        &self,
+        approved: &[PlannedAction],
+        _reason: &str,
+        _history: &mut History,
+        progress: &mut (dyn FnMut(ExecEvent) + Send),
+    ) -> Vec<ActionReport> {
+        approved
+            .iter()
+            .map(|planned| {
+                let report = ActionReport {
+                    action_id: planned.id.clone(),
+                    summary: crate::tui::panes::diffs::summary(planned),
+                    outcome: Outcome::Failed(self.0.clone()),
+                    detail: None,
+                };
+                progress(ExecEvent::Finished(report.clone()));
+                report
+            })
+            .collect()
+    }
+}
+
+pub struct WorkerSetup {
+    pub profile: Profile,
+    pub collector: Arc<Collector>,
+    pub approvals: Arc<dyn Approvals>,
+    pub refresh_every: Duration,
+    /// Where the observation history persists (shared with `scaleguard plan`); None keeps it in memory.
+    pub history_file: Option<PathBuf>,
+    pub demo: Option<Arc<RunningSim>>,
+}
+
+pub struct WorkerHandle {
+    pub requests: UnboundedSender<Request>,
+    pub events: UnboundedReceiver<Event>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+pub fn spawn(setup: WorkerSetup) -> WorkerHandle {
+    let (request_tx, request_rx) = mpsc::unbounded_channel();
+    let (event_tx, event_rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(run(setup, request_rx, event_tx));
+    WorkerHandle { requests: request_tx, events: event_rx, task }
+}
+
+struct Worker {
+    setup: WorkerSetup,
+    history: History,
+    events: UnboundedSender<Event>,
+    done_tx: UnboundedSender<Snapshot>,
+    refreshing: bool,
+}
+
+async fn run(setup: WorkerSetup, mut requests: UnboundedReceiver<Request>, events: UnboundedSender<Event>) {
+    let history = match &setup.history_file {
+        Some(path) => reconcile::load_history(path).unwrap_or_else(|err| {
+            let _ = events.send(Event::Failed(format!(
+                "cannot read observation history {}: {err}; starting afresh",
+                path.display()
+            )));
+            History::default()
+        }),
+        None => History::default(),
+    };
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+    let mut ticker = tokio::time::interval(setup.refresh_every.max(Duration::from_millis(200)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut worker = Worker { setup, history, events, done_tx, refreshing: false };
+    loop {
+        tokio::select! {
+            request = requests.recv() => match request {
+                None | Some(Request::Shutdown) => break,
+                Some(Request::Refresh) => worker.start_refresh(),
+                Some(Request::Demo(event)) => {
+                    worker.demo(event);
+                    worker.start_refresh();
+                }
+                Some(Request::Execute { actions, reason }) => {
+                    // The executor re-validates against fresh state with the history it is given:
+                    // let a refresh in flight land in that history first.
+                    if worker.refreshing {
+                        if let Some(snapshot) = done_rx.recv().await {
+                            worker.finish_refresh(snapshot);
+                        }
+                    }
+                    worker.execute(actions, reason).await;
+                    worker.start_refresh();
+                }
+            },
+            Some(snapshot) = done_rx.recv() => worker.finish_refresh(snapshot),
+            _ = ticker.tick() => worker.start_refresh(),
+        }
+    }
+}
+
+impl Worker {
+    /// Start a refresh unless one is running (coalescing: never two at once).
+    fn start_refresh(&mut self) {
+        if self.refreshing {
+            return;
+        }
+        self.refreshing = true;
+        let _ = self.events.send(Event::RefreshStarted { at: OffsetDateTime::now_utc() });
+        let collector = self.setup.collector.clone();
+        let done = self.done_tx.clone();
+        tokio::spawn(async move {
+            let _ = done.send(collector.collect().await);
+        });
+    }
+
+    fn finish_refresh(&mut self, snapshot: Snapshot) {
+        self.refreshing = false;
+        let now = OffsetDateTime::now_utc();
+        let profile = &self.setup.profile;
+        let plan = {
+            let inventory = Inventory::new(&snapshot, profile);
+            self.history.observe(&inventory);
+            reconcile::plan_inventory(&inventory, &self.history, now, profile)
+        };
+        if let Some(path) = &self.setup.history_file {
+            if let Err(err) = reconcile::save_history(path, &self.history) {
+                tracing::warn!(path = %path.display(), error = %err, "cannot save observation history");
+            }
+        }
+        tracing::debug!(failures = snapshot.failures().len(), actions = plan.actions.len(), "refreshed");
+        let _ = self.events.send(Event::Refreshed(Box::new(Refresh { snapshot, plan, finished_at: now })));
+    }
+
+    async fn execute(&mut self, actions: Vec<PlannedAction>, reason: String) {
+        tracing::info!(count = actions.len(), "running approved actions");
+        let events = self.events.clone();
+        let mut progress = move |event: ExecEvent| {
+            let _ = events.send(match event {
+                ExecEvent::Started { action_id, summary } => Event::ExecStarted { action_id, summary },
+                ExecEvent::Finished(report) => Event::ExecFinished {
+                    action_id: report.action_id,
+                    summary: report.summary,
+                    outcome: report.outcome,
+                    detail: report.detail,
+                },
+            });
+        };
+        let approvals = self.setup.approvals.clone();
+        let reports = approvals.run(&actions, &reason, &mut self.history, &mut progress).await;
+        let failed = reports.iter().filter(|r| r.outcome != Outcome::Done).count();
+        for report in &reports {
+            tracing::info!(action = %report.summary, outcome = ?report.outcome, "approved action finished");
+        }
+        let _ = self.events.send(Event::ExecDone { ran: reports.len(), failed });
+    }
+
+    fn demo(&mut self, event: DemoEvent) {
+        let Some(sim) = &self.setup.demo else {
+            let _ = self.events.send(Event::Demo(Err("world events need `scaleguard demo`".into())));
+            return;
+        };
+        let result = demo_event(sim, event);
+        tracing::info!(?event, ?result, "demo world event");
+        let _ = self.events.send(Event::Demo(result));
+    }
+}
+
+/// Apply a world event to the running simulator; the answer is one sentence for the status line.
+pub fn demo_event(sim: &RunningSim, event: DemoEvent) -> Result<String, String> {
+    let first_set = sim.with_world(|w| w.scale_sets.first().map(|s| (s.name.clone(), s.capacity)));
+    let (set, capacity) = first_set.ok_or("the scenario has no scale set")?;
+    let outcome = match event {
+        DemoEvent::ScaleOut => {
+            let to = capacity + 2;
+            sim.apply(EventAction::SetCapacity { set: set.clone(), capacity: to })
+                .map(|_| format!("world: {set} capacity {capacity} → {to} (watch VMs provision)"))
+        }
+        DemoEvent::ScaleIn => {
+            let to = capacity.saturating_sub(2).max(1);
+            sim.apply(EventAction::SetCapacity { set: set.clone(), capacity: to })
+                .map(|_| format!("world: {set} capacity {capacity} → {to} (targets stay behind)"))
+        }
+        DemoEvent::KillNode => {
+            let node = sim.with_world(|w| w.nodes.iter().rev().find(|n| n.alive).map(|n| n.name.clone()));
+            let node = node.ok_or("no live HA node left to kill")?;
+            sim.apply(EventAction::KillNode { node: node.clone() })
+                .map(|_| format!("world: HA node {node} died (it goes offline after a while)"))
+        }
+        DemoEvent::Fault => {
+            let spec = FaultSpec {
+                target: "arm".into(),
+                kind: "503".into(),
+                count: 30,
+                retry_after_secs: None,
+                delay_ms: None,
+            };
+            sim.inject_fault(spec).map(|_| "world: ARM answers 503 to the next 30 requests".to_string())
+        }
+    };
+    outcome.map_err(|err| format!("world event failed: {err}"))
+}

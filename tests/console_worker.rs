@@ -1,0 +1,103 @@
+//! The console's background worker over the simulator: refreshes are coalesced (never two at
+//! once), each refresh carries a plan, and demo world events reach the running simulator.
+
+use scaleguard::config::{ConfigFile, Profile};
+use scaleguard::inventory::Collector;
+use scaleguard::sim::{self, FaultSpec, RunningSim, SimOptions};
+use scaleguard::tui::keymap::DemoEvent;
+use scaleguard::tui::worker::{self, Event, NoExecutor, Request, WorkerSetup};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The sim's profile, its secrets in env vars unique to `tag` (tests in this file run in parallel).
+fn profile_for(sim: &RunningSim, tag: &str) -> Profile {
+    let octopus_var = format!("SG_TEST_OCTOPUS_KEY_{tag}");
+    let arm_var = format!("SG_TEST_ARM_TOKEN_{tag}");
+    std::env::set_var(&octopus_var, sim.api_key());
+    std::env::set_var(&arm_var, sim.arm_token());
+    let config = ConfigFile::parse(&sim.profile_toml(), Path::new("sim.toml")).unwrap();
+    let mut profile = config.profile(None).unwrap().1.clone();
+    profile.octopus.api_key_env = octopus_var;
+    profile.azure.token_env = Some(arm_var);
+    profile.console.refresh_secs = 3600;
+    profile
+}
+
+fn setup(profile: Profile, demo: Option<Arc<RunningSim>>) -> WorkerSetup {
+    WorkerSetup {
+        collector: Arc::new(Collector::new(&profile)),
+        approvals: Arc::new(NoExecutor("not in this test".into())),
+        refresh_every: Duration::from_secs(3600),
+        history_file: None,
+        demo,
+        profile,
+    }
+}
+
+async fn next_event(events: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> Event {
+    tokio::time::timeout(Duration::from_secs(20), events.recv())
+        .await
+        .expect("an event within 20 s")
+        .expect("open")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_requests_during_a_refresh_are_coalesced() {
+    let sim = sim::start(SimOptions::new("steady")).await.unwrap();
+    let profile = profile_for(&sim, "COALESCE");
+    sim.inject_fault(FaultSpec {
+        target: "octopus".into(),
+        kind: "delay".into(),
+        count: 10_000,
+        retry_after_secs: None,
+        delay_ms: Some(300),
+    })
+    .unwrap();
+    let mut handle = worker::spawn(setup(profile, None));
+    assert!(matches!(next_event(&mut handle.events).await, Event::RefreshStarted { .. }));
+    for _ in 0..5 {
+        handle.requests.send(Request::Refresh).unwrap();
+    }
+    let refresh = loop {
+        match next_event(&mut handle.events).await {
+            Event::Refreshed(refresh) => break refresh,
+            Event::RefreshStarted { .. } => panic!("a second refresh started while one was in flight"),
+            _ => {}
+        }
+    };
+    let targets = refresh.snapshot.targets.as_ref().expect("targets read");
+    assert_eq!(targets.len(), 3, "the steady scenario has three targets");
+    assert!(!refresh.plan.has_changes(), "a steady world needs nothing: {:?}", refresh.plan.actions);
+    handle.requests.send(Request::Refresh).unwrap();
+    assert!(
+        matches!(next_event(&mut handle.events).await, Event::RefreshStarted { .. }),
+        "a later request refreshes"
+    );
+    handle.requests.send(Request::Shutdown).unwrap();
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_events_change_the_simulated_world() {
+    let sim = Arc::new(sim::start(SimOptions::new("steady")).await.unwrap());
+    let profile = profile_for(&sim, "DEMO");
+    let mut handle = worker::spawn(setup(profile, Some(sim.clone())));
+    handle.requests.send(Request::Demo(DemoEvent::ScaleOut)).unwrap();
+    let said = loop {
+        if let Event::Demo(result) = next_event(&mut handle.events).await {
+            break result.expect("scale out applies");
+        }
+    };
+    assert!(said.contains("3 → 5"), "{said}");
+    assert_eq!(sim.with_world(|w| w.scale_sets[0].capacity), 5);
+    handle.requests.send(Request::Demo(DemoEvent::KillNode)).unwrap();
+    loop {
+        if let Event::Demo(result) = next_event(&mut handle.events).await {
+            assert!(result.expect("kill applies").contains("OCTO-NODE-2"));
+            break;
+        }
+    }
+    assert!(sim.with_world(|w| !w.nodes[1].alive));
+    handle.requests.send(Request::Shutdown).unwrap();
+}
