@@ -365,8 +365,10 @@ async fn dispatch(
     }
     let fault = lock(&shared.faults).take(api, &request.path);
     let mut malformed = false;
+    let mut slow_reply = None;
     match fault {
         Some(FaultKind::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
+        Some(FaultKind::SlowReply { ms }) => slow_reply = Some(Duration::from_millis(ms)),
         Some(FaultKind::TruncatedPage) => request.truncate_page = true,
         Some(FaultKind::MalformedJson) => malformed = true,
         Some(kind) => return fault_reply(api, kind).into_response(false),
@@ -376,6 +378,9 @@ async fn dispatch(
         Api::Arm => arm::handle(&shared, &request, arm::ArmRoute::parse(&segments)),
         Api::Octopus => octopus::handle(&shared, &request, &segments[1..]),
     };
+    if let Some(wait) = slow_reply {
+        tokio::time::sleep(wait).await;
+    }
     reply.into_response(malformed)
 }
 
@@ -404,7 +409,10 @@ fn fault_reply(api: Api, kind: FaultKind) -> Reply {
             "ExpiredAuthenticationToken",
             "The access token expiry UTC time is earlier than current UTC time.",
         ),
-        FaultKind::Delay { .. } | FaultKind::TruncatedPage | FaultKind::MalformedJson => {
+        FaultKind::Delay { .. }
+        | FaultKind::SlowReply { .. }
+        | FaultKind::TruncatedPage
+        | FaultKind::MalformedJson => {
             (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "unreachable fault")
         }
     };
