@@ -269,6 +269,10 @@ impl RunningSim {
     pub fn with_world<T>(&self, read: impl FnOnce(&World) -> T) -> T {
         read(&self.shared.world())
     }
+    /// Change the world directly (tests: build a 10,000-VM world with `add_existing_vm`).
+    pub fn with_world_mut<T>(&self, change: impl FnOnce(&mut World) -> T) -> T {
+        change(&mut self.shared.world())
+    }
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
