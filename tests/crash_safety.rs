@@ -16,7 +16,7 @@ use scaleguard::sim::{EventAction, FaultSpec, RequestHook, SimOptions};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-const SEED: u64 = 0x5ca1e_9a4d;
+const SEED: u64 = 0x5ca1_e9a4;
 /// How long the simulator holds each write, so a kill lands while the action is in flight.
 const WRITE_DELAY_MS: u64 = 300;
 

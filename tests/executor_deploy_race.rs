@@ -58,7 +58,8 @@ async fn two_executors_with_one_deploy_plan_create_one_deployment() {
     let done = all.iter().filter(|r| r.outcome == Outcome::Done).count();
     let skipped = all.iter().filter(|r| matches!(r.outcome, Outcome::Skipped(_))).count();
     assert_eq!((done, skipped), (1, 1), "{all:?}");
-    let ours = running.with_world(|w| w.deployments.iter().filter(|d| d.comments.starts_with("scaleguard")).count());
+    let ours =
+        running.with_world(|w| w.deployments.iter().filter(|d| d.comments.starts_with("scaleguard")).count());
     assert_eq!(ours, 1, "exactly one deployment created");
     assert_eq!(running.stats().get("octopus.deployments.post"), 1, "the losing executor sends no POST");
 

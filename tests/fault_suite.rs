@@ -89,12 +89,20 @@ fn failed_reason(run: &Run) -> String {
 }
 
 fn count_outcomes(run: &Run, status: &str) -> usize {
-    run.json()["reports"].as_array().into_iter().flatten().filter(|r| r["outcome"]["status"] == status).count()
+    run.json()["reports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["outcome"]["status"] == status)
+        .count()
 }
 
 /// Scale-in ready to delete three targets; the row's fault; one `apply`; the invariants.
 async fn apply_row(row: ApplyRow) {
-    let options = SimOptions::new("scale-in").manual_clock().arm_page_size(row.page_size).octopus_page_size(row.page_size);
+    let options = SimOptions::new("scale-in")
+        .manual_clock()
+        .arm_page_size(row.page_size)
+        .octopus_page_size(row.page_size);
     let bench = Bench::scale_in_ready(options, |toml| rel_common::set_toml(&toml, "timeout_secs", "2")).await;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let before = bench.machines();
@@ -105,7 +113,10 @@ async fn apply_row(row: ApplyRow) {
     let started = Instant::now();
     let run = bench.run(&["apply", "--yes", "--format", "json"]).await;
     let took = started.elapsed();
-    let context = format!("{}: exit {} in {took:?}\nstderr: {}\nstdout: {}", row.fault, run.code, run.stderr, run.stdout);
+    let context = format!(
+        "{}: exit {} in {took:?}\nstderr: {}\nstdout: {}",
+        row.fault, run.code, run.stderr, run.stdout
+    );
     run.assert_no_panic(&context);
     for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
         assert_no_secret(&secrets(&bench), what, text);
@@ -123,7 +134,11 @@ async fn apply_row(row: ApplyRow) {
             assert_eq!(run.code, 0, "{context}");
             assert_eq!(after.len(), 3, "{context}\nthe three deletes are done once recovered");
             assert_eq!(deletes_sent, 3, "{context}");
-            table_row(row.fault, "exit 0: `done delete-target …` ×3", &format!("{how}; each delete sent once"));
+            table_row(
+                row.fault,
+                "exit 0: `done delete-target …` ×3",
+                &format!("{how}; each delete sent once"),
+            );
         }
         Expect::Refuses(names) => {
             assert_eq!(run.code, 1, "{context}");
@@ -135,7 +150,10 @@ async fn apply_row(row: ApplyRow) {
                 assert!(errors[0].contains(name), "{context}\nthe error does not name `{name}`");
             }
             let (records, _) = bench.journal();
-            assert!(records.iter().all(|r| r.time < bench_now_minus(took)), "{context}\nnothing journaled by a refused run");
+            assert!(
+                records.iter().all(|r| r.time < bench_now_minus(took)),
+                "{context}\nnothing journaled by a refused run"
+            );
             table_row(row.fault, &run.stderr, "exit 1, nothing deleted or deployed, nothing journaled");
         }
         Expect::OneFails(names) => {
@@ -146,14 +164,21 @@ async fn apply_row(row: ApplyRow) {
                 assert!(reason.contains(name), "{context}\nthe failure does not name `{name}`: {reason}");
             }
             let (records, _) = bench.journal();
-            let failed = records.iter().filter(|r| r.kind == RecordKind::Result && matches!(r.outcome, Some(Outcome::Failed(_)))).count();
+            let failed = records
+                .iter()
+                .filter(|r| r.kind == RecordKind::Result && matches!(r.outcome, Some(Outcome::Failed(_))))
+                .count();
             assert_eq!(failed, 1, "{context}\nthe failure is journaled as the intent's result");
             // The next run finishes the job; the failed DELETE was not acted on, so one more is sent.
             tokio::time::sleep(Duration::from_millis(300)).await;
             let rerun = bench.run(&["apply", "--yes", "--format", "json"]).await;
             assert_eq!(rerun.code, 0, "rerun: {}\n{}", rerun.stderr, rerun.stdout);
             assert_eq!(bench.machines().len(), 3, "{context}");
-            assert_eq!(bench.stat("octopus.machines.delete"), 4, "three deletes and the failed attempt: no double delete");
+            assert_eq!(
+                bench.stat("octopus.machines.delete"),
+                4,
+                "three deletes and the failed attempt: no double delete"
+            );
             bench.assert_journal_paired("rerun");
             table_row(row.fault, &reason, "that action only fails (journaled intent → failed), never retried blindly; the rest run; a rerun finishes it");
         }
@@ -254,7 +279,10 @@ struct ScaleRow {
 }
 
 async fn scale_row(row: ScaleRow) {
-    let bench = Bench::start(SimOptions::new("steady").manual_clock(), |toml| rel_common::set_toml(&toml, "timeout_secs", "2")).await;
+    let bench = Bench::start(SimOptions::new("steady").manual_clock(), |toml| {
+        rel_common::set_toml(&toml, "timeout_secs", "2")
+    })
+    .await;
     for spec in &row.inject {
         arm(spec, &bench.sim);
     }
@@ -285,7 +313,8 @@ async fn scale_row(row: ScaleRow) {
     let (records, _) = bench.journal();
     let scale_records = records.iter().filter(|r| matches!(r.action, JournalAction::Scale { .. })).count();
     assert_eq!(scale_records, if row.patches == 0 { 0 } else { 2 }, "{context}\nintent + result per attempt");
-    let seen = if row.code == 0 { "exit 0: capacity 3 → 4".to_string() } else { run.error_lines().join(" ") };
+    let seen =
+        if row.code == 0 { "exit 0: capacity 3 → 4".to_string() } else { run.error_lines().join(" ") };
     for name in row.names {
         assert!(seen.contains(name), "{context}\nthe message does not name `{name}`");
     }
@@ -336,7 +365,8 @@ async fn a_vm_deleted_during_a_deployment_is_deployed_once_then_its_target_remov
         bench.sim.advance(Duration::from_secs(10)).unwrap();
         let plan = bench.run(&["plan", "--format", "json"]).await;
         let json = plan.json();
-        let deploy = json["actions"].as_array().into_iter().flatten().find(|a| a["action"]["kind"] == "deploy");
+        let deploy =
+            json["actions"].as_array().into_iter().flatten().find(|a| a["action"]["kind"] == "deploy");
         if let Some(deploy) = deploy {
             let target = deploy["action"]["target_ids"][0].as_str().unwrap().to_string();
             new_vm = bench.machines()[&target].clone();
@@ -395,7 +425,10 @@ async fn a_node_killed_during_drain_is_cancelled_once_and_deleted() {
     let mut command = bench.command(&["node", "drain", "OCTO-NODE-1", "--wait", "--yes"]);
     let child = tokio::task::spawn_blocking(move || command.output().unwrap());
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !bench.sim.with_world(|w| w.nodes.iter().any(|n| n.name == "OCTO-NODE-1" && n.is_in_maintenance_mode)) {
+    while !bench
+        .sim
+        .with_world(|w| w.nodes.iter().any(|n| n.name == "OCTO-NODE-1" && n.is_in_maintenance_mode))
+    {
         assert!(Instant::now() < deadline, "drain never enabled");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -413,5 +446,9 @@ async fn a_node_killed_during_drain_is_cancelled_once_and_deleted() {
     assert_eq!(bench.stat("octopus.tasks.cancel"), 1, "its one task cancelled once");
     bench.assert_journal_paired("drain");
     let last = run.stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default().to_string();
-    table_row("node killed during drain", &last, "task cancelled once (after offline), node deleted once, every step journaled");
+    table_row(
+        "node killed during drain",
+        &last,
+        "task cancelled once (after offline), node deleted once, every step journaled",
+    );
 }

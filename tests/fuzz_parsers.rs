@@ -55,8 +55,27 @@ fn mutate_bytes(seed: &[u8], ops: &[(u8, usize, u8)]) -> Vec<u8> {
 }
 
 const TOKENS: &[&str] = &[
-    "null", "-1", "1e999", "18446744073709551616", "\"\"", "[]", "{}", "\"\\u0000\"", "true", "\u{feff}",
-    "\"é\"", "=", "[[", "\n", "\"", "#", "'", "0x10", "nan", "-0", SECRET,
+    "null",
+    "-1",
+    "1e999",
+    "18446744073709551616",
+    "\"\"",
+    "[]",
+    "{}",
+    "\"\\u0000\"",
+    "true",
+    "\u{feff}",
+    "\"é\"",
+    "=",
+    "[[",
+    "\n",
+    "\"",
+    "#",
+    "'",
+    "0x10",
+    "nan",
+    "-0",
+    SECRET,
 ];
 
 fn leaf() -> impl Strategy<Value = Value> {
@@ -169,17 +188,41 @@ proptest! {
 
 fn octopus_seeds() -> Vec<(&'static str, Value)> {
     vec![
-        ("machine", json!({"Id": "Machines-1", "Name": "web-1", "Roles": ["vmss-web"], "EnvironmentIds": ["Environments-1"], "TenantIds": [], "IsDisabled": false, "MachinePolicyId": "MachinePolicies-1", "Status": "Online", "HealthStatus": "Healthy", "HasLatestCalamari": true, "Thumbprint": "ABC", "Uri": "https://web-1:10933/", "Endpoint": {"CommunicationStyle": "TentaclePassive", "Uri": "https://web-1:10933/", "Thumbprint": "ABC"}})),
-        ("collection", json!({"ItemType": "DeploymentTarget", "TotalResults": 2, "ItemsPerPage": 1, "Items": [{"Id": "Machines-1", "Name": "web-1"}], "Links": {"Page.Next": "/api/Spaces-1/machines?skip=1&take=1"}})),
+        (
+            "machine",
+            json!({"Id": "Machines-1", "Name": "web-1", "Roles": ["vmss-web"], "EnvironmentIds": ["Environments-1"], "TenantIds": [], "IsDisabled": false, "MachinePolicyId": "MachinePolicies-1", "Status": "Online", "HealthStatus": "Healthy", "HasLatestCalamari": true, "Thumbprint": "ABC", "Uri": "https://web-1:10933/", "Endpoint": {"CommunicationStyle": "TentaclePassive", "Uri": "https://web-1:10933/", "Thumbprint": "ABC"}}),
+        ),
+        (
+            "collection",
+            json!({"ItemType": "DeploymentTarget", "TotalResults": 2, "ItemsPerPage": 1, "Items": [{"Id": "Machines-1", "Name": "web-1"}], "Links": {"Page.Next": "/api/Spaces-1/machines?skip=1&take=1"}}),
+        ),
         ("root", json!({"Application": "Octopus Deploy", "Version": "2024.3.1", "ApiVersion": "3.0.0"})),
         ("named", json!({"Id": "Spaces-1", "Name": "Default", "Slug": "default"})),
         ("release", json!({"Id": "Releases-1", "ProjectId": "Projects-1", "Version": "1.4.2"})),
-        ("deployment", json!({"Id": "Deployments-1", "ProjectId": "Projects-1", "ReleaseId": "Releases-1", "EnvironmentId": "Environments-1", "SpecificMachineIds": ["Machines-1"], "ExcludedMachineIds": [], "DeployedToMachineIds": ["Machines-1"], "TaskId": "ServerTasks-1", "Created": "2026-01-05T09:00:00.000+00:00"})),
-        ("task", json!({"Id": "ServerTasks-1", "Name": "Deploy", "Description": "Deploy", "State": "Executing", "ServerNode": "OCTO-NODE-1", "Arguments": {"DeploymentId": "Deployments-1"}, "QueueTime": "2026-01-05T09:00:00.000+00:00", "StartTime": "2026-01-05T09:00:01.000+00:00", "CompletedTime": null})),
-        ("node", json!({"Id": "OctopusServerNodes-1", "Name": "OCTO-NODE-1", "LastSeen": "2026-01-05T09:00:00.000+00:00", "IsOffline": false, "IsInMaintenanceMode": false, "MaxConcurrentTasks": 5, "RunningTaskCount": 1, "Version": "2024.3.1"})),
-        ("summary", json!({"Nodes": [{"Id": "OctopusServerNodes-1", "Name": "OCTO-NODE-1", "MaxConcurrentTasks": 5}]})),
-        ("policy", json!({"Id": "MachinePolicies-1", "Name": "Default Machine Policy", "IsDefault": true, "MachineCleanupPolicy": {"DeleteMachinesBehavior": "DeleteUnavailableMachines", "DeleteMachinesElapsedTimeSpan": "01:00:00"}, "MachineHealthCheckPolicy": {"HealthCheckInterval": "00:30:00"}, "MachineConnectivityPolicy": {"MachineConnectivityBehavior": "ExpectedToBeOnline"}, "MachineUpdatePolicy": {"CalamariUpdateBehavior": "UpdateOnDeployment"}})),
-        ("project", json!({"Id": "Projects-1", "Name": "Todo Web", "ProjectConnectivityPolicy": {"AllowDeploymentsToNoTargets": true, "SkipMachineBehavior": "SkipUnavailableMachines", "TargetRoles": [], "ExcludeUnhealthyTargets": true}, "DefaultGuidedFailureMode": "On"})),
+        (
+            "deployment",
+            json!({"Id": "Deployments-1", "ProjectId": "Projects-1", "ReleaseId": "Releases-1", "EnvironmentId": "Environments-1", "SpecificMachineIds": ["Machines-1"], "ExcludedMachineIds": [], "DeployedToMachineIds": ["Machines-1"], "TaskId": "ServerTasks-1", "Created": "2026-01-05T09:00:00.000+00:00"}),
+        ),
+        (
+            "task",
+            json!({"Id": "ServerTasks-1", "Name": "Deploy", "Description": "Deploy", "State": "Executing", "ServerNode": "OCTO-NODE-1", "Arguments": {"DeploymentId": "Deployments-1"}, "QueueTime": "2026-01-05T09:00:00.000+00:00", "StartTime": "2026-01-05T09:00:01.000+00:00", "CompletedTime": null}),
+        ),
+        (
+            "node",
+            json!({"Id": "OctopusServerNodes-1", "Name": "OCTO-NODE-1", "LastSeen": "2026-01-05T09:00:00.000+00:00", "IsOffline": false, "IsInMaintenanceMode": false, "MaxConcurrentTasks": 5, "RunningTaskCount": 1, "Version": "2024.3.1"}),
+        ),
+        (
+            "summary",
+            json!({"Nodes": [{"Id": "OctopusServerNodes-1", "Name": "OCTO-NODE-1", "MaxConcurrentTasks": 5}]}),
+        ),
+        (
+            "policy",
+            json!({"Id": "MachinePolicies-1", "Name": "Default Machine Policy", "IsDefault": true, "MachineCleanupPolicy": {"DeleteMachinesBehavior": "DeleteUnavailableMachines", "DeleteMachinesElapsedTimeSpan": "01:00:00"}, "MachineHealthCheckPolicy": {"HealthCheckInterval": "00:30:00"}, "MachineConnectivityPolicy": {"MachineConnectivityBehavior": "ExpectedToBeOnline"}, "MachineUpdatePolicy": {"CalamariUpdateBehavior": "UpdateOnDeployment"}}),
+        ),
+        (
+            "project",
+            json!({"Id": "Projects-1", "Name": "Todo Web", "ProjectConnectivityPolicy": {"AllowDeploymentsToNoTargets": true, "SkipMachineBehavior": "SkipUnavailableMachines", "TargetRoles": [], "ExcludeUnhealthyTargets": true}, "DefaultGuidedFailureMode": "On"}),
+        ),
         ("environment", json!({"Id": "Environments-1", "Name": "Production", "UseGuidedFailure": true})),
         ("error", json!({"ErrorMessage": "There was a problem", "Errors": ["one", "two"]})),
     ]
@@ -200,7 +243,9 @@ fn every_octopus_type(bytes: &[u8]) {
         let _ = c.next_link();
         c.items.into_iter().for_each(|m| drop(convert::target(m)));
     });
-    parse_as::<wire::Collection<wire::TaskResource>>(bytes, |c| c.items.into_iter().for_each(|t| drop(convert::task(t))));
+    parse_as::<wire::Collection<wire::TaskResource>>(bytes, |c| {
+        c.items.into_iter().for_each(|t| drop(convert::task(t)))
+    });
     parse_as::<wire::RootResource>(bytes, drop);
     parse_as::<wire::NamedResource>(bytes, drop);
     parse_as::<wire::EndpointResource>(bytes, drop);
@@ -262,7 +307,9 @@ fn key() -> ScaleSetKey {
 
 fn every_arm_type(bytes: &[u8]) {
     parse_as::<models::VirtualMachineScaleSetVm>(bytes, |vm| drop(azure_convert::instance(&key(), vm)));
-    parse_as::<models::VirtualMachineScaleSet>(bytes, |set| drop(azure_convert::scale_set(&key(), set, None)));
+    parse_as::<models::VirtualMachineScaleSet>(bytes, |set| {
+        drop(azure_convert::scale_set(&key(), set, None))
+    });
     parse_as::<models::VirtualMachineScaleSetVmListResult>(bytes, |page| {
         page.value.into_iter().for_each(|vm| drop(azure_convert::instance(&key(), vm)))
     });
@@ -308,7 +355,8 @@ fn valid_journal_lines() -> Vec<String> {
         requires_confirmation: false,
     };
     let now = testkit::at(0);
-    let intent = journal.append_intent("sim", "fuzz", JournalAction::Planned { action: delete.clone() }, now).unwrap();
+    let intent =
+        journal.append_intent("sim", "fuzz", JournalAction::Planned { action: delete.clone() }, now).unwrap();
     journal.append_result(&intent, Outcome::Done, now).unwrap();
     journal.append_intent("sim", "fuzz", JournalAction::Planned { action: delete }, now).unwrap();
     std::fs::read_to_string(&path).unwrap().lines().map(str::to_string).collect()
@@ -370,7 +418,11 @@ fn valid_history() -> String {
     let mut history = History::default();
     for (step, instances) in [(0, vec![1, 2, 3]), (60, vec![1, 2]), (120, vec![1])] {
         let snapshot = testkit::SnapshotBuilder::new(testkit::at(step))
-            .set("vmss-web", instances.len() as u32, instances.iter().map(|i| testkit::vm("vmss-web", *i)).collect())
+            .set(
+                "vmss-web",
+                instances.len() as u32,
+                instances.iter().map(|i| testkit::vm("vmss-web", *i)).collect(),
+            )
             .targets((1..=3).map(|i| testkit::target_on(&format!("Machines-{i}"), "vmss-web", i)).collect())
             .build();
         history.observe(&Inventory::new(&snapshot, &profile));
@@ -441,8 +493,11 @@ proptest! {
 /// Found by `config_errors_never_echo_a_pasted_secret`: serde echoed the value of a mistyped field.
 #[test]
 fn a_key_pasted_into_a_typed_field_is_named_by_line_and_key_but_not_echoed() {
-    let text = EXAMPLE_CONFIG
-        .replacen("[profiles.prod.octopus]\n", &format!("[profiles.prod.octopus]\ntimeout_secs = \"{SECRET}\" # oops\n"), 1);
+    let text = EXAMPLE_CONFIG.replacen(
+        "[profiles.prod.octopus]\n",
+        &format!("[profiles.prod.octopus]\ntimeout_secs = \"{SECRET}\" # oops\n"),
+        1,
+    );
     assert_ne!(text, EXAMPLE_CONFIG);
     let err = ConfigFile::parse(&text, Path::new("fuzz.toml")).unwrap_err().to_string();
     assert!(!err.contains(SECRET), "{err}");

@@ -10,8 +10,16 @@ fn history(observations: u32) -> History {
     for step in 0..observations {
         let instances: Vec<u32> = (1..=(observations - step)).collect();
         let snapshot = testkit::SnapshotBuilder::new(testkit::at(i64::from(step) * 60))
-            .set("vmss-web", instances.len() as u32, instances.iter().map(|i| testkit::vm("vmss-web", *i)).collect())
-            .targets((1..=observations).map(|i| testkit::target_on(&format!("Machines-{i}"), "vmss-web", i)).collect())
+            .set(
+                "vmss-web",
+                instances.len() as u32,
+                instances.iter().map(|i| testkit::vm("vmss-web", *i)).collect(),
+            )
+            .targets(
+                (1..=observations)
+                    .map(|i| testkit::target_on(&format!("Machines-{i}"), "vmss-web", i))
+                    .collect(),
+            )
             .build();
         history.observe(&Inventory::new(&snapshot, &profile));
     }

@@ -70,7 +70,8 @@ async fn no_headless_command_shows_or_stores_a_secret() {
     let Bench { sim, dir, config, data } = bench;
     sim.shutdown().await;
     // The same config and credentials, nobody listening any more.
-    let dead = Bench { sim: scaleguard::sim::start(SimOptions::new("steady")).await.unwrap(), dir, config, data };
+    let dead =
+        Bench { sim: scaleguard::sim::start(SimOptions::new("steady")).await.unwrap(), dir, config, data };
     let mut dead_runs = Vec::new();
     for args in HEADLESS {
         let mut command = dead.command(args);
@@ -113,7 +114,13 @@ async fn no_headless_command_shows_or_stores_a_secret() {
 }
 
 fn fault(target: &str, kind: &str) -> FaultSpec {
-    FaultSpec { target: target.into(), kind: kind.into(), count: 10_000, retry_after_secs: None, delay_ms: None }
+    FaultSpec {
+        target: target.into(),
+        kind: kind.into(),
+        count: 10_000,
+        retry_after_secs: None,
+        delay_ms: None,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -166,12 +173,15 @@ async fn debug_of_every_secret_holding_type_redacts() {
     std::env::set_var("AZURE_CLIENT_SECRET", client_secret);
     azure.credential = scaleguard::config::CredentialKind::ClientSecret;
     match scaleguard::providers::azure::AzureProvider::from_config(&azure) {
-        Ok(provider) => assert_no_secret(&secrets, "AzureProvider (client_secret) Debug", &format!("{provider:?}")),
+        Ok(provider) => {
+            assert_no_secret(&secrets, "AzureProvider (client_secret) Debug", &format!("{provider:?}"))
+        }
         Err(err) => assert_no_secret(&secrets, "client_secret build error", &format!("{err} {err:?}")),
     }
     // A missing secret names the variable, never a value.
     std::env::remove_var("SCALEGUARD_SECRETS_TEST_TOKEN");
-    let missing = scaleguard::config::read_secret_env("SCALEGUARD_SECRETS_TEST_TOKEN", "azure.token_env").unwrap_err();
+    let missing =
+        scaleguard::config::read_secret_env("SCALEGUARD_SECRETS_TEST_TOKEN", "azure.token_env").unwrap_err();
     assert!(missing.to_string().contains("SCALEGUARD_SECRETS_TEST_TOKEN"), "{missing}");
     sim.shutdown().await;
 }

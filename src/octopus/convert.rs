@@ -126,7 +126,8 @@ pub fn parse_timespan(raw: &str) -> Option<Duration> {
         return None;
     }
     // A malformed or absurd answer is "not a timespan", never an overflow panic.
-    let whole = days.checked_mul(86_400)?.checked_add(hours.checked_mul(3_600)?)?.checked_add(minutes * 60)?;
+    let whole =
+        days.checked_mul(86_400)?.checked_add(hours.checked_mul(3_600)?)?.checked_add(minutes * 60)?;
     Duration::from_secs(whole).checked_add(Duration::from_secs_f64(seconds))
 }
 

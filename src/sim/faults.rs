@@ -26,8 +26,6 @@ pub enum FaultKind {
     ServerError,
     Unavailable,
     Delay { ms: u64 },
-    /// Act on the request, then wait before answering: a client that gives up (or dies) in
-    /// between has had its change made without seeing the answer.
     SlowReply { ms: u64 },
     TruncatedPage,
     MalformedJson,
@@ -47,6 +45,8 @@ impl FaultSpec {
             "500" => FaultKind::ServerError,
             "503" => FaultKind::Unavailable,
             "delay" => FaultKind::Delay { ms: self.delay_ms.unwrap_or(1000) },
+            // Act on the request, then wait before answering: a client that gives up (or dies)
+            // in between has had its change made without seeing the answer.
             "slow_reply" => FaultKind::SlowReply { ms: self.delay_ms.unwrap_or(1000) },
             "truncated_page" => FaultKind::TruncatedPage,
             "malformed_json" => FaultKind::MalformedJson,

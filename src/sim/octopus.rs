@@ -274,7 +274,13 @@ impl Ctx<'_> {
 
     /// As `list`, rendering only the items on the page: a 10,000-target listing costs one page of
     /// JSON per request, not the whole collection.
-    fn list_rendered<T>(&self, item_type: &str, items: Vec<T>, render: impl FnMut(T) -> Value, all: bool) -> Reply {
+    fn list_rendered<T>(
+        &self,
+        item_type: &str,
+        items: Vec<T>,
+        render: impl FnMut(T) -> Value,
+        all: bool,
+    ) -> Reply {
         if all {
             return Reply::ok(Value::Array(items.into_iter().map(render).collect()));
         }

@@ -106,9 +106,8 @@ impl Bench {
 
     pub async fn run(&self, args: &[&str]) -> Run {
         let mut command = self.command(args);
-        let output = tokio::task::spawn_blocking(move || command.output().expect("run scaleguard"))
-            .await
-            .unwrap();
+        let output =
+            tokio::task::spawn_blocking(move || command.output().expect("run scaleguard")).await.unwrap();
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
