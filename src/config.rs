@@ -341,6 +341,9 @@ fn describe_parse_error(text: &str, err: &toml::de::Error) -> String {
             .and_then(|l| l.split_once('='))
             .map(|(key, _)| key.trim())
             .unwrap_or("");
+        if let Some(line_text) = text.lines().nth(line - 1) {
+            message = hide_quoted_values(message, line_text);
+        }
         message = if key.is_empty() {
             format!("line {line} (in {table}): {message}")
         } else {
@@ -352,6 +355,22 @@ fn describe_parse_error(text: &str, err: &toml::de::Error) -> String {
             "\n  secrets never go in the config file: put the key in an environment variable \
              and name that variable with `api_key_env` (or `token_env`)",
         );
+    }
+    message
+}
+
+/// serde quotes the offending value ("invalid type: string \"…\", expected u64"); a long string on
+/// the failing line may be a key or token pasted into the wrong field, so it is not echoed
+/// (invariant 6). Short ones (`match = "hostname"`) stay: they help and are no secret.
+fn hide_quoted_values(message: String, line_text: &str) -> String {
+    let Some((_, value)) = line_text.split_once('=') else { return message };
+    let mut message = message;
+    for (index, part) in value.split(['"', '\'']).enumerate() {
+        // Odd parts sit between quotes.
+        let secret_like = part.len() >= 16 || looks_like_api_key(part);
+        if index % 2 == 1 && secret_like && message.contains(part) {
+            message = message.replace(part, "<hidden>");
+        }
     }
     message
 }

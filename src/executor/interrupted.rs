@@ -3,7 +3,7 @@
 //! it happened, and the planner, which reads the same state, never repeats it.
 
 use crate::journal::{JournalAction, Outcome, Record};
-use crate::model::Action;
+use crate::model::{Action, Deployment};
 use crate::snapshot::Snapshot;
 
 /// A pending intent and what the fresh state says about it.
@@ -39,11 +39,14 @@ fn settle(action: &Action, fresh: &Snapshot) -> Option<Outcome> {
         Action::Deploy { project_id, release_id, target_ids, .. } => {
             let projects = fresh.projects.as_ref().ok()?;
             let project = projects.iter().find(|p| &p.project_id == project_id)?;
+            // The executor's POST names its targets. A whole-environment deployment (no specific
+            // targets) "covers" any target on paper, but an old one never reached targets that
+            // registered after it: only naming them, or having reached them, shows it happened.
             let created = project
                 .deployments
                 .iter()
                 .filter(|d| &d.release_id == release_id)
-                .any(|d| target_ids.iter().all(|target| d.covers(target)));
+                .any(|d| target_ids.iter().all(|target| names_or_reached(d, target)));
             Some(if created {
                 Outcome::Done
             } else {
@@ -52,6 +55,12 @@ fn settle(action: &Action, fresh: &Snapshot) -> Option<Outcome> {
         }
         Action::Wait { .. } | Action::Note { .. } => None,
     }
+}
+
+fn names_or_reached(deployment: &Deployment, target_id: &str) -> bool {
+    let named =
+        deployment.specific_machine_ids.iter().any(|id| id == target_id) && deployment.covers(target_id);
+    named || deployment.deployed_to_machine_ids.iter().any(|id| id == target_id)
 }
 
 #[cfg(test)]
@@ -137,5 +146,21 @@ mod tests {
         let settled = resolve_interrupted(&[&covered, &partly], "prod", &fresh);
         assert_eq!(settled[0].outcome, Outcome::Done);
         assert!(matches!(settled[1].outcome, Outcome::Failed(_)));
+    }
+
+    /// Found by tests/crash_safety.rs: a deploy killed before its POST landed was journaled
+    /// "done" because the release's earlier whole-environment deployment "covers" every target.
+    #[test]
+    fn an_old_whole_environment_deployment_does_not_settle_a_deploy_to_new_targets() {
+        let mut state = project("Projects-1", Some("Releases-1"));
+        let old =
+            deployment("Deployments-1", "Projects-1", "Releases-1", &[], &["Machines-1"], TaskState::Success);
+        state.deployments = vec![old];
+        let fresh = SnapshotBuilder::new(at(10)).project(state).build();
+        let to_new = intent("prod", deploy("Releases-1", &["Machines-7"]));
+        let to_reached = intent("prod", deploy("Releases-1", &["Machines-1"]));
+        let settled = resolve_interrupted(&[&to_new, &to_reached], "prod", &fresh);
+        assert!(matches!(&settled[0].outcome, Outcome::Failed(why) if why.contains("before the deployment")));
+        assert_eq!(settled[1].outcome, Outcome::Done, "a target the release reached has it");
     }
 }

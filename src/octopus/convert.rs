@@ -125,8 +125,10 @@ pub fn parse_timespan(raw: &str) -> Option<Duration> {
     if parts.next().is_some() || minutes >= 60 || !(0.0..60.0).contains(&seconds) {
         return None;
     }
-    let whole = days * 86_400 + hours * 3_600 + minutes * 60;
-    Some(Duration::from_secs(whole) + Duration::from_secs_f64(seconds))
+    // A malformed or absurd answer is "not a timespan", never an overflow panic.
+    let whole =
+        days.checked_mul(86_400)?.checked_add(hours.checked_mul(3_600)?)?.checked_add(minutes * 60)?;
+    Duration::from_secs(whole).checked_add(Duration::from_secs_f64(seconds))
 }
 
 #[cfg(test)]
@@ -140,6 +142,14 @@ mod tests {
         assert_eq!(parse_timespan("00:00:01.5"), Some(Duration::from_millis(1_500)));
         assert_eq!(parse_timespan("soon"), None);
         assert_eq!(parse_timespan("00:61:00"), None);
+    }
+
+    #[test]
+    fn huge_timespans_are_refused_or_parsed_never_overflowed() {
+        // .NET's TimeSpan.MaxValue, which a server may send for "never".
+        assert_eq!(parse_timespan("10675199.02:48:05.4775807").map(|d| d.as_secs()), Some(922_337_203_685));
+        assert_eq!(parse_timespan("213503982334602.00:00:00"), None);
+        assert_eq!(parse_timespan("0.5124095576030432:00:00"), None);
     }
 
     #[test]

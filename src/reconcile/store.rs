@@ -1,7 +1,9 @@
 //! Keeping the history in a file between headless runs (the only IO in this module).
 
 use super::history::History;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -32,9 +34,29 @@ pub fn save_history(path: &Path, history: &History) -> Result<(), HistoryFileErr
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(write_err)?;
     }
-    let temporary = path.with_extension("json.tmp");
-    std::fs::write(&temporary, text).map_err(write_err)?;
-    std::fs::rename(&temporary, path).map_err(write_err)
+    // One temporary file per writer: two processes saving at once (two consoles, a console and a
+    // runbook) must not write into, or rename away, each other's temporary file.
+    let temporary = temporary_beside(path);
+    let written = write_synced(&temporary, text.as_bytes()).and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written.map_err(write_err)
+}
+
+fn temporary_beside(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let unique = format!("{}.{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(format!(".{unique}.tmp"));
+    path.with_file_name(name)
+}
+
+/// Written and flushed to disk before the rename, so a power cut leaves the old file or the new one.
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 #[cfg(test)]

@@ -343,6 +343,13 @@ fn patch_scale_set(
         Err(reply) => return reply,
     };
     let current = etag(world.scale_sets[index].etag);
+    if request.header("if-match").is_none_or(|value| value.trim() == "*") {
+        // Counted apart so tests can prove every capacity change was conditional (invariant 4).
+        *super::lock(&shared.stats)
+            .by_endpoint
+            .entry("arm.patch_scale_set.unconditional".into())
+            .or_default() += 1;
+    }
     if let Some(if_match) = request.header("if-match") {
         if if_match.trim() != "*" && if_match.trim() != current {
             return error(

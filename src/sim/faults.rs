@@ -26,6 +26,7 @@ pub enum FaultKind {
     ServerError,
     Unavailable,
     Delay { ms: u64 },
+    SlowReply { ms: u64 },
     TruncatedPage,
     MalformedJson,
     Unauthorized,
@@ -34,7 +35,7 @@ pub enum FaultKind {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, truncated_page, malformed_json, 401, 403, expired_token)")]
+#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, truncated_page, malformed_json, 401, 403, expired_token)")]
 pub struct UnknownFault(String);
 
 impl FaultSpec {
@@ -44,6 +45,9 @@ impl FaultSpec {
             "500" => FaultKind::ServerError,
             "503" => FaultKind::Unavailable,
             "delay" => FaultKind::Delay { ms: self.delay_ms.unwrap_or(1000) },
+            // Act on the request, then wait before answering: a client that gives up (or dies)
+            // in between has had its change made without seeing the answer.
+            "slow_reply" => FaultKind::SlowReply { ms: self.delay_ms.unwrap_or(1000) },
             "truncated_page" => FaultKind::TruncatedPage,
             "malformed_json" => FaultKind::MalformedJson,
             "401" => FaultKind::Unauthorized,
@@ -144,6 +148,12 @@ mod tests {
         queue.push(spec("/api/Spaces-1/Machines", "503", 1)).unwrap();
         assert_eq!(queue.take(Api::Octopus, "/api/tasks"), None);
         assert_eq!(queue.take(Api::Octopus, "/api/spaces-1/machines"), Some(FaultKind::Unavailable));
+    }
+
+    #[test]
+    fn slow_reply_takes_the_delay() {
+        let spec = FaultSpec { delay_ms: Some(40), ..spec("octopus", "slow_reply", 1) };
+        assert_eq!(spec.kind().unwrap(), FaultKind::SlowReply { ms: 40 });
     }
 
     #[test]

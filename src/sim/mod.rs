@@ -269,6 +269,10 @@ impl RunningSim {
     pub fn with_world<T>(&self, read: impl FnOnce(&World) -> T) -> T {
         read(&self.shared.world())
     }
+    /// Change the world directly (tests: build a 10,000-VM world with `add_existing_vm`).
+    pub fn with_world_mut<T>(&self, change: impl FnOnce(&mut World) -> T) -> T {
+        change(&mut self.shared.world())
+    }
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -365,8 +369,10 @@ async fn dispatch(
     }
     let fault = lock(&shared.faults).take(api, &request.path);
     let mut malformed = false;
+    let mut slow_reply = None;
     match fault {
         Some(FaultKind::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
+        Some(FaultKind::SlowReply { ms }) => slow_reply = Some(Duration::from_millis(ms)),
         Some(FaultKind::TruncatedPage) => request.truncate_page = true,
         Some(FaultKind::MalformedJson) => malformed = true,
         Some(kind) => return fault_reply(api, kind).into_response(false),
@@ -376,6 +382,9 @@ async fn dispatch(
         Api::Arm => arm::handle(&shared, &request, arm::ArmRoute::parse(&segments)),
         Api::Octopus => octopus::handle(&shared, &request, &segments[1..]),
     };
+    if let Some(wait) = slow_reply {
+        tokio::time::sleep(wait).await;
+    }
     reply.into_response(malformed)
 }
 
@@ -404,7 +413,10 @@ fn fault_reply(api: Api, kind: FaultKind) -> Reply {
             "ExpiredAuthenticationToken",
             "The access token expiry UTC time is earlier than current UTC time.",
         ),
-        FaultKind::Delay { .. } | FaultKind::TruncatedPage | FaultKind::MalformedJson => {
+        FaultKind::Delay { .. }
+        | FaultKind::SlowReply { .. }
+        | FaultKind::TruncatedPage
+        | FaultKind::MalformedJson => {
             (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "unreachable fault")
         }
     };

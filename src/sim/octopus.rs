@@ -269,14 +269,26 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     /// A paged collection; `/all` endpoints answer a plain array, like the real server.
     fn list(&self, item_type: &str, items: Vec<Value>, all: bool) -> Reply {
+        self.list_rendered(item_type, items, |item| item, all)
+    }
+
+    /// As `list`, rendering only the items on the page: a 10,000-target listing costs one page of
+    /// JSON per request, not the whole collection.
+    fn list_rendered<T>(
+        &self,
+        item_type: &str,
+        items: Vec<T>,
+        render: impl FnMut(T) -> Value,
+        all: bool,
+    ) -> Reply {
         if all {
-            return Reply::ok(Value::Array(items));
+            return Reply::ok(Value::Array(items.into_iter().map(render).collect()));
         }
         let skip = self.request.param("skip").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
         let take = self.request.param("take").and_then(|s| s.parse::<usize>().ok()).unwrap_or(30);
         let per_page = take.min(self.shared.octopus_page_size()).max(1);
         let total = items.len();
-        let page: Vec<Value> = items.into_iter().skip(skip).take(per_page).collect();
+        let page: Vec<Value> = items.into_iter().skip(skip).take(per_page).map(render).collect();
         let pages = total.div_ceil(per_page).max(1);
         let base = &self.path;
         let mut links = json!({
@@ -340,9 +352,8 @@ fn list_machines(ctx: &Ctx, world: &World, all: bool) -> Reply {
         .filter(|m| partial.as_ref().is_none_or(|p| m.name.to_ascii_lowercase().contains(p.as_str())))
         .filter(|m| disabled.is_none_or(|d| m.is_disabled == d))
         .filter(|m| thumbprint.is_none_or(|t| m.thumbprint.eq_ignore_ascii_case(t)))
-        .map(|m| wire::machine(world, m))
-        .collect();
-    ctx.list("DeploymentTarget", items, all)
+        .collect::<Vec<_>>();
+    ctx.list_rendered("DeploymentTarget", items, |m| wire::machine(world, m), all)
 }
 
 fn newest_deployments(world: &World) -> impl Iterator<Item = &super::world::Deployment> {
