@@ -11,6 +11,8 @@ const COLS: u16 = 140;
 
 struct Console {
     parser: Arc<Mutex<vt100::Parser>>,
+    /// Every byte the console wrote, escapes included, for the secret search.
+    raw: Arc<Mutex<Vec<u8>>>,
     writer: Arc<Mutex<Box<dyn Write + Send>>>,
     child: Box<dyn Child + Send + Sync>,
 }
@@ -30,7 +32,8 @@ impl Console {
         let parser = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
         let writer = Arc::new(Mutex::new(pair.master.take_writer().expect("pty writer")));
         let mut reader = pair.master.try_clone_reader().expect("pty reader");
-        let (screen, answer) = (parser.clone(), writer.clone());
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let (screen, answer, captured) = (parser.clone(), writer.clone(), raw.clone());
         std::thread::spawn(move || {
             let _master = pair.master;
             let mut buffer = [0u8; 8192];
@@ -43,10 +46,11 @@ impl Console {
                 if chunk.windows(4).any(|w| w == b"\x1b[6n") {
                     let _ = answer.lock().unwrap().write_all(b"\x1b[1;1R");
                 }
+                captured.lock().unwrap().extend_from_slice(chunk);
                 screen.lock().unwrap().process(chunk);
             }
         });
-        Console { parser, writer, child }
+        Console { parser, raw, writer, child }
     }
 
     fn screen(&self) -> String {
@@ -79,6 +83,27 @@ impl Drop for Console {
     fn drop(&mut self) {
         let _ = self.child.kill();
     }
+}
+
+/// The demo's simulator makes fresh secrets each run (`API-` + 26 of [A-Z0-9] for Octopus keys,
+/// `sim-arm-` + 32 for the ARM token); the test cannot know them, so it looks for their shape.
+fn find_secret(text: &str) -> Option<String> {
+    for (prefix, len) in [("API-", 26), ("sim-arm-", 32)] {
+        for (at, _) in text.match_indices(prefix) {
+            let body: String = text[at + prefix.len()..].chars().take(len).collect();
+            if body.len() == len && body.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+                return Some(format!("{prefix}{body}"));
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn the_secret_search_recognises_the_simulators_secrets() {
+    assert!(find_secret("key API-ABCDEFGHIJKLMNOPQRSTUVWXYZ trailing").is_some());
+    assert!(find_secret("Bearer sim-arm-0123456789ABCDEFGHIJKLMNOPQRSTUV").is_some());
+    assert!(find_secret("API-KEY missing, sim-arm-short").is_none());
 }
 
 fn line_with(screen: &str, words: &[&str]) -> bool {
@@ -134,6 +159,15 @@ fn demo_shows_a_diff_and_approving_it_runs_and_journals_it() {
     assert!(!journal.contains("API-"), "no API key in the journal");
     let log = std::fs::read_to_string(data.path().join("scaleguard.log")).expect("log file written");
     assert!(log.contains("console started"), "{log}");
+
+    // Secrets: nowhere in what the terminal received, the log, the journal or the history.
+    let raw = String::from_utf8_lossy(&console.raw.lock().unwrap()).to_string();
+    assert_eq!(find_secret(&raw), None, "a secret reached the terminal");
+    for entry in std::fs::read_dir(data.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(find_secret(&text), None, "a secret in {}", path.display());
+    }
 
     console.send("q");
     let deadline = Instant::now() + Duration::from_secs(10);

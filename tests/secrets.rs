@@ -15,15 +15,8 @@ use scaleguard::sim::{FaultSpec, SimOptions};
 use std::path::Path;
 use std::time::Duration;
 
-/// The spot for captured output from elsewhere (the console's demo run in a pty, added by the
-/// lead once `scaleguard demo` exists): feed it everything the terminal showed.
-pub fn assert_captured_output_has_no_secret(label: &str, captured: &str, secrets: &[String]) {
-    assert_no_secret(secrets, label, captured);
-}
-
-// LEAD: add a test here that runs `scaleguard demo` in a pty (portable-pty + vt100, as
-// tests/node_pty.rs does), collects the raw pty bytes and the final screen, and passes both to
-// `assert_captured_output_has_no_secret` with the demo simulator's `api_key()` and `arm_token()`.
+// The demo (whose simulator makes its own secrets) is searched in tests/console_pty.rs: every byte
+// the terminal received and every file in its data dir, for the shape of the simulator's secrets.
 
 const HEADLESS: &[&[&str]] = &[
     &["inventory"],
