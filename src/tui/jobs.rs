@@ -99,7 +99,11 @@ impl NodeJobs {
     /// (kind, node, status) rows for the diffs pane's jobs section.
     pub fn rows(&self) -> Vec<(String, String, String)> {
         let pending = self.pending.iter().filter(|(id, _)| !self.jobs.contains_key(*id)).map(|(_, name)| {
-            ("drain".to_string(), name.clone(), "unfinished in the journal: d on the nodes pane resumes".into())
+            (
+                "drain".to_string(),
+                name.clone(),
+                "unfinished in the journal: d on the nodes pane resumes".into(),
+            )
         });
         self.jobs
             .values()
@@ -178,7 +182,8 @@ pub fn open_drain(model: &mut Model, name: Option<String>) -> Vec<Effect> {
     }
     let resume = model.jobs.pending.contains_key(&node.id);
     if !resume {
-        if let Err(refusals) = drain::check_drain(&model.nodes.rows, &node.id, model.now, &model.nodes_config) {
+        if let Err(refusals) = drain::check_drain(&model.nodes.rows, &node.id, model.now, &model.nodes_config)
+        {
             open(model, Kind::Refused { sentence: refusal_sentence(&refusals) }, &node);
             return vec![];
         }
@@ -275,9 +280,14 @@ pub fn on_event(model: &mut Model, event: NodeEvent) -> Vec<Effect> {
         NodeEvent::Progress { kind, progress } => {
             model.jobs.pending.remove(&progress.node_id);
             let id = progress.node_id.clone();
-            let job = model.jobs.jobs.entry(id).or_insert_with(|| JobView::new(&progress.node_id, &progress.node_name, kind));
+            let job = model
+                .jobs
+                .jobs
+                .entry(id)
+                .or_insert_with(|| JobView::new(&progress.node_id, &progress.node_name, kind));
             if !progress.sent.is_empty() {
-                let said: Vec<String> = progress.sent.iter().map(|e| effect_sentence(&progress.node_name, e)).collect();
+                let said: Vec<String> =
+                    progress.sent.iter().map(|e| effect_sentence(&progress.node_name, e)).collect();
                 model.notice = Some(super::app::Notice { text: said.join("; "), error: false });
             }
             let question = match progress.state {

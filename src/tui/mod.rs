@@ -11,6 +11,7 @@ pub mod dialogs;
 pub mod fixtures;
 pub mod footer;
 pub mod header;
+pub mod jobs;
 pub mod keymap;
 pub mod panes;
 pub mod theme;
@@ -18,7 +19,6 @@ pub mod update;
 pub mod view;
 pub mod worker;
 pub mod worker_nodes;
-pub mod jobs;
 
 #[cfg(test)]
 mod tests;

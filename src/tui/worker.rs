@@ -171,7 +171,8 @@ async fn run(setup: WorkerSetup, mut requests: UnboundedReceiver<Request>, event
     let mut ticker = tokio::time::interval(setup.refresh_every.max(Duration::from_millis(200)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let (node_tx, mut node_rx) = mpsc::unbounded_channel();
-    let mut nodes = super::worker_nodes::NodeWorker::new(setup.node_jobs.clone(), node_tx, setup.refresh_every);
+    let mut nodes =
+        super::worker_nodes::NodeWorker::new(setup.node_jobs.clone(), node_tx, setup.refresh_every);
     nodes.announce_pending();
     let mut worker = Worker { setup, history, events, done_tx, refreshing: false };
     loop {

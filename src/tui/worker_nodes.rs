@@ -16,13 +16,26 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeRequest {
     /// Start a drain, or resume the unfinished one the journal holds for the node.
-    Drain { node: String },
+    Drain {
+        node: String,
+    },
     /// The operator's answer to a drain's question (also accepted while it waits).
-    Answer { node: String, choice: DrainChoice },
+    Answer {
+        node: String,
+        choice: DrainChoice,
+    },
     /// Delete now; `force` only after the typed name and the explicit force choice.
-    Delete { node: String, force: bool },
-    Undrain { node: String },
-    TaskCap { node: String, cap: u32 },
+    Delete {
+        node: String,
+        force: bool,
+    },
+    Undrain {
+        node: String,
+    },
+    TaskCap {
+        node: String,
+        cap: u32,
+    },
 }
 
 /// Which job a progress line belongs to.
@@ -47,11 +60,21 @@ impl JobKind {
 pub enum NodeEvent {
     /// Nodes with an unfinished drain in the journal (id, name), read at startup.
     Pending(Vec<(String, String)>),
-    Progress { kind: JobKind, progress: JobProgress },
+    Progress {
+        kind: JobKind,
+        progress: JobProgress,
+    },
     /// A job ended: done or aborted (Ok, one sentence) or failed (Err, one sentence).
-    Finished { kind: JobKind, node: String, result: Result<String, String> },
+    Finished {
+        kind: JobKind,
+        node: String,
+        result: Result<String, String>,
+    },
     /// A pure check refused the operation: one sentence for a dialog.
-    Refused { node: String, sentence: String },
+    Refused {
+        node: String,
+        sentence: String,
+    },
     /// A single call (undrain, task cap) or a hiccup of a running job, for the status line.
     Said(Result<String, String>),
 }
@@ -77,7 +100,11 @@ pub struct NodeWorker {
 }
 
 impl NodeWorker {
-    pub fn new(runner: Result<NodeJobRunner, String>, events: UnboundedSender<NodeEvent>, poll: Duration) -> Self {
+    pub fn new(
+        runner: Result<NodeJobRunner, String>,
+        events: UnboundedSender<NodeEvent>,
+        poll: Duration,
+    ) -> Self {
         Self { runner, events, poll, answers: HashMap::new() }
     }
 
@@ -88,7 +115,8 @@ impl NodeWorker {
         tokio::spawn(async move {
             match runner.list().await {
                 Ok(rows) => {
-                    let pending = rows.into_iter().filter(|r| r.pending_job).map(|r| (r.id, r.name)).collect();
+                    let pending =
+                        rows.into_iter().filter(|r| r.pending_job).map(|r| (r.id, r.name)).collect();
                     let _ = events.send(NodeEvent::Pending(pending));
                 }
                 Err(err) => tracing::warn!(error = %err, "cannot look for unfinished drains"),
@@ -100,7 +128,8 @@ impl NodeWorker {
         let runner = match &self.runner {
             Ok(runner) => runner.clone(),
             Err(why) => {
-                let _ = self.events.send(NodeEvent::Said(Err(format!("node operations are unavailable: {why}"))));
+                let _ =
+                    self.events.send(NodeEvent::Said(Err(format!("node operations are unavailable: {why}"))));
                 return;
             }
         };
@@ -126,13 +155,16 @@ impl NodeWorker {
                 let poll = self.poll;
                 tokio::spawn(async move {
                     let kind = JobKind::Delete { force };
-                    let options = DrainOptions { poll_interval: poll, reason: reason(kind), ..Default::default() };
+                    let options =
+                        DrainOptions { poll_interval: poll, reason: reason(kind), ..Default::default() };
                     let mut on_progress = |p: &JobProgress| {
                         let _ = events.send(NodeEvent::Progress { kind, progress: p.clone() });
                     };
                     let result = runner.delete(&node, force, &options, &mut on_progress).await;
                     let event = match result {
-                        Ok(outcome) => NodeEvent::Finished { kind, node, result: Ok(ended(&outcome.progress)) },
+                        Ok(outcome) => {
+                            NodeEvent::Finished { kind, node, result: Ok(ended(&outcome.progress)) }
+                        }
                         Err(err) => failure(kind, node, err),
                     };
                     let _ = events.send(event);

@@ -16,14 +16,25 @@ use ratatui::Frame;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     /// `resume`: the journal holds an unfinished drain for the node.
-    Drain { resume: bool },
+    Drain {
+        resume: bool,
+    },
     Undrain,
     /// `force_needed`: the node heartbeats with running tasks; `refusal` says so.
-    Delete { force_needed: bool, refusal: Option<String> },
-    TaskCap { current: u32 },
+    Delete {
+        force_needed: bool,
+        refusal: Option<String>,
+    },
+    TaskCap {
+        current: u32,
+    },
     /// The drain's deadline passed with tasks still running.
-    Question { running_tasks: usize },
-    Refused { sentence: String },
+    Question {
+        running_tasks: usize,
+    },
+    Refused {
+        sentence: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +169,10 @@ impl NodeDialog {
                     if self.typed.trim() != self.node_name {
                         self.refuse(format!("type `{}` to confirm", self.node_name), Focus::Input)
                     } else if *force_needed && !self.force {
-                        self.refuse("choose force (Space) to delete it while it runs tasks".into(), Focus::Force)
+                        self.refuse(
+                            "choose force (Space) to delete it while it runs tasks".into(),
+                            Focus::Force,
+                        )
                     } else {
                         Outcome::Run(NodeRequest::Delete { node, force: *force_needed })
                     }
@@ -204,9 +218,9 @@ impl NodeDialog {
                 "An earlier run left this drain unfinished (see the journal). Resuming observes \
                  {name} again and carries on from where it is."
             ))],
-            Kind::Undrain => vec![plain(format!(
-                "{name} takes tasks again. An unfinished drain job for it is closed."
-            ))],
+            Kind::Undrain => {
+                vec![plain(format!("{name} takes tasks again. An unfinished drain job for it is closed."))]
+            }
             Kind::Delete { refusal, .. } => {
                 let mut lines = vec![plain(format!(
                     "Deletes {name} from the cluster now, without draining. Tasks it leaves \
@@ -233,8 +247,11 @@ impl NodeDialog {
         let rect = centered(area, 76, 16);
         frame.render_widget(Clear, rect);
         let block = Block::default().borders(Borders::ALL).title(Span::styled(self.title(), theme.title()));
-        let mut lines: Vec<Line> =
-            self.body().into_iter().map(|(text, tone)| Line::from(Span::styled(text, theme.tone(tone)))).collect();
+        let mut lines: Vec<Line> = self
+            .body()
+            .into_iter()
+            .map(|(text, tone)| Line::from(Span::styled(text, theme.tone(tone))))
+            .collect();
         lines.push(Line::from(""));
         let focused = |focus: Focus| {
             if self.focus == focus {
@@ -298,7 +315,8 @@ impl NodeDialog {
                 ]));
             }
         }
-        lines.push(Line::from(Span::styled("Tab moves, Enter presses, Esc cancels", theme.tone(Tone::Muted))));
+        lines
+            .push(Line::from(Span::styled("Tab moves, Enter presses, Esc cancels", theme.tone(Tone::Muted))));
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
     }
 }

@@ -14,7 +14,7 @@ static COLUMNS: &[Column] = &[
     Column { title: "DRAIN", width: Constraint::Length(8) },
     Column { title: "TASK CAP", width: Constraint::Length(8) },
     Column { title: "RUNNING", width: Constraint::Length(7) },
-    Column { title: "VERSION", width: Constraint::Length(9) },
+    Column { title: "VERSION", width: Constraint::Length(12) },
     Column { title: "JOB", width: Constraint::Min(12) },
 ];
 
