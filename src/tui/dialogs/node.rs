@@ -244,9 +244,6 @@ impl NodeDialog {
     }
 
     pub fn render(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
-        let rect = centered(area, 76, 16);
-        frame.render_widget(Clear, rect);
-        let block = Block::default().borders(Borders::ALL).title(Span::styled(self.title(), theme.title()));
         let mut lines: Vec<Line> = self
             .body()
             .into_iter()
@@ -317,6 +314,11 @@ impl NodeDialog {
         }
         lines
             .push(Line::from(Span::styled("Tab moves, Enter presses, Esc cancels", theme.tone(Tone::Muted))));
+        // As tall as its wrapped lines (74 columns inside the border; slack for word wrap).
+        let rows: usize = lines.iter().map(|line| line.width().max(1).div_ceil(70)).sum();
+        let rect = centered(area, 76, rows as u16 + 2);
+        frame.render_widget(Clear, rect);
+        let block = Block::default().borders(Borders::ALL).title(Span::styled(self.title(), theme.title()));
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
     }
 }

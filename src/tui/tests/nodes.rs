@@ -328,3 +328,20 @@ fn a_refusal_from_the_worker_opens_a_one_sentence_dialog() {
     );
     assert_eq!(dialog(&model).kind, Kind::Refused { sentence });
 }
+
+#[test]
+fn the_question_and_force_delete_dialogs_render() {
+    let mut model = three_nodes();
+    node_event(
+        &mut model,
+        NodeEvent::Progress { kind: JobKind::Drain, progress: progress(question(), 2, vec![], false) },
+    );
+    let asked = screen(&draw(&model, 120, 30));
+    for choice in CHOICES {
+        assert!(asked.contains(choice.label()), "the question offers `{}`", choice.label());
+    }
+    insta::assert_snapshot!("question_dialog", asked);
+    press(&mut model, KeyCode::Esc);
+    keys(&mut model, "D");
+    insta::assert_snapshot!("force_delete_dialog", screen(&draw(&model, 120, 30)));
+}
