@@ -67,7 +67,9 @@ async fn the_console_drains_a_node_until_it_is_deleted() {
             .expect("the worker runs");
         let mut effects = update(&mut model, Msg::Worker(event));
         update(&mut model, Msg::Tick(OffsetDateTime::now_utc()));
-        if !drain_sent && model.nodes.rows.iter().any(|n| n.name == "OCTO-NODE-1") {
+        // Drain once the node is busy (3+ tasks), so the job has tasks to wait for.
+        let busy = model.nodes.rows.iter().any(|n| n.name == "OCTO-NODE-1" && n.running_tasks >= 3);
+        if !drain_sent && busy {
             // The operator: first row, `d`, the dialog opens on Cancel, Tab to Drain, Enter.
             let row = model.nodes.rows.iter().position(|n| n.name == "OCTO-NODE-1").unwrap();
             let position = model.table(PaneId::Nodes).view.iter().position(|&i| i == row).unwrap();
