@@ -32,6 +32,7 @@ fn setup(profile: Profile, demo: Option<Arc<RunningSim>>) -> WorkerSetup {
         history_file: None,
         demo,
         profile,
+        node_jobs: Err("not in this test".into()),
     }
 }
 

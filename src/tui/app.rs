@@ -185,6 +185,8 @@ pub enum Overlay {
     Command(String),
     /// Typing a filter for the current pane.
     Filter(String),
+    /// An HA-node dialog: confirm, task cap, the drain's question, a refusal.
+    Node(super::dialogs::node::NodeDialog),
 }
 
 /// One sample for the capacity sparkline.
@@ -238,6 +240,10 @@ pub struct Model {
     pub notice: Option<Notice>,
     pub samples: VecDeque<CapacitySample>,
     pub quit: bool,
+    /// HA-node jobs (drain, delete) and unfinished drains found in the journal.
+    pub jobs: super::jobs::NodeJobs,
+    /// Online/offline and deadline rules for the node checks.
+    pub nodes_config: crate::config::NodesConfig,
 }
 
 impl Model {
@@ -272,6 +278,8 @@ impl Model {
             notice: None,
             samples: VecDeque::new(),
             quit: false,
+            jobs: Default::default(),
+            nodes_config: profile.nodes.clone(),
         }
     }
 

@@ -32,6 +32,12 @@ pub enum Action {
     Scale(Option<u32>),
     /// Drain an HA node (`:drain NODE`, or `d` on the nodes pane).
     Drain(Option<String>),
+    /// Turn drain off on the selected node (`u`).
+    Undrain,
+    /// Set the selected node's task cap (`c`).
+    TaskCap,
+    /// Delete the selected node (`D`): typed name; force only with an explicit choice.
+    DeleteNode,
     /// Show or switch the profile (`:profile [NAME]`).
     Profile(Option<String>),
     /// Demo only: events in the simulated world, so a newcomer can watch the product react.
@@ -51,7 +57,15 @@ impl Action {
     /// Changes the managed systems (Azure, Octopus). Refused in read-only mode, in one place:
     /// `update::dispatch`. Demo events only touch the in-process simulator.
     pub fn is_mutating(&self) -> bool {
-        matches!(self, Action::Approve | Action::Scale(_) | Action::Drain(_))
+        matches!(
+            self,
+            Action::Approve
+                | Action::Scale(_)
+                | Action::Drain(_)
+                | Action::Undrain
+                | Action::TaskCap
+                | Action::DeleteNode
+        )
     }
 }
 
@@ -147,7 +161,42 @@ pub static BINDINGS: &[Binding] = &[
         Pane(PaneId::Diffs),
         true,
     ),
-    bind(&[ch('d')], "d", Action::Drain(None), "drain", "drain the selected node", Pane(PaneId::Nodes), true),
+    bind(
+        &[ch('d')],
+        "d",
+        Action::Drain(None),
+        "drain",
+        "drain the selected node (resumes an unfinished drain; answers its question)",
+        Pane(PaneId::Nodes),
+        true,
+    ),
+    bind(
+        &[ch('u')],
+        "u",
+        Action::Undrain,
+        "undrain",
+        "turn drain off on the selected node",
+        Pane(PaneId::Nodes),
+        true,
+    ),
+    bind(
+        &[ch('c')],
+        "c",
+        Action::TaskCap,
+        "task cap",
+        "set the selected node's task cap (0 = UI-only)",
+        Pane(PaneId::Nodes),
+        true,
+    ),
+    bind(
+        &[ch('D')],
+        "D",
+        Action::DeleteNode,
+        "delete",
+        "delete the selected node (type its name)",
+        Pane(PaneId::Nodes),
+        true,
+    ),
     bind(&[ch('r')], "r", Action::Refresh, "refresh", "refresh now", Global, true),
     bind(
         &[ch(':')],

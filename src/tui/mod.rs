@@ -11,12 +11,14 @@ pub mod dialogs;
 pub mod fixtures;
 pub mod footer;
 pub mod header;
+pub mod jobs;
 pub mod keymap;
 pub mod panes;
 pub mod theme;
 pub mod update;
 pub mod view;
 pub mod worker;
+pub mod worker_nodes;
 
 #[cfg(test)]
 mod tests;
@@ -147,6 +149,7 @@ pub fn worker_setup(session: &Session) -> WorkerSetup {
         refresh_every: Duration::from_secs(session.profile.console.refresh_secs.max(1)),
         history_file: session.history_file.clone(),
         demo: session.demo.clone(),
+        node_jobs: worker_nodes::runner_for(&session.profile_name, &session.profile),
     }
 }
 
@@ -209,6 +212,7 @@ where
                 Effect::Refresh => Request::Refresh,
                 Effect::Execute { actions, reason } => Request::Execute { actions, reason },
                 Effect::Demo(event) => Request::Demo(event),
+                Effect::Node(request) => Request::Node(request),
                 Effect::Quit => {
                     exit = Some(Exit::Quit);
                     continue;

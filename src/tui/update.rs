@@ -29,6 +29,7 @@ pub enum Effect {
     Refresh,
     Execute { actions: Vec<PlannedAction>, reason: String },
     Demo(DemoEvent),
+    Node(super::worker_nodes::NodeRequest),
     SwitchProfile(String),
     Quit,
 }
@@ -115,6 +116,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
             }
             _ => vec![],
         },
+        Overlay::Node(_) => super::jobs::on_dialog_key(model, &key),
         Overlay::Filter(text) => {
             match key.code {
                 KeyCode::Esc => {
@@ -188,7 +190,10 @@ pub fn dispatch(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::SelectAll => select_all(model),
         Action::Approve => open_approval(model),
         Action::Scale(_) => not_available_yet(model, "scaling (:scale)", "scaleguard scale SET --capacity N"),
-        Action::Drain(_) => not_available_yet(model, "draining a node", "scaleguard node drain NODE"),
+        Action::Drain(name) => return super::jobs::open_drain(model, name),
+        Action::Undrain => return super::jobs::open_node_action(model, super::jobs::NodeOp::Undrain),
+        Action::TaskCap => return super::jobs::open_node_action(model, super::jobs::NodeOp::TaskCap),
+        Action::DeleteNode => return super::jobs::open_node_action(model, super::jobs::NodeOp::Delete),
         Action::Profile(None) => {
             let defined = model.profiles.join(", ");
             model.say(format!(
@@ -220,6 +225,9 @@ fn describe(action: &Action) -> &'static str {
         Action::Approve => "approving changes",
         Action::Scale(_) => "scaling",
         Action::Drain(_) => "draining a node",
+        Action::Undrain => "turning drain off",
+        Action::TaskCap => "changing a task cap",
+        Action::DeleteNode => "deleting a node",
         _ => "this action",
     }
 }
@@ -400,6 +408,7 @@ fn on_worker(model: &mut Model, event: WorkerEvent) -> Vec<Effect> {
         WorkerEvent::Demo(Ok(text)) => model.say(text),
         WorkerEvent::Demo(Err(text)) => model.warn(text),
         WorkerEvent::Failed(text) => model.warn(text),
+        WorkerEvent::Node(event) => return super::jobs::on_event(model, event),
     }
     vec![]
 }

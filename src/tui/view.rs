@@ -56,6 +56,7 @@ pub fn view(frame: &mut Frame<'_>, model: &Model) {
             dialogs::details::render(frame, size, model.theme, title, lines, *scroll)
         }
         Overlay::Approve(dialog) => dialog.render(frame, size, model.theme, model.confirm_over),
+        Overlay::Node(dialog) => dialog.render(frame, size, model.theme),
         Overlay::None | Overlay::Command(_) | Overlay::Filter(_) => {}
     }
 }

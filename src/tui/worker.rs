@@ -28,6 +28,8 @@ pub enum Request {
         reason: String,
     },
     Demo(DemoEvent),
+    /// HA-node operations (drain, delete, undrain, task cap, answers).
+    Node(super::worker_nodes::NodeRequest),
     Shutdown,
 }
 
@@ -62,6 +64,7 @@ pub enum Event {
         failed: usize,
     },
     Demo(Result<String, String>),
+    Node(super::worker_nodes::NodeEvent),
     /// Something the worker could not do (history file, journal); one sentence.
     Failed(String),
 }
@@ -128,6 +131,8 @@ pub struct WorkerSetup {
     /// Where the observation history persists (shared with `scaleguard plan`); None keeps it in memory.
     pub history_file: Option<PathBuf>,
     pub demo: Option<Arc<RunningSim>>,
+    /// Runs HA-node operations; Err says why they are unavailable.
+    pub node_jobs: Result<crate::node_job::NodeJobRunner, String>,
 }
 
 pub struct WorkerHandle {
@@ -165,12 +170,17 @@ async fn run(setup: WorkerSetup, mut requests: UnboundedReceiver<Request>, event
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let mut ticker = tokio::time::interval(setup.refresh_every.max(Duration::from_millis(200)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (node_tx, mut node_rx) = mpsc::unbounded_channel();
+    let mut nodes =
+        super::worker_nodes::NodeWorker::new(setup.node_jobs.clone(), node_tx, setup.refresh_every);
+    nodes.announce_pending();
     let mut worker = Worker { setup, history, events, done_tx, refreshing: false };
     loop {
         tokio::select! {
             request = requests.recv() => match request {
                 None | Some(Request::Shutdown) => break,
                 Some(Request::Refresh) => worker.start_refresh(),
+                Some(Request::Node(request)) => nodes.handle(request),
                 Some(Request::Demo(event)) => {
                     worker.demo(event);
                     worker.start_refresh();
@@ -188,6 +198,9 @@ async fn run(setup: WorkerSetup, mut requests: UnboundedReceiver<Request>, event
                 }
             },
             Some(snapshot) = done_rx.recv() => worker.finish_refresh(snapshot),
+            Some(event) = node_rx.recv() => {
+                let _ = worker.events.send(Event::Node(event));
+            }
             _ = ticker.tick() => worker.start_refresh(),
         }
     }

@@ -4,6 +4,7 @@ pub mod approve;
 pub mod command;
 pub mod details;
 pub mod help;
+pub mod node;
 
 use ratatui::layout::Rect;
 

@@ -3,6 +3,7 @@
 
 pub mod diffs;
 pub mod instances;
+pub mod jobs;
 pub mod nodes;
 pub mod targets;
 
@@ -174,7 +175,11 @@ pub fn render_current(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         PaneId::Instances => render(frame, area, model, PaneId::Instances, &model.instances.rows),
         PaneId::Targets => render(frame, area, model, PaneId::Targets, &model.targets.rows),
         PaneId::Nodes => render(frame, area, model, PaneId::Nodes, &model.nodes.rows),
-        PaneId::Diffs => render(frame, area, model, PaneId::Diffs, &model.diffs.rows),
+        PaneId::Diffs => {
+            let (plan, jobs) = jobs::split(area, model);
+            render(frame, plan, model, PaneId::Diffs, &model.diffs.rows);
+            jobs::render(frame, jobs, model);
+        }
     }
 }
 

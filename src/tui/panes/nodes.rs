@@ -14,7 +14,8 @@ static COLUMNS: &[Column] = &[
     Column { title: "DRAIN", width: Constraint::Length(8) },
     Column { title: "TASK CAP", width: Constraint::Length(8) },
     Column { title: "RUNNING", width: Constraint::Length(7) },
-    Column { title: "VERSION", width: Constraint::Min(8) },
+    Column { title: "VERSION", width: Constraint::Length(12) },
+    Column { title: "JOB", width: Constraint::Min(12) },
 ];
 
 impl PaneRow for Node {
@@ -45,6 +46,7 @@ impl PaneRow for Node {
                 plain("0")
             },
             plain(self.version.clone().unwrap_or_else(|| "-".into())),
+            job_cell(self, ctx),
         ]
     }
 
@@ -56,7 +58,8 @@ impl PaneRow for Node {
             3 => self.drain.to_string(),
             4 => format!("{:010}", self.max_concurrent_tasks),
             5 => format!("{:010}", self.running_tasks),
-            _ => self.version.clone().unwrap_or_default(),
+            6 => self.version.clone().unwrap_or_default(),
+            _ => self.id.clone(),
         }
     }
 
@@ -87,9 +90,26 @@ impl PaneRow for Node {
             format!("task cap  {}", self.max_concurrent_tasks),
             format!("running   {}", self.running_tasks),
             format!("version   {}", self.version.as_deref().unwrap_or("-")),
+            format!("job       {}", ctx.model.jobs.node_line(&self.id).unwrap_or_else(|| "-".into())),
             String::new(),
         ];
         lines.extend(json_lines(self));
         (format!("Node {}", self.name), lines)
     }
+}
+
+/// The node's drain or delete job: its live progress line, or "unfinished drain: d resumes".
+fn job_cell(node: &Node, ctx: &RowCtx<'_>) -> Span<'static> {
+    let jobs = &ctx.model.jobs;
+    let Some(line) = jobs.node_line(&node.id) else { return plain("-") };
+    let tone = match jobs.jobs.get(&node.id) {
+        None => Tone::Warn,
+        Some(job) if job.waits_for_answer() => Tone::Warn,
+        Some(job) => match &job.ended {
+            None => Tone::Busy,
+            Some(Ok(_)) => Tone::Good,
+            Some(Err(_)) => Tone::Bad,
+        },
+    };
+    styled(line, ctx.theme, tone)
 }

@@ -82,9 +82,6 @@ fn scale_and_drain_say_not_available_yet() {
     keys(&mut model, ":scale 5");
     assert!(press(&mut model, KeyCode::Enter).is_empty());
     assert!(model.notice.as_ref().unwrap().text.contains("not available yet"));
-    model.pane = PaneId::Nodes;
-    keys(&mut model, "d");
-    assert!(model.notice.as_ref().unwrap().text.contains("not available yet"));
 }
 
 #[test]
