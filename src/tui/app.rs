@@ -185,6 +185,14 @@ pub enum Overlay {
     Command(String),
     /// Typing a filter for the current pane.
     Filter(String),
+    /// Guarded manual scaling (`:scale`), with the guard's verdict live.
+    Scale(Box<super::dialogs::scale::ScaleDialog>),
+    /// Toggle scale-in protection on one instance.
+    Protect(super::dialogs::protect::ProtectDialog),
+    /// The doctor's findings (`!`), each with why and fix.
+    Findings {
+        scroll: u16,
+    },
 }
 
 /// One sample for the capacity sparkline.
@@ -238,6 +246,11 @@ pub struct Model {
     pub notice: Option<Notice>,
     pub samples: VecDeque<CapacitySample>,
     pub quit: bool,
+    /// Scaling: the guard's limits, the latest listings and the journal's capacity changes, so
+    /// the scale dialog's verdict is computed live without IO.
+    pub scale: super::scale_state::ScaleState,
+    /// The doctor's latest findings (None until the first gather finished).
+    pub findings: super::scale_state::FindingsState,
 }
 
 impl Model {
@@ -272,6 +285,8 @@ impl Model {
             notice: None,
             samples: VecDeque::new(),
             quit: false,
+            scale: super::scale_state::ScaleState::new(profile),
+            findings: super::scale_state::FindingsState::starting(),
         }
     }
 

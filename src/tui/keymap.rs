@@ -30,6 +30,12 @@ pub enum Action {
     Approve,
     /// Change a scale set's capacity (`:scale N`): the guarded-scale executor.
     Scale(Option<u32>),
+    /// Toggle scale-in protection on the instance under the cursor.
+    Protect,
+    /// Show the doctor's findings (`!`).
+    Findings,
+    /// Run the doctor again (`:doctor`; read-only).
+    Doctor,
     /// Drain an HA node (`:drain NODE`, or `d` on the nodes pane).
     Drain(Option<String>),
     /// Show or switch the profile (`:profile [NAME]`).
@@ -51,7 +57,7 @@ impl Action {
     /// Changes the managed systems (Azure, Octopus). Refused in read-only mode, in one place:
     /// `update::dispatch`. Demo events only touch the in-process simulator.
     pub fn is_mutating(&self) -> bool {
-        matches!(self, Action::Approve | Action::Scale(_) | Action::Drain(_))
+        matches!(self, Action::Approve | Action::Scale(_) | Action::Protect | Action::Drain(_))
     }
 }
 
@@ -147,6 +153,17 @@ pub static BINDINGS: &[Binding] = &[
         Pane(PaneId::Diffs),
         true,
     ),
+    bind(&[ch('S')], "S", Action::Scale(None), "scale", "scale the scale set (guarded)", Global, true),
+    bind(
+        &[ch('p')],
+        "p",
+        Action::Protect,
+        "protect",
+        "toggle scale-in protection on the instance",
+        Pane(PaneId::Instances),
+        true,
+    ),
+    bind(&[ch('!')], "!", Action::Findings, "findings", "doctor findings, each with its fix", Global, false),
     bind(&[ch('d')], "d", Action::Drain(None), "drain", "drain the selected node", Pane(PaneId::Nodes), true),
     bind(&[ch('r')], "r", Action::Refresh, "refresh", "refresh now", Global, true),
     bind(
@@ -154,7 +171,7 @@ pub static BINDINGS: &[Binding] = &[
         ":",
         Action::CommandLine,
         "command",
-        "command (:profile :scale :drain :refresh :quit)",
+        "command (:profile :scale :drain :doctor :refresh :quit)",
         Global,
         true,
     ),

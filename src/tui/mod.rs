@@ -13,10 +13,13 @@ pub mod footer;
 pub mod header;
 pub mod keymap;
 pub mod panes;
+pub mod scale_state;
 pub mod theme;
 pub mod update;
+pub mod update_scale;
 pub mod view;
 pub mod worker;
+pub mod worker_scale;
 
 #[cfg(test)]
 mod tests;
@@ -209,6 +212,7 @@ where
                 Effect::Refresh => Request::Refresh,
                 Effect::Execute { actions, reason } => Request::Execute { actions, reason },
                 Effect::Demo(event) => Request::Demo(event),
+                Effect::Scale(job) => Request::Scale(job),
                 Effect::Quit => {
                     exit = Some(Exit::Quit);
                     continue;

@@ -27,8 +27,13 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Refresh,
-    Execute { actions: Vec<PlannedAction>, reason: String },
+    Execute {
+        actions: Vec<PlannedAction>,
+        reason: String,
+    },
     Demo(DemoEvent),
+    /// Scale, protect or run the doctor in the worker.
+    Scale(super::worker_scale::Job),
     SwitchProfile(String),
     Quit,
 }
@@ -115,6 +120,9 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
             }
             _ => vec![],
         },
+        Overlay::Scale(_) | Overlay::Protect(_) | Overlay::Findings { .. } => {
+            super::update_scale::on_key(model, &key)
+        }
         Overlay::Filter(text) => {
             match key.code {
                 KeyCode::Esc => {
@@ -187,7 +195,10 @@ pub fn dispatch(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::ToggleSelect => toggle_select(model),
         Action::SelectAll => select_all(model),
         Action::Approve => open_approval(model),
-        Action::Scale(_) => not_available_yet(model, "scaling (:scale)", "scaleguard scale SET --capacity N"),
+        Action::Scale(capacity) => super::update_scale::open_scale(model, capacity),
+        Action::Protect => super::update_scale::open_protect(model),
+        Action::Findings => model.overlay = Overlay::Findings { scroll: 0 },
+        Action::Doctor => return super::update_scale::run_doctor(model),
         Action::Drain(_) => not_available_yet(model, "draining a node", "scaleguard node drain NODE"),
         Action::Profile(None) => {
             let defined = model.profiles.join(", ");
@@ -219,6 +230,7 @@ fn describe(action: &Action) -> &'static str {
     match action {
         Action::Approve => "approving changes",
         Action::Scale(_) => "scaling",
+        Action::Protect => "changing scale-in protection",
         Action::Drain(_) => "draining a node",
         _ => "this action",
     }
@@ -400,6 +412,7 @@ fn on_worker(model: &mut Model, event: WorkerEvent) -> Vec<Effect> {
         WorkerEvent::Demo(Ok(text)) => model.say(text),
         WorkerEvent::Demo(Err(text)) => model.warn(text),
         WorkerEvent::Failed(text) => model.warn(text),
+        WorkerEvent::Scale(report) => return super::update_scale::on_report(model, report),
     }
     vec![]
 }
@@ -411,6 +424,7 @@ pub fn apply_refresh(model: &mut Model, refresh: Refresh) {
     let cursor_keys: Vec<Option<String>> = PaneId::ALL.iter().map(|&pane| model.cursor_key(pane)).collect();
     let at = snapshot.taken_at;
     let failures: Vec<String> = snapshot.failures().iter().map(|f| f.to_string()).collect();
+    model.scale.remember(&snapshot);
     model.refresh.in_flight_since = None;
     model.refresh.last_finished = Some(finished_at);
     model.refresh.last_error = if failures.is_empty() { None } else { Some(failures.join("; ")) };

@@ -56,6 +56,11 @@ pub fn view(frame: &mut Frame<'_>, model: &Model) {
             dialogs::details::render(frame, size, model.theme, title, lines, *scroll)
         }
         Overlay::Approve(dialog) => dialog.render(frame, size, model.theme, model.confirm_over),
+        Overlay::Scale(dialog) => dialog.render(frame, size, model.theme),
+        Overlay::Protect(dialog) => dialog.render(frame, size, model.theme),
+        Overlay::Findings { scroll } => {
+            dialogs::findings::render(frame, size, model.theme, &model.findings, *scroll)
+        }
         Overlay::None | Overlay::Command(_) | Overlay::Filter(_) => {}
     }
 }

@@ -28,6 +28,8 @@ pub enum Request {
         reason: String,
     },
     Demo(DemoEvent),
+    /// Scale, protect or run the doctor (see `worker_scale`).
+    Scale(super::worker_scale::Job),
     Shutdown,
 }
 
@@ -62,6 +64,8 @@ pub enum Event {
         failed: usize,
     },
     Demo(Result<String, String>),
+    /// A scaling or doctor job's report (see `worker_scale`).
+    Scale(super::worker_scale::Report),
     /// Something the worker could not do (history file, journal); one sentence.
     Failed(String),
 }
@@ -166,11 +170,14 @@ async fn run(setup: WorkerSetup, mut requests: UnboundedReceiver<Request>, event
     let mut ticker = tokio::time::interval(setup.refresh_every.max(Duration::from_millis(200)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut worker = Worker { setup, history, events, done_tx, refreshing: false };
+    // The doctor reads extra resources: once at startup and on `:doctor`, never per refresh.
+    super::worker_scale::spawn(&worker.setup.profile, super::worker_scale::Job::Doctor, &worker.events);
     loop {
         tokio::select! {
             request = requests.recv() => match request {
                 None | Some(Request::Shutdown) => break,
                 Some(Request::Refresh) => worker.start_refresh(),
+                Some(Request::Scale(job)) => super::worker_scale::spawn(&worker.setup.profile, job, &worker.events),
                 Some(Request::Demo(event)) => {
                     worker.demo(event);
                     worker.start_refresh();

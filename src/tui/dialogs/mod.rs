@@ -3,7 +3,10 @@
 pub mod approve;
 pub mod command;
 pub mod details;
+pub mod findings;
 pub mod help;
+pub mod protect;
+pub mod scale;
 
 use ratatui::layout::Rect;
 
