@@ -153,7 +153,7 @@ pub static BINDINGS: &[Binding] = &[
         Pane(PaneId::Diffs),
         true,
     ),
-    bind(&[ch('S')], "S", Action::Scale(None), "scale", "scale the scale set (guarded)", Global, true),
+    bind(&[ch('S')], "S", Action::Scale(None), "scale", "scale the scale set (guarded)", Global, false),
     bind(
         &[ch('p')],
         "p",

@@ -220,7 +220,8 @@ impl ScaleDialog {
 
     pub fn render(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
         let body = self.lines();
-        let height = body.len() as u16 + 7;
+        // Body, a blank line, the reason, the error (if any), the buttons, and the border.
+        let height = body.len() as u16 + 5 + u16::from(self.error.is_some());
         let rect = centered(area, 96, height);
         frame.render_widget(Clear, rect);
         let title = format!(" Scale {} ", self.listing.state.key.name);

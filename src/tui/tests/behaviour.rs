@@ -77,11 +77,8 @@ fn read_only_refuses_approve_and_scale_at_the_one_gate() {
 }
 
 #[test]
-fn scale_and_drain_say_not_available_yet() {
+fn drain_says_not_available_yet() {
     let mut model = diffs_model();
-    keys(&mut model, ":scale 5");
-    assert!(press(&mut model, KeyCode::Enter).is_empty());
-    assert!(model.notice.as_ref().unwrap().text.contains("not available yet"));
     model.pane = PaneId::Nodes;
     keys(&mut model, "d");
     assert!(model.notice.as_ref().unwrap().text.contains("not available yet"));

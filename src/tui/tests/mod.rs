@@ -3,6 +3,7 @@
 
 mod behaviour;
 mod render;
+mod scaling;
 
 use super::app::Model;
 use super::update::{update, Effect, Msg};
