@@ -220,8 +220,13 @@ impl ScaleDialog {
 
     pub fn render(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
         let body = self.lines();
+        let inner = usize::from(area.width.min(96).saturating_sub(2)).max(1);
+        // Long lines wrap: count the rows they take.
+        let body_rows: usize = body.iter().map(|(text, _)| text.chars().count().div_ceil(inner).max(1)).sum();
         // Body, a blank line, the reason, the error (if any), the buttons, and the border.
-        let height = body.len() as u16 + 5 + u16::from(self.error.is_some());
+        // Word wrapping can take a row more than the character count says.
+        let slack = u16::from(body_rows > body.len());
+        let height = body_rows as u16 + 5 + slack + u16::from(self.error.is_some());
         let rect = centered(area, 96, height);
         frame.render_widget(Clear, rect);
         let title = format!(" Scale {} ", self.listing.state.key.name);
