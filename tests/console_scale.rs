@@ -53,7 +53,7 @@ fn forward(requests: &tokio::sync::mpsc::UnboundedSender<Request>, effects: Vec<
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scaling_out_from_the_console_ends_in_a_deploy_to_only_the_new_targets() {
+async fn scaling_out_from_the_console_ends_in_a_deploy_to_only_the_new_targets_then_protect() {
     let data_dir = tempfile::tempdir().unwrap();
     // The only test in this binary: the journal goes to this temp dir.
     std::env::set_var("SCALEGUARD_DATA_DIR", data_dir.path());
@@ -135,6 +135,36 @@ async fn scaling_out_from_the_console_ends_in_a_deploy_to_only_the_new_targets()
 
     let journal = std::fs::read_to_string(data_dir.path().join("journal.jsonl")).unwrap();
     assert!(journal.contains("console e2e"), "the scale is journaled with its reason");
+
+    // Protect instance 0 from scale-in, from the instances pane.
+    key(&mut model, KeyCode::Char('1'));
+    key(&mut model, KeyCode::Char('g'));
+    type_text(&mut model, "p");
+    let Overlay::Protect(dialog) = &model.overlay else { panic!("protect dialog: {:?}", model.notice) };
+    let instance = dialog.instance_id.clone();
+    key(&mut model, KeyCode::Tab);
+    type_text(&mut model, "keep the first VM");
+    key(&mut model, KeyCode::Tab);
+    forward(&handle.requests, key(&mut model, KeyCode::Enter));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while model.scale.running.is_some() {
+        assert!(Instant::now() < deadline, "protection did not finish");
+        if let Ok(Some(event)) = tokio::time::timeout(Duration::from_millis(200), handle.events.recv()).await
+        {
+            forward(&handle.requests, update(&mut model, Msg::Worker(event)));
+        }
+        sim.advance(Duration::from_secs(10)).unwrap();
+    }
+    let notice = model.notice.clone().unwrap();
+    assert!(!notice.error && notice.text.contains("done"), "{notice:?}");
+    let protected = sim.with_world(|w| {
+        w.scale_sets[0]
+            .vms
+            .iter()
+            .any(|vm| vm.instance_id.to_string() == instance && vm.protect_from_scale_in)
+    });
+    assert!(protected, "instance {instance} is protected in the world");
+
     handle.requests.send(Request::Shutdown).unwrap();
     sim.shutdown().await;
 }
