@@ -27,12 +27,8 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Refresh,
-    Execute {
-        actions: Vec<PlannedAction>,
-        reason: String,
-    },
+    Execute { actions: Vec<PlannedAction>, reason: String },
     Demo(DemoEvent),
-    /// Scale, protect or run the doctor in the worker.
     Scale(super::worker_scale::Job),
     SwitchProfile(String),
     Quit,
