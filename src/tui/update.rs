@@ -420,7 +420,7 @@ pub fn apply_refresh(model: &mut Model, refresh: Refresh) {
     let cursor_keys: Vec<Option<String>> = PaneId::ALL.iter().map(|&pane| model.cursor_key(pane)).collect();
     let at = snapshot.taken_at;
     let failures: Vec<String> = snapshot.failures().iter().map(|f| f.to_string()).collect();
-    model.scale.remember(&snapshot);
+    super::update_scale::remember_listings(model, &snapshot);
     model.refresh.in_flight_since = None;
     model.refresh.last_finished = Some(finished_at);
     model.refresh.last_error = if failures.is_empty() { None } else { Some(failures.join("; ")) };

@@ -64,6 +64,19 @@ pub fn open_protect(model: &mut Model) {
     model.overlay = Overlay::Protect(ProtectDialog::open(instance, model.scale.limits.require_reason));
 }
 
+/// Keep the latest listings; an open scale dialog re-checks over them, so its verdict follows the
+/// scale set (a provisioning that finishes, someone else's change) while the operator edits.
+pub fn remember_listings(model: &mut Model, snapshot: &crate::snapshot::Snapshot) {
+    model.scale.remember(snapshot);
+    let now = model.now;
+    if let Overlay::Scale(dialog) = &mut model.overlay {
+        if let Some(latest) = model.scale.listing(&dialog.listing.state.key) {
+            dialog.listing = latest.clone();
+            dialog.recompute(now);
+        }
+    }
+}
+
 /// `:doctor`: read and check again (read-only, so it is not behind the gate).
 pub fn run_doctor(model: &mut Model) -> Vec<Effect> {
     if model.findings.gathering {

@@ -1,7 +1,7 @@
 //! The scale dialog: type a capacity (digits, `+`/`-` to step) and a reason, and see the guard's
 //! verdict, the delta and the VMs a scale-in would remove change as you type. The verdict is the
-//! pure `scaling::propose` over the listing captured when the dialog opened and the journal's
-//! history: no IO per keystroke. It opens with focus on Cancel; Scale is pressed only when the
+//! pure `scaling::propose` over the latest refresh's listing and the journal's history: no IO per
+//! keystroke. It opens with focus on Cancel; Scale is pressed only when the
 //! guard allows. The worker re-reads and re-checks before it changes anything.
 
 use super::centered;
@@ -33,7 +33,7 @@ const ORDER: [Focus; 3] = [Focus::Cancel, Focus::Reason, Focus::Scale];
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScaleDialog {
     pub profile: String,
-    /// The scale set as last read, captured when the dialog opened.
+    /// The scale set as last read (the latest refresh's listing while the dialog is open).
     pub listing: ScaleSetListing,
     pub limits: GuardConfig,
     pub history: Vec<ScaleChange>,

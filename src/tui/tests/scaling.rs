@@ -302,3 +302,24 @@ fn findings_overlay_snapshot() {
     keys(&mut model, "!");
     insta::assert_snapshot!(screen(&draw(&model, 120, 30)));
 }
+
+#[test]
+fn an_open_dialog_rechecks_over_each_refresh() {
+    let mut model = model();
+    keys(&mut model, "S5");
+    press(&mut model, KeyCode::Tab);
+    keys(&mut model, "sale");
+    assert!(dialog_text(&model).contains("Verdict      ALLOWED"), "{}", dialog_text(&model));
+
+    // A refresh lands: the set is now at 4 with an instance still creating.
+    let refresh = crate::tui::worker::Refresh {
+        snapshot: fixtures::snapshot(),
+        plan: fixtures::plan(),
+        finished_at: fixtures::now(),
+    };
+    crate::tui::update::apply_refresh(&mut model, refresh);
+    let text = dialog_text(&model);
+    assert!(text.contains("Capacity     4 → 5 (+1)"), "{text}");
+    assert!(text.contains("still provisioning"), "{text}");
+    assert_eq!(dialog(&model).reason, "sale", "what was typed stays");
+}
