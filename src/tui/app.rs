@@ -187,6 +187,14 @@ pub enum Overlay {
     Filter(String),
     /// An HA-node dialog: confirm, task cap, the drain's question, a refusal.
     Node(super::dialogs::node::NodeDialog),
+    /// Guarded manual scaling (`:scale`), with the guard's verdict live.
+    Scale(Box<super::dialogs::scale::ScaleDialog>),
+    /// Toggle scale-in protection on one instance.
+    Protect(super::dialogs::protect::ProtectDialog),
+    /// The doctor's findings (`!`), each with why and fix.
+    Findings {
+        scroll: u16,
+    },
 }
 
 /// One sample for the capacity sparkline.
@@ -244,6 +252,11 @@ pub struct Model {
     pub jobs: super::jobs::NodeJobs,
     /// Online/offline and deadline rules for the node checks.
     pub nodes_config: crate::config::NodesConfig,
+    /// Scaling: the guard's limits, the latest listings and the journal's capacity changes, so
+    /// the scale dialog's verdict is computed live without IO.
+    pub scale: super::scale_state::ScaleState,
+    /// The doctor's latest findings (None until the first gather finished).
+    pub findings: super::scale_state::FindingsState,
 }
 
 impl Model {
@@ -280,6 +293,8 @@ impl Model {
             quit: false,
             jobs: Default::default(),
             nodes_config: profile.nodes.clone(),
+            scale: super::scale_state::ScaleState::new(profile),
+            findings: super::scale_state::FindingsState::starting(),
         }
     }
 

@@ -26,6 +26,10 @@ pub fn render_status(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         spans.push(Span::styled(format!(" running {running} action(s)… "), theme.badge(Tone::Busy)));
         spans.push(Span::raw(" "));
     }
+    if let Some(what) = &model.scale.running {
+        spans.push(Span::styled(format!(" {what}… "), theme.badge(Tone::Busy)));
+        spans.push(Span::raw(" "));
+    }
     if let Some(notice) = &model.notice {
         let tone = if notice.error { Tone::Bad } else { Tone::Good };
         spans.push(Span::styled(notice.text.clone(), theme.tone(tone)));

@@ -38,6 +38,9 @@ pub fn render_header(frame: &mut Frame<'_>, area: Rect, model: &Model) {
             theme.tone(tone),
         ));
     }
+    if let Some((text, tone)) = super::dialogs::findings::header_text(model.findings.report.as_ref()) {
+        spans.push(Span::styled(text, theme.tone(tone)));
+    }
     spans.push(Span::raw(format!("│ Octopus {}", model.server_version.as_deref().unwrap_or("?"))));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

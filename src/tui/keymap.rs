@@ -30,6 +30,12 @@ pub enum Action {
     Approve,
     /// Change a scale set's capacity (`:scale N`): the guarded-scale executor.
     Scale(Option<u32>),
+    /// Toggle scale-in protection on the instance under the cursor.
+    Protect,
+    /// Show the doctor's findings (`!`).
+    Findings,
+    /// Run the doctor again (`:doctor`; read-only).
+    Doctor,
     /// Drain an HA node (`:drain NODE`, or `d` on the nodes pane).
     Drain(Option<String>),
     /// Turn drain off on the selected node (`u`).
@@ -61,6 +67,7 @@ impl Action {
             self,
             Action::Approve
                 | Action::Scale(_)
+                | Action::Protect
                 | Action::Drain(_)
                 | Action::Undrain
                 | Action::TaskCap
@@ -197,13 +204,24 @@ pub static BINDINGS: &[Binding] = &[
         Pane(PaneId::Nodes),
         true,
     ),
+    bind(&[ch('S')], "S", Action::Scale(None), "scale", "scale the scale set (guarded)", Global, false),
+    bind(
+        &[ch('p')],
+        "p",
+        Action::Protect,
+        "protect",
+        "toggle scale-in protection on the instance",
+        Pane(PaneId::Instances),
+        true,
+    ),
+    bind(&[ch('!')], "!", Action::Findings, "findings", "doctor findings, each with its fix", Global, false),
     bind(&[ch('r')], "r", Action::Refresh, "refresh", "refresh now", Global, true),
     bind(
         &[ch(':')],
         ":",
         Action::CommandLine,
         "command",
-        "command (:profile :scale :drain :refresh :quit)",
+        "command (:profile :scale :drain :doctor :refresh :quit)",
         Global,
         true,
     ),

@@ -14,11 +14,14 @@ pub mod header;
 pub mod jobs;
 pub mod keymap;
 pub mod panes;
+pub mod scale_state;
 pub mod theme;
 pub mod update;
+pub mod update_scale;
 pub mod view;
 pub mod worker;
 pub mod worker_nodes;
+pub mod worker_scale;
 
 #[cfg(test)]
 mod tests;
@@ -213,6 +216,7 @@ where
                 Effect::Execute { actions, reason } => Request::Execute { actions, reason },
                 Effect::Demo(event) => Request::Demo(event),
                 Effect::Node(request) => Request::Node(request),
+                Effect::Scale(job) => Request::Scale(job),
                 Effect::Quit => {
                     exit = Some(Exit::Quit);
                     continue;

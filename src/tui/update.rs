@@ -30,6 +30,7 @@ pub enum Effect {
     Execute { actions: Vec<PlannedAction>, reason: String },
     Demo(DemoEvent),
     Node(super::worker_nodes::NodeRequest),
+    Scale(super::worker_scale::Job),
     SwitchProfile(String),
     Quit,
 }
@@ -117,6 +118,9 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
             _ => vec![],
         },
         Overlay::Node(_) => super::jobs::on_dialog_key(model, &key),
+        Overlay::Scale(_) | Overlay::Protect(_) | Overlay::Findings { .. } => {
+            super::update_scale::on_key(model, &key)
+        }
         Overlay::Filter(text) => {
             match key.code {
                 KeyCode::Esc => {
@@ -189,11 +193,14 @@ pub fn dispatch(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::ToggleSelect => toggle_select(model),
         Action::SelectAll => select_all(model),
         Action::Approve => open_approval(model),
-        Action::Scale(_) => not_available_yet(model, "scaling (:scale)", "scaleguard scale SET --capacity N"),
         Action::Drain(name) => return super::jobs::open_drain(model, name),
         Action::Undrain => return super::jobs::open_node_action(model, super::jobs::NodeOp::Undrain),
         Action::TaskCap => return super::jobs::open_node_action(model, super::jobs::NodeOp::TaskCap),
         Action::DeleteNode => return super::jobs::open_node_action(model, super::jobs::NodeOp::Delete),
+        Action::Scale(capacity) => super::update_scale::open_scale(model, capacity),
+        Action::Protect => super::update_scale::open_protect(model),
+        Action::Findings => model.overlay = Overlay::Findings { scroll: 0 },
+        Action::Doctor => return super::update_scale::run_doctor(model),
         Action::Profile(None) => {
             let defined = model.profiles.join(", ");
             model.say(format!(
@@ -224,18 +231,13 @@ fn describe(action: &Action) -> &'static str {
     match action {
         Action::Approve => "approving changes",
         Action::Scale(_) => "scaling",
+        Action::Protect => "changing scale-in protection",
         Action::Drain(_) => "draining a node",
         Action::Undrain => "turning drain off",
         Action::TaskCap => "changing a task cap",
         Action::DeleteNode => "deleting a node",
         _ => "this action",
     }
-}
-
-/// Scale and drain are wired into the console later (one arm each here); the headless commands
-/// already do them, with the same guard and journal.
-fn not_available_yet(model: &mut Model, what: &str, command: &str) {
-    model.warn(format!("{what} is not available yet in the console: use `{command}` meanwhile"));
 }
 
 fn show_pane(model: &mut Model, pane: PaneId) {
@@ -409,6 +411,7 @@ fn on_worker(model: &mut Model, event: WorkerEvent) -> Vec<Effect> {
         WorkerEvent::Demo(Err(text)) => model.warn(text),
         WorkerEvent::Failed(text) => model.warn(text),
         WorkerEvent::Node(event) => return super::jobs::on_event(model, event),
+        WorkerEvent::Scale(report) => return super::update_scale::on_report(model, report),
     }
     vec![]
 }
@@ -420,6 +423,7 @@ pub fn apply_refresh(model: &mut Model, refresh: Refresh) {
     let cursor_keys: Vec<Option<String>> = PaneId::ALL.iter().map(|&pane| model.cursor_key(pane)).collect();
     let at = snapshot.taken_at;
     let failures: Vec<String> = snapshot.failures().iter().map(|f| f.to_string()).collect();
+    super::update_scale::remember_listings(model, &snapshot);
     model.refresh.in_flight_since = None;
     model.refresh.last_finished = Some(finished_at);
     model.refresh.last_error = if failures.is_empty() { None } else { Some(failures.join("; ")) };

@@ -57,6 +57,11 @@ pub fn view(frame: &mut Frame<'_>, model: &Model) {
         }
         Overlay::Approve(dialog) => dialog.render(frame, size, model.theme, model.confirm_over),
         Overlay::Node(dialog) => dialog.render(frame, size, model.theme),
+        Overlay::Scale(dialog) => dialog.render(frame, size, model.theme),
+        Overlay::Protect(dialog) => dialog.render(frame, size, model.theme),
+        Overlay::Findings { scroll } => {
+            dialogs::findings::render(frame, size, model.theme, &model.findings, *scroll)
+        }
         Overlay::None | Overlay::Command(_) | Overlay::Filter(_) => {}
     }
 }

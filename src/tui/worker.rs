@@ -30,6 +30,8 @@ pub enum Request {
     Demo(DemoEvent),
     /// HA-node operations (drain, delete, undrain, task cap, answers).
     Node(super::worker_nodes::NodeRequest),
+    /// Scale, protect or run the doctor (see `worker_scale`).
+    Scale(super::worker_scale::Job),
     Shutdown,
 }
 
@@ -65,6 +67,8 @@ pub enum Event {
     },
     Demo(Result<String, String>),
     Node(super::worker_nodes::NodeEvent),
+    /// A scaling or doctor job's report (see `worker_scale`).
+    Scale(super::worker_scale::Report),
     /// Something the worker could not do (history file, journal); one sentence.
     Failed(String),
 }
@@ -175,12 +179,15 @@ async fn run(setup: WorkerSetup, mut requests: UnboundedReceiver<Request>, event
         super::worker_nodes::NodeWorker::new(setup.node_jobs.clone(), node_tx, setup.refresh_every);
     nodes.announce_pending();
     let mut worker = Worker { setup, history, events, done_tx, refreshing: false };
+    // The doctor reads extra resources: once at startup and on `:doctor`, never per refresh.
+    super::worker_scale::spawn(&worker.setup.profile, super::worker_scale::Job::Doctor, &worker.events);
     loop {
         tokio::select! {
             request = requests.recv() => match request {
                 None | Some(Request::Shutdown) => break,
                 Some(Request::Refresh) => worker.start_refresh(),
                 Some(Request::Node(request)) => nodes.handle(request),
+                Some(Request::Scale(job)) => super::worker_scale::spawn(&worker.setup.profile, job, &worker.events),
                 Some(Request::Demo(event)) => {
                     worker.demo(event);
                     worker.start_refresh();

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-pub const COMMANDS: &str = ":profile [NAME], :scale N, :drain NODE, :refresh, :quit";
+pub const COMMANDS: &str = ":profile [NAME], :scale [N], :drain NODE, :doctor, :findings, :refresh, :quit";
 
 pub fn parse(line: &str) -> Result<Action, String> {
     let mut words = line.split_whitespace();
@@ -30,6 +30,8 @@ pub fn parse(line: &str) -> Result<Action, String> {
                 .map_err(|_| format!("`:scale {raw}`: the capacity must be a whole number")),
         },
         "drain" => Ok(Action::Drain(arg)),
+        "doctor" => Ok(Action::Doctor),
+        "findings" => Ok(Action::Findings),
         other => Err(format!("unknown command `:{other}` (known: {COMMANDS})")),
     }
 }

@@ -3,8 +3,11 @@
 pub mod approve;
 pub mod command;
 pub mod details;
+pub mod findings;
 pub mod help;
 pub mod node;
+pub mod protect;
+pub mod scale;
 
 use ratatui::layout::Rect;
 

@@ -77,14 +77,6 @@ fn read_only_refuses_approve_and_scale_at_the_one_gate() {
 }
 
 #[test]
-fn scale_and_drain_say_not_available_yet() {
-    let mut model = diffs_model();
-    keys(&mut model, ":scale 5");
-    assert!(press(&mut model, KeyCode::Enter).is_empty());
-    assert!(model.notice.as_ref().unwrap().text.contains("not available yet"));
-}
-
-#[test]
 fn results_land_in_the_pane_and_stay_after_the_diff_leaves_the_plan() {
     let mut model = diffs_model();
     press(&mut model, KeyCode::Down);

@@ -4,6 +4,7 @@
 mod behaviour;
 mod nodes;
 mod render;
+mod scaling;
 
 use super::app::Model;
 use super::update::{update, Effect, Msg};

@@ -1,0 +1,87 @@
+//! The `!` overlay: the doctor's findings, most severe first, each with what was seen, what is
+//! recommended, why it matters and the fix; and the header's count.
+
+use super::centered;
+use crate::model::Severity;
+use crate::tui::scale_state::{FindingsReport, FindingsState};
+use crate::tui::theme::{Theme, Tone};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+/// The overlay's text, one (line, tone) each (also what tests read).
+pub fn lines(state: &FindingsState) -> Vec<(String, Tone)> {
+    let Some(report) = &state.report else {
+        let text = if state.gathering {
+            "the doctor is reading…"
+        } else {
+            "no doctor run yet: `:doctor` runs one"
+        };
+        return vec![(text.to_string(), Tone::Muted)];
+    };
+    let mut lines = Vec::new();
+    let counts = report.counts();
+    lines.push((
+        format!(
+            "{} error(s), {} warning(s), {} info; `:doctor` reads again",
+            counts.errors, counts.warnings, counts.info
+        ),
+        if counts.errors > 0 {
+            Tone::Bad
+        } else if counts.warnings > 0 {
+            Tone::Warn
+        } else {
+            Tone::Good
+        },
+    ));
+    for failure in &report.failures {
+        lines.push((format!("could not check: {failure}"), Tone::Bad));
+    }
+    for finding in &report.findings {
+        let tone = match finding.severity {
+            Severity::Error => Tone::Bad,
+            Severity::Warning => Tone::Warn,
+            Severity::Info => Tone::Muted,
+        };
+        lines.push((String::new(), Tone::Muted));
+        lines.push((format!("{:<7} {} — {}", finding.severity_label(), finding.subject, finding.id), tone));
+        lines.push((format!("  observed     {}", finding.observed), Tone::Muted));
+        lines.push((format!("  recommended  {}", finding.recommended), Tone::Muted));
+        lines.push((format!("  why          {}", finding.why), Tone::Muted));
+        lines.push((format!("  fix          {}", finding.fix), Tone::Good));
+        lines.push((format!("  source       {}", finding.source), Tone::Muted));
+    }
+    if report.findings.is_empty() && report.failures.is_empty() {
+        lines.push(("nothing to fix: every checked setting is as recommended".into(), Tone::Good));
+    }
+    lines
+}
+
+pub fn render(frame: &mut Frame<'_>, area: Rect, theme: Theme, state: &FindingsState, scroll: u16) {
+    let rect = centered(area, area.width.saturating_sub(4).max(20), area.height.saturating_sub(2).max(5));
+    frame.render_widget(Clear, rect);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(" Doctor findings ", theme.title()))
+        .title_bottom(" j/k scroll · Esc close ");
+    let text: Vec<Line> = lines(state)
+        .into_iter()
+        .map(|(text, tone)| Line::from(Span::styled(text, theme.tone(tone))))
+        .collect();
+    let paragraph = Paragraph::new(text).block(block).wrap(Wrap { trim: false }).scroll((scroll, 0));
+    frame.render_widget(paragraph, rect);
+}
+
+/// The header's count: "findings 1E 2W (!)"; None before the first run.
+pub fn header_text(report: Option<&FindingsReport>) -> Option<(String, Tone)> {
+    let counts = report?.counts();
+    let tone = if counts.errors > 0 {
+        Tone::Bad
+    } else if counts.warnings > 0 {
+        Tone::Warn
+    } else {
+        Tone::Good
+    };
+    Some((format!("│ findings {}E {}W (!) ", counts.errors, counts.warnings), tone))
+}

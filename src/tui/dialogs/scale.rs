@@ -1,0 +1,266 @@
+//! The scale dialog: type a capacity (digits, `+`/`-` to step) and a reason, and see the guard's
+//! verdict, the delta and the VMs a scale-in would remove change as you type. The verdict is the
+//! pure `scaling::propose` over the latest refresh's listing and the journal's history: no IO per
+//! keystroke. It opens with focus on Cancel; Scale is pressed only when the
+//! guard allows. The worker re-reads and re-checks before it changes anything.
+
+use super::centered;
+use crate::config::GuardConfig;
+use crate::guard::ScaleRequest;
+use crate::model::ScaleChange;
+use crate::scaling::{propose, Proposal};
+use crate::snapshot::ScaleSetListing;
+use crate::tui::theme::{Theme, Tone};
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+use time::OffsetDateTime;
+
+/// Capacities have at most this many digits (the guard's maximum is far below).
+const MAX_DIGITS: usize = 4;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Cancel,
+    Reason,
+    Scale,
+}
+
+const ORDER: [Focus; 3] = [Focus::Cancel, Focus::Reason, Focus::Scale];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScaleDialog {
+    pub profile: String,
+    /// The scale set as last read (the latest refresh's listing while the dialog is open).
+    pub listing: ScaleSetListing,
+    pub limits: GuardConfig,
+    pub history: Vec<ScaleChange>,
+    /// The capacity as typed.
+    pub capacity: String,
+    pub reason: String,
+    pub focus: Focus,
+    /// The guard's answer for what is typed now; None while no capacity is typed.
+    pub proposal: Option<Proposal>,
+    /// Why the dialog (re)opened, e.g. "the scale set changed since it was read".
+    pub banner: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Stay,
+    Cancel,
+    /// Run exactly this (the guard allowed it when pressed).
+    Confirm(Box<Proposal>),
+}
+
+impl ScaleDialog {
+    pub fn open(
+        profile: &str,
+        listing: ScaleSetListing,
+        limits: GuardConfig,
+        history: Vec<ScaleChange>,
+        capacity: Option<u32>,
+        now: OffsetDateTime,
+    ) -> Self {
+        let mut dialog = Self {
+            profile: profile.to_string(),
+            listing,
+            limits,
+            history,
+            capacity: capacity.map(|c| c.to_string()).unwrap_or_default(),
+            reason: String::new(),
+            focus: Focus::Cancel,
+            proposal: None,
+            banner: None,
+            error: None,
+        };
+        dialog.recompute(now);
+        dialog
+    }
+
+    /// Re-open after a 412: the fresh read, the same request, and why it is asked again.
+    pub fn reopen(fresh: Proposal, history: Vec<ScaleChange>, banner: String, now: OffsetDateTime) -> Self {
+        let listing = ScaleSetListing { state: fresh.state.clone(), instances: fresh.instances.clone() };
+        let mut dialog =
+            Self::open(&fresh.profile, listing, fresh.limits.clone(), history, Some(fresh.target()), now);
+        dialog.reason = fresh.request.reason.clone();
+        dialog.banner = Some(banner);
+        dialog.recompute(now);
+        dialog
+    }
+
+    pub fn current(&self) -> u32 {
+        self.listing.state.capacity
+    }
+
+    pub fn typed_capacity(&self) -> Option<u32> {
+        self.capacity.parse().ok()
+    }
+
+    /// The guard's verdict for what is typed now (pure).
+    pub fn recompute(&mut self, now: OffsetDateTime) {
+        self.proposal = self.typed_capacity().map(|capacity| {
+            let request = ScaleRequest {
+                scale_set: self.listing.state.key.clone(),
+                new_capacity: capacity,
+                reason: self.reason.clone(),
+                force: false,
+            };
+            propose(&self.profile, &self.limits, request, self.listing.clone(), &self.history, now)
+        });
+    }
+
+    fn step(&mut self, up: bool) {
+        let from = self.typed_capacity().unwrap_or_else(|| self.current());
+        let to = if up { from.saturating_add(1) } else { from.saturating_sub(1) };
+        self.capacity = to.to_string();
+    }
+
+    fn move_focus(&mut self, forward: bool) {
+        let at = ORDER.iter().position(|f| *f == self.focus).unwrap_or(0);
+        let next = if forward { (at + 1) % ORDER.len() } else { (at + ORDER.len() - 1) % ORDER.len() };
+        self.focus = ORDER[next];
+    }
+
+    pub fn on_key(&mut self, key: &KeyEvent, now: OffsetDateTime) -> Outcome {
+        let typing_reason = self.focus == Focus::Reason;
+        match key.code {
+            KeyCode::Esc => return Outcome::Cancel,
+            KeyCode::Tab | KeyCode::Down => self.move_focus(true),
+            KeyCode::BackTab | KeyCode::Up => self.move_focus(false),
+            KeyCode::Left | KeyCode::Right if !typing_reason => self.move_focus(key.code == KeyCode::Right),
+            KeyCode::Backspace if typing_reason => {
+                self.reason.pop();
+            }
+            KeyCode::Backspace => {
+                self.capacity.pop();
+            }
+            KeyCode::Char(c) if typing_reason => self.reason.push(c),
+            KeyCode::Char(c) if c.is_ascii_digit() => {
+                if self.capacity.len() < MAX_DIGITS {
+                    self.capacity.push(c);
+                }
+            }
+            KeyCode::Char('+') => self.step(true),
+            KeyCode::Char('-') => self.step(false),
+            KeyCode::Enter => match self.focus {
+                Focus::Cancel => return Outcome::Cancel,
+                // Enter in the reason moves on; it never confirms by itself.
+                Focus::Reason => self.focus = Focus::Scale,
+                Focus::Scale => return self.press_scale(now),
+            },
+            _ => return Outcome::Stay,
+        }
+        self.error = None;
+        self.recompute(now);
+        Outcome::Stay
+    }
+
+    fn press_scale(&mut self, now: OffsetDateTime) -> Outcome {
+        self.recompute(now);
+        match &self.proposal {
+            None => self.error = Some("type the new capacity first".into()),
+            Some(proposal) if proposal.is_allowed() => return Outcome::Confirm(Box::new(proposal.clone())),
+            Some(proposal) => {
+                let count = proposal.verdict.refusals().len();
+                self.error = Some(format!("the guard refuses ({count} reason(s) above): nothing was sent"));
+            }
+        }
+        Outcome::Stay
+    }
+
+    /// The dialog's text, verdict last with every reason (also what tests read).
+    pub fn lines(&self) -> Vec<(String, Tone)> {
+        let mut lines = Vec::new();
+        if let Some(banner) = &self.banner {
+            lines.push((banner.clone(), Tone::Warn));
+        }
+        let typed = format!("New capacity [{}_]   digits to type, + / - to step", self.capacity);
+        lines.push((typed, Tone::Good));
+        match &self.proposal {
+            Some(proposal) => {
+                for line in proposal.lines() {
+                    if line.starts_with("Reason") {
+                        continue;
+                    }
+                    let tone = if line.starts_with("Verdict      ALLOWED") {
+                        Tone::Good
+                    } else if line.starts_with("Verdict") || line.starts_with("  - ") {
+                        Tone::Bad
+                    } else if line.starts_with("Scale-in") {
+                        Tone::Warn
+                    } else {
+                        Tone::Muted
+                    };
+                    lines.push((line, tone));
+                }
+            }
+            None => {
+                let limits = &self.limits;
+                lines.push((
+                    format!("Scale set    {} (profile {})", self.listing.state.key, self.profile),
+                    Tone::Muted,
+                ));
+                lines.push((format!("Capacity     {} now", self.current()), Tone::Muted));
+                lines.push((
+                    format!(
+                        "Limits       min {}, max {}, at most {} per change, cooldown {}s",
+                        limits.min_capacity, limits.max_capacity, limits.max_step, limits.cooldown_secs
+                    ),
+                    Tone::Muted,
+                ));
+                lines.push(("Verdict      type a capacity".into(), Tone::Muted));
+            }
+        }
+        lines
+    }
+
+    pub fn render(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
+        let body = self.lines();
+        let inner = usize::from(area.width.min(96).saturating_sub(2)).max(1);
+        // Long lines wrap: count the rows they take.
+        let body_rows: usize = body.iter().map(|(text, _)| text.chars().count().div_ceil(inner).max(1)).sum();
+        // Body, a blank line, the reason, the error (if any), the buttons, and the border.
+        // Word wrapping can take a row more than the character count says.
+        let slack = u16::from(body_rows > body.len());
+        let height = body_rows as u16 + 5 + slack + u16::from(self.error.is_some());
+        let rect = centered(area, 96, height);
+        frame.render_widget(Clear, rect);
+        let title = format!(" Scale {} ", self.listing.state.key.name);
+        let block = Block::default().borders(Borders::ALL).title(Span::styled(title, theme.title()));
+        let mut lines: Vec<Line> =
+            body.into_iter().map(|(text, tone)| Line::from(Span::styled(text, theme.tone(tone)))).collect();
+        lines.push(Line::from(""));
+        let reason_style = if self.focus == Focus::Reason {
+            theme.focused_button()
+        } else {
+            ratatui::style::Style::default()
+        };
+        let required = if self.limits.require_reason { " (required)" } else { "" };
+        lines.push(Line::from(vec![
+            Span::raw(format!("Reason{required}: ")),
+            Span::styled(format!("{}_", self.reason), reason_style),
+        ]));
+        if let Some(error) = &self.error {
+            lines.push(Line::from(Span::styled(error.clone(), theme.tone(Tone::Bad))));
+        }
+        let button = |label: &str, focus: Focus| {
+            let text = format!("[ {label} ]");
+            if self.focus == focus {
+                Span::styled(format!("▶{text}"), theme.focused_button())
+            } else {
+                Span::raw(format!(" {text}"))
+            }
+        };
+        lines.push(Line::from(vec![
+            button("Cancel", Focus::Cancel),
+            Span::raw("   "),
+            button("Scale", Focus::Scale),
+            Span::raw("    Tab moves, Enter presses, Esc cancels"),
+        ]));
+        frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
+    }
+}

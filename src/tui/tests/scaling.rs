@@ -1,0 +1,325 @@
+//! Scaling, scale-in protection and the doctor's findings in the console: the live verdict, the
+//! read-only gate, the dialogs opening on Cancel, a 412 asking again, and the findings overlay.
+
+use super::{draw, keys, press, screen};
+use crate::doctor::Finding;
+use crate::guard::ScaleRequest;
+use crate::model::{ScaleChange, Severity};
+use crate::scaling::{propose, Conflict, ProtectOutcome, ScaleOutcome};
+use crate::tui::app::{Model, Overlay, PaneId};
+use crate::tui::dialogs::scale::{Focus, ScaleDialog};
+use crate::tui::fixtures;
+use crate::tui::scale_state::FindingsReport;
+use crate::tui::update::{update, Effect, Msg};
+use crate::tui::worker::Event;
+use crate::tui::worker_scale::{Job, Report};
+use crossterm::event::KeyCode;
+
+/// Three running, unprotected VMs (capacity 3); the default guard: 1..=10, step 3, reason required.
+fn model() -> Model {
+    let mut model = fixtures::model_with_instances(3);
+    model.pane = PaneId::Instances;
+    model
+}
+
+fn dialog(model: &Model) -> &ScaleDialog {
+    match &model.overlay {
+        Overlay::Scale(dialog) => dialog,
+        other => panic!("the scale dialog is open: {other:?}"),
+    }
+}
+
+fn dialog_text(model: &Model) -> String {
+    dialog(model).lines().into_iter().map(|(line, _)| line).collect::<Vec<_>>().join("\n")
+}
+
+fn report(model: &mut Model, report: Report) -> Vec<Effect> {
+    update(model, Msg::Worker(Event::Scale(report)))
+}
+
+#[test]
+fn the_verdict_updates_live_as_digits_are_typed() {
+    let mut model = model();
+    keys(&mut model, "S");
+    assert_eq!(dialog(&model).current(), 3);
+    assert!(dialog(&model).proposal.is_none(), "nothing typed yet");
+
+    keys(&mut model, "9");
+    let text = dialog_text(&model);
+    assert!(text.contains("Verdict      REFUSED (2 reason(s))"), "{text}");
+    assert!(text.contains("a step of 6, more than the allowed 3"), "{text}");
+    assert!(text.contains("reason"), "the missing reason is listed: {text}");
+
+    keys(&mut model, "++");
+    assert!(
+        dialog_text(&model).contains("capacity 11 is above the maximum of 10"),
+        "+ steps: {}",
+        dialog_text(&model)
+    );
+
+    press(&mut model, KeyCode::Backspace);
+    press(&mut model, KeyCode::Backspace);
+    keys(&mut model, "1");
+    let text = dialog_text(&model);
+    assert!(text.contains("Capacity     3 → 1 (-2)"), "{text}");
+    assert!(text.contains("expected to remove instance(s) 2, 1"), "the victims: {text}");
+
+    press(&mut model, KeyCode::Backspace);
+    keys(&mut model, "5");
+    press(&mut model, KeyCode::Tab);
+    assert_eq!(dialog(&model).focus, Focus::Reason);
+    keys(&mut model, "sale at 9");
+    let text = dialog_text(&model);
+    assert!(text.contains("Verdict      ALLOWED"), "within the limits and with a reason: {text}");
+    assert!(text.contains("Capacity     3 → 5 (+2)"), "digits in the reason field stay there: {text}");
+
+    press(&mut model, KeyCode::Tab);
+    let effects = press(&mut model, KeyCode::Enter);
+    let [Effect::Scale(Job::Scale { shown, .. })] = effects.as_slice() else {
+        panic!("one scale job: {effects:?}")
+    };
+    assert_eq!((shown.current(), shown.target()), (3, 5));
+    assert_eq!(shown.request.reason, "sale at 9");
+    assert!(matches!(model.overlay, Overlay::None));
+}
+
+#[test]
+fn the_cooldown_from_the_journal_refuses_live() {
+    let mut model = model();
+    let change = ScaleChange {
+        scale_set: crate::reconcile::testkit::set_key("vmss-web"),
+        at: fixtures::now() - time::Duration::seconds(60),
+        from: Some(2),
+        to: 3,
+    };
+    report(&mut model, Report::History(vec![change]));
+    keys(&mut model, ":scale 4");
+    press(&mut model, KeyCode::Enter);
+    let text = dialog_text(&model);
+    assert!(text.contains("cooldown"), "a change a minute ago: {text}");
+}
+
+#[test]
+fn a_refused_scale_is_never_sent() {
+    let mut model = model();
+    keys(&mut model, "S9");
+    press(&mut model, KeyCode::Tab);
+    press(&mut model, KeyCode::Tab);
+    assert!(press(&mut model, KeyCode::Enter).is_empty());
+    assert!(dialog(&model).error.as_deref().unwrap_or("").contains("refuses"));
+}
+
+#[test]
+fn read_only_hides_and_refuses_scale_and_protect() {
+    let mut model = model();
+    model.read_only = true;
+    for key in ["S", "p"] {
+        assert!(keys(&mut model, key).is_empty());
+        assert!(matches!(model.overlay, Overlay::None), "{key} opens nothing");
+        let notice = model.notice.clone().unwrap();
+        assert!(notice.error && notice.text.contains("read-only"), "{key}: {notice:?}");
+    }
+    keys(&mut model, ":scale 5");
+    press(&mut model, KeyCode::Enter);
+    assert!(matches!(model.overlay, Overlay::None), ":scale is refused too");
+    keys(&mut model, "?");
+    let help = screen(&draw(&model, 120, 40));
+    assert!(!help.contains("scale the scale set") && !help.contains("p protect"), "{help}");
+    assert!(!help.contains("toggle scale-in protection"), "{help}");
+
+    model.read_only = false;
+    let help = screen(&draw(&model, 120, 40));
+    assert!(help.contains("scale the scale set") && help.contains("toggle scale-in protection"), "{help}");
+    press(&mut model, KeyCode::Esc);
+    assert!(screen(&draw(&model, 120, 20)).contains("p protect"), "the instances pane's footer");
+}
+
+#[test]
+fn the_scale_and_protect_dialogs_open_on_cancel() {
+    let mut model = model();
+    keys(&mut model, ":scale 4");
+    press(&mut model, KeyCode::Enter);
+    assert_eq!(dialog(&model).focus, Focus::Cancel);
+    assert_eq!(dialog(&model).capacity, "4");
+    assert!(press(&mut model, KeyCode::Enter).is_empty(), "Enter on Cancel sends nothing");
+    assert!(matches!(model.overlay, Overlay::None));
+
+    keys(&mut model, "p");
+    let Overlay::Protect(protect) = &model.overlay else { panic!("protect dialog") };
+    assert_eq!(protect.focus, crate::tui::dialogs::protect::Focus::Cancel);
+    assert!(protect.protect, "an unprotected instance is offered protection");
+    assert!(press(&mut model, KeyCode::Enter).is_empty());
+    assert!(matches!(model.overlay, Overlay::None));
+}
+
+#[test]
+fn protecting_needs_a_reason_and_sends_the_captured_instance() {
+    let mut model = model();
+    press(&mut model, KeyCode::Down);
+    keys(&mut model, "p");
+    press(&mut model, KeyCode::Tab);
+    press(&mut model, KeyCode::Tab);
+    assert!(press(&mut model, KeyCode::Enter).is_empty(), "no reason yet");
+    keys(&mut model, "keep for debugging");
+    press(&mut model, KeyCode::Tab);
+    let effects = press(&mut model, KeyCode::Enter);
+    let [Effect::Scale(Job::Protect { request, .. })] = effects.as_slice() else { panic!("{effects:?}") };
+    assert_eq!((request.instance_id.as_str(), request.protect), ("1", true));
+    assert_eq!(request.reason, "keep for debugging");
+    let effects = report(
+        &mut model,
+        Report::Protected {
+            what: "protect instance 1 of vmss-web".into(),
+            outcome: Ok(ProtectOutcome::Done),
+        },
+    );
+    assert_eq!(effects, vec![Effect::Refresh], "a refresh shows the new protection");
+}
+
+fn confirm_scale_to(model: &mut Model, capacity: &str) -> Box<crate::scaling::Proposal> {
+    keys(model, &format!("S{capacity}"));
+    press(model, KeyCode::Tab);
+    keys(model, "sale");
+    press(model, KeyCode::Tab);
+    let effects = press(model, KeyCode::Enter);
+    let [Effect::Scale(Job::Scale { shown, .. })] = effects.as_slice() else { panic!("{effects:?}") };
+    shown.clone()
+}
+
+#[test]
+fn a_412_reopens_the_dialog_with_the_fresh_proposal_and_never_retries() {
+    let mut model = model();
+    let shown = confirm_scale_to(&mut model, "5");
+    assert!(
+        keys(&mut model, "S").is_empty() && matches!(model.overlay, Overlay::None),
+        "one change at a time"
+    );
+
+    // Someone else scaled to 4 meanwhile: the worker re-read and re-checked.
+    let mut listing = model.scale.listing(shown.key()).unwrap().clone();
+    listing.state.capacity = 4;
+    listing.state.etag = Some("\"2\"".into());
+    listing.instances.push(crate::reconcile::testkit::vm("vmss-web", 3));
+    let request = ScaleRequest { new_capacity: 5, ..shown.request.clone() };
+    let fresh = propose("prod", &model.scale.limits, request, listing, &[], fixtures::now());
+    let conflict = Conflict { expected_capacity: 3, fresh: Ok(fresh) };
+    let outcome = Ok(ScaleOutcome::Changed(Box::new(conflict)));
+    let effects = report(&mut model, Report::Scaled { scale_set: "vmss-web".into(), outcome });
+
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Scale(_))), "never retried: {effects:?}");
+    let reopened = dialog(&model);
+    assert_eq!(reopened.focus, Focus::Cancel);
+    assert_eq!((reopened.current(), reopened.capacity.as_str(), reopened.reason.as_str()), (4, "5", "sale"));
+    let text = dialog_text(&model);
+    assert!(text.contains("capacity 3→4 by someone else"), "{text}");
+    assert!(text.contains("Capacity     4 → 5 (+1)"), "{text}");
+    assert!(model.notice.as_ref().unwrap().error);
+}
+
+#[test]
+fn a_done_scale_follows_the_event_in_the_diffs_pane() {
+    let mut model = model();
+    confirm_scale_to(&mut model, "5");
+    let outcome = Ok(ScaleOutcome::Done { from: 3, to: 5, forced: false });
+    let effects = report(&mut model, Report::Scaled { scale_set: "vmss-web".into(), outcome });
+    assert_eq!(effects, vec![Effect::Refresh]);
+    assert_eq!(model.pane, PaneId::Diffs);
+    let notice = model.notice.clone().unwrap();
+    assert!(notice.text.contains("following the scale event in the diffs pane"), "{notice:?}");
+    assert!(model.scale.running.is_none(), "a new change may start");
+}
+
+fn findings() -> FindingsReport {
+    let finding = |id, severity, subject: &str, fix: &str| Finding {
+        id,
+        severity,
+        subject: subject.into(),
+        observed: "ShouldFail".into(),
+        recommended: "Skip".into(),
+        why: "a deployment to an empty role fails the scale-out".into(),
+        fix: fix.into(),
+        source: crate::doctor::finding::source::VMSS_TARGETS,
+    };
+    FindingsReport {
+        findings: vec![
+            finding(
+                "project.no-targets-refused",
+                Severity::Error,
+                "project `Todo Web`",
+                "set Deployment Targets Required to Skip in the project's settings",
+            ),
+            finding(
+                "policy.slow-health-check",
+                Severity::Warning,
+                "machine policy `Default`",
+                "check every 5m",
+            ),
+        ],
+        failures: vec![],
+        taken_at: fixtures::now(),
+    }
+}
+
+#[test]
+fn the_findings_overlay_lists_each_why_and_fix() {
+    let mut model = model();
+    report(&mut model, Report::Findings(findings()));
+    assert!(screen(&draw(&model, 120, 20)).contains("findings 1E 1W (!)"));
+    keys(&mut model, "!");
+    let lines: Vec<String> =
+        crate::tui::dialogs::findings::lines(&model.findings).into_iter().map(|(l, _)| l).collect();
+    let text = lines.join("\n");
+    assert!(text.contains("fix          set Deployment Targets Required to Skip"), "{text}");
+    assert!(text.contains("fix          check every 5m"), "{text}");
+    assert!(text.contains("why          a deployment to an empty role"), "{text}");
+    assert!(screen(&draw(&model, 120, 30)).contains("Doctor findings"));
+    keys(&mut model, "!");
+    assert!(matches!(model.overlay, Overlay::None));
+}
+
+#[test]
+fn doctor_runs_again_on_request_and_announces_the_counts() {
+    let mut model = model();
+    report(&mut model, Report::Findings(findings()));
+    assert!(model.notice.is_none(), "the startup run is silent: the header shows it");
+    keys(&mut model, ":doctor");
+    assert_eq!(press(&mut model, KeyCode::Enter), vec![Effect::Scale(Job::Doctor)]);
+    report(&mut model, Report::Findings(findings()));
+    assert!(model.notice.clone().unwrap().text.contains("1 error(s), 1 warning(s)"));
+}
+
+#[test]
+fn scale_dialog_snapshot() {
+    let mut model = model();
+    keys(&mut model, "S2");
+    insta::assert_snapshot!(screen(&draw(&model, 120, 30)));
+}
+
+#[test]
+fn findings_overlay_snapshot() {
+    let mut model = model();
+    report(&mut model, Report::Findings(findings()));
+    keys(&mut model, "!");
+    insta::assert_snapshot!(screen(&draw(&model, 120, 30)));
+}
+
+#[test]
+fn an_open_dialog_rechecks_over_each_refresh() {
+    let mut model = model();
+    keys(&mut model, "S5");
+    press(&mut model, KeyCode::Tab);
+    keys(&mut model, "sale");
+    assert!(dialog_text(&model).contains("Verdict      ALLOWED"), "{}", dialog_text(&model));
+
+    // A refresh lands: the set is now at 4 with an instance still creating.
+    let refresh = crate::tui::worker::Refresh {
+        snapshot: fixtures::snapshot(),
+        plan: fixtures::plan(),
+        finished_at: fixtures::now(),
+    };
+    crate::tui::update::apply_refresh(&mut model, refresh);
+    let text = dialog_text(&model);
+    assert!(text.contains("Capacity     4 → 5 (+1)"), "{text}");
+    assert!(text.contains("still provisioning"), "{text}");
+    assert_eq!(dialog(&model).reason, "sale", "what was typed stays");
+}

@@ -1,0 +1,129 @@
+//! The worker's scaling and doctor jobs. Each runs as its own task (an apply blocks until Azure's
+//! operation ends, and the refresh loop must keep running meanwhile so the console can follow the
+//! scale event) and reports back with one message.
+
+use super::worker::Event;
+use crate::config::Profile;
+use crate::doctor;
+use crate::journal::{self, Journal};
+use crate::model::ScaleChange;
+use crate::scaling::{cooldown_history, Conflict, Proposal, ProtectOutcome, ScaleOutcome, Scaling};
+use crate::tui::dialogs::protect::ProtectRequest;
+use crate::tui::scale_state::FindingsReport;
+use time::OffsetDateTime;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// What the UI asks of the worker for scaling and the doctor.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Job {
+    /// Re-read and re-check `shown`'s request, then apply it. Asks again (never retries) when the
+    /// scale set changed since the operator looked.
+    Scale {
+        profile_name: String,
+        shown: Box<Proposal>,
+    },
+    Protect {
+        profile_name: String,
+        request: ProtectRequest,
+    },
+    /// Run the doctor's reads and checks (read-only).
+    Doctor,
+}
+
+/// What the worker reports back.
+#[derive(Debug)]
+pub enum Report {
+    /// The journal's capacity changes, for the live verdict's cooldown.
+    History(Vec<ScaleChange>),
+    Scaled {
+        scale_set: String,
+        outcome: Result<ScaleOutcome, String>,
+    },
+    Protected {
+        what: String,
+        outcome: Result<ProtectOutcome, String>,
+    },
+    Findings(FindingsReport),
+}
+
+/// Start `job` on its own task; its report arrives as `Event::Scale`.
+pub fn spawn(profile: &Profile, job: Job, events: &UnboundedSender<Event>) {
+    let profile = profile.clone();
+    let events = events.clone();
+    tokio::spawn(async move {
+        let report = match job {
+            Job::Scale { profile_name, shown } => scale(&profile_name, &profile, &shown).await,
+            Job::Protect { profile_name, request } => protect(&profile_name, &profile, request).await,
+            Job::Doctor => Report::Findings(gather_findings(&profile).await),
+        };
+        let _ = events.send(Event::Scale(report));
+        // After a change (and with the startup doctor run): the cooldown counts it now.
+        if let Some(history) = journal_history() {
+            let _ = events.send(Event::Scale(Report::History(history)));
+        }
+    });
+}
+
+/// The journal's capacity changes now; None when there is no journal to read (nothing journaled).
+pub fn journal_history() -> Option<Vec<ScaleChange>> {
+    let path = journal::default_path()?;
+    match journal::read_all(&path) {
+        Ok((records, _warnings)) => Some(cooldown_history(&records)),
+        Err(err) => {
+            tracing::debug!(error = %err, "no journal history for the scale dialog");
+            None
+        }
+    }
+}
+
+fn scaling(profile_name: &str, profile: &Profile) -> Result<Scaling, String> {
+    let path = journal::default_path().ok_or("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
+    let journal = Journal::open(&path).map_err(|err| err.to_string())?;
+    Ok(Scaling::new(profile_name, profile.clone(), journal))
+}
+
+async fn scale(profile_name: &str, profile: &Profile, shown: &Proposal) -> Report {
+    let scale_set = shown.key().name.clone();
+    let outcome = async {
+        let scaling = scaling(profile_name, profile)?;
+        let request = &shown.request;
+        let fresh = scaling
+            .prepare(&request.scale_set, request.new_capacity, &request.reason, request.force)
+            .await
+            .map_err(|err| err.to_string())?;
+        // The operator confirmed numbers read earlier: if the capacity moved since, ask again.
+        if fresh.current() != shown.current() {
+            let conflict = Conflict { expected_capacity: shown.current(), fresh: Ok(fresh) };
+            return Ok(ScaleOutcome::Changed(Box::new(conflict)));
+        }
+        tracing::info!(set = %scale_set, from = fresh.current(), to = fresh.target(), "console scale");
+        scaling.apply(&fresh).await.map_err(|err| err.to_string())
+    }
+    .await;
+    tracing::info!(set = %scale_set, ?outcome, "console scale finished");
+    Report::Scaled { scale_set, outcome }
+}
+
+async fn protect(profile_name: &str, profile: &Profile, request: ProtectRequest) -> Report {
+    let verb = if request.protect { "protect" } else { "unprotect" };
+    let what = format!("{verb} instance {} of {}", request.instance_id, request.scale_set.name);
+    let outcome = async {
+        let scaling = scaling(profile_name, profile)?;
+        let proposal = scaling
+            .prepare_protect(&request.scale_set, &request.instance_id, request.protect, &request.reason)
+            .await
+            .map_err(|err| err.to_string())?;
+        scaling.apply_protect(&proposal).await.map_err(|err| err.to_string())
+    }
+    .await;
+    tracing::info!(%what, ?outcome, "console protection change finished");
+    Report::Protected { what, outcome }
+}
+
+async fn gather_findings(profile: &Profile) -> FindingsReport {
+    let input = doctor::gather(profile).await;
+    let now = OffsetDateTime::now_utc();
+    let findings = doctor::check(&input, profile, now);
+    let failures = input.failures().iter().map(|f| f.to_string()).collect();
+    FindingsReport { findings, failures, taken_at: now }
+}
