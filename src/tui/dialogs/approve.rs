@@ -138,23 +138,12 @@ impl ApproveDialog {
             ]));
             lines.push(Line::from(""));
         }
-        if let Some(error) = &self.error {
-            lines.push(Line::from(Span::styled(error.clone(), theme.tone(Tone::Bad))));
-        }
-        let button = |label: &str, focus: Focus| {
-            let text = format!("[ {label} ]");
-            if self.focus == focus {
-                Span::styled(format!("▶{text}"), theme.focused_button())
-            } else {
-                Span::raw(format!(" {text}"))
-            }
-        };
-        lines.push(Line::from(vec![
-            button("Cancel", Focus::Cancel),
-            Span::raw("   "),
-            button("Approve", Focus::Approve),
-            Span::raw("    Tab moves, Enter presses, Esc cancels"),
-        ]));
+        lines.extend(super::error_and_buttons(
+            self.error.as_deref(),
+            "Approve",
+            self.focus == Focus::Approve,
+            theme,
+        ));
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
     }
 }

@@ -9,7 +9,38 @@ pub mod node;
 pub mod protect;
 pub mod scale;
 
+use super::theme::{Theme, Tone};
 use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+/// The foot of a confirmation dialog: the last error, if any, then `[ Cancel ]   [ verb ]` with
+/// the focused button marked (by shape as well as colour, for NO_COLOR) and the keys that work.
+pub fn error_and_buttons(
+    error: Option<&str>,
+    confirm_label: &str,
+    confirm_focused: bool,
+    theme: Theme,
+) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if let Some(error) = error {
+        lines.push(Line::from(Span::styled(error.to_string(), theme.tone(Tone::Bad))));
+    }
+    let button = |label: &str, focused: bool| {
+        let text = format!("[ {label} ]");
+        if focused {
+            Span::styled(format!("▶{text}"), theme.focused_button())
+        } else {
+            Span::raw(format!(" {text}"))
+        }
+    };
+    lines.push(Line::from(vec![
+        button("Cancel", !confirm_focused),
+        Span::raw("   "),
+        button(confirm_label, confirm_focused),
+        Span::raw("    Tab moves, Enter presses, Esc cancels"),
+    ]));
+    lines
+}
 
 /// A centred rectangle of at most `width`×`height` inside `area`.
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {

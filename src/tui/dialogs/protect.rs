@@ -138,23 +138,12 @@ impl ProtectDialog {
             Span::raw(format!("Reason{required}: ")),
             Span::styled(format!("{}_", self.reason), style),
         ]));
-        if let Some(error) = &self.error {
-            lines.push(Line::from(Span::styled(error.clone(), theme.tone(Tone::Bad))));
-        }
-        let button = |label: &str, focus: Focus| {
-            let text = format!("[ {label} ]");
-            if self.focus == focus {
-                Span::styled(format!("▶{text}"), theme.focused_button())
-            } else {
-                Span::raw(format!(" {text}"))
-            }
-        };
-        lines.push(Line::from(vec![
-            button("Cancel", Focus::Cancel),
-            Span::raw("   "),
-            button(self.verb(), Focus::Confirm),
-            Span::raw("    Tab moves, Enter presses, Esc cancels"),
-        ]));
+        lines.extend(super::error_and_buttons(
+            self.error.as_deref(),
+            self.verb(),
+            self.focus == Focus::Confirm,
+            theme,
+        ));
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
     }
 }

@@ -244,23 +244,12 @@ impl ScaleDialog {
             Span::raw(format!("Reason{required}: ")),
             Span::styled(format!("{}_", self.reason), reason_style),
         ]));
-        if let Some(error) = &self.error {
-            lines.push(Line::from(Span::styled(error.clone(), theme.tone(Tone::Bad))));
-        }
-        let button = |label: &str, focus: Focus| {
-            let text = format!("[ {label} ]");
-            if self.focus == focus {
-                Span::styled(format!("▶{text}"), theme.focused_button())
-            } else {
-                Span::raw(format!(" {text}"))
-            }
-        };
-        lines.push(Line::from(vec![
-            button("Cancel", Focus::Cancel),
-            Span::raw("   "),
-            button("Scale", Focus::Scale),
-            Span::raw("    Tab moves, Enter presses, Esc cancels"),
-        ]));
+        lines.extend(super::error_and_buttons(
+            self.error.as_deref(),
+            "Scale",
+            self.focus == Focus::Scale,
+            theme,
+        ));
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
     }
 }
