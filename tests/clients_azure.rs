@@ -1,5 +1,8 @@
 //! The Azure provider over HTTP on 127.0.0.1 against the fake ARM in tests/common.
 
+mod static_token;
+use static_token::StaticToken;
+
 mod fake;
 
 use fake::{dead_url, Fake, Fault, ARM_TOKEN, SUB};
@@ -23,22 +26,6 @@ fn provider(fake: &Fake, token: &str) -> AzureProvider {
     let config = fake.profile().azure;
     let credential = std::sync::Arc::new(StaticToken(token.to_string()));
     AzureProvider::with_credential(&config, credential).unwrap().with_poll_interval(Duration::from_millis(20))
-}
-
-#[derive(Debug)]
-struct StaticToken(String);
-
-#[async_trait::async_trait]
-impl azure_core::auth::TokenCredential for StaticToken {
-    async fn get_token(&self, _: &[&str]) -> azure_core::Result<azure_core::auth::AccessToken> {
-        Ok(azure_core::auth::AccessToken::new(
-            self.0.clone(),
-            time::OffsetDateTime::now_utc() + time::Duration::hours(1),
-        ))
-    }
-    async fn clear_cache(&self) -> azure_core::Result<()> {
-        Ok(())
-    }
 }
 
 fn list_requests(fake: &Fake) -> usize {

@@ -4,6 +4,9 @@
 //! Every test starts its own simulator and passes keys explicitly (never through process-wide env
 //! vars), so tests can run in parallel.
 
+mod static_token;
+use static_token::StaticToken;
+
 use scaleguard::config::{ConfigFile, Profile};
 use scaleguard::inventory::{self, Collector};
 use scaleguard::model::ScaleSetKey;
@@ -23,22 +26,6 @@ fn profile(running: &RunningSim) -> Profile {
 
 fn octopus(running: &RunningSim, key: &str) -> OctopusClient {
     OctopusClient::new(&profile(running).octopus, Secret::new(key)).unwrap()
-}
-
-#[derive(Debug)]
-struct StaticToken(String);
-
-#[async_trait::async_trait]
-impl azure_core::auth::TokenCredential for StaticToken {
-    async fn get_token(&self, _: &[&str]) -> azure_core::Result<azure_core::auth::AccessToken> {
-        Ok(azure_core::auth::AccessToken::new(
-            self.0.clone(),
-            time::OffsetDateTime::now_utc() + time::Duration::hours(1),
-        ))
-    }
-    async fn clear_cache(&self) -> azure_core::Result<()> {
-        Ok(())
-    }
 }
 
 fn azure(running: &RunningSim) -> AzureProvider {

@@ -4,6 +4,9 @@
 //! Every test starts its own simulator (manual clock) and passes keys to child processes
 //! explicitly, so tests run in parallel.
 
+mod static_token;
+use static_token::StaticToken;
+
 use scaleguard::config::{ConfigFile, Profile};
 use scaleguard::journal::{read_all, Journal, JournalAction, Outcome, RecordKind};
 use scaleguard::providers::azure::AzureProvider;
@@ -16,22 +19,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const SET: &str = "vmss-web";
-
-#[derive(Debug)]
-struct StaticToken(String);
-
-#[async_trait::async_trait]
-impl azure_core::auth::TokenCredential for StaticToken {
-    async fn get_token(&self, _: &[&str]) -> azure_core::Result<azure_core::auth::AccessToken> {
-        Ok(azure_core::auth::AccessToken::new(
-            self.0.clone(),
-            time::OffsetDateTime::now_utc() + time::Duration::hours(1),
-        ))
-    }
-    async fn clear_cache(&self) -> azure_core::Result<()> {
-        Ok(())
-    }
-}
 
 /// A steady simulator (3 VMs, ids 0..=2, over-provisioning on), a config file and a data dir.
 struct Setup {

@@ -2,46 +2,14 @@
 //! (endpoint path dropped, absolute nextLink followed as given).
 
 mod common;
+mod static_token;
 
-use azure_core::auth::{AccessToken, TokenCredential};
 use azure_mgmt_compute::package_2024_07_01::Client;
 use common::SUB;
 use futures::StreamExt;
 use scaleguard::sim::SimOptions;
-use std::future::Future;
-use std::pin::Pin;
+use static_token::StaticToken;
 use std::sync::Arc;
-
-#[derive(Debug)]
-struct StaticToken(String);
-
-// Written out by hand: async_trait is not a dependency of this crate.
-impl TokenCredential for StaticToken {
-    fn get_token<'life0, 'life1, 'life2, 'async_trait>(
-        &'life0 self,
-        _scopes: &'life1 [&'life2 str],
-    ) -> Pin<Box<dyn Future<Output = azure_core::Result<AccessToken>> + Send + 'async_trait>>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        Self: 'async_trait,
-    {
-        let token =
-            AccessToken::new(self.0.clone(), time::OffsetDateTime::now_utc() + time::Duration::hours(1));
-        Box::pin(async move { Ok(token) })
-    }
-
-    fn clear_cache<'life0, 'async_trait>(
-        &'life0 self,
-    ) -> Pin<Box<dyn Future<Output = azure_core::Result<()>> + Send + 'async_trait>>
-    where
-        'life0: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(async { Ok(()) })
-    }
-}
 
 #[tokio::test]
 async fn azure_mgmt_compute_reads_the_set_and_pages_the_vms() {
