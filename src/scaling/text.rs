@@ -85,7 +85,11 @@ impl Proposal {
                 "Limits       min {}, max {}, at most {} per change, cooldown {}s",
                 s.min_capacity, s.max_capacity, s.max_step, s.cooldown_secs
             ),
-            format!("Last change  {}", s.last_change.as_deref().unwrap_or("none recorded")),
+            // Azure reports when a set was created, not when its capacity last changed: say so.
+            match s.last_change.as_deref() {
+                Some(at) => format!("Last change  {at} (journaled changes or the set's creation)"),
+                None => "Last change  none recorded".to_string(),
+            },
             format!("State        {}", s.provisioning_state),
             format!("Protected    {}", id_list(&s.protected)),
         ];
