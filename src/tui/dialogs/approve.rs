@@ -61,10 +61,7 @@ impl ApproveDialog {
     }
 
     fn move_focus(&mut self, forward: bool) {
-        let order = self.order();
-        let at = order.iter().position(|f| *f == self.focus).unwrap_or(0);
-        let next = if forward { (at + 1) % order.len() } else { (at + order.len() - 1) % order.len() };
-        self.focus = order[next];
+        self.focus = super::cycle(&self.order(), self.focus, forward);
     }
 
     pub fn on_key(&mut self, key: &KeyEvent) -> Outcome {

@@ -42,6 +42,14 @@ pub fn error_and_buttons(
     lines
 }
 
+/// The element after (or before) `current` in a dialog's focus `order`, wrapping around; the
+/// first one when `current` is not in the order.
+pub fn cycle<T: Copy + PartialEq>(order: &[T], current: T, forward: bool) -> T {
+    let at = order.iter().position(|f| *f == current).unwrap_or(0);
+    let next = if forward { (at + 1) % order.len() } else { (at + order.len() - 1) % order.len() };
+    order[next]
+}
+
 /// A centred rectangle of at most `width`×`height` inside `area`.
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);

@@ -104,10 +104,7 @@ impl NodeDialog {
     }
 
     fn move_focus(&mut self, forward: bool) {
-        let order = self.order();
-        let at = order.iter().position(|f| *f == self.focus).unwrap_or(0);
-        let next = if forward { (at + 1) % order.len() } else { (at + order.len() - 1) % order.len() };
-        self.focus = order[next];
+        self.focus = super::cycle(&self.order(), self.focus, forward);
     }
 
     /// Why the typed task cap cannot be set (checked live, as it is typed).

@@ -73,9 +73,7 @@ impl ProtectDialog {
     }
 
     fn move_focus(&mut self, forward: bool) {
-        let at = ORDER.iter().position(|f| *f == self.focus).unwrap_or(0);
-        let next = if forward { (at + 1) % ORDER.len() } else { (at + ORDER.len() - 1) % ORDER.len() };
-        self.focus = ORDER[next];
+        self.focus = super::cycle(&ORDER, self.focus, forward);
     }
 
     pub fn on_key(&mut self, key: &KeyEvent) -> Outcome {
