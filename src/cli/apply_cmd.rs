@@ -7,12 +7,11 @@
 use super::inventory_cmd::Format;
 use super::plan_cmd::{incomplete, observe_and_plan, save, table};
 use super::{exit, Cli};
-use crate::config::{ConfigFile, Profile};
+use crate::config::ConfigFile;
 use crate::executor::{
     confirmation_for, resolve_interrupted, ActionReport, ApplyLock, Confirmation, ExecEvent, Executor,
     InterruptedIntent,
 };
-use crate::inventory::Collector;
 use crate::journal::{self, Journal, Outcome};
 use crate::model::{Action, ActionKind, Plan, PlannedAction};
 use crate::service_messages::set_variable;
@@ -86,12 +85,12 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
     let executor = Executor::new(&name, profile, journal).context("cannot build the Octopus client")?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
 
-    let interrupted = runtime.block_on(settle_interrupted(&name, profile, &executor))?;
+    let interrupted = runtime.block_on(settle_interrupted(&name, &executor))?;
     for settled in &interrupted {
         eprintln!("scaleguard: an earlier run was interrupted: {}", describe(settled));
     }
 
-    let snapshot = runtime.block_on(Collector::new(profile).collect());
+    let snapshot = runtime.block_on(executor.collector().collect());
     let (plan, mut history) = observe_and_plan(&name, profile, &snapshot)?;
     if let Some(sentence) = incomplete(&snapshot) {
         if !snapshot.inventory_complete() {
@@ -151,11 +150,7 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
 
 /// Settle intents an earlier run left without a result, under the apply lock so no live executor
 /// owns them.
-async fn settle_interrupted(
-    name: &str,
-    profile: &Profile,
-    executor: &Executor,
-) -> anyhow::Result<Vec<InterruptedIntent>> {
+async fn settle_interrupted(name: &str, executor: &Executor) -> anyhow::Result<Vec<InterruptedIntent>> {
     let journal = executor.journal();
     let (records, warnings) = journal::read_all(journal.path())?;
     for warning in warnings {
@@ -169,7 +164,7 @@ async fn settle_interrupted(
     // Re-read under the lock: an executor that was running a moment ago has finished its record.
     let (records, _) = journal::read_all(journal.path())?;
     let pending = journal::pending_intents(&records);
-    let fresh = Collector::new(profile).collect().await;
+    let fresh = executor.collector().collect().await;
     let settled = resolve_interrupted(&pending, name, &fresh);
     for item in &settled {
         journal.append_result(&item.intent, item.outcome.clone(), OffsetDateTime::now_utc())?;

@@ -107,6 +107,11 @@ impl Executor {
         &self.inner.journal
     }
 
+    /// The clients this executor re-reads with; callers planning for it read with the same ones.
+    pub fn collector(&self) -> &Collector {
+        &self.inner.collector
+    }
+
     /// Run the mutating actions of `approved` in order (waits and notes change nothing and are
     /// left out). `history` is the caller's observation history: each fresh read is observed into
     /// it, so the absence evidence a delete needs keeps growing. Never stops early: every action
