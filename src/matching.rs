@@ -60,12 +60,14 @@ pub fn normalize_name(name: &str) -> String {
     host.to_lowercase()
 }
 
-/// The name of a VM that its target is expected to carry.
+/// The name of a VM that its target is expected to carry; None when it cannot be read (no
+/// computer name, or an empty one): such a VM matches no target and may be any target's VM.
 pub fn instance_match_name(instance: &Instance, match_by: MatchBy) -> Option<String> {
-    match match_by {
-        MatchBy::ComputerName => instance.computer_name.as_deref().map(normalize_name),
-        MatchBy::InstanceName => Some(normalize_name(&instance.name)),
-    }
+    let name = match match_by {
+        MatchBy::ComputerName => normalize_name(instance.computer_name.as_deref()?),
+        MatchBy::InstanceName => normalize_name(&instance.name),
+    };
+    (!name.is_empty()).then_some(name)
 }
 
 /// Pair targets with VMs across every listed scale set.
