@@ -16,6 +16,8 @@ pub struct Request {
     pub body: Bytes,
     /// A `truncated_page` fault: drop nextLink / Page.Next from this answer.
     pub truncate_page: bool,
+    /// A fault that reshapes this ARM answer.
+    pub arm_shape: Option<super::faults::ArmShape>,
 }
 
 impl Request {

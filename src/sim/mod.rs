@@ -348,6 +348,7 @@ async fn dispatch(
         headers,
         body,
         truncate_page: false,
+        arm_shape: None,
     };
     let segments: Vec<String> = request.segments().iter().map(|s| s.to_string()).collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -375,6 +376,7 @@ async fn dispatch(
         Some(FaultKind::SlowReply { ms }) => slow_reply = Some(Duration::from_millis(ms)),
         Some(FaultKind::TruncatedPage) => request.truncate_page = true,
         Some(FaultKind::MalformedJson) => malformed = true,
+        Some(FaultKind::Arm(shape)) => request.arm_shape = Some(shape),
         Some(kind) => return fault_reply(api, kind).into_response(false),
         None => {}
     }
@@ -416,7 +418,8 @@ fn fault_reply(api: Api, kind: FaultKind) -> Reply {
         FaultKind::Delay { .. }
         | FaultKind::SlowReply { .. }
         | FaultKind::TruncatedPage
-        | FaultKind::MalformedJson => {
+        | FaultKind::MalformedJson
+        | FaultKind::Arm(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "unreachable fault")
         }
     };
