@@ -10,7 +10,7 @@
 
 use crate::model::ProvisioningState;
 use crate::snapshot::ScaleSetListing;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 /// One reason a listing is not proven complete.
@@ -90,6 +90,17 @@ fn repeated<'a>(ids: impl Iterator<Item = &'a str>) -> (usize, Vec<(String, usiz
     }
     let distinct = counts.len();
     (distinct, counts.into_iter().filter(|(_, n)| *n > 1).map(|(id, n)| (id.to_string(), n)).collect())
+}
+
+/// Does any instance id or vmId appear twice? (The cheap part of [`judge`], for counts that
+/// must not be fooled by a repeat.)
+pub fn has_repeats(listing: &ScaleSetListing) -> bool {
+    let mut ids = HashSet::with_capacity(listing.instances.len());
+    let mut vm_ids = HashSet::with_capacity(listing.instances.len());
+    listing
+        .instances
+        .iter()
+        .any(|i| !ids.insert(i.instance_id.as_str()) || i.vm_id.as_deref().is_some_and(|v| !vm_ids.insert(v)))
 }
 
 /// Judge one listing (see the module comment for the rule).

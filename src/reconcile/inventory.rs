@@ -21,6 +21,8 @@ pub struct SetProgress {
     pub in_progress: u32,
     /// The scale set's own provisioningState is final.
     pub set_final: bool,
+    /// An instance id or vmId is listed twice: the counts above may hide a missing VM.
+    pub repeated: bool,
 }
 
 impl SetProgress {
@@ -34,6 +36,7 @@ impl SetProgress {
             succeeded: count(|i| i.provisioning_state == ProvisioningState::Succeeded),
             in_progress: count(|i| !i.provisioning_state.is_final()),
             set_final: listing.state.provisioning_state.is_final(),
+            repeated: completeness::has_repeats(listing),
         }
     }
 
@@ -42,9 +45,14 @@ impl SetProgress {
         self.listed.saturating_sub(self.capacity)
     }
 
-    /// Nothing left to settle: the only state in which deploying to the set is safe.
+    /// Nothing left to settle: the only state in which deploying to the set is safe. A listing
+    /// with repeated entries is never steady: a repeat can stand in for a VM still being created.
     pub fn is_steady(&self) -> bool {
-        self.set_final && self.in_progress == 0 && self.succeeded >= self.capacity && self.extras() == 0
+        self.set_final
+            && !self.repeated
+            && self.in_progress == 0
+            && self.succeeded >= self.capacity
+            && self.extras() == 0
     }
 
     /// An empty listing of a set that says it has VMs is not believed (invariant 2).

@@ -257,3 +257,23 @@ impl WithCapacity for Snapshot {
         self
     }
 }
+
+#[test]
+fn a_repeated_entry_never_makes_a_set_steady_for_deploys() {
+    let deploys = |instances: Vec<Instance>| {
+        let snapshot = SnapshotBuilder::new(at(0))
+            .set("web", 2, instances)
+            .targets(vec![target_on("Machines-1", "web", 1)])
+            .project(project("Projects-1", Some("Releases-1")))
+            .build();
+        let plan = refresh(&mut History::default(), &snapshot);
+        let kinds: Vec<_> = plan.actions.iter().map(|a| a.action.kind()).collect();
+        (plan.actions.iter().filter(|a| a.action.kind() == crate::model::ActionKind::Deploy).count(), kinds)
+    };
+    let (steady, kinds) = deploys(vec![vm("web", 1), vm("web", 2)]);
+    assert_eq!(steady, 1, "the control case deploys: {kinds:?}");
+    // VM 2 is still being created, hidden behind a second entry for VM 1.
+    let (doubtful, kinds) = deploys(vec![vm("web", 1), vm("web", 1)]);
+    assert_eq!(doubtful, 0, "{kinds:?}");
+    assert!(kinds.contains(&crate::model::ActionKind::Wait), "{kinds:?}");
+}
