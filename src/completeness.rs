@@ -10,7 +10,7 @@
 
 use crate::model::ProvisioningState;
 use crate::snapshot::ScaleSetListing;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// One reason a listing is not proven complete.
@@ -82,14 +82,17 @@ impl fmt::Display for Completeness {
     }
 }
 
-/// Ids seen more than once, sorted, with their counts.
+/// How many distinct ids, and those seen more than once (sorted) with their counts.
 fn repeated<'a>(ids: impl Iterator<Item = &'a str>) -> (usize, Vec<(String, usize)>) {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
     for id in ids {
         *counts.entry(id).or_default() += 1;
     }
     let distinct = counts.len();
-    (distinct, counts.into_iter().filter(|(_, n)| *n > 1).map(|(id, n)| (id.to_string(), n)).collect())
+    let mut repeats: Vec<(String, usize)> =
+        counts.into_iter().filter(|(_, n)| *n > 1).map(|(id, n)| (id.to_string(), n)).collect();
+    repeats.sort();
+    (distinct, repeats)
 }
 
 /// Does any instance id or vmId appear twice? (The cheap part of [`judge`], for counts that

@@ -10,7 +10,7 @@
 
 pub mod convert;
 mod credential;
-pub mod paging;
+mod paging;
 mod pipeline;
 
 pub use credential::TokenEnvCredential;

@@ -6,7 +6,7 @@
 //! runs past the pages the set's capacity can need.
 
 use azure_core::Url;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// The most VMs a Uniform scale set holds; bounds paging when the capacity is not known.
@@ -77,8 +77,8 @@ pub struct PageWalk {
     pages: u32,
     links: HashSet<String>,
     tokens: HashSet<String>,
-    /// The instance ids of each non-empty page so far, in order.
-    page_ids: Vec<Vec<String>>,
+    /// The instance ids of each non-empty page so far, with the page's number.
+    page_ids: HashMap<Vec<String>, u32>,
 }
 
 impl PageWalk {
@@ -91,7 +91,7 @@ impl PageWalk {
             pages: 1,
             links: HashSet::new(),
             tokens: HashSet::new(),
-            page_ids: Vec::new(),
+            page_ids: HashMap::new(),
         };
         walk.remember(first);
         walk
@@ -99,12 +99,13 @@ impl PageWalk {
 
     /// The page just read listed these instance ids (in order).
     pub fn page(&mut self, ids: Vec<String>) -> Result<(), PagingStop> {
-        if !ids.is_empty() {
-            if let Some(earlier) = self.page_ids.iter().position(|seen| *seen == ids) {
-                return Err(PagingStop::RepeatedPage { page: self.pages, earlier: earlier as u32 + 1 });
-            }
+        if ids.is_empty() {
+            return Ok(());
         }
-        self.page_ids.push(ids);
+        if let Some(&earlier) = self.page_ids.get(&ids) {
+            return Err(PagingStop::RepeatedPage { page: self.pages, earlier });
+        }
+        self.page_ids.insert(ids, self.pages);
         Ok(())
     }
 
