@@ -10,7 +10,7 @@
 
 use crate::model::ProvisioningState;
 use crate::snapshot::ScaleSetListing;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 
 /// One reason a listing is not proven complete.
@@ -61,6 +61,11 @@ impl Completeness {
         self.doubts.is_empty()
     }
 
+    /// An instance id or vmId is listed twice.
+    pub fn has_repeats(&self) -> bool {
+        self.doubts.iter().any(|d| matches!(d, Doubt::RepeatedInstanceIds(_) | Doubt::RepeatedVmIds(_)))
+    }
+
     /// A settled set listing fewer distinct VMs than its capacity: a page was certainly lost
     /// (nothing else makes a settled set short), which a provider reports as an error.
     pub fn short_while_settled(&self) -> Option<(u64, u32)> {
@@ -93,17 +98,6 @@ fn repeated<'a>(ids: impl Iterator<Item = &'a str>) -> (usize, Vec<(String, usiz
         counts.into_iter().filter(|(_, n)| *n > 1).map(|(id, n)| (id.to_string(), n)).collect();
     repeats.sort();
     (distinct, repeats)
-}
-
-/// Does any instance id or vmId appear twice? (The cheap part of [`judge`], for counts that
-/// must not be fooled by a repeat.)
-pub fn has_repeats(listing: &ScaleSetListing) -> bool {
-    let mut ids = HashSet::with_capacity(listing.instances.len());
-    let mut vm_ids = HashSet::with_capacity(listing.instances.len());
-    listing
-        .instances
-        .iter()
-        .any(|i| !ids.insert(i.instance_id.as_str()) || i.vm_id.as_deref().is_some_and(|v| !vm_ids.insert(v)))
 }
 
 /// Judge one listing (see the module comment for the rule).

@@ -3,7 +3,7 @@
 
 use crate::completeness::{self, Completeness};
 use crate::config::Profile;
-use crate::matching::{instance_match_name, match_targets, InstanceRef, Matching};
+use crate::matching::{has_match_name, match_targets, InstanceRef, Matching};
 use crate::model::{Instance, ProvisioningState, ScaleSetKey, Target};
 use crate::snapshot::{ReadFailure, ScaleSetListing, Snapshot};
 use std::borrow::Cow;
@@ -26,7 +26,8 @@ pub struct SetProgress {
 }
 
 impl SetProgress {
-    pub fn of(listing: &ScaleSetListing) -> Self {
+    /// The counts of `listing`, whose `completeness::judge` verdict is `verdict`.
+    pub fn of(listing: &ScaleSetListing, verdict: &Completeness) -> Self {
         let count = |keep: fn(&Instance) -> bool| {
             u32::try_from(listing.instances.iter().filter(|i| keep(i)).count()).unwrap_or(u32::MAX)
         };
@@ -36,7 +37,7 @@ impl SetProgress {
             succeeded: count(|i| i.provisioning_state == ProvisioningState::Succeeded),
             in_progress: count(|i| !i.provisioning_state.is_final()),
             set_final: listing.state.provisioning_state.is_final(),
-            repeated: completeness::has_repeats(listing),
+            repeated: verdict.has_repeats(),
         }
     }
 
@@ -115,16 +116,15 @@ impl<'a> Inventory<'a> {
                     .unwrap_or_default();
                 let unnamed = listing
                     .map(|l| {
-                        let unreadable =
-                            |i: &&Instance| instance_match_name(i, observation.match_by).is_none();
-                        l.instances.iter().filter(unreadable).collect()
+                        l.instances.iter().filter(|i| !has_match_name(i, observation.match_by)).collect()
                     })
                     .unwrap_or_default();
+                let completeness = listing.ok().map(completeness::judge);
                 SetView {
                     key: &observation.key,
                     listing,
-                    progress: listing.ok().map(SetProgress::of),
-                    completeness: listing.ok().map(completeness::judge),
+                    progress: listing.ok().zip(completeness.as_ref()).map(|(l, v)| SetProgress::of(l, v)),
+                    completeness,
                     unnamed,
                     by_instance_id,
                 }

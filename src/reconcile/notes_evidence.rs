@@ -19,11 +19,7 @@ pub(super) fn unproven_listings(inventory: &Inventory<'_>, out: &mut Vec<Planned
             continue;
         }
         let settling = verdict.doubts.iter().any(|d| matches!(d, Doubt::NotSettled(_)));
-        let repeats = verdict
-            .doubts
-            .iter()
-            .any(|d| matches!(d, Doubt::RepeatedInstanceIds(_) | Doubt::RepeatedVmIds(_)));
-        let severity = if repeats || !settling { Severity::Warning } else { Severity::Info };
+        let severity = if verdict.has_repeats() || !settling { Severity::Warning } else { Severity::Info };
         out.push(note(
             format!("note:unproven-listing:{}", set_id(set.key)),
             severity,

@@ -166,9 +166,9 @@ impl AzureProvider {
                 what: what.clone(),
                 detail: stop.to_string(),
             };
-            walk.page(list.value.iter().map(|vm| vm.instance_id.clone().unwrap_or_default()).collect())
-                .map_err(stopped)?;
-            instances.extend(list.value.into_iter().map(|vm| convert::instance(key, vm)));
+            let found: Vec<Instance> = list.value.into_iter().map(|vm| convert::instance(key, vm)).collect();
+            walk.page(found.iter().map(|vm| vm.instance_id.clone()).collect()).map_err(stopped)?;
+            instances.extend(found);
             match walk.next(list.next_link.as_deref()).map_err(stopped)? {
                 Some(next) => url = next,
                 None => return Ok(instances),
