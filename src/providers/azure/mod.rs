@@ -2,12 +2,14 @@
 //!
 //! Reads use the SDK (`get`, and `list(...).expand("instanceView").into_stream()` which follows
 //! every nextLink). Writes use the SDK's `.send()` only: awaiting its long-running futures re-sends
-//! the PATCH in a loop and misreads the state (AZURE.md), so we poll `Azure-AsyncOperation` (or
-//! `Location`) ourselves, through the same pipeline and credential, with `lro_deadline_secs`.
+//! the PATCH in a loop and misreads the state, so we follow each write ourselves (lro.rs: a 200 can
+//! still be running), polling `Azure-AsyncOperation` / `Location` or the resource's
+//! `provisioningState`, through the same pipeline and credential, within `lro_deadline_secs`.
 //! Everything goes through one azure_core pipeline with our transport and retry policy (pipeline.rs).
 
 pub mod convert;
 mod credential;
+mod lro;
 mod pipeline;
 
 pub use credential::TokenEnvCredential;
@@ -21,12 +23,15 @@ use azure_core::auth::TokenCredential;
 use azure_core::{ClientOptions, Context, Method, RetryOptions, TransportOptions};
 use azure_mgmt_compute::package_2024_07_01::{models, Client};
 use futures::StreamExt;
+use lro::LroStatus;
 use pipeline::{arm_failure, header, ArmFailure, ArmRetryPolicy};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct AzureProvider {
     client: Client,
+    /// Where ARM is served: resource URLs to read while a change settles start here.
+    endpoint: azure_core::Url,
     /// The same policies as the SDK client, for requests the SDK cannot make (LRO polling).
     pipeline: azure_core::Pipeline,
     credential: Arc<dyn TokenCredential>,
@@ -86,7 +91,7 @@ impl AzureProvider {
             // (disabled) policy only passes our results through.
             .per_retry_policies(vec![Arc::new(retry) as Arc<dyn azure_core::Policy>]);
         let scopes = vec![format!("{}/.default", config.arm_url.trim_end_matches('/'))];
-        let client = Client::new(endpoint, credential.clone(), scopes.clone(), options.clone());
+        let client = Client::new(endpoint.clone(), credential.clone(), scopes.clone(), options.clone());
         let pipeline = azure_core::Pipeline::new(
             Some("scaleguard"),
             Some(env!("CARGO_PKG_VERSION")),
@@ -96,6 +101,7 @@ impl AzureProvider {
         );
         Ok(Self {
             client,
+            endpoint,
             pipeline,
             credential,
             scopes,
@@ -171,7 +177,8 @@ impl AzureProvider {
             .send()
             .await
             .map_err(|err| map_error(&what, err))?;
-        Ok(operation(response.as_raw_response()))
+        let resource = self.resource_url(key, &[]);
+        self.follow(&what, response.into_raw_response(), Some(resource)).await
     }
 
     async fn delete(&self, key: &ScaleSetKey, ids: &[String]) -> Result<Operation, ProviderError> {
@@ -184,7 +191,8 @@ impl AzureProvider {
             .send()
             .await
             .map_err(|err| map_error(&what, err))?;
-        Ok(operation(response.as_raw_response()))
+        // No resource to read back: an answer without a status URL is refused, not taken as done.
+        self.follow(&what, response.into_raw_response(), None).await
     }
 
     async fn protect(
@@ -214,15 +222,61 @@ impl AzureProvider {
             .send()
             .await
             .map_err(|err| map_error(&what, err))?;
-        Ok(operation(response.as_raw_response()))
+        let resource = self.resource_url(key, &["virtualMachines", instance_id]);
+        self.follow(&what, response.into_raw_response(), Some(resource)).await
+    }
+
+    /// The scale set's URL (or a child's, `child` segments appended) with the provider's api-version.
+    fn resource_url(&self, key: &ScaleSetKey, child: &[&str]) -> String {
+        let mut url = self.endpoint.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.clear().extend([
+                "subscriptions",
+                &key.subscription_id,
+                "resourceGroups",
+                &key.resource_group,
+                "providers",
+                "Microsoft.Compute",
+                "virtualMachineScaleSets",
+                &key.name,
+            ]);
+            segments.extend(child);
+        }
+        url.set_query(Some(&format!("api-version={API_VERSION}")));
+        url.to_string()
+    }
+
+    /// What a write's answer says about when it is finished (lro.rs).
+    async fn follow(
+        &self,
+        what: &str,
+        response: azure_core::Response,
+        resource: Option<String>,
+    ) -> Result<Operation, ProviderError> {
+        let headers = response.headers();
+        let answer = lro::WriteAnswer {
+            status: response.status().into(),
+            async_operation: header(headers, "azure-asyncoperation"),
+            location: header(headers, "location"),
+            retry_after: header(headers, "retry-after").as_deref().and_then(parse_retry_after),
+        };
+        let body = response.into_body().collect().await.map_err(|err| map_error(what, err))?;
+        lro::operation(what, answer, &body, resource)
     }
 
     /// Poll until a final status or the deadline; Retry-After is honoured (capped by the deadline).
     async fn poll(&self, operation: &Operation) -> Result<(), ProviderError> {
-        let Operation::Pending { poll, retry_after } = operation else {
-            return Ok(());
+        type ReadStatus = fn(u16, &[u8]) -> LroStatus;
+        let (poll, retry_after, what, read): (&String, _, &str, ReadStatus) = match operation {
+            Operation::Done => return Ok(()),
+            Operation::Pending { poll, retry_after } => {
+                (poll, retry_after, "GET operation status", lro::operation_status)
+            }
+            Operation::Provisioning { resource, retry_after } => {
+                (resource, retry_after, "GET provisioning state", lro::resource_status)
+            }
         };
-        let what = "GET operation status".to_string();
+        let what = what.to_string();
         let url = azure_core::Url::parse(poll).map_err(|err| ProviderError::BadResponse {
             what: what.clone(),
             detail: format!("poll URL: {err}"),
@@ -254,10 +308,11 @@ impl AzureProvider {
             let status: u16 = response.status().into();
             let after = header(response.headers(), "retry-after").as_deref().and_then(parse_retry_after);
             let body = response.into_body().collect().await.map_err(|err| map_error(&what, err))?;
-            match lro_status(status, &body) {
+            match read(status, &body) {
                 LroStatus::Running => wait = after.unwrap_or(self.poll_interval),
                 LroStatus::Succeeded => return Ok(()),
                 LroStatus::Failed(detail) => return Err(ProviderError::OperationFailed { what, detail }),
+                LroStatus::Unreadable(detail) => return Err(ProviderError::BadResponse { what, detail }),
             }
         }
     }
@@ -307,46 +362,8 @@ impl ScaleSetProvider for AzureProvider {
     }
 }
 
-/// A write's answer: 202 with a poll URL is pending; anything else 2xx is done.
-fn operation(response: &azure_core::Response) -> Operation {
-    let headers = response.headers();
-    let poll = header(headers, "azure-asyncoperation").or_else(|| header(headers, "location"));
-    match poll {
-        Some(poll) => Operation::Pending {
-            poll,
-            retry_after: header(headers, "retry-after").as_deref().and_then(parse_retry_after),
-        },
-        None => Operation::Done,
-    }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum LroStatus {
-    Running,
-    Succeeded,
-    Failed(Option<String>),
-}
-
-/// Azure-AsyncOperation bodies carry `status`; a Location poll answers 202 while running and 200
-/// (often with an empty body) when done.
-fn lro_status(http_status: u16, body: &[u8]) -> LroStatus {
-    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
-    match value.get("status").and_then(|s| s.as_str()) {
-        Some(status) if status.eq_ignore_ascii_case("succeeded") => LroStatus::Succeeded,
-        Some(status) if status.eq_ignore_ascii_case("failed") || status.eq_ignore_ascii_case("canceled") => {
-            let (code, message) = pipeline::arm_error(body);
-            let detail = match (code, message) {
-                (Some(code), Some(message)) => Some(format!("{status}: {code}: {message}")),
-                (_, Some(message)) | (Some(message), _) => Some(format!("{status}: {message}")),
-                _ => Some(status.to_string()),
-            };
-            LroStatus::Failed(detail)
-        }
-        Some(_) => LroStatus::Running,
-        None if http_status == 202 => LroStatus::Running,
-        None => LroStatus::Succeeded,
-    }
-}
+/// The api-version of the SDK package in use (`package_2024_07_01`), for URLs we build ourselves.
+const API_VERSION: &str = "2024-07-01";
 
 /// azure_core's error → ours, preferring what our pipeline recorded (status, ARM message, Retry-After).
 fn map_error(what: &str, err: azure_core::Error) -> ProviderError {
@@ -380,20 +397,5 @@ fn map_error(what: &str, err: azure_core::Error) -> ProviderError {
             ProviderError::BadResponse { what, detail: format!("the body is not the expected JSON ({err})") }
         }
         _ => ProviderError::BadResponse { what, detail: err.to_string() },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn operation_status_bodies_are_read() {
-        assert_eq!(lro_status(200, br#"{"status":"InProgress"}"#), LroStatus::Running);
-        assert_eq!(lro_status(200, br#"{"status":"Succeeded"}"#), LroStatus::Succeeded);
-        assert_eq!(lro_status(202, b""), LroStatus::Running);
-        assert_eq!(lro_status(200, b""), LroStatus::Succeeded);
-        let failed = lro_status(200, br#"{"status":"Failed","error":{"code":"Quota","message":"no cores"}}"#);
-        assert_eq!(failed, LroStatus::Failed(Some("Failed: Quota: no cores".into())));
     }
 }
