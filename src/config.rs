@@ -3,6 +3,8 @@
 //! Parsing rejects unknown keys (with the key and its line, from the TOML parser); `validate`
 //! then reports every semantic problem with its key path, so `config check` can list them all.
 
+mod limits;
+
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -14,8 +16,9 @@ pub const DEFAULT_ARM_URL: &str = "https://management.azure.com";
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    /// The cause is in the message, not `source()`: a chain printer would say it twice.
+    #[error("cannot read config file {path}: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}: {count} problem(s):\n{list}", count = problems.len(), list = format_problems(problems))]
@@ -26,6 +29,8 @@ pub enum ConfigError {
     NoProfile(String),
     #[error("environment variable {var} (named by {key}) is not set or empty")]
     MissingSecret { var: String, key: String },
+    #[error("environment variable {var} (named by {key}) contains {what}; a key or token is printable ASCII without spaces: check how the variable is set")]
+    MalformedSecret { var: String, key: String, what: String },
     #[error("no config file at {0}: run `scaleguard config init` to write an example, or pass --config")]
     NotFound(PathBuf),
 }
@@ -272,11 +277,11 @@ impl ConfigFile {
 
     /// Read, parse and validate a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
+        let text = std::fs::read_to_string(path).map_err(|cause| {
+            if cause.kind() == std::io::ErrorKind::NotFound {
                 ConfigError::NotFound(path.to_path_buf())
             } else {
-                ConfigError::Read { path: path.to_path_buf(), source }
+                ConfigError::Read { path: path.to_path_buf(), cause }
             }
         })?;
         let config = Self::parse(&text, path)?;
@@ -309,7 +314,8 @@ impl ConfigFile {
             problems.push(problem("profiles", "no profile is defined; add a [profiles.NAME] table"));
         }
         if let Some(default) = &self.default_profile {
-            if !self.profiles.contains_key(default) {
+            let too_long = limits::over("default_profile", default, limits::PROFILE_NAME, &mut problems);
+            if !too_long && !self.profiles.contains_key(default) {
                 problems.push(problem(
                     "default_profile",
                     &format!("names profile `{default}`, which is not defined"),
@@ -317,7 +323,11 @@ impl ConfigFile {
             }
         }
         for (name, profile) in &self.profiles {
-            profile.validate(&format!("profiles.{name}"), &mut problems);
+            let at = format!("profiles.{}", limits::shown_name(name));
+            if limits::over(&at, name, limits::PROFILE_NAME, &mut problems) {
+                continue;
+            }
+            profile.validate(&at, &mut problems);
         }
         problems
     }
@@ -388,6 +398,9 @@ fn is_env_var_name(value: &str) -> bool {
 
 impl Profile {
     fn validate(&self, at: &str, problems: &mut Vec<Problem>) {
+        if limits::profile_over(self, at, problems) {
+            return;
+        }
         let o = &self.octopus;
         check_url(&format!("{at}.octopus.url"), &o.url, problems);
         if looks_like_api_key(&o.api_key_env) {
@@ -503,12 +516,33 @@ impl Profile {
     }
 }
 
-/// Read a secret from an environment variable; empty counts as missing.
+/// Read a secret from an environment variable; empty counts as missing. A character no key or
+/// token has (a line break, a space, a control or non-ASCII character) is refused here, naming
+/// the variable and the character, before any request could carry it.
 pub fn read_secret_env(var: &str, key: &str) -> Result<Secret, ConfigError> {
+    let malformed =
+        |what: String| ConfigError::MalformedSecret { var: var.to_string(), key: key.to_string(), what };
     match std::env::var(var) {
-        Ok(value) if !value.trim().is_empty() => Ok(Secret::new(value.trim().to_string())),
+        Ok(value) if !value.trim().is_empty() => match value.trim().chars().find(|c| !c.is_ascii_graphic()) {
+            Some(bad) => Err(malformed(describe_char(bad))),
+            None => Ok(Secret::new(value.trim().to_string())),
+        },
+        Err(std::env::VarError::NotUnicode(_)) => Err(malformed("bytes that are not UTF-8".into())),
         _ => Err(ConfigError::MissingSecret { var: var.to_string(), key: key.to_string() }),
     }
+}
+
+/// "a line feed (U+000A)": the character by name and code, never shown itself.
+fn describe_char(c: char) -> String {
+    let name = match c {
+        '\n' => "a line feed",
+        '\r' => "a carriage return",
+        '\t' => "a tab",
+        ' ' => "a space",
+        c if c.is_control() => "a control character",
+        _ => "a non-ASCII character",
+    };
+    format!("{name} (U+{:04X})", u32::from(c))
 }
 
 fn check_url(key: &str, value: &str, problems: &mut Vec<Problem>) {
@@ -529,6 +563,27 @@ pub const EXAMPLE: &str = include_str!("../assets/config.example.toml");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_with_a_character_no_key_has_is_refused_by_name() {
+        for (value, what) in [
+            ("API-ABC\nDEF", "a line feed (U+000A)"),
+            ("API-ABC DEF", "a space (U+0020)"),
+            ("API-ABC\u{7f}DEF", "a control character (U+007F)"),
+            ("API-ABC\u{201c}DEF", "a non-ASCII character (U+201C)"),
+        ] {
+            std::env::set_var("SCALEGUARD_TEST_MALFORMED_SECRET", value);
+            let err = read_secret_env("SCALEGUARD_TEST_MALFORMED_SECRET", "octopus.api_key_env").unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains("SCALEGUARD_TEST_MALFORMED_SECRET") && text.contains(what), "{text}");
+            assert!(!text.contains("ABC") && !text.contains("DEF"), "{text}");
+        }
+        // Surrounding whitespace (a trailing newline from `$(cat file)`) is not part of the key.
+        std::env::set_var("SCALEGUARD_TEST_MALFORMED_SECRET", " API-ABCDEF\n");
+        let key = read_secret_env("SCALEGUARD_TEST_MALFORMED_SECRET", "octopus.api_key_env").unwrap();
+        assert_eq!(key.expose(), "API-ABCDEF");
+        std::env::remove_var("SCALEGUARD_TEST_MALFORMED_SECRET");
+    }
 
     #[test]
     fn example_config_is_valid() {
