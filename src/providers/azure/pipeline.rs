@@ -54,10 +54,15 @@ impl Policy for ArmRetryPolicy {
                 Ok(response) => {
                     self.note_rate_limits(response.headers());
                     let status: u16 = response.status().into();
-                    if (200..300).contains(&status) {
-                        // Read the body here, inside the timeout's accounting and the retry loop:
-                        // a body that stalls is a timeout like a missing answer, not the SDK's
-                        // "error converting `reqwest` request into a byte stream" later on.
+                    if (200..300).contains(&status) && !idempotent {
+                        // A write's 2xx says it landed; its body is never read (the operation is
+                        // in the headers), so a stalled body must not turn it into a failure.
+                        return Ok(response);
+                    } else if (200..300).contains(&status) {
+                        // A read's body is its answer: read it here, inside the timeout's
+                        // accounting and the retry loop, so a body that stalls is a timeout like
+                        // a missing answer, not the SDK's "error converting `reqwest` request
+                        // into a byte stream" later on.
                         let (status_code, headers, body) = response.deconstruct();
                         match body.collect().await {
                             Ok(bytes) => {
