@@ -22,20 +22,32 @@ fn one() -> u32 {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultKind {
-    TooManyRequests { retry_after_secs: u64 },
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
     ServerError,
     Unavailable,
-    Delay { ms: u64 },
-    SlowReply { ms: u64 },
+    Delay {
+        ms: u64,
+    },
+    SlowReply {
+        ms: u64,
+    },
+    /// Status and headers at once, the body only after `ms` (a stall mid-answer).
+    SlowBody {
+        ms: u64,
+    },
     TruncatedPage,
     MalformedJson,
     Unauthorized,
     ExpiredToken,
     Forbidden,
+    /// A hostile or careless server: 401 whose message quotes the credential the request carried.
+    EchoSecret,
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, truncated_page, malformed_json, 401, 403, expired_token)")]
+#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, slow_body, truncated_page, malformed_json, 401, 403, expired_token, echo_secret)")]
 pub struct UnknownFault(String);
 
 impl FaultSpec {
@@ -48,11 +60,13 @@ impl FaultSpec {
             // Act on the request, then wait before answering: a client that gives up (or dies)
             // in between has had its change made without seeing the answer.
             "slow_reply" => FaultKind::SlowReply { ms: self.delay_ms.unwrap_or(1000) },
+            "slow_body" => FaultKind::SlowBody { ms: self.delay_ms.unwrap_or(1000) },
             "truncated_page" => FaultKind::TruncatedPage,
             "malformed_json" => FaultKind::MalformedJson,
             "401" => FaultKind::Unauthorized,
             "403" => FaultKind::Forbidden,
             "expired_token" => FaultKind::ExpiredToken,
+            "echo_secret" => FaultKind::EchoSecret,
             other => return Err(UnknownFault(other.to_string())),
         })
     }

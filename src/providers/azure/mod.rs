@@ -58,6 +58,7 @@ impl AzureProvider {
         config: &AzureConfig,
         credential: Arc<dyn TokenCredential>,
     ) -> Result<Self, ProviderError> {
+        let credential: Arc<dyn TokenCredential> = Arc::new(credential::Remembering(credential));
         let what = || "azure.arm_url".to_string();
         let endpoint = azure_core::Url::parse(&config.arm_url).map_err(|err| ProviderError::Unsupported {
             what: what(),
@@ -377,9 +378,10 @@ fn map_error(what: &str, err: azure_core::Error) -> ProviderError {
                 };
                 ProviderError::from_status(what, status, detail, retry_after)
             }
-            ArmFailure::Timeout(after) => {
-                ProviderError::Timeout { what, detail: format!("no answer within {}s", after.as_secs()) }
-            }
+            ArmFailure::Timeout(after) => ProviderError::Timeout {
+                what,
+                detail: format!("no complete answer within {}s", after.as_secs()),
+            },
             ArmFailure::Connect(detail) => ProviderError::Connect { what, detail },
             ArmFailure::Io(detail) => {
                 ProviderError::Connect { what, detail: format!("connection lost: {detail}") }
@@ -388,14 +390,19 @@ fn map_error(what: &str, err: azure_core::Error) -> ProviderError {
     }
     match err.kind() {
         azure_core::error::ErrorKind::Credential => {
-            ProviderError::Credential { what, detail: err.to_string() }
+            ProviderError::Credential { what, detail: crate::untrusted::server_text(&err.to_string()) }
         }
         azure_core::error::ErrorKind::HttpResponse { status, error_code } => {
             ProviderError::from_status(what, u16::from(*status), error_code.clone(), None)
         }
-        azure_core::error::ErrorKind::DataConversion => {
-            ProviderError::BadResponse { what, detail: format!("the body is not the expected JSON ({err})") }
-        }
-        _ => ProviderError::BadResponse { what, detail: err.to_string() },
+        // azure_core's own messages may quote the whole body: capped like any server text.
+        azure_core::error::ErrorKind::DataConversion => ProviderError::BadResponse {
+            what,
+            detail: format!(
+                "the body is not the expected JSON ({})",
+                crate::untrusted::server_text(&err.to_string())
+            ),
+        },
+        _ => ProviderError::BadResponse { what, detail: crate::untrusted::server_text(&err.to_string()) },
     }
 }
