@@ -3,6 +3,11 @@
 //! Parsing rejects unknown keys (with the key and its line, from the TOML parser); `validate`
 //! then reports every semantic problem with its key path, so `config check` can list them all.
 
+mod limits;
+mod secret_env;
+
+pub use secret_env::read_secret_env;
+
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -14,8 +19,9 @@ pub const DEFAULT_ARM_URL: &str = "https://management.azure.com";
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    /// The cause is in the message, not `source()`: a chain printer would say it twice.
+    #[error("cannot read config file {path}: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}: {count} problem(s):\n{list}", count = problems.len(), list = format_problems(problems))]
@@ -26,6 +32,8 @@ pub enum ConfigError {
     NoProfile(String),
     #[error("environment variable {var} (named by {key}) is not set or empty")]
     MissingSecret { var: String, key: String },
+    #[error("environment variable {var} (named by {key}) contains {what}; a key or token is printable ASCII without spaces: check how the variable is set")]
+    MalformedSecret { var: String, key: String, what: String },
     #[error("no config file at {0}: run `scaleguard config init` to write an example, or pass --config")]
     NotFound(PathBuf),
 }
@@ -272,11 +280,11 @@ impl ConfigFile {
 
     /// Read, parse and validate a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
+        let text = std::fs::read_to_string(path).map_err(|cause| {
+            if cause.kind() == std::io::ErrorKind::NotFound {
                 ConfigError::NotFound(path.to_path_buf())
             } else {
-                ConfigError::Read { path: path.to_path_buf(), source }
+                ConfigError::Read { path: path.to_path_buf(), cause }
             }
         })?;
         let config = Self::parse(&text, path)?;
@@ -309,7 +317,8 @@ impl ConfigFile {
             problems.push(problem("profiles", "no profile is defined; add a [profiles.NAME] table"));
         }
         if let Some(default) = &self.default_profile {
-            if !self.profiles.contains_key(default) {
+            let too_long = limits::over("default_profile", default, limits::PROFILE_NAME, &mut problems);
+            if !too_long && !self.profiles.contains_key(default) {
                 problems.push(problem(
                     "default_profile",
                     &format!("names profile `{default}`, which is not defined"),
@@ -317,7 +326,11 @@ impl ConfigFile {
             }
         }
         for (name, profile) in &self.profiles {
-            profile.validate(&format!("profiles.{name}"), &mut problems);
+            let at = format!("profiles.{}", limits::shown_name(name));
+            if limits::over(&at, name, limits::PROFILE_NAME, &mut problems) {
+                continue;
+            }
+            profile.validate(&at, &mut problems);
         }
         problems
     }
@@ -388,6 +401,9 @@ fn is_env_var_name(value: &str) -> bool {
 
 impl Profile {
     fn validate(&self, at: &str, problems: &mut Vec<Problem>) {
+        if limits::profile_over(self, at, problems) {
+            return;
+        }
         let o = &self.octopus;
         check_url(&format!("{at}.octopus.url"), &o.url, problems);
         if looks_like_api_key(&o.api_key_env) {
@@ -500,14 +516,6 @@ impl Profile {
     /// The Octopus API key from the env var the config names.
     pub fn octopus_api_key(&self) -> Result<Secret, ConfigError> {
         read_secret_env(&self.octopus.api_key_env, "octopus.api_key_env")
-    }
-}
-
-/// Read a secret from an environment variable; empty counts as missing.
-pub fn read_secret_env(var: &str, key: &str) -> Result<Secret, ConfigError> {
-    match std::env::var(var) {
-        Ok(value) if !value.trim().is_empty() => Ok(Secret::new(value.trim().to_string())),
-        _ => Err(ConfigError::MissingSecret { var: var.to_string(), key: key.to_string() }),
     }
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::ffi::OsString;
 use std::fmt;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -26,8 +26,9 @@ pub const FILE_NAME: &str = "journal.jsonl";
 
 #[derive(Debug, Error)]
 pub enum JournalError {
-    #[error("journal {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    /// The cause is in the message, not `source()`: a chain printer would say it twice.
+    #[error("journal {path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
     #[error("journal record could not be encoded: {0}")]
     Encode(#[from] serde_json::Error),
 }
@@ -163,11 +164,8 @@ pub struct Journal {
 impl Journal {
     /// Open (creating the file and its directories) for appending, as [`current_operator`].
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
-        let io = |source| JournalError::Io { path: path.to_path_buf(), source };
-        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let file = OpenOptions::new().create(true).append(true).read(true).open(path).map_err(io)?;
+        let io = |cause| JournalError::Io { path: path.to_path_buf(), cause };
+        let file = crate::private_fs::open(path, |o| o.create(true).append(true).read(true)).map_err(io)?;
         let journal = Journal { path: path.to_path_buf(), file, operator: current_operator() };
         journal.end_torn_line()?;
         Ok(journal)
@@ -185,7 +183,7 @@ impl Journal {
 
     /// A crash may leave a last line without its newline; end it so the next record stands alone.
     fn end_torn_line(&self) -> Result<(), JournalError> {
-        let io = |source| JournalError::Io { path: self.path.clone(), source };
+        let io = |cause| JournalError::Io { path: self.path.clone(), cause };
         let mut file = &self.file;
         let len = file.metadata().map_err(io)?.len();
         if len == 0 {
@@ -243,8 +241,9 @@ impl Journal {
 
     /// One line, one `write` (O_APPEND keeps concurrent writers' lines whole), then `sync_data`.
     fn write(&self, record: &Record) -> Result<(), JournalError> {
-        let io = |source| JournalError::Io { path: self.path.clone(), source };
-        let mut line = serde_json::to_vec(record)?;
+        let io = |cause| JournalError::Io { path: self.path.clone(), cause };
+        // Reasons and outcomes may hold a server's words: no secret they quote is stored.
+        let mut line = crate::secret::scrub_bytes(&serde_json::to_vec(record)?).into_owned();
         line.push(b'\n');
         let mut file = &self.file;
         let written = file.write(&line).map_err(io)?;
@@ -261,7 +260,7 @@ pub fn read_all(path: &Path) -> Result<(Vec<Record>, Vec<Warning>), JournalError
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok((vec![], vec![])),
-        Err(source) => return Err(JournalError::Io { path: path.to_path_buf(), source }),
+        Err(cause) => return Err(JournalError::Io { path: path.to_path_buf(), cause }),
     };
     Ok(parse(&bytes))
 }

@@ -119,7 +119,8 @@ async fn apply_row(row: ApplyRow) {
         row.fault, run.code, run.stderr, run.stdout
     );
     run.assert_no_panic(&context);
-    for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+    let journal = std::fs::read_to_string(bench.journal_path()).unwrap_or_default();
+    for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr), ("journal", &journal)] {
         assert_no_secret(&secrets(&bench), what, text);
     }
     bench.assert_journal_paired(&context);
@@ -264,6 +265,26 @@ apply_rows! {
     apply_500_on_a_delete_is_not_retried: ApplyRow {
         fault: "500 on a DELETE",
         inject: vec![on("DELETE", "/api/Spaces-1/machines/", "500")], page_size: 100, expect: Expect::OneFails(&["500"]),
+    },
+    apply_arm_body_stall_refuses: ApplyRow {
+        fault: "ARM listing's body stalls 4 s after its headers, timeout_secs = 2",
+        inject: vec![fault(VM_LIST, "slow_body", ALWAYS)], page_size: 100, expect: Expect::Refuses(&["vmss-web", "no complete answer within 2s"]),
+    },
+    apply_octopus_body_stall_refuses: ApplyRow {
+        fault: "Octopus targets' body stalls 4 s after its headers, timeout_secs = 2",
+        inject: vec![fault(MACHINES, "slow_body", ALWAYS)], page_size: 100, expect: Expect::Refuses(&["Octopus targets", "no complete answer within 2s"]),
+    },
+    apply_octopus_echoing_the_key_refuses_without_showing_it: ApplyRow {
+        fault: "401 from Octopus quoting the API key",
+        inject: vec![fault("octopus", "echo_secret", ALWAYS)], page_size: 100, expect: Expect::Refuses(&["401", "'<redacted>'"]),
+    },
+    apply_arm_echoing_the_token_refuses_without_showing_it: ApplyRow {
+        fault: "401 from ARM quoting the bearer token",
+        inject: vec![fault("arm", "echo_secret", ALWAYS)], page_size: 100, expect: Expect::Refuses(&["vmss-web", "'Bearer <redacted>'"]),
+    },
+    apply_key_echoed_on_a_delete_fails_that_delete_only: ApplyRow {
+        fault: "401 quoting the API key on a DELETE",
+        inject: vec![on("DELETE", "/api/Spaces-1/machines/", "echo_secret")], page_size: 100, expect: Expect::OneFails(&["401", "'<redacted>'"]),
     },
 }
 
@@ -507,7 +528,8 @@ async fn scale_row(row: ScaleRow) {
     assert_eq!(bench.sim.with_world(|w| w.scale_sets[0].capacity), row.capacity, "{context}");
     assert_eq!(bench.stat("arm.patch_scale_set"), row.patches, "{context}");
     assert_eq!(bench.stat("arm.patch_scale_set.unconditional"), 0, "{context}\nevery PATCH carries If-Match");
-    for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+    let journal = std::fs::read_to_string(bench.journal_path()).unwrap_or_default();
+    for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr), ("journal", &journal)] {
         assert_no_secret(&secrets(&bench), what, text);
     }
     bench.assert_journal_paired(&context);

@@ -3,10 +3,12 @@
 //!
 //! Every headless command runs against the simulator (whose key and token are random and
 //! distinctive), in both formats, on the happy path and on error paths (a 401, a dead server), with
-//! RUST_LOG=trace and RUST_BACKTRACE=1; then everything it printed or wrote is searched.
+//! SCALEGUARD_LOG=trace (and RUST_LOG=trace) and RUST_BACKTRACE=1; then everything it printed or
+//! wrote is searched. A server that quotes the credential back (`echo_secret`) is one error path.
 
 mod rel_common;
 
+use rel_common::pty::Console;
 use rel_common::{assert_no_secret, files_under, Bench, Run, SET};
 use scaleguard::config::ConfigFile;
 use scaleguard::octopus::OctopusClient;
@@ -38,7 +40,7 @@ const HEADLESS: &[&[&str]] = &[
 async fn run_all(bench: &Bench, label: &str, runs: &mut Vec<(String, Run)>) {
     for args in HEADLESS {
         let mut command = bench.command(args);
-        command.env("RUST_LOG", "trace").env("RUST_BACKTRACE", "1");
+        command.env("RUST_LOG", "trace").env("SCALEGUARD_LOG", "trace").env("RUST_BACKTRACE", "1");
         let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
         let run = Run {
             code: output.status.code().unwrap_or(-1),
@@ -69,7 +71,11 @@ async fn no_headless_command_shows_or_stores_a_secret() {
     for args in HEADLESS {
         let mut command = dead.command(args);
         // The old server's credentials, not the new simulator's.
-        command.env("OCTOPUS_API_KEY", &secrets[0]).env("ARM_TOKEN", &secrets[1]).env("RUST_LOG", "trace");
+        command
+            .env("OCTOPUS_API_KEY", &secrets[0])
+            .env("ARM_TOKEN", &secrets[1])
+            .env("RUST_LOG", "trace")
+            .env("SCALEGUARD_LOG", "trace");
         let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
         dead_runs.push((
             format!("dead server: scaleguard {}", args.join(" ")),
@@ -177,4 +183,118 @@ async fn debug_of_every_secret_holding_type_redacts() {
         scaleguard::config::read_secret_env("SCALEGUARD_SECRETS_TEST_TOKEN", "azure.token_env").unwrap_err();
     assert!(missing.to_string().contains("SCALEGUARD_SECRETS_TEST_TOKEN"), "{missing}");
     sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_a_server_echoes_are_never_shown_or_stored() {
+    let bench = Bench::start(SimOptions::new("scale-in").manual_clock(), Bench::apply_profile).await;
+    bench.sim.advance(Duration::from_secs(900)).unwrap();
+    let secrets = vec![bench.sim.api_key(), bench.sim.arm_token()];
+    bench.sim.inject_fault(fault("octopus", "echo_secret")).unwrap();
+    bench.sim.inject_fault(fault("arm", "echo_secret")).unwrap();
+    let mut runs = Vec::new();
+    run_all(&bench, "echo", &mut runs).await;
+
+    for (label, run) in &runs {
+        run.assert_no_panic(label);
+        assert_no_secret(&secrets, &format!("{label} stdout"), &run.stdout);
+        assert_no_secret(&secrets, &format!("{label} stderr"), &run.stderr);
+    }
+    // The servers' words did arrive (only the secret in them was hidden).
+    let shown: String = runs.iter().map(|(_, run)| format!("{}{}", run.stdout, run.stderr)).collect();
+    assert!(shown.contains("you provided was not valid"), "Octopus's message is shown: {shown}");
+    assert!(shown.contains("The access token"), "ARM's message is shown: {shown}");
+    let files = files_under(&bench.data);
+    assert!(files.iter().any(|(path, _)| path.ends_with("scaleguard.log")), "logged at trace: {files:?}");
+    for (path, text) in &files {
+        assert_no_secret(&secrets, &path.display().to_string(), text);
+    }
+}
+
+/// Invariant 6 in the console: at SCALEGUARD_LOG=trace the log holds what the HTTP stacks say
+/// (azure_core's transport prints whole requests), and a server quoting the credential back ends
+/// up in the status line; neither may show the key or the token.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_at_trace_logs_and_shows_no_secret() {
+    let bench = Bench::start(SimOptions::new("steady").manual_clock(), |toml| toml).await;
+    let secrets = vec![bench.sim.api_key(), bench.sim.arm_token()];
+    let config = bench.config.display().to_string();
+    let mut envs: Vec<(String, String)> = bench.sim.env().into_iter().collect();
+    envs.push(("SCALEGUARD_DATA_DIR".into(), bench.data.display().to_string()));
+    envs.push(("SCALEGUARD_LOG".into(), "trace".into()));
+    let console = tokio::task::spawn_blocking(move || Console::start(&["--config", &config, "tui"], &envs))
+        .await
+        .unwrap();
+    let console = tokio::task::spawn_blocking(move || {
+        console.wait_for("the first refresh", Duration::from_secs(30), |s| s.contains("refreshed"));
+        console
+    })
+    .await
+    .unwrap();
+    bench.sim.inject_fault(fault("octopus", "echo_secret")).unwrap();
+    bench.sim.inject_fault(fault("arm", "echo_secret")).unwrap();
+    let (raw, screen) = tokio::task::spawn_blocking(move || {
+        console.send("r");
+        let screen = console.wait_for("the echoed 401", Duration::from_secs(30), |s| s.contains("FAILED"));
+        let raw = console.raw();
+        console.quit();
+        (raw, screen)
+    })
+    .await
+    .unwrap();
+    assert_no_secret(&secrets, "the console's terminal output", &raw);
+    assert_no_secret(&secrets, "the console's screen", &screen);
+    let log = std::fs::read_to_string(bench.data.join("scaleguard.log")).expect("the console logs");
+    assert!(log.contains("TRACE") || log.contains("DEBUG"), "logged at trace: {log}");
+    assert_no_secret(&secrets, "scaleguard.log at trace", &log);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(bench.data.join("scaleguard.log")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the log is the owner's alone");
+    }
+}
+
+/// Invariant 6 on disk: the data dir is 0700 and everything in it 0600, and an older version's
+/// world-readable files are tightened on the next start.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_data_dir_and_its_files_are_private_and_old_ones_are_tightened() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let bench = Bench::start(SimOptions::new("scale-in").manual_clock(), Bench::apply_profile).await;
+    bench.sim.advance(Duration::from_secs(900)).unwrap();
+
+    // A fresh, nested data dir: every level created, each private.
+    let nested = bench.dir.path().join("fresh").join("data");
+    let mut command = bench.command(&["apply", "--yes"]);
+    command.env("SCALEGUARD_DATA_DIR", &nested).env("SCALEGUARD_LOG", "debug");
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    assert!(output.status.code().is_some_and(|code| code != 101), "{output:?}");
+    assert_eq!(mode(&nested), 0o700, "a new data dir");
+    assert_eq!(mode(nested.parent().unwrap()), 0o700, "its new parent");
+    let files = files_under(&nested);
+    for name in ["journal.jsonl", "history-sim.json", "scaleguard.log"] {
+        assert!(files.iter().any(|(path, _)| path.ends_with(name)), "{name} written: {files:?}");
+    }
+    for (path, _) in &files {
+        assert_eq!(mode(path), 0o600, "{} is created private", path.display());
+    }
+
+    // An older version's data dir: 0755 and 0644 files; the next run tightens them all.
+    std::fs::create_dir_all(&bench.data).unwrap();
+    for (path, _) in &files {
+        std::fs::copy(path, bench.data.join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(bench.data.join("apply-sim.lock"), "").unwrap();
+    for (path, _) in files_under(&bench.data) {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::fs::set_permissions(&bench.data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = bench.run(&["plan"]).await;
+    run.assert_no_panic("plan");
+    assert_eq!(mode(&bench.data), 0o700, "the data dir is tightened");
+    for (path, _) in files_under(&bench.data) {
+        assert_eq!(mode(&path), 0o600, "{} is tightened", path.display());
+    }
 }

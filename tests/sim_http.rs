@@ -159,7 +159,7 @@ async fn patch_honours_if_match_and_its_operation_goes_in_progress_then_succeede
         .send()
         .await
         .unwrap();
-    assert_eq!(ok.status(), 202);
+    assert_eq!(ok.status(), 200, "VirtualMachineScaleSets_Update allows only 200");
     assert!(ok.headers().get("retry-after").is_none());
     assert!(ok.headers().contains_key("location"));
     let op = ok.headers()["azure-asyncoperation"].to_str().unwrap().to_string();

@@ -1,5 +1,22 @@
 //! The command line: clap definitions and dispatch. Typed errors inside; one human sentence here.
 
+// Everything the CLI prints passes the secret scrubber (invariant 6): these shadow std's print
+// macros here and in every command module declared below, so no call site can forget.
+macro_rules! println {
+    () => { ::std::println!() };
+    ($($arg:tt)*) => { ::std::println!("{}", $crate::secret::scrub(&::std::format!($($arg)*))) };
+}
+macro_rules! print {
+    ($($arg:tt)*) => { ::std::print!("{}", $crate::secret::scrub(&::std::format!($($arg)*))) };
+}
+macro_rules! eprintln {
+    () => { ::std::eprintln!() };
+    ($($arg:tt)*) => { ::std::eprintln!("{}", $crate::secret::scrub(&::std::format!($($arg)*))) };
+}
+macro_rules! eprint {
+    ($($arg:tt)*) => { ::std::eprint!("{}", $crate::secret::scrub(&::std::format!($($arg)*))) };
+}
+
 mod apply_cmd;
 mod config_cmd;
 mod demo_cmd;
@@ -101,6 +118,7 @@ impl Cli {
 
 /// Parse arguments, run, and turn any error into one sentence on stderr.
 pub fn main() -> ExitCode {
+    scrub_panic_messages();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -112,6 +130,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
+    let _log = prepare_data_dir(cli.command.as_ref());
     let Some(command) = &cli.command else {
         return tui_cmd::run(&cli, &cli.console);
     };
@@ -130,7 +149,65 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-/// The whole cause chain on one line, outermost first.
+/// The whole cause chain on one line, outermost first, each cause once: an error that already
+/// quotes its source (many library errors do) does not get it appended again.
 fn error_sentence(err: &anyhow::Error) -> String {
-    err.chain().map(|cause| cause.to_string()).collect::<Vec<_>>().join(": ")
+    let mut sentence = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if sentence.contains(&text) {
+            continue;
+        }
+        if !sentence.is_empty() {
+            sentence.push_str(": ");
+        }
+        sentence.push_str(&text);
+    }
+    sentence
+}
+
+/// Before a command that uses the data dir: make an older version's files private (0700/0600),
+/// and for headless commands start the log when `SCALEGUARD_LOG` asks for one (the console
+/// always logs). Returns the log's guard, to keep until the command ends.
+fn prepare_data_dir(command: Option<&Command>) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let console = matches!(command, None | Some(Command::Tui(_)) | Some(Command::Demo(_)));
+    if matches!(command, Some(Command::Sim(_)) | Some(Command::Config(_))) {
+        return None;
+    }
+    let dir = crate::tui::data_dir()?;
+    for problem in crate::private_fs::tighten_data_dir(&dir) {
+        eprintln!("scaleguard: warning: {problem}");
+    }
+    (!console && crate::logging::requested()).then(|| crate::logging::init(&dir, "info")).flatten()
+}
+
+/// A panic message may quote a value that holds a secret: print it scrubbed (with the backtrace
+/// RUST_BACKTRACE asks for).
+fn scrub_panic_messages() {
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("<unnamed>");
+        eprintln!("thread '{name}' {info}");
+        let backtrace = std::backtrace::Backtrace::capture();
+        if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+            eprintln!("{backtrace}");
+        } else {
+            eprintln!("note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace");
+        }
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_the_message_already_quotes_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::IsADirectory, "Is a directory (os error 21)");
+        let err =
+            anyhow::Error::new(io).context("cannot read config file /etc: Is a directory (os error 21)");
+        assert_eq!(error_sentence(&err), "cannot read config file /etc: Is a directory (os error 21)");
+        let err = anyhow::anyhow!("connection refused").context("GET /api").context("could not read targets");
+        assert_eq!(error_sentence(&err), "could not read targets: GET /api: connection refused");
+    }
 }

@@ -3,7 +3,7 @@
 //! An OS file lock (released by the OS when the process dies, so a killed `apply` never leaves a
 //! stale lock behind) on `apply-<profile>.lock` beside the journal.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -23,10 +23,7 @@ impl ApplyLock {
     }
 
     fn acquire_blocking(path: &Path) -> io::Result<ApplyLock> {
-        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let file = OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+        let file = crate::private_fs::open(path, |o| o.create(true).truncate(false).write(true))?;
         file.lock()?;
         Ok(ApplyLock { _file: file })
     }
@@ -65,6 +62,12 @@ mod tests {
         drop(first);
         let waited = tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap();
         assert!(waited >= Duration::from_millis(250), "waited only {waited:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "the lock file is private");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 use super::*;
 use crate::model::Severity;
+use std::fs::OpenOptions;
 use tempfile::TempDir;
 use time::macros::datetime;
 use time::Duration;

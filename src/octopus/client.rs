@@ -121,7 +121,7 @@ impl OctopusClient {
                             let message = serde_json::from_slice::<wire::ErrorBody>(&bytes)
                                 .ok()
                                 .and_then(|b| b.summary())
-                                .map(|m| truncate(&m, 300));
+                                .map(|m| truncate(&crate::secret::scrub(&m), 300));
                             let error = OctopusError::from_status(call.clone(), status, message, retry_after);
                             (Outcome::Status { status, retry_after }, error)
                         }

@@ -40,7 +40,7 @@ pub enum OctopusError {
     Rejected { call: Call, status: u16, message: Option<String> },
     #[error("{call}: unexpected answer: {detail}")]
     BadResponse { call: Call, detail: String },
-    #[error("{call}: no answer within {}s", .after.as_secs())]
+    #[error("{call}: no complete answer within {}s", .after.as_secs())]
     Timeout { call: Call, after: Duration },
     #[error("{call}: cannot connect to the Octopus server: {detail}")]
     Connect { call: Call, detail: String },
@@ -92,6 +92,8 @@ impl OctopusError {
         message: Option<String>,
         retry_after: Option<Duration>,
     ) -> Self {
+        // The server's words: a hostile or careless one may quote the key, or send megabytes.
+        let message = message.as_deref().map(crate::untrusted::server_text);
         match status {
             401 => Self::Unauthorized { call, message },
             403 => Self::Forbidden { call, message },

@@ -30,6 +30,12 @@ pub enum Operation {
         poll: String,
         retry_after: Option<Duration>,
     },
+    /// Accepted with no status URL, but the resource says it is still changing: [`ScaleSetProvider::wait`]
+    /// reads `resource` (provider-specific; ARM: the resource URL) until its state is final.
+    Provisioning {
+        resource: String,
+        retry_after: Option<Duration>,
+    },
 }
 
 pub trait ScaleSetProvider: Send + Sync {

@@ -31,9 +31,8 @@ pub fn save_history(path: &Path, history: &History) -> Result<(), HistoryFileErr
     let write_err = |source| HistoryFileError::Write { path: path.to_path_buf(), source };
     let text = serde_json::to_string_pretty(history)
         .map_err(|source| HistoryFileError::Parse { path: path.to_path_buf(), source })?;
-    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(write_err)?;
-    }
+    let text = crate::secret::scrub(&text);
+    crate::private_fs::create_parent(path).map_err(write_err)?;
     // One temporary file per writer: two processes saving at once (two consoles, a console and a
     // runbook) must not write into, or rename away, each other's temporary file.
     let temporary = temporary_beside(path);
@@ -54,7 +53,8 @@ fn temporary_beside(path: &Path) -> PathBuf {
 
 /// Written and flushed to disk before the rename, so a power cut leaves the old file or the new one.
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = std::fs::File::create(path)?;
+    let mut file = crate::private_fs::options().write(true).create(true).truncate(true).open(path)?;
+    crate::private_fs::tighten_file(&file)?;
     file.write_all(bytes)?;
     file.sync_all()
 }

@@ -11,11 +11,35 @@ use serde_json::{json, Value};
 /// The kind of ARM endpoint a path names (also the key of the request counters).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ArmRoute {
-    ScaleSet { sub: String, rg: String, set: String },
-    VmList { sub: String, rg: String, set: String },
-    Vm { sub: String, rg: String, set: String, instance: String },
-    DeleteInstances { sub: String, rg: String, set: String },
-    Operation { id: String },
+    /// `VirtualMachineScaleSets_List`: the scale sets of one resource group.
+    ScaleSetList {
+        sub: String,
+        rg: String,
+    },
+    ScaleSet {
+        sub: String,
+        rg: String,
+        set: String,
+    },
+    VmList {
+        sub: String,
+        rg: String,
+        set: String,
+    },
+    Vm {
+        sub: String,
+        rg: String,
+        set: String,
+        instance: String,
+    },
+    DeleteInstances {
+        sub: String,
+        rg: String,
+        set: String,
+    },
+    Operation {
+        id: String,
+    },
     Unknown,
 }
 
@@ -27,7 +51,7 @@ impl ArmRoute {
         if segments.len() == 8 && eq(0, "subscriptions") && eq(2, "providers") && eq(6, "operations") {
             return Self::Operation { id: owned(7) };
         }
-        let is_set = segments.len() >= 8
+        let is_set = segments.len() >= 7
             && eq(0, "subscriptions")
             && eq(2, "resourcegroups")
             && eq(4, "providers")
@@ -35,6 +59,9 @@ impl ArmRoute {
             && eq(6, "virtualmachinescalesets");
         if !is_set {
             return Self::Unknown;
+        }
+        if segments.len() == 7 {
+            return Self::ScaleSetList { sub: owned(1), rg: owned(3) };
         }
         let (sub, rg, set) = (owned(1), owned(3), owned(7));
         match segments.len() {
@@ -48,6 +75,7 @@ impl ArmRoute {
 
     pub fn endpoint(&self, method: &Method) -> String {
         let name = match self {
+            Self::ScaleSetList { .. } => "list_scale_sets",
             Self::ScaleSet { .. } if method == Method::PATCH => "patch_scale_set",
             Self::ScaleSet { .. } => "get_scale_set",
             Self::VmList { .. } => "list_vms",
@@ -99,6 +127,7 @@ pub fn handle(shared: &Shared, request: &Request, route: ArmRoute) -> Reply {
     let served = shared.stats().total;
     let mut world = shared.world();
     let reply = match (&request.method, route) {
+        (&Method::GET, ArmRoute::ScaleSetList { sub, rg }) => list_scale_sets(shared, &world, &sub, &rg),
         (&Method::GET, ArmRoute::ScaleSet { sub, rg, set }) => match find_set(&world, &sub, &rg, &set) {
             Ok(index) => {
                 let set = &world.scale_sets[index];
@@ -170,6 +199,25 @@ fn find_set(world: &World, sub: &str, rg: &str, set: &str) -> Result<usize, Repl
             error(StatusCode::NOT_FOUND, "ResourceGroupNotFound", &format!("Resource group '{rg}' could not be found."))
         }
     })
+}
+
+/// One page, no `nextLink` key (as real ARM answers a short list). The simulator knows a resource
+/// group only by its scale sets, so a group without any is a 404 `ResourceGroupNotFound`.
+fn list_scale_sets(shared: &Shared, world: &World, sub: &str, rg: &str) -> Reply {
+    let value: Vec<Value> = world
+        .scale_sets
+        .iter()
+        .filter(|s| s.subscription_id.eq_ignore_ascii_case(sub) && s.resource_group.eq_ignore_ascii_case(rg))
+        .map(|s| scale_set_json(shared, s))
+        .collect();
+    if value.is_empty() {
+        return error(
+            StatusCode::NOT_FOUND,
+            "ResourceGroupNotFound",
+            &format!("Resource group '{rg}' could not be found."),
+        );
+    }
+    Reply::ok(json!({ "value": value }))
 }
 
 fn parent_not_found(set: &str) -> Reply {
@@ -431,7 +479,9 @@ fn patch_scale_set(
     let operation = world.set_capacity(index, capacity);
     let set = &world.scale_sets[index];
     let api_version = request.param("api-version").unwrap_or("2024-07-01").to_string();
-    let reply = Reply::json(StatusCode::ACCEPTED, scale_set_json(shared, set)).header("etag", etag(set.etag));
+    // VirtualMachineScaleSets_Update allows only 200 (a long-running operation: the body says
+    // `Updating`, Azure-AsyncOperation says when it is done); SDKs generated from the spec reject 202.
+    let reply = Reply::ok(scale_set_json(shared, set)).header("etag", etag(set.etag));
     async_headers(shared, reply, set, &operation, &api_version)
 }
 

@@ -33,11 +33,17 @@ pub enum FaultKind {
     SlowReply {
         ms: u64,
     },
+    /// Status and headers at once, the body only after `ms` (a stall mid-answer).
+    SlowBody {
+        ms: u64,
+    },
     TruncatedPage,
     MalformedJson,
     Unauthorized,
     ExpiredToken,
     Forbidden,
+    /// A hostile or careless server: 401 whose message quotes the credential the request carried.
+    EchoSecret,
     /// Reshapes an ARM answer instead of replacing it (see [`ArmShape`]).
     Arm(ArmShape),
 }
@@ -68,7 +74,7 @@ pub enum Unnamed {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, truncated_page, malformed_json, 401, 403, expired_token, truncated_while_updating, duplicate_vm, no_os_profile, unnamed_vm, null_computer_name, empty_computer_name, foreign_next_link:PORT, paging_loop)")]
+#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, slow_body, truncated_page, malformed_json, 401, 403, expired_token, echo_secret, truncated_while_updating, duplicate_vm, no_os_profile, unnamed_vm, null_computer_name, empty_computer_name, foreign_next_link:PORT, paging_loop)")]
 pub struct UnknownFault(String);
 
 impl FaultSpec {
@@ -81,11 +87,13 @@ impl FaultSpec {
             // Act on the request, then wait before answering: a client that gives up (or dies)
             // in between has had its change made without seeing the answer.
             "slow_reply" => FaultKind::SlowReply { ms: self.delay_ms.unwrap_or(1000) },
+            "slow_body" => FaultKind::SlowBody { ms: self.delay_ms.unwrap_or(1000) },
             "truncated_page" => FaultKind::TruncatedPage,
             "malformed_json" => FaultKind::MalformedJson,
             "401" => FaultKind::Unauthorized,
             "403" => FaultKind::Forbidden,
             "expired_token" => FaultKind::ExpiredToken,
+            "echo_secret" => FaultKind::EchoSecret,
             "truncated_while_updating" => FaultKind::Arm(ArmShape::TruncatedWhileUpdating),
             "duplicate_vm" => FaultKind::Arm(ArmShape::DuplicateVm),
             "no_os_profile" => FaultKind::Arm(ArmShape::Unnamed(Unnamed::NoOsProfile)),

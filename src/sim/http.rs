@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
+use futures::StreamExt;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -86,6 +87,17 @@ impl Reply {
         }
         response
     }
+}
+
+/// Send the status and headers now and the body after `wait` (a `slow_body` fault).
+pub fn delay_body(response: Response, wait: std::time::Duration) -> Response {
+    let (parts, body) = response.into_parts();
+    let delayed = futures::stream::once(async move {
+        tokio::time::sleep(wait).await;
+        body.into_data_stream()
+    })
+    .flatten();
+    Response::from_parts(parts, Body::from_stream(delayed))
 }
 
 /// `2026-11-23T09:43:00.123+00:00`, the offset form both servers use.

@@ -371,9 +371,12 @@ async fn dispatch(
     let fault = lock(&shared.faults).take(api, &request.path);
     let mut malformed = false;
     let mut slow_reply = None;
+    let mut slow_body = None;
     match fault {
         Some(FaultKind::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
         Some(FaultKind::SlowReply { ms }) => slow_reply = Some(Duration::from_millis(ms)),
+        Some(FaultKind::SlowBody { ms }) => slow_body = Some(Duration::from_millis(ms)),
+        Some(FaultKind::EchoSecret) => return echo_secret_reply(api, &request).into_response(false),
         Some(FaultKind::TruncatedPage) => request.truncate_page = true,
         Some(FaultKind::MalformedJson) => malformed = true,
         Some(FaultKind::Arm(shape)) => request.arm_shape = Some(shape),
@@ -387,7 +390,30 @@ async fn dispatch(
     if let Some(wait) = slow_reply {
         tokio::time::sleep(wait).await;
     }
-    reply.into_response(malformed)
+    let response = reply.into_response(malformed);
+    match slow_body {
+        Some(wait) => http::delay_body(response, wait),
+        None => response,
+    }
+}
+
+/// A 401 whose message quotes the credential the request carried, as a careless server might.
+fn echo_secret_reply(api: Api, request: &Request) -> Reply {
+    use axum::http::StatusCode;
+    match api {
+        Api::Arm => {
+            let credential = request.header("authorization").unwrap_or_default();
+            let message = format!("The access token '{credential}' is invalid.");
+            arm::error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", &message)
+        }
+        Api::Octopus => {
+            let key = request.header("x-octopus-apikey").unwrap_or_default();
+            octopus::error(
+                StatusCode::UNAUTHORIZED,
+                &format!("The API key '{key}' you provided was not valid."),
+            )
+        }
+    }
 }
 
 fn fault_reply(api: Api, kind: FaultKind) -> Reply {
@@ -417,6 +443,8 @@ fn fault_reply(api: Api, kind: FaultKind) -> Reply {
         ),
         FaultKind::Delay { .. }
         | FaultKind::SlowReply { .. }
+        | FaultKind::SlowBody { .. }
+        | FaultKind::EchoSecret
         | FaultKind::TruncatedPage
         | FaultKind::MalformedJson
         | FaultKind::Arm(_) => {

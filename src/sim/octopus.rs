@@ -89,6 +89,12 @@ pub fn handle(shared: &Shared, request: &Request, segments: &[&str]) -> Reply {
             let items = world.environments.iter().map(|e| wire::environment(&world, e)).collect();
             ctx.list("Environment", items, parts.len() == 2)
         }
+        (&Method::GET, ["environments", _, "machines"]) => {
+            match world.environments.iter().find(|e| e.id.eq_ignore_ascii_case(rest[1])) {
+                Some(environment) => list_machines(&ctx, &world, Some(&environment.id), false),
+                None => not_found(rest[1]),
+            }
+        }
         (&Method::GET, ["environments", _]) => by_id(
             world
                 .environments
@@ -113,11 +119,10 @@ pub fn handle(shared: &Shared, request: &Request, segments: &[&str]) -> Reply {
             let Some(project) = world.projects.iter().find(|p| p.id.eq_ignore_ascii_case(rest[1])) else {
                 return not_found(rest[1]);
             };
-            let mut releases: Vec<_> = world.releases.iter().filter(|r| r.project_id == project.id).collect();
-            releases.sort_by(|a, b| b.assembled.total_cmp(&a.assembled));
-            let items = releases.iter().map(|r| wire::release(shared, &world, r)).collect();
-            ctx.list("Release", items, false)
+            let releases = world.releases.iter().filter(|r| r.project_id == project.id).collect();
+            list_releases(&ctx, &world, releases)
         }
+        (&Method::GET, ["releases"]) => list_releases(&ctx, &world, world.releases.iter().collect()),
         (&Method::GET, ["releases", _]) => by_id(
             world
                 .releases
@@ -145,7 +150,9 @@ pub fn handle(shared: &Shared, request: &Request, segments: &[&str]) -> Reply {
                 .map(|p| wire::machine_policy(&world, p)),
             rest[1],
         ),
-        (&Method::GET, ["machines"] | ["machines", "all"]) => list_machines(&ctx, &world, parts.len() == 2),
+        (&Method::GET, ["machines"] | ["machines", "all"]) => {
+            list_machines(&ctx, &world, None, parts.len() == 2)
+        }
         (&Method::GET, ["machines", _]) => by_id(
             world
                 .machines
@@ -175,6 +182,14 @@ pub fn handle(shared: &Shared, request: &Request, segments: &[&str]) -> Reply {
                 .iter()
                 .find(|t| t.id.eq_ignore_ascii_case(rest[1]))
                 .map(|t| wire::task(shared, &world, t)),
+            rest[1],
+        ),
+        (&Method::GET, ["tasks", _, "details"]) => by_id(
+            world
+                .tasks
+                .iter()
+                .find(|t| t.id.eq_ignore_ascii_case(rest[1]))
+                .map(|t| task_details(wire::task(shared, &world, t), t.state.is_completed())),
             rest[1],
         ),
         (&Method::POST, ["tasks", _, "cancel"]) => match world.cancel_task(rest[1]) {
@@ -329,9 +344,11 @@ fn contains_ci(list: &[String], value: &str) -> bool {
     list.iter().any(|item| item.eq_ignore_ascii_case(value))
 }
 
-fn list_machines(ctx: &Ctx, world: &World, all: bool) -> Reply {
+/// `/machines`, or `/environments/{id}/machines` when `environment` is given.
+fn list_machines(ctx: &Ctx, world: &World, environment: Option<&str>, all: bool) -> Reply {
     let roles = ctx.list_param("roles");
-    let environments = ctx.list_param("environmentIds");
+    let environments =
+        environment.map(|id| vec![id.to_string()]).or_else(|| ctx.list_param("environmentIds"));
     let health = ctx.list_param("healthStatuses");
     let ids = ctx.list_param("ids");
     let name = ctx.request.param("name");
@@ -354,6 +371,23 @@ fn list_machines(ctx: &Ctx, world: &World, all: bool) -> Reply {
         .filter(|m| thumbprint.is_none_or(|t| m.thumbprint.eq_ignore_ascii_case(t)))
         .collect::<Vec<_>>();
     ctx.list_rendered("DeploymentTarget", items, |m| wire::machine(world, m), all)
+}
+
+/// Newest first, like the real server.
+fn list_releases(ctx: &Ctx, world: &World, mut releases: Vec<&super::world::Release>) -> Reply {
+    releases.sort_by(|a, b| b.assembled.total_cmp(&a.assembled));
+    let items = releases.iter().map(|r| wire::release(ctx.shared, world, r)).collect();
+    ctx.list("Release", items, false)
+}
+
+/// `GET tasks/{id}/details`: the task and its progress; activity logs are not simulated.
+fn task_details(task: Value, completed: bool) -> Value {
+    json!({
+        "Task": task,
+        "Progress": {"ProgressPercentage": if completed { 100 } else { 0 }, "EstimatedTimeRemaining": ""},
+        "PhysicalLogSize": 0,
+        "ActivityLogs": [],
+    })
 }
 
 fn newest_deployments(world: &World) -> impl Iterator<Item = &super::world::Deployment> {

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod keymap;
 pub mod panes;
 pub mod scale_state;
+mod scrub;
 pub mod theme;
 pub mod update;
 pub mod update_scale;
@@ -79,13 +80,7 @@ pub struct FrameInfo {
 /// Log to `<data dir>/scaleguard.log`, never to the terminal while the UI is up. Level from
 /// `SCALEGUARD_LOG` (default `info`). Keep the guard alive until the console ends.
 pub fn init_logging(dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    std::fs::create_dir_all(dir).ok()?;
-    let appender = tracing_appender::rolling::never(dir, "scaleguard.log");
-    let (writer, guard) = tracing_appender::non_blocking(appender);
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SCALEGUARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_env_filter(filter).try_init().ok()?;
-    Some(guard)
+    crate::logging::init(dir, "info")
 }
 
 /// The platform data dir (or `$SCALEGUARD_DATA_DIR`), where the journal, history and log live.
@@ -185,7 +180,10 @@ where
     let mut dirty = true;
     let exit = loop {
         if dirty {
-            terminal.draw(|frame| view::view(frame, &model))?;
+            terminal.draw(|frame| {
+                view::view(frame, &model);
+                scrub::scrub_frame(frame.buffer_mut());
+            })?;
             if let Some(frames) = &hooks.frames {
                 let info = FrameInfo {
                     at: Instant::now(),

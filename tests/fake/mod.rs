@@ -529,7 +529,10 @@ fn arm(
             };
             w.capacity = capacity as u32;
             w.etag += 1;
-            accepted(w)
+            // VirtualMachineScaleSets_Update allows only 200, still long-running (Azure-AsyncOperation).
+            let mut response = accepted(w);
+            *response.status_mut() = StatusCode::OK;
+            response
         }
         ("POST", "/delete") => {
             let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);

@@ -2,6 +2,8 @@
 //! file pointing at it, a data dir, and the real binary run against them.
 #![allow(dead_code)]
 
+pub mod pty;
+
 use scaleguard::journal::{self, Record, Warning};
 use scaleguard::sim::{self, RunningSim, SimOptions};
 use std::collections::{BTreeMap, BTreeSet};

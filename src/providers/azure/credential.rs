@@ -10,6 +10,10 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 pub fn build(config: &AzureConfig) -> Result<Arc<dyn TokenCredential>, ProviderError> {
+    // `client_secret` and `default` read it from the environment; a server may quote it back.
+    if let Ok(client_secret) = std::env::var("AZURE_CLIENT_SECRET") {
+        crate::secret::remember(&client_secret);
+    }
     let failed = |kind: &str, err: azure_core::Error| ProviderError::Credential {
         what: format!("azure credential `{kind}`"),
         detail: err.to_string(),
@@ -32,6 +36,24 @@ pub fn build(config: &AzureConfig) -> Result<Arc<dyn TokenCredential>, ProviderE
             Arc::new(TokenEnvCredential::new(var))
         }
     })
+}
+
+/// Any credential, with each token it hands out remembered for [`crate::secret::scrub`]: tokens
+/// come from Azure (CLI, client secret, managed identity), never through `Secret::new`.
+#[derive(Debug)]
+pub struct Remembering(pub Arc<dyn TokenCredential>);
+
+#[async_trait::async_trait]
+impl TokenCredential for Remembering {
+    async fn get_token(&self, scopes: &[&str]) -> azure_core::Result<AccessToken> {
+        let token = self.0.get_token(scopes).await?;
+        crate::secret::remember(token.token.secret());
+        Ok(token)
+    }
+
+    async fn clear_cache(&self) -> azure_core::Result<()> {
+        self.0.clear_cache().await
+    }
 }
 
 /// A bearer token read from an environment variable at each use (so a refreshed token is picked

@@ -4,12 +4,15 @@
 //! same pipeline and credential, parsed with the SDK's models: the SDK's `into_stream()` follows
 //! any nextLink to any host with the bearer token and never stops on a loop. Writes use the SDK's
 //! `.send()` only: awaiting its long-running futures re-sends the PATCH in a loop and misreads the
-//! state, so we poll `Azure-AsyncOperation` (or `Location`) ourselves, with `lro_deadline_secs`.
-//! Every URL a server hands us (nextLink, poll URL) is requested only on the configured ARM origin.
+//! state, so we follow each write ourselves (lro.rs: a 200 can still be running), polling
+//! `Azure-AsyncOperation` / `Location` or the resource's `provisioningState`, within
+//! `lro_deadline_secs`. Every URL a server hands us (nextLink, poll URL) is requested only on the
+//! configured ARM origin.
 //! Everything goes through one azure_core pipeline with our transport and retry policy (pipeline.rs).
 
 pub mod convert;
 mod credential;
+mod lro;
 mod paging;
 mod pipeline;
 
@@ -23,17 +26,16 @@ use crate::retry::{parse_retry_after, RetryPolicy};
 use azure_core::auth::TokenCredential;
 use azure_core::{ClientOptions, Context, Method, RetryOptions, TransportOptions};
 use azure_mgmt_compute::package_2024_07_01::{models, Client};
+use lro::LroStatus;
 use paging::{origin_of, same_origin, PageWalk};
 use pipeline::{arm_failure, header, ArmFailure, ArmRetryPolicy};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The api-version of azure_mgmt_compute's package_2024_07_01, used for the requests made here.
-const API_VERSION: &str = "2024-07-01";
-
 pub struct AzureProvider {
     client: Client,
-    /// The configured ARM endpoint: the only origin the credential is sent to.
+    /// The configured ARM endpoint: the only origin the credential is sent to, and where resource
+    /// URLs to read while a change settles start.
     endpoint: azure_core::Url,
     /// The same policies as the SDK client, for requests the SDK cannot make (LRO polling).
     pipeline: azure_core::Pipeline,
@@ -61,6 +63,7 @@ impl AzureProvider {
         config: &AzureConfig,
         credential: Arc<dyn TokenCredential>,
     ) -> Result<Self, ProviderError> {
+        let credential: Arc<dyn TokenCredential> = Arc::new(credential::Remembering(credential));
         let what = || "azure.arm_url".to_string();
         let endpoint = azure_core::Url::parse(&config.arm_url).map_err(|err| ProviderError::Unsupported {
             what: what(),
@@ -250,7 +253,8 @@ impl AzureProvider {
             .send()
             .await
             .map_err(|err| map_error(&what, err))?;
-        Ok(operation(response.as_raw_response()))
+        let resource = self.resource_url(key, &[]);
+        self.follow(&what, response.into_raw_response(), Some(resource)).await
     }
 
     async fn delete(&self, key: &ScaleSetKey, ids: &[String]) -> Result<Operation, ProviderError> {
@@ -263,7 +267,8 @@ impl AzureProvider {
             .send()
             .await
             .map_err(|err| map_error(&what, err))?;
-        Ok(operation(response.as_raw_response()))
+        // No resource to read back: an answer without a status URL is refused, not taken as done.
+        self.follow(&what, response.into_raw_response(), None).await
     }
 
     async fn protect(
@@ -293,15 +298,61 @@ impl AzureProvider {
             .send()
             .await
             .map_err(|err| map_error(&what, err))?;
-        Ok(operation(response.as_raw_response()))
+        let resource = self.resource_url(key, &["virtualMachines", instance_id]);
+        self.follow(&what, response.into_raw_response(), Some(resource)).await
+    }
+
+    /// The scale set's URL (or a child's, `child` segments appended) with the provider's api-version.
+    fn resource_url(&self, key: &ScaleSetKey, child: &[&str]) -> String {
+        let mut url = self.endpoint.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.clear().extend([
+                "subscriptions",
+                &key.subscription_id,
+                "resourceGroups",
+                &key.resource_group,
+                "providers",
+                "Microsoft.Compute",
+                "virtualMachineScaleSets",
+                &key.name,
+            ]);
+            segments.extend(child);
+        }
+        url.set_query(Some(&format!("api-version={API_VERSION}")));
+        url.to_string()
+    }
+
+    /// What a write's answer says about when it is finished (lro.rs).
+    async fn follow(
+        &self,
+        what: &str,
+        response: azure_core::Response,
+        resource: Option<String>,
+    ) -> Result<Operation, ProviderError> {
+        let headers = response.headers();
+        let answer = lro::WriteAnswer {
+            status: response.status().into(),
+            async_operation: header(headers, "azure-asyncoperation"),
+            location: header(headers, "location"),
+            retry_after: header(headers, "retry-after").as_deref().and_then(parse_retry_after),
+        };
+        let body = response.into_body().collect().await.map_err(|err| map_error(what, err))?;
+        lro::operation(what, answer, &body, resource)
     }
 
     /// Poll until a final status or the deadline; Retry-After is honoured (capped by the deadline).
     async fn poll(&self, operation: &Operation) -> Result<(), ProviderError> {
-        let Operation::Pending { poll, retry_after } = operation else {
-            return Ok(());
+        type ReadStatus = fn(u16, &[u8]) -> LroStatus;
+        let (poll, retry_after, what, read): (&String, _, &str, ReadStatus) = match operation {
+            Operation::Done => return Ok(()),
+            Operation::Pending { poll, retry_after } => {
+                (poll, retry_after, "GET operation status", lro::operation_status)
+            }
+            Operation::Provisioning { resource, retry_after } => {
+                (resource, retry_after, "GET provisioning state", lro::resource_status)
+            }
         };
-        let what = "GET operation status".to_string();
+        let what = what.to_string();
         let url = azure_core::Url::parse(poll).map_err(|err| ProviderError::BadResponse {
             what: what.clone(),
             detail: format!("poll URL: {err}"),
@@ -323,10 +374,11 @@ impl AzureProvider {
             tokio::time::sleep(wait.min(left)).await;
             let (status, headers, body) = self.get_on_origin(url.clone(), &what).await?;
             let after = header(&headers, "retry-after").as_deref().and_then(parse_retry_after);
-            match lro_status(status, &body) {
+            match read(status, &body) {
                 LroStatus::Running => wait = after.unwrap_or(self.poll_interval),
                 LroStatus::Succeeded => return Ok(()),
                 LroStatus::Failed(detail) => return Err(ProviderError::OperationFailed { what, detail }),
+                LroStatus::Unreadable(detail) => return Err(ProviderError::BadResponse { what, detail }),
             }
         }
     }
@@ -384,46 +436,8 @@ impl ScaleSetProvider for AzureProvider {
     }
 }
 
-/// A write's answer: 202 with a poll URL is pending; anything else 2xx is done.
-fn operation(response: &azure_core::Response) -> Operation {
-    let headers = response.headers();
-    let poll = header(headers, "azure-asyncoperation").or_else(|| header(headers, "location"));
-    match poll {
-        Some(poll) => Operation::Pending {
-            poll,
-            retry_after: header(headers, "retry-after").as_deref().and_then(parse_retry_after),
-        },
-        None => Operation::Done,
-    }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum LroStatus {
-    Running,
-    Succeeded,
-    Failed(Option<String>),
-}
-
-/// Azure-AsyncOperation bodies carry `status`; a Location poll answers 202 while running and 200
-/// (often with an empty body) when done.
-fn lro_status(http_status: u16, body: &[u8]) -> LroStatus {
-    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
-    match value.get("status").and_then(|s| s.as_str()) {
-        Some(status) if status.eq_ignore_ascii_case("succeeded") => LroStatus::Succeeded,
-        Some(status) if status.eq_ignore_ascii_case("failed") || status.eq_ignore_ascii_case("canceled") => {
-            let (code, message) = pipeline::arm_error(body);
-            let detail = match (code, message) {
-                (Some(code), Some(message)) => Some(format!("{status}: {code}: {message}")),
-                (_, Some(message)) | (Some(message), _) => Some(format!("{status}: {message}")),
-                _ => Some(status.to_string()),
-            };
-            LroStatus::Failed(detail)
-        }
-        Some(_) => LroStatus::Running,
-        None if http_status == 202 => LroStatus::Running,
-        None => LroStatus::Succeeded,
-    }
-}
+/// The api-version of the SDK package in use (`package_2024_07_01`), for URLs we build ourselves.
+const API_VERSION: &str = "2024-07-01";
 
 /// azure_core's error → ours, preferring what our pipeline recorded (status, ARM message, Retry-After).
 fn map_error(what: &str, err: azure_core::Error) -> ProviderError {
@@ -437,9 +451,10 @@ fn map_error(what: &str, err: azure_core::Error) -> ProviderError {
                 };
                 ProviderError::from_status(what, status, detail, retry_after)
             }
-            ArmFailure::Timeout(after) => {
-                ProviderError::Timeout { what, detail: format!("no answer within {}s", after.as_secs()) }
-            }
+            ArmFailure::Timeout(after) => ProviderError::Timeout {
+                what,
+                detail: format!("no complete answer within {}s", after.as_secs()),
+            },
             ArmFailure::Connect(detail) => ProviderError::Connect { what, detail },
             ArmFailure::Io(detail) => {
                 ProviderError::Connect { what, detail: format!("connection lost: {detail}") }
@@ -448,29 +463,19 @@ fn map_error(what: &str, err: azure_core::Error) -> ProviderError {
     }
     match err.kind() {
         azure_core::error::ErrorKind::Credential => {
-            ProviderError::Credential { what, detail: err.to_string() }
+            ProviderError::Credential { what, detail: crate::untrusted::server_text(&err.to_string()) }
         }
         azure_core::error::ErrorKind::HttpResponse { status, error_code } => {
             ProviderError::from_status(what, u16::from(*status), error_code.clone(), None)
         }
-        azure_core::error::ErrorKind::DataConversion => {
-            ProviderError::BadResponse { what, detail: format!("the body is not the expected JSON ({err})") }
-        }
-        _ => ProviderError::BadResponse { what, detail: err.to_string() },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn operation_status_bodies_are_read() {
-        assert_eq!(lro_status(200, br#"{"status":"InProgress"}"#), LroStatus::Running);
-        assert_eq!(lro_status(200, br#"{"status":"Succeeded"}"#), LroStatus::Succeeded);
-        assert_eq!(lro_status(202, b""), LroStatus::Running);
-        assert_eq!(lro_status(200, b""), LroStatus::Succeeded);
-        let failed = lro_status(200, br#"{"status":"Failed","error":{"code":"Quota","message":"no cores"}}"#);
-        assert_eq!(failed, LroStatus::Failed(Some("Failed: Quota: no cores".into())));
+        // azure_core's own messages may quote the whole body: capped like any server text.
+        azure_core::error::ErrorKind::DataConversion => ProviderError::BadResponse {
+            what,
+            detail: format!(
+                "the body is not the expected JSON ({})",
+                crate::untrusted::server_text(&err.to_string())
+            ),
+        },
+        _ => ProviderError::BadResponse { what, detail: crate::untrusted::server_text(&err.to_string()) },
     }
 }

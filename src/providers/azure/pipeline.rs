@@ -27,7 +27,7 @@ pub struct RateLimits {
 pub enum ArmFailure {
     #[error("HTTP {status}{}", .message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
     Status { status: u16, code: Option<String>, message: Option<String>, retry_after: Option<Duration> },
-    #[error("no answer within {0:?}")]
+    #[error("no complete answer within {}s", .0.as_secs())]
     Timeout(Duration),
     #[error("{0}")]
     Connect(String),
@@ -54,20 +54,36 @@ impl Policy for ArmRetryPolicy {
                 Ok(response) => {
                     self.note_rate_limits(response.headers());
                     let status: u16 = response.status().into();
-                    if (200..300).contains(&status) {
+                    if (200..300).contains(&status) && !idempotent {
+                        // A write's 2xx says it landed; its body is never read (the operation is
+                        // in the headers), so a stalled body must not turn it into a failure.
                         return Ok(response);
+                    } else if (200..300).contains(&status) {
+                        // A read's body is its answer: read it here, inside the timeout's
+                        // accounting and the retry loop, so a body that stalls is a timeout like
+                        // a missing answer, not the SDK's "error converting `reqwest` request
+                        // into a byte stream" later on.
+                        let (status_code, headers, body) = response.deconstruct();
+                        match body.collect().await {
+                            Ok(bytes) => {
+                                let body = futures::stream::once(async move { Ok(bytes) });
+                                return Ok(azure_core::Response::new(status_code, headers, Box::pin(body)));
+                            }
+                            Err(err) => classify_transport(&err, self.timeout),
+                        }
+                    } else {
+                        let retry_after = response
+                            .headers()
+                            .get_optional_str(&azure_core::headers::RETRY_AFTER)
+                            .and_then(parse_retry_after);
+                        let (_, _, body) = response.deconstruct();
+                        let body = body.collect().await.unwrap_or_default();
+                        let (code, message) = arm_error(&body);
+                        (
+                            Outcome::Status { status, retry_after },
+                            ArmFailure::Status { status, code, message, retry_after },
+                        )
                     }
-                    let retry_after = response
-                        .headers()
-                        .get_optional_str(&azure_core::headers::RETRY_AFTER)
-                        .and_then(parse_retry_after);
-                    let (_, _, body) = response.deconstruct();
-                    let body = body.collect().await.unwrap_or_default();
-                    let (code, message) = arm_error(&body);
-                    (
-                        Outcome::Status { status, retry_after },
-                        ArmFailure::Status { status, code, message, retry_after },
-                    )
                 }
                 Err(err) => classify_transport(&err, self.timeout),
             };
@@ -141,7 +157,7 @@ pub fn arm_error(body: &[u8]) -> (Option<String>, Option<String>) {
         return (None, None);
     };
     let inner = value.get("error").unwrap_or(&value);
-    let text = |key: &str| inner.get(key).and_then(|v| v.as_str()).map(str::to_string);
+    let text = |key: &str| inner.get(key).and_then(|v| v.as_str()).map(crate::untrusted::server_text);
     (text("code"), text("message"))
 }
 
@@ -160,4 +176,19 @@ pub fn arm_failure(err: &azure_core::Error) -> Option<&ArmFailure> {
 /// `Azure-AsyncOperation`, case-insensitively.
 pub fn header(headers: &azure_core::headers::Headers, name: &'static str) -> Option<String> {
     headers.get_optional_string(&HeaderName::from_static(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_arm_error_message_is_capped_and_kept_on_one_line() {
+        let body = serde_json::json!({"error": {"code": "NotFound", "message": format!("line one\nline two {}", "x".repeat(1 << 20))}});
+        let (code, message) = arm_error(body.to_string().as_bytes());
+        assert_eq!(code.as_deref(), Some("NotFound"));
+        let message = message.unwrap();
+        assert!(message.len() < 400, "{} bytes", message.len());
+        assert!(message.starts_with("line one line two"), "{message}");
+    }
 }
