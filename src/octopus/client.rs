@@ -3,11 +3,12 @@
 
 use super::convert;
 use super::error::{Call, OctopusError};
-use super::wire;
+use super::paging::{Next, Pager, PagingError};
+use super::wire::{self, Identified};
 use super::{DeploymentRequest, MachinePolicy, NodeChange, Resolved};
 use crate::config::OctopusConfig;
 use crate::model::{Deployment, Node, Target, Task, TaskState};
-use crate::retry::{parse_retry_after, Outcome, RetryPolicy};
+use crate::retry::{parse_retry_after, Outcome, RequestKind, RetryPolicy};
 use crate::secret::Secret;
 use crate::snapshot::ProjectState;
 use reqwest::Method;
@@ -60,6 +61,10 @@ impl OctopusClient {
         }
         let timeout = Duration::from_secs(config.timeout_secs.max(1));
         let http = reqwest::Client::builder()
+            // No redirect is ever followed: reqwest keeps custom headers such as
+            // X-Octopus-ApiKey on a redirect to another host, and a listing read elsewhere must
+            // not pass for this server's. A 3xx becomes an error naming where it pointed.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .build()
@@ -94,7 +99,12 @@ impl OctopusClient {
             url.push('?');
             url.push_str(&url::form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish());
         }
-        let idempotent = method == Method::GET;
+        // Cancelling one task is harmless to repeat; any other POST creates something.
+        let kind = if method == Method::POST && path.ends_with("/cancel") {
+            RequestKind::GuardedWrite
+        } else {
+            RequestKind::of_method(method.as_str())
+        };
         let started = Instant::now();
         let mut retry = 0;
         loop {
@@ -115,6 +125,14 @@ impl OctopusClient {
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
+                    if (300..400).contains(&status) {
+                        let location = response
+                            .headers()
+                            .get(reqwest::header::LOCATION)
+                            .and_then(|v| v.to_str().ok())
+                            .map_or_else(|| "an unnamed location".to_string(), |l| origin_of(&url, l));
+                        return Err(OctopusError::Redirected { call, status, location });
+                    }
                     match response.bytes().await {
                         Ok(bytes) if (200..300).contains(&status) => return Ok((status, bytes.to_vec())),
                         Ok(bytes) => {
@@ -130,7 +148,7 @@ impl OctopusClient {
                 }
                 Err(err) => self.transport_error(&call, &err),
             };
-            match self.retry.next_delay(idempotent, outcome, retry, started.elapsed()) {
+            match self.retry.next_delay(kind, outcome, retry, started.elapsed()) {
                 Some(delay) => {
                     tracing::debug!(%call, retry, ?delay, "retrying after {}", error.kind());
                     tokio::time::sleep(delay).await;
@@ -146,8 +164,7 @@ impl OctopusClient {
         } else if err.is_connect() {
             (Outcome::Connect, OctopusError::Connect { call: call.clone(), detail: cause_chain(err) })
         } else {
-            let detail = format!("connection lost: {}", cause_chain(err));
-            (Outcome::Io, OctopusError::Connect { call: call.clone(), detail })
+            (Outcome::Io, OctopusError::ConnectionLost { call: call.clone(), detail: cause_chain(err) })
         }
     }
 
@@ -160,39 +177,57 @@ impl OctopusClient {
         parse(&call, &bytes)
     }
 
-    /// Every item of a paged collection. Pages until `skip >= TotalResults` (or, without a total,
-    /// until `Page.Next` is absent); a page that ends the listing early is an error, never a
-    /// shorter list.
-    async fn get_all<T: DeserializeOwned>(&self, path: &str, query: &Query) -> Result<Vec<T>, OctopusError> {
-        let mut items = Vec::new();
-        let mut skip: u64 = 0;
-        let take = self.page_size;
-        loop {
-            let mut page_query = query.clone();
-            page_query.push(("skip", skip.to_string()));
-            page_query.push(("take", take.to_string()));
-            let call = get_call(format!("{path}?skip={skip}&take={take}"));
-            let page: wire::Collection<T> = self.get(call.clone(), &page_query).await?;
-            let got = page.items.len() as u64;
-            let more = match page.total_results {
-                Some(total) => skip + got < total,
-                None => page.next_link().is_some(),
-            };
-            if more && got == 0 {
-                return Err(OctopusError::BadResponse {
-                    call,
-                    detail: format!(
-                        "empty page before the end of the listing (TotalResults {}): the listing is incomplete",
-                        page.total_results.unwrap_or_default()
-                    ),
-                });
+    /// Every item of a paged collection, proven complete (see [`Pager`]): pages by `skip` until
+    /// `TotalResults` (or, without a total, until `Page.Next` is absent). A listing that changed
+    /// while it was read is read once more; any other inconsistency is an error naming the page,
+    /// never a shorter list and never an endless loop.
+    async fn get_all<T: DeserializeOwned + Identified>(
+        &self,
+        path: &str,
+        query: &Query,
+    ) -> Result<Vec<T>, OctopusError> {
+        match self.get_all_once(path, query).await {
+            Err(PagedError::Paging(call, err)) if err.worth_rereading() => {
+                tracing::debug!(%call, "re-reading a listing that changed while paging: {err}");
+                self.get_all_once(path, query).await.map_err(PagedError::into_error)
             }
+            other => other.map_err(PagedError::into_error),
+        }
+    }
+
+    async fn get_all_once<T: DeserializeOwned + Identified>(
+        &self,
+        path: &str,
+        query: &Query,
+    ) -> Result<Vec<T>, PagedError> {
+        let mut items = Vec::new();
+        let mut pager = Pager::default();
+        loop {
+            let (call, page) = self.page::<T>(path, query, pager.skip(), self.page_size).await?;
+            let next = pager
+                .record(page.items.iter().map(Identified::id), page.total_results, page.next_link().is_some())
+                .map_err(|err| PagedError::Paging(call, err))?;
             items.extend(page.items);
-            skip += got;
-            if !more {
+            if next == Next::Done {
                 return Ok(items);
             }
         }
+    }
+
+    /// One page of a collection at `skip`, and the call that names it in errors.
+    async fn page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &Query,
+        skip: u64,
+        take: u32,
+    ) -> Result<(Call, wire::Collection<T>), OctopusError> {
+        let mut page_query = query.clone();
+        page_query.push(("skip", skip.to_string()));
+        page_query.push(("take", take.to_string()));
+        let call = get_call(format!("{path}?skip={skip}&take={take}"));
+        let page = self.get(call.clone(), &page_query).await?;
+        Ok((call, page))
     }
 
     // ---- server, names ------------------------------------------------------------------------
@@ -301,16 +336,15 @@ impl OctopusClient {
         let query: Query =
             vec![("projects", project.id.clone()), ("environments", environment_id.to_string())];
         let mut seen: Vec<(wire::DeploymentResource, Option<TaskState>)> = Vec::new();
-        let mut skip: u64 = 0;
+        let mut pager = Pager::default();
+        // The walk usually stops within the first few deployments: small pages.
         let take = self.page_size.min(100);
         let release_id = 'pages: loop {
-            let mut page_query = query.clone();
-            page_query.push(("skip", skip.to_string()));
-            page_query.push(("take", take.to_string()));
-            let call = get_call(format!("{path}?skip={skip}&take={take}"));
-            let page: wire::Collection<wire::DeploymentResource> = self.get(call, &page_query).await?;
-            let got = page.items.len() as u64;
-            let has_next = page.next_link().is_some();
+            let (call, page) =
+                self.page::<wire::DeploymentResource>(&path, &query, pager.skip(), take).await?;
+            let next = pager
+                .record(page.items.iter().map(Identified::id), page.total_results, page.next_link().is_some())
+                .map_err(|err| PagedError::Paging(call, err).into_error())?;
             for deployment in page.items {
                 let ours = deployment.project_id.as_deref().is_none_or(|p| p == project.id)
                     && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id);
@@ -327,12 +361,7 @@ impl OctopusClient {
                     break 'pages release;
                 }
             }
-            skip += got;
-            let more = match page.total_results {
-                Some(total) => skip < total,
-                None => has_next,
-            };
-            if !more || got == 0 {
+            if next == Next::Done {
                 break None;
             }
         };
@@ -478,6 +507,27 @@ impl OctopusClient {
     }
 }
 
+/// A listing that failed: a request's error, or pages that cannot make a complete listing.
+enum PagedError {
+    Request(OctopusError),
+    Paging(Call, PagingError),
+}
+
+impl From<OctopusError> for PagedError {
+    fn from(err: OctopusError) -> Self {
+        Self::Request(err)
+    }
+}
+
+impl PagedError {
+    fn into_error(self) -> OctopusError {
+        match self {
+            Self::Request(err) => err,
+            Self::Paging(call, err) => OctopusError::BadResponse { call, detail: err.to_string() },
+        }
+    }
+}
+
 pub(super) fn get_call(path: String) -> Call {
     Call { method: "GET", path }
 }
@@ -487,6 +537,16 @@ fn parse<T: DeserializeOwned>(call: &Call, bytes: &[u8]) -> Result<T, OctopusErr
         call: call.clone(),
         detail: format!("the body is not the expected JSON ({err})"),
     })
+}
+
+/// The origin (scheme, host, port) a `Location` header points to, resolved against the request
+/// URL; never its path or query, which may carry anything.
+fn origin_of(request_url: &str, location: &str) -> String {
+    let resolved = url::Url::parse(request_url).and_then(|base| base.join(location));
+    match resolved {
+        Ok(url) => url.origin().ascii_serialization(),
+        Err(_) => "an unreadable location".to_string(),
+    }
 }
 
 /// `Spaces-1`, `Environments-42`: an id rather than a name.

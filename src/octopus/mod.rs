@@ -4,6 +4,7 @@
 mod client;
 pub mod convert;
 mod error;
+mod paging;
 mod settings;
 pub mod wire;
 

@@ -22,20 +22,38 @@ fn one() -> u32 {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultKind {
-    TooManyRequests { retry_after_secs: u64 },
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
     ServerError,
     Unavailable,
-    Delay { ms: u64 },
-    SlowReply { ms: u64 },
+    Delay {
+        ms: u64,
+    },
+    SlowReply {
+        ms: u64,
+    },
     TruncatedPage,
     MalformedJson,
     Unauthorized,
     ExpiredToken,
     Forbidden,
+    /// 302 to the same path on another origin (`localhost` instead of `127.0.0.1`, same port),
+    /// where the simulator answers an empty collection and counts the credentials it received.
+    Redirect,
+    /// Collections: `TotalResults` far above the real count, and a `skip` past the end answered
+    /// with the last page again (a server that clamps `skip`).
+    LyingTotal,
+    /// Collections: every page is the first one, whatever `skip` asks (`TotalResults` honest).
+    IgnoreSkip,
+    /// Act on the request, then answer 503 as if nothing happened (an ambiguous failure).
+    ActThen503,
+    /// Answer 200 `{}` without acting (a DELETE that deletes nothing).
+    OkNoop,
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, truncated_page, malformed_json, 401, 403, expired_token)")]
+#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, truncated_page, malformed_json, 401, 403, expired_token, redirect, lying_total, ignore_skip, act_then_503, ok_noop)")]
 pub struct UnknownFault(String);
 
 impl FaultSpec {
@@ -53,6 +71,11 @@ impl FaultSpec {
             "401" => FaultKind::Unauthorized,
             "403" => FaultKind::Forbidden,
             "expired_token" => FaultKind::ExpiredToken,
+            "redirect" => FaultKind::Redirect,
+            "lying_total" => FaultKind::LyingTotal,
+            "ignore_skip" => FaultKind::IgnoreSkip,
+            "act_then_503" => FaultKind::ActThen503,
+            "ok_noop" => FaultKind::OkNoop,
             other => return Err(UnknownFault(other.to_string())),
         })
     }
@@ -117,6 +140,15 @@ impl Stats {
             Api::Octopus => self.octopus += 1,
         }
         *self.by_endpoint.entry(endpoint.to_string()).or_default() += 1;
+    }
+
+    /// A request that reached the simulator's "other origin" (`FaultKind::Redirect`):
+    /// `foreign.requests`, and `foreign.credentials` when it carried an API key or a token.
+    pub fn count_foreign(&mut self, carried_credential: bool) {
+        *self.by_endpoint.entry("foreign.requests".into()).or_default() += 1;
+        if carried_credential {
+            *self.by_endpoint.entry("foreign.credentials".into()).or_default() += 1;
+        }
     }
 
     pub fn get(&self, endpoint: &str) -> u64 {

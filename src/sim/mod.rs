@@ -348,6 +348,8 @@ async fn dispatch(
         headers,
         body,
         truncate_page: false,
+        lying_total: false,
+        ignore_skip: false,
     };
     let segments: Vec<String> = request.segments().iter().map(|s| s.to_string()).collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -355,6 +357,9 @@ async fn dispatch(
         return control::handle(&shared, &request, &segments[1..]).into_response(false);
     }
     let is_octopus = segments.first().is_some_and(|s| s.eq_ignore_ascii_case("api"));
+    if is_foreign_origin(&request) {
+        return foreign_origin(&shared, &request, is_octopus).into_response(false);
+    }
     let (api, endpoint) = if is_octopus {
         (Api::Octopus, octopus::endpoint(&request.method, &segments[1..]))
     } else {
@@ -370,11 +375,17 @@ async fn dispatch(
     let fault = lock(&shared.faults).take(api, &request.path);
     let mut malformed = false;
     let mut slow_reply = None;
+    let mut act_then_503 = false;
     match fault {
         Some(FaultKind::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
         Some(FaultKind::SlowReply { ms }) => slow_reply = Some(Duration::from_millis(ms)),
         Some(FaultKind::TruncatedPage) => request.truncate_page = true,
         Some(FaultKind::MalformedJson) => malformed = true,
+        Some(FaultKind::LyingTotal) => request.lying_total = true,
+        Some(FaultKind::IgnoreSkip) => request.ignore_skip = true,
+        Some(FaultKind::ActThen503) => act_then_503 = true,
+        Some(FaultKind::OkNoop) => return Reply::ok(serde_json::json!({})).into_response(false),
+        Some(FaultKind::Redirect) => return redirect_reply(&shared, &uri).into_response(false),
         Some(kind) => return fault_reply(api, kind).into_response(false),
         None => {}
     }
@@ -385,7 +396,44 @@ async fn dispatch(
     if let Some(wait) = slow_reply {
         tokio::time::sleep(wait).await;
     }
+    if act_then_503 {
+        return fault_reply(api, FaultKind::Unavailable).into_response(false);
+    }
     reply.into_response(malformed)
+}
+
+/// A `redirect` fault: the same path and query on `localhost` (another origin, same listener).
+fn redirect_reply(shared: &Shared, uri: &Uri) -> Reply {
+    let port = shared.base_url.rsplit(':').next().unwrap_or_default();
+    let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    Reply::empty(axum::http::StatusCode::FOUND)
+        .header("Location", format!("http://localhost:{port}{path_and_query}"))
+}
+
+/// Requests addressed to `localhost` stand for "another origin" (see `FaultKind::Redirect`).
+fn is_foreign_origin(request: &Request) -> bool {
+    request.header("host").is_some_and(|host| {
+        let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+        name.eq_ignore_ascii_case("localhost")
+    })
+}
+
+/// The other origin answers every listing with an empty collection (what let a redirected
+/// listing pass for a complete one) and counts the credentials that reached it.
+fn foreign_origin(shared: &Shared, request: &Request, is_octopus: bool) -> Reply {
+    let credential =
+        request.header("x-octopus-apikey").is_some() || request.header("authorization").is_some();
+    {
+        let mut stats = lock(&shared.stats);
+        stats.count_foreign(credential);
+    }
+    if is_octopus {
+        Reply::ok(
+            serde_json::json!({"ItemType": "DeploymentTarget", "TotalResults": 0, "ItemsPerPage": 30, "Items": [], "Links": {}}),
+        )
+    } else {
+        Reply::ok(serde_json::json!({"value": []}))
+    }
 }
 
 fn fault_reply(api: Api, kind: FaultKind) -> Reply {
@@ -416,7 +464,12 @@ fn fault_reply(api: Api, kind: FaultKind) -> Reply {
         FaultKind::Delay { .. }
         | FaultKind::SlowReply { .. }
         | FaultKind::TruncatedPage
-        | FaultKind::MalformedJson => {
+        | FaultKind::MalformedJson
+        | FaultKind::Redirect
+        | FaultKind::LyingTotal
+        | FaultKind::IgnoreSkip
+        | FaultKind::ActThen503
+        | FaultKind::OkNoop => {
             (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "unreachable fault")
         }
     };

@@ -7,7 +7,7 @@
 //! the console. Ours is `crate::retry` (the same rules as the Octopus client), bounded in count and
 //! time; the SDK's own policy is switched off so there is exactly one retry loop.
 
-use crate::retry::{parse_retry_after, Outcome, RetryPolicy};
+use crate::retry::{parse_retry_after, Outcome, RequestKind, RetryPolicy};
 use azure_core::error::ErrorKind;
 use azure_core::headers::HeaderName;
 use azure_core::{Context, Method, Policy, PolicyResult, Request};
@@ -45,7 +45,7 @@ pub struct ArmRetryPolicy {
 #[async_trait::async_trait]
 impl Policy for ArmRetryPolicy {
     async fn send(&self, ctx: &Context, request: &mut Request, next: &[Arc<dyn Policy>]) -> PolicyResult {
-        let idempotent = *request.method() == Method::Get;
+        let kind = arm_request_kind(request);
         let started = Instant::now();
         let mut retry = 0;
         loop {
@@ -71,7 +71,7 @@ impl Policy for ArmRetryPolicy {
                 }
                 Err(err) => classify_transport(&err, self.timeout),
             };
-            match self.retry.next_delay(idempotent, outcome, retry, started.elapsed()) {
+            match self.retry.next_delay(kind, outcome, retry, started.elapsed()) {
                 Some(delay) => tokio::time::sleep(delay).await,
                 None => {
                     let kind = match &failure {
@@ -105,6 +105,22 @@ impl ArmRetryPolicy {
             }
         }
     }
+}
+
+/// How safe an ARM request is to repeat. A PATCH carrying If-Match is guarded (a repeat after
+/// it landed gets 412, never a second change); without it, it is not. The only POST scaleguard
+/// sends deletes explicit instance ids, which Azure never reuses, so a repeat deletes nothing
+/// more. GET reads; PUT and DELETE name one resource.
+fn arm_request_kind(request: &Request) -> RequestKind {
+    let method = request.method();
+    let has_if_match = request.headers().get_optional_str(&azure_core::headers::IF_MATCH).is_some();
+    if *method == Method::Patch {
+        return if has_if_match { RequestKind::GuardedWrite } else { RequestKind::UnguardedWrite };
+    }
+    if *method == Method::Post && request.url().path().to_ascii_lowercase().ends_with("/delete") {
+        return RequestKind::GuardedWrite;
+    }
+    RequestKind::of_method(method.as_ref())
 }
 
 /// The transport's error: find reqwest's to tell a timeout and a refused connection apart.
