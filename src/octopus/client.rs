@@ -10,9 +10,10 @@ use crate::config::OctopusConfig;
 use crate::model::{Deployment, Node, Target, Task, TaskState};
 use crate::retry::{parse_retry_after, Outcome, RequestKind, RetryPolicy};
 use crate::secret::Secret;
-use crate::snapshot::ProjectState;
+use crate::snapshot::{InFlightDeployment, ProjectState};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Items asked for per page. Octopus defaults to 30; bigger pages mean fewer requests.
@@ -314,6 +315,16 @@ impl OctopusClient {
             .collect())
     }
 
+    /// Is the target still registered? `GET machines/{id}`: found → true, 404 → false.
+    pub async fn target_registered(&self, space_id: &str, machine_id: &str) -> Result<bool, OctopusError> {
+        let call = get_call(format!("/api/{space_id}/machines/{machine_id}"));
+        match self.get::<wire::MachineResource>(call, &Vec::new()).await {
+            Ok(_) => Ok(true),
+            Err(OctopusError::NotFound { .. }) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
     pub async fn delete_target(&self, space_id: &str, machine_id: &str) -> Result<(), OctopusError> {
         let call = Call { method: "DELETE", path: format!("/api/{space_id}/machines/{machine_id}") };
         self.send(Method::DELETE, call, &Vec::new(), None).await.map(drop)
@@ -365,12 +376,14 @@ impl OctopusClient {
                 break None;
             }
         };
+        let other_releases_in_flight = self.in_flight(space_id, &seen, release_id.as_deref()).await?;
         let Some(release_id) = release_id else {
             return Ok(ProjectState {
                 project_id: project.id.clone(),
                 project_name: project.name.clone(),
                 latest_release: None,
                 deployments: Vec::new(),
+                other_releases_in_flight,
             });
         };
         let release: wire::ReleaseResource =
@@ -378,8 +391,57 @@ impl OctopusClient {
         // Every deployment of that release to the environment, not only the ones newer than its
         // last success: the targets an older deployment reached have the release too, and
         // missing them would redeploy to every pre-existing target after each scale-out.
-        let mut states: std::collections::HashMap<String, Option<TaskState>> =
+        let states: HashMap<String, Option<TaskState>> =
             seen.into_iter().map(|(d, state)| (d.id.clone(), state)).collect();
+        let deployments = self.release_deployments(space_id, &release_id, environment_id, states).await?;
+        Ok(ProjectState {
+            project_id: project.id.clone(),
+            project_name: project.name.clone(),
+            latest_release: Some(convert::release(release, &project.id)),
+            deployments,
+            other_releases_in_flight,
+        })
+    }
+
+    /// Of the deployments walked (newer than the last success), those of another release that
+    /// are queued or running, or whose state is unknown, with their release's version.
+    async fn in_flight(
+        &self,
+        space_id: &str,
+        seen: &[(wire::DeploymentResource, Option<TaskState>)],
+        current: Option<&str>,
+    ) -> Result<Vec<InFlightDeployment>, OctopusError> {
+        let mut versions: HashMap<String, String> = HashMap::new();
+        let mut out = Vec::new();
+        for (deployment, state) in seen {
+            let release_id = deployment.release_id.clone().unwrap_or_default();
+            if Some(release_id.as_str()) == current || state.is_some_and(|s| !s.is_active()) {
+                continue;
+            }
+            if !versions.contains_key(&release_id) && !release_id.is_empty() {
+                let call = get_call(format!("/api/{space_id}/releases/{release_id}"));
+                let release: wire::ReleaseResource = self.get(call, &Vec::new()).await?;
+                versions.insert(release_id.clone(), release.version.unwrap_or_else(|| release_id.clone()));
+            }
+            let release_version =
+                versions.get(&release_id).cloned().unwrap_or_else(|| "an unknown release".into());
+            out.push(InFlightDeployment {
+                release_version,
+                deployment: convert::deployment(deployment.clone(), *state),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The deployments of one release to the environment with their task states (`known` saves
+    /// reading a task again), newest first.
+    pub async fn release_deployments(
+        &self,
+        space_id: &str,
+        release_id: &str,
+        environment_id: &str,
+        mut known: HashMap<String, Option<TaskState>>,
+    ) -> Result<Vec<Deployment>, OctopusError> {
         let all: Vec<wire::DeploymentResource> =
             self.get_all(&format!("/api/{space_id}/releases/{release_id}/deployments"), &Vec::new()).await?;
         let mut deployments = Vec::new();
@@ -389,19 +451,14 @@ impl OctopusClient {
             if !ours {
                 continue;
             }
-            let state = match (states.remove(&deployment.id), &deployment.task_id) {
+            let state = match (known.remove(&deployment.id), &deployment.task_id) {
                 (Some(known), _) => known,
                 (None, Some(task_id)) => Some(self.task(task_id).await?.state),
                 (None, None) => None,
             };
             deployments.push(convert::deployment(deployment, state));
         }
-        Ok(ProjectState {
-            project_id: project.id.clone(),
-            project_name: project.name.clone(),
-            latest_release: Some(convert::release(release, &project.id)),
-            deployments,
-        })
+        Ok(deployments)
     }
 
     /// `POST /api/{space}/deployments` with SpecificMachineIds; 201 → the deployment with its TaskId.

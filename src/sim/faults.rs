@@ -48,12 +48,16 @@ pub enum FaultKind {
     IgnoreSkip,
     /// Act on the request, then answer 503 as if nothing happened (an ambiguous failure).
     ActThen503,
+    /// Act on the request, then answer 429 (a throttle that lies: the client retries).
+    ActThen429 {
+        retry_after_secs: u64,
+    },
     /// Answer 200 `{}` without acting (a DELETE that deletes nothing).
     OkNoop,
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, truncated_page, malformed_json, 401, 403, expired_token, redirect, lying_total, ignore_skip, act_then_503, ok_noop)")]
+#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, truncated_page, malformed_json, 401, 403, expired_token, redirect, lying_total, ignore_skip, act_then_503, act_then_429, ok_noop)")]
 pub struct UnknownFault(String);
 
 impl FaultSpec {
@@ -75,6 +79,7 @@ impl FaultSpec {
             "lying_total" => FaultKind::LyingTotal,
             "ignore_skip" => FaultKind::IgnoreSkip,
             "act_then_503" => FaultKind::ActThen503,
+            "act_then_429" => FaultKind::ActThen429 { retry_after_secs: self.retry_after_secs.unwrap_or(1) },
             "ok_noop" => FaultKind::OkNoop,
             other => return Err(UnknownFault(other.to_string())),
         })

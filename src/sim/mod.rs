@@ -375,7 +375,7 @@ async fn dispatch(
     let fault = lock(&shared.faults).take(api, &request.path);
     let mut malformed = false;
     let mut slow_reply = None;
-    let mut act_then_503 = false;
+    let mut acted_then: Option<FaultKind> = None;
     match fault {
         Some(FaultKind::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
         Some(FaultKind::SlowReply { ms }) => slow_reply = Some(Duration::from_millis(ms)),
@@ -383,7 +383,10 @@ async fn dispatch(
         Some(FaultKind::MalformedJson) => malformed = true,
         Some(FaultKind::LyingTotal) => request.lying_total = true,
         Some(FaultKind::IgnoreSkip) => request.ignore_skip = true,
-        Some(FaultKind::ActThen503) => act_then_503 = true,
+        Some(FaultKind::ActThen503) => acted_then = Some(FaultKind::Unavailable),
+        Some(FaultKind::ActThen429 { retry_after_secs }) => {
+            acted_then = Some(FaultKind::TooManyRequests { retry_after_secs })
+        }
         Some(FaultKind::OkNoop) => return Reply::ok(serde_json::json!({})).into_response(false),
         Some(FaultKind::Redirect) => return redirect_reply(&shared, &uri).into_response(false),
         Some(kind) => return fault_reply(api, kind).into_response(false),
@@ -396,8 +399,8 @@ async fn dispatch(
     if let Some(wait) = slow_reply {
         tokio::time::sleep(wait).await;
     }
-    if act_then_503 {
-        return fault_reply(api, FaultKind::Unavailable).into_response(false);
+    if let Some(kind) = acted_then {
+        return fault_reply(api, kind).into_response(false);
     }
     reply.into_response(malformed)
 }
@@ -469,6 +472,7 @@ fn fault_reply(api: Api, kind: FaultKind) -> Reply {
         | FaultKind::LyingTotal
         | FaultKind::IgnoreSkip
         | FaultKind::ActThen503
+        | FaultKind::ActThen429 { .. }
         | FaultKind::OkNoop => {
             (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "unreachable fault")
         }

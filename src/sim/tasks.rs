@@ -212,6 +212,18 @@ impl World {
             .collect()
     }
 
+    /// A new release of `project_id` assembled now (someone built a newer version).
+    pub fn add_release(&mut self, project_id: &str, version: &str) -> String {
+        let id = self.next_id("Releases");
+        self.releases.push(super::world::Release {
+            id: id.clone(),
+            project_id: project_id.to_string(),
+            version: version.to_string(),
+            assembled: self.now,
+        });
+        id
+    }
+
     pub fn create_deployment(&mut self, request: DeployRequest) -> Result<String, WorldError> {
         let release = self
             .releases
