@@ -75,8 +75,9 @@ fn report_line(run: &Run, status: &str) -> String {
 async fn two_runbook_workers_with_a_slow_post_leave_exactly_one_deployment() {
     let (bench, deploy) = Bench::deploy_ready(SimOptions::new("scale-out").manual_clock(), |t| t).await;
     let targets = target_ids(&deploy);
-    on_next_post(&bench, "delay", 1_500);
-    on_next_post(&bench, "delay", 1_500);
+    // Long enough for the second run to finish its fresh re-check even on a loaded machine.
+    on_next_post(&bench, "delay", 3_000);
+    on_next_post(&bench, "delay", 3_000);
     let spawn = |data: std::path::PathBuf| {
         let mut command = bench.command(&["apply", "--yes", "--format", "json"]);
         command.env("SCALEGUARD_DATA_DIR", data);
@@ -125,7 +126,7 @@ async fn two_runbook_workers_with_a_slow_post_leave_exactly_one_deployment() {
         );
     }
     table_row(
-        "two machines apply one plan, POST delayed 1.5 s",
+        "two machines apply one plan, POST delayed 3 s",
         &skipped[0],
         "each run reads the release's deployments after its POST; the later-queued one is cancelled while queued: one deployment runs",
     );

@@ -6,7 +6,8 @@
 //! dir) from its fresh read until its result is journaled, so a second executor on the same machine
 //! reads the world only after the first one's change is visible. Across machines the fresh read
 //! still catches a change that landed before it (a deleted target, a queued deployment); a delete
-//! that loses the race gets a 404 and is reported as skipped.
+//! that loses the race gets a 404 and is reported as skipped; of two deploys that both POST, the
+//! later-queued one is cancelled while still queued (`deploy`, `reconcile::concurrent`).
 
 mod approval;
 mod deploy;

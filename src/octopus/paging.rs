@@ -35,7 +35,7 @@ impl std::fmt::Display for PagingError {
         match self {
             Self::Repeated { page } => write!(
                 f,
-                "page {page} repeats items already listed (the server ignores `skip` or loops): the listing is incomplete"
+                "page {page} repeats items already listed (the server ignores skip or loops): the listing is incomplete"
             ),
             Self::EmptyBeforeEnd { page, total } => write!(
                 f,
