@@ -194,6 +194,17 @@ mod tests {
     }
 
     #[test]
+    fn hostile_server_kinds_parse() {
+        let kind = |k: &str| spec("octopus", k, 1).kind().unwrap();
+        assert_eq!(kind("redirect"), FaultKind::Redirect);
+        assert_eq!(kind("lying_total"), FaultKind::LyingTotal);
+        assert_eq!(kind("ignore_skip"), FaultKind::IgnoreSkip);
+        assert_eq!(kind("act_then_503"), FaultKind::ActThen503);
+        assert_eq!(kind("act_then_429"), FaultKind::ActThen429 { retry_after_secs: 1 });
+        assert_eq!(kind("ok_noop"), FaultKind::OkNoop);
+    }
+
+    #[test]
     fn unknown_kind_is_refused() {
         assert!(FaultQueue::default().push(spec("arm", "teapot", 1)).is_err());
     }

@@ -177,3 +177,37 @@ pub fn arm_failure(err: &azure_core::Error) -> Option<&ArmFailure> {
 pub fn header(headers: &azure_core::headers::Headers, name: &'static str) -> Option<String> {
     headers.get_optional_string(&HeaderName::from_static(name))
 }
+
+#[cfg(test)]
+mod request_kind_tests {
+    use super::*;
+
+    fn request(method: Method, path: &str) -> Request {
+        Request::new(url::Url::parse(&format!("https://management.azure.com{path}")).unwrap(), method)
+    }
+
+    #[test]
+    fn arm_writes_are_guarded_by_if_match_or_explicit_instance_ids() {
+        let set =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/vmss";
+        assert_eq!(arm_request_kind(&request(Method::Get, set)), RequestKind::Read);
+        let mut patch = request(Method::Patch, set);
+        assert_eq!(
+            arm_request_kind(&patch),
+            RequestKind::UnguardedWrite,
+            "no If-Match: a repeat may act twice"
+        );
+        patch.insert_header(azure_core::headers::IF_MATCH, "\"3\"");
+        assert_eq!(arm_request_kind(&patch), RequestKind::GuardedWrite);
+        let delete = request(Method::Post, &format!("{set}/delete"));
+        assert_eq!(arm_request_kind(&delete), RequestKind::GuardedWrite, "instance ids are never reused");
+        assert_eq!(
+            arm_request_kind(&request(Method::Put, &format!("{set}/virtualMachines/3"))),
+            RequestKind::GuardedWrite
+        );
+        assert_eq!(
+            arm_request_kind(&request(Method::Post, &format!("{set}/restart"))),
+            RequestKind::UnguardedWrite
+        );
+    }
+}
