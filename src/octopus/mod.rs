@@ -3,6 +3,7 @@
 
 mod client;
 pub mod convert;
+mod deployments;
 mod error;
 mod paging;
 mod settings;
