@@ -44,10 +44,26 @@ pub enum FaultKind {
     Forbidden,
     /// A hostile or careless server: 401 whose message quotes the credential the request carried.
     EchoSecret,
+    /// 302 to the same path on another origin (`localhost` instead of `127.0.0.1`, same port),
+    /// where the simulator answers an empty collection and counts the credentials it received.
+    Redirect,
+    /// Collections: `TotalResults` far above the real count, and a `skip` past the end answered
+    /// with the last page again (a server that clamps `skip`).
+    LyingTotal,
+    /// Collections: every page is the first one, whatever `skip` asks (`TotalResults` honest).
+    IgnoreSkip,
+    /// Act on the request, then answer 503 as if nothing happened (an ambiguous failure).
+    ActThen503,
+    /// Act on the request, then answer 429 (a throttle that lies: the client retries).
+    ActThen429 {
+        retry_after_secs: u64,
+    },
+    /// Answer 200 `{}` without acting (a DELETE that deletes nothing).
+    OkNoop,
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, slow_body, truncated_page, malformed_json, 401, 403, expired_token, echo_secret)")]
+#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, slow_body, truncated_page, malformed_json, 401, 403, expired_token, echo_secret, redirect, lying_total, ignore_skip, act_then_503, act_then_429, ok_noop)")]
 pub struct UnknownFault(String);
 
 impl FaultSpec {
@@ -67,6 +83,12 @@ impl FaultSpec {
             "403" => FaultKind::Forbidden,
             "expired_token" => FaultKind::ExpiredToken,
             "echo_secret" => FaultKind::EchoSecret,
+            "redirect" => FaultKind::Redirect,
+            "lying_total" => FaultKind::LyingTotal,
+            "ignore_skip" => FaultKind::IgnoreSkip,
+            "act_then_503" => FaultKind::ActThen503,
+            "act_then_429" => FaultKind::ActThen429 { retry_after_secs: self.retry_after_secs.unwrap_or(1) },
+            "ok_noop" => FaultKind::OkNoop,
             other => return Err(UnknownFault(other.to_string())),
         })
     }
@@ -133,6 +155,15 @@ impl Stats {
         *self.by_endpoint.entry(endpoint.to_string()).or_default() += 1;
     }
 
+    /// A request that reached the simulator's "other origin" (`FaultKind::Redirect`):
+    /// `foreign.requests`, and `foreign.credentials` when it carried an API key or a token.
+    pub fn count_foreign(&mut self, carried_credential: bool) {
+        *self.by_endpoint.entry("foreign.requests".into()).or_default() += 1;
+        if carried_credential {
+            *self.by_endpoint.entry("foreign.credentials".into()).or_default() += 1;
+        }
+    }
+
     pub fn get(&self, endpoint: &str) -> u64 {
         self.by_endpoint.get(endpoint).copied().unwrap_or(0)
     }
@@ -168,6 +199,17 @@ mod tests {
     fn slow_reply_takes_the_delay() {
         let spec = FaultSpec { delay_ms: Some(40), ..spec("octopus", "slow_reply", 1) };
         assert_eq!(spec.kind().unwrap(), FaultKind::SlowReply { ms: 40 });
+    }
+
+    #[test]
+    fn hostile_server_kinds_parse() {
+        let kind = |k: &str| spec("octopus", k, 1).kind().unwrap();
+        assert_eq!(kind("redirect"), FaultKind::Redirect);
+        assert_eq!(kind("lying_total"), FaultKind::LyingTotal);
+        assert_eq!(kind("ignore_skip"), FaultKind::IgnoreSkip);
+        assert_eq!(kind("act_then_503"), FaultKind::ActThen503);
+        assert_eq!(kind("act_then_429"), FaultKind::ActThen429 { retry_after_secs: 1 });
+        assert_eq!(kind("ok_noop"), FaultKind::OkNoop);
     }
 
     #[test]
