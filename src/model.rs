@@ -360,6 +360,9 @@ pub struct Deployment {
     pub task_id: Option<String>,
     pub task_state: Option<TaskState>,
     pub created: Option<OffsetDateTime>,
+    /// Free text; scaleguard puts its journal intent id here to find its own deployments.
+    #[serde(default)]
+    pub comments: String,
 }
 
 impl Deployment {
@@ -385,6 +388,19 @@ pub enum Action {
         waiting_secs: u64,
         /// Past `provisioning_timeout_secs`: shown as a warning, not a silent wait.
         timed_out: bool,
+    },
+    /// A deployment of another release of the project to the environment is queued or
+    /// executing: the rollout of the current release to new targets waits for it to finish.
+    WaitForDeployment {
+        project_id: String,
+        project_name: String,
+        /// The release the new targets would get now.
+        release_version: String,
+        /// The release being deployed.
+        in_flight_version: String,
+        deployment_id: String,
+        task_state: Option<TaskState>,
+        held_targets: usize,
     },
     /// Delete a target whose VM is gone.
     DeleteTarget {
@@ -416,7 +432,7 @@ pub enum Action {
 impl Action {
     pub fn kind(&self) -> ActionKind {
         match self {
-            Action::Wait { .. } => ActionKind::Wait,
+            Action::Wait { .. } | Action::WaitForDeployment { .. } => ActionKind::Wait,
             Action::DeleteTarget { .. } => ActionKind::DeleteTarget,
             Action::Deploy { .. } => ActionKind::Deploy,
             Action::Note { .. } => ActionKind::Note,
@@ -548,6 +564,7 @@ mod tests {
             task_id: None,
             task_state: None,
             created: None,
+            comments: String::new(),
         };
         assert!(d.covers("Machines-1"));
         assert!(!d.covers("Machines-2"));

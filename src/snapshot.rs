@@ -60,6 +60,18 @@ pub struct ProjectState {
     pub latest_release: Option<Release>,
     /// Deployments of `latest_release` to the environment, with their task states, newest first.
     pub deployments: Vec<Deployment>,
+    /// Deployments of *other* releases to the environment, queued or executing (or in an
+    /// unknown state), newer than the last success: when one finishes, the environment's
+    /// release changes, so the rollout of `latest_release` waits for it.
+    #[serde(default)]
+    pub other_releases_in_flight: Vec<InFlightDeployment>,
+}
+
+/// A deployment of another release that is queued or executing, with that release's version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlightDeployment {
+    pub release_version: String,
+    pub deployment: Deployment,
 }
 
 /// Everything one refresh saw.

@@ -115,12 +115,21 @@ async fn server_errors_retry_reads_but_never_a_processed_post() {
     assert!(matches!(err, OctopusError::Server { status: 500, .. }), "{err}");
     assert_eq!(fake.request_count(), 1, "a POST that may have been processed is not repeated");
 
+    // A server may create the deployment and still answer 503 (issue 13): not repeated either.
     fake.reset_requests();
     fake.fault(Fault::new("/deployments", 503, "{}").method(Method::POST));
+    let err = c.create_deployment("Spaces-1", &request).await.unwrap_err();
+    assert!(matches!(err, OctopusError::Server { status: 503, .. }), "{err}");
+    assert!(err.may_have_acted());
+    assert_eq!(fake.request_count(), 1, "a 503 to a POST is ambiguous: not repeated");
+
+    // 429 is a refusal by rate limiting, answered before the request is processed.
+    fake.reset_requests();
+    fake.fault(Fault::new("/deployments", 429, "{}").method(Method::POST).retry_after(0));
     let created = c.create_deployment("Spaces-1", &request).await.unwrap();
     assert_eq!(created.task_id.as_deref(), Some("ServerTasks-9"));
     assert_eq!(created.specific_machine_ids, vec!["Machines-1"]);
-    assert_eq!(fake.request_count(), 2, "503 means not processed: retried once");
+    assert_eq!(fake.request_count(), 2, "throttled, then retried once");
 }
 
 #[tokio::test]

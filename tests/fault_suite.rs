@@ -124,6 +124,7 @@ async fn apply_row(row: ApplyRow) {
         assert_no_secret(&secrets(&bench), what, text);
     }
     bench.assert_journal_paired(&context);
+    assert_eq!(bench.stat("foreign.credentials"), 0, "{context}\na credential left its origin");
     let after = bench.machines();
     // Invariant 1/2: whatever happened, no target whose VM exists was deleted.
     for (id, vm) in before.iter().filter(|(id, _)| !after.contains_key(*id)) {
@@ -285,6 +286,27 @@ apply_rows! {
     apply_key_echoed_on_a_delete_fails_that_delete_only: ApplyRow {
         fault: "401 quoting the API key on a DELETE",
         inject: vec![on("DELETE", "/api/Spaces-1/machines/", "echo_secret")], page_size: 100, expect: Expect::OneFails(&["401", "'<redacted>'"]),
+    },
+    // Issue 13: hostile Octopus answers.
+    apply_redirect_to_another_origin_refuses: ApplyRow {
+        fault: "302 from the Octopus targets listing to another origin",
+        inject: vec![fault(MACHINES, "redirect", ALWAYS)], page_size: 100,
+        expect: Expect::Refuses(&["Octopus targets", "redirected to http://localhost:"]),
+    },
+    apply_lying_total_refuses: ApplyRow {
+        fault: "Octopus TotalResults far above the real count (skip clamped)",
+        inject: vec![fault(MACHINES, "lying_total", ALWAYS)], page_size: 2,
+        expect: Expect::Refuses(&["Octopus targets", "GET /api/Spaces-1/machines", "incomplete"]),
+    },
+    apply_ignored_skip_refuses: ApplyRow {
+        fault: "Octopus server ignoring skip (every page is the first)",
+        inject: vec![fault(MACHINES, "ignore_skip", ALWAYS)], page_size: 2,
+        expect: Expect::Refuses(&["Octopus targets", "repeats items", "incomplete"]),
+    },
+    apply_delete_answered_200_that_did_nothing_fails_that_delete: ApplyRow {
+        fault: "DELETE answered 200 without deleting",
+        inject: vec![on("DELETE", "/api/Spaces-1/machines/", "ok_noop")], page_size: 100,
+        expect: Expect::OneFails(&["still registered"]),
     },
 }
 

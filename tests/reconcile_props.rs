@@ -8,15 +8,18 @@
 //!   here independently of `History`);
 //! - no (release, target) pair is ever deployed twice, and never to a target that had the release
 //!   when it appeared;
-//! - deploys go only to healthy, enabled targets on a Succeeded, running VM of a steady set.
+//! - deploys go only to healthy, enabled targets on a Succeeded, running VM of a steady set;
+//! - never to a target whose name another target shares (duplicates are held, never resolved),
+//!   and never while a deployment of another release to the environment is in flight.
 
 use proptest::prelude::*;
 use scaleguard::completeness;
 use scaleguard::config::Profile;
+use scaleguard::matching::normalize_name;
 use scaleguard::model::{Action, HealthStatus, Instance, PowerState, ProvisioningState, TaskState};
 use scaleguard::reconcile::testkit::{self, at, SnapshotBuilder};
 use scaleguard::reconcile::{plan_inventory, History, Inventory};
-use scaleguard::snapshot::{ProjectState, Snapshot};
+use scaleguard::snapshot::{InFlightDeployment, ProjectState, Snapshot};
 use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
@@ -38,19 +41,46 @@ enum Fault {
 
 #[derive(Debug, Clone)]
 enum Event {
-    ScaleOut { count: u8, extras: u8 },
+    ScaleOut {
+        count: u8,
+        extras: u8,
+    },
     FinishProvisioning,
     RemoveExtras,
-    ScaleIn { count: u8 },
-    VanishOutOfBand { pick: u8 },
-    Register { pick: u8 },
-    Health { pick: u8, healthy: bool },
-    Power { pick: u8, running: bool },
-    Advance { secs: u16 },
-    Refresh { fault: Fault },
+    ScaleIn {
+        count: u8,
+    },
+    VanishOutOfBand {
+        pick: u8,
+    },
+    Register {
+        pick: u8,
+    },
+    Health {
+        pick: u8,
+        healthy: bool,
+    },
+    Power {
+        pick: u8,
+        running: bool,
+    },
+    Advance {
+        secs: u16,
+    },
+    Refresh {
+        fault: Fault,
+    },
     CompleteDeployments,
     NewRelease,
     ApplyDeletes,
+    /// A second target registers under an existing target's name (another case or DNS suffix).
+    DuplicateName {
+        pick: u8,
+    },
+    /// Someone deploys a newer release to the whole environment; it stays queued or executing.
+    OtherReleaseQueued,
+    /// That deployment succeeds: it reached every healthy target, and its release is current.
+    OtherReleaseSucceeds,
 }
 
 fn event() -> impl Strategy<Value = Event> {
@@ -78,6 +108,9 @@ fn event() -> impl Strategy<Value = Event> {
         2 => Just(Event::CompleteDeployments),
         1 => Just(Event::NewRelease),
         2 => Just(Event::ApplyDeletes),
+        1 => any::<u8>().prop_map(|pick| Event::DuplicateName { pick }),
+        1 => Just(Event::OtherReleaseQueued),
+        1 => Just(Event::OtherReleaseSucceeds),
     ]
 }
 
@@ -167,7 +200,11 @@ impl World {
     }
 
     fn vm_exists(&self, name: &str) -> bool {
-        self.vms.iter().chain(&self.api_vms).any(|vm| vm.computer_name.as_deref() == Some(name))
+        let name = normalize_name(name);
+        self.vms
+            .iter()
+            .chain(&self.api_vms)
+            .any(|vm| vm.computer_name.as_deref().map(normalize_name) == Some(name.clone()))
     }
 
     fn release_id(&self) -> String {
@@ -294,6 +331,49 @@ impl World {
                 let deletes = std::mem::take(&mut self.pending_deletes);
                 self.targets.retain(|(id, _, _)| !deletes.contains(id));
             }
+            Event::DuplicateName { pick } => {
+                if !self.targets.is_empty() {
+                    let (_, name, _) = self.targets[usize::from(pick) % self.targets.len()].clone();
+                    let twin = if pick % 2 == 0 { name.to_uppercase() } else { format!("{name}.corp.local") };
+                    self.targets.push((
+                        format!("Machines-{}", self.next_target),
+                        twin,
+                        HealthStatus::Healthy,
+                    ));
+                    self.next_target += 1;
+                }
+            }
+            Event::OtherReleaseQueued => {
+                if self.project.other_releases_in_flight.is_empty() {
+                    let id = format!("Releases-{}", self.next_release);
+                    self.next_release += 1;
+                    let deployment_id = format!("Deployments-{}", self.next_deployment);
+                    self.next_deployment += 1;
+                    let queued =
+                        testkit::deployment(&deployment_id, "Projects-1", &id, &[], &[], TaskState::Queued);
+                    self.project.other_releases_in_flight =
+                        vec![InFlightDeployment { release_version: format!("1.0.{id}"), deployment: queued }];
+                }
+            }
+            Event::OtherReleaseSucceeds => {
+                if let Some(done) = self.project.other_releases_in_flight.pop() {
+                    let mut deployment = done.deployment;
+                    let release = deployment.release_id.clone();
+                    let reached: Vec<String> = self
+                        .targets
+                        .iter()
+                        .filter(|(_, _, health)| health.is_deployable())
+                        .map(|(id, _, _)| id.clone())
+                        .collect();
+                    for id in &reached {
+                        self.had_at_start.insert((release.clone(), id.clone()));
+                    }
+                    deployment.task_state = Some(TaskState::Success);
+                    deployment.deployed_to_machine_ids = reached;
+                    self.project.latest_release = Some(testkit::release("Projects-1", &release));
+                    self.project.deployments.push(deployment);
+                }
+            }
         }
         Ok(())
     }
@@ -388,6 +468,9 @@ impl World {
                     self.pending_deletes.insert(target_id.clone());
                 }
                 Action::Deploy { release_id, target_ids, .. } => {
+                    if let Some(other) = self.project.other_releases_in_flight.first() {
+                        return Err(format!("deploy while {} is in flight", other.deployment.id));
+                    }
                     for target_id in target_ids {
                         self.check_deployable(target_id)?;
                         let pair = (release_id.clone(), target_id.clone());
@@ -406,7 +489,7 @@ impl World {
                     queued.created = Some(at(self.now));
                     self.project.deployments.push(queued);
                 }
-                Action::Wait { .. } | Action::Note { .. } => {}
+                Action::Wait { .. } | Action::WaitForDeployment { .. } | Action::Note { .. } => {}
             }
         }
         Ok(())
@@ -418,11 +501,17 @@ impl World {
         if !health.is_deployable() {
             return Err(format!("deploy to unhealthy {target_id}"));
         }
+        let same_name =
+            self.targets.iter().filter(|(_, other, _)| normalize_name(other) == normalize_name(name));
+        if same_name.count() > 1 {
+            return Err(format!("deploy to {target_id}, whose name {name} another target shares"));
+        }
+        let name = &normalize_name(name);
         let vm = self
             .vms
             .iter()
             .chain(&self.api_vms)
-            .find(|vm| vm.computer_name.as_deref() == Some(name.as_str()))
+            .find(|vm| vm.computer_name.as_deref().map(normalize_name).as_deref() == Some(name.as_str()))
             .ok_or(format!("deploy to {target_id} without a VM"))?;
         if vm.provisioning_state != ProvisioningState::Succeeded || vm.power_state != PowerState::Running {
             return Err(format!("deploy to {target_id} whose VM is not Succeeded and running"));

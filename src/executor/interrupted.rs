@@ -53,7 +53,7 @@ fn settle(action: &Action, fresh: &Snapshot) -> Option<Outcome> {
                 Outcome::Failed("interrupted before the deployment was created".into())
             })
         }
-        Action::Wait { .. } | Action::Note { .. } => None,
+        Action::Wait { .. } | Action::WaitForDeployment { .. } | Action::Note { .. } => None,
     }
 }
 

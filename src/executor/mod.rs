@@ -6,13 +6,16 @@
 //! dir) from its fresh read until its result is journaled, so a second executor on the same machine
 //! reads the world only after the first one's change is visible. Across machines the fresh read
 //! still catches a change that landed before it (a deleted target, a queued deployment); a delete
-//! that loses the race gets a 404 and is reported as skipped.
+//! that loses the race gets a 404 and is reported as skipped; of two deploys that both POST, the
+//! later-queued one is cancelled while still queued (`deploy`, `reconcile::concurrent`).
 
 mod approval;
+mod deploy;
 mod interrupted;
 mod lock;
 
 pub use approval::{confirmation_for, Confirmation};
+pub use deploy::intent_marker;
 pub use interrupted::{resolve_interrupted, InterruptedIntent};
 pub use lock::{path_beside as lock_path, ApplyLock};
 
@@ -159,30 +162,58 @@ impl Executor {
         history.observe(&Inventory::new(&fresh, &inner.profile));
         let (outcome, detail) = match still_valid(&planned.action, &fresh, history, &inner.profile) {
             Err(why) => (Outcome::Skipped(why), None),
-            Ok(()) => self.perform(&planned.action, fresh.environment_id.as_deref()).await,
+            Ok(()) => self.perform(&planned.action, fresh.environment_id.as_deref(), intent.intent_id).await,
         };
         inner.journal.append_result(&intent, outcome.clone(), OffsetDateTime::now_utc())?;
         Ok((outcome, detail))
     }
 
-    async fn perform(&self, action: &Action, environment_id: Option<&str>) -> (Outcome, Option<String>) {
+    async fn perform(
+        &self,
+        action: &Action,
+        environment_id: Option<&str>,
+        intent_id: uuid::Uuid,
+    ) -> (Outcome, Option<String>) {
         let space_id = match self.space_id().await {
             Ok(id) => id,
             Err(failure) => return (Outcome::Failed(failure.to_string()), None),
         };
         let octopus = &self.inner.octopus;
         match action {
-            Action::DeleteTarget { target_id, .. } => match octopus.delete_target(&space_id, target_id).await
-            {
-                Ok(()) => (Outcome::Done, None),
-                // Another executor won the race: the target is gone, which is what was wanted.
-                Err(OctopusError::NotFound { .. }) => {
-                    (Outcome::Skipped(format!("{target_id} was already deleted by someone else")), None)
+            Action::DeleteTarget { target_id, target_name, .. } => {
+                match octopus.delete_target(&space_id, target_id).await {
+                    // A 200 proves nothing on its own: the target must be gone when read back.
+                    Ok(()) => match octopus.target_registered(&space_id, target_id).await {
+                        Ok(false) => (Outcome::Done, None),
+                        Ok(true) => (
+                            Outcome::Failed(format!(
+                            "the server answered the DELETE of {target_name} ({target_id}) with success, \
+                             but reading it back finds it still registered"
+                        )),
+                            None,
+                        ),
+                        Err(err) => (
+                            Outcome::Failed(format!(
+                                "the server answered the DELETE with success, but reading {target_id} back \
+                             failed ({err}): the next run sees the real state"
+                            )),
+                            None,
+                        ),
+                    },
+                    // Another executor won the race: the target is gone, which is what was wanted.
+                    Err(OctopusError::NotFound { .. }) => {
+                        (Outcome::Skipped(format!("{target_id} was already deleted by someone else")), None)
+                    }
+                    Err(err) => (Outcome::Failed(err.to_string()), None),
                 }
-                Err(err) => (Outcome::Failed(err.to_string()), None),
-            },
+            }
             Action::Deploy {
-                release_id, release_version, environment_id: planned_env, target_ids, ..
+                release_id,
+                release_version,
+                environment_id: planned_env,
+                target_ids,
+                target_names,
+                ..
             } => {
                 // The plan's environment is the one the fresh read resolved; a changed config would differ.
                 if environment_id.is_some_and(|fresh| fresh != planned_env) {
@@ -196,20 +227,18 @@ impl Executor {
                     environment_id: planned_env.clone(),
                     specific_machine_ids: target_ids.clone(),
                     comments: format!(
-                        "scaleguard: release {release_version} to {} new target(s) after a scale event",
-                        target_ids.len()
+                        "scaleguard: release {release_version} to {} new target(s) after a scale event {}",
+                        target_ids.len(),
+                        intent_marker(intent_id)
                     ),
                     use_guided_failure: false,
                 };
-                match octopus.create_deployment(&space_id, &request).await {
-                    Ok(deployment) => {
-                        let task = deployment.task_id.as_deref().unwrap_or("no task");
-                        (Outcome::Done, Some(format!("{}, task {task}", deployment.id)))
-                    }
-                    Err(err) => (Outcome::Failed(err.to_string()), None),
-                }
+                let names = target_ids.iter().cloned().zip(target_names.iter().cloned()).collect();
+                deploy::DeployCall { octopus, space_id: &space_id, request, intent_id, names }.run().await
             }
-            Action::Wait { .. } | Action::Note { .. } => (Outcome::Skipped("information only".into()), None),
+            Action::Wait { .. } | Action::WaitForDeployment { .. } | Action::Note { .. } => {
+                (Outcome::Skipped("information only".into()), None)
+            }
         }
     }
 
@@ -240,6 +269,9 @@ pub fn summary(action: &Action) -> String {
             format!("deploy {project_name} {release_version} to {}", target_names.join(", "))
         }
         Action::Wait { scale_set, .. } => format!("wait for {scale_set}"),
+        Action::WaitForDeployment { project_name, in_flight_version, deployment_id, .. } => {
+            format!("wait for {project_name} {in_flight_version} ({deployment_id})")
+        }
         Action::Note { subject, .. } => format!("note: {subject}"),
     }
 }

@@ -1,15 +1,15 @@
 //! The Octopus REST client: one HTTP exchange with retries (`send`), paging (`get_all`), and the
-//! calls scaleguard makes, each returning domain types.
+//! calls scaleguard makes, each returning domain types (deployments in `deployments.rs`).
 
 use super::convert;
 use super::error::{Call, OctopusError};
-use super::wire;
-use super::{DeploymentRequest, MachinePolicy, NodeChange, Resolved};
+use super::paging::{Next, Pager, PagingError};
+use super::wire::{self, Identified};
+use super::{MachinePolicy, NodeChange, Resolved};
 use crate::config::OctopusConfig;
-use crate::model::{Deployment, Node, Target, Task, TaskState};
-use crate::retry::{parse_retry_after, Outcome, RetryPolicy};
+use crate::model::{Node, Target, Task, TaskState};
+use crate::retry::{parse_retry_after, Outcome, RequestKind, RetryPolicy};
 use crate::secret::Secret;
-use crate::snapshot::ProjectState;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use std::time::{Duration, Instant};
@@ -60,6 +60,10 @@ impl OctopusClient {
         }
         let timeout = Duration::from_secs(config.timeout_secs.max(1));
         let http = reqwest::Client::builder()
+            // No redirect is ever followed: reqwest keeps custom headers such as
+            // X-Octopus-ApiKey on a redirect to another host, and a listing read elsewhere must
+            // not pass for this server's. A 3xx becomes an error naming where it pointed.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .build()
@@ -78,10 +82,14 @@ impl OctopusClient {
         self
     }
 
+    pub(super) fn page_size(&self) -> u32 {
+        self.page_size
+    }
+
     // ---- HTTP ---------------------------------------------------------------------------------
 
     /// One request, retried per [`RetryPolicy`]; returns the status and body of a 2xx answer.
-    async fn send(
+    pub(super) async fn send(
         &self,
         method: Method,
         call: Call,
@@ -94,7 +102,12 @@ impl OctopusClient {
             url.push('?');
             url.push_str(&url::form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish());
         }
-        let idempotent = method == Method::GET;
+        // Cancelling one task is harmless to repeat; any other POST creates something.
+        let kind = if method == Method::POST && path.ends_with("/cancel") {
+            RequestKind::GuardedWrite
+        } else {
+            RequestKind::of_method(method.as_str())
+        };
         let started = Instant::now();
         let mut retry = 0;
         loop {
@@ -115,6 +128,14 @@ impl OctopusClient {
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
+                    if (300..400).contains(&status) {
+                        let location = response
+                            .headers()
+                            .get(reqwest::header::LOCATION)
+                            .and_then(|v| v.to_str().ok())
+                            .map_or_else(|| "an unnamed location".to_string(), |l| origin_of(&url, l));
+                        return Err(OctopusError::Redirected { call, status, location });
+                    }
                     match response.bytes().await {
                         Ok(bytes) if (200..300).contains(&status) => return Ok((status, bytes.to_vec())),
                         Ok(bytes) => {
@@ -130,7 +151,7 @@ impl OctopusClient {
                 }
                 Err(err) => self.transport_error(&call, &err),
             };
-            match self.retry.next_delay(idempotent, outcome, retry, started.elapsed()) {
+            match self.retry.next_delay(kind, outcome, retry, started.elapsed()) {
                 Some(delay) => {
                     tracing::debug!(%call, retry, ?delay, "retrying after {}", error.kind());
                     tokio::time::sleep(delay).await;
@@ -146,8 +167,7 @@ impl OctopusClient {
         } else if err.is_connect() {
             (Outcome::Connect, OctopusError::Connect { call: call.clone(), detail: cause_chain(err) })
         } else {
-            let detail = format!("connection lost: {}", cause_chain(err));
-            (Outcome::Io, OctopusError::Connect { call: call.clone(), detail })
+            (Outcome::Io, OctopusError::ConnectionLost { call: call.clone(), detail: cause_chain(err) })
         }
     }
 
@@ -160,39 +180,57 @@ impl OctopusClient {
         parse(&call, &bytes)
     }
 
-    /// Every item of a paged collection. Pages until `skip >= TotalResults` (or, without a total,
-    /// until `Page.Next` is absent); a page that ends the listing early is an error, never a
-    /// shorter list.
-    async fn get_all<T: DeserializeOwned>(&self, path: &str, query: &Query) -> Result<Vec<T>, OctopusError> {
-        let mut items = Vec::new();
-        let mut skip: u64 = 0;
-        let take = self.page_size;
-        loop {
-            let mut page_query = query.clone();
-            page_query.push(("skip", skip.to_string()));
-            page_query.push(("take", take.to_string()));
-            let call = get_call(format!("{path}?skip={skip}&take={take}"));
-            let page: wire::Collection<T> = self.get(call.clone(), &page_query).await?;
-            let got = page.items.len() as u64;
-            let more = match page.total_results {
-                Some(total) => skip + got < total,
-                None => page.next_link().is_some(),
-            };
-            if more && got == 0 {
-                return Err(OctopusError::BadResponse {
-                    call,
-                    detail: format!(
-                        "empty page before the end of the listing (TotalResults {}): the listing is incomplete",
-                        page.total_results.unwrap_or_default()
-                    ),
-                });
+    /// Every item of a paged collection, proven complete (see [`Pager`]): pages by `skip` until
+    /// `TotalResults` (or, without a total, until `Page.Next` is absent). A listing that changed
+    /// while it was read is read once more; any other inconsistency is an error naming the page,
+    /// never a shorter list and never an endless loop.
+    pub(super) async fn get_all<T: DeserializeOwned + Identified>(
+        &self,
+        path: &str,
+        query: &Query,
+    ) -> Result<Vec<T>, OctopusError> {
+        match self.get_all_once(path, query).await {
+            Err(PagedError::Paging(call, err)) if err.worth_rereading() => {
+                tracing::debug!(%call, "re-reading a listing that changed while paging: {err}");
+                self.get_all_once(path, query).await.map_err(PagedError::into_error)
             }
+            other => other.map_err(PagedError::into_error),
+        }
+    }
+
+    async fn get_all_once<T: DeserializeOwned + Identified>(
+        &self,
+        path: &str,
+        query: &Query,
+    ) -> Result<Vec<T>, PagedError> {
+        let mut items = Vec::new();
+        let mut pager = Pager::default();
+        loop {
+            let (call, page) = self.page::<T>(path, query, pager.skip(), self.page_size).await?;
+            let next = pager
+                .record(page.items.iter().map(Identified::id), page.total_results, page.next_link().is_some())
+                .map_err(|err| PagedError::Paging(call, err))?;
             items.extend(page.items);
-            skip += got;
-            if !more {
+            if next == Next::Done {
                 return Ok(items);
             }
         }
+    }
+
+    /// One page of a collection at `skip`, and the call that names it in errors.
+    pub(super) async fn page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &Query,
+        skip: u64,
+        take: u32,
+    ) -> Result<(Call, wire::Collection<T>), OctopusError> {
+        let mut page_query = query.clone();
+        page_query.push(("skip", skip.to_string()));
+        page_query.push(("take", take.to_string()));
+        let call = get_call(format!("{path}?skip={skip}&take={take}"));
+        let page = self.get(call.clone(), &page_query).await?;
+        Ok((call, page))
     }
 
     // ---- server, names ------------------------------------------------------------------------
@@ -279,127 +317,19 @@ impl OctopusClient {
             .collect())
     }
 
+    /// Is the target still registered? `GET machines/{id}`: found → true, 404 → false.
+    pub async fn target_registered(&self, space_id: &str, machine_id: &str) -> Result<bool, OctopusError> {
+        let call = get_call(format!("/api/{space_id}/machines/{machine_id}"));
+        match self.get::<wire::MachineResource>(call, &Vec::new()).await {
+            Ok(_) => Ok(true),
+            Err(OctopusError::NotFound { .. }) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
     pub async fn delete_target(&self, space_id: &str, machine_id: &str) -> Result<(), OctopusError> {
         let call = Call { method: "DELETE", path: format!("/api/{space_id}/machines/{machine_id}") };
         self.send(Method::DELETE, call, &Vec::new(), None).await.map(drop)
-    }
-
-    // ---- projects, releases, deployments ------------------------------------------------------
-
-    /// The release of the most recent successful deployment of `project` to the environment, and
-    /// the deployments of that release to it (newest first) with their task states.
-    ///
-    /// Walks the project's deployments to the environment newest first, reading each one's task,
-    /// until one succeeded: requests grow with deployments since the last success, not targets.
-    pub async fn project_state(
-        &self,
-        space_id: &str,
-        project: &Resolved,
-        environment_id: &str,
-    ) -> Result<ProjectState, OctopusError> {
-        let path = format!("/api/{space_id}/deployments");
-        let query: Query =
-            vec![("projects", project.id.clone()), ("environments", environment_id.to_string())];
-        let mut seen: Vec<(wire::DeploymentResource, Option<TaskState>)> = Vec::new();
-        let mut skip: u64 = 0;
-        let take = self.page_size.min(100);
-        let release_id = 'pages: loop {
-            let mut page_query = query.clone();
-            page_query.push(("skip", skip.to_string()));
-            page_query.push(("take", take.to_string()));
-            let call = get_call(format!("{path}?skip={skip}&take={take}"));
-            let page: wire::Collection<wire::DeploymentResource> = self.get(call, &page_query).await?;
-            let got = page.items.len() as u64;
-            let has_next = page.next_link().is_some();
-            for deployment in page.items {
-                let ours = deployment.project_id.as_deref().is_none_or(|p| p == project.id)
-                    && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id);
-                if !ours {
-                    continue;
-                }
-                let state = match &deployment.task_id {
-                    Some(task_id) => Some(self.task(task_id).await?.state),
-                    None => None,
-                };
-                let release = deployment.release_id.clone();
-                seen.push((deployment, state));
-                if state == Some(TaskState::Success) {
-                    break 'pages release;
-                }
-            }
-            skip += got;
-            let more = match page.total_results {
-                Some(total) => skip < total,
-                None => has_next,
-            };
-            if !more || got == 0 {
-                break None;
-            }
-        };
-        let Some(release_id) = release_id else {
-            return Ok(ProjectState {
-                project_id: project.id.clone(),
-                project_name: project.name.clone(),
-                latest_release: None,
-                deployments: Vec::new(),
-            });
-        };
-        let release: wire::ReleaseResource =
-            self.get(get_call(format!("/api/{space_id}/releases/{release_id}")), &Vec::new()).await?;
-        // Every deployment of that release to the environment, not only the ones newer than its
-        // last success: the targets an older deployment reached have the release too, and
-        // missing them would redeploy to every pre-existing target after each scale-out.
-        let mut states: std::collections::HashMap<String, Option<TaskState>> =
-            seen.into_iter().map(|(d, state)| (d.id.clone(), state)).collect();
-        let all: Vec<wire::DeploymentResource> =
-            self.get_all(&format!("/api/{space_id}/releases/{release_id}/deployments"), &Vec::new()).await?;
-        let mut deployments = Vec::new();
-        for deployment in all {
-            let ours = deployment.release_id.as_deref().is_none_or(|r| r == release_id)
-                && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id);
-            if !ours {
-                continue;
-            }
-            let state = match (states.remove(&deployment.id), &deployment.task_id) {
-                (Some(known), _) => known,
-                (None, Some(task_id)) => Some(self.task(task_id).await?.state),
-                (None, None) => None,
-            };
-            deployments.push(convert::deployment(deployment, state));
-        }
-        Ok(ProjectState {
-            project_id: project.id.clone(),
-            project_name: project.name.clone(),
-            latest_release: Some(convert::release(release, &project.id)),
-            deployments,
-        })
-    }
-
-    /// `POST /api/{space}/deployments` with SpecificMachineIds; 201 → the deployment with its TaskId.
-    pub async fn create_deployment(
-        &self,
-        space_id: &str,
-        request: &DeploymentRequest,
-    ) -> Result<Deployment, OctopusError> {
-        let call = Call { method: "POST", path: format!("/api/{space_id}/deployments") };
-        let body = serde_json::to_value(wire::CreateDeployment {
-            release_id: &request.release_id,
-            environment_id: &request.environment_id,
-            specific_machine_ids: &request.specific_machine_ids,
-            excluded_machine_ids: &[],
-            comments: &request.comments,
-            use_guided_failure: request.use_guided_failure,
-        })
-        .map_err(|err| OctopusError::Config(format!("cannot encode the deployment: {err}")))?;
-        let (_, bytes) = self.send(Method::POST, call.clone(), &Vec::new(), Some(&body)).await?;
-        let created: wire::DeploymentResource = parse(&call, &bytes)?;
-        if created.task_id.is_none() {
-            return Err(OctopusError::BadResponse {
-                call,
-                detail: "the created deployment has no TaskId".into(),
-            });
-        }
-        Ok(convert::deployment(created, Some(TaskState::Queued)))
     }
 
     // ---- tasks --------------------------------------------------------------------------------
@@ -478,15 +408,46 @@ impl OctopusClient {
     }
 }
 
+/// A listing that failed: a request's error, or pages that cannot make a complete listing.
+pub(super) enum PagedError {
+    Request(OctopusError),
+    Paging(Call, PagingError),
+}
+
+impl From<OctopusError> for PagedError {
+    fn from(err: OctopusError) -> Self {
+        Self::Request(err)
+    }
+}
+
+impl PagedError {
+    pub(super) fn into_error(self) -> OctopusError {
+        match self {
+            Self::Request(err) => err,
+            Self::Paging(call, err) => OctopusError::BadResponse { call, detail: err.to_string() },
+        }
+    }
+}
+
 pub(super) fn get_call(path: String) -> Call {
     Call { method: "GET", path }
 }
 
-fn parse<T: DeserializeOwned>(call: &Call, bytes: &[u8]) -> Result<T, OctopusError> {
+pub(super) fn parse<T: DeserializeOwned>(call: &Call, bytes: &[u8]) -> Result<T, OctopusError> {
     serde_json::from_slice(bytes).map_err(|err| OctopusError::BadResponse {
         call: call.clone(),
         detail: format!("the body is not the expected JSON ({err})"),
     })
+}
+
+/// The origin (scheme, host, port) a `Location` header points to, resolved against the request
+/// URL; never its path or query, which may carry anything.
+fn origin_of(request_url: &str, location: &str) -> String {
+    let resolved = url::Url::parse(request_url).and_then(|base| base.join(location));
+    match resolved {
+        Ok(url) => url.origin().ascii_serialization(),
+        Err(_) => "an unreadable location".to_string(),
+    }
 }
 
 /// `Spaces-1`, `Environments-42`: an id rather than a name.

@@ -84,6 +84,7 @@ pub fn deployment(d: wire::DeploymentResource, task_state: Option<TaskState>) ->
         task_id: d.task_id,
         task_state,
         created: timestamp(d.created.as_deref()),
+        comments: d.comments,
     }
 }
 

@@ -44,6 +44,13 @@ pub enum OctopusError {
     Timeout { call: Call, after: Duration },
     #[error("{call}: cannot connect to the Octopus server: {detail}")]
     Connect { call: Call, detail: String },
+    /// The connection broke after the request was sent: the server may have acted on it.
+    #[error("{call}: the connection was lost before the answer arrived: {detail}")]
+    ConnectionLost { call: Call, detail: String },
+    /// A 3xx: no redirect is followed, so the API key never leaves the configured origin and a
+    /// listing read elsewhere never passes for a complete one.
+    #[error("{call}: the server redirected to {location} ({status}); scaleguard follows no redirects, so the API key stays with the configured origin: set octopus.url to the server's real address")]
+    Redirected { call: Call, status: u16, location: String },
     /// A configured name (space, environment, project) does not exist on the server.
     #[error("{what} `{name}` was not found on the Octopus server")]
     UnknownName { what: &'static str, name: String },
@@ -63,7 +70,9 @@ impl OctopusError {
             | Self::Rejected { call, .. }
             | Self::BadResponse { call, .. }
             | Self::Timeout { call, .. }
-            | Self::Connect { call, .. } => Some(call),
+            | Self::Connect { call, .. }
+            | Self::ConnectionLost { call, .. }
+            | Self::Redirected { call, .. } => Some(call),
             Self::UnknownName { .. } | Self::Config(_) => None,
         }
     }
@@ -80,8 +89,32 @@ impl OctopusError {
             Self::BadResponse { .. } => "bad response",
             Self::Timeout { .. } => "timeout",
             Self::Connect { .. } => "connection failed",
+            Self::ConnectionLost { .. } => "connection lost",
+            Self::Redirected { .. } => "redirected",
             Self::UnknownName { .. } => "unknown name",
             Self::Config(_) => "configuration",
+        }
+    }
+
+    /// Could the server have acted on the request this error ends? False only when it certainly
+    /// did not: the connection was never made, the server refused the request (4xx, including a
+    /// 429 throttle and a redirect), or the client never sent it. A 5xx, a timeout, a connection
+    /// lost after sending, or an unreadable 2xx may all follow a change that was made.
+    pub fn may_have_acted(&self) -> bool {
+        match self {
+            Self::Server { .. }
+            | Self::Timeout { .. }
+            | Self::ConnectionLost { .. }
+            | Self::BadResponse { .. } => true,
+            Self::Unauthorized { .. }
+            | Self::Forbidden { .. }
+            | Self::NotFound { .. }
+            | Self::Throttled { .. }
+            | Self::Rejected { .. }
+            | Self::Connect { .. }
+            | Self::Redirected { .. }
+            | Self::UnknownName { .. }
+            | Self::Config(_) => false,
         }
     }
 

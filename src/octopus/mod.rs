@@ -3,7 +3,9 @@
 
 mod client;
 pub mod convert;
+mod deployments;
 mod error;
+mod paging;
 mod settings;
 pub mod wire;
 

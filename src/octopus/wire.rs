@@ -35,6 +35,23 @@ impl<T> Collection<T> {
     }
 }
 
+/// A resource with an `Id`: paging tells a new item from one already listed by it.
+pub trait Identified {
+    fn id(&self) -> &str;
+}
+
+macro_rules! identified {
+    ($($resource:ty),*) => {$(
+        impl Identified for $resource {
+            fn id(&self) -> &str {
+                &self.id
+            }
+        }
+    )*};
+}
+
+identified!(NamedResource, MachineResource, DeploymentResource, TaskResource, MachinePolicyResource);
+
 /// `GET /api` (no key needed).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -129,6 +146,8 @@ pub struct DeploymentResource {
     pub task_id: Option<String>,
     #[serde(default)]
     pub created: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub comments: String,
 }
 
 /// The body of `POST /api/{space}/deployments`.

@@ -1,13 +1,17 @@
 //! Deploys: the latest release of each configured project to the targets that lack it, once the
 //! scale set is steady (invariant 3). Pre-existing targets are left alone; a target already covered
 //! by a queued or running deployment of the release is skipped, which is how a duplicate trigger
-//! run is absorbed.
+//! run is absorbed. A target whose name is not unique is held (never resolved), and the whole
+//! rollout waits while another release's deployment to the environment is in flight.
 
 use super::history::History;
 use super::inventory::Inventory;
 use super::text::{capped, stable_hash};
-use crate::model::{Action, Deployment, PlannedAction, PowerState, ProvisioningState, Target, TaskState};
-use crate::snapshot::ProjectState;
+use crate::matching::normalize_name;
+use crate::model::{
+    Action, Deployment, PlannedAction, PowerState, ProvisioningState, Release, Target, TaskState,
+};
+use crate::snapshot::{InFlightDeployment, ProjectState};
 use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 
@@ -92,6 +96,72 @@ fn unfit_for_deploy(inventory: &Inventory<'_>, target: &Target) -> Option<&'stat
     None
 }
 
+/// The normalized name a target shares with another target or that two VMs share: such a
+/// target cannot be told apart, so it is never deployed to (`matching` reports, never resolves).
+pub(crate) fn ambiguous_name(inventory: &Inventory<'_>, target: &Target) -> Option<String> {
+    let name = normalize_name(&target.name);
+    let matching = &inventory.matching;
+    (matching.duplicate_target_names.contains_key(&name)
+        || matching.duplicate_instance_names.contains_key(&name))
+    .then_some(name)
+}
+
+/// Hold the rollout while another release's deployment to the environment is in flight: when it
+/// finishes the environment's release changes, and a deployment of the current one queued behind
+/// it (Octopus runs one deployment per project and environment at a time) would take the new
+/// targets back to the older release, or deploy twice what it already reaches.
+fn wait_for(
+    project: &ProjectState,
+    release: &Release,
+    in_flight: &InFlightDeployment,
+    new_targets: &[&Target],
+) -> PlannedAction {
+    let deployment = &in_flight.deployment;
+    let state = deployment.task_state.map_or("state unknown", |s| s.as_str());
+    let names: Vec<String> = new_targets.iter().map(|t| t.name.clone()).collect();
+    let mut observations: Vec<String> = project
+        .other_releases_in_flight
+        .iter()
+        .map(|other| {
+            let d = &other.deployment;
+            let scope = if d.specific_machine_ids.is_empty() {
+                "the whole environment".to_string()
+            } else {
+                format!("{} target(s)", d.specific_machine_ids.len())
+            };
+            format!(
+                "{} of {} to {scope}: {}",
+                d.id,
+                other.release_version,
+                d.task_state.map_or("state unknown", |s| s.as_str())
+            )
+        })
+        .collect();
+    observations.extend(capped(vec![format!("held: {}", names.join(", "))]));
+    PlannedAction {
+        id: format!("wait:deployment:{}:{}", project.project_id, deployment.id),
+        action: Action::WaitForDeployment {
+            project_id: project.project_id.clone(),
+            project_name: project.project_name.clone(),
+            release_version: release.version.clone(),
+            in_flight_version: in_flight.release_version.clone(),
+            deployment_id: deployment.id.clone(),
+            task_state: deployment.task_state,
+            held_targets: new_targets.len(),
+        },
+        reason: format!(
+            "{} {} is being deployed to the environment ({}, {state}): {} new target(s) wait for it \
+             instead of getting {} now, which would queue behind it and could take them back to the older release",
+            project.project_name,
+            in_flight.release_version,
+            deployment.id,
+            new_targets.len(),
+            release.version
+        ),
+        observations,
+    }
+}
+
 pub(crate) fn deploys(inventory: &Inventory<'_>, history: &History) -> Vec<PlannedAction> {
     let (Ok(projects), Some(environment_id)) =
         (&inventory.snapshot.projects, &inventory.snapshot.environment_id)
@@ -115,6 +185,7 @@ fn deploy_for(
     let mut new_targets: Vec<&Target> = Vec::new();
     let mut already_have = 0usize;
     let mut unfit: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut held: BTreeMap<String, Vec<&Target>> = BTreeMap::new();
     let mut observations = Vec::new();
     for target in inventory.targets.iter() {
         if index.has_release(&target.id, history) {
@@ -122,6 +193,8 @@ fn deploy_for(
         } else if let Some(active) = active.iter().find(|d| d.covers(&target.id)) {
             let state = active.task_state.map_or("state unknown", |s| s.as_str());
             observations.push(format!("skipped {}: {} ({state}) already covers it", target.name, active.id));
+        } else if let Some(name) = ambiguous_name(inventory, target) {
+            held.entry(name).or_default().push(target);
         } else if let Some(why) = unfit_for_deploy(inventory, target) {
             *unfit.entry(why).or_default() += 1;
         } else {
@@ -130,6 +203,16 @@ fn deploy_for(
     }
     if new_targets.is_empty() {
         return None;
+    }
+    if let Some(in_flight) = project.other_releases_in_flight.first() {
+        return Some(wait_for(project, release, in_flight, &new_targets));
+    }
+    for (name, targets) in &held {
+        let listed: Vec<String> = targets.iter().map(|t| format!("{} ({})", t.name, t.id)).collect();
+        observations.push(format!(
+            "held {}: the name {name} is not unique among targets and VMs, and duplicates are never resolved",
+            listed.join(", ")
+        ));
     }
     new_targets.sort_by(|a, b| a.id.cmp(&b.id));
     let mut listed = Vec::new();

@@ -13,6 +13,7 @@
 //! Order of the plan: waits, deletes, deploys, notes; each group sorted by id, notes by severity
 //! first. Ids are stable while a proposal stays the same.
 
+pub mod concurrent;
 mod deletes;
 mod deploys;
 mod history;
@@ -37,7 +38,7 @@ pub use summary::{summarize, PlanSummary};
 pub use validate::still_valid;
 
 use crate::config::Profile;
-use crate::model::{Plan, PlannedAction};
+use crate::model::{ActionKind, Plan, PlannedAction};
 use crate::snapshot::Snapshot;
 use time::OffsetDateTime;
 
@@ -56,8 +57,10 @@ pub fn plan_inventory(
     let config = &profile.reconcile;
     let mut waits = wait::waits(inventory, history, now, config);
     let mut deletes = deletes::deletes(inventory, history, config);
-    let mut deploys = deploys::deploys(inventory, history);
+    let (held, mut deploys): (Vec<_>, Vec<_>) =
+        deploys::deploys(inventory, history).into_iter().partition(|p| p.action.kind() == ActionKind::Wait);
     let notes = notes::notes(inventory, history, now, config, &waits);
+    waits.extend(held);
     for group in [&mut waits, &mut deletes, &mut deploys] {
         group.sort_by(|a, b| a.id.cmp(&b.id));
     }
@@ -69,5 +72,7 @@ pub fn plan_inventory(
 mod tests_complete;
 #[cfg(test)]
 mod tests_deletes;
+#[cfg(test)]
+mod tests_deploys;
 #[cfg(test)]
 mod tests_plan;

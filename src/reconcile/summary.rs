@@ -27,6 +27,7 @@ pub fn summarize(plan: &Plan) -> PlanSummary {
                 summary.waits += 1;
                 summary.timed_out_waits += usize::from(*timed_out);
             }
+            Action::WaitForDeployment { .. } => summary.waits += 1,
             Action::DeleteTarget { requires_confirmation, .. } => {
                 summary.deletes += 1;
                 summary.deletes_needing_confirmation += usize::from(*requires_confirmation);

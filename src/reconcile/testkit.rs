@@ -108,6 +108,7 @@ pub fn project(project_id: &str, release_id: Option<&str>) -> ProjectState {
         project_name: format!("Project {project_id}"),
         latest_release: release_id.map(|r| release(project_id, r)),
         deployments: vec![],
+        other_releases_in_flight: vec![],
     }
 }
 
@@ -132,6 +133,7 @@ pub fn deployment(
         task_id: Some(format!("ServerTasks-{deployment_id}")),
         task_state: Some(state),
         created: None,
+        comments: String::new(),
     }
 }
 

@@ -2,7 +2,7 @@
 //! trigger or a scale event may have changed the world since the plan was shown.
 
 use super::deletes::delete_evidence;
-use super::deploys::{active_deployment, has_release};
+use super::deploys::{active_deployment, ambiguous_name, has_release};
 use super::history::History;
 use super::inventory::Inventory;
 use crate::config::Profile;
@@ -21,7 +21,7 @@ pub fn still_valid(
     profile: &Profile,
 ) -> Result<(), String> {
     match action {
-        Action::Wait { .. } | Action::Note { .. } => Ok(()),
+        Action::Wait { .. } | Action::WaitForDeployment { .. } | Action::Note { .. } => Ok(()),
         Action::DeleteTarget { target_id, target_name, .. } => {
             let inventory = Inventory::new(fresh, profile);
             if let Err(failure) = &fresh.targets {
@@ -50,10 +50,20 @@ pub fn still_valid(
                 Some(latest) => return Err(format!("the release to roll out is now {}", latest.version)),
                 None => return Err("the project has no release to redeploy".into()),
             }
+            if let Some(other) = project.other_releases_in_flight.first() {
+                let state = other.deployment.task_state.map_or("state unknown", |s| s.as_str());
+                return Err(format!(
+                    "{} of {} to the environment is in flight ({state}): the rollout waits for it",
+                    other.deployment.id, other.release_version
+                ));
+            }
             let inventory = Inventory::new(fresh, profile);
             for target_id in target_ids {
-                if !targets.iter().any(|t| &t.id == target_id) {
+                let Some(target) = targets.iter().find(|t| &t.id == target_id) else {
                     return Err(format!("{target_id} is no longer registered"));
+                };
+                if let Some(name) = ambiguous_name(&inventory, target) {
+                    return Err(format!("{target_id} now shares the name {name} with another target or VM"));
                 }
                 // Scaled in since the plan was shown (or the listing failed): do not deploy blind.
                 if inventory.vm_of(target_id).is_none() {

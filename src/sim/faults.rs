@@ -44,6 +44,22 @@ pub enum FaultKind {
     Forbidden,
     /// A hostile or careless server: 401 whose message quotes the credential the request carried.
     EchoSecret,
+    /// 302 to the same path on another origin (`localhost` instead of `127.0.0.1`, same port),
+    /// where the simulator answers an empty collection and counts the credentials it received.
+    Redirect,
+    /// Collections: `TotalResults` far above the real count, and a `skip` past the end answered
+    /// with the last page again (a server that clamps `skip`).
+    LyingTotal,
+    /// Collections: every page is the first one, whatever `skip` asks (`TotalResults` honest).
+    IgnoreSkip,
+    /// Act on the request, then answer 503 as if nothing happened (an ambiguous failure).
+    ActThen503,
+    /// Act on the request, then answer 429 (a throttle that lies: the client retries).
+    ActThen429 {
+        retry_after_secs: u64,
+    },
+    /// Answer 200 `{}` without acting (a DELETE that deletes nothing).
+    OkNoop,
     /// Reshapes an ARM answer instead of replacing it (see [`ArmShape`]).
     Arm(ArmShape),
 }
@@ -74,7 +90,7 @@ pub enum Unnamed {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, slow_body, truncated_page, malformed_json, 401, 403, expired_token, echo_secret, truncated_while_updating, duplicate_vm, no_os_profile, unnamed_vm, null_computer_name, empty_computer_name, foreign_next_link:PORT, paging_loop)")]
+#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, slow_body, truncated_page, malformed_json, 401, 403, expired_token, echo_secret, redirect, lying_total, ignore_skip, act_then_503, act_then_429, ok_noop, truncated_while_updating, duplicate_vm, no_os_profile, unnamed_vm, null_computer_name, empty_computer_name, foreign_next_link:PORT, paging_loop)")]
 pub struct UnknownFault(String);
 
 impl FaultSpec {
@@ -94,6 +110,12 @@ impl FaultSpec {
             "403" => FaultKind::Forbidden,
             "expired_token" => FaultKind::ExpiredToken,
             "echo_secret" => FaultKind::EchoSecret,
+            "redirect" => FaultKind::Redirect,
+            "lying_total" => FaultKind::LyingTotal,
+            "ignore_skip" => FaultKind::IgnoreSkip,
+            "act_then_503" => FaultKind::ActThen503,
+            "act_then_429" => FaultKind::ActThen429 { retry_after_secs: self.retry_after_secs.unwrap_or(1) },
+            "ok_noop" => FaultKind::OkNoop,
             "truncated_while_updating" => FaultKind::Arm(ArmShape::TruncatedWhileUpdating),
             "duplicate_vm" => FaultKind::Arm(ArmShape::DuplicateVm),
             "no_os_profile" => FaultKind::Arm(ArmShape::Unnamed(Unnamed::NoOsProfile)),
@@ -171,6 +193,15 @@ impl Stats {
         *self.by_endpoint.entry(endpoint.to_string()).or_default() += 1;
     }
 
+    /// A request that reached the simulator's "other origin" (`FaultKind::Redirect`):
+    /// `foreign.requests`, and `foreign.credentials` when it carried an API key or a token.
+    pub fn count_foreign(&mut self, carried_credential: bool) {
+        *self.by_endpoint.entry("foreign.requests".into()).or_default() += 1;
+        if carried_credential {
+            *self.by_endpoint.entry("foreign.credentials".into()).or_default() += 1;
+        }
+    }
+
     pub fn get(&self, endpoint: &str) -> u64 {
         self.by_endpoint.get(endpoint).copied().unwrap_or(0)
     }
@@ -217,6 +248,17 @@ mod tests {
         );
         assert_eq!(kind("unnamed_vm"), Ok(FaultKind::Arm(ArmShape::Unnamed(Unnamed::Nowhere))));
         assert!(kind("foreign_next_link:example.com").is_err_and(|e| e.contains("foreign_next_link:PORT")));
+    }
+
+    #[test]
+    fn hostile_server_kinds_parse() {
+        let kind = |k: &str| spec("octopus", k, 1).kind().unwrap();
+        assert_eq!(kind("redirect"), FaultKind::Redirect);
+        assert_eq!(kind("lying_total"), FaultKind::LyingTotal);
+        assert_eq!(kind("ignore_skip"), FaultKind::IgnoreSkip);
+        assert_eq!(kind("act_then_503"), FaultKind::ActThen503);
+        assert_eq!(kind("act_then_429"), FaultKind::ActThen429 { retry_after_secs: 1 });
+        assert_eq!(kind("ok_noop"), FaultKind::OkNoop);
     }
 
     #[test]

@@ -349,6 +349,8 @@ async fn dispatch(
         body,
         truncate_page: false,
         arm_shape: None,
+        lying_total: false,
+        ignore_skip: false,
     };
     let segments: Vec<String> = request.segments().iter().map(|s| s.to_string()).collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -356,6 +358,9 @@ async fn dispatch(
         return control::handle(&shared, &request, &segments[1..]).into_response(false);
     }
     let is_octopus = segments.first().is_some_and(|s| s.eq_ignore_ascii_case("api"));
+    if is_foreign_origin(&request) {
+        return foreign_origin(&shared, &request, is_octopus).into_response(false);
+    }
     let (api, endpoint) = if is_octopus {
         (Api::Octopus, octopus::endpoint(&request.method, &segments[1..]))
     } else {
@@ -372,6 +377,7 @@ async fn dispatch(
     let mut malformed = false;
     let mut slow_reply = None;
     let mut slow_body = None;
+    let mut acted_then: Option<FaultKind> = None;
     match fault {
         Some(FaultKind::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
         Some(FaultKind::SlowReply { ms }) => slow_reply = Some(Duration::from_millis(ms)),
@@ -380,6 +386,14 @@ async fn dispatch(
         Some(FaultKind::TruncatedPage) => request.truncate_page = true,
         Some(FaultKind::MalformedJson) => malformed = true,
         Some(FaultKind::Arm(shape)) => request.arm_shape = Some(shape),
+        Some(FaultKind::LyingTotal) => request.lying_total = true,
+        Some(FaultKind::IgnoreSkip) => request.ignore_skip = true,
+        Some(FaultKind::ActThen503) => acted_then = Some(FaultKind::Unavailable),
+        Some(FaultKind::ActThen429 { retry_after_secs }) => {
+            acted_then = Some(FaultKind::TooManyRequests { retry_after_secs })
+        }
+        Some(FaultKind::OkNoop) => return Reply::ok(serde_json::json!({})).into_response(false),
+        Some(FaultKind::Redirect) => return redirect_reply(&shared, &uri).into_response(false),
         Some(kind) => return fault_reply(api, kind).into_response(false),
         None => {}
     }
@@ -389,6 +403,9 @@ async fn dispatch(
     };
     if let Some(wait) = slow_reply {
         tokio::time::sleep(wait).await;
+    }
+    if let Some(kind) = acted_then {
+        return fault_reply(api, kind).into_response(false);
     }
     let response = reply.into_response(malformed);
     match slow_body {
@@ -413,6 +430,40 @@ fn echo_secret_reply(api: Api, request: &Request) -> Reply {
                 &format!("The API key '{key}' you provided was not valid."),
             )
         }
+    }
+}
+
+/// A `redirect` fault: the same path and query on `localhost` (another origin, same listener).
+fn redirect_reply(shared: &Shared, uri: &Uri) -> Reply {
+    let port = shared.base_url.rsplit(':').next().unwrap_or_default();
+    let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    Reply::empty(axum::http::StatusCode::FOUND)
+        .header("Location", format!("http://localhost:{port}{path_and_query}"))
+}
+
+/// Requests addressed to `localhost` stand for "another origin" (see `FaultKind::Redirect`).
+fn is_foreign_origin(request: &Request) -> bool {
+    request.header("host").is_some_and(|host| {
+        let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+        name.eq_ignore_ascii_case("localhost")
+    })
+}
+
+/// The other origin answers every listing with an empty collection (what let a redirected
+/// listing pass for a complete one) and counts the credentials that reached it.
+fn foreign_origin(shared: &Shared, request: &Request, is_octopus: bool) -> Reply {
+    let credential =
+        request.header("x-octopus-apikey").is_some() || request.header("authorization").is_some();
+    {
+        let mut stats = lock(&shared.stats);
+        stats.count_foreign(credential);
+    }
+    if is_octopus {
+        Reply::ok(
+            serde_json::json!({"ItemType": "DeploymentTarget", "TotalResults": 0, "ItemsPerPage": 30, "Items": [], "Links": {}}),
+        )
+    } else {
+        Reply::ok(serde_json::json!({"value": []}))
     }
 }
 
@@ -447,7 +498,13 @@ fn fault_reply(api: Api, kind: FaultKind) -> Reply {
         | FaultKind::EchoSecret
         | FaultKind::TruncatedPage
         | FaultKind::MalformedJson
-        | FaultKind::Arm(_) => {
+        | FaultKind::Arm(_)
+        | FaultKind::Redirect
+        | FaultKind::LyingTotal
+        | FaultKind::IgnoreSkip
+        | FaultKind::ActThen503
+        | FaultKind::ActThen429 { .. }
+        | FaultKind::OkNoop => {
             (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "unreachable fault")
         }
     };

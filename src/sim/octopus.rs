@@ -299,11 +299,19 @@ impl Ctx<'_> {
         if all {
             return Reply::ok(Value::Array(items.into_iter().map(render).collect()));
         }
-        let skip = self.request.param("skip").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
+        let mut skip = self.request.param("skip").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
         let take = self.request.param("take").and_then(|s| s.parse::<usize>().ok()).unwrap_or(30);
         let per_page = take.min(self.shared.octopus_page_size()).max(1);
-        let total = items.len();
+        let real_total = items.len();
+        if self.request.ignore_skip {
+            skip = 0;
+        }
+        if self.request.lying_total && skip >= real_total {
+            // A server that clamps `skip`: past the end it answers the last page again.
+            skip = real_total.saturating_sub(1) / per_page * per_page;
+        }
         let page: Vec<Value> = items.into_iter().skip(skip).take(per_page).map(render).collect();
+        let total = if self.request.lying_total { real_total * 100 + 1000 } else { real_total };
         let pages = total.div_ceil(per_page).max(1);
         let base = &self.path;
         let mut links = json!({

@@ -112,11 +112,21 @@ impl World {
                 self.complete_task(index, state);
             }
         }
-        // Hand queued tasks, oldest first, to live, non-draining nodes with spare capacity.
+        // Hand queued tasks, oldest first, to live, non-draining nodes with spare capacity. Like
+        // Octopus, run one task per concurrency tag (project/environment) at a time: a later
+        // deployment of the same project to the same environment waits in the queue.
+        let mut busy_tags: Vec<String> = (0..self.tasks.len())
+            .filter(|&i| matches!(self.tasks[i].state, TaskState::Executing | TaskState::Cancelling))
+            .filter_map(|i| self.concurrency_tag(&self.tasks[i]))
+            .collect();
         let mut queued: Vec<usize> =
             (0..self.tasks.len()).filter(|&i| self.tasks[i].state == TaskState::Queued).collect();
         queued.sort_by(|&a, &b| self.tasks[a].queue_time.total_cmp(&self.tasks[b].queue_time));
         for index in queued {
+            let tag = self.concurrency_tag(&self.tasks[index]);
+            if tag.as_ref().is_some_and(|tag| busy_tags.contains(tag)) {
+                continue;
+            }
             let free_node = self
                 .nodes
                 .iter()
@@ -125,12 +135,21 @@ impl World {
                 .find(|(id, cap)| self.running_task_count(id) < *cap);
             let Some((node_id, _)) = free_node else { break };
             let duration = self.uniform_secs(self.tunables.task_secs);
+            busy_tags.extend(tag);
             let task = &mut self.tasks[index];
             task.state = TaskState::Executing;
             task.node_id = Some(node_id);
             task.start_time = Some(now);
             task.finish_at = Some(now + duration);
         }
+    }
+
+    /// `Octopus.Task.ConcurrencyTag`'s default for an untenanted deployment:
+    /// `{ProjectId}/{EnvironmentId}`. Tasks without a deployment run concurrently.
+    fn concurrency_tag(&self, task: &Task) -> Option<String> {
+        let deployment_id = task.deployment_id.as_ref()?;
+        let deployment = self.deployments.iter().find(|d| &d.id == deployment_id)?;
+        Some(format!("{}/{}", deployment.project_id, deployment.environment_id))
     }
 
     fn uniform_secs(&mut self, (low, high): (f64, f64)) -> f64 {
@@ -191,6 +210,18 @@ impl World {
             })
             .map(|m| m.id.clone())
             .collect()
+    }
+
+    /// A new release of `project_id` assembled now (someone built a newer version).
+    pub fn add_release(&mut self, project_id: &str, version: &str) -> String {
+        let id = self.next_id("Releases");
+        self.releases.push(super::world::Release {
+            id: id.clone(),
+            project_id: project_id.to_string(),
+            version: version.to_string(),
+            assembled: self.now,
+        });
+        id
     }
 
     pub fn create_deployment(&mut self, request: DeployRequest) -> Result<String, WorldError> {

@@ -6,6 +6,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 pub use super::octopus_model::*;
+pub use super::tasks::DeployRequest;
 
 /// Seconds of simulated time since the scenario started.
 pub type SimTime = f64;

@@ -163,6 +163,30 @@ fn a_deployment_task_runs_queued_executing_success_and_records_its_targets() {
     assert_eq!(deployment.deployed_to_machine_ids.len(), 3);
 }
 
+/// Octopus runs one task per concurrency tag (by default `{Project}/{Environment}` for an
+/// untenanted deployment): a later deployment of the project to the environment waits in the
+/// queue while the earlier one executes, even with free nodes.
+#[test]
+fn a_later_deployment_of_the_same_project_and_environment_waits_for_the_earlier() {
+    let mut world = world("steady");
+    let first = deploy(&mut world);
+    let second = deploy(&mut world);
+    world.advance_to(1.0);
+    assert_eq!(task_of(&world, &first).state, TaskState::Executing);
+    assert_eq!(task_of(&world, &second).state, TaskState::Queued, "free nodes, but the tag is busy");
+    world.advance_to(20.0);
+    assert_eq!(task_of(&world, &first).state, TaskState::Success);
+    assert_eq!(task_of(&world, &second).state, TaskState::Executing);
+    world.advance_to(40.0);
+    assert_eq!(task_of(&world, &second).state, TaskState::Success);
+    // A task with no deployment (a health check) is not held by the tag.
+    let third = deploy(&mut world);
+    let health = world.queue_background_task();
+    world.advance_to(41.0);
+    assert_eq!(task_of(&world, &third).state, TaskState::Executing);
+    assert!(world.tasks.iter().any(|t| t.id == health && t.state == TaskState::Executing));
+}
+
 #[test]
 fn draining_nodes_take_no_tasks_and_task_caps_hold() {
     let mut world = world("steady");

@@ -172,6 +172,50 @@ impl Bench {
     }
 }
 
+impl Bench {
+    /// The scale-out scenario driven (manual clock) until `plan` proposes a deploy to the new
+    /// targets; returns that deploy action's JSON.
+    pub async fn deploy_ready(
+        options: SimOptions,
+        edit: impl FnOnce(String) -> String,
+    ) -> (Bench, serde_json::Value) {
+        let bench = Bench::start(options, |toml| edit(Bench::apply_profile(toml))).await;
+        for _ in 0..40 {
+            bench.sim.advance(Duration::from_secs(10)).unwrap();
+            let plan = bench.run(&["plan", "--format", "json"]).await;
+            let json = plan.json();
+            let deploy =
+                json["actions"].as_array().into_iter().flatten().find(|a| a["action"]["kind"] == "deploy");
+            if let Some(deploy) = deploy {
+                let deploy = deploy.clone();
+                bench.sim.reset_stats();
+                return (bench, deploy);
+            }
+        }
+        panic!("the scale-out never proposed a deploy");
+    }
+
+    /// Every deployment in the simulator: (id, release, machine ids, task state, comments).
+    pub fn deployments(&self) -> Vec<(String, String, BTreeSet<String>, String, String)> {
+        self.sim.with_world(|w| {
+            w.deployments
+                .iter()
+                .map(|d| {
+                    let state =
+                        w.tasks.iter().find(|t| t.id == d.task_id).map(|t| t.state.as_str().to_string());
+                    (
+                        d.id.clone(),
+                        d.release_id.clone(),
+                        d.specific_machine_ids.iter().cloned().collect(),
+                        state.unwrap_or_default(),
+                        d.comments.clone(),
+                    )
+                })
+                .collect()
+        })
+    }
+}
+
 /// Every string in `haystacks` is free of every secret; `what` names the haystack on failure.
 pub fn assert_no_secret(secrets: &[String], what: &str, haystack: &str) {
     for secret in secrets {

@@ -7,7 +7,7 @@
 //! the console. Ours is `crate::retry` (the same rules as the Octopus client), bounded in count and
 //! time; the SDK's own policy is switched off so there is exactly one retry loop.
 
-use crate::retry::{parse_retry_after, Outcome, RetryPolicy};
+use crate::retry::{parse_retry_after, Outcome, RequestKind, RetryPolicy};
 use azure_core::error::ErrorKind;
 use azure_core::headers::HeaderName;
 use azure_core::{Context, Method, Policy, PolicyResult, Request};
@@ -45,7 +45,7 @@ pub struct ArmRetryPolicy {
 #[async_trait::async_trait]
 impl Policy for ArmRetryPolicy {
     async fn send(&self, ctx: &Context, request: &mut Request, next: &[Arc<dyn Policy>]) -> PolicyResult {
-        let idempotent = *request.method() == Method::Get;
+        let kind = arm_request_kind(request);
         let started = Instant::now();
         let mut retry = 0;
         loop {
@@ -54,7 +54,7 @@ impl Policy for ArmRetryPolicy {
                 Ok(response) => {
                     self.note_rate_limits(response.headers());
                     let status: u16 = response.status().into();
-                    if (200..300).contains(&status) && !idempotent {
+                    if (200..300).contains(&status) && kind != RequestKind::Read {
                         // A write's 2xx says it landed; its body is never read (the operation is
                         // in the headers), so a stalled body must not turn it into a failure.
                         return Ok(response);
@@ -87,7 +87,7 @@ impl Policy for ArmRetryPolicy {
                 }
                 Err(err) => classify_transport(&err, self.timeout),
             };
-            match self.retry.next_delay(idempotent, outcome, retry, started.elapsed()) {
+            match self.retry.next_delay(kind, outcome, retry, started.elapsed()) {
                 Some(delay) => tokio::time::sleep(delay).await,
                 None => {
                     let kind = match &failure {
@@ -121,6 +121,22 @@ impl ArmRetryPolicy {
             }
         }
     }
+}
+
+/// How safe an ARM request is to repeat. A PATCH carrying If-Match is guarded (a repeat after
+/// it landed gets 412, never a second change); without it, it is not. The only POST scaleguard
+/// sends deletes explicit instance ids, which Azure never reuses, so a repeat deletes nothing
+/// more. GET reads; PUT and DELETE name one resource.
+fn arm_request_kind(request: &Request) -> RequestKind {
+    let method = request.method();
+    let has_if_match = request.headers().get_optional_str(&azure_core::headers::IF_MATCH).is_some();
+    if *method == Method::Patch {
+        return if has_if_match { RequestKind::GuardedWrite } else { RequestKind::UnguardedWrite };
+    }
+    if *method == Method::Post && request.url().path().to_ascii_lowercase().ends_with("/delete") {
+        return RequestKind::GuardedWrite;
+    }
+    RequestKind::of_method(method.as_ref())
 }
 
 /// The transport's error: find reqwest's to tell a timeout and a refused connection apart.
@@ -190,5 +206,39 @@ mod tests {
         let message = message.unwrap();
         assert!(message.len() < 400, "{} bytes", message.len());
         assert!(message.starts_with("line one line two"), "{message}");
+    }
+}
+
+#[cfg(test)]
+mod request_kind_tests {
+    use super::*;
+
+    fn request(method: Method, path: &str) -> Request {
+        Request::new(url::Url::parse(&format!("https://management.azure.com{path}")).unwrap(), method)
+    }
+
+    #[test]
+    fn arm_writes_are_guarded_by_if_match_or_explicit_instance_ids() {
+        let set =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/vmss";
+        assert_eq!(arm_request_kind(&request(Method::Get, set)), RequestKind::Read);
+        let mut patch = request(Method::Patch, set);
+        assert_eq!(
+            arm_request_kind(&patch),
+            RequestKind::UnguardedWrite,
+            "no If-Match: a repeat may act twice"
+        );
+        patch.insert_header(azure_core::headers::IF_MATCH, "\"3\"");
+        assert_eq!(arm_request_kind(&patch), RequestKind::GuardedWrite);
+        let delete = request(Method::Post, &format!("{set}/delete"));
+        assert_eq!(arm_request_kind(&delete), RequestKind::GuardedWrite, "instance ids are never reused");
+        assert_eq!(
+            arm_request_kind(&request(Method::Put, &format!("{set}/virtualMachines/3"))),
+            RequestKind::GuardedWrite
+        );
+        assert_eq!(
+            arm_request_kind(&request(Method::Post, &format!("{set}/restart"))),
+            RequestKind::UnguardedWrite
+        );
     }
 }

@@ -21,6 +21,9 @@ pub fn subject(action: &Action) -> String {
         Action::Wait { scale_set, succeeded, capacity, .. } => {
             format!("{} {succeeded}/{capacity}", scale_set.name)
         }
+        Action::WaitForDeployment { project_name, in_flight_version, .. } => {
+            format!("{project_name} {in_flight_version} in flight")
+        }
         Action::DeleteTarget { target_name, .. } => target_name.clone(),
         Action::Deploy { project_name, release_version, target_names, .. } => {
             format!("{project_name} {release_version} → {} target(s)", target_names.len())
@@ -39,7 +42,7 @@ fn kind_tone(action: &Action) -> Tone {
         Action::DeleteTarget { .. } => Tone::Bad,
         Action::Deploy { .. } => Tone::Good,
         Action::Wait { timed_out: true, .. } => Tone::Warn,
-        Action::Wait { .. } => Tone::Busy,
+        Action::Wait { .. } | Action::WaitForDeployment { .. } => Tone::Busy,
         Action::Note { severity: Severity::Error, .. } => Tone::Bad,
         Action::Note { severity: Severity::Warning, .. } => Tone::Warn,
         Action::Note { .. } => Tone::Muted,

@@ -1,0 +1,170 @@
+//! Projects, releases and deployments: the state the planner rolls out from, the deployments of
+//! one release (read back after a POST), and the POST itself.
+
+use super::client::{get_call, parse, OctopusClient, PagedError, Query};
+use super::error::{Call, OctopusError};
+use super::paging::{Next, Pager};
+use super::wire::{self, Identified};
+use super::{convert, DeploymentRequest, Resolved};
+use crate::model::{Deployment, TaskState};
+use crate::snapshot::{InFlightDeployment, ProjectState};
+use reqwest::Method;
+use std::collections::HashMap;
+
+impl OctopusClient {
+    /// The release of the most recent successful deployment of `project` to the environment, and
+    /// the deployments of that release to it (newest first) with their task states.
+    ///
+    /// Walks the project's deployments to the environment newest first, reading each one's task,
+    /// until one succeeded: requests grow with deployments since the last success, not targets.
+    pub async fn project_state(
+        &self,
+        space_id: &str,
+        project: &Resolved,
+        environment_id: &str,
+    ) -> Result<ProjectState, OctopusError> {
+        let path = format!("/api/{space_id}/deployments");
+        let query: Query =
+            vec![("projects", project.id.clone()), ("environments", environment_id.to_string())];
+        let mut seen: Vec<(wire::DeploymentResource, Option<TaskState>)> = Vec::new();
+        let mut pager = Pager::default();
+        // The walk usually stops within the first few deployments: small pages.
+        let take = self.page_size().min(100);
+        let release_id = 'pages: loop {
+            let (call, page) =
+                self.page::<wire::DeploymentResource>(&path, &query, pager.skip(), take).await?;
+            let next = pager
+                .record(page.items.iter().map(Identified::id), page.total_results, page.next_link().is_some())
+                .map_err(|err| PagedError::Paging(call, err).into_error())?;
+            for deployment in page.items {
+                let ours = deployment.project_id.as_deref().is_none_or(|p| p == project.id)
+                    && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id);
+                if !ours {
+                    continue;
+                }
+                let state = match &deployment.task_id {
+                    Some(task_id) => Some(self.task(task_id).await?.state),
+                    None => None,
+                };
+                let release = deployment.release_id.clone();
+                seen.push((deployment, state));
+                if state == Some(TaskState::Success) {
+                    break 'pages release;
+                }
+            }
+            if next == Next::Done {
+                break None;
+            }
+        };
+        let other_releases_in_flight = self.in_flight(space_id, &seen, release_id.as_deref()).await?;
+        let Some(release_id) = release_id else {
+            return Ok(ProjectState {
+                project_id: project.id.clone(),
+                project_name: project.name.clone(),
+                latest_release: None,
+                deployments: Vec::new(),
+                other_releases_in_flight,
+            });
+        };
+        let release: wire::ReleaseResource =
+            self.get(get_call(format!("/api/{space_id}/releases/{release_id}")), &Vec::new()).await?;
+        // Every deployment of that release to the environment, not only the ones newer than its
+        // last success: the targets an older deployment reached have the release too, and
+        // missing them would redeploy to every pre-existing target after each scale-out.
+        let states: HashMap<String, Option<TaskState>> =
+            seen.into_iter().map(|(d, state)| (d.id.clone(), state)).collect();
+        let deployments = self.release_deployments(space_id, &release_id, environment_id, states).await?;
+        Ok(ProjectState {
+            project_id: project.id.clone(),
+            project_name: project.name.clone(),
+            latest_release: Some(convert::release(release, &project.id)),
+            deployments,
+            other_releases_in_flight,
+        })
+    }
+
+    /// Of the deployments walked (newer than the last success), those of another release that
+    /// are queued or running, or whose state is unknown, with their release's version.
+    async fn in_flight(
+        &self,
+        space_id: &str,
+        seen: &[(wire::DeploymentResource, Option<TaskState>)],
+        current: Option<&str>,
+    ) -> Result<Vec<InFlightDeployment>, OctopusError> {
+        let mut versions: HashMap<String, String> = HashMap::new();
+        let mut out = Vec::new();
+        for (deployment, state) in seen {
+            let release_id = deployment.release_id.clone().unwrap_or_default();
+            if Some(release_id.as_str()) == current || state.is_some_and(|s| !s.is_active()) {
+                continue;
+            }
+            if !versions.contains_key(&release_id) && !release_id.is_empty() {
+                let call = get_call(format!("/api/{space_id}/releases/{release_id}"));
+                let release: wire::ReleaseResource = self.get(call, &Vec::new()).await?;
+                versions.insert(release_id.clone(), release.version.unwrap_or_else(|| release_id.clone()));
+            }
+            let release_version =
+                versions.get(&release_id).cloned().unwrap_or_else(|| "an unknown release".into());
+            out.push(InFlightDeployment {
+                release_version,
+                deployment: convert::deployment(deployment.clone(), *state),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The deployments of one release to the environment with their task states (`known` saves
+    /// reading a task again), newest first.
+    pub async fn release_deployments(
+        &self,
+        space_id: &str,
+        release_id: &str,
+        environment_id: &str,
+        mut known: HashMap<String, Option<TaskState>>,
+    ) -> Result<Vec<Deployment>, OctopusError> {
+        let all: Vec<wire::DeploymentResource> =
+            self.get_all(&format!("/api/{space_id}/releases/{release_id}/deployments"), &Vec::new()).await?;
+        let mut deployments = Vec::new();
+        for deployment in all {
+            let ours = deployment.release_id.as_deref().is_none_or(|r| r == release_id)
+                && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id);
+            if !ours {
+                continue;
+            }
+            let state = match (known.remove(&deployment.id), &deployment.task_id) {
+                (Some(known), _) => known,
+                (None, Some(task_id)) => Some(self.task(task_id).await?.state),
+                (None, None) => None,
+            };
+            deployments.push(convert::deployment(deployment, state));
+        }
+        Ok(deployments)
+    }
+
+    /// `POST /api/{space}/deployments` with SpecificMachineIds; 201 → the deployment with its TaskId.
+    pub async fn create_deployment(
+        &self,
+        space_id: &str,
+        request: &DeploymentRequest,
+    ) -> Result<Deployment, OctopusError> {
+        let call = Call { method: "POST", path: format!("/api/{space_id}/deployments") };
+        let body = serde_json::to_value(wire::CreateDeployment {
+            release_id: &request.release_id,
+            environment_id: &request.environment_id,
+            specific_machine_ids: &request.specific_machine_ids,
+            excluded_machine_ids: &[],
+            comments: &request.comments,
+            use_guided_failure: request.use_guided_failure,
+        })
+        .map_err(|err| OctopusError::Config(format!("cannot encode the deployment: {err}")))?;
+        let (_, bytes) = self.send(Method::POST, call.clone(), &Vec::new(), Some(&body)).await?;
+        let created: wire::DeploymentResource = parse(&call, &bytes)?;
+        if created.task_id.is_none() {
+            return Err(OctopusError::BadResponse {
+                call,
+                detail: "the created deployment has no TaskId".into(),
+            });
+        }
+        Ok(convert::deployment(created, Some(TaskState::Queued)))
+    }
+}
