@@ -60,12 +60,23 @@ pub fn normalize_name(name: &str) -> String {
     host.to_lowercase()
 }
 
-/// The name of a VM that its target is expected to carry.
+/// The name of a VM that its target is expected to carry; None when it cannot be read (no
+/// computer name, or an empty one): such a VM matches no target and may be any target's VM.
 pub fn instance_match_name(instance: &Instance, match_by: MatchBy) -> Option<String> {
-    match match_by {
-        MatchBy::ComputerName => instance.computer_name.as_deref().map(normalize_name),
-        MatchBy::InstanceName => Some(normalize_name(&instance.name)),
-    }
+    let name = match match_by {
+        MatchBy::ComputerName => normalize_name(instance.computer_name.as_deref()?),
+        MatchBy::InstanceName => normalize_name(&instance.name),
+    };
+    (!name.is_empty()).then_some(name)
+}
+
+/// [`instance_match_name`] is Some, checked without building the name (once per VM per refresh).
+pub fn has_match_name(instance: &Instance, match_by: MatchBy) -> bool {
+    let raw = match match_by {
+        MatchBy::ComputerName => instance.computer_name.as_deref().unwrap_or(""),
+        MatchBy::InstanceName => &instance.name,
+    };
+    raw.trim().split('.').next().is_some_and(|host| !host.is_empty())
 }
 
 /// Pair targets with VMs across every listed scale set.
@@ -150,6 +161,19 @@ mod tests {
             thumbprint: None,
             endpoint: Endpoint { communication_style: "TentaclePassive".into(), uri: None, thumbprint: None },
             has_latest_calamari: None,
+        }
+    }
+
+    #[test]
+    fn has_match_name_agrees_with_instance_match_name() {
+        for name in [None, Some(""), Some("  "), Some(".corp.local"), Some("web01"), Some(" WEB01.corp ")] {
+            let instance = Instance { computer_name: name.map(str::to_string), ..vm("web", 1, "x") };
+            let by = MatchBy::ComputerName;
+            assert_eq!(
+                has_match_name(&instance, by),
+                instance_match_name(&instance, by).is_some(),
+                "{name:?}"
+            );
         }
     }
 

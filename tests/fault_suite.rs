@@ -310,6 +310,206 @@ apply_rows! {
     },
 }
 
+// ---- listings that prove nothing about absence: never a delete, whatever the history ----
+
+/// What a listing fault must lead to, run after run.
+enum Evidence {
+    /// Each run exits 0 with the deletes held; a plan note's reason and observations name these.
+    Holds(&'static str, &'static [&'static str]),
+    /// Each run exits 1 with one error sentence naming these.
+    Refuses(&'static [&'static str]),
+    /// The VMs are still matched (by another name source): exactly the three scaled-in targets go.
+    Matches,
+}
+
+struct EvidenceRow {
+    fault: &'static str,
+    kind: &'static str,
+    page_size: usize,
+    expect: Evidence,
+}
+
+/// An empty-page server on another loopback port that records every request's Authorization.
+async fn foreign_origin() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
+        let record = record.clone();
+        async move {
+            let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
+            record.lock().unwrap().push(auth);
+            ([("content-type", "application/json")], r#"{"value":[]}"#)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (port, seen)
+}
+
+/// One run that must end by `within` (a looping tool is killed and reported, not waited on).
+async fn run_within(bench: &Bench, args: &[&str], within: Duration) -> Run {
+    let mut child = bench
+        .command(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + within;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "{args:?} still running after {within:?}: {} ARM requests\nstderr: {}",
+                bench.sim.stats().arm,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Scale-in ready to delete three targets (two absent listings on record, K = 3, 1 s grace); the
+/// fault on every ARM request; three `apply` runs, enough for any listing taken as evidence to
+/// delete the targets of VMs that exist.
+async fn evidence_row(row: EvidenceRow) {
+    let options = SimOptions::new("scale-in").manual_clock().arm_page_size(row.page_size);
+    let bench = Bench::scale_in_ready(options, |toml| rel_common::set_toml(&toml, "timeout_secs", "2")).await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let before = bench.machines();
+    let (port, foreign_seen) = foreign_origin().await;
+    let kind = row.kind.replace("PORT", &port.to_string());
+    let fault =
+        FaultSpec { target: SCALE_SET.into(), kind, count: ALWAYS, retry_after_secs: None, delay_ms: None };
+    bench.sim.inject_fault(fault).unwrap();
+    let mut runs = Vec::new();
+    for round in 1..=3 {
+        let run = run_within(&bench, &["apply", "--yes", "--format", "json"], Duration::from_secs(60)).await;
+        let context = format!(
+            "{} (run {round}): exit {}\nstderr: {}\nstdout: {}",
+            row.fault, run.code, run.stderr, run.stdout
+        );
+        run.assert_no_panic(&context);
+        let leaked = foreign_seen.lock().unwrap().clone();
+        assert!(leaked.is_empty(), "{context}\nrequests went to the foreign origin: {leaked:?}");
+        for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+            assert_no_secret(&secrets(&bench), what, text);
+        }
+        bench.assert_journal_paired(&context);
+        for (id, vm) in before.iter().filter(|(id, _)| !bench.machines().contains_key(*id)) {
+            let vm = vm.as_ref().expect("scale-set targets only");
+            assert!(!bench.vm_exists(vm), "{context}\ndeleted {id} while its VM exists");
+        }
+        runs.push(run);
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+    }
+    // Every run answered alike; the last one is checked in full.
+    let run = runs.last().expect("three runs");
+    let codes: Vec<i32> = runs.iter().map(|r| r.code).collect();
+    let context = format!("{}: exits {codes:?}\nstderr: {}\nstdout: {}", row.fault, run.stderr, run.stdout);
+    let seen = match row.expect {
+        Evidence::Holds(note, names) => {
+            assert_eq!(codes, [0, 0, 0], "{context}");
+            let json = run.json();
+            let held = json["plan"]["actions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|a| a["id"].as_str().is_some_and(|id| id.starts_with(note)))
+                .unwrap_or_else(|| panic!("{context}\nno {note} note"));
+            let text = format!("{} {}", held["reason"], held["observations"]);
+            for name in names {
+                assert!(text.contains(name), "{context}\nthe note does not name `{name}`: {text}");
+            }
+            held["reason"].as_str().unwrap_or_default().to_string()
+        }
+        Evidence::Refuses(names) => {
+            assert_eq!(codes, [1, 1, 1], "{context}");
+            let errors = run.error_lines();
+            assert_eq!(errors.len(), 1, "{context}\none error sentence");
+            for name in names {
+                let name = name.replace("PORT", &port.to_string());
+                assert!(errors[0].contains(&name), "{context}\nthe error does not name `{name}`");
+            }
+            errors[0].to_string()
+        }
+        Evidence::Matches => {
+            assert_eq!(codes, [0, 0, 0], "{context}");
+            format!("exit 0: `done delete-target …` ×{}", count_outcomes(&runs[0], "done"))
+        }
+    };
+    let deleted = before.len() - bench.machines().len();
+    let deletes_sent = bench.stat("octopus.machines.delete");
+    let guaranteed = match row.expect {
+        Evidence::Matches => {
+            assert_eq!((deleted, deletes_sent), (3, 3), "{}: only the scaled-in VMs' targets", row.fault);
+            "matched by instanceView.computerName: only the three scaled-in VMs' targets deleted"
+        }
+        Evidence::Holds(..) => {
+            assert_eq!((deleted, deletes_sent), (0, 0), "{}: deletes are held", row.fault);
+            "exit 0 with deletes held (a plan note says why) over 3 runs; nothing deleted"
+        }
+        Evidence::Refuses(_) => {
+            assert_eq!((deleted, deletes_sent), (0, 0), "{}", row.fault);
+            "exit 1, nothing deleted, over 3 runs"
+        }
+    };
+    table_row(row.fault, &seen, guaranteed);
+}
+
+macro_rules! evidence_rows {
+    ($($name:ident: $row:expr,)*) => {$(
+        #[tokio::test(flavor = "multi_thread")]
+        async fn $name() {
+            evidence_row($row).await;
+        }
+    )*};
+}
+
+evidence_rows! {
+    apply_truncated_while_updating_holds_deletes: EvidenceRow {
+        fault: "set reports Updating, VM page loses its nextLink", kind: "truncated_while_updating", page_size: 1,
+        expect: Evidence::Holds("note:unproven-listing:", &["vmss-web", "deletes are held", "Updating", "1 distinct VM(s) listed for capacity 3"]),
+    },
+    apply_duplicate_vm_refuses: EvidenceRow {
+        fault: "a VM repeated across pages, another missing", kind: "duplicate_vm", page_size: 2,
+        expect: Evidence::Refuses(&["vmss-web", "listed 2 times", "the listing is incomplete"]),
+    },
+    apply_unnamed_vms_hold_deletes: EvidenceRow {
+        fault: "VMs without osProfile or instance-view computer name", kind: "unnamed_vm", page_size: 100,
+        expect: Evidence::Holds("note:unnamed-vm:", &["vmss-web", "not deleted", "instance"]),
+    },
+    apply_null_computer_names_hold_deletes: EvidenceRow {
+        fault: "osProfile.computerName null", kind: "null_computer_name", page_size: 100,
+        expect: Evidence::Holds("note:unnamed-vm:", &["vmss-web", "not deleted"]),
+    },
+    apply_empty_computer_names_hold_deletes: EvidenceRow {
+        fault: "computer name empty", kind: "empty_computer_name", page_size: 100,
+        expect: Evidence::Holds("note:unnamed-vm:", &["vmss-web", "not deleted"]),
+    },
+    apply_no_os_profile_matches_by_instance_view: EvidenceRow {
+        fault: "no osProfile (specialized image), instance view names the VM", kind: "no_os_profile", page_size: 100,
+        expect: Evidence::Matches,
+    },
+    apply_foreign_next_link_refuses_and_sends_no_token: EvidenceRow {
+        fault: "nextLink to another loopback port", kind: "foreign_next_link:PORT", page_size: 1,
+        expect: Evidence::Refuses(&["vmss-web", "http://127.0.0.1:PORT", "not to the configured ARM endpoint"]),
+    },
+    apply_paging_loop_refuses_promptly: EvidenceRow {
+        fault: "nextLink loops back to page 1", kind: "paging_loop", page_size: 1,
+        expect: Evidence::Refuses(&["vmss-web", "from http://127.0.0.1", "loops"]),
+    },
+}
+
 // ---- scale: If-Match, retries only where the server did not act ----
 
 struct ScaleRow {

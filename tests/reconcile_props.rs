@@ -2,8 +2,10 @@
 //! with overprovisioning extras, scale-in, out-of-band deletion), tentacles register, health and
 //! power change, listings fail, time advances, and a simulated executor applies what the plan
 //! proposes. After every refresh:
-//! - no delete while the VM exists, while the current listing failed, or before K complete absent
-//!   listings spanning the grace period (counted here independently of `History`);
+//! - no delete while the VM exists, while the current listing failed or is not proven complete
+//!   (set Updating with a lost page, an entry repeated in place of a missing one, a VM of
+//!   unreadable name), or before K complete absent listings spanning the grace period (counted
+//!   here independently of `History`);
 //! - no (release, target) pair is ever deployed twice, and never to a target that had the release
 //!   when it appeared;
 //! - deploys go only to healthy, enabled targets on a Succeeded, running VM of a steady set;
@@ -11,6 +13,7 @@
 //!   and never while a deployment of another release to the environment is in flight.
 
 use proptest::prelude::*;
+use scaleguard::completeness;
 use scaleguard::config::Profile;
 use scaleguard::matching::normalize_name;
 use scaleguard::model::{Action, HealthStatus, Instance, PowerState, ProvisioningState, TaskState};
@@ -28,6 +31,12 @@ enum Fault {
     OtherSetListingFails,
     TargetListingFails,
     ProjectListingFails,
+    /// The web set reports Updating and its listing lost a page (its last VM).
+    UpdatingAndTruncated,
+    /// The web set's last VM is missing and another is listed twice in its place.
+    RepeatedEntry,
+    /// One web VM's computer name cannot be read.
+    UnnamedVm,
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +90,9 @@ fn event() -> impl Strategy<Value = Event> {
         1 => Just(Fault::OtherSetListingFails),
         1 => Just(Fault::TargetListingFails),
         1 => Just(Fault::ProjectListingFails),
+        1 => Just(Fault::UpdatingAndTruncated),
+        1 => Just(Fault::RepeatedEntry),
+        1 => Just(Fault::UnnamedVm),
     ];
     prop_oneof![
         2 => (1..4u8, 0..3u8).prop_map(|(count, extras)| Event::ScaleOut { count, extras }),
@@ -201,9 +213,26 @@ impl World {
 
     fn snapshot(&self, fault: Fault) -> Snapshot {
         let mut builder = SnapshotBuilder::new(at(self.now));
+        let mut web = self.vms.clone();
         builder = match fault {
             Fault::SetListingFails => builder.failed_set("web"),
-            _ => builder.set("web", self.capacity, self.vms.clone()),
+            Fault::UpdatingAndTruncated => {
+                web.pop();
+                builder.set("web", self.capacity, web).set_state(ProvisioningState::Updating)
+            }
+            Fault::RepeatedEntry => {
+                if let (Some(first), Some(_)) = (web.first().cloned(), web.pop()) {
+                    web.push(first);
+                }
+                builder.set("web", self.capacity, web)
+            }
+            Fault::UnnamedVm => {
+                if let Some(vm) = web.last_mut() {
+                    vm.computer_name = None;
+                }
+                builder.set("web", self.capacity, web)
+            }
+            _ => builder.set("web", self.capacity, web),
         };
         builder = match fault {
             Fault::OtherSetListingFails => builder.failed_set("api"),
@@ -357,9 +386,10 @@ impl World {
         })
     }
 
-    /// The oracle: complete = no fault and the listing is believable.
+    /// The oracle: evidence = no fault and the listing holds at least the capacity (the set is
+    /// always settled here unless the fault says otherwise).
     fn count_absence(&mut self, fault: Fault) {
-        let believable = !self.vms.is_empty() || self.capacity == 0;
+        let believable = self.vms.len() >= self.capacity as usize;
         if !matches!(fault, Fault::None | Fault::ProjectListingFails) || !believable {
             return;
         }
@@ -378,7 +408,18 @@ impl World {
         }
     }
 
+    /// A fault that changes nothing (a repeated entry in a one-VM listing, an unnamed VM in an
+    /// empty one) is no fault.
+    fn effective(&self, fault: Fault) -> Fault {
+        match fault {
+            Fault::RepeatedEntry if self.vms.len() < 2 => Fault::None,
+            Fault::UnnamedVm if self.vms.is_empty() => Fault::None,
+            other => other,
+        }
+    }
+
     fn refresh(&mut self, fault: Fault) -> Result<(), String> {
+        let fault = self.effective(fault);
         let snapshot = self.snapshot(fault);
         self.count_absence(fault);
         let inventory = Inventory::new(&snapshot, &self.profile);
@@ -392,6 +433,11 @@ impl World {
         self.history = restored;
         let plan = plan_inventory(&inventory, &self.history, at(self.now), &self.profile);
         let config = &self.profile.reconcile;
+        let unproven = snapshot
+            .scale_sets
+            .iter()
+            .filter_map(|set| set.listing.as_ref().ok())
+            .any(|listing| !completeness::judge(listing).is_proven());
         for planned in &plan.actions {
             match &planned.action {
                 Action::DeleteTarget { target_id, target_name, .. } => {
@@ -399,7 +445,14 @@ impl World {
                         return Err(format!("{target_id} proposed for deletion while its VM exists"));
                     }
                     if !matches!(fault, Fault::None | Fault::ProjectListingFails) {
-                        return Err(format!("{target_id} proposed for deletion on a failed listing"));
+                        return Err(format!(
+                            "{target_id} proposed for deletion on a failed or doubtful listing"
+                        ));
+                    }
+                    if unproven {
+                        return Err(format!(
+                            "{target_id} proposed for deletion on a listing not proven complete"
+                        ));
                     }
                     let (listings, first, latest) = self
                         .absence

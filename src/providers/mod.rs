@@ -9,6 +9,7 @@
 
 pub mod azure;
 
+use crate::completeness::{self, Doubt};
 use crate::config::Profile;
 use crate::model::{Instance, OrchestrationMode, ScaleSetKey, ScaleSetState};
 use crate::snapshot::ScaleSetListing;
@@ -47,6 +48,17 @@ pub trait ScaleSetProvider: Send + Sync {
     /// Every instance with its instance view, all pages; a failed page is an error, never a shorter list.
     fn list_instances<'a>(&'a self, key: &'a ScaleSetKey) -> ProviderFuture<'a, Vec<Instance>>;
 
+    /// [`ScaleSetProvider::list_instances`] of a set of `capacity`: paging that takes more pages
+    /// than the capacity implies is an error. Providers whose listings cannot loop ignore it.
+    fn list_instances_for<'a>(
+        &'a self,
+        key: &'a ScaleSetKey,
+        capacity: u32,
+    ) -> ProviderFuture<'a, Vec<Instance>> {
+        let _ = capacity;
+        self.list_instances(key)
+    }
+
     /// Set the desired capacity if the scale set still has `etag`; `PreconditionFailed` otherwise.
     fn set_capacity<'a>(
         &'a self,
@@ -83,19 +95,27 @@ pub trait ScaleSetProvider: Send + Sync {
                         .into(),
                 });
             }
-            let instances = self.list_instances(key).await?;
+            let instances = self.list_instances_for(key, state.capacity).await?;
+            let listing = ScaleSetListing { state, instances };
             // A listing that ended early (a missing next link) looks complete page by page; a
-            // settled set listing fewer VMs than its capacity gives it away. Over-provisioned
-            // extras only ever add VMs, and a set that is still changing is not judged.
-            let listed = instances.len() as u64;
-            if state.provisioning_state.is_final() && listed < u64::from(state.capacity) {
+            // settled set listing fewer distinct VMs than its capacity gives it away (an entry
+            // repeated across pages must not make up the count). Any other doubt (a set still
+            // changing, repeated entries beside a full count) leaves a listing that is shown but
+            // proves nothing about absence: the planner judges it again (`completeness`).
+            let verdict = completeness::judge(&listing);
+            if let Some((listed, capacity)) = verdict.short_while_settled() {
+                let repeats = verdict.doubts.iter().find_map(|d| match d {
+                    Doubt::RepeatedInstanceIds(_) | Doubt::RepeatedVmIds(_) => Some(format!(" ({d})")),
+                    _ => None,
+                });
                 return Err(ProviderError::IncompleteListing {
                     what: format!("instances of {key}"),
                     listed,
-                    capacity: state.capacity,
+                    capacity,
+                    repeats: repeats.unwrap_or_default(),
                 });
             }
-            Ok(ScaleSetListing { state, instances })
+            Ok(listing)
         })
     }
 }
@@ -135,9 +155,13 @@ pub enum ProviderError {
     Unsupported { what: String, detail: String },
     #[error("{what}: the operation failed{}", said(.detail))]
     OperationFailed { what: String, detail: Option<String> },
-    /// Fewer VMs listed than a settled scale set's capacity: a page went missing.
-    #[error("{what}: the listing has {listed} VM(s) but the settled scale set's capacity is {capacity}: the listing is incomplete")]
-    IncompleteListing { what: String, listed: u64, capacity: u32 },
+    /// Fewer distinct VMs listed than a settled scale set's capacity: a page went missing.
+    /// `repeats` is empty or " (instance 1 listed 2 times)".
+    #[error("{what}: the listing has {listed} distinct VM(s){repeats} but the settled scale set's capacity is {capacity}: the listing is incomplete")]
+    IncompleteListing { what: String, listed: u64, capacity: u32, repeats: String },
+    /// Paging stopped before the server said it was over: a loop, no end, or a foreign nextLink.
+    #[error("{what}: paging stopped: {detail}")]
+    Paging { what: String, detail: String },
     /// A listing page failed: the whole listing is void (never a shorter list).
     #[error("instance listing failed at page {page}: {cause}")]
     PartialListing { page: u32, cause: Box<ProviderError> },
@@ -161,6 +185,7 @@ impl ProviderError {
             Self::Unsupported { .. } => "unsupported",
             Self::OperationFailed { .. } => "operation failed",
             Self::IncompleteListing { .. } => "incomplete listing",
+            Self::Paging { .. } => "paging stopped",
             Self::PartialListing { cause, .. } => cause.kind(),
         }
     }

@@ -1,7 +1,8 @@
 //! Deletes: a target whose VM is gone (scale-in, an overprovisioning extra, deleted by hand).
 //!
-//! Invariant 1: only after its VM was absent from `absent_observations` consecutive complete
-//! listings spanning `absent_grace_secs`, the current listing among them. Invariant 2: an empty
+//! Invariant 1: only after its VM was absent from `absent_observations` consecutive listings proven
+//! complete (`completeness`) spanning `absent_grace_secs`, the current listing among them. A VM
+//! whose name cannot be read holds the deletes of its set's unmatched targets. Invariant 2: an empty
 //! listing is evidence only when the set reports capacity 0, and then the delete needs a
 //! confirmation. A VM that is present in any state (stopped, deallocated, Deleting) keeps its
 //! target: an unreachable tentacle is a note, never a delete. A target last seen on a scale set that
@@ -28,13 +29,15 @@ pub(crate) fn delete_evidence<'h>(
     target: &Target,
     config: &ReconcileConfig,
 ) -> Result<DeleteEvidence<'h>, String> {
-    if !inventory.is_absence_evidence() {
-        return Err("the current listing is not complete, so it proves nothing about absence".into());
-    }
     if let Some((found, _)) = inventory.vm_of(&target.id) {
         return Err(format!("its VM (instance {}) is present", found.instance_id));
     }
-    let record = history.target(&target.id).ok_or("no observation of it is on record")?;
+    let record = history.target(&target.id);
+    let last_set = record.and_then(|r| r.last_vm.as_ref()).map(|vm| &vm.scale_set);
+    if let Some(doubt) = inventory.absence_doubt(last_set) {
+        return Err(doubt.to_string());
+    }
+    let record = record.ok_or("no observation of it is on record")?;
     let streak = record.absence.as_ref().ok_or("no absence of its VM is on record")?;
     if streak.latest != inventory.snapshot.taken_at {
         return Err("the current listing has not been recorded in the history".into());

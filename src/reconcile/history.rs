@@ -1,7 +1,9 @@
 //! What earlier refreshes saw, kept between runs (a headless runbook persists it as JSON).
 //!
-//! Only complete listings are evidence of absence: a failed or partial listing of any configured
-//! scale set, or a failed target listing, neither extends nor breaks a streak. A listing in which
+//! Only listings proven complete are evidence of absence (`Inventory::absence_doubt`): a failed,
+//! unproven (set not settled, short, repeated entries) listing of any configured scale set, a VM
+//! of unreadable name on the target's set, or a failed target listing neither extends nor breaks
+//! a streak. A listing in which
 //! the target's VM is present ends the streak. Evidence is tied to the VM's vmId as well as its
 //! instance id, because Azure may hand an instance id to a new VM.
 
@@ -95,9 +97,24 @@ pub struct SetRecord {
     pub last_listed: OffsetDateTime,
 }
 
+/// A last observation this much newer than a refresh was recorded by a clock that ran ahead (or
+/// this one runs behind); anything closer is a replayed or racing refresh, ignored as such.
+pub const CLOCK_SKEW_TOLERANCE: Duration = Duration::minutes(2);
+
+/// The history's last observation lay in this refresh's future: its future-dated evidence was
+/// discarded (shown as a note by the plan of that refresh).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockSkew {
+    pub recorded: OffsetDateTime,
+    pub observed: OffsetDateTime,
+}
+
 /// Observation history across refreshes. Pure: `observe` is fed snapshots, nothing else.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
+    /// Set by the `observe` that found the history dated in its future; never persisted.
+    #[serde(skip)]
+    pub clock_skew: Option<ClockSkew>,
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub last_observed_at: Option<OffsetDateTime>,
     /// By target id.
@@ -142,11 +159,19 @@ impl History {
     }
 
     /// Record what one refresh saw. A snapshot not newer than the last one observed is ignored, so
-    /// replaying a refresh can never add a listing to a streak.
+    /// replaying a refresh can never add a listing to a streak; but a last observation more than
+    /// `CLOCK_SKEW_TOLERANCE` in the snapshot's future would freeze the evidence for as long as the
+    /// clocks disagree, so it is taken for a clock error: the future-dated evidence is dropped
+    /// (`clock_skew` says so) and counting starts again from this refresh.
     pub fn observe(&mut self, inventory: &Inventory<'_>) {
         let at = inventory.snapshot.taken_at;
-        if self.last_observed_at.is_some_and(|last| at <= last) {
-            return;
+        match self.last_observed_at {
+            Some(last) if last - at > CLOCK_SKEW_TOLERANCE => {
+                self.discard_after(at);
+                self.clock_skew = Some(ClockSkew { recorded: last, observed: at });
+            }
+            Some(last) if at <= last => return,
+            _ => {}
         }
         self.last_observed_at = Some(at);
         self.observe_sets(inventory, at);
@@ -156,7 +181,10 @@ impl History {
 
     fn observe_sets(&mut self, inventory: &Inventory<'_>, at: OffsetDateTime) {
         for set in &inventory.sets {
-            let (Ok(listing), Some(progress)) = (set.listing, set.progress) else { continue };
+            let (Ok(listing), Some(progress), Some(verdict)) = (set.listing, set.progress, &set.completeness)
+            else {
+                continue;
+            };
             let record = self
                 .scale_sets
                 .entry(super::text::set_id(set.key))
@@ -165,9 +193,9 @@ impl History {
             record.unsteady_since =
                 if progress.is_steady() { None } else { record.unsteady_since.or(Some(at)) };
 
-            // An implausibly empty listing is not believed: it must not wipe first-seen times.
+            // A listing not proven complete is not believed: it must not wipe first-seen times.
             let keys: Vec<String> = listing.instances.iter().map(vm_key).collect();
-            if !progress.is_implausibly_empty() {
+            if verdict.is_proven() {
                 let listed: HashSet<&str> = keys.iter().map(String::as_str).collect();
                 self.vms.retain(|key, vm| &vm.scale_set != set.key || listed.contains(key.as_str()));
             }
@@ -192,7 +220,6 @@ impl History {
         if !inventory.target_listing_ok() {
             return;
         }
-        let evidence = inventory.is_absence_evidence();
         let listed: HashSet<&str> = inventory.targets.iter().map(|t| t.id.as_str()).collect();
         // A target gone from a successful listing was deleted: its evidence has served.
         self.targets.retain(|id, _| listed.contains(id.as_str()));
@@ -229,16 +256,48 @@ impl History {
                     }
                     record.absence = None;
                 }
-                None if evidence => {
-                    let streak =
-                        record.absence.get_or_insert(AbsenceStreak { listings: 0, first: at, latest: at });
-                    streak.listings = streak.listings.saturating_add(1);
-                    streak.latest = at;
+                None => {
+                    let last_set = record.last_vm.as_ref().map(|vm| &vm.scale_set);
+                    // Not evidence either way (an unproven listing, an unreadable name): the
+                    // streak stands as it was.
+                    if inventory.absence_doubt(last_set).is_none() {
+                        let streak = record.absence.get_or_insert(AbsenceStreak {
+                            listings: 0,
+                            first: at,
+                            latest: at,
+                        });
+                        streak.listings = streak.listings.saturating_add(1);
+                        streak.latest = at;
+                    }
                 }
-                // Not evidence either way: the streak stands as it was.
-                None => {}
             }
         }
+    }
+
+    /// Nothing recorded after `at` is believed: absence streaks reaching past it are dropped (no
+    /// evidence is granted by a wrong clock) and later sightings are moved back to `at`.
+    fn discard_after(&mut self, at: OffsetDateTime) {
+        let clamp = |time: &mut OffsetDateTime| *time = (*time).min(at);
+        for target in self.targets.values_mut() {
+            clamp(&mut target.last_listed);
+            for vm in [&mut target.last_vm, &mut target.replaced_vm].into_iter().flatten() {
+                clamp(&mut vm.seen_at);
+            }
+            if target.absence.as_ref().is_some_and(|streak| streak.latest > at) {
+                target.absence = None;
+            }
+        }
+        for vm in self.vms.values_mut() {
+            clamp(&mut vm.first_seen);
+            clamp(&mut vm.last_seen);
+        }
+        for set in self.scale_sets.values_mut() {
+            clamp(&mut set.last_listed);
+            if let Some(since) = set.unsteady_since.as_mut() {
+                clamp(since);
+            }
+        }
+        self.last_observed_at = None;
     }
 
     fn forget_stale(&mut self, at: OffsetDateTime) {

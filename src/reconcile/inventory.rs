@@ -1,12 +1,14 @@
 //! One snapshot, read once for every rule: in-scope targets, the VM each one runs on, and how far
 //! along each scale set is. Building it is the only place matching runs.
 
+use crate::completeness::{self, Completeness};
 use crate::config::Profile;
-use crate::matching::{match_targets, InstanceRef, Matching};
+use crate::matching::{has_match_name, match_targets, InstanceRef, Matching};
 use crate::model::{Instance, ProvisioningState, ScaleSetKey, Target};
 use crate::snapshot::{ReadFailure, ScaleSetListing, Snapshot};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt;
 
 /// How far a listed scale set is from steady.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,10 +21,13 @@ pub struct SetProgress {
     pub in_progress: u32,
     /// The scale set's own provisioningState is final.
     pub set_final: bool,
+    /// An instance id or vmId is listed twice: the counts above may hide a missing VM.
+    pub repeated: bool,
 }
 
 impl SetProgress {
-    pub fn of(listing: &ScaleSetListing) -> Self {
+    /// The counts of `listing`, whose `completeness::judge` verdict is `verdict`.
+    pub fn of(listing: &ScaleSetListing, verdict: &Completeness) -> Self {
         let count = |keep: fn(&Instance) -> bool| {
             u32::try_from(listing.instances.iter().filter(|i| keep(i)).count()).unwrap_or(u32::MAX)
         };
@@ -32,6 +37,7 @@ impl SetProgress {
             succeeded: count(|i| i.provisioning_state == ProvisioningState::Succeeded),
             in_progress: count(|i| !i.provisioning_state.is_final()),
             set_final: listing.state.provisioning_state.is_final(),
+            repeated: verdict.has_repeats(),
         }
     }
 
@@ -40,9 +46,14 @@ impl SetProgress {
         self.listed.saturating_sub(self.capacity)
     }
 
-    /// Nothing left to settle: the only state in which deploying to the set is safe.
+    /// Nothing left to settle: the only state in which deploying to the set is safe. A listing
+    /// with repeated entries is never steady: a repeat can stand in for a VM still being created.
     pub fn is_steady(&self) -> bool {
-        self.set_final && self.in_progress == 0 && self.succeeded >= self.capacity && self.extras() == 0
+        self.set_final
+            && !self.repeated
+            && self.in_progress == 0
+            && self.succeeded >= self.capacity
+            && self.extras() == 0
     }
 
     /// An empty listing of a set that says it has VMs is not believed (invariant 2).
@@ -58,6 +69,10 @@ pub struct SetView<'a> {
     pub listing: Result<&'a ScaleSetListing, &'a ReadFailure>,
     /// None when the listing failed.
     pub progress: Option<SetProgress>,
+    /// Is the listing proven complete (`completeness::judge`)? None when it failed.
+    pub completeness: Option<Completeness>,
+    /// Listed VMs whose match name cannot be read: any unmatched target of the set may run on one.
+    pub unnamed: Vec<&'a Instance>,
     by_instance_id: HashMap<&'a str, &'a Instance>,
 }
 
@@ -99,10 +114,18 @@ impl<'a> Inventory<'a> {
                 let by_instance_id = listing
                     .map(|l| l.instances.iter().map(|i| (i.instance_id.as_str(), i)).collect())
                     .unwrap_or_default();
+                let unnamed = listing
+                    .map(|l| {
+                        l.instances.iter().filter(|i| !has_match_name(i, observation.match_by)).collect()
+                    })
+                    .unwrap_or_default();
+                let completeness = listing.ok().map(completeness::judge);
                 SetView {
                     key: &observation.key,
                     listing,
-                    progress: listing.ok().map(SetProgress::of),
+                    progress: listing.ok().zip(completeness.as_ref()).map(|(l, v)| SetProgress::of(l, v)),
+                    completeness,
+                    unnamed,
                     by_instance_id,
                 }
             })
@@ -119,12 +142,31 @@ impl<'a> Inventory<'a> {
         self.snapshot.targets.is_ok()
     }
 
-    /// May this snapshot count as evidence that a VM is gone? Only when the target listing and
-    /// every configured scale set's listing succeeded, and no set claims VMs it did not list.
-    pub fn is_absence_evidence(&self) -> bool {
-        !self.sets.is_empty()
-            && self.target_listing_ok()
-            && self.sets.iter().all(|s| s.progress.is_some_and(|p| !p.is_implausibly_empty()))
+    /// Why this snapshot proves nothing about the absence of a target's VM; None when it does.
+    /// `last_set` is the set the VM was last seen on (None: never matched). Evidence needs the
+    /// target listing and every configured set's listing, each proven complete (a target never
+    /// matched could be on any set), and no VM of unreadable name on the set(s) it could be on.
+    pub fn absence_doubt(&self, last_set: Option<&ScaleSetKey>) -> Option<AbsenceDoubt<'_>> {
+        if !self.target_listing_ok() {
+            return Some(AbsenceDoubt::TargetsFailed);
+        }
+        if self.sets.is_empty() {
+            return Some(AbsenceDoubt::NoScaleSet);
+        }
+        for set in &self.sets {
+            match &set.completeness {
+                None => return Some(AbsenceDoubt::ListingFailed(set.key)),
+                Some(verdict) if !verdict.is_proven() => {
+                    return Some(AbsenceDoubt::Unproven(set.key, verdict))
+                }
+                Some(_) => {}
+            }
+        }
+        self.sets
+            .iter()
+            .filter(|s| last_set.is_none_or(|key| key == s.key))
+            .find(|s| !s.unnamed.is_empty())
+            .map(|s| AbsenceDoubt::Unnamed(s.key, s.unnamed.len()))
     }
 
     pub fn set(&self, key: &ScaleSetKey) -> Option<&SetView<'a>> {
@@ -151,6 +193,37 @@ impl<'a> Inventory<'a> {
             Some(set) => empty_zero(set),
             // A target never matched to a known set: confirm when any set is empty at zero.
             None => self.sets.iter().any(empty_zero),
+        }
+    }
+}
+
+/// Why a snapshot is no evidence that a target's VM is gone (`Inventory::absence_doubt`).
+#[derive(Debug, Clone, Copy)]
+pub enum AbsenceDoubt<'i> {
+    TargetsFailed,
+    NoScaleSet,
+    ListingFailed(&'i ScaleSetKey),
+    Unproven(&'i ScaleSetKey, &'i Completeness),
+    /// The set lists this many VMs whose name cannot be read.
+    Unnamed(&'i ScaleSetKey, usize),
+}
+
+impl fmt::Display for AbsenceDoubt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TargetsFailed => f.write_str("the target listing failed, so it proves nothing about absence"),
+            Self::NoScaleSet => f.write_str("no scale set is configured, so nothing proves a VM gone"),
+            Self::ListingFailed(key) => {
+                write!(f, "the listing of {key} failed, so the current listing proves nothing about absence")
+            }
+            Self::Unproven(key, verdict) => write!(
+                f,
+                "the current listing of {key} is not proven complete ({verdict}), so it proves nothing about absence"
+            ),
+            Self::Unnamed(key, count) => write!(
+                f,
+                "{key} lists {count} VM(s) whose computer name cannot be read; any of them may be this target's VM"
+            ),
         }
     }
 }

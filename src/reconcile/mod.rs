@@ -19,6 +19,7 @@ mod deploys;
 mod history;
 mod inventory;
 mod notes;
+mod notes_evidence;
 mod store;
 mod summary;
 mod text;
@@ -28,9 +29,10 @@ mod wait;
 pub mod testkit;
 
 pub use history::{
-    vm_key, AbsenceStreak, History, SetRecord, TargetRecord, VmRecord, VmSighting, FORGET_AFTER,
+    vm_key, AbsenceStreak, ClockSkew, History, SetRecord, TargetRecord, VmRecord, VmSighting,
+    CLOCK_SKEW_TOLERANCE, FORGET_AFTER,
 };
-pub use inventory::{Inventory, SetProgress, SetView};
+pub use inventory::{AbsenceDoubt, Inventory, SetProgress, SetView};
 pub use store::{load_history, save_history, HistoryFileError};
 pub use summary::{summarize, PlanSummary};
 pub use validate::still_valid;
@@ -66,6 +68,8 @@ pub fn plan_inventory(
     Plan { generated_at: now, actions }
 }
 
+#[cfg(test)]
+mod tests_complete;
 #[cfg(test)]
 mod tests_deletes;
 #[cfg(test)]

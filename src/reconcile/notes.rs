@@ -8,7 +8,7 @@ use crate::model::{Action, PlannedAction, PowerState, ProvisioningState, ScaleSe
 use std::collections::{BTreeMap, HashSet};
 use time::OffsetDateTime;
 
-fn note(
+pub(super) fn note(
     id: String,
     severity: Severity,
     subject: String,
@@ -27,6 +27,9 @@ pub(crate) fn notes(
 ) -> Vec<PlannedAction> {
     let mut out = Vec::new();
     read_failures(inventory, &mut out);
+    super::notes_evidence::unproven_listings(inventory, &mut out);
+    super::notes_evidence::unnamed_vms(inventory, &mut out);
+    super::notes_evidence::clock_skew(history, &mut out);
     timed_out_waits(waits, &mut out);
     unregistered_vms(inventory, history, now, config, &mut out);
     duplicates(inventory, &mut out);

@@ -234,7 +234,8 @@ fn plan_is_ordered_waits_deletes_deploys_notes() {
     let mut plan = Plan { generated_at: at(0), actions: vec![] };
     for secs in [0, 200, 400, 600] {
         let snapshot = scaled_out(secs)
-            .set("api", 2, vec![vm_in("api", 1, ProvisioningState::Creating)])
+            // Listing its whole capacity (so deletes are not held), its VM still being created.
+            .set("api", 1, vec![vm_in("api", 1, ProvisioningState::Creating)])
             .failed_projects()
             .build();
         let mut snapshot = snapshot;

@@ -52,6 +52,9 @@ fn wait_for(
             progress.extras()
         ));
     }
+    if progress.repeated {
+        observations.push("the listing repeats an instance id or vmId: its counts are in doubt".into());
+    }
     if progress.succeeded < progress.capacity {
         observations.push(format!("{} of {} VMs Succeeded", progress.succeeded, progress.capacity));
     }

@@ -1,6 +1,7 @@
 //! Azure Resource Manager subset (Microsoft.Compute scale sets, api-version 2024-07-01), served at
 //! the root of host:port. Paths are case-insensitive, like the real ARM.
 
+use super::faults::{ArmShape, Unnamed};
 use super::http::{format_time, Reply, Request};
 use super::world::{ScaleSet, Vm, VmState, World};
 use super::Shared;
@@ -130,7 +131,11 @@ pub fn handle(shared: &Shared, request: &Request, route: ArmRoute) -> Reply {
         (&Method::GET, ArmRoute::ScaleSet { sub, rg, set }) => match find_set(&world, &sub, &rg, &set) {
             Ok(index) => {
                 let set = &world.scale_sets[index];
-                Reply::ok(scale_set_json(shared, set)).header("etag", etag(set.etag))
+                let mut body = scale_set_json(shared, set);
+                if request.arm_shape == Some(ArmShape::TruncatedWhileUpdating) {
+                    body["properties"]["provisioningState"] = json!("Updating");
+                }
+                Reply::ok(body).header("etag", etag(set.etag))
             }
             Err(reply) => reply,
         },
@@ -348,23 +353,70 @@ fn list_vms(shared: &Shared, world: &World, request: &Request, index: usize) -> 
     vms.sort_by_key(|vm| vm.instance_id);
     let more = vms.len() > page_size;
     vms.truncate(page_size);
-    let value: Vec<Value> = vms.iter().map(|vm| vm_json(shared, world, set, vm, expand)).collect();
+    let last = vms.last().map_or(0, |vm| vm.instance_id);
+    let shape = request.arm_shape;
+    if shape == Some(ArmShape::DuplicateVm) {
+        // The previous page's last VM again, in place of this page's last: one VM goes missing.
+        if let (Some(previous), Some(own)) = (after.and_then(|id| set.vm(id)), vms.last_mut()) {
+            *own = previous;
+        }
+    }
+    let mut value: Vec<Value> = vms.iter().map(|vm| vm_json(shared, world, set, vm, expand)).collect();
+    if let Some(ArmShape::Unnamed(how)) = shape {
+        value.iter_mut().for_each(|vm| unname(vm, how));
+    }
     let mut body = json!({ "value": value });
-    if more && !request.truncate_page {
-        let last = vms.last().map_or(0, |vm| vm.instance_id);
+    let truncated = request.truncate_page || shape == Some(ArmShape::TruncatedWhileUpdating);
+    if more && !truncated {
+        let base = match shape {
+            Some(ArmShape::ForeignNextLink { port }) => format!("http://127.0.0.1:{port}"),
+            _ => shared.base_url.clone(),
+        };
         let mut link = format!(
-            "{}{}/virtualMachines?api-version={}",
-            shared.base_url,
+            "{base}{}/virtualMachines?api-version={}",
             set_id(set),
             request.param("api-version").unwrap_or("2024-07-01")
         );
         if expand {
             link.push_str("&$expand=instanceView");
         }
-        link.push_str(&format!("&$skiptoken={last}"));
+        // A loop sends the client back to the first page.
+        if shape != Some(ArmShape::PagingLoop) {
+            link.push_str(&format!("&$skiptoken={last}"));
+        }
         body["nextLink"] = json!(link);
     }
     Reply::ok(body)
+}
+
+/// Take a VM's computer name away the way real answers do.
+fn unname(vm: &mut Value, how: Unnamed) {
+    let Some(properties) = vm.get_mut("properties").and_then(Value::as_object_mut) else { return };
+    let view_name = |properties: &mut serde_json::Map<String, Value>, name: Option<&str>| {
+        if let Some(view) = properties.get_mut("instanceView").and_then(Value::as_object_mut) {
+            match name {
+                Some(name) => view.insert("computerName".into(), json!(name)),
+                None => view.remove("computerName"),
+            };
+        }
+    };
+    match how {
+        Unnamed::NoOsProfile => {
+            properties.remove("osProfile");
+        }
+        Unnamed::Nowhere => {
+            properties.remove("osProfile");
+            view_name(properties, None);
+        }
+        Unnamed::Null => {
+            properties["osProfile"]["computerName"] = Value::Null;
+            view_name(properties, None);
+        }
+        Unnamed::Empty => {
+            properties["osProfile"]["computerName"] = json!("");
+            view_name(properties, Some(""));
+        }
+    }
 }
 
 fn async_headers(shared: &Shared, reply: Reply, set: &ScaleSet, operation: &str, api_version: &str) -> Reply {

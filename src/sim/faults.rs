@@ -60,10 +60,37 @@ pub enum FaultKind {
     },
     /// Answer 200 `{}` without acting (a DELETE that deletes nothing).
     OkNoop,
+    /// Reshapes an ARM answer instead of replacing it (see [`ArmShape`]).
+    Arm(ArmShape),
+}
+
+/// Hostile but well-formed ARM answers (the scale-set GET and the VM list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArmShape {
+    /// `truncated_while_updating`: the set reports `Updating` and the VM page loses its nextLink.
+    TruncatedWhileUpdating,
+    /// `duplicate_vm`: a later page repeats the previous page's last VM in place of its own last
+    /// one (the count stays right, one VM goes missing).
+    DuplicateVm,
+    /// `no_os_profile` (a specialized image: the instance view still names it), `unnamed_vm` (no
+    /// name anywhere), `null_computer_name`, `empty_computer_name`: every VM of the page.
+    Unnamed(Unnamed),
+    /// `foreign_next_link:PORT`: the nextLink points at 127.0.0.1:PORT instead of this server.
+    ForeignNextLink { port: u16 },
+    /// `paging_loop`: the nextLink points back to the first page.
+    PagingLoop,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unnamed {
+    NoOsProfile,
+    Nowhere,
+    Null,
+    Empty,
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, slow_body, truncated_page, malformed_json, 401, 403, expired_token, echo_secret, redirect, lying_total, ignore_skip, act_then_503, act_then_429, ok_noop)")]
+#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, slow_body, truncated_page, malformed_json, 401, 403, expired_token, echo_secret, redirect, lying_total, ignore_skip, act_then_503, act_then_429, ok_noop, truncated_while_updating, duplicate_vm, no_os_profile, unnamed_vm, null_computer_name, empty_computer_name, foreign_next_link:PORT, paging_loop)")]
 pub struct UnknownFault(String);
 
 impl FaultSpec {
@@ -89,7 +116,18 @@ impl FaultSpec {
             "act_then_503" => FaultKind::ActThen503,
             "act_then_429" => FaultKind::ActThen429 { retry_after_secs: self.retry_after_secs.unwrap_or(1) },
             "ok_noop" => FaultKind::OkNoop,
-            other => return Err(UnknownFault(other.to_string())),
+            "truncated_while_updating" => FaultKind::Arm(ArmShape::TruncatedWhileUpdating),
+            "duplicate_vm" => FaultKind::Arm(ArmShape::DuplicateVm),
+            "no_os_profile" => FaultKind::Arm(ArmShape::Unnamed(Unnamed::NoOsProfile)),
+            "unnamed_vm" => FaultKind::Arm(ArmShape::Unnamed(Unnamed::Nowhere)),
+            "null_computer_name" => FaultKind::Arm(ArmShape::Unnamed(Unnamed::Null)),
+            "empty_computer_name" => FaultKind::Arm(ArmShape::Unnamed(Unnamed::Empty)),
+            "paging_loop" => FaultKind::Arm(ArmShape::PagingLoop),
+            other => match other.strip_prefix("foreign_next_link:").map(str::parse) {
+                // Loopback only: the simulator never points anywhere else.
+                Some(Ok(port)) => FaultKind::Arm(ArmShape::ForeignNextLink { port }),
+                _ => return Err(UnknownFault(other.to_string())),
+            },
         })
     }
 }
@@ -199,6 +237,17 @@ mod tests {
     fn slow_reply_takes_the_delay() {
         let spec = FaultSpec { delay_ms: Some(40), ..spec("octopus", "slow_reply", 1) };
         assert_eq!(spec.kind().unwrap(), FaultKind::SlowReply { ms: 40 });
+    }
+
+    #[test]
+    fn arm_shapes_parse_with_their_port() {
+        let kind = |k: &str| spec("arm", k, 1).kind().map_err(|e| e.to_string());
+        assert_eq!(
+            kind("foreign_next_link:4123"),
+            Ok(FaultKind::Arm(ArmShape::ForeignNextLink { port: 4123 }))
+        );
+        assert_eq!(kind("unnamed_vm"), Ok(FaultKind::Arm(ArmShape::Unnamed(Unnamed::Nowhere))));
+        assert!(kind("foreign_next_link:example.com").is_err_and(|e| e.contains("foreign_next_link:PORT")));
     }
 
     #[test]

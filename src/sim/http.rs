@@ -17,6 +17,8 @@ pub struct Request {
     pub body: Bytes,
     /// A `truncated_page` fault: drop nextLink / Page.Next from this answer.
     pub truncate_page: bool,
+    /// A fault that reshapes this ARM answer.
+    pub arm_shape: Option<super::faults::ArmShape>,
     /// A `lying_total` fault: inflate `TotalResults`, answer a `skip` past the end with the last page.
     pub lying_total: bool,
     /// An `ignore_skip` fault: serve the first page whatever `skip` says.

@@ -348,6 +348,7 @@ async fn dispatch(
         headers,
         body,
         truncate_page: false,
+        arm_shape: None,
         lying_total: false,
         ignore_skip: false,
     };
@@ -384,6 +385,7 @@ async fn dispatch(
         Some(FaultKind::EchoSecret) => return echo_secret_reply(api, &request).into_response(false),
         Some(FaultKind::TruncatedPage) => request.truncate_page = true,
         Some(FaultKind::MalformedJson) => malformed = true,
+        Some(FaultKind::Arm(shape)) => request.arm_shape = Some(shape),
         Some(FaultKind::LyingTotal) => request.lying_total = true,
         Some(FaultKind::IgnoreSkip) => request.ignore_skip = true,
         Some(FaultKind::ActThen503) => acted_then = Some(FaultKind::Unavailable),
@@ -496,6 +498,7 @@ fn fault_reply(api: Api, kind: FaultKind) -> Reply {
         | FaultKind::EchoSecret
         | FaultKind::TruncatedPage
         | FaultKind::MalformedJson
+        | FaultKind::Arm(_)
         | FaultKind::Redirect
         | FaultKind::LyingTotal
         | FaultKind::IgnoreSkip

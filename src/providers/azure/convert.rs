@@ -50,12 +50,17 @@ pub fn instance(key: &ScaleSetKey, vm: models::VirtualMachineScaleSetVm) -> Inst
         .clone()
         .or_else(|| name.rsplit_once('_').map(|(_, id)| id.to_string()))
         .unwrap_or_default();
+    // Specialized images carry no osProfile; the instance view still reports the host name. A
+    // blank name is no name: it must never match (or hide) a target.
+    let named = |name: Option<&String>| name.filter(|n| !n.trim().is_empty()).cloned();
+    let computer_name = named(props.os_profile.as_ref().and_then(|o| o.computer_name.as_ref()))
+        .or_else(|| named(props.instance_view.as_ref().and_then(|v| v.computer_name.as_ref())));
     Instance {
         scale_set: key.clone(),
         instance_id,
         vm_id: props.vm_id.clone(),
         name,
-        computer_name: props.os_profile.as_ref().and_then(|o| o.computer_name.clone()),
+        computer_name,
         provisioning_state: ProvisioningState::parse(&provisioning),
         power_state: status("PowerState").map(|p| PowerState::parse(&p)).unwrap_or(PowerState::Unknown),
         latest_model_applied: props.latest_model_applied.unwrap_or(false),
@@ -64,5 +69,44 @@ pub fn instance(key: &ScaleSetKey, vm: models::VirtualMachineScaleSetVm) -> Inst
             .as_ref()
             .and_then(|p| p.protect_from_scale_in)
             .unwrap_or(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> ScaleSetKey {
+        ScaleSetKey {
+            provider: "azure".into(),
+            subscription_id: "sub".into(),
+            resource_group: "rg".into(),
+            name: "vmss".into(),
+        }
+    }
+
+    fn parse(properties: serde_json::Value) -> Instance {
+        let vm = serde_json::json!({"name": "vmss_3", "location": "westus", "instanceId": "3", "properties": properties});
+        instance(&key(), serde_json::from_value(vm).expect("a VM the SDK model accepts"))
+    }
+
+    #[test]
+    fn a_specialized_image_vm_is_named_by_its_instance_view() {
+        // Specialized images have no osProfile; the instance view still reports the host name.
+        let vm = parse(serde_json::json!({"instanceView": {"computerName": "vmss000003"}}));
+        assert_eq!(vm.computer_name.as_deref(), Some("vmss000003"));
+    }
+
+    #[test]
+    fn null_or_empty_computer_names_fall_back_to_the_instance_view_or_read_as_none() {
+        let view = serde_json::json!({"computerName": "vmss000003"});
+        let empty = parse(serde_json::json!({"osProfile": {"computerName": ""}, "instanceView": view}));
+        assert_eq!(empty.computer_name.as_deref(), Some("vmss000003"));
+        let null = parse(serde_json::json!({"osProfile": {"computerName": null}}));
+        assert_eq!(null.computer_name, None);
+        let blank = parse(
+            serde_json::json!({"osProfile": {"computerName": " "}, "instanceView": {"computerName": ""}}),
+        );
+        assert_eq!(blank.computer_name, None);
     }
 }

@@ -1,15 +1,19 @@
 //! Azure VM Scale Sets through azure_mgmt_compute 0.21 (Uniform orchestration).
 //!
-//! Reads use the SDK (`get`, and `list(...).expand("instanceView").into_stream()` which follows
-//! every nextLink). Writes use the SDK's `.send()` only: awaiting its long-running futures re-sends
-//! the PATCH in a loop and misreads the state, so we follow each write ourselves (lro.rs: a 200 can
-//! still be running), polling `Azure-AsyncOperation` / `Location` or the resource's
-//! `provisioningState`, through the same pipeline and credential, within `lro_deadline_secs`.
+//! The scale set is read with the SDK's `get`. The VM list is paged here (paging.rs), through the
+//! same pipeline and credential, parsed with the SDK's models: the SDK's `into_stream()` follows
+//! any nextLink to any host with the bearer token and never stops on a loop. Writes use the SDK's
+//! `.send()` only: awaiting its long-running futures re-sends the PATCH in a loop and misreads the
+//! state, so we follow each write ourselves (lro.rs: a 200 can still be running), polling
+//! `Azure-AsyncOperation` / `Location` or the resource's `provisioningState`, within
+//! `lro_deadline_secs`. Every URL a server hands us (nextLink, poll URL) is requested only on the
+//! configured ARM origin.
 //! Everything goes through one azure_core pipeline with our transport and retry policy (pipeline.rs).
 
 pub mod convert;
 mod credential;
 mod lro;
+mod paging;
 mod pipeline;
 
 pub use credential::TokenEnvCredential;
@@ -22,15 +26,16 @@ use crate::retry::{parse_retry_after, RetryPolicy};
 use azure_core::auth::TokenCredential;
 use azure_core::{ClientOptions, Context, Method, RetryOptions, TransportOptions};
 use azure_mgmt_compute::package_2024_07_01::{models, Client};
-use futures::StreamExt;
 use lro::LroStatus;
+use paging::{origin_of, same_origin, PageWalk};
 use pipeline::{arm_failure, header, ArmFailure, ArmRetryPolicy};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct AzureProvider {
     client: Client,
-    /// Where ARM is served: resource URLs to read while a change settles start here.
+    /// The configured ARM endpoint: the only origin the credential is sent to, and where resource
+    /// URLs to read while a change settles start.
     endpoint: azure_core::Url,
     /// The same policies as the SDK client, for requests the SDK cannot make (LRO polling).
     pipeline: azure_core::Pipeline,
@@ -75,6 +80,9 @@ impl AzureProvider {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
+            // ARM does not redirect these calls; a redirect is answered as the error it is, never
+            // followed to another origin (and its answer never taken for a page).
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|err| ProviderError::Unsupported {
                 what: what(),
@@ -137,28 +145,95 @@ impl AzureProvider {
         Ok(convert::scale_set(key, body, etag))
     }
 
-    async fn list(&self, key: &ScaleSetKey) -> Result<Vec<Instance>, ProviderError> {
+    /// Every VM, page by page, for a set of `capacity` (which bounds the pages it may take).
+    async fn list(&self, key: &ScaleSetKey, capacity: u32) -> Result<Vec<Instance>, ProviderError> {
         let what = format!("GET instances of {key}");
-        let mut pages = self
-            .client
-            .virtual_machine_scale_set_v_ms_client()
-            .list(&key.resource_group, &key.name, &key.subscription_id)
-            .expand("instanceView")
-            .into_stream();
+        let mut url = self.endpoint.clone();
+        // The SDK's request: its path, api-version, then $expand.
+        url.set_path(&format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachineScaleSets/{}/virtualMachines",
+            key.subscription_id, key.resource_group, key.name
+        ));
+        url.query_pairs_mut().append_pair("api-version", API_VERSION).append_pair("$expand", "instanceView");
+        let mut walk = PageWalk::new(&self.endpoint, &url, capacity);
         let mut instances = Vec::new();
-        let mut page = 0u32;
-        while let Some(result) = pages.next().await {
-            page += 1;
-            match result {
-                Ok(list) => instances.extend(list.value.into_iter().map(|vm| convert::instance(key, vm))),
-                Err(err) if page == 1 => return Err(map_error(&what, err)),
-                Err(err) => {
-                    let cause = map_error(&format!("{what} (page {page})"), err);
-                    return Err(ProviderError::PartialListing { page, cause: Box::new(cause) });
-                }
+        let mut page = 1u32;
+        loop {
+            let fail = |cause: ProviderError| match page {
+                1 => cause,
+                _ => ProviderError::PartialListing { page, cause: Box::new(cause) },
+            };
+            let what_page = if page == 1 { what.clone() } else { format!("{what} (page {page})") };
+            let list = self.list_page(url, &what_page).await.map_err(fail)?;
+            let stopped = |stop: paging::PagingStop| ProviderError::Paging {
+                what: what.clone(),
+                detail: stop.to_string(),
+            };
+            let found: Vec<Instance> = list.value.into_iter().map(|vm| convert::instance(key, vm)).collect();
+            walk.page(found.iter().map(|vm| vm.instance_id.clone()).collect()).map_err(stopped)?;
+            instances.extend(found);
+            match walk.next(list.next_link.as_deref()).map_err(stopped)? {
+                Some(next) => url = next,
+                None => return Ok(instances),
             }
+            page += 1;
         }
-        Ok(instances)
+    }
+
+    /// One VM-list page; like the SDK, only a 200 is a page.
+    async fn list_page(
+        &self,
+        mut url: azure_core::Url,
+        what: &str,
+    ) -> Result<models::VirtualMachineScaleSetVmListResult, ProviderError> {
+        if !url.query_pairs().any(|(k, _)| k == "api-version") {
+            url.query_pairs_mut().append_pair("api-version", API_VERSION);
+        }
+        let (status, _, body) = self.get_on_origin(url, what).await?;
+        if status != 200 {
+            return Err(ProviderError::BadResponse {
+                what: what.to_string(),
+                detail: format!("answered {status} where a page (200) was expected"),
+            });
+        }
+        serde_json::from_slice(&body).map_err(|err| ProviderError::BadResponse {
+            what: what.to_string(),
+            detail: format!("the body is not the expected JSON ({err})"),
+        })
+    }
+
+    /// GET a URL a server handed us, with the bearer token, only on the configured ARM origin:
+    /// any other origin is an error naming it, and nothing is sent there.
+    async fn get_on_origin(
+        &self,
+        url: azure_core::Url,
+        what: &str,
+    ) -> Result<(u16, azure_core::headers::Headers, Vec<u8>), ProviderError> {
+        if !same_origin(&url, &self.endpoint) {
+            return Err(ProviderError::BadResponse {
+                what: what.to_string(),
+                detail: format!(
+                    "the server pointed to {}, not to the configured ARM endpoint {}: not requested, so the \
+                     credential is not sent there",
+                    origin_of(&url),
+                    origin_of(&self.endpoint)
+                ),
+            });
+        }
+        let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
+        let token = self
+            .credential
+            .get_token(&scopes)
+            .await
+            .map_err(|err| ProviderError::Credential { what: what.to_string(), detail: err.to_string() })?;
+        let mut request = azure_core::Request::new(url, Method::Get);
+        request.insert_header("authorization", format!("Bearer {}", token.token.secret()));
+        let response =
+            self.pipeline.send(&Context::new(), &mut request).await.map_err(|err| map_error(what, err))?;
+        let status: u16 = response.status().into();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.map_err(|err| map_error(what, err))?;
+        Ok((status, headers, body.to_vec()))
     }
 
     async fn capacity(
@@ -282,6 +357,10 @@ impl AzureProvider {
             what: what.clone(),
             detail: format!("poll URL: {err}"),
         })?;
+        if !same_origin(&url, &self.endpoint) {
+            // Refused before the first wait: a foreign poll URL will never become acceptable.
+            return self.get_on_origin(url, &what).await.map(|_| ());
+        }
         let deadline = Instant::now() + self.lro_deadline;
         let mut wait = retry_after.unwrap_or(self.poll_interval);
         loop {
@@ -293,22 +372,8 @@ impl AzureProvider {
                 });
             }
             tokio::time::sleep(wait.min(left)).await;
-            let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
-            let token = self
-                .credential
-                .get_token(&scopes)
-                .await
-                .map_err(|err| ProviderError::Credential { what: what.clone(), detail: err.to_string() })?;
-            let mut request = azure_core::Request::new(url.clone(), Method::Get);
-            request.insert_header("authorization", format!("Bearer {}", token.token.secret()));
-            let response = self
-                .pipeline
-                .send(&Context::new(), &mut request)
-                .await
-                .map_err(|err| map_error(&what, err))?;
-            let status: u16 = response.status().into();
-            let after = header(response.headers(), "retry-after").as_deref().and_then(parse_retry_after);
-            let body = response.into_body().collect().await.map_err(|err| map_error(&what, err))?;
+            let (status, headers, body) = self.get_on_origin(url.clone(), &what).await?;
+            let after = header(&headers, "retry-after").as_deref().and_then(parse_retry_after);
             match read(status, &body) {
                 LroStatus::Running => wait = after.unwrap_or(self.poll_interval),
                 LroStatus::Succeeded => return Ok(()),
@@ -329,7 +394,15 @@ impl ScaleSetProvider for AzureProvider {
     }
 
     fn list_instances<'a>(&'a self, key: &'a ScaleSetKey) -> ProviderFuture<'a, Vec<Instance>> {
-        Box::pin(self.list(key))
+        Box::pin(self.list(key, paging::MAX_SET_CAPACITY))
+    }
+
+    fn list_instances_for<'a>(
+        &'a self,
+        key: &'a ScaleSetKey,
+        capacity: u32,
+    ) -> ProviderFuture<'a, Vec<Instance>> {
+        Box::pin(self.list(key, capacity))
     }
 
     fn set_capacity<'a>(

@@ -1,0 +1,83 @@
+//! Notes on why absence evidence is withheld: a listing not proven complete, VMs whose name
+//! cannot be read, a history dated in the future.
+
+use super::history::History;
+use super::inventory::Inventory;
+use super::notes::note;
+use super::text::{capped, set_id};
+use crate::completeness::Doubt;
+use crate::model::{PlannedAction, Severity};
+use time::format_description::well_known::Rfc3339;
+
+/// Why deletes are held for a set whose listing is not proven complete. A set still settling is
+/// routine (information); a settled set with repeated entries is a server answer to look at.
+pub(super) fn unproven_listings(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
+    for set in &inventory.sets {
+        let (Some(verdict), Some(progress)) = (&set.completeness, set.progress) else { continue };
+        // The empty-listing note already says it (and more plainly).
+        if verdict.is_proven() || progress.is_implausibly_empty() {
+            continue;
+        }
+        let settling = verdict.doubts.iter().any(|d| matches!(d, Doubt::NotSettled(_)));
+        let severity = if verdict.has_repeats() || !settling { Severity::Warning } else { Severity::Info };
+        out.push(note(
+            format!("note:unproven-listing:{}", set_id(set.key)),
+            severity,
+            format!("{} listing not proven complete", set.key),
+            format!(
+                "deletes are held: the listing of {} is not proven complete, so a VM missing from it may \
+                 still exist (a lost page and a removed VM look the same while a set changes); targets are \
+                 deleted only on absence from listings of the settled set",
+                set.key
+            ),
+            verdict.doubts.iter().map(Doubt::to_string).collect(),
+        ));
+    }
+}
+
+/// VMs that match no target because their name cannot be read: shown, never taken for absent.
+pub(super) fn unnamed_vms(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
+    for set in inventory.sets.iter().filter(|s| !s.unnamed.is_empty()) {
+        let lines = set
+            .unnamed
+            .iter()
+            .map(|vm| {
+                format!(
+                    "instance {} ({}): provisioning {}, power {}; no osProfile.computerName or \
+                     instanceView.computerName",
+                    vm.instance_id, vm.name, vm.provisioning_state, vm.power_state
+                )
+            })
+            .collect();
+        out.push(note(
+            format!("note:unnamed-vm:{}", set_id(set.key)),
+            Severity::Warning,
+            format!("{} VM(s) of {} without a readable name", set.unnamed.len(), set.key),
+            format!(
+                "a VM whose computer name cannot be read matches no target, so any target of {} (or never \
+                 matched) whose VM is not found may run on it: such targets are not deleted",
+                set.key
+            ),
+            capped(lines),
+        ));
+    }
+}
+
+pub(super) fn clock_skew(history: &History, out: &mut Vec<PlannedAction>) {
+    let Some(skew) = &history.clock_skew else { return };
+    let time = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_else(|_| t.to_string());
+    out.push(note(
+        "note:clock-skew".into(),
+        Severity::Warning,
+        "observation history dated in the future".into(),
+        format!(
+            "the history was last observed at {}, after this refresh ({}): a clock is wrong (this \
+             machine's or the one that wrote the history); evidence dated after {} was discarded and \
+             absence counting starts again",
+            time(skew.recorded),
+            time(skew.observed),
+            time(skew.observed)
+        ),
+        vec![],
+    ));
+}
