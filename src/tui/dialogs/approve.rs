@@ -160,7 +160,11 @@ impl ApproveDialog {
         lines.extend(super::error_and_buttons(
             self.error.as_deref(),
             "Approve",
-            self.focus == Focus::Approve,
+            match self.focus {
+                Focus::Cancel => super::ButtonFocus::Cancel,
+                Focus::Input => super::ButtonFocus::Field,
+                Focus::Approve => super::ButtonFocus::Confirm,
+            },
             theme,
         ));
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);

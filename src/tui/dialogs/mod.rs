@@ -13,12 +13,21 @@ use super::theme::{Theme, Tone};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
+/// Which of a confirmation dialog's two buttons has the focus; `Field` while a text field has it
+/// (then neither button is marked, so Enter's target is never shown wrong).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ButtonFocus {
+    Cancel,
+    Confirm,
+    Field,
+}
+
 /// The foot of a confirmation dialog: the last error, if any, then `[ Cancel ]   [ verb ]` with
 /// the focused button marked (by shape as well as colour, for NO_COLOR) and the keys that work.
 pub fn error_and_buttons(
     error: Option<&str>,
     confirm_label: &str,
-    confirm_focused: bool,
+    focus: ButtonFocus,
     theme: Theme,
 ) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
@@ -34,9 +43,9 @@ pub fn error_and_buttons(
         }
     };
     lines.push(Line::from(vec![
-        button("Cancel", !confirm_focused),
+        button("Cancel", focus == ButtonFocus::Cancel),
         Span::raw("   "),
-        button(confirm_label, confirm_focused),
+        button(confirm_label, focus == ButtonFocus::Confirm),
         Span::raw("    Tab moves, Enter presses, Esc cancels"),
     ]));
     lines

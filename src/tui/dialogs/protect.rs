@@ -138,7 +138,11 @@ impl ProtectDialog {
         lines.extend(super::error_and_buttons(
             self.error.as_deref(),
             self.verb(),
-            self.focus == Focus::Confirm,
+            match self.focus {
+                Focus::Cancel => super::ButtonFocus::Cancel,
+                Focus::Reason => super::ButtonFocus::Field,
+                Focus::Confirm => super::ButtonFocus::Confirm,
+            },
             theme,
         ));
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);

@@ -249,7 +249,11 @@ impl ScaleDialog {
         lines.extend(super::error_and_buttons(
             self.error.as_deref(),
             "Scale",
-            self.focus == Focus::Scale,
+            match self.focus {
+                Focus::Cancel => super::ButtonFocus::Cancel,
+                Focus::Reason => super::ButtonFocus::Field,
+                Focus::Scale => super::ButtonFocus::Confirm,
+            },
             theme,
         ));
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);

@@ -197,3 +197,16 @@ fn a_pasted_name_with_a_line_break_confirms_only_through_the_button() {
     let effects = press(&mut model, KeyCode::Enter);
     assert!(matches!(effects.as_slice(), [Effect::Execute { .. }]), "{effects:?}");
 }
+
+#[test]
+fn while_a_field_is_edited_no_button_is_marked_as_focused() {
+    for field in [&TEXT_FIELDS[0], &TEXT_FIELDS[1], &TEXT_FIELDS[2], &TEXT_FIELDS[3]] {
+        let model = (field.open)();
+        let screen = super::screen(&super::draw(&model, 120, 40));
+        assert!(
+            !screen.contains('▶'),
+            "{}: the focus is in the field, not on a button:\n{screen}",
+            field.name
+        );
+    }
+}
