@@ -1,6 +1,6 @@
-//! Project settings for scale-set targets (Octopus's auto-scaling guidance): deployments allowed with no targets,
-//! unavailable targets skipped for the configured roles, unhealthy targets excluded, guided
-//! failure on (project or environment level).
+//! Project settings for scale-set targets (Octopus's auto-scaling guidance): deployments allowed
+//! with no targets, unavailable targets skipped for the configured roles, unhealthy targets
+//! excluded, guided failure on (project or environment level).
 
 use super::finding::{source, Finding};
 use crate::model::Severity;

@@ -1,6 +1,6 @@
-//! `update(&mut ConsoleState, Msg) -> Vec<Effect>`: every change to the console's state happens here, as a
-//! plain function (no IO, no clock: time arrives as `Msg::Tick`). Effects are carried out by the
-//! event loop and the worker.
+//! `update(&mut ConsoleState, Msg) -> Vec<Effect>`: every change to the console's state happens
+//! here, as a plain function (no IO, no clock: time arrives as `Msg::Tick`). Effects are carried
+//! out by the event loop and the worker.
 
 use super::app::{CapacitySample, ConsoleState, Overlay, PaneId, Progress, SetSummary, SPARK_SAMPLES};
 use super::dialogs::approve::{ApproveDialog, Outcome as DialogOutcome};
