@@ -115,7 +115,8 @@ fn format_duration(secs: u64) -> String {
 ///
 /// `history` may hold changes of other scale sets; only those of `request.scale_set` count, together
 /// with `state.last_changed`. The state must be for the requested set and carry an ETag (the PATCH
-/// is conditional on it, DESIGN.md §3.4); otherwise the state is treated as unknown.
+/// is conditional on it, so a change made since the read is refused with 412); otherwise the state
+/// is treated as unknown.
 pub fn evaluate(
     config: &GuardConfig,
     request: &ScaleRequest,

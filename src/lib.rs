@@ -3,6 +3,10 @@
 //! The core (reconcile, guard, drain) is pure: snapshots and `now` in, decisions out.
 //! IO lives in the clients (`octopus`, `providers`) and the simulator (`sim`).
 
+// Production code reports failures, it does not panic on them: no unwrap/expect outside tests
+// (unit tests here are compiled with cfg(test); integration tests are their own crates).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod cli;
 pub mod completeness;
 pub mod config;

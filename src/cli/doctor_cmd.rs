@@ -78,7 +78,8 @@ fn table(profile: &str, counts: Counts, findings: &[Finding]) -> String {
         ] {
             let _ = writeln!(out, "  {label:<12} {value}");
         }
-        let _ = writeln!(out, "  {:<12} {}", "source", finding.source);
+        let _ = writeln!(out, "  {:<12} {}", "source", finding.source.title);
+        let _ = writeln!(out, "  {:<12} {}", "", finding.source.url);
     }
     out
 }

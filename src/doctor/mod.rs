@@ -1,5 +1,6 @@
-//! `doctor`: the settings behind most scale-event incidents, checked against the seeds'
-//! recommendations, each finding with its observed value, the recommended one and a fix.
+//! `doctor`: the settings behind most scale-event incidents, checked against Octopus's and Azure's
+//! published recommendations, each finding with its observed value, the recommended one, a fix and
+//! the public page it comes from.
 //!
 //! [`gather`] does all the IO (one [`DoctorInput`] snapshot); [`check`] is pure: the same input,
 //! profile and `now` always give the same findings, most severe first. A read that failed is a
@@ -13,8 +14,8 @@
 //! and no warning; it may keep the overprovisioning info, as that is Azure's default and harmless
 //! here (the planner waits for the set to settle and never deploys to the extras).
 //!
-//! Deliberate difference from seeds 000/001: they suggest the machine policy delete unavailable
-//! targets after 15–20 minutes; seed 001's own hint prefers the reconcile, and so does `doctor`
+//! Deliberate difference from Octopus's auto-scaling guidance: it offers a machine policy that deletes
+//! unavailable targets after 15–20 minutes, but prefers a reconcile runbook; so does `doctor`
 //! (`policy.cleanup-deletes-stopped-vms`), because the policy also deletes VMs that are only stopped.
 
 pub mod finding;

@@ -28,7 +28,7 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use faults::{Api, FaultKind, FaultQueue};
 use http::{Reply, Request};
-use rand::Rng;
+use rand::RngExt;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -284,9 +284,10 @@ impl RunningSim {
 }
 
 fn random_token(prefix: &str, len: usize) -> String {
-    let mut rng = rand::thread_rng();
-    let body: String =
-        (0..len).map(|_| char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[rng.gen_range(0..36)])).collect();
+    let mut rng = rand::rng();
+    let body: String = (0..len)
+        .map(|_| char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[rng.random_range(0..36)]))
+        .collect();
     format!("{prefix}{body}")
 }
 

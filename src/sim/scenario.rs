@@ -75,7 +75,8 @@ pub struct OctopusSection {
     pub vmss_policy: Option<PolicySection>,
 }
 
-/// A machine policy; the defaults are the seeds' recommendations (seed 000), minus cleanup.
+/// A machine policy; the defaults are Octopus's auto-scaling recommendations (10-minute health
+/// checks, unavailable targets do not fail them, Calamari always updated), minus cleanup.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicySection {

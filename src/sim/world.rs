@@ -2,7 +2,7 @@
 //! time is `SimTime` (seconds since the scenario started) passed in; randomness is a seeded StdRng.
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 pub use super::octopus_model::*;
@@ -167,7 +167,7 @@ pub enum WorldEffect {
     Fault(super::faults::FaultSpec),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct World {
     pub now: SimTime,
     pub rng: StdRng,
@@ -240,16 +240,16 @@ impl World {
     }
 
     pub fn new_guid(&mut self) -> String {
-        uuid::Builder::from_random_bytes(self.rng.gen()).into_uuid().to_string()
+        uuid::Builder::from_random_bytes(self.rng.random()).into_uuid().to_string()
     }
 
     fn thumbprint(&mut self) -> String {
-        (0..40).map(|_| char::from(b"0123456789ABCDEF"[self.rng.gen_range(0..16)])).collect()
+        (0..40).map(|_| char::from(b"0123456789ABCDEF"[self.rng.random_range(0..16)])).collect()
     }
 
     pub(super) fn uniform(&mut self, (low, high): (f64, f64)) -> f64 {
         if high > low {
-            self.rng.gen_range(low..high)
+            self.rng.random_range(low..high)
         } else {
             low
         }

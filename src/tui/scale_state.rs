@@ -2,11 +2,10 @@
 //! listings and the journal's capacity changes (so the scale dialog's verdict is computed live,
 //! with no IO per keystroke), and the doctor's latest findings.
 
+use super::messages::FindingsReport;
 use crate::config::{GuardConfig, Profile};
-use crate::doctor::{Counts, Finding};
 use crate::model::{ScaleChange, ScaleSetKey};
 use crate::snapshot::{ScaleSetListing, Snapshot};
-use time::OffsetDateTime;
 
 #[derive(Debug, Clone)]
 pub struct ScaleState {
@@ -45,21 +44,6 @@ impl ScaleState {
 
     pub fn listing(&self, key: &ScaleSetKey) -> Option<&ScaleSetListing> {
         self.listings.iter().find(|l| &l.state.key == key)
-    }
-}
-
-/// One finished doctor run.
-#[derive(Debug, Clone)]
-pub struct FindingsReport {
-    pub findings: Vec<Finding>,
-    /// Reads that failed, so some checks could not run; one sentence each.
-    pub failures: Vec<String>,
-    pub taken_at: OffsetDateTime,
-}
-
-impl FindingsReport {
-    pub fn counts(&self) -> Counts {
-        Counts::of(&self.findings)
     }
 }
 
