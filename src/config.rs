@@ -193,11 +193,31 @@ pub struct GuardConfig {
     pub max_step: u32,
     pub cooldown_secs: u64,
     pub require_reason: bool,
+    /// A manual capacity outside the active Azure Autoscale profile's range: refused (Autoscale
+    /// would scale it back within about a minute) or only warned about.
+    #[serde(default)]
+    pub autoscale: AutoscalePolicy,
+}
+
+/// `guard.autoscale`: what a manual capacity outside the active Autoscale profile gets.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoscalePolicy {
+    #[default]
+    Refuse,
+    Warn,
 }
 
 impl Default for GuardConfig {
     fn default() -> Self {
-        Self { min_capacity: 1, max_capacity: 10, max_step: 3, cooldown_secs: 600, require_reason: true }
+        Self {
+            min_capacity: 1,
+            max_capacity: 10,
+            max_step: 3,
+            cooldown_secs: 600,
+            require_reason: true,
+            autoscale: AutoscalePolicy::Refuse,
+        }
     }
 }
 

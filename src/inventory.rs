@@ -4,14 +4,16 @@
 //!
 //! Reads run concurrently; each failure becomes a `ReadFailure` in its slot, never an empty list.
 //! Requests grow with pages, never with VMs or targets: per scale set one GET plus one per page,
-//! targets one GET per page (plus space and environment resolution), nodes one GET, version one.
+//! then who else scales it (the resource group's autoscale settings, one page as a rule, and the
+//! Activity Log of the set and of its setting), targets one GET per page (plus space and
+//! environment resolution), nodes one GET, version one.
 
 use crate::config::Profile;
 use crate::matching::match_targets;
 use crate::model::Node;
 use crate::octopus::{OctopusClient, OctopusError, Resolved};
-use crate::providers::{self, ProviderError, ScaleSetProvider};
-use crate::snapshot::{ProjectState, ReadFailure, ScaleSetObservation, Snapshot};
+use crate::providers::{self, other_scalers, ProviderError, ScaleSetProvider};
+use crate::snapshot::{OthersObservation, ProjectState, ReadFailure, ScaleSetObservation, Snapshot};
 use serde::Serialize;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -76,11 +78,17 @@ impl Collector {
             |(set, provider)| async move {
                 let key = set.key();
                 let what = format!("scale set {key} from {}", profile.azure.arm_url);
-                let listing = match provider {
-                    Ok(provider) => provider.listing(&key).await.map_err(|err| provider_failure(&what, err)),
-                    Err(failure) => Err(failure.clone()),
+                let (listing, others) = match provider {
+                    Ok(provider) => {
+                        let listing =
+                            provider.listing(&key).await.map_err(|err| provider_failure(&what, err));
+                        let window = profile.guard.cooldown_secs;
+                        let others = other_scalers::read(provider.as_ref(), &key, window, taken_at).await;
+                        (listing, others)
+                    }
+                    Err(failure) => (Err(failure.clone()), OthersObservation::not_read(failure)),
                 };
-                ScaleSetObservation { listing, key, match_by: set.match_by }
+                ScaleSetObservation { listing, key, match_by: set.match_by, others }
             },
         ));
         let octopus_side = async {

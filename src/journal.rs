@@ -315,7 +315,8 @@ pub fn scale_history(records: &[Record]) -> Vec<ScaleChange> {
                 Some(result) if result.outcome == Some(Outcome::Done) => result.time,
                 Some(_) => return None,
             };
-            Some(ScaleChange { scale_set: scale_set.clone(), at, from: *from, to: *to })
+            let by = Some(format!("{} via scaleguard", intent.operator));
+            Some(ScaleChange { scale_set: scale_set.clone(), at, from: *from, to: Some(*to), by })
         })
         .collect()
 }

@@ -45,6 +45,7 @@ pub fn open_scale(model: &mut ConsoleState, capacity: Option<u32>) {
         listing,
         model.scale.limits.clone(),
         model.scale.history.clone(),
+        model.scale.scalers(&key, model.now),
         capacity,
         model.now,
     );
@@ -72,6 +73,7 @@ pub fn remember_listings(model: &mut ConsoleState, snapshot: &crate::snapshot::S
     if let Overlay::Scale(dialog) = &mut model.overlay {
         if let Some(latest) = model.scale.listing(&dialog.listing.state.key) {
             dialog.listing = latest.clone();
+            dialog.others = model.scale.scalers(&dialog.listing.state.key, now);
             dialog.recompute(now);
         }
     }

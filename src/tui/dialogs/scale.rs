@@ -6,7 +6,7 @@
 
 use super::centered;
 use crate::config::GuardConfig;
-use crate::guard::ScaleRequest;
+use crate::guard::{OtherScalers, ScaleRequest};
 use crate::model::ScaleChange;
 use crate::scaling::{propose, Proposal};
 use crate::snapshot::ScaleSetListing;
@@ -38,6 +38,8 @@ pub struct ScaleDialog {
     pub listing: ScaleSetListing,
     pub limits: GuardConfig,
     pub history: Vec<ScaleChange>,
+    /// Who else scales the set (Azure Autoscale, the Activity Log, what the console saw).
+    pub others: OtherScalers,
     /// The capacity as typed: digits, edited at its end wherever the focus is except the reason.
     pub capacity: TextField,
     pub reason: TextField,
@@ -63,6 +65,7 @@ impl ScaleDialog {
         listing: ScaleSetListing,
         limits: GuardConfig,
         history: Vec<ScaleChange>,
+        others: OtherScalers,
         capacity: Option<u32>,
         now: OffsetDateTime,
     ) -> Self {
@@ -71,6 +74,7 @@ impl ScaleDialog {
             listing,
             limits,
             history,
+            others,
             capacity: TextField::digits(MAX_DIGITS)
                 .with_value(&capacity.map(|c| c.to_string()).unwrap_or_default()),
             reason: TextField::text(),
@@ -86,8 +90,15 @@ impl ScaleDialog {
     /// Re-open after a 412: the fresh read, the same request, and why it is asked again.
     pub fn reopen(fresh: Proposal, history: Vec<ScaleChange>, banner: String, now: OffsetDateTime) -> Self {
         let listing = ScaleSetListing { state: fresh.state.clone(), instances: fresh.instances.clone() };
-        let mut dialog =
-            Self::open(&fresh.profile, listing, fresh.limits.clone(), history, Some(fresh.target()), now);
+        let mut dialog = Self::open(
+            &fresh.profile,
+            listing,
+            fresh.limits.clone(),
+            history,
+            fresh.others.clone(),
+            Some(fresh.target()),
+            now,
+        );
         dialog.reason = TextField::text().with_value(&fresh.request.reason);
         dialog.banner = Some(banner);
         dialog.recompute(now);
@@ -111,7 +122,8 @@ impl ScaleDialog {
                 reason: self.reason.value().to_string(),
                 force: false,
             };
-            propose(&self.profile, &self.limits, request, self.listing.clone(), &self.history, now)
+            let others = self.others.clone();
+            propose(&self.profile, &self.limits, request, self.listing.clone(), &self.history, others, now)
         });
     }
 
