@@ -319,6 +319,42 @@ mod tests {
         ));
     }
 
+    /// The spec's own example (tests/fixtures/azure/SOURCES.md).
+    #[test]
+    fn the_spec_example_parses() {
+        let example: Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/azure/listAutoscaleSetting.json"))
+                .unwrap();
+        let listed = &example["responses"]["200"]["body"]["value"][0];
+        let setting = parse_setting(listed).unwrap();
+        assert_eq!(setting.name, "MySetting");
+        assert!(setting.enabled);
+        assert!(targets(
+            listed,
+            "/subscriptions/b67f7fec-69fc-4974-9099-a26bd6ffeda3/resourceGroups/TestingMetricsScaleSet/providers/Microsoft.Compute/virtualMachineScaleSets/testingsc"
+        ));
+        assert_eq!(setting.profiles.len(), 2);
+        assert_eq!(setting.profiles[0].capacity, CapacityRange { minimum: 1, maximum: 10, default: 1 });
+        assert!(setting.profiles[0].scales_in, "the example has a Decrease rule");
+        assert_eq!(
+            setting.profiles[0].schedule,
+            Schedule::FixedDate {
+                time_zone: Some("UTC".into()),
+                start: datetime!(2015-03-05 14:00),
+                end: datetime!(2015-03-05 14:30)
+            }
+        );
+        assert_eq!(
+            setting.profiles[1].schedule,
+            Schedule::Recurring {
+                time_zone: "UTC".into(),
+                days: vec![Weekday::Monday],
+                hours: vec![5],
+                minutes: vec![15]
+            }
+        );
+    }
+
     #[test]
     fn a_portal_profile_name_reads_as_words() {
         let profile = Profile {

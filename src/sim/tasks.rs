@@ -365,6 +365,12 @@ impl World {
             EventAction::RunTask { node, secs } => {
                 self.run_task_on(node, *secs)?;
             }
+            EventAction::ScaleBy { set, capacity, caller, app } => {
+                let index = self.set_index(set)?;
+                let writer = super::activity_log::Writer::Person { caller: caller.clone(), app: app.clone() };
+                self.set_capacity_by(index, *capacity, &writer);
+            }
+            EventAction::SetLoad { percent } => self.load_percent = percent.clamp(0.0, 100.0),
             EventAction::Fault(spec) => self.effects.push(WorldEffect::Fault(spec.clone())),
         }
         Ok(())

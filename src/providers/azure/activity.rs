@@ -24,9 +24,15 @@ const APPS: &[(&str, &str)] = &[
     ("1950a258-227b-4e31-a9cf-717495945fc2", "Azure PowerShell"),
 ];
 
-/// The changes in `events` (one page or all pages of one resource's events) to `key`.
-/// `setting`: the name of the autoscale setting whose events these may be.
-pub fn changes(key: &ScaleSetKey, setting: Option<&str>, events: &[Value]) -> Vec<ScaleChange> {
+/// The changes in `events` (all pages of one resource's events) to `key`. `setting`: the name of
+/// the set's autoscale setting. `actions_only`: these are the setting's own events, where only
+/// Autoscale's scale actions change the set (a write to the setting does not).
+pub fn changes(
+    key: &ScaleSetKey,
+    setting: Option<&str>,
+    events: &[Value],
+    actions_only: bool,
+) -> Vec<ScaleChange> {
     let mut operations: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
     for (index, event) in events.iter().enumerate() {
         let id = ["operationId", "correlationId", "eventDataId"]
@@ -36,10 +42,15 @@ pub fn changes(key: &ScaleSetKey, setting: Option<&str>, events: &[Value]) -> Ve
             .unwrap_or_else(|| format!("event {index}"));
         operations.entry(id).or_default().push(event);
     }
-    operations.values().filter_map(|events| change(key, setting, events)).collect()
+    operations.values().filter_map(|events| change(key, setting, events, actions_only)).collect()
 }
 
-fn change(key: &ScaleSetKey, setting: Option<&str>, events: &[&Value]) -> Option<ScaleChange> {
+fn change(
+    key: &ScaleSetKey,
+    setting: Option<&str>,
+    events: &[&Value],
+    actions_only: bool,
+) -> Option<ScaleChange> {
     let statuses: Vec<String> =
         events.iter().filter_map(|e| text(e, &["status", "value"])).map(str::to_ascii_lowercase).collect();
     let landed = statuses.iter().any(|s| s != "failed");
@@ -52,6 +63,9 @@ fn change(key: &ScaleSetKey, setting: Option<&str>, events: &[&Value]) -> Option
         || events.iter().any(|e| {
             text(e, &["eventName", "value"]).is_some_and(|n| n.eq_ignore_ascii_case("AutoscaleAction"))
         });
+    if actions_only && !autoscale {
+        return None;
+    }
     let count = |name: &str| events.iter().find_map(|e| property_count(e, name));
     let by = if autoscale {
         match setting {
@@ -136,7 +150,7 @@ mod tests {
             event("op2", "Failed", "2026-01-05T09:55:02Z", "pipeline-sp", ""),
             event("op3", "Failed", "2026-01-05T09:58:00Z", "mallory@contoso.com", ""),
         ];
-        let changes = changes(&key(), None, &events);
+        let changes = changes(&key(), None, &events, false);
         let seen: Vec<_> = changes.iter().map(|c| (c.at, c.by.clone().unwrap())).collect();
         assert_eq!(
             seen,
@@ -146,6 +160,21 @@ mod tests {
             ],
             "a failed-only operation changed nothing; one that started may have"
         );
+    }
+
+    /// The spec's own example (tests/fixtures/azure/SOURCES.md): a write by admin@contoso.com.
+    #[test]
+    fn the_spec_example_is_one_change_by_its_caller() {
+        let example: Value =
+            serde_json::from_str(include_str!("../../../tests/fixtures/azure/GetActivityLogsFiltered.json"))
+                .unwrap();
+        let events = example["responses"]["200"]["body"]["value"].as_array().unwrap().clone();
+        let changes = changes(&key(), None, &events, false);
+        assert_eq!(changes.len(), 1);
+        // 7 fractional digits; the example's appid is obfuscated, so no tool is named.
+        assert_eq!(changes[0].at, datetime!(2015-01-21 22:14:26.9792776 UTC));
+        assert_eq!(changes[0].by.as_deref(), Some("admin@contoso.com"));
+        assert_eq!((changes[0].from, changes[0].to), (None, None));
     }
 
     #[test]
@@ -159,8 +188,9 @@ mod tests {
             "eventTimestamp": "2026-01-05T09:57:00Z",
             "properties": {"OldInstancesCount": "9", "NewInstancesCount": "6"},
         });
-        let changes = changes(&key(), Some("web-autoscale"), &[action]);
-        assert_eq!(changes.len(), 1);
+        let write = event("op8", "Succeeded", "2026-01-05T09:58:00Z", "ops@contoso.com", "");
+        let changes = changes(&key(), Some("web-autoscale"), &[action, write], true);
+        assert_eq!(changes.len(), 1, "a write to the setting is no change to the set: {changes:?}");
         assert_eq!(changes[0].by.as_deref(), Some("autoscale (setting web-autoscale)"));
         assert_eq!((changes[0].from, changes[0].to), (Some(9), Some(6)));
     }

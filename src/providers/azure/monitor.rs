@@ -116,12 +116,12 @@ impl AzureProvider {
     ) -> Result<Vec<ScaleChange>, ProviderError> {
         let mut changes = Vec::new();
         let set_events = self.events(&scale_set_id(key), &format!("scale set {key}"), since, until).await?;
-        changes.extend(activity::changes(key, setting.map(|s| s.name.as_str()), &set_events));
+        changes.extend(activity::changes(key, setting.map(|s| s.name.as_str()), &set_events, false));
         if let Some(setting) = setting.filter(|s| !s.id.is_empty()) {
             let events = self
                 .events(&setting.id, &format!("autoscale setting {}", setting.name), since, until)
                 .await?;
-            changes.extend(activity::changes(key, Some(&setting.name), &events));
+            changes.extend(activity::changes(key, Some(&setting.name), &events, true));
         }
         Ok(changes)
     }
