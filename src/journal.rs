@@ -74,6 +74,16 @@ pub enum JournalAction {
         from: Option<u32>,
         to: u32,
     },
+    /// A change to the Azure Autoscale setting of a scale set: its enabled flag and the active
+    /// profile's capacities. `concurrency` says how the write was kept from overwriting another's.
+    Autoscale {
+        scale_set: ScaleSetKey,
+        setting: String,
+        profile: Option<String>,
+        before: crate::autoscale::ProfileValues,
+        after: crate::autoscale::ProfileValues,
+        concurrency: String,
+    },
     Other {
         detail: serde_json::Value,
     },

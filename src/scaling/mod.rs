@@ -10,12 +10,14 @@
 //! Read-only profiles are refused here, in the one place every caller (CLI, console) goes through.
 
 mod apply;
+mod autoscale;
 mod error;
 mod proposal;
 mod protect;
 mod text;
 
 pub use apply::{Conflict, ScaleOutcome};
+pub use autoscale::{AutoscaleOutcome, AutoscaleProposal, AutoscaleProposalSummary, CONCURRENCY};
 pub use error::ScaleError;
 pub use proposal::{propose, Proposal};
 pub use protect::{ProtectOutcome, ProtectProposal};

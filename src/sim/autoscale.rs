@@ -159,6 +159,49 @@ impl World {
         Ok(())
     }
 
+    /// A person's edit of setting `name` (see `EventAction::EditAutoscale`), logged as a write.
+    pub fn edit_autoscale(
+        &mut self,
+        name: &str,
+        profile: &str,
+        minimum: Option<u32>,
+        maximum: Option<u32>,
+        enabled: Option<bool>,
+    ) -> Result<(), super::world::WorldError> {
+        let missing = || super::world::WorldError::NotFound(format!("autoscale setting `{name}`"));
+        let index = self
+            .autoscale
+            .iter()
+            .position(|s| {
+                s.resource.get("name").and_then(Value::as_str).is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .ok_or_else(missing)?;
+        let resource = &mut self.autoscale[index].resource;
+        if let Some(enabled) = enabled {
+            resource["properties"]["enabled"] = json!(enabled);
+        }
+        let profiles =
+            resource.pointer_mut("/properties/profiles").and_then(Value::as_array_mut).ok_or_else(missing)?;
+        let edited = profiles
+            .iter_mut()
+            .find(|p| p.get("name").and_then(Value::as_str).is_some_and(|n| n.eq_ignore_ascii_case(profile)))
+            .ok_or_else(|| {
+                super::world::WorldError::NotFound(format!(
+                    "profile `{profile}` of autoscale setting `{name}`"
+                ))
+            })?;
+        for (field, value) in [("minimum", minimum), ("maximum", maximum)] {
+            if let Some(value) = value {
+                edited["capacity"][field] = json!(value.to_string());
+            }
+        }
+        let id = resource.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let group = id.split('/').nth(4).unwrap_or_default().to_string();
+        let writer = Writer::Person { caller: "ops@contoso.com".into(), app: "portal".into() };
+        self.record_setting_write(&id, &group, &writer);
+        Ok(())
+    }
+
     pub(super) fn step_autoscale(&mut self) {
         for index in 0..self.autoscale.len() {
             if self.autoscale[index].next_evaluation <= self.now {

@@ -249,6 +249,15 @@ pub enum EventAction {
     SetLoad {
         percent: f64,
     },
+    /// A person edits an autoscale setting in the portal: profile `profile`'s capacities and the
+    /// enabled flag, each when given.
+    EditAutoscale {
+        setting: String,
+        profile: String,
+        minimum: Option<u32>,
+        maximum: Option<u32>,
+        enabled: Option<bool>,
+    },
     Fault(FaultSpec),
 }
 

@@ -371,6 +371,9 @@ impl World {
                 self.set_capacity_by(index, *capacity, &writer);
             }
             EventAction::SetLoad { percent } => self.load_percent = percent.clamp(0.0, 100.0),
+            EventAction::EditAutoscale { setting, profile, minimum, maximum, enabled } => {
+                self.edit_autoscale(setting, profile, *minimum, *maximum, *enabled)?
+            }
             EventAction::Fault(spec) => self.effects.push(WorldEffect::Fault(spec.clone())),
         }
         Ok(())

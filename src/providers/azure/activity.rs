@@ -2,8 +2,10 @@
 //! the guard's cooldown counts, with who made them. Pure.
 //!
 //! A write shows up as several events sharing an `operationId` (Started, Accepted, Succeeded): one
-//! change per operation, at its newest event. An operation that only failed changed nothing and is
-//! left out; one still in progress counts. Autoscale's own actions are events on the autoscale
+//! change per operation, at its first event (when the write was made: the Succeeded of a scale-out
+//! comes minutes later, when the VMs are up, and must not make it look newer than a change made
+//! meanwhile). An operation that only failed changed nothing and is left out; one still in
+//! progress counts. Autoscale's own actions are events on the autoscale
 //! setting (`eventName` AutoscaleAction, `caller` Microsoft.Insights/autoscaleSettings, properties
 //! `OldInstancesCount` / `NewInstancesCount`: Get-AzAutoscaleHistory on Microsoft Learn shows one).
 //! Who: `caller` (a UPN, or the service principal), with the tool when `claims.appid` is one of
@@ -57,7 +59,7 @@ fn change(
     if !landed {
         return None;
     }
-    let at = events.iter().filter_map(|e| text(e, &["eventTimestamp"])).filter_map(parse_time).max()?;
+    let at = events.iter().filter_map(|e| text(e, &["eventTimestamp"])).filter_map(parse_time).min()?;
     let caller = events.iter().find_map(|e| text(e, &["caller"]).filter(|c| !c.trim().is_empty()));
     let autoscale = caller.is_some_and(|c| c.eq_ignore_ascii_case(AUTOSCALE_CALLER))
         || events.iter().any(|e| {
@@ -134,7 +136,7 @@ mod tests {
     }
 
     #[test]
-    fn one_change_per_operation_at_its_newest_event_with_the_tool_named() {
+    fn one_change_per_operation_at_its_first_event_with_the_tool_named() {
         let portal = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
         let events = [
             event("op1", "Started", "2026-01-05T09:50:00.1234567Z", "ops@contoso.com", portal),
@@ -155,8 +157,8 @@ mod tests {
         assert_eq!(
             seen,
             vec![
-                (datetime!(2026-01-05 09:51:30 UTC), "ops@contoso.com via portal".to_string()),
-                (datetime!(2026-01-05 09:55:02 UTC), "pipeline-sp".to_string()),
+                (datetime!(2026-01-05 09:50:00.1234567 UTC), "ops@contoso.com via portal".to_string()),
+                (datetime!(2026-01-05 09:55:00 UTC), "pipeline-sp".to_string()),
             ],
             "a failed-only operation changed nothing; one that started may have"
         );
