@@ -637,6 +637,21 @@ mod tests {
     }
 
     #[test]
+    fn the_autoscale_policy_refuses_by_default_and_a_wrong_value_names_the_key() {
+        let parsed = |text: &str| ConfigFile::parse(text, Path::new("c.toml"));
+        let example = parsed(EXAMPLE).unwrap();
+        assert_eq!(example.profile(None).unwrap().1.guard.autoscale, AutoscalePolicy::Refuse);
+        let without = parsed(&EXAMPLE.replace("autoscale = \"refuse\"\n", "")).unwrap();
+        assert_eq!(without.profile(None).unwrap().1.guard.autoscale, AutoscalePolicy::Refuse);
+        let warn = parsed(&EXAMPLE.replace("autoscale = \"refuse\"", "autoscale = \"warn\"")).unwrap();
+        assert_eq!(warn.profile(None).unwrap().1.guard.autoscale, AutoscalePolicy::Warn);
+        let err = parsed(&EXAMPLE.replace("autoscale = \"refuse\"", "autoscale = \"maybe\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("key `autoscale`") && err.contains("refuse") && err.contains("warn"), "{err}");
+    }
+
+    #[test]
     fn profile_selection_reports_what_is_defined() {
         let config = ConfigFile::parse(EXAMPLE, Path::new("c.toml")).unwrap();
         let err = config.profile(Some("staging")).unwrap_err().to_string();

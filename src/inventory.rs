@@ -221,6 +221,9 @@ pub struct ScaleSetRow {
     pub provisioning_state: String,
     pub overprovision: bool,
     pub etag: Option<String>,
+    /// The Azure Autoscale setting that targets the set, with its active profile; `null` when
+    /// there is none (`state` "unknown" with `why` when it could not be read).
+    pub autoscale: Option<crate::autoscale::AutoscaleSummary>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -269,6 +272,10 @@ pub fn report(snapshot: &Snapshot) -> Result<Report, Vec<ReadFailure>> {
     }
     let listings: Vec<_> =
         snapshot.scale_sets.iter().filter_map(|s| s.listing.as_ref().ok().map(|l| (s.match_by, l))).collect();
+    let autoscale = |key: &crate::model::ScaleSetKey| {
+        let others = snapshot.scale_sets.iter().find(|s| &s.key == key).map(|s| &s.others);
+        others.and_then(|o| o.autoscale(snapshot.taken_at).summary())
+    };
     let targets = snapshot.targets.as_ref().map_err(|f| vec![f.clone()])?;
     let matching = match_targets(listings.iter().map(|(by, l)| (*by, l.instances.as_slice())), targets);
     Ok(Report {
@@ -282,6 +289,7 @@ pub fn report(snapshot: &Snapshot) -> Result<Report, Vec<ReadFailure>> {
                 provisioning_state: l.state.provisioning_state.to_string(),
                 overprovision: l.state.overprovision,
                 etag: l.state.etag.clone(),
+                autoscale: autoscale(&l.state.key),
             })
             .collect(),
         instances: listings

@@ -240,3 +240,54 @@ async fn a_setting_changed_between_the_read_and_the_write_is_not_overwritten() {
         .with_world(|w| w.autoscale[0].resource["properties"]["profiles"][0]["capacity"]["maximum"].clone());
     assert_eq!(maximum, "5", "the portal's edit stands");
 }
+
+#[tokio::test]
+async fn inventory_json_gives_each_scale_set_its_autoscale_or_null() {
+    let setup = Setup::new().await;
+    let out = setup.run(&["inventory", "--format", "json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["scale_sets"][0]["autoscale"],
+        serde_json::json!({
+            "name": "vmss-web-autoscale",
+            "enabled": true,
+            "state": "on",
+            "active_profile": {"name": "default", "minimum": 2, "maximum": 6, "default": 4},
+            "next_change": "2027-11-26T05:00:00Z",
+            "why": null,
+        })
+    );
+    let table = setup.run(&["inventory"]).await;
+    assert!(text(&table.stdout).contains("on: default 2..6"), "{}", text(&table.stdout));
+
+    let steady = sim::start(SimOptions::new("steady").manual_clock()).await.unwrap();
+    let config = setup.dir.path().join("steady.toml");
+    std::fs::write(&config, steady.profile_toml()).unwrap();
+    let mut command = setup.command(&["inventory", "--format", "json"]);
+    command.arg("--config").arg(&config).envs(steady.env());
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["scale_sets"][0]["autoscale"], serde_json::Value::Null, "no setting targets it");
+}
+
+#[tokio::test]
+async fn doctor_warns_of_autoscale_scaling_in_with_no_reconcile_until_one_has_run() {
+    let setup = Setup::new().await;
+    let ids = |out: &Output| -> Vec<String> {
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("doctor JSON ({e}): {}\n{}", text(&out.stdout), text(&out.stderr)));
+        report["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_string()).collect()
+    };
+    let before = setup.run(&["doctor", "--format", "json"]).await;
+    assert!(ids(&before).contains(&"autoscale.scale-in-without-reconcile".to_string()), "{:?}", ids(&before));
+    let plan = setup.run(&["plan"]).await;
+    assert_ne!(plan.status.code(), Some(1), "{}", text(&plan.stderr));
+    let after = setup.run(&["doctor", "--format", "json"]).await;
+    assert!(
+        !ids(&after).iter().any(|id| id.starts_with("autoscale.")),
+        "a plan just observed the sets: {:?}",
+        ids(&after)
+    );
+}

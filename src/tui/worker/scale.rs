@@ -86,8 +86,10 @@ async fn protect(profile_name: &str, profile: &Profile, request: ProtectRequest)
 }
 
 async fn gather_findings(profile: &Profile) -> FindingsReport {
-    let input = doctor::gather(profile).await;
+    let mut input = doctor::gather(profile).await;
     let now = OffsetDateTime::now_utc();
+    // The console is a reconcile while it runs: it observes every refresh and proposes the deletes.
+    input.last_reconcile = Some(now);
     let findings = doctor::check(&input, profile, now);
     let failures = input.failures().iter().map(|f| f.to_string()).collect();
     FindingsReport { findings, failures, taken_at: now }
