@@ -101,6 +101,11 @@ pub fn on_key(model: &mut ConsoleState, key: &KeyEvent) -> Vec<Effect> {
                 model.say("scale cancelled: nothing was changed");
                 vec![]
             }
+            ScaleDialogOutcome::Autoscale => {
+                let key = dialog.listing.state.key.clone();
+                super::update_autoscale::open(model, key);
+                vec![]
+            }
             ScaleDialogOutcome::Confirm(shown) => {
                 model.overlay = Overlay::None;
                 let what = format!("scaling {} {}→{}", shown.key().name, shown.current(), shown.target());
@@ -168,6 +173,10 @@ pub fn on_report(model: &mut ConsoleState, report: ScaleReport) -> Vec<Effect> {
                 Err(why) => model.warn(format!("{what}: failed: {why}")),
             }
             vec![]
+        }
+        ScaleReport::Autoscaled { request, outcome } => {
+            model.scale.running = None;
+            super::update_autoscale::finished(model, request, outcome)
         }
         ScaleReport::Findings(report) => {
             let counts = report.counts();

@@ -57,6 +57,8 @@ pub enum Outcome {
     Cancel,
     /// Run exactly this (the guard allowed it when pressed).
     Confirm(Box<Proposal>),
+    /// `a`: open the Azure Autoscale change for this scale set.
+    Autoscale,
 }
 
 impl ScaleDialog {
@@ -152,6 +154,7 @@ impl ScaleDialog {
             KeyCode::Left | KeyCode::Right if !typing_reason => self.move_focus(key.code == KeyCode::Right),
             KeyCode::Char('+') => self.step(true),
             KeyCode::Char('-') => self.step(false),
+            KeyCode::Char('a') => return Outcome::Autoscale,
             KeyCode::Enter => match self.focus {
                 Focus::Cancel => return Outcome::Cancel,
                 // Enter in the reason moves on; it never confirms by itself.
@@ -193,7 +196,10 @@ impl ScaleDialog {
         if let Some(banner) = &self.banner {
             lines.push((banner.clone(), Tone::Warn));
         }
-        let typed = format!("New capacity [{}_]   digits to type, + / - to step", self.capacity.value());
+        let typed = format!(
+            "New capacity [{}_]   digits to type, + / - to step, a: Azure Autoscale",
+            self.capacity.value()
+        );
         lines.push((typed, Tone::Good));
         match &self.proposal {
             Some(proposal) => {

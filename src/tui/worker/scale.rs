@@ -19,6 +19,9 @@ pub fn spawn(profile: &Profile, job: ScaleJob, events: &UnboundedSender<WorkerEv
         let report = match job {
             ScaleJob::Scale { profile_name, shown } => scale(&profile_name, &profile, &shown).await,
             ScaleJob::Protect { profile_name, request } => protect(&profile_name, &profile, request).await,
+            ScaleJob::Autoscale { profile_name, request } => {
+                super::autoscale::change(&scaling(&profile_name, &profile), request).await
+            }
             ScaleJob::Doctor => ScaleReport::Findings(gather_findings(&profile).await),
         };
         let _ = events.send(WorkerEvent::Scale(report));
@@ -41,7 +44,7 @@ pub fn journal_history() -> Option<Vec<ScaleChange>> {
     }
 }
 
-fn scaling(profile_name: &str, profile: &Profile) -> Result<Scaling, String> {
+pub(super) fn scaling(profile_name: &str, profile: &Profile) -> Result<Scaling, String> {
     let path = journal::default_path().ok_or("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
     let journal = Journal::open(&path).map_err(|err| err.to_string())?;
     Ok(Scaling::new(profile_name, profile.clone(), journal))
