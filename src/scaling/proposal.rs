@@ -77,7 +77,7 @@ pub fn propose(
         .filter(|c| now.checked_sub(window).is_none_or(|start| c.at >= start))
         .cloned()
         .collect();
-    recent_changes.sort_by(|a, b| b.at.cmp(&a.at));
+    recent_changes.sort_by_key(|c| std::cmp::Reverse(c.at));
     // Shown even when refused, so the operator sees what a scale-in would cost.
     let expected_victims = match &verdict {
         Verdict::Allowed { expected_victims, .. } => expected_victims.clone(),

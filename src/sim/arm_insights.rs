@@ -76,7 +76,7 @@ pub fn handle(shared: &Shared, world: &mut World, request: &Request, route: Insi
     }
 }
 
-fn id_part<'a>(resource: &'a Value, index: usize) -> &'a str {
+fn id_part(resource: &Value, index: usize) -> &str {
     resource.get("id").and_then(Value::as_str).and_then(|id| id.split('/').nth(index)).unwrap_or_default()
 }
 

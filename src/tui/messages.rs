@@ -82,7 +82,7 @@ pub enum ScaleJob {
     /// still as the operator saw it).
     Autoscale {
         profile_name: String,
-        request: super::dialogs::autoscale::AutoscaleRequest,
+        request: Box<super::dialogs::autoscale::AutoscaleRequest>,
     },
     /// Run the doctor's reads and checks (read-only).
     Doctor,
@@ -193,8 +193,8 @@ pub enum ScaleReport {
         outcome: Result<ProtectOutcome, String>,
     },
     Autoscaled {
-        request: super::dialogs::autoscale::AutoscaleRequest,
-        outcome: Result<crate::scaling::AutoscaleOutcome, String>,
+        request: Box<super::dialogs::autoscale::AutoscaleRequest>,
+        outcome: Result<Box<crate::scaling::AutoscaleOutcome>, String>,
     },
     Findings(FindingsReport),
 }

@@ -63,11 +63,11 @@ pub fn on_key(model: &mut ConsoleState, key: &KeyEvent) -> Vec<Effect> {
 
 pub fn finished(
     model: &mut ConsoleState,
-    request: AutoscaleRequest,
-    outcome: Result<AutoscaleOutcome, String>,
+    request: Box<AutoscaleRequest>,
+    outcome: Result<Box<AutoscaleOutcome>, String>,
 ) -> Vec<Effect> {
     let setting = request.setting.clone();
-    match outcome {
+    match outcome.map(|o| *o) {
         Ok(done @ AutoscaleOutcome::Done { .. }) => {
             model.say(done.sentence(&setting));
             vec![Effect::Refresh]

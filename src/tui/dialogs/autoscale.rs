@@ -48,7 +48,7 @@ pub struct AutoscaleRequest {
 pub enum Outcome {
     Stay,
     Cancel,
-    Confirm(AutoscaleRequest),
+    Confirm(Box<AutoscaleRequest>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -225,13 +225,13 @@ impl AutoscaleDialog {
                 self.focus = Focus::Confirm;
             }
             ChangeVerdict::Allowed { .. } => {
-                return Outcome::Confirm(AutoscaleRequest {
+                return Outcome::Confirm(Box::new(AutoscaleRequest {
                     scale_set: self.key.clone(),
                     setting: self.setting.name.clone(),
                     seen: self.setting.resource.clone(),
                     change: self.change(),
                     reason: self.reason.value().to_string(),
-                })
+                }))
             }
         }
         Outcome::Stay

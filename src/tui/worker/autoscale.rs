@@ -7,7 +7,7 @@ use crate::scaling::{AutoscaleOutcome, Scaling};
 use crate::tui::dialogs::autoscale::AutoscaleRequest;
 use crate::tui::messages::ScaleReport;
 
-pub async fn change(scaling: &Result<Scaling, String>, request: AutoscaleRequest) -> ScaleReport {
+pub async fn change(scaling: &Result<Scaling, String>, request: Box<AutoscaleRequest>) -> ScaleReport {
     let outcome = async {
         let scaling = scaling.as_ref().map_err(Clone::clone)?;
         let fresh = scaling
@@ -24,5 +24,5 @@ pub async fn change(scaling: &Result<Scaling, String>, request: AutoscaleRequest
     }
     .await;
     tracing::info!(setting = %request.setting, ?outcome, "console autoscale change finished");
-    ScaleReport::Autoscaled { request, outcome }
+    ScaleReport::Autoscaled { request, outcome: outcome.map(Box::new) }
 }
