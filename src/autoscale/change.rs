@@ -76,7 +76,9 @@ pub enum AutoscaleRefusal {
 impl fmt::Display for AutoscaleRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::NothingToChange => f.write_str("nothing would change: give --minimum, --maximum, --default, --enable or --disable with a new value"),
+            Self::NothingToChange => {
+                f.write_str("nothing would change: give a new minimum, maximum or default, or enable or disable it")
+            }
             Self::ReasonMissing => f.write_str("a reason is required for an autoscale change"),
             Self::NoActiveProfile { setting } => write!(f, "no profile of autoscale setting {setting} applies now, so there is no active profile to change"),
             Self::InvalidRange { range } => write!(
@@ -309,8 +311,16 @@ mod tests {
             ]
         );
         assert_eq!(
-            refusals(evaluate_change(&guard(), &setting(true), Some(0), &change(None, Some(6), None), "r", 4, None)),
-            vec!["nothing would change: give --minimum, --maximum, --default, --enable or --disable with a new value"]
+            refusals(evaluate_change(
+                &guard(),
+                &setting(true),
+                Some(0),
+                &change(None, Some(6), None),
+                "r",
+                4,
+                None
+            )),
+            vec!["nothing would change: give a new minimum, maximum or default, or enable or disable it"]
         );
     }
 

@@ -60,6 +60,9 @@ impl ChangeSummary {
 fn who_and_when(change: &ScaleChange, now: OffsetDateTime) -> String {
     let ago = u64::try_from((now - change.at).whole_seconds()).unwrap_or(0);
     let by = change.by.as_deref().unwrap_or("someone");
+    if ago >= 2 * 86_400 {
+        return format!("{by}, {} days ago", ago / 86_400);
+    }
     format!("{by}, {} ago", format_duration(ago))
 }
 
