@@ -70,12 +70,12 @@ struct InterruptedOutput {
 }
 
 pub fn run(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
+    if args.octopus_output && args.format == Format::Json {
+        super::usage!("--octopus-output prints service messages beside the table; it cannot be combined with --format json");
+    }
     let path = cli.config_path()?;
     let config = ConfigFile::load(&path)?;
     let (name, profile) = config.profile(cli.profile.as_deref())?;
-    if args.octopus_output && args.format == Format::Json {
-        bail!("--octopus-output prints service messages beside the table; it cannot be combined with --format json");
-    }
     if profile.read_only {
         bail!("profile `{name}` is read-only (read_only = true): apply refuses to change anything");
     }

@@ -109,7 +109,17 @@ pub struct TaskCapArgs {
     #[command(flatten)]
     pub node: NodeArgs,
     /// New MaxConcurrentTasks (0 = UI-only node)
+    #[arg(allow_negative_numbers = true, value_parser = parse_cap)]
     pub cap: u32,
+}
+
+/// A task cap as typed: a sentence for a negative or non-numeric value.
+fn parse_cap(raw: &str) -> Result<u32, String> {
+    match raw.trim().parse::<i64>() {
+        Ok(n) if n < 0 => Err(format!("a task cap is 0 (UI-only) or more; {n} is below 0")),
+        Ok(n) => u32::try_from(n).map_err(|_| format!("{n} is more than a task cap can be")),
+        Err(_) => Err(format!("`{raw}` is not a whole number of tasks (0 or more)")),
+    }
 }
 
 pub fn run(cli: &Cli, command: &NodeCommand) -> anyhow::Result<u8> {

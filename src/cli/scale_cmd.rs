@@ -21,8 +21,8 @@ pub const CHANGED: u8 = exit::PENDING;
 pub struct ScaleArgs {
     /// The configured scale set's name (or resource_group/name)
     pub set: String,
-    /// The capacity wanted
-    #[arg(long, value_name = "N")]
+    /// The capacity wanted (a whole number of VMs, 0 or more)
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_capacity)]
     pub capacity: u32,
     /// Why; journaled (required unless the profile's guard says require_reason = false)
     #[arg(long, value_name = "TEXT", default_value = "")]
@@ -53,6 +53,16 @@ pub struct ProtectArgs {
     /// Go ahead without asking (needed when there is no terminal)
     #[arg(long)]
     pub yes: bool,
+}
+
+/// A capacity as typed: a sentence for a negative or non-numeric value (clap would otherwise take
+/// `-1` for a flag and suggest writing `-- -1`).
+fn parse_capacity(raw: &str) -> Result<u32, String> {
+    match raw.trim().parse::<i64>() {
+        Ok(n) if n < 0 => Err(format!("a capacity is a number of VMs, 0 or more; {n} is below 0")),
+        Ok(n) => u32::try_from(n).map_err(|_| format!("{n} VMs is more than a scale set can hold")),
+        Err(_) => Err(format!("`{raw}` is not a whole number of VMs (0 or more)")),
+    }
 }
 
 fn scaling(cli: &Cli) -> anyhow::Result<Scaling> {
