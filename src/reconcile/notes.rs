@@ -86,11 +86,19 @@ fn read_failures(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
         ));
     }
     if inventory.snapshot.environment_id.is_none() {
+        // Unresolved because Octopus could not be read (an unset API key, say) is not "not found":
+        // name the failed read instead.
+        let reason = match &inventory.snapshot.targets {
+            Err(failure) => format!("the configured environment could not be looked up: {failure}"),
+            Ok(_) => {
+                "the configured environment was not found in Octopus: no deployment will be proposed".into()
+            }
+        };
         out.push(note(
             "note:environment-unresolved".into(),
             Severity::Error,
             "environment not resolved".into(),
-            "the configured environment was not found in Octopus: no deployment will be proposed".into(),
+            reason,
             vec![],
         ));
     }
