@@ -382,7 +382,7 @@ fn answer_in_terminal(mut command: portable_pty::CommandBuilder, answer: &str) -
         }
     });
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !screen.lock().unwrap().contains("Type yes") {
+    while !screen.lock().unwrap().contains("Type ") {
         assert!(Instant::now() < deadline, "no question asked: {}", screen.lock().unwrap());
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -433,6 +433,20 @@ async fn on_a_terminal_enter_alone_cancels_and_typing_yes_scales() {
     assert_eq!((setup.capacity(), setup.patches()), (4, 1));
     let records = journal(&setup.journal_path());
     assert!(records.iter().all(|r| r.operator == "carol" && r.reason == "peak"), "{records:?}");
+    setup.running.shutdown().await;
+}
+
+/// A scale-in deletes VMs: the one confirmation rule wants the scale set's name, not `yes`.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_terminal_a_scale_in_needs_the_scale_sets_name_typed() {
+    let setup = Setup::new().await;
+    let args = ["scale", SET, "--capacity", "2", "--reason", "night"];
+    let command = setup.terminal_command(&args);
+    let (code, shown) =
+        tokio::task::spawn_blocking(move || answer_in_terminal(command, "yes")).await.unwrap();
+    assert_eq!(code, 1, "{shown}");
+    assert!(shown.contains(&format!("Type `{SET}`")), "the name is asked for: {shown}");
+    assert_eq!(setup.patches(), 0, "a yes does not scale in");
     setup.running.shutdown().await;
 }
 

@@ -9,8 +9,8 @@ use super::plan_cmd::{incomplete, observe_and_plan, save, table};
 use super::{exit, Cli};
 use crate::config::ConfigFile;
 use crate::executor::{
-    confirmation_for, resolve_interrupted, ActionReport, ApplyLock, Confirmation, ExecEvent, Executor,
-    InterruptedIntent,
+    confirm_word, confirmation_for, delete_count, resolve_interrupted, ActionReport, ApplyLock, Change,
+    Confirmation, ExecEvent, Executor, InterruptedIntent,
 };
 use crate::journal::{self, Journal, Outcome};
 use crate::model::{Action, ActionKind, Plan, PlannedAction};
@@ -117,7 +117,7 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
         }
         Vec::new()
     } else {
-        confirm(args, &chosen, profile.reconcile.confirm_over)?;
+        confirm(args, &chosen, profile.reconcile.confirm_over, &confirm_word(&name, profile))?;
         let show_progress = args.format == Format::Table;
         let mut progress = |event: ExecEvent| {
             if let (true, ExecEvent::Finished(report)) = (show_progress, event) {
@@ -192,33 +192,33 @@ fn interrupted_output(settled: &InterruptedIntent) -> InterruptedOutput {
     }
 }
 
-/// Ask on a terminal; headless needs --yes (and --confirm-count for large deletes).
-fn confirm(args: &ApplyArgs, chosen: &[PlannedAction], confirm_over: u32) -> anyhow::Result<()> {
-    let needed = confirmation_for(chosen, confirm_over);
+/// Ask on a terminal (a plain `yes`, or the scale set's name when the one confirmation rule
+/// asks for it); headless needs --yes, and --confirm-count N for a large delete.
+fn confirm(args: &ApplyArgs, chosen: &[PlannedAction], confirm_over: u32, word: &str) -> anyhow::Result<()> {
+    let needed = confirmation_for(Change::Plan { actions: chosen, confirm_over, word });
+    let deletes = delete_count(chosen);
     if args.yes {
-        return match (needed, args.confirm_count) {
+        return match (&needed, args.confirm_count) {
             (Confirmation::Plain, _) => Ok(()),
-            (Confirmation::TypedCount(n), Some(given)) if given == n => Ok(()),
-            (Confirmation::TypedCount(n), Some(given)) => {
-                bail!("--confirm-count {given} does not match the {n} target(s) this apply would delete; nothing done")
+            (Confirmation::Typed { .. }, Some(given)) if given == deletes => Ok(()),
+            (Confirmation::Typed { .. }, Some(given)) => {
+                bail!("--confirm-count {given} does not match the {deletes} target(s) this apply would delete; nothing done")
             }
-            (Confirmation::TypedCount(n), None) => bail!(
-                "this apply deletes {n} target(s) (more than confirm_over = {confirm_over}, or a whole \
-                 scale set): pass --confirm-count {n} with --yes; nothing done"
+            (Confirmation::Typed { why, .. }, None) => bail!(
+                "this apply needs the typed confirmation ({why}): pass --confirm-count {deletes} with --yes; nothing done"
             ),
         };
     }
     if !std::io::stdin().is_terminal() {
         bail!("refusing to apply without a terminal to ask on: pass --yes (see `scaleguard apply --help`)");
     }
-    let (prompt, expected) = match needed {
+    let (prompt, expected) = match &needed {
         Confirmation::Plain => {
             (format!("Apply these {} change(s)? Type yes: ", chosen.len()), "yes".to_string())
         }
-        Confirmation::TypedCount(n) => (
-            format!("This deletes {n} target(s). Type the number of deletes ({n}) to confirm: "),
-            n.to_string(),
-        ),
+        Confirmation::Typed { word, why } => {
+            (format!("This needs the typed confirmation ({why}). Type `{word}` to confirm: "), word.clone())
+        }
     };
     print!("\n{prompt}");
     std::io::stdout().flush()?;

@@ -150,10 +150,9 @@ async fn dispatch(runner: &NodeJobRunner, command: &NodeCommand, poll: Duration)
             Ok(exit::OK)
         }
         NodeCommand::Drain(args) => {
-            confirm_yes(
-                &args.node,
-                &format!("Drain {} and delete it once its tasks are done?", args.node.name),
-            )?;
+            // A drain ends in the node's delete: the one confirmation rule asks for its name.
+            let question = format!("Drain node {} and delete it once its tasks are done?", args.node.name);
+            confirm_typed(&args.node, &question)?;
             let options = DrainOptions {
                 wait: args.wait,
                 cancel_now: args.cancel_now,
@@ -168,7 +167,8 @@ async fn dispatch(runner: &NodeJobRunner, command: &NodeCommand, poll: Duration)
             report_job(&outcome, args.node.format)
         }
         NodeCommand::Delete(args) => {
-            confirm_typed(&args.node, args.force)?;
+            let warning = if args.force { " even if it is running tasks (they will fail)" } else { "" };
+            confirm_typed(&args.node, &format!("Delete node {}{warning}?", args.node.name))?;
             let options =
                 DrainOptions { poll_interval: poll, reason: args.node.reason.clone(), ..Default::default() };
             let outcome = runner.delete(&args.node.name, args.force, &options, &mut printer()).await?;
@@ -226,16 +226,16 @@ fn confirm_yes(args: &NodeArgs, question: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Delete: on a terminal the node's name, typed, always; without one `--yes`.
-fn confirm_typed(args: &NodeArgs, force: bool) -> anyhow::Result<()> {
+/// Delete or drain (both end with the node deleted): on a terminal the node's name, typed,
+/// always; without one `--yes`.
+fn confirm_typed(args: &NodeArgs, question: &str) -> anyhow::Result<()> {
     if !interactive() {
         if args.yes {
             return Ok(());
         }
         bail!("no terminal to confirm on: pass --yes (and --force to delete a node still running tasks)");
     }
-    let warning = if force { " even if it is running tasks (they will fail)" } else { "" };
-    let typed = prompt(&format!("Delete node {}{warning}? Type its name to confirm:", args.name))?;
+    let typed = prompt(&format!("{question} Type its name to confirm:"))?;
     if typed.trim().eq_ignore_ascii_case(args.name.trim()) {
         Ok(())
     } else {

@@ -8,6 +8,7 @@
 use super::inventory_cmd::Format;
 use super::{exit, Cli};
 use crate::config::ConfigFile;
+use crate::executor::{confirmation_for, Change, Confirmation};
 use crate::journal::{self, Journal};
 use crate::scaling::{ProtectOutcome, ScaleOutcome, Scaling};
 use anyhow::Context;
@@ -77,19 +78,29 @@ fn scaling(cli: &Cli) -> anyhow::Result<Scaling> {
     Ok(scaling)
 }
 
-/// True to go ahead: `--yes`, or `yes` typed on a terminal.
-fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
+/// True to go ahead: `--yes`, or on a terminal `yes` typed (the scale set's name instead when the
+/// one confirmation rule asks for it: a scale-in deletes VMs).
+fn confirm(question: &str, yes: bool, needed: &Confirmation) -> anyhow::Result<bool> {
     if yes {
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
         anyhow::bail!("nothing was changed: there is no terminal to confirm on; pass --yes to go ahead");
     }
-    eprint!("{question} Type yes to go ahead (anything else cancels): ");
+    let expected = match needed {
+        Confirmation::Plain => {
+            eprint!("{question} Type yes to go ahead (anything else cancels): ");
+            "yes"
+        }
+        Confirmation::Typed { word, why } => {
+            eprint!("{question} This needs the typed confirmation ({why}). Type `{word}` to go ahead (anything else cancels): ");
+            word.as_str()
+        }
+    };
     std::io::stderr().flush().ok();
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).context("cannot read the answer")?;
-    Ok(answer.trim() == "yes")
+    Ok(answer.trim() == expected)
 }
 
 pub fn run_scale(cli: &Cli, args: &ScaleArgs) -> anyhow::Result<u8> {
@@ -105,7 +116,13 @@ pub fn run_scale(cli: &Cli, args: &ScaleArgs) -> anyhow::Result<u8> {
         None
     } else {
         let question = format!("Scale {} from {} to {}?", key, proposal.current(), proposal.target());
-        if !confirm(&question, args.yes)? {
+        let needed = confirmation_for(Change::Capacity {
+            scale_set: &key.name,
+            from: proposal.current(),
+            to: proposal.target(),
+            forced: proposal.request.force,
+        });
+        if !confirm(&question, args.yes, &needed)? {
             eprintln!("scaleguard: cancelled; nothing was changed");
             return Ok(exit::ERROR);
         }
@@ -161,7 +178,7 @@ pub fn run_protect(cli: &Cli, args: &ProtectArgs) -> anyhow::Result<u8> {
         }
         return Ok(exit::ERROR);
     }
-    if !confirm(&format!("{}?", capitalized(&proposal.describe())), args.yes)? {
+    if !confirm(&format!("{}?", capitalized(&proposal.describe())), args.yes, &Confirmation::Plain)? {
         eprintln!("scaleguard: cancelled; nothing was changed");
         return Ok(exit::ERROR);
     }

@@ -14,7 +14,7 @@ mod deploy;
 mod interrupted;
 mod lock;
 
-pub use approval::{confirmation_for, Confirmation};
+pub use approval::{confirm_word, confirmation_for, delete_count, Change, Confirmation};
 pub use deploy::intent_marker;
 pub use interrupted::{resolve_interrupted, InterruptedIntent};
 pub use lock::{path_beside as lock_path, ApplyLock};

@@ -6,6 +6,7 @@ mod nodes;
 mod render;
 mod scaling;
 mod text_fields;
+mod trust;
 
 use super::app::ConsoleState;
 use super::update::{update, Effect, Msg};
