@@ -81,6 +81,7 @@ mod tests {
             reason: "test".into(),
             action: JournalAction::Planned { action },
             outcome: None,
+            note: None,
         }
     }
 

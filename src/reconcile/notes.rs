@@ -221,7 +221,9 @@ fn target_findings(
             continue;
         }
         if let Some((found, instance)) = inventory.vm_of(&target.id) {
-            if !target.health.is_deployable() || instance.power_state != PowerState::Running {
+            // A VM being deleted takes its tentacle with it: nothing to check.
+            let going = instance.provisioning_state == ProvisioningState::Deleting;
+            if !going && (!target.health.is_deployable() || instance.power_state != PowerState::Running) {
                 out.push(note(
                     format!("note:unreachable:{}", target.id),
                     Severity::Warning,

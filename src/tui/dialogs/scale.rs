@@ -3,8 +3,8 @@
 //! pure `scaling::propose` over the latest refresh's listing and the journal's history: no IO per
 //! keystroke. It opens on the capacity (shared focus model: `form`); Scale is pressed only when
 //! the guard allows, and a scale-in (it deletes VMs) or a forced change also needs the scale set's
-//! name typed (the one confirmation rule). When only an unfinished provisioning stands in the way
-//! a force box is offered, as `scale --force` is. The worker re-reads and re-checks before it
+//! name typed (the one confirmation rule). When an unfinished provisioning stands in the way a force
+//! box is offered, as `scale --force` is. The worker re-reads and re-checks before it
 //! changes anything.
 
 use super::centered;
@@ -125,7 +125,7 @@ impl ScaleDialog {
     }
 
     /// The guard's verdict for what is typed now (pure), and the form that goes with it: the force
-    /// box while only an unfinished provisioning refuses (or it is ticked), and the name field
+    /// box while an unfinished provisioning refuses (or it is ticked), and the name field
     /// while the change needs it typed.
     pub fn recompute(&mut self, now: OffsetDateTime) {
         self.now = now;
@@ -135,8 +135,9 @@ impl ScaleDialog {
             return;
         };
         let unforced = self.propose(capacity, false, now);
+        // Force lifts exactly one refusal (an unfinished provisioning), as `scale --force` does.
         let only_provisioning = matches!(&unforced.verdict, Verdict::Refused { reasons }
-            if reasons.iter().all(|r| matches!(r, Refusal::StillProvisioning { .. })));
+            if reasons.iter().any(|r| matches!(r, Refusal::StillProvisioning { .. })));
         let ticked = self.form.toggled();
         if only_provisioning || ticked {
             if self.form.toggle.is_none() {

@@ -8,7 +8,7 @@ use ratatui::text::Span;
 
 static COLUMNS: &[Column] = &[
     Column::new("SEL", 3, 3, 1),
-    Column::new("KIND", 8, 13, 2),
+    Column::new("KIND", 13, 13, 2),
     Column::new("SUBJECT", 16, 60, 0),
     Column::new("STATUS", 8, 10, 1),
     Column::new("REASON", 10, 80, 3).flex(),

@@ -9,7 +9,7 @@ static COLUMNS: &[Column] = &[
     Column::new("ID", 8, 12, 3),
     Column::new("NAME", 12, 24, 0),
     Column::new("HEALTH", 8, 11, 2),
-    Column::new("ENABLED", 7, 8, 5),
+    Column::new("ENABLED", 8, 8, 5),
     // The pane that connects: the scale-set VM this target was paired with.
     Column::new("VM", 6, 16, 1),
     Column::new("POLICY", 8, 17, 6),

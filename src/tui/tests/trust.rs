@@ -211,3 +211,33 @@ fn ctrl(c: char) -> KeyEvent {
 fn effects_of(model: &mut ConsoleState, key: KeyEvent) -> Vec<Effect> {
     update(model, Msg::Key(key))
 }
+
+/// Defect 6: at 80 columns names are shown whole (other columns give way first).
+#[test]
+fn at_80_columns_node_names_are_whole_and_versions_give_way() {
+    let mut model = on(PaneId::Nodes);
+    model.size = (80, 24);
+    let text = screen(&draw(&model, 80, 24));
+    assert!(text.contains("OCTO-NODE-1") && text.contains("OCTO-NODE-2"), "{text}");
+}
+
+/// Defect 6: the help scrolls to its last line at 80×24, and no line is cut at 120 columns.
+#[test]
+fn help_scrolls_at_80x24_and_fits_at_120_columns() {
+    let mut model = on(PaneId::Instances);
+    model.size = (80, 24);
+    keys(&mut model, "?");
+    let first = screen(&draw(&model, 80, 24));
+    assert!(!first.contains("Mouse: wheel scrolls"), "the end does not fit on one screen:\n{first}");
+    keys(&mut model, "G");
+    let last = screen(&draw(&model, 80, 24));
+    assert!(last.contains("Mouse: wheel scrolls"), "G shows the end:\n{last}");
+
+    let mut model = on(PaneId::Diffs);
+    model.size = (120, 60);
+    keys(&mut model, "?");
+    let text = screen(&draw(&model, 120, 60));
+    for binding in crate::tui::keymap::visible(&model.key_context()) {
+        assert!(text.contains(binding.help), "help cuts `{}`:\n{text}", binding.help);
+    }
+}
