@@ -9,8 +9,8 @@ use super::plan_cmd::{incomplete, observe_and_plan, save, table};
 use super::{exit, Cli};
 use crate::config::ConfigFile;
 use crate::executor::{
-    confirm_word, confirmation_for, delete_count, resolve_interrupted, ActionReport, ApplyLock, Change,
-    Confirmation, ExecEvent, Executor, InterruptedIntent,
+    confirm_word, confirmation_for, delete_count, ActionReport, Change, Confirmation, ExecEvent, Executor,
+    InterruptedIntent,
 };
 use crate::journal::{self, Journal, Outcome};
 use crate::model::{Action, ActionKind, Plan, PlannedAction};
@@ -19,7 +19,6 @@ use anyhow::{bail, Context};
 use clap::Args;
 use serde::Serialize;
 use std::io::{BufRead, IsTerminal, Write};
-use time::OffsetDateTime;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -148,28 +147,13 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
     Ok(exit_code(&reports))
 }
 
-/// Settle intents an earlier run left without a result, under the apply lock so no live executor
+/// Settle intents an earlier run left without a result, under the apply lock so no live change
 /// owns them.
 async fn settle_interrupted(name: &str, executor: &Executor) -> anyhow::Result<Vec<InterruptedIntent>> {
-    let journal = executor.journal();
-    let (records, warnings) = journal::read_all(journal.path())?;
-    for warning in warnings {
-        eprintln!("scaleguard: warning: {warning}");
-    }
-    if !journal::pending_intents(&records).iter().any(|r| r.profile == name) {
-        return Ok(Vec::new());
-    }
-    let lock_path = crate::executor::lock_path(journal.path(), name);
-    let _lock = ApplyLock::acquire(&lock_path).await.context("cannot take the apply lock")?;
-    // Re-read under the lock: an executor that was running a moment ago has finished its record.
-    let (records, _) = journal::read_all(journal.path())?;
-    let pending = journal::pending_intents(&records);
-    let fresh = executor.collector().collect().await;
-    let settled = resolve_interrupted(&pending, name, &fresh);
-    for item in &settled {
-        journal.append_result(&item.intent, item.outcome.clone(), OffsetDateTime::now_utc())?;
-    }
-    Ok(settled)
+    let mut warn = |line: String| eprintln!("scaleguard: warning: {line}");
+    crate::executor::settle_pending(name, executor.journal(), executor.collector(), &mut warn)
+        .await
+        .map_err(|why| anyhow::anyhow!("cannot settle interrupted changes: {why}"))
 }
 
 fn describe(settled: &InterruptedIntent) -> String {
@@ -181,10 +165,7 @@ fn describe(settled: &InterruptedIntent) -> String {
 }
 
 fn interrupted_output(settled: &InterruptedIntent) -> InterruptedOutput {
-    let summary = match &settled.intent.action {
-        journal::JournalAction::Planned { action } => action.summary(),
-        other => format!("{other:?}"),
-    };
+    let summary = settled.intent.action.summary();
     InterruptedOutput {
         intent_id: settled.intent.intent_id.to_string(),
         summary,

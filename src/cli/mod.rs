@@ -131,6 +131,21 @@ impl Cli {
     }
 }
 
+/// Before a command changes anything: settle the intents an earlier run left without a result
+/// (a kill, or a console quit while a change ran) against the real state. A failure to settle is
+/// said and the command goes on: the intents stay pending for the next run.
+fn settle_first(
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    profile: &crate::config::Profile,
+    journal: &crate::journal::Journal,
+) {
+    let collector = crate::inventory::Collector::new(profile);
+    if let Err(why) = runtime.block_on(crate::executor::settle_and_report(name, journal, &collector)) {
+        eprintln!("scaleguard: warning: cannot settle interrupted changes yet: {why}");
+    }
+}
+
 /// Parse arguments, run, and turn any error into one sentence on stderr.
 pub fn main() -> ExitCode {
     scrub_panic_messages();

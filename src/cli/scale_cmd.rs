@@ -107,6 +107,7 @@ pub fn run_scale(cli: &Cli, args: &ScaleArgs) -> anyhow::Result<u8> {
     let scaling = scaling(cli)?;
     let key = scaling.scale_set(&args.set)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    super::settle_first(&runtime, scaling.profile_name(), scaling.profile(), scaling.journal());
     let proposal = runtime.block_on(scaling.prepare(&key, args.capacity, &args.reason, args.force))?;
     let json = args.format == Format::Json;
     if !json {
@@ -168,6 +169,7 @@ pub fn run_protect(cli: &Cli, args: &ProtectArgs) -> anyhow::Result<u8> {
     let scaling = scaling(cli)?;
     let key = scaling.scale_set(&args.set)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    super::settle_first(&runtime, scaling.profile_name(), scaling.profile(), scaling.journal());
     let proposal =
         runtime.block_on(scaling.prepare_protect(&key, &args.instance_id, !args.off, &args.reason))?;
     println!("{}", proposal.describe());

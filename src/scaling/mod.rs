@@ -67,6 +67,10 @@ impl Scaling {
         &self.profile_name
     }
 
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
     pub fn journal(&self) -> &Journal {
         &self.journal
     }

@@ -3,6 +3,7 @@
 
 mod behaviour;
 mod nodes;
+mod quit;
 mod render;
 mod scaling;
 mod text_fields;
