@@ -536,7 +536,9 @@ fn on_worker(model: &mut ConsoleState, event: WorkerEvent) -> Vec<Effect> {
             }
         }
         WorkerEvent::ExecDone { ran, failed } => {
-            let text = format!("{ran} approved action(s) finished, {failed} not done; see the journal");
+            let text = format!(
+                "{ran} approved action(s) finished, {failed} not done; the journal pane (5) has each"
+            );
             if failed > 0 {
                 model.warn(text)
             } else {

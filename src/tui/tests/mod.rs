@@ -2,6 +2,7 @@
 //! Fixtures use fixed times, so rendered ages ("12s ago") are stable without scrubbing.
 
 mod behaviour;
+mod k9s;
 mod nodes;
 mod quit;
 mod render;
