@@ -16,7 +16,8 @@ const WIDTH: u16 = 96;
 pub fn lines(theme: Theme, ctx: &KeyContext) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     let heading = |text: &str| Line::from(Span::styled(text.to_string(), theme.title()));
-    let groups: [(&str, fn(Scope) -> bool); 3] = [
+    type InGroup = fn(Scope) -> bool;
+    let groups: [(&str, InGroup); 3] = [
         ("Everywhere", |s| s == Scope::Global),
         ("On this pane", |s| matches!(s, Scope::Pane(_))),
         ("Demo only (the simulated world)", |s| s == Scope::Demo),

@@ -59,7 +59,7 @@ pub fn entries(records: &[Record]) -> Vec<JournalEntry> {
         })
         .collect();
     rows.extend(results.into_values().map(|r| JournalEntry { intent: r.clone(), result: Some(r.clone()) }));
-    rows.sort_by(|a, b| b.intent.time.cmp(&a.intent.time));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.intent.time));
     rows
 }
 
