@@ -7,13 +7,13 @@ use ratatui::text::Span;
 
 static COLUMNS: &[Column] = &[
     Column::new("ID", 3, 5, 2),
-    Column::new("COMPUTER NAME", 13, 24, 0),
+    Column::new("COMPUTER NAME", 13, 20, 0),
     Column::new("PROVISIONING", 9, 12, 3),
-    Column::new("POWER", 7, 12, 4),
+    Column::new("POWER", 8, 12, 4),
     Column::new("MODEL", 6, 7, 6),
     Column::new("PROTECTION", 9, 10, 5),
     // The pane that connects: the target registered on this VM.
-    Column::new("TARGET", 8, 24, 1),
+    Column::new("TARGET", 13, 24, 1),
     Column::new("SCALE SET", 8, 16, 7).flex(),
 ];
 

@@ -8,10 +8,10 @@ use ratatui::text::Span;
 static COLUMNS: &[Column] = &[
     Column::new("ID", 8, 12, 3),
     Column::new("NAME", 12, 24, 0),
-    Column::new("HEALTH", 8, 11, 2),
+    Column::new("HEALTH", 11, 11, 2),
     Column::new("ENABLED", 8, 8, 5),
     // The pane that connects: the scale-set VM this target was paired with.
-    Column::new("VM", 6, 16, 1),
+    Column::new("VM", 8, 16, 1),
     Column::new("POLICY", 8, 17, 6),
     Column::new("ENDPOINT", 10, 40, 4).flex(),
 ];
