@@ -93,7 +93,18 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, theme: Theme, state: &FindingsS
 
 /// The header's count: "findings 1E 2W (!)"; None before the first run.
 pub fn header_text(report: Option<&FindingsReport>) -> Option<(String, Tone)> {
-    let counts = report?.counts();
+    let report = report?;
+    let counts = report.counts();
+    if !report.failures.is_empty() {
+        // Nothing found because nothing could be read is not "0 errors".
+        let text = format!(
+            "│ findings {}E {}W, {} check(s) could not run (!) ",
+            counts.errors,
+            counts.warnings,
+            report.failures.len()
+        );
+        return Some((text, Tone::Warn));
+    }
     let tone = if counts.errors > 0 {
         Tone::Bad
     } else if counts.warnings > 0 {
