@@ -27,6 +27,7 @@ pub mod text_field;
 pub mod theme;
 pub mod update;
 pub mod update_nodes;
+pub mod update_refresh;
 pub mod update_scale;
 pub mod view;
 pub mod worker;
