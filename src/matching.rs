@@ -5,51 +5,60 @@
 //! with one name, two VMs with one name) are reported, never silently resolved.
 
 use crate::config::MatchBy;
-use crate::model::{Instance, ScaleSetKey, Target};
-use serde::{Deserialize, Serialize};
+use crate::model::{Instance, Target};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
-/// The VM a target was paired with.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct InstanceRef {
-    pub scale_set: ScaleSetKey,
-    pub instance_id: String,
-    pub vm_id: Option<String>,
-}
-
-impl InstanceRef {
-    pub fn of(instance: &Instance) -> Self {
-        Self {
-            scale_set: instance.scale_set.clone(),
-            instance_id: instance.instance_id.clone(),
-            vm_id: instance.vm_id.clone(),
-        }
-    }
-}
-
-/// The outcome of matching one set of listings against the targets.
+/// The outcome of matching one set of listings against the targets. It borrows both, so pairing
+/// 10,000 targets copies no id and no scale-set key.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Matching {
+pub struct Matching<'a> {
     /// Target id → the VM it runs on.
-    pub target_instance: HashMap<String, InstanceRef>,
-    /// (scale set, instance id) → target ids on it (more than one is ambiguous).
-    pub instance_targets: HashMap<(ScaleSetKey, String), Vec<String>>,
+    pub target_instance: HashMap<&'a str, &'a Instance>,
     /// Normalized names carried by more than one target, with the target ids.
-    pub duplicate_target_names: BTreeMap<String, Vec<String>>,
+    pub duplicate_target_names: BTreeMap<String, Vec<&'a str>>,
     /// Normalized names carried by more than one VM (across the configured sets).
-    pub duplicate_instance_names: BTreeMap<String, Vec<InstanceRef>>,
+    pub duplicate_instance_names: BTreeMap<String, Vec<&'a Instance>>,
 }
 
-impl Matching {
-    pub fn instance_of(&self, target_id: &str) -> Option<&InstanceRef> {
-        self.target_instance.get(target_id)
+impl<'a> Matching<'a> {
+    pub fn instance_of(&self, target_id: &str) -> Option<&'a Instance> {
+        self.target_instance.get(target_id).copied()
     }
 
-    pub fn targets_on(&self, instance: &Instance) -> &[String] {
-        self.instance_targets
-            .get(&(instance.scale_set.clone(), instance.instance_id.clone()))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+    /// The targets paired with `instance` (more than one is ambiguous), in no particular order.
+    /// A scan of every pair: for a one-off question, not for a loop over VMs.
+    pub fn targets_on(&self, instance: &Instance) -> Vec<&'a str> {
+        let same =
+            |vm: &Instance| vm.scale_set == instance.scale_set && vm.instance_id == instance.instance_id;
+        self.target_instance.iter().filter(|(_, vm)| same(vm)).map(|(id, _)| *id).collect()
+    }
+}
+
+/// The first of the things carrying one name, and the rest when the name repeats: a `Vec` only
+/// for the rare repeated name, so the common case allocates nothing beyond the name.
+struct Carriers<T> {
+    first: T,
+    more: Vec<T>,
+}
+
+impl<T: Copy> Carriers<T> {
+    fn all(&self) -> Vec<T> {
+        std::iter::once(self.first).chain(self.more.iter().copied()).collect()
+    }
+}
+
+/// A name carried more than once, with everything that carries it.
+fn repeated<T: Copy>((name, carriers): (String, Carriers<T>)) -> Option<(String, Vec<T>)> {
+    (!carriers.more.is_empty()).then(|| (name, carriers.all()))
+}
+
+fn carry<T>(map: &mut HashMap<String, Carriers<T>>, name: String, item: T) {
+    match map.entry(name) {
+        Entry::Occupied(mut found) => found.get_mut().more.push(item),
+        Entry::Vacant(slot) => {
+            slot.insert(Carriers { first: item, more: Vec::new() });
+        }
     }
 }
 
@@ -79,52 +88,43 @@ pub fn has_match_name(instance: &Instance, match_by: MatchBy) -> bool {
     raw.trim().split('.').next().is_some_and(|host| !host.is_empty())
 }
 
-/// Pair targets with VMs across every listed scale set.
+/// Pair targets with VMs across every listed scale set. Each name is normalized once.
 pub fn match_targets<'a>(
     sets: impl IntoIterator<Item = (MatchBy, &'a [Instance])>,
-    targets: &[Target],
-) -> Matching {
-    let mut by_name: HashMap<String, Vec<&Instance>> = HashMap::new();
+    targets: impl IntoIterator<Item = &'a Target>,
+) -> Matching<'a> {
+    let mut by_name: HashMap<String, Carriers<&'a Instance>> = HashMap::new();
     for (match_by, instances) in sets {
+        by_name.reserve(instances.len());
         for instance in instances {
             if let Some(name) = instance_match_name(instance, match_by) {
-                by_name.entry(name).or_default().push(instance);
+                carry(&mut by_name, name, instance);
             }
         }
     }
 
+    let targets = targets.into_iter();
     let mut matching = Matching::default();
-    for (name, instances) in &by_name {
-        if instances.len() > 1 {
-            matching
-                .duplicate_instance_names
-                .insert(name.clone(), instances.iter().map(|i| InstanceRef::of(i)).collect());
-        }
-    }
-
-    let mut target_names: HashMap<String, Vec<String>> = HashMap::new();
+    matching.target_instance.reserve(targets.size_hint().0);
+    let mut target_names: HashMap<String, Carriers<&'a str>> = HashMap::with_capacity(targets.size_hint().0);
     for target in targets {
         let name = normalize_name(&target.name);
-        target_names.entry(name.clone()).or_default().push(target.id.clone());
         // An ambiguous VM name still proves a VM with that name exists; pair with the first so the
         // target is never taken for orphaned, and let the duplicate finding tell the operator.
-        if let Some(instance) = by_name.get(&name).and_then(|found| found.first()) {
-            matching.target_instance.insert(target.id.clone(), InstanceRef::of(instance));
-            matching
-                .instance_targets
-                .entry((instance.scale_set.clone(), instance.instance_id.clone()))
-                .or_default()
-                .push(target.id.clone());
+        if let Some(found) = by_name.get(&name) {
+            matching.target_instance.insert(&target.id, found.first);
         }
+        carry(&mut target_names, name, target.id.as_str());
     }
-    matching.duplicate_target_names = target_names.into_iter().filter(|(_, ids)| ids.len() > 1).collect();
+    matching.duplicate_instance_names = by_name.into_iter().filter_map(repeated).collect();
+    matching.duplicate_target_names = target_names.into_iter().filter_map(repeated).collect();
     matching
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Endpoint, HealthStatus, PowerState, ProvisioningState};
+    use crate::model::{Endpoint, HealthStatus, PowerState, ProvisioningState, ScaleSetKey};
 
     fn key(name: &str) -> ScaleSetKey {
         ScaleSetKey {
@@ -184,7 +184,7 @@ mod tests {
         let m = match_targets([(MatchBy::ComputerName, &vms[..])], &targets);
         assert_eq!(m.instance_of("Machines-1").unwrap().instance_id, "1");
         assert!(m.instance_of("Machines-2").is_none(), "substring matches are never made");
-        assert_eq!(m.targets_on(&vms[0]), ["Machines-1".to_string()]);
+        assert_eq!(m.targets_on(&vms[0]), ["Machines-1"]);
         assert!(m.targets_on(&vms[1]).is_empty());
     }
 

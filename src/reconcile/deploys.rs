@@ -6,7 +6,7 @@
 
 use super::history::History;
 use super::inventory::Inventory;
-use super::text::{capped, stable_hash};
+use super::text::{capped, capped_from, stable_hash};
 use crate::matching::normalize_name;
 use crate::model::{
     Action, Deployment, PlannedAction, PowerState, ProvisioningState, Release, Target, TaskState,
@@ -84,13 +84,14 @@ fn unfit_for_deploy(inventory: &Inventory<'_>, target: &Target) -> Option<&'stat
     if !target.health.is_deployable() {
         return Some("not healthy");
     }
-    let Some((found, instance)) = inventory.vm_of(&target.id) else { return Some("no VM listed") };
+    let Some((_, instance)) = inventory.vm_of(&target.id) else { return Some("no VM listed") };
     if instance.provisioning_state != ProvisioningState::Succeeded
         || instance.power_state != PowerState::Running
     {
         return Some("VM not provisioned and running");
     }
-    if !inventory.set_is_steady(&found.scale_set) {
+    let steady = inventory.set_of(&target.id).and_then(|set| set.progress).is_some_and(|p| p.is_steady());
+    if !steady {
         return Some("scale set still provisioning");
     }
     None
@@ -99,8 +100,12 @@ fn unfit_for_deploy(inventory: &Inventory<'_>, target: &Target) -> Option<&'stat
 /// The normalized name a target shares with another target or that two VMs share: such a
 /// target cannot be told apart, so it is never deployed to (`matching` reports, never resolves).
 pub(crate) fn ambiguous_name(inventory: &Inventory<'_>, target: &Target) -> Option<String> {
-    let name = normalize_name(&target.name);
     let matching = &inventory.matching;
+    // No name repeats (the usual case): nothing to normalize for each of 10,000 targets.
+    if matching.duplicate_target_names.is_empty() && matching.duplicate_instance_names.is_empty() {
+        return None;
+    }
+    let name = normalize_name(&target.name);
     (matching.duplicate_target_names.contains_key(&name)
         || matching.duplicate_instance_names.contains_key(&name))
     .then_some(name)
@@ -187,7 +192,7 @@ fn deploy_for(
     let mut unfit: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut held: BTreeMap<String, Vec<&Target>> = BTreeMap::new();
     let mut observations = Vec::new();
-    for target in inventory.targets.iter() {
+    for target in inventory.targets.iter().copied() {
         if index.has_release(&target.id, history) {
             already_have += 1;
         } else if let Some(active) = active.iter().find(|d| d.covers(&target.id)) {
@@ -215,22 +220,21 @@ fn deploy_for(
         ));
     }
     new_targets.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut listed = Vec::new();
-    for target in &new_targets {
+    let listed = capped_from(&new_targets, |target| {
         let on = inventory
             .vm_of(&target.id)
             .map(|(found, _)| format!("{} instance {}", found.scale_set, found.instance_id));
-        listed.push(format!(
+        format!(
             "{} ({}) on {}, {}: no successful deployment of {} reached it",
             target.name,
             target.id,
             on.unwrap_or_default(),
             target.health,
             release.version
-        ));
-    }
+        )
+    });
     let mut observations = capped(observations);
-    observations.extend(capped(listed));
+    observations.extend(listed);
     observations.push(format!("{already_have} target(s) already have {}", release.version));
     if !unfit.is_empty() {
         let counts: Vec<String> = unfit.iter().map(|(why, count)| format!("{count} {why}")).collect();

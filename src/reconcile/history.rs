@@ -7,11 +7,10 @@
 //! the target's VM is present ends the streak. Evidence is tied to the VM's vmId as well as its
 //! instance id, because Azure may hand an instance id to a new VM.
 
-use super::inventory::Inventory;
-use crate::matching::InstanceRef;
+use super::inventory::{Inventory, SetView};
 use crate::model::{Instance, ScaleSetKey};
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use serde::{Deserialize, Serialize, Serializer};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use time::{Duration, OffsetDateTime};
 
 /// Records not refreshed for this long are dropped, so the history stays bounded even when a
@@ -29,7 +28,7 @@ pub struct VmSighting {
 }
 
 impl VmSighting {
-    fn of(found: &InstanceRef, at: OffsetDateTime) -> Self {
+    fn of(found: &Instance, at: OffsetDateTime) -> Self {
         Self {
             scale_set: found.scale_set.clone(),
             instance_id: found.instance_id.clone(),
@@ -39,7 +38,7 @@ impl VmSighting {
     }
 
     /// Same VM? Same set and instance id, and the same vmId when both are known.
-    pub fn is_same_vm(&self, found: &InstanceRef) -> bool {
+    pub fn is_same_vm(&self, found: &Instance) -> bool {
         let same_vm_id = match (&self.vm_id, &found.vm_id) {
             (Some(before), Some(now)) => before == now,
             _ => true,
@@ -117,15 +116,20 @@ pub struct History {
     pub clock_skew: Option<ClockSkew>,
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub last_observed_at: Option<OffsetDateTime>,
-    /// By target id.
-    #[serde(default)]
-    pub targets: BTreeMap<String, TargetRecord>,
-    /// By `vm_key`.
-    #[serde(default)]
-    pub vms: BTreeMap<String, VmRecord>,
+    /// By target id. Hashed (every refresh looks up each of 10,000 targets several times) and
+    /// written sorted, so the file reads the same for the same history.
+    #[serde(default, serialize_with = "sorted")]
+    pub targets: HashMap<String, TargetRecord>,
+    /// By `vm_key`; hashed and written sorted as `targets`.
+    #[serde(default, serialize_with = "sorted")]
+    pub vms: HashMap<String, VmRecord>,
     /// By `text::set_id`.
     #[serde(default)]
     pub scale_sets: BTreeMap<String, SetRecord>,
+}
+
+fn sorted<S: Serializer, V: Serialize>(map: &HashMap<String, V>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(map.iter().collect::<BTreeMap<_, _>>())
 }
 
 /// The key a VM's sighting is filed under: its vmId, so a reused instance id starts afresh.
@@ -180,6 +184,8 @@ impl History {
     }
 
     fn observe_sets(&mut self, inventory: &Inventory<'_>, at: OffsetDateTime) {
+        // Each listed set with its VMs' keys, made once.
+        let mut listed: Vec<(&SetView<'_>, &[Instance], bool, Vec<String>)> = Vec::new();
         for set in &inventory.sets {
             let (Ok(listing), Some(progress), Some(verdict)) = (set.listing, set.progress, &set.completeness)
             else {
@@ -192,25 +198,62 @@ impl History {
             record.last_listed = at;
             record.unsteady_since =
                 if progress.is_steady() { None } else { record.unsteady_since.or(Some(at)) };
-
-            // A listing not proven complete is not believed: it must not wipe first-seen times.
-            let keys: Vec<String> = listing.instances.iter().map(vm_key).collect();
-            if verdict.is_proven() {
-                let listed: HashSet<&str> = keys.iter().map(String::as_str).collect();
-                self.vms.retain(|key, vm| &vm.scale_set != set.key || listed.contains(key.as_str()));
+            let keys = listing.instances.iter().map(vm_key).collect();
+            listed.push((set, listing.instances.as_slice(), verdict.is_proven(), keys));
+        }
+        if self.each_vm_on_its_own_set(inventory, &listed) {
+            // Then dropping a set's unlisted VMs touches no VM another set lists, so one pass over
+            // the records does it for every set at once (not one pass per set).
+            for (_, instances, _, keys) in &listed {
+                self.sight(instances, keys, at);
             }
-            for (instance, key) in listing.instances.iter().zip(keys) {
-                match self.vms.get_mut(&key) {
-                    Some(vm) => vm.last_seen = at,
-                    None => {
-                        let first = VmRecord {
-                            scale_set: instance.scale_set.clone(),
-                            instance_id: instance.instance_id.clone(),
-                            first_seen: at,
-                            last_seen: at,
-                        };
-                        self.vms.insert(key, first);
-                    }
+            let proven: Vec<&ScaleSetKey> =
+                listed.iter().filter(|(_, _, proven, _)| *proven).map(|(set, ..)| set.key).collect();
+            let seen: HashSet<&str> = listed.iter().flat_map(|(.., keys)| keys).map(String::as_str).collect();
+            self.vms.retain(|key, vm| seen.contains(key.as_str()) || !proven.contains(&&vm.scale_set));
+        } else {
+            // A VM listed under one set and recorded under another (or a set configured twice):
+            // the outcome depends on the order, so take the sets one by one.
+            for (set, instances, proven, keys) in &listed {
+                // A listing not proven complete is not believed: it must not wipe first-seen times.
+                if *proven {
+                    let listed: HashSet<&str> = keys.iter().map(String::as_str).collect();
+                    self.vms.retain(|key, vm| &vm.scale_set != set.key || listed.contains(key.as_str()));
+                }
+                self.sight(instances, keys, at);
+            }
+        }
+    }
+
+    /// Does every listed VM name the set that lists it, and is it recorded (if at all) under that
+    /// set, with no set listed twice? What real listings do; anything else is taken set by set.
+    fn each_vm_on_its_own_set(
+        &self,
+        inventory: &Inventory<'_>,
+        listed: &[(&SetView<'_>, &[Instance], bool, Vec<String>)],
+    ) -> bool {
+        listed.iter().all(|(set, instances, _, keys)| {
+            inventory.set(set.key).is_some_and(|first| std::ptr::eq(first, *set))
+                && instances.iter().zip(keys).all(|(instance, key)| {
+                    instance.scale_set == *set.key
+                        && self.vms.get(key.as_str()).is_none_or(|vm| vm.scale_set == *set.key)
+                })
+        })
+    }
+
+    /// Record a listing's VMs as seen at `at` (first seen now, for a VM new to the history).
+    fn sight(&mut self, instances: &[Instance], keys: &[String], at: OffsetDateTime) {
+        for (instance, key) in instances.iter().zip(keys) {
+            match self.vms.get_mut(key.as_str()) {
+                Some(vm) => vm.last_seen = at,
+                None => {
+                    let first = VmRecord {
+                        scale_set: instance.scale_set.clone(),
+                        instance_id: instance.instance_id.clone(),
+                        first_seen: at,
+                        last_seen: at,
+                    };
+                    self.vms.insert(key.clone(), first);
                 }
             }
         }

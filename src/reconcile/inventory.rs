@@ -3,10 +3,9 @@
 
 use crate::completeness::{self, Completeness};
 use crate::config::Profile;
-use crate::matching::{has_match_name, match_targets, InstanceRef, Matching};
+use crate::matching::{has_match_name, match_targets, Matching};
 use crate::model::{Instance, ProvisioningState, ScaleSetKey, Target};
 use crate::snapshot::{ReadFailure, ScaleSetListing, Snapshot};
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -86,14 +85,30 @@ impl<'a> SetView<'a> {
     }
 }
 
-/// A snapshot with matching done, shared by `History::observe`, `plan` and `still_valid`.
+/// A snapshot with matching done, shared by `History::observe`, `plan` and `still_valid`. Built
+/// once per refresh, it is the one index every rule reads: no rule scans the sets or normalizes a
+/// name again.
 #[derive(Debug)]
 pub struct Inventory<'a> {
     pub snapshot: &'a Snapshot,
     /// Targets carrying all configured roles; empty when the target listing failed.
-    pub targets: Cow<'a, [Target]>,
+    pub targets: Vec<&'a Target>,
     pub sets: Vec<SetView<'a>>,
-    pub matching: Matching,
+    pub matching: Matching<'a>,
+    /// Set name → the position in `sets` of the first set of that name (`set` checks the rest
+    /// of the key: hashing a name is a quarter of hashing the whole key, for every matched VM).
+    set_by_name: HashMap<&'a str, usize>,
+    /// Target id → where its VM is listed, for each target `vm_of` finds.
+    placed: HashMap<&'a str, Placement<'a>>,
+}
+
+/// Where a matched target's VM is: its set's position in `Inventory::sets`, the VM matching paired
+/// the target with, and the VM its set lists under that instance id.
+#[derive(Debug, Clone, Copy)]
+struct Placement<'a> {
+    set: usize,
+    found: &'a Instance,
+    listed: &'a Instance,
 }
 
 impl<'a> Inventory<'a> {
@@ -101,10 +116,9 @@ impl<'a> Inventory<'a> {
         let roles = &profile.octopus.roles;
         // The snapshot promises all-of roles already; checking again costs little and keeps a
         // loose server filter from ever putting a foreign machine up for deletion.
-        let targets: Cow<'a, [Target]> = match &snapshot.targets {
-            Ok(all) if all.iter().all(|t| t.has_all_roles(roles)) => Cow::Borrowed(all.as_slice()),
-            Ok(all) => Cow::Owned(all.iter().filter(|t| t.has_all_roles(roles)).cloned().collect()),
-            Err(_) => Cow::Borrowed(&[]),
+        let targets: Vec<&'a Target> = match &snapshot.targets {
+            Ok(all) => all.iter().filter(|t| t.has_all_roles(roles)).collect(),
+            Err(_) => Vec::new(),
         };
         let sets: Vec<SetView<'a>> = snapshot
             .scale_sets
@@ -130,12 +144,27 @@ impl<'a> Inventory<'a> {
                 }
             })
             .collect();
+        let mut set_by_name = HashMap::with_capacity(sets.len());
+        for (position, set) in sets.iter().enumerate() {
+            set_by_name.entry(set.key.name.as_str()).or_insert(position);
+        }
         let listed = snapshot
             .scale_sets
             .iter()
             .filter_map(|s| s.listing.as_ref().ok().map(|l| (s.match_by, l.instances.as_slice())));
-        let matching = match_targets(listed, &targets);
-        Self { snapshot, targets, sets, matching }
+        let matching = match_targets(listed, targets.iter().copied());
+        let mut inventory = Self { snapshot, targets, sets, matching, set_by_name, placed: HashMap::new() };
+        inventory.placed = inventory
+            .matching
+            .target_instance
+            .iter()
+            .filter_map(|(target_id, found)| {
+                let set = inventory.set_position(&found.scale_set)?;
+                let listed = inventory.sets[set].instance(&found.instance_id)?;
+                Some((*target_id, Placement { set, found, listed }))
+            })
+            .collect();
+        inventory
     }
 
     pub fn target_listing_ok(&self) -> bool {
@@ -170,14 +199,28 @@ impl<'a> Inventory<'a> {
     }
 
     pub fn set(&self, key: &ScaleSetKey) -> Option<&SetView<'a>> {
-        self.sets.iter().find(|s| s.key == key)
+        self.set_position(key).map(|position| &self.sets[position])
     }
 
-    /// The present VM a target runs on, from a listing that succeeded.
-    pub fn vm_of(&self, target_id: &str) -> Option<(&InstanceRef, &'a Instance)> {
-        let found = self.matching.instance_of(target_id)?;
-        let instance = self.set(&found.scale_set)?.instance(&found.instance_id)?;
-        Some((found, instance))
+    /// The position of the first set with this key.
+    fn set_position(&self, key: &ScaleSetKey) -> Option<usize> {
+        let first_of_name = *self.set_by_name.get(key.name.as_str())?;
+        if self.sets[first_of_name].key == key {
+            return Some(first_of_name);
+        }
+        // Two sets of one name in different groups or subscriptions: rare, and few sets.
+        self.sets.iter().position(|s| s.key == key)
+    }
+
+    /// The present VM a target runs on, from a listing that succeeded: the VM matching paired it
+    /// with, and the one its set lists under that instance id.
+    pub fn vm_of(&self, target_id: &str) -> Option<(&'a Instance, &'a Instance)> {
+        self.placed.get(target_id).map(|p| (p.found, p.listed))
+    }
+
+    /// The set of the VM a target runs on (`vm_of`), if it is listed.
+    pub fn set_of(&self, target_id: &str) -> Option<&SetView<'a>> {
+        self.placed.get(target_id).map(|p| &self.sets[p.set])
     }
 
     /// Is the set this key names listed and steady?

@@ -53,6 +53,17 @@ pub(crate) fn capped(mut lines: Vec<String>) -> Vec<String> {
     lines
 }
 
+/// `capped` for lines made on demand: the lines cut are never formatted (a deploy to 1,000 new
+/// targets lists 20 of them).
+pub(crate) fn capped_from<T>(items: &[T], line: impl FnMut(&T) -> String) -> Vec<String> {
+    if items.len() <= MAX_LINES {
+        return items.iter().map(line).collect();
+    }
+    let mut lines: Vec<String> = items[..MAX_LINES].iter().map(line).collect();
+    lines.push(format!("… and {} more", items.len() - MAX_LINES));
+    lines
+}
+
 /// FNV-1a, 64 bit: a hash that is the same in every build and Rust release (std's is not promised
 /// to be), so action ids survive an upgrade of the console between refreshes.
 pub(crate) fn stable_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
@@ -88,6 +99,15 @@ mod tests {
         assert_ne!(stable_hash(["ab", "c"]), stable_hash(["a", "bc"]));
         // Pinned: a change here changes every deploy action id users may have selected.
         assert_eq!(stable_hash([]), "cbf29ce484222325");
+    }
+
+    #[test]
+    fn capped_from_reads_as_capped() {
+        for n in [0, 1, MAX_LINES, MAX_LINES + 1, 3 * MAX_LINES] {
+            let items: Vec<usize> = (0..n).collect();
+            let line = |i: &usize| format!("line {i}");
+            assert_eq!(capped_from(&items, line), capped(items.iter().map(line).collect()), "{n} lines");
+        }
     }
 
     #[test]
