@@ -11,12 +11,38 @@ use crate::snapshot::{InFlightDeployment, ProjectState};
 use reqwest::Method;
 use std::collections::HashMap;
 
+/// Task ids asked for in one `GET /api/tasks?ids=…`: about 2 KB of query string, well inside what
+/// servers and proxies accept in a URL.
+pub const TASK_IDS_PER_REQUEST: usize = 100;
+
+/// Task states read in batches, by task id (lower-cased: Octopus ids are not case-sensitive).
+/// A state is judged only when asked for, so a task never asked about cannot fail a read.
+#[derive(Default)]
+struct TaskStates {
+    read: HashMap<String, (Call, String)>,
+}
+
+impl TaskStates {
+    /// The state of `task_id`: from the batch, or, for a task the batch did not return, its own
+    /// `GET /api/tasks/{id}` (which fails as it always did when the task is gone).
+    async fn state(&self, client: &OctopusClient, task_id: &str) -> Result<TaskState, OctopusError> {
+        match self.read.get(&task_id.to_ascii_lowercase()) {
+            Some((call, state)) => TaskState::parse(state).ok_or_else(|| OctopusError::BadResponse {
+                call: call.clone(),
+                detail: format!("unknown state `{state}` of task {task_id}"),
+            }),
+            None => Ok(client.task(task_id).await?.state),
+        }
+    }
+}
+
 impl OctopusClient {
     /// The release of the most recent successful deployment of `project` to the environment, and
     /// the deployments of that release to it (newest first) with their task states.
     ///
-    /// Walks the project's deployments to the environment newest first, reading each one's task,
-    /// until one succeeded: requests grow with deployments since the last success, not targets.
+    /// Walks the project's deployments to the environment newest first, a page at a time with the
+    /// page's task states read in one batch, until one succeeded: requests grow with pages of
+    /// deployments since the last success, not with deployments or targets.
     pub async fn project_state(
         &self,
         space_id: &str,
@@ -36,14 +62,18 @@ impl OctopusClient {
             let next = pager
                 .record(page.items.iter().map(Identified::id), page.total_results, page.next_link().is_some())
                 .map_err(|err| PagedError::Paging(call, err).into_error())?;
+            let ours = |deployment: &wire::DeploymentResource| {
+                deployment.project_id.as_deref().is_none_or(|p| p == project.id)
+                    && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id)
+            };
+            // The page's task states in one batch: a page of deployments costs two requests.
+            let states = self.task_states(page.items.iter().filter(|d| ours(d))).await?;
             for deployment in page.items {
-                let ours = deployment.project_id.as_deref().is_none_or(|p| p == project.id)
-                    && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id);
-                if !ours {
+                if !ours(&deployment) {
                     continue;
                 }
                 let state = match &deployment.task_id {
-                    Some(task_id) => Some(self.task(task_id).await?.state),
+                    Some(task_id) => Some(states.state(self, task_id).await?),
                     None => None,
                 };
                 let release = deployment.release_id.clone();
@@ -124,21 +154,52 @@ impl OctopusClient {
     ) -> Result<Vec<Deployment>, OctopusError> {
         let all: Vec<wire::DeploymentResource> =
             self.get_all(&format!("/api/{space_id}/releases/{release_id}/deployments"), &Vec::new()).await?;
+        let ours: Vec<wire::DeploymentResource> = all
+            .into_iter()
+            .filter(|deployment| {
+                deployment.release_id.as_deref().is_none_or(|r| r == release_id)
+                    && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id)
+            })
+            .collect();
+        // Every task not already read, in batches: requests grow with pages, not deployments.
+        let states = self.task_states(ours.iter().filter(|d| !known.contains_key(&d.id))).await?;
         let mut deployments = Vec::new();
-        for deployment in all {
-            let ours = deployment.release_id.as_deref().is_none_or(|r| r == release_id)
-                && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id);
-            if !ours {
-                continue;
-            }
+        for deployment in ours {
             let state = match (known.remove(&deployment.id), &deployment.task_id) {
                 (Some(known), _) => known,
-                (None, Some(task_id)) => Some(self.task(task_id).await?.state),
+                (None, Some(task_id)) => Some(states.state(self, task_id).await?),
                 (None, None) => None,
             };
             deployments.push(convert::deployment(deployment, state));
         }
         Ok(deployments)
+    }
+
+    /// The states of the deployments' tasks: `GET /api/tasks?ids=…` (every page) for each
+    /// `TASK_IDS_PER_REQUEST` distinct ids.
+    async fn task_states<'d>(
+        &self,
+        deployments: impl Iterator<Item = &'d wire::DeploymentResource>,
+    ) -> Result<TaskStates, OctopusError> {
+        let mut ids: Vec<&str> = deployments.filter_map(|d| d.task_id.as_deref()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut states = TaskStates::default();
+        for batch in ids.chunks(TASK_IDS_PER_REQUEST) {
+            let query: Query = vec![("ids", batch.join(","))];
+            let tasks: Vec<wire::TaskResource> = self.get_all("/api/tasks", &query).await?;
+            let call = get_call("/api/tasks".into());
+            // Only what was asked: a server that ignores `ids` must not fill memory with its log.
+            let asked: std::collections::HashSet<String> =
+                batch.iter().map(|id| id.to_ascii_lowercase()).collect();
+            for task in tasks {
+                let id = task.id.to_ascii_lowercase();
+                if asked.contains(&id) {
+                    states.read.insert(id, (call.clone(), task.state));
+                }
+            }
+        }
+        Ok(states)
     }
 
     /// `POST /api/{space}/deployments` with SpecificMachineIds; 201 → the deployment with its TaskId.

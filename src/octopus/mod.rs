@@ -10,6 +10,7 @@ mod settings;
 pub mod wire;
 
 pub use client::{OctopusClient, DEFAULT_PAGE_SIZE};
+pub use deployments::TASK_IDS_PER_REQUEST;
 pub use error::{Call, OctopusError};
 pub use settings::{EnvironmentSettings, ProjectSettings};
 
