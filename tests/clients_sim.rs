@@ -285,6 +285,27 @@ async fn deployment_task_states_are_read_in_batches_not_one_request_per_deployme
     assert!(many - one < 250 / 10, "{octopus_requests:?}");
 }
 
+/// A deployment whose task the batch does not return is read on its own, and a task gone fails
+/// the projects read as it always did: no deploy is planned from a state nobody read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_task_missing_from_the_batch_fails_the_projects_read() {
+    let running = sim::start(SimOptions::new("steady").manual_clock()).await.unwrap();
+    let task_id = running.with_world_mut(|world| {
+        let task_id = world.deployments.last().expect("steady is deployed").task_id.clone();
+        world.tasks.retain(|t| t.id != task_id);
+        task_id
+    });
+    let collector = Collector::with_octopus(&profile(&running), Ok(octopus(&running, &running.api_key())))
+        .with_provider(Arc::new(azure(&running)));
+    running.reset_stats();
+    let snapshot = collector.collect().await;
+    let failure = snapshot.projects.expect_err("a task that cannot be read fails the projects read");
+    assert!(failure.to_string().contains(&task_id), "{failure}");
+    // The batch, then the task on its own (the 404 that names it).
+    assert_eq!(running.stats().get("octopus.tasks"), 2);
+    running.shutdown().await;
+}
+
 /// Requests to read `ids` task states: batches of 100 ids, each a page of 30 at a time.
 fn task_pages(mut ids: u64) -> u64 {
     let mut pages = 0;

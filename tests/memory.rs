@@ -120,6 +120,8 @@ async fn inventory_json_over_fifty_thousand_vms_stays_under_its_memory_bound() {
     let running = world(VMS).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let config = config(&running, dir.path());
+    // Reaped by `wait4` below, not `Child::wait`, to read the child's own peak.
+    #[allow(clippy::zombie_processes)]
     let mut child = Command::new(env!("CARGO_BIN_EXE_scaleguard"))
         .args(["--config", config.to_str().expect("utf-8 path"), "inventory", "--format", "json"])
         .env("SCALEGUARD_DATA_DIR", dir.path())
@@ -134,7 +136,6 @@ async fn inventory_json_over_fifty_thousand_vms_stays_under_its_memory_bound() {
         let mut out = Vec::new();
         stdout.read_to_end(&mut out).map(|_| out)
     });
-    // Reap the child here rather than through `Child::wait`, to get its own peak from `wait4`.
     let waiting = tokio::task::spawn_blocking(move || {
         let mut status = 0;
         // SAFETY: `rusage` is plain old data that wait4 fills in; `pid` is our child.
