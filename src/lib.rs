@@ -4,6 +4,7 @@
 //! IO lives in the clients (`octopus`, `providers`) and the simulator (`sim`).
 
 pub mod cli;
+pub mod clock;
 pub mod completeness;
 pub mod config;
 pub mod doctor;

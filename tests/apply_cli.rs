@@ -5,7 +5,8 @@ use scaleguard::sim::{self, RunningSim, SimOptions};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 struct Setup {
     sim: RunningSim,
@@ -13,10 +14,12 @@ struct Setup {
     config: PathBuf,
     data_dir: PathBuf,
     env: Vec<(String, String)>,
+    /// When the last run started: the manual clock is moved on by the real time since (see `step`).
+    last_run: Mutex<Instant>,
 }
 
-/// The simulator with a profile tuned for wall-clock tests: the binary observes with the real
-/// clock while the simulator runs on a manual one, so the grace is 1 s and approvals are large.
+/// The simulator on a manual clock, which the binary decides with (`--sim-clock`): a test lets
+/// the 1 s grace pass with `sim.advance`, never by sleeping. Approvals are large.
 async fn setup(scenario: &str) -> Setup {
     let sim = sim::start(SimOptions::new(scenario).manual_clock()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -34,7 +37,7 @@ async fn setup(scenario: &str) -> Setup {
     std::fs::write(&config, toml).unwrap();
     let env = sim.env().into_iter().collect();
     let data_dir = dir.path().join("data");
-    Setup { sim, config, data_dir, env, _dir: dir }
+    Setup { sim, config, data_dir, env, _dir: dir, last_run: Mutex::new(Instant::now()) }
 }
 
 struct Run {
@@ -47,7 +50,7 @@ fn apply(config: &Path, data_dir: &Path, env: &[(String, String)], extra: &[&str
     let output = Command::new(env!("CARGO_BIN_EXE_scaleguard"))
         .arg("--config")
         .arg(config)
-        .args(["apply", "--yes", "--format", "json"])
+        .args(["--sim-clock", "apply", "--yes", "--format", "json"])
         .args(extra)
         .env("SCALEGUARD_DATA_DIR", data_dir)
         .envs(env.iter().cloned())
@@ -60,7 +63,17 @@ fn apply(config: &Path, data_dir: &Path, env: &[(String, String)], extra: &[&str
 }
 
 impl Setup {
+    /// Before a run: move the manual clock on by the real time since the last run started, so no
+    /// run's clock is behind the one before it (a refresh not newer than the last one observed
+    /// adds nothing to the history).
+    fn step(&self) {
+        let mut last = self.last_run.lock().unwrap();
+        self.sim.advance(last.elapsed()).unwrap();
+        *last = Instant::now();
+    }
+
     async fn apply(&self, extra: &[&str]) -> Run {
+        self.step();
         let (config, data_dir, env) = (self.config.clone(), self.data_dir.clone(), self.env.clone());
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         tokio::task::spawn_blocking(move || {
@@ -114,7 +127,6 @@ async fn scale_out_ends_with_one_deployment_to_exactly_the_new_non_extra_targets
         let run = s.apply(&[]).await;
         assert!(run.code == 0 || run.code == 2, "apply failed ({}): {}\n{}", run.code, run.stderr, run.json);
         assert_eq!(outcomes(&run, "failed"), 0, "{}", run.json);
-        tokio::time::sleep(Duration::from_millis(350)).await;
     }
     let deployments = s.our_deployments();
     assert_eq!(deployments.len(), 1, "exactly one deployment for the event: {deployments:?}");
@@ -144,7 +156,8 @@ async fn scale_in_deletes_the_removed_vms_targets_after_the_grace_and_nothing_el
         let run = s.apply(&[]).await;
         assert_eq!(run.code, 0, "run {attempt}: too little evidence yet: {}\n{}", run.stderr, run.json);
         assert_eq!(s.machines(), before, "run {attempt} deleted something");
-        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        // More than the 1 s grace between listings.
+        s.sim.advance(Duration::from_secs(2)).unwrap();
     }
     let run = s.apply(&[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -170,11 +183,12 @@ async fn scale_in_deletes_the_removed_vms_targets_after_the_grace_and_nothing_el
 async fn scale_in_output_variables_count_the_deleted_targets() {
     let s = scale_in_ready_to_delete().await;
     let (config, data_dir, env) = (s.config.clone(), s.data_dir.clone(), s.env.clone());
+    s.step();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_scaleguard"))
             .arg("--config")
             .arg(&config)
-            .args(["apply", "--yes", "--octopus-output"])
+            .args(["--sim-clock", "apply", "--yes", "--octopus-output"])
             .env("SCALEGUARD_DATA_DIR", &data_dir)
             .envs(env)
             .output()
@@ -222,7 +236,6 @@ async fn chaos_deletes_no_target_whose_vm_is_present() {
                 assert!(!s.vm_exists(vm), "round {round}: deleted {id} while its VM {vm:?} exists");
             }
         }
-        tokio::time::sleep(Duration::from_millis(350)).await;
     }
     // Every target deleted had its VM gone; the journal holds a result for every intent.
     let journal = s.journal();
@@ -240,13 +253,14 @@ async fn scale_in_ready_to_delete() -> Setup {
     s.sim.advance(Duration::from_secs(900)).unwrap();
     for _ in 0..2 {
         s.apply(&["--only", "deploy"]).await;
-        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        s.sim.advance(Duration::from_secs(2)).unwrap();
     }
     s.sim.reset_stats();
     s
 }
 
 async fn race(s: &Setup, data_dirs: Vec<PathBuf>) -> Vec<Run> {
+    s.step();
     let runs = futures::future::join_all(data_dirs.into_iter().map(|data| {
         let (config, env) = (s.config.clone(), s.env.clone());
         tokio::task::spawn_blocking(move || apply(&config, &data, &env, &[]))

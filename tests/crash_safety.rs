@@ -138,7 +138,8 @@ async fn settle_apply(bench: &Bench, context: &str) -> Run {
         if run.code == 0 && journal::pending_intents(&records).is_empty() {
             return run;
         }
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        // Past the 1 s grace, on the simulator's clock the binary decides with.
+        bench.sim.advance(Duration::from_secs(2)).unwrap();
     }
     panic!("{context}: apply never settled");
 }
@@ -203,7 +204,9 @@ async fn apply_killed_mid_delete_settles_and_deletes_each_target_once() {
 /// killed a seeded moment after the simulator received it. Returns the POSTs sent and how the
 /// next run settled the interrupted deploy intents.
 async fn apply_killed_mid_deploy(hold: &'static str, seed: u64) -> (u64, Vec<Outcome>) {
-    let bench = Bench::start(SimOptions::new("scale-out").manual_clock(), Bench::apply_profile).await;
+    let bench = Bench::start(SimOptions::new("scale-out").manual_clock(), Bench::apply_profile)
+        .await
+        .with_sim_clock();
     let before: Vec<String> = bench.machines().into_keys().collect();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut kills = 0;

@@ -105,9 +105,9 @@ async fn apply_row(row: ApplyRow) {
         .arm_page_size(row.page_size)
         .octopus_page_size(row.page_size);
     let bench = Bench::scale_in_ready(options, |toml| rel_common::set_toml(&toml, "timeout_secs", "2")).await;
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
     let before = bench.machines();
     assert_eq!(before.len(), 6);
+    let journaled_before = bench.journal().0.len();
     for spec in &row.inject {
         arm(spec, &bench.sim);
     }
@@ -152,9 +152,9 @@ async fn apply_row(row: ApplyRow) {
             for name in names {
                 assert!(errors[0].contains(name), "{context}\nthe error does not name `{name}`");
             }
-            let (records, _) = bench.journal();
-            assert!(
-                records.iter().all(|r| r.time < bench_now_minus(took)),
+            assert_eq!(
+                bench.journal().0.len(),
+                journaled_before,
                 "{context}\nnothing journaled by a refused run"
             );
             table_row(row.fault, &run.stderr, "exit 1, nothing deleted or deployed, nothing journaled");
@@ -173,10 +173,9 @@ async fn apply_row(row: ApplyRow) {
                 .count();
             assert_eq!(failed, 1, "{context}\nthe failure is journaled as the intent's result");
             // The next run finishes the job; the failed DELETE was not acted on, so one more is sent.
-            tokio::time::sleep(Duration::from_millis(300)).await;
             let rerun = bench.run(&["apply", "--yes", "--format", "json"]).await;
             assert_eq!(rerun.code, 0, "rerun: {}\n{}", rerun.stderr, rerun.stdout);
-            assert_eq!(bench.machines().len(), 3, "{context}");
+            assert_eq!(bench.machines().len(), 3, "{context}\nrerun: {}", rerun.stdout);
             assert_eq!(
                 bench.stat("octopus.machines.delete"),
                 4,
@@ -186,11 +185,6 @@ async fn apply_row(row: ApplyRow) {
             table_row(row.fault, &reason, "that action only fails (journaled intent → failed), never retried blindly; the rest run; a rerun finishes it");
         }
     }
-}
-
-/// The journal's clock is the real one: records of the final run are newer than its start.
-fn bench_now_minus(took: Duration) -> time::OffsetDateTime {
-    time::OffsetDateTime::now_utc() - took - time::Duration::milliseconds(50)
 }
 
 macro_rules! apply_rows {
@@ -384,7 +378,6 @@ async fn run_within(bench: &Bench, args: &[&str], within: Duration) -> Run {
 async fn evidence_row(row: EvidenceRow) {
     let options = SimOptions::new("scale-in").manual_clock().arm_page_size(row.page_size);
     let bench = Bench::scale_in_ready(options, |toml| rel_common::set_toml(&toml, "timeout_secs", "2")).await;
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
     let before = bench.machines();
     let (port, foreign_seen) = foreign_origin().await;
     let kind = row.kind.replace("PORT", &port.to_string());
@@ -410,7 +403,8 @@ async fn evidence_row(row: EvidenceRow) {
             assert!(!bench.vm_exists(vm), "{context}\ndeleted {id} while its VM exists");
         }
         runs.push(run);
-        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        // More than the 1 s grace between listings.
+        bench.sim.advance(Duration::from_secs(2)).unwrap();
     }
     // Every run answered alike; the last one is checked in full.
     let run = runs.last().expect("three runs");
@@ -603,7 +597,9 @@ scale_rows! {
 /// dead VM's target is deleted once the absence evidence is in.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vm_deleted_during_a_deployment_is_deployed_once_then_its_target_removed() {
-    let bench = Bench::start(SimOptions::new("scale-out").manual_clock(), Bench::apply_profile).await;
+    let bench = Bench::start(SimOptions::new("scale-out").manual_clock(), Bench::apply_profile)
+        .await
+        .with_sim_clock();
     // Drive the scale-out until the plan has its deploy.
     let mut new_vm = None;
     for _ in 0..40 {
@@ -617,7 +613,6 @@ async fn a_vm_deleted_during_a_deployment_is_deployed_once_then_its_target_remov
             new_vm = bench.machines()[&target].clone();
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (set, instance_id) = new_vm.expect("the scale-out plans a deploy");
     bench.sim.before_next_request(RequestHook {
@@ -641,7 +636,8 @@ async fn a_vm_deleted_during_a_deployment_is_deployed_once_then_its_target_remov
     assert_eq!(orphan.len(), 1);
     let mut gone_after = None;
     for round in 1..=6 {
-        tokio::time::sleep(Duration::from_millis(600)).await;
+        // Past the 1 s grace over the rounds.
+        bench.sim.advance(Duration::from_millis(600)).unwrap();
         let again = bench.run(&["apply", "--yes", "--format", "json"]).await;
         again.assert_no_panic("rerun");
         assert!(again.code == 0 || again.code == 2, "{}\n{}", again.stderr, again.stdout);
@@ -665,7 +661,12 @@ async fn a_vm_deleted_during_a_deployment_is_deployed_once_then_its_target_remov
 /// node is offline and deletes the node; one cancel, one delete.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_node_killed_during_drain_is_cancelled_once_and_deleted() {
-    let bench = Bench::start(SimOptions::new("ha-drain").speed(20.0), |toml| toml).await;
+    // Poll every second; the manual clock jumps past Octopus's offline limit once the node is killed.
+    let bench = Bench::start(SimOptions::new("ha-drain").manual_clock(), |toml| {
+        rel_common::set_toml(&toml, "refresh_secs", "1")
+    })
+    .await
+    .with_sim_clock();
     bench.sim.apply(EventAction::RunTask { node: "OCTO-NODE-1".into(), secs: 100_000.0 }).unwrap();
     let mut command = bench.command(&["node", "drain", "OCTO-NODE-1", "--wait", "--yes"]);
     let child = tokio::task::spawn_blocking(move || command.output().unwrap());
@@ -678,6 +679,8 @@ async fn a_node_killed_during_drain_is_cancelled_once_and_deleted() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     bench.sim.apply(EventAction::KillNode { node: "OCTO-NODE-1".into() }).unwrap();
+    // Five minutes without a heartbeat and Octopus reports the node offline.
+    bench.sim.advance(Duration::from_secs(400)).unwrap();
     let output = tokio::time::timeout(Duration::from_secs(60), child).await.expect("drain finishes").unwrap();
     let run = Run {
         code: output.status.code().unwrap_or(-1),

@@ -62,11 +62,16 @@ async fn no_headless_command_shows_or_stores_a_secret() {
     bench.sim.inject_fault(fault("octopus", "401")).unwrap();
     bench.sim.inject_fault(fault("arm", "expired_token")).unwrap();
     run_all(&bench, "401", &mut runs).await;
-    let Bench { sim, dir, config, data } = bench;
+    let Bench { sim, dir, config, data, .. } = bench;
     sim.shutdown().await;
     // The same config and credentials, nobody listening any more.
-    let dead =
-        Bench { sim: scaleguard::sim::start(SimOptions::new("steady")).await.unwrap(), dir, config, data };
+    let dead = Bench {
+        sim: scaleguard::sim::start(SimOptions::new("steady")).await.unwrap(),
+        dir,
+        config,
+        data,
+        sim_clock: None,
+    };
     let mut dead_runs = Vec::new();
     for args in HEADLESS {
         let mut command = dead.command(args);

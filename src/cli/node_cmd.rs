@@ -123,7 +123,8 @@ pub fn run(cli: &Cli, command: &NodeCommand) -> anyhow::Result<u8> {
     let journal_path = crate::journal::default_path()
         .context("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
     let journal = Arc::new(Journal::open(&journal_path)?);
-    let runner = NodeJobRunner::new(client, journal, profile_name, profile.nodes.clone());
+    let runner = NodeJobRunner::new(client, journal, profile_name, profile.nodes.clone())
+        .with_clock(cli.clock(profile)?);
     let poll = Duration::from_secs(profile.console.refresh_secs.max(1));
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(dispatch(&runner, command, poll))

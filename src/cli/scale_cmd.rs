@@ -62,7 +62,7 @@ fn scaling(cli: &Cli) -> anyhow::Result<Scaling> {
     let journal_path =
         journal::default_path().context("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
     let journal = Journal::open(&journal_path)?;
-    let scaling = Scaling::new(name, profile.clone(), journal);
+    let scaling = Scaling::new(name, profile.clone(), journal).with_clock(cli.clock(profile)?);
     scaling.ensure_writable()?;
     Ok(scaling)
 }

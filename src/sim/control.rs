@@ -7,6 +7,8 @@
 //! - `POST /_sim/advance`  `{"secs":90}`         manual clock only
 //! - `POST /_sim/page_size` `{"arm":2,"octopus":3}`
 //! - `GET  /_sim/state`                          a summary of the world
+//! - `GET  /_sim/clock`                          `{"now":"<RFC 3339>","speed":10.0}` (`speed` null:
+//!   manual clock), for a client that takes its time from the simulator
 
 use super::http::{Reply, Request};
 use super::scenario::EventAction;
@@ -96,6 +98,18 @@ pub(super) fn handle(shared: &Shared, request: &Request, segments: &[&str]) -> R
                     Reply::ok(json!({"ok": true}))
                 }
                 Err(message) => bad_request(&message),
+            }
+        }
+        (&Method::GET, ["clock"]) => {
+            // The clock's own time: the world moves in whole steps behind it.
+            let now = shared.time_at(shared.now_secs());
+            let speed = match &shared.clock {
+                super::Clock::Real { speed, .. } => Some(*speed),
+                super::Clock::Manual { .. } => None,
+            };
+            match now.format(&time::format_description::well_known::Rfc3339) {
+                Ok(now) => Reply::ok(json!({"now": now, "speed": speed})),
+                Err(err) => Reply::json(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": err.to_string()})),
             }
         }
         (&Method::GET, ["state"]) => {

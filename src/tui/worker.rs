@@ -180,14 +180,20 @@ async fn run(setup: WorkerSetup, mut requests: UnboundedReceiver<Request>, event
     nodes.announce_pending();
     let mut worker = Worker { setup, history, events, done_tx, refreshing: false };
     // The doctor reads extra resources: once at startup and on `:doctor`, never per refresh.
-    super::worker_scale::spawn(&worker.setup.profile, super::worker_scale::Job::Doctor, &worker.events);
+    let clock = worker.setup.collector.clock().clone();
+    super::worker_scale::spawn(
+        &worker.setup.profile,
+        &clock,
+        super::worker_scale::Job::Doctor,
+        &worker.events,
+    );
     loop {
         tokio::select! {
             request = requests.recv() => match request {
                 None | Some(Request::Shutdown) => break,
                 Some(Request::Refresh) => worker.start_refresh(),
                 Some(Request::Node(request)) => nodes.handle(request),
-                Some(Request::Scale(job)) => super::worker_scale::spawn(&worker.setup.profile, job, &worker.events),
+                Some(Request::Scale(job)) => super::worker_scale::spawn(&worker.setup.profile, &clock, job, &worker.events),
                 Some(Request::Demo(event)) => {
                     worker.demo(event);
                     worker.start_refresh();
@@ -220,7 +226,7 @@ impl Worker {
             return;
         }
         self.refreshing = true;
-        let _ = self.events.send(Event::RefreshStarted { at: OffsetDateTime::now_utc() });
+        let _ = self.events.send(Event::RefreshStarted { at: self.setup.collector.clock().now() });
         let collector = self.setup.collector.clone();
         let done = self.done_tx.clone();
         tokio::spawn(async move {
@@ -230,7 +236,7 @@ impl Worker {
 
     fn finish_refresh(&mut self, snapshot: Snapshot) {
         self.refreshing = false;
-        let now = OffsetDateTime::now_utc();
+        let now = self.setup.collector.clock().now();
         let profile = &self.setup.profile;
         let plan = {
             let inventory = Inventory::new(&snapshot, profile);

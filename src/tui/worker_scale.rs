@@ -3,6 +3,7 @@
 //! scale event) and reports back with one message.
 
 use super::worker::Event;
+use crate::clock::Clock;
 use crate::config::Profile;
 use crate::doctor;
 use crate::journal::{self, Journal};
@@ -10,7 +11,6 @@ use crate::model::ScaleChange;
 use crate::scaling::{cooldown_history, Conflict, Proposal, ProtectOutcome, ScaleOutcome, Scaling};
 use crate::tui::dialogs::protect::ProtectRequest;
 use crate::tui::scale_state::FindingsReport;
-use time::OffsetDateTime;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// What the UI asks of the worker for scaling and the doctor.
@@ -47,14 +47,15 @@ pub enum Report {
 }
 
 /// Start `job` on its own task; its report arrives as `Event::Scale`.
-pub fn spawn(profile: &Profile, job: Job, events: &UnboundedSender<Event>) {
+pub fn spawn(profile: &Profile, clock: &Clock, job: Job, events: &UnboundedSender<Event>) {
     let profile = profile.clone();
+    let clock = clock.clone();
     let events = events.clone();
     tokio::spawn(async move {
         let report = match job {
-            Job::Scale { profile_name, shown } => scale(&profile_name, &profile, &shown).await,
-            Job::Protect { profile_name, request } => protect(&profile_name, &profile, request).await,
-            Job::Doctor => Report::Findings(gather_findings(&profile).await),
+            Job::Scale { profile_name, shown } => scale(&profile_name, &profile, &clock, &shown).await,
+            Job::Protect { profile_name, request } => protect(&profile_name, &profile, &clock, request).await,
+            Job::Doctor => Report::Findings(gather_findings(&profile, &clock).await),
         };
         let _ = events.send(Event::Scale(report));
         // After a change (and with the startup doctor run): the cooldown counts it now.
@@ -76,16 +77,16 @@ pub fn journal_history() -> Option<Vec<ScaleChange>> {
     }
 }
 
-fn scaling(profile_name: &str, profile: &Profile) -> Result<Scaling, String> {
+fn scaling(profile_name: &str, profile: &Profile, clock: &Clock) -> Result<Scaling, String> {
     let path = journal::default_path().ok_or("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
     let journal = Journal::open(&path).map_err(|err| err.to_string())?;
-    Ok(Scaling::new(profile_name, profile.clone(), journal))
+    Ok(Scaling::new(profile_name, profile.clone(), journal).with_clock(clock.clone()))
 }
 
-async fn scale(profile_name: &str, profile: &Profile, shown: &Proposal) -> Report {
+async fn scale(profile_name: &str, profile: &Profile, clock: &Clock, shown: &Proposal) -> Report {
     let scale_set = shown.key().name.clone();
     let outcome = async {
-        let scaling = scaling(profile_name, profile)?;
+        let scaling = scaling(profile_name, profile, clock)?;
         let request = &shown.request;
         let fresh = scaling
             .prepare(&request.scale_set, request.new_capacity, &request.reason, request.force)
@@ -104,11 +105,11 @@ async fn scale(profile_name: &str, profile: &Profile, shown: &Proposal) -> Repor
     Report::Scaled { scale_set, outcome }
 }
 
-async fn protect(profile_name: &str, profile: &Profile, request: ProtectRequest) -> Report {
+async fn protect(profile_name: &str, profile: &Profile, clock: &Clock, request: ProtectRequest) -> Report {
     let verb = if request.protect { "protect" } else { "unprotect" };
     let what = format!("{verb} instance {} of {}", request.instance_id, request.scale_set.name);
     let outcome = async {
-        let scaling = scaling(profile_name, profile)?;
+        let scaling = scaling(profile_name, profile, clock)?;
         let proposal = scaling
             .prepare_protect(&request.scale_set, &request.instance_id, request.protect, &request.reason)
             .await
@@ -120,9 +121,9 @@ async fn protect(profile_name: &str, profile: &Profile, request: ProtectRequest)
     Report::Protected { what, outcome }
 }
 
-async fn gather_findings(profile: &Profile) -> FindingsReport {
+async fn gather_findings(profile: &Profile, clock: &Clock) -> FindingsReport {
     let input = doctor::gather(profile).await;
-    let now = OffsetDateTime::now_utc();
+    let now = clock.now();
     let findings = doctor::check(&input, profile, now);
     let failures = input.failures().iter().map(|f| f.to_string()).collect();
     FindingsReport { findings, failures, taken_at: now }

@@ -9,7 +9,8 @@ use scaleguard::sim::{self, RunningSim, SimOptions};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 pub const SET: &str = "vmss-web";
 pub const MACHINES: &str = "/api/Spaces-1/machines";
@@ -23,6 +24,8 @@ pub struct Bench {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
     pub data: PathBuf,
+    /// Set by [`Bench::with_sim_clock`]: when the last command started.
+    pub sim_clock: Option<Mutex<Instant>>,
 }
 
 /// What one run of the binary showed.
@@ -84,10 +87,20 @@ impl Bench {
         let config = dir.path().join("sim.toml");
         std::fs::write(&config, edit(sim.profile_toml())).unwrap();
         let data = dir.path().join("data");
-        Bench { sim, dir, config, data }
+        Bench { sim, dir, config, data, sim_clock: None }
     }
 
-    /// The wall-clock-friendly profile the apply tests use: 1 s grace, no typed confirmation.
+    /// Every command runs with `--sim-clock`: it decides with the (manual) simulator's time, so a
+    /// test lets time pass with `sim.advance` instead of sleeping. Before each command the manual
+    /// clock is also moved on by the real time since the previous one started, so no command's
+    /// clock runs behind the one before it (a refresh not newer than the last one observed adds
+    /// nothing to the history).
+    pub fn with_sim_clock(mut self) -> Bench {
+        self.sim_clock = Some(Mutex::new(Instant::now()));
+        self
+    }
+
+    /// The profile the apply tests use: 1 s grace, no typed confirmation.
     pub fn apply_profile(toml: String) -> String {
         let toml = set_toml(&toml, "absent_grace_secs", "1");
         set_toml(&toml, "confirm_over", "100")
@@ -95,6 +108,12 @@ impl Bench {
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_scaleguard"));
+        if let Some(last) = &self.sim_clock {
+            let mut last = last.lock().unwrap();
+            self.sim.advance(last.elapsed()).expect("--sim-clock needs a manual-clock simulator");
+            *last = Instant::now();
+            command.arg("--sim-clock");
+        }
         command
             .arg("--config")
             .arg(&self.config)
@@ -160,12 +179,13 @@ impl Bench {
     /// The scale-in scenario after its event, with two earlier deploy-only runs: the next healthy
     /// `apply` deletes exactly the three scaled-in VMs' targets.
     pub async fn scale_in_ready(options: SimOptions, edit: impl FnOnce(String) -> String) -> Bench {
-        let bench = Bench::start(options, |toml| edit(Bench::apply_profile(toml))).await;
+        let bench = Bench::start(options, |toml| edit(Bench::apply_profile(toml))).await.with_sim_clock();
         bench.sim.advance(Duration::from_secs(900)).unwrap();
         for _ in 0..2 {
             let warm = bench.run(&["apply", "--yes", "--only", "deploy", "--format", "json"]).await;
             assert_eq!(warm.code, 0, "warm-up: {}", warm.stderr);
-            tokio::time::sleep(Duration::from_millis(1_100)).await;
+            // More than the 1 s grace between listings.
+            bench.sim.advance(Duration::from_secs(2)).unwrap();
         }
         bench.sim.reset_stats();
         bench
@@ -179,7 +199,7 @@ impl Bench {
         options: SimOptions,
         edit: impl FnOnce(String) -> String,
     ) -> (Bench, serde_json::Value) {
-        let bench = Bench::start(options, |toml| edit(Bench::apply_profile(toml))).await;
+        let bench = Bench::start(options, |toml| edit(Bench::apply_profile(toml))).await.with_sim_clock();
         for _ in 0..40 {
             bench.sim.advance(Duration::from_secs(10)).unwrap();
             let plan = bench.run(&["plan", "--format", "json"]).await;
