@@ -1,0 +1,10 @@
+//! Tests that drive the console's terminal and time it: the real binary in a pseudo-terminal, and
+//! key-to-frame latency while a refresh is blocked. A binary of their own, so the latency they
+//! measure is not the load of the other tests running beside them.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod console_latency;
+mod console_pty;
+mod node_pty;
