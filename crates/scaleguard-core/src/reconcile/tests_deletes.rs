@@ -223,18 +223,6 @@ fn reused_instance_id_with_new_vm_id_resets_evidence() {
 }
 
 #[test]
-fn history_survives_a_file_round_trip() {
-    let mut history = History::default();
-    refresh(&mut history, &both_present(0));
-    refresh(&mut history, &scaled_in(100));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("history.json");
-    assert_eq!(load_history(&path).expect("missing file is empty"), History::default());
-    save_history(&path, &history).expect("save");
-    assert_eq!(load_history(&path).expect("load"), history);
-}
-
-#[test]
 fn history_forgets_what_it_no_longer_sees() {
     let mut history = History::default();
     refresh(&mut history, &both_present(0));

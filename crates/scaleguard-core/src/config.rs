@@ -532,7 +532,7 @@ fn check_url(key: &str, value: &str, problems: &mut Vec<Problem>) {
 }
 
 /// The commented example written by `config init`.
-pub const EXAMPLE: &str = include_str!("../assets/config.example.toml");
+pub const EXAMPLE: &str = include_str!("../../../assets/config.example.toml");
 
 #[cfg(test)]
 mod tests {

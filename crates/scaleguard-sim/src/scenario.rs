@@ -9,12 +9,12 @@ use serde::Deserialize;
 
 /// Every built-in scenario: (name, TOML text).
 pub const SCENARIOS: &[(&str, &str)] = &[
-    ("steady", include_str!("../../assets/scenarios/steady.toml")),
-    ("scale-out", include_str!("../../assets/scenarios/scale-out.toml")),
-    ("scale-in", include_str!("../../assets/scenarios/scale-in.toml")),
-    ("ha-drain", include_str!("../../assets/scenarios/ha-drain.toml")),
-    ("chaos", include_str!("../../assets/scenarios/chaos.toml")),
-    ("misconfigured", include_str!("../../assets/scenarios/misconfigured.toml")),
+    ("steady", include_str!("../../../assets/scenarios/steady.toml")),
+    ("scale-out", include_str!("../../../assets/scenarios/scale-out.toml")),
+    ("scale-in", include_str!("../../../assets/scenarios/scale-in.toml")),
+    ("ha-drain", include_str!("../../../assets/scenarios/ha-drain.toml")),
+    ("chaos", include_str!("../../../assets/scenarios/chaos.toml")),
+    ("misconfigured", include_str!("../../../assets/scenarios/misconfigured.toml")),
 ];
 
 pub fn names() -> Vec<&'static str> {
