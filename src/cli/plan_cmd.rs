@@ -8,7 +8,7 @@ use super::{exit, Cli};
 use crate::config::{ConfigFile, Profile};
 use crate::inventory::{self, Collector};
 use crate::model::Plan;
-use crate::reconcile::{self, Inventory};
+use crate::reconcile::{self, MatchedSnapshot};
 use crate::snapshot::Snapshot;
 use anyhow::Context;
 use clap::Args;
@@ -59,9 +59,9 @@ pub(super) fn observe_and_plan(
     let history_file = history_path(profile_name)?;
     // The error names the file; its source (the IO or JSON problem) follows in the chain.
     let mut history = reconcile::load_history(&history_file)?;
-    let inventory = Inventory::new(snapshot, profile);
-    history.observe(&inventory);
-    let plan = reconcile::plan_inventory(&inventory, &history, now, profile);
+    let matched = MatchedSnapshot::new(snapshot, profile);
+    history.observe(&matched);
+    let plan = reconcile::plan_matched(&matched, &history, now, profile);
     save(profile_name, &history)?;
     Ok((plan, history))
 }

@@ -25,7 +25,7 @@ use crate::inventory::Collector;
 use crate::journal::{Journal, JournalAction, JournalError, Outcome};
 use crate::model::{Action, PlannedAction};
 use crate::octopus::{DeploymentRequest, OctopusClient, OctopusError};
-use crate::reconcile::{still_valid, History, Inventory};
+use crate::reconcile::{still_valid, History, MatchedSnapshot};
 use crate::snapshot::ReadFailure;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -183,7 +183,7 @@ impl Executor {
         let intent = inner.journal.append_intent(&inner.profile_name, reason, action, clock.now())?;
 
         let fresh = inner.collector.collect().await;
-        history.observe(&Inventory::new(&fresh, &inner.profile));
+        history.observe(&MatchedSnapshot::new(&fresh, &inner.profile));
         let (outcome, detail) = match still_valid(&planned.action, &fresh, history, &inner.profile) {
             Err(why) => (Outcome::Skipped(why), None),
             Ok(()) => self.perform(&planned.action, fresh.environment_id.as_deref(), intent.intent_id).await,

@@ -77,7 +77,7 @@ mod tests {
     #[test]
     fn history_survives_a_file_round_trip() {
         use crate::reconcile::testkit::*;
-        use crate::reconcile::Inventory;
+        use crate::reconcile::MatchedSnapshot;
         let profile = profile();
         let mut history = History::default();
         let both = SnapshotBuilder::new(at(0))
@@ -88,8 +88,8 @@ mod tests {
             .set("web", 1, vec![vm("web", 1)])
             .targets(vec![target_on("Machines-1", "web", 1), target_on("Machines-2", "web", 2)])
             .build();
-        history.observe(&Inventory::new(&both, &profile));
-        history.observe(&Inventory::new(&scaled_in, &profile));
+        history.observe(&MatchedSnapshot::new(&both, &profile));
+        history.observe(&MatchedSnapshot::new(&scaled_in, &profile));
         assert!(
             history.target("Machines-2").and_then(|t| t.absence.as_ref()).is_some(),
             "an absence to keep"

@@ -8,7 +8,7 @@ pub use crate::executor::{ActionReport, ExecEvent};
 use crate::inventory::Collector;
 use crate::journal::Outcome;
 use crate::model::{Plan, PlannedAction};
-use crate::reconcile::{self, History, Inventory};
+use crate::reconcile::{self, History, MatchedSnapshot};
 use crate::sim::{EventAction, FaultSpec, RunningSim};
 use crate::snapshot::Snapshot;
 use crate::tui::keymap::DemoEvent;
@@ -239,9 +239,9 @@ impl Worker {
         let now = self.setup.collector.clock().now();
         let profile = &self.setup.profile;
         let plan = {
-            let inventory = Inventory::new(&snapshot, profile);
-            self.history.observe(&inventory);
-            reconcile::plan_inventory(&inventory, &self.history, now, profile)
+            let matched = MatchedSnapshot::new(&snapshot, profile);
+            self.history.observe(&matched);
+            reconcile::plan_matched(&matched, &self.history, now, profile)
         };
         if let Some(path) = &self.setup.history_file {
             if let Err(err) = reconcile::save_history(path, &self.history) {

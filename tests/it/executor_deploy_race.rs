@@ -6,7 +6,7 @@ use crate::support::clients;
 use scaleguard::executor::ExecEvent;
 use scaleguard::journal::{self, Journal, Outcome};
 use scaleguard::model::Action;
-use scaleguard::reconcile::{self, History, Inventory};
+use scaleguard::reconcile::{self, History, MatchedSnapshot};
 use scaleguard::sim::{self, SimOptions};
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ async fn two_executors_with_one_deploy_plan_create_one_deployment() {
     for _ in 0..60 {
         running.advance(Duration::from_secs(10)).unwrap();
         let snapshot = collector.collect().await;
-        history.observe(&Inventory::new(&snapshot, profile));
+        history.observe(&MatchedSnapshot::new(&snapshot, profile));
         let candidate = reconcile::plan(&snapshot, &history, collector.clock().now(), profile);
         if candidate.actions.iter().any(|a| matches!(a.action, Action::Deploy { .. })) {
             plan = Some(candidate);

@@ -5,7 +5,7 @@ use crate::support::clients;
 use scaleguard::executor::ExecEvent;
 use scaleguard::journal::{self, Journal, Outcome};
 use scaleguard::model::Action;
-use scaleguard::reconcile::{self, History, Inventory};
+use scaleguard::reconcile::{self, History, MatchedSnapshot};
 use scaleguard::sim::{self, SimOptions};
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ async fn two_executors_with_one_plan_send_each_delete_once() {
     let mut snapshot = collector.collect().await;
     for _ in 0..3 {
         snapshot = collector.collect().await;
-        history.observe(&Inventory::new(&snapshot, profile));
+        history.observe(&MatchedSnapshot::new(&snapshot, profile));
         // Three listings over the profile's 300 s grace, on the simulator's clock.
         running.advance(Duration::from_secs(200)).unwrap();
     }

@@ -10,7 +10,7 @@ use scaleguard::journal::{self, Journal, JournalAction, Outcome};
 use scaleguard::model::{Action, ScaleSetKey};
 use scaleguard::octopus::{convert, wire};
 use scaleguard::providers::azure::convert as azure_convert;
-use scaleguard::reconcile::{self, testkit, History, Inventory};
+use scaleguard::reconcile::{self, testkit, History, MatchedSnapshot};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -425,7 +425,7 @@ fn valid_history() -> String {
             )
             .targets((1..=3).map(|i| testkit::target_on(&format!("Machines-{i}"), "vmss-web", i)).collect())
             .build();
-        history.observe(&Inventory::new(&snapshot, &profile));
+        history.observe(&MatchedSnapshot::new(&snapshot, &profile));
     }
     serde_json::to_string_pretty(&history).unwrap()
 }
@@ -458,7 +458,7 @@ proptest! {
                     .set("vmss-web", 1, vec![testkit::vm("vmss-web", 1)])
                     .targets((1..=3).map(|i| testkit::target_on(&format!("Machines-{i}"), "vmss-web", i)).collect())
                     .build();
-                history.observe(&Inventory::new(&snapshot, &profile));
+                history.observe(&MatchedSnapshot::new(&snapshot, &profile));
                 let _ = reconcile::plan(&snapshot, &history, testkit::at(600), &profile);
             }
             Err(err) => {

@@ -1,7 +1,7 @@
 //! Two processes on one machine (two consoles, a console and a runbook) save the observation
 //! history at the same moment: the file left behind must always load.
 
-use scaleguard::reconcile::{self, testkit, History, Inventory};
+use scaleguard::reconcile::{self, testkit, History, MatchedSnapshot};
 use std::sync::{Arc, Barrier};
 
 fn history(observations: u32) -> History {
@@ -21,7 +21,7 @@ fn history(observations: u32) -> History {
                     .collect(),
             )
             .build();
-        history.observe(&Inventory::new(&snapshot, &profile));
+        history.observe(&MatchedSnapshot::new(&snapshot, &profile));
     }
     history
 }

@@ -18,7 +18,7 @@ use scaleguard::config::Profile;
 use scaleguard::matching::normalize_name;
 use scaleguard::model::{Action, HealthStatus, Instance, PowerState, ProvisioningState, TaskState};
 use scaleguard::reconcile::testkit::{self, at, SnapshotBuilder};
-use scaleguard::reconcile::{plan_inventory, History, Inventory};
+use scaleguard::reconcile::{plan_matched, History, MatchedSnapshot};
 use scaleguard::snapshot::{InFlightDeployment, ProjectState, Snapshot};
 use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
@@ -422,8 +422,8 @@ impl World {
         let fault = self.effective(fault);
         let snapshot = self.snapshot(fault);
         self.count_absence(fault);
-        let inventory = Inventory::new(&snapshot, &self.profile);
-        self.history.observe(&inventory);
+        let matched = MatchedSnapshot::new(&snapshot, &self.profile);
+        self.history.observe(&matched);
         // Headless runs keep the history in a file between runs: it must survive the trip whole.
         let saved = serde_json::to_string(&self.history).map_err(|e| e.to_string())?;
         let restored: History = serde_json::from_str(&saved).map_err(|e| e.to_string())?;
@@ -431,7 +431,7 @@ impl World {
             return Err("history changed through JSON".into());
         }
         self.history = restored;
-        let plan = plan_inventory(&inventory, &self.history, at(self.now), &self.profile);
+        let plan = plan_matched(&matched, &self.history, at(self.now), &self.profile);
         let config = &self.profile.reconcile;
         let unproven = snapshot
             .scale_sets

@@ -10,7 +10,7 @@
 //! disabling does not make a VM exist, and a stale disabled target still clutters the environment.
 
 use super::history::{History, TargetRecord};
-use super::inventory::Inventory;
+use super::matched::MatchedSnapshot;
 use super::text::{clock, duration, short_id};
 use crate::config::ReconcileConfig;
 use crate::model::{Action, PlannedAction, Target};
@@ -24,25 +24,25 @@ pub(crate) struct DeleteEvidence<'h> {
 }
 
 pub(crate) fn delete_evidence<'h>(
-    inventory: &Inventory<'_>,
+    matched: &MatchedSnapshot<'_>,
     history: &'h History,
     target: &Target,
     config: &ReconcileConfig,
 ) -> Result<DeleteEvidence<'h>, String> {
-    if let Some((found, _)) = inventory.vm_of(&target.id) {
+    if let Some((found, _)) = matched.vm_of(&target.id) {
         return Err(format!("its VM (instance {}) is present", found.instance_id));
     }
     let record = history.target(&target.id);
     let last_set = record.and_then(|r| r.last_vm.as_ref()).map(|vm| &vm.scale_set);
-    if let Some(doubt) = inventory.absence_doubt(last_set) {
+    if let Some(doubt) = matched.absence_doubt(last_set) {
         return Err(doubt.to_string());
     }
     let record = record.ok_or("no observation of it is on record")?;
     let streak = record.absence.as_ref().ok_or("no absence of its VM is on record")?;
-    if streak.latest != inventory.snapshot.taken_at {
+    if streak.latest != matched.snapshot.taken_at {
         return Err("the current listing has not been recorded in the history".into());
     }
-    if let Some(vm) = record.last_vm.as_ref().filter(|vm| inventory.set(&vm.scale_set).is_none()) {
+    if let Some(vm) = record.last_vm.as_ref().filter(|vm| matched.set(&vm.scale_set).is_none()) {
         // Taking a set out of the config must not read as "all its VMs are gone".
         return Err(format!("its VM was last seen on {}, which is no longer configured", vm.scale_set));
     }
@@ -62,20 +62,20 @@ pub(crate) fn delete_evidence<'h>(
         record,
         listings: streak.listings,
         span_secs: streak.span_secs(),
-        requires_confirmation: inventory.listing_is_empty_at_capacity_zero(last_set),
+        requires_confirmation: matched.listing_is_empty_at_capacity_zero(last_set),
     })
 }
 
 pub(crate) fn deletes(
-    inventory: &Inventory<'_>,
+    matched: &MatchedSnapshot<'_>,
     history: &History,
     config: &ReconcileConfig,
 ) -> Vec<PlannedAction> {
-    inventory
+    matched
         .targets
         .iter()
         .filter_map(|target| {
-            let evidence = delete_evidence(inventory, history, target, config).ok()?;
+            let evidence = delete_evidence(matched, history, target, config).ok()?;
             Some(proposal(target, &evidence, config))
         })
         .collect()

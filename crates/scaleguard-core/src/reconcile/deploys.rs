@@ -5,7 +5,7 @@
 //! rollout waits while another release's deployment to the environment is in flight.
 
 use super::history::History;
-use super::inventory::Inventory;
+use super::matched::MatchedSnapshot;
 use super::text::{capped, stable_hash};
 use crate::matching::normalize_name;
 use crate::model::{
@@ -77,20 +77,20 @@ fn active_deployments<'p>(project: &'p ProjectState, release_id: &str) -> Vec<&'
 }
 
 /// Why a target cannot receive a deployment now, if it cannot.
-fn unfit_for_deploy(inventory: &Inventory<'_>, target: &Target) -> Option<&'static str> {
+fn unfit_for_deploy(matched: &MatchedSnapshot<'_>, target: &Target) -> Option<&'static str> {
     if target.disabled {
         return Some("disabled");
     }
     if !target.health.is_deployable() {
         return Some("not healthy");
     }
-    let Some((found, instance)) = inventory.vm_of(&target.id) else { return Some("no VM listed") };
+    let Some((found, instance)) = matched.vm_of(&target.id) else { return Some("no VM listed") };
     if instance.provisioning_state != ProvisioningState::Succeeded
         || instance.power_state != PowerState::Running
     {
         return Some("VM not provisioned and running");
     }
-    if !inventory.set_is_steady(&found.scale_set) {
+    if !matched.set_is_steady(&found.scale_set) {
         return Some("scale set still provisioning");
     }
     None
@@ -98,9 +98,9 @@ fn unfit_for_deploy(inventory: &Inventory<'_>, target: &Target) -> Option<&'stat
 
 /// The normalized name a target shares with another target or that two VMs share: such a
 /// target cannot be told apart, so it is never deployed to (`matching` reports, never resolves).
-pub(crate) fn ambiguous_name(inventory: &Inventory<'_>, target: &Target) -> Option<String> {
+pub(crate) fn ambiguous_name(matched: &MatchedSnapshot<'_>, target: &Target) -> Option<String> {
     let name = normalize_name(&target.name);
-    let matching = &inventory.matching;
+    let matching = &matched.matching;
     (matching.duplicate_target_names.contains_key(&name)
         || matching.duplicate_instance_names.contains_key(&name))
     .then_some(name)
@@ -162,19 +162,18 @@ fn wait_for(
     }
 }
 
-pub(crate) fn deploys(inventory: &Inventory<'_>, history: &History) -> Vec<PlannedAction> {
-    let (Ok(projects), Some(environment_id)) =
-        (&inventory.snapshot.projects, &inventory.snapshot.environment_id)
+pub(crate) fn deploys(matched: &MatchedSnapshot<'_>, history: &History) -> Vec<PlannedAction> {
+    let (Ok(projects), Some(environment_id)) = (&matched.snapshot.projects, &matched.snapshot.environment_id)
     else {
         return Vec::new();
     };
     let mut sorted: Vec<&ProjectState> = projects.iter().collect();
     sorted.sort_by(|a, b| a.project_id.cmp(&b.project_id));
-    sorted.into_iter().filter_map(|project| deploy_for(inventory, history, project, environment_id)).collect()
+    sorted.into_iter().filter_map(|project| deploy_for(matched, history, project, environment_id)).collect()
 }
 
 fn deploy_for(
-    inventory: &Inventory<'_>,
+    matched: &MatchedSnapshot<'_>,
     history: &History,
     project: &ProjectState,
     environment_id: &str,
@@ -187,15 +186,15 @@ fn deploy_for(
     let mut unfit: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut held: BTreeMap<String, Vec<&Target>> = BTreeMap::new();
     let mut observations = Vec::new();
-    for target in inventory.targets.iter() {
+    for target in matched.targets.iter() {
         if index.has_release(&target.id, history) {
             already_have += 1;
         } else if let Some(active) = active.iter().find(|d| d.covers(&target.id)) {
             let state = active.task_state.map_or("state unknown", |s| s.as_str());
             observations.push(format!("skipped {}: {} ({state}) already covers it", target.name, active.id));
-        } else if let Some(name) = ambiguous_name(inventory, target) {
+        } else if let Some(name) = ambiguous_name(matched, target) {
             held.entry(name).or_default().push(target);
-        } else if let Some(why) = unfit_for_deploy(inventory, target) {
+        } else if let Some(why) = unfit_for_deploy(matched, target) {
             *unfit.entry(why).or_default() += 1;
         } else {
             new_targets.push(target);
@@ -217,7 +216,7 @@ fn deploy_for(
     new_targets.sort_by(|a, b| a.id.cmp(&b.id));
     let mut listed = Vec::new();
     for target in &new_targets {
-        let on = inventory
+        let on = matched
             .vm_of(&target.id)
             .map(|(found, _)| format!("{} instance {}", found.scale_set, found.instance_id));
         listed.push(format!(

@@ -1,13 +1,13 @@
 //! What earlier refreshes saw, kept between runs (a headless runbook persists it as JSON).
 //!
-//! Only listings proven complete are evidence of absence (`Inventory::absence_doubt`): a failed,
+//! Only listings proven complete are evidence of absence (`MatchedSnapshot::absence_doubt`): a failed,
 //! unproven (set not settled, short, repeated entries) listing of any configured scale set, a VM
 //! of unreadable name on the target's set, or a failed target listing neither extends nor breaks
 //! a streak. A listing in which
 //! the target's VM is present ends the streak. Evidence is tied to the VM's vmId as well as its
 //! instance id, because Azure may hand an instance id to a new VM.
 
-use super::inventory::Inventory;
+use super::matched::MatchedSnapshot;
 use crate::matching::InstanceRef;
 use crate::model::{Instance, ScaleSetKey};
 use serde::{Deserialize, Serialize};
@@ -149,13 +149,13 @@ impl History {
         self.scale_sets.get(&super::text::set_id(key))
     }
 
-    /// `observe` for a caller without an `Inventory` at hand (matching runs here).
+    /// `observe` for a caller without a `MatchedSnapshot` at hand (matching runs here).
     pub fn observe_snapshot(
         &mut self,
         snapshot: &crate::snapshot::Snapshot,
         profile: &crate::config::Profile,
     ) {
-        self.observe(&Inventory::new(snapshot, profile));
+        self.observe(&MatchedSnapshot::new(snapshot, profile));
     }
 
     /// Record what one refresh saw. A snapshot not newer than the last one observed is ignored, so
@@ -163,8 +163,8 @@ impl History {
     /// `CLOCK_SKEW_TOLERANCE` in the snapshot's future would freeze the evidence for as long as the
     /// clocks disagree, so it is taken for a clock error: the future-dated evidence is dropped
     /// (`clock_skew` says so) and counting starts again from this refresh.
-    pub fn observe(&mut self, inventory: &Inventory<'_>) {
-        let at = inventory.snapshot.taken_at;
+    pub fn observe(&mut self, matched: &MatchedSnapshot<'_>) {
+        let at = matched.snapshot.taken_at;
         match self.last_observed_at {
             Some(last) if last - at > CLOCK_SKEW_TOLERANCE => {
                 self.discard_after(at);
@@ -174,13 +174,13 @@ impl History {
             _ => {}
         }
         self.last_observed_at = Some(at);
-        self.observe_sets(inventory, at);
-        self.observe_targets(inventory, at);
+        self.observe_sets(matched, at);
+        self.observe_targets(matched, at);
         self.forget_stale(at);
     }
 
-    fn observe_sets(&mut self, inventory: &Inventory<'_>, at: OffsetDateTime) {
-        for set in &inventory.sets {
+    fn observe_sets(&mut self, matched: &MatchedSnapshot<'_>, at: OffsetDateTime) {
+        for set in &matched.sets {
             let (Ok(listing), Some(progress), Some(verdict)) = (set.listing, set.progress, &set.completeness)
             else {
                 continue;
@@ -216,14 +216,14 @@ impl History {
         }
     }
 
-    fn observe_targets(&mut self, inventory: &Inventory<'_>, at: OffsetDateTime) {
-        if !inventory.target_listing_ok() {
+    fn observe_targets(&mut self, matched: &MatchedSnapshot<'_>, at: OffsetDateTime) {
+        if !matched.target_listing_ok() {
             return;
         }
-        let listed: HashSet<&str> = inventory.targets.iter().map(|t| t.id.as_str()).collect();
+        let listed: HashSet<&str> = matched.targets.iter().map(|t| t.id.as_str()).collect();
         // A target gone from a successful listing was deleted: its evidence has served.
         self.targets.retain(|id, _| listed.contains(id.as_str()));
-        for target in inventory.targets.iter() {
+        for target in matched.targets.iter() {
             // get_mut first: at 10,000 targets, cloning every id for `entry` shows in the profile.
             if !self.targets.contains_key(&target.id) {
                 let record = TargetRecord {
@@ -238,7 +238,7 @@ impl History {
             let Some(record) = self.targets.get_mut(&target.id) else { continue };
             record.name.clone_from(&target.name);
             record.last_listed = at;
-            match inventory.matching.instance_of(&target.id) {
+            match matched.matching.instance_of(&target.id) {
                 Some(found) => {
                     match record.last_vm.as_mut() {
                         Some(last) if last.is_same_vm(found) => {
@@ -260,7 +260,7 @@ impl History {
                     let last_set = record.last_vm.as_ref().map(|vm| &vm.scale_set);
                     // Not evidence either way (an unproven listing, an unreadable name): the
                     // streak stands as it was.
-                    if inventory.absence_doubt(last_set).is_none() {
+                    if matched.absence_doubt(last_set).is_none() {
                         let streak = record.absence.get_or_insert(AbsenceStreak {
                             listings: 0,
                             first: at,

@@ -2,9 +2,9 @@
 //!
 //! Use it in this order on every refresh:
 //! ```text
-//! let inventory = Inventory::new(&snapshot, &profile);
-//! history.observe(&inventory);                 // record this refresh first
-//! let plan = plan_inventory(&inventory, &history, now, &profile);
+//! let matched = MatchedSnapshot::new(&snapshot, &profile);
+//! history.observe(&matched);                 // record this refresh first
+//! let plan = plan_matched(&matched, &history, now, &profile);
 //! ```
 //! Deletes trust only absence streaks that include the current snapshot, so planning without
 //! observing first proposes no delete. Right before an action runs, refresh, observe, and ask
@@ -17,7 +17,7 @@ pub mod concurrent;
 mod deletes;
 mod deploys;
 mod history;
-mod inventory;
+mod matched;
 mod notes;
 mod notes_evidence;
 mod summary;
@@ -31,7 +31,7 @@ pub use history::{
     vm_key, AbsenceStreak, ClockSkew, History, SetRecord, TargetRecord, VmRecord, VmSighting,
     CLOCK_SKEW_TOLERANCE, FORGET_AFTER,
 };
-pub use inventory::{AbsenceDoubt, Inventory, SetProgress, SetView};
+pub use matched::{AbsenceDoubt, MatchedSnapshot, SetProgress, SetView};
 pub use summary::{summarize, PlanSummary};
 pub use validate::still_valid;
 
@@ -42,22 +42,22 @@ use time::OffsetDateTime;
 
 /// Plan from a snapshot (matching done here). `history` must already have observed `snapshot`.
 pub fn plan(snapshot: &Snapshot, history: &History, now: OffsetDateTime, profile: &Profile) -> Plan {
-    plan_inventory(&Inventory::new(snapshot, profile), history, now, profile)
+    plan_matched(&MatchedSnapshot::new(snapshot, profile), history, now, profile)
 }
 
-/// Plan from an inventory already built for `History::observe`, saving a second matching pass.
-pub fn plan_inventory(
-    inventory: &Inventory<'_>,
+/// Plan from a `MatchedSnapshot` already built for `History::observe`, saving a second matching pass.
+pub fn plan_matched(
+    matched: &MatchedSnapshot<'_>,
     history: &History,
     now: OffsetDateTime,
     profile: &Profile,
 ) -> Plan {
     let config = &profile.reconcile;
-    let mut waits = wait::waits(inventory, history, now, config);
-    let mut deletes = deletes::deletes(inventory, history, config);
+    let mut waits = wait::waits(matched, history, now, config);
+    let mut deletes = deletes::deletes(matched, history, config);
     let (held, mut deploys): (Vec<_>, Vec<_>) =
-        deploys::deploys(inventory, history).into_iter().partition(|p| p.action.kind() == ActionKind::Wait);
-    let notes = notes::notes(inventory, history, now, config, &waits);
+        deploys::deploys(matched, history).into_iter().partition(|p| p.action.kind() == ActionKind::Wait);
+    let notes = notes::notes(matched, history, now, config, &waits);
     waits.extend(held);
     for group in [&mut waits, &mut deletes, &mut deploys] {
         group.sort_by(|a, b| a.id.cmp(&b.id));

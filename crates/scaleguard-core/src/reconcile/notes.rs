@@ -1,7 +1,7 @@
 //! Notes: what a person should know and the tool will not act on.
 
 use super::history::{vm_key, History};
-use super::inventory::Inventory;
+use super::matched::MatchedSnapshot;
 use super::text::{duration, secs_between, set_id, short_id};
 use crate::config::ReconcileConfig;
 use crate::model::{Action, PlannedAction, PowerState, ProvisioningState, ScaleSetKey, Severity};
@@ -19,22 +19,22 @@ pub(super) fn note(
 }
 
 pub(crate) fn notes(
-    inventory: &Inventory<'_>,
+    matched: &MatchedSnapshot<'_>,
     history: &History,
     now: OffsetDateTime,
     config: &ReconcileConfig,
     waits: &[PlannedAction],
 ) -> Vec<PlannedAction> {
     let mut out = Vec::new();
-    read_failures(inventory, &mut out);
-    super::notes_evidence::unproven_listings(inventory, &mut out);
-    super::notes_evidence::unnamed_vms(inventory, &mut out);
+    read_failures(matched, &mut out);
+    super::notes_evidence::unproven_listings(matched, &mut out);
+    super::notes_evidence::unnamed_vms(matched, &mut out);
     super::notes_evidence::clock_skew(history, &mut out);
     timed_out_waits(waits, &mut out);
-    unregistered_vms(inventory, history, now, config, &mut out);
-    duplicates(inventory, &mut out);
-    target_findings(inventory, history, config, &mut out);
-    projects(inventory, &mut out);
+    unregistered_vms(matched, history, now, config, &mut out);
+    duplicates(matched, &mut out);
+    target_findings(matched, history, config, &mut out);
+    projects(matched, &mut out);
     out.sort_by(|a, b| severity_of(b).cmp(&severity_of(a)).then_with(|| a.id.cmp(&b.id)));
     out
 }
@@ -46,8 +46,8 @@ fn severity_of(action: &PlannedAction) -> Severity {
     }
 }
 
-fn read_failures(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
-    for set in &inventory.sets {
+fn read_failures(matched: &MatchedSnapshot<'_>, out: &mut Vec<PlannedAction>) {
+    for set in &matched.sets {
         match (set.listing, set.progress) {
             (Err(failure), _) => out.push(note(
                 format!("note:read-failed:{}", set_id(set.key)),
@@ -67,7 +67,7 @@ fn read_failures(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
             _ => {}
         }
     }
-    if let Err(failure) = &inventory.snapshot.targets {
+    if let Err(failure) = &matched.snapshot.targets {
         out.push(note(
             "note:read-failed:targets".into(),
             Severity::Error,
@@ -76,7 +76,7 @@ fn read_failures(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
             vec![failure.to_string()],
         ));
     }
-    if let Err(failure) = &inventory.snapshot.projects {
+    if let Err(failure) = &matched.snapshot.projects {
         out.push(note(
             "note:read-failed:projects".into(),
             Severity::Error,
@@ -85,7 +85,7 @@ fn read_failures(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
             vec![failure.to_string()],
         ));
     }
-    if inventory.snapshot.environment_id.is_none() {
+    if matched.snapshot.environment_id.is_none() {
         out.push(note(
             "note:environment-unresolved".into(),
             Severity::Error,
@@ -111,23 +111,23 @@ fn timed_out_waits(waits: &[PlannedAction], out: &mut Vec<PlannedAction>) {
 }
 
 fn unregistered_vms(
-    inventory: &Inventory<'_>,
+    matched: &MatchedSnapshot<'_>,
     history: &History,
     now: OffsetDateTime,
     config: &ReconcileConfig,
     out: &mut Vec<PlannedAction>,
 ) {
-    if !inventory.target_listing_ok() {
+    if !matched.target_listing_ok() {
         return;
     }
     // By reference: `Matching::targets_on` clones its key, which shows at 10,000 VMs.
-    let registered: HashSet<(&ScaleSetKey, &str)> = inventory
+    let registered: HashSet<(&ScaleSetKey, &str)> = matched
         .matching
         .target_instance
         .values()
         .map(|found| (&found.scale_set, found.instance_id.as_str()))
         .collect();
-    for set in &inventory.sets {
+    for set in &matched.sets {
         for instance in set.instances() {
             if instance.provisioning_state != ProvisioningState::Succeeded
                 || registered.contains(&(&instance.scale_set, instance.instance_id.as_str()))
@@ -156,8 +156,8 @@ fn unregistered_vms(
     }
 }
 
-fn duplicates(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
-    for (name, ids) in &inventory.matching.duplicate_target_names {
+fn duplicates(matched: &MatchedSnapshot<'_>, out: &mut Vec<PlannedAction>) {
+    for (name, ids) in &matched.matching.duplicate_target_names {
         out.push(note(
             format!("note:duplicate-target-name:{name}"),
             Severity::Warning,
@@ -166,7 +166,7 @@ fn duplicates(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
             vec![ids.join(", ")],
         ));
     }
-    for (name, refs) in &inventory.matching.duplicate_instance_names {
+    for (name, refs) in &matched.matching.duplicate_instance_names {
         let vms: Vec<String> =
             refs.iter().map(|r| format!("{} instance {}", r.scale_set, r.instance_id)).collect();
         out.push(note(
@@ -178,7 +178,7 @@ fn duplicates(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
         ));
     }
     let mut by_thumbprint: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for target in inventory.targets.iter() {
+    for target in matched.targets.iter() {
         if let Some(thumbprint) = target.thumbprint.as_ref().or(target.endpoint.thumbprint.as_ref()) {
             by_thumbprint.entry(thumbprint.to_ascii_uppercase()).or_default().push(&target.id);
         }
@@ -195,12 +195,12 @@ fn duplicates(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
 }
 
 fn target_findings(
-    inventory: &Inventory<'_>,
+    matched: &MatchedSnapshot<'_>,
     history: &History,
     config: &ReconcileConfig,
     out: &mut Vec<PlannedAction>,
 ) {
-    for target in inventory.targets.iter() {
+    for target in matched.targets.iter() {
         if target.disabled {
             out.push(note(
                 format!("note:disabled:{}", target.id),
@@ -212,7 +212,7 @@ fn target_findings(
             ));
             continue;
         }
-        if let Some((found, instance)) = inventory.vm_of(&target.id) {
+        if let Some((found, instance)) = matched.vm_of(&target.id) {
             if !target.health.is_deployable() || instance.power_state != PowerState::Running {
                 out.push(note(
                     format!("note:unreachable:{}", target.id),
@@ -231,7 +231,7 @@ fn target_findings(
             }
         }
         let Some(record) = history.target(&target.id) else { continue };
-        let not_yet = super::deletes::delete_evidence(inventory, history, target, config).err();
+        let not_yet = super::deletes::delete_evidence(matched, history, target, config).err();
         if let (Some(streak), Some(why)) = (&record.absence, not_yet) {
             out.push(note(
                 format!("note:absent:{}", target.id),
@@ -271,8 +271,8 @@ fn target_findings(
     }
 }
 
-fn projects(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
-    let Ok(projects) = &inventory.snapshot.projects else { return };
+fn projects(matched: &MatchedSnapshot<'_>, out: &mut Vec<PlannedAction>) {
+    let Ok(projects) = &matched.snapshot.projects else { return };
     for project in projects.iter().filter(|p| p.latest_release.is_none()) {
         out.push(note(
             format!("note:never-deployed:{}", project.project_id),

@@ -2,7 +2,7 @@
 //! cannot be read, a history dated in the future.
 
 use super::history::History;
-use super::inventory::Inventory;
+use super::matched::MatchedSnapshot;
 use super::notes::note;
 use super::text::{capped, set_id};
 use crate::completeness::Doubt;
@@ -11,8 +11,8 @@ use time::format_description::well_known::Rfc3339;
 
 /// Why deletes are held for a set whose listing is not proven complete. A set still settling is
 /// routine (information); a settled set with repeated entries is a server answer to look at.
-pub(super) fn unproven_listings(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
-    for set in &inventory.sets {
+pub(super) fn unproven_listings(matched: &MatchedSnapshot<'_>, out: &mut Vec<PlannedAction>) {
+    for set in &matched.sets {
         let (Some(verdict), Some(progress)) = (&set.completeness, set.progress) else { continue };
         // The empty-listing note already says it (and more plainly).
         if verdict.is_proven() || progress.is_implausibly_empty() {
@@ -36,8 +36,8 @@ pub(super) fn unproven_listings(inventory: &Inventory<'_>, out: &mut Vec<Planned
 }
 
 /// VMs that match no target because their name cannot be read: shown, never taken for absent.
-pub(super) fn unnamed_vms(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
-    for set in inventory.sets.iter().filter(|s| !s.unnamed.is_empty()) {
+pub(super) fn unnamed_vms(matched: &MatchedSnapshot<'_>, out: &mut Vec<PlannedAction>) {
+    for set in matched.sets.iter().filter(|s| !s.unnamed.is_empty()) {
         let lines = set
             .unnamed
             .iter()

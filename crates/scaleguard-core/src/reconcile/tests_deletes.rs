@@ -7,9 +7,9 @@ use crate::model::{Action, HealthStatus, PowerState, ProvisioningState};
 /// Observe then plan, as a refresh does.
 pub(super) fn refresh(history: &mut History, snapshot: &crate::snapshot::Snapshot) -> Plan {
     let profile = profile();
-    let inventory = Inventory::new(snapshot, &profile);
-    history.observe(&inventory);
-    plan_inventory(&inventory, history, snapshot.taken_at, &profile)
+    let matched = MatchedSnapshot::new(snapshot, &profile);
+    history.observe(&matched);
+    plan_matched(&matched, history, snapshot.taken_at, &profile)
 }
 
 pub(super) fn deleted_ids(plan: &Plan) -> Vec<String> {
@@ -266,7 +266,7 @@ fn still_valid_rechecks_delete_against_fresh_state() {
     // The VM came back.
     let back = both_present(700);
     let mut back_history = history.clone();
-    back_history.observe(&Inventory::new(&back, &profile));
+    back_history.observe(&MatchedSnapshot::new(&back, &profile));
     assert!(still_valid(&delete, &back, &back_history, &profile).is_err_and(|e| e.contains("present")));
     // The fresh listing failed.
     let failed = SnapshotBuilder::new(at(700))

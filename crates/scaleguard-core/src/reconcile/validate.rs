@@ -4,7 +4,7 @@
 use super::deletes::delete_evidence;
 use super::deploys::{active_deployment, ambiguous_name, has_release};
 use super::history::History;
-use super::inventory::Inventory;
+use super::matched::MatchedSnapshot;
 use crate::config::Profile;
 use crate::model::Action;
 use crate::snapshot::Snapshot;
@@ -23,16 +23,16 @@ pub fn still_valid(
     match action {
         Action::Wait { .. } | Action::WaitForDeployment { .. } | Action::Note { .. } => Ok(()),
         Action::DeleteTarget { target_id, target_name, .. } => {
-            let inventory = Inventory::new(fresh, profile);
+            let matched = MatchedSnapshot::new(fresh, profile);
             if let Err(failure) = &fresh.targets {
                 return Err(format!("the target listing failed: {failure}"));
             }
-            let target = inventory
+            let target = matched
                 .targets
                 .iter()
                 .find(|t| &t.id == target_id)
                 .ok_or_else(|| format!("{target_name} ({target_id}) is no longer registered"))?;
-            delete_evidence(&inventory, fresh_history, target, &profile.reconcile)
+            delete_evidence(&matched, fresh_history, target, &profile.reconcile)
                 .map(|_| ())
                 .map_err(|why| format!("{target_name} may not be deleted now: {why}"))
         }
@@ -57,16 +57,16 @@ pub fn still_valid(
                     other.deployment.id, other.release_version
                 ));
             }
-            let inventory = Inventory::new(fresh, profile);
+            let matched = MatchedSnapshot::new(fresh, profile);
             for target_id in target_ids {
                 let Some(target) = targets.iter().find(|t| &t.id == target_id) else {
                     return Err(format!("{target_id} is no longer registered"));
                 };
-                if let Some(name) = ambiguous_name(&inventory, target) {
+                if let Some(name) = ambiguous_name(&matched, target) {
                     return Err(format!("{target_id} now shares the name {name} with another target or VM"));
                 }
                 // Scaled in since the plan was shown (or the listing failed): do not deploy blind.
-                if inventory.vm_of(target_id).is_none() {
+                if matched.vm_of(target_id).is_none() {
                     return Err(format!("the VM of {target_id} is not in a fresh listing"));
                 }
                 if has_release(project, release_id, target_id, fresh_history) {

@@ -2,19 +2,19 @@
 //! overprovisioning extras Azure is about to remove never receive a deployment.
 
 use super::history::History;
-use super::inventory::{Inventory, SetView};
+use super::matched::{MatchedSnapshot, SetView};
 use super::text::{capped, clock, duration, secs_between, set_id};
 use crate::config::ReconcileConfig;
 use crate::model::{Action, PlannedAction};
 use time::OffsetDateTime;
 
 pub(crate) fn waits(
-    inventory: &Inventory<'_>,
+    matched: &MatchedSnapshot<'_>,
     history: &History,
     now: OffsetDateTime,
     config: &ReconcileConfig,
 ) -> Vec<PlannedAction> {
-    inventory.sets.iter().filter_map(|set| wait_for(set, history, now, config)).collect()
+    matched.sets.iter().filter_map(|set| wait_for(set, history, now, config)).collect()
 }
 
 fn wait_for(

@@ -88,7 +88,7 @@ impl<'a> SetView<'a> {
 
 /// A snapshot with matching done, shared by `History::observe`, `plan` and `still_valid`.
 #[derive(Debug)]
-pub struct Inventory<'a> {
+pub struct MatchedSnapshot<'a> {
     pub snapshot: &'a Snapshot,
     /// Targets carrying all configured roles; empty when the target listing failed.
     pub targets: Cow<'a, [Target]>,
@@ -96,7 +96,7 @@ pub struct Inventory<'a> {
     pub matching: Matching,
 }
 
-impl<'a> Inventory<'a> {
+impl<'a> MatchedSnapshot<'a> {
     pub fn new(snapshot: &'a Snapshot, profile: &Profile) -> Self {
         let roles = &profile.octopus.roles;
         // The snapshot promises all-of roles already; checking again costs little and keeps a
@@ -197,7 +197,7 @@ impl<'a> Inventory<'a> {
     }
 }
 
-/// Why a snapshot is no evidence that a target's VM is gone (`Inventory::absence_doubt`).
+/// Why a snapshot is no evidence that a target's VM is gone (`MatchedSnapshot::absence_doubt`).
 #[derive(Debug, Clone, Copy)]
 pub enum AbsenceDoubt<'i> {
     TargetsFailed,
