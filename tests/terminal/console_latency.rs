@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_are_drawn_at_once_while_a_refresh_is_blocked_on_a_slow_server() {
+    let _alone = crate::ALONE.write().await;
     let sim = sim::start(SimOptions::new("steady")).await.expect("simulator");
     // The console builds its clients from the profile, so the credentials go into the environment;
     // no other test in this binary reads them (the pty tests hand them to their child process).

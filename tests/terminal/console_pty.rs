@@ -112,6 +112,7 @@ fn line_with(screen: &str, words: &[&str]) -> bool {
 
 #[test]
 fn demo_shows_a_diff_and_approving_it_runs_and_journals_it() {
+    let _shared = crate::ALONE.blocking_read();
     let data = tempfile::tempdir().unwrap();
     let console = Console::start(&["demo", "--scenario", "scale-out", "--speed", "20"], data.path());
     console.wait_for("the first refresh", Duration::from_secs(30), |s| s.contains("refreshed"));

@@ -5,6 +5,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+/// The latency test holds it exclusively: it measures this process, so nothing runs beside it.
+/// The others share it.
+static ALONE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 mod console_latency;
 mod console_pty;
 mod node_pty;

@@ -62,6 +62,7 @@ fn on_terminal(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_terminal_delete_needs_the_typed_name_and_a_drain_needs_a_yes() {
+    let _shared = crate::ALONE.read().await;
     let sim = sim::start(SimOptions::new("ha-drain").speed(20.0)).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("sim.toml");
