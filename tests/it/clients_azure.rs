@@ -1,4 +1,4 @@
-//! The Azure provider over HTTP on 127.0.0.1 against the fake ARM in tests/common.
+//! The Azure provider over HTTP on 127.0.0.1 against the fake ARM in tests/support/fake.rs.
 
 use crate::support::static_token::StaticToken;
 

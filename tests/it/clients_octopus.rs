@@ -1,4 +1,4 @@
-//! The Octopus client over HTTP on 127.0.0.1 against the fake in tests/common.
+//! The Octopus client over HTTP on 127.0.0.1 against the fake in tests/support/fake.rs.
 
 use crate::support::fake::{dead_url, Fake, Fault, API_KEY, READ_ONLY_KEY};
 use reqwest::Method;

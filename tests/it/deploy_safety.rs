@@ -2,7 +2,7 @@
 //! the simulator: two runbook workers on two machines, a POST the server acted on and then
 //! failed, and a deployment of another release in flight.
 //!
-//! Rows print `TABLE| fault | what the user sees | guaranteed |` like tests/fault_suite.rs.
+//! Rows print `TABLE| fault | what the user sees | guaranteed |` like tests/it/fault_suite.rs.
 
 use crate::support::bench::{set_toml, Bench, Run};
 use scaleguard::sim::world::DeployRequest;

@@ -15,7 +15,7 @@ use scaleguard::sim::{FaultSpec, SimOptions};
 use std::path::Path;
 use std::time::Duration;
 
-// The demo (whose simulator makes its own secrets) is searched in tests/console_pty.rs: every byte
+// The demo (whose simulator makes its own secrets) is searched in tests/terminal/console_pty.rs: every byte
 // the terminal received and every file in its data dir, for the shape of the simulator's secrets.
 
 const HEADLESS: &[&[&str]] = &[
