@@ -31,8 +31,12 @@
 //! Its only IO is `config` reading its file and the environment variables a profile names.
 //! The simulator is the `scaleguard-sim` crate (`sim`), which imports nothing from the product.
 
+// Production code reports failures, it does not panic on them: no unwrap/expect outside tests
+// (unit tests here are compiled with cfg(test); integration tests are their own crates).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub use scaleguard_core::{
-    completeness, config, drain, guard, matching, model, retry, secret, snapshot, untrusted,
+    autoscale, completeness, config, drain, guard, matching, model, retry, secret, snapshot, untrusted,
 };
 pub use scaleguard_sim as sim;
 

@@ -184,7 +184,7 @@ fn describe(settled: &InterruptedIntent) -> String {
 
 fn interrupted_output(settled: &InterruptedIntent) -> InterruptedOutput {
     let summary = match &settled.intent.action {
-        journal::JournalAction::Planned { action } => crate::executor::summary(action),
+        journal::JournalAction::Planned { action } => action.summary(),
         other => format!("{other:?}"),
     };
     InterruptedOutput {

@@ -35,7 +35,12 @@ pub fn run(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<u8> {
     let (name, profile) = config.profile(cli.profile.as_deref())?;
     let clock = cli.clock(profile)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let input = runtime.block_on(doctor::gather(profile));
+    let mut input = runtime.block_on(doctor::gather(profile));
+    // When a reconcile last observed the sets: Autoscale scaling in needs one running.
+    input.last_reconcile = super::plan_cmd::history_path(&name)
+        .ok()
+        .and_then(|path| crate::reconcile::load_history(&path).ok())
+        .and_then(|history| history.last_observed_at);
     let findings = doctor::check(&input, profile, clock.now());
     let failures = input.failures();
     let owned: Vec<ReadFailure> = failures.iter().map(|f| (*f).clone()).collect();
@@ -78,7 +83,8 @@ fn table(profile: &str, counts: Counts, findings: &[Finding]) -> String {
         ] {
             let _ = writeln!(out, "  {label:<12} {value}");
         }
-        let _ = writeln!(out, "  {:<12} {}", "source", finding.source);
+        let _ = writeln!(out, "  {:<12} {}", "source", finding.source.title);
+        let _ = writeln!(out, "  {:<12} {}", "", finding.source.url);
     }
     out
 }

@@ -4,14 +4,116 @@
 use crate::model::Severity;
 use serde::Serialize;
 
-/// Where a recommendation comes from (the source documents in `shared/seeds/`, or the design).
+/// The public page a recommendation comes from: its title and address, so an operator can read
+/// the advice at its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Source {
+    /// "Octopus Deploy docs: Machine policies".
+    pub title: &'static str,
+    pub url: &'static str,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} <{}>", self.title, self.url)
+    }
+}
+
+/// Every page a finding cites. Each constant's page states the setting the checks use.
 pub mod source {
-    pub const VMSS_TARGETS: &str = "seed 000: Azure VMSS deployment targets";
-    pub const SCALE_IN: &str = "seed 001: scale-in events";
-    pub const DESIGN_CONSIDERATIONS: &str = "seed 003: auto-scaling design considerations";
-    pub const HA_NODES: &str = "seed 004: auto-scaling HA nodes";
-    pub const MATCHING: &str = "scaleguard design: matching VMs to targets by name";
-    pub const GUARDRAILS: &str = "seed 003: guardrails such as the most servers a person can request";
+    use super::Source;
+
+    const fn page(title: &'static str, url: &'static str) -> Source {
+        Source { title, url }
+    }
+
+    /// Health-check interval, unavailable machines, Calamari updates, automatic deletion.
+    pub const MACHINE_POLICIES: Source = page(
+        "Octopus Deploy docs: Machine policies",
+        "https://octopus.com/docs/infrastructure/deployment-targets/machine-policies",
+    );
+    /// "Deployment targets": allow deployments to be created when there are no targets.
+    pub const PROJECT_SETTINGS: Source =
+        page("Octopus Deploy docs: Projects", "https://octopus.com/docs/projects");
+    /// Skip unavailable targets for a role, exclude unhealthy ones.
+    pub const TRANSIENT_TARGETS: Source = page(
+        "Octopus Deploy docs: Deploying to transient targets",
+        "https://octopus.com/docs/deployments/patterns/elastic-and-transient-environments/deploying-to-transient-targets",
+    );
+    pub const GUIDED_FAILURES: Source =
+        page("Octopus Deploy docs: Guided failures", "https://octopus.com/docs/releases/guided-failures");
+    /// Same version on every node, drain before delete, tasks of a vanished node, task cap 0 first,
+    /// polling tentacles and auto-scaled nodes.
+    pub const HA_NODES: Source = page(
+        "Octopus Deploy docs: Auto Scaling High Availability Nodes",
+        "https://octopus.com/docs/administration/high-availability/configure/auto-scaling-high-availability-nodes",
+    );
+    /// "Cloning Tentacle VMs": one certificate per machine.
+    pub const CLONED_TENTACLES: Source = page(
+        "Octopus Deploy docs: Automating Tentacle installation",
+        "https://octopus.com/docs/infrastructure/deployment-targets/tentacle/windows/automating-tentacle-installation",
+    );
+    /// The reconcile step template: targets matched to the scale set's VMs by computer name, the
+    /// ones whose VM is gone removed.
+    pub const VMSS_RECONCILE: Source = page(
+        "Octopus Deploy integrations: Check VMSS Provision Status (Deployment Targets)",
+        "https://octopus.com/integrations/azure/check-vmss-provision-status-deployment-targets",
+    );
+    pub const SERVICE_ACCOUNTS: Source = page(
+        "Octopus Deploy docs: Service accounts",
+        "https://octopus.com/docs/security/users-and-teams/service-accounts",
+    );
+    pub const PERMISSIONS: Source = page(
+        "Octopus Deploy docs: Default permissions for built-in user roles",
+        "https://octopus.com/docs/security/users-and-teams/default-permissions",
+    );
+    pub const OVERPROVISIONING: Source = page(
+        "Microsoft Learn: Design Considerations For Scale Sets (Overprovisioning)",
+        "https://learn.microsoft.com/en-us/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-design-overview",
+    );
+    pub const SCALE_IN_POLICY: Source = page(
+        "Microsoft Learn: Use custom scale-in policies with Azure Virtual Machine Scale Sets",
+        "https://learn.microsoft.com/en-us/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-scale-in-policy",
+    );
+    pub const INSTANCE_PROTECTION: Source = page(
+        "Microsoft Learn: Instance Protection for Azure Virtual Machine Scale Set instances",
+        "https://learn.microsoft.com/en-us/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-instance-protection",
+    );
+    /// Minimum and maximum instance counts, and autoscale rules changing the capacity.
+    pub const AUTOSCALE: Source = page(
+        "Microsoft Learn: Overview of autoscale with Azure Virtual Machine Scale Sets",
+        "https://learn.microsoft.com/en-us/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-autoscale-overview",
+    );
+
+    /// Fixed-date, then recurring, then default profiles; a recurring profile runs until the next.
+    pub const AUTOSCALE_PROFILES: Source = page(
+        "Microsoft Learn: Autoscale with multiple profiles",
+        "https://learn.microsoft.com/en-us/azure/azure-monitor/autoscale/autoscale-multiprofile",
+    );
+    /// "Manual scaling is temporary unless you also reset the autoscale rules."
+    pub const AUTOSCALE_BEST_PRACTICES: Source = page(
+        "Microsoft Learn: Best practices for autoscale",
+        "https://learn.microsoft.com/en-us/azure/azure-monitor/autoscale/autoscale-best-practices",
+    );
+
+    /// Every source, for the tests that keep them public.
+    pub const ALL: [Source; 15] = [
+        MACHINE_POLICIES,
+        PROJECT_SETTINGS,
+        TRANSIENT_TARGETS,
+        GUIDED_FAILURES,
+        HA_NODES,
+        CLONED_TENTACLES,
+        VMSS_RECONCILE,
+        SERVICE_ACCOUNTS,
+        PERMISSIONS,
+        OVERPROVISIONING,
+        SCALE_IN_POLICY,
+        INSTANCE_PROTECTION,
+        AUTOSCALE,
+        AUTOSCALE_PROFILES,
+        AUTOSCALE_BEST_PRACTICES,
+    ];
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,8 +129,8 @@ pub struct Finding {
     pub why: String,
     /// What to do, in a line.
     pub fix: String,
-    /// The document the recommendation comes from (see [`source`]).
-    pub source: &'static str,
+    /// The public page the recommendation comes from (see [`source`]).
+    pub source: Source,
 }
 
 impl Finding {
@@ -103,6 +205,19 @@ mod tests {
         assert_eq!(human_duration(Duration::from_secs(1200)), "20m");
         assert_eq!(human_duration(Duration::from_secs(3600)), "1h");
         assert_eq!(human_duration(Duration::from_secs(5400)), "1h30m");
+    }
+
+    #[test]
+    fn every_source_is_a_public_page_with_a_title() {
+        for cited in source::ALL {
+            assert!(
+                cited.url.starts_with("https://octopus.com/")
+                    || cited.url.starts_with("https://learn.microsoft.com/"),
+                "{cited}"
+            );
+            assert!(!cited.url.contains(' ') && !cited.title.is_empty(), "{cited}");
+            assert!(!cited.title.to_lowercase().contains("seed"), "{cited}");
+        }
     }
 
     #[test]

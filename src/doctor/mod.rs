@@ -1,5 +1,6 @@
-//! `doctor`: the settings behind most scale-event incidents, checked against the seeds'
-//! recommendations, each finding with its observed value, the recommended one and a fix.
+//! `doctor`: the settings behind most scale-event incidents, checked against Octopus's and Azure's
+//! published recommendations, each finding with its observed value, the recommended one, a fix and
+//! the public page it comes from.
 //!
 //! [`gather`] does all the IO (one [`DoctorInput`] snapshot); [`check`] is pure: the same input,
 //! profile and `now` always give the same findings, most severe first. A read that failed is a
@@ -13,10 +14,11 @@
 //! and no warning; it may keep the overprovisioning info, as that is Azure's default and harmless
 //! here (the planner waits for the set to settle and never deploys to the extras).
 //!
-//! Deliberate difference from seeds 000/001: they suggest the machine policy delete unavailable
-//! targets after 15–20 minutes; seed 001's own hint prefers the reconcile, and so does `doctor`
+//! Deliberate difference from Octopus's auto-scaling guidance: it offers a machine policy that deletes
+//! unavailable targets after 15–20 minutes, but prefers a reconcile runbook; so does `doctor`
 //! (`policy.cleanup-deletes-stopped-vms`), because the policy also deletes VMs that are only stopped.
 
+pub mod autoscale;
 pub mod finding;
 mod gather;
 pub mod nodes;
@@ -55,6 +57,9 @@ pub struct DoctorInput {
     pub scale_sets: Vec<ScaleSetObservation>,
     /// One harmless read per resource the profile's actions need.
     pub permissions: Vec<PermissionProbe>,
+    /// When a reconcile (plan, apply, the console) last observed the sets: the observation
+    /// history's last entry. None when never, or not known.
+    pub last_reconcile: Option<OffsetDateTime>,
 }
 
 impl DoctorInput {
@@ -68,6 +73,7 @@ impl DoctorInput {
         failures.extend(self.policies.as_ref().err());
         failures.extend(self.nodes.as_ref().err());
         failures.extend(self.scale_sets.iter().filter_map(|s| s.listing.as_ref().err()));
+        failures.extend(self.scale_sets.iter().filter_map(|s| s.others.setting.as_ref().err()));
         failures.extend(self.permissions.iter().filter_map(|p| match &p.outcome {
             ProbeOutcome::Failed(failure) => Some(failure),
             _ => None,
@@ -110,6 +116,7 @@ pub fn check(input: &DoctorInput, profile: &Profile, now: OffsetDateTime) -> Vec
         findings.extend(nodes::check(nodes, version, &profile.nodes, now));
     }
     findings.extend(scale_sets::check(&input.scale_sets, &profile.guard));
+    findings.extend(autoscale::check(&input.scale_sets, &profile.guard, input.last_reconcile, now));
     findings.extend(permissions::check(&input.permissions));
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     findings
@@ -144,6 +151,7 @@ mod tests {
             nodes: Ok(vec![node("n1"), old]),
             scale_sets: vec![listing(on, vec![])],
             permissions: vec![],
+            last_reconcile: None,
         }
     }
 

@@ -1,6 +1,6 @@
-//! HA nodes (seed 004): every node on the version `GET /api` reports, no node that stopped
-//! heartbeating still registered, and no new node taking tasks before it was verified with a task
-//! cap of 0.
+//! HA nodes (Octopus's "Auto Scaling High Availability Nodes"): every node on the version `GET /api`
+//! reports, no node that stopped heartbeating still registered, and no new node taking tasks before
+//! it was verified with a task cap of 0.
 
 use super::finding::{list_names, source, Finding};
 use crate::config::NodesConfig;

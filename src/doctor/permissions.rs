@@ -1,7 +1,8 @@
 //! Is the API key allowed what the profile's actions need? One harmless read per resource (a
 //! 403 names the missing permission); a read-only profile needs only the view permissions, a
-//! profile that may act also needs the matching write (seed 001: Environment Manager, Project
-//! Viewer and Deployment Creator; seed 004: Administrator for the HA nodes).
+//! profile that may act also needs the matching write (Octopus's reconcile runbook uses a service
+//! account with Environment Manager, Project Viewer and Deployment Creator; removing HA nodes needs
+//! Administrator).
 
 use super::finding::{source, Finding};
 use crate::config::Profile;
@@ -119,7 +120,7 @@ pub fn check(probes: &[PermissionProbe]) -> Vec<Finding> {
             why: "with a rejected key nothing in Octopus can be read or changed".into(),
             fix: "create a new API key for the service account and put it in the env var octopus.api_key_env names"
                 .into(),
-            source: source::SCALE_IN,
+            source: source::SERVICE_ACCOUNTS,
         });
     }
     for probe in probes.iter().filter(|p| p.outcome == ProbeOutcome::Forbidden) {
@@ -137,7 +138,7 @@ pub fn check(probes: &[PermissionProbe]) -> Vec<Finding> {
                 "give the key's service account a team role with {} in this space",
                 probe.spec.permission
             ),
-            source: source::SCALE_IN,
+            source: source::PERMISSIONS,
         });
     }
     findings

@@ -1,4 +1,4 @@
-//! The machine policy of the in-scope targets (seeds 000 and 001): a dedicated policy, a short
+//! The machine policy of the in-scope targets (Octopus's auto-scaling guidance): a dedicated policy, a short
 //! health-check interval, unavailable targets that do not fail health checks, Calamari kept up to
 //! date, and no automatic cleanup (it deletes VMs that are only stopped; reconcile is safer).
 
@@ -14,7 +14,7 @@ pub const UNAVAILABLE_FAILS_HEALTH_CHECK: &str = "policy.unavailable-fails-healt
 pub const CALAMARI_NOT_ALWAYS_UPDATED: &str = "policy.calamari-not-always-updated";
 pub const CLEANUP_DELETES_STOPPED_VMS: &str = "policy.cleanup-deletes-stopped-vms";
 
-/// Seed 000 says every 10 minutes, seed 001 every 15: anything up to 15 is fine.
+/// Octopus's auto-scaling guidance suggests health checks every 10 to 15 minutes: up to 15 is fine.
 pub const MAX_HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(15 * 60);
 
 /// Each policy used by at least one in-scope target, checked once.
@@ -37,7 +37,8 @@ pub fn check(targets: &[Target], policies: &[MachinePolicy]) -> Vec<Finding> {
 
 fn check_policy(policy: &MachinePolicy, users: &[&str], findings: &mut Vec<Finding>) {
     let subject = format!("machine policy `{}`", policy.name);
-    let mut push = |id, severity, observed: String, recommended: &str, why: &str, fix: &str, source| {
+    // Every setting here is on the machine policy page.
+    let mut push = |id, severity, observed: String, recommended: &str, why: &str, fix: &str| {
         findings.push(Finding {
             id,
             severity,
@@ -46,7 +47,7 @@ fn check_policy(policy: &MachinePolicy, users: &[&str], findings: &mut Vec<Findi
             recommended: recommended.into(),
             why: why.into(),
             fix: fix.into(),
-            source,
+            source: source::MACHINE_POLICIES,
         })
     };
     if policy.is_default {
@@ -57,7 +58,6 @@ fn check_policy(policy: &MachinePolicy, users: &[&str], findings: &mut Vec<Findi
             "a machine policy of their own",
             "the scale-set targets need settings (interval, unavailable handling) that do not suit every machine",
             "Infrastructure → Machine Policies → Add, then register the tentacles with that policy (--policy)",
-            source::VMSS_TARGETS,
         );
     }
     if let Some(interval) = policy.health_check_interval.filter(|i| *i > MAX_HEALTH_CHECK_INTERVAL) {
@@ -68,7 +68,6 @@ fn check_policy(policy: &MachinePolicy, users: &[&str], findings: &mut Vec<Findi
             "every 10 to 15 minutes",
             "a target whose VM went away is seen as unavailable only at the next health check",
             "machine policy → Health Check Schedule: run every 10 minutes",
-            source::VMSS_TARGETS,
         );
     }
     let behavior = policy.connectivity_behavior.as_deref().unwrap_or("ExpectedToBeOnline");
@@ -80,7 +79,6 @@ fn check_policy(policy: &MachinePolicy, users: &[&str], findings: &mut Vec<Findi
             "unavailable deployment targets do not cause health checks to fail",
             "during a scale-in some targets are always unavailable, so every health check fails",
             "machine policy → During Health Checks: unavailable deployment targets will not cause health checks to fail",
-            source::VMSS_TARGETS,
         );
     }
     if let Some(calamari) = policy.calamari_update_behavior.as_deref() {
@@ -92,7 +90,6 @@ fn check_policy(policy: &MachinePolicy, users: &[&str], findings: &mut Vec<Findi
                 "always keep Calamari up to date",
                 "with UpdateAlways a new VM gets Calamari during its first health check, so its first deployment starts sooner",
                 "machine policy → Calamari Updates: always keep Calamari up to date",
-                source::VMSS_TARGETS,
             );
         }
     }
@@ -106,7 +103,6 @@ fn check_policy(policy: &MachinePolicy, users: &[&str], findings: &mut Vec<Findi
             "the policy cannot tell a deleted VM from one that is only stopped or whose tentacle hung: it deletes both, \
              and the stopped VM comes back unregistered",
             "machine policy → Clean Up Unavailable Deployment Targets: do not delete; run `scaleguard plan` (reconcile) instead",
-            source::SCALE_IN,
         );
     }
 }

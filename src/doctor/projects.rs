@@ -1,6 +1,6 @@
-//! Project settings for scale-set targets (seed 000): deployments allowed with no targets,
-//! unavailable targets skipped for the configured roles, unhealthy targets excluded, guided
-//! failure on (project or environment level).
+//! Project settings for scale-set targets (Octopus's auto-scaling guidance): deployments allowed
+//! with no targets, unavailable targets skipped for the configured roles, unhealthy targets
+//! excluded, guided failure on (project or environment level).
 
 use super::finding::{source, Finding};
 use crate::model::Severity;
@@ -32,7 +32,7 @@ pub fn check(
                     .into(),
                 fix: "Project → Settings → Deployment Targets Required: allow deployments with no targets"
                     .into(),
-                source: source::VMSS_TARGETS,
+                source: source::PROJECT_SETTINGS,
             });
         }
         if let Some(observed) = unavailable_problem(project, roles) {
@@ -48,7 +48,7 @@ pub fn check(
                     "Project → Settings → Unavailable Deployment Targets: Skip and continue, roles {}",
                     roles.join(", ")
                 ),
-                source: source::VMSS_TARGETS,
+                source: source::TRANSIENT_TARGETS,
             });
         }
         if !project.exclude_unhealthy_targets {
@@ -62,7 +62,7 @@ pub fn check(
                       deployment to it fails"
                     .into(),
                 fix: "Project → Settings → Unhealthy Deployment Targets: Exclude".into(),
-                source: source::VMSS_TARGETS,
+                source: source::TRANSIENT_TARGETS,
             });
         }
         if let Some(observed) = guided_failure_problem(project, environment) {
@@ -78,7 +78,7 @@ pub fn check(
                 fix: "Project → Settings → Default Failure Mode: use guided failure (or turn it on for the \
                       environment)"
                     .into(),
-                source: source::SCALE_IN,
+                source: source::GUIDED_FAILURES,
             });
         }
     }

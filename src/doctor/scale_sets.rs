@@ -29,7 +29,7 @@ pub fn check(scale_sets: &[ScaleSetObservation], guard: &GuardConfig) -> Vec<Fin
                       to settle and never deploys to them"
                     .into(),
                 fix: "nothing to do; to avoid the churn set overprovision to false on the scale set".into(),
-                source: source::VMSS_TARGETS,
+                source: source::OVERPROVISIONING,
             });
         }
         let rule = state.scale_in_rules.first().map(String::as_str).unwrap_or("Default");
@@ -43,7 +43,7 @@ pub fn check(scale_sets: &[ScaleSetObservation], guard: &GuardConfig) -> Vec<Fin
                 why: "which VMs a scale-in removes decides which targets the reconcile will delete next"
                     .into(),
                 fix: "nothing to do if intended; otherwise set scaleInPolicy.rules to Default".into(),
-                source: source::SCALE_IN,
+                source: source::SCALE_IN_POLICY,
             });
         }
         if state.capacity < guard.min_capacity || state.capacity > guard.max_capacity {
@@ -63,7 +63,7 @@ pub fn check(scale_sets: &[ScaleSetObservation], guard: &GuardConfig) -> Vec<Fin
                     "bring the capacity back within the limits, or change guard.min_capacity/max_capacity if \
                       they are out of date"
                         .into(),
-                source: source::GUARDRAILS,
+                source: source::AUTOSCALE,
             });
         }
         let protected: Vec<&str> = listing
@@ -92,7 +92,7 @@ pub fn check(scale_sets: &[ScaleSetObservation], guard: &GuardConfig) -> Vec<Fin
                 recommended: "protection only on VMs that must survive a scale-in".into(),
                 why: "a scale-in skips protected VMs, so others go instead of the highest ids".into(),
                 fix: "nothing to do if intended; otherwise clear protectFromScaleIn on those VMs".into(),
-                source: source::SCALE_IN,
+                source: source::INSTANCE_PROTECTION,
             });
         }
     }

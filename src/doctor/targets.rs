@@ -1,6 +1,7 @@
 //! The in-scope targets: polling tentacles while the HA cluster has several nodes or changes size
-//! (seed 004), one thumbprint on several targets (cloned images, seed 003), one name on several
-//! targets, and targets that match no VM of any configured scale set (seed 001).
+//! (Octopus does not recommend them with an auto-scaled HA cluster), one thumbprint on several
+//! targets (VMs cloned from an image with a configured tentacle), one name on several targets, and
+//! targets that match no VM of any configured scale set (left behind by a scale-in).
 
 use super::finding::{list_names, source, Finding};
 use crate::matching::{match_targets, normalize_name};
@@ -81,7 +82,7 @@ fn shared_thumbprints(targets: &[Target]) -> Vec<Finding> {
             fix: "configure the tentacle at first boot (new-certificate in the bootstrap script), never in the \
                   image; then re-register these targets"
                 .into(),
-            source: source::DESIGN_CONSIDERATIONS,
+            source: source::CLONED_TENTACLES,
         })
         .collect()
 }
@@ -108,7 +109,7 @@ fn duplicate_names(targets: &[Target]) -> Vec<Finding> {
                 "delete the stale registration in Octopus (Infrastructure → Deployment Targets) and keep the \
                   one whose thumbprint the VM's tentacle has"
                     .into(),
-            source: source::MATCHING,
+            source: source::VMSS_RECONCILE,
         })
         .collect()
 }
@@ -141,7 +142,7 @@ fn no_scale_set(targets: &[Target], scale_sets: &[ScaleSetObservation]) -> Optio
         fix: "if the VM is gone, let `scaleguard plan` propose deleting it; otherwise remove a configured role \
               from that target"
             .into(),
-        source: source::SCALE_IN,
+        source: source::VMSS_RECONCILE,
     })
 }
 

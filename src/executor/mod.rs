@@ -152,7 +152,7 @@ impl Executor {
     ) -> Vec<ActionReport> {
         let mut reports = Vec::new();
         for planned in approved.iter().filter(|p| p.action.is_mutating()) {
-            let summary = summary(&planned.action);
+            let summary = planned.action.summary();
             progress(ExecEvent::Started { action_id: planned.id.clone(), summary: summary.clone() });
             let (outcome, detail) = match self.run_one(planned, reason, history).await {
                 Ok(done) => done,
@@ -280,63 +280,5 @@ impl Executor {
             })
             .await
             .cloned()
-    }
-}
-
-/// "delete-target web-3 (Machines-12)", "deploy Todo Web 1.4.2 to web-4, web-5".
-pub fn summary(action: &Action) -> String {
-    match action {
-        Action::DeleteTarget { target_id, target_name, .. } => {
-            format!("delete-target {target_name} ({target_id})")
-        }
-        Action::Deploy { project_name, release_version, target_names, .. } => {
-            format!("deploy {project_name} {release_version} to {}", target_names.join(", "))
-        }
-        Action::Wait { scale_set, .. } => format!("wait for {scale_set}"),
-        Action::WaitForDeployment { project_name, in_flight_version, deployment_id, .. } => {
-            format!("wait for {project_name} {in_flight_version} ({deployment_id})")
-        }
-        Action::Note { subject, .. } => format!("note: {subject}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::Severity;
-    use crate::reconcile::testkit::set_key;
-
-    #[test]
-    fn summaries_name_the_target_or_the_release_and_targets() {
-        let delete = Action::DeleteTarget {
-            target_id: "Machines-12".into(),
-            target_name: "web-3".into(),
-            last_instance_id: Some("3".into()),
-            absent_observations: 3,
-            absent_secs: 400,
-            requires_confirmation: false,
-        };
-        assert_eq!(summary(&delete), "delete-target web-3 (Machines-12)");
-        let deploy = Action::Deploy {
-            project_id: "Projects-1".into(),
-            project_name: "Todo Web".into(),
-            release_id: "Releases-4".into(),
-            release_version: "1.4.2".into(),
-            environment_id: "Environments-1".into(),
-            target_ids: vec!["Machines-4".into(), "Machines-5".into()],
-            target_names: vec!["web-4".into(), "web-5".into()],
-        };
-        assert_eq!(summary(&deploy), "deploy Todo Web 1.4.2 to web-4, web-5");
-        let note = Action::Note { severity: Severity::Info, subject: "vm-7 has no target".into() };
-        assert!(summary(&note).contains("vm-7 has no target"));
-        let wait = Action::Wait {
-            scale_set: set_key("vmss-web"),
-            in_progress: 1,
-            succeeded: 2,
-            capacity: 3,
-            waiting_secs: 10,
-            timed_out: false,
-        };
-        assert!(summary(&wait).contains("vmss-web"));
     }
 }

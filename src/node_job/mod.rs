@@ -7,7 +7,8 @@
 //! - [`NodeJobRunner::set_task_cap`], [`NodeJobRunner::undrain`], [`NodeJobRunner::list`].
 //!
 //! Every decision is the pure `drain` module's; this module only observes, re-validates right
-//! before a destructive call (DESIGN.md §3.5), calls, and journals.
+//! before a destructive call (the cluster may have changed since the job started), calls, and
+//! journals.
 
 mod ops;
 mod resume;

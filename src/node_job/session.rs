@@ -199,7 +199,7 @@ impl DrainSession {
         let runner = &self.runner;
         let now = runner.now();
         let id = &self.job.node_id;
-        // Fresh state right before the call (DESIGN.md §3.5): the cluster may have changed since start.
+        // Fresh state right before the destructive call: the cluster may have changed since start.
         let still_allowed = match &effect {
             DrainEffect::EnableDrain => drain::check_drain(nodes, id, now, &runner.config),
             DrainEffect::DeleteNode => drain::check_delete(nodes, id, now, &runner.config, self.job.force),

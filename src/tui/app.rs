@@ -1,5 +1,6 @@
-//! The console's state (the Model of the Elm architecture). Only `update` changes it; the view and
-//! the panes only read it.
+//! The console's state: the Model of the Elm architecture, named `ConsoleState` so it is not
+//! confused with the domain types in `crate::model`. Only `update` changes it; the view and the
+//! panes only read it.
 
 use super::panes::PaneRow;
 use super::theme::Theme;
@@ -182,15 +183,18 @@ pub enum Overlay {
         scroll: u16,
     },
     Approve(super::dialogs::approve::ApproveDialog),
-    Command(String),
-    /// Typing a filter for the current pane.
-    Filter(String),
+    /// The `:` command line.
+    Command(super::text_field::TextField),
+    /// Typing a filter for the current pane (applied as it is typed).
+    Filter(super::text_field::TextField),
     /// An HA-node dialog: confirm, task cap, the drain's question, a refusal.
     Node(super::dialogs::node::NodeDialog),
     /// Guarded manual scaling (`:scale`), with the guard's verdict live.
     Scale(Box<super::dialogs::scale::ScaleDialog>),
     /// Toggle scale-in protection on one instance.
     Protect(super::dialogs::protect::ProtectDialog),
+    /// Change the Azure Autoscale setting (opened from the scale dialog).
+    Autoscale(Box<super::dialogs::autoscale::AutoscaleDialog>),
     /// The doctor's findings (`!`), each with why and fix.
     Findings {
         scroll: u16,
@@ -216,7 +220,7 @@ pub struct SetSummary {
 pub const SPARK_SAMPLES: usize = 120;
 
 #[derive(Debug, Clone)]
-pub struct Model {
+pub struct ConsoleState {
     pub profile_name: String,
     pub profiles: Vec<String>,
     pub read_only: bool,
@@ -249,7 +253,7 @@ pub struct Model {
     pub samples: VecDeque<CapacitySample>,
     pub quit: bool,
     /// HA-node jobs (drain, delete) and unfinished drains found in the journal.
-    pub jobs: super::jobs::NodeJobs,
+    pub jobs: super::node_state::NodeJobs,
     /// Online/offline and deadline rules for the node checks.
     pub nodes_config: crate::config::NodesConfig,
     /// Scaling: the guard's limits, the latest listings and the journal's capacity changes, so
@@ -259,7 +263,7 @@ pub struct Model {
     pub findings: super::scale_state::FindingsState,
 }
 
-impl Model {
+impl ConsoleState {
     pub fn new(profile_name: &str, profile: &crate::config::Profile, now: OffsetDateTime) -> Self {
         let confirm_word = match profile.scale_sets.as_slice() {
             [only] => only.name.clone(),

@@ -1,9 +1,9 @@
 //! Sample data for the console's tests and the render bench (not used by the product): a small,
 //! fixed world at fixed times, so rendered screens are byte-for-byte repeatable.
 
-use super::app::Model;
+use super::app::ConsoleState;
+use super::messages::Refresh;
 use super::update::apply_refresh;
-use super::worker::Refresh;
 use crate::config::{MatchBy, Profile, ScaleSetConfig};
 use crate::model::{
     Action, Endpoint, HealthStatus, Node, Plan, PlannedAction, PowerState, ProvisioningState, Severity,
@@ -153,16 +153,16 @@ pub fn snapshot() -> Snapshot {
 }
 
 /// The fixture world as the console shows it after one refresh at `now()`.
-pub fn model() -> Model {
+pub fn model() -> ConsoleState {
     let profile = profile();
-    let mut model = Model::new("prod", &profile, now());
+    let mut model = ConsoleState::new("prod", &profile, now());
     model.size = (120, 40);
     apply_refresh(&mut model, Refresh { snapshot: snapshot(), plan: plan(), finished_at: now() });
     model
 }
 
 /// The same world, later, after a refresh whose ARM and node reads failed.
-pub fn model_with_failed_refresh(later_secs: i64) -> Model {
+pub fn model_with_failed_refresh(later_secs: i64) -> ConsoleState {
     let mut model = model();
     let mut snapshot = snapshot();
     snapshot.taken_at = at(later_secs);
@@ -177,11 +177,14 @@ pub fn model_with_failed_refresh(later_secs: i64) -> Model {
 }
 
 /// A model whose instances pane holds `count` rows (the render bench).
-pub fn model_with_instances(count: u32) -> Model {
+pub fn model_with_instances(count: u32) -> ConsoleState {
     let mut model = model();
     let instances: Vec<_> = (0..count).map(|i| testkit::vm("vmss-web", i)).collect();
     let mut snapshot = snapshot();
     snapshot.scale_sets = SnapshotBuilder::new(now()).set("vmss-web", count, instances).build().scale_sets;
     apply_refresh(&mut model, Refresh { snapshot, plan: plan(), finished_at: now() });
+    // The fixture replaces the world rather than watching it change: the 4 → `count` the console
+    // just saw is no change by anyone, so it starts no cooldown.
+    model.scale.observed.clear();
     model
 }

@@ -1,7 +1,7 @@
 //! The bottom two lines: the status line (notices, running actions) and the keys that work here,
 //! read from the key table.
 
-use super::app::{Model, Overlay, Progress};
+use super::app::{ConsoleState, Overlay, Progress};
 use super::keymap;
 use super::theme::Tone;
 use ratatui::layout::Rect;
@@ -9,16 +9,16 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-pub fn render_status(frame: &mut Frame<'_>, area: Rect, model: &Model) {
+pub fn render_status(frame: &mut Frame<'_>, area: Rect, model: &ConsoleState) {
     let theme = model.theme;
-    if let Overlay::Command(text) = &model.overlay {
-        super::dialogs::command::render(frame, area, theme, text);
-        return;
-    }
-    if let Overlay::Filter(text) = &model.overlay {
-        let line = Line::from(vec![Span::styled("/", theme.key()), Span::raw(format!("{text}_"))]);
-        frame.render_widget(Paragraph::new(line), area);
-        return;
+    match &model.overlay {
+        Overlay::Command(field) => {
+            return super::dialogs::command::render_prompt(frame, area, theme, ":", field)
+        }
+        Overlay::Filter(field) => {
+            return super::dialogs::command::render_prompt(frame, area, theme, "/", field)
+        }
+        _ => {}
     }
     let running = model.progress.values().filter(|p| **p == Progress::Running).count();
     let mut spans = Vec::new();
@@ -37,7 +37,7 @@ pub fn render_status(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-pub fn render_keys(frame: &mut Frame<'_>, area: Rect, model: &Model) {
+pub fn render_keys(frame: &mut Frame<'_>, area: Rect, model: &ConsoleState) {
     let theme = model.theme;
     let ctx = model.key_context();
     let mut spans = Vec::new();

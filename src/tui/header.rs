@@ -1,7 +1,7 @@
 //! The top of the screen: header (profile, server version, capacity vs instances, last refresh,
 //! badges), the pane tabs, and the activity strip (capacity/running sparkline, provisioning gauge).
 
-use super::app::{age, Model, PaneId};
+use super::app::{age, ConsoleState, PaneId};
 use super::theme::Tone;
 use crate::model::Action;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{LineGauge, Paragraph, Sparkline};
 use ratatui::Frame;
 
-pub fn render_header(frame: &mut Frame<'_>, area: Rect, model: &Model) {
+pub fn render_header(frame: &mut Frame<'_>, area: Rect, model: &ConsoleState) {
     let theme = model.theme;
     // Badges first and the server version last, so a narrow terminal cuts the least useful part.
     let mut spans = Vec::new();
@@ -45,7 +45,7 @@ pub fn render_header(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn refresh_span(model: &Model) -> Span<'static> {
+fn refresh_span(model: &ConsoleState) -> Span<'static> {
     let theme = model.theme;
     let finished = model.refresh.last_finished.map(|at| age(at, model.now));
     match (&model.refresh.last_error, finished) {
@@ -61,7 +61,7 @@ fn refresh_span(model: &Model) -> Span<'static> {
     }
 }
 
-pub fn render_tabs(frame: &mut Frame<'_>, area: Rect, model: &Model) {
+pub fn render_tabs(frame: &mut Frame<'_>, area: Rect, model: &ConsoleState) {
     let theme = model.theme;
     let mut spans = Vec::new();
     for pane in PaneId::ALL {
@@ -88,7 +88,7 @@ pub fn render_tabs(frame: &mut Frame<'_>, area: Rect, model: &Model) {
 }
 
 /// Capacity vs running instances over time, and a gauge per scale set still provisioning.
-pub fn render_strip(frame: &mut Frame<'_>, area: Rect, model: &Model) {
+pub fn render_strip(frame: &mut Frame<'_>, area: Rect, model: &ConsoleState) {
     let theme = model.theme;
     let [left, right] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(area);
     let rows = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).split(left);

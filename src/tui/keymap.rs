@@ -3,7 +3,8 @@
 //! refused in one gate at dispatch when the console is read-only.
 
 use super::app::PaneId;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use super::messages::DemoEvent;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// Everything a key (or a `:` command) can ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,15 +49,6 @@ pub enum Action {
     Profile(Option<String>),
     /// Demo only: events in the simulated world, so a newcomer can watch the product react.
     Demo(DemoEvent),
-}
-
-/// A world event the demo can trigger through the running simulator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DemoEvent {
-    ScaleOut,
-    ScaleIn,
-    KillNode,
-    Fault,
 }
 
 impl Action {

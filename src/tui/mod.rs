@@ -1,28 +1,34 @@
 //! The operations console: a ratatui TUI in the Elm architecture.
 //!
-//! - `app` holds the state (`Model`), `update` changes it (`update(&mut Model, Msg) -> Vec<Effect>`),
-//!   `view` draws it; `keymap` is the one key table; one file per pane and per dialog.
-//! - `worker` owns all IO (refresh loop, executor) and talks to the loop here only by messages.
+//! - The UI side is pure: `app` holds the state (`ConsoleState`), `update` changes it
+//!   (`update(&mut ConsoleState, Msg) -> Vec<Effect>`, with `update_nodes` and `update_scale` for
+//!   those features), `view` draws it; `keymap` is the one key table; one file per pane and per
+//!   dialog; every dialog field is a `text_field::TextField`.
+//! - `worker/` owns all IO (refresh loop, executor, node and scaling jobs). The two sides share only
+//!   the types in `messages`; this file's event loop carries them across.
 //! - This file: terminal setup and restore, logging to a file, and the event loop that selects
 //!   between terminal events, worker messages and a one-second tick, drawing only after a change.
 
 pub mod app;
+pub mod autoscale_line;
 pub mod dialogs;
 pub mod fixtures;
 pub mod footer;
 pub mod header;
-pub mod jobs;
 pub mod keymap;
+pub mod messages;
+pub mod node_state;
 pub mod panes;
 pub mod scale_state;
 mod scrub;
+pub mod text_field;
 pub mod theme;
 pub mod update;
+pub mod update_autoscale;
+pub mod update_nodes;
 pub mod update_scale;
 pub mod view;
 pub mod worker;
-pub mod worker_nodes;
-pub mod worker_scale;
 
 #[cfg(test)]
 mod tests;
@@ -30,10 +36,14 @@ mod tests;
 use crate::config::Profile;
 use crate::inventory::Collector;
 use crate::sim::RunningSim;
-use app::Model;
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream};
+use app::ConsoleState;
 use futures::{Stream, StreamExt};
+use messages::Request;
 use ratatui::backend::Backend;
+use ratatui::crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event as TermEvent,
+    EventStream,
+};
 use ratatui::Terminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,7 +51,7 @@ use std::time::{Duration, Instant};
 use theme::Theme;
 use time::OffsetDateTime;
 use update::{update, Effect, Msg};
-use worker::{Approvals, Request, WorkerSetup};
+use worker::{Approvals, WorkerSetup};
 
 /// One profile's console: what the worker needs and how the model starts.
 pub struct Session {
@@ -98,11 +108,13 @@ pub async fn run_terminal(
     let mut terminal = ratatui::try_init()?;
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        let _ = ratatui::crossterm::execute!(std::io::stdout(), DisableMouseCapture, DisableBracketedPaste);
         ratatui::restore();
         previous(info);
     }));
-    let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);
+    // Bracketed paste: a paste arrives as one text message for the field being edited, never as
+    // keys that could select and approve.
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste);
     let result = async {
         let mut events = EventStream::new();
         let theme = Theme::from_env();
@@ -115,7 +127,7 @@ pub async fn run_terminal(
         }
     }
     .await;
-    let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), DisableMouseCapture, DisableBracketedPaste);
     ratatui::restore();
     result
 }
@@ -147,7 +159,7 @@ pub fn worker_setup(session: &Session) -> WorkerSetup {
         refresh_every: Duration::from_secs(session.profile.console.refresh_secs.max(1)),
         history_file: session.history_file.clone(),
         demo: session.demo.clone(),
-        node_jobs: worker_nodes::runner_for(&session.profile_name, &session.profile),
+        node_jobs: worker::nodes::runner_for(&session.profile_name, &session.profile),
     }
 }
 
@@ -162,9 +174,10 @@ pub async fn run_session<B, S>(
 ) -> anyhow::Result<Exit>
 where
     B: Backend,
+    B::Error: Send + Sync + 'static,
     S: Stream<Item = std::io::Result<TermEvent>> + Unpin,
 {
-    let mut model = Model::new(&session.profile_name, &session.profile, OffsetDateTime::now_utc());
+    let mut model = ConsoleState::new(&session.profile_name, &session.profile, OffsetDateTime::now_utc());
     model.read_only = session.read_only || session.profile.read_only;
     model.demo = session.demo.is_some();
     model.profiles = session.profiles.clone();
@@ -240,6 +253,7 @@ where
 fn terminal_msg(event: TermEvent) -> Option<Msg> {
     match event {
         TermEvent::Key(key) => Some(Msg::Key(key)),
+        TermEvent::Paste(text) => Some(Msg::Paste(text)),
         TermEvent::Mouse(mouse) => Some(Msg::Mouse(mouse)),
         TermEvent::Resize(width, height) => Some(Msg::Resize(width, height)),
         _ => None,

@@ -1,23 +1,26 @@
-//! `update(&mut Model, Msg) -> Vec<Effect>`: every change to the console's state happens here, as a
-//! plain function (no IO, no clock: time arrives as `Msg::Tick`). Effects are carried out by the
-//! event loop and the worker.
+//! `update(&mut ConsoleState, Msg) -> Vec<Effect>`: every change to the console's state happens
+//! here, as a plain function (no IO, no clock: time arrives as `Msg::Tick`). Effects are carried
+//! out by the event loop and the worker.
 
-use super::app::{CapacitySample, Model, Overlay, PaneId, Progress, SetSummary, SPARK_SAMPLES};
+use super::app::{CapacitySample, ConsoleState, Overlay, PaneId, Progress, SetSummary, SPARK_SAMPLES};
 use super::dialogs::approve::{ApproveDialog, Outcome as DialogOutcome};
 use super::dialogs::command;
-use super::keymap::{self, Action, DemoEvent};
+use super::keymap::{self, Action};
+use super::messages::{DemoEvent, NodeRequest, Refresh, ScaleJob, WorkerEvent};
 use super::panes::{self, effective_offset};
+use super::text_field::TextField;
 use super::view;
-use super::worker::{Event as WorkerEvent, Refresh};
 use crate::journal::Outcome;
 use crate::model::{PlannedAction, PowerState, ProvisioningState};
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use time::OffsetDateTime;
 
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste), as one message.
+    Paste(String),
     Mouse(MouseEvent),
     Resize(u16, u16),
     Tick(OffsetDateTime),
@@ -29,8 +32,8 @@ pub enum Effect {
     Refresh,
     Execute { actions: Vec<PlannedAction>, reason: String },
     Demo(DemoEvent),
-    Node(super::worker_nodes::NodeRequest),
-    Scale(super::worker_scale::Job),
+    Node(NodeRequest),
+    Scale(ScaleJob),
     SwitchProfile(String),
     Quit,
 }
@@ -38,10 +41,11 @@ pub enum Effect {
 /// How many approved diffs stay in the pane after they left the plan.
 const KEEP_APPROVED: usize = 20;
 
-pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
+pub fn update(model: &mut ConsoleState, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) if key.kind == KeyEventKind::Press => on_key(model, key),
         Msg::Key(_) => vec![],
+        Msg::Paste(text) => on_paste(model, &text),
         Msg::Mouse(mouse) => on_mouse(model, mouse),
         Msg::Resize(width, height) => {
             model.size = (width, height);
@@ -56,7 +60,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
     }
 }
 
-fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
+fn on_key(model: &mut ConsoleState, key: KeyEvent) -> Vec<Effect> {
     match &mut model.overlay {
         Overlay::None => match keymap::lookup(&key, &model.key_context()) {
             Some(action) => dispatch(model, action),
@@ -91,21 +95,13 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
                 confirm(model, actions)
             }
         },
-        Overlay::Command(text) => match key.code {
+        Overlay::Command(field) => match key.code {
             KeyCode::Esc => {
                 model.overlay = Overlay::None;
                 vec![]
             }
-            KeyCode::Backspace => {
-                text.pop();
-                vec![]
-            }
-            KeyCode::Char(c) => {
-                text.push(c);
-                vec![]
-            }
             KeyCode::Enter => {
-                let line = std::mem::take(text);
+                let line = field.value().to_string();
                 model.overlay = Overlay::None;
                 match command::parse(&line) {
                     Ok(action) => dispatch(model, action),
@@ -115,41 +111,71 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
                     }
                 }
             }
-            _ => vec![],
+            _ => {
+                field.on_key(&key);
+                vec![]
+            }
         },
-        Overlay::Node(_) => super::jobs::on_dialog_key(model, &key),
+        Overlay::Node(_) => super::update_nodes::on_dialog_key(model, &key),
         Overlay::Scale(_) | Overlay::Protect(_) | Overlay::Findings { .. } => {
             super::update_scale::on_key(model, &key)
         }
-        Overlay::Filter(text) => {
+        Overlay::Autoscale(_) => super::update_autoscale::on_key(model, &key),
+        Overlay::Filter(field) => {
             match key.code {
                 KeyCode::Esc => {
-                    text.clear();
                     model.overlay = Overlay::None;
+                    set_filter(model, String::new());
                 }
                 KeyCode::Enter => model.overlay = Overlay::None,
-                KeyCode::Backspace => {
-                    text.pop();
+                _ => {
+                    if field.on_key(&key) == Some(true) {
+                        let typed = field.value().to_string();
+                        set_filter(model, typed);
+                    }
                 }
-                KeyCode::Char(c) => text.push(c),
-                _ => return vec![],
             }
-            let filter = match &model.overlay {
-                Overlay::Filter(text) => text.clone(),
-                _ => model.table(model.pane).filter.clone(),
-            };
-            let pane = model.pane;
-            let cleared = key.code == KeyCode::Esc;
-            model.table_mut(pane).filter = if cleared { String::new() } else { filter };
-            model.rebuild_view(pane);
             vec![]
         }
     }
 }
 
+/// Filter the current pane's rows by `text` (as it is typed; Esc clears it).
+fn set_filter(model: &mut ConsoleState, text: String) {
+    let pane = model.pane;
+    model.table_mut(pane).filter = text;
+    model.rebuild_view(pane);
+}
+
+/// Bracketed paste: the text goes into the field being edited, never read as keys (a pasted "aA"
+/// must not select and approve). Outside a field it is ignored, and the status line says so.
+fn on_paste(model: &mut ConsoleState, text: &str) -> Vec<Effect> {
+    let now = model.now;
+    match &mut model.overlay {
+        Overlay::Approve(dialog) => dialog.paste(text),
+        Overlay::Protect(dialog) => dialog.paste(text),
+        Overlay::Node(dialog) => dialog.paste(text),
+        Overlay::Scale(dialog) => dialog.paste(text, now),
+        Overlay::Autoscale(dialog) => dialog.paste(text),
+        Overlay::Command(field) => {
+            field.paste(text);
+        }
+        Overlay::Filter(field) => {
+            if field.paste(text) {
+                let typed = field.value().to_string();
+                set_filter(model, typed);
+            }
+        }
+        Overlay::None | Overlay::Help | Overlay::Details { .. } | Overlay::Findings { .. } => {
+            model.say("paste ignored: open a text field first (/ filter, : command)");
+        }
+    }
+    vec![]
+}
+
 /// The one gate: every key and every `:` command passes here, and a mutating action is refused
 /// when the console is read-only.
-pub fn dispatch(model: &mut Model, action: Action) -> Vec<Effect> {
+pub fn dispatch(model: &mut ConsoleState, action: Action) -> Vec<Effect> {
     if action.is_mutating() && model.read_only {
         model.warn(format!("read-only: {} is refused (this profile or --read-only)", describe(&action)));
         return vec![];
@@ -165,7 +191,9 @@ pub fn dispatch(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::PageUp => move_cursor(model, -(page(model) as isize)),
         Action::Top => move_cursor(model, isize::MIN / 2),
         Action::Bottom => move_cursor(model, isize::MAX / 2),
-        Action::Filter => model.overlay = Overlay::Filter(model.table(pane).filter.clone()),
+        Action::Filter => {
+            model.overlay = Overlay::Filter(TextField::text().with_value(&model.table(pane).filter))
+        }
         Action::Sort => {
             let columns = panes::column_count(pane);
             let table = model.table_mut(pane);
@@ -180,7 +208,7 @@ pub fn dispatch(model: &mut Model, action: Action) -> Vec<Effect> {
             Some((title, lines)) => model.overlay = Overlay::Details { title, lines, scroll: 0 },
             None => model.say("nothing selected"),
         },
-        Action::CommandLine => model.overlay = Overlay::Command(String::new()),
+        Action::CommandLine => model.overlay = Overlay::Command(TextField::text()),
         Action::Help => model.overlay = Overlay::Help,
         Action::Refresh => {
             model.say("refresh requested");
@@ -193,10 +221,16 @@ pub fn dispatch(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::ToggleSelect => toggle_select(model),
         Action::SelectAll => select_all(model),
         Action::Approve => open_approval(model),
-        Action::Drain(name) => return super::jobs::open_drain(model, name),
-        Action::Undrain => return super::jobs::open_node_action(model, super::jobs::NodeOp::Undrain),
-        Action::TaskCap => return super::jobs::open_node_action(model, super::jobs::NodeOp::TaskCap),
-        Action::DeleteNode => return super::jobs::open_node_action(model, super::jobs::NodeOp::Delete),
+        Action::Drain(name) => return super::update_nodes::open_drain(model, name),
+        Action::Undrain => {
+            return super::update_nodes::open_node_action(model, super::update_nodes::NodeOp::Undrain)
+        }
+        Action::TaskCap => {
+            return super::update_nodes::open_node_action(model, super::update_nodes::NodeOp::TaskCap)
+        }
+        Action::DeleteNode => {
+            return super::update_nodes::open_node_action(model, super::update_nodes::NodeOp::Delete)
+        }
         Action::Scale(capacity) => super::update_scale::open_scale(model, capacity),
         Action::Protect => super::update_scale::open_protect(model),
         Action::Findings => model.overlay = Overlay::Findings { scroll: 0 },
@@ -240,30 +274,30 @@ fn describe(action: &Action) -> &'static str {
     }
 }
 
-fn show_pane(model: &mut Model, pane: PaneId) {
+fn show_pane(model: &mut ConsoleState, pane: PaneId) {
     model.pane = pane;
 }
 
 /// Table body rows on screen for the current pane.
-fn page(model: &Model) -> usize {
+fn page(model: &ConsoleState) -> usize {
     let area = view::areas(Rect::new(0, 0, model.size.0, model.size.1)).body;
     panes::body_height(area, panes::banner_height(model, model.pane)).max(1)
 }
 
-fn move_cursor(model: &mut Model, delta: isize) {
+fn move_cursor(model: &mut ConsoleState, delta: isize) {
     let pane = model.pane;
     model.table_mut(pane).step(delta);
     keep_cursor_visible(model);
 }
 
-fn keep_cursor_visible(model: &mut Model) {
+fn keep_cursor_visible(model: &mut ConsoleState) {
     let height = page(model);
     let pane = model.pane;
     let table = model.table_mut(pane);
     table.offset = effective_offset(table.offset, table.cursor, height);
 }
 
-fn is_open(model: &Model, planned: &PlannedAction) -> bool {
+fn is_open(model: &ConsoleState, planned: &PlannedAction) -> bool {
     planned.action.is_mutating()
         && !matches!(
             model.progress.get(&planned.id),
@@ -271,7 +305,7 @@ fn is_open(model: &Model, planned: &PlannedAction) -> bool {
         )
 }
 
-fn toggle_select(model: &mut Model) {
+fn toggle_select(model: &mut ConsoleState) {
     let Some(planned) = model.cursor_diff().cloned() else { return };
     if !is_open(model, &planned) {
         model.say("only proposed changes can be selected (waits and notes are information)");
@@ -284,7 +318,7 @@ fn toggle_select(model: &mut Model) {
 }
 
 /// Select every proposed change the filter shows (or clear the selection when all already are).
-fn select_all(model: &mut Model) {
+fn select_all(model: &mut ConsoleState) {
     let table = model.table(PaneId::Diffs);
     let open: Vec<String> = table
         .view
@@ -306,7 +340,7 @@ fn select_all(model: &mut Model) {
 
 /// Open the dialog with exactly what will run, captured now: the selected changes in plan order,
 /// or the change under the cursor when nothing is selected.
-fn open_approval(model: &mut Model) {
+fn open_approval(model: &mut ConsoleState) {
     let mut chosen: Vec<PlannedAction> = model
         .diffs
         .rows
@@ -326,7 +360,7 @@ fn open_approval(model: &mut Model) {
     model.overlay = Overlay::Approve(ApproveDialog::open(chosen, model.confirm_over, &model.confirm_word));
 }
 
-fn confirm(model: &mut Model, actions: Vec<PlannedAction>) -> Vec<Effect> {
+fn confirm(model: &mut ConsoleState, actions: Vec<PlannedAction>) -> Vec<Effect> {
     for planned in &actions {
         model.selected.remove(&planned.id);
         model.progress.insert(planned.id.clone(), Progress::Queued);
@@ -340,7 +374,7 @@ fn confirm(model: &mut Model, actions: Vec<PlannedAction>) -> Vec<Effect> {
     vec![Effect::Execute { actions, reason }]
 }
 
-fn on_mouse(model: &mut Model, mouse: MouseEvent) -> Vec<Effect> {
+fn on_mouse(model: &mut ConsoleState, mouse: MouseEvent) -> Vec<Effect> {
     if !matches!(model.overlay, Overlay::None) {
         return vec![];
     }
@@ -375,7 +409,7 @@ fn on_mouse(model: &mut Model, mouse: MouseEvent) -> Vec<Effect> {
     vec![]
 }
 
-fn on_worker(model: &mut Model, event: WorkerEvent) -> Vec<Effect> {
+fn on_worker(model: &mut ConsoleState, event: WorkerEvent) -> Vec<Effect> {
     match event {
         WorkerEvent::RefreshStarted { at } => model.refresh.in_flight_since = Some(at),
         WorkerEvent::Refreshed(refresh) => apply_refresh(model, *refresh),
@@ -410,7 +444,7 @@ fn on_worker(model: &mut Model, event: WorkerEvent) -> Vec<Effect> {
         WorkerEvent::Demo(Ok(text)) => model.say(text),
         WorkerEvent::Demo(Err(text)) => model.warn(text),
         WorkerEvent::Failed(text) => model.warn(text),
-        WorkerEvent::Node(event) => return super::jobs::on_event(model, event),
+        WorkerEvent::Node(event) => return super::update_nodes::on_event(model, event),
         WorkerEvent::Scale(report) => return super::update_scale::on_report(model, report),
     }
     vec![]
@@ -418,7 +452,7 @@ fn on_worker(model: &mut Model, event: WorkerEvent) -> Vec<Effect> {
 
 /// Take a finished refresh. Each pane takes its own read; a failed read keeps the pane's last
 /// good rows and marks them stale with the error.
-pub fn apply_refresh(model: &mut Model, refresh: Refresh) {
+pub fn apply_refresh(model: &mut ConsoleState, refresh: Refresh) {
     let Refresh { snapshot, plan, finished_at } = refresh;
     let cursor_keys: Vec<Option<String>> = PaneId::ALL.iter().map(|&pane| model.cursor_key(pane)).collect();
     let at = snapshot.taken_at;

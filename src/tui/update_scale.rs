@@ -2,21 +2,21 @@
 //! keys, and the worker's reports. Plain functions over the model, like `update`; the mutating
 //! actions only get here through the read-only gate in `update::dispatch`.
 
-use super::app::{Model, Overlay, PaneId};
+use super::app::{ConsoleState, Overlay, PaneId};
 use super::dialogs::protect::{Outcome as ProtectOutcome, ProtectDialog};
 use super::dialogs::scale::{Outcome as ScaleDialogOutcome, ScaleDialog};
+use super::messages::{ScaleJob, ScaleReport};
 use super::update::Effect;
-use super::worker_scale::{Job, Report};
 use crate::model::Instance;
 use crate::scaling::{ProtectOutcome as Protected, ScaleOutcome};
-use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 /// The instance under the cursor of the instances pane.
-fn cursor_instance(model: &Model) -> Option<&Instance> {
+fn cursor_instance(model: &ConsoleState) -> Option<&Instance> {
     model.instances.rows.get(model.table(PaneId::Instances).selected_index()?)
 }
 
-fn busy(model: &mut Model) -> bool {
+fn busy(model: &mut ConsoleState) -> bool {
     if let Some(running) = &model.scale.running {
         let text = format!("{running} is still running: one change at a time");
         model.warn(text);
@@ -27,7 +27,7 @@ fn busy(model: &mut Model) -> bool {
 
 /// Open the scale dialog for the set of the instance under the cursor (on the instances pane) or
 /// the profile's first scale set, over its latest listing.
-pub fn open_scale(model: &mut Model, capacity: Option<u32>) {
+pub fn open_scale(model: &mut ConsoleState, capacity: Option<u32>) {
     if busy(model) {
         return;
     }
@@ -45,13 +45,14 @@ pub fn open_scale(model: &mut Model, capacity: Option<u32>) {
         listing,
         model.scale.limits.clone(),
         model.scale.history.clone(),
+        model.scale.scalers(&key, model.now),
         capacity,
         model.now,
     );
     model.overlay = Overlay::Scale(Box::new(dialog));
 }
 
-pub fn open_protect(model: &mut Model) {
+pub fn open_protect(model: &mut ConsoleState) {
     if busy(model) {
         return;
     }
@@ -66,19 +67,20 @@ pub fn open_protect(model: &mut Model) {
 
 /// Keep the latest listings; an open scale dialog re-checks over them, so its verdict follows the
 /// scale set (a provisioning that finishes, someone else's change) while the operator edits.
-pub fn remember_listings(model: &mut Model, snapshot: &crate::snapshot::Snapshot) {
+pub fn remember_listings(model: &mut ConsoleState, snapshot: &crate::snapshot::Snapshot) {
     model.scale.remember(snapshot);
     let now = model.now;
     if let Overlay::Scale(dialog) = &mut model.overlay {
         if let Some(latest) = model.scale.listing(&dialog.listing.state.key) {
             dialog.listing = latest.clone();
+            dialog.others = model.scale.scalers(&dialog.listing.state.key, now);
             dialog.recompute(now);
         }
     }
 }
 
 /// `:doctor`: read and check again (read-only, so it is not behind the gate).
-pub fn run_doctor(model: &mut Model) -> Vec<Effect> {
+pub fn run_doctor(model: &mut ConsoleState) -> Vec<Effect> {
     if model.findings.gathering {
         model.say("the doctor is already reading");
         return vec![];
@@ -86,10 +88,10 @@ pub fn run_doctor(model: &mut Model) -> Vec<Effect> {
     model.findings.gathering = true;
     model.findings.announce = true;
     model.say("doctor: reading settings, policies, nodes and permissions…");
-    vec![Effect::Scale(Job::Doctor)]
+    vec![Effect::Scale(ScaleJob::Doctor)]
 }
 
-pub fn on_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
+pub fn on_key(model: &mut ConsoleState, key: &KeyEvent) -> Vec<Effect> {
     let now = model.now;
     match &mut model.overlay {
         Overlay::Scale(dialog) => match dialog.on_key(key, now) {
@@ -99,12 +101,17 @@ pub fn on_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
                 model.say("scale cancelled: nothing was changed");
                 vec![]
             }
+            ScaleDialogOutcome::Autoscale => {
+                let key = dialog.listing.state.key.clone();
+                super::update_autoscale::open(model, key);
+                vec![]
+            }
             ScaleDialogOutcome::Confirm(shown) => {
                 model.overlay = Overlay::None;
                 let what = format!("scaling {} {}→{}", shown.key().name, shown.current(), shown.target());
                 model.say(format!("{what}: re-reading, then waiting for Azure…"));
                 model.scale.running = Some(what);
-                vec![Effect::Scale(Job::Scale { profile_name: model.profile_name.clone(), shown })]
+                vec![Effect::Scale(ScaleJob::Scale { profile_name: model.profile_name.clone(), shown })]
             }
         },
         Overlay::Protect(dialog) => match dialog.on_key(key) {
@@ -120,7 +127,7 @@ pub fn on_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
                 let what = format!("{verb} instance {}", request.instance_id);
                 model.say(format!("{what}: waiting for Azure…"));
                 model.scale.running = Some(what);
-                vec![Effect::Scale(Job::Protect { profile_name: model.profile_name.clone(), request })]
+                vec![Effect::Scale(ScaleJob::Protect { profile_name: model.profile_name.clone(), request })]
             }
         },
         Overlay::Findings { scroll } => {
@@ -140,9 +147,9 @@ pub fn on_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
     }
 }
 
-pub fn on_report(model: &mut Model, report: Report) -> Vec<Effect> {
+pub fn on_report(model: &mut ConsoleState, report: ScaleReport) -> Vec<Effect> {
     match report {
-        Report::History(history) => {
+        ScaleReport::History(history) => {
             let now = model.now;
             if let Overlay::Scale(dialog) = &mut model.overlay {
                 dialog.history = history.clone();
@@ -151,11 +158,11 @@ pub fn on_report(model: &mut Model, report: Report) -> Vec<Effect> {
             model.scale.history = history;
             vec![]
         }
-        Report::Scaled { scale_set, outcome } => {
+        ScaleReport::Scaled { scale_set, outcome } => {
             model.scale.running = None;
             on_scaled(model, &scale_set, outcome)
         }
-        Report::Protected { what, outcome } => {
+        ScaleReport::Protected { what, outcome } => {
             model.scale.running = None;
             match outcome {
                 Ok(Protected::Done) => {
@@ -167,7 +174,11 @@ pub fn on_report(model: &mut Model, report: Report) -> Vec<Effect> {
             }
             vec![]
         }
-        Report::Findings(report) => {
+        ScaleReport::Autoscaled { request, outcome } => {
+            model.scale.running = None;
+            super::update_autoscale::finished(model, request, outcome)
+        }
+        ScaleReport::Findings(report) => {
             let counts = report.counts();
             if model.findings.announce {
                 model.say(format!(
@@ -183,7 +194,11 @@ pub fn on_report(model: &mut Model, report: Report) -> Vec<Effect> {
     }
 }
 
-fn on_scaled(model: &mut Model, scale_set: &str, outcome: Result<ScaleOutcome, String>) -> Vec<Effect> {
+fn on_scaled(
+    model: &mut ConsoleState,
+    scale_set: &str,
+    outcome: Result<ScaleOutcome, String>,
+) -> Vec<Effect> {
     match outcome {
         Ok(ScaleOutcome::Done { from, to, forced }) => {
             let forced = if forced { " (forced)" } else { "" };

@@ -1,7 +1,7 @@
-//! `view(&Model)`: only reads the model. The layout is a pure function of the terminal size so the
+//! `view(&ConsoleState)`: only reads the model. The layout is a pure function of the terminal size so the
 //! mouse handler can tell which row was clicked.
 
-use super::app::{Model, Overlay};
+use super::app::{ConsoleState, Overlay};
 use super::{dialogs, footer, header, panes};
 use ratatui::layout::Rect;
 use ratatui::Frame;
@@ -35,7 +35,7 @@ pub fn areas(size: Rect) -> Areas {
     }
 }
 
-pub fn view(frame: &mut Frame<'_>, model: &Model) {
+pub fn view(frame: &mut Frame<'_>, model: &ConsoleState) {
     let size = frame.area();
     if size.height < 6 || size.width < 20 {
         frame.render_widget(ratatui::widgets::Paragraph::new("terminal too small"), size);
@@ -59,6 +59,7 @@ pub fn view(frame: &mut Frame<'_>, model: &Model) {
         Overlay::Node(dialog) => dialog.render(frame, size, model.theme),
         Overlay::Scale(dialog) => dialog.render(frame, size, model.theme),
         Overlay::Protect(dialog) => dialog.render(frame, size, model.theme),
+        Overlay::Autoscale(dialog) => dialog.render(frame, size, model.theme),
         Overlay::Findings { scroll } => {
             dialogs::findings::render(frame, size, model.theme, &model.findings, *scroll)
         }

@@ -4,20 +4,21 @@
 //! deleted — the journal holding the job and its steps.
 
 use crate::support::clients;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use scaleguard::clock::Clock;
 use scaleguard::drain::DrainEffect;
 use scaleguard::journal::{read_all, Journal, JournalAction, Outcome, RecordKind};
 use scaleguard::node_job::NodeJobRunner;
 use scaleguard::sim::{self, RunningSim, SimOptions};
-use scaleguard::tui::app::{Model, Overlay, PaneId};
+use scaleguard::tui::app::{ConsoleState, Overlay, PaneId};
+use scaleguard::tui::messages::Request;
 use scaleguard::tui::update::{update, Effect, Msg};
-use scaleguard::tui::worker::{self, NoExecutor, Request, WorkerSetup};
+use scaleguard::tui::worker::{self, NoExecutor, WorkerSetup};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
-fn press(model: &mut Model, code: KeyCode) -> Vec<Effect> {
+fn press(model: &mut ConsoleState, code: KeyCode) -> Vec<Effect> {
     update(model, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
 
@@ -26,7 +27,7 @@ struct Console {
     _dir: tempfile::TempDir,
     journal_path: std::path::PathBuf,
     handle: worker::WorkerHandle,
-    model: Model,
+    model: ConsoleState,
 }
 
 /// The simulator, a worker with a real `NodeJobRunner` journaling to a temp dir, and a model.
@@ -49,7 +50,7 @@ async fn start(drain_deadline_secs: Option<u64>) -> Console {
         profile: profile.clone(),
         node_jobs: Ok(runner),
     });
-    let mut model = Model::new("sim", &profile, OffsetDateTime::now_utc());
+    let mut model = ConsoleState::new("sim", &profile, OffsetDateTime::now_utc());
     model.pane = PaneId::Nodes;
     Console { sim, _dir: dir, journal_path, handle, model }
 }

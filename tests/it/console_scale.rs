@@ -4,13 +4,14 @@
 //! new VMs provision, then a Deploy to exactly the new targets.
 
 use crate::support::clients;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use scaleguard::config::Profile;
 use scaleguard::model::Action;
 use scaleguard::sim::{self, RunningSim, SimOptions};
-use scaleguard::tui::app::{Model, Overlay, PaneId};
+use scaleguard::tui::app::{ConsoleState, Overlay, PaneId};
+use scaleguard::tui::messages::{Request, WorkerEvent};
 use scaleguard::tui::update::{update, Effect, Msg};
-use scaleguard::tui::worker::{self, Event, NoExecutor, Request, WorkerSetup};
+use scaleguard::tui::worker::{self, NoExecutor, WorkerSetup};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,7 +29,7 @@ fn profile_for(sim: &RunningSim) -> Profile {
     profile
 }
 
-fn key(model: &mut Model, code: KeyCode) -> Vec<Effect> {
+fn key(model: &mut ConsoleState, code: KeyCode) -> Vec<Effect> {
     let modifiers = match code {
         KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
         _ => KeyModifiers::NONE,
@@ -36,7 +37,7 @@ fn key(model: &mut Model, code: KeyCode) -> Vec<Effect> {
     update(model, Msg::Key(KeyEvent::new(code, modifiers)))
 }
 
-fn type_text(model: &mut Model, text: &str) -> Vec<Effect> {
+fn type_text(model: &mut ConsoleState, text: &str) -> Vec<Effect> {
     text.chars().flat_map(|c| key(model, KeyCode::Char(c))).collect()
 }
 
@@ -60,7 +61,7 @@ async fn scaling_out_from_the_console_ends_in_a_deploy_to_only_the_new_targets_t
     std::env::set_var("SCALEGUARD_DATA_DIR", data_dir.path());
     let sim = sim::start(SimOptions::new("steady").manual_clock()).await.unwrap();
     let profile = profile_for(&sim);
-    let mut model = Model::new("sim", &profile, OffsetDateTime::now_utc());
+    let mut model = ConsoleState::new("sim", &profile, OffsetDateTime::now_utc());
     model.size = (120, 40);
     let mut handle = worker::spawn(WorkerSetup {
         collector: Arc::new(clients::collector(&sim, &profile)),
@@ -101,7 +102,7 @@ async fn scaling_out_from_the_console_ends_in_a_deploy_to_only_the_new_targets_t
         assert!(Instant::now() < deadline, "no deploy for the new targets; last notice {:?}", model.notice);
         if let Ok(Some(event)) = tokio::time::timeout(Duration::from_millis(200), handle.events.recv()).await
         {
-            let refreshed = matches!(event, Event::Refreshed(_));
+            let refreshed = matches!(event, WorkerEvent::Refreshed(_));
             forward(&handle.requests, update(&mut model, Msg::Worker(event)));
             if !refreshed {
                 continue;

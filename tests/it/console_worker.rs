@@ -4,8 +4,8 @@
 use crate::support::clients;
 use scaleguard::config::Profile;
 use scaleguard::sim::{self, FaultSpec, RunningSim, SimOptions};
-use scaleguard::tui::keymap::DemoEvent;
-use scaleguard::tui::worker::{self, Event, NoExecutor, Request, WorkerSetup};
+use scaleguard::tui::messages::{DemoEvent, Request, WorkerEvent};
+use scaleguard::tui::worker::{self, NoExecutor, WorkerSetup};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ fn setup(sim: &RunningSim, profile: Profile, demo: Option<Arc<RunningSim>>) -> W
     }
 }
 
-async fn next_event(events: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> Event {
+async fn next_event(events: &mut tokio::sync::mpsc::UnboundedReceiver<WorkerEvent>) -> WorkerEvent {
     tokio::time::timeout(Duration::from_secs(20), events.recv())
         .await
         .expect("an event within 20 s")
@@ -50,14 +50,14 @@ async fn refresh_requests_during_a_refresh_are_coalesced() {
     .unwrap();
     let mut handle = worker::spawn(setup(&sim, profile, None));
     // The first refresh starts at once; other jobs' reports (the doctor's) may come first.
-    while !matches!(next_event(&mut handle.events).await, Event::RefreshStarted { .. }) {}
+    while !matches!(next_event(&mut handle.events).await, WorkerEvent::RefreshStarted { .. }) {}
     for _ in 0..5 {
         handle.requests.send(Request::Refresh).unwrap();
     }
     let refresh = loop {
         match next_event(&mut handle.events).await {
-            Event::Refreshed(refresh) => break refresh,
-            Event::RefreshStarted { .. } => panic!("a second refresh started while one was in flight"),
+            WorkerEvent::Refreshed(refresh) => break refresh,
+            WorkerEvent::RefreshStarted { .. } => panic!("a second refresh started while one was in flight"),
             _ => {}
         }
     };
@@ -69,8 +69,10 @@ async fn refresh_requests_during_a_refresh_are_coalesced() {
     // be a start, not a finished refresh from a coalesced request.
     loop {
         match next_event(&mut handle.events).await {
-            Event::RefreshStarted { .. } => break,
-            Event::Refreshed(_) => panic!("a later request refreshes: a refresh finished without starting"),
+            WorkerEvent::RefreshStarted { .. } => break,
+            WorkerEvent::Refreshed(_) => {
+                panic!("a later request refreshes: a refresh finished without starting")
+            }
             _ => {}
         }
     }
@@ -85,7 +87,7 @@ async fn demo_events_change_the_simulated_world() {
     let mut handle = worker::spawn(setup(&sim, profile, Some(sim.clone())));
     handle.requests.send(Request::Demo(DemoEvent::ScaleOut)).unwrap();
     let said = loop {
-        if let Event::Demo(result) = next_event(&mut handle.events).await {
+        if let WorkerEvent::Demo(result) = next_event(&mut handle.events).await {
             break result.expect("scale out applies");
         }
     };
@@ -93,7 +95,7 @@ async fn demo_events_change_the_simulated_world() {
     assert_eq!(sim.with_world(|w| w.scale_sets[0].capacity), 5);
     handle.requests.send(Request::Demo(DemoEvent::KillNode)).unwrap();
     loop {
-        if let Event::Demo(result) = next_event(&mut handle.events).await {
+        if let WorkerEvent::Demo(result) = next_event(&mut handle.events).await {
             assert!(result.expect("kill applies").contains("OCTO-NODE-2"));
             break;
         }

@@ -7,7 +7,7 @@
 //! case: the client died, the server finished the request it had already received.
 
 use crate::support::bench::{Bench, Run};
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use scaleguard::drain::DrainEffect;
 use scaleguard::journal::{self, JournalAction, Outcome, RecordKind};
 use scaleguard::sim::{EventAction, FaultSpec, RequestHook, SimOptions};
@@ -51,15 +51,15 @@ enum KillAt {
 /// `intent_first`: always wait for the intent (the round that carries the action must be hit
 /// mid-action whatever the machine's speed); otherwise a seeded mix.
 fn pick(rng: &mut rand::rngs::StdRng, intent_first: bool) -> KillAt {
-    if intent_first || rng.gen_bool(0.6) {
-        KillAt::IntentPlus(Duration::from_millis(rng.gen_range(0..WRITE_DELAY_MS)))
+    if intent_first || rng.random_bool(0.6) {
+        KillAt::IntentPlus(Duration::from_millis(rng.random_range(0..WRITE_DELAY_MS)))
     } else {
-        KillAt::After(Duration::from_millis(rng.gen_range(10..300)))
+        KillAt::After(Duration::from_millis(rng.random_range(10..300)))
     }
 }
 
 fn hold(rng: &mut rand::rngs::StdRng) -> &'static str {
-    if rng.gen_bool(0.5) {
+    if rng.random_bool(0.5) {
         "delay"
     } else {
         "slow_reply"
@@ -215,7 +215,7 @@ async fn apply_killed_mid_deploy(hold: &'static str, seed: u64) -> (u64, Vec<Out
         delay_next(&bench, hold, "POST", "/api/Spaces-1/deployments");
         let posts = bench.stat("octopus.deployments.post");
         let mut child = spawn(&bench, &["apply", "--yes", "--format", "json"]);
-        let at = KillAt::AfterRequest(posts, Duration::from_millis(rng.gen_range(0..WRITE_DELAY_MS / 2)));
+        let at = KillAt::AfterRequest(posts, Duration::from_millis(rng.random_range(0..WRITE_DELAY_MS / 2)));
         if kill_at(&bench, &mut child, at).await {
             kills += 1;
         } else {
@@ -278,7 +278,7 @@ async fn drain_killed_at_random_points_cancels_and_deletes_once() {
             break;
         }
         let mut child = spawn(&bench, &args);
-        let at = KillAt::After(Duration::from_millis(rng.gen_range(10..600)));
+        let at = KillAt::After(Duration::from_millis(rng.random_range(10..600)));
         if kill_at(&bench, &mut child, at).await {
             kills += 1;
         } else {

@@ -138,7 +138,21 @@ async fn misconfigured_world_trips_the_checks_and_prints_every_fix() {
         let fix = finding["fix"].as_str().unwrap();
         assert!(table.stdout.contains(id), "table lacks {id}");
         assert!(table.stdout.contains(&format!("fix          {fix}")), "table lacks the fix of {id}");
+        // Every finding cites the public page its advice comes from, by title and address.
+        let (title, url) =
+            (finding["source"]["title"].as_str().unwrap(), finding["source"]["url"].as_str().unwrap());
+        assert!(
+            url.starts_with("https://octopus.com/") || url.starts_with("https://learn.microsoft.com/"),
+            "{id} cites {url}"
+        );
+        assert!(table.stdout.contains(&format!("source       {title}\n")), "table lacks the source of {id}");
+        assert!(table.stdout.contains(url), "table lacks the address of {id}'s source");
     }
+    assert!(
+        !table.stdout.to_lowercase().contains("seed"),
+        "no internal document is cited:\n{}",
+        table.stdout
+    );
     assert!(table.stdout.lines().next().unwrap().contains("error(s)"), "a summary line first");
     running.shutdown().await;
 }

@@ -1,5 +1,5 @@
 //! The tool during an incident: every simulator fault against the real binary's reconcile
-//! (`apply`), `scale` and `node drain` flows, checking DESIGN.md §3 after each.
+//! (`apply`), `scale` and `node drain` flows, checking the README's safety invariants after each.
 //!
 //! Table-driven: one row per fault, one helper per flow. Each row prints
 //! `| fault | what the user sees | guaranteed |` (run with `--nocapture` to collect the table).

@@ -8,6 +8,8 @@ mod support;
 
 mod apply_cli;
 mod arm_paging;
+mod autoscale_cli;
+mod autoscale_sim;
 mod azure_lro;
 mod clients_azure;
 mod clients_octopus;

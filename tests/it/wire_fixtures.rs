@@ -228,8 +228,8 @@ fn task_deployment_release_and_root_fields_match_the_swagger_names() {
 #[test]
 fn node_and_machine_policy_fields_match_the_swagger_names() {
     let defs = definitions();
-    // The summary's entries are the node resource plus status fields (OCTOPUS.md); the resource's
-    // own names must be the ones we PUT back.
+    // The summary's entries are the node resource plus status fields (IsOffline, RunningTaskCount,
+    // ...); the resource's own names must be the ones we PUT back.
     let node = example(&defs, "OctopusServerNodeResource");
     for field in ["Id", "Name", "IsInMaintenanceMode", "MaxConcurrentTasks"] {
         assert!(node.get(field).is_some(), "{field} is not in the swagger node resource");

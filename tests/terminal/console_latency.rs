@@ -1,8 +1,8 @@
 //! Key→frame latency while the worker's refresh is blocked: every Octopus request is delayed by
 //! the simulator, and keys must still be drawn at once (the render loop never waits on IO).
 
-use crossterm::event::{Event, KeyCode, KeyEvent};
 use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent};
 use ratatui::Terminal;
 use scaleguard::config::ConfigFile;
 use scaleguard::sim::{self, FaultSpec, SimOptions};

@@ -10,9 +10,15 @@
 //! - `matching`, `completeness`: which VM a target runs on; is a listing proven complete.
 //! - `reconcile`: snapshot + observation history → plan, and the re-check before each action.
 //! - `guard`, `drain`: capacity limits; the HA-node drain state machine and its refusals.
+//! - `autoscale`: Azure Autoscale settings (wire shape, schedules, proposed changes), pure.
 //! - `retry`: when an HTTP request may be sent again.
 //! - `secret`, `untrusted`: secrets that never print themselves; server text made fit to show.
 
+// Production code reports failures, it does not panic on them: no unwrap/expect outside tests
+// (unit tests here are compiled with cfg(test); integration tests are their own crates).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod autoscale;
 pub mod completeness;
 pub mod config;
 pub mod drain;

@@ -48,7 +48,9 @@ impl ProvisioningState {
         }
     }
 
-    /// Succeeded, Failed and Canceled are final; anything else is still running (AZURE.md).
+    /// Succeeded, Failed and Canceled are final; anything else is still running (the terminal states
+    /// of "Track asynchronous Azure operations",
+    /// <https://learn.microsoft.com/en-us/azure/azure-resource-manager/management/async-operations>).
     pub fn is_final(&self) -> bool {
         matches!(self, Self::Succeeded | Self::Failed | Self::Canceled)
     }
@@ -170,8 +172,9 @@ pub struct ScaleSetState {
     pub last_changed: Option<OffsetDateTime>,
 }
 
-/// A capacity change that happened (from the journal, or the scale set's own record). Feeds the
-/// guard's cooldown: the cooldown runs from the last change by anyone.
+/// A capacity change (or any write to the scale set) that happened: from the journal, the Activity
+/// Log, or the console's observations. Feeds the guard's cooldown: the cooldown runs from the last
+/// change by anyone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScaleChange {
     pub scale_set: ScaleSetKey,
@@ -179,7 +182,12 @@ pub struct ScaleChange {
     pub at: OffsetDateTime,
     /// Capacity before the change, when known.
     pub from: Option<u32>,
-    pub to: u32,
+    /// Capacity after it, when known (an Activity Log write to the set does not say).
+    pub to: Option<u32>,
+    /// Who or what made it, when known: "autoscale (setting web-autoscale)", "alice@corp via
+    /// portal", "bob via scaleguard".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 /// Octopus target health (`HealthStatus`).
@@ -447,6 +455,33 @@ impl Action {
     pub fn is_destructive(&self) -> bool {
         matches!(self, Action::DeleteTarget { .. })
     }
+
+    /// The action in words, the one wording everywhere (approval dialog, console status, journal
+    /// replay, executor reports): "delete-target web-3 (Machines-12)", "deploy Todo Web 1.4.2 to
+    /// web-4, web-5". Long target lists name the first few; the details view has them all.
+    pub fn summary(&self) -> String {
+        const NAMED_TARGETS: usize = 3;
+        match self {
+            Action::DeleteTarget { target_id, target_name, .. } => {
+                format!("delete-target {target_name} ({target_id})")
+            }
+            Action::Deploy { project_name, release_version, target_names, .. } => {
+                let named = target_names.iter().take(NAMED_TARGETS).map(String::as_str).collect::<Vec<_>>();
+                let more = match target_names.len().saturating_sub(NAMED_TARGETS) {
+                    0 => String::new(),
+                    more => format!(" and {more} more"),
+                };
+                format!("deploy {project_name} {release_version} to {}{more}", named.join(", "))
+            }
+            Action::Wait { scale_set, succeeded, capacity, .. } => {
+                format!("wait for {scale_set} ({succeeded}/{capacity} succeeded)")
+            }
+            Action::WaitForDeployment { project_name, in_flight_version, deployment_id, .. } => {
+                format!("wait for {project_name} {in_flight_version} ({deployment_id})")
+            }
+            Action::Note { subject, .. } => format!("note: {subject}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -524,6 +559,50 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summaries_name_the_target_or_the_release_and_targets() {
+        let delete = Action::DeleteTarget {
+            target_id: "Machines-12".into(),
+            target_name: "web-3".into(),
+            last_instance_id: Some("3".into()),
+            absent_observations: 3,
+            absent_secs: 400,
+            requires_confirmation: false,
+        };
+        assert_eq!(delete.summary(), "delete-target web-3 (Machines-12)");
+        let deploy = |names: &[&str]| Action::Deploy {
+            project_id: "Projects-1".into(),
+            project_name: "Todo Web".into(),
+            release_id: "Releases-4".into(),
+            release_version: "1.4.2".into(),
+            environment_id: "Environments-1".into(),
+            target_ids: names.iter().map(|n| format!("Machines-{n}")).collect(),
+            target_names: names.iter().map(|n| n.to_string()).collect(),
+        };
+        assert_eq!(deploy(&["web-4", "web-5"]).summary(), "deploy Todo Web 1.4.2 to web-4, web-5");
+        assert_eq!(
+            deploy(&["w1", "w2", "w3", "w4", "w5"]).summary(),
+            "deploy Todo Web 1.4.2 to w1, w2, w3 and 2 more"
+        );
+        let note = Action::Note { severity: Severity::Info, subject: "vm-7 has no target".into() };
+        assert_eq!(note.summary(), "note: vm-7 has no target");
+        let scale_set = ScaleSetKey {
+            provider: "azure".into(),
+            subscription_id: "sub".into(),
+            resource_group: "rg-web".into(),
+            name: "vmss-web".into(),
+        };
+        let wait = Action::Wait {
+            scale_set,
+            in_progress: 1,
+            succeeded: 2,
+            capacity: 3,
+            waiting_secs: 10,
+            timed_out: false,
+        };
+        assert_eq!(wait.summary(), "wait for rg-web/vmss-web (2/3 succeeded)");
+    }
 
     #[test]
     fn provisioning_state_is_case_insensitive() {

@@ -6,9 +6,10 @@ use super::scenario::EventAction;
 use super::world::{
     Deployment, Health, SimTime, Task, TaskState, World, WorldEffect, WorldError, NODE_OFFLINE_AFTER_SECS,
 };
-use rand::Rng;
+use rand::RngExt;
 
-/// A dead node's stuck tasks are cancelled by another node after 60 minutes (seed 004).
+/// A dead node's stuck tasks are cancelled by another node after 60 minutes (Octopus's "Auto Scaling
+/// High Availability Nodes").
 const STUCK_TASK_REAPER_SECS: f64 = 3600.0;
 /// A live node finishes cancelling a task this fast.
 const CANCEL_SECS: f64 = 2.0;
@@ -52,7 +53,7 @@ impl World {
     /// Queue a task with no deployment (health checks and the like) for a busy cluster.
     pub fn queue_background_task(&mut self) -> String {
         let id = self.next_id("ServerTasks");
-        let (name, description) = if self.rng.gen_bool(0.5) {
+        let (name, description) = if self.rng.random_bool(0.5) {
             ("Health", "Check deployment target health")
         } else {
             ("AdHocScript", "Run a script on targets")
@@ -154,7 +155,7 @@ impl World {
 
     fn uniform_secs(&mut self, (low, high): (f64, f64)) -> f64 {
         if high > low {
-            self.rng.gen_range(low..high)
+            self.rng.random_range(low..high)
         } else {
             low
         }
@@ -364,6 +365,15 @@ impl World {
             EventAction::RunTask { node, secs } => {
                 self.run_task_on(node, *secs)?;
             }
+            EventAction::ScaleBy { set, capacity, caller, app } => {
+                let index = self.set_index(set)?;
+                let writer = super::activity_log::Writer::Person { caller: caller.clone(), app: app.clone() };
+                self.set_capacity_by(index, *capacity, &writer);
+            }
+            EventAction::SetLoad { percent } => self.load_percent = percent.clamp(0.0, 100.0),
+            EventAction::EditAutoscale { setting, profile, minimum, maximum, enabled } => {
+                self.edit_autoscale(setting, profile, *minimum, *maximum, *enabled)?
+            }
             EventAction::Fault(spec) => self.effects.push(WorldEffect::Fault(spec.clone())),
         }
         Ok(())
@@ -379,7 +389,7 @@ impl World {
         if self.now < chaos.every_secs {
             return;
         }
-        match self.rng.gen_range(0..3) {
+        match self.rng.random_range(0..3) {
             0 => {
                 let candidates: Vec<(usize, u64)> = self
                     .scale_sets
@@ -393,7 +403,7 @@ impl World {
                     })
                     .collect();
                 if candidates.len() > 1 {
-                    let (set, id) = candidates[self.rng.gen_range(0..candidates.len())];
+                    let (set, id) = candidates[self.rng.random_range(0..candidates.len())];
                     let _ = self.delete_instances(set, &[id]);
                 }
             }
@@ -401,14 +411,14 @@ impl World {
                 let running: Vec<String> =
                     self.machines.iter().filter(|m| m.tentacle_running).map(|m| m.id.clone()).collect();
                 if !running.is_empty() {
-                    let id = running[self.rng.gen_range(0..running.len())].clone();
+                    let id = running[self.rng.random_range(0..running.len())].clone();
                     let _ = self.set_tentacle(&id, false);
                 }
             }
             _ => {
                 let kinds = ["429", "500", "503", "truncated_page", "delay"];
-                let kind = kinds[self.rng.gen_range(0..kinds.len())];
-                let target = if self.rng.gen_bool(0.5) { "arm" } else { "octopus" };
+                let kind = kinds[self.rng.random_range(0..kinds.len())];
+                let target = if self.rng.random_bool(0.5) { "arm" } else { "octopus" };
                 self.effects.push(WorldEffect::Fault(FaultSpec {
                     target: target.into(),
                     kind: kind.into(),

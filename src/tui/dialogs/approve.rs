@@ -4,9 +4,9 @@
 
 use super::centered;
 use crate::model::PlannedAction;
-use crate::tui::panes::diffs::summary;
+use crate::tui::text_field::TextField;
 use crate::tui::theme::{Theme, Tone};
-use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -26,7 +26,7 @@ pub struct ApproveDialog {
     /// Any delete, or more than `confirm_over` changes.
     pub needs_typed: bool,
     pub word: String,
-    pub typed: String,
+    pub typed: TextField,
     pub focus: Focus,
     pub error: Option<String>,
 }
@@ -46,7 +46,7 @@ impl ApproveDialog {
             actions,
             needs_typed: destructive || large,
             word: word.to_string(),
-            typed: String::new(),
+            typed: TextField::text(),
             focus: Focus::Cancel,
             error: None,
         }
@@ -65,6 +65,14 @@ impl ApproveDialog {
     }
 
     pub fn on_key(&mut self, key: &KeyEvent) -> Outcome {
+        if self.focus == Focus::Input {
+            if let Some(changed) = self.typed.on_key(key) {
+                if changed {
+                    self.error = None;
+                }
+                return Outcome::Stay;
+            }
+        }
         match key.code {
             KeyCode::Esc => return Outcome::Cancel,
             KeyCode::Tab | KeyCode::Down => self.move_focus(true),
@@ -72,19 +80,12 @@ impl ApproveDialog {
             KeyCode::Left | KeyCode::Right if self.focus != Focus::Input => {
                 self.move_focus(key.code == KeyCode::Right)
             }
-            KeyCode::Backspace if self.focus == Focus::Input => {
-                self.typed.pop();
-            }
-            KeyCode::Char(c) if self.focus == Focus::Input => {
-                self.typed.push(c);
-                self.error = None;
-            }
             KeyCode::Enter => match self.focus {
                 Focus::Cancel => return Outcome::Cancel,
                 // Enter in the text box moves on; it never confirms by itself.
                 Focus::Input => self.focus = Focus::Approve,
                 Focus::Approve => {
-                    if self.needs_typed && self.typed.trim() != self.word {
+                    if self.needs_typed && self.typed.value().trim() != self.word {
                         self.error = Some(format!("type `{}` to confirm", self.word));
                         self.focus = Focus::Input;
                     } else {
@@ -97,9 +98,28 @@ impl ApproveDialog {
         Outcome::Stay
     }
 
+    /// A paste goes into the name box when it has the focus; elsewhere it is ignored.
+    pub fn paste(&mut self, text: &str) {
+        if self.focus == Focus::Input && self.typed.paste(text) {
+            self.error = None;
+        }
+    }
+
     pub fn render(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme, confirm_over: u32) {
-        let listed = self.actions.len().min(area.height.saturating_sub(12) as usize).max(1);
-        let height = (listed as u16) + if self.needs_typed { 11 } else { 8 };
+        // List what fits (a long summary wraps onto more rows), the rest as "… and N more".
+        let inner = usize::from(area.width.min(76).saturating_sub(2)).max(1);
+        let budget = usize::from(area.height.saturating_sub(12)).max(1);
+        let mut list_rows = 0;
+        let mut listed = 0;
+        for planned in &self.actions {
+            let rows = super::wrapped_rows(&format!("  • {}", planned.action.summary()), inner);
+            if listed > 0 && list_rows + rows > budget {
+                break;
+            }
+            list_rows += rows;
+            listed += 1;
+        }
+        let height = list_rows as u16 + if self.needs_typed { 11 } else { 8 };
         let rect = centered(area, 76, height);
         frame.render_widget(Clear, rect);
         let block = Block::default()
@@ -108,7 +128,10 @@ impl ApproveDialog {
         let mut lines = vec![Line::from("These will run, in this order:")];
         for planned in self.actions.iter().take(listed) {
             let tone = if planned.action.is_destructive() { Tone::Bad } else { Tone::Good };
-            lines.push(Line::from(vec![Span::raw("  • "), Span::styled(summary(planned), theme.tone(tone))]));
+            lines.push(Line::from(vec![
+                Span::raw("  • "),
+                Span::styled(planned.action.summary(), theme.tone(tone)),
+            ]));
         }
         if self.actions.len() > listed {
             lines.push(Line::from(format!("  … and {} more", self.actions.len() - listed)));
@@ -129,16 +152,19 @@ impl ApproveDialog {
             } else {
                 ratatui::style::Style::default()
             };
-            lines.push(Line::from(vec![
-                Span::raw("  name: "),
-                Span::styled(format!("{}_", self.typed), input_style),
-            ]));
+            let mut name = vec![Span::raw("  name: ")];
+            name.extend(self.typed.spans(self.focus == Focus::Input, input_style));
+            lines.push(Line::from(name));
             lines.push(Line::from(""));
         }
         lines.extend(super::error_and_buttons(
             self.error.as_deref(),
             "Approve",
-            self.focus == Focus::Approve,
+            match self.focus {
+                Focus::Cancel => super::ButtonFocus::Cancel,
+                Focus::Input => super::ButtonFocus::Field,
+                Focus::Approve => super::ButtonFocus::Confirm,
+            },
             theme,
         ));
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);

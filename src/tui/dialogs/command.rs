@@ -2,8 +2,10 @@
 //! same read-only gate at dispatch.
 
 use crate::tui::keymap::Action;
+use crate::tui::text_field::TextField;
 use crate::tui::theme::Theme;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
@@ -36,9 +38,17 @@ pub fn parse(line: &str) -> Result<Action, String> {
     }
 }
 
-pub fn render(frame: &mut Frame<'_>, area: Rect, theme: Theme, text: &str) {
-    let line = Line::from(vec![Span::styled(":", theme.key()), Span::raw(format!("{text}_"))]);
-    frame.render_widget(Paragraph::new(line), area);
+/// A prompt on the status line: `:` for a command, `/` for a filter, then the field being edited.
+pub fn render_prompt(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    theme: Theme,
+    prompt: &'static str,
+    field: &TextField,
+) {
+    let mut spans = vec![Span::styled(prompt, theme.key())];
+    spans.extend(field.spans(true, Style::default()));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 
 use super::centered;
 use crate::model::Severity;
-use crate::tui::scale_state::{FindingsReport, FindingsState};
+use crate::tui::messages::FindingsReport;
+use crate::tui::scale_state::FindingsState;
 use crate::tui::theme::{Theme, Tone};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -50,7 +51,8 @@ pub fn lines(state: &FindingsState) -> Vec<(String, Tone)> {
         lines.push((format!("  recommended  {}", finding.recommended), Tone::Muted));
         lines.push((format!("  why          {}", finding.why), Tone::Muted));
         lines.push((format!("  fix          {}", finding.fix), Tone::Good));
-        lines.push((format!("  source       {}", finding.source), Tone::Muted));
+        lines.push((format!("  source       {}", finding.source.title), Tone::Muted));
+        lines.push((format!("               {}", finding.source.url), Tone::Muted));
     }
     if report.findings.is_empty() && report.failures.is_empty() {
         lines.push(("nothing to fix: every checked setting is as recommended".into(), Tone::Good));

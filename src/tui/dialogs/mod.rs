@@ -1,6 +1,7 @@
 //! Dialogs drawn over the panes: one file each.
 
 pub mod approve;
+pub mod autoscale;
 pub mod command;
 pub mod details;
 pub mod findings;
@@ -13,12 +14,21 @@ use super::theme::{Theme, Tone};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
+/// Which of a confirmation dialog's two buttons has the focus; `Field` while a text field has it
+/// (then neither button is marked, so Enter's target is never shown wrong).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ButtonFocus {
+    Cancel,
+    Confirm,
+    Field,
+}
+
 /// The foot of a confirmation dialog: the last error, if any, then `[ Cancel ]   [ verb ]` with
 /// the focused button marked (by shape as well as colour, for NO_COLOR) and the keys that work.
 pub fn error_and_buttons(
     error: Option<&str>,
     confirm_label: &str,
-    confirm_focused: bool,
+    focus: ButtonFocus,
     theme: Theme,
 ) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
@@ -34,9 +44,9 @@ pub fn error_and_buttons(
         }
     };
     lines.push(Line::from(vec![
-        button("Cancel", !confirm_focused),
+        button("Cancel", focus == ButtonFocus::Cancel),
         Span::raw("   "),
-        button(confirm_label, confirm_focused),
+        button(confirm_label, focus == ButtonFocus::Confirm),
         Span::raw("    Tab moves, Enter presses, Esc cancels"),
     ]));
     lines
@@ -50,9 +60,51 @@ pub fn cycle<T: Copy + PartialEq>(order: &[T], current: T, forward: bool) -> T {
     order[next]
 }
 
+/// How many rows `text` takes when word-wrapped to `width` columns (greedy, as the dialogs'
+/// paragraphs wrap), so a dialog can be as tall as its text.
+pub fn wrapped_rows(text: &str, width: usize) -> usize {
+    let width = width.max(1);
+    let mut rows = 1;
+    // Columns used on the current row; None at the start of a row (no space before the word).
+    let mut used: Option<usize> = None;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        let needed = used.map_or(len, |used| used + 1 + len);
+        if needed <= width {
+            used = Some(needed);
+        } else if len <= width {
+            rows += 1;
+            used = Some(len);
+        } else {
+            // A word longer than the line starts a row and is broken across rows.
+            if used.is_some() {
+                rows += 1;
+            }
+            let full = len.div_ceil(width);
+            rows += full - 1;
+            used = Some(len - (full - 1) * width);
+        }
+    }
+    rows
+}
+
 /// A centred rectangle of at most `width`×`height` inside `area`.
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);
     let height = height.min(area.height);
     Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrapped_rows;
+
+    #[test]
+    fn rows_of_wrapped_text() {
+        assert_eq!(wrapped_rows("", 10), 1);
+        assert_eq!(wrapped_rows("  • abc", 7), 1);
+        assert_eq!(wrapped_rows("  • abc", 6), 2);
+        assert_eq!(wrapped_rows("aaaa bbbb cccc", 9), 2);
+        assert_eq!(wrapped_rows("a 0123456789abc", 5), 4, "a long word starts a row and is broken");
+    }
 }

@@ -5,9 +5,10 @@
 use super::centered;
 use crate::drain::{self, DrainChoice};
 use crate::model::Node;
+use crate::tui::messages::NodeRequest;
+use crate::tui::text_field::TextField;
 use crate::tui::theme::{Theme, Tone};
-use crate::tui::worker_nodes::NodeRequest;
-use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -58,7 +59,8 @@ pub struct NodeDialog {
     pub kind: Kind,
     pub node_id: String,
     pub node_name: String,
-    pub typed: String,
+    /// The node's name for a delete, the new cap for a task cap (digits).
+    pub typed: TextField,
     pub force: bool,
     pub focus: Focus,
     pub error: Option<String>,
@@ -75,11 +77,14 @@ pub enum Outcome {
 
 impl NodeDialog {
     pub fn open(kind: Kind, node: &Node, nodes: &[Node]) -> Self {
+        // A cap is a u32: at most 10 digits are taken, and one out of range is explained live.
+        let typed =
+            if matches!(kind, Kind::TaskCap { .. }) { TextField::digits(10) } else { TextField::text() };
         Self {
             kind,
             node_id: node.id.clone(),
             node_name: node.name.clone(),
-            typed: String::new(),
+            typed,
             force: false,
             focus: Focus::Cancel,
             error: None,
@@ -109,7 +114,7 @@ impl NodeDialog {
 
     /// Why the typed task cap cannot be set (checked live, as it is typed).
     pub fn cap_error(&self) -> Option<String> {
-        let raw = self.typed.trim();
+        let raw = self.typed.value().trim();
         if raw.is_empty() {
             return Some("type the new task cap (0 = UI-only node)".into());
         }
@@ -121,22 +126,20 @@ impl NodeDialog {
     }
 
     pub fn on_key(&mut self, key: &KeyEvent) -> Outcome {
+        if self.focus == Focus::Input {
+            if let Some(changed) = self.typed.on_key(key) {
+                if changed {
+                    self.error = None;
+                }
+                return Outcome::Stay;
+            }
+        }
         match key.code {
             KeyCode::Esc => return Outcome::Close,
             KeyCode::Tab | KeyCode::Down => self.move_focus(true),
             KeyCode::BackTab | KeyCode::Up => self.move_focus(false),
             KeyCode::Left | KeyCode::Right if self.focus != Focus::Input => {
                 self.move_focus(key.code == KeyCode::Right)
-            }
-            KeyCode::Backspace if self.focus == Focus::Input => {
-                self.typed.pop();
-            }
-            KeyCode::Char(c) if self.focus == Focus::Input => {
-                if matches!(self.kind, Kind::TaskCap { .. }) && !c.is_ascii_digit() {
-                    return Outcome::Stay;
-                }
-                self.typed.push(c);
-                self.error = None;
             }
             KeyCode::Char(' ') if self.focus == Focus::Force => self.force = !self.force,
             KeyCode::Enter => return self.press(),
@@ -163,7 +166,7 @@ impl NodeDialog {
                 Kind::Drain { .. } => Outcome::Run(NodeRequest::Drain { node }),
                 Kind::Undrain => Outcome::Run(NodeRequest::Undrain { node }),
                 Kind::Delete { force_needed, .. } => {
-                    if self.typed.trim() != self.node_name {
+                    if self.typed.value().trim() != self.node_name {
                         self.refuse(format!("type `{}` to confirm", self.node_name), Focus::Input)
                     } else if *force_needed && !self.force {
                         self.refuse(
@@ -174,12 +177,19 @@ impl NodeDialog {
                         Outcome::Run(NodeRequest::Delete { node, force: *force_needed })
                     }
                 }
-                Kind::TaskCap { .. } => match (self.cap_error(), self.typed.trim().parse::<u32>()) {
+                Kind::TaskCap { .. } => match (self.cap_error(), self.typed.value().trim().parse::<u32>()) {
                     (None, Ok(cap)) => Outcome::Run(NodeRequest::TaskCap { node, cap }),
                     (error, _) => self.refuse(error.unwrap_or_default(), Focus::Input),
                 },
                 Kind::Question { .. } | Kind::Refused { .. } => Outcome::Close,
             },
+        }
+    }
+
+    /// A paste goes into the text box when it has the focus; elsewhere it is ignored.
+    pub fn paste(&mut self, text: &str) {
+        if self.focus == Focus::Input && self.typed.paste(text) {
+            self.error = None;
         }
     }
 
@@ -259,10 +269,9 @@ impl NodeDialog {
             _ => "  name: ",
         };
         if self.order().contains(&Focus::Input) {
-            lines.push(Line::from(vec![
-                Span::raw(input_label),
-                Span::styled(format!("{}_", self.typed), focused(Focus::Input)),
-            ]));
+            let mut input = vec![Span::raw(input_label)];
+            input.extend(self.typed.spans(self.focus == Focus::Input, focused(Focus::Input)));
+            lines.push(Line::from(input));
         }
         if self.order().contains(&Focus::Force) {
             let mark = if self.force { "[x]" } else { "[ ]" };

@@ -4,8 +4,10 @@
 
 use super::centered;
 use crate::model::{Instance, ScaleSetKey};
+use crate::tui::messages::ProtectRequest;
+use crate::tui::text_field::TextField;
 use crate::tui::theme::{Theme, Tone};
-use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -20,16 +22,6 @@ pub enum Focus {
 
 const ORDER: [Focus; 3] = [Focus::Cancel, Focus::Reason, Focus::Confirm];
 
-/// What a confirmed dialog asks the worker to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProtectRequest {
-    pub scale_set: ScaleSetKey,
-    pub instance_id: String,
-    /// true = protect from scale-in, false = remove the protection.
-    pub protect: bool,
-    pub reason: String,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtectDialog {
     pub scale_set: ScaleSetKey,
@@ -37,7 +29,7 @@ pub struct ProtectDialog {
     pub name: String,
     pub protect: bool,
     pub require_reason: bool,
-    pub reason: String,
+    pub reason: TextField,
     pub focus: Focus,
     pub error: Option<String>,
 }
@@ -58,7 +50,7 @@ impl ProtectDialog {
             name: instance.computer_name.clone().unwrap_or_else(|| instance.name.clone()),
             protect: !instance.protected_from_scale_in,
             require_reason,
-            reason: String::new(),
+            reason: TextField::text(),
             focus: Focus::Cancel,
             error: None,
         }
@@ -78,22 +70,23 @@ impl ProtectDialog {
 
     pub fn on_key(&mut self, key: &KeyEvent) -> Outcome {
         let typing = self.focus == Focus::Reason;
+        if typing {
+            if let Some(changed) = self.reason.on_key(key) {
+                if changed {
+                    self.error = None;
+                }
+                return Outcome::Stay;
+            }
+        }
         match key.code {
             KeyCode::Esc => return Outcome::Cancel,
             KeyCode::Tab | KeyCode::Down => self.move_focus(true),
             KeyCode::BackTab | KeyCode::Up => self.move_focus(false),
             KeyCode::Left | KeyCode::Right if !typing => self.move_focus(key.code == KeyCode::Right),
-            KeyCode::Backspace if typing => {
-                self.reason.pop();
-            }
-            KeyCode::Char(c) if typing => {
-                self.reason.push(c);
-                self.error = None;
-            }
             KeyCode::Enter => match self.focus {
                 Focus::Cancel => return Outcome::Cancel,
                 Focus::Reason => self.focus = Focus::Confirm,
-                Focus::Confirm if self.require_reason && self.reason.trim().is_empty() => {
+                Focus::Confirm if self.require_reason && self.reason.value().trim().is_empty() => {
                     self.error = Some("a reason is required to change scale-in protection".into());
                     self.focus = Focus::Reason;
                 }
@@ -102,13 +95,20 @@ impl ProtectDialog {
                         scale_set: self.scale_set.clone(),
                         instance_id: self.instance_id.clone(),
                         protect: self.protect,
-                        reason: self.reason.trim().to_string(),
+                        reason: self.reason.value().trim().to_string(),
                     })
                 }
             },
             _ => {}
         }
         Outcome::Stay
+    }
+
+    /// A paste goes into the reason when it has the focus; elsewhere it is ignored.
+    pub fn paste(&mut self, text: &str) {
+        if self.focus == Focus::Reason && self.reason.paste(text) {
+            self.error = None;
+        }
     }
 
     pub fn render(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
@@ -132,14 +132,17 @@ impl ProtectDialog {
             ratatui::style::Style::default()
         };
         let required = if self.require_reason { " (required)" } else { "" };
-        lines.push(Line::from(vec![
-            Span::raw(format!("Reason{required}: ")),
-            Span::styled(format!("{}_", self.reason), style),
-        ]));
+        let mut reason = vec![Span::raw(format!("Reason{required}: "))];
+        reason.extend(self.reason.spans(self.focus == Focus::Reason, style));
+        lines.push(Line::from(reason));
         lines.extend(super::error_and_buttons(
             self.error.as_deref(),
             self.verb(),
-            self.focus == Focus::Confirm,
+            match self.focus {
+                Focus::Cancel => super::ButtonFocus::Cancel,
+                Focus::Reason => super::ButtonFocus::Field,
+                Focus::Confirm => super::ButtonFocus::Confirm,
+            },
             theme,
         ));
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);

@@ -6,12 +6,13 @@
 
 use super::centered;
 use crate::config::GuardConfig;
-use crate::guard::ScaleRequest;
+use crate::guard::{OtherScalers, ScaleRequest};
 use crate::model::ScaleChange;
 use crate::scaling::{propose, Proposal};
 use crate::snapshot::ScaleSetListing;
+use crate::tui::text_field::TextField;
 use crate::tui::theme::{Theme, Tone};
-use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -37,9 +38,11 @@ pub struct ScaleDialog {
     pub listing: ScaleSetListing,
     pub limits: GuardConfig,
     pub history: Vec<ScaleChange>,
-    /// The capacity as typed.
-    pub capacity: String,
-    pub reason: String,
+    /// Who else scales the set (Azure Autoscale, the Activity Log, what the console saw).
+    pub others: OtherScalers,
+    /// The capacity as typed: digits, edited at its end wherever the focus is except the reason.
+    pub capacity: TextField,
+    pub reason: TextField,
     pub focus: Focus,
     /// The guard's answer for what is typed now; None while no capacity is typed.
     pub proposal: Option<Proposal>,
@@ -54,6 +57,8 @@ pub enum Outcome {
     Cancel,
     /// Run exactly this (the guard allowed it when pressed).
     Confirm(Box<Proposal>),
+    /// `a`: open the Azure Autoscale change for this scale set.
+    Autoscale,
 }
 
 impl ScaleDialog {
@@ -62,6 +67,7 @@ impl ScaleDialog {
         listing: ScaleSetListing,
         limits: GuardConfig,
         history: Vec<ScaleChange>,
+        others: OtherScalers,
         capacity: Option<u32>,
         now: OffsetDateTime,
     ) -> Self {
@@ -70,8 +76,10 @@ impl ScaleDialog {
             listing,
             limits,
             history,
-            capacity: capacity.map(|c| c.to_string()).unwrap_or_default(),
-            reason: String::new(),
+            others,
+            capacity: TextField::digits(MAX_DIGITS)
+                .with_value(&capacity.map(|c| c.to_string()).unwrap_or_default()),
+            reason: TextField::text(),
             focus: Focus::Cancel,
             proposal: None,
             banner: None,
@@ -84,9 +92,16 @@ impl ScaleDialog {
     /// Re-open after a 412: the fresh read, the same request, and why it is asked again.
     pub fn reopen(fresh: Proposal, history: Vec<ScaleChange>, banner: String, now: OffsetDateTime) -> Self {
         let listing = ScaleSetListing { state: fresh.state.clone(), instances: fresh.instances.clone() };
-        let mut dialog =
-            Self::open(&fresh.profile, listing, fresh.limits.clone(), history, Some(fresh.target()), now);
-        dialog.reason = fresh.request.reason.clone();
+        let mut dialog = Self::open(
+            &fresh.profile,
+            listing,
+            fresh.limits.clone(),
+            history,
+            fresh.others.clone(),
+            Some(fresh.target()),
+            now,
+        );
+        dialog.reason = TextField::text().with_value(&fresh.request.reason);
         dialog.banner = Some(banner);
         dialog.recompute(now);
         dialog
@@ -97,7 +112,7 @@ impl ScaleDialog {
     }
 
     pub fn typed_capacity(&self) -> Option<u32> {
-        self.capacity.parse().ok()
+        self.capacity.value().parse().ok()
     }
 
     /// The guard's verdict for what is typed now (pure).
@@ -106,17 +121,18 @@ impl ScaleDialog {
             let request = ScaleRequest {
                 scale_set: self.listing.state.key.clone(),
                 new_capacity: capacity,
-                reason: self.reason.clone(),
+                reason: self.reason.value().to_string(),
                 force: false,
             };
-            propose(&self.profile, &self.limits, request, self.listing.clone(), &self.history, now)
+            let others = self.others.clone();
+            propose(&self.profile, &self.limits, request, self.listing.clone(), &self.history, others, now)
         });
     }
 
     fn step(&mut self, up: bool) {
         let from = self.typed_capacity().unwrap_or_else(|| self.current());
         let to = if up { from.saturating_add(1) } else { from.saturating_sub(1) };
-        self.capacity = to.to_string();
+        self.capacity = TextField::digits(MAX_DIGITS).with_value(&to.to_string());
     }
 
     fn move_focus(&mut self, forward: bool) {
@@ -125,25 +141,20 @@ impl ScaleDialog {
 
     pub fn on_key(&mut self, key: &KeyEvent, now: OffsetDateTime) -> Outcome {
         let typing_reason = self.focus == Focus::Reason;
+        let edited = if typing_reason { self.reason.on_key(key) } else { self.capacity.on_key_at_end(key) };
+        if edited.is_some() {
+            self.error = None;
+            self.recompute(now);
+            return Outcome::Stay;
+        }
         match key.code {
             KeyCode::Esc => return Outcome::Cancel,
             KeyCode::Tab | KeyCode::Down => self.move_focus(true),
             KeyCode::BackTab | KeyCode::Up => self.move_focus(false),
             KeyCode::Left | KeyCode::Right if !typing_reason => self.move_focus(key.code == KeyCode::Right),
-            KeyCode::Backspace if typing_reason => {
-                self.reason.pop();
-            }
-            KeyCode::Backspace => {
-                self.capacity.pop();
-            }
-            KeyCode::Char(c) if typing_reason => self.reason.push(c),
-            KeyCode::Char(c) if c.is_ascii_digit() => {
-                if self.capacity.len() < MAX_DIGITS {
-                    self.capacity.push(c);
-                }
-            }
             KeyCode::Char('+') => self.step(true),
             KeyCode::Char('-') => self.step(false),
+            KeyCode::Char('a') => return Outcome::Autoscale,
             KeyCode::Enter => match self.focus {
                 Focus::Cancel => return Outcome::Cancel,
                 // Enter in the reason moves on; it never confirms by itself.
@@ -155,6 +166,15 @@ impl ScaleDialog {
         self.error = None;
         self.recompute(now);
         Outcome::Stay
+    }
+
+    /// A paste goes into the reason when it has the focus, otherwise into the capacity (digits).
+    pub fn paste(&mut self, text: &str, now: OffsetDateTime) {
+        let field = if self.focus == Focus::Reason { &mut self.reason } else { &mut self.capacity };
+        if field.paste(text) {
+            self.error = None;
+            self.recompute(now);
+        }
     }
 
     fn press_scale(&mut self, now: OffsetDateTime) -> Outcome {
@@ -176,7 +196,10 @@ impl ScaleDialog {
         if let Some(banner) = &self.banner {
             lines.push((banner.clone(), Tone::Warn));
         }
-        let typed = format!("New capacity [{}_]   digits to type, + / - to step", self.capacity);
+        let typed = format!(
+            "New capacity [{}_]   digits to type, + / - to step, a: Azure Autoscale",
+            self.capacity.value()
+        );
         lines.push((typed, Tone::Good));
         match &self.proposal {
             Some(proposal) => {
@@ -238,14 +261,17 @@ impl ScaleDialog {
             ratatui::style::Style::default()
         };
         let required = if self.limits.require_reason { " (required)" } else { "" };
-        lines.push(Line::from(vec![
-            Span::raw(format!("Reason{required}: ")),
-            Span::styled(format!("{}_", self.reason), reason_style),
-        ]));
+        let mut reason = vec![Span::raw(format!("Reason{required}: "))];
+        reason.extend(self.reason.spans(self.focus == Focus::Reason, reason_style));
+        lines.push(Line::from(reason));
         lines.extend(super::error_and_buttons(
             self.error.as_deref(),
             "Scale",
-            self.focus == Focus::Scale,
+            match self.focus {
+                Focus::Cancel => super::ButtonFocus::Cancel,
+                Focus::Reason => super::ButtonFocus::Field,
+                Focus::Scale => super::ButtonFocus::Confirm,
+            },
             theme,
         ));
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);

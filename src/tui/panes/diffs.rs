@@ -32,11 +32,6 @@ pub fn subject(action: &Action) -> String {
     }
 }
 
-/// "delete-target vmssweb000004": what the approval dialog lists.
-pub fn summary(planned: &PlannedAction) -> String {
-    format!("{} {}", planned.action.kind(), subject(&planned.action))
-}
-
 fn kind_tone(action: &Action) -> Tone {
     match action {
         Action::DeleteTarget { .. } => Tone::Bad,
@@ -122,6 +117,6 @@ impl PaneRow for PlannedAction {
         lines.push(String::new());
         lines.push("Action:".into());
         lines.extend(json_lines(&self.action).into_iter().map(|l| format!("  {l}")));
-        (format!("Diff: {}", summary(self)), lines)
+        (format!("Diff: {}", self.action.summary()), lines)
     }
 }

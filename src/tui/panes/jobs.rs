@@ -2,7 +2,7 @@
 //! kept apart from the reconcile plan (they are not diffs to approve).
 
 use super::styled;
-use crate::tui::app::Model;
+use crate::tui::app::ConsoleState;
 use crate::tui::theme::Tone;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 /// The diffs pane's area split into the plan (top) and the jobs section (bottom; empty without jobs).
-pub fn split(area: Rect, model: &Model) -> (Rect, Rect) {
+pub fn split(area: Rect, model: &ConsoleState) -> (Rect, Rect) {
     let rows = model.jobs.rows().len() as u16;
     if rows == 0 {
         return (area, Rect { height: 0, ..area });
@@ -20,7 +20,7 @@ pub fn split(area: Rect, model: &Model) -> (Rect, Rect) {
     (plan, Rect { y: area.y + plan.height, height, ..area })
 }
 
-pub fn render(frame: &mut Frame<'_>, area: Rect, model: &Model) {
+pub fn render(frame: &mut Frame<'_>, area: Rect, model: &ConsoleState) {
     if area.height == 0 {
         return;
     }

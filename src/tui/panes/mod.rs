@@ -7,7 +7,7 @@ pub mod jobs;
 pub mod nodes;
 pub mod targets;
 
-use super::app::{age, Model, PaneId};
+use super::app::{age, ConsoleState, PaneId};
 use super::theme::{Theme, Tone};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
@@ -25,7 +25,7 @@ pub struct Column {
 pub struct RowCtx<'a> {
     pub theme: Theme,
     pub now: OffsetDateTime,
-    pub model: &'a Model,
+    pub model: &'a ConsoleState,
 }
 
 /// One row type per pane.
@@ -72,7 +72,7 @@ pub fn body_height(area: Rect, banner: u16) -> usize {
 }
 
 /// Lines above the table: two for a failed read (age, then the error, wrapped), one while loading.
-pub fn banner_height(model: &Model, pane: PaneId) -> u16 {
+pub fn banner_height(model: &ConsoleState, pane: PaneId) -> u16 {
     match model.pane_status(pane) {
         (_, Some(_)) => 2,
         (None, None) => 1,
@@ -81,7 +81,7 @@ pub fn banner_height(model: &Model, pane: PaneId) -> u16 {
 }
 
 /// Draw a pane: a bordered table with a freshness/error banner when its last read failed.
-pub fn render<T: PaneRow>(frame: &mut Frame<'_>, area: Rect, model: &Model, pane: PaneId, rows: &[T]) {
+pub fn render<T: PaneRow>(frame: &mut Frame<'_>, area: Rect, model: &ConsoleState, pane: PaneId, rows: &[T]) {
     let theme = model.theme;
     let table = model.table(pane);
     let (good_at, error) = model.pane_status(pane);
@@ -98,7 +98,11 @@ pub fn render<T: PaneRow>(frame: &mut Frame<'_>, area: Rect, model: &Model, pane
         title.push_str(&format!(" sort: {}", columns.get(column).map(|c| c.title).unwrap_or("?")));
     }
     title.push(' ');
-    let block = Block::default().borders(Borders::ALL).title(Span::styled(title, theme.title()));
+    let mut block = Block::default().borders(Borders::ALL).title(Span::styled(title, theme.title()));
+    if let (PaneId::Instances, Some((line, tone))) = (pane, crate::tui::autoscale_line::autoscale_line(model))
+    {
+        block = block.title(Line::from(Span::styled(line, theme.tone(tone))).right_aligned());
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
@@ -170,7 +174,7 @@ pub fn effective_offset(offset: usize, cursor: usize, height: usize) -> usize {
 }
 
 /// Draw the current pane.
-pub fn render_current(frame: &mut Frame<'_>, area: Rect, model: &Model) {
+pub fn render_current(frame: &mut Frame<'_>, area: Rect, model: &ConsoleState) {
     match model.pane {
         PaneId::Instances => render(frame, area, model, PaneId::Instances, &model.instances.rows),
         PaneId::Targets => render(frame, area, model, PaneId::Targets, &model.targets.rows),
@@ -194,7 +198,7 @@ pub fn column_count(pane: PaneId) -> usize {
 }
 
 /// The details of the row under the cursor.
-pub fn cursor_details(model: &Model) -> Option<(String, Vec<String>)> {
+pub fn cursor_details(model: &ConsoleState) -> Option<(String, Vec<String>)> {
     let ctx = RowCtx { theme: model.theme, now: model.now, model };
     let index = model.table(model.pane).selected_index()?;
     match model.pane {

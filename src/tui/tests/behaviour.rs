@@ -4,17 +4,17 @@ use crate::model::Action as PlanAction;
 use crate::tui::app::{PaneId, Progress};
 use crate::tui::dialogs::approve::Focus;
 use crate::tui::fixtures;
+use crate::tui::messages::{Refresh, WorkerEvent};
 use crate::tui::update::{apply_refresh, update, Effect, Msg};
-use crate::tui::worker::{Event, Refresh};
-use crossterm::event::KeyCode;
+use ratatui::crossterm::event::KeyCode;
 
-fn diffs_model() -> crate::tui::app::Model {
+fn diffs_model() -> crate::tui::app::ConsoleState {
     let mut model = fixtures::model();
     model.pane = PaneId::Diffs;
     model
 }
 
-fn type_text(model: &mut crate::tui::app::Model, text: &str) {
+fn type_text(model: &mut crate::tui::app::ConsoleState, text: &str) {
     keys(model, text);
 }
 
@@ -86,11 +86,14 @@ fn results_land_in_the_pane_and_stay_after_the_diff_leaves_the_plan() {
     press(&mut model, KeyCode::Tab);
     press(&mut model, KeyCode::Enter);
     let id = "delete-target:Machines-3".to_string();
-    update(&mut model, Msg::Worker(Event::ExecStarted { action_id: id.clone(), summary: "delete".into() }));
+    update(
+        &mut model,
+        Msg::Worker(WorkerEvent::ExecStarted { action_id: id.clone(), summary: "delete".into() }),
+    );
     assert_eq!(model.progress.get(&id), Some(&Progress::Running));
     update(
         &mut model,
-        Msg::Worker(Event::ExecFinished {
+        Msg::Worker(WorkerEvent::ExecFinished {
             action_id: id.clone(),
             summary: "delete".into(),
             outcome: Outcome::Done,
@@ -184,7 +187,7 @@ fn profile_command_switches_only_to_a_defined_profile() {
 
 #[test]
 fn mouse_click_selects_the_row_under_it_and_the_wheel_scrolls() {
-    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    use ratatui::crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
     let mut model = fixtures::model();
     let mouse = |kind, row| Msg::Mouse(MouseEvent { kind, column: 10, row, modifiers: KeyModifiers::NONE });
     // Header, tabs, two strip rows, the pane's border, its column header: the first row is at y=6.

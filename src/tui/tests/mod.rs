@@ -1,24 +1,26 @@
 //! Console tests: rendering (TestBackend + insta snapshots, cell styles) and `update` behaviour.
 //! Fixtures use fixed times, so rendered ages ("12s ago") are stable without scrubbing.
 
+mod autoscale;
 mod behaviour;
 mod nodes;
 mod render;
 mod scaling;
+mod text_fields;
 
-use super::app::Model;
+use super::app::ConsoleState;
 use super::update::{update, Effect, Msg};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 
-pub fn draw(model: &Model, width: u16, height: u16) -> Terminal<TestBackend> {
+pub fn draw(model: &ConsoleState, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
     terminal.draw(|frame| super::view::view(frame, model)).expect("draw");
     terminal
 }
 
-pub fn press(model: &mut Model, code: KeyCode) -> Vec<Effect> {
+pub fn press(model: &mut ConsoleState, code: KeyCode) -> Vec<Effect> {
     let modifiers = match code {
         KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
         _ => KeyModifiers::NONE,
@@ -26,7 +28,7 @@ pub fn press(model: &mut Model, code: KeyCode) -> Vec<Effect> {
     update(model, Msg::Key(KeyEvent::new(code, modifiers)))
 }
 
-pub fn keys(model: &mut Model, text: &str) -> Vec<Effect> {
+pub fn keys(model: &mut ConsoleState, text: &str) -> Vec<Effect> {
     text.chars().flat_map(|c| press(model, KeyCode::Char(c))).collect()
 }
 

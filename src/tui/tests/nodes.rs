@@ -5,16 +5,15 @@ use super::{draw, keys, press, screen};
 use crate::drain::{DrainChoice, DrainEffect, DrainState};
 use crate::model::Node;
 use crate::node_job::JobProgress;
-use crate::tui::app::{Model, Overlay, PaneId};
+use crate::tui::app::{ConsoleState, Overlay, PaneId};
 use crate::tui::dialogs::node::{Focus, Kind, CHOICES};
 use crate::tui::fixtures;
+use crate::tui::messages::{JobKind, NodeEvent, NodeRequest, WorkerEvent};
 use crate::tui::update::{update, Effect, Msg};
-use crate::tui::worker::Event;
-use crate::tui::worker_nodes::{JobKind, NodeEvent, NodeRequest};
-use crossterm::event::KeyCode;
+use ratatui::crossterm::event::KeyCode;
 
 /// The fixture world plus a third node, online and idle, so draining OCTO-NODE-1 is allowed.
-fn three_nodes() -> Model {
+pub(super) fn three_nodes() -> ConsoleState {
     let mut model = fixtures::model();
     model.pane = PaneId::Nodes;
     model.nodes.rows.push(Node {
@@ -31,15 +30,15 @@ fn three_nodes() -> Model {
     model
 }
 
-fn dialog(model: &Model) -> &crate::tui::dialogs::node::NodeDialog {
+fn dialog(model: &ConsoleState) -> &crate::tui::dialogs::node::NodeDialog {
     match &model.overlay {
         Overlay::Node(dialog) => dialog,
         other => panic!("a node dialog is open, not {other:?}"),
     }
 }
 
-fn node_event(model: &mut Model, event: NodeEvent) -> Vec<Effect> {
-    update(model, Msg::Worker(Event::Node(event)))
+fn node_event(model: &mut ConsoleState, event: NodeEvent) -> Vec<Effect> {
+    update(model, Msg::Worker(WorkerEvent::Node(event)))
 }
 
 fn progress(state: DrainState, running: usize, sent: Vec<DrainEffect>, resumed: bool) -> JobProgress {
@@ -202,7 +201,7 @@ fn task_cap_is_checked_live_as_it_is_typed() {
     assert_eq!(dialog(&model).kind, Kind::TaskCap { current: 5 });
     press(&mut model, KeyCode::Tab);
     keys(&mut model, "x0");
-    assert_eq!(dialog(&model).typed, "0", "only digits are typed");
+    assert_eq!(dialog(&model).typed.value(), "0", "only digits are typed");
     let error = dialog(&model).cap_error().expect("cap 0 is refused");
     assert!(error.contains("last online"), "{error}");
     assert!(screen(&draw(&model, 120, 30)).contains("nothing would be left"), "the refusal shows as typed");

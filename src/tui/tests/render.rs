@@ -2,10 +2,10 @@ use super::{draw, keys, press, screen};
 use crate::tui::app::PaneId;
 use crate::tui::fixtures;
 use crate::tui::theme::Theme;
-use crossterm::event::KeyCode;
+use ratatui::crossterm::event::KeyCode;
 use ratatui::style::{Color, Modifier};
 
-fn pane_model(pane: PaneId) -> crate::tui::app::Model {
+fn pane_model(pane: PaneId) -> crate::tui::app::ConsoleState {
     let mut model = fixtures::model();
     model.pane = pane;
     model

@@ -6,35 +6,33 @@ use crate::doctor::Finding;
 use crate::guard::ScaleRequest;
 use crate::model::{ScaleChange, Severity};
 use crate::scaling::{propose, Conflict, ProtectOutcome, ScaleOutcome};
-use crate::tui::app::{Model, Overlay, PaneId};
+use crate::tui::app::{ConsoleState, Overlay, PaneId};
 use crate::tui::dialogs::scale::{Focus, ScaleDialog};
 use crate::tui::fixtures;
-use crate::tui::scale_state::FindingsReport;
+use crate::tui::messages::{FindingsReport, ScaleJob, ScaleReport, WorkerEvent};
 use crate::tui::update::{update, Effect, Msg};
-use crate::tui::worker::Event;
-use crate::tui::worker_scale::{Job, Report};
-use crossterm::event::KeyCode;
+use ratatui::crossterm::event::KeyCode;
 
 /// Three running, unprotected VMs (capacity 3); the default guard: 1..=10, step 3, reason required.
-fn model() -> Model {
+fn model() -> ConsoleState {
     let mut model = fixtures::model_with_instances(3);
     model.pane = PaneId::Instances;
     model
 }
 
-fn dialog(model: &Model) -> &ScaleDialog {
+fn dialog(model: &ConsoleState) -> &ScaleDialog {
     match &model.overlay {
         Overlay::Scale(dialog) => dialog,
         other => panic!("the scale dialog is open: {other:?}"),
     }
 }
 
-fn dialog_text(model: &Model) -> String {
+fn dialog_text(model: &ConsoleState) -> String {
     dialog(model).lines().into_iter().map(|(line, _)| line).collect::<Vec<_>>().join("\n")
 }
 
-fn report(model: &mut Model, report: Report) -> Vec<Effect> {
-    update(model, Msg::Worker(Event::Scale(report)))
+fn report(model: &mut ConsoleState, report: ScaleReport) -> Vec<Effect> {
+    update(model, Msg::Worker(WorkerEvent::Scale(report)))
 }
 
 #[test]
@@ -75,7 +73,7 @@ fn the_verdict_updates_live_as_digits_are_typed() {
 
     press(&mut model, KeyCode::Tab);
     let effects = press(&mut model, KeyCode::Enter);
-    let [Effect::Scale(Job::Scale { shown, .. })] = effects.as_slice() else {
+    let [Effect::Scale(ScaleJob::Scale { shown, .. })] = effects.as_slice() else {
         panic!("one scale job: {effects:?}")
     };
     assert_eq!((shown.current(), shown.target()), (3, 5));
@@ -90,9 +88,10 @@ fn the_cooldown_from_the_journal_refuses_live() {
         scale_set: crate::reconcile::testkit::set_key("vmss-web"),
         at: fixtures::now() - time::Duration::seconds(60),
         from: Some(2),
-        to: 3,
+        to: Some(3),
+        by: Some("alice via scaleguard".into()),
     };
-    report(&mut model, Report::History(vec![change]));
+    report(&mut model, ScaleReport::History(vec![change]));
     keys(&mut model, ":scale 4");
     press(&mut model, KeyCode::Enter);
     let text = dialog_text(&model);
@@ -140,7 +139,7 @@ fn the_scale_and_protect_dialogs_open_on_cancel() {
     keys(&mut model, ":scale 4");
     press(&mut model, KeyCode::Enter);
     assert_eq!(dialog(&model).focus, Focus::Cancel);
-    assert_eq!(dialog(&model).capacity, "4");
+    assert_eq!(dialog(&model).capacity.value(), "4");
     assert!(press(&mut model, KeyCode::Enter).is_empty(), "Enter on Cancel sends nothing");
     assert!(matches!(model.overlay, Overlay::None));
 
@@ -163,12 +162,14 @@ fn protecting_needs_a_reason_and_sends_the_captured_instance() {
     keys(&mut model, "keep for debugging");
     press(&mut model, KeyCode::Tab);
     let effects = press(&mut model, KeyCode::Enter);
-    let [Effect::Scale(Job::Protect { request, .. })] = effects.as_slice() else { panic!("{effects:?}") };
+    let [Effect::Scale(ScaleJob::Protect { request, .. })] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
     assert_eq!((request.instance_id.as_str(), request.protect), ("1", true));
     assert_eq!(request.reason, "keep for debugging");
     let effects = report(
         &mut model,
-        Report::Protected {
+        ScaleReport::Protected {
             what: "protect instance 1 of vmss-web".into(),
             outcome: Ok(ProtectOutcome::Done),
         },
@@ -176,13 +177,13 @@ fn protecting_needs_a_reason_and_sends_the_captured_instance() {
     assert_eq!(effects, vec![Effect::Refresh], "a refresh shows the new protection");
 }
 
-fn confirm_scale_to(model: &mut Model, capacity: &str) -> Box<crate::scaling::Proposal> {
+fn confirm_scale_to(model: &mut ConsoleState, capacity: &str) -> Box<crate::scaling::Proposal> {
     keys(model, &format!("S{capacity}"));
     press(model, KeyCode::Tab);
     keys(model, "sale");
     press(model, KeyCode::Tab);
     let effects = press(model, KeyCode::Enter);
-    let [Effect::Scale(Job::Scale { shown, .. })] = effects.as_slice() else { panic!("{effects:?}") };
+    let [Effect::Scale(ScaleJob::Scale { shown, .. })] = effects.as_slice() else { panic!("{effects:?}") };
     shown.clone()
 }
 
@@ -201,15 +202,23 @@ fn a_412_reopens_the_dialog_with_the_fresh_proposal_and_never_retries() {
     listing.state.etag = Some("\"2\"".into());
     listing.instances.push(crate::reconcile::testkit::vm("vmss-web", 3));
     let request = ScaleRequest { new_capacity: 5, ..shown.request.clone() };
-    let fresh = propose("prod", &model.scale.limits, request, listing, &[], fixtures::now());
+    let fresh = propose(
+        "prod",
+        &model.scale.limits,
+        request,
+        listing,
+        &[],
+        crate::guard::OtherScalers::none(),
+        fixtures::now(),
+    );
     let conflict = Conflict { expected_capacity: 3, fresh: Ok(fresh) };
     let outcome = Ok(ScaleOutcome::Changed(Box::new(conflict)));
-    let effects = report(&mut model, Report::Scaled { scale_set: "vmss-web".into(), outcome });
+    let effects = report(&mut model, ScaleReport::Scaled { scale_set: "vmss-web".into(), outcome });
 
     assert!(!effects.iter().any(|e| matches!(e, Effect::Scale(_))), "never retried: {effects:?}");
     let reopened = dialog(&model);
     assert_eq!(reopened.focus, Focus::Cancel);
-    assert_eq!((reopened.current(), reopened.capacity.as_str(), reopened.reason.as_str()), (4, "5", "sale"));
+    assert_eq!((reopened.current(), reopened.capacity.value(), reopened.reason.value()), (4, "5", "sale"));
     let text = dialog_text(&model);
     assert!(text.contains("capacity 3→4 by someone else"), "{text}");
     assert!(text.contains("Capacity     4 → 5 (+1)"), "{text}");
@@ -221,7 +230,7 @@ fn a_done_scale_follows_the_event_in_the_diffs_pane() {
     let mut model = model();
     confirm_scale_to(&mut model, "5");
     let outcome = Ok(ScaleOutcome::Done { from: 3, to: 5, forced: false });
-    let effects = report(&mut model, Report::Scaled { scale_set: "vmss-web".into(), outcome });
+    let effects = report(&mut model, ScaleReport::Scaled { scale_set: "vmss-web".into(), outcome });
     assert_eq!(effects, vec![Effect::Refresh]);
     assert_eq!(model.pane, PaneId::Diffs);
     let notice = model.notice.clone().unwrap();
@@ -238,7 +247,7 @@ fn findings() -> FindingsReport {
         recommended: "Skip".into(),
         why: "a deployment to an empty role fails the scale-out".into(),
         fix: fix.into(),
-        source: crate::doctor::finding::source::VMSS_TARGETS,
+        source: crate::doctor::finding::source::PROJECT_SETTINGS,
     };
     FindingsReport {
         findings: vec![
@@ -263,7 +272,7 @@ fn findings() -> FindingsReport {
 #[test]
 fn the_findings_overlay_lists_each_why_and_fix() {
     let mut model = model();
-    report(&mut model, Report::Findings(findings()));
+    report(&mut model, ScaleReport::Findings(findings()));
     assert!(screen(&draw(&model, 120, 20)).contains("findings 1E 1W (!)"));
     keys(&mut model, "!");
     let lines: Vec<String> =
@@ -280,11 +289,11 @@ fn the_findings_overlay_lists_each_why_and_fix() {
 #[test]
 fn doctor_runs_again_on_request_and_announces_the_counts() {
     let mut model = model();
-    report(&mut model, Report::Findings(findings()));
+    report(&mut model, ScaleReport::Findings(findings()));
     assert!(model.notice.is_none(), "the startup run is silent: the header shows it");
     keys(&mut model, ":doctor");
-    assert_eq!(press(&mut model, KeyCode::Enter), vec![Effect::Scale(Job::Doctor)]);
-    report(&mut model, Report::Findings(findings()));
+    assert_eq!(press(&mut model, KeyCode::Enter), vec![Effect::Scale(ScaleJob::Doctor)]);
+    report(&mut model, ScaleReport::Findings(findings()));
     assert!(model.notice.clone().unwrap().text.contains("1 error(s), 1 warning(s)"));
 }
 
@@ -298,7 +307,7 @@ fn scale_dialog_snapshot() {
 #[test]
 fn findings_overlay_snapshot() {
     let mut model = model();
-    report(&mut model, Report::Findings(findings()));
+    report(&mut model, ScaleReport::Findings(findings()));
     keys(&mut model, "!");
     insta::assert_snapshot!(screen(&draw(&model, 120, 30)));
 }
@@ -312,7 +321,7 @@ fn an_open_dialog_rechecks_over_each_refresh() {
     assert!(dialog_text(&model).contains("Verdict      ALLOWED"), "{}", dialog_text(&model));
 
     // A refresh lands: the set is now at 4 with an instance still creating.
-    let refresh = crate::tui::worker::Refresh {
+    let refresh = crate::tui::messages::Refresh {
         snapshot: fixtures::snapshot(),
         plan: fixtures::plan(),
         finished_at: fixtures::now(),
@@ -321,5 +330,5 @@ fn an_open_dialog_rechecks_over_each_refresh() {
     let text = dialog_text(&model);
     assert!(text.contains("Capacity     4 → 5 (+1)"), "{text}");
     assert!(text.contains("still provisioning"), "{text}");
-    assert_eq!(dialog(&model).reason, "sale", "what was typed stays");
+    assert_eq!(dialog(&model).reason.value(), "sale", "what was typed stays");
 }

@@ -175,6 +175,7 @@ impl SnapshotBuilder {
             key: set_key(name),
             match_by: MatchBy::ComputerName,
             listing: Ok(ScaleSetListing { state, instances }),
+            others: crate::snapshot::OthersObservation::nobody(),
         });
         self
     }
@@ -185,6 +186,7 @@ impl SnapshotBuilder {
             key: set_key(name),
             match_by: MatchBy::ComputerName,
             listing: Err(ReadFailure::new(format!("scale set rg/{name} instances (page 2)"), "HTTP 503")),
+            others: crate::snapshot::OthersObservation::nobody(),
         });
         self
     }

@@ -1,77 +1,26 @@
 //! The background worker: owns all IO. It refreshes on a timer and on request (never two
 //! refreshes at once), observes each snapshot into the reconcile history it owns, plans, and runs
-//! approved actions through the executor. It talks to the UI only by messages.
+//! approved actions through the executor. It talks to the UI only by the messages in
+//! `tui::messages` and imports nothing else of the console.
+
+pub mod autoscale;
+pub mod nodes;
+pub mod scale;
 
 use crate::config::Profile;
 use crate::executor::Executor;
 pub use crate::executor::{ActionReport, ExecEvent};
 use crate::inventory::Collector;
 use crate::journal::Outcome;
-use crate::model::{Plan, PlannedAction};
+use crate::model::PlannedAction;
 use crate::reconcile::{self, History, MatchedSnapshot};
 use crate::sim::{EventAction, FaultSpec, RunningSim};
 use crate::snapshot::Snapshot;
-use crate::tui::keymap::DemoEvent;
+use crate::tui::messages::{DemoEvent, Refresh, Request, ScaleJob, WorkerEvent};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use time::OffsetDateTime;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
-
-/// What the UI asks of the worker.
-#[derive(Debug)]
-pub enum Request {
-    /// Refresh now (coalesced with one already running).
-    Refresh,
-    Execute {
-        actions: Vec<PlannedAction>,
-        reason: String,
-    },
-    Demo(DemoEvent),
-    /// HA-node operations (drain, delete, undrain, task cap, answers).
-    Node(super::worker_nodes::NodeRequest),
-    /// Scale, protect or run the doctor (see `worker_scale`).
-    Scale(super::worker_scale::Job),
-    Shutdown,
-}
-
-/// One finished refresh: the snapshot and the plan made from it.
-#[derive(Debug, Clone)]
-pub struct Refresh {
-    pub snapshot: Snapshot,
-    pub plan: Plan,
-    pub finished_at: OffsetDateTime,
-}
-
-/// What the worker tells the UI.
-#[derive(Debug)]
-pub enum Event {
-    RefreshStarted {
-        at: OffsetDateTime,
-    },
-    Refreshed(Box<Refresh>),
-    ExecStarted {
-        action_id: String,
-        summary: String,
-    },
-    ExecFinished {
-        action_id: String,
-        summary: String,
-        outcome: Outcome,
-        /// What the server answered when it worked (deployment and task ids).
-        detail: Option<String>,
-    },
-    ExecDone {
-        ran: usize,
-        failed: usize,
-    },
-    Demo(Result<String, String>),
-    Node(super::worker_nodes::NodeEvent),
-    /// A scaling or doctor job's report (see `worker_scale`).
-    Scale(super::worker_scale::Report),
-    /// Something the worker could not do (history file, journal); one sentence.
-    Failed(String),
-}
 
 /// Runs approved actions. The product's executor implements it; it re-validates every action
 /// against fresh state, journals before and after, and reports progress as it goes.
@@ -116,7 +65,7 @@ impl Approvals for NoExecutor {
             .map(|planned| {
                 let report = ActionReport {
                     action_id: planned.id.clone(),
-                    summary: crate::tui::panes::diffs::summary(planned),
+                    summary: planned.action.summary(),
                     outcome: Outcome::Failed(self.0.clone()),
                     detail: None,
                 };
@@ -141,7 +90,7 @@ pub struct WorkerSetup {
 
 pub struct WorkerHandle {
     pub requests: UnboundedSender<Request>,
-    pub events: UnboundedReceiver<Event>,
+    pub events: UnboundedReceiver<WorkerEvent>,
     pub task: tokio::task::JoinHandle<()>,
 }
 
@@ -155,15 +104,19 @@ pub fn spawn(setup: WorkerSetup) -> WorkerHandle {
 struct Worker {
     setup: WorkerSetup,
     history: History,
-    events: UnboundedSender<Event>,
+    events: UnboundedSender<WorkerEvent>,
     done_tx: UnboundedSender<Snapshot>,
     refreshing: bool,
 }
 
-async fn run(setup: WorkerSetup, mut requests: UnboundedReceiver<Request>, events: UnboundedSender<Event>) {
+async fn run(
+    setup: WorkerSetup,
+    mut requests: UnboundedReceiver<Request>,
+    events: UnboundedSender<WorkerEvent>,
+) {
     let history = match &setup.history_file {
         Some(path) => reconcile::load_history(path).unwrap_or_else(|err| {
-            let _ = events.send(Event::Failed(format!(
+            let _ = events.send(WorkerEvent::Failed(format!(
                 "cannot read observation history {}: {err}; starting afresh",
                 path.display()
             )));
@@ -175,25 +128,19 @@ async fn run(setup: WorkerSetup, mut requests: UnboundedReceiver<Request>, event
     let mut ticker = tokio::time::interval(setup.refresh_every.max(Duration::from_millis(200)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let (node_tx, mut node_rx) = mpsc::unbounded_channel();
-    let mut nodes =
-        super::worker_nodes::NodeWorker::new(setup.node_jobs.clone(), node_tx, setup.refresh_every);
+    let mut nodes = nodes::NodeWorker::new(setup.node_jobs.clone(), node_tx, setup.refresh_every);
     nodes.announce_pending();
     let mut worker = Worker { setup, history, events, done_tx, refreshing: false };
     // The doctor reads extra resources: once at startup and on `:doctor`, never per refresh.
     let clock = worker.setup.collector.clock().clone();
-    super::worker_scale::spawn(
-        &worker.setup.profile,
-        &clock,
-        super::worker_scale::Job::Doctor,
-        &worker.events,
-    );
+    scale::spawn(&worker.setup.profile, &clock, ScaleJob::Doctor, &worker.events);
     loop {
         tokio::select! {
             request = requests.recv() => match request {
                 None | Some(Request::Shutdown) => break,
                 Some(Request::Refresh) => worker.start_refresh(),
                 Some(Request::Node(request)) => nodes.handle(request),
-                Some(Request::Scale(job)) => super::worker_scale::spawn(&worker.setup.profile, &clock, job, &worker.events),
+                Some(Request::Scale(job)) => scale::spawn(&worker.setup.profile, &clock, job, &worker.events),
                 Some(Request::Demo(event)) => {
                     worker.demo(event);
                     worker.start_refresh();
@@ -212,7 +159,7 @@ async fn run(setup: WorkerSetup, mut requests: UnboundedReceiver<Request>, event
             },
             Some(snapshot) = done_rx.recv() => worker.finish_refresh(snapshot),
             Some(event) = node_rx.recv() => {
-                let _ = worker.events.send(Event::Node(event));
+                let _ = worker.events.send(WorkerEvent::Node(event));
             }
             _ = ticker.tick() => worker.start_refresh(),
         }
@@ -226,7 +173,7 @@ impl Worker {
             return;
         }
         self.refreshing = true;
-        let _ = self.events.send(Event::RefreshStarted { at: self.setup.collector.clock().now() });
+        let _ = self.events.send(WorkerEvent::RefreshStarted { at: self.setup.collector.clock().now() });
         let collector = self.setup.collector.clone();
         let done = self.done_tx.clone();
         tokio::spawn(async move {
@@ -249,7 +196,8 @@ impl Worker {
             }
         }
         tracing::debug!(failures = snapshot.failures().len(), actions = plan.actions.len(), "refreshed");
-        let _ = self.events.send(Event::Refreshed(Box::new(Refresh { snapshot, plan, finished_at: now })));
+        let _ =
+            self.events.send(WorkerEvent::Refreshed(Box::new(Refresh { snapshot, plan, finished_at: now })));
     }
 
     async fn execute(&mut self, actions: Vec<PlannedAction>, reason: String) {
@@ -257,8 +205,8 @@ impl Worker {
         let events = self.events.clone();
         let mut progress = move |event: ExecEvent| {
             let _ = events.send(match event {
-                ExecEvent::Started { action_id, summary } => Event::ExecStarted { action_id, summary },
-                ExecEvent::Finished(report) => Event::ExecFinished {
+                ExecEvent::Started { action_id, summary } => WorkerEvent::ExecStarted { action_id, summary },
+                ExecEvent::Finished(report) => WorkerEvent::ExecFinished {
                     action_id: report.action_id,
                     summary: report.summary,
                     outcome: report.outcome,
@@ -272,17 +220,17 @@ impl Worker {
         for report in &reports {
             tracing::info!(action = %report.summary, outcome = ?report.outcome, "approved action finished");
         }
-        let _ = self.events.send(Event::ExecDone { ran: reports.len(), failed });
+        let _ = self.events.send(WorkerEvent::ExecDone { ran: reports.len(), failed });
     }
 
     fn demo(&mut self, event: DemoEvent) {
         let Some(sim) = &self.setup.demo else {
-            let _ = self.events.send(Event::Demo(Err("world events need `scaleguard demo`".into())));
+            let _ = self.events.send(WorkerEvent::Demo(Err("world events need `scaleguard demo`".into())));
             return;
         };
         let result = demo_event(sim, event);
         tracing::info!(?event, ?result, "demo world event");
-        let _ = self.events.send(Event::Demo(result));
+        let _ = self.events.send(WorkerEvent::Demo(result));
     }
 }
 

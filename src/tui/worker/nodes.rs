@@ -7,77 +7,11 @@ use crate::drain::DrainChoice;
 use crate::journal::Journal;
 use crate::node_job::{DrainOptions, JobProgress, NodeJobError, NodeJobRunner};
 use crate::octopus::OctopusClient;
+use crate::tui::messages::{JobKind, NodeEvent, NodeRequest};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
-
-/// What the UI asks of the node side. Nodes are named by id (names are resolved in the UI).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NodeRequest {
-    /// Start a drain, or resume the unfinished one the journal holds for the node.
-    Drain {
-        node: String,
-    },
-    /// The operator's answer to a drain's question (also accepted while it waits).
-    Answer {
-        node: String,
-        choice: DrainChoice,
-    },
-    /// Delete now; `force` only after the typed name and the explicit force choice.
-    Delete {
-        node: String,
-        force: bool,
-    },
-    Undrain {
-        node: String,
-    },
-    TaskCap {
-        node: String,
-        cap: u32,
-    },
-}
-
-/// Which job a progress line belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobKind {
-    Drain,
-    Delete { force: bool },
-}
-
-impl JobKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            JobKind::Drain => "drain",
-            JobKind::Delete { force: false } => "delete",
-            JobKind::Delete { force: true } => "force delete",
-        }
-    }
-}
-
-/// What the node side tells the UI.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NodeEvent {
-    /// Nodes with an unfinished drain in the journal (id, name), read at startup.
-    Pending(Vec<(String, String)>),
-    Progress {
-        kind: JobKind,
-        progress: JobProgress,
-    },
-    /// A job ended: done or aborted (Ok, one sentence) or failed (Err, one sentence).
-    Finished {
-        kind: JobKind,
-        node: String,
-        result: Result<String, String>,
-    },
-    /// A pure check refused the operation: one sentence for a dialog.
-    Refused {
-        node: String,
-        sentence: String,
-    },
-    /// A single call (undrain, task cap) or a hiccup of a running job, for the status line.
-    Said(Result<String, String>),
-}
 
 /// The runner for a profile, journaling to the data dir's journal; Err says why node
 /// operations are unavailable (no data dir, no API key).

@@ -2,65 +2,35 @@
 //! operation ends, and the refresh loop must keep running meanwhile so the console can follow the
 //! scale event) and reports back with one message.
 
-use super::worker::Event;
 use crate::clock::Clock;
 use crate::config::Profile;
 use crate::doctor;
 use crate::journal::{self, Journal};
 use crate::model::ScaleChange;
-use crate::scaling::{cooldown_history, Conflict, Proposal, ProtectOutcome, ScaleOutcome, Scaling};
-use crate::tui::dialogs::protect::ProtectRequest;
-use crate::tui::scale_state::FindingsReport;
+use crate::scaling::{cooldown_history, Conflict, Proposal, ScaleOutcome, Scaling};
+use crate::tui::messages::{FindingsReport, ProtectRequest, ScaleJob, ScaleReport, WorkerEvent};
 use tokio::sync::mpsc::UnboundedSender;
 
-/// What the UI asks of the worker for scaling and the doctor.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Job {
-    /// Re-read and re-check `shown`'s request, then apply it. Asks again (never retries) when the
-    /// scale set changed since the operator looked.
-    Scale {
-        profile_name: String,
-        shown: Box<Proposal>,
-    },
-    Protect {
-        profile_name: String,
-        request: ProtectRequest,
-    },
-    /// Run the doctor's reads and checks (read-only).
-    Doctor,
-}
-
-/// What the worker reports back.
-#[derive(Debug)]
-pub enum Report {
-    /// The journal's capacity changes, for the live verdict's cooldown.
-    History(Vec<ScaleChange>),
-    Scaled {
-        scale_set: String,
-        outcome: Result<ScaleOutcome, String>,
-    },
-    Protected {
-        what: String,
-        outcome: Result<ProtectOutcome, String>,
-    },
-    Findings(FindingsReport),
-}
-
-/// Start `job` on its own task; its report arrives as `Event::Scale`.
-pub fn spawn(profile: &Profile, clock: &Clock, job: Job, events: &UnboundedSender<Event>) {
+/// Start `job` on its own task; its report arrives as `WorkerEvent::Scale`.
+pub fn spawn(profile: &Profile, clock: &Clock, job: ScaleJob, events: &UnboundedSender<WorkerEvent>) {
     let profile = profile.clone();
     let clock = clock.clone();
     let events = events.clone();
     tokio::spawn(async move {
         let report = match job {
-            Job::Scale { profile_name, shown } => scale(&profile_name, &profile, &clock, &shown).await,
-            Job::Protect { profile_name, request } => protect(&profile_name, &profile, &clock, request).await,
-            Job::Doctor => Report::Findings(gather_findings(&profile, &clock).await),
+            ScaleJob::Scale { profile_name, shown } => scale(&profile_name, &profile, &clock, &shown).await,
+            ScaleJob::Protect { profile_name, request } => {
+                protect(&profile_name, &profile, &clock, request).await
+            }
+            ScaleJob::Autoscale { profile_name, request } => {
+                super::autoscale::change(&scaling(&profile_name, &profile, &clock), request).await
+            }
+            ScaleJob::Doctor => ScaleReport::Findings(gather_findings(&profile, &clock).await),
         };
-        let _ = events.send(Event::Scale(report));
+        let _ = events.send(WorkerEvent::Scale(report));
         // After a change (and with the startup doctor run): the cooldown counts it now.
         if let Some(history) = journal_history() {
-            let _ = events.send(Event::Scale(Report::History(history)));
+            let _ = events.send(WorkerEvent::Scale(ScaleReport::History(history)));
         }
     });
 }
@@ -77,13 +47,13 @@ pub fn journal_history() -> Option<Vec<ScaleChange>> {
     }
 }
 
-fn scaling(profile_name: &str, profile: &Profile, clock: &Clock) -> Result<Scaling, String> {
+pub(super) fn scaling(profile_name: &str, profile: &Profile, clock: &Clock) -> Result<Scaling, String> {
     let path = journal::default_path().ok_or("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
     let journal = Journal::open(&path).map_err(|err| err.to_string())?;
     Ok(Scaling::new(profile_name, profile.clone(), journal).with_clock(clock.clone()))
 }
 
-async fn scale(profile_name: &str, profile: &Profile, clock: &Clock, shown: &Proposal) -> Report {
+async fn scale(profile_name: &str, profile: &Profile, clock: &Clock, shown: &Proposal) -> ScaleReport {
     let scale_set = shown.key().name.clone();
     let outcome = async {
         let scaling = scaling(profile_name, profile, clock)?;
@@ -102,10 +72,15 @@ async fn scale(profile_name: &str, profile: &Profile, clock: &Clock, shown: &Pro
     }
     .await;
     tracing::info!(set = %scale_set, ?outcome, "console scale finished");
-    Report::Scaled { scale_set, outcome }
+    ScaleReport::Scaled { scale_set, outcome }
 }
 
-async fn protect(profile_name: &str, profile: &Profile, clock: &Clock, request: ProtectRequest) -> Report {
+async fn protect(
+    profile_name: &str,
+    profile: &Profile,
+    clock: &Clock,
+    request: ProtectRequest,
+) -> ScaleReport {
     let verb = if request.protect { "protect" } else { "unprotect" };
     let what = format!("{verb} instance {} of {}", request.instance_id, request.scale_set.name);
     let outcome = async {
@@ -118,12 +93,14 @@ async fn protect(profile_name: &str, profile: &Profile, clock: &Clock, request: 
     }
     .await;
     tracing::info!(%what, ?outcome, "console protection change finished");
-    Report::Protected { what, outcome }
+    ScaleReport::Protected { what, outcome }
 }
 
 async fn gather_findings(profile: &Profile, clock: &Clock) -> FindingsReport {
-    let input = doctor::gather(profile).await;
+    let mut input = doctor::gather(profile).await;
     let now = clock.now();
+    // The console is a reconcile while it runs: it observes every refresh and proposes the deletes.
+    input.last_reconcile = Some(now);
     let findings = doctor::check(&input, profile, now);
     let failures = input.failures().iter().map(|f| f.to_string()).collect();
     FindingsReport { findings, failures, taken_at: now }

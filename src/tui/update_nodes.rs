@@ -1,117 +1,16 @@
-//! HA-node jobs in the console: their state in the model, the pure checks that decide which dialog
-//! a node key opens (or why it is refused), and how dialog answers and worker events change the
-//! model. `update` calls in here; the worker side is `worker_nodes`.
+//! `update` for HA-node jobs: the pure checks that decide which dialog a node key opens (or why it
+//! is refused), and how dialog answers and the worker's node events change the console's state
+//! (`node_state`). `update` calls in here; the worker side is `worker::nodes`.
 
-use super::app::{Model, Overlay};
+use super::app::{ConsoleState, Overlay};
 use super::dialogs::node::{Kind, NodeDialog, Outcome};
+use super::messages::{JobKind, NodeEvent, NodeRequest};
+use super::node_state::JobView;
 use super::update::Effect;
-use super::worker_nodes::{JobKind, NodeEvent, NodeRequest};
 use crate::drain::{self, DrainEffect, DrainState, NodeRefusal};
 use crate::model::Node;
-use crate::node_job::{find_node, JobProgress};
-use crossterm::event::KeyEvent;
-use std::collections::BTreeMap;
-use time::OffsetDateTime;
-
-/// One drain or delete, as the console last heard of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobView {
-    pub node_id: String,
-    pub node_name: String,
-    pub kind: JobKind,
-    pub progress: Option<JobProgress>,
-    /// Done or aborted (Ok) or failed (Err), one sentence.
-    pub ended: Option<Result<String, String>>,
-    /// The question already put to the operator (so a tick does not reopen a dismissed one).
-    pub asked: Option<OffsetDateTime>,
-}
-
-impl JobView {
-    fn new(node_id: &str, node_name: &str, kind: JobKind) -> Self {
-        Self {
-            node_id: node_id.into(),
-            node_name: node_name.into(),
-            kind,
-            progress: None,
-            ended: None,
-            asked: None,
-        }
-    }
-
-    pub fn is_running(&self) -> bool {
-        self.ended.is_none()
-    }
-
-    pub fn waits_for_answer(&self) -> bool {
-        self.is_running()
-            && self.progress.as_ref().is_some_and(|p| matches!(p.state, DrainState::Question { .. }))
-    }
-
-    /// "drain: waiting for tasks, 2 running, 42s [resumed]" — for the nodes pane's JOB column.
-    pub fn short_line(&self) -> String {
-        let kind = self.kind.label();
-        match (&self.ended, &self.progress) {
-            (Some(Err(why)), _) => format!("{kind} failed: {why}"),
-            (Some(Ok(_)), Some(p)) => format!("{kind} {}, {}s", p.state_name, p.elapsed_secs),
-            (Some(Ok(text)), None) => format!("{kind}: {text}"),
-            (None, None) => format!("{kind}: starting"),
-            (None, Some(p)) => {
-                let badge = if p.resumed { " [resumed]" } else { "" };
-                format!("{kind}: {}, {} running, {}s{badge}", p.state_name, p.running_tasks, p.elapsed_secs)
-            }
-        }
-    }
-
-    /// The full progress line (`JobProgress::line`) for the jobs section of the diffs pane.
-    pub fn status_line(&self) -> String {
-        match (&self.ended, &self.progress) {
-            (Some(Err(why)), _) => format!("failed: {why}"),
-            (_, Some(p)) => {
-                let badge = if p.resumed { " [resumed]" } else { "" };
-                format!("{}{badge}", p.line())
-            }
-            (_, None) => format!("{}: starting", self.node_name),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NodeJobs {
-    /// By node id, in the order of the ids.
-    pub jobs: BTreeMap<String, JobView>,
-    /// Nodes with an unfinished drain in the journal (id → name), not yet resumed.
-    pub pending: BTreeMap<String, String>,
-}
-
-impl NodeJobs {
-    pub fn is_empty(&self) -> bool {
-        self.jobs.is_empty() && self.pending.is_empty()
-    }
-
-    /// What the nodes pane's JOB column shows for a node.
-    pub fn node_line(&self, node_id: &str) -> Option<String> {
-        if let Some(job) = self.jobs.get(node_id) {
-            return Some(job.short_line());
-        }
-        self.pending.contains_key(node_id).then(|| "unfinished drain: d resumes".to_string())
-    }
-
-    /// (kind, node, status) rows for the diffs pane's jobs section.
-    pub fn rows(&self) -> Vec<(String, String, String)> {
-        let pending = self.pending.iter().filter(|(id, _)| !self.jobs.contains_key(*id)).map(|(_, name)| {
-            (
-                "drain".to_string(),
-                name.clone(),
-                "unfinished in the journal: d on the nodes pane resumes".into(),
-            )
-        });
-        self.jobs
-            .values()
-            .map(|job| (job.kind.label().to_string(), job.node_name.clone(), job.status_line()))
-            .chain(pending)
-            .collect()
-    }
-}
+use crate::node_job::find_node;
+use ratatui::crossterm::event::KeyEvent;
 
 /// The kinds of node action other than drain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +24,7 @@ fn refusal_sentence(refusals: &[NodeRefusal]) -> String {
     refusals.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
-fn open(model: &mut Model, kind: Kind, node: &Node) {
+fn open(model: &mut ConsoleState, kind: Kind, node: &Node) {
     model.overlay = Overlay::Node(NodeDialog::open(kind, node, &model.nodes.rows));
 }
 
@@ -145,7 +44,7 @@ fn journal_node(id: &str, name: &str) -> Node {
 
 /// `d` or `:drain NAME`: the question if its job waits for an answer, else a confirm dialog
 /// (resume when the journal holds an unfinished drain), or the refusal when `check_drain` says no.
-pub fn open_drain(model: &mut Model, name: Option<String>) -> Vec<Effect> {
+pub fn open_drain(model: &mut ConsoleState, name: Option<String>) -> Vec<Effect> {
     let node = match &name {
         Some(wanted) => match find_node(&model.nodes.rows, wanted) {
             Ok(node) => node.clone(),
@@ -193,7 +92,7 @@ pub fn open_drain(model: &mut Model, name: Option<String>) -> Vec<Effect> {
 }
 
 /// `u`, `c`, `D` on the selected node.
-pub fn open_node_action(model: &mut Model, op: NodeOp) -> Vec<Effect> {
+pub fn open_node_action(model: &mut ConsoleState, op: NodeOp) -> Vec<Effect> {
     let Some(node) = model.cursor_node().cloned() else {
         model.warn("select a node first");
         return vec![];
@@ -219,7 +118,7 @@ pub fn open_node_action(model: &mut Model, op: NodeOp) -> Vec<Effect> {
     vec![]
 }
 
-pub fn on_dialog_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
+pub fn on_dialog_key(model: &mut ConsoleState, key: &KeyEvent) -> Vec<Effect> {
     let Overlay::Node(dialog) = &mut model.overlay else { return vec![] };
     let outcome = dialog.on_key(key);
     let (kind, id, name) = (dialog.kind.clone(), dialog.node_id.clone(), dialog.node_name.clone());
@@ -264,7 +163,7 @@ fn effect_sentence(node: &str, effect: &DrainEffect) -> String {
     }
 }
 
-pub fn on_event(model: &mut Model, event: NodeEvent) -> Vec<Effect> {
+pub fn on_event(model: &mut ConsoleState, event: NodeEvent) -> Vec<Effect> {
     match event {
         NodeEvent::Pending(pending) => {
             model.jobs.pending = pending.into_iter().collect();
@@ -346,7 +245,7 @@ pub fn on_event(model: &mut Model, event: NodeEvent) -> Vec<Effect> {
     }
 }
 
-impl Model {
+impl ConsoleState {
     /// A node with an unfinished drain in the journal, by name or id (case-insensitive).
     fn pending_named(&self, wanted: &str) -> Option<(String, String)> {
         let wanted = wanted.trim();
