@@ -11,7 +11,7 @@
 //!    `completeness` proves complete) and plans at the collector's `clock::Clock` time: waits,
 //!    deletes, deploys and notes, each with its reason.
 //! 3. **plan → UI.** The worker sends the plan to the render loop (`tui`, Elm-style
-//!    `update`/`view`) by message; the loop never waits on IO.
+//!    `update`/`view`) by message (`tui::messages`); the loop never waits on IO.
 //! 4. **UI → approval.** The operator selects actions and approves them in a dialog (typed names
 //!    for deletes); `apply` confirms on the terminal or with `--yes`.
 //! 5. **approval → executor.** `executor::Executor` takes the profile's apply lock, journals the
@@ -24,12 +24,14 @@
 //!
 //! Where IO lives: HTTP in `octopus` and `providers` (used by `inventory`, `executor`,
 //! `node_job`, `scaling`, `doctor::gather`); files in `journal`, `reconcile`'s history store,
-//! `logging` and `private_fs`; the terminal in `tui` and `cli`; loopback servers in `sim`. The
-//! pure core is the `scaleguard-core` crate, re-exported here (`model`, `config`, `snapshot`,
-//! `matching`, `completeness`, `reconcile`, `guard`, `drain`, `retry`, `secret`, `untrusted`):
-//! snapshots and `now` in, decisions out; it cannot depend on tokio, reqwest, ratatui or axum.
-//! Its only IO is `config` reading its file and the environment variables a profile names.
-//! The simulator is the `scaleguard-sim` crate (`sim`), which imports nothing from the product.
+//! `logging` and `private_fs`; the terminal in `tui` and `cli`; loopback servers in `sim`.
+//!
+//! The pure core is the `scaleguard-core` crate, re-exported here (`model`, `config`,
+//! `snapshot`, `matching`, `completeness`, `reconcile`, `guard`, `autoscale`, `drain`, `retry`,
+//! `secret`, `untrusted`): snapshots and `now` in, decisions out; it cannot depend on tokio,
+//! reqwest, ratatui or axum. Its only IO is `config` reading its file and the environment
+//! variables a profile names. The simulator is the `scaleguard-sim` crate (`sim`); of the
+//! product it uses only the core's Azure Autoscale profile selection.
 
 // Production code reports failures, it does not panic on them: no unwrap/expect outside tests
 // (unit tests here are compiled with cfg(test); integration tests are their own crates).
