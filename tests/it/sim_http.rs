@@ -425,3 +425,34 @@ async fn real_clock_runs_at_speed() {
     assert!(h.sim.sim_time() >= 500.0);
     h.sim.shutdown().await;
 }
+
+/// `GET /_sim/clock`: what `--sim-clock` reads. A manual clock answers its simulated time and a
+/// null speed; a real-time one its speed, its time moving on at that speed.
+#[tokio::test]
+async fn the_clock_endpoint_says_the_simulated_time_and_its_speed() {
+    let read = |h: &crate::support::sim_harness::Harness| {
+        let url = format!("{}/_sim/clock", h.sim.octopus_url());
+        let http = h.http.clone();
+        async move { http.get(url).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let parse = |clock: &Value| {
+        time::OffsetDateTime::parse(
+            clock["now"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    let h = start("steady").await;
+    h.advance(90);
+    let clock = read(&h).await;
+    assert_eq!(clock["speed"], Value::Null, "{clock}");
+    assert_eq!(parse(&clock), h.sim.now(), "{clock}");
+    h.sim.shutdown().await;
+
+    let h = start_with(SimOptions::new("steady").speed(1000.0)).await;
+    let first = read(&h).await;
+    assert_eq!(first["speed"], json!(1000.0), "{first}");
+    let second = read(&h).await;
+    assert!(parse(&second) > parse(&first), "{first} then {second}");
+    h.sim.shutdown().await;
+}
