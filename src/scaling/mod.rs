@@ -58,8 +58,16 @@ impl Scaling {
         self
     }
 
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
     pub fn profile_name(&self) -> &str {
         &self.profile_name
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.profile
     }
 
     pub fn journal(&self) -> &Journal {
