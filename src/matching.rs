@@ -142,6 +142,7 @@ mod tests {
             vm_id: Some(format!("vm-{set}-{id}")),
             name: format!("{set}_{id}"),
             computer_name: Some(computer.into()),
+            guest_computer_name: None,
             provisioning_state: ProvisioningState::Succeeded,
             power_state: PowerState::Running,
             latest_model_applied: true,

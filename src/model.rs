@@ -134,6 +134,11 @@ pub struct Instance {
     /// `{set}_{instanceId}`.
     pub name: String,
     pub computer_name: Option<String>,
+    /// `instanceView.computerName` where it differs from `computer_name` (`osProfile`'s, fixed at
+    /// creation): the guest renamed its host (a domain join, a hostname script), and the tentacle
+    /// registers under the new name. The VM answers to both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest_computer_name: Option<String>,
     pub provisioning_state: ProvisioningState,
     pub power_state: PowerState,
     pub latest_model_applied: bool,
@@ -144,6 +149,11 @@ impl Instance {
     /// Numeric instance id for ordering (scale-in removes the highest); None for flexible-mode names.
     pub fn numeric_id(&self) -> Option<u64> {
         self.instance_id.parse().ok()
+    }
+
+    /// Every computer name the VM answers to: `computer_name`, then `guest_computer_name`.
+    pub fn computer_names(&self) -> impl Iterator<Item = &str> {
+        self.computer_name.iter().chain(&self.guest_computer_name).map(String::as_str)
     }
 }
 

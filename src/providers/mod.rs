@@ -83,7 +83,8 @@ pub trait ScaleSetProvider: Send + Sync {
     /// Poll an operation until it succeeds, fails or the provider's deadline passes.
     fn wait<'a>(&'a self, operation: &'a Operation) -> ProviderFuture<'a, ()>;
 
-    /// The scale set and all its instances: what one refresh needs (two reads plus one per page).
+    /// The scale set and all its instances: what one refresh needs (the set before and after,
+    /// plus one read per page).
     fn listing<'a>(&'a self, key: &'a ScaleSetKey) -> ProviderFuture<'a, ScaleSetListing> {
         Box::pin(async move {
             let state = self.get_scale_set(key).await?;
@@ -96,7 +97,10 @@ pub trait ScaleSetProvider: Send + Sync {
                 });
             }
             let instances = self.list_instances_for(key, state.capacity).await?;
-            let listing = ScaleSetListing { state, instances };
+            // One more GET: a set that changed while its pages were read (a scale-in started
+            // after the first read) must not pass for the settled set it was.
+            let reread = Some(self.get_scale_set(key).await?);
+            let listing = ScaleSetListing { state, instances, reread };
             // A listing that ended early (a missing next link) looks complete page by page; a
             // settled set listing fewer distinct VMs than its capacity gives it away (an entry
             // repeated across pages must not make up the count). Any other doubt (a set still
@@ -105,7 +109,9 @@ pub trait ScaleSetProvider: Send + Sync {
             let verdict = completeness::judge(&listing);
             if let Some((listed, capacity)) = verdict.short_while_settled() {
                 let repeats = verdict.doubts.iter().find_map(|d| match d {
-                    Doubt::RepeatedInstanceIds(_) | Doubt::RepeatedVmIds(_) => Some(format!(" ({d})")),
+                    Doubt::RepeatedInstanceIds(_)
+                    | Doubt::RepeatedVmIds(_)
+                    | Doubt::RepeatedComputerNames(_) => Some(format!(" ({d})")),
                     _ => None,
                 });
                 return Err(ProviderError::IncompleteListing {

@@ -21,8 +21,11 @@ pub struct SetProgress {
     pub in_progress: u32,
     /// The scale set's own provisioningState is final.
     pub set_final: bool,
-    /// An instance id or vmId is listed twice: the counts above may hide a missing VM.
+    /// An instance id, vmId or computer name is listed twice: the counts above may hide a
+    /// missing VM.
     pub repeated: bool,
+    /// The set changed while its VMs were listed: the counts may be of a set that is gone.
+    pub changed: bool,
 }
 
 impl SetProgress {
@@ -38,6 +41,7 @@ impl SetProgress {
             in_progress: count(|i| !i.provisioning_state.is_final()),
             set_final: listing.state.provisioning_state.is_final(),
             repeated: verdict.has_repeats(),
+            changed: verdict.changed_while_listed(),
         }
     }
 
@@ -51,6 +55,7 @@ impl SetProgress {
     pub fn is_steady(&self) -> bool {
         self.set_final
             && !self.repeated
+            && !self.changed
             && self.in_progress == 0
             && self.succeeded >= self.capacity
             && self.extras() == 0

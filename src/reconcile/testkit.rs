@@ -37,6 +37,7 @@ pub fn vm(set: &str, instance_id: u32) -> Instance {
         vm_id: Some(format!("vm-{set}-{instance_id}")),
         name: format!("{set}_{instance_id}"),
         computer_name: Some(format!("{set}-{instance_id}")),
+        guest_computer_name: None,
         provisioning_state: ProvisioningState::Succeeded,
         power_state: PowerState::Running,
         latest_model_applied: true,
@@ -174,7 +175,7 @@ impl SnapshotBuilder {
         self.snapshot.scale_sets.push(ScaleSetObservation {
             key: set_key(name),
             match_by: MatchBy::ComputerName,
-            listing: Ok(ScaleSetListing { state, instances }),
+            listing: Ok(ScaleSetListing { state, instances, reread: None }),
         });
         self
     }

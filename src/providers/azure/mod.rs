@@ -142,18 +142,14 @@ impl AzureProvider {
             .map_err(|err| map_error(&what, err))?;
         let etag = header(response.as_raw_response().headers(), "etag");
         let body = response.into_body().await.map_err(|err| map_error(&what, err))?;
-        Ok(convert::scale_set(key, body, etag))
+        convert::scale_set(key, body, etag).map_err(|detail| ProviderError::BadResponse { what, detail })
     }
 
     /// Every VM, page by page, for a set of `capacity` (which bounds the pages it may take).
     async fn list(&self, key: &ScaleSetKey, capacity: u32) -> Result<Vec<Instance>, ProviderError> {
         let what = format!("GET instances of {key}");
-        let mut url = self.endpoint.clone();
         // The SDK's request: its path, api-version, then $expand.
-        url.set_path(&format!(
-            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachineScaleSets/{}/virtualMachines",
-            key.subscription_id, key.resource_group, key.name
-        ));
+        let mut url = self.set_url(key, &["virtualMachines"]);
         url.query_pairs_mut().append_pair("api-version", API_VERSION).append_pair("$expand", "instanceView");
         let mut walk = PageWalk::new(&self.endpoint, &url, capacity);
         let mut instances = Vec::new();
@@ -169,7 +165,13 @@ impl AzureProvider {
                 what: what.clone(),
                 detail: stop.to_string(),
             };
-            let found: Vec<Instance> = list.value.into_iter().map(|vm| convert::instance(key, vm)).collect();
+            let mut found = Vec::with_capacity(list.value.len());
+            for vm in list.value {
+                // A VM of another set (or one that cannot be told apart) is never counted as ours.
+                convert::membership(key, &vm)
+                    .map_err(|detail| fail(ProviderError::BadResponse { what: what_page.clone(), detail }))?;
+                found.push(convert::instance(key, vm));
+            }
             walk.page(found.iter().map(|vm| vm.instance_id.clone()).collect()).map_err(stopped)?;
             instances.extend(found);
             match walk.next(list.next_link.as_deref()).map_err(stopped)? {
@@ -304,6 +306,14 @@ impl AzureProvider {
 
     /// The scale set's URL (or a child's, `child` segments appended) with the provider's api-version.
     fn resource_url(&self, key: &ScaleSetKey, child: &[&str]) -> String {
+        let mut url = self.set_url(key, child);
+        url.set_query(Some(&format!("api-version={API_VERSION}")));
+        url.to_string()
+    }
+
+    /// The scale set's URL (or a child's) without a query, each segment percent-encoded: a name
+    /// never changes the path's shape.
+    fn set_url(&self, key: &ScaleSetKey, child: &[&str]) -> azure_core::Url {
         let mut url = self.endpoint.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.clear().extend([
@@ -318,8 +328,8 @@ impl AzureProvider {
             ]);
             segments.extend(child);
         }
-        url.set_query(Some(&format!("api-version={API_VERSION}")));
-        url.to_string()
+        url.set_query(None);
+        url
     }
 
     /// What a write's answer says about when it is finished (lro.rs).
