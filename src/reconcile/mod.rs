@@ -75,4 +75,6 @@ mod tests_deletes;
 #[cfg(test)]
 mod tests_deploys;
 #[cfg(test)]
+mod tests_identity;
+#[cfg(test)]
 mod tests_plan;

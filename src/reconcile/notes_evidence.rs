@@ -63,6 +63,44 @@ pub(super) fn unnamed_vms(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction
     }
 }
 
+/// Targets never matched to a VM are held while a listed VM has no target: say which, and why.
+pub(super) fn never_matched_held(inventory: &Inventory<'_>, history: &History, out: &mut Vec<PlannedAction>) {
+    let untargeted: Vec<String> = inventory
+        .sets
+        .iter()
+        .flat_map(|set| set.untargeted.iter().map(move |vm| (set.key, vm)))
+        .map(|(key, vm)| {
+            let name = vm.computer_name.as_deref().unwrap_or(&vm.name);
+            format!("{key} instance {} ({name}, {}) has no target", vm.instance_id, vm.provisioning_state)
+        })
+        .collect();
+    if untargeted.is_empty() {
+        return;
+    }
+    let held: Vec<String> = inventory
+        .targets
+        .iter()
+        .filter(|t| inventory.matching.instance_of(&t.id).is_none())
+        .filter(|t| history.target(&t.id).is_none_or(|r| r.last_vm.is_none()))
+        .map(|t| format!("held: {} ({})", t.name, t.id))
+        .collect();
+    if held.is_empty() {
+        return;
+    }
+    let mut observations = capped(held.clone());
+    observations.extend(capped(untargeted));
+    out.push(note(
+        "note:never-matched-held".into(),
+        Severity::Warning,
+        format!("{} target(s) never matched to a VM are not deleted", held.len()),
+        "deletes are held: a target never matched to a VM may run on a listed VM that has no target, under \
+         a name not seen (a host renamed in the guest, another `match` setting, an odd character), so it is \
+         deleted only once every listed VM has a target"
+            .into(),
+        observations,
+    ));
+}
+
 pub(super) fn clock_skew(history: &History, out: &mut Vec<PlannedAction>) {
     let Some(skew) = &history.clock_skew else { return };
     let time = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_else(|_| t.to_string());

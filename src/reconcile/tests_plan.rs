@@ -243,6 +243,8 @@ fn plan_is_ordered_waits_deletes_deploys_notes() {
         if let Ok(targets) = &mut snapshot.targets {
             targets.push(target("Machines-8", "gone"));
             targets.push(Target { disabled: true, ..target_on("Machines-4", "web", 9) });
+            // Every listed VM has a target, or the never-matched deletes above would be held.
+            targets.push(target_on("Machines-5", "api", 1));
         }
         plan = refresh(&mut history, &snapshot);
     }
