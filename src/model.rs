@@ -367,8 +367,10 @@ pub struct Deployment {
     /// Empty means "every target in the environment with the project's roles".
     pub specific_machine_ids: Vec<String>,
     pub excluded_machine_ids: Vec<String>,
-    /// Filled in by Octopus as the deployment reaches machines (`DeployedToMachineIds`).
-    pub deployed_to_machine_ids: Vec<String>,
+    /// Filled in by Octopus as the deployment reaches machines (`DeployedToMachineIds`). None
+    /// when the server did not say (absent, as in Octopus 3.x's DeploymentResource, or null):
+    /// which targets it reached is unknown, never "none".
+    pub deployed_to_machine_ids: Option<Vec<String>>,
     pub task_id: Option<String>,
     pub task_state: Option<TaskState>,
     pub created: Option<OffsetDateTime>,
@@ -378,6 +380,12 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    /// Did this deployment reach `target_id`? None when the server did not say which targets it
+    /// reached.
+    pub fn reached(&self, target_id: &str) -> Option<bool> {
+        self.deployed_to_machine_ids.as_ref().map(|ids| ids.iter().any(|id| id == target_id))
+    }
+
     /// Did (or will) this deployment reach `target_id`?
     pub fn covers(&self, target_id: &str) -> bool {
         if self.excluded_machine_ids.iter().any(|id| id == target_id) {
@@ -643,7 +651,7 @@ mod tests {
             environment_id: "Environments-1".into(),
             specific_machine_ids: vec![],
             excluded_machine_ids: vec!["Machines-2".into()],
-            deployed_to_machine_ids: vec![],
+            deployed_to_machine_ids: Some(vec![]),
             task_id: None,
             task_state: None,
             created: None,

@@ -203,7 +203,10 @@ async fn latest_release_is_the_last_successful_deployments() {
         ],
         "every deployment of the release to the environment, also before its last success; none elsewhere"
     );
-    assert_eq!(state.deployments[1].deployed_to_machine_ids, vec!["Machines-1", "Machines-2"]);
+    assert_eq!(
+        state.deployments[1].deployed_to_machine_ids,
+        Some(vec!["Machines-1".to_string(), "Machines-2".to_string()])
+    );
 }
 
 #[tokio::test]

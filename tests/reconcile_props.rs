@@ -318,7 +318,7 @@ impl World {
                 for d in &mut self.project.deployments {
                     if d.task_state.is_some_and(|s| s.is_active()) {
                         d.task_state = Some(TaskState::Success);
-                        d.deployed_to_machine_ids = d.specific_machine_ids.clone();
+                        d.deployed_to_machine_ids = Some(d.specific_machine_ids.clone());
                     }
                 }
             }
@@ -369,7 +369,7 @@ impl World {
                         self.had_at_start.insert((release.clone(), id.clone()));
                     }
                     deployment.task_state = Some(TaskState::Success);
-                    deployment.deployed_to_machine_ids = reached;
+                    deployment.deployed_to_machine_ids = Some(reached);
                     self.project.latest_release = Some(testkit::release("Projects-1", &release));
                     self.project.deployments.push(deployment);
                 }
@@ -382,7 +382,7 @@ impl World {
         self.project.deployments.iter().any(|d| {
             d.release_id == release
                 && d.task_state == Some(TaskState::Success)
-                && d.deployed_to_machine_ids.iter().any(|t| t == target)
+                && d.reached(target) == Some(true)
         })
     }
 

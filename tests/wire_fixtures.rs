@@ -215,7 +215,7 @@ fn task_deployment_release_and_root_fields_match_the_swagger_names() {
         serde_json::from_value(example(&defs, "DeploymentResource")).unwrap();
     let deployment = convert::deployment(deployment, None);
     assert_eq!(deployment.specific_machine_ids, vec!["x"]);
-    assert_eq!(deployment.deployed_to_machine_ids, vec!["x"]);
+    assert_eq!(deployment.deployed_to_machine_ids, Some(vec!["x".to_string()]));
     assert_eq!(deployment.task_id.as_deref(), Some("x"));
     assert_eq!(deployment.release_id, "x");
     assert!(deployment.created.is_some());

@@ -130,7 +130,7 @@ pub fn deployment(
         environment_id: ENVIRONMENT_ID.into(),
         specific_machine_ids: specific.iter().map(|s| s.to_string()).collect(),
         excluded_machine_ids: vec![],
-        deployed_to_machine_ids: deployed_to.iter().map(|s| s.to_string()).collect(),
+        deployed_to_machine_ids: Some(deployed_to.iter().map(|s| s.to_string()).collect()),
         task_id: Some(format!("ServerTasks-{deployment_id}")),
         task_state: Some(state),
         created: None,

@@ -151,3 +151,38 @@ fn deleting_every_target_of_a_set_needs_the_count_typed() {
         Some(Action::DeleteTarget { requires_confirmation: false, .. })
     ));
 }
+
+/// Break 9's second half: right before a POST, a target that a successful deployment of the
+/// release reached is refused, whatever the history says (here: that its VM was replaced).
+#[test]
+fn still_valid_refuses_a_target_a_successful_deployment_reached_whatever_the_history() {
+    let snapshot = |secs, vm_id: &str| {
+        let mut project = project("Projects-1", Some("Releases-1"));
+        let mut reached =
+            deployment("Deployments-1", "Projects-1", "Releases-1", &[], &["Machines-1"], TaskState::Success);
+        reached.created = Some(at(-100));
+        project.deployments = vec![reached];
+        let one = Instance { vm_id: Some(vm_id.into()), ..vm("web", 1) };
+        let mut snapshot = listed(secs, vec![one], vec![target_on("Machines-1", "web", 1)]);
+        snapshot.projects = Ok(vec![project]);
+        snapshot
+    };
+    let mut history = History::default();
+    refresh(&mut history, &snapshot(0, "vm-web-1"));
+    // The server now gives instance 1 another vmId: the history takes it for a new VM.
+    let fresh = snapshot(100, "vm-other");
+    let plan = refresh(&mut history, &fresh);
+    assert!(history.target("Machines-1").and_then(|t| t.replaced_vm.as_ref()).is_some());
+    assert!(!plan.has_changes(), "no redeploy on a changed vmId alone: {plan:#?}");
+    let deploy = Action::Deploy {
+        project_id: "Projects-1".into(),
+        project_name: "Project Projects-1".into(),
+        release_id: "Releases-1".into(),
+        release_version: "1.0.Releases-1".into(),
+        environment_id: ENVIRONMENT_ID.into(),
+        target_ids: vec!["Machines-1".into()],
+        target_names: vec!["web-1".into()],
+    };
+    let why = still_valid(&deploy, &fresh, &history, &profile()).expect_err("reached already");
+    assert!(why.contains("Machines-1") && why.contains("Deployments-1"), "{why}");
+}
