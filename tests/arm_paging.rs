@@ -93,6 +93,10 @@ async fn handle(State(shared): State<Shared>, uri: Uri, headers: HeaderMap) -> R
         if let Some(location) = body["redirect"].as_str() {
             return (StatusCode::FOUND, [("location", location.to_string())]).into_response();
         }
+        if body["gzip"] == json!(true) {
+            let headers = [("content-type", "application/json"), ("content-encoding", "gzip")];
+            return (StatusCode::OK, headers, "\u{1f}\u{8b}\u{8}garbage").into_response();
+        }
         body
     } else {
         (shared.set)(gets_before)
@@ -456,4 +460,13 @@ async fn a_set_that_changes_while_it_is_listed_is_not_proven_complete() {
     let verdict = completeness::judge(&listing);
     assert!(!verdict.is_proven(), "{verdict}");
     assert!(verdict.to_string().contains("changed while its VMs were listed"), "{verdict}");
+}
+
+/// Issue 13 review, minor: a compressed page nobody asked for read as "not the expected JSON".
+#[tokio::test]
+async fn a_compressed_page_says_it_is_compressed() {
+    let home = serve("Succeeded", 1, Arc::new(|_, _, _| json!({"gzip": true}))).await;
+    let err = listing(&home).await.expect_err("unreadable");
+    let message = err.to_string();
+    assert!(message.contains("Content-Encoding: gzip") && message.contains("rg-web/vmss-web"), "{message}");
 }

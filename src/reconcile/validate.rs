@@ -75,11 +75,13 @@ pub fn still_valid(
                     Reach::Reached(by) => {
                         return Err(format!("{target_id} already has the release ({} reached it)", by.id))
                     }
-                    Reach::Unknown(by) => return Err(format!(
+                    Reach::Unknown(by) => {
+                        return Err(format!(
                         "{} of the release covered {target_id} and succeeded without saying which targets \
                              it reached: it may have the release already",
                         by.id
-                    )),
+                    ))
+                    }
                     Reach::NotReached => {}
                 }
                 if let Some(active) = active_deployment(project, release_id, target_id) {

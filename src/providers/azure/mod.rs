@@ -141,6 +141,9 @@ impl AzureProvider {
             .await
             .map_err(|err| map_error(&what, err))?;
         let etag = header(response.as_raw_response().headers(), "etag");
+        if let Some(detail) = unreadable_body(response.as_raw_response().headers()) {
+            return Err(ProviderError::BadResponse { what, detail });
+        }
         let body = response.into_body().await.map_err(|err| map_error(&what, err))?;
         convert::scale_set(key, body, etag).map_err(|detail| ProviderError::BadResponse { what, detail })
     }
@@ -191,12 +194,15 @@ impl AzureProvider {
         if !url.query_pairs().any(|(k, _)| k == "api-version") {
             url.query_pairs_mut().append_pair("api-version", API_VERSION);
         }
-        let (status, _, body) = self.get_on_origin(url, what).await?;
+        let (status, headers, body) = self.get_on_origin(url, what).await?;
         if status != 200 {
             return Err(ProviderError::BadResponse {
                 what: what.to_string(),
                 detail: format!("answered {status} where a page (200) was expected"),
             });
+        }
+        if let Some(detail) = unreadable_body(&headers) {
+            return Err(ProviderError::BadResponse { what: what.to_string(), detail });
         }
         serde_json::from_slice(&body).map_err(|err| ProviderError::BadResponse {
             what: what.to_string(),
@@ -444,6 +450,26 @@ impl ScaleSetProvider for AzureProvider {
     fn wait<'a>(&'a self, operation: &'a Operation) -> ProviderFuture<'a, ()> {
         Box::pin(self.poll(operation))
     }
+}
+
+/// Why a 200's body cannot be read as JSON before trying: compressed although nothing asked for
+/// it, or an HTML page (a proxy or sign-in page answering in ARM's place).
+fn unreadable_body(headers: &azure_core::headers::Headers) -> Option<String> {
+    let encoding = header(headers, "content-encoding").unwrap_or_default();
+    let encoding = encoding.trim();
+    if !encoding.is_empty() && !encoding.eq_ignore_ascii_case("identity") {
+        return Some(format!(
+            "the body is compressed (Content-Encoding: {}), which scaleguard neither asked for nor reads: a proxy \
+             in between may be rewriting answers",
+            crate::untrusted::server_text(encoding)
+        ));
+    }
+    let content_type = header(headers, "content-type").unwrap_or_default().to_ascii_lowercase();
+    content_type.trim().starts_with("text/html").then(|| {
+        "ARM answered an HTML page (Content-Type: text/html), not JSON: a proxy or sign-in page may be answering \
+         in its place"
+            .to_string()
+    })
 }
 
 /// The api-version of the SDK package in use (`package_2024_07_01`), for URLs we build ourselves.
