@@ -108,17 +108,27 @@ pub trait ScaleSetProvider: Send + Sync {
             // proves nothing about absence: the planner judges it again (`completeness`).
             let verdict = completeness::judge(&listing);
             if let Some((listed, capacity)) = verdict.short_while_settled() {
-                let repeats = verdict.doubts.iter().find_map(|d| match d {
-                    Doubt::RepeatedInstanceIds(_)
-                    | Doubt::RepeatedVmIds(_)
-                    | Doubt::RepeatedComputerNames(_) => Some(format!(" ({d})")),
-                    _ => None,
-                });
+                // What else the listing holds that could have made the count look right.
+                let besides: Vec<String> = verdict
+                    .doubts
+                    .iter()
+                    .filter_map(|d| match d {
+                        Doubt::RepeatedInstanceIds(_)
+                        | Doubt::RepeatedVmIds(_)
+                        | Doubt::RepeatedComputerNames(_) => Some(d.to_string()),
+                        Doubt::Short { deleting, .. } if *deleting > 0 => {
+                            Some(format!("and {deleting} being deleted, which do not count"))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let repeats =
+                    if besides.is_empty() { String::new() } else { format!(" ({})", besides.join("; ")) };
                 return Err(ProviderError::IncompleteListing {
                     what: format!("instances of {key}"),
                     listed,
                     capacity,
-                    repeats: repeats.unwrap_or_default(),
+                    repeats,
                 });
             }
             Ok(listing)

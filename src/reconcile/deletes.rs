@@ -16,7 +16,7 @@ use super::history::{History, TargetRecord};
 use super::inventory::Inventory;
 use super::text::{clock, duration, short_id};
 use crate::config::ReconcileConfig;
-use crate::model::{Action, PlannedAction, Target};
+use crate::model::{Action, PlannedAction, ScaleSetKey, Target};
 use std::collections::HashMap;
 
 /// Why a target may be deleted now, or why not (in words, for `still_valid`).
@@ -102,36 +102,46 @@ pub(crate) fn deletes(
     proposals.iter().map(|(target, evidence)| proposal(target, evidence, config)).collect()
 }
 
-/// The set each target is on (matched now, else last seen on), "every target" for those never
-/// matched to a VM.
-fn set_of(inventory: &Inventory<'_>, history: &History, target: &Target) -> String {
+/// The set a target is on: the one its VM is matched on now, else the one it was last seen on;
+/// None for a target never matched to a VM.
+fn set_of<'i>(
+    inventory: &'i Inventory<'_>,
+    history: &'i History,
+    target: &Target,
+) -> Option<&'i ScaleSetKey> {
     let now = inventory.matching.instance_of(&target.id).map(|found| &found.scale_set);
-    let last = || history.target(&target.id).and_then(|r| r.last_vm.as_ref()).map(|vm| &vm.scale_set);
-    now.or_else(last)
-        .map_or_else(|| "every target in scope".to_string(), |key| format!("every target of {key}"))
+    now.or_else(|| history.target(&target.id).and_then(|r| r.last_vm.as_ref()).map(|vm| &vm.scale_set))
 }
 
-/// Target id → "every target of rg/web" for each proposed delete that, with the others, removes
-/// every in-scope target of its set: a plan that empties a set is confirmed by the count typed,
-/// as one at capacity 0 is (a mismatch between names and VMs looks exactly like this).
+/// Target id → what it empties ("every target of rg/web", "every target in scope") for each
+/// proposed delete that, with the others, removes every in-scope target of its set, or every
+/// in-scope target at all: a plan that empties a set is confirmed by the count typed, as one at
+/// capacity 0 is (a mismatch between names and VMs looks exactly like this).
 fn every_target_of_a_set<'t>(
     inventory: &Inventory<'_>,
     history: &History,
     proposals: &[(&'t Target, DeleteEvidence<'_>)],
 ) -> HashMap<&'t str, String> {
-    let mut of_set: HashMap<String, (usize, Vec<&'t str>)> = HashMap::new();
+    let mut out = HashMap::new();
+    let mut of_set: HashMap<&ScaleSetKey, (usize, Vec<&'t str>)> = HashMap::new();
     for target in inventory.targets.iter() {
-        of_set.entry(set_of(inventory, history, target)).or_default().0 += 1;
+        if let Some(key) = set_of(inventory, history, target) {
+            of_set.entry(key).or_default().0 += 1;
+        }
     }
     for (target, _) in proposals {
-        if let Some(entry) = of_set.get_mut(&set_of(inventory, history, target)) {
+        if let Some(entry) = set_of(inventory, history, target).and_then(|key| of_set.get_mut(key)) {
             entry.1.push(&target.id);
         }
     }
-    let mut out = HashMap::new();
-    for (set, (total, deleted)) in of_set {
+    for (key, (total, deleted)) in of_set {
         if total > 0 && deleted.len() == total {
-            out.extend(deleted.into_iter().map(|id| (id, set.clone())));
+            out.extend(deleted.into_iter().map(|id| (id, format!("every target of {key}"))));
+        }
+    }
+    if !proposals.is_empty() && proposals.len() == inventory.targets.len() {
+        for (target, _) in proposals {
+            out.entry(target.id.as_str()).or_insert_with(|| "every target in scope".to_string());
         }
     }
     out

@@ -78,6 +78,19 @@ pub fn membership(key: &ScaleSetKey, vm: &models::VirtualMachineScaleSetVm) -> R
             shown(instance_id)
         ));
     }
+    let expected_id = format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachineScaleSets/{}/virtualMachines/{instance_id}",
+        key.subscription_id, key.resource_group, key.name
+    );
+    match vm.resource.id.as_deref() {
+        Some(id) if id.trim_end_matches('/').eq_ignore_ascii_case(&expected_id) => {}
+        Some(id) => {
+            return Err(format!("VM `{}` has id `{}`, which is not a VM of {key}", shown(name), shown(id)))
+        }
+        None => {
+            return Err(format!("VM `{}` has no id, so it cannot be shown to be a VM of {key}", shown(name)))
+        }
+    }
     let expected_name = format!("{}_{instance_id}", key.name);
     if !name.eq_ignore_ascii_case(&expected_name) {
         return Err(format!(
@@ -85,15 +98,7 @@ pub fn membership(key: &ScaleSetKey, vm: &models::VirtualMachineScaleSetVm) -> R
             shown(name)
         ));
     }
-    let expected_id = format!(
-        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachineScaleSets/{}/virtualMachines/{instance_id}",
-        key.subscription_id, key.resource_group, key.name
-    );
-    match vm.resource.id.as_deref() {
-        Some(id) if id.trim_end_matches('/').eq_ignore_ascii_case(&expected_id) => Ok(()),
-        Some(id) => Err(format!("VM `{}` has id `{}`, which is not a VM of {key}", shown(name), shown(id))),
-        None => Err(format!("VM `{}` has no id, so it cannot be shown to be a VM of {key}", shown(name))),
-    }
+    Ok(())
 }
 
 pub fn instance(key: &ScaleSetKey, vm: models::VirtualMachineScaleSetVm) -> Instance {
