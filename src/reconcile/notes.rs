@@ -30,6 +30,7 @@ pub(crate) fn notes(
     super::notes_evidence::unproven_listings(inventory, &mut out);
     super::notes_evidence::unnamed_vms(inventory, &mut out);
     super::notes_evidence::never_matched_held(inventory, history, &mut out);
+    super::notes_evidence::renamed_guests(inventory, &mut out);
     super::notes_evidence::clock_skew(history, &mut out);
     timed_out_waits(waits, &mut out);
     unregistered_vms(inventory, history, now, config, &mut out);

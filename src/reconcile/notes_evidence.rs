@@ -63,6 +63,36 @@ pub(super) fn unnamed_vms(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction
     }
 }
 
+/// VMs whose guest renamed its host: a target matches either name, and the operator sees both.
+pub(super) fn renamed_guests(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
+    for set in &inventory.sets {
+        let lines: Vec<String> = set
+            .instances()
+            .iter()
+            .filter_map(|vm| {
+                let guest = vm.guest_computer_name.as_deref()?;
+                let created = vm.computer_name.as_deref().unwrap_or("?");
+                Some(format!(
+                    "instance {}: created as {created} (osProfile), now {guest} (instance view)",
+                    vm.instance_id
+                ))
+            })
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        out.push(note(
+            format!("note:renamed-guest:{}", set_id(set.key)),
+            Severity::Info,
+            format!("{} VM(s) of {} renamed in the guest", lines.len(), set.key),
+            "the host name the VM reports differs from the one it was created with (a domain join or a hostname \
+             script): a target registered under either name is matched to it"
+                .into(),
+            capped(lines),
+        ));
+    }
+}
+
 /// Targets never matched to a VM are held while a listed VM has no target: say which, and why.
 pub(super) fn never_matched_held(inventory: &Inventory<'_>, history: &History, out: &mut Vec<PlannedAction>) {
     let untargeted: Vec<String> = inventory

@@ -186,3 +186,32 @@ fn still_valid_refuses_a_target_a_successful_deployment_reached_whatever_the_his
     let why = still_valid(&deploy, &fresh, &history, &profile()).expect_err("reached already");
     assert!(why.contains("Machines-1") && why.contains("Deployments-1"), "{why}");
 }
+
+/// Break 5: a VM renamed in the guest answers to both names, and the plan says so.
+#[test]
+fn a_vm_renamed_in_the_guest_keeps_the_target_registered_under_its_new_name() {
+    let renamed = |vms: Vec<Instance>| -> Vec<Instance> {
+        vms.into_iter()
+            .map(|vm| match vm.instance_id.as_str() {
+                "3" => Instance { guest_computer_name: Some("WEB-PROD-03".into()), ..vm },
+                _ => vm,
+            })
+            .collect()
+    };
+    let mut targets = three_targets();
+    targets[2] = target("Machines-3", "web-prod-03.corp.local");
+    let mut history = History::default();
+    let mut plan = Plan { generated_at: at(0), actions: vec![] };
+    for secs in [0, 100, 200, 300, 400, 500] {
+        plan = refresh(&mut history, &listed(secs, renamed(web(&[1, 2, 3])), targets.clone()));
+        assert!(deleted_ids(&plan).is_empty(), "at {secs}: {plan:#?}");
+    }
+    let matched =
+        history.target("Machines-3").and_then(|t| t.last_vm.as_ref()).map(|vm| vm.instance_id.clone());
+    assert_eq!(matched.as_deref(), Some("3"));
+    let shown = note(&plan, "note:renamed-guest:azure/sub-1/rg/web").expect("the plan says so");
+    assert!(
+        shown.observations[0].contains("web-3") && shown.observations[0].contains("WEB-PROD-03"),
+        "{shown:?}"
+    );
+}
