@@ -26,13 +26,12 @@ pub enum Arbitration<'a> {
     TooLateToCancel { earlier: &'a Deployment, overlap: Vec<String> },
 }
 
-/// Server order: `Created`, then the id's number, then the id. Missing times sort by id alone.
+/// Server order: `Created`, then the id's number, then the id. A deployment without `Created`
+/// (real servers always send it) counts as the earliest, so the order stays total: a comparison
+/// that is not (time only when both have one) would let a hostile listing make `a < b < c < a`,
+/// and two readers disagree, or a sort panic.
 pub fn queue_order(a: &Deployment, b: &Deployment) -> Ordering {
-    let by_time = match (a.created, b.created) {
-        (Some(x), Some(y)) => x.cmp(&y),
-        _ => Ordering::Equal,
-    };
-    by_time.then_with(|| id_number(&a.id).cmp(&id_number(&b.id))).then_with(|| a.id.cmp(&b.id))
+    (a.created, id_number(&a.id), &a.id).cmp(&(b.created, id_number(&b.id), &b.id))
 }
 
 fn id_number(id: &str) -> u64 {
@@ -121,6 +120,24 @@ mod tests {
         let targets = ids(&["Machines-4"]);
         assert_eq!(arbitrate(&early_high_id, &both, &targets), Arbitration::Keep);
         assert!(matches!(arbitrate(&late_low_id, &both, &targets), Arbitration::CancelOurs { .. }));
+    }
+
+    #[test]
+    fn the_queue_order_is_total_when_some_deployments_lack_a_created_time() {
+        // Time when both have one, ids otherwise, made a cycle: late(t=5, #5) < early(t=1, #20)?
+        let early = queued("Deployments-20", 1, &[]);
+        let undated = Deployment { created: None, ..queued("Deployments-10", 0, &[]) };
+        let late = queued("Deployments-5", 5, &[]);
+        let all = [&early, &undated, &late];
+        for a in all {
+            for b in all {
+                for c in all {
+                    if queue_order(a, b) == Ordering::Less && queue_order(b, c) == Ordering::Less {
+                        assert_eq!(queue_order(a, c), Ordering::Less, "{} < {} < {}", a.id, b.id, c.id);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
