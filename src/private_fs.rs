@@ -54,11 +54,11 @@ pub fn open(path: &Path, configure: impl FnOnce(&mut OpenOptions) -> &mut OpenOp
 /// An error when `path` is a symbolic link (lstat: the link itself, never its target).
 pub fn refuse_symlink(path: &Path) -> io::Result<()> {
     match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => Err(io::Error::other(format!(
-            "{} is a symbolic link: scaleguard neither follows nor writes through links in its data dir (replace it \
-             with a plain file)",
-            path.display()
-        ))),
+        // The path itself is named by the caller's message ("journal <path>: ...").
+        Ok(meta) if meta.file_type().is_symlink() => Err(io::Error::other(
+            "it is a symbolic link, and scaleguard neither follows nor writes through links in its data dir \
+             (replace it with a plain file)",
+        )),
         _ => Ok(()),
     }
 }
