@@ -88,5 +88,6 @@ pub fn listing(state: ScaleSetState, instances: Vec<Instance>) -> ScaleSetObserv
         key: state.key.clone(),
         match_by: MatchBy::ComputerName,
         listing: Ok(ScaleSetListing { state, instances, reread: None }),
+        others: crate::snapshot::OthersObservation::nobody(),
     }
 }

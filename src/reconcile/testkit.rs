@@ -176,6 +176,7 @@ impl SnapshotBuilder {
             key: set_key(name),
             match_by: MatchBy::ComputerName,
             listing: Ok(ScaleSetListing { state, instances, reread: None }),
+            others: crate::snapshot::OthersObservation::nobody(),
         });
         self
     }
@@ -186,6 +187,7 @@ impl SnapshotBuilder {
             key: set_key(name),
             match_by: MatchBy::ComputerName,
             listing: Err(ReadFailure::new(format!("scale set rg/{name} instances (page 2)"), "HTTP 503")),
+            others: crate::snapshot::OthersObservation::nobody(),
         });
         self
     }
