@@ -436,8 +436,9 @@ pub enum Action {
         last_instance_id: Option<String>,
         absent_observations: u32,
         absent_secs: u64,
-        /// The scale set listed no VMs at all and reports capacity 0: the delete is right, but it
-        /// removes everything at once, so the operator must confirm it explicitly (invariant 2).
+        /// The delete removes every target of a set at once (the set lists no VMs and reports
+        /// capacity 0, or the plan deletes all its targets): the operator must confirm it
+        /// explicitly (invariant 2).
         #[serde(default)]
         requires_confirmation: bool,
     },

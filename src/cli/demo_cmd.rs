@@ -33,7 +33,7 @@ pub fn tune_for_demo(profile: &mut Profile) {
 
 pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     if !(args.speed.is_finite() && args.speed > 0.0) {
-        anyhow::bail!("--speed must be a positive number, got {}", args.speed);
+        super::usage!("--speed must be a positive number, got {}", args.speed);
     }
     crate::sim::scenario::load(&args.scenario)?;
     super::tui_cmd::require_terminal()?;

@@ -115,8 +115,8 @@ fn set_of<'i>(
 
 /// Target id → what it empties ("every target of rg/web", "every target in scope") for each
 /// proposed delete that, with the others, removes every in-scope target of its set, or every
-/// in-scope target at all: a plan that empties a set is confirmed by the count typed, as one at
-/// capacity 0 is (a mismatch between names and VMs looks exactly like this).
+/// in-scope target at all: a plan that empties a set needs the typed confirmation, as one at
+/// capacity 0 does (a mismatch between names and VMs looks exactly like this).
 fn every_target_of_a_set<'t>(
     inventory: &Inventory<'_>,
     history: &History,

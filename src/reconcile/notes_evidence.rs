@@ -107,22 +107,26 @@ pub(super) fn never_matched_held(inventory: &Inventory<'_>, history: &History, o
     if untargeted.is_empty() {
         return;
     }
-    let held: Vec<String> = inventory
+    let held_targets: Vec<_> = inventory
         .targets
         .iter()
         .filter(|t| inventory.matching.instance_of(&t.id).is_none())
         .filter(|t| history.target(&t.id).is_none_or(|r| r.last_vm.is_none()))
-        .map(|t| format!("held: {} ({})", t.name, t.id))
         .collect();
-    if held.is_empty() {
+    if held_targets.is_empty() {
         return;
     }
-    let mut observations = capped(held.clone());
+    // The subject names the targets (the first few), as every note's subject does.
+    let mut names: Vec<&str> = held_targets.iter().take(3).map(|t| t.name.as_str()).collect();
+    let more = held_targets.len().saturating_sub(names.len());
+    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+    let held: Vec<String> = held_targets.iter().map(|t| format!("held: {} ({})", t.name, t.id)).collect();
+    let mut observations = capped(held);
     observations.extend(capped(untargeted));
     out.push(note(
         "note:never-matched-held".into(),
         Severity::Warning,
-        format!("{} target(s) never matched to a VM are not deleted", held.len()),
+        format!("{}{more} never matched to a VM: not deleted", names.join(", ")),
         "deletes are held: a target never matched to a VM may run on a listed VM that has no target, under \
          a name not seen (a host renamed in the guest, another `match` setting, an odd character), so it is \
          deleted only once every listed VM has a target"

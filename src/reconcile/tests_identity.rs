@@ -1,7 +1,7 @@
 //! Which VM a target stands for (issue 13 review, breaks 5, 6 and 9): a target once matched is
 //! deleted only when *that* VM (by vmId, else instance id) is gone; a target never matched is not
 //! deleted while a listed VM has no target (it may be that VM's under a name we do not see); a
-//! vmId in another case is the same VM; deleting every target of a set needs the count typed.
+//! vmId in another case is the same VM; deleting every target of a set needs the typed confirmation.
 
 use super::testkit::*;
 use super::tests_deletes::{deleted_ids, refresh};
@@ -121,7 +121,7 @@ fn a_vm_id_in_another_case_is_the_same_vm() {
     assert!(!plan.has_changes(), "{plan:#?}");
 }
 
-/// Deleting every target of a set at once needs the count typed, as capacity 0 does.
+/// Deleting every target of a set at once needs the typed confirmation, as capacity 0 does.
 #[test]
 fn deleting_every_target_of_a_set_needs_the_count_typed() {
     let mut history = History::default();

@@ -135,11 +135,11 @@ pub fn on_key(model: &mut ConsoleState, key: &KeyEvent) -> Vec<Effect> {
                 KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('!') | KeyCode::Enter => {
                     model.overlay = Overlay::None
                 }
-                KeyCode::Char('j') | KeyCode::Down => *scroll = scroll.saturating_add(1),
-                KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
-                KeyCode::PageDown => *scroll = scroll.saturating_add(10),
-                KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
-                _ => {}
+                _ => {
+                    let area = ratatui::layout::Rect::new(0, 0, model.size.0, model.size.1);
+                    let max = super::dialogs::findings::max_scroll(area, &model.findings);
+                    *scroll = super::update::scrolled(*scroll, key, max);
+                }
             }
             vec![]
         }

@@ -3,17 +3,18 @@
 use super::{json_lines, padded_number, plain, styled, Column, PaneRow, RowCtx};
 use crate::model::{Instance, PowerState, ProvisioningState};
 use crate::tui::theme::Tone;
-use ratatui::layout::Constraint;
 use ratatui::text::Span;
 
 static COLUMNS: &[Column] = &[
-    Column { title: "ID", width: Constraint::Length(5) },
-    Column { title: "COMPUTER NAME", width: Constraint::Length(16) },
-    Column { title: "PROVISIONING", width: Constraint::Length(12) },
-    Column { title: "POWER", width: Constraint::Length(12) },
-    Column { title: "MODEL", width: Constraint::Length(7) },
-    Column { title: "PROTECTION", width: Constraint::Length(10) },
-    Column { title: "SCALE SET", width: Constraint::Min(8) },
+    Column::new("ID", 3, 5, 2),
+    Column::new("COMPUTER NAME", 13, 20, 0),
+    Column::new("PROVISIONING", 9, 12, 3),
+    Column::new("POWER", 8, 12, 4),
+    Column::new("MODEL", 6, 7, 6),
+    Column::new("PROTECTION", 9, 10, 5),
+    // The pane that connects: the target registered on this VM.
+    Column::new("TARGET", 13, 24, 1),
+    Column::new("SCALE SET", 8, 16, 7).flex(),
 ];
 
 pub fn provisioning_tone(state: &ProvisioningState) -> Tone {
@@ -52,6 +53,10 @@ impl PaneRow for Instance {
                 styled("OLD", theme, Tone::Warn)
             },
             if self.protected_from_scale_in { styled("protected", theme, Tone::Busy) } else { plain("-") },
+            match ctx.model.links.targets_on(self) {
+                Some(names) => plain(names),
+                None => styled("-", theme, Tone::Muted),
+            },
             plain(self.scale_set.name.clone()),
         ]
     }
@@ -64,6 +69,7 @@ impl PaneRow for Instance {
             3 => self.power_state.as_str().to_string(),
             4 => self.latest_model_applied.to_string(),
             5 => (!self.protected_from_scale_in).to_string(),
+            6 => String::new(),
             _ => format!("{}/{}", self.scale_set.name, padded_number(&self.instance_id)),
         }
     }
