@@ -97,6 +97,10 @@ async fn handle(State(shared): State<Shared>, uri: Uri, headers: HeaderMap) -> R
             let headers = [("content-type", "application/json"), ("content-encoding", "gzip")];
             return (StatusCode::OK, headers, "\u{1f}\u{8b}\u{8}garbage").into_response();
         }
+        if let Some(content_type) = body["html_as"].as_str() {
+            let page = "<!DOCTYPE html><html><body>Sign in</body></html>";
+            return (StatusCode::OK, [("content-type", content_type.to_string())], page).into_response();
+        }
         body
     } else {
         (shared.set)(gets_before)
@@ -469,4 +473,20 @@ async fn a_compressed_page_says_it_is_compressed() {
     let err = listing(&home).await.expect_err("unreadable");
     let message = err.to_string();
     assert!(message.contains("Content-Encoding: gzip") && message.contains("rg-web/vmss-web"), "{message}");
+}
+
+/// Issue 13 review, minor: an HTML page (a proxy's sign-in page) answering for a page of VMs is
+/// named as one, whether it says text/html or claims to be JSON.
+#[tokio::test]
+async fn an_html_page_says_it_is_html_whatever_its_content_type() {
+    for content_type in ["text/html; charset=utf-8", "application/json"] {
+        let home = serve("Succeeded", 1, Arc::new(move |_, _, _| json!({"html_as": content_type}))).await;
+        let err = listing(&home).await.expect_err("unreadable");
+        let message = err.to_string();
+        assert!(
+            message.contains("HTML page") && message.contains("rg-web/vmss-web"),
+            "{content_type}: {message}"
+        );
+        assert_eq!(message.lines().count(), 1, "{message}");
+    }
 }

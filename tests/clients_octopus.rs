@@ -284,3 +284,19 @@ async fn a_compressed_answer_says_it_is_compressed() {
     assert!(message.contains("gzip") && message.contains("Content-Encoding"), "{message}");
     assert!(message.contains("GET /api/spaces"), "{message}");
 }
+
+/// Issue 13 review, minor: an HTML page (a proxy's sign-in page) answering for the API is named as
+/// one, whether it says text/html or claims to be JSON.
+#[tokio::test]
+async fn an_html_page_says_it_is_html_whatever_its_content_type() {
+    for content_type in ["text/html; charset=utf-8", "application/json"] {
+        let fake = Fake::start(1).await;
+        let page = "\n  <!DOCTYPE html><html><body>Sign in</body></html>";
+        fake.fault(Fault::new("/api/spaces", 200, page).header("content-type", content_type));
+        let err = client(&fake, API_KEY).resolve_space("Default").await.unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("HTML page"), "{content_type}: {message}");
+        assert!(message.contains("GET /api/spaces"), "{message}");
+        assert_eq!(message.lines().count(), 1, "{message}");
+    }
+}

@@ -497,7 +497,7 @@ pub(super) fn get_call(path: String) -> Call {
 pub(super) fn parse<T: DeserializeOwned>(call: &Call, bytes: &[u8]) -> Result<T, OctopusError> {
     serde_json::from_slice(bytes).map_err(|err| OctopusError::BadResponse {
         call: call.clone(),
-        detail: format!("the body is not the expected JSON ({err})"),
+        detail: crate::untrusted::not_json(bytes, &err),
     })
 }
 

@@ -208,7 +208,7 @@ impl AzureProvider {
         }
         serde_json::from_slice(&body).map_err(|err| ProviderError::BadResponse {
             what: what.to_string(),
-            detail: format!("the body is not the expected JSON ({err})"),
+            detail: crate::untrusted::not_json(&body, &err),
         })
     }
 
