@@ -117,7 +117,7 @@ pub(super) fn never_matched_held(inventory: &Inventory<'_>, history: &History, o
         return;
     }
     // The subject names the targets (the first few), as every note's subject does.
-    let mut names: Vec<&str> = held_targets.iter().take(3).map(|t| t.name.as_str()).collect();
+    let names: Vec<&str> = held_targets.iter().take(3).map(|t| t.name.as_str()).collect();
     let more = held_targets.len().saturating_sub(names.len());
     let more = if more > 0 { format!(" and {more} more") } else { String::new() };
     let held: Vec<String> = held_targets.iter().map(|t| format!("held: {} ({})", t.name, t.id)).collect();
