@@ -57,10 +57,16 @@ pub fn plan_inventory(
     let config = &profile.reconcile;
     let mut waits = wait::waits(inventory, history, now, config);
     let mut deletes = deletes::deletes(inventory, history, config);
-    let (held, mut deploys): (Vec<_>, Vec<_>) =
-        deploys::deploys(inventory, history).into_iter().partition(|p| p.action.kind() == ActionKind::Wait);
-    let notes = notes::notes(inventory, history, now, config, &waits);
-    waits.extend(held);
+    let mut notes = notes::notes(inventory, history, now, config, &waits);
+    let mut deploys = Vec::new();
+    for proposal in deploys::deploys(inventory) {
+        match proposal.action.kind() {
+            ActionKind::Wait => waits.push(proposal),
+            ActionKind::Note => notes.push(proposal),
+            _ => deploys.push(proposal),
+        }
+    }
+    notes::sort(&mut notes);
     for group in [&mut waits, &mut deletes, &mut deploys] {
         group.sort_by(|a, b| a.id.cmp(&b.id));
     }
@@ -74,5 +80,7 @@ mod tests_complete;
 mod tests_deletes;
 #[cfg(test)]
 mod tests_deploys;
+#[cfg(test)]
+mod tests_identity;
 #[cfg(test)]
 mod tests_plan;
