@@ -61,6 +61,7 @@ pub fn instance(id: u32, computer_name: &str) -> Instance {
         vm_id: Some(format!("vm-{id}")),
         name: format!("vmss-web_{id}"),
         computer_name: Some(computer_name.into()),
+        guest_computer_name: None,
         provisioning_state: ProvisioningState::Succeeded,
         power_state: PowerState::Running,
         latest_model_applied: true,
@@ -86,7 +87,7 @@ pub fn listing(state: ScaleSetState, instances: Vec<Instance>) -> ScaleSetObserv
     ScaleSetObservation {
         key: state.key.clone(),
         match_by: MatchBy::ComputerName,
-        listing: Ok(ScaleSetListing { state, instances }),
+        listing: Ok(ScaleSetListing { state, instances, reread: None }),
         others: crate::snapshot::OthersObservation::nobody(),
     }
 }

@@ -198,7 +198,7 @@ fn settle_autoscale(
 fn names_or_reached(deployment: &Deployment, target_id: &str) -> bool {
     let named =
         deployment.specific_machine_ids.iter().any(|id| id == target_id) && deployment.covers(target_id);
-    named || deployment.deployed_to_machine_ids.iter().any(|id| id == target_id)
+    named || deployment.reached(target_id) == Some(true)
 }
 
 #[cfg(test)]

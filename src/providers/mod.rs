@@ -107,7 +107,8 @@ pub trait ScaleSetProvider: Send + Sync {
         until: OffsetDateTime,
     ) -> ProviderFuture<'a, Vec<ScaleChange>>;
 
-    /// The scale set and all its instances: what one refresh needs (two reads plus one per page).
+    /// The scale set and all its instances: what one refresh needs (the set before and after,
+    /// plus one read per page).
     fn listing<'a>(&'a self, key: &'a ScaleSetKey) -> ProviderFuture<'a, ScaleSetListing> {
         Box::pin(async move {
             let state = self.get_scale_set(key).await?;
@@ -120,7 +121,10 @@ pub trait ScaleSetProvider: Send + Sync {
                 });
             }
             let instances = self.list_instances_for(key, state.capacity).await?;
-            let listing = ScaleSetListing { state, instances };
+            // One more GET: a set that changed while its pages were read (a scale-in started
+            // after the first read) must not pass for the settled set it was.
+            let reread = Some(self.get_scale_set(key).await?);
+            let listing = ScaleSetListing { state, instances, reread };
             // A listing that ended early (a missing next link) looks complete page by page; a
             // settled set listing fewer distinct VMs than its capacity gives it away (an entry
             // repeated across pages must not make up the count). Any other doubt (a set still
@@ -128,15 +132,27 @@ pub trait ScaleSetProvider: Send + Sync {
             // proves nothing about absence: the planner judges it again (`completeness`).
             let verdict = completeness::judge(&listing);
             if let Some((listed, capacity)) = verdict.short_while_settled() {
-                let repeats = verdict.doubts.iter().find_map(|d| match d {
-                    Doubt::RepeatedInstanceIds(_) | Doubt::RepeatedVmIds(_) => Some(format!(" ({d})")),
-                    _ => None,
-                });
+                // What else the listing holds that could have made the count look right.
+                let besides: Vec<String> = verdict
+                    .doubts
+                    .iter()
+                    .filter_map(|d| match d {
+                        Doubt::RepeatedInstanceIds(_)
+                        | Doubt::RepeatedVmIds(_)
+                        | Doubt::RepeatedComputerNames(_) => Some(d.to_string()),
+                        Doubt::Short { deleting, .. } if *deleting > 0 => {
+                            Some(format!("and {deleting} being deleted, which do not count"))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let repeats =
+                    if besides.is_empty() { String::new() } else { format!(" ({})", besides.join("; ")) };
                 return Err(ProviderError::IncompleteListing {
                     what: format!("instances of {key}"),
                     listed,
                     capacity,
-                    repeats: repeats.unwrap_or_default(),
+                    repeats,
                 });
             }
             Ok(listing)

@@ -53,7 +53,8 @@ fn temporary_beside(path: &Path) -> PathBuf {
 
 /// Written and flushed to disk before the rename, so a power cut leaves the old file or the new one.
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = crate::private_fs::options().write(true).create(true).truncate(true).open(path)?;
+    // A fresh name: create_new fails on anything already there, a planted link included.
+    let mut file = crate::private_fs::options().write(true).create_new(true).open(path)?;
     crate::private_fs::tighten_file(&file)?;
     file.write_all(bytes)?;
     file.sync_all()

@@ -66,7 +66,7 @@ pub fn propose(
     others: OtherScalers,
     now: OffsetDateTime,
 ) -> Proposal {
-    let ScaleSetListing { state, instances } = listing;
+    let ScaleSetListing { state, instances, .. } = listing;
     let verdict = guard::evaluate(limits, &request, &state, &instances, history, &others, now);
     let key = &request.scale_set;
     let everyone: Vec<ScaleChange> =
@@ -180,13 +180,14 @@ mod tests {
                 vm_id: None,
                 name: format!("web_{id}"),
                 computer_name: None,
+                guest_computer_name: None,
                 provisioning_state: ProvisioningState::Succeeded,
                 power_state: PowerState::Running,
                 latest_model_applied: true,
                 protected_from_scale_in: protected.contains(&id),
             })
             .collect();
-        ScaleSetListing { state, instances }
+        ScaleSetListing { state, instances, reread: None }
     }
 
     fn request(capacity: u32, reason: &str) -> ScaleRequest {

@@ -201,7 +201,10 @@ async fn latest_release_is_the_last_successful_deployments() {
         ],
         "every deployment of the release to the environment, also before its last success; none elsewhere"
     );
-    assert_eq!(state.deployments[1].deployed_to_machine_ids, vec!["Machines-1", "Machines-2"]);
+    assert_eq!(
+        state.deployments[1].deployed_to_machine_ids,
+        Some(vec!["Machines-1".to_string(), "Machines-2".to_string()])
+    );
 }
 
 #[tokio::test]
@@ -232,4 +235,66 @@ async fn a_slow_server_times_out_within_the_bounded_retries() {
     assert!(err.to_string().contains("no complete answer within 1s"), "{err}");
     // One retry fits the 2 x timeout deadline; no more.
     assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
+}
+
+/// Issue 13 review, break 7: ids go into request paths only when they are Octopus ids
+/// (`Machines-12`; a node's `OctopusServerNodes-<host>`). Anything else is refused before a
+/// request is made, naming the id; the old client sent `DELETE machines/Machines-99/../Machines-1`
+/// and the URL parser made it `machines/Machines-1`.
+#[tokio::test]
+async fn ids_that_are_not_octopus_ids_never_reach_a_request_path() {
+    let fake = Fake::start(2).await;
+    let c = client(&fake, API_KEY);
+    fake.reset_requests();
+    let errors = [
+        c.delete_target("Spaces-1", "Machines-99/../Machines-1").await.map(drop).unwrap_err(),
+        c.target_registered("Spaces-1", "Machines-1%2F..%2FMachines-2").await.map(drop).unwrap_err(),
+        c.delete_target("Spaces-1/../Spaces-2", "Machines-1").await.map(drop).unwrap_err(),
+        c.cancel_task("ServerTasks-1/../../octopusservernodes/OctopusServerNodes-a").await.unwrap_err(),
+        c.task("ServerTasks-1?skip=1").await.map(drop).unwrap_err(),
+        c.delete_node("OctopusServerNodes-a/../OctopusServerNodes-b").await.unwrap_err(),
+        c.update_node("OctopusServerNodes-a#x", &NodeChange { drain: Some(true), ..Default::default() })
+            .await
+            .unwrap_err(),
+    ];
+    assert_eq!(fake.requests(), vec![], "no request carries an id that is not one");
+    for err in errors {
+        let message = err.to_string();
+        assert!(message.contains("not an Octopus id"), "{message}");
+        assert_eq!(message.lines().count(), 1, "{message}");
+    }
+    // Real ids still work, node ids with their host name too.
+    c.delete_target("Spaces-1", "Machines-1").await.unwrap();
+    c.update_node("OctopusServerNodes-a", &NodeChange { drain: Some(true), ..Default::default() })
+        .await
+        .unwrap();
+}
+
+/// Issue 13 review, minor: a compressed answer nobody asked for read as "not the expected JSON".
+#[tokio::test]
+async fn a_compressed_answer_says_it_is_compressed() {
+    let fake = Fake::start(1).await;
+    fake.fault(
+        Fault::new("/api/spaces", 200, "\u{1f}\u{8b}\u{8}\u{0}garbage").header("content-encoding", "gzip"),
+    );
+    let err = client(&fake, API_KEY).resolve_space("Default").await.unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("gzip") && message.contains("Content-Encoding"), "{message}");
+    assert!(message.contains("GET /api/spaces"), "{message}");
+}
+
+/// Issue 13 review, minor: an HTML page (a proxy's sign-in page) answering for the API is named as
+/// one, whether it says text/html or claims to be JSON.
+#[tokio::test]
+async fn an_html_page_says_it_is_html_whatever_its_content_type() {
+    for content_type in ["text/html; charset=utf-8", "application/json"] {
+        let fake = Fake::start(1).await;
+        let page = "\n  <!DOCTYPE html><html><body>Sign in</body></html>";
+        fake.fault(Fault::new("/api/spaces", 200, page).header("content-type", content_type));
+        let err = client(&fake, API_KEY).resolve_space("Default").await.unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("HTML page"), "{content_type}: {message}");
+        assert!(message.contains("GET /api/spaces"), "{message}");
+        assert_eq!(message.lines().count(), 1, "{message}");
+    }
 }

@@ -500,6 +500,31 @@ evidence_rows! {
         fault: "nextLink loops back to page 1", kind: "paging_loop", page_size: 1,
         expect: Evidence::Refuses(&["vmss-web", "from http://127.0.0.1", "loops"]),
     },
+    // The issue-13 review: capacity that is no VM count, stand-ins for a lost VM.
+    apply_no_capacity_refuses: EvidenceRow {
+        fault: "scale set without sku.capacity", kind: "no_capacity", page_size: 100,
+        expect: Evidence::Refuses(&["vmss-web", "no sku.capacity"]),
+    },
+    apply_negative_capacity_refuses: EvidenceRow {
+        fault: "sku.capacity -1", kind: "negative_capacity", page_size: 100,
+        expect: Evidence::Refuses(&["vmss-web", "sku.capacity is -1"]),
+    },
+    apply_huge_capacity_refuses_before_paging: EvidenceRow {
+        fault: "sku.capacity 4294967295", kind: "huge_capacity", page_size: 1,
+        expect: Evidence::Refuses(&["vmss-web", "sku.capacity is 4294967295", "1000 VMs"]),
+    },
+    apply_vm_of_another_set_refuses: EvidenceRow {
+        fault: "a VM of another scale set listed in place of a lost one", kind: "foreign_set_vm", page_size: 2,
+        expect: Evidence::Refuses(&["vmss-web", "other-vmss-web_900", "not a VM of rg-web/vmss-web"]),
+    },
+    apply_one_vm_under_two_spellings_refuses: EvidenceRow {
+        fault: "a VM listed again as instance \"0<id>\" (vmId upper-case) in place of a lost one", kind: "alias_vm", page_size: 2,
+        expect: Evidence::Refuses(&["vmss-web", "not a number as ARM writes one"]),
+    },
+    apply_deleting_stand_in_refuses: EvidenceRow {
+        fault: "a Deleting VM (Succeeded set) in place of a lost one", kind: "deleting_stand_in", page_size: 2,
+        expect: Evidence::Refuses(&["vmss-web", "being deleted, which do not count", "the listing is incomplete"]),
+    },
 }
 
 // ---- scale: If-Match, retries only where the server did not act ----

@@ -27,6 +27,7 @@ mod executor_race;
 mod fault_suite;
 mod fuzz_parsers;
 mod history_race;
+mod hostile_world;
 mod inventory_cli;
 mod node_cli;
 mod node_drain;

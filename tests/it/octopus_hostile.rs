@@ -119,3 +119,72 @@ async fn a_deployment_post_answered_503_after_acting_is_never_sent_again() {
     assert!(matches!(result, Err(OctopusError::Server { status: 503, .. })), "{result:?}");
     running.shutdown().await;
 }
+
+// ---- the issue-13 review's Octopus breaks (7, 11, the deployments' order) ----
+
+/// Break 11: a listing without `TotalResults` was paged by `Page.Next` alone (endless with fresh
+/// ids: 1,661 requests in 60 s). Every Octopus collection states its total: without one the
+/// listing is incomplete, in one sentence naming the endpoint.
+#[tokio::test]
+async fn a_listing_without_total_results_is_an_error_naming_the_endpoint() {
+    let running = steady().await;
+    running.inject_fault(fault(MACHINES, "no_total", ALWAYS)).unwrap();
+    let err = targets(&running).await.expect_err("no total, no proof of completeness");
+    let message = err.to_string();
+    assert!(message.contains("GET /api/Spaces-1/machines") && message.contains("TotalResults"), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+    running.shutdown().await;
+}
+
+/// Break 7: a target whose Id was `Machines-99/../Machines-1` had its DELETE land on
+/// `Machines-1`. Such an id fails the listing that carries it, naming the id.
+#[tokio::test]
+async fn a_target_id_that_is_not_an_octopus_id_fails_the_listing_naming_it() {
+    let running = steady().await;
+    running.inject_fault(fault(MACHINES, "traversal_id", ALWAYS)).unwrap();
+    let err = targets(&running).await.expect_err("an id that is a path is no id");
+    let message = err.to_string();
+    assert!(message.contains("Machines-99/../Machines-1"), "{message}");
+    assert!(message.contains("GET /api/Spaces-1/machines"), "{message}");
+    running.shutdown().await;
+}
+
+/// The deployments listing read oldest first (a server that ignores its documented order) must
+/// not make an old release the one rolled out to new targets: the order is ours (`Created`).
+#[tokio::test]
+async fn a_reordered_deployments_listing_cannot_make_an_old_release_current() {
+    let running = steady().await;
+    let c = octopus(&running);
+    let (newer, old_version) = running.with_world_mut(|w| {
+        let project = w.projects[0].id.clone();
+        let old = w.releases.iter().rev().find(|r| r.project_id == project).unwrap().version.clone();
+        let release = w.add_release(&project, "1.9.0");
+        let environment_id = w.octopus.environment_id.clone();
+        let request = scaleguard::sim::world::DeployRequest {
+            release_id: release,
+            environment_id,
+            ..Default::default()
+        };
+        (w.create_deployment(request).unwrap(), old)
+    });
+    for _ in 0..30 {
+        running.advance(Duration::from_secs(30)).unwrap();
+        let done = running.with_world(|w| {
+            let task = &w.deployments.iter().find(|d| d.id == newer).unwrap().task_id;
+            w.tasks.iter().any(|t| &t.id == task && t.state.as_str() == "Success")
+        });
+        if done {
+            break;
+        }
+    }
+    let profile = profile(&running);
+    let project = c.resolve_project("Spaces-1", &profile.octopus.projects[0]).await.unwrap();
+    let env = c.resolve_environment("Spaces-1", "Production").await.unwrap();
+    let honest = c.project_state("Spaces-1", &project, &env.id).await.unwrap();
+    assert_eq!(honest.latest_release.map(|r| r.version).as_deref(), Some("1.9.0"));
+    running.inject_fault(fault("/api/Spaces-1/deployments", "oldest_first", ALWAYS)).unwrap();
+    let state = c.project_state("Spaces-1", &project, &env.id).await.unwrap();
+    let current = state.latest_release.map(|r| r.version);
+    assert_eq!(current.as_deref(), Some("1.9.0"), "{old_version} is not current, whatever the order");
+    running.shutdown().await;
+}

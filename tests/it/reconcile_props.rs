@@ -5,7 +5,7 @@
 //! - no delete while the VM exists, while the current listing failed or is not proven complete
 //!   (set Updating with a lost page, an entry repeated in place of a missing one, a VM of
 //!   unreadable name), or before K complete absent listings spanning the grace period (counted
-//!   here independently of `History`);
+//!   here independently of `History`), whatever the vmIds' case or the `match` setting says;
 //! - no (release, target) pair is ever deployed twice, and never to a target that had the release
 //!   when it appeared;
 //! - deploys go only to healthy, enabled targets on a Succeeded, running VM of a steady set;
@@ -37,6 +37,10 @@ enum Fault {
     RepeatedEntry,
     /// One web VM's computer name cannot be read.
     UnnamedVm,
+    /// Every web vmId in upper case (the same VMs, spelled otherwise).
+    VmIdCase,
+    /// The web set matched by instance name (an operator slip): no target name matches a VM.
+    MatchByInstanceName,
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +97,8 @@ fn event() -> impl Strategy<Value = Event> {
         1 => Just(Fault::UpdatingAndTruncated),
         1 => Just(Fault::RepeatedEntry),
         1 => Just(Fault::UnnamedVm),
+        1 => Just(Fault::VmIdCase),
+        1 => Just(Fault::MatchByInstanceName),
     ];
     prop_oneof![
         2 => (1..4u8, 0..3u8).prop_map(|(count, extras)| Event::ScaleOut { count, extras }),
@@ -232,6 +238,12 @@ impl World {
                 }
                 builder.set("web", self.capacity, web)
             }
+            Fault::VmIdCase => {
+                for vm in &mut web {
+                    vm.vm_id = vm.vm_id.as_ref().map(|id| id.to_ascii_uppercase());
+                }
+                builder.set("web", self.capacity, web)
+            }
             _ => builder.set("web", self.capacity, web),
         };
         builder = match fault {
@@ -250,10 +262,14 @@ impl World {
             Fault::TargetListingFails => builder.failed_targets(),
             _ => builder.targets(targets),
         };
-        match fault {
+        let mut snapshot = match fault {
             Fault::ProjectListingFails => builder.failed_projects().build(),
             _ => builder.project(self.project.clone()).build(),
+        };
+        if let (Fault::MatchByInstanceName, Some(web)) = (fault, snapshot.scale_sets.first_mut()) {
+            web.match_by = scaleguard::config::MatchBy::InstanceName;
         }
+        snapshot
     }
 
     fn step(&mut self, event: &Event) -> Result<(), String> {
@@ -318,7 +334,7 @@ impl World {
                 for d in &mut self.project.deployments {
                     if d.task_state.is_some_and(|s| s.is_active()) {
                         d.task_state = Some(TaskState::Success);
-                        d.deployed_to_machine_ids = d.specific_machine_ids.clone();
+                        d.deployed_to_machine_ids = Some(d.specific_machine_ids.clone());
                     }
                 }
             }
@@ -369,7 +385,7 @@ impl World {
                         self.had_at_start.insert((release.clone(), id.clone()));
                     }
                     deployment.task_state = Some(TaskState::Success);
-                    deployment.deployed_to_machine_ids = reached;
+                    deployment.deployed_to_machine_ids = Some(reached);
                     self.project.latest_release = Some(testkit::release("Projects-1", &release));
                     self.project.deployments.push(deployment);
                 }
@@ -382,7 +398,7 @@ impl World {
         self.project.deployments.iter().any(|d| {
             d.release_id == release
                 && d.task_state == Some(TaskState::Success)
-                && d.deployed_to_machine_ids.iter().any(|t| t == target)
+                && d.reached(target) == Some(true)
         })
     }
 
@@ -390,7 +406,11 @@ impl World {
     /// always settled here unless the fault says otherwise).
     fn count_absence(&mut self, fault: Fault) {
         let believable = self.vms.len() >= self.capacity as usize;
-        if !matches!(fault, Fault::None | Fault::ProjectListingFails) || !believable {
+        let complete = matches!(
+            fault,
+            Fault::None | Fault::ProjectListingFails | Fault::VmIdCase | Fault::MatchByInstanceName
+        );
+        if !complete || !believable {
             return;
         }
         let t = at(self.now);
@@ -444,7 +464,14 @@ impl World {
                     if self.vm_exists(target_name) {
                         return Err(format!("{target_id} proposed for deletion while its VM exists"));
                     }
-                    if !matches!(fault, Fault::None | Fault::ProjectListingFails) {
+                    let complete = matches!(
+                        fault,
+                        Fault::None
+                            | Fault::ProjectListingFails
+                            | Fault::VmIdCase
+                            | Fault::MatchByInstanceName
+                    );
+                    if !complete {
                         return Err(format!(
                             "{target_id} proposed for deletion on a failed or doubtful listing"
                         ));

@@ -29,7 +29,7 @@ fn key() -> ScaleSetKey {
 fn scale_set_get_example_converts() {
     let set: models::VirtualMachineScaleSet =
         serde_json::from_value(response_body("VirtualMachineScaleSet_Get.json")).unwrap();
-    let state = azure_convert::scale_set(&key(), set, None);
+    let state = azure_convert::scale_set(&key(), set, None).unwrap();
     assert_eq!(state.capacity, 4);
     // The example spells it lower-case; the domain compares case-insensitively.
     assert_eq!(state.provisioning_state, ProvisioningState::Succeeded);
@@ -43,7 +43,7 @@ fn scale_set_get_example_converts() {
 fn header_etag_wins_over_body_etag() {
     let set: models::VirtualMachineScaleSet =
         serde_json::from_value(response_body("VirtualMachineScaleSet_Get.json")).unwrap();
-    let state = azure_convert::scale_set(&key(), set, Some("\"5\"".into()));
+    let state = azure_convert::scale_set(&key(), set, Some("\"5\"".into())).unwrap();
     assert_eq!(state.etag.as_deref(), Some("\"5\""));
 }
 
@@ -52,7 +52,10 @@ fn flexible_orchestration_is_detected() {
     let mut body = response_body("VirtualMachineScaleSet_Get.json");
     body["properties"]["orchestrationMode"] = json!("Flexible");
     let set: models::VirtualMachineScaleSet = serde_json::from_value(body).unwrap();
-    assert_eq!(azure_convert::scale_set(&key(), set, None).orchestration_mode, OrchestrationMode::Flexible);
+    assert_eq!(
+        azure_convert::scale_set(&key(), set, None).unwrap().orchestration_mode,
+        OrchestrationMode::Flexible
+    );
 }
 
 #[test]
@@ -212,7 +215,7 @@ fn task_deployment_release_and_root_fields_match_the_swagger_names() {
         serde_json::from_value(example(&defs, "DeploymentResource")).unwrap();
     let deployment = convert::deployment(deployment, None);
     assert_eq!(deployment.specific_machine_ids, vec!["x"]);
-    assert_eq!(deployment.deployed_to_machine_ids, vec!["x"]);
+    assert_eq!(deployment.deployed_to_machine_ids, Some(vec!["x".to_string()]));
     assert_eq!(deployment.task_id.as_deref(), Some("x"));
     assert_eq!(deployment.release_id, "x");
     assert!(deployment.created.is_some());

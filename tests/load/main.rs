@@ -1,6 +1,7 @@
-//! Load: a simulated world of 10,000 VMs and their 10,000 targets, refreshed back to back with one
-//! `inventory::Collector` (as the console's refresh worker does) for a bounded time. Memory stays
-//! flat and the request count per refresh is the page count plus a fixed overhead, every time.
+//! Load: a simulated world of 10,000 VMs in ten scale sets of 1,000 (the most a scale set holds)
+//! and their 10,000 targets, refreshed back to back with one `inventory::Collector` (as the
+//! console's refresh worker does) for a bounded time. Memory stays flat and the request count per
+//! refresh is the page count plus a fixed overhead per set and per refresh, every time.
 //!
 //! The soak is the same loop for longer:
 //! `SCALEGUARD_SOAK_SECS=600 cargo test --release --test load -- --ignored --nocapture`.
@@ -14,7 +15,10 @@ use scaleguard::sim::{self, RunningSim, SimOptions};
 use std::time::{Duration, Instant};
 use support::clients;
 
-const VMS: u32 = 10_000;
+const SETS: u32 = 10;
+/// The most VMs a scale set holds ("Working with large virtual machine scale sets").
+const PER_SET: u32 = 1_000;
+const VMS: u32 = SETS * PER_SET;
 const PAGE: usize = 1_000;
 
 /// Resident set size of this process (test + simulator), in KiB.
@@ -32,14 +36,32 @@ async fn big_world() -> (RunningSim, scaleguard::config::Profile) {
         sim::start(SimOptions::new("steady").manual_clock().arm_page_size(PAGE).octopus_page_size(PAGE))
             .await
             .unwrap();
+    // The nine added sets, appended to the simulator's profile.
+    let mut more_sets = String::new();
     running.with_world_mut(|world| {
-        let existing = world.scale_sets[0].vms.len() as u32;
-        for _ in existing..VMS {
-            world.add_existing_vm(0, false);
+        let template = world.scale_sets[0].clone();
+        for i in 1..SETS {
+            let mut set = template.clone();
+            set.name = format!("{}-{i}", template.name);
+            set.computer_name_prefix = format!("{}{i}x", template.computer_name_prefix);
+            set.unique_id = format!("{}-{i}", template.unique_id);
+            set.vms.clear();
+            set.next_instance_id = 0;
+            more_sets.push_str(&format!(
+                "\n[[profiles.sim.scale_sets]]\nprovider = \"azure\"\nsubscription_id = \"{}\"\nresource_group = \"{}\"\nname = \"{}\"\nmatch = \"computer_name\"\n",
+                set.subscription_id, set.resource_group, set.name
+            ));
+            world.scale_sets.push(set);
         }
-        world.scale_sets[0].capacity = VMS;
+        for index in 0..SETS as usize {
+            let existing = world.scale_sets[index].vms.len() as u32;
+            for _ in existing..PER_SET {
+                world.add_existing_vm(index, false);
+            }
+            world.scale_sets[index].capacity = PER_SET;
+        }
     });
-    let (_, profile) = clients::profile(&running, |toml| toml);
+    let (_, profile) = clients::profile(&running, |toml| toml + &more_sets);
     (running, profile)
 }
 
@@ -79,12 +101,15 @@ async fn refresh_for(budget: Duration, min_refreshes: usize) -> Vec<Refresh> {
 
 fn check(refreshes: &[Refresh]) {
     let n = refreshes.len();
-    // Pages per refresh: the VM list (PAGE per page) and the targets list (the client's page size).
+    // Pages per refresh: each set's VM list (PAGE per page) and the targets list (the client's
+    // page size).
     let octopus_page = (PAGE as u64).min(u64::from(scaleguard::octopus::DEFAULT_PAGE_SIZE));
-    let pages = (VMS as u64).div_ceil(PAGE as u64) + (VMS as u64).div_ceil(octopus_page);
-    // Everything else is per refresh, not per VM: scale set, space, environment, project, its
-    // releases/deployments/tasks, nodes, version.
-    const OVERHEAD: u64 = 12; // 10 measured
+    let pages =
+        u64::from(SETS) * u64::from(PER_SET).div_ceil(PAGE as u64) + (VMS as u64).div_ceil(octopus_page);
+    // Everything else is per set (the set read before and after its pages, its resource group's
+    // autoscale settings, its Activity Log) or per refresh, not per VM: space, environment,
+    // project, its releases/deployments/tasks, nodes, version.
+    const OVERHEAD: u64 = 4 * SETS as u64 + 10; // 49 measured
     for (i, r) in refreshes.iter().enumerate() {
         assert_eq!(r.page_requests, pages, "refresh {i}: one request per page");
         assert!(r.requests <= pages + OVERHEAD, "refresh {i}: {} requests for {pages} pages", r.requests);

@@ -29,6 +29,8 @@ pub struct Fault {
     pub retry_after: Option<u64>,
     /// Answer only after this long (to trip the client's timeout).
     pub delay: Option<std::time::Duration>,
+    /// Headers on the answer (besides `content-type: application/json`).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Fault {
@@ -42,7 +44,12 @@ impl Fault {
             body: body.into(),
             retry_after: None,
             delay: None,
+            headers: Vec::new(),
         }
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
     }
     pub fn delay(mut self, delay: std::time::Duration) -> Self {
         self.delay = Some(delay);
@@ -271,6 +278,10 @@ async fn handle(
             if let Some(after) = fault.retry_after {
                 response.headers_mut().insert("retry-after", after.to_string().parse().unwrap());
             }
+            for (name, value) in &fault.headers {
+                let name = axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+                response.headers_mut().insert(name, value.parse().unwrap());
+            }
             return response;
         }
     }
@@ -354,11 +365,13 @@ fn octopus(
         ("GET", "/api/Spaces-1/deployments") => page(
             vec![
                 json!({"Id": "Deployments-3", "ProjectId": "Projects-1", "ReleaseId": "Releases-2", "EnvironmentId": "Environments-1",
-                       "SpecificMachineIds": ["Machines-1"], "TaskId": "ServerTasks-3", "DeployedToMachineIds": []}),
+                       "SpecificMachineIds": ["Machines-1"], "TaskId": "ServerTasks-3", "DeployedToMachineIds": [],
+                       "Created": "2026-01-05T10:00:00.000+00:00"}),
                 json!({"Id": "Deployments-2", "ProjectId": "Projects-1", "ReleaseId": "Releases-2", "EnvironmentId": "Environments-1",
-                       "SpecificMachineIds": [], "TaskId": "ServerTasks-2", "DeployedToMachineIds": ["Machines-1", "Machines-2"]}),
+                       "SpecificMachineIds": [], "TaskId": "ServerTasks-2", "DeployedToMachineIds": ["Machines-1", "Machines-2"],
+                       "Created": "2026-01-05T09:00:00.000+00:00"}),
                 json!({"Id": "Deployments-1", "ProjectId": "Projects-1", "ReleaseId": "Releases-1", "EnvironmentId": "Environments-1",
-                       "TaskId": "ServerTasks-1"}),
+                       "TaskId": "ServerTasks-1", "Created": "2026-01-04T09:00:00.000+00:00"}),
             ],
             cap,
         ),

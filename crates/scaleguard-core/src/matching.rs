@@ -63,20 +63,28 @@ pub fn normalize_name(name: &str) -> String {
 /// The name of a VM that its target is expected to carry; None when it cannot be read (no
 /// computer name, or an empty one): such a VM matches no target and may be any target's VM.
 pub fn instance_match_name(instance: &Instance, match_by: MatchBy) -> Option<String> {
-    let name = match match_by {
-        MatchBy::ComputerName => normalize_name(instance.computer_name.as_deref()?),
-        MatchBy::InstanceName => normalize_name(&instance.name),
+    instance_match_names(instance, match_by).into_iter().next()
+}
+
+/// Every name a VM's target may carry (each once): by computer name, the osProfile name and,
+/// when the guest renamed its host, the instance view's name too. Empty when none can be read.
+pub fn instance_match_names(instance: &Instance, match_by: MatchBy) -> Vec<String> {
+    let mut names: Vec<String> = match match_by {
+        MatchBy::ComputerName => instance.computer_names().map(normalize_name).collect(),
+        MatchBy::InstanceName => vec![normalize_name(&instance.name)],
     };
-    (!name.is_empty()).then_some(name)
+    names.retain(|name| !name.is_empty());
+    names.dedup();
+    names
 }
 
 /// [`instance_match_name`] is Some, checked without building the name (once per VM per refresh).
 pub fn has_match_name(instance: &Instance, match_by: MatchBy) -> bool {
-    let raw = match match_by {
-        MatchBy::ComputerName => instance.computer_name.as_deref().unwrap_or(""),
-        MatchBy::InstanceName => &instance.name,
-    };
-    raw.trim().split('.').next().is_some_and(|host| !host.is_empty())
+    let readable = |raw: &str| raw.trim().split('.').next().is_some_and(|host| !host.is_empty());
+    match match_by {
+        MatchBy::ComputerName => instance.computer_names().any(readable),
+        MatchBy::InstanceName => readable(&instance.name),
+    }
 }
 
 /// Pair targets with VMs across every listed scale set.
@@ -87,7 +95,7 @@ pub fn match_targets<'a>(
     let mut by_name: HashMap<String, Vec<&Instance>> = HashMap::new();
     for (match_by, instances) in sets {
         for instance in instances {
-            if let Some(name) = instance_match_name(instance, match_by) {
+            for name in instance_match_names(instance, match_by) {
                 by_name.entry(name).or_default().push(instance);
             }
         }
@@ -142,6 +150,7 @@ mod tests {
             vm_id: Some(format!("vm-{set}-{id}")),
             name: format!("{set}_{id}"),
             computer_name: Some(computer.into()),
+            guest_computer_name: None,
             provisioning_state: ProvisioningState::Succeeded,
             power_state: PowerState::Running,
             latest_model_applied: true,
@@ -186,6 +195,20 @@ mod tests {
         assert!(m.instance_of("Machines-2").is_none(), "substring matches are never made");
         assert_eq!(m.targets_on(&vms[0]), ["Machines-1".to_string()]);
         assert!(m.targets_on(&vms[1]).is_empty());
+    }
+
+    #[test]
+    fn a_vm_renamed_in_the_guest_answers_to_both_names() {
+        // Issue 13 review, break 5: the tentacle registered under the instance view's name.
+        let renamed =
+            Instance { guest_computer_name: Some("WEB-PROD-02".into()), ..vm("web", 2, "web000002") };
+        let vms = [vm("web", 1, "web000001"), renamed];
+        let targets = [target("Machines-1", "web-prod-02.corp.local"), target("Machines-2", "WEB000002")];
+        let m = match_targets([(MatchBy::ComputerName, &vms[..])], &targets);
+        assert_eq!(m.instance_of("Machines-1").unwrap().instance_id, "2");
+        assert_eq!(m.instance_of("Machines-2").unwrap().instance_id, "2");
+        assert!(m.duplicate_instance_names.is_empty(), "one VM under two names is no duplicate");
+        assert!(has_match_name(&Instance { computer_name: None, ..vms[1].clone() }, MatchBy::ComputerName));
     }
 
     #[test]

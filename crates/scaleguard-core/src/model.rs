@@ -134,6 +134,11 @@ pub struct Instance {
     /// `{set}_{instanceId}`.
     pub name: String,
     pub computer_name: Option<String>,
+    /// `instanceView.computerName` where it differs from `computer_name` (`osProfile`'s, fixed at
+    /// creation): the guest renamed its host (a domain join, a hostname script), and the tentacle
+    /// registers under the new name. The VM answers to both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest_computer_name: Option<String>,
     pub provisioning_state: ProvisioningState,
     pub power_state: PowerState,
     pub latest_model_applied: bool,
@@ -144,6 +149,11 @@ impl Instance {
     /// Numeric instance id for ordering (scale-in removes the highest); None for flexible-mode names.
     pub fn numeric_id(&self) -> Option<u64> {
         self.instance_id.parse().ok()
+    }
+
+    /// Every computer name the VM answers to: `computer_name`, then `guest_computer_name`.
+    pub fn computer_names(&self) -> impl Iterator<Item = &str> {
+        self.computer_name.iter().chain(&self.guest_computer_name).map(String::as_str)
     }
 }
 
@@ -363,8 +373,10 @@ pub struct Deployment {
     /// Empty means "every target in the environment with the project's roles".
     pub specific_machine_ids: Vec<String>,
     pub excluded_machine_ids: Vec<String>,
-    /// Filled in by Octopus as the deployment reaches machines (`DeployedToMachineIds`).
-    pub deployed_to_machine_ids: Vec<String>,
+    /// Filled in by Octopus as the deployment reaches machines (`DeployedToMachineIds`). None
+    /// when the server did not say (absent, as in Octopus 3.x's DeploymentResource, or null):
+    /// which targets it reached is unknown, never "none".
+    pub deployed_to_machine_ids: Option<Vec<String>>,
     pub task_id: Option<String>,
     pub task_state: Option<TaskState>,
     pub created: Option<OffsetDateTime>,
@@ -374,6 +386,12 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    /// Did this deployment reach `target_id`? None when the server did not say which targets it
+    /// reached.
+    pub fn reached(&self, target_id: &str) -> Option<bool> {
+        self.deployed_to_machine_ids.as_ref().map(|ids| ids.iter().any(|id| id == target_id))
+    }
+
     /// Did (or will) this deployment reach `target_id`?
     pub fn covers(&self, target_id: &str) -> bool {
         if self.excluded_machine_ids.iter().any(|id| id == target_id) {
@@ -418,8 +436,9 @@ pub enum Action {
         last_instance_id: Option<String>,
         absent_observations: u32,
         absent_secs: u64,
-        /// The scale set listed no VMs at all and reports capacity 0: the delete is right, but it
-        /// removes everything at once, so the operator must confirm it explicitly (invariant 2).
+        /// The delete removes every target of a set at once (the set lists no VMs and reports
+        /// capacity 0, or the plan deletes all its targets): the operator must confirm it
+        /// explicitly (invariant 2).
         #[serde(default)]
         requires_confirmation: bool,
     },
@@ -639,7 +658,7 @@ mod tests {
             environment_id: "Environments-1".into(),
             specific_machine_ids: vec![],
             excluded_machine_ids: vec!["Machines-2".into()],
-            deployed_to_machine_ids: vec![],
+            deployed_to_machine_ids: Some(vec![]),
             task_id: None,
             task_state: None,
             created: None,

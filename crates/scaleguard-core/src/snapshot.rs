@@ -44,6 +44,10 @@ pub type Observed<T> = Result<T, ReadFailure>;
 pub struct ScaleSetListing {
     pub state: ScaleSetState,
     pub instances: Vec<Instance>,
+    /// The set read again after the last page (None: not read again). A listing of a set that
+    /// changed in between proves nothing about absence (`completeness`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reread: Option<ScaleSetState>,
 }
 
 /// One configured scale set and what reading it gave.

@@ -19,9 +19,28 @@ pub fn server_text(text: &str) -> String {
     out
 }
 
+/// Why a body that should be JSON did not parse: an HTML page (a proxy's sign-in page, whatever
+/// its Content-Type claims) is named as one; anything else gets the parser's own words.
+pub fn not_json(body: &[u8], err: &serde_json::Error) -> String {
+    let start = body.iter().position(|b| !b.is_ascii_whitespace()).map_or(&[][..], |at| &body[at..]);
+    if start.first() == Some(&b'<') {
+        "the body is an HTML page, not JSON: a proxy or sign-in page may be answering in the server's place"
+            .into()
+    } else {
+        format!("the body is not the expected JSON ({err})")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_html_body_is_named_whatever_it_claims_to_be() {
+        let err = serde_json::from_slice::<serde_json::Value>(b"x").unwrap_err();
+        assert!(not_json(b" \n<!DOCTYPE html><html>", &err).contains("HTML page"));
+        assert!(not_json(b"x", &err).starts_with("the body is not the expected JSON (expected value"));
+    }
 
     #[test]
     fn long_text_is_capped_and_says_how_much_was_left_out() {

@@ -1,7 +1,8 @@
 //! Azure Resource Manager subset (Microsoft.Compute scale sets, api-version 2024-07-01), served at
 //! the root of host:port. Paths are case-insensitive, like the real ARM.
 
-use super::faults::{ArmShape, Unnamed};
+use super::arm_shapes::{reshape_vms, unname};
+use super::faults::{ArmShape, CapacityShape};
 use super::http::{format_time, Reply, Request};
 use super::world::{ScaleSet, Vm, VmState, World};
 use super::Shared;
@@ -138,8 +139,20 @@ pub fn handle(shared: &Shared, request: &Request, route: ArmRoute) -> Reply {
             Ok(index) => {
                 let set = &world.scale_sets[index];
                 let mut body = scale_set_json(shared, set);
-                if request.arm_shape == Some(ArmShape::TruncatedWhileUpdating) {
-                    body["properties"]["provisioningState"] = json!("Updating");
+                match request.arm_shape {
+                    Some(ArmShape::TruncatedWhileUpdating) => {
+                        body["properties"]["provisioningState"] = json!("Updating");
+                    }
+                    Some(ArmShape::Capacity(CapacityShape::Absent)) => {
+                        if let Some(sku) = body["sku"].as_object_mut() {
+                            sku.remove("capacity");
+                        }
+                    }
+                    Some(ArmShape::Capacity(CapacityShape::Negative)) => body["sku"]["capacity"] = json!(-1),
+                    Some(ArmShape::Capacity(CapacityShape::Huge)) => {
+                        body["sku"]["capacity"] = json!(4_294_967_295u64)
+                    }
+                    _ => {}
                 }
                 Reply::ok(body).header("etag", etag(set.etag))
             }
@@ -372,6 +385,9 @@ fn list_vms(shared: &Shared, world: &World, request: &Request, index: usize) -> 
     if let Some(ArmShape::Unnamed(how)) = shape {
         value.iter_mut().for_each(|vm| unname(vm, how));
     }
+    if let Some(shape) = shape {
+        reshape_vms(&mut value, shape, !more, &set_id(set));
+    }
     let mut body = json!({ "value": value });
     let truncated = request.truncate_page || shape == Some(ArmShape::TruncatedWhileUpdating);
     if more && !truncated {
@@ -394,36 +410,6 @@ fn list_vms(shared: &Shared, world: &World, request: &Request, index: usize) -> 
         body["nextLink"] = json!(link);
     }
     Reply::ok(body)
-}
-
-/// Take a VM's computer name away the way real answers do.
-fn unname(vm: &mut Value, how: Unnamed) {
-    let Some(properties) = vm.get_mut("properties").and_then(Value::as_object_mut) else { return };
-    let view_name = |properties: &mut serde_json::Map<String, Value>, name: Option<&str>| {
-        if let Some(view) = properties.get_mut("instanceView").and_then(Value::as_object_mut) {
-            match name {
-                Some(name) => view.insert("computerName".into(), json!(name)),
-                None => view.remove("computerName"),
-            };
-        }
-    };
-    match how {
-        Unnamed::NoOsProfile => {
-            properties.remove("osProfile");
-        }
-        Unnamed::Nowhere => {
-            properties.remove("osProfile");
-            view_name(properties, None);
-        }
-        Unnamed::Null => {
-            properties["osProfile"]["computerName"] = Value::Null;
-            view_name(properties, None);
-        }
-        Unnamed::Empty => {
-            properties["osProfile"]["computerName"] = json!("");
-            view_name(properties, Some(""));
-        }
-    }
 }
 
 fn async_headers(shared: &Shared, reply: Reply, set: &ScaleSet, operation: &str, api_version: &str) -> Reply {

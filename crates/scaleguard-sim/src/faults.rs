@@ -62,6 +62,8 @@ pub enum FaultKind {
     OkNoop,
     /// Reshapes an ARM answer instead of replacing it (see [`ArmShape`]).
     Arm(ArmShape),
+    /// Reshapes an Octopus answer instead of replacing it (see [`OctopusShape`]).
+    Octopus(OctopusShape),
 }
 
 /// Hostile but well-formed ARM answers (the scale-set GET and the VM list).
@@ -79,6 +81,45 @@ pub enum ArmShape {
     ForeignNextLink { port: u16 },
     /// `paging_loop`: the nextLink points back to the first page.
     PagingLoop,
+    /// `no_capacity`, `negative_capacity`, `huge_capacity`: the set's `sku.capacity` absent, -1
+    /// or 4294967295.
+    Capacity(CapacityShape),
+    /// `foreign_set_vm`: the last page's last VM is replaced by a VM of another scale set
+    /// (`vmss-other_900`, its id under that set): the count stays right, one VM goes missing.
+    ForeignSetVm,
+    /// `alias_vm`: the last page's last VM is replaced by the first VM again, as instance id
+    /// "0<id>" with its vmId in upper case.
+    AliasVm,
+    /// `deleting_stand_in`: the last page's last VM is replaced by a VM in `Deleting` under a
+    /// fresh instance id (one deleted on its own, which capacity already leaves out).
+    DeletingStandIn,
+    /// `renamed_guest`: every VM's instance view reports the computer name `GUEST-<instanceId>`
+    /// (osProfile keeps the name it was created with).
+    RenamedGuest,
+    /// `vm_id_case`: every vmId in upper case.
+    VmIdCase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapacityShape {
+    Absent,
+    Negative,
+    Huge,
+}
+
+/// Hostile but well-formed Octopus answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OctopusShape {
+    /// `no_total`: collections without `TotalResults`.
+    NoTotal,
+    /// `oldest_first`: a page's items in reverse order (deployments oldest first).
+    OldestFirst,
+    /// `traversal_id`: the last page of a collection gains a copy of its first item whose Id is
+    /// `Machines-99/../<that item's id>` and Name `legacyweb01` (TotalResults counts it).
+    TraversalId,
+    /// `no_deployed_to`: deployments carry `DeployedToMachineIds: null` (as an Octopus 3.x server
+    /// sends no such field).
+    NoDeployedTo,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +131,7 @@ pub enum Unnamed {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, slow_body, truncated_page, malformed_json, 401, 403, expired_token, echo_secret, redirect, lying_total, ignore_skip, act_then_503, act_then_429, ok_noop, truncated_while_updating, duplicate_vm, no_os_profile, unnamed_vm, null_computer_name, empty_computer_name, foreign_next_link:PORT, paging_loop)")]
+#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, slow_body, truncated_page, malformed_json, 401, 403, expired_token, echo_secret, redirect, lying_total, ignore_skip, act_then_503, act_then_429, ok_noop, truncated_while_updating, duplicate_vm, no_os_profile, unnamed_vm, null_computer_name, empty_computer_name, foreign_next_link:PORT, paging_loop, no_capacity, negative_capacity, huge_capacity, foreign_set_vm, alias_vm, deleting_stand_in, renamed_guest, vm_id_case, no_total, oldest_first, traversal_id, no_deployed_to)")]
 pub struct UnknownFault(String);
 
 impl FaultSpec {
@@ -123,6 +164,18 @@ impl FaultSpec {
             "null_computer_name" => FaultKind::Arm(ArmShape::Unnamed(Unnamed::Null)),
             "empty_computer_name" => FaultKind::Arm(ArmShape::Unnamed(Unnamed::Empty)),
             "paging_loop" => FaultKind::Arm(ArmShape::PagingLoop),
+            "no_capacity" => FaultKind::Arm(ArmShape::Capacity(CapacityShape::Absent)),
+            "negative_capacity" => FaultKind::Arm(ArmShape::Capacity(CapacityShape::Negative)),
+            "huge_capacity" => FaultKind::Arm(ArmShape::Capacity(CapacityShape::Huge)),
+            "foreign_set_vm" => FaultKind::Arm(ArmShape::ForeignSetVm),
+            "alias_vm" => FaultKind::Arm(ArmShape::AliasVm),
+            "deleting_stand_in" => FaultKind::Arm(ArmShape::DeletingStandIn),
+            "renamed_guest" => FaultKind::Arm(ArmShape::RenamedGuest),
+            "vm_id_case" => FaultKind::Arm(ArmShape::VmIdCase),
+            "no_total" => FaultKind::Octopus(OctopusShape::NoTotal),
+            "oldest_first" => FaultKind::Octopus(OctopusShape::OldestFirst),
+            "traversal_id" => FaultKind::Octopus(OctopusShape::TraversalId),
+            "no_deployed_to" => FaultKind::Octopus(OctopusShape::NoDeployedTo),
             other => match other.strip_prefix("foreign_next_link:").map(str::parse) {
                 // Loopback only: the simulator never points anywhere else.
                 Some(Ok(port)) => FaultKind::Arm(ArmShape::ForeignNextLink { port }),
@@ -259,6 +312,15 @@ mod tests {
         assert_eq!(kind("act_then_503"), FaultKind::ActThen503);
         assert_eq!(kind("act_then_429"), FaultKind::ActThen429 { retry_after_secs: 1 });
         assert_eq!(kind("ok_noop"), FaultKind::OkNoop);
+    }
+
+    #[test]
+    fn review_shapes_parse() {
+        let kind = |k: &str| spec("arm", k, 1).kind().unwrap();
+        assert_eq!(kind("huge_capacity"), FaultKind::Arm(ArmShape::Capacity(CapacityShape::Huge)));
+        assert_eq!(kind("alias_vm"), FaultKind::Arm(ArmShape::AliasVm));
+        assert_eq!(kind("no_total"), FaultKind::Octopus(OctopusShape::NoTotal));
+        assert_eq!(kind("traversal_id"), FaultKind::Octopus(OctopusShape::TraversalId));
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub struct Request {
     pub truncate_page: bool,
     /// A fault that reshapes this ARM answer.
     pub arm_shape: Option<super::faults::ArmShape>,
+    /// A fault that reshapes this Octopus answer.
+    pub octopus_shape: Option<super::faults::OctopusShape>,
     /// A `lying_total` fault: inflate `TotalResults`, answer a `skip` past the end with the last page.
     pub lying_total: bool,
     /// An `ignore_skip` fault: serve the first page whatever `skip` says.

@@ -10,6 +10,7 @@
 mod activity_log;
 mod arm;
 mod arm_insights;
+mod arm_shapes;
 pub mod autoscale;
 mod control;
 pub mod faults;
@@ -368,6 +369,7 @@ async fn dispatch(
         body,
         truncate_page: false,
         arm_shape: None,
+        octopus_shape: None,
         lying_total: false,
         ignore_skip: false,
     };
@@ -405,6 +407,7 @@ async fn dispatch(
         Some(FaultKind::TruncatedPage) => request.truncate_page = true,
         Some(FaultKind::MalformedJson) => malformed = true,
         Some(FaultKind::Arm(shape)) => request.arm_shape = Some(shape),
+        Some(FaultKind::Octopus(shape)) => request.octopus_shape = Some(shape),
         Some(FaultKind::LyingTotal) => request.lying_total = true,
         Some(FaultKind::IgnoreSkip) => request.ignore_skip = true,
         Some(FaultKind::ActThen503) => acted_then = Some(FaultKind::Unavailable),
@@ -419,6 +422,10 @@ async fn dispatch(
     let reply = match api {
         Api::Arm => arm::handle(&shared, &request, arm::ArmRoute::parse(&segments)),
         Api::Octopus => octopus::handle(&shared, &request, &segments[1..]),
+    };
+    let reply = match request.octopus_shape {
+        Some(shape) => octopus::reshape(reply, shape),
+        None => reply,
     };
     if let Some(wait) = slow_reply {
         tokio::time::sleep(wait).await;
@@ -518,6 +525,7 @@ fn fault_reply(api: Api, kind: FaultKind) -> Reply {
         | FaultKind::TruncatedPage
         | FaultKind::MalformedJson
         | FaultKind::Arm(_)
+        | FaultKind::Octopus(_)
         | FaultKind::Redirect
         | FaultKind::LyingTotal
         | FaultKind::IgnoreSkip

@@ -1,5 +1,6 @@
 //! Octopus REST subset under `/api` (PascalCase, shapes from the Swagger subset).
 
+use super::faults::OctopusShape;
 use super::http::{format_time, Reply, Request};
 use super::octopus_json as wire;
 use super::tasks::DeployRequest;
@@ -519,4 +520,50 @@ pub fn status_of(health: Health) -> &'static str {
 
 pub fn time_or_null(shared: &Shared, at: Option<f64>) -> Value {
     at.map_or(Value::Null, |at| json!(format_time(shared.time_at(at))))
+}
+
+/// Reshape an Octopus answer the way a hostile or very old server would (`OctopusShape`).
+pub fn reshape(mut reply: Reply, shape: OctopusShape) -> Reply {
+    let Some(body) = reply.body.as_mut() else { return reply };
+    let is_collection = body.get("Items").is_some_and(Value::is_array);
+    match shape {
+        OctopusShape::NoTotal => {
+            if let Some(fields) = body.as_object_mut() {
+                fields.remove("TotalResults");
+            }
+        }
+        OctopusShape::OldestFirst => {
+            if let Some(items) = body.get_mut("Items").and_then(Value::as_array_mut) {
+                items.reverse();
+            }
+        }
+        OctopusShape::TraversalId if is_collection => {
+            let last_page = body.pointer("/Links/Page.Next").is_none();
+            if let Some(total) = body.get("TotalResults").and_then(Value::as_u64) {
+                body["TotalResults"] = json!(total + 1);
+            }
+            let items = body.get_mut("Items").and_then(Value::as_array_mut);
+            if let (true, Some(items)) = (last_page, items) {
+                if let Some(first) = items.first().cloned() {
+                    let mut ghost = first.clone();
+                    ghost["Id"] = json!(format!("Machines-99/../{}", first["Id"].as_str().unwrap_or("")));
+                    ghost["Name"] = json!("legacyweb01");
+                    items.push(ghost);
+                }
+            }
+        }
+        OctopusShape::TraversalId => {}
+        OctopusShape::NoDeployedTo => {
+            let null_reach = |d: &mut Value| {
+                if d.get("DeployedToMachineIds").is_some() {
+                    d["DeployedToMachineIds"] = Value::Null;
+                }
+            };
+            match body.get_mut("Items").and_then(Value::as_array_mut) {
+                Some(items) => items.iter_mut().for_each(null_reach),
+                None => null_reach(body),
+            }
+        }
+    }
+    reply
 }

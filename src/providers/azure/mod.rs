@@ -143,19 +143,18 @@ impl AzureProvider {
             .await
             .map_err(|err| map_error(&what, err))?;
         let etag = header(response.as_raw_response().headers(), "etag");
+        if let Some(detail) = unreadable_body(response.as_raw_response().headers()) {
+            return Err(ProviderError::BadResponse { what, detail });
+        }
         let body = response.into_body().await.map_err(|err| map_error(&what, err))?;
-        Ok(convert::scale_set(key, body, etag))
+        convert::scale_set(key, body, etag).map_err(|detail| ProviderError::BadResponse { what, detail })
     }
 
     /// Every VM, page by page, for a set of `capacity` (which bounds the pages it may take).
     async fn list(&self, key: &ScaleSetKey, capacity: u32) -> Result<Vec<Instance>, ProviderError> {
         let what = format!("GET instances of {key}");
-        let mut url = self.endpoint.clone();
         // The SDK's request: its path, api-version, then $expand.
-        url.set_path(&format!(
-            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachineScaleSets/{}/virtualMachines",
-            key.subscription_id, key.resource_group, key.name
-        ));
+        let mut url = self.set_url(key, &["virtualMachines"]);
         url.query_pairs_mut().append_pair("api-version", API_VERSION).append_pair("$expand", "instanceView");
         let mut walk = PageWalk::new(&self.endpoint, &url, capacity);
         let mut instances = Vec::new();
@@ -171,7 +170,13 @@ impl AzureProvider {
                 what: what.clone(),
                 detail: stop.to_string(),
             };
-            let found: Vec<Instance> = list.value.into_iter().map(|vm| convert::instance(key, vm)).collect();
+            let mut found = Vec::with_capacity(list.value.len());
+            for vm in list.value {
+                // A VM of another set (or one that cannot be told apart) is never counted as ours.
+                convert::membership(key, &vm)
+                    .map_err(|detail| fail(ProviderError::BadResponse { what: what_page.clone(), detail }))?;
+                found.push(convert::instance(key, vm));
+            }
             walk.page(found.iter().map(|vm| vm.instance_id.clone()).collect()).map_err(stopped)?;
             instances.extend(found);
             match walk.next(list.next_link.as_deref()).map_err(stopped)? {
@@ -191,16 +196,19 @@ impl AzureProvider {
         if !url.query_pairs().any(|(k, _)| k == "api-version") {
             url.query_pairs_mut().append_pair("api-version", API_VERSION);
         }
-        let (status, _, body) = self.get_on_origin(url, what).await?;
+        let (status, headers, body) = self.get_on_origin(url, what).await?;
         if status != 200 {
             return Err(ProviderError::BadResponse {
                 what: what.to_string(),
                 detail: format!("answered {status} where a page (200) was expected"),
             });
         }
+        if let Some(detail) = unreadable_body(&headers) {
+            return Err(ProviderError::BadResponse { what: what.to_string(), detail });
+        }
         serde_json::from_slice(&body).map_err(|err| ProviderError::BadResponse {
             what: what.to_string(),
-            detail: format!("the body is not the expected JSON ({err})"),
+            detail: crate::untrusted::not_json(&body, &err),
         })
     }
 
@@ -321,6 +329,14 @@ impl AzureProvider {
 
     /// The scale set's URL (or a child's, `child` segments appended) with the provider's api-version.
     fn resource_url(&self, key: &ScaleSetKey, child: &[&str]) -> String {
+        let mut url = self.set_url(key, child);
+        url.set_query(Some(&format!("api-version={API_VERSION}")));
+        url.to_string()
+    }
+
+    /// The scale set's URL (or a child's) without a query, each segment percent-encoded: a name
+    /// never changes the path's shape.
+    fn set_url(&self, key: &ScaleSetKey, child: &[&str]) -> azure_core::Url {
         let mut url = self.endpoint.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.clear().extend([
@@ -335,8 +351,8 @@ impl AzureProvider {
             ]);
             segments.extend(child);
         }
-        url.set_query(Some(&format!("api-version={API_VERSION}")));
-        url.to_string()
+        url.set_query(None);
+        url
     }
 
     /// What a write's answer says about when it is finished (lro.rs).
@@ -476,6 +492,26 @@ impl ScaleSetProvider for AzureProvider {
     ) -> ProviderFuture<'a, Vec<crate::model::ScaleChange>> {
         Box::pin(self.activity_changes(key, setting, since, until))
     }
+}
+
+/// Why a 200's body cannot be read as JSON before trying: compressed although nothing asked for
+/// it, or an HTML page (a proxy or sign-in page answering in ARM's place).
+fn unreadable_body(headers: &azure_core::headers::Headers) -> Option<String> {
+    let encoding = header(headers, "content-encoding").unwrap_or_default();
+    let encoding = encoding.trim();
+    if !encoding.is_empty() && !encoding.eq_ignore_ascii_case("identity") {
+        return Some(format!(
+            "the body is compressed (Content-Encoding: {}), which scaleguard neither asked for nor reads: a proxy \
+             in between may be rewriting answers",
+            crate::untrusted::server_text(encoding)
+        ));
+    }
+    let content_type = header(headers, "content-type").unwrap_or_default().to_ascii_lowercase();
+    content_type.trim().starts_with("text/html").then(|| {
+        "ARM answered an HTML page (Content-Type: text/html), not JSON: a proxy or sign-in page may be answering \
+         in its place"
+            .to_string()
+    })
 }
 
 /// The api-version of the SDK package in use (`package_2024_07_01`), for URLs we build ourselves.

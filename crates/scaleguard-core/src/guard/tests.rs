@@ -48,6 +48,7 @@ fn instance(id: u64, protected: bool) -> Instance {
         vm_id: Some(format!("vm-{id}")),
         name: format!("web_{id}"),
         computer_name: Some(format!("web{id:06}")),
+        guest_computer_name: None,
         provisioning_state: ProvisioningState::Succeeded,
         power_state: PowerState::Running,
         latest_model_applied: true,

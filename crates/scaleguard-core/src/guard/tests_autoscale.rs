@@ -44,6 +44,7 @@ fn instances(count: u32) -> Vec<Instance> {
             vm_id: None,
             name: format!("web_{id}"),
             computer_name: None,
+            guest_computer_name: None,
             provisioning_state: ProvisioningState::Succeeded,
             power_state: PowerState::Running,
             latest_model_applied: true,

@@ -26,13 +26,12 @@ pub enum Arbitration<'a> {
     TooLateToCancel { earlier: &'a Deployment, overlap: Vec<String> },
 }
 
-/// Server order: `Created`, then the id's number, then the id. Missing times sort by id alone.
+/// Server order: `Created`, then the id's number, then the id. A deployment without `Created`
+/// (real servers always send it) counts as the earliest, so the order stays total: a comparison
+/// that is not (time only when both have one) would let a hostile listing make `a < b < c < a`,
+/// and two readers disagree, or a sort panic.
 pub fn queue_order(a: &Deployment, b: &Deployment) -> Ordering {
-    let by_time = match (a.created, b.created) {
-        (Some(x), Some(y)) => x.cmp(&y),
-        _ => Ordering::Equal,
-    };
-    by_time.then_with(|| id_number(&a.id).cmp(&id_number(&b.id))).then_with(|| a.id.cmp(&b.id))
+    (a.created, id_number(&a.id), &a.id).cmp(&(b.created, id_number(&b.id), &b.id))
 }
 
 fn id_number(id: &str) -> u64 {
@@ -40,13 +39,14 @@ fn id_number(id: &str) -> u64 {
 }
 
 /// Does `other` (queued before ours) take care of `target_id`? An active deployment does when it
-/// names the target or covers the whole environment; a successful one when it reached it. A
-/// failed or cancelled one does not.
+/// names the target or covers the whole environment; a successful one when it reached it (or,
+/// when the server did not say which it reached, when it covered it). A failed or cancelled one
+/// does not.
 fn takes_care_of(other: &Deployment, target_id: &str) -> bool {
     match other.task_state {
         None => other.covers(target_id),
         Some(state) if state.is_active() => other.covers(target_id),
-        Some(TaskState::Success) => other.deployed_to_machine_ids.iter().any(|t| t == target_id),
+        Some(TaskState::Success) => other.reached(target_id).unwrap_or_else(|| other.covers(target_id)),
         Some(_) => false,
     }
 }
@@ -123,6 +123,24 @@ mod tests {
     }
 
     #[test]
+    fn the_queue_order_is_total_when_some_deployments_lack_a_created_time() {
+        // Time when both have one, ids otherwise, made a cycle: late(t=5, #5) < early(t=1, #20)?
+        let early = queued("Deployments-20", 1, &[]);
+        let undated = Deployment { created: None, ..queued("Deployments-10", 0, &[]) };
+        let late = queued("Deployments-5", 5, &[]);
+        let all = [&early, &undated, &late];
+        for a in all {
+            for b in all {
+                for c in all {
+                    if queue_order(a, b) == Ordering::Less && queue_order(b, c) == Ordering::Less {
+                        assert_eq!(queue_order(a, c), Ordering::Less, "{} < {} < {}", a.id, b.id, c.id);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn only_earlier_deployments_that_will_or_did_reach_our_targets_count() {
         let targets = ids(&["Machines-4", "Machines-5"]);
         let ours = queued("Deployments-9", 10, &["Machines-4", "Machines-5"]);
@@ -131,7 +149,7 @@ mod tests {
         failed.task_state = Some(TaskState::Failed);
         let mut old_success = queued("Deployments-5", 0, &[]);
         old_success.task_state = Some(TaskState::Success);
-        old_success.deployed_to_machine_ids = ids(&["Machines-1"]);
+        old_success.deployed_to_machine_ids = Some(ids(&["Machines-1"]));
         let mut other_release = queued("Deployments-6", 0, &["Machines-4"]);
         other_release.release_id = "Releases-2".into();
         let later = queued("Deployments-12", 20, &["Machines-4"]);
@@ -141,7 +159,7 @@ mod tests {
         let whole_environment = queued("Deployments-2", 0, &[]);
         let mut reached = queued("Deployments-1", 0, &["Machines-5"]);
         reached.task_state = Some(TaskState::Success);
-        reached.deployed_to_machine_ids = ids(&["Machines-5"]);
+        reached.deployed_to_machine_ids = Some(ids(&["Machines-5"]));
         let all = vec![whole_environment, reached, ours.clone()];
         match arbitrate(&ours, &all, &targets) {
             Arbitration::CancelOurs { earlier, overlap } => {
@@ -150,6 +168,20 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn an_earlier_success_that_did_not_say_what_it_reached_takes_care_of_what_it_covered() {
+        let targets = ids(&["Machines-4"]);
+        let ours = queued("Deployments-9", 10, &["Machines-4"]);
+        let mut unknown = queued("Deployments-2", 0, &[]);
+        unknown.task_state = Some(TaskState::Success);
+        unknown.deployed_to_machine_ids = None;
+        let all = vec![unknown, ours.clone()];
+        assert!(matches!(arbitrate(&ours, &all, &targets), Arbitration::CancelOurs { .. }));
+        let mut elsewhere = all[0].clone();
+        elsewhere.specific_machine_ids = ids(&["Machines-1"]);
+        assert_eq!(arbitrate(&ours, &[elsewhere, ours.clone()], &targets), Arbitration::Keep);
     }
 
     #[test]

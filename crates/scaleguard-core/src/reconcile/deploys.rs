@@ -1,58 +1,104 @@
 //! Deploys: the latest release of each configured project to the targets that lack it, once the
 //! scale set is steady (invariant 3). Pre-existing targets are left alone; a target already covered
 //! by a queued or running deployment of the release is skipped, which is how a duplicate trigger
-//! run is absorbed. A target whose name is not unique is held (never resolved), and the whole
-//! rollout waits while another release's deployment to the environment is in flight.
+//! run is absorbed. A target whose name is not unique is held (never resolved), as is one that a
+//! successful deployment covered without saying which targets it reached (never redeployed on an
+//! unknown), and the whole rollout waits while another release's deployment to the environment is
+//! in flight.
 
-use super::history::History;
 use super::matched::MatchedSnapshot;
 use super::text::{capped, stable_hash};
 use crate::matching::normalize_name;
 use crate::model::{
-    Action, Deployment, PlannedAction, PowerState, ProvisioningState, Release, Target, TaskState,
+    Action, Deployment, PlannedAction, PowerState, ProvisioningState, Release, Severity, Target, TaskState,
 };
 use crate::snapshot::{InFlightDeployment, ProjectState};
 use std::collections::{BTreeMap, HashMap};
-use time::OffsetDateTime;
 
-/// Did a successful deployment of `release_id` reach the target on the VM it runs on now?
-pub(crate) fn has_release(
-    project: &ProjectState,
-    release_id: &str,
-    target_id: &str,
-    history: &History,
-) -> bool {
-    ReleaseIndex::new(project, release_id).has_release(target_id, history)
+/// What the successful deployments of a release say about one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach<'p> {
+    /// This successful deployment reached it.
+    Reached(&'p Deployment),
+    /// This successful deployment covered it but the server did not say which targets it reached
+    /// (no `DeployedToMachineIds`): it may have the release already.
+    Unknown(&'p Deployment),
+    NotReached,
+}
+
+/// Did a successful deployment of `release_id` reach the target? A target is taken to have the
+/// release once one did, whatever VM it runs on now: a vmId that changes under the target (a
+/// reused instance id, or a server that spells it differently) never causes a redeploy.
+pub(crate) fn reach<'p>(project: &'p ProjectState, release_id: &str, target_id: &str) -> Reach<'p> {
+    ReleaseIndex::new(project, release_id).reach(target_id)
 }
 
 /// The successful deployments of one release by the targets they reached, so that checking
 /// 10,000 targets against deployments that reached 10,000 is not quadratic.
 struct ReleaseIndex<'p> {
-    reached: HashMap<&'p str, Vec<Option<OffsetDateTime>>>,
+    reached: HashMap<&'p str, &'p Deployment>,
+    /// Successful deployments that did not say which targets they reached.
+    unknown_reach: Vec<&'p Deployment>,
 }
 
 impl<'p> ReleaseIndex<'p> {
     fn new(project: &'p ProjectState, release_id: &str) -> Self {
-        let mut reached: HashMap<&'p str, Vec<Option<OffsetDateTime>>> = HashMap::new();
+        let mut reached: HashMap<&'p str, &'p Deployment> = HashMap::new();
+        let mut unknown_reach = Vec::new();
         let successful = project
             .deployments
             .iter()
             .filter(|d| d.release_id == release_id && d.task_state == Some(TaskState::Success));
         for deployment in successful {
-            for target_id in &deployment.deployed_to_machine_ids {
-                reached.entry(target_id.as_str()).or_default().push(deployment.created);
+            match &deployment.deployed_to_machine_ids {
+                Some(ids) => {
+                    for target_id in ids {
+                        reached.entry(target_id.as_str()).or_insert(deployment);
+                    }
+                }
+                None => unknown_reach.push(deployment),
             }
         }
-        Self { reached }
+        Self { reached, unknown_reach }
     }
 
-    fn has_release(&self, target_id: &str, history: &History) -> bool {
-        let Some(created) = self.reached.get(target_id) else { return false };
-        // A target whose name now matches a different VM (a reused instance id) is a new VM: only
-        // a deployment made after the old VM was last seen can have reached it.
-        let cutoff = history.target(target_id).and_then(|r| r.replaced_vm.as_ref()).map(|old| old.seen_at);
-        // Unknown creation time: count it, preferring a missed redeploy to a duplicate one.
-        created.iter().any(|c| cutoff.is_none_or(|cutoff| c.is_none_or(|created| created > cutoff)))
+    fn reach(&self, target_id: &str) -> Reach<'p> {
+        if let Some(deployment) = self.reached.get(target_id) {
+            return Reach::Reached(deployment);
+        }
+        match self.unknown_reach.iter().find(|d| d.covers(target_id)) {
+            Some(deployment) => Reach::Unknown(deployment),
+            None => Reach::NotReached,
+        }
+    }
+}
+
+/// The note for targets held because successful deployments did not say what they reached.
+fn unknown_reach_note(
+    project: &ProjectState,
+    release: &Release,
+    held: &[(&Target, &Deployment)],
+) -> PlannedAction {
+    let mut deployments: Vec<&str> = held.iter().map(|(_, d)| d.id.as_str()).collect();
+    deployments.sort_unstable();
+    deployments.dedup();
+    let lines =
+        held.iter().map(|(t, d)| format!("held: {} ({}), covered by {}", t.name, t.id, d.id)).collect();
+    PlannedAction {
+        id: format!("note:unknown-reach:{}", project.project_id),
+        action: Action::Note {
+            severity: Severity::Warning,
+            subject: format!("{} target(s) may already have {} {}", held.len(), project.project_name, release.version),
+        },
+        reason: format!(
+            "{} of {} succeeded, but the server did not say which targets it reached (no DeployedToMachineIds, \
+             as on Octopus 3.x): {} target(s) it covered are not deployed to, so none gets the release twice; \
+             deploy them in Octopus if they lack it",
+            deployments.join(", "),
+            release.version,
+            held.len()
+        ),
+        observations: capped(lines),
     }
 }
 
@@ -162,36 +208,41 @@ fn wait_for(
     }
 }
 
-pub(crate) fn deploys(matched: &MatchedSnapshot<'_>, history: &History) -> Vec<PlannedAction> {
+/// Deploys (or waits for a deployment in flight) per project, and notes of targets held.
+pub(crate) fn deploys(matched: &MatchedSnapshot<'_>) -> Vec<PlannedAction> {
     let (Ok(projects), Some(environment_id)) = (&matched.snapshot.projects, &matched.snapshot.environment_id)
     else {
         return Vec::new();
     };
     let mut sorted: Vec<&ProjectState> = projects.iter().collect();
     sorted.sort_by(|a, b| a.project_id.cmp(&b.project_id));
-    sorted.into_iter().filter_map(|project| deploy_for(matched, history, project, environment_id)).collect()
+    sorted.into_iter().flat_map(|project| deploy_for(matched, project, environment_id)).collect()
 }
 
+/// The project's deploy (or the wait that replaces it) and its notes.
 fn deploy_for(
     matched: &MatchedSnapshot<'_>,
-    history: &History,
     project: &ProjectState,
     environment_id: &str,
-) -> Option<PlannedAction> {
-    let release = project.latest_release.as_ref()?;
+) -> Vec<PlannedAction> {
+    let Some(release) = project.latest_release.as_ref() else { return Vec::new() };
     let index = ReleaseIndex::new(project, &release.id);
     let active = active_deployments(project, &release.id);
     let mut new_targets: Vec<&Target> = Vec::new();
     let mut already_have = 0usize;
     let mut unfit: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut held: BTreeMap<String, Vec<&Target>> = BTreeMap::new();
+    let mut unknown: Vec<(&Target, &Deployment)> = Vec::new();
     let mut observations = Vec::new();
     for target in matched.targets.iter() {
-        if index.has_release(&target.id, history) {
+        let reach = index.reach(&target.id);
+        if let Reach::Reached(_) = reach {
             already_have += 1;
         } else if let Some(active) = active.iter().find(|d| d.covers(&target.id)) {
             let state = active.task_state.map_or("state unknown", |s| s.as_str());
             observations.push(format!("skipped {}: {} ({state}) already covers it", target.name, active.id));
+        } else if let Reach::Unknown(deployment) = reach {
+            unknown.push((target, deployment));
         } else if let Some(name) = ambiguous_name(matched, target) {
             held.entry(name).or_default().push(target);
         } else if let Some(why) = unfit_for_deploy(matched, target) {
@@ -200,11 +251,16 @@ fn deploy_for(
             new_targets.push(target);
         }
     }
+    let mut out = Vec::new();
+    if !unknown.is_empty() {
+        out.push(unknown_reach_note(project, release, &unknown));
+    }
     if new_targets.is_empty() {
-        return None;
+        return out;
     }
     if let Some(in_flight) = project.other_releases_in_flight.first() {
-        return Some(wait_for(project, release, in_flight, &new_targets));
+        out.push(wait_for(project, release, in_flight, &new_targets));
+        return out;
     }
     for (name, targets) in &held {
         let listed: Vec<String> = targets.iter().map(|t| format!("{} ({})", t.name, t.id)).collect();
@@ -242,7 +298,14 @@ fn deploy_for(
         project.project_name,
         release.version
     );
-    Some(PlannedAction {
+    if !unknown.is_empty() {
+        observations.push(format!(
+            "held {} target(s) a successful deployment may have reached (see note:unknown-reach:{})",
+            unknown.len(),
+            project.project_id
+        ));
+    }
+    out.push(PlannedAction {
         id: format!(
             "deploy:{}:{}:{}",
             project.project_id,
@@ -260,5 +323,6 @@ fn deploy_for(
         },
         reason,
         observations,
-    })
+    });
+    out
 }

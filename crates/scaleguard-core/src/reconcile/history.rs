@@ -2,12 +2,14 @@
 //!
 //! Only listings proven complete are evidence of absence (`MatchedSnapshot::absence_doubt`): a failed,
 //! unproven (set not settled, short, repeated entries) listing of any configured scale set, a VM
-//! of unreadable name on the target's set, or a failed target listing neither extends nor breaks
-//! a streak. A listing in which
-//! the target's VM is present ends the streak. Evidence is tied to the VM's vmId as well as its
-//! instance id, because Azure may hand an instance id to a new VM.
+//! of unreadable name on the target's set, a listed VM without a target (for a target never
+//! matched), or a failed target listing neither extends nor breaks a streak. A listing in which
+//! the target's VM is present ends the streak: a VM its name matches, or the VM it was last
+//! matched to (by vmId, else instance id), whatever that VM is called now. Evidence is tied to
+//! the VM's vmId as well as its instance id, because Azure may hand an instance id to a new VM.
 
 use super::matched::MatchedSnapshot;
+use crate::completeness::{canonical_instance_id, canonical_vm_id};
 use crate::matching::InstanceRef;
 use crate::model::{Instance, ScaleSetKey};
 use serde::{Deserialize, Serialize};
@@ -38,13 +40,16 @@ impl VmSighting {
         }
     }
 
-    /// Same VM? Same set and instance id, and the same vmId when both are known.
+    /// Same VM? Same set and instance id (as numbers), and the same vmId (a GUID, compared
+    /// case-insensitively) when both are known.
     pub fn is_same_vm(&self, found: &InstanceRef) -> bool {
         let same_vm_id = match (&self.vm_id, &found.vm_id) {
-            (Some(before), Some(now)) => before == now,
+            (Some(before), Some(now)) => before.eq_ignore_ascii_case(now),
             _ => true,
         };
-        self.scale_set == found.scale_set && self.instance_id == found.instance_id && same_vm_id
+        self.scale_set == found.scale_set
+            && canonical_instance_id(&self.instance_id) == canonical_instance_id(&found.instance_id)
+            && same_vm_id
     }
 }
 
@@ -128,10 +133,11 @@ pub struct History {
     pub scale_sets: BTreeMap<String, SetRecord>,
 }
 
-/// The key a VM's sighting is filed under: its vmId, so a reused instance id starts afresh.
+/// The key a VM's sighting is filed under: its vmId (in one spelling), so a reused instance id
+/// starts afresh.
 pub fn vm_key(instance: &Instance) -> String {
     match &instance.vm_id {
-        Some(vm_id) => format!("vm:{vm_id}"),
+        Some(vm_id) => format!("vm:{}", canonical_vm_id(vm_id)),
         None => format!("instance:{}:{}", super::text::set_id(&instance.scale_set), instance.instance_id),
     }
 }
@@ -256,10 +262,18 @@ impl History {
                     }
                     record.absence = None;
                 }
+                // The VM it was matched to is still listed, though its name no longer matches
+                // (renamed, or matched by another setting): that VM is present.
+                None if record.last_vm.as_ref().is_some_and(|vm| matched.listed_vm(vm).is_some()) => {
+                    if let Some(last) = record.last_vm.as_mut() {
+                        last.seen_at = at;
+                    }
+                    record.absence = None;
+                }
                 None => {
                     let last_set = record.last_vm.as_ref().map(|vm| &vm.scale_set);
-                    // Not evidence either way (an unproven listing, an unreadable name): the
-                    // streak stands as it was.
+                    // Not evidence either way (an unproven listing, an unreadable name, a VM
+                    // without target for a target never matched): the streak stands as it was.
                     if matched.absence_doubt(last_set).is_none() {
                         let streak = record.absence.get_or_insert(AbsenceStreak {
                             listings: 0,

@@ -1,7 +1,8 @@
 //! One snapshot, read once for every rule: in-scope targets, the VM each one runs on, and how far
 //! along each scale set is. Building it is the only place matching runs.
 
-use crate::completeness::{self, Completeness};
+use super::history::VmSighting;
+use crate::completeness::{self, canonical_instance_id, canonical_vm_id, Completeness};
 use crate::config::Profile;
 use crate::matching::{has_match_name, match_targets, InstanceRef, Matching};
 use crate::model::{Instance, ProvisioningState, ScaleSetKey, Target};
@@ -21,8 +22,11 @@ pub struct SetProgress {
     pub in_progress: u32,
     /// The scale set's own provisioningState is final.
     pub set_final: bool,
-    /// An instance id or vmId is listed twice: the counts above may hide a missing VM.
+    /// An instance id, vmId or computer name is listed twice: the counts above may hide a
+    /// missing VM.
     pub repeated: bool,
+    /// The set changed while its VMs were listed: the counts may be of a set that is gone.
+    pub changed: bool,
 }
 
 impl SetProgress {
@@ -38,6 +42,7 @@ impl SetProgress {
             in_progress: count(|i| !i.provisioning_state.is_final()),
             set_final: listing.state.provisioning_state.is_final(),
             repeated: verdict.has_repeats(),
+            changed: verdict.changed_while_listed(),
         }
     }
 
@@ -51,6 +56,7 @@ impl SetProgress {
     pub fn is_steady(&self) -> bool {
         self.set_final
             && !self.repeated
+            && !self.changed
             && self.in_progress == 0
             && self.succeeded >= self.capacity
             && self.extras() == 0
@@ -73,12 +79,29 @@ pub struct SetView<'a> {
     pub completeness: Option<Completeness>,
     /// Listed VMs whose match name cannot be read: any unmatched target of the set may run on one.
     pub unnamed: Vec<&'a Instance>,
+    /// Listed VMs no target matched (empty when the target listing failed): a target never
+    /// matched to a VM may be one of these under a name not seen.
+    pub untargeted: Vec<&'a Instance>,
     by_instance_id: HashMap<&'a str, &'a Instance>,
+    /// By canonical vmId, then by canonical instance id: how a VM seen before is found again.
+    by_vm_id: HashMap<String, &'a Instance>,
+    by_canonical_id: HashMap<String, &'a Instance>,
 }
 
 impl<'a> SetView<'a> {
     pub fn instance(&self, instance_id: &str) -> Option<&'a Instance> {
         self.by_instance_id.get(instance_id).copied()
+    }
+
+    /// The listed VM a sighting on this set was of: the same vmId; without a vmId on either
+    /// side, the same instance id. A VM with another vmId under the instance id is another VM.
+    pub fn find(&self, sighting: &VmSighting) -> Option<&'a Instance> {
+        if let Some(found) = sighting.vm_id.as_deref().and_then(|id| self.by_vm_id.get(&canonical_vm_id(id)))
+        {
+            return Some(found);
+        }
+        let found = self.by_canonical_id.get(&canonical_instance_id(&sighting.instance_id))?;
+        (sighting.vm_id.is_none() || found.vm_id.is_none()).then_some(*found)
     }
 
     pub fn instances(&self) -> &'a [Instance] {
@@ -120,13 +143,23 @@ impl<'a> MatchedSnapshot<'a> {
                     })
                     .unwrap_or_default();
                 let completeness = listing.ok().map(completeness::judge);
+                let instances = listing.map(|l| l.instances.as_slice()).unwrap_or_default();
+                let by_vm_id = instances
+                    .iter()
+                    .filter_map(|i| i.vm_id.as_deref().map(|id| (canonical_vm_id(id), i)))
+                    .collect();
+                let by_canonical_id =
+                    instances.iter().map(|i| (canonical_instance_id(&i.instance_id), i)).collect();
                 SetView {
                     key: &observation.key,
                     listing,
                     progress: listing.ok().zip(completeness.as_ref()).map(|(l, v)| SetProgress::of(l, v)),
                     completeness,
                     unnamed,
+                    untargeted: Vec::new(),
                     by_instance_id,
+                    by_vm_id,
+                    by_canonical_id,
                 }
             })
             .collect();
@@ -135,7 +168,21 @@ impl<'a> MatchedSnapshot<'a> {
             .iter()
             .filter_map(|s| s.listing.as_ref().ok().map(|l| (s.match_by, l.instances.as_slice())));
         let matching = match_targets(listed, &targets);
-        Self { snapshot, targets, sets, matching }
+        let mut built = Self { snapshot, targets, sets, matching };
+        if built.target_listing_ok() {
+            for set in &mut built.sets {
+                let matched = &built.matching;
+                set.untargeted =
+                    set.instances().iter().filter(|i| matched.targets_on(i).is_empty()).collect();
+            }
+        }
+        built
+    }
+
+    /// The listed VM a target was last matched to, if it is still listed (whatever its name says
+    /// now: a VM renamed or matched by another setting is still that VM).
+    pub fn listed_vm(&self, sighting: &VmSighting) -> Option<&'a Instance> {
+        self.set(&sighting.scale_set)?.find(sighting)
     }
 
     pub fn target_listing_ok(&self) -> bool {
@@ -162,11 +209,21 @@ impl<'a> MatchedSnapshot<'a> {
                 Some(_) => {}
             }
         }
-        self.sets
+        let unnamed = self
+            .sets
             .iter()
             .filter(|s| last_set.is_none_or(|key| key == s.key))
             .find(|s| !s.unnamed.is_empty())
-            .map(|s| AbsenceDoubt::Unnamed(s.key, s.unnamed.len()))
+            .map(|s| AbsenceDoubt::Unnamed(s.key, s.unnamed.len()));
+        if unnamed.is_some() || last_set.is_some() {
+            return unnamed;
+        }
+        // A target never matched to a VM may run on any listed VM that has no target, under a
+        // name not seen (a host renamed in the guest, another `match` setting): held while any has.
+        self.sets
+            .iter()
+            .find(|s| !s.untargeted.is_empty())
+            .map(|s| AbsenceDoubt::Untargeted(s.key, &s.untargeted))
     }
 
     pub fn set(&self, key: &ScaleSetKey) -> Option<&SetView<'a>> {
@@ -206,6 +263,8 @@ pub enum AbsenceDoubt<'i> {
     Unproven(&'i ScaleSetKey, &'i Completeness),
     /// The set lists this many VMs whose name cannot be read.
     Unnamed(&'i ScaleSetKey, usize),
+    /// The set lists these VMs with no target (only said of a target never matched).
+    Untargeted(&'i ScaleSetKey, &'i [&'i Instance]),
 }
 
 impl fmt::Display for AbsenceDoubt<'_> {
@@ -223,6 +282,13 @@ impl fmt::Display for AbsenceDoubt<'_> {
             Self::Unnamed(key, count) => write!(
                 f,
                 "{key} lists {count} VM(s) whose computer name cannot be read; any of them may be this target's VM"
+            ),
+            Self::Untargeted(key, vms) => write!(
+                f,
+                "it was never matched to a VM, and {key} lists {} VM(s) with no target ({}): any of them may \
+                 be this target's VM under a name not seen",
+                vms.len(),
+                super::text::vm_names(vms)
             ),
         }
     }

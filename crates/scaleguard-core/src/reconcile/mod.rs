@@ -55,10 +55,16 @@ pub fn plan_matched(
     let config = &profile.reconcile;
     let mut waits = wait::waits(matched, history, now, config);
     let mut deletes = deletes::deletes(matched, history, config);
-    let (held, mut deploys): (Vec<_>, Vec<_>) =
-        deploys::deploys(matched, history).into_iter().partition(|p| p.action.kind() == ActionKind::Wait);
-    let notes = notes::notes(matched, history, now, config, &waits);
-    waits.extend(held);
+    let mut notes = notes::notes(matched, history, now, config, &waits);
+    let mut deploys = Vec::new();
+    for proposal in deploys::deploys(matched) {
+        match proposal.action.kind() {
+            ActionKind::Wait => waits.push(proposal),
+            ActionKind::Note => notes.push(proposal),
+            _ => deploys.push(proposal),
+        }
+    }
+    notes::sort(&mut notes);
     for group in [&mut waits, &mut deletes, &mut deploys] {
         group.sort_by(|a, b| a.id.cmp(&b.id));
     }
@@ -72,5 +78,7 @@ mod tests_complete;
 mod tests_deletes;
 #[cfg(test)]
 mod tests_deploys;
+#[cfg(test)]
+mod tests_identity;
 #[cfg(test)]
 mod tests_plan;

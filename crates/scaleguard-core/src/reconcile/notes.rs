@@ -29,14 +29,21 @@ pub(crate) fn notes(
     read_failures(matched, &mut out);
     super::notes_evidence::unproven_listings(matched, &mut out);
     super::notes_evidence::unnamed_vms(matched, &mut out);
+    super::notes_evidence::never_matched_held(matched, history, &mut out);
+    super::notes_evidence::renamed_guests(matched, &mut out);
     super::notes_evidence::clock_skew(history, &mut out);
     timed_out_waits(waits, &mut out);
     unregistered_vms(matched, history, now, config, &mut out);
     duplicates(matched, &mut out);
     target_findings(matched, history, config, &mut out);
     projects(matched, &mut out);
-    out.sort_by(|a, b| severity_of(b).cmp(&severity_of(a)).then_with(|| a.id.cmp(&b.id)));
+    sort(&mut out);
     out
+}
+
+/// Most severe first, then by id.
+pub(super) fn sort(notes: &mut [PlannedAction]) {
+    notes.sort_by(|a, b| severity_of(b).cmp(&severity_of(a)).then_with(|| a.id.cmp(&b.id)));
 }
 
 fn severity_of(action: &PlannedAction) -> Severity {
@@ -266,7 +273,9 @@ fn target_findings(
                 format!("note:vm-replaced:{}", target.id),
                 Severity::Warning,
                 format!("{} now runs on a different VM", target.name),
-                "its name now matches a new VM (instance id reused): it is treated as a new target for deploys"
+                "its name now matches a new VM (instance id reused, or the server reports another vmId): a \
+                 deployment that reached this target before still counts, so the release is not deployed to it \
+                 again automatically; deploy it in Octopus if the new VM lacks it"
                     .into(),
                 vec![format!(
                     "instance {} vmId {} last seen {}; now instance {} vmId {}",

@@ -63,6 +63,82 @@ pub(super) fn unnamed_vms(matched: &MatchedSnapshot<'_>, out: &mut Vec<PlannedAc
     }
 }
 
+/// VMs whose guest renamed its host: a target matches either name, and the operator sees both.
+pub(super) fn renamed_guests(matched: &MatchedSnapshot<'_>, out: &mut Vec<PlannedAction>) {
+    for set in &matched.sets {
+        let lines: Vec<String> = set
+            .instances()
+            .iter()
+            .filter_map(|vm| {
+                let guest = vm.guest_computer_name.as_deref()?;
+                let created = vm.computer_name.as_deref().unwrap_or("?");
+                Some(format!(
+                    "instance {}: created as {created} (osProfile), now {guest} (instance view)",
+                    vm.instance_id
+                ))
+            })
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        out.push(note(
+            format!("note:renamed-guest:{}", set_id(set.key)),
+            Severity::Info,
+            format!("{} VM(s) of {} renamed in the guest", lines.len(), set.key),
+            "the host name the VM reports differs from the one it was created with (a domain join or a hostname \
+             script): a target registered under either name is matched to it"
+                .into(),
+            capped(lines),
+        ));
+    }
+}
+
+/// Targets never matched to a VM are held while a listed VM has no target: say which, and why.
+pub(super) fn never_matched_held(
+    matched: &MatchedSnapshot<'_>,
+    history: &History,
+    out: &mut Vec<PlannedAction>,
+) {
+    let untargeted: Vec<String> = matched
+        .sets
+        .iter()
+        .flat_map(|set| set.untargeted.iter().map(move |vm| (set.key, vm)))
+        .map(|(key, vm)| {
+            let name = vm.computer_name.as_deref().unwrap_or(&vm.name);
+            format!("{key} instance {} ({name}, {}) has no target", vm.instance_id, vm.provisioning_state)
+        })
+        .collect();
+    if untargeted.is_empty() {
+        return;
+    }
+    let held_targets: Vec<_> = matched
+        .targets
+        .iter()
+        .filter(|t| matched.matching.instance_of(&t.id).is_none())
+        .filter(|t| history.target(&t.id).is_none_or(|r| r.last_vm.is_none()))
+        .collect();
+    if held_targets.is_empty() {
+        return;
+    }
+    // The subject names the targets (the first few), as every note's subject does.
+    let names: Vec<&str> = held_targets.iter().take(3).map(|t| t.name.as_str()).collect();
+    let more = held_targets.len().saturating_sub(names.len());
+    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+    let held: Vec<String> = held_targets.iter().map(|t| format!("held: {} ({})", t.name, t.id)).collect();
+    let mut observations = capped(held);
+    observations.extend(capped(untargeted));
+    out.push(note(
+        "note:never-matched-held".into(),
+        Severity::Warning,
+        format!("{}{more} never matched to a VM: not deleted", names.join(", ")),
+        "deletes are held: a target never matched to a VM may run on a listed VM that has no target, under \
+         a name not seen (a host renamed in the guest, another `match` setting, an odd character), so it is \
+         deleted only once every listed VM has a target"
+            .into(),
+        observations,
+    ));
+}
+
 pub(super) fn clock_skew(history: &History, out: &mut Vec<PlannedAction>) {
     let Some(skew) = &history.clock_skew else { return };
     let time = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_else(|_| t.to_string());

@@ -37,6 +37,7 @@ pub fn vm(set: &str, instance_id: u32) -> Instance {
         vm_id: Some(format!("vm-{set}-{instance_id}")),
         name: format!("{set}_{instance_id}"),
         computer_name: Some(format!("{set}-{instance_id}")),
+        guest_computer_name: None,
         provisioning_state: ProvisioningState::Succeeded,
         power_state: PowerState::Running,
         latest_model_applied: true,
@@ -129,7 +130,7 @@ pub fn deployment(
         environment_id: ENVIRONMENT_ID.into(),
         specific_machine_ids: specific.iter().map(|s| s.to_string()).collect(),
         excluded_machine_ids: vec![],
-        deployed_to_machine_ids: deployed_to.iter().map(|s| s.to_string()).collect(),
+        deployed_to_machine_ids: Some(deployed_to.iter().map(|s| s.to_string()).collect()),
         task_id: Some(format!("ServerTasks-{deployment_id}")),
         task_state: Some(state),
         created: None,
@@ -174,7 +175,7 @@ impl SnapshotBuilder {
         self.snapshot.scale_sets.push(ScaleSetObservation {
             key: set_key(name),
             match_by: MatchBy::ComputerName,
-            listing: Ok(ScaleSetListing { state, instances }),
+            listing: Ok(ScaleSetListing { state, instances, reread: None }),
             others: crate::snapshot::OthersObservation::nobody(),
         });
         self

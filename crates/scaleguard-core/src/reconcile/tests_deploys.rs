@@ -108,3 +108,48 @@ fn still_valid_refuses_a_deploy_once_another_release_is_in_flight_or_a_name_is_s
     let why = still_valid(&deploy.action, &twin, &history, &profile).unwrap_err();
     assert!(why.contains("web-2"), "{why}");
 }
+
+/// Issue 13 review, break 8: successful deployments without `DeployedToMachineIds` (Octopus 3.x
+/// has no such field; or null) read as "reached nobody", and the release went to every target.
+#[test]
+fn a_success_that_does_not_say_what_it_reached_holds_the_targets_it_covered() {
+    let mut snapshot =
+        with_targets(vec![target_on("Machines-2", "web", 2), target_on("Machines-7", "web", 7)]);
+    if let Ok(projects) = &mut snapshot.projects {
+        let mut unknown =
+            deployment("Deployments-3", "Projects-1", "Releases-1", &["Machines-2"], &[], TaskState::Success);
+        unknown.deployed_to_machine_ids = None;
+        projects[0].deployments[0].deployed_to_machine_ids = None;
+        projects[0].deployments.push(unknown);
+    }
+    let plan = refresh(&mut History::default(), &snapshot);
+    assert!(deploy_targets(&plan).is_empty(), "never redeployed on an unknown: {:?}", plan.actions);
+    let note = plan.actions.iter().find(|a| a.id == "note:unknown-reach:Projects-1").expect("noted");
+    assert!(
+        note.reason.contains("Deployments-1") && note.reason.contains("DeployedToMachineIds"),
+        "{note:?}"
+    );
+    assert_eq!(note.observations.len(), 3, "Machines-1, -2 and -7: {:?}", note.observations);
+    // Only Deployments-3 (for Machines-2) is unknown: Machines-7 is new and gets the release.
+    if let Ok(projects) = &mut snapshot.projects {
+        projects[0].deployments[0].deployed_to_machine_ids = Some(vec!["Machines-1".into()]);
+    }
+    let plan = refresh(&mut History::default(), &snapshot);
+    assert_eq!(deploy_targets(&plan), ["Machines-7"]);
+    let deploy = plan.actions.iter().find(|a| a.action.kind() == ActionKind::Deploy).unwrap();
+    assert!(deploy.observations.iter().any(|o| o.contains("held 1 target(s)")), "{:?}", deploy.observations);
+    let profile = profile();
+    let mut history = History::default();
+    refresh(&mut history, &snapshot);
+    let to_machines_2 = Action::Deploy {
+        project_id: "Projects-1".into(),
+        project_name: "Project Projects-1".into(),
+        release_id: "Releases-1".into(),
+        release_version: "1.0.Releases-1".into(),
+        environment_id: ENVIRONMENT_ID.into(),
+        target_ids: vec!["Machines-2".into()],
+        target_names: vec!["web-2".into()],
+    };
+    let why = still_valid(&to_machines_2, &snapshot, &history, &profile).unwrap_err();
+    assert!(why.contains("Deployments-3") && why.contains("may have the release"), "{why}");
+}

@@ -41,6 +41,23 @@ pub(crate) fn set_id(key: &ScaleSetKey) -> String {
     format!("{}/{}/{}/{}", key.provider, key.subscription_id, key.resource_group, key.name)
 }
 
+/// "web-3 (instance 3), vmss-web_4 (instance 4) and 2 more": the first few VMs by the name a
+/// person knows them by.
+pub(crate) fn vm_names(vms: &[&crate::model::Instance]) -> String {
+    const SHOWN: usize = 3;
+    let mut names: Vec<String> = vms
+        .iter()
+        .take(SHOWN)
+        .map(|vm| {
+            format!("{} (instance {})", vm.computer_name.as_deref().unwrap_or(&vm.name), vm.instance_id)
+        })
+        .collect();
+    if vms.len() > SHOWN {
+        names.push(format!("and {} more", vms.len() - SHOWN));
+    }
+    names.join(", ")
+}
+
 /// Evidence lists stay readable at 10,000 VMs: the first `MAX_LINES`, then a count of the rest.
 pub(crate) const MAX_LINES: usize = 20;
 

@@ -2,7 +2,7 @@
 //! trigger or a scale event may have changed the world since the plan was shown.
 
 use super::deletes::delete_evidence;
-use super::deploys::{active_deployment, ambiguous_name, has_release};
+use super::deploys::{active_deployment, ambiguous_name, reach, Reach};
 use super::history::History;
 use super::matched::MatchedSnapshot;
 use crate::config::Profile;
@@ -69,8 +69,20 @@ pub fn still_valid(
                 if matched.vm_of(target_id).is_none() {
                     return Err(format!("the VM of {target_id} is not in a fresh listing"));
                 }
-                if has_release(project, release_id, target_id, fresh_history) {
-                    return Err(format!("{target_id} already has the release"));
+                // Whatever the history says of its VM: a target a successful deployment reached
+                // (or may have reached) never gets the release again from here.
+                match reach(project, release_id, target_id) {
+                    Reach::Reached(by) => {
+                        return Err(format!("{target_id} already has the release ({} reached it)", by.id))
+                    }
+                    Reach::Unknown(by) => {
+                        return Err(format!(
+                        "{} of the release covered {target_id} and succeeded without saying which targets \
+                             it reached: it may have the release already",
+                        by.id
+                    ))
+                    }
+                    Reach::NotReached => {}
                 }
                 if let Some(active) = active_deployment(project, release_id, target_id) {
                     return Err(format!("{} already covers {target_id}", active.id));

@@ -53,7 +53,12 @@ fn wait_for(
         ));
     }
     if progress.repeated {
-        observations.push("the listing repeats an instance id or vmId: its counts are in doubt".into());
+        observations.push(
+            "the listing repeats an instance id, vmId or computer name: its counts are in doubt".into(),
+        );
+    }
+    if progress.changed {
+        observations.push("the scale set changed while its VMs were listed: its counts are in doubt".into());
     }
     if progress.succeeded < progress.capacity {
         observations.push(format!("{} of {} VMs Succeeded", progress.succeeded, progress.capacity));
