@@ -5,11 +5,13 @@
 //! complete only when the set is settled (its provisioningState is final: while Azure adds or
 //! removes VMs, a lost page and a removed VM look the same), it lists at least `capacity` distinct
 //! VMs (over-provisioning extras only ever add VMs), and no instance id or vmId appears twice (a
-//! repeated entry can stand in for a missing one and keep the count right). Anything else is
-//! shown and still drives waits, but proves nothing about absence.
+//! repeated entry can stand in for a missing one and keep the count right), and it holds no VM
+//! of another scale set (a Flexible set's listing is a filter on the resource group's VMs: a VM
+//! reporting another set means the filter was not applied or the VM left the set). Anything else
+//! is shown and still drives waits, but proves nothing about absence.
 
 use crate::model::ProvisioningState;
-use crate::snapshot::ScaleSetListing;
+use crate::snapshot::{ForeignVm, ScaleSetListing};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -24,6 +26,8 @@ pub enum Doubt {
     RepeatedInstanceIds(Vec<(String, usize)>),
     /// vmIds listed under more than one entry, with how often.
     RepeatedVmIds(Vec<(String, usize)>),
+    /// VMs listed for the set that report another scale set (or none).
+    ForeignVms(Vec<ForeignVm>),
 }
 
 impl fmt::Display for Doubt {
@@ -35,6 +39,16 @@ impl fmt::Display for Doubt {
             }
             Self::RepeatedInstanceIds(ids) => write!(f, "{}", repeats("instance", ids)),
             Self::RepeatedVmIds(ids) => write!(f, "{}", repeats("vmId", ids)),
+            Self::ForeignVms(vms) => {
+                let shown: Vec<String> = vms.iter().take(3).map(ForeignVm::to_string).collect();
+                let more = vms.len().saturating_sub(3);
+                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                write!(
+                    f,
+                    "{}{more} (it left the set, or the server did not apply the listing's filter)",
+                    shown.join(", ")
+                )
+            }
         }
     }
 }
@@ -119,6 +133,9 @@ pub fn judge(listing: &ScaleSetListing) -> Completeness {
     if !repeated_vm_ids.is_empty() {
         doubts.push(Doubt::RepeatedVmIds(repeated_vm_ids));
     }
+    if !listing.foreign.is_empty() {
+        doubts.push(Doubt::ForeignVms(listing.foreign.clone()));
+    }
     Completeness { doubts }
 }
 
@@ -141,6 +158,7 @@ mod tests {
                 scale_in_rules: vec![],
                 etag: None,
                 last_changed: None,
+                layout: Default::default(),
             },
             instances,
         }

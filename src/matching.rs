@@ -144,8 +144,9 @@ mod tests {
             computer_name: Some(computer.into()),
             provisioning_state: ProvisioningState::Succeeded,
             power_state: PowerState::Running,
-            latest_model_applied: true,
-            protected_from_scale_in: false,
+            latest_model_applied: Some(true),
+            protected_from_scale_in: Some(false),
+        placement: Default::default(),
         }
     }
 

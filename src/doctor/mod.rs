@@ -19,6 +19,7 @@
 //! (`policy.cleanup-deletes-stopped-vms`), because the policy also deletes VMs that are only stopped.
 
 pub mod finding;
+pub mod flexible_sets;
 mod gather;
 pub mod nodes;
 pub mod permissions;

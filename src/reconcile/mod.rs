@@ -29,7 +29,7 @@ mod wait;
 pub mod testkit;
 
 pub use history::{
-    vm_key, AbsenceStreak, ClockSkew, History, SetRecord, TargetRecord, VmRecord, VmSighting,
+    vm_key, AbsenceStreak, ClockSkew, History, ModeChange, SetRecord, TargetRecord, VmRecord, VmSighting,
     CLOCK_SKEW_TOLERANCE, FORGET_AFTER,
 };
 pub use inventory::{AbsenceDoubt, Inventory, SetProgress, SetView};

@@ -30,6 +30,7 @@ pub(crate) fn notes(
     super::notes_evidence::unproven_listings(inventory, &mut out);
     super::notes_evidence::unnamed_vms(inventory, &mut out);
     super::notes_evidence::clock_skew(history, &mut out);
+    super::notes_evidence::mode_changes(inventory, history, now, config, &mut out);
     timed_out_waits(waits, &mut out);
     unregistered_vms(inventory, history, now, config, &mut out);
     duplicates(inventory, &mut out);

@@ -21,7 +21,8 @@ pub struct Proposal {
     pub last_change: Option<OffsetDateTime>,
     /// Instance ids protected from scale-in.
     pub protected: Vec<String>,
-    /// For a scale-in: the instance ids expected to go (highest first, protected ones skipped).
+    /// For a scale-in: the instance ids expected to go (`scale_in::expected_victims`: highest ids
+    /// first on Uniform sets, the scale-in policy's likely choice on Flexible ones).
     pub expected_victims: Vec<String>,
     pub verdict: Verdict,
     pub read_at: OffsetDateTime,
@@ -59,13 +60,13 @@ pub fn propose(
     history: &[ScaleChange],
     now: OffsetDateTime,
 ) -> Proposal {
-    let ScaleSetListing { state, instances } = listing;
+    let ScaleSetListing { state, instances, .. } = listing;
     let verdict = guard::evaluate(limits, &request, &state, &instances, history, now);
     // Shown even when refused, so the operator sees what a scale-in would cost.
     let expected_victims = match &verdict {
         Verdict::Allowed { expected_victims, .. } => expected_victims.clone(),
         Verdict::Refused { .. } if request.new_capacity < state.capacity => {
-            guard::scale_in_victims(&instances, request.new_capacity)
+            crate::scale_in::expected_victims(&state, &instances, request.new_capacity)
                 .into_iter()
                 .map(|i| i.instance_id)
                 .collect()
@@ -73,7 +74,7 @@ pub fn propose(
         Verdict::Refused { .. } => Vec::new(),
     };
     let protected =
-        instances.iter().filter(|i| i.protected_from_scale_in).map(|i| i.instance_id.clone()).collect();
+        instances.iter().filter(|i| i.is_protected()).map(|i| i.instance_id.clone()).collect();
     Proposal {
         profile: profile.to_string(),
         last_change: guard::last_change(&request.scale_set, &state, history),
@@ -142,6 +143,7 @@ mod tests {
             scale_in_rules: vec![],
             etag: Some("\"3\"".into()),
             last_changed: None,
+            layout: Default::default(),
         };
         let instances = (0..u64::from(capacity))
             .map(|id| Instance {
@@ -152,11 +154,12 @@ mod tests {
                 computer_name: None,
                 provisioning_state: ProvisioningState::Succeeded,
                 power_state: PowerState::Running,
-                latest_model_applied: true,
-                protected_from_scale_in: protected.contains(&id),
+                latest_model_applied: Some(true),
+                protected_from_scale_in: Some(protected.contains(&id)),
+                placement: Default::default(),
             })
             .collect();
-        ScaleSetListing { state, instances }
+        ScaleSetListing { state, instances, foreign: vec![] }
     }
 
     fn request(capacity: u32, reason: &str) -> ScaleRequest {

@@ -126,9 +126,9 @@ pub fn snapshot() -> Snapshot {
     creating.power_state = PowerState::Starting;
     let mut stopped = testkit::vm("vmss-web", 3);
     stopped.power_state = PowerState::Stopped;
-    stopped.latest_model_applied = false;
+    stopped.latest_model_applied = Some(false);
     let mut protected = testkit::vm("vmss-web", 1);
-    protected.protected_from_scale_in = true;
+    protected.protected_from_scale_in = Some(true);
     let mut warning = testkit::target_on("Machines-2", "vmss-web", 1);
     warning.health = HealthStatus::HasWarnings;
     let mut gone = testkit::target("Machines-3", "vmss-web-9");

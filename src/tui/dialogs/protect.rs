@@ -48,7 +48,7 @@ impl ProtectDialog {
             scale_set: instance.scale_set.clone(),
             instance_id: instance.instance_id.clone(),
             name: instance.computer_name.clone().unwrap_or_else(|| instance.name.clone()),
-            protect: !instance.protected_from_scale_in,
+            protect: !instance.is_protected(),
             require_reason,
             reason: TextField::text(),
             focus: Focus::Cancel,

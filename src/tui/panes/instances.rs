@@ -1,4 +1,8 @@
 //! Scale-set instances: id, computer name, provisioning and power state, model, protection.
+//!
+//! A Flexible set's instance id is the VM name, `{set}_{8 hex}`: the ID column shows the part
+//! after `{set}_` (the SCALE SET column names the set), the details and the filter the whole name.
+//! What Azure does not report for Flexible VMs (latest model, protection) reads "unknown".
 
 use super::{json_lines, padded_number, plain, styled, Column, PaneRow, RowCtx};
 use crate::model::{Instance, PowerState, ProvisioningState};
@@ -7,8 +11,9 @@ use ratatui::layout::Constraint;
 use ratatui::text::Span;
 
 static COLUMNS: &[Column] = &[
-    Column { title: "ID", width: Constraint::Length(5) },
-    Column { title: "COMPUTER NAME", width: Constraint::Length(16) },
+    Column { title: "ID", width: Constraint::Length(8) },
+    // Windows computer names are at most 15 characters (a prefix plus 6).
+    Column { title: "COMPUTER NAME", width: Constraint::Length(15) },
     Column { title: "PROVISIONING", width: Constraint::Length(12) },
     Column { title: "POWER", width: Constraint::Length(12) },
     Column { title: "MODEL", width: Constraint::Length(7) },
@@ -34,6 +39,30 @@ pub fn power_tone(state: &PowerState) -> Tone {
     }
 }
 
+/// The id as the ID column shows it: a Flexible VM's name without its `{set}_` prefix.
+pub fn short_id(instance: &Instance) -> &str {
+    let prefix_len = instance.scale_set.name.len() + 1;
+    match instance.instance_id.get(..prefix_len) {
+        Some(head)
+            if head.len() < instance.instance_id.len()
+                && head.ends_with('_')
+                && head[..head.len() - 1].eq_ignore_ascii_case(&instance.scale_set.name) =>
+        {
+            &instance.instance_id[prefix_len..]
+        }
+        _ => &instance.instance_id,
+    }
+}
+
+/// Sorts "no" (0) before "yes" (1) before "unknown" (2).
+fn known_order(value: Option<bool>) -> u8 {
+    match value {
+        Some(false) => 0,
+        Some(true) => 1,
+        None => 2,
+    }
+}
+
 impl PaneRow for Instance {
     fn columns() -> &'static [Column] {
         COLUMNS
@@ -42,16 +71,20 @@ impl PaneRow for Instance {
     fn cells(&self, ctx: &RowCtx<'_>) -> Vec<Span<'static>> {
         let theme = ctx.theme;
         vec![
-            plain(self.instance_id.clone()),
+            plain(short_id(self).to_string()),
             plain(self.computer_name.clone().unwrap_or_else(|| "-".into())),
             styled(self.provisioning_state.as_str(), theme, provisioning_tone(&self.provisioning_state)),
             styled(self.power_state.as_str(), theme, power_tone(&self.power_state)),
-            if self.latest_model_applied {
-                styled("latest", theme, Tone::Good)
-            } else {
-                styled("OLD", theme, Tone::Warn)
+            match self.latest_model_applied {
+                Some(true) => styled("latest", theme, Tone::Good),
+                Some(false) => styled("OLD", theme, Tone::Warn),
+                None => styled("unknown", theme, Tone::Muted),
             },
-            if self.protected_from_scale_in { styled("protected", theme, Tone::Busy) } else { plain("-") },
+            match self.protected_from_scale_in {
+                Some(true) => styled("protected", theme, Tone::Busy),
+                Some(false) => plain("-"),
+                None => styled("unknown", theme, Tone::Muted),
+            },
             plain(self.scale_set.name.clone()),
         ]
     }
@@ -62,8 +95,8 @@ impl PaneRow for Instance {
             1 => self.computer_name.clone().unwrap_or_default().to_lowercase(),
             2 => self.provisioning_state.as_str().to_lowercase(),
             3 => self.power_state.as_str().to_string(),
-            4 => self.latest_model_applied.to_string(),
-            5 => (!self.protected_from_scale_in).to_string(),
+            4 => known_order(self.latest_model_applied).to_string(),
+            5 => known_order(self.protected_from_scale_in.map(|p| !p)).to_string(),
             _ => format!("{}/{}", self.scale_set.name, padded_number(&self.instance_id)),
         }
     }
@@ -75,7 +108,11 @@ impl PaneRow for Instance {
             self.computer_name.as_deref().unwrap_or(""),
             self.provisioning_state,
             self.power_state,
-            if self.protected_from_scale_in { "protected" } else { "" },
+            match self.protected_from_scale_in {
+                Some(true) => "protected",
+                Some(false) => "",
+                None => "unknown",
+            },
             self.scale_set.name
         )
     }
@@ -93,10 +130,21 @@ impl PaneRow for Instance {
             format!("computer name {}", self.computer_name.as_deref().unwrap_or("-")),
             format!("provisioning  {}", self.provisioning_state),
             format!("power         {}", self.power_state),
-            format!("latest model  {}", if self.latest_model_applied { "yes" } else { "no" }),
+            format!(
+                "latest model  {}",
+                match self.latest_model_applied {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "unknown (not reported for this VM)",
+                }
+            ),
             format!(
                 "protected     {}",
-                if self.protected_from_scale_in { "yes (scale-in skips it)" } else { "no" }
+                match self.protected_from_scale_in {
+                    Some(true) => "yes (scale-in skips it)",
+                    Some(false) => "no",
+                    None => "unknown (a Flexible set's VM carries no protection policy)",
+                }
             ),
             String::new(),
         ];
