@@ -7,6 +7,8 @@
 mod arm;
 mod control;
 pub mod faults;
+pub mod flexible;
+mod flexible_arm;
 pub mod hooks;
 mod http;
 mod octopus;

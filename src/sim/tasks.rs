@@ -366,6 +366,10 @@ impl World {
                 self.run_task_on(node, *secs)?;
             }
             EventAction::Fault(spec) => self.effects.push(WorldEffect::Fault(spec.clone())),
+            EventAction::RecreateSet { set, flexible } => {
+                let index = self.set_index(set)?;
+                self.recreate_set(index, *flexible)?;
+            }
         }
         Ok(())
     }
