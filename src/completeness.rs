@@ -161,6 +161,7 @@ mod tests {
                 layout: Default::default(),
             },
             instances,
+            foreign: vec![],
         }
     }
 
@@ -194,6 +195,24 @@ mod tests {
         let twin = Instance { vm_id: Some("vm-web-1".into()), ..vm("web", 9) };
         let verdict = judge(&listing(2, ProvisioningState::Succeeded, vec![vm("web", 1), twin]));
         assert_eq!(verdict.doubts, vec![Doubt::RepeatedVmIds(vec![("vm-web-1".into(), 2)])]);
+    }
+
+    #[test]
+    fn a_vm_of_another_set_takes_the_proof_away_even_at_full_count() {
+        let mut with_foreign = listing(2, ProvisioningState::Succeeded, vms(&[1, 2]));
+        with_foreign.foreign.push(ForeignVm {
+            name: "flex_0a1b2c3d".into(),
+            vm_id: Some("v9".into()),
+            reported_set: Some("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/other".into()),
+        });
+        let verdict = judge(&with_foreign);
+        assert!(!verdict.is_proven());
+        assert_eq!(verdict.short_while_settled(), None, "the set's own VMs are all there");
+        assert_eq!(
+            verdict.to_string(),
+            "VM flex_0a1b2c3d reports scale set /subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/\
+             virtualMachineScaleSets/other (it left the set, or the server did not apply the listing's filter)"
+        );
     }
 
     proptest! {

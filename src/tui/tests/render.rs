@@ -124,7 +124,7 @@ fn mono_theme_writes_every_state_as_text_without_colour() {
     model.theme = Theme::MONO;
     let terminal = draw(&model, 120, 20);
     assert!(
-        cell_with(&terminal, "0     vmss-web-0").modifier.contains(Modifier::REVERSED),
+        cell_with(&terminal, "0        vmss-web-0").modifier.contains(Modifier::REVERSED),
         "cursor is reversed"
     );
 }
