@@ -75,4 +75,6 @@ mod tests_deletes;
 #[cfg(test)]
 mod tests_deploys;
 #[cfg(test)]
+mod tests_mode;
+#[cfg(test)]
 mod tests_plan;

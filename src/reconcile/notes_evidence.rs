@@ -63,9 +63,9 @@ pub(super) fn unnamed_vms(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction
     }
 }
 
-/// A set listed in another orchestration mode than before: said for as long as the absence grace
-/// period (at least 10 minutes) after the change, the time in which no delete of its targets can
-/// be planned because their evidence started again.
+/// A set listed in another orchestration mode than before: said for the absence grace period
+/// after the change, the time in which no delete of its targets can be planned because their
+/// evidence started again.
 pub(super) fn mode_changes(
     inventory: &Inventory<'_>,
     history: &History,
@@ -73,10 +73,10 @@ pub(super) fn mode_changes(
     config: &crate::config::ReconcileConfig,
     out: &mut Vec<PlannedAction>,
 ) {
-    let window = time::Duration::seconds(i64::try_from(config.absent_grace_secs.max(600)).unwrap_or(i64::MAX));
+    let window = time::Duration::seconds(i64::try_from(config.absent_grace_secs).unwrap_or(i64::MAX));
     for set in &inventory.sets {
         let Some(change) = history.set(set.key).and_then(|record| record.mode_change.as_ref()) else { continue };
-        if now - change.at > window {
+        if now - change.at >= window {
             continue;
         }
         let key = set.key;
@@ -91,8 +91,8 @@ pub(super) fn mode_changes(
             format!(
                 "the scale set {} (GET {path}) was {} when last listed and is {} now; Azure cannot switch \
                  a set's mode, so it was created again or the profile points at another set: the absence \
-                 evidence gathered on the old set was dropped and nothing is deleted on it, counting \
-                 starts again from {}",
+                 evidence gathered on the old set was dropped, and its targets are deleted only once absent \
+                 from enough complete listings of this set, counted from {}",
                 set.key,
                 change.from,
                 change.to,
