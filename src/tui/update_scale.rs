@@ -61,6 +61,10 @@ pub fn open_protect(model: &mut ConsoleState) {
     let Some(instance) = cursor_instance(model) else {
         return model.say("no instance under the cursor");
     };
+    if instance.protected_from_scale_in.is_none() {
+        // A Flexible set's VM: nothing to toggle; say why and what to do instead.
+        return model.warn(crate::scale_in::FLEXIBLE_NO_PROTECTION);
+    }
     model.overlay = Overlay::Protect(ProtectDialog::open(instance, model.scale.limits.require_reason));
 }
 

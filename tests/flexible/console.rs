@@ -111,5 +111,9 @@ fn instances_of_a_flexible_set_read_and_filter_at_80_by_24() {
     let filtered = console.wait_for("the filter", |s| s.contains("filter:") && shown_ids(s) == vec![wanted.clone()]);
     assert!(filtered.contains(&format!("filter: {wanted}")), "{filtered}");
     assert!(filtered.contains("(1 of "), "the title counts what the filter keeps: {filtered}");
+    // `p` opens no dialog on a Flexible VM: the console says why.
+    console.send("p");
+    let refused = console.wait_for("the refusal", |s| s.contains("scale-in protection cannot"));
+    assert!(!refused.contains("Protect "), "no protection dialog: {refused}");
     console.send("q");
 }

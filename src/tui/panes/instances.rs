@@ -152,3 +152,22 @@ impl PaneRow for Instance {
         (format!("Instance {} of {}", self.instance_id, self.scale_set.name), lines)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::short_id;
+    use crate::reconcile::testkit::vm;
+
+    #[test]
+    fn a_flexible_vm_shows_the_part_after_its_sets_name() {
+        let mut flexible = vm("vmss-flex", 0);
+        flexible.instance_id = "VMSS-Flex_0a1b2c3d".into();
+        assert_eq!(short_id(&flexible), "0a1b2c3d", "the set's name in any case");
+        assert_eq!(short_id(&vm("vmss-flex", 7)), "7", "a Uniform id as it is");
+        let mut other = vm("vmss-flex", 0);
+        other.instance_id = "attached-vm".into();
+        assert_eq!(short_id(&other), "attached-vm", "a VM named otherwise keeps its whole name");
+        other.instance_id = "vmss-flex_".into();
+        assert_eq!(short_id(&other), "vmss-flex_", "never an empty id");
+    }
+}
