@@ -146,7 +146,7 @@ mod tests {
             power_state: PowerState::Running,
             latest_model_applied: Some(true),
             protected_from_scale_in: Some(false),
-        placement: Default::default(),
+            placement: Default::default(),
         }
     }
 

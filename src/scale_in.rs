@@ -89,12 +89,13 @@ fn next_victim(rule: Rule, remaining: &[&Instance]) -> Option<usize> {
         candidates.into_iter().filter(|&i| remaining[i].placement.zone == zone).collect();
     let pool = match rule {
         Rule::Default => {
-            let domain = fullest(&in_zone, remaining, |vm| {
-                (vm.placement.zone.clone(), vm.placement.fault_domain)
-            })?;
+            let domain =
+                fullest(&in_zone, remaining, |vm| (vm.placement.zone.clone(), vm.placement.fault_domain))?;
             in_zone
                 .into_iter()
-                .filter(|&i| (remaining[i].placement.zone.clone(), remaining[i].placement.fault_domain) == domain)
+                .filter(|&i| {
+                    (remaining[i].placement.zone.clone(), remaining[i].placement.fault_domain) == domain
+                })
                 .collect()
         }
         Rule::Newest | Rule::Oldest => in_zone,

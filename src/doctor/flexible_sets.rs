@@ -24,7 +24,8 @@ pub fn check(state: &ScaleSetState, subject: &str) -> Vec<Finding> {
             severity: Severity::Info,
             subject: subject.to_string(),
             observed,
-            recommended: "zone spanning (\"zones\": [\"1\", \"2\", \"3\"]), Microsoft's recommended model".into(),
+            recommended: "zone spanning (\"zones\": [\"1\", \"2\", \"3\"]), Microsoft's recommended model"
+                .into(),
             why: "a zone outage takes every VM of the set, and so every target, at once; with several zones \
                   a scale-in also balances them first"
                 .into(),
@@ -45,7 +46,8 @@ pub fn check(state: &ScaleSetState, subject: &str) -> Vec<Finding> {
             why: "VMs chosen by a scale-in are force-deleted: a deployment running on one ends with it; \
                   scaleguard deletes its target only after the VM is gone from complete listings"
                 .into(),
-            fix: "set scaleInPolicy.forceDeletion to false if deployments must finish before a VM goes".into(),
+            fix: "set scaleInPolicy.forceDeletion to false if deployments must finish before a VM goes"
+                .into(),
             source: source::SCALE_IN_POLICY,
         });
     }

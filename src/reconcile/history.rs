@@ -203,10 +203,12 @@ impl History {
             else {
                 continue;
             };
-            let record = self
-                .scale_sets
-                .entry(super::text::set_id(set.key))
-                .or_insert(SetRecord { unsteady_since: None, last_listed: at, mode: None, mode_change: None });
+            let record = self.scale_sets.entry(super::text::set_id(set.key)).or_insert(SetRecord {
+                unsteady_since: None,
+                last_listed: at,
+                mode: None,
+                mode_change: None,
+            });
             record.last_listed = at;
             let mode = listing.state.orchestration_mode;
             if let Some(before) = record.mode.filter(|before| *before != mode) {

@@ -75,7 +75,9 @@ pub(super) fn mode_changes(
 ) {
     let window = time::Duration::seconds(i64::try_from(config.absent_grace_secs).unwrap_or(i64::MAX));
     for set in &inventory.sets {
-        let Some(change) = history.set(set.key).and_then(|record| record.mode_change.as_ref()) else { continue };
+        let Some(change) = history.set(set.key).and_then(|record| record.mode_change.as_ref()) else {
+            continue;
+        };
         if now - change.at >= window {
             continue;
         }

@@ -21,7 +21,12 @@ fn listing(secs: i64, mode: OrchestrationMode, instances: Vec<Instance>) -> Snap
 
 /// web-1's host in a Flexible set: a VM named `web_0a1b2c3d` with computer name web-1.
 fn flexible_web_1() -> Instance {
-    Instance { instance_id: "web_0a1b2c3d".into(), name: "web_0a1b2c3d".into(), vm_id: Some("flex-1".into()), ..vm("web", 1) }
+    Instance {
+        instance_id: "web_0a1b2c3d".into(),
+        name: "web_0a1b2c3d".into(),
+        vm_id: Some("flex-1".into()),
+        ..vm("web", 1)
+    }
 }
 
 #[test]
@@ -37,7 +42,8 @@ fn a_mode_change_restarts_the_absence_count_and_is_noted() {
     // Machines-2 on the old set's evidence.
     let plan = refresh(&mut history, &listing(400, OrchestrationMode::Flexible, vec![flexible_web_1()]));
     assert!(deleted_ids(&plan).is_empty(), "evidence from the Uniform set proves nothing now: {plan:?}");
-    let note = plan.actions.iter().find(|a| a.id.starts_with("note:mode-changed:")).expect("the change is noted");
+    let note =
+        plan.actions.iter().find(|a| a.id.starts_with("note:mode-changed:")).expect("the change is noted");
     assert!(note.reason.contains("was Uniform when last listed and is Flexible now"), "{}", note.reason);
     assert_eq!(history.set(&set_key("web")).and_then(|s| s.mode), Some(OrchestrationMode::Flexible));
     // Counting starts again: the delete needs K listings spanning the grace on the new set.
@@ -76,7 +82,8 @@ fn a_vm_of_another_set_in_the_listing_holds_the_sets_deletes() {
         }
         let plan = refresh(&mut history, &snapshot);
         assert!(deleted_ids(&plan).is_empty(), "at {secs}: {plan:?}");
-        let held = plan.actions.iter().find(|a| a.id.starts_with("note:unproven-listing:")).expect("held, and why");
+        let held =
+            plan.actions.iter().find(|a| a.id.starts_with("note:unproven-listing:")).expect("held, and why");
         assert!(held.observations.iter().any(|o| o.contains("VM web_2 reports scale set")), "{held:?}");
     }
 }

@@ -111,7 +111,10 @@ fn uniform_sets_keep_the_highest_ids_first_preview() {
     }
     let uniform = expected_victims(&state(OrchestrationMode::Uniform, "Default"), &vms, 2);
     assert_eq!(names(&uniform), vec!["3", "2"]);
-    assert_eq!(basis(&state(OrchestrationMode::Uniform, "Default")), "highest ids first, protected ones kept");
+    assert_eq!(
+        basis(&state(OrchestrationMode::Uniform, "Default")),
+        "highest ids first, protected ones kept"
+    );
 }
 
 #[test]

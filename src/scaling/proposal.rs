@@ -73,8 +73,7 @@ pub fn propose(
         }
         Verdict::Refused { .. } => Vec::new(),
     };
-    let protected =
-        instances.iter().filter(|i| i.is_protected()).map(|i| i.instance_id.clone()).collect();
+    let protected = instances.iter().filter(|i| i.is_protected()).map(|i| i.instance_id.clone()).collect();
     Proposal {
         profile: profile.to_string(),
         last_change: guard::last_change(&request.scale_set, &state, history),

@@ -64,7 +64,8 @@ impl World {
     /// fault domain with the fewest live VMs are taken, as Azure balances new VMs.
     pub(super) fn new_flex_vm(&mut self, set_index: usize) -> Option<FlexVm> {
         let flex = self.scale_sets[set_index].flexible.clone()?;
-        let suffix: String = (0..8).map(|_| char::from(b"0123456789abcdef"[self.rng.random_range(0..16)])).collect();
+        let suffix: String =
+            (0..8).map(|_| char::from(b"0123456789abcdef"[self.rng.random_range(0..16)])).collect();
         let computer_suffix: String = (0..6)
             .map(|_| char::from(b"0123456789abcdefghijklmnopqrstuvwxyz"[self.rng.random_range(0..36)]))
             .collect();
@@ -118,7 +119,9 @@ impl World {
                 pool.retain(|vm| Some(fd_of(vm)) == fullest);
             }
             // Creation time, then the id (creation order) for VMs made in the same second.
-            pool.sort_by(|a, b| a.created_at.total_cmp(&b.created_at).then(a.instance_id.cmp(&b.instance_id)));
+            pool.sort_by(|a, b| {
+                a.created_at.total_cmp(&b.created_at).then(a.instance_id.cmp(&b.instance_id))
+            });
             let victim = if policy == "oldestvm" { pool.first() } else { pool.last() };
             let Some(victim) = victim.map(|vm| vm.instance_id) else { break };
             chosen.push(victim);

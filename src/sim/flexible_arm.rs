@@ -201,7 +201,9 @@ pub fn list_vms(shared: &Shared, world: &World, request: &Request, sub: &str, rg
     let expand = match request.param("$expand") {
         Some(e) if e.eq_ignore_ascii_case("instanceView") && filter.is_some() => true,
         Some(e) if e.eq_ignore_ascii_case("instanceView") => {
-            return invalid("The $expand=instanceView option can only be specified with a valid $filter option.")
+            return invalid(
+                "The $expand=instanceView option can only be specified with a valid $filter option.",
+            )
         }
         Some(other) => return invalid(&format!("The value '{other}' of parameter '$expand' is not valid.")),
         None => false,
@@ -233,14 +235,19 @@ pub fn list_vms(shared: &Shared, world: &World, request: &Request, sub: &str, rg
     }
     let mut value: Vec<Value> = vms
         .iter()
-        .filter_map(|(_, set, vm)| set.flexible.as_ref().map(|flex| vm_json(shared, world, set, flex, vm, expand)))
+        .filter_map(|(_, set, vm)| {
+            set.flexible.as_ref().map(|flex| vm_json(shared, world, set, flex, vm, expand))
+        })
         .collect();
     if let Some(ArmShape::Unnamed(how)) = shape {
         value.iter_mut().for_each(|vm| unname(vm, how));
     }
     if shape == Some(ArmShape::ForeignVm) {
         if let Some(first) = value.first_mut() {
-            let other = format!("{}-other", first["properties"]["virtualMachineScaleSet"]["id"].as_str().unwrap_or(""));
+            let other = format!(
+                "{}-other",
+                first["properties"]["virtualMachineScaleSet"]["id"].as_str().unwrap_or("")
+            );
             first["properties"]["virtualMachineScaleSet"]["id"] = json!(other);
         }
     }
@@ -326,7 +333,14 @@ pub fn get_vm(shared: &Shared, world: &World, request: &Request, sub: &str, rg: 
 }
 
 /// VirtualMachines_Delete: the VM goes, and its Flexible set's capacity drops by one.
-pub fn delete_vm(shared: &Shared, world: &mut World, request: &Request, sub: &str, rg: &str, name: &str) -> Reply {
+pub fn delete_vm(
+    shared: &Shared,
+    world: &mut World,
+    request: &Request,
+    sub: &str,
+    rg: &str,
+    name: &str,
+) -> Reply {
     let (index, id, state) = match find(world, sub, rg, name) {
         Ok((index, vm)) => (index, vm.instance_id, vm.state),
         Err(reply) => return reply,
@@ -354,10 +368,16 @@ mod tests {
 
     #[test]
     fn the_filter_is_read_as_the_spec_and_azure_cli_write_it() {
-        let id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/flex";
+        let id =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/flex";
         assert_eq!(parse_filter(&format!("'virtualMachineScaleSet/id' eq '{id}'")).as_deref(), Some(id));
         assert_eq!(parse_filter(&format!("virtualMachineScaleSet/id EQ  '{id}' ")).as_deref(), Some(id));
-        for bad in ["", "resourceGroup eq 'rg'", "'virtualMachineScaleSet/id' ne 'x'", "'virtualMachineScaleSet/id' eq x"] {
+        for bad in [
+            "",
+            "resourceGroup eq 'rg'",
+            "'virtualMachineScaleSet/id' ne 'x'",
+            "'virtualMachineScaleSet/id' eq x",
+        ] {
             assert_eq!(parse_filter(bad), None, "{bad}");
         }
     }

@@ -187,9 +187,10 @@ impl ScaleSetSection {
                 fault_domain_count: self.fault_domain_count.unwrap_or(1).max(1),
                 force_deletion: self.force_deletion,
             })),
-            Some(other) => {
-                Err(format!("scale set `{}`: orchestration_mode `{other}` is not Uniform or Flexible", self.name))
-            }
+            Some(other) => Err(format!(
+                "scale set `{}`: orchestration_mode `{other}` is not Uniform or Flexible",
+                self.name
+            )),
         }
     }
 }
@@ -291,8 +292,8 @@ pub fn load(name: &str) -> Result<Scenario, ScenarioError> {
         .find(|(known, _)| known.eq_ignore_ascii_case(name))
         .map(|(_, text)| *text)
         .ok_or_else(|| ScenarioError::Unknown { name: name.into(), known: names().join(", ") })?;
-    let scenario: Scenario =
-        toml::from_str(text).map_err(|err| ScenarioError::Invalid { name: name.into(), message: err.to_string() })?;
+    let scenario: Scenario = toml::from_str(text)
+        .map_err(|err| ScenarioError::Invalid { name: name.into(), message: err.to_string() })?;
     for set in &scenario.scale_sets {
         set.flexible().map_err(|message| ScenarioError::Invalid { name: name.into(), message })?;
     }

@@ -21,7 +21,10 @@ async fn a_flexible_set_lists_its_vms_by_name_with_their_status_and_unknowns() {
         assert_eq!(vm.name, vm.instance_id, "the VM name is the instance id");
         let computer = vm.computer_name.as_deref().unwrap();
         assert!(computer.starts_with("flexweb") && computer.len() == "flexweb".len() + 6, "{computer}");
-        assert_eq!((vm.provisioning_state.clone(), vm.power_state.clone()), (ProvisioningState::Succeeded, PowerState::Running));
+        assert_eq!(
+            (vm.provisioning_state.clone(), vm.power_state.clone()),
+            (ProvisioningState::Succeeded, PowerState::Running)
+        );
         assert_eq!((vm.latest_model_applied, vm.protected_from_scale_in), (None, None));
         assert!(vm.vm_id.is_some() && vm.placement.created_at.is_some());
     }
@@ -38,7 +41,8 @@ async fn every_page_is_read_one_request_each_and_an_unencoded_filter_in_the_next
     running.set_page_sizes(Some(2), None);
     let set = key(&running, "vmss-flex");
     let p = provider(&running);
-    let expected: Vec<String> = p.listing(&set).await.unwrap().instances.into_iter().map(|i| i.instance_id).collect();
+    let expected: Vec<String> =
+        p.listing(&set).await.unwrap().instances.into_iter().map(|i| i.instance_id).collect();
     assert_eq!(expected.len(), 6);
     running.reset_stats();
     // Past the scale set's GET, every page's nextLink carries the filter unencoded.
@@ -79,7 +83,10 @@ async fn a_vm_reporting_another_set_is_not_counted_and_the_listing_says_so() {
     let text = err.to_string();
     assert!(matches!(err, ProviderError::IncompleteListing { listed: 1, capacity: 2, .. }), "{text}");
     assert!(text.contains("reports scale set /subscriptions/"), "{text}");
-    assert!(text.contains("vmss-flex-other (it left the set, or the server did not apply the listing's filter)"), "{text}");
+    assert!(
+        text.contains("vmss-flex-other (it left the set, or the server did not apply the listing's filter)"),
+        "{text}"
+    );
     // The members call keeps it apart rather than failing: the planner's rule then judges it.
     let p = provider(&running);
     let state = p.get_scale_set(&set).await.unwrap();
@@ -117,8 +124,15 @@ async fn specific_vms_are_deleted_as_vm_resources_and_only_the_sets_own() {
     running.reset_stats();
     let err = p.delete_instances(&set, &[victim.clone(), "vmss-flex_00000000".into()]).await.unwrap_err();
     assert!(matches!(err, ProviderError::NotFound { .. }), "{err}");
-    assert!(err.to_string().contains("DELETE VM vmss-flex_00000000 of Flexible scale set rg-flex/vmss-flex"), "{err}");
-    assert_eq!(running.stats().get("arm.delete_vm_resource"), 0, "nothing sent when one name is not the set's");
+    assert!(
+        err.to_string().contains("DELETE VM vmss-flex_00000000 of Flexible scale set rg-flex/vmss-flex"),
+        "{err}"
+    );
+    assert_eq!(
+        running.stats().get("arm.delete_vm_resource"),
+        0,
+        "nothing sent when one name is not the set's"
+    );
 
     // The simulator finishes deletes as its clock moves: move it while the provider polls.
     let clock = {

@@ -97,7 +97,10 @@ fn instances_of_a_flexible_set_read_and_filter_at_80_by_24() {
     console.send("1");
     let screen = console.wait_for("two Flexible VMs", |s| shown_ids(s).len() >= 2);
     // At 80 columns the set's column keeps 8 characters: "vmss-fle".
-    assert!(screen.contains("ID") && screen.contains("COMPUTER NAME") && screen.contains("PROTECTION"), "{screen}");
+    assert!(
+        screen.contains("ID") && screen.contains("COMPUTER NAME") && screen.contains("PROTECTION"),
+        "{screen}"
+    );
     let row = screen.lines().find(|line| line.contains(&shown_ids(&screen)[0])).unwrap().to_string();
     assert!(row.contains("flexweb"), "the computer name fits its column: {row}");
     assert!(row.contains("unknown"), "latest model and protection are unknown, not \"OLD\"/\"-\": {row}");
@@ -108,7 +111,8 @@ fn instances_of_a_flexible_set_read_and_filter_at_80_by_24() {
     console.send("/");
     console.send(&wanted);
     console.send("\r");
-    let filtered = console.wait_for("the filter", |s| s.contains("filter:") && shown_ids(s) == vec![wanted.clone()]);
+    let filtered =
+        console.wait_for("the filter", |s| s.contains("filter:") && shown_ids(s) == vec![wanted.clone()]);
     assert!(filtered.contains(&format!("filter: {wanted}")), "{filtered}");
     assert!(filtered.contains("(1 of "), "the title counts what the filter keeps: {filtered}");
     // `p` opens no dialog on a Flexible VM: the console says why.

@@ -94,7 +94,8 @@ fn the_instance_view_example_gives_the_power_state_and_the_computer_name() {
     vm["properties"].as_object_mut().unwrap().remove("osProfile");
     vm["properties"].as_object_mut().unwrap().remove("provisioningState");
     let vm: models::VirtualMachine = serde_json::from_value(vm).unwrap();
-    let Member::Instance(instance) = flexible::member(&key("myResourceGroup", "myExistingFlexVmss"), FLEX_SET_ID, vm)
+    let Member::Instance(instance) =
+        flexible::member(&key("myResourceGroup", "myExistingFlexVmss"), FLEX_SET_ID, vm)
     else {
         panic!("the VM names this set")
     };
@@ -113,9 +114,13 @@ fn the_generated_vm_list_page_parses_with_its_instance_views_and_next_link() {
     // set, both VMs are foreign (what a list whose filter was not applied looks like) ...
     let ours = key("rg", "vmss");
     let our_id = flexible::scale_set_id(&ours);
-    assert!(page.value.iter().all(|vm| matches!(flexible::member(&ours, &our_id, vm.clone()), Member::Foreign(_))));
+    assert!(page
+        .value
+        .iter()
+        .all(|vm| matches!(flexible::member(&ours, &our_id, vm.clone()), Member::Foreign(_))));
     // ... and against the id it names, both are members, read field by field.
-    let named = page.value[1].properties.as_ref().unwrap().virtual_machine_scale_set.clone().unwrap().id.unwrap();
+    let named =
+        page.value[1].properties.as_ref().unwrap().virtual_machine_scale_set.clone().unwrap().id.unwrap();
     let members: Vec<_> = page
         .value
         .into_iter()
@@ -127,10 +132,7 @@ fn the_generated_vm_list_page_parses_with_its_instance_views_and_next_link() {
     assert_eq!(members[0].computer_name.as_deref(), Some("Test"), "osProfile first");
     assert_eq!(members[1].placement.fault_domain, Some(11));
     assert_eq!(members[1].placement.zone.as_deref(), Some("aaaaaa"));
-    assert_eq!(
-        members[1].placement.created_at,
-        Some(time::macros::datetime!(2022-01-14 16:43:41.685 UTC))
-    );
+    assert_eq!(members[1].placement.created_at, Some(time::macros::datetime!(2022-01-14 16:43:41.685 UTC)));
     assert_eq!(members[1].provisioning_state, ProvisioningState::Succeeded);
     assert_eq!(members[1].power_state, PowerState::Unknown, "a placeholder status code is not a power state");
 }

@@ -49,7 +49,10 @@ fn deleted_count(run: &serde_json::Value) -> usize {
     run["reports"]
         .as_array()
         .map(|reports| {
-            reports.iter().filter(|r| r["summary"].as_str().unwrap_or("").starts_with("delete-target")).count()
+            reports
+                .iter()
+                .filter(|r| r["summary"].as_str().unwrap_or("").starts_with("delete-target"))
+                .count()
         })
         .unwrap_or(0)
 }
@@ -68,7 +71,8 @@ async fn inventory_of_a_mixed_profile_shows_both_modes_and_what_azure_does_not_r
         .collect();
     assert_eq!(modes, vec![("vmss-web", "Uniform"), ("vmss-flex", "Flexible")]);
     let instances = report["instances"].as_array().unwrap();
-    let flex: Vec<&serde_json::Value> = instances.iter().filter(|i| i["scale_set"] == "rg-web/vmss-flex").collect();
+    let flex: Vec<&serde_json::Value> =
+        instances.iter().filter(|i| i["scale_set"] == "rg-web/vmss-flex").collect();
     assert_eq!(flex.len(), 3);
     for vm in &flex {
         assert!(is_flexible_vm_name("vmss-flex", vm["instance_id"].as_str().unwrap()), "{vm}");
@@ -121,8 +125,11 @@ async fn flexible_scale_in_deletes_exactly_the_targets_of_the_vms_azure_removed_
     running.advance(Duration::from_secs(300)).unwrap();
     let cli = Cli::new(&running);
     let before = machines(&running);
-    let gone: BTreeSet<&String> =
-        before.iter().filter(|(_, vm)| vm.as_ref().is_some_and(|vm| !vm_exists(&running, vm))).map(|(id, _)| id).collect();
+    let gone: BTreeSet<&String> = before
+        .iter()
+        .filter(|(_, vm)| vm.as_ref().is_some_and(|vm| !vm_exists(&running, vm)))
+        .map(|(id, _)| id)
+        .collect();
     assert_eq!(gone.len(), 3, "Azure removed three VMs by its policy");
     for attempt in 1..=2 {
         let (code, run, stderr) = cli.json(&["apply", "--yes", "--format", "json"]).await;
@@ -178,9 +185,17 @@ async fn scaling_a_flexible_set_in_names_the_policys_likely_vms_and_lets_azure_d
     let (code, table, _) = cli.run(&["scale", "vmss-flex", "--capacity", "1", "--reason", "night"]).await;
     assert_ne!(code, 0);
     let line = table.lines().find(|l| l.starts_with("Scale-in")).unwrap_or_else(|| panic!("{table}"));
-    assert!(line.contains("likely, by the scale-in policy Default") && line.contains("Azure decides which VMs go"), "{line}");
+    assert!(
+        line.contains("likely, by the scale-in policy Default")
+            && line.contains("Azure decides which VMs go"),
+        "{line}"
+    );
     let (code, stdout, stderr) = cli
-        .run_advancing(&running, &["scale", "vmss-flex", "--capacity", "1", "--reason", "night", "--yes", "--format", "json"], 5)
+        .run_advancing(
+            &running,
+            &["scale", "vmss-flex", "--capacity", "1", "--reason", "night", "--yes", "--format", "json"],
+            5,
+        )
         .await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let body: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -189,7 +204,8 @@ async fn scaling_a_flexible_set_in_names_the_policys_likely_vms_and_lets_azure_d
     let basis = proposal["scale_in_basis"].as_str().unwrap();
     assert!(basis.contains("scale-in policy Default") && basis.contains("Azure decides"), "{basis}");
     assert!(!basis.contains("highest"), "{basis}");
-    let likely: Vec<&str> = proposal["expected_victims"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let likely: Vec<&str> =
+        proposal["expected_victims"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert_eq!(likely.len(), 2);
     assert!(likely.iter().all(|name| listed.contains(&name.to_string())), "{likely:?} of {listed:?}");
     assert!(likely.iter().all(|name| is_flexible_vm_name("vmss-flex", name)), "{likely:?}");
@@ -203,8 +219,11 @@ async fn scaling_a_flexible_set_in_names_the_policys_likely_vms_and_lets_azure_d
 async fn protect_on_a_flexible_vm_is_refused_with_the_reason_and_changes_nothing() {
     let running = start("flex-scale-in").await;
     let cli = Cli::new(&running);
-    let name = provider(&running).listing(&key(&running, "vmss-flex")).await.unwrap().instances[0].instance_id.clone();
-    let (code, stdout, stderr) = cli.run(&["protect", "vmss-flex", &name, "--reason", "cache", "--yes"]).await;
+    let name = provider(&running).listing(&key(&running, "vmss-flex")).await.unwrap().instances[0]
+        .instance_id
+        .clone();
+    let (code, stdout, stderr) =
+        cli.run(&["protect", "vmss-flex", &name, "--reason", "cache", "--yes"]).await;
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(stdout.contains("protection not reported"), "{stdout}");
     assert!(stderr.contains("cannot be set on a Flexible scale set's VMs"), "{stderr}");
@@ -257,7 +276,11 @@ async fn a_set_found_in_another_mode_is_named_and_its_targets_are_not_deleted() 
         if attempt == 1 {
             let note = actions
                 .iter()
-                .find(|a| a["id"].as_str().is_some_and(|id| id.starts_with("note:mode-changed:") && id.ends_with("/rg-web/vmss-web")))
+                .find(|a| {
+                    a["id"].as_str().is_some_and(|id| {
+                        id.starts_with("note:mode-changed:") && id.ends_with("/rg-web/vmss-web")
+                    })
+                })
                 .unwrap_or_else(|| panic!("the note: {plan}"));
             let reason = note["reason"].as_str().unwrap();
             assert!(reason.contains("was Uniform when last listed and is Flexible now"), "{reason}");
@@ -279,14 +302,19 @@ async fn inventory_requests(vms: u32) -> BTreeMap<String, u64> {
     });
     let profile = profile(&running);
     let octopus = OctopusClient::new(&profile.octopus, Secret::new(running.api_key())).unwrap();
-    let collector = Collector::with_octopus(&profile, Ok(octopus)).with_provider(Arc::new(provider(&running)));
+    let collector =
+        Collector::with_octopus(&profile, Ok(octopus)).with_provider(Arc::new(provider(&running)));
     running.reset_stats();
     let snapshot = collector.collect().await;
     let report = inventory::report(&snapshot).unwrap_or_else(|failures| panic!("{failures:?}"));
     assert_eq!(report.instances.len(), vms as usize);
     let stats = running.stats();
     running.shutdown().await;
-    stats.by_endpoint.into_iter().chain([("total".to_string(), stats.total), ("arm".to_string(), stats.arm)]).collect()
+    stats
+        .by_endpoint
+        .into_iter()
+        .chain([("total".to_string(), stats.total), ("arm".to_string(), stats.arm)])
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]

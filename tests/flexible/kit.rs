@@ -85,7 +85,12 @@ impl Cli {
 
     /// `run` while the simulated clock moves `step_secs` every 100 ms, so long-running
     /// operations the binary waits for can finish.
-    pub async fn run_advancing(&self, running: &RunningSim, args: &[&str], step_secs: u64) -> (i32, String, String) {
+    pub async fn run_advancing(
+        &self,
+        running: &RunningSim,
+        args: &[&str],
+        step_secs: u64,
+    ) -> (i32, String, String) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_scaleguard"));
         command
             .arg("--config")
@@ -117,7 +122,7 @@ impl Cli {
 
 /// `{set}_{8 lower-case hex}`.
 pub fn is_flexible_vm_name(set: &str, name: &str) -> bool {
-    name.strip_prefix(set)
-        .and_then(|rest| rest.strip_prefix('_'))
-        .is_some_and(|hex| hex.len() == 8 && hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()))
+    name.strip_prefix(set).and_then(|rest| rest.strip_prefix('_')).is_some_and(|hex| {
+        hex.len() == 8 && hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    })
 }

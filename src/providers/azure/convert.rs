@@ -2,7 +2,8 @@
 //! fixture tests, so the fixtures check what production parses.
 
 use crate::model::{
-    Instance, OrchestrationMode, Placement, PowerState, ProvisioningState, ScaleSetKey, ScaleSetState, SetLayout,
+    Instance, OrchestrationMode, Placement, PowerState, ProvisioningState, ScaleSetKey, ScaleSetState,
+    SetLayout,
 };
 use azure_mgmt_compute::package_2024_07_01::models;
 
@@ -27,7 +28,8 @@ pub fn scale_set(
         capacity: set.sku.and_then(|s| s.capacity).map(|c| c.clamp(0, u32::MAX as i64) as u32).unwrap_or(0),
         provisioning_state: ProvisioningState::parse(props.provisioning_state.as_deref().unwrap_or("")),
         // ARM's default for Uniform sets is on; Flexible sets never overprovision.
-        overprovision: orchestration_mode == OrchestrationMode::Uniform && props.overprovision.unwrap_or(true),
+        overprovision: orchestration_mode == OrchestrationMode::Uniform
+            && props.overprovision.unwrap_or(true),
         orchestration_mode,
         scale_in_rules,
         // The HTTP ETag header and the body's etag carry the same value; prefer the header.
@@ -60,8 +62,11 @@ pub fn instance(key: &ScaleSetKey, vm: models::VirtualMachineScaleSetVm) -> Inst
     let props = vm.properties.unwrap_or_default();
     let statuses = props.instance_view.as_ref().map(|v| v.statuses.as_slice()).unwrap_or_default();
     // The instance view's provisioning status is fresher than properties.provisioningState.
-    let provisioning =
-        props.provisioning_state.clone().or_else(|| status(statuses, "ProvisioningState")).unwrap_or_default();
+    let provisioning = props
+        .provisioning_state
+        .clone()
+        .or_else(|| status(statuses, "ProvisioningState"))
+        .unwrap_or_default();
     let name = vm.resource.name.clone().unwrap_or_default();
     let instance_id = vm
         .instance_id
@@ -78,7 +83,9 @@ pub fn instance(key: &ScaleSetKey, vm: models::VirtualMachineScaleSetVm) -> Inst
         name,
         computer_name,
         provisioning_state: ProvisioningState::parse(&provisioning),
-        power_state: status(statuses, "PowerState").map(|p| PowerState::parse(&p)).unwrap_or(PowerState::Unknown),
+        power_state: status(statuses, "PowerState")
+            .map(|p| PowerState::parse(&p))
+            .unwrap_or(PowerState::Unknown),
         latest_model_applied: props.latest_model_applied,
         // A Uniform VM without a protection policy is not protected (the API has the field).
         protected_from_scale_in: Some(

@@ -103,8 +103,11 @@ pub fn member(key: &ScaleSetKey, set_id: &str, vm: models::VirtualMachine) -> Me
     }
     let view = props.instance_view.as_ref();
     let statuses = view.map(|v| v.statuses.as_slice()).unwrap_or_default();
-    let provisioning =
-        props.provisioning_state.clone().or_else(|| status(statuses, "ProvisioningState")).unwrap_or_default();
+    let provisioning = props
+        .provisioning_state
+        .clone()
+        .or_else(|| status(statuses, "ProvisioningState"))
+        .unwrap_or_default();
     // The instance view of a stopped or still-creating VM may lack the computer name; the model's
     // osProfile has it.
     let computer_name = named(props.os_profile.as_ref().and_then(|o| o.computer_name.as_ref()))
@@ -116,7 +119,9 @@ pub fn member(key: &ScaleSetKey, set_id: &str, vm: models::VirtualMachine) -> Me
         name,
         computer_name,
         provisioning_state: ProvisioningState::parse(&provisioning),
-        power_state: status(statuses, "PowerState").map(|p| PowerState::parse(&p)).unwrap_or(PowerState::Unknown),
+        power_state: status(statuses, "PowerState")
+            .map(|p| PowerState::parse(&p))
+            .unwrap_or(PowerState::Unknown),
         latest_model_applied: None,
         protected_from_scale_in: None,
         placement: Placement {
@@ -194,7 +199,10 @@ mod tests {
     fn the_list_url_carries_the_filter_and_the_expand() {
         let endpoint = Url::parse("http://127.0.0.1:4000").unwrap();
         let url = list_url(&endpoint, &key(), &scale_set_id(&key()), "2024-07-01");
-        assert_eq!(url.path(), "/subscriptions/sub/resourceGroups/rg-flex/providers/Microsoft.Compute/virtualMachines");
+        assert_eq!(
+            url.path(),
+            "/subscriptions/sub/resourceGroups/rg-flex/providers/Microsoft.Compute/virtualMachines"
+        );
         let pairs: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into(), v.into())).collect();
         assert!(pairs.contains(&("$expand".into(), "instanceView".into())), "{pairs:?}");
         assert!(pairs.contains(&(

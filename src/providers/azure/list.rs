@@ -19,7 +19,11 @@ struct Page {
 
 impl AzureProvider {
     /// Every VM of a Uniform set, page by page, for a set of `capacity` (which bounds the pages).
-    pub(super) async fn list_uniform(&self, key: &ScaleSetKey, capacity: u32) -> Result<Vec<Instance>, ProviderError> {
+    pub(super) async fn list_uniform(
+        &self,
+        key: &ScaleSetKey,
+        capacity: u32,
+    ) -> Result<Vec<Instance>, ProviderError> {
         let what = format!("GET instances of {key}");
         let mut url = self.endpoint.clone();
         // The SDK's request: its path, api-version, then $expand.
@@ -89,8 +93,10 @@ impl AzureProvider {
             };
             let what_page = if page == 1 { what.to_string() } else { format!("{what} (page {page})") };
             let list: P = self.list_page(url, &what_page).await.map_err(fail)?;
-            let stopped =
-                |stop: paging::PagingStop| ProviderError::Paging { what: what.to_string(), detail: stop.to_string() };
+            let stopped = |stop: paging::PagingStop| ProviderError::Paging {
+                what: what.to_string(),
+                detail: stop.to_string(),
+            };
             let Page { ids, next_link } = take(list);
             walk.page(ids).map_err(stopped)?;
             match walk.next(next_link.as_deref()).map_err(stopped)? {

@@ -225,7 +225,11 @@ impl AzureProvider {
         }
     }
 
-    async fn delete_flexible(&self, state: &ScaleSetState, names: &[String]) -> Result<Operation, ProviderError> {
+    async fn delete_flexible(
+        &self,
+        state: &ScaleSetState,
+        names: &[String],
+    ) -> Result<Operation, ProviderError> {
         let key = &state.key;
         let members = self.list_flexible(state).await?;
         for name in names {
@@ -253,7 +257,9 @@ impl AzureProvider {
             // A 202 without a status URL is refused: the VM is gone once its DELETE says so.
             let operation = self.follow(&what, response.into_raw_response(), None).await?;
             self.poll(&operation).await.map_err(|err| match err {
-                ProviderError::OperationFailed { detail, .. } => ProviderError::OperationFailed { what: what.clone(), detail },
+                ProviderError::OperationFailed { detail, .. } => {
+                    ProviderError::OperationFailed { what: what.clone(), detail }
+                }
                 other => other,
             })?;
             deleted.push(name);
@@ -284,7 +290,10 @@ impl AzureProvider {
         let what = format!("PUT protection of instance {instance_id} of {key}");
         let state = self.get(key).await?;
         if state.orchestration_mode == OrchestrationMode::Flexible {
-            return Err(ProviderError::Unsupported { what, detail: crate::scale_in::FLEXIBLE_NO_PROTECTION.into() });
+            return Err(ProviderError::Unsupported {
+                what,
+                detail: crate::scale_in::FLEXIBLE_NO_PROTECTION.into(),
+            });
         }
         // The SDK's VM model requires `location` (ARM does too): take it from the scale set.
         let location = state.location.ok_or_else(|| ProviderError::BadResponse {

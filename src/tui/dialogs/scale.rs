@@ -85,8 +85,11 @@ impl ScaleDialog {
 
     /// Re-open after a 412: the fresh read, the same request, and why it is asked again.
     pub fn reopen(fresh: Proposal, history: Vec<ScaleChange>, banner: String, now: OffsetDateTime) -> Self {
-        let listing =
-            ScaleSetListing { state: fresh.state.clone(), instances: fresh.instances.clone(), foreign: vec![] };
+        let listing = ScaleSetListing {
+            state: fresh.state.clone(),
+            instances: fresh.instances.clone(),
+            foreign: vec![],
+        };
         let mut dialog =
             Self::open(&fresh.profile, listing, fresh.limits.clone(), history, Some(fresh.target()), now);
         dialog.reason = TextField::text().with_value(&fresh.request.reason);
