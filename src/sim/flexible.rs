@@ -161,3 +161,97 @@ impl World {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::scenario;
+    use super::super::world::{Health, VmState, World};
+    use std::collections::BTreeMap;
+
+    fn world(name: &str) -> World {
+        let scenario = scenario::load(name).expect("built-in scenario parses");
+        scenario.build(scenario.seed)
+    }
+
+    fn zones(world: &World) -> BTreeMap<String, usize> {
+        let mut zones = BTreeMap::new();
+        for vm in world.scale_sets[0].vms.iter().filter(|vm| vm.state != VmState::Deleting) {
+            *zones.entry(vm.flex.as_ref().and_then(|f| f.zone.clone()).unwrap_or_default()).or_default() += 1;
+        }
+        zones
+    }
+
+    #[test]
+    fn a_flexible_scale_out_creates_named_balanced_vms_and_no_extras() {
+        let mut world = world("flex-scale-out");
+        world.advance_to(11.0);
+        let set = &world.scale_sets[0];
+        assert_eq!((set.capacity, set.vms.len()), (6, 6), "no over-provisioned extras");
+        world.advance_to(300.0);
+        let set = &world.scale_sets[0];
+        let mut names: Vec<String> = set.vms.iter().map(|vm| set.vm_name(vm)).collect();
+        for (vm, name) in set.vms.iter().zip(&names) {
+            let hex = name.strip_prefix("vmss-flex_").expect("{set}_{suffix}");
+            assert!(hex.len() == 8 && hex.chars().all(|c| c.is_ascii_hexdigit()), "{name}");
+            let computer = set.vm_computer_name(vm);
+            assert!(computer.starts_with("flexweb") && computer.len() == 13, "{computer}");
+        }
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 6, "names are unique");
+        assert_eq!(zones(&world).into_values().collect::<Vec<_>>(), vec![2, 2, 2], "balanced over zones 1-3");
+        assert_eq!(world.machines.iter().filter(|m| m.health == Health::Healthy).count(), 6);
+    }
+
+    #[test]
+    fn the_default_policy_keeps_the_zones_balanced_on_scale_in() {
+        let mut world = world("flex-scale-in");
+        world.advance_to(300.0);
+        assert_eq!(world.scale_sets[0].vms.len(), 3);
+        assert_eq!(zones(&world).into_values().collect::<Vec<_>>(), vec![1, 1, 1]);
+    }
+
+    #[test]
+    fn newest_and_oldest_policies_go_by_creation_time() {
+        for (policy, keeps_originals) in [("NewestVM", true), ("OldestVM", false)] {
+            let mut world = world("flex-scale-out");
+            world.advance_to(300.0);
+            world.scale_sets[0].scale_in_policy = policy.into();
+            world.set_capacity(0, 2);
+            world.advance_to(600.0);
+            let set = &world.scale_sets[0];
+            assert_eq!(set.vms.len(), 2, "{policy}");
+            let originals = set.vms.iter().filter(|vm| vm.created_at < 0.0).count();
+            assert_eq!(originals == 2, keeps_originals, "{policy}: the two VMs from before the scale-out");
+        }
+    }
+
+    #[test]
+    fn a_protected_vm_is_never_removed() {
+        let mut world = world("flex-scale-in");
+        world.scale_sets[0].vms[5].protect_from_scale_in = true;
+        let kept = world.scale_sets[0].vms[5].instance_id;
+        world.advance_to(300.0);
+        assert!(world.scale_sets[0].vm(kept).is_some());
+    }
+
+    #[test]
+    fn recreating_a_set_switches_its_mode_and_strands_the_old_targets() {
+        let mut world = world("mixed");
+        let index = world.set_index("vmss-web").unwrap();
+        let before: Vec<String> = world.machines.iter().map(|m| m.id.clone()).collect();
+        world.recreate_set(index, true).unwrap();
+        let set = &world.scale_sets[index];
+        assert!(set.is_flexible() && !set.overprovision);
+        assert_eq!(set.vms.len(), 3);
+        assert!(set.vms.iter().all(|vm| set.vm_name(vm).len() == "vmss-web_".len() + 8));
+        let old_web: Vec<_> = world
+            .machines
+            .iter()
+            .filter(|m| before.contains(&m.id) && m.vm.as_ref().is_some_and(|(s, _)| s == "vmss-web"))
+            .collect();
+        assert_eq!(old_web.len(), 3);
+        assert!(old_web.iter().all(|m| m.health == Health::Unavailable));
+        assert_eq!(world.machines.len(), before.len() + 3, "the new VMs registered");
+    }
+}
