@@ -369,7 +369,27 @@ fn describe_parse_error(text: &str, err: &toml::de::Error) -> String {
              and name that variable with `api_key_env` (or `token_env`)",
         );
     }
-    message
+    hide_api_keys(&message)
+}
+
+/// An Octopus API key pasted where a key or table name belongs (`API-…credential = "default"`)
+/// comes back in the parser's "unknown field" message and in the key named: every word that looks
+/// like one is hidden, whatever part of the line it was in (invariant 6).
+fn hide_api_keys(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.to_ascii_uppercase().find("API-") {
+        let word_end = rest[at..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .map_or(rest.len(), |end| at + end);
+        let starts_word = rest[..at].chars().next_back().is_none_or(|c| !c.is_ascii_alphanumeric());
+        out.push_str(&rest[..at]);
+        let word = &rest[at..word_end];
+        out.push_str(if starts_word && looks_like_api_key(word) { "<hidden>" } else { word });
+        rest = &rest[word_end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// serde quotes the offending value ("invalid type: string \"…\", expected u64"); a long string on
@@ -566,6 +586,11 @@ mod tests {
         let err = ConfigFile::parse(&text, Path::new("c.toml")).unwrap_err().to_string();
         assert!(err.contains("api_key_env"), "{err}");
         assert!(!err.contains("API-ABCDEF123"), "the secret must not be echoed: {err}");
+        // Pasted in front of a key name, it comes back as an unknown field: hidden there too.
+        let pasted = EXAMPLE.replacen("credential = ", "API-ABCDEF1234567credential = ", 1);
+        let err = ConfigFile::parse(&pasted, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(!err.contains("API-ABCDEF1234567") && err.contains("<hidden>"), "{err}");
+        assert!(err.contains("[profiles.prod.azure]"), "the rest of the message stays: {err}");
 
         let text = EXAMPLE.replace("api_key_env = \"OCTOPUS_API_KEY\"", "api_key_env = \"API-ABCDEF123456\"");
         let config = ConfigFile::parse(&text, Path::new("c.toml")).unwrap();
