@@ -193,11 +193,31 @@ pub struct GuardConfig {
     pub max_step: u32,
     pub cooldown_secs: u64,
     pub require_reason: bool,
+    /// A manual capacity outside the active Azure Autoscale profile's range: refused (Autoscale
+    /// would scale it back within about a minute) or only warned about.
+    #[serde(default)]
+    pub autoscale: AutoscalePolicy,
+}
+
+/// `guard.autoscale`: what a manual capacity outside the active Autoscale profile gets.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoscalePolicy {
+    #[default]
+    Refuse,
+    Warn,
 }
 
 impl Default for GuardConfig {
     fn default() -> Self {
-        Self { min_capacity: 1, max_capacity: 10, max_step: 3, cooldown_secs: 600, require_reason: true }
+        Self {
+            min_capacity: 1,
+            max_capacity: 10,
+            max_step: 3,
+            cooldown_secs: 600,
+            require_reason: true,
+            autoscale: AutoscalePolicy::Refuse,
+        }
     }
 }
 
@@ -357,11 +377,14 @@ fn describe_parse_error(text: &str, err: &toml::de::Error) -> String {
         if let Some(line_text) = text.lines().nth(line - 1) {
             message = hide_quoted_values(message, line_text);
         }
+
         message = if key.is_empty() {
             format!("line {line} (in {table}): {message}")
         } else {
             format!("line {line} (in {table}, key `{key}`): {message}")
         };
+        // A key pasted into a key's name is echoed unquoted ("unknown field `…`", the key path).
+        message = hide_api_keys(&message);
     }
     if message.contains("unknown field `api_key`") || message.contains("unknown field `token`") {
         message.push_str(
@@ -369,27 +392,7 @@ fn describe_parse_error(text: &str, err: &toml::de::Error) -> String {
              and name that variable with `api_key_env` (or `token_env`)",
         );
     }
-    hide_api_keys(&message)
-}
-
-/// An Octopus API key pasted where a key or table name belongs (`API-…credential = "default"`)
-/// comes back in the parser's "unknown field" message and in the key named: every word that looks
-/// like one is hidden, whatever part of the line it was in (invariant 6).
-fn hide_api_keys(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(at) = rest.to_ascii_uppercase().find("API-") {
-        let word_end = rest[at..]
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-            .map_or(rest.len(), |end| at + end);
-        let starts_word = rest[..at].chars().next_back().is_none_or(|c| !c.is_ascii_alphanumeric());
-        out.push_str(&rest[..at]);
-        let word = &rest[at..word_end];
-        out.push_str(if starts_word && looks_like_api_key(word) { "<hidden>" } else { word });
-        rest = &rest[word_end..];
-    }
-    out.push_str(rest);
-    out
+    message
 }
 
 /// serde quotes the offending value ("invalid type: string \"…\", expected u64"); a long string on
@@ -406,6 +409,26 @@ fn hide_quoted_values(message: String, line_text: &str) -> String {
         }
     }
     message
+}
+
+/// Every `API-` followed by 8 or more letters and digits (an Octopus API key, wherever it sits,
+/// even inside a word) as `<hidden>`.
+fn hide_api_keys(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.to_ascii_uppercase().find("API-") {
+        let tail = &rest[at + 4..];
+        let run = tail.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(tail.len());
+        out.push_str(&rest[..at]);
+        if run >= 8 {
+            out.push_str("<hidden>");
+        } else {
+            out.push_str(&rest[at..at + 4 + run]);
+        }
+        rest = &tail[run..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Octopus API keys look like `API-` followed by letters and digits.
@@ -586,11 +609,6 @@ mod tests {
         let err = ConfigFile::parse(&text, Path::new("c.toml")).unwrap_err().to_string();
         assert!(err.contains("api_key_env"), "{err}");
         assert!(!err.contains("API-ABCDEF123"), "the secret must not be echoed: {err}");
-        // Pasted in front of a key name, it comes back as an unknown field: hidden there too.
-        let pasted = EXAMPLE.replacen("credential = ", "API-ABCDEF1234567credential = ", 1);
-        let err = ConfigFile::parse(&pasted, Path::new("c.toml")).unwrap_err().to_string();
-        assert!(!err.contains("API-ABCDEF1234567") && err.contains("<hidden>"), "{err}");
-        assert!(err.contains("[profiles.prod.azure]"), "the rest of the message stays: {err}");
 
         let text = EXAMPLE.replace("api_key_env = \"OCTOPUS_API_KEY\"", "api_key_env = \"API-ABCDEF123456\"");
         let config = ConfigFile::parse(&text, Path::new("c.toml")).unwrap();
@@ -639,6 +657,33 @@ mod tests {
         let text = EXAMPLE.replace("match = \"computer_name\"", "match = \"hostname\"");
         let err = ConfigFile::parse(&text, Path::new("c.toml")).unwrap_err().to_string();
         assert!(err.contains("hostname") && err.contains("computer_name"), "{err}");
+    }
+
+    #[test]
+    fn a_key_pasted_into_a_key_name_is_hidden() {
+        let text = EXAMPLE.replace("absent_grace_secs", "absent_grAPI-ABCDEF0123456789ace_secs");
+        let err = ConfigFile::parse(&text, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(!err.contains("ABCDEF0123456789"), "{err}");
+        assert!(err.contains("key `absent_gr<hidden>_secs`") && err.contains("absent_grace_secs"), "{err}");
+        assert_eq!(
+            hide_api_keys("an api-key API-SHORT stays, api-ok too"),
+            "an api-key API-SHORT stays, api-ok too"
+        );
+    }
+
+    #[test]
+    fn the_autoscale_policy_refuses_by_default_and_a_wrong_value_names_the_key() {
+        let parsed = |text: &str| ConfigFile::parse(text, Path::new("c.toml"));
+        let example = parsed(EXAMPLE).unwrap();
+        assert_eq!(example.profile(None).unwrap().1.guard.autoscale, AutoscalePolicy::Refuse);
+        let without = parsed(&EXAMPLE.replace("autoscale = \"refuse\"\n", "")).unwrap();
+        assert_eq!(without.profile(None).unwrap().1.guard.autoscale, AutoscalePolicy::Refuse);
+        let warn = parsed(&EXAMPLE.replace("autoscale = \"refuse\"", "autoscale = \"warn\"")).unwrap();
+        assert_eq!(warn.profile(None).unwrap().1.guard.autoscale, AutoscalePolicy::Warn);
+        let err = parsed(&EXAMPLE.replace("autoscale = \"refuse\"", "autoscale = \"maybe\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("key `autoscale`") && err.contains("refuse") && err.contains("warn"), "{err}");
     }
 
     #[test]

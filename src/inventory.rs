@@ -4,14 +4,16 @@
 //!
 //! Reads run concurrently; each failure becomes a `ReadFailure` in its slot, never an empty list.
 //! Requests grow with pages, never with VMs or targets: per scale set one GET plus one per page,
-//! targets one GET per page (plus space and environment resolution), nodes one GET, version one.
+//! then who else scales it (the resource group's autoscale settings, one page as a rule, and the
+//! Activity Log of the set and of its setting), targets one GET per page (plus space and
+//! environment resolution), nodes one GET, version one.
 
 use crate::config::Profile;
 use crate::matching::match_targets;
 use crate::model::Node;
 use crate::octopus::{OctopusClient, OctopusError, Resolved};
-use crate::providers::{self, ProviderError, ScaleSetProvider};
-use crate::snapshot::{ProjectState, ReadFailure, ScaleSetObservation, Snapshot};
+use crate::providers::{self, other_scalers, ProviderError, ScaleSetProvider};
+use crate::snapshot::{OthersObservation, ProjectState, ReadFailure, ScaleSetObservation, Snapshot};
 use serde::Serialize;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -76,11 +78,17 @@ impl Collector {
             |(set, provider)| async move {
                 let key = set.key();
                 let what = format!("scale set {key} from {}", profile.azure.arm_url);
-                let listing = match provider {
-                    Ok(provider) => provider.listing(&key).await.map_err(|err| provider_failure(&what, err)),
-                    Err(failure) => Err(failure.clone()),
+                let (listing, others) = match provider {
+                    Ok(provider) => {
+                        let listing =
+                            provider.listing(&key).await.map_err(|err| provider_failure(&what, err));
+                        let window = profile.guard.cooldown_secs;
+                        let others = other_scalers::read(provider.as_ref(), &key, window, taken_at).await;
+                        (listing, others)
+                    }
+                    Err(failure) => (Err(failure.clone()), OthersObservation::not_read(failure)),
                 };
-                ScaleSetObservation { listing, key, match_by: set.match_by }
+                ScaleSetObservation { listing, key, match_by: set.match_by, others }
             },
         ));
         let octopus_side = async {
@@ -215,6 +223,9 @@ pub struct ScaleSetRow {
     pub provisioning_state: String,
     pub overprovision: bool,
     pub etag: Option<String>,
+    /// The Azure Autoscale setting that targets the set, with its active profile; `null` when
+    /// there is none (`state` "unknown" with `why` when it could not be read).
+    pub autoscale: Option<crate::autoscale::AutoscaleSummary>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -265,6 +276,10 @@ pub fn report(snapshot: &Snapshot) -> Result<Report, Vec<ReadFailure>> {
     }
     let listings: Vec<_> =
         snapshot.scale_sets.iter().filter_map(|s| s.listing.as_ref().ok().map(|l| (s.match_by, l))).collect();
+    let autoscale = |key: &crate::model::ScaleSetKey| {
+        let others = snapshot.scale_sets.iter().find(|s| &s.key == key).map(|s| &s.others);
+        others.and_then(|o| o.autoscale(snapshot.taken_at).summary())
+    };
     let targets = snapshot.targets.as_ref().map_err(|f| vec![f.clone()])?;
     let matching = match_targets(listings.iter().map(|(by, l)| (*by, l.instances.as_slice())), targets);
     Ok(Report {
@@ -279,6 +294,7 @@ pub fn report(snapshot: &Snapshot) -> Result<Report, Vec<ReadFailure>> {
                 provisioning_state: l.state.provisioning_state.to_string(),
                 overprovision: l.state.overprovision,
                 etag: l.state.etag.clone(),
+                autoscale: autoscale(&l.state.key),
             })
             .collect(),
         instances: listings

@@ -74,6 +74,16 @@ pub enum JournalAction {
         from: Option<u32>,
         to: u32,
     },
+    /// A change to the Azure Autoscale setting of a scale set: its enabled flag and the active
+    /// profile's capacities. `concurrency` says how the write was kept from overwriting another's.
+    Autoscale {
+        scale_set: ScaleSetKey,
+        setting: String,
+        profile: Option<String>,
+        before: crate::autoscale::ProfileValues,
+        after: crate::autoscale::ProfileValues,
+        concurrency: String,
+    },
     Other {
         detail: serde_json::Value,
     },
@@ -315,7 +325,8 @@ pub fn scale_history(records: &[Record]) -> Vec<ScaleChange> {
                 Some(result) if result.outcome == Some(Outcome::Done) => result.time,
                 Some(_) => return None,
             };
-            Some(ScaleChange { scale_set: scale_set.clone(), at, from: *from, to: *to })
+            let by = Some(format!("{} via scaleguard", intent.operator));
+            Some(ScaleChange { scale_set: scale_set.clone(), at, from: *from, to: Some(*to), by })
         })
         .collect()
 }

@@ -7,6 +7,7 @@
 // (unit tests here are compiled with cfg(test); integration tests are their own crates).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod autoscale;
 pub mod cli;
 pub mod completeness;
 pub mod config;

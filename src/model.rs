@@ -226,8 +226,9 @@ pub struct ScaleSetState {
     pub layout: SetLayout,
 }
 
-/// A capacity change that happened (from the journal, or the scale set's own record). Feeds the
-/// guard's cooldown: the cooldown runs from the last change by anyone.
+/// A capacity change (or any write to the scale set) that happened: from the journal, the Activity
+/// Log, or the console's observations. Feeds the guard's cooldown: the cooldown runs from the last
+/// change by anyone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScaleChange {
     pub scale_set: ScaleSetKey,
@@ -235,7 +236,12 @@ pub struct ScaleChange {
     pub at: OffsetDateTime,
     /// Capacity before the change, when known.
     pub from: Option<u32>,
-    pub to: u32,
+    /// Capacity after it, when known (an Activity Log write to the set does not say).
+    pub to: Option<u32>,
+    /// Who or what made it, when known: "autoscale (setting web-autoscale)", "alice@corp via
+    /// portal", "bob via scaleguard".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 /// Octopus target health (`HealthStatus`).

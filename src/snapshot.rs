@@ -3,6 +3,10 @@
 //! A read that failed is a `ReadFailure`, never an empty list: "the VMs are gone" must only ever be
 //! concluded from a listing that succeeded on every page.
 
+mod others;
+
+pub use others::OthersObservation;
+
 use crate::config::MatchBy;
 use crate::model::Target;
 use crate::model::{Deployment, Instance, Node, Release, ScaleSetKey, ScaleSetState};
@@ -71,6 +75,9 @@ pub struct ScaleSetObservation {
     pub key: ScaleSetKey,
     pub match_by: MatchBy,
     pub listing: Observed<ScaleSetListing>,
+    /// Azure Autoscale and the Activity Log, read beside the listing.
+    #[serde(default)]
+    pub others: OthersObservation,
 }
 
 /// A configured project and the release the planner would roll out to new targets.

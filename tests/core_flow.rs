@@ -3,7 +3,7 @@
 
 use scaleguard::config::{GuardConfig, NodesConfig};
 use scaleguard::drain::{step, DrainEffect, DrainJob, DrainState, NodeObservation};
-use scaleguard::guard::{evaluate, Refusal, ScaleRequest};
+use scaleguard::guard::{evaluate, OtherScalers, Refusal, ScaleRequest};
 use scaleguard::journal::{pending_intents, read_all, scale_history, Journal, JournalAction, Outcome};
 use scaleguard::model::{Node, OrchestrationMode, ProvisioningState, ScaleSetKey, ScaleSetState};
 use time::macros::datetime;
@@ -51,11 +51,27 @@ fn journaled_scale_change_starts_the_guards_cooldown() {
     let config = GuardConfig::default();
     let request = ScaleRequest { scale_set: key(), new_capacity: 4, reason: "more".into(), force: false };
 
-    let soon = evaluate(&config, &request, &state(3), &[], &history, NOW + Duration::seconds(120));
+    let soon = evaluate(
+        &config,
+        &request,
+        &state(3),
+        &[],
+        &history,
+        &OtherScalers::none(),
+        NOW + Duration::seconds(120),
+    );
     assert_eq!(soon.refusals().len(), 1);
     assert!(matches!(soon.refusals()[0], Refusal::InCooldown { remaining_secs: 540, .. }));
 
-    let later = evaluate(&config, &request, &state(3), &[], &history, NOW + Duration::seconds(660));
+    let later = evaluate(
+        &config,
+        &request,
+        &state(3),
+        &[],
+        &history,
+        &OtherScalers::none(),
+        NOW + Duration::seconds(660),
+    );
     assert!(later.is_allowed(), "{later:?}");
 }
 

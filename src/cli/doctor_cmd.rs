@@ -35,7 +35,12 @@ pub fn run(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<u8> {
     let config = ConfigFile::load(&path)?;
     let (name, profile) = config.profile(cli.profile.as_deref())?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let input = runtime.block_on(doctor::gather(profile));
+    let mut input = runtime.block_on(doctor::gather(profile));
+    // When a reconcile last observed the sets: Autoscale scaling in needs one running.
+    input.last_reconcile = super::plan_cmd::history_path(&name)
+        .ok()
+        .and_then(|path| crate::reconcile::load_history(&path).ok())
+        .and_then(|history| history.last_observed_at);
     let findings = doctor::check(&input, profile, OffsetDateTime::now_utc());
     let failures = input.failures();
     let owned: Vec<ReadFailure> = failures.iter().map(|f| (*f).clone()).collect();

@@ -47,7 +47,7 @@ fn table(report: &Report) -> String {
     section(
         &mut out,
         "SCALE SETS",
-        &["RESOURCE GROUP", "NAME", "MODE", "CAPACITY", "STATE", "OVERPROVISION"],
+        &["RESOURCE GROUP", "NAME", "MODE", "CAPACITY", "STATE", "OVERPROVISION", "AUTOSCALE"],
         report
             .scale_sets
             .iter()
@@ -59,6 +59,7 @@ fn table(report: &Report) -> String {
                     s.capacity.to_string(),
                     s.provisioning_state.clone(),
                     yes(s.overprovision),
+                    autoscale_cell(s.autoscale.as_ref()),
                 ]
             })
             .collect(),
@@ -126,6 +127,16 @@ fn table(report: &Report) -> String {
     );
     let _ = writeln!(out, "Octopus Server {}", report.server.version);
     out
+}
+
+/// `on: default 2..6`, `off: NAME`, `unknown`, `none`.
+fn autoscale_cell(summary: Option<&crate::autoscale::AutoscaleSummary>) -> String {
+    let Some(summary) = summary else { return "none".into() };
+    match (&summary.active_profile, &summary.name) {
+        (Some(p), _) => format!("{}: {} {}..{}", summary.state, p.name, p.minimum, p.maximum),
+        (None, Some(name)) => format!("{}: {name}", summary.state),
+        (None, None) => summary.state.to_string(),
+    }
 }
 
 fn section(out: &mut String, title: &str, headers: &[&str], rows: Vec<Vec<String>>) {

@@ -18,6 +18,7 @@ macro_rules! eprint {
 }
 
 mod apply_cmd;
+mod autoscale_cmd;
 mod config_cmd;
 mod demo_cmd;
 mod doctor_cmd;
@@ -100,6 +101,14 @@ pub enum Command {
     Scale(scale_cmd::ScaleArgs),
     /// Protect an instance from scale-in (or remove the protection with --off)
     Protect(scale_cmd::ProtectArgs),
+    /// Change a scale set's Azure Autoscale setting: the active profile's minimum/maximum/default,
+    /// or enable/disable it (exit 0 done, 1 refused, 2 changed meanwhile)
+    ///
+    /// Prints the proposal (the setting, its active profile now and after, whether Autoscale will
+    /// then move the capacity, the guard's verdict with every reason), asks for `yes` on a
+    /// terminal (pass --yes without one), reads the setting again right before the write and
+    /// writes only if it is unchanged (autoscale settings have no ETag). Everything is journaled.
+    Autoscale(autoscale_cmd::AutoscaleArgs),
     /// Octopus HA nodes: list, drain, undrain, delete, task-cap (exit 0 done, 2 in progress, 1 error)
     #[command(subcommand)]
     Node(node_cmd::NodeCommand),
@@ -145,6 +154,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Doctor(args) => doctor_cmd::run(&cli, args),
         Command::Scale(args) => scale_cmd::run_scale(&cli, args),
         Command::Protect(args) => scale_cmd::run_protect(&cli, args),
+        Command::Autoscale(args) => autoscale_cmd::run(&cli, args),
         Command::Node(cmd) => node_cmd::run(&cli, cmd),
     }
 }

@@ -55,7 +55,7 @@ pub struct ProtectArgs {
     pub yes: bool,
 }
 
-fn scaling(cli: &Cli) -> anyhow::Result<Scaling> {
+pub(super) fn scaling(cli: &Cli) -> anyhow::Result<Scaling> {
     let path = cli.config_path()?;
     let config = ConfigFile::load(&path)?;
     let (name, profile) = config.profile(cli.profile.as_deref())?;
@@ -68,7 +68,7 @@ fn scaling(cli: &Cli) -> anyhow::Result<Scaling> {
 }
 
 /// True to go ahead: `--yes`, or `yes` typed on a terminal.
-fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
+pub(super) fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
     if yes {
         return Ok(true);
     }

@@ -85,6 +85,16 @@ pub mod source {
         "https://learn.microsoft.com/en-us/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-autoscale-overview",
     );
 
+    /// Fixed-date, then recurring, then default profiles; a recurring profile runs until the next.
+    pub const AUTOSCALE_PROFILES: Source = page(
+        "Microsoft Learn: Autoscale with multiple profiles",
+        "https://learn.microsoft.com/en-us/azure/azure-monitor/autoscale/autoscale-multiprofile",
+    );
+    /// "Manual scaling is temporary unless you also reset the autoscale rules."
+    pub const AUTOSCALE_BEST_PRACTICES: Source = page(
+        "Microsoft Learn: Best practices for autoscale",
+        "https://learn.microsoft.com/en-us/azure/azure-monitor/autoscale/autoscale-best-practices",
+    );
     /// Zone-spanning, zonal and regional scale sets (Flexible sets' zones).
     pub const AVAILABILITY_ZONES: Source = page(
         "Microsoft Learn: Create a Virtual Machine Scale Set that uses Availability Zones",
@@ -97,7 +107,7 @@ pub mod source {
     );
 
     /// Every source, for the tests that keep them public.
-    pub const ALL: [Source; 15] = [
+    pub const ALL: [Source; 17] = [
         MACHINE_POLICIES,
         PROJECT_SETTINGS,
         TRANSIENT_TARGETS,
@@ -111,6 +121,8 @@ pub mod source {
         SCALE_IN_POLICY,
         INSTANCE_PROTECTION,
         AUTOSCALE,
+        AUTOSCALE_PROFILES,
+        AUTOSCALE_BEST_PRACTICES,
         AVAILABILITY_ZONES,
         FAULT_DOMAINS,
     ];

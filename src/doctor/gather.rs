@@ -47,6 +47,8 @@ pub async fn gather_with(
         nodes: snapshot.nodes,
         scale_sets: snapshot.scale_sets,
         permissions: settings.permissions,
+        // The caller knows the profile's history file (see `DoctorInput::last_reconcile`).
+        last_reconcile: None,
     }
 }
 

@@ -18,6 +18,7 @@
 //! unavailable targets after 15–20 minutes, but prefers a reconcile runbook; so does `doctor`
 //! (`policy.cleanup-deletes-stopped-vms`), because the policy also deletes VMs that are only stopped.
 
+pub mod autoscale;
 pub mod finding;
 pub mod flexible_sets;
 mod gather;
@@ -57,6 +58,9 @@ pub struct DoctorInput {
     pub scale_sets: Vec<ScaleSetObservation>,
     /// One harmless read per resource the profile's actions need.
     pub permissions: Vec<PermissionProbe>,
+    /// When a reconcile (plan, apply, the console) last observed the sets: the observation
+    /// history's last entry. None when never, or not known.
+    pub last_reconcile: Option<OffsetDateTime>,
 }
 
 impl DoctorInput {
@@ -70,6 +74,7 @@ impl DoctorInput {
         failures.extend(self.policies.as_ref().err());
         failures.extend(self.nodes.as_ref().err());
         failures.extend(self.scale_sets.iter().filter_map(|s| s.listing.as_ref().err()));
+        failures.extend(self.scale_sets.iter().filter_map(|s| s.others.setting.as_ref().err()));
         failures.extend(self.permissions.iter().filter_map(|p| match &p.outcome {
             ProbeOutcome::Failed(failure) => Some(failure),
             _ => None,
@@ -112,6 +117,7 @@ pub fn check(input: &DoctorInput, profile: &Profile, now: OffsetDateTime) -> Vec
         findings.extend(nodes::check(nodes, version, &profile.nodes, now));
     }
     findings.extend(scale_sets::check(&input.scale_sets, &profile.guard));
+    findings.extend(autoscale::check(&input.scale_sets, &profile.guard, input.last_reconcile, now));
     findings.extend(permissions::check(&input.permissions));
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     findings
@@ -146,6 +152,7 @@ mod tests {
             nodes: Ok(vec![node("n1"), old]),
             scale_sets: vec![listing(on, vec![])],
             permissions: vec![],
+            last_reconcile: None,
         }
     }
 

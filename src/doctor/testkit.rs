@@ -89,5 +89,6 @@ pub fn listing(state: ScaleSetState, instances: Vec<Instance>) -> ScaleSetObserv
         key: state.key.clone(),
         match_by: MatchBy::ComputerName,
         listing: Ok(ScaleSetListing { state, instances, foreign: vec![] }),
+        others: crate::snapshot::OthersObservation::nobody(),
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::AutoscalePolicy;
 use crate::model::{OrchestrationMode, PowerState, ProvisioningState};
 use proptest::prelude::*;
 use time::macros::datetime;
@@ -16,7 +17,14 @@ fn key() -> ScaleSetKey {
 }
 
 fn config() -> GuardConfig {
-    GuardConfig { min_capacity: 1, max_capacity: 10, max_step: 3, cooldown_secs: 600, require_reason: true }
+    GuardConfig {
+        min_capacity: 1,
+        max_capacity: 10,
+        max_step: 3,
+        cooldown_secs: 600,
+        require_reason: true,
+        autoscale: AutoscalePolicy::Refuse,
+    }
 }
 
 fn state(capacity: u32) -> ScaleSetState {
@@ -58,7 +66,7 @@ fn request(new_capacity: u32) -> ScaleRequest {
 }
 
 fn change(at: OffsetDateTime) -> ScaleChange {
-    ScaleChange { scale_set: key(), at, from: Some(2), to: 3 }
+    ScaleChange { scale_set: key(), at, from: Some(2), to: Some(3), by: Some("alice via scaleguard".into()) }
 }
 
 fn refusals(verdict: &Verdict) -> Vec<Refusal> {
@@ -67,16 +75,25 @@ fn refusals(verdict: &Verdict) -> Vec<Refusal> {
 
 #[test]
 fn allows_a_change_within_every_limit() {
-    let verdict = evaluate(&config(), &request(5), &state(3), &instances(3), &[], NOW);
-    assert_eq!(verdict, Verdict::Allowed { from: 3, to: 5, expected_victims: vec![], forced: false });
+    let verdict = evaluate(&config(), &request(5), &state(3), &instances(3), &[], &OtherScalers::none(), NOW);
+    assert_eq!(
+        verdict,
+        Verdict::Allowed { from: 3, to: 5, expected_victims: vec![], forced: false, warnings: vec![] }
+    );
 }
 
 #[test]
 fn allowed_scale_in_names_the_highest_ids_as_victims() {
-    let verdict = evaluate(&config(), &request(2), &state(4), &instances(4), &[], NOW);
+    let verdict = evaluate(&config(), &request(2), &state(4), &instances(4), &[], &OtherScalers::none(), NOW);
     assert_eq!(
         verdict,
-        Verdict::Allowed { from: 4, to: 2, expected_victims: vec!["3".into(), "2".into()], forced: false }
+        Verdict::Allowed {
+            from: 4,
+            to: 2,
+            expected_victims: vec!["3".into(), "2".into()],
+            forced: false,
+            warnings: vec![]
+        }
     );
 }
 
@@ -84,20 +101,21 @@ fn allowed_scale_in_names_the_highest_ids_as_victims() {
 fn refuses_below_minimum() {
     let mut config = config();
     config.min_capacity = 2;
-    let verdict = evaluate(&config, &request(1), &state(2), &instances(2), &[], NOW);
+    let verdict = evaluate(&config, &request(1), &state(2), &instances(2), &[], &OtherScalers::none(), NOW);
     assert_eq!(refusals(&verdict), vec![Refusal::BelowMinimum { requested: 1, min: 2 }]);
     assert_eq!(verdict.refusals()[0].to_string(), "capacity 1 is below the minimum of 2");
 }
 
 #[test]
 fn refuses_above_maximum() {
-    let verdict = evaluate(&config(), &request(11), &state(9), &instances(9), &[], NOW);
+    let verdict =
+        evaluate(&config(), &request(11), &state(9), &instances(9), &[], &OtherScalers::none(), NOW);
     assert_eq!(refusals(&verdict), vec![Refusal::AboveMaximum { requested: 11, max: 10 }]);
 }
 
 #[test]
 fn refuses_a_step_over_max_step() {
-    let verdict = evaluate(&config(), &request(8), &state(4), &instances(4), &[], NOW);
+    let verdict = evaluate(&config(), &request(8), &state(4), &instances(4), &[], &OtherScalers::none(), NOW);
     assert_eq!(refusals(&verdict), vec![Refusal::StepTooLarge { from: 4, to: 8, max_step: 3 }]);
     assert!(verdict.refusals()[0].to_string().contains("step of 4"));
 }
@@ -105,10 +123,15 @@ fn refuses_a_step_over_max_step() {
 #[test]
 fn refuses_within_cooldown_and_says_how_long_remains() {
     let history = [change(NOW - Duration::seconds(200))];
-    let verdict = evaluate(&config(), &request(4), &state(3), &instances(3), &history, NOW);
+    let verdict =
+        evaluate(&config(), &request(4), &state(3), &instances(3), &history, &OtherScalers::none(), NOW);
     assert_eq!(
         refusals(&verdict),
-        vec![Refusal::InCooldown { last_change: NOW - Duration::seconds(200), remaining_secs: 400 }]
+        vec![Refusal::InCooldown {
+            last_change: NOW - Duration::seconds(200),
+            remaining_secs: 400,
+            by: Some("alice via scaleguard".into())
+        }]
     );
     assert!(verdict.refusals()[0].to_string().contains("6m 40s"), "{}", verdict.refusals()[0]);
 }
@@ -118,7 +141,8 @@ fn cooldown_counts_the_scale_sets_own_last_change() {
     let mut state = state(3);
     state.last_changed = Some(NOW - Duration::seconds(30));
     let history = [change(NOW - Duration::hours(2))];
-    let verdict = evaluate(&config(), &request(4), &state, &instances(3), &history, NOW);
+    let verdict =
+        evaluate(&config(), &request(4), &state, &instances(3), &history, &OtherScalers::none(), NOW);
     assert!(matches!(refusals(&verdict)[..], [Refusal::InCooldown { remaining_secs: 570, .. }]));
 }
 
@@ -127,7 +151,8 @@ fn cooldown_ignores_other_scale_sets_and_ends_exactly_on_time() {
     let mut other = change(NOW);
     other.scale_set.name = "api".into();
     let history = [other, change(NOW - Duration::seconds(600))];
-    let verdict = evaluate(&config(), &request(4), &state(3), &instances(3), &history, NOW);
+    let verdict =
+        evaluate(&config(), &request(4), &state(3), &instances(3), &history, &OtherScalers::none(), NOW);
     assert!(verdict.is_allowed(), "{verdict:?}");
 }
 
@@ -136,7 +161,8 @@ fn refuses_a_missing_or_blank_reason_when_required() {
     for reason in ["", "   \t\n"] {
         let mut request = request(4);
         request.reason = reason.into();
-        let verdict = evaluate(&config(), &request, &state(3), &instances(3), &[], NOW);
+        let verdict =
+            evaluate(&config(), &request, &state(3), &instances(3), &[], &OtherScalers::none(), NOW);
         assert_eq!(refusals(&verdict), vec![Refusal::ReasonMissing]);
     }
 }
@@ -147,21 +173,23 @@ fn allows_a_blank_reason_when_not_required() {
     config.require_reason = false;
     let mut request = request(4);
     request.reason = " ".into();
-    assert!(evaluate(&config, &request, &state(3), &instances(3), &[], NOW).is_allowed());
+    assert!(
+        evaluate(&config, &request, &state(3), &instances(3), &[], &OtherScalers::none(), NOW).is_allowed()
+    );
 }
 
 #[test]
 fn refuses_while_the_set_is_provisioning_unless_forced() {
     let mut state = state(3);
     state.provisioning_state = ProvisioningState::Updating;
-    let verdict = evaluate(&config(), &request(4), &state, &instances(3), &[], NOW);
+    let verdict = evaluate(&config(), &request(4), &state, &instances(3), &[], &OtherScalers::none(), NOW);
     assert_eq!(
         refusals(&verdict),
         vec![Refusal::StillProvisioning { scale_set_state: "Updating".into(), unfinished_instances: 0 }]
     );
     let mut forced = request(4);
     forced.force = true;
-    let verdict = evaluate(&config(), &forced, &state, &instances(3), &[], NOW);
+    let verdict = evaluate(&config(), &forced, &state, &instances(3), &[], &OtherScalers::none(), NOW);
     assert!(matches!(verdict, Verdict::Allowed { forced: true, .. }));
 }
 
@@ -169,7 +197,7 @@ fn refuses_while_the_set_is_provisioning_unless_forced() {
 fn refuses_while_an_instance_is_still_creating() {
     let mut instances = instances(3);
     instances[2].provisioning_state = ProvisioningState::Creating;
-    let verdict = evaluate(&config(), &request(4), &state(3), &instances, &[], NOW);
+    let verdict = evaluate(&config(), &request(4), &state(3), &instances, &[], &OtherScalers::none(), NOW);
     assert_eq!(
         refusals(&verdict),
         vec![Refusal::StillProvisioning { scale_set_state: "Succeeded".into(), unfinished_instances: 1 }]
@@ -180,20 +208,20 @@ fn refuses_while_an_instance_is_still_creating() {
 fn force_does_not_bypass_the_limits() {
     let mut request = request(20);
     request.force = true;
-    let verdict = evaluate(&config(), &request, &state(3), &instances(3), &[], NOW);
+    let verdict = evaluate(&config(), &request, &state(3), &instances(3), &[], &OtherScalers::none(), NOW);
     assert!(refusals(&verdict).contains(&Refusal::AboveMaximum { requested: 20, max: 10 }));
 }
 
 #[test]
 fn refuses_a_scale_in_below_the_protected_count() {
     let instances = vec![instance(0, true), instance(1, true), instance(2, true), instance(3, false)];
-    let verdict = evaluate(&config(), &request(2), &state(4), &instances, &[], NOW);
+    let verdict = evaluate(&config(), &request(2), &state(4), &instances, &[], &OtherScalers::none(), NOW);
     assert_eq!(refusals(&verdict), vec![Refusal::BelowProtected { requested: 2, protected: 3 }]);
 }
 
 #[test]
 fn refuses_no_change() {
-    let verdict = evaluate(&config(), &request(3), &state(3), &instances(3), &[], NOW);
+    let verdict = evaluate(&config(), &request(3), &state(3), &instances(3), &[], &OtherScalers::none(), NOW);
     assert_eq!(refusals(&verdict), vec![Refusal::NoChange { capacity: 3 }]);
 }
 
@@ -201,12 +229,12 @@ fn refuses_no_change() {
 fn refuses_when_the_state_is_for_another_set_or_has_no_etag() {
     let mut other = state(3);
     other.key.name = "api".into();
-    let verdict = evaluate(&config(), &request(4), &other, &instances(3), &[], NOW);
+    let verdict = evaluate(&config(), &request(4), &other, &instances(3), &[], &OtherScalers::none(), NOW);
     assert!(matches!(refusals(&verdict)[..], [Refusal::UnknownState { .. }]));
 
     let mut no_etag = state(3);
     no_etag.etag = None;
-    let verdict = evaluate(&config(), &request(4), &no_etag, &instances(3), &[], NOW);
+    let verdict = evaluate(&config(), &request(4), &no_etag, &instances(3), &[], &OtherScalers::none(), NOW);
     assert!(matches!(refusals(&verdict)[..], [Refusal::UnknownState { .. }]));
 }
 
@@ -217,7 +245,7 @@ fn lists_every_reason_not_just_the_first() {
     let mut request = request(15);
     request.reason = String::new();
     let history = [change(NOW - Duration::seconds(10))];
-    let verdict = evaluate(&config(), &request, &state, &instances(5), &history, NOW);
+    let verdict = evaluate(&config(), &request, &state, &instances(5), &history, &OtherScalers::none(), NOW);
     let reasons = refusals(&verdict);
     assert_eq!(reasons.len(), 5, "{reasons:?}");
     assert!(reasons.contains(&Refusal::AboveMaximum { requested: 15, max: 10 }));
@@ -275,13 +303,13 @@ proptest! {
         force in any::<bool>(),
         reason in prop::sample::select(vec!["", " ", "sale"]),
     ) {
-        let config = GuardConfig { min_capacity: min, max_capacity: min + span, max_step, cooldown_secs, require_reason: true };
+        let config = GuardConfig { min_capacity: min, max_capacity: min + span, max_step, cooldown_secs, require_reason: true, autoscale: AutoscalePolicy::Refuse };
         let mut state = state(current);
         state.last_changed = own_age.map(|age| NOW - Duration::seconds(age));
         let history: Vec<_> = ages.iter().map(|age| change(NOW - Duration::seconds(*age))).collect();
         let request = ScaleRequest { scale_set: key(), new_capacity: wanted, reason: reason.into(), force };
-        match evaluate(&config, &request, &state, &instances, &history, NOW) {
-            Verdict::Allowed { from, to, expected_victims, forced } => {
+        match evaluate(&config, &request, &state, &instances, &history, &OtherScalers::none(), NOW) {
+            Verdict::Allowed { from, to, expected_victims, forced, .. } => {
                 let provisioning = instances.iter().any(|i| !i.provisioning_state.is_final());
                 prop_assert!(!provisioning || (force && forced));
                 let protected: Vec<&str> = instances
@@ -331,6 +359,9 @@ fn kind(refusal: &Refusal) -> &'static str {
         Refusal::BelowProtected { .. } => "protected",
         Refusal::NoChange { .. } => "no-change",
         Refusal::UnknownState { .. } => "unknown",
+        Refusal::CooldownUnknown { .. } => "cooldown-unknown",
+        Refusal::AutoscaleWouldRevert { .. } => "autoscale",
+        Refusal::AutoscaleUnknown { .. } => "autoscale-unknown",
     }
 }
 
@@ -352,7 +383,7 @@ proptest! {
         force in any::<bool>(),
         reason in prop::sample::select(vec!["", " \t", "sale"]),
     ) {
-        let config = GuardConfig { min_capacity: min, max_capacity: min + span, max_step, cooldown_secs, require_reason: true };
+        let config = GuardConfig { min_capacity: min, max_capacity: min + span, max_step, cooldown_secs, require_reason: true, autoscale: AutoscalePolicy::Refuse };
         let mut state = state(current);
         state.last_changed = own_age.map(|age| NOW - Duration::seconds(age));
         if set_busy {
@@ -360,7 +391,7 @@ proptest! {
         }
         let history: Vec<_> = ages.iter().map(|age| change(NOW - Duration::seconds(*age))).collect();
         let request = ScaleRequest { scale_set: key(), new_capacity: wanted, reason: reason.into(), force };
-        let verdict = evaluate(&config, &request, &state, &instances, &history, NOW);
+        let verdict = evaluate(&config, &request, &state, &instances, &history, &OtherScalers::none(), NOW);
 
         let last = history.iter().map(|c| c.at).chain(state.last_changed).max();
         let provisioning = set_busy || instances.iter().any(|i| !i.provisioning_state.is_final());

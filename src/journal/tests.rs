@@ -159,7 +159,7 @@ fn last_scale_change_per_set_counts_done_and_interrupted_but_not_failed() {
     let latest = last_scale_changes(&records);
     assert_eq!(latest.len(), 2);
     assert_eq!(latest[&key("web")].at, NOW + Duration::seconds(30));
-    assert_eq!(latest[&key("web")].to, 3);
+    assert_eq!(latest[&key("web")].to, Some(3));
     assert_eq!(latest[&key("api")].at, NOW + Duration::seconds(90));
     assert_eq!(scale_history(&records).len(), 2);
 }

@@ -10,16 +10,19 @@
 //! The trait returns boxed futures (no `async fn` in the trait) so it can be used as `dyn`.
 
 pub mod azure;
+pub mod other_scalers;
 
+use crate::autoscale::Setting;
 use crate::completeness::{self, Doubt};
 use crate::config::Profile;
-use crate::model::{Instance, ScaleSetKey, ScaleSetState};
+use crate::model::{Instance, ScaleChange, ScaleSetKey, ScaleSetState};
 use crate::snapshot::{ForeignVm, ScaleSetListing};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
+use time::OffsetDateTime;
 
 pub type ProviderFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'a>>;
 
@@ -84,6 +87,27 @@ pub trait ScaleSetProvider: Send + Sync {
 
     /// Poll an operation until it succeeds, fails or the provider's deadline passes.
     fn wait<'a>(&'a self, operation: &'a Operation) -> ProviderFuture<'a, ()>;
+
+    /// The autoscale setting that targets the set (Azure Autoscale), None when there is none.
+    fn autoscale<'a>(&'a self, key: &'a ScaleSetKey) -> ProviderFuture<'a, Option<Setting>>;
+
+    /// Replace `setting` with `body` (the setting as read, with a change applied); the setting
+    /// as the server then has it.
+    fn put_autoscale<'a>(
+        &'a self,
+        setting: &'a Setting,
+        body: &'a serde_json::Value,
+    ) -> ProviderFuture<'a, Setting>;
+
+    /// Writes to the set by anyone, and the scale actions of its autoscale `setting`, between
+    /// `since` and `until`, with who made them (Azure: the Activity Log).
+    fn changes_since<'a>(
+        &'a self,
+        key: &'a ScaleSetKey,
+        setting: Option<&'a Setting>,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> ProviderFuture<'a, Vec<ScaleChange>>;
 
     /// The scale set and all its instances: what one refresh needs (two reads plus one per page).
     fn listing<'a>(&'a self, key: &'a ScaleSetKey) -> ProviderFuture<'a, ScaleSetListing> {

@@ -177,6 +177,7 @@ impl SnapshotBuilder {
             key: set_key(name),
             match_by: MatchBy::ComputerName,
             listing: Ok(ScaleSetListing { state, instances, foreign: vec![] }),
+            others: crate::snapshot::OthersObservation::nobody(),
         });
         self
     }
@@ -187,6 +188,7 @@ impl SnapshotBuilder {
             key: set_key(name),
             match_by: MatchBy::ComputerName,
             listing: Err(ReadFailure::new(format!("scale set rg/{name} instances (page 2)"), "HTTP 503")),
+            others: crate::snapshot::OthersObservation::nobody(),
         });
         self
     }

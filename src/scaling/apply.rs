@@ -50,7 +50,7 @@ impl ScaleOutcome {
     pub fn sentence(&self) -> String {
         match self {
             ScaleOutcome::Done { from, to, forced } => {
-                let forced = if *forced { " (forced past an unfinished provisioning)" } else { "" };
+                let forced = if *forced { " (forced)" } else { "" };
                 format!("done: capacity changed from {from} to {to} and the operation finished{forced}")
             }
             ScaleOutcome::Refused { reasons } => format!(
@@ -109,6 +109,7 @@ impl Scaling {
             &proposal.state,
             &proposal.instances,
             &history,
+            &proposal.others,
             now,
         );
         let (from, to, forced) = match verdict {
@@ -145,6 +146,7 @@ impl Scaling {
                             request,
                             listing,
                             &history,
+                            proposal.others.clone(),
                             self.now(),
                         ))
                     }

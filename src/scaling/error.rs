@@ -11,8 +11,10 @@ pub enum ScaleError {
     UnknownScaleSet { name: String, profile: String, configured: String },
     #[error("`{name}` names more than one configured scale set ({candidates}): use resource_group/name")]
     AmbiguousScaleSet { name: String, candidates: String },
-    #[error("profile `{0}` is read-only (read_only = true): capacity and protection changes are refused")]
+    #[error("profile `{0}` is read-only (read_only = true): capacity, protection and autoscale changes are refused")]
     ReadOnly(String),
+    #[error("no Azure Autoscale setting in resource group {resource_group} targets scale set {scale_set}: there is nothing to change")]
+    NoAutoscale { scale_set: String, resource_group: String },
     #[error("instance `{instance_id}` is not in scale set {scale_set} (instances: {listed})")]
     UnknownInstance { instance_id: String, scale_set: String, listed: String },
     #[error(transparent)]

@@ -10,16 +10,18 @@
 //! Read-only profiles are refused here, in the one place every caller (CLI, console) goes through.
 
 mod apply;
+mod autoscale;
 mod error;
 mod proposal;
 mod protect;
 mod text;
 
 pub use apply::{Conflict, ScaleOutcome};
+pub use autoscale::{AutoscaleOutcome, AutoscaleProposal, AutoscaleProposalSummary, CONCURRENCY};
 pub use error::ScaleError;
 pub use proposal::{propose, Proposal};
 pub use protect::{ProtectOutcome, ProtectProposal};
-pub use text::{OutcomeSummary, ProposalSummary};
+pub use text::{ChangeSummary, OutcomeSummary, ProposalSummary};
 
 use crate::config::Profile;
 use crate::journal::{self, Journal, JournalAction, Outcome, Record, RecordKind};
@@ -131,7 +133,14 @@ pub fn cooldown_history(records: &[Record]) -> Vec<ScaleChange> {
             continue;
         };
         if why.starts_with(apply::ACCEPTED_BUT_FAILED) {
-            history.push(ScaleChange { scale_set: scale_set.clone(), at: result.time, from: *from, to: *to });
+            let by = Some(format!("{} via scaleguard", result.operator));
+            history.push(ScaleChange {
+                scale_set: scale_set.clone(),
+                at: result.time,
+                from: *from,
+                to: Some(*to),
+                by,
+            });
         }
     }
     history
@@ -162,6 +171,6 @@ mod tests {
 
         let (records, _) = journal::read_all(journal.path()).unwrap();
         let history = cooldown_history(&records);
-        assert_eq!(history.iter().map(|c| c.to).collect::<Vec<_>>(), vec![4], "{history:?}");
+        assert_eq!(history.iter().map(|c| c.to).collect::<Vec<_>>(), vec![Some(4)], "{history:?}");
     }
 }

@@ -2,8 +2,9 @@
 
 use super::{ScaleError, Scaling};
 use crate::config::GuardConfig;
-use crate::guard::{self, ScaleRequest, Verdict};
+use crate::guard::{self, OtherScalers, ScaleRequest, Verdict};
 use crate::model::{Instance, ScaleChange, ScaleSetKey, ScaleSetState};
+use crate::providers::other_scalers;
 use crate::snapshot::ScaleSetListing;
 use time::OffsetDateTime;
 
@@ -17,8 +18,12 @@ pub struct Proposal {
     pub state: ScaleSetState,
     pub instances: Vec<Instance>,
     pub limits: GuardConfig,
-    /// The last capacity change by anyone (journal or the scale set itself).
-    pub last_change: Option<OffsetDateTime>,
+    /// Who else scales the set (Azure Autoscale, the Activity Log's writes), read with it.
+    pub others: OtherScalers,
+    /// The last change by anyone: the journal, the Activity Log, the console, the set's creation.
+    pub last_change: Option<ScaleChange>,
+    /// Every change within the cooldown window, newest first.
+    pub recent_changes: Vec<ScaleChange>,
     /// Instance ids protected from scale-in.
     pub protected: Vec<String>,
     /// For a scale-in: the instance ids expected to go (`scale_in::expected_victims`: highest ids
@@ -51,17 +56,29 @@ impl Proposal {
     }
 }
 
-/// Pure: the proposal for `request` over a listing just read and the journal's history.
+/// Pure: the proposal for `request` over a listing just read, the journal's history and what the
+/// other scalers did.
 pub fn propose(
     profile: &str,
     limits: &GuardConfig,
     request: ScaleRequest,
     listing: ScaleSetListing,
     history: &[ScaleChange],
+    others: OtherScalers,
     now: OffsetDateTime,
 ) -> Proposal {
     let ScaleSetListing { state, instances, .. } = listing;
-    let verdict = guard::evaluate(limits, &request, &state, &instances, history, now);
+    let verdict = guard::evaluate(limits, &request, &state, &instances, history, &others, now);
+    let key = &request.scale_set;
+    let everyone: Vec<ScaleChange> =
+        history.iter().chain(&others.changes).filter(|c| &c.scale_set == key).cloned().collect();
+    let window = time::Duration::seconds(i64::try_from(limits.cooldown_secs).unwrap_or(i64::MAX / 2));
+    let mut recent_changes: Vec<ScaleChange> = everyone
+        .iter()
+        .filter(|c| now.checked_sub(window).is_none_or(|start| c.at >= start))
+        .cloned()
+        .collect();
+    recent_changes.sort_by_key(|c| std::cmp::Reverse(c.at));
     // Shown even when refused, so the operator sees what a scale-in would cost.
     let expected_victims = match &verdict {
         Verdict::Allowed { expected_victims, .. } => expected_victims.clone(),
@@ -76,7 +93,9 @@ pub fn propose(
     let protected = instances.iter().filter(|i| i.is_protected()).map(|i| i.instance_id.clone()).collect();
     Proposal {
         profile: profile.to_string(),
-        last_change: guard::last_change(&request.scale_set, &state, history),
+        last_change: guard::last_change(key, &state, &everyone),
+        recent_changes,
+        others,
         request,
         state,
         instances,
@@ -109,8 +128,19 @@ impl Scaling {
     pub(super) async fn prepare_request(&self, request: ScaleRequest) -> Result<Proposal, ScaleError> {
         let provider = self.provider(&request.scale_set)?;
         let listing = provider.listing(&request.scale_set).await.map_err(ScaleError::Provider)?;
+        let now = self.now();
+        let cooldown = self.profile.guard.cooldown_secs;
+        let others = other_scalers::read(provider.as_ref(), &request.scale_set, cooldown, now).await;
         let history = self.history()?;
-        Ok(propose(&self.profile_name, &self.profile.guard, request, listing, &history, self.now()))
+        Ok(propose(
+            &self.profile_name,
+            &self.profile.guard,
+            request,
+            listing,
+            &history,
+            others.scalers(now),
+            now,
+        ))
     }
 }
 
@@ -168,7 +198,8 @@ mod tests {
     #[test]
     fn a_refused_scale_in_still_shows_what_it_would_remove() {
         let limits = GuardConfig { max_step: 10, ..GuardConfig::default() };
-        let proposal = propose("p", &limits, request(3, ""), listing(6, &[5]), &[], NOW);
+        let proposal =
+            propose("p", &limits, request(3, ""), listing(6, &[5]), &[], OtherScalers::none(), NOW);
         assert!(!proposal.is_allowed());
         assert_eq!(proposal.expected_victims, vec!["4", "3", "2"]);
         assert_eq!(proposal.protected, vec!["5"]);
@@ -177,13 +208,27 @@ mod tests {
 
     #[test]
     fn a_scale_out_names_no_victims_and_carries_the_last_change() {
-        let history =
-            [ScaleChange { scale_set: key(), at: NOW - time::Duration::hours(1), from: None, to: 2 }];
-        let proposal =
-            propose("p", &GuardConfig::default(), request(5, "sale"), listing(2, &[]), &history, NOW);
+        let at = NOW - time::Duration::hours(1);
+        let history = [ScaleChange {
+            scale_set: key(),
+            at,
+            from: None,
+            to: Some(2),
+            by: Some("bob via scaleguard".into()),
+        }];
+        let proposal = propose(
+            "p",
+            &GuardConfig::default(),
+            request(5, "sale"),
+            listing(2, &[]),
+            &history,
+            OtherScalers::none(),
+            NOW,
+        );
         assert!(proposal.is_allowed(), "{:?}", proposal.verdict);
         assert!(proposal.expected_victims.is_empty());
-        assert_eq!(proposal.last_change, Some(NOW - time::Duration::hours(1)));
+        assert_eq!(proposal.last_change.as_ref().map(|c| c.at), Some(at));
+        assert!(proposal.recent_changes.is_empty(), "an hour ago is outside the 600 s cooldown");
         assert_eq!(proposal.delta(), 3);
     }
 }

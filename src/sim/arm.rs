@@ -51,6 +51,8 @@ pub enum ArmRoute {
         rg: String,
         name: String,
     },
+    /// Microsoft.Insights: autoscale settings and the Activity Log.
+    Insights(super::arm_insights::InsightsRoute),
     Unknown,
 }
 
@@ -58,6 +60,9 @@ impl ArmRoute {
     pub fn parse(segments: &[&str]) -> Self {
         let eq = |index: usize, want: &str| segments.get(index).is_some_and(|s| s.eq_ignore_ascii_case(want));
         let owned = |index: usize| segments[index].to_string();
+        if let Some(route) = super::arm_insights::InsightsRoute::parse(segments) {
+            return Self::Insights(route);
+        }
         // subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/operations/{id}
         if segments.len() == 8 && eq(0, "subscriptions") && eq(2, "providers") && eq(6, "operations") {
             return Self::Operation { id: owned(7) };
@@ -110,6 +115,7 @@ impl ArmRoute {
             Self::RgVmList { .. } => "list_rg_vms",
             Self::VmResource { .. } if method == Method::DELETE => "delete_vm_resource",
             Self::VmResource { .. } => "get_vm_resource",
+            Self::Insights(route) => route.endpoint(method),
             Self::Unknown => "unknown",
         };
         format!("arm.{name}")
@@ -205,6 +211,7 @@ pub fn handle(shared: &Shared, request: &Request, route: ArmRoute) -> Reply {
             delete_instances(shared, &mut world, request, &sub, &rg, &set)
         }
         (&Method::GET, ArmRoute::Operation { id }) => operation_status(shared, &world, request, &id),
+        (_, ArmRoute::Insights(route)) => super::arm_insights::handle(shared, &mut world, request, route),
         (_, ArmRoute::Unknown) => error(
             StatusCode::NOT_FOUND,
             "InvalidResourceType",
@@ -530,7 +537,7 @@ fn patch_scale_set(
             "sku.capacity must be an integer from 0 to 1000.",
         );
     };
-    let operation = world.set_capacity(index, capacity);
+    let operation = world.set_capacity_by(index, capacity, &super::activity_log::Writer::Api);
     let set = &world.scale_sets[index];
     let api_version = request.param("api-version").unwrap_or("2024-07-01").to_string();
     // VirtualMachineScaleSets_Update allows only 200 (a long-running operation: the body says
@@ -576,7 +583,7 @@ fn delete_instances(
     if ids.is_empty() {
         return error(StatusCode::BAD_REQUEST, "InvalidParameter", "instanceIds must not be empty.");
     }
-    match world.delete_instances(index, &ids) {
+    match world.delete_instances_by(index, &ids, &super::activity_log::Writer::Api) {
         Ok(operation) => {
             let set = &world.scale_sets[index];
             let api_version = request.param("api-version").unwrap_or("2024-07-01").to_string();

@@ -4,7 +4,10 @@
 //! the control endpoint under `/_sim/`. Requests are routed by hand (not by axum's router) because
 //! ARM paths are case-insensitive and every request must be counted and may carry a fault.
 
+mod activity_log;
 mod arm;
+mod arm_insights;
+pub mod autoscale;
 mod control;
 pub mod faults;
 pub mod flexible;
@@ -62,6 +65,9 @@ pub struct SimOptions {
     pub arm_page_size: usize,
     /// Most items per Octopus page, whatever `take` asks for (the real server may do the same).
     pub octopus_page_size: usize,
+    /// Wall-clock time of simulated t=0 with a manual clock (default 2026-01-05 09:00 UTC, a
+    /// Monday, so runs repeat byte for byte); a real-time clock starts at the real time.
+    pub epoch: Option<OffsetDateTime>,
 }
 
 impl SimOptions {
@@ -74,7 +80,14 @@ impl SimOptions {
             seed: None,
             arm_page_size: 100,
             octopus_page_size: 100,
+            epoch: None,
         }
+    }
+    /// With a manual clock: simulated t=0 is `epoch` (tests that run the real binary, whose clock
+    /// is the real one, start the simulator a little in the past).
+    pub fn epoch(mut self, epoch: OffsetDateTime) -> Self {
+        self.epoch = Some(epoch);
+        self
     }
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.listen = addr;
@@ -302,13 +315,15 @@ pub async fn start(options: SimOptions) -> Result<RunningSim, SimError> {
         .await
         .map_err(|source| SimError::Listen { addr: options.listen, source })?;
     let addr = listener.local_addr().map_err(|source| SimError::Listen { addr: options.listen, source })?;
-    let world = scenario.build(options.seed.unwrap_or(scenario.seed));
+    let mut world = scenario.build(options.seed.unwrap_or(scenario.seed));
     let (clock, epoch) = if options.manual_clock {
         // A fixed epoch keeps manual-clock runs byte-for-byte repeatable.
-        (Clock::Manual { elapsed: Mutex::new(0.0) }, time::macros::datetime!(2026-01-05 09:00 UTC))
+        let epoch = options.epoch.unwrap_or(time::macros::datetime!(2026-01-05 09:00 UTC));
+        (Clock::Manual { elapsed: Mutex::new(0.0) }, epoch)
     } else {
         (Clock::Real { started: Instant::now(), speed: options.speed }, OffsetDateTime::now_utc())
     };
+    world.epoch = epoch;
     let shared = Arc::new(Shared {
         world: Mutex::new(world),
         clock,

@@ -18,6 +18,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("flex-scale-out", include_str!("../../assets/scenarios/flex-scale-out.toml")),
     ("flex-scale-in", include_str!("../../assets/scenarios/flex-scale-in.toml")),
     ("mixed", include_str!("../../assets/scenarios/mixed.toml")),
+    ("autoscale", include_str!("../../assets/scenarios/autoscale.toml")),
 ];
 
 pub fn names() -> Vec<&'static str> {
@@ -41,6 +42,9 @@ pub struct Scenario {
     #[serde(default)]
     pub events: Vec<ScheduledEvent>,
     pub chaos: Option<Chaos>,
+    /// Azure Autoscale settings for the scale sets.
+    #[serde(default)]
+    pub autoscale: Vec<super::autoscale::AutoscaleSection>,
 }
 
 fn default_seed() -> u64 {
@@ -227,6 +231,10 @@ fn default_task_cap() -> u32 {
     5
 }
 
+fn portal() -> String {
+    "portal".into()
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct ScheduledEvent {
     pub at_secs: f64,
@@ -267,6 +275,28 @@ pub enum EventAction {
     RecreateSet {
         set: String,
         flexible: bool,
+    },
+    /// A person sets the capacity through a tool ("portal", "cli", "powershell"): the Activity
+    /// Log names them.
+    ScaleBy {
+        set: String,
+        capacity: u32,
+        caller: String,
+        #[serde(default = "portal")]
+        app: String,
+    },
+    /// The load Autoscale's rules see, in percent CPU.
+    SetLoad {
+        percent: f64,
+    },
+    /// A person edits an autoscale setting in the portal: profile `profile`'s capacities and the
+    /// enabled flag, each when given.
+    EditAutoscale {
+        setting: String,
+        profile: String,
+        minimum: Option<u32>,
+        maximum: Option<u32>,
+        enabled: Option<bool>,
     },
     Fault(FaultSpec),
 }
@@ -463,6 +493,10 @@ impl Scenario {
         }
         world.events = self.events.clone();
         world.chaos = self.chaos.clone();
+        for section in &self.autoscale {
+            // A setting naming a set the scenario lacks is a scenario bug; the scenario tests catch it.
+            let _ = world.add_autoscale(section);
+        }
         world
     }
 }

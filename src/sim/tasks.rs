@@ -365,6 +365,15 @@ impl World {
             EventAction::RunTask { node, secs } => {
                 self.run_task_on(node, *secs)?;
             }
+            EventAction::ScaleBy { set, capacity, caller, app } => {
+                let index = self.set_index(set)?;
+                let writer = super::activity_log::Writer::Person { caller: caller.clone(), app: app.clone() };
+                self.set_capacity_by(index, *capacity, &writer);
+            }
+            EventAction::SetLoad { percent } => self.load_percent = percent.clamp(0.0, 100.0),
+            EventAction::EditAutoscale { setting, profile, minimum, maximum, enabled } => {
+                self.edit_autoscale(setting, profile, *minimum, *maximum, *enabled)?
+            }
             EventAction::Fault(spec) => self.effects.push(WorldEffect::Fault(spec.clone())),
             EventAction::RecreateSet { set, flexible } => {
                 let index = self.set_index(set)?;

@@ -30,6 +30,10 @@ pub struct Tunables {
     pub heartbeat_secs: f64,
     /// Background (non-deployment) tasks queued per simulated minute.
     pub background_tasks_per_minute: f64,
+    /// The Autoscale engine evaluates each setting this often (Azure: every 30 to 60 seconds).
+    pub autoscale_every_secs: (f64, f64),
+    /// The simulated load (percent CPU) Autoscale's rules compare with, at the start.
+    pub load_percent: f64,
 }
 
 impl Default for Tunables {
@@ -43,6 +47,8 @@ impl Default for Tunables {
             task_secs: (8.0, 15.0),
             heartbeat_secs: 30.0,
             background_tasks_per_minute: 0.0,
+            autoscale_every_secs: (30.0, 60.0),
+            load_percent: 50.0,
         }
     }
 }
@@ -140,6 +146,8 @@ pub struct Operation {
     pub end: Option<SimTime>,
     /// Instance ids whose disappearance completes a delete; None = wait until the set is idle.
     pub deleting: Option<Vec<u64>>,
+    /// The Activity Log operation that gets its Succeeded event when this ends.
+    pub activity: Option<String>,
 }
 
 /// A scale-out batch: `wanted` VMs were asked for, more were created (over-provisioning).
@@ -192,6 +200,13 @@ pub struct World {
     pub effects: Vec<WorldEffect>,
     /// Open over-provisioned scale-out batches.
     pub batches: Vec<Batch>,
+    /// Wall-clock time of simulated t=0 (Autoscale schedules and Activity Log timestamps).
+    pub epoch: time::OffsetDateTime,
+    /// Every write to a scale set and every Autoscale action, oldest first.
+    pub activity: Vec<super::activity_log::ActivityEvent>,
+    pub autoscale: Vec<super::autoscale::SimAutoscale>,
+    /// The load Autoscale's rules see, percent CPU.
+    pub load_percent: f64,
     next_id: u64,
     pub(super) next_background_task_at: SimTime,
     pub(super) next_chaos_at: SimTime,
@@ -211,6 +226,7 @@ pub enum WorldError {
 
 impl World {
     pub fn new(seed: u64, tunables: Tunables, octopus: OctopusInfo) -> Self {
+        let load_percent = tunables.load_percent;
         Self {
             now: 0.0,
             rng: StdRng::seed_from_u64(seed),
@@ -230,6 +246,10 @@ impl World {
             chaos: None,
             effects: Vec::new(),
             batches: Vec::new(),
+            epoch: time::macros::datetime!(2026-01-05 09:00 UTC),
+            activity: Vec::new(),
+            autoscale: Vec::new(),
+            load_percent,
             next_id: 1,
             next_background_task_at: 0.0,
             next_chaos_at: 0.0,
@@ -334,13 +354,38 @@ impl World {
         self.machines.push(machine);
     }
 
-    /// Change a set's capacity (PATCH or an out-of-band autoscale): bumps the etag and
-    /// starts creating or deleting VMs. Returns the operation id.
+    /// Wall-clock time of a simulated instant.
+    pub fn time_at(&self, sim_secs: SimTime) -> time::OffsetDateTime {
+        self.epoch + time::Duration::seconds_f64(sim_secs)
+    }
+
+    /// Change a set's capacity as a scenario event: see [`World::set_capacity_by`].
     pub fn set_capacity(&mut self, set_index: usize, capacity: u32) -> String {
+        self.set_capacity_by(set_index, capacity, &super::activity_log::Writer::Scenario)
+    }
+
+    /// Change a set's capacity (a PATCH, a scenario, Autoscale): bumps the etag, starts creating
+    /// or deleting VMs and logs the write in the Activity Log. Returns the operation id.
+    pub fn set_capacity_by(
+        &mut self,
+        set_index: usize,
+        capacity: u32,
+        writer: &super::activity_log::Writer,
+    ) -> String {
         self.scale_sets[set_index].capacity = capacity;
         self.scale_sets[set_index].etag += 1;
         self.converge(set_index);
-        self.start_operation(set_index, None)
+        let activity =
+            self.record_set_write(set_index, writer, "Microsoft.Compute/virtualMachineScaleSets/write");
+        let operation = self.start_operation(set_index, None);
+        self.link_activity(&operation, activity);
+        operation
+    }
+
+    fn link_activity(&mut self, operation: &str, activity: String) {
+        if let Some(op) = self.operations.iter_mut().find(|op| op.id == operation) {
+            op.activity = Some(activity);
+        }
     }
 
     fn start_operation(&mut self, set_index: usize, deleting: Option<Vec<u64>>) -> String {
@@ -353,12 +398,24 @@ impl World {
             start: self.now,
             end: None,
             deleting,
+            activity: None,
         });
         id
     }
 
-    /// Delete instances by id (ARM POST delete): capacity drops by the number deleted.
+    /// Delete instances as a scenario event: see [`World::delete_instances_by`].
     pub fn delete_instances(&mut self, set_index: usize, instance_ids: &[u64]) -> Result<String, WorldError> {
+        self.delete_instances_by(set_index, instance_ids, &super::activity_log::Writer::Scenario)
+    }
+
+    /// Delete instances by id (ARM POST delete): capacity drops by the number deleted; the write
+    /// is logged in the Activity Log.
+    pub fn delete_instances_by(
+        &mut self,
+        set_index: usize,
+        instance_ids: &[u64],
+        writer: &super::activity_log::Writer,
+    ) -> Result<String, WorldError> {
         let set_name = self.scale_sets[set_index].name.clone();
         for id in instance_ids {
             let exists = self.scale_sets[set_index]
@@ -382,7 +439,14 @@ impl World {
             set.capacity = set.capacity.saturating_sub(1);
         }
         self.scale_sets[set_index].etag += 1;
-        Ok(self.start_operation(set_index, Some(instance_ids.to_vec())))
+        let activity = self.record_set_write(
+            set_index,
+            writer,
+            "Microsoft.Compute/virtualMachineScaleSets/delete/action",
+        );
+        let operation = self.start_operation(set_index, Some(instance_ids.to_vec()));
+        self.link_activity(&operation, activity);
+        Ok(operation)
     }
 
     pub fn set_protection(
@@ -508,6 +572,7 @@ impl World {
     fn step(&mut self) {
         self.run_scheduled_events();
         self.run_chaos();
+        self.step_autoscale();
         for set_index in 0..self.scale_sets.len() {
             self.step_vms(set_index);
             self.step_batches(set_index);
@@ -616,6 +681,9 @@ impl World {
             };
             if done {
                 self.operations[index].end = Some(now);
+                if let Some(activity) = self.operations[index].activity.clone() {
+                    self.finish_write(&activity);
+                }
             }
         }
     }

@@ -193,6 +193,8 @@ pub enum Overlay {
     Scale(Box<super::dialogs::scale::ScaleDialog>),
     /// Toggle scale-in protection on one instance.
     Protect(super::dialogs::protect::ProtectDialog),
+    /// Change the Azure Autoscale setting (opened from the scale dialog).
+    Autoscale(Box<super::dialogs::autoscale::AutoscaleDialog>),
     /// The doctor's findings (`!`), each with why and fix.
     Findings {
         scroll: u16,

@@ -183,5 +183,8 @@ pub fn model_with_instances(count: u32) -> ConsoleState {
     let mut snapshot = snapshot();
     snapshot.scale_sets = SnapshotBuilder::new(now()).set("vmss-web", count, instances).build().scale_sets;
     apply_refresh(&mut model, Refresh { snapshot, plan: plan(), finished_at: now() });
+    // The fixture replaces the world rather than watching it change: the 4 → `count` the console
+    // just saw is no change by anyone, so it starts no cooldown.
+    model.scale.observed.clear();
     model
 }

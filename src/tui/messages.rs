@@ -78,6 +78,12 @@ pub enum ScaleJob {
         profile_name: String,
         request: ProtectRequest,
     },
+    /// Re-read the autoscale setting, re-check the change, then write it (if the setting is
+    /// still as the operator saw it).
+    Autoscale {
+        profile_name: String,
+        request: Box<super::dialogs::autoscale::AutoscaleRequest>,
+    },
     /// Run the doctor's reads and checks (read-only).
     Doctor,
 }
@@ -185,6 +191,10 @@ pub enum ScaleReport {
     Protected {
         what: String,
         outcome: Result<ProtectOutcome, String>,
+    },
+    Autoscaled {
+        request: Box<super::dialogs::autoscale::AutoscaleRequest>,
+        outcome: Result<Box<crate::scaling::AutoscaleOutcome>, String>,
     },
     Findings(FindingsReport),
 }

@@ -10,6 +10,7 @@
 //!   between terminal events, worker messages and a one-second tick, drawing only after a change.
 
 pub mod app;
+pub mod autoscale_line;
 pub mod dialogs;
 pub mod fixtures;
 pub mod footer;
@@ -23,6 +24,7 @@ mod scrub;
 pub mod text_field;
 pub mod theme;
 pub mod update;
+pub mod update_autoscale;
 pub mod update_nodes;
 pub mod update_scale;
 pub mod view;

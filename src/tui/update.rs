@@ -120,6 +120,7 @@ fn on_key(model: &mut ConsoleState, key: KeyEvent) -> Vec<Effect> {
         Overlay::Scale(_) | Overlay::Protect(_) | Overlay::Findings { .. } => {
             super::update_scale::on_key(model, &key)
         }
+        Overlay::Autoscale(_) => super::update_autoscale::on_key(model, &key),
         Overlay::Filter(field) => {
             match key.code {
                 KeyCode::Esc => {
@@ -155,6 +156,7 @@ fn on_paste(model: &mut ConsoleState, text: &str) -> Vec<Effect> {
         Overlay::Protect(dialog) => dialog.paste(text),
         Overlay::Node(dialog) => dialog.paste(text),
         Overlay::Scale(dialog) => dialog.paste(text, now),
+        Overlay::Autoscale(dialog) => dialog.paste(text),
         Overlay::Command(field) => {
             field.paste(text);
         }

@@ -45,6 +45,7 @@ pub fn open_scale(model: &mut ConsoleState, capacity: Option<u32>) {
         listing,
         model.scale.limits.clone(),
         model.scale.history.clone(),
+        model.scale.scalers(&key, model.now),
         capacity,
         model.now,
     );
@@ -76,6 +77,7 @@ pub fn remember_listings(model: &mut ConsoleState, snapshot: &crate::snapshot::S
     if let Overlay::Scale(dialog) = &mut model.overlay {
         if let Some(latest) = model.scale.listing(&dialog.listing.state.key) {
             dialog.listing = latest.clone();
+            dialog.others = model.scale.scalers(&dialog.listing.state.key, now);
             dialog.recompute(now);
         }
     }
@@ -101,6 +103,11 @@ pub fn on_key(model: &mut ConsoleState, key: &KeyEvent) -> Vec<Effect> {
             ScaleDialogOutcome::Cancel => {
                 model.overlay = Overlay::None;
                 model.say("scale cancelled: nothing was changed");
+                vec![]
+            }
+            ScaleDialogOutcome::Autoscale => {
+                let key = dialog.listing.state.key.clone();
+                super::update_autoscale::open(model, key);
                 vec![]
             }
             ScaleDialogOutcome::Confirm(shown) => {
@@ -170,6 +177,10 @@ pub fn on_report(model: &mut ConsoleState, report: ScaleReport) -> Vec<Effect> {
                 Err(why) => model.warn(format!("{what}: failed: {why}")),
             }
             vec![]
+        }
+        ScaleReport::Autoscaled { request, outcome } => {
+            model.scale.running = None;
+            super::update_autoscale::finished(model, request, outcome)
         }
         ScaleReport::Findings(report) => {
             let counts = report.counts();

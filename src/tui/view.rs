@@ -59,6 +59,7 @@ pub fn view(frame: &mut Frame<'_>, model: &ConsoleState) {
         Overlay::Node(dialog) => dialog.render(frame, size, model.theme),
         Overlay::Scale(dialog) => dialog.render(frame, size, model.theme),
         Overlay::Protect(dialog) => dialog.render(frame, size, model.theme),
+        Overlay::Autoscale(dialog) => dialog.render(frame, size, model.theme),
         Overlay::Findings { scroll } => {
             dialogs::findings::render(frame, size, model.theme, &model.findings, *scroll)
         }

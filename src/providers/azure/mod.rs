@@ -12,11 +12,13 @@
 //! configured ARM origin.
 //! Everything goes through one azure_core pipeline with our transport and retry policy (pipeline.rs).
 
+mod activity;
 pub mod convert;
 mod credential;
 pub mod flexible;
 mod list;
 mod lro;
+mod monitor;
 mod paging;
 mod pipeline;
 
@@ -156,6 +158,17 @@ impl AzureProvider {
         url: azure_core::Url,
         what: &str,
     ) -> Result<(u16, azure_core::headers::Headers, Vec<u8>), ProviderError> {
+        self.send_on_origin(Method::Get, url, None, what).await
+    }
+
+    /// [`AzureProvider::get_on_origin`] for any method, with an optional JSON body.
+    async fn send_on_origin(
+        &self,
+        method: Method,
+        url: azure_core::Url,
+        json_body: Option<Vec<u8>>,
+        what: &str,
+    ) -> Result<(u16, azure_core::headers::Headers, Vec<u8>), ProviderError> {
         if !same_origin(&url, &self.endpoint) {
             return Err(ProviderError::BadResponse {
                 what: what.to_string(),
@@ -173,8 +186,12 @@ impl AzureProvider {
             .get_token(&scopes)
             .await
             .map_err(|err| ProviderError::Credential { what: what.to_string(), detail: err.to_string() })?;
-        let mut request = azure_core::Request::new(url, Method::Get);
+        let mut request = azure_core::Request::new(url, method);
         request.insert_header("authorization", format!("Bearer {}", token.token.secret()));
+        if let Some(body) = json_body {
+            request.insert_header("content-type", "application/json");
+            request.set_body(body);
+        }
         let response =
             self.pipeline.send(&Context::new(), &mut request).await.map_err(|err| map_error(what, err))?;
         let status: u16 = response.status().into();
@@ -452,6 +469,31 @@ impl ScaleSetProvider for AzureProvider {
 
     fn wait<'a>(&'a self, operation: &'a Operation) -> ProviderFuture<'a, ()> {
         Box::pin(self.poll(operation))
+    }
+
+    fn autoscale<'a>(
+        &'a self,
+        key: &'a ScaleSetKey,
+    ) -> ProviderFuture<'a, Option<crate::autoscale::Setting>> {
+        Box::pin(self.autoscale_setting(key))
+    }
+
+    fn put_autoscale<'a>(
+        &'a self,
+        setting: &'a crate::autoscale::Setting,
+        body: &'a serde_json::Value,
+    ) -> ProviderFuture<'a, crate::autoscale::Setting> {
+        Box::pin(self.put_autoscale_setting(setting, body))
+    }
+
+    fn changes_since<'a>(
+        &'a self,
+        key: &'a ScaleSetKey,
+        setting: Option<&'a crate::autoscale::Setting>,
+        since: time::OffsetDateTime,
+        until: time::OffsetDateTime,
+    ) -> ProviderFuture<'a, Vec<crate::model::ScaleChange>> {
+        Box::pin(self.activity_changes(key, setting, since, until))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Dialogs drawn over the panes: one file each.
 
 pub mod approve;
+pub mod autoscale;
 pub mod command;
 pub mod details;
 pub mod findings;

@@ -6,7 +6,7 @@
 
 use super::centered;
 use crate::config::GuardConfig;
-use crate::guard::ScaleRequest;
+use crate::guard::{OtherScalers, ScaleRequest};
 use crate::model::ScaleChange;
 use crate::scaling::{propose, Proposal};
 use crate::snapshot::ScaleSetListing;
@@ -38,6 +38,8 @@ pub struct ScaleDialog {
     pub listing: ScaleSetListing,
     pub limits: GuardConfig,
     pub history: Vec<ScaleChange>,
+    /// Who else scales the set (Azure Autoscale, the Activity Log, what the console saw).
+    pub others: OtherScalers,
     /// The capacity as typed: digits, edited at its end wherever the focus is except the reason.
     pub capacity: TextField,
     pub reason: TextField,
@@ -55,6 +57,8 @@ pub enum Outcome {
     Cancel,
     /// Run exactly this (the guard allowed it when pressed).
     Confirm(Box<Proposal>),
+    /// `a`: open the Azure Autoscale change for this scale set.
+    Autoscale,
 }
 
 impl ScaleDialog {
@@ -63,6 +67,7 @@ impl ScaleDialog {
         listing: ScaleSetListing,
         limits: GuardConfig,
         history: Vec<ScaleChange>,
+        others: OtherScalers,
         capacity: Option<u32>,
         now: OffsetDateTime,
     ) -> Self {
@@ -71,6 +76,7 @@ impl ScaleDialog {
             listing,
             limits,
             history,
+            others,
             capacity: TextField::digits(MAX_DIGITS)
                 .with_value(&capacity.map(|c| c.to_string()).unwrap_or_default()),
             reason: TextField::text(),
@@ -90,8 +96,15 @@ impl ScaleDialog {
             instances: fresh.instances.clone(),
             foreign: vec![],
         };
-        let mut dialog =
-            Self::open(&fresh.profile, listing, fresh.limits.clone(), history, Some(fresh.target()), now);
+        let mut dialog = Self::open(
+            &fresh.profile,
+            listing,
+            fresh.limits.clone(),
+            history,
+            fresh.others.clone(),
+            Some(fresh.target()),
+            now,
+        );
         dialog.reason = TextField::text().with_value(&fresh.request.reason);
         dialog.banner = Some(banner);
         dialog.recompute(now);
@@ -115,7 +128,8 @@ impl ScaleDialog {
                 reason: self.reason.value().to_string(),
                 force: false,
             };
-            propose(&self.profile, &self.limits, request, self.listing.clone(), &self.history, now)
+            let others = self.others.clone();
+            propose(&self.profile, &self.limits, request, self.listing.clone(), &self.history, others, now)
         });
     }
 
@@ -144,6 +158,7 @@ impl ScaleDialog {
             KeyCode::Left | KeyCode::Right if !typing_reason => self.move_focus(key.code == KeyCode::Right),
             KeyCode::Char('+') => self.step(true),
             KeyCode::Char('-') => self.step(false),
+            KeyCode::Char('a') => return Outcome::Autoscale,
             KeyCode::Enter => match self.focus {
                 Focus::Cancel => return Outcome::Cancel,
                 // Enter in the reason moves on; it never confirms by itself.
@@ -185,7 +200,10 @@ impl ScaleDialog {
         if let Some(banner) = &self.banner {
             lines.push((banner.clone(), Tone::Warn));
         }
-        let typed = format!("New capacity [{}_]   digits to type, + / - to step", self.capacity.value());
+        let typed = format!(
+            "New capacity [{}_]   digits to type, + / - to step, a: Azure Autoscale",
+            self.capacity.value()
+        );
         lines.push((typed, Tone::Good));
         match &self.proposal {
             Some(proposal) => {

@@ -98,7 +98,11 @@ pub fn render<T: PaneRow>(frame: &mut Frame<'_>, area: Rect, model: &ConsoleStat
         title.push_str(&format!(" sort: {}", columns.get(column).map(|c| c.title).unwrap_or("?")));
     }
     title.push(' ');
-    let block = Block::default().borders(Borders::ALL).title(Span::styled(title, theme.title()));
+    let mut block = Block::default().borders(Borders::ALL).title(Span::styled(title, theme.title()));
+    if let (PaneId::Instances, Some((line, tone))) = (pane, crate::tui::autoscale_line::autoscale_line(model))
+    {
+        block = block.title(Line::from(Span::styled(line, theme.tone(tone))).right_aligned());
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
 

@@ -1,6 +1,7 @@
 //! Console tests: rendering (TestBackend + insta snapshots, cell styles) and `update` behaviour.
 //! Fixtures use fixed times, so rendered ages ("12s ago") are stable without scrubbing.
 
+mod autoscale;
 mod behaviour;
 mod nodes;
 mod render;

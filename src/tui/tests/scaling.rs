@@ -88,7 +88,8 @@ fn the_cooldown_from_the_journal_refuses_live() {
         scale_set: crate::reconcile::testkit::set_key("vmss-web"),
         at: fixtures::now() - time::Duration::seconds(60),
         from: Some(2),
-        to: 3,
+        to: Some(3),
+        by: Some("alice via scaleguard".into()),
     };
     report(&mut model, ScaleReport::History(vec![change]));
     keys(&mut model, ":scale 4");
@@ -201,7 +202,15 @@ fn a_412_reopens_the_dialog_with_the_fresh_proposal_and_never_retries() {
     listing.state.etag = Some("\"2\"".into());
     listing.instances.push(crate::reconcile::testkit::vm("vmss-web", 3));
     let request = ScaleRequest { new_capacity: 5, ..shown.request.clone() };
-    let fresh = propose("prod", &model.scale.limits, request, listing, &[], fixtures::now());
+    let fresh = propose(
+        "prod",
+        &model.scale.limits,
+        request,
+        listing,
+        &[],
+        crate::guard::OtherScalers::none(),
+        fixtures::now(),
+    );
     let conflict = Conflict { expected_capacity: 3, fresh: Ok(fresh) };
     let outcome = Ok(ScaleOutcome::Changed(Box::new(conflict)));
     let effects = report(&mut model, ScaleReport::Scaled { scale_set: "vmss-web".into(), outcome });

@@ -3,6 +3,7 @@
 //! approved actions through the executor. It talks to the UI only by the messages in
 //! `tui::messages` and imports nothing else of the console.
 
+pub mod autoscale;
 pub mod nodes;
 pub mod scale;
 

@@ -19,6 +19,9 @@ pub fn spawn(profile: &Profile, job: ScaleJob, events: &UnboundedSender<WorkerEv
         let report = match job {
             ScaleJob::Scale { profile_name, shown } => scale(&profile_name, &profile, &shown).await,
             ScaleJob::Protect { profile_name, request } => protect(&profile_name, &profile, request).await,
+            ScaleJob::Autoscale { profile_name, request } => {
+                super::autoscale::change(&scaling(&profile_name, &profile), request).await
+            }
             ScaleJob::Doctor => ScaleReport::Findings(gather_findings(&profile).await),
         };
         let _ = events.send(WorkerEvent::Scale(report));
@@ -41,7 +44,7 @@ pub fn journal_history() -> Option<Vec<ScaleChange>> {
     }
 }
 
-fn scaling(profile_name: &str, profile: &Profile) -> Result<Scaling, String> {
+pub(super) fn scaling(profile_name: &str, profile: &Profile) -> Result<Scaling, String> {
     let path = journal::default_path().ok_or("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
     let journal = Journal::open(&path).map_err(|err| err.to_string())?;
     Ok(Scaling::new(profile_name, profile.clone(), journal))
@@ -86,8 +89,10 @@ async fn protect(profile_name: &str, profile: &Profile, request: ProtectRequest)
 }
 
 async fn gather_findings(profile: &Profile) -> FindingsReport {
-    let input = doctor::gather(profile).await;
+    let mut input = doctor::gather(profile).await;
     let now = OffsetDateTime::now_utc();
+    // The console is a reconcile while it runs: it observes every refresh and proposes the deletes.
+    input.last_reconcile = Some(now);
     let findings = doctor::check(&input, profile, now);
     let failures = input.failures().iter().map(|f| f.to_string()).collect();
     FindingsReport { findings, failures, taken_at: now }

@@ -1,0 +1,309 @@
+//! A change to Azure Autoscale as its own guarded, journaled action: the active profile's
+//! minimum/maximum/default, or the setting's enabled flag, with a reason.
+//!
+//! Two steps like a scale: [`Scaling::prepare_autoscale`] reads and evaluates, changing nothing;
+//! [`Scaling::apply_autoscale`] re-checks, then writes. Autoscale settings have no ETag and their
+//! PUT takes no If-Match (autoscale_API.json 2022-10-01), so the setting is read again right before
+//! the PUT and compared with the one the proposal was made from: if anything an operator can
+//! change differs, nothing is written and the fresh proposal is shown instead. The journal says
+//! which concurrency control was used. A small window remains between that read and the PUT.
+
+use super::{ScaleError, Scaling};
+use crate::autoscale::{
+    active_profile, apply_to_resource, evaluate_change, same_content, AutoscaleChange, AutoscaleRefusal,
+    ChangeVerdict, ProfileValues, Setting,
+};
+use crate::guard;
+use crate::journal::{JournalAction, Outcome};
+use crate::model::{ScaleChange, ScaleSetKey};
+use crate::providers::other_scalers;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// What the journal says about concurrency for every autoscale change.
+pub const CONCURRENCY: &str =
+    "autoscale settings have no ETag: the setting was read again and compared right before the PUT";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutoscaleProposal {
+    pub profile: String,
+    pub scale_set: ScaleSetKey,
+    /// The setting as read.
+    pub setting: Setting,
+    /// Its active profile when read (an index into its profiles).
+    pub active: Option<usize>,
+    pub change: AutoscaleChange,
+    pub reason: String,
+    /// The scale set's capacity when read.
+    pub capacity: u32,
+    pub verdict: ChangeVerdict,
+    pub read_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AutoscaleOutcome {
+    Done {
+        before: ProfileValues,
+        after: ProfileValues,
+    },
+    /// The guard said no at apply time (a change since the proposal). Nothing was written.
+    Refused {
+        reasons: Vec<AutoscaleRefusal>,
+    },
+    /// Someone changed the setting since it was read: nothing was written; the fresh proposal,
+    /// or why it could not be made.
+    Changed {
+        fresh: Result<Box<AutoscaleProposal>, String>,
+    },
+    Failed {
+        why: String,
+    },
+}
+
+/// A proposal as plain data (`--format json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AutoscaleProposalSummary {
+    pub profile: String,
+    pub scale_set: String,
+    pub setting: String,
+    pub active_profile: Option<String>,
+    pub capacity: u32,
+    pub before: Option<ProfileValues>,
+    pub after: Option<ProfileValues>,
+    /// `[from, to]` when Autoscale will move the capacity once the change is in.
+    pub implied_move: Option<(u32, u32)>,
+    pub reason: String,
+    pub allowed: bool,
+    pub refusals: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl AutoscaleProposal {
+    pub fn is_allowed(&self) -> bool {
+        self.verdict.is_allowed()
+    }
+
+    fn active_name(&self) -> Option<String> {
+        self.active.and_then(|i| self.setting.profiles.get(i)).map(|p| p.display_name())
+    }
+
+    pub fn summary(&self) -> AutoscaleProposalSummary {
+        let (before, after, implied_move, warnings, refusals) = match &self.verdict {
+            ChangeVerdict::Allowed { before, after, implied_move, warnings } => {
+                (Some(*before), Some(*after), *implied_move, warnings.clone(), vec![])
+            }
+            ChangeVerdict::Refused { reasons } => {
+                (None, None, None, vec![], reasons.iter().map(ToString::to_string).collect())
+            }
+        };
+        AutoscaleProposalSummary {
+            profile: self.profile.clone(),
+            scale_set: self.scale_set.to_string(),
+            setting: self.setting.name.clone(),
+            active_profile: self.active_name(),
+            capacity: self.capacity,
+            before,
+            after,
+            implied_move,
+            reason: self.reason.clone(),
+            allowed: self.is_allowed(),
+            refusals,
+            warnings,
+        }
+    }
+
+    /// The proposal as aligned lines, verdict last with every reason.
+    pub fn lines(&self) -> Vec<String> {
+        let state = if self.setting.enabled { "enabled" } else { "disabled" };
+        let profile =
+            self.active_name().map(|p| format!("\"{p}\"")).unwrap_or_else(|| "none applies now".into());
+        let mut lines = vec![
+            format!("Scale set    {} (profile {})", self.scale_set, self.profile),
+            format!("Setting      Azure Autoscale {} ({state}), active profile {profile}", self.setting.name),
+        ];
+        match &self.verdict {
+            ChangeVerdict::Allowed { before, after, implied_move, warnings } => {
+                lines.push(format!("Now          {before}"));
+                lines.push(format!("After        {after}"));
+                lines.push(match implied_move {
+                    Some((from, to)) => {
+                        format!("Capacity     {from}, which Autoscale will then move to {to}")
+                    }
+                    None => format!(
+                        "Capacity     {} (within the new range: Autoscale does not move it for this)",
+                        self.capacity
+                    ),
+                });
+                lines.push(format!("Reason       {}", self.reason));
+                lines.push("Verdict      ALLOWED".into());
+                lines.extend(warnings.iter().map(|w| format!("  ! {w}")));
+            }
+            ChangeVerdict::Refused { reasons } => {
+                lines.push(format!("Capacity     {}", self.capacity));
+                lines.push(format!(
+                    "Reason       {}",
+                    if self.reason.trim().is_empty() { "(none)" } else { &self.reason }
+                ));
+                lines.push(format!("Verdict      REFUSED ({} reason(s))", reasons.len()));
+                lines.extend(reasons.iter().map(|r| format!("  - {r}")));
+            }
+        }
+        lines
+    }
+}
+
+impl AutoscaleOutcome {
+    pub fn sentence(&self, setting: &str) -> String {
+        match self {
+            AutoscaleOutcome::Done { before, after } => format!(
+                "done: Azure Autoscale setting {setting} is now {after} (was {before}); {CONCURRENCY}"
+            ),
+            AutoscaleOutcome::Refused { reasons } => format!(
+                "refused, nothing was written: {}",
+                reasons.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            ),
+            AutoscaleOutcome::Changed { fresh: Ok(_) } => format!(
+                "Azure Autoscale setting {setting} changed since it was read (compared right before the write: it has no \
+                 ETag); nothing was written; look at it again and ask again"
+            ),
+            AutoscaleOutcome::Changed { fresh: Err(why) } => format!(
+                "Azure Autoscale setting {setting} changed since it was read; nothing was written; reading it again failed \
+                 ({why})"
+            ),
+            AutoscaleOutcome::Failed { why } => format!("failed: {why}"),
+        }
+    }
+}
+
+impl Scaling {
+    /// Read the scale set, its autoscale setting and who changed it lately; ask the guard.
+    /// Changes nothing.
+    pub async fn prepare_autoscale(
+        &self,
+        key: &ScaleSetKey,
+        change: AutoscaleChange,
+        reason: &str,
+    ) -> Result<AutoscaleProposal, ScaleError> {
+        let provider = self.provider(key)?;
+        let now = self.now();
+        let state = provider.get_scale_set(key).await.map_err(ScaleError::Provider)?;
+        let setting = provider.autoscale(key).await.map_err(ScaleError::Provider)?.ok_or_else(|| {
+            ScaleError::NoAutoscale { scale_set: key.to_string(), resource_group: key.resource_group.clone() }
+        })?;
+        // Who changed the capacity lately: only a change that makes Autoscale move the capacity
+        // has to wait out the cooldown.
+        let others = other_scalers::read(provider.as_ref(), key, self.profile.guard.cooldown_secs, now).await;
+        let mut history = self.history()?;
+        history.extend(others.changes.clone().unwrap_or_default());
+        let active = active_profile(&setting.profiles, now).ok().flatten().map(|a| a.index);
+        let cooldown = guard::cooldown_refusal(&self.profile.guard, key, &state, &history, now);
+        let verdict =
+            evaluate_change(&self.profile.guard, &setting, active, &change, reason, state.capacity, cooldown);
+        Ok(AutoscaleProposal {
+            profile: self.profile_name.clone(),
+            scale_set: key.clone(),
+            setting,
+            active,
+            change,
+            reason: reason.to_string(),
+            capacity: state.capacity,
+            verdict,
+            read_at: now,
+        })
+    }
+
+    /// Write exactly what `proposal` allowed, if the setting is still as it was read.
+    pub async fn apply_autoscale(
+        &self,
+        proposal: &AutoscaleProposal,
+    ) -> Result<AutoscaleOutcome, ScaleError> {
+        self.ensure_writable()?;
+        let key = &proposal.scale_set;
+        let provider = self.provider(key)?;
+        let now = self.now();
+        let (before, after) = match &proposal.verdict {
+            ChangeVerdict::Refused { reasons } => {
+                return Ok(AutoscaleOutcome::Refused { reasons: reasons.clone() })
+            }
+            ChangeVerdict::Allowed { before, after, implied_move: Some(_), .. } => {
+                // A move Autoscale will make meets the cooldown as it stands now: the journal and
+                // the Activity Log are read again.
+                let state = provider.get_scale_set(key).await.map_err(ScaleError::Provider)?;
+                let window = self.profile.guard.cooldown_secs;
+                let others = other_scalers::read(provider.as_ref(), key, window, now).await;
+                let mut history: Vec<ScaleChange> = self.history()?;
+                history.extend(others.changes.unwrap_or_default());
+                let cooldown = guard::cooldown_refusal(&self.profile.guard, key, &state, &history, now);
+                if let Some(refusal) = cooldown {
+                    let (from, to) = (
+                        proposal.capacity,
+                        after.capacity.map_or(proposal.capacity, |r| r.clamp(proposal.capacity)),
+                    );
+                    return Ok(AutoscaleOutcome::Refused {
+                        reasons: vec![AutoscaleRefusal::ImpliedMove { from, to, refusal }],
+                    });
+                }
+                (*before, *after)
+            }
+            ChangeVerdict::Allowed { before, after, .. } => (*before, *after),
+        };
+        // No ETag: read again and compare right before the write.
+        let fresh = match provider.autoscale(key).await {
+            Ok(Some(fresh)) => fresh,
+            Ok(None) => {
+                return Ok(AutoscaleOutcome::Changed {
+                    fresh: Err(format!("no autoscale setting targets {key} any more")),
+                })
+            }
+            Err(err) => {
+                return Ok(AutoscaleOutcome::Failed {
+                    why: format!("reading the setting again before the write: {err}"),
+                })
+            }
+        };
+        if fresh.id != proposal.setting.id || !same_content(&fresh.resource, &proposal.setting.resource) {
+            let again = self.prepare_autoscale(key, proposal.change.clone(), &proposal.reason).await;
+            return Ok(AutoscaleOutcome::Changed {
+                fresh: again.map(Box::new).map_err(|err| err.to_string()),
+            });
+        }
+        let action = JournalAction::Autoscale {
+            scale_set: key.clone(),
+            setting: proposal.setting.name.clone(),
+            profile: proposal.active.and_then(|i| proposal.setting.profiles.get(i)).map(|p| p.name.clone()),
+            before,
+            after,
+            concurrency: CONCURRENCY.into(),
+        };
+        let intent = self.journal.append_intent(&self.profile_name, &proposal.reason, action, now)?;
+        let body = apply_to_resource(&proposal.setting.resource, proposal.active, &after);
+        let outcome = match provider.put_autoscale(&proposal.setting, &body).await {
+            Ok(written) if written_as_asked(&written, proposal.active, &after) => {
+                AutoscaleOutcome::Done { before, after }
+            }
+            Ok(_) => AutoscaleOutcome::Failed {
+                why: format!(
+                    "the server answered the PUT of autoscale setting {} with other values than were sent",
+                    proposal.setting.name
+                ),
+            },
+            Err(err) => AutoscaleOutcome::Failed { why: err.to_string() },
+        };
+        let journaled = match &outcome {
+            AutoscaleOutcome::Done { .. } => Outcome::Done,
+            other => Outcome::Failed(other.sentence(&proposal.setting.name)),
+        };
+        self.journal.append_result(&intent, journaled, self.now())?;
+        Ok(outcome)
+    }
+}
+
+/// Does the answer hold what was sent?
+fn written_as_asked(written: &Setting, active: Option<usize>, after: &ProfileValues) -> bool {
+    let profile_ok = match (active.and_then(|i| written.profiles.get(i)), after.capacity) {
+        (Some(profile), Some(range)) => profile.capacity == range,
+        (_, None) => true,
+        (None, Some(_)) => false,
+    };
+    written.enabled == after.enabled && profile_ok
+}

@@ -1,0 +1,164 @@
+//! Azure Autoscale in the console: the instances pane's autoscale line, the scale dialog's
+//! verdict over the active profile, `a` opening the Autoscale change (on Cancel, live verdict,
+//! the set's name typed for a change that makes Autoscale scale in), and capacity changes the
+//! console saw holding the cooldown.
+
+use super::{draw, keys, press, screen};
+use crate::autoscale::parse_setting;
+use crate::tui::app::{ConsoleState, Overlay, PaneId};
+use crate::tui::dialogs::autoscale::Focus;
+use crate::tui::fixtures;
+use crate::tui::messages::{Refresh, ScaleJob};
+use crate::tui::update::{apply_refresh, Effect};
+use ratatui::crossterm::event::KeyCode;
+use serde_json::json;
+
+fn setting(enabled: bool) -> crate::autoscale::Setting {
+    parse_setting(&json!({
+        "id": "/subscriptions/s/resourceGroups/rg/providers/microsoft.insights/autoscalesettings/web-autoscale",
+        "name": "web-autoscale",
+        "location": "westeurope",
+        "properties": {"enabled": enabled, "targetResourceUri": "x", "profiles": [
+            {"name": "default", "capacity": {"minimum": "2", "maximum": "6", "default": "3"}, "rules": []}
+        ]}
+    }))
+    .unwrap()
+}
+
+/// Three VMs (capacity 3) governed by `web-autoscale` (2..6), read at `fixtures::now()`.
+fn model() -> ConsoleState {
+    let mut model = fixtures::model_with_instances(3);
+    let mut snapshot = fixtures::snapshot();
+    snapshot.scale_sets = crate::reconcile::testkit::SnapshotBuilder::new(fixtures::now())
+        .set("vmss-web", 3, (0..3).map(|i| crate::reconcile::testkit::vm("vmss-web", i)).collect())
+        .build()
+        .scale_sets;
+    snapshot.scale_sets[0].others.setting = Ok(Some(setting(true)));
+    apply_refresh(&mut model, Refresh { snapshot, plan: fixtures::plan(), finished_at: fixtures::now() });
+    model.pane = PaneId::Instances;
+    model
+}
+
+fn autoscale_text(model: &ConsoleState) -> String {
+    match &model.overlay {
+        Overlay::Autoscale(dialog) => {
+            dialog.lines().into_iter().map(|(l, _)| l).collect::<Vec<_>>().join("\n")
+        }
+        other => panic!("the autoscale dialog is open: {other:?}"),
+    }
+}
+
+#[test]
+fn the_instances_pane_says_what_autoscale_does() {
+    let model = model();
+    let shown = screen(&draw(&model, 140, 30));
+    assert!(shown.contains("autoscale: on · profile \"default\" 2..6 (default 3)"), "{shown}");
+}
+
+#[test]
+fn the_scale_dialog_refuses_outside_the_profile_and_a_opens_the_autoscale_change_on_cancel() {
+    let mut model = model();
+    keys(&mut model, "S8");
+    let Overlay::Scale(dialog) = &model.overlay else { panic!("{:?}", model.overlay) };
+    let text: Vec<String> = dialog.lines().into_iter().map(|(l, _)| l).collect();
+    assert!(
+        text.iter().any(|l| l.contains("Azure Autoscale setting web-autoscale would scale it back to 6")),
+        "{text:#?}"
+    );
+
+    keys(&mut model, "a");
+    let Overlay::Autoscale(dialog) = &model.overlay else { panic!("{:?}", model.overlay) };
+    assert_eq!(dialog.focus, Focus::Cancel, "it opens on Cancel");
+    assert!(
+        autoscale_text(&model).contains("nothing would change"),
+        "nothing typed yet: {}",
+        autoscale_text(&model)
+    );
+    // Maximum: select all by Ctrl-U, type 8; then a reason; then Apply.
+    press(&mut model, KeyCode::Tab);
+    press(&mut model, KeyCode::Tab);
+    update_ctrl_u(&mut model);
+    keys(&mut model, "8");
+    for _ in 0..3 {
+        press(&mut model, KeyCode::Tab);
+    }
+    keys(&mut model, "sale");
+    let text = autoscale_text(&model);
+    assert!(
+        text.contains("After        enabled, 2..8 (default 3)") && text.contains("Verdict      ALLOWED"),
+        "{text}"
+    );
+    press(&mut model, KeyCode::Tab);
+    let effects = press(&mut model, KeyCode::Enter);
+    let [Effect::Scale(ScaleJob::Autoscale { request, .. })] = &effects[..] else { panic!("{effects:?}") };
+    assert_eq!(request.change.maximum, Some(8));
+    assert_eq!((request.change.minimum, request.change.default, request.change.enabled), (None, None, None));
+    assert_eq!(request.reason, "sale");
+    assert!(matches!(model.overlay, Overlay::None));
+}
+
+fn update_ctrl_u(model: &mut ConsoleState) {
+    use ratatui::crossterm::event::{KeyEvent, KeyModifiers};
+    crate::tui::update::update(
+        model,
+        crate::tui::update::Msg::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)),
+    );
+}
+
+#[test]
+fn a_change_that_makes_autoscale_scale_in_needs_the_sets_name_typed() {
+    let mut model = model();
+    keys(&mut model, "Sa");
+    // Maximum 2 with capacity 3: Autoscale would remove a VM.
+    press(&mut model, KeyCode::Tab);
+    press(&mut model, KeyCode::Tab);
+    update_ctrl_u(&mut model);
+    keys(&mut model, "2");
+    press(&mut model, KeyCode::Tab);
+    update_ctrl_u(&mut model);
+    keys(&mut model, "2");
+    press(&mut model, KeyCode::Tab);
+    press(&mut model, KeyCode::Tab);
+    keys(&mut model, "quiet night");
+    assert!(
+        autoscale_text(&model).contains("Autoscale will move the capacity from 3 to 2"),
+        "{}",
+        autoscale_text(&model)
+    );
+    // Tab lands on the name field before Apply; pressing Apply without it is refused.
+    press(&mut model, KeyCode::Tab);
+    let Overlay::Autoscale(dialog) = &model.overlay else { panic!() };
+    assert_eq!(dialog.focus, Focus::Confirm);
+    press(&mut model, KeyCode::Tab);
+    let effects = press(&mut model, KeyCode::Enter);
+    assert!(effects.is_empty(), "{effects:?}");
+    let Overlay::Autoscale(dialog) = &model.overlay else { panic!() };
+    assert_eq!(dialog.error.as_deref(), Some("type the scale set's name (vmss-web) to confirm"));
+    keys(&mut model, "vmss-web");
+    press(&mut model, KeyCode::Tab);
+    let effects = press(&mut model, KeyCode::Enter);
+    assert!(matches!(&effects[..], [Effect::Scale(ScaleJob::Autoscale { .. })]), "{effects:?}");
+}
+
+#[test]
+fn a_capacity_change_the_console_saw_holds_the_cooldown() {
+    let mut model = model();
+    let mut snapshot = fixtures::snapshot();
+    snapshot.taken_at = fixtures::now() + time::Duration::seconds(30);
+    snapshot.scale_sets = crate::reconcile::testkit::SnapshotBuilder::new(snapshot.taken_at)
+        .set("vmss-web", 5, (0..5).map(|i| crate::reconcile::testkit::vm("vmss-web", i)).collect())
+        .build()
+        .scale_sets;
+    snapshot.scale_sets[0].others.setting = Ok(Some(setting(false)));
+    let later = snapshot.taken_at;
+    model.now = later;
+    apply_refresh(&mut model, Refresh { snapshot, plan: fixtures::plan(), finished_at: later });
+    keys(&mut model, "S4");
+    let Overlay::Scale(dialog) = &model.overlay else { panic!("{:?}", model.overlay) };
+    let text: Vec<String> = dialog.lines().into_iter().map(|(l, _)| l).collect();
+    assert!(
+        text.iter().any(|l| l.contains("by someone (seen by the console); the cooldown ends in 10m 0s")),
+        "{text:#?}"
+    );
+    assert!(text.iter().any(|l| l == "Autoscale    off (setting web-autoscale is disabled)"), "{text:#?}");
+}
