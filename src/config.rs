@@ -366,8 +366,15 @@ fn describe_parse_error(text: &str, err: &toml::de::Error) -> String {
     if let Some(span) = err.span() {
         let before = &text[..span.start.min(text.len())];
         let line = before.matches('\n').count() + 1;
-        // Name the table and key too: serde's message alone ("invalid type") does not.
-        let table = before.lines().rev().map(str::trim).find(|l| l.starts_with('[')).unwrap_or("top level");
+        // Name the table and key too: serde's message alone ("invalid type") does not. Whole lines
+        // only: an unknown table's span starts inside its own header (`[profiles.p.` + `aws]`).
+        let table = text
+            .lines()
+            .take(line)
+            .map(str::trim)
+            .filter(|l| l.starts_with('['))
+            .last()
+            .unwrap_or("top level");
         let key = text
             .lines()
             .nth(line - 1)
@@ -589,6 +596,14 @@ mod tests {
         assert_eq!(name, "prod");
         assert_eq!(profile.octopus.roles, vec!["vmss-web", "web-server"]);
         assert_eq!(profile.scale_sets[0].match_by, MatchBy::ComputerName);
+    }
+
+    #[test]
+    fn an_unknown_table_is_named_in_full() {
+        let text = format!("{EXAMPLE}\n[profiles.heldout.aws]\nregion = \"x\"\n");
+        let err = ConfigFile::parse(&text, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.contains("[profiles.heldout.aws]"), "the whole table: {err}");
+        assert!(!err.contains("[profiles.heldout.)"), "never cut off: {err}");
     }
 
     #[test]

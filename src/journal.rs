@@ -89,6 +89,46 @@ pub enum JournalAction {
     },
 }
 
+impl JournalAction {
+    /// One line naming what was (to be) done, for tables and the console's journal pane.
+    pub fn summary(&self) -> String {
+        match self {
+            JournalAction::Planned { action } => action.summary(),
+            JournalAction::Scale { scale_set, from, to } => match from {
+                Some(from) => format!("scale {scale_set} {from}→{to}"),
+                None => format!("scale {scale_set} to {to}"),
+            },
+            JournalAction::Protect { scale_set, instance_id, protect: true } => {
+                format!("protect instance {instance_id} of {scale_set}")
+            }
+            JournalAction::Protect { scale_set, instance_id, protect: false } => {
+                format!("unprotect instance {instance_id} of {scale_set}")
+            }
+            JournalAction::DeleteInstances { scale_set, instance_ids } => {
+                format!("delete instance(s) {} of {scale_set}", instance_ids.join(", "))
+            }
+            JournalAction::Drain { node_name, effect, .. } => match effect {
+                DrainEffect::EnableDrain => format!("drain on: {node_name}"),
+                DrainEffect::DisableDrain => format!("drain off: {node_name}"),
+                DrainEffect::CancelTask(task) => format!("cancel {task} on {node_name}"),
+                DrainEffect::DeleteNode => format!("delete node {node_name}"),
+            },
+            JournalAction::DrainJob { node_name, force: false, .. } => format!("drain job: {node_name}"),
+            JournalAction::DrainJob { node_name, force: true, .. } => {
+                format!("force-delete job: {node_name}")
+            }
+            JournalAction::TaskCap { node_id, from, to } => match from {
+                Some(from) => format!("task cap {node_id} {from}→{to}"),
+                None => format!("task cap {node_id} to {to}"),
+            },
+            JournalAction::Autoscale { scale_set, setting, before, after, .. } => {
+                format!("autoscale {setting} of {scale_set}: {before} → {after}")
+            }
+            JournalAction::Other { detail } => format!("other: {detail}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RecordKind {
@@ -119,6 +159,10 @@ pub struct Record {
     /// Results only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
+    /// Results only: how the result was found, when not by the run that made the intent
+    /// ("settled after an interruption: …").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A line that could not be read; never fatal.
@@ -135,18 +179,49 @@ impl fmt::Display for Warning {
     }
 }
 
-/// The operator as the OS knows them: `$USER`, else `$USERNAME`, else "unknown".
+/// The operator as the OS knows them: `$USER`, else `$USERNAME`, else the account the process
+/// runs as (a service or `env -i` has neither variable), else "unknown".
 pub fn current_operator() -> String {
-    operator_from(std::env::var("USER").ok(), std::env::var("USERNAME").ok())
+    operator_from(std::env::var("USER").ok(), std::env::var("USERNAME").ok(), account_name)
 }
 
-fn operator_from(user: Option<String>, username: Option<String>) -> String {
+fn operator_from(
+    user: Option<String>,
+    username: Option<String>,
+    account: impl FnOnce() -> Option<String>,
+) -> String {
     [user, username]
         .into_iter()
         .flatten()
         .map(|name| name.trim().to_string())
         .find(|name| !name.is_empty())
+        .or_else(|| account().filter(|name| !name.trim().is_empty()))
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The name of the account this process runs as, from the password database (getpwuid_r).
+#[cfg(unix)]
+fn account_name() -> Option<String> {
+    let mut entry = std::mem::MaybeUninit::<libc::passwd>::uninit();
+    let mut buffer = vec![0 as libc::c_char; 4096];
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is to memory owned here and sized as passed; getpwuid_r writes the
+    // entry and the strings it points to into `entry` and `buffer`, and sets `found` to `entry`
+    // only on success, so pw_name is read only from a filled entry while `buffer` is alive.
+    unsafe {
+        let uid = libc::geteuid();
+        let status = libc::getpwuid_r(uid, entry.as_mut_ptr(), buffer.as_mut_ptr(), buffer.len(), &mut found);
+        if status != 0 || found.is_null() || (*found).pw_name.is_null() {
+            return None;
+        }
+        let name = std::ffi::CStr::from_ptr((*found).pw_name);
+        Some(name.to_string_lossy().into_owned())
+    }
+}
+
+#[cfg(not(unix))]
+fn account_name() -> Option<String> {
+    None
 }
 
 /// `$SCALEGUARD_DATA_DIR/journal.jsonl`, else the platform data dir's `journal.jsonl`.
@@ -226,6 +301,7 @@ impl Journal {
             reason: reason.to_string(),
             action,
             outcome: None,
+            note: None,
         };
         self.write(&record)?;
         Ok(record)
@@ -238,11 +314,23 @@ impl Journal {
         outcome: Outcome,
         now: OffsetDateTime,
     ) -> Result<Record, JournalError> {
+        self.append_result_noted(intent, outcome, None, now)
+    }
+
+    /// Journal how `intent` ended, with a note on how that was found out.
+    pub fn append_result_noted(
+        &self,
+        intent: &Record,
+        outcome: Outcome,
+        note: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<Record, JournalError> {
         let record = Record {
             time: now,
             kind: RecordKind::Result,
             operator: self.operator.clone(),
             outcome: Some(outcome),
+            note,
             ..intent.clone()
         };
         self.write(&record)?;

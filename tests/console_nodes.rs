@@ -93,7 +93,8 @@ impl Console {
         }
     }
 
-    /// The operator: cursor on the node, `d`, the dialog opens on Cancel, Tab to Drain, Enter.
+    /// The operator: cursor on the node, `d`, the dialog opens on the name field (a drain ends in
+    /// a delete: the node's name is typed), Tab to Drain, Enter.
     fn drain(&mut self, name: &str) -> Vec<Effect> {
         let model = &mut self.model;
         let row = model.nodes.rows.iter().position(|n| n.name == name).unwrap();
@@ -101,6 +102,9 @@ impl Console {
         model.table_mut(PaneId::Nodes).cursor = position;
         press(model, KeyCode::Char('d'));
         assert!(matches!(model.overlay, Overlay::Node(_)), "drain dialog: {:?}", model.notice);
+        for c in name.chars() {
+            press(model, KeyCode::Char(c));
+        }
         press(model, KeyCode::Tab);
         let effects = press(model, KeyCode::Enter);
         assert!(effects.iter().any(|e| matches!(e, Effect::Node(_))), "drain sent: {effects:?}");

@@ -125,31 +125,39 @@ fn demo_shows_a_diff_and_approving_it_runs_and_journals_it() {
         console.wait_for("the approval dialog", Duration::from_secs(10), |s| s.contains("Approve 1 change"));
     assert!(dialog.contains("deploy Todo Web"), "the dialog lists what will run:\n{dialog}");
     console.send("\t\r");
-    let done = console.wait_for("the deploy's result", Duration::from_secs(60), |s| {
-        line_with(s, &["deploy", "done"]) || line_with(s, &["deploy", "failed"])
+    console.wait_for("the deploy's result", Duration::from_secs(60), |s| {
+        line_with(s, &["deploy", "done"]) || line_with(s, &["deploy", "failed"]) || s.contains("finished")
     });
-    assert!(line_with(&done, &["deploy", "done"]), "the deploy ran:\n{done}");
+    // A done change leaves the diffs pane at the next refresh; the journal pane keeps it.
+    console.send("5");
+    let journal = console.wait_for("the journal pane", Duration::from_secs(10), |s| {
+        line_with(s, &["deploy Todo Web", "done"]) || line_with(s, &["deploy Todo Web", "failed"])
+    });
+    assert!(line_with(&journal, &["deploy Todo Web", "done"]), "the deploy ran:\n{journal}");
+    console.send("4");
 
-    // A delete (an over-provisioned extra whose target registered) needs the scale set's name.
+    // A delete (an over-provisioned extra whose target registered): a plain confirmation while
+    // no more than confirm_over targets go (the one confirmation rule), opening on Cancel.
     console.send("/\x7f\x7f\x7f\x7f\x7f\x7fdelete\r");
     console.wait_for("a proposed delete", Duration::from_secs(90), |s| {
         line_with(s, &["delete-target", "proposed"])
     });
     console.send("aA");
-    console.wait_for("the approval dialog", Duration::from_secs(10), |s| {
-        s.contains("type `vmss-web` to confirm")
-    });
-    console.send("\r");
-    console.wait_for("the dialog to close on Cancel", Duration::from_secs(10), |s| {
-        s.contains("approval cancelled")
-    });
+    let dialog = console.wait_for("the approval dialog", Duration::from_secs(10), |s| s.contains("Approve "));
+    let typed = dialog.contains("type `vmss-web` to confirm");
+    // Enter: on Cancel it cancels; on the name field it only moves on. Esc always cancels.
+    console.send("\x1b");
+    console.wait_for("the dialog to close", Duration::from_secs(10), |s| s.contains("approval cancelled"));
     // The selection outlives a cancelled dialog: `A` alone asks again for the same changes.
     console.send("A");
-    console.wait_for("the approval dialog", Duration::from_secs(10), |s| {
-        s.contains("type `vmss-web` to confirm")
+    console.wait_for("the approval dialog", Duration::from_secs(10), |s| s.contains("Approve "));
+    console.send(if typed { "vmss-web\t\r" } else { "\t\r" });
+    console.wait_for("the delete's result", Duration::from_secs(60), |s| {
+        ["done", "failed", "skipped"].iter().any(|status| line_with(s, &["delete-target", status]))
+            || s.contains("finished")
     });
-    console.send("\tvmss-web\t\r");
-    let deleted = console.wait_for("the delete's result", Duration::from_secs(60), |s| {
+    console.send("5");
+    let deleted = console.wait_for("the journal pane", Duration::from_secs(10), |s| {
         ["done", "failed", "skipped"].iter().any(|status| line_with(s, &["delete-target", status]))
     });
     assert!(line_with(&deleted, &["delete-target", "done"]), "the delete ran:\n{deleted}");

@@ -89,3 +89,34 @@ async fn a_config_path_that_is_a_directory_says_its_cause_once() {
         assert_eq!(stderr.matches("directory").count(), 1, "{args:?}: each cause once: {stderr}");
     }
 }
+
+/// Usage errors exit 64 (EX_USAGE, sysexits.h), never 2, which means "changed meanwhile",
+/// "changes pending" or "in progress"; a negative capacity gets a sentence, not a `-- -1` tip.
+#[test]
+fn usage_errors_exit_64_and_a_negative_capacity_gets_a_sentence() {
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_scaleguard"))
+            .args(args)
+            .env("SCALEGUARD_CONFIG", "/nonexistent/scaleguard.toml")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    for args in [
+        &["scale", "vmss-web", "--capacity", "-1"][..],
+        &["scale", "vmss-web", "--capacity", "abc"],
+        &["scale", "vmss-web"],
+        &["plan", "--format", "yaml"],
+        &["no-such-command"],
+        &["apply", "--octopus-output", "--format", "json"],
+    ] {
+        let (code, stderr) = run(args);
+        assert_eq!(code, Some(64), "{args:?}: {stderr}");
+    }
+    let (_, stderr) = run(&["scale", "vmss-web", "--capacity", "-1"]);
+    assert!(stderr.contains("0 or more"), "a sentence about the value: {stderr}");
+    assert!(!stderr.contains("-- -1"), "no tip to write `-- -1`: {stderr}");
+    let (code, stdout_help) = run(&["--help"]);
+    assert_eq!(code, Some(0), "{stdout_help}");
+}

@@ -382,7 +382,7 @@ fn answer_in_terminal(mut command: portable_pty::CommandBuilder, answer: &str) -
         }
     });
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !screen.lock().unwrap().contains("Type yes") {
+    while !screen.lock().unwrap().contains("Type ") {
         assert!(Instant::now() < deadline, "no question asked: {}", screen.lock().unwrap());
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -433,6 +433,20 @@ async fn on_a_terminal_enter_alone_cancels_and_typing_yes_scales() {
     assert_eq!((setup.capacity(), setup.patches()), (4, 1));
     let records = journal(&setup.journal_path());
     assert!(records.iter().all(|r| r.operator == "carol" && r.reason == "peak"), "{records:?}");
+    setup.running.shutdown().await;
+}
+
+/// A scale-in deletes VMs: the one confirmation rule wants the scale set's name, not `yes`.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_terminal_a_scale_in_needs_the_scale_sets_name_typed() {
+    let setup = Setup::new().await;
+    let args = ["scale", SET, "--capacity", "2", "--reason", "night"];
+    let command = setup.terminal_command(&args);
+    let (code, shown) =
+        tokio::task::spawn_blocking(move || answer_in_terminal(command, "yes")).await.unwrap();
+    assert_eq!(code, 1, "{shown}");
+    assert!(shown.contains(&format!("Type `{SET}`")), "the name is asked for: {shown}");
+    assert_eq!(setup.patches(), 0, "a yes does not scale in");
     setup.running.shutdown().await;
 }
 
@@ -490,4 +504,38 @@ async fn an_accepted_change_whose_operation_fails_is_journaled_failed_and_still_
     let refusals: Vec<String> = again.verdict.refusals().iter().map(ToString::to_string).collect();
     assert!(refusals.iter().any(|r| r.contains("cooldown")), "{refusals:?}");
     setup.running.shutdown().await;
+}
+
+/// Issue 15, defect 1: a scale whose console quit before its result (capacity changed, no result
+/// journaled) is settled against the capacity now by the next command, with a note saying so.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_scale_is_settled_by_the_next_command() {
+    let setup = Setup::new().await;
+    let journal = Journal::open(&setup.journal_path()).unwrap();
+    let key = setup.profile().scale_sets[0].key();
+    let now = time::OffsetDateTime::now_utc() - time::Duration::hours(2);
+    // The sim's set has capacity 3: a 2→3 intent happened; a 3→7 one did not.
+    let reached = JournalAction::Scale { scale_set: key.clone(), from: Some(2), to: 3 };
+    let missed = JournalAction::Scale { scale_set: key, from: Some(3), to: 7 };
+    journal.append_intent("sim", "quit while it ran", reached, now).unwrap();
+    journal.append_intent("sim", "quit while it ran", missed, now).unwrap();
+
+    let output = setup.run(&["scale", SET, "--capacity", "3", "--reason", "x", "--yes"]).await;
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("an earlier run was interrupted"), "{stderr}");
+    let results: Vec<_> = journal_records(&setup)
+        .into_iter()
+        .filter(|r| r.kind == scaleguard::journal::RecordKind::Result)
+        .collect();
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert!(results
+        .iter()
+        .all(|r| r.note.as_deref().is_some_and(|n| n.starts_with("settled after an interruption"))));
+    assert_eq!(results[0].outcome, Some(Outcome::Done), "capacity is 3, as intended");
+    assert!(matches!(&results[1].outcome, Some(Outcome::Failed(why)) if why.contains("not 7")));
+    setup.running.shutdown().await;
+}
+
+fn journal_records(setup: &Setup) -> Vec<scaleguard::journal::Record> {
+    journal(&setup.journal_path())
 }

@@ -9,7 +9,7 @@ use super::plan_cmd::{incomplete, observe_and_plan, save, table};
 use super::{exit, Cli};
 use crate::config::ConfigFile;
 use crate::executor::{
-    confirmation_for, resolve_interrupted, ActionReport, ApplyLock, Confirmation, ExecEvent, Executor,
+    confirm_word, confirmation_for, delete_count, ActionReport, Change, Confirmation, ExecEvent, Executor,
     InterruptedIntent,
 };
 use crate::journal::{self, Journal, Outcome};
@@ -19,7 +19,6 @@ use anyhow::{bail, Context};
 use clap::Args;
 use serde::Serialize;
 use std::io::{BufRead, IsTerminal, Write};
-use time::OffsetDateTime;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -70,12 +69,12 @@ struct InterruptedOutput {
 }
 
 pub fn run(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
+    if args.octopus_output && args.format == Format::Json {
+        super::usage!("--octopus-output prints service messages beside the table; it cannot be combined with --format json");
+    }
     let path = cli.config_path()?;
     let config = ConfigFile::load(&path)?;
     let (name, profile) = config.profile(cli.profile.as_deref())?;
-    if args.octopus_output && args.format == Format::Json {
-        bail!("--octopus-output prints service messages beside the table; it cannot be combined with --format json");
-    }
     if profile.read_only {
         bail!("profile `{name}` is read-only (read_only = true): apply refuses to change anything");
     }
@@ -117,7 +116,7 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
         }
         Vec::new()
     } else {
-        confirm(args, &chosen, profile.reconcile.confirm_over)?;
+        confirm(args, &chosen, profile.reconcile.confirm_over, &confirm_word(&name, profile))?;
         let show_progress = args.format == Format::Table;
         let mut progress = |event: ExecEvent| {
             if let (true, ExecEvent::Finished(report)) = (show_progress, event) {
@@ -148,28 +147,13 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
     Ok(exit_code(&reports))
 }
 
-/// Settle intents an earlier run left without a result, under the apply lock so no live executor
+/// Settle intents an earlier run left without a result, under the apply lock so no live change
 /// owns them.
 async fn settle_interrupted(name: &str, executor: &Executor) -> anyhow::Result<Vec<InterruptedIntent>> {
-    let journal = executor.journal();
-    let (records, warnings) = journal::read_all(journal.path())?;
-    for warning in warnings {
-        eprintln!("scaleguard: warning: {warning}");
-    }
-    if !journal::pending_intents(&records).iter().any(|r| r.profile == name) {
-        return Ok(Vec::new());
-    }
-    let lock_path = crate::executor::lock_path(journal.path(), name);
-    let _lock = ApplyLock::acquire(&lock_path).await.context("cannot take the apply lock")?;
-    // Re-read under the lock: an executor that was running a moment ago has finished its record.
-    let (records, _) = journal::read_all(journal.path())?;
-    let pending = journal::pending_intents(&records);
-    let fresh = executor.collector().collect().await;
-    let settled = resolve_interrupted(&pending, name, &fresh);
-    for item in &settled {
-        journal.append_result(&item.intent, item.outcome.clone(), OffsetDateTime::now_utc())?;
-    }
-    Ok(settled)
+    let mut warn = |line: String| eprintln!("scaleguard: warning: {line}");
+    crate::executor::settle_pending(name, executor.journal(), executor.collector(), &mut warn)
+        .await
+        .map_err(|why| anyhow::anyhow!("cannot settle interrupted changes: {why}"))
 }
 
 fn describe(settled: &InterruptedIntent) -> String {
@@ -181,10 +165,7 @@ fn describe(settled: &InterruptedIntent) -> String {
 }
 
 fn interrupted_output(settled: &InterruptedIntent) -> InterruptedOutput {
-    let summary = match &settled.intent.action {
-        journal::JournalAction::Planned { action } => action.summary(),
-        other => format!("{other:?}"),
-    };
+    let summary = settled.intent.action.summary();
     InterruptedOutput {
         intent_id: settled.intent.intent_id.to_string(),
         summary,
@@ -192,33 +173,33 @@ fn interrupted_output(settled: &InterruptedIntent) -> InterruptedOutput {
     }
 }
 
-/// Ask on a terminal; headless needs --yes (and --confirm-count for large deletes).
-fn confirm(args: &ApplyArgs, chosen: &[PlannedAction], confirm_over: u32) -> anyhow::Result<()> {
-    let needed = confirmation_for(chosen, confirm_over);
+/// Ask on a terminal (a plain `yes`, or the scale set's name when the one confirmation rule
+/// asks for it); headless needs --yes, and --confirm-count N for a large delete.
+fn confirm(args: &ApplyArgs, chosen: &[PlannedAction], confirm_over: u32, word: &str) -> anyhow::Result<()> {
+    let needed = confirmation_for(Change::Plan { actions: chosen, confirm_over, word });
+    let deletes = delete_count(chosen);
     if args.yes {
-        return match (needed, args.confirm_count) {
+        return match (&needed, args.confirm_count) {
             (Confirmation::Plain, _) => Ok(()),
-            (Confirmation::TypedCount(n), Some(given)) if given == n => Ok(()),
-            (Confirmation::TypedCount(n), Some(given)) => {
-                bail!("--confirm-count {given} does not match the {n} target(s) this apply would delete; nothing done")
+            (Confirmation::Typed { .. }, Some(given)) if given == deletes => Ok(()),
+            (Confirmation::Typed { .. }, Some(given)) => {
+                bail!("--confirm-count {given} does not match the {deletes} target(s) this apply would delete; nothing done")
             }
-            (Confirmation::TypedCount(n), None) => bail!(
-                "this apply deletes {n} target(s) (more than confirm_over = {confirm_over}, or a whole \
-                 scale set): pass --confirm-count {n} with --yes; nothing done"
+            (Confirmation::Typed { why, .. }, None) => bail!(
+                "this apply needs the typed confirmation ({why}): pass --confirm-count {deletes} with --yes; nothing done"
             ),
         };
     }
     if !std::io::stdin().is_terminal() {
         bail!("refusing to apply without a terminal to ask on: pass --yes (see `scaleguard apply --help`)");
     }
-    let (prompt, expected) = match needed {
+    let (prompt, expected) = match &needed {
         Confirmation::Plain => {
             (format!("Apply these {} change(s)? Type yes: ", chosen.len()), "yes".to_string())
         }
-        Confirmation::TypedCount(n) => (
-            format!("This deletes {n} target(s). Type the number of deletes ({n}) to confirm: "),
-            n.to_string(),
-        ),
+        Confirmation::Typed { word, why } => {
+            (format!("This needs the typed confirmation ({why}). Type `{word}` to confirm: "), word.clone())
+        }
     };
     print!("\n{prompt}");
     std::io::stdout().flush()?;

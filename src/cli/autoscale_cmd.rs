@@ -8,7 +8,8 @@
 use super::inventory_cmd::Format;
 use super::scale_cmd::{confirm, scaling, CHANGED};
 use super::{exit, Cli};
-use crate::autoscale::AutoscaleChange;
+use crate::autoscale::{AutoscaleChange, ChangeVerdict};
+use crate::executor::{confirmation_for, Change, Confirmation};
 use crate::scaling::AutoscaleOutcome;
 use anyhow::Context;
 use clap::Args;
@@ -65,7 +66,17 @@ pub fn run(cli: &Cli, args: &AutoscaleArgs) -> anyhow::Result<u8> {
     let setting = proposal.setting.name.clone();
     let outcome = if proposal.is_allowed() {
         let question = format!("Change Azure Autoscale setting {setting} of {key}?");
-        if !confirm(&question, args.yes)? {
+        let needed = match &proposal.verdict {
+            ChangeVerdict::Allowed { before, after, implied_move, .. } => {
+                confirmation_for(Change::Autoscale {
+                    scale_set: &key.name,
+                    implied_move: *implied_move,
+                    disables: before.enabled && !after.enabled,
+                })
+            }
+            ChangeVerdict::Refused { .. } => Confirmation::Plain,
+        };
+        if !confirm(&question, args.yes, &needed)? {
             eprintln!("scaleguard: cancelled; nothing was changed");
             return Ok(exit::ERROR);
         }

@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
-    /// Scenario (steady, scale-out, scale-in, ha-drain, chaos, misconfigured)
+    /// Scenario (steady, scale-out, scale-in, ha-drain, chaos, misconfigured, flex-scale-out,
+    /// flex-scale-in, mixed, autoscale)
     #[arg(long, default_value = "scale-out")]
     pub scenario: String,
     /// Simulated seconds per real second
@@ -33,7 +34,7 @@ pub fn tune_for_demo(profile: &mut Profile) {
 
 pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     if !(args.speed.is_finite() && args.speed > 0.0) {
-        anyhow::bail!("--speed must be a positive number, got {}", args.speed);
+        super::usage!("--speed must be a positive number, got {}", args.speed);
     }
     crate::sim::scenario::load(&args.scenario)?;
     super::tui_cmd::require_terminal()?;

@@ -29,7 +29,7 @@ mod scale_cmd;
 mod sim_cmd;
 mod tui_cmd;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -41,7 +41,22 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     /// Success, changes pending (plan) / could not check (doctor).
     pub const PENDING: u8 = 2;
+    /// The command line itself is wrong (EX_USAGE in BSD's sysexits.h): a missing or malformed
+    /// flag, an unknown command, flags that do not go together. Kept apart from 2, which means
+    /// "changes pending", "changed meanwhile" or "in progress".
+    pub const USAGE: u8 = 64;
 }
+
+/// A command line that cannot be run as given: exits [`exit::USAGE`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Fail with a usage error (exit 64).
+macro_rules! usage {
+    ($($arg:tt)*) => { return Err(anyhow::Error::new($crate::cli::UsageError(::std::format!($($arg)*)))) };
+}
+pub(crate) use usage;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -125,17 +140,52 @@ impl Cli {
     }
 }
 
+/// Before a command changes anything: settle the intents an earlier run left without a result
+/// (a kill, or a console quit while a change ran) against the real state. A failure to settle is
+/// said and the command goes on: the intents stay pending for the next run.
+fn settle_first(
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    profile: &crate::config::Profile,
+    journal: &crate::journal::Journal,
+) {
+    let collector = crate::inventory::Collector::new(profile);
+    if let Err(why) = runtime.block_on(crate::executor::settle_and_report(name, journal, &collector)) {
+        eprintln!("scaleguard: warning: cannot settle interrupted changes yet: {why}");
+    }
+}
+
 /// Parse arguments, run, and turn any error into one sentence on stderr.
 pub fn main() -> ExitCode {
     scrub_panic_messages();
-    let cli = Cli::parse();
+    let cli = match parse_args(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version are answers, not errors; every other clap error is a usage error.
+            let code = if err.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("scaleguard: {}", error_sentence(&err));
-            ExitCode::from(exit::ERROR)
+            let usage = err.downcast_ref::<UsageError>().is_some();
+            ExitCode::from(if usage { exit::USAGE } else { exit::ERROR })
         }
     }
+}
+
+/// Parse the command line; Err holds clap's message (help, version, or a usage error).
+pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(args)?;
+    Cli::from_arg_matches(&matches).map_err(|err| err.format(&mut command))
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {

@@ -109,7 +109,17 @@ pub struct TaskCapArgs {
     #[command(flatten)]
     pub node: NodeArgs,
     /// New MaxConcurrentTasks (0 = UI-only node)
+    #[arg(allow_negative_numbers = true, value_parser = parse_cap)]
     pub cap: u32,
+}
+
+/// A task cap as typed: a sentence for a negative or non-numeric value.
+fn parse_cap(raw: &str) -> Result<u32, String> {
+    match raw.trim().parse::<i64>() {
+        Ok(n) if n < 0 => Err(format!("a task cap is 0 (UI-only) or more; {n} is below 0")),
+        Ok(n) => u32::try_from(n).map_err(|_| format!("{n} is more than a task cap can be")),
+        Err(_) => Err(format!("`{raw}` is not a whole number of tasks (0 or more)")),
+    }
 }
 
 pub fn run(cli: &Cli, command: &NodeCommand) -> anyhow::Result<u8> {
@@ -123,9 +133,12 @@ pub fn run(cli: &Cli, command: &NodeCommand) -> anyhow::Result<u8> {
     let journal_path = crate::journal::default_path()
         .context("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
     let journal = Arc::new(Journal::open(&journal_path)?);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    if command.is_mutating() {
+        super::settle_first(&runtime, &profile_name, profile, &journal);
+    }
     let runner = NodeJobRunner::new(client, journal, profile_name, profile.nodes.clone());
     let poll = Duration::from_secs(profile.console.refresh_secs.max(1));
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(dispatch(&runner, command, poll))
 }
 
@@ -140,10 +153,9 @@ async fn dispatch(runner: &NodeJobRunner, command: &NodeCommand, poll: Duration)
             Ok(exit::OK)
         }
         NodeCommand::Drain(args) => {
-            confirm_yes(
-                &args.node,
-                &format!("Drain {} and delete it once its tasks are done?", args.node.name),
-            )?;
+            // A drain ends in the node's delete: the one confirmation rule asks for its name.
+            let question = format!("Drain node {} and delete it once its tasks are done?", args.node.name);
+            confirm_typed(&args.node, &question)?;
             let options = DrainOptions {
                 wait: args.wait,
                 cancel_now: args.cancel_now,
@@ -158,7 +170,8 @@ async fn dispatch(runner: &NodeJobRunner, command: &NodeCommand, poll: Duration)
             report_job(&outcome, args.node.format)
         }
         NodeCommand::Delete(args) => {
-            confirm_typed(&args.node, args.force)?;
+            let warning = if args.force { " even if it is running tasks (they will fail)" } else { "" };
+            confirm_typed(&args.node, &format!("Delete node {}{warning}?", args.node.name))?;
             let options =
                 DrainOptions { poll_interval: poll, reason: args.node.reason.clone(), ..Default::default() };
             let outcome = runner.delete(&args.node.name, args.force, &options, &mut printer()).await?;
@@ -216,16 +229,16 @@ fn confirm_yes(args: &NodeArgs, question: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Delete: on a terminal the node's name, typed, always; without one `--yes`.
-fn confirm_typed(args: &NodeArgs, force: bool) -> anyhow::Result<()> {
+/// Delete or drain (both end with the node deleted): on a terminal the node's name, typed,
+/// always; without one `--yes`.
+fn confirm_typed(args: &NodeArgs, question: &str) -> anyhow::Result<()> {
     if !interactive() {
         if args.yes {
             return Ok(());
         }
         bail!("no terminal to confirm on: pass --yes (and --force to delete a node still running tasks)");
     }
-    let warning = if force { " even if it is running tasks (they will fail)" } else { "" };
-    let typed = prompt(&format!("Delete node {}{warning}? Type its name to confirm:", args.name))?;
+    let typed = prompt(&format!("{question} Type its name to confirm:"))?;
     if typed.trim().eq_ignore_ascii_case(args.name.trim()) {
         Ok(())
     } else {

@@ -79,10 +79,52 @@ pub(super) fn incomplete(snapshot: &Snapshot) -> Option<String> {
 pub(super) fn table(plan: &Plan) -> String {
     let mut out = format!("{}\n", reconcile::summarize(plan));
     for planned in &plan.actions {
-        out.push_str(&format!("\n{:<14} {}\n", planned.action.kind().as_str(), planned.reason));
+        // A note's reason does not say what it is about ("its VM is missing…"): lead with its subject.
+        let text = match &planned.action {
+            crate::model::Action::Note { subject, .. } => format!("{subject}: {}", planned.reason),
+            _ => planned.reason.clone(),
+        };
+        out.push_str(&format!("\n{:<14} {text}\n", planned.action.kind().as_str()));
         for line in &planned.observations {
             out.push_str(&format!("{:<14}   - {line}\n", ""));
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::testkit::{self, at, target, SnapshotBuilder};
+    use crate::snapshot::ReadFailure;
+
+    #[test]
+    fn table_notes_name_their_subject() {
+        let snapshot = SnapshotBuilder::new(at(0))
+            .set("vmss-web", 1, vec![testkit::vm("vmss-web", 0)])
+            .targets(vec![target("Machines-7", "web-7")])
+            .build();
+        let profile = testkit::profile();
+        let mut history = reconcile::History::default();
+        history.observe(&Inventory::new(&snapshot, &profile));
+        let plan = reconcile::plan(&snapshot, &history, at(0), &profile);
+        let text = table(&plan);
+        let note = plan.actions.iter().find(|p| p.action.kind().as_str() == "note").expect("a note");
+        let line = text.lines().find(|l| l.contains(&note.reason)).expect("the note's line");
+        assert!(line.contains("web-7"), "the note names its target: {line}");
+    }
+
+    #[test]
+    fn an_unreadable_octopus_names_the_cause_in_the_first_note() {
+        let cause = "environment variable OCTOPUS_API_KEY (named by octopus.api_key_env) is not set or empty";
+        let mut snapshot = SnapshotBuilder::new(at(0)).set("vmss-web", 0, vec![]).build();
+        snapshot.environment_id = None;
+        snapshot.targets = Err(ReadFailure::new("the Octopus API key", cause));
+        snapshot.projects = Err(ReadFailure::new("the Octopus API key", cause));
+        let plan = reconcile::plan(&snapshot, &reconcile::History::default(), at(0), &testkit::profile());
+        let text = table(&plan);
+        let first_note = text.lines().find(|l| l.starts_with("note")).expect("a note");
+        assert!(first_note.contains("OCTOPUS_API_KEY"), "{text}");
+        assert!(!text.contains("was not found in Octopus"), "it was not looked up at all: {text}");
+    }
 }

@@ -8,6 +8,7 @@
 use super::inventory_cmd::Format;
 use super::{exit, Cli};
 use crate::config::ConfigFile;
+use crate::executor::{confirmation_for, Change, Confirmation};
 use crate::journal::{self, Journal};
 use crate::scaling::{ProtectOutcome, ScaleOutcome, Scaling};
 use anyhow::Context;
@@ -21,8 +22,8 @@ pub const CHANGED: u8 = exit::PENDING;
 pub struct ScaleArgs {
     /// The configured scale set's name (or resource_group/name)
     pub set: String,
-    /// The capacity wanted
-    #[arg(long, value_name = "N")]
+    /// The capacity wanted (a whole number of VMs, 0 or more)
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_capacity)]
     pub capacity: u32,
     /// Why; journaled (required unless the profile's guard says require_reason = false)
     #[arg(long, value_name = "TEXT", default_value = "")]
@@ -55,6 +56,16 @@ pub struct ProtectArgs {
     pub yes: bool,
 }
 
+/// A capacity as typed: a sentence for a negative or non-numeric value (clap would otherwise take
+/// `-1` for a flag and suggest writing `-- -1`).
+fn parse_capacity(raw: &str) -> Result<u32, String> {
+    match raw.trim().parse::<i64>() {
+        Ok(n) if n < 0 => Err(format!("a capacity is a number of VMs, 0 or more; {n} is below 0")),
+        Ok(n) => u32::try_from(n).map_err(|_| format!("{n} VMs is more than a scale set can hold")),
+        Err(_) => Err(format!("`{raw}` is not a whole number of VMs (0 or more)")),
+    }
+}
+
 pub(super) fn scaling(cli: &Cli) -> anyhow::Result<Scaling> {
     let path = cli.config_path()?;
     let config = ConfigFile::load(&path)?;
@@ -67,25 +78,36 @@ pub(super) fn scaling(cli: &Cli) -> anyhow::Result<Scaling> {
     Ok(scaling)
 }
 
-/// True to go ahead: `--yes`, or `yes` typed on a terminal.
-pub(super) fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
+/// True to go ahead: `--yes`, or on a terminal `yes` typed (the scale set's name instead when the
+/// one confirmation rule asks for it: a scale-in deletes VMs).
+pub(super) fn confirm(question: &str, yes: bool, needed: &Confirmation) -> anyhow::Result<bool> {
     if yes {
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
         anyhow::bail!("nothing was changed: there is no terminal to confirm on; pass --yes to go ahead");
     }
-    eprint!("{question} Type yes to go ahead (anything else cancels): ");
+    let expected = match needed {
+        Confirmation::Plain => {
+            eprint!("{question} Type yes to go ahead (anything else cancels): ");
+            "yes"
+        }
+        Confirmation::Typed { word, why } => {
+            eprint!("{question} This needs the typed confirmation ({why}). Type `{word}` to go ahead (anything else cancels): ");
+            word.as_str()
+        }
+    };
     std::io::stderr().flush().ok();
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).context("cannot read the answer")?;
-    Ok(answer.trim() == "yes")
+    Ok(answer.trim() == expected)
 }
 
 pub fn run_scale(cli: &Cli, args: &ScaleArgs) -> anyhow::Result<u8> {
     let scaling = scaling(cli)?;
     let key = scaling.scale_set(&args.set)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    super::settle_first(&runtime, scaling.profile_name(), scaling.profile(), scaling.journal());
     let proposal = runtime.block_on(scaling.prepare(&key, args.capacity, &args.reason, args.force))?;
     let json = args.format == Format::Json;
     if !json {
@@ -95,7 +117,13 @@ pub fn run_scale(cli: &Cli, args: &ScaleArgs) -> anyhow::Result<u8> {
         None
     } else {
         let question = format!("Scale {} from {} to {}?", key, proposal.current(), proposal.target());
-        if !confirm(&question, args.yes)? {
+        let needed = confirmation_for(Change::Capacity {
+            scale_set: &key.name,
+            from: proposal.current(),
+            to: proposal.target(),
+            forced: proposal.request.force,
+        });
+        if !confirm(&question, args.yes, &needed)? {
             eprintln!("scaleguard: cancelled; nothing was changed");
             return Ok(exit::ERROR);
         }
@@ -141,6 +169,7 @@ pub fn run_protect(cli: &Cli, args: &ProtectArgs) -> anyhow::Result<u8> {
     let scaling = scaling(cli)?;
     let key = scaling.scale_set(&args.set)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    super::settle_first(&runtime, scaling.profile_name(), scaling.profile(), scaling.journal());
     let proposal =
         runtime.block_on(scaling.prepare_protect(&key, &args.instance_id, !args.off, &args.reason))?;
     println!("{}", proposal.describe());
@@ -151,7 +180,7 @@ pub fn run_protect(cli: &Cli, args: &ProtectArgs) -> anyhow::Result<u8> {
         }
         return Ok(exit::ERROR);
     }
-    if !confirm(&format!("{}?", capitalized(&proposal.describe())), args.yes)? {
+    if !confirm(&format!("{}?", capitalized(&proposal.describe())), args.yes, &Confirmation::Plain)? {
         eprintln!("scaleguard: cancelled; nothing was changed");
         return Ok(exit::ERROR);
     }

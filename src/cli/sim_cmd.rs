@@ -28,7 +28,7 @@ pub fn run(args: &SimArgs) -> anyhow::Result<u8> {
         anyhow::bail!("the simulator listens on loopback only; {} is not a loopback address", args.listen);
     }
     if !(args.speed.is_finite() && args.speed > 0.0) {
-        anyhow::bail!("--speed must be a positive number, got {}", args.speed);
+        super::usage!("--speed must be a positive number, got {}", args.speed);
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {

@@ -1,39 +1,144 @@
-//! Intents a crash or a kill left without a result. On the next run (holding the apply lock, so no
-//! live executor owns them) each is settled against the real state: the journal then says whether
-//! it happened, and the planner, which reads the same state, never repeats it.
+//! Intents a crash, a kill or a quit left without a result. On the next run (holding the apply
+//! lock, so no live change owns them: every change holds it from intent to result) each is
+//! settled against the real state: the journal then says whether it happened, and the planner and
+//! the guard, which read the same state, never repeat it. Reconcile actions, capacity changes,
+//! scale-in protection, task caps and lone drain switches are settled here; a drain job's steps
+//! are left to the job, which resumes (`node_job::resume`).
 
-use crate::journal::{JournalAction, Outcome, Record};
+use crate::journal::{JournalAction, Outcome, Record, RecordKind};
 use crate::model::{Action, Deployment};
 use crate::snapshot::Snapshot;
+use std::collections::HashSet;
+
+/// How every settled result's note starts.
+pub const SETTLED: &str = "settled after an interruption";
 
 /// A pending intent and what the fresh state says about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InterruptedIntent {
     pub intent: Record,
     pub outcome: Outcome,
+    /// "settled after an interruption: capacity is 5, as intended": journaled with the result.
+    pub note: String,
 }
 
-/// Settle `pending` reconcile intents of `profile` against `fresh`. An intent whose evidence could
-/// not be read (a failed listing) stays pending for a later run.
+impl InterruptedIntent {
+    /// One line: what it was and how it ended.
+    pub fn line(&self) -> String {
+        let result = match &self.outcome {
+            Outcome::Done => "done".to_string(),
+            Outcome::Skipped(why) => format!("skipped ({why})"),
+            Outcome::Failed(why) => format!("not done ({why})"),
+        };
+        format!("{}: {result}", self.intent.action.summary())
+    }
+}
+
+/// Settle `pending` intents of `profile` against `fresh`. An intent whose evidence could not be
+/// read (a failed listing) stays pending for a later run; so does a step of a drain job that is
+/// itself unfinished (the job resumes it).
 pub fn resolve_interrupted(pending: &[&Record], profile: &str, fresh: &Snapshot) -> Vec<InterruptedIntent> {
+    let open_jobs: HashSet<&str> = pending
+        .iter()
+        .filter(|r| r.profile == profile && r.kind == RecordKind::Intent)
+        .filter_map(|r| match &r.action {
+            JournalAction::DrainJob { node_id, .. } => Some(node_id.as_str()),
+            _ => None,
+        })
+        .collect();
     pending
         .iter()
         .filter(|record| record.profile == profile)
         .filter_map(|record| {
-            let JournalAction::Planned { action } = &record.action else { return None };
-            settle(action, fresh).map(|outcome| InterruptedIntent { intent: (*record).clone(), outcome })
+            let (outcome, seen) = match &record.action {
+                JournalAction::Planned { action } => settle(action, fresh)?,
+                JournalAction::Scale { scale_set, to, .. } => {
+                    let observation = fresh.scale_sets.iter().find(|o| &o.key == scale_set)?;
+                    let capacity = observation.listing.as_ref().ok()?.state.capacity;
+                    if capacity == *to {
+                        (Outcome::Done, format!("capacity is {capacity}, as intended"))
+                    } else {
+                        let why = format!("capacity is {capacity}, not {to}: the change did not take effect");
+                        (Outcome::Failed(why.clone()), why)
+                    }
+                }
+                JournalAction::Protect { scale_set, instance_id, protect } => {
+                    let observation = fresh.scale_sets.iter().find(|o| &o.key == scale_set)?;
+                    let listing = observation.listing.as_ref().ok()?;
+                    let wanted = if *protect { "protected" } else { "unprotected" };
+                    match listing.instances.iter().find(|i| &i.instance_id == instance_id) {
+                        Some(i) if i.protected_from_scale_in == Some(*protect) => {
+                            (Outcome::Done, format!("instance {instance_id} is {wanted}, as intended"))
+                        }
+                        Some(_) => {
+                            let why = format!(
+                                "instance {instance_id} is not {wanted}: the change did not take effect"
+                            );
+                            (Outcome::Failed(why.clone()), why)
+                        }
+                        None => {
+                            let why = format!("instance {instance_id} is gone from {scale_set}");
+                            (Outcome::Skipped(why.clone()), why)
+                        }
+                    }
+                }
+                JournalAction::Autoscale { scale_set, setting, profile, before, after, .. } => {
+                    let observation = fresh.scale_sets.iter().find(|o| &o.key == scale_set)?;
+                    let now = observation.others.setting.as_ref().ok()?;
+                    settle_autoscale(now.as_ref(), setting, profile.as_deref(), before, after)
+                }
+                JournalAction::TaskCap { node_id, to, .. } => {
+                    let nodes = fresh.nodes.as_ref().ok()?;
+                    match nodes.iter().find(|n| &n.id == node_id) {
+                        Some(n) if n.max_concurrent_tasks == *to => {
+                            (Outcome::Done, format!("{}'s task cap is {to}, as intended", n.name))
+                        }
+                        Some(n) => {
+                            let why =
+                                format!("{}'s task cap is {}, not {to}", n.name, n.max_concurrent_tasks);
+                            (Outcome::Failed(why.clone()), why)
+                        }
+                        None => {
+                            let why = format!("node {node_id} is gone");
+                            (Outcome::Skipped(why.clone()), why)
+                        }
+                    }
+                }
+                JournalAction::Drain { node_id, node_name, effect }
+                    if !open_jobs.contains(node_id.as_str()) =>
+                {
+                    let nodes = fresh.nodes.as_ref().ok()?;
+                    let node = nodes.iter().find(|n| &n.id == node_id);
+                    use crate::drain::DrainEffect;
+                    let done = match effect {
+                        DrainEffect::EnableDrain => node.map(|n| n.drain),
+                        DrainEffect::DisableDrain => node.map(|n| !n.drain),
+                        DrainEffect::DeleteNode => Some(node.is_none()),
+                        DrainEffect::CancelTask(_) => None,
+                    }?;
+                    if done {
+                        (Outcome::Done, format!("{node_name} shows it done"))
+                    } else {
+                        let why = format!("{node_name} does not show it done");
+                        (Outcome::Failed(why.clone()), why)
+                    }
+                }
+                _ => return None,
+            };
+            Some(InterruptedIntent { intent: (*record).clone(), outcome, note: format!("{SETTLED}: {seen}") })
         })
         .collect()
 }
 
-fn settle(action: &Action, fresh: &Snapshot) -> Option<Outcome> {
+fn settle(action: &Action, fresh: &Snapshot) -> Option<(Outcome, String)> {
     match action {
         Action::DeleteTarget { target_id, .. } => {
             let targets = fresh.targets.as_ref().ok()?;
             Some(if targets.iter().any(|t| &t.id == target_id) {
-                Outcome::Failed(format!("interrupted before it ran: {target_id} is still registered"))
+                let why = format!("interrupted before it ran: {target_id} is still registered");
+                (Outcome::Failed(why.clone()), why)
             } else {
-                Outcome::Done
+                (Outcome::Done, format!("{target_id} is no longer registered"))
             })
         }
         Action::Deploy { project_id, release_id, target_ids, .. } => {
@@ -48,12 +153,45 @@ fn settle(action: &Action, fresh: &Snapshot) -> Option<Outcome> {
                 .filter(|d| &d.release_id == release_id)
                 .any(|d| target_ids.iter().all(|target| names_or_reached(d, target)));
             Some(if created {
-                Outcome::Done
+                (Outcome::Done, format!("a deployment of {release_id} covers its targets"))
             } else {
-                Outcome::Failed("interrupted before the deployment was created".into())
+                let why = "interrupted before the deployment was created".to_string();
+                (Outcome::Failed(why.clone()), why)
             })
         }
         Action::Wait { .. } | Action::WaitForDeployment { .. } | Action::Note { .. } => None,
+    }
+}
+
+/// An Autoscale change against the setting as read now: its values are `after` (done), still
+/// `before` (it did not take effect), or neither (someone changed it since: skipped, nothing to
+/// redo).
+fn settle_autoscale(
+    now: Option<&crate::autoscale::Setting>,
+    setting: &str,
+    profile: Option<&str>,
+    before: &crate::autoscale::ProfileValues,
+    after: &crate::autoscale::ProfileValues,
+) -> (Outcome, String) {
+    let Some(now) = now.filter(|s| s.name.eq_ignore_ascii_case(setting)) else {
+        let why = format!("the Autoscale setting {setting} is gone");
+        return (Outcome::Skipped(why.clone()), why);
+    };
+    let capacity = match profile {
+        Some(name) => now.profiles.iter().find(|p| p.name == name).map(|p| p.capacity),
+        None => None,
+    };
+    let values = crate::autoscale::ProfileValues { enabled: now.enabled, capacity };
+    if values == *after {
+        (Outcome::Done, format!("Autoscale setting {setting} is {values}, as intended"))
+    } else if values == *before {
+        let why = format!("Autoscale setting {setting} is still {values}: the change did not take effect");
+        (Outcome::Failed(why.clone()), why)
+    } else {
+        let why = format!(
+            "Autoscale setting {setting} is {values}, neither as before nor as intended: changed since"
+        );
+        (Outcome::Skipped(why.clone()), why)
     }
 }
 
@@ -81,6 +219,7 @@ mod tests {
             reason: "test".into(),
             action: JournalAction::Planned { action },
             outcome: None,
+            note: None,
         }
     }
 
@@ -105,6 +244,122 @@ mod tests {
             target_ids: targets.iter().map(|t| t.to_string()).collect(),
             target_names: targets.iter().map(|t| t.to_string()).collect(),
         }
+    }
+
+    fn intent_of(action: JournalAction) -> Record {
+        Record { action, ..intent("prod", delete("Machines-1")) }
+    }
+
+    /// Defect 1 of issue 15: a scale the console quit on is settled against the capacity now.
+    #[test]
+    fn a_scale_is_done_when_the_capacity_is_its_target_and_failed_otherwise() {
+        let fresh = SnapshotBuilder::new(at(10)).set("web", 5, vec![]).build();
+        let key = fresh.scale_sets[0].key.clone();
+        let reached = intent_of(JournalAction::Scale { scale_set: key.clone(), from: Some(3), to: 5 });
+        let missed = intent_of(JournalAction::Scale { scale_set: key, from: Some(5), to: 7 });
+        let settled = resolve_interrupted(&[&reached, &missed], "prod", &fresh);
+        assert_eq!(settled.len(), 2);
+        assert_eq!(settled[0].outcome, Outcome::Done);
+        assert!(
+            settled[0].note.starts_with("settled after an interruption: capacity is 5"),
+            "{}",
+            settled[0].note
+        );
+        assert!(matches!(&settled[1].outcome, Outcome::Failed(why) if why.contains("not 7")));
+        let unread = SnapshotBuilder::new(at(10)).failed_set("web").build();
+        assert!(
+            resolve_interrupted(&[&reached], "prod", &unread).is_empty(),
+            "a failed listing proves nothing"
+        );
+    }
+
+    /// Issue 15 defect 1 for Autoscale changes: settled against the setting as read now.
+    #[test]
+    fn an_autoscale_change_is_settled_against_the_setting_now() {
+        use crate::autoscale::{CapacityRange, ProfileValues};
+        let range = |minimum, maximum, default| Some(CapacityRange { minimum, maximum, default });
+        let before = ProfileValues { enabled: true, capacity: range(2, 6, 3) };
+        let after = ProfileValues { enabled: true, capacity: range(2, 8, 3) };
+        let setting_with = |maximum: u32| {
+            let resource = serde_json::json!({
+                "id": "/subscriptions/s/resourceGroups/rg/providers/microsoft.insights/autoscalesettings/web-autoscale",
+                "name": "web-autoscale",
+                "properties": {
+                    "enabled": true,
+                    "targetResourceUri": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/web",
+                    "profiles": [{"name": "default", "capacity": {"minimum": "2", "maximum": maximum.to_string(), "default": "3"}, "rules": []}]
+                }
+            });
+            crate::autoscale::parse_setting(&resource).expect("a valid setting")
+        };
+        let with = |setting: Option<crate::autoscale::Setting>| {
+            let mut fresh = SnapshotBuilder::new(at(10)).set("web", 3, vec![]).build();
+            fresh.scale_sets[0].others.setting = Ok(setting);
+            fresh
+        };
+        let key = with(None).scale_sets[0].key.clone();
+        let record = intent_of(JournalAction::Autoscale {
+            scale_set: key,
+            setting: "web-autoscale".into(),
+            profile: Some("default".into()),
+            before,
+            after,
+            concurrency: "re-read".into(),
+        });
+        let outcome = |fresh: &Snapshot| resolve_interrupted(&[&record], "prod", fresh)[0].outcome.clone();
+        assert_eq!(outcome(&with(Some(setting_with(8)))), Outcome::Done);
+        assert!(
+            matches!(outcome(&with(Some(setting_with(6)))), Outcome::Failed(why) if why.contains("did not take effect"))
+        );
+        assert!(
+            matches!(outcome(&with(Some(setting_with(9)))), Outcome::Skipped(why) if why.contains("changed since"))
+        );
+        assert!(matches!(outcome(&with(None)), Outcome::Skipped(why) if why.contains("gone")));
+        let mut unread = with(None);
+        unread.scale_sets[0].others.setting = Err(crate::snapshot::ReadFailure::new("autoscale", "403"));
+        assert!(
+            resolve_interrupted(&[&record], "prod", &unread).is_empty(),
+            "an unread setting proves nothing"
+        );
+    }
+
+    #[test]
+    fn protection_and_task_caps_are_settled_against_what_is_there() {
+        let mut protected = crate::reconcile::testkit::vm("web", 1);
+        protected.protected_from_scale_in = Some(true);
+        let mut fresh = SnapshotBuilder::new(at(10)).set("web", 1, vec![protected]).build();
+        fresh.nodes = Ok(vec![crate::model::Node {
+            id: "N-1".into(),
+            name: "OCTO-1".into(),
+            last_seen: None,
+            is_offline: false,
+            drain: false,
+            max_concurrent_tasks: 0,
+            running_tasks: 0,
+            version: None,
+        }]);
+        let key = fresh.scale_sets[0].key.clone();
+        let protect =
+            intent_of(JournalAction::Protect { scale_set: key, instance_id: "1".into(), protect: true });
+        let cap = intent_of(JournalAction::TaskCap { node_id: "N-1".into(), from: Some(0), to: 5 });
+        let undrain = intent_of(JournalAction::Drain {
+            node_id: "N-1".into(),
+            node_name: "OCTO-1".into(),
+            effect: crate::drain::DrainEffect::DisableDrain,
+        });
+        let job = intent_of(JournalAction::DrainJob {
+            node_id: "N-1".into(),
+            node_name: "OCTO-1".into(),
+            force: false,
+            wait_secs: 60,
+        });
+        let settled = resolve_interrupted(&[&protect, &cap, &undrain], "prod", &fresh);
+        let outcomes: Vec<&Outcome> = settled.iter().map(|s| &s.outcome).collect();
+        assert_eq!(outcomes[0], &Outcome::Done);
+        assert!(matches!(outcomes[1], Outcome::Failed(why) if why.contains("task cap is 0")));
+        assert_eq!(outcomes[2], &Outcome::Done, "drain is off");
+        let with_job = resolve_interrupted(&[&job, &undrain], "prod", &fresh);
+        assert!(with_job.is_empty(), "a drain job's steps are left to the job, which resumes");
     }
 
     #[test]

@@ -29,6 +29,16 @@ impl ApplyLock {
     }
 }
 
+/// The profile's lock beside `journal`, held by a change from its intent to its result, so that
+/// settling interrupted intents (which takes it too) never settles a change still running here.
+pub async fn hold_for_change(
+    journal: &crate::journal::Journal,
+    profile: &str,
+) -> Result<ApplyLock, crate::journal::JournalError> {
+    let path = path_beside(journal.path(), profile);
+    ApplyLock::acquire(&path).await.map_err(|cause| crate::journal::JournalError::Io { path, cause })
+}
+
 /// `apply-<profile>.lock` in the journal's directory.
 pub fn path_beside(journal: &Path, profile: &str) -> PathBuf {
     let dir = journal.parent().map(PathBuf::from).unwrap_or_default();

@@ -13,11 +13,13 @@ mod approval;
 mod deploy;
 mod interrupted;
 mod lock;
+mod settle;
 
-pub use approval::{confirmation_for, Confirmation};
+pub use approval::{confirm_word, confirmation_for, delete_count, Change, Confirmation};
 pub use deploy::intent_marker;
-pub use interrupted::{resolve_interrupted, InterruptedIntent};
-pub use lock::{path_beside as lock_path, ApplyLock};
+pub use interrupted::{resolve_interrupted, InterruptedIntent, SETTLED};
+pub use lock::{hold_for_change, path_beside as lock_path, ApplyLock};
+pub use settle::{settle_and_report, settle_pending};
 
 use crate::config::Profile;
 use crate::inventory::Collector;
@@ -104,6 +106,10 @@ impl Executor {
                 lock_path,
             }),
         }
+    }
+
+    pub fn profile_name(&self) -> &str {
+        &self.inner.profile_name
     }
 
     pub fn journal(&self) -> &Journal {

@@ -186,10 +186,19 @@ fn concurrent_appends_from_two_handles_stay_whole_lines() {
 }
 
 #[test]
-fn operator_comes_from_user_then_username_then_unknown() {
-    assert_eq!(operator_from(Some("alice".into()), Some("ALICE".into())), "alice");
-    assert_eq!(operator_from(Some("  ".into()), Some("bob".into())), "bob");
-    assert_eq!(operator_from(None, None), "unknown");
+fn operator_comes_from_user_then_username_then_the_os_account() {
+    let account = || Some("svc-deploy".to_string());
+    assert_eq!(operator_from(Some("alice".into()), Some("ALICE".into()), account), "alice");
+    assert_eq!(operator_from(Some("  ".into()), Some("bob".into()), account), "bob");
+    assert_eq!(operator_from(None, None, account), "svc-deploy", "USER unset: the account's name");
+    assert_eq!(operator_from(None, None, || None), "unknown");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_os_account_name_is_found() {
+    let name = account_name().expect("this process runs as an account with a name");
+    assert!(!name.trim().is_empty());
 }
 
 #[test]

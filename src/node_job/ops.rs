@@ -103,6 +103,7 @@ impl NodeJobRunner {
             to: cap,
         };
         let reason = if reason.trim().is_empty() { "set an HA node's task cap" } else { reason };
+        let _lock = crate::executor::hold_for_change(&self.journal, &self.profile).await?;
         let intent = self.journal.append_intent(&self.profile, reason, action, self.now())?;
         let change = NodeChange { max_concurrent_tasks: Some(cap), ..Default::default() };
         let called = self.client.update_node(&found.id, &change).await;
@@ -141,6 +142,7 @@ impl NodeJobRunner {
             effect: DrainEffect::DisableDrain,
         };
         let reason = if reason.trim().is_empty() { "turn drain off" } else { reason };
+        let _lock = crate::executor::hold_for_change(&self.journal, &self.profile).await?;
         let intent = self.journal.append_intent(&self.profile, reason, action, self.now())?;
         let called = self
             .client

@@ -216,6 +216,7 @@ impl DrainSession {
             runner.journal.append_result(&intent, Outcome::Skipped(err.to_string()), now)?;
             return Err(err);
         }
+        let _lock = crate::executor::hold_for_change(&runner.journal, &runner.profile).await?;
         let intent = runner.journal.append_intent(&runner.profile, reason, action, now)?;
         let client = &runner.client;
         let called = match &effect {

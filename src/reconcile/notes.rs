@@ -87,11 +87,19 @@ fn read_failures(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
         ));
     }
     if inventory.snapshot.environment_id.is_none() {
+        // Unresolved because Octopus could not be read (an unset API key, say) is not "not found":
+        // name the failed read instead.
+        let reason = match &inventory.snapshot.targets {
+            Err(failure) => format!("the configured environment could not be looked up: {failure}"),
+            Ok(_) => {
+                "the configured environment was not found in Octopus: no deployment will be proposed".into()
+            }
+        };
         out.push(note(
             "note:environment-unresolved".into(),
             Severity::Error,
             "environment not resolved".into(),
-            "the configured environment was not found in Octopus: no deployment will be proposed".into(),
+            reason,
             vec![],
         ));
     }
@@ -214,7 +222,9 @@ fn target_findings(
             continue;
         }
         if let Some((found, instance)) = inventory.vm_of(&target.id) {
-            if !target.health.is_deployable() || instance.power_state != PowerState::Running {
+            // A VM being deleted takes its tentacle with it: nothing to check.
+            let going = instance.provisioning_state == ProvisioningState::Deleting;
+            if !going && (!target.health.is_deployable() || instance.power_state != PowerState::Running) {
                 out.push(note(
                     format!("note:unreachable:{}", target.id),
                     Severity::Warning,

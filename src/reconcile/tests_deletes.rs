@@ -167,6 +167,21 @@ fn stopped_vm_target_is_not_deleted() {
     );
 }
 
+/// A VM being deleted (a scale-in) will take its tentacle with it: "check the VM" is no advice.
+#[test]
+fn a_deleting_vm_gets_no_tentacle_unreachable_note() {
+    let mut history = History::default();
+    let going = crate::model::Instance { provisioning_state: ProvisioningState::Deleting, ..vm("web", 2) };
+    let mut unreachable = target_on("Machines-2", "web", 2);
+    unreachable.health = HealthStatus::Unavailable;
+    let snapshot = SnapshotBuilder::new(at(0))
+        .set("web", 2, vec![vm("web", 1), going])
+        .targets(vec![target_on("Machines-1", "web", 1), unreachable])
+        .build();
+    let plan = refresh(&mut history, &snapshot);
+    assert!(plan.actions.iter().all(|a| a.id != "note:unreachable:Machines-2"), "{:?}", plan.actions);
+}
+
 #[test]
 fn deleting_vm_keeps_its_target() {
     let mut history = History::default();

@@ -124,6 +124,8 @@ impl Scaling {
         };
 
         let action = JournalAction::Scale { scale_set: key.clone(), from: Some(from), to };
+        // Held until the result is journaled: settling (which takes it) never settles this change.
+        let _lock = crate::executor::hold_for_change(&self.journal, &self.profile_name).await?;
         let intent = self.journal.append_intent(&self.profile_name, &proposal.request.reason, action, now)?;
         let operation = match provider.set_capacity(key, to, etag).await {
             Ok(operation) => operation,

@@ -69,6 +69,10 @@ impl Scaling {
         &self.profile_name
     }
 
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
     pub fn journal(&self) -> &Journal {
         &self.journal
     }

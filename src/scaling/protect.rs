@@ -116,6 +116,8 @@ impl Scaling {
             instance_id: proposal.instance.instance_id.clone(),
             protect: proposal.protect,
         };
+        // Held until the result is journaled: settling (which takes it) never settles this change.
+        let _lock = crate::executor::hold_for_change(&self.journal, &self.profile_name).await?;
         let intent = self.journal.append_intent(&self.profile_name, &proposal.reason, action, self.now())?;
         let sent = provider
             .set_scale_in_protection(&proposal.scale_set, &proposal.instance.instance_id, proposal.protect)

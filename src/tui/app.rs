@@ -14,10 +14,13 @@ pub enum PaneId {
     Targets,
     Nodes,
     Diffs,
+    /// The audit trail: every intent and its result, newest first.
+    Journal,
 }
 
 impl PaneId {
-    pub const ALL: [PaneId; 4] = [PaneId::Instances, PaneId::Targets, PaneId::Nodes, PaneId::Diffs];
+    pub const ALL: [PaneId; 5] =
+        [PaneId::Instances, PaneId::Targets, PaneId::Nodes, PaneId::Diffs, PaneId::Journal];
 
     pub fn index(self) -> usize {
         match self {
@@ -25,6 +28,7 @@ impl PaneId {
             PaneId::Targets => 1,
             PaneId::Nodes => 2,
             PaneId::Diffs => 3,
+            PaneId::Journal => 4,
         }
     }
 
@@ -34,15 +38,27 @@ impl PaneId {
             PaneId::Targets => "Targets",
             PaneId::Nodes => "Nodes",
             PaneId::Diffs => "Diffs",
+            PaneId::Journal => "Journal",
+        }
+    }
+
+    /// The `:` alias that shows the pane (`:nodes`).
+    pub fn alias(self) -> &'static str {
+        match self {
+            PaneId::Instances => "instances",
+            PaneId::Targets => "targets",
+            PaneId::Nodes => "nodes",
+            PaneId::Diffs => "diffs",
+            PaneId::Journal => "journal",
         }
     }
 
     pub fn next(self) -> PaneId {
-        PaneId::ALL[(self.index() + 1) % 4]
+        PaneId::ALL[(self.index() + 1) % PaneId::ALL.len()]
     }
 
     pub fn prev(self) -> PaneId {
-        PaneId::ALL[(self.index() + 3) % 4]
+        PaneId::ALL[(self.index() + PaneId::ALL.len() - 1) % PaneId::ALL.len()]
     }
 }
 
@@ -76,62 +92,7 @@ impl<T> PaneData<T> {
     }
 }
 
-/// Cursor, scroll, filter and sort of one pane. `view` holds indices into the pane's rows
-/// (filtered and sorted), rebuilt when the rows, filter or sort change, never per frame.
-#[derive(Debug, Clone, Default)]
-pub struct TableView {
-    pub view: Vec<usize>,
-    pub cursor: usize,
-    pub offset: usize,
-    pub filter: String,
-    /// Column index sorted on (ascending); None keeps the server's order.
-    pub sort: Option<usize>,
-}
-
-impl TableView {
-    /// Rebuild `view` for `rows`, keeping the cursor on the row with the same key when it survives.
-    pub fn rebuild<T: PaneRow>(&mut self, rows: &[T], keep_key: Option<String>) {
-        let needle = self.filter.to_lowercase();
-        let mut view: Vec<usize> = (0..rows.len())
-            .filter(|&i| needle.is_empty() || rows[i].filter_text().to_lowercase().contains(&needle))
-            .collect();
-        if let Some(column) = self.sort {
-            view.sort_by_cached_key(|&i| rows[i].sort_key(column));
-        }
-        self.view = view;
-        if let Some(key) = keep_key {
-            if let Some(pos) = self.view.iter().position(|&i| rows[i].key() == key) {
-                self.cursor = pos;
-            }
-        }
-        self.clamp();
-    }
-
-    pub fn clamp(&mut self) {
-        self.cursor = self.cursor.min(self.view.len().saturating_sub(1));
-        self.offset = self.offset.min(self.cursor);
-    }
-
-    /// Move by `delta` rows (negative up).
-    pub fn step(&mut self, delta: isize) {
-        let last = self.view.len().saturating_sub(1) as isize;
-        self.cursor = (self.cursor as isize + delta).clamp(0, last.max(0)) as usize;
-    }
-
-    /// Scroll so the cursor is inside a window of `height` rows.
-    pub fn scroll_into_view(&mut self, height: usize) {
-        let height = height.max(1);
-        if self.cursor < self.offset {
-            self.offset = self.cursor;
-        } else if self.cursor >= self.offset + height {
-            self.offset = self.cursor + 1 - height;
-        }
-    }
-
-    pub fn selected_index(&self) -> Option<usize> {
-        self.view.get(self.cursor).copied()
-    }
-}
+pub use super::table_view::{Filter, TableView};
 
 /// The background refresh, as the header shows it.
 #[derive(Debug, Clone, Default)]
@@ -165,26 +126,37 @@ impl Progress {
     }
 }
 
-/// A line for the status bar.
+/// A line for the status bar. It goes by itself after a while (`NOTICE_SECS`, longer for errors),
+/// so a message about a trouble that has passed does not stay on screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     pub text: String,
     pub error: bool,
+    pub at: OffsetDateTime,
 }
+
+/// How long a notice stays: information, then errors.
+pub const NOTICE_SECS: i64 = 20;
+pub const ERROR_NOTICE_SECS: i64 = 60;
 
 /// What is drawn over the panes.
 #[derive(Debug, Clone)]
 pub enum Overlay {
     None,
-    Help,
+    /// The key table; scrolls when it does not fit.
+    Help {
+        scroll: u16,
+    },
     Details {
         title: String,
         lines: Vec<String>,
         scroll: u16,
     },
     Approve(super::dialogs::approve::ApproveDialog),
-    /// The `:` command line.
-    Command(super::text_field::TextField),
+    /// The `:` command line (Tab completes, Up/Down walk the history).
+    Command(super::dialogs::command::CommandLine),
+    /// Quitting while a change or job runs: wait for it, or quit and leave it to be settled.
+    Quit(super::dialogs::quit::QuitDialog),
     /// Typing a filter for the current pane (applied as it is typed).
     Filter(super::text_field::TextField),
     /// An HA-node dialog: confirm, task cap, the drain's question, a refusal.
@@ -219,6 +191,46 @@ pub struct SetSummary {
 
 pub const SPARK_SAMPLES: usize = 120;
 
+/// What connects the panes: which VM each target runs on and which targets each VM carries, as
+/// matched by the product's rule (exact name, DNS suffix ignored).
+#[derive(Debug, Clone, Default)]
+pub struct Links {
+    /// Target id → "vmss-web/3".
+    vm_of_target: std::collections::HashMap<String, String>,
+    /// "rg/vmss-web/3" → target names.
+    targets_of_vm: std::collections::HashMap<String, String>,
+}
+
+impl Links {
+    pub fn new(matching: &crate::matching::Matching, targets: &[Target]) -> Links {
+        let name_of: std::collections::HashMap<&str, &str> =
+            targets.iter().map(|t| (t.id.as_str(), t.name.as_str())).collect();
+        let vm_of_target = matching
+            .target_instance
+            .iter()
+            .map(|(target, vm)| (target.clone(), format!("{}/{}", vm.scale_set.name, vm.instance_id)))
+            .collect();
+        let targets_of_vm = matching
+            .instance_targets
+            .iter()
+            .map(|((set, id), targets)| {
+                let names: Vec<&str> =
+                    targets.iter().map(|t| *name_of.get(t.as_str()).unwrap_or(&t.as_str())).collect();
+                (format!("{set}/{id}"), names.join(", "))
+            })
+            .collect();
+        Links { vm_of_target, targets_of_vm }
+    }
+
+    pub fn vm_of(&self, target_id: &str) -> Option<String> {
+        self.vm_of_target.get(target_id).cloned()
+    }
+
+    pub fn targets_on(&self, instance: &Instance) -> Option<String> {
+        self.targets_of_vm.get(&format!("{}/{}", instance.scale_set, instance.instance_id)).cloned()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ConsoleState {
     pub profile_name: String,
@@ -239,7 +251,24 @@ pub struct ConsoleState {
     pub targets: PaneData<Target>,
     pub nodes: PaneData<Node>,
     pub diffs: PaneData<PlannedAction>,
-    pub tables: [TableView; 4],
+    /// The journal's records, one row per intent with its result (newest first).
+    pub journal: PaneData<super::panes::journal::JournalEntry>,
+    pub tables: [TableView; 5],
+    /// `console.refresh_secs`: data older than a few of these is marked STALE.
+    pub refresh_every_secs: u64,
+    /// `:` commands run, oldest first (Up/Down on the command line walks them).
+    pub command_history: Vec<String>,
+    /// Quit as soon as no change or job is in flight (the quit dialog's "quit when it ends").
+    pub quit_when_idle: bool,
+    /// The server's clock minus this one, for times the server reports (the demo's simulated
+    /// world runs faster than the wall clock).
+    pub server_clock_offset: time::Duration,
+    /// Interrupted intents settled against the real state when the console started.
+    pub settled: Vec<String>,
+    /// Targets ↔ VMs, for the columns that connect the panes.
+    pub links: Links,
+    /// How each configured scale set's VMs are matched to targets.
+    pub match_by: Vec<(crate::model::ScaleSetKey, crate::config::MatchBy)>,
     pub pane: PaneId,
     pub refresh: RefreshStatus,
     /// Diff ids chosen with space / `a`.
@@ -285,7 +314,15 @@ impl ConsoleState {
             targets: PaneData::default(),
             nodes: PaneData::default(),
             diffs: PaneData::default(),
+            journal: PaneData::default(),
             tables: Default::default(),
+            refresh_every_secs: profile.console.refresh_secs.max(1),
+            command_history: Vec::new(),
+            quit_when_idle: false,
+            server_clock_offset: time::Duration::ZERO,
+            settled: Vec::new(),
+            links: Links::default(),
+            match_by: profile.scale_sets.iter().map(|s| (s.key(), s.match_by)).collect(),
             pane: PaneId::Instances,
             refresh: RefreshStatus::default(),
             selected: BTreeSet::new(),
@@ -320,6 +357,18 @@ impl ConsoleState {
             PaneId::Targets => self.targets.rows.len(),
             PaneId::Nodes => self.nodes.rows.len(),
             PaneId::Diffs => self.diffs.rows.len(),
+            PaneId::Journal => self.journal.rows.len(),
+        }
+    }
+
+    /// The count a pane's tab shows: its rows, but for the diffs only what is not done yet (done
+    /// changes are in the journal).
+    pub fn tab_count(&self, pane: PaneId) -> usize {
+        match pane {
+            PaneId::Diffs => {
+                self.diffs.rows.iter().filter(|p| self.progress.get(&p.id) != Some(&Progress::Done)).count()
+            }
+            other => self.row_count(other),
         }
     }
 
@@ -337,6 +386,7 @@ impl ConsoleState {
             PaneId::Targets => table.rebuild(&self.targets.rows, keep),
             PaneId::Nodes => table.rebuild(&self.nodes.rows, keep),
             PaneId::Diffs => table.rebuild(&self.diffs.rows, keep),
+            PaneId::Journal => table.rebuild(&self.journal.rows, keep),
         }
     }
 
@@ -347,6 +397,7 @@ impl ConsoleState {
             PaneId::Targets => self.targets.rows.get(index)?.key(),
             PaneId::Nodes => self.nodes.rows.get(index)?.key(),
             PaneId::Diffs => self.diffs.rows.get(index)?.key(),
+            PaneId::Journal => self.journal.rows.get(index)?.key(),
         })
     }
 
@@ -366,24 +417,67 @@ impl ConsoleState {
             PaneId::Targets => (self.targets.good_at, self.targets.error.as_deref()),
             PaneId::Nodes => (self.nodes.good_at, self.nodes.error.as_deref()),
             PaneId::Diffs => (self.diffs.good_at, self.diffs.error.as_deref()),
+            PaneId::Journal => (self.journal.good_at, self.journal.error.as_deref()),
         }
     }
 
+    /// How old data may get before it is marked STALE: a few refresh intervals, whatever the
+    /// request in flight is doing (a hung server never answers, so its timeout is no guide).
+    pub fn stale_after_secs(&self) -> i64 {
+        (3 * self.refresh_every_secs as i64).max(10)
+    }
+
+    /// The pane's data is stale: its last read failed, or its last good read is too old.
+    pub fn is_stale(&self, pane: PaneId) -> bool {
+        match self.pane_status(pane) {
+            (_, Some(_)) => true,
+            (Some(good_at), None) => (self.now - good_at).whole_seconds() > self.stale_after_secs(),
+            (None, None) => false,
+        }
+    }
+
+    /// What runs in the background and would be cut short by quitting: approved changes, a
+    /// scale or protection change, HA-node jobs. One phrase each.
+    pub fn in_flight(&self) -> Vec<String> {
+        let mut running = Vec::new();
+        let approved =
+            self.progress.values().filter(|p| matches!(p, Progress::Queued | Progress::Running)).count();
+        if approved > 0 {
+            running.push(format!("{approved} approved change(s)"));
+        }
+        if let Some(what) = &self.scale.running {
+            running.push(what.clone());
+        }
+        for job in self.jobs.jobs.values().filter(|job| job.is_running()) {
+            running.push(format!("the {} of {}", job.kind.label(), job.node_name));
+        }
+        running
+    }
+
     pub fn say(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice { text: text.into(), error: false });
+        self.notify(text.into(), false);
     }
 
     pub fn warn(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice { text: text.into(), error: true });
+        self.notify(text.into(), true);
+    }
+
+    /// Set the status line. Times in it read relative ("2m ago"); the same text again only
+    /// renews it, it is never said twice.
+    fn notify(&mut self, text: String, error: bool) {
+        let text = super::relative_time::relative(&text, self.now);
+        self.notice = Some(Notice { text, error, at: self.now });
+    }
+
+    /// Drop the notice once it has been up long enough.
+    pub fn expire_notice(&mut self) {
+        if let Some(notice) = &self.notice {
+            let limit = if notice.error { ERROR_NOTICE_SECS } else { NOTICE_SECS };
+            if (self.now - notice.at).whole_seconds() > limit {
+                self.notice = None;
+            }
+        }
     }
 }
 
-/// "12s ago", "3m ago", "2h ago".
-pub fn age(since: OffsetDateTime, now: OffsetDateTime) -> String {
-    let secs = (now - since).whole_seconds().max(0);
-    match secs {
-        0..=119 => format!("{secs}s ago"),
-        120..=7199 => format!("{}m ago", secs / 60),
-        _ => format!("{}h ago", secs / 3600),
-    }
-}
+pub use super::relative_time::age;

@@ -12,11 +12,18 @@ use ratatui::Frame;
 pub fn render_status(frame: &mut Frame<'_>, area: Rect, model: &ConsoleState) {
     let theme = model.theme;
     match &model.overlay {
-        Overlay::Command(field) => {
-            return super::dialogs::command::render_prompt(frame, area, theme, ":", field)
+        Overlay::Command(line) => {
+            return super::dialogs::command::render_prompt(
+                frame,
+                area,
+                theme,
+                ":",
+                &line.field,
+                line.hint.as_deref(),
+            )
         }
         Overlay::Filter(field) => {
-            return super::dialogs::command::render_prompt(frame, area, theme, "/", field)
+            return super::dialogs::command::render_prompt(frame, area, theme, "/", field, None)
         }
         _ => {}
     }

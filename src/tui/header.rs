@@ -48,10 +48,19 @@ pub fn render_header(frame: &mut Frame<'_>, area: Rect, model: &ConsoleState) {
 fn refresh_span(model: &ConsoleState) -> Span<'static> {
     let theme = model.theme;
     let finished = model.refresh.last_finished.map(|at| age(at, model.now));
+    let running = model.refresh.in_flight_since.map(|since| age(since, model.now));
+    // Old data is not fresh just because a request is on its way: a hung server never answers.
+    let stale = PaneId::ALL.into_iter().any(|pane| pane != PaneId::Journal && model.is_stale(pane));
     match (&model.refresh.last_error, finished) {
         (Some(_), Some(ago)) => Span::styled(format!("refresh FAILED {ago} "), theme.tone(Tone::Bad)),
         _ if model.refresh.in_flight_since.is_some() && model.refresh.last_finished.is_none() => {
             Span::styled("refreshing… ".to_string(), theme.tone(Tone::Busy))
+        }
+        (None, Some(ago)) if stale => {
+            let waiting = running
+                .map(|since| format!(", a refresh started {since} has not answered"))
+                .unwrap_or_default();
+            Span::styled(format!("STALE: refreshed {ago}{waiting} "), theme.tone(Tone::Bad))
         }
         (None, Some(ago)) => {
             let busy = if model.refresh.in_flight_since.is_some() { " (refreshing)" } else { "" };
@@ -65,21 +74,23 @@ pub fn render_tabs(frame: &mut Frame<'_>, area: Rect, model: &ConsoleState) {
     let theme = model.theme;
     let mut spans = Vec::new();
     for pane in PaneId::ALL {
-        let (_, error) = model.pane_status(pane);
-        let mut label = format!(" {} {} ({})", pane.index() + 1, pane.title(), model.row_count(pane));
-        if error.is_some() {
+        let stale = pane != PaneId::Journal && model.is_stale(pane);
+        // Narrow terminals: the journal tab by its number only.
+        let title = if pane == PaneId::Journal && area.width < 90 { "Jrnl" } else { pane.title() };
+        let mut label = format!(" {} {title} ({})", pane.index() + 1, model.tab_count(pane));
+        if stale {
             label.push_str(" STALE");
         }
         label.push(' ');
         let style = if pane == model.pane {
             theme.focused_button()
-        } else if error.is_some() {
+        } else if stale {
             theme.tone(Tone::Bad)
         } else {
             ratatui::style::Style::default()
         };
         spans.push(Span::styled(label, style));
-        spans.push(Span::raw(" "));
+        spans.push(Span::raw(if area.width < 90 { "" } else { " " }));
     }
     if !model.selected.is_empty() {
         spans.push(Span::styled(format!(" {} selected ", model.selected.len()), theme.tone(Tone::Warn)));

@@ -16,10 +16,17 @@ pub enum Action {
     Up,
     PageDown,
     PageUp,
+    /// Half a page (Ctrl-D / Ctrl-U, as in less, vim and k9s).
+    HalfPageDown,
+    HalfPageUp,
     Top,
     Bottom,
     Filter,
     Sort,
+    /// Reverse the sort order.
+    ReverseSort,
+    /// Esc: back out one level (clear the filter, then the selection).
+    Back,
     Details,
     CommandLine,
     Help,
@@ -52,8 +59,8 @@ pub enum Action {
 }
 
 impl Action {
-    /// Changes the managed systems (Azure, Octopus). Refused in read-only mode, in one place:
-    /// `update::dispatch`. Demo events only touch the in-process simulator.
+    /// Changes something: the managed systems (Azure, Octopus) or, for the demo's world keys, the
+    /// simulated world. Refused in read-only mode, in one place: `update::dispatch`.
     pub fn is_mutating(&self) -> bool {
         matches!(
             self,
@@ -64,6 +71,7 @@ impl Action {
                 | Action::Undrain
                 | Action::TaskCap
                 | Action::DeleteNode
+                | Action::Demo(_)
         )
     }
 }
@@ -87,6 +95,9 @@ const fn key(code: KeyCode) -> Chord {
 }
 const fn ch(c: char) -> Chord {
     Chord { code: KeyCode::Char(c), ctrl: false }
+}
+const fn ctrl(c: char) -> Chord {
+    Chord { code: KeyCode::Char(c), ctrl: true }
 }
 
 pub struct Binding {
@@ -124,14 +135,36 @@ pub static BINDINGS: &[Binding] = &[
     bind(&[ch('2')], "2", Action::ShowPane(PaneId::Targets), "", "Octopus targets", Global, false),
     bind(&[ch('3')], "3", Action::ShowPane(PaneId::Nodes), "", "HA nodes", Global, false),
     bind(&[ch('4')], "4", Action::ShowPane(PaneId::Diffs), "", "pending diffs (the plan)", Global, false),
+    bind(
+        &[ch('5')],
+        "5",
+        Action::ShowPane(PaneId::Journal),
+        "",
+        "the journal: who did what, why, and how it ended",
+        Global,
+        false,
+    ),
     bind(&[ch('j'), key(KeyCode::Down)], "j/↓", Action::Down, "", "next row", Global, false),
     bind(&[ch('k'), key(KeyCode::Up)], "k/↑", Action::Up, "", "previous row", Global, false),
     bind(&[key(KeyCode::PageDown)], "PgDn", Action::PageDown, "", "page down", Global, false),
     bind(&[key(KeyCode::PageUp)], "PgUp", Action::PageUp, "", "page up", Global, false),
+    bind(&[ctrl('d')], "^D", Action::HalfPageDown, "", "half a page down", Global, false),
+    bind(&[ctrl('u')], "^U", Action::HalfPageUp, "", "half a page up", Global, false),
     bind(&[ch('g'), key(KeyCode::Home)], "g", Action::Top, "", "first row", Global, false),
     bind(&[ch('G'), key(KeyCode::End)], "G", Action::Bottom, "", "last row", Global, false),
-    bind(&[ch('/')], "/", Action::Filter, "filter", "filter rows", Global, true),
+    bind(&[ch('/')], "/", Action::Filter, "filter", "filter rows (a regular expression)", Global, true),
+    bind(&[], "/!", Action::Filter, "", "filter out rows that match (/!text)", Global, false),
     bind(&[ch('s')], "s", Action::Sort, "sort", "sort by the next column", Global, false),
+    bind(&[ch('o')], "o", Action::ReverseSort, "", "reverse the sort order", Global, false),
+    bind(
+        &[key(KeyCode::Esc)],
+        "Esc",
+        Action::Back,
+        "",
+        "back out one level: close, clear the filter, clear the selection",
+        Global,
+        false,
+    ),
     bind(
         &[key(KeyCode::Enter)],
         "Enter",
@@ -213,7 +246,7 @@ pub static BINDINGS: &[Binding] = &[
         ":",
         Action::CommandLine,
         "command",
-        "command (:profile :scale :drain :doctor :refresh :quit)",
+        "command line (Tab completes, ↑/↓ history; :help lists the commands)",
         Global,
         true,
     ),
@@ -254,11 +287,11 @@ pub static BINDINGS: &[Binding] = &[
         true,
     ),
     bind(
-        &[ch('q'), Chord { code: KeyCode::Char('c'), ctrl: true }],
-        "q",
+        &[ch('q'), ctrl('c')],
+        "q/^C",
         Action::Quit,
         "quit",
-        "quit",
+        "quit (asks first while a change or job runs)",
         Global,
         true,
     ),

@@ -128,6 +128,13 @@ pub enum WorkerEvent {
     Scale(ScaleReport),
     /// Something the worker could not do (history file, journal); one sentence.
     Failed(String),
+    /// The journal's records (read at start and whenever the file changed), or why it could not
+    /// be read.
+    Journal(Result<Vec<crate::journal::Record>, String>),
+    /// Interrupted intents settled against the real state at start, one line each.
+    Settled(Vec<String>),
+    /// The server's clock minus this one (the demo's simulated world runs faster).
+    ServerClock(time::Duration),
 }
 
 /// One finished refresh: the snapshot and the plan made from it.

@@ -108,7 +108,8 @@ impl TextField {
         changed
     }
 
-    fn takes(&self, c: char) -> bool {
+    /// Whether the field takes `c` (a digits field takes digits while it has room).
+    pub fn takes(&self, c: char) -> bool {
         match self.accepts {
             Accepts::Text => true,
             Accepts::Digits(most) => c.is_ascii_digit() && self.value().chars().count() < most,

@@ -2,16 +2,18 @@
 //! here, as a plain function (no IO, no clock: time arrives as `Msg::Tick`). Effects are carried
 //! out by the event loop and the worker.
 
-use super::app::{CapacitySample, ConsoleState, Overlay, PaneId, Progress, SetSummary, SPARK_SAMPLES};
+use super::app::{ConsoleState, Filter, Overlay, PaneId, Progress};
 use super::dialogs::approve::{ApproveDialog, Outcome as DialogOutcome};
-use super::dialogs::command;
+use super::dialogs::command::{self, CommandLine, LineEvent};
+use super::dialogs::quit::{Outcome as QuitOutcome, QuitDialog};
 use super::keymap::{self, Action};
-use super::messages::{DemoEvent, NodeRequest, Refresh, ScaleJob, WorkerEvent};
+use super::messages::{DemoEvent, NodeRequest, ScaleJob, WorkerEvent};
 use super::panes::{self, effective_offset};
 use super::text_field::TextField;
+pub use super::update_refresh::apply_refresh;
 use super::view;
 use crate::journal::Outcome;
-use crate::model::{PlannedAction, PowerState, ProvisioningState};
+use crate::model::PlannedAction;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use time::OffsetDateTime;
@@ -54,32 +56,45 @@ pub fn update(model: &mut ConsoleState, msg: Msg) -> Vec<Effect> {
         }
         Msg::Tick(now) => {
             model.now = now;
-            vec![]
+            model.expire_notice();
+            quit_if_idle(model)
         }
-        Msg::Worker(event) => on_worker(model, event),
+        Msg::Worker(event) => {
+            // A result that ends the last change in flight may be what a pending quit waits for.
+            let mut effects = on_worker(model, event);
+            if !effects.contains(&Effect::Quit) {
+                effects.extend(quit_if_idle(model));
+            }
+            effects
+        }
     }
 }
 
 fn on_key(model: &mut ConsoleState, key: KeyEvent) -> Vec<Effect> {
+    let (read_only, size, theme, context) = (model.read_only, model.size, model.theme, model.key_context());
+    let history = model.command_history.clone();
+    let words = completion_words(model);
     match &mut model.overlay {
         Overlay::None => match keymap::lookup(&key, &model.key_context()) {
             Some(action) => dispatch(model, action),
             None => vec![],
         },
-        Overlay::Help => {
+        Overlay::Help { scroll } => {
+            let area = Rect::new(0, 0, size.0, size.1);
+            let max = super::dialogs::help::max_scroll(area, theme, &context);
             if matches!(key.code, KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter) {
                 model.overlay = Overlay::None;
+            } else {
+                *scroll = scrolled(*scroll, &key, max);
             }
             vec![]
         }
-        Overlay::Details { scroll, .. } => {
+        Overlay::Details { scroll, lines, .. } => {
+            // The details box is the screen less a margin; it shows its height less the border.
+            let max = lines.len().saturating_sub(usize::from(size.1.saturating_sub(4)));
             match key.code {
                 KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter => model.overlay = Overlay::None,
-                KeyCode::Char('j') | KeyCode::Down => *scroll = scroll.saturating_add(1),
-                KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
-                KeyCode::PageDown => *scroll = scroll.saturating_add(10),
-                KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
-                _ => {}
+                _ => *scroll = scrolled(*scroll, &key, u16::try_from(max).unwrap_or(u16::MAX)),
             }
             vec![]
         }
@@ -95,15 +110,18 @@ fn on_key(model: &mut ConsoleState, key: KeyEvent) -> Vec<Effect> {
                 confirm(model, actions)
             }
         },
-        Overlay::Command(field) => match key.code {
-            KeyCode::Esc => {
+        Overlay::Command(line) => match line.on_key(&key, &history, read_only, &words) {
+            LineEvent::Stay => vec![],
+            LineEvent::Cancel => {
                 model.overlay = Overlay::None;
                 vec![]
             }
-            KeyCode::Enter => {
-                let line = field.value().to_string();
+            LineEvent::Run(text) => {
                 model.overlay = Overlay::None;
-                match command::parse(&line) {
+                if !text.is_empty() && model.command_history.last() != Some(&text) {
+                    model.command_history.push(text.clone());
+                }
+                match command::parse(&text) {
                     Ok(action) => dispatch(model, action),
                     Err(message) => {
                         model.warn(message);
@@ -111,9 +129,23 @@ fn on_key(model: &mut ConsoleState, key: KeyEvent) -> Vec<Effect> {
                     }
                 }
             }
-            _ => {
-                field.on_key(&key);
+        },
+        Overlay::Quit(dialog) => match dialog.on_key(&key) {
+            QuitOutcome::Stay => vec![],
+            QuitOutcome::Cancel => {
+                model.overlay = Overlay::None;
+                model.say("not quitting");
                 vec![]
+            }
+            QuitOutcome::QuitWhenIdle => {
+                model.overlay = Overlay::None;
+                model.quit_when_idle = true;
+                model.say("quitting once what runs has ended and its result is journaled (q again asks)");
+                quit_if_idle(model)
+            }
+            QuitOutcome::QuitNow => {
+                model.quit = true;
+                vec![Effect::Quit]
             }
         },
         Overlay::Node(_) => super::update_nodes::on_dialog_key(model, &key),
@@ -140,10 +172,43 @@ fn on_key(model: &mut ConsoleState, key: KeyEvent) -> Vec<Effect> {
     }
 }
 
+/// A scroll position after a scrolling key (j/k, arrows, PgDn/PgUp, Ctrl-D/U, g/G), within 0..=max.
+pub fn scrolled(scroll: u16, key: &KeyEvent, max: u16) -> u16 {
+    let ctrl = key.modifiers.contains(ratatui::crossterm::event::KeyModifiers::CONTROL);
+    let next = match key.code {
+        KeyCode::Char('d') if ctrl => scroll.saturating_add(5),
+        KeyCode::Char('u') if ctrl => scroll.saturating_sub(5),
+        KeyCode::Char('j') | KeyCode::Down => scroll.saturating_add(1),
+        KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
+        KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
+        KeyCode::PageUp => scroll.saturating_sub(10),
+        KeyCode::Char('g') | KeyCode::Home => 0,
+        KeyCode::Char('G') | KeyCode::End => max,
+        _ => scroll,
+    };
+    next.min(max)
+}
+
+/// Words the command line completes an argument with: node and profile names.
+fn completion_words(model: &ConsoleState) -> Vec<String> {
+    let mut words: Vec<String> = model.nodes.rows.iter().map(|n| n.name.clone()).collect();
+    words.extend(model.profiles.iter().cloned());
+    words
+}
+
+/// After "quit when it has ended": quit once nothing is in flight.
+fn quit_if_idle(model: &mut ConsoleState) -> Vec<Effect> {
+    if model.quit_when_idle && model.in_flight().is_empty() {
+        model.quit = true;
+        return vec![Effect::Quit];
+    }
+    vec![]
+}
+
 /// Filter the current pane's rows by `text` (as it is typed; Esc clears it).
 fn set_filter(model: &mut ConsoleState, text: String) {
     let pane = model.pane;
-    model.table_mut(pane).filter = text;
+    model.table_mut(pane).filter = Filter::parse(&text);
     model.rebuild_view(pane);
 }
 
@@ -157,8 +222,8 @@ fn on_paste(model: &mut ConsoleState, text: &str) -> Vec<Effect> {
         Overlay::Node(dialog) => dialog.paste(text),
         Overlay::Scale(dialog) => dialog.paste(text, now),
         Overlay::Autoscale(dialog) => dialog.paste(text),
-        Overlay::Command(field) => {
-            field.paste(text);
+        Overlay::Command(line) => {
+            line.field.paste(text);
         }
         Overlay::Filter(field) => {
             if field.paste(text) {
@@ -166,7 +231,11 @@ fn on_paste(model: &mut ConsoleState, text: &str) -> Vec<Effect> {
                 set_filter(model, typed);
             }
         }
-        Overlay::None | Overlay::Help | Overlay::Details { .. } | Overlay::Findings { .. } => {
+        Overlay::None
+        | Overlay::Help { .. }
+        | Overlay::Details { .. }
+        | Overlay::Findings { .. }
+        | Overlay::Quit(_) => {
             model.say("paste ignored: open a text field first (/ filter, : command)");
         }
     }
@@ -189,11 +258,19 @@ pub fn dispatch(model: &mut ConsoleState, action: Action) -> Vec<Effect> {
         Action::Up => move_cursor(model, -1),
         Action::PageDown => move_cursor(model, page(model) as isize),
         Action::PageUp => move_cursor(model, -(page(model) as isize)),
+        Action::HalfPageDown => move_cursor(model, (page(model) / 2).max(1) as isize),
+        Action::HalfPageUp => move_cursor(model, -((page(model) / 2).max(1) as isize)),
         Action::Top => move_cursor(model, isize::MIN / 2),
         Action::Bottom => move_cursor(model, isize::MAX / 2),
         Action::Filter => {
-            model.overlay = Overlay::Filter(TextField::text().with_value(&model.table(pane).filter))
+            model.overlay = Overlay::Filter(TextField::text().with_value(&model.table(pane).filter.text))
         }
+        Action::ReverseSort => {
+            let table = model.table_mut(pane);
+            table.descending = !table.descending;
+            model.rebuild_view(pane);
+        }
+        Action::Back => back(model),
         Action::Sort => {
             let columns = panes::column_count(pane);
             let table = model.table_mut(pane);
@@ -208,15 +285,20 @@ pub fn dispatch(model: &mut ConsoleState, action: Action) -> Vec<Effect> {
             Some((title, lines)) => model.overlay = Overlay::Details { title, lines, scroll: 0 },
             None => model.say("nothing selected"),
         },
-        Action::CommandLine => model.overlay = Overlay::Command(TextField::text()),
-        Action::Help => model.overlay = Overlay::Help,
+        Action::CommandLine => model.overlay = Overlay::Command(CommandLine::default()),
+        Action::Help => model.overlay = Overlay::Help { scroll: 0 },
         Action::Refresh => {
             model.say("refresh requested");
             return vec![Effect::Refresh];
         }
         Action::Quit => {
-            model.quit = true;
-            return vec![Effect::Quit];
+            // A change or job in flight would lose its result: ask first.
+            let running = model.in_flight();
+            if running.is_empty() {
+                model.quit = true;
+                return vec![Effect::Quit];
+            }
+            model.overlay = Overlay::Quit(QuitDialog::open(running));
         }
         Action::ToggleSelect => toggle_select(model),
         Action::SelectAll => select_all(model),
@@ -270,6 +352,7 @@ fn describe(action: &Action) -> &'static str {
         Action::Undrain => "turning drain off",
         Action::TaskCap => "changing a task cap",
         Action::DeleteNode => "deleting a node",
+        Action::Demo(_) => "changing the demo's world",
         _ => "this action",
     }
 }
@@ -278,9 +361,24 @@ fn show_pane(model: &mut ConsoleState, pane: PaneId) {
     model.pane = pane;
 }
 
+/// Esc with nothing open: back out one level, the filter first, then the selection.
+fn back(model: &mut ConsoleState) {
+    let pane = model.pane;
+    if !model.table(pane).filter.is_empty() {
+        set_filter(model, String::new());
+        model.say("filter cleared");
+    } else if pane == PaneId::Diffs && !model.selected.is_empty() {
+        model.selected.clear();
+        model.say("selection cleared");
+    } else if model.quit_when_idle {
+        model.quit_when_idle = false;
+        model.say("not quitting after all");
+    }
+}
+
 /// Table body rows on screen for the current pane.
 fn page(model: &ConsoleState) -> usize {
-    let area = view::areas(Rect::new(0, 0, model.size.0, model.size.1)).body;
+    let area = view::areas_of(model).body;
     panes::body_height(area, panes::banner_height(model, model.pane)).max(1)
 }
 
@@ -290,7 +388,7 @@ fn move_cursor(model: &mut ConsoleState, delta: isize) {
     keep_cursor_visible(model);
 }
 
-fn keep_cursor_visible(model: &mut ConsoleState) {
+pub(super) fn keep_cursor_visible(model: &mut ConsoleState) {
     let height = page(model);
     let pane = model.pane;
     let table = model.table_mut(pane);
@@ -382,11 +480,12 @@ fn on_mouse(model: &mut ConsoleState, mouse: MouseEvent) -> Vec<Effect> {
         MouseEventKind::ScrollDown => move_cursor(model, 3),
         MouseEventKind::ScrollUp => move_cursor(model, -3),
         MouseEventKind::Down(MouseButton::Left) => {
-            let areas = view::areas(Rect::new(0, 0, model.size.0, model.size.1));
+            let areas = view::areas_of(model);
             if mouse.row == areas.tabs.y {
                 // Tabs are drawn left to right in order; pick by rough width.
-                let slot = (mouse.column as usize) / (model.size.0 as usize / 4).max(1);
-                show_pane(model, PaneId::ALL[slot.min(3)]);
+                let count = PaneId::ALL.len();
+                let slot = (mouse.column as usize) / (model.size.0 as usize / count).max(1);
+                show_pane(model, PaneId::ALL[slot.min(count - 1)]);
                 return vec![];
             }
             let banner = panes::banner_height(model, model.pane);
@@ -431,10 +530,16 @@ fn on_worker(model: &mut ConsoleState, event: WorkerEvent) -> Vec<Effect> {
                 }
             };
             model.progress.insert(action_id, progress);
-            model.notice = Some(super::app::Notice { text, error });
+            if error {
+                model.warn(text)
+            } else {
+                model.say(text)
+            }
         }
         WorkerEvent::ExecDone { ran, failed } => {
-            let text = format!("{ran} approved action(s) finished, {failed} not done; see the journal");
+            let text = format!(
+                "{ran} approved action(s) finished, {failed} not done; the journal pane (5) has each"
+            );
             if failed > 0 {
                 model.warn(text)
             } else {
@@ -446,85 +551,23 @@ fn on_worker(model: &mut ConsoleState, event: WorkerEvent) -> Vec<Effect> {
         WorkerEvent::Failed(text) => model.warn(text),
         WorkerEvent::Node(event) => return super::update_nodes::on_event(model, event),
         WorkerEvent::Scale(report) => return super::update_scale::on_report(model, report),
+        WorkerEvent::Journal(read) => {
+            let keep = model.cursor_key(PaneId::Journal);
+            let at = model.now;
+            model.journal.accept(read.map(|records| super::panes::journal::entries(&records)), at);
+            model.rebuild_view_keeping(PaneId::Journal, keep);
+        }
+        WorkerEvent::Settled(settled) => {
+            if !settled.is_empty() {
+                model.warn(format!(
+                    "{} interrupted change(s) settled against the real state: {}; see :journal",
+                    settled.len(),
+                    settled.join("; ")
+                ));
+            }
+            model.settled.extend(settled);
+        }
+        WorkerEvent::ServerClock(offset) => model.server_clock_offset = offset,
     }
     vec![]
-}
-
-/// Take a finished refresh. Each pane takes its own read; a failed read keeps the pane's last
-/// good rows and marks them stale with the error.
-pub fn apply_refresh(model: &mut ConsoleState, refresh: Refresh) {
-    let Refresh { snapshot, plan, finished_at } = refresh;
-    let cursor_keys: Vec<Option<String>> = PaneId::ALL.iter().map(|&pane| model.cursor_key(pane)).collect();
-    let at = snapshot.taken_at;
-    let failures: Vec<String> = snapshot.failures().iter().map(|f| f.to_string()).collect();
-    super::update_scale::remember_listings(model, &snapshot);
-    model.refresh.in_flight_since = None;
-    model.refresh.last_finished = Some(finished_at);
-    model.refresh.last_error = if failures.is_empty() { None } else { Some(failures.join("; ")) };
-    if let Ok(version) = &snapshot.server_version {
-        model.server_version = Some(version.clone());
-    }
-
-    let mut listings_ok = true;
-    let mut instances = Vec::new();
-    let mut listing_errors = Vec::new();
-    for observation in &snapshot.scale_sets {
-        match &observation.listing {
-            Ok(listing) => {
-                let summary = SetSummary {
-                    name: observation.key.name.clone(),
-                    capacity: listing.state.capacity,
-                    instances: listing.instances.len() as u32,
-                    succeeded: listing
-                        .instances
-                        .iter()
-                        .filter(|i| i.provisioning_state == ProvisioningState::Succeeded)
-                        .count() as u32,
-                };
-                match model.sets.iter_mut().find(|s| s.name == summary.name) {
-                    Some(existing) => *existing = summary,
-                    None => model.sets.push(summary),
-                }
-                instances.extend(listing.instances.iter().cloned());
-            }
-            Err(failure) => {
-                listings_ok = false;
-                listing_errors.push(failure.to_string());
-            }
-        }
-    }
-    let instances = if listings_ok { Ok(instances) } else { Err(listing_errors.join("; ")) };
-    if let Ok(rows) = &instances {
-        let capacity = model.sets.iter().map(|s| u64::from(s.capacity)).sum();
-        let running = rows
-            .iter()
-            .filter(|i| {
-                i.provisioning_state == ProvisioningState::Succeeded && i.power_state == PowerState::Running
-            })
-            .count() as u64;
-        model.samples.push_back(CapacitySample { capacity, running });
-        while model.samples.len() > SPARK_SAMPLES {
-            model.samples.pop_front();
-        }
-    }
-    model.instances.accept(instances, at);
-    model.targets.accept(snapshot.targets.clone().map_err(|f| f.to_string()), at);
-    model.nodes.accept(snapshot.nodes.clone().map_err(|f| f.to_string()), at);
-
-    let plan_read = if snapshot.inventory_complete() {
-        let mut rows = plan.actions;
-        let in_plan: std::collections::HashSet<String> = rows.iter().map(|p| p.id.clone()).collect();
-        rows.extend(model.approved.iter().filter(|p| !in_plan.contains(&p.id)).cloned());
-        Ok(rows)
-    } else {
-        Err(format!("the plan needs complete listings: {}", failures.join("; ")))
-    };
-    model.diffs.accept(plan_read, at);
-    let alive: std::collections::HashSet<&String> = model.diffs.rows.iter().map(|p| &p.id).collect();
-    model.selected.retain(|id| alive.contains(id));
-    model.progress.retain(|id, _| alive.contains(id));
-    for (pane, keep) in PaneId::ALL.into_iter().zip(cursor_keys) {
-        model.rebuild_view_keeping(pane, keep);
-    }
-    keep_cursor_visible(model);
 }

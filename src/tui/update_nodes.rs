@@ -179,16 +179,16 @@ pub fn on_event(model: &mut ConsoleState, event: NodeEvent) -> Vec<Effect> {
         NodeEvent::Progress { kind, progress } => {
             model.jobs.pending.remove(&progress.node_id);
             let id = progress.node_id.clone();
+            if !progress.sent.is_empty() {
+                let said: Vec<String> =
+                    progress.sent.iter().map(|e| effect_sentence(&progress.node_name, e)).collect();
+                model.say(said.join("; "));
+            }
             let job = model
                 .jobs
                 .jobs
                 .entry(id)
                 .or_insert_with(|| JobView::new(&progress.node_id, &progress.node_name, kind));
-            if !progress.sent.is_empty() {
-                let said: Vec<String> =
-                    progress.sent.iter().map(|e| effect_sentence(&progress.node_name, e)).collect();
-                model.notice = Some(super::app::Notice { text: said.join("; "), error: false });
-            }
             let question = match progress.state {
                 DrainState::Question { asked_at, running_tasks } if job.asked != Some(asked_at) => {
                     job.asked = Some(asked_at);

@@ -62,10 +62,6 @@ pub fn open_protect(model: &mut ConsoleState) {
     let Some(instance) = cursor_instance(model) else {
         return model.say("no instance under the cursor");
     };
-    if instance.protected_from_scale_in.is_none() {
-        // A Flexible set's VM: nothing to toggle; say why and what to do instead.
-        return model.warn(crate::scale_in::FLEXIBLE_NO_PROTECTION);
-    }
     model.overlay = Overlay::Protect(ProtectDialog::open(instance, model.scale.limits.require_reason));
 }
 
@@ -125,6 +121,10 @@ pub fn on_key(model: &mut ConsoleState, key: &KeyEvent) -> Vec<Effect> {
                 model.say("protection change cancelled: nothing was changed");
                 vec![]
             }
+            ProtectOutcome::Closed => {
+                model.overlay = Overlay::None;
+                vec![]
+            }
             ProtectOutcome::Confirm(request) => {
                 model.overlay = Overlay::None;
                 let verb = if request.protect { "protecting" } else { "unprotecting" };
@@ -139,11 +139,11 @@ pub fn on_key(model: &mut ConsoleState, key: &KeyEvent) -> Vec<Effect> {
                 KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('!') | KeyCode::Enter => {
                     model.overlay = Overlay::None
                 }
-                KeyCode::Char('j') | KeyCode::Down => *scroll = scroll.saturating_add(1),
-                KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
-                KeyCode::PageDown => *scroll = scroll.saturating_add(10),
-                KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
-                _ => {}
+                _ => {
+                    let area = ratatui::layout::Rect::new(0, 0, model.size.0, model.size.1);
+                    let max = super::dialogs::findings::max_scroll(area, &model.findings);
+                    *scroll = super::update::scrolled(*scroll, key, max);
+                }
             }
             vec![]
         }

@@ -1,34 +1,25 @@
 //! The approval dialog. It captures exactly what will run when it opens, so a refresh cannot
-//! change it; it opens with focus on Cancel; a destructive or large approval needs the scale set's
-//! name typed, so Enter alone never confirms it.
+//! change it. The one confirmation rule (`executor::confirmation_for`) decides what it asks: a
+//! delete of more than `confirm_over` targets (or of a set's every target) needs the scale set's
+//! name typed; it then opens on that field. Otherwise it opens on Cancel.
 
 use super::centered;
+use super::form::{Event, Field, Form, Slot};
+use crate::executor::{confirmation_for, Change, Confirmation};
 use crate::model::PlannedAction;
-use crate::tui::text_field::TextField;
 use crate::tui::theme::{Theme, Tone};
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Focus {
-    Cancel,
-    Input,
-    Approve,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApproveDialog {
     /// What will run, captured when the dialog opened.
     pub actions: Vec<PlannedAction>,
-    /// Any delete, or more than `confirm_over` changes.
-    pub needs_typed: bool,
-    pub word: String,
-    pub typed: TextField,
-    pub focus: Focus,
-    pub error: Option<String>,
+    pub confirmation: Confirmation,
+    pub form: Form,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,75 +31,41 @@ pub enum Outcome {
 
 impl ApproveDialog {
     pub fn open(actions: Vec<PlannedAction>, confirm_over: u32, word: &str) -> Self {
-        let destructive = actions.iter().any(|a| a.action.is_destructive());
-        let large = actions.len() > confirm_over as usize;
-        Self {
-            actions,
-            needs_typed: destructive || large,
-            word: word.to_string(),
-            typed: TextField::text(),
-            focus: Focus::Cancel,
-            error: None,
+        let confirmation = confirmation_for(Change::Plan { actions: &actions, confirm_over, word });
+        let mut form = Form::confirm("Approve");
+        if let Some(word) = confirmation.word() {
+            form = form.with_field(Field::confirm(word));
         }
+        Self { actions, confirmation, form }
     }
 
-    fn order(&self) -> Vec<Focus> {
-        if self.needs_typed {
-            vec![Focus::Cancel, Focus::Input, Focus::Approve]
-        } else {
-            vec![Focus::Cancel, Focus::Approve]
-        }
+    pub fn needs_typed(&self) -> bool {
+        self.confirmation != Confirmation::Plain
     }
 
-    fn move_focus(&mut self, forward: bool) {
-        self.focus = super::cycle(&self.order(), self.focus, forward);
+    pub fn focus(&self) -> Slot {
+        self.form.focus
     }
 
     pub fn on_key(&mut self, key: &KeyEvent) -> Outcome {
-        if self.focus == Focus::Input {
-            if let Some(changed) = self.typed.on_key(key) {
-                if changed {
-                    self.error = None;
-                }
-                return Outcome::Stay;
-            }
+        match self.form.on_key(key) {
+            Event::Cancel => Outcome::Cancel,
+            Event::Press(_) => Outcome::Confirm(self.actions.clone()),
+            _ => Outcome::Stay,
         }
-        match key.code {
-            KeyCode::Esc => return Outcome::Cancel,
-            KeyCode::Tab | KeyCode::Down => self.move_focus(true),
-            KeyCode::BackTab | KeyCode::Up => self.move_focus(false),
-            KeyCode::Left | KeyCode::Right if self.focus != Focus::Input => {
-                self.move_focus(key.code == KeyCode::Right)
-            }
-            KeyCode::Enter => match self.focus {
-                Focus::Cancel => return Outcome::Cancel,
-                // Enter in the text box moves on; it never confirms by itself.
-                Focus::Input => self.focus = Focus::Approve,
-                Focus::Approve => {
-                    if self.needs_typed && self.typed.value().trim() != self.word {
-                        self.error = Some(format!("type `{}` to confirm", self.word));
-                        self.focus = Focus::Input;
-                    } else {
-                        return Outcome::Confirm(self.actions.clone());
-                    }
-                }
-            },
-            _ => {}
-        }
-        Outcome::Stay
     }
 
     /// A paste goes into the name box when it has the focus; elsewhere it is ignored.
     pub fn paste(&mut self, text: &str) {
-        if self.focus == Focus::Input && self.typed.paste(text) {
-            self.error = None;
-        }
+        self.form.paste(text);
     }
 
-    pub fn render(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme, confirm_over: u32) {
+    pub fn render(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
         // List what fits (a long summary wraps onto more rows), the rest as "… and N more".
         let inner = usize::from(area.width.min(76).saturating_sub(2)).max(1);
-        let budget = usize::from(area.height.saturating_sub(12)).max(1);
+        let foot = self.form.lines(theme);
+        let fixed = 4 + foot.len() + usize::from(self.needs_typed()) * 2;
+        let budget = usize::from(area.height).saturating_sub(fixed + 2).max(1);
         let mut list_rows = 0;
         let mut listed = 0;
         for planned in &self.actions {
@@ -119,12 +76,6 @@ impl ApproveDialog {
             list_rows += rows;
             listed += 1;
         }
-        let height = list_rows as u16 + if self.needs_typed { 11 } else { 8 };
-        let rect = centered(area, 76, height);
-        frame.render_widget(Clear, rect);
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .title(Span::styled(format!(" Approve {} change(s) ", self.actions.len()), theme.title()));
         let mut lines = vec![Line::from("These will run, in this order:")];
         for planned in self.actions.iter().take(listed) {
             let tone = if planned.action.is_destructive() { Tone::Bad } else { Tone::Good };
@@ -137,36 +88,19 @@ impl ApproveDialog {
             lines.push(Line::from(format!("  … and {} more", self.actions.len() - listed)));
         }
         lines.push(Line::from(""));
-        if self.needs_typed {
-            let why = if self.actions.iter().any(|a| a.action.is_destructive()) {
-                "it deletes".to_string()
-            } else {
-                format!("it is more than {confirm_over} changes")
-            };
+        if let Confirmation::Typed { word, why } = &self.confirmation {
             lines.push(Line::from(Span::styled(
-                format!("Destructive or large ({why}): type `{}` to confirm.", self.word),
+                format!("This needs the typed confirmation ({why}): type `{word}` to confirm."),
                 theme.tone(Tone::Warn),
             )));
-            let input_style = if self.focus == Focus::Input {
-                theme.focused_button()
-            } else {
-                ratatui::style::Style::default()
-            };
-            let mut name = vec![Span::raw("  name: ")];
-            name.extend(self.typed.spans(self.focus == Focus::Input, input_style));
-            lines.push(Line::from(name));
-            lines.push(Line::from(""));
         }
-        lines.extend(super::error_and_buttons(
-            self.error.as_deref(),
-            "Approve",
-            match self.focus {
-                Focus::Cancel => super::ButtonFocus::Cancel,
-                Focus::Input => super::ButtonFocus::Field,
-                Focus::Approve => super::ButtonFocus::Confirm,
-            },
-            theme,
-        ));
+        lines.extend(foot);
+        let rows: usize = lines.iter().map(|line| line.width().max(1).div_ceil(inner)).sum();
+        let rect = centered(area, 76, rows as u16 + 2);
+        frame.render_widget(Clear, rect);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(Span::styled(format!(" Approve {} change(s) ", self.actions.len()), theme.title()));
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
     }
 }
@@ -175,42 +109,38 @@ impl ApproveDialog {
 mod tests {
     use super::*;
     use crate::tui::fixtures;
+    use ratatui::crossterm::event::KeyCode;
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::from(code)
     }
 
-    fn delete_action() -> PlannedAction {
-        fixtures::delete("Machines-9", "vmssweb000009")
-    }
-
     #[test]
-    fn opens_on_cancel_and_enter_cancels() {
-        let mut dialog = ApproveDialog::open(vec![delete_action()], 3, "vmss-web");
-        assert_eq!(dialog.focus, Focus::Cancel);
+    fn a_plain_approval_opens_on_cancel_and_enter_cancels() {
+        let mut dialog =
+            ApproveDialog::open(vec![fixtures::delete("Machines-9", "vmssweb000009")], 3, "vmss-web");
+        assert!(!dialog.needs_typed(), "one delete, confirm_over 3: a plain yes");
+        assert_eq!(dialog.focus(), Slot::Button(0));
         assert_eq!(dialog.on_key(&key(KeyCode::Enter)), Outcome::Cancel);
     }
 
     #[test]
-    fn a_delete_needs_the_typed_name_even_on_approve() {
-        let mut dialog = ApproveDialog::open(vec![delete_action()], 3, "vmss-web");
-        assert!(dialog.needs_typed);
-        dialog.on_key(&key(KeyCode::Tab));
-        dialog.on_key(&key(KeyCode::Tab));
-        assert_eq!(dialog.focus, Focus::Approve);
-        assert_eq!(dialog.on_key(&key(KeyCode::Enter)), Outcome::Stay);
-        assert_eq!(dialog.focus, Focus::Input);
+    fn more_deletes_than_confirm_over_need_the_name_typed() {
+        let deletes: Vec<_> =
+            (0..8).map(|i| fixtures::delete(&format!("Machines-{i}"), &format!("web-{i}"))).collect();
+        let mut dialog = ApproveDialog::open(deletes.clone(), 3, "vmss-web");
+        assert!(dialog.needs_typed());
+        assert_eq!(dialog.focus(), Slot::Field(0), "opens on the name");
         for c in "vmss-web".chars() {
             dialog.on_key(&key(KeyCode::Char(c)));
         }
         assert_eq!(dialog.on_key(&key(KeyCode::Enter)), Outcome::Stay, "Enter in the box only moves on");
-        assert_eq!(dialog.on_key(&key(KeyCode::Enter)), Outcome::Confirm(vec![delete_action()]));
+        assert_eq!(dialog.on_key(&key(KeyCode::Enter)), Outcome::Confirm(deletes));
     }
 
     #[test]
-    fn more_than_confirm_over_changes_needs_the_name() {
-        let deploys: Vec<_> = (0..3).map(|i| fixtures::deploy(&format!("Machines-{i}"))).collect();
-        assert!(!ApproveDialog::open(deploys.clone(), 3, "vmss-web").needs_typed);
-        assert!(ApproveDialog::open(deploys, 2, "vmss-web").needs_typed);
+    fn deploys_alone_never_need_the_name() {
+        let deploys: Vec<_> = (0..9).map(|i| fixtures::deploy(&format!("Machines-{i}"))).collect();
+        assert!(!ApproveDialog::open(deploys, 2, "vmss-web").needs_typed());
     }
 }

@@ -60,24 +60,51 @@ pub fn lines(state: &FindingsState) -> Vec<(String, Tone)> {
     lines
 }
 
+fn frame_of(area: Rect) -> Rect {
+    centered(area, area.width.saturating_sub(4).max(20), area.height.saturating_sub(2).max(5))
+}
+
+/// The largest useful scroll: the wrapped text's rows past what the overlay shows (so `G` goes
+/// to the last finding and `j` stops there).
+pub fn max_scroll(area: Rect, state: &FindingsState) -> u16 {
+    let rect = frame_of(area);
+    let inner = usize::from(rect.width.saturating_sub(2)).max(1);
+    let rows: usize = lines(state).iter().map(|(text, _)| super::wrapped_rows(text, inner)).sum();
+    u16::try_from(rows.saturating_sub(usize::from(rect.height.saturating_sub(2)))).unwrap_or(u16::MAX)
+}
+
 pub fn render(frame: &mut Frame<'_>, area: Rect, theme: Theme, state: &FindingsState, scroll: u16) {
-    let rect = centered(area, area.width.saturating_sub(4).max(20), area.height.saturating_sub(2).max(5));
+    let rect = frame_of(area);
     frame.render_widget(Clear, rect);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(" Doctor findings ", theme.title()))
-        .title_bottom(" j/k scroll · Esc close ");
+        .title_bottom(" j/k PgDn/PgUp g/G scroll · Esc close ");
     let text: Vec<Line> = lines(state)
         .into_iter()
         .map(|(text, tone)| Line::from(Span::styled(text, theme.tone(tone))))
         .collect();
-    let paragraph = Paragraph::new(text).block(block).wrap(Wrap { trim: false }).scroll((scroll, 0));
+    let paragraph = Paragraph::new(text)
+        .block(block)
+        .wrap(Wrap { trim: false })
+        .scroll((scroll.min(max_scroll(area, state)), 0));
     frame.render_widget(paragraph, rect);
 }
 
 /// The header's count: "findings 1E 2W (!)"; None before the first run.
 pub fn header_text(report: Option<&FindingsReport>) -> Option<(String, Tone)> {
-    let counts = report?.counts();
+    let report = report?;
+    let counts = report.counts();
+    if !report.failures.is_empty() {
+        // Nothing found because nothing could be read is not "0 errors".
+        let text = format!(
+            "│ findings {}E {}W, {} check(s) could not run (!) ",
+            counts.errors,
+            counts.warnings,
+            report.failures.len()
+        );
+        return Some((text, Tone::Warn));
+    }
     let tone = if counts.errors > 0 {
         Tone::Bad
     } else if counts.warnings > 0 {

@@ -5,52 +5,14 @@ pub mod autoscale;
 pub mod command;
 pub mod details;
 pub mod findings;
+pub mod form;
 pub mod help;
 pub mod node;
 pub mod protect;
+pub mod quit;
 pub mod scale;
 
-use super::theme::{Theme, Tone};
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
-
-/// Which of a confirmation dialog's two buttons has the focus; `Field` while a text field has it
-/// (then neither button is marked, so Enter's target is never shown wrong).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ButtonFocus {
-    Cancel,
-    Confirm,
-    Field,
-}
-
-/// The foot of a confirmation dialog: the last error, if any, then `[ Cancel ]   [ verb ]` with
-/// the focused button marked (by shape as well as colour, for NO_COLOR) and the keys that work.
-pub fn error_and_buttons(
-    error: Option<&str>,
-    confirm_label: &str,
-    focus: ButtonFocus,
-    theme: Theme,
-) -> Vec<Line<'static>> {
-    let mut lines = Vec::new();
-    if let Some(error) = error {
-        lines.push(Line::from(Span::styled(error.to_string(), theme.tone(Tone::Bad))));
-    }
-    let button = |label: &str, focused: bool| {
-        let text = format!("[ {label} ]");
-        if focused {
-            Span::styled(format!("▶{text}"), theme.focused_button())
-        } else {
-            Span::raw(format!(" {text}"))
-        }
-    };
-    lines.push(Line::from(vec![
-        button("Cancel", focus == ButtonFocus::Cancel),
-        Span::raw("   "),
-        button(confirm_label, focus == ButtonFocus::Confirm),
-        Span::raw("    Tab moves, Enter presses, Esc cancels"),
-    ]));
-    lines
-}
 
 /// The element after (or before) `current` in a dialog's focus `order`, wrapping around; the
 /// first one when `current` is not in the order.

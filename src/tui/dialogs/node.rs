@@ -1,14 +1,16 @@
 //! HA-node dialogs: confirm a drain / undrain / delete, type a task cap, answer a drain's deadline
-//! question, read a refusal. Each opens with focus on Cancel, so Enter alone never sends anything;
-//! a delete needs the node's name typed, and a forced delete also the explicit force choice.
+//! question, read a refusal. The shared focus model (`form`): a drain or a delete (both end with
+//! the node deleted) needs the node's name typed and opens on that field; a forced delete also
+//! needs the force box ticked; the others open on Cancel, so Enter alone never sends anything.
 
 use super::centered;
+use super::form::{Event, Field, Form, Slot};
 use crate::drain::{self, DrainChoice};
 use crate::model::Node;
 use crate::tui::messages::NodeRequest;
 use crate::tui::text_field::TextField;
 use crate::tui::theme::{Theme, Tone};
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -38,15 +40,6 @@ pub enum Kind {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Focus {
-    Cancel,
-    Input,
-    Force,
-    Confirm,
-    Choice(DrainChoice),
-}
-
 pub const CHOICES: [DrainChoice; 4] = [
     DrainChoice::KeepWaiting,
     DrainChoice::CancelTasksNow,
@@ -59,11 +52,9 @@ pub struct NodeDialog {
     pub kind: Kind,
     pub node_id: String,
     pub node_name: String,
-    /// The node's name for a delete, the new cap for a task cap (digits).
-    pub typed: TextField,
-    pub force: bool,
-    pub focus: Focus,
-    pub error: Option<String>,
+    /// The node's name for a drain or delete, the new cap for a task cap; the force box; the
+    /// buttons (the answers, for the deadline question).
+    pub form: Form,
     /// The node list when the dialog opened, for the live task-cap check.
     pub nodes: Vec<Node>,
 }
@@ -77,44 +68,43 @@ pub enum Outcome {
 
 impl NodeDialog {
     pub fn open(kind: Kind, node: &Node, nodes: &[Node]) -> Self {
-        // A cap is a u32: at most 10 digits are taken, and one out of range is explained live.
-        let typed =
-            if matches!(kind, Kind::TaskCap { .. }) { TextField::digits(10) } else { TextField::text() };
-        Self {
-            kind,
-            node_id: node.id.clone(),
-            node_name: node.name.clone(),
-            typed,
-            force: false,
-            focus: Focus::Cancel,
-            error: None,
-            nodes: nodes.to_vec(),
-        }
-    }
-
-    fn order(&self) -> Vec<Focus> {
-        match &self.kind {
-            Kind::Drain { .. } | Kind::Undrain => vec![Focus::Cancel, Focus::Confirm],
-            Kind::Delete { force_needed: true, .. } => {
-                vec![Focus::Cancel, Focus::Input, Focus::Force, Focus::Confirm]
+        let name = node.name.as_str();
+        let form = match &kind {
+            Kind::Drain { resume } => {
+                let verb = if *resume { "Resume" } else { "Drain" };
+                Form::confirm(verb).with_field(Field::confirm(name))
             }
-            Kind::Delete { .. } | Kind::TaskCap { .. } => vec![Focus::Cancel, Focus::Input, Focus::Confirm],
+            Kind::Undrain => Form::confirm("Undrain"),
+            Kind::Delete { force_needed, .. } => {
+                let form = Form::confirm("Delete").with_field(Field::confirm(name));
+                if *force_needed {
+                    form.with_toggle("force: delete it anyway; its running tasks fail")
+                } else {
+                    form
+                }
+            }
+            // A cap is a u32: at most 10 digits are taken, and one out of range is explained live.
+            Kind::TaskCap { .. } => {
+                Form::confirm("Set cap").with_field(Field::new("cap", TextField::digits(10)))
+            }
             Kind::Question { .. } => {
-                let mut order = vec![Focus::Cancel];
-                order.extend(CHOICES.map(Focus::Choice));
-                order
+                let mut buttons = vec!["Cancel (decide later)".to_string()];
+                buttons.extend(CHOICES.iter().map(|c| c.label().to_string()));
+                Form::confirm("").with_buttons(buttons, true)
             }
-            Kind::Refused { .. } => vec![Focus::Cancel],
-        }
+            Kind::Refused { .. } => Form::confirm("").with_buttons(vec!["Close".into()], false),
+        };
+        Self { kind, node_id: node.id.clone(), node_name: node.name.clone(), form, nodes: nodes.to_vec() }
     }
 
-    fn move_focus(&mut self, forward: bool) {
-        self.focus = super::cycle(&self.order(), self.focus, forward);
+    /// What is typed in the dialog's field (the name or the cap).
+    pub fn typed(&self) -> &str {
+        self.form.fields.first().map(|f| f.input.value()).unwrap_or("")
     }
 
     /// Why the typed task cap cannot be set (checked live, as it is typed).
     pub fn cap_error(&self) -> Option<String> {
-        let raw = self.typed.value().trim();
+        let raw = self.typed().trim();
         if raw.is_empty() {
             return Some("type the new task cap (0 = UI-only node)".into());
         }
@@ -126,77 +116,44 @@ impl NodeDialog {
     }
 
     pub fn on_key(&mut self, key: &KeyEvent) -> Outcome {
-        if self.focus == Focus::Input {
-            if let Some(changed) = self.typed.on_key(key) {
-                if changed {
-                    self.error = None;
-                }
-                return Outcome::Stay;
-            }
+        match self.form.on_key(key) {
+            Event::Cancel => Outcome::Close,
+            Event::Press(index) => self.press(index),
+            _ => Outcome::Stay,
         }
-        match key.code {
-            KeyCode::Esc => return Outcome::Close,
-            KeyCode::Tab | KeyCode::Down => self.move_focus(true),
-            KeyCode::BackTab | KeyCode::Up => self.move_focus(false),
-            KeyCode::Left | KeyCode::Right if self.focus != Focus::Input => {
-                self.move_focus(key.code == KeyCode::Right)
-            }
-            KeyCode::Char(' ') if self.focus == Focus::Force => self.force = !self.force,
-            KeyCode::Enter => return self.press(),
-            _ => {}
-        }
-        Outcome::Stay
     }
 
-    fn press(&mut self) -> Outcome {
+    fn press(&mut self, index: usize) -> Outcome {
         let node = self.node_id.clone();
-        match self.focus {
-            Focus::Cancel => Outcome::Close,
-            // Enter in the text box moves on; it never confirms by itself.
-            Focus::Input => {
-                self.move_focus(true);
-                Outcome::Stay
-            }
-            Focus::Force => {
-                self.force = !self.force;
-                Outcome::Stay
-            }
-            Focus::Choice(choice) => Outcome::Run(NodeRequest::Answer { node, choice }),
-            Focus::Confirm => match &self.kind {
-                Kind::Drain { .. } => Outcome::Run(NodeRequest::Drain { node }),
-                Kind::Undrain => Outcome::Run(NodeRequest::Undrain { node }),
-                Kind::Delete { force_needed, .. } => {
-                    if self.typed.value().trim() != self.node_name {
-                        self.refuse(format!("type `{}` to confirm", self.node_name), Focus::Input)
-                    } else if *force_needed && !self.force {
-                        self.refuse(
-                            "choose force (Space) to delete it while it runs tasks".into(),
-                            Focus::Force,
-                        )
-                    } else {
-                        Outcome::Run(NodeRequest::Delete { node, force: *force_needed })
-                    }
+        match &self.kind {
+            Kind::Question { .. } => match CHOICES.get(index - 1) {
+                Some(choice) => Outcome::Run(NodeRequest::Answer { node, choice: *choice }),
+                None => Outcome::Close,
+            },
+            Kind::Refused { .. } => Outcome::Close,
+            Kind::Drain { .. } => Outcome::Run(NodeRequest::Drain { node }),
+            Kind::Undrain => Outcome::Run(NodeRequest::Undrain { node }),
+            Kind::Delete { force_needed, .. } => {
+                if *force_needed && !self.form.toggled() {
+                    self.form.fail("tick force (Space) to delete it while it runs tasks", Slot::Toggle);
+                    Outcome::Stay
+                } else {
+                    Outcome::Run(NodeRequest::Delete { node, force: *force_needed })
                 }
-                Kind::TaskCap { .. } => match (self.cap_error(), self.typed.value().trim().parse::<u32>()) {
-                    (None, Ok(cap)) => Outcome::Run(NodeRequest::TaskCap { node, cap }),
-                    (error, _) => self.refuse(error.unwrap_or_default(), Focus::Input),
-                },
-                Kind::Question { .. } | Kind::Refused { .. } => Outcome::Close,
+            }
+            Kind::TaskCap { .. } => match (self.cap_error(), self.typed().trim().parse::<u32>()) {
+                (None, Ok(cap)) => Outcome::Run(NodeRequest::TaskCap { node, cap }),
+                (error, _) => {
+                    self.form.fail(error.unwrap_or_default(), Slot::Field(0));
+                    Outcome::Stay
+                }
             },
         }
     }
 
     /// A paste goes into the text box when it has the focus; elsewhere it is ignored.
     pub fn paste(&mut self, text: &str) {
-        if self.focus == Focus::Input && self.typed.paste(text) {
-            self.error = None;
-        }
-    }
-
-    fn refuse(&mut self, error: String, focus: Focus) -> Outcome {
-        self.error = Some(error);
-        self.focus = focus;
-        Outcome::Stay
+        self.form.paste(text);
     }
 
     fn title(&self) -> String {
@@ -217,14 +174,20 @@ impl NodeDialog {
         let name = &self.node_name;
         let plain = |s: String| (s, Tone::Muted);
         match &self.kind {
-            Kind::Drain { resume: false } => vec![plain(format!(
-                "Turns drain on, waits for {name}'s running tasks (then asks), cancels what is left \
-                 once it is offline, and deletes the node. Each step is journaled."
-            ))],
-            Kind::Drain { resume: true } => vec![plain(format!(
-                "An earlier run left this drain unfinished (see the journal). Resuming observes \
-                 {name} again and carries on from where it is."
-            ))],
+            Kind::Drain { resume: false } => vec![
+                plain(format!(
+                    "Turns drain on, waits for {name}'s running tasks (then asks), cancels what is left \
+                     once it is offline, and deletes the node. Each step is journaled."
+                )),
+                (format!("It ends with the node deleted: type `{name}` to confirm."), Tone::Warn),
+            ],
+            Kind::Drain { resume: true } => vec![
+                plain(format!(
+                    "An earlier run left this drain unfinished (see the journal). Resuming observes \
+                     {name} again and carries on from where it is."
+                )),
+                (format!("It ends with the node deleted: type `{name}` to confirm."), Tone::Warn),
+            ],
             Kind::Undrain => {
                 vec![plain(format!("{name} takes tasks again. An unfinished drain job for it is closed."))]
             }
@@ -257,69 +220,16 @@ impl NodeDialog {
             .map(|(text, tone)| Line::from(Span::styled(text, theme.tone(tone))))
             .collect();
         lines.push(Line::from(""));
-        let focused = |focus: Focus| {
-            if self.focus == focus {
-                theme.focused_button()
-            } else {
-                ratatui::style::Style::default()
-            }
-        };
-        let input_label = match self.kind {
-            Kind::TaskCap { .. } => "  cap: ",
-            _ => "  name: ",
-        };
-        if self.order().contains(&Focus::Input) {
-            let mut input = vec![Span::raw(input_label)];
-            input.extend(self.typed.spans(self.focus == Focus::Input, focused(Focus::Input)));
-            lines.push(Line::from(input));
-        }
-        if self.order().contains(&Focus::Force) {
-            let mark = if self.force { "[x]" } else { "[ ]" };
-            lines.push(Line::from(Span::styled(
-                format!("  {mark} force: delete it anyway; its running tasks fail"),
-                focused(Focus::Force),
-            )));
-        }
         let live_error = match self.kind {
-            Kind::TaskCap { .. } if !self.typed.is_empty() => self.cap_error(),
+            Kind::TaskCap { .. } if !self.typed().is_empty() && self.form.error.is_none() => self.cap_error(),
             _ => None,
         };
-        if let Some(error) = self.error.clone().or(live_error) {
-            lines.push(Line::from(Span::styled(error, theme.tone(Tone::Bad))));
+        let mut foot = self.form.lines(theme);
+        if let Some(error) = live_error {
+            let at = foot.len().saturating_sub(2);
+            foot.insert(at, Line::from(Span::styled(error, theme.tone(Tone::Bad))));
         }
-        let button = |label: String, focus: Focus| {
-            let text = format!("[ {label} ]");
-            if self.focus == focus {
-                Span::styled(format!("▶{text}"), theme.focused_button())
-            } else {
-                Span::raw(format!(" {text}"))
-            }
-        };
-        match &self.kind {
-            Kind::Question { .. } => {
-                lines.push(Line::from(button("Cancel (decide later)".into(), Focus::Cancel)));
-                for choice in CHOICES {
-                    lines.push(Line::from(button(choice.label().to_string(), Focus::Choice(choice))));
-                }
-            }
-            Kind::Refused { .. } => lines.push(Line::from(button("Close".into(), Focus::Cancel))),
-            kind => {
-                let confirm = match kind {
-                    Kind::Drain { resume: true } => "Resume",
-                    Kind::Drain { .. } => "Drain",
-                    Kind::Undrain => "Undrain",
-                    Kind::TaskCap { .. } => "Set cap",
-                    _ => "Delete",
-                };
-                lines.push(Line::from(vec![
-                    button("Cancel".into(), Focus::Cancel),
-                    Span::raw("   "),
-                    button(confirm.into(), Focus::Confirm),
-                ]));
-            }
-        }
-        lines
-            .push(Line::from(Span::styled("Tab moves, Enter presses, Esc cancels", theme.tone(Tone::Muted))));
+        lines.extend(foot);
         // As tall as its wrapped lines (74 columns inside the border; slack for word wrap).
         let rows: usize = lines.iter().map(|line| line.width().max(1).div_ceil(70)).sum();
         let rect = centered(area, 76, rows as u16 + 2);

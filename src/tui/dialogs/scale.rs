@@ -1,15 +1,22 @@
 //! The scale dialog: type a capacity (digits, `+`/`-` to step) and a reason, and see the guard's
 //! verdict, the delta and the VMs a scale-in would remove change as you type. The verdict is the
 //! pure `scaling::propose` over the latest refresh's listing and the journal's history: no IO per
-//! keystroke. It opens with focus on Cancel; Scale is pressed only when the
-//! guard allows. The worker re-reads and re-checks before it changes anything.
+//! keystroke. It opens on the capacity (shared focus model: `form`); Scale is pressed only when
+//! the guard allows, and a scale-in (it deletes VMs) or a forced change also needs the scale set's
+//! name typed (the one confirmation rule). When an unfinished provisioning stands in the way a force
+//! box is offered, as `scale --force` is. The worker re-reads and re-checks before it
+//! changes anything.
 
 use super::centered;
+use super::form::{Event, Field, Form, Slot};
 use crate::config::GuardConfig;
+use crate::executor::{confirmation_for, Change};
 use crate::guard::{OtherScalers, ScaleRequest};
+use crate::guard::{Refusal, Verdict};
 use crate::model::ScaleChange;
 use crate::scaling::{propose, Proposal};
 use crate::snapshot::ScaleSetListing;
+use crate::tui::relative_time::relative;
 use crate::tui::text_field::TextField;
 use crate::tui::theme::{Theme, Tone};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -22,14 +29,12 @@ use time::OffsetDateTime;
 /// Capacities have at most this many digits (the guard's maximum is far below).
 const MAX_DIGITS: usize = 4;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Focus {
-    Cancel,
-    Reason,
-    Scale,
-}
+/// The form's fields, in order.
+pub const CAPACITY: usize = 0;
+pub const REASON: usize = 1;
+pub const NAME: usize = 2;
 
-const ORDER: [Focus; 3] = [Focus::Cancel, Focus::Reason, Focus::Scale];
+const FORCE_LABEL: &str = "force: scale while a change still provisions or what others do is unknown";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScaleDialog {
@@ -40,15 +45,15 @@ pub struct ScaleDialog {
     pub history: Vec<ScaleChange>,
     /// Who else scales the set (Azure Autoscale, the Activity Log, what the console saw).
     pub others: OtherScalers,
-    /// The capacity as typed: digits, edited at its end wherever the focus is except the reason.
-    pub capacity: TextField,
-    pub reason: TextField,
-    pub focus: Focus,
+    /// Capacity (digits), reason, and the name when the change needs it typed; the force box
+    /// when it is offered; Cancel and Scale.
+    pub form: Form,
     /// The guard's answer for what is typed now; None while no capacity is typed.
     pub proposal: Option<Proposal>,
     /// Why the dialog (re)opened, e.g. "the scale set changed since it was read".
     pub banner: Option<String>,
-    pub error: Option<String>,
+    /// When the verdict was last computed (times in it are shown relative to this).
+    pub now: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -71,19 +76,22 @@ impl ScaleDialog {
         capacity: Option<u32>,
         now: OffsetDateTime,
     ) -> Self {
+        let typed =
+            TextField::digits(MAX_DIGITS).with_value(&capacity.map(|c| c.to_string()).unwrap_or_default());
+        let required = if limits.require_reason { "Reason (required)" } else { "Reason" };
+        let form = Form::confirm("Scale")
+            .with_field(Field::new("New capacity", typed))
+            .with_field(Field::new(required, TextField::text()));
         let mut dialog = Self {
             profile: profile.to_string(),
             listing,
             limits,
             history,
             others,
-            capacity: TextField::digits(MAX_DIGITS)
-                .with_value(&capacity.map(|c| c.to_string()).unwrap_or_default()),
-            reason: TextField::text(),
-            focus: Focus::Cancel,
+            form: Form { focus: Slot::Field(CAPACITY), ..form },
             proposal: None,
             banner: None,
-            error: None,
+            now,
         };
         dialog.recompute(now);
         dialog
@@ -105,7 +113,7 @@ impl ScaleDialog {
             Some(fresh.target()),
             now,
         );
-        dialog.reason = TextField::text().with_value(&fresh.request.reason);
+        dialog.form.fields[REASON].input = TextField::text().with_value(&fresh.request.reason);
         dialog.banner = Some(banner);
         dialog.recompute(now);
         dialog
@@ -116,67 +124,112 @@ impl ScaleDialog {
     }
 
     pub fn typed_capacity(&self) -> Option<u32> {
-        self.capacity.value().parse().ok()
+        self.form.field(CAPACITY).value().parse().ok()
     }
 
-    /// The guard's verdict for what is typed now (pure).
+    pub fn reason(&self) -> &str {
+        self.form.field(REASON).value()
+    }
+
+    fn propose(&self, capacity: u32, force: bool, now: OffsetDateTime) -> Proposal {
+        let request = ScaleRequest {
+            scale_set: self.listing.state.key.clone(),
+            new_capacity: capacity,
+            reason: self.reason().to_string(),
+            force,
+        };
+        propose(
+            &self.profile,
+            &self.limits,
+            request,
+            self.listing.clone(),
+            &self.history,
+            self.others.clone(),
+            now,
+        )
+    }
+
+    /// The guard's verdict for what is typed now (pure), and the form that goes with it: the force
+    /// box while an unfinished provisioning refuses (or it is ticked), and the name field
+    /// while the change needs it typed.
     pub fn recompute(&mut self, now: OffsetDateTime) {
-        self.proposal = self.typed_capacity().map(|capacity| {
-            let request = ScaleRequest {
-                scale_set: self.listing.state.key.clone(),
-                new_capacity: capacity,
-                reason: self.reason.value().to_string(),
-                force: false,
-            };
-            let others = self.others.clone();
-            propose(&self.profile, &self.limits, request, self.listing.clone(), &self.history, others, now)
+        self.now = now;
+        let Some(capacity) = self.typed_capacity() else {
+            self.proposal = None;
+            self.set_name_field(None);
+            return;
+        };
+        let unforced = self.propose(capacity, false, now);
+        // Force lifts what `scale --force` lifts: an unfinished provisioning, or a cooldown or
+        // Autoscale state that could not be read. Nothing else.
+        let forceable = matches!(&unforced.verdict, Verdict::Refused { reasons }
+            if reasons.iter().any(|r| matches!(r, Refusal::StillProvisioning { .. }
+                | Refusal::CooldownUnknown { .. } | Refusal::AutoscaleUnknown { .. })));
+        let ticked = self.form.toggled();
+        if forceable || ticked {
+            if self.form.toggle.is_none() {
+                self.form.toggle = Some((FORCE_LABEL.to_string(), false));
+            }
+        } else if self.form.focus != Slot::Toggle {
+            self.form.toggle = None;
+        }
+        let proposal = if ticked { self.propose(capacity, true, now) } else { unforced };
+        let needed = confirmation_for(Change::Capacity {
+            scale_set: &self.listing.state.key.name,
+            from: proposal.current(),
+            to: proposal.target(),
+            forced: ticked,
         });
+        self.set_name_field(needed.word());
+        self.proposal = Some(proposal);
+    }
+
+    /// Add the typed-name field when the change needs it, drop it when it no longer does.
+    fn set_name_field(&mut self, word: Option<&str>) {
+        match (word, self.form.fields.len() > NAME) {
+            (Some(word), false) => {
+                self.form.fields.push(Field { label: format!("type `{word}`"), ..Field::confirm(word) })
+            }
+            (None, true) => {
+                self.form.fields.truncate(NAME);
+                if self.form.focus == Slot::Field(NAME) {
+                    self.form.focus = Slot::Field(REASON);
+                }
+            }
+            _ => {}
+        }
     }
 
     fn step(&mut self, up: bool) {
         let from = self.typed_capacity().unwrap_or_else(|| self.current());
         let to = if up { from.saturating_add(1) } else { from.saturating_sub(1) };
-        self.capacity = TextField::digits(MAX_DIGITS).with_value(&to.to_string());
-    }
-
-    fn move_focus(&mut self, forward: bool) {
-        self.focus = super::cycle(&ORDER, self.focus, forward);
+        self.form.fields[CAPACITY].input = TextField::digits(MAX_DIGITS).with_value(&to.to_string());
     }
 
     pub fn on_key(&mut self, key: &KeyEvent, now: OffsetDateTime) -> Outcome {
-        let typing_reason = self.focus == Focus::Reason;
-        let edited = if typing_reason { self.reason.on_key(key) } else { self.capacity.on_key_at_end(key) };
-        if edited.is_some() {
-            self.error = None;
+        let in_text = matches!(self.form.focus, Slot::Field(REASON) | Slot::Field(NAME));
+        if let (KeyCode::Char(c @ ('+' | '-')), false) = (key.code, in_text) {
+            self.step(c == '+');
+            self.form.error = None;
             self.recompute(now);
             return Outcome::Stay;
         }
-        match key.code {
-            KeyCode::Esc => return Outcome::Cancel,
-            KeyCode::Tab | KeyCode::Down => self.move_focus(true),
-            KeyCode::BackTab | KeyCode::Up => self.move_focus(false),
-            KeyCode::Left | KeyCode::Right if !typing_reason => self.move_focus(key.code == KeyCode::Right),
-            KeyCode::Char('+') => self.step(true),
-            KeyCode::Char('-') => self.step(false),
-            KeyCode::Char('a') => return Outcome::Autoscale,
-            KeyCode::Enter => match self.focus {
-                Focus::Cancel => return Outcome::Cancel,
-                // Enter in the reason moves on; it never confirms by itself.
-                Focus::Reason => self.focus = Focus::Scale,
-                Focus::Scale => return self.press_scale(now),
-            },
-            _ => return Outcome::Stay,
+        // `a` opens the Autoscale change unless a text field would take the letter.
+        if key.code == KeyCode::Char('a') && !in_text {
+            return Outcome::Autoscale;
         }
-        self.error = None;
+        let outcome = match self.form.on_key(key) {
+            Event::Cancel => return Outcome::Cancel,
+            Event::Press(_) => self.press_scale(now),
+            _ => Outcome::Stay,
+        };
         self.recompute(now);
-        Outcome::Stay
+        outcome
     }
 
-    /// A paste goes into the reason when it has the focus, otherwise into the capacity (digits).
+    /// A paste goes into the focused field (the capacity takes only its digits).
     pub fn paste(&mut self, text: &str, now: OffsetDateTime) {
-        let field = if self.focus == Focus::Reason { &mut self.reason } else { &mut self.capacity };
-        if field.paste(text) {
-            self.error = None;
+        if self.form.paste(text).is_some() {
             self.recompute(now);
         }
     }
@@ -184,11 +237,21 @@ impl ScaleDialog {
     fn press_scale(&mut self, now: OffsetDateTime) -> Outcome {
         self.recompute(now);
         match &self.proposal {
-            None => self.error = Some("type the new capacity first".into()),
-            Some(proposal) if proposal.is_allowed() => return Outcome::Confirm(Box::new(proposal.clone())),
+            None => self.form.fail("type the new capacity first", Slot::Field(CAPACITY)),
+            Some(proposal) if proposal.is_allowed() => {
+                // The name field may have just appeared (a ticked force): it must match too.
+                if let Some(field) = self.form.fields.get(NAME) {
+                    if let Some(word) = field.must_type.clone().filter(|w| field.input.value().trim() != w) {
+                        self.form.fail(format!("type `{word}` to confirm"), Slot::Field(NAME));
+                        return Outcome::Stay;
+                    }
+                }
+                return Outcome::Confirm(Box::new(proposal.clone()));
+            }
             Some(proposal) => {
                 let count = proposal.verdict.refusals().len();
-                self.error = Some(format!("the guard refuses ({count} reason(s) above): nothing was sent"));
+                let error = format!("the guard refuses ({count} reason(s) above): nothing was sent");
+                self.form.error = Some(error);
             }
         }
         Outcome::Stay
@@ -200,14 +263,11 @@ impl ScaleDialog {
         if let Some(banner) = &self.banner {
             lines.push((banner.clone(), Tone::Warn));
         }
-        let typed = format!(
-            "New capacity [{}_]   digits to type, + / - to step, a: Azure Autoscale",
-            self.capacity.value()
-        );
-        lines.push((typed, Tone::Good));
+        lines.push(("Capacity: digits to type, + / - to step, a: Azure Autoscale".to_string(), Tone::Muted));
         match &self.proposal {
             Some(proposal) => {
                 for line in proposal.lines() {
+                    let line = relative(&line, self.now);
                     if line.starts_with("Reason") {
                         continue;
                     }
@@ -248,10 +308,11 @@ impl ScaleDialog {
         let inner = usize::from(area.width.min(96).saturating_sub(2)).max(1);
         // Long lines wrap: count the rows they take.
         let body_rows: usize = body.iter().map(|(text, _)| text.chars().count().div_ceil(inner).max(1)).sum();
-        // Body, a blank line, the reason, the error (if any), the buttons, and the border.
-        // Word wrapping can take a row more than the character count says.
+        // Body, a blank line, the form, and the border. Word wrapping can take a row more than
+        // the character count says.
         let slack = u16::from(body_rows > body.len());
-        let height = body_rows as u16 + 5 + slack + u16::from(self.error.is_some());
+        let foot = self.form.lines(theme).len() as u16;
+        let height = body_rows as u16 + 3 + foot + slack;
         let rect = centered(area, 96, height);
         frame.render_widget(Clear, rect);
         let title = format!(" Scale {} ", self.listing.state.key.name);
@@ -259,25 +320,7 @@ impl ScaleDialog {
         let mut lines: Vec<Line> =
             body.into_iter().map(|(text, tone)| Line::from(Span::styled(text, theme.tone(tone)))).collect();
         lines.push(Line::from(""));
-        let reason_style = if self.focus == Focus::Reason {
-            theme.focused_button()
-        } else {
-            ratatui::style::Style::default()
-        };
-        let required = if self.limits.require_reason { " (required)" } else { "" };
-        let mut reason = vec![Span::raw(format!("Reason{required}: "))];
-        reason.extend(self.reason.spans(self.focus == Focus::Reason, reason_style));
-        lines.push(Line::from(reason));
-        lines.extend(super::error_and_buttons(
-            self.error.as_deref(),
-            "Scale",
-            match self.focus {
-                Focus::Cancel => super::ButtonFocus::Cancel,
-                Focus::Reason => super::ButtonFocus::Field,
-                Focus::Scale => super::ButtonFocus::Confirm,
-            },
-            theme,
-        ));
+        lines.extend(self.form.lines(theme));
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
     }
 }

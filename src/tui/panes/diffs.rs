@@ -4,15 +4,14 @@ use super::{json_lines, plain, styled, Column, PaneRow, RowCtx};
 use crate::model::{Action, PlannedAction, Severity};
 use crate::tui::app::Progress;
 use crate::tui::theme::Tone;
-use ratatui::layout::Constraint;
 use ratatui::text::Span;
 
 static COLUMNS: &[Column] = &[
-    Column { title: "SEL", width: Constraint::Length(3) },
-    Column { title: "KIND", width: Constraint::Length(13) },
-    Column { title: "SUBJECT", width: Constraint::Length(24) },
-    Column { title: "STATUS", width: Constraint::Length(10) },
-    Column { title: "REASON", width: Constraint::Min(10) },
+    Column::new("SEL", 3, 3, 1),
+    Column::new("KIND", 13, 13, 2),
+    Column::new("SUBJECT", 16, 60, 0),
+    Column::new("STATUS", 8, 10, 1),
+    Column::new("REASON", 10, 80, 3).flex(),
 ];
 
 /// One line naming what the action touches.

@@ -1,24 +1,25 @@
 //! Scale-set instances: id, computer name, provisioning and power state, model, protection.
 //!
 //! A Flexible set's instance id is the VM name, `{set}_{8 hex}`: the ID column shows the part
-//! after `{set}_` (the SCALE SET column names the set), the details and the filter the whole name.
+//! after `{set}_`, never cut short (`floors`); the details and the filter use the whole name.
 //! What Azure does not report for Flexible VMs (latest model, protection) reads "unknown".
 
 use super::{json_lines, padded_number, plain, styled, Column, PaneRow, RowCtx};
 use crate::model::{Instance, PowerState, ProvisioningState};
 use crate::tui::theme::Tone;
-use ratatui::layout::Constraint;
 use ratatui::text::Span;
 
 static COLUMNS: &[Column] = &[
-    Column { title: "ID", width: Constraint::Length(8) },
-    // Windows computer names are at most 15 characters (a prefix plus 6).
-    Column { title: "COMPUTER NAME", width: Constraint::Length(15) },
-    Column { title: "PROVISIONING", width: Constraint::Length(12) },
-    Column { title: "POWER", width: Constraint::Length(12) },
-    Column { title: "MODEL", width: Constraint::Length(7) },
-    Column { title: "PROTECTION", width: Constraint::Length(10) },
-    Column { title: "SCALE SET", width: Constraint::Min(8) },
+    // A Flexible VM's id is wider (8 hex): `floors` keeps the column as wide as the widest id.
+    Column::new("ID", 3, 5, 2),
+    Column::new("COMPUTER NAME", 13, 20, 0),
+    Column::new("PROVISIONING", 9, 12, 3),
+    Column::new("POWER", 8, 12, 4),
+    Column::new("MODEL", 6, 7, 6),
+    Column::new("PROTECTION", 9, 10, 5),
+    // The pane that connects: the target registered on this VM.
+    Column::new("TARGET", 13, 24, 1),
+    Column::new("SCALE SET", 8, 16, 7).flex(),
 ];
 
 pub fn provisioning_tone(state: &ProvisioningState) -> Tone {
@@ -39,6 +40,8 @@ pub fn power_tone(state: &PowerState) -> Tone {
     }
 }
 
+const ID_FLOOR_CAP: usize = 16;
+
 /// The id as the ID column shows it: a Flexible VM's name without its `{set}_` prefix.
 pub fn short_id(instance: &Instance) -> &str {
     let prefix_len = instance.scale_set.name.len() + 1;
@@ -51,6 +54,15 @@ pub fn short_id(instance: &Instance) -> &str {
             &instance.instance_id[prefix_len..]
         }
         _ => &instance.instance_id,
+    }
+}
+
+/// The MODEL cell: "unknown" where Azure does not report it (a Flexible VM).
+fn model_word(latest: Option<bool>) -> &'static str {
+    match latest {
+        Some(true) => "latest",
+        Some(false) => "OLD",
+        None => "unknown",
     }
 }
 
@@ -68,6 +80,14 @@ impl PaneRow for Instance {
         COLUMNS
     }
 
+    fn floors(rows: &[Self]) -> Vec<(usize, u16)> {
+        // A name not in the `{set}_{8 hex}` form (a VM attached by hand) may be long: past
+        // ID_FLOOR_CAP it is cut here and read whole in the details.
+        let widest = rows.iter().map(|row| short_id(row).chars().count()).max().unwrap_or(0);
+        let model = rows.iter().map(|row| model_word(row.latest_model_applied).len()).max().unwrap_or(0);
+        vec![(0, widest.min(ID_FLOOR_CAP) as u16), (4, model as u16)]
+    }
+
     fn cells(&self, ctx: &RowCtx<'_>) -> Vec<Span<'static>> {
         let theme = ctx.theme;
         vec![
@@ -75,15 +95,23 @@ impl PaneRow for Instance {
             plain(self.computer_name.clone().unwrap_or_else(|| "-".into())),
             styled(self.provisioning_state.as_str(), theme, provisioning_tone(&self.provisioning_state)),
             styled(self.power_state.as_str(), theme, power_tone(&self.power_state)),
-            match self.latest_model_applied {
-                Some(true) => styled("latest", theme, Tone::Good),
-                Some(false) => styled("OLD", theme, Tone::Warn),
-                None => styled("unknown", theme, Tone::Muted),
-            },
+            styled(
+                model_word(self.latest_model_applied),
+                theme,
+                match self.latest_model_applied {
+                    Some(true) => Tone::Good,
+                    Some(false) => Tone::Warn,
+                    None => Tone::Muted,
+                },
+            ),
             match self.protected_from_scale_in {
                 Some(true) => styled("protected", theme, Tone::Busy),
                 Some(false) => plain("-"),
                 None => styled("unknown", theme, Tone::Muted),
+            },
+            match ctx.model.links.targets_on(self) {
+                Some(names) => plain(names),
+                None => styled("-", theme, Tone::Muted),
             },
             plain(self.scale_set.name.clone()),
         ]
@@ -97,6 +125,7 @@ impl PaneRow for Instance {
             3 => self.power_state.as_str().to_string(),
             4 => known_order(self.latest_model_applied).to_string(),
             5 => known_order(self.protected_from_scale_in.map(|p| !p)).to_string(),
+            6 => String::new(),
             _ => format!("{}/{}", self.scale_set.name, padded_number(&self.instance_id)),
         }
     }

@@ -4,6 +4,7 @@
 pub mod diffs;
 pub mod instances;
 pub mod jobs;
+pub mod journal;
 pub mod nodes;
 pub mod targets;
 
@@ -16,9 +17,83 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 use time::OffsetDateTime;
 
+/// A table column: as wide as `max` when there is room; narrower down to `min` when there is not,
+/// the highest `shrink` giving way first (names have 0: they shrink last); a `flex` column takes
+/// what is left over beyond its `max`.
+#[derive(Debug, Clone, Copy)]
 pub struct Column {
     pub title: &'static str,
-    pub width: Constraint,
+    pub min: u16,
+    pub max: u16,
+    pub shrink: u8,
+    pub flex: bool,
+}
+
+impl Column {
+    pub const fn new(title: &'static str, min: u16, max: u16, shrink: u8) -> Column {
+        Column { title, min, max, shrink, flex: false }
+    }
+
+    pub const fn flex(self) -> Column {
+        Column { flex: true, ..self }
+    }
+
+    /// At least `floor` wide, so a cell that would be ambiguous cut short is never cut.
+    pub fn at_least(self, floor: u16) -> Column {
+        Column { min: self.min.max(floor), max: self.max.max(floor), ..self }
+    }
+}
+
+/// A pane's columns, each widened to the floor its rows ask for.
+pub fn floored_columns<T: PaneRow>(rows: &[T]) -> Vec<Column> {
+    let mut columns = T::columns().to_vec();
+    for (index, floor) in T::floors(rows) {
+        if let Some(column) = columns.get_mut(index) {
+            *column = column.at_least(floor);
+        }
+    }
+    columns
+}
+
+/// Column widths for `width` cells (one space between columns). Columns that cannot get even
+/// their `min` get 0 and are left out, highest `shrink` first.
+pub fn column_widths(columns: &[Column], width: u16) -> Vec<u16> {
+    let mut widths: Vec<u16> = columns.iter().map(|c| c.max).collect();
+    let mut shown: Vec<bool> = vec![true; columns.len()];
+    let needed = |widths: &[u16], shown: &[bool]| -> u32 {
+        let count = shown.iter().filter(|s| **s).count() as u32;
+        widths.iter().zip(shown).filter(|(_, s)| **s).map(|(w, _)| u32::from(*w)).sum::<u32>()
+            + count.saturating_sub(1)
+    };
+    // Give way in shrink order: highest first, the rightmost first among equals.
+    let mut order: Vec<usize> = (0..columns.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(columns[i].shrink), std::cmp::Reverse(i)));
+    for &i in &order {
+        let over = needed(&widths, &shown).saturating_sub(u32::from(width));
+        if over == 0 {
+            break;
+        }
+        let room = widths[i] - columns[i].min;
+        widths[i] -= room.min(u16::try_from(over).unwrap_or(u16::MAX));
+    }
+    for &i in &order {
+        if needed(&widths, &shown) <= u32::from(width) || shown.iter().filter(|s| **s).count() == 1 {
+            break;
+        }
+        shown[i] = false;
+        widths[i] = 0;
+    }
+    let spare = u32::from(width).saturating_sub(needed(&widths, &shown));
+    let flexible: Vec<usize> = (0..columns.len()).filter(|&i| shown[i] && columns[i].flex).collect();
+    if let Some((&last, rest)) = flexible.split_last() {
+        let each = spare / flexible.len() as u32;
+        for &i in rest {
+            widths[i] = widths[i].saturating_add(u16::try_from(each).unwrap_or(u16::MAX));
+        }
+        let given = each * rest.len() as u32;
+        widths[last] = widths[last].saturating_add(u16::try_from(spare - given).unwrap_or(u16::MAX));
+    }
+    widths
 }
 
 /// What a row's cells may depend on besides the row.
@@ -33,6 +108,14 @@ pub trait PaneRow {
     fn columns() -> &'static [Column]
     where
         Self: Sized;
+    /// (column, width) pairs a column must not shrink below for these rows: an id cut short
+    /// could read as another's. Most panes have none.
+    fn floors(_rows: &[Self]) -> Vec<(usize, u16)>
+    where
+        Self: Sized,
+    {
+        Vec::new()
+    }
     /// One styled cell per column; each state is written as text as well as coloured.
     fn cells(&self, ctx: &RowCtx<'_>) -> Vec<Span<'static>>;
     /// Sorts ascending; numbers are padded so "10" sorts after "9".
@@ -71,11 +154,13 @@ pub fn body_height(area: Rect, banner: u16) -> usize {
     (area.height as usize).saturating_sub(3 + banner as usize)
 }
 
-/// Lines above the table: two for a failed read (age, then the error, wrapped), one while loading.
+/// Lines above the table: two for a failed read (age, then the error, wrapped), one while loading
+/// or when the data grew stale with no answer.
 pub fn banner_height(model: &ConsoleState, pane: PaneId) -> u16 {
     match model.pane_status(pane) {
         (_, Some(_)) => 2,
         (None, None) => 1,
+        (Some(_), None) if model.is_stale(pane) => 1,
         (Some(_), None) => 0,
     }
 }
@@ -85,17 +170,23 @@ pub fn render<T: PaneRow>(frame: &mut Frame<'_>, area: Rect, model: &ConsoleStat
     let theme = model.theme;
     let table = model.table(pane);
     let (good_at, error) = model.pane_status(pane);
-    let columns = T::columns();
+    let columns = &floored_columns(rows);
     let mut title = format!(" {} ({}", pane.title(), table.view.len());
     if table.view.len() != rows.len() {
         title.push_str(&format!(" of {}", rows.len()));
     }
     title.push(')');
     if !table.filter.is_empty() {
-        title.push_str(&format!(" filter: {}", table.filter));
+        let kind = if table.filter.is_literal() { " (text)" } else { "" };
+        title.push_str(&format!(" filter: {}{kind}", table.filter.text));
     }
-    if let Some(column) = table.sort {
-        title.push_str(&format!(" sort: {}", columns.get(column).map(|c| c.title).unwrap_or("?")));
+    let arrow = if table.descending { "↓" } else { "↑" };
+    match table.sort {
+        Some(column) => {
+            title.push_str(&format!(" sort: {} {arrow}", columns.get(column).map(|c| c.title).unwrap_or("?")))
+        }
+        None if table.descending => title.push_str(" sort: reversed"),
+        None => {}
     }
     title.push(' ');
     let mut block = Block::default().borders(Borders::ALL).title(Span::styled(title, theme.title()));
@@ -106,6 +197,7 @@ pub fn render<T: PaneRow>(frame: &mut Frame<'_>, area: Rect, model: &ConsoleStat
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
+    let stale_by_age = error.is_none() && model.is_stale(pane);
     let banner = match (error, good_at) {
         (Some(error), Some(at)) => Some(Line::from(vec![
             Span::styled(" STALE ", theme.badge(Tone::Bad)),
@@ -119,6 +211,16 @@ pub fn render<T: PaneRow>(frame: &mut Frame<'_>, area: Rect, model: &ConsoleStat
             Span::styled(" FAILED ", theme.badge(Tone::Bad)),
             styled(format!(" never read; refresh failed: {error}"), theme, Tone::Bad),
         ])),
+        (None, Some(at)) if stale_by_age => {
+            let waiting = match model.refresh.in_flight_since {
+                Some(since) => format!("the refresh started {} has not answered", age(since, model.now)),
+                None => "no refresh has finished since".into(),
+            };
+            Some(Line::from(vec![
+                Span::styled(" STALE ", theme.badge(Tone::Bad)),
+                styled(format!(" last good read {}; {waiting}", age(at, model.now)), theme, Tone::Bad),
+            ]))
+        }
         (None, None) => {
             Some(Line::from(styled(" loading: the first refresh is running…", theme, Tone::Busy)))
         }
@@ -134,19 +236,28 @@ pub fn render<T: PaneRow>(frame: &mut Frame<'_>, area: Rect, model: &ConsoleStat
     let height = (body.height as usize).saturating_sub(1);
     let offset = effective_offset(table.offset, table.cursor, height);
     let ctx = RowCtx { theme, now: model.now, model };
+    let widths = column_widths(columns, body.width);
+    let keep = |i: &usize| widths[*i] > 0;
     let visible = table.view.iter().enumerate().skip(offset).take(height);
     let body_rows: Vec<Row> = visible
         .map(|(position, &index)| {
-            let row = Row::new(rows[index].cells(&ctx));
-            if position == table.cursor {
+            let cells = rows[index].cells(&ctx);
+            let row = Row::new(cells.into_iter().enumerate().filter(|(i, _)| keep(i)).map(|(_, c)| c));
+            if position == table.cursor && !table.lost {
                 row.style(theme.cursor())
             } else {
                 row
             }
         })
         .collect();
-    let header = Row::new(columns.iter().map(|c| Span::styled(c.title, theme.header())));
-    let widths: Vec<Constraint> = columns.iter().map(|c| c.width).collect();
+    let header = Row::new(
+        columns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| keep(i))
+            .map(|(_, c)| Span::styled(c.title, theme.header())),
+    );
+    let widths: Vec<Constraint> = widths.iter().filter(|w| **w > 0).map(|w| Constraint::Length(*w)).collect();
     let empty = body_rows.is_empty() && good_at.is_some();
     frame.render_widget(Table::new(body_rows, widths).header(header).column_spacing(1), body);
     if empty {
@@ -184,6 +295,7 @@ pub fn render_current(frame: &mut Frame<'_>, area: Rect, model: &ConsoleState) {
             render(frame, plan, model, PaneId::Diffs, &model.diffs.rows);
             jobs::render(frame, jobs, model);
         }
+        PaneId::Journal => render(frame, area, model, PaneId::Journal, &model.journal.rows),
     }
 }
 
@@ -194,6 +306,7 @@ pub fn column_count(pane: PaneId) -> usize {
         PaneId::Targets => <crate::model::Target as PaneRow>::columns().len(),
         PaneId::Nodes => <crate::model::Node as PaneRow>::columns().len(),
         PaneId::Diffs => <crate::model::PlannedAction as PaneRow>::columns().len(),
+        PaneId::Journal => <journal::JournalEntry as PaneRow>::columns().len(),
     }
 }
 
@@ -206,5 +319,6 @@ pub fn cursor_details(model: &ConsoleState) -> Option<(String, Vec<String>)> {
         PaneId::Targets => model.targets.rows.get(index).map(|r| r.details(&ctx)),
         PaneId::Nodes => model.nodes.rows.get(index).map(|r| r.details(&ctx)),
         PaneId::Diffs => model.diffs.rows.get(index).map(|r| r.details(&ctx)),
+        PaneId::Journal => model.journal.rows.get(index).map(|r| r.details(&ctx)),
     }
 }

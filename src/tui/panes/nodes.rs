@@ -4,18 +4,17 @@ use super::{json_lines, plain, styled, Column, PaneRow, RowCtx};
 use crate::model::Node;
 use crate::tui::app::age;
 use crate::tui::theme::Tone;
-use ratatui::layout::Constraint;
 use ratatui::text::Span;
 
 static COLUMNS: &[Column] = &[
-    Column { title: "NAME", width: Constraint::Length(14) },
-    Column { title: "LAST SEEN", width: Constraint::Length(10) },
-    Column { title: "STATE", width: Constraint::Length(8) },
-    Column { title: "DRAIN", width: Constraint::Length(8) },
-    Column { title: "TASK CAP", width: Constraint::Length(8) },
-    Column { title: "RUNNING", width: Constraint::Length(7) },
-    Column { title: "VERSION", width: Constraint::Length(12) },
-    Column { title: "JOB", width: Constraint::Min(12) },
+    Column::new("NAME", 12, 20, 0),
+    Column::new("LAST SEEN", 8, 10, 2),
+    Column::new("STATE", 7, 8, 1),
+    Column::new("DRAIN", 5, 8, 4),
+    Column::new("TASK CAP", 6, 8, 5),
+    Column::new("RUNNING", 4, 7, 3),
+    Column::new("VERSION", 7, 14, 7),
+    Column::new("JOB", 10, 40, 6).flex(),
 ];
 
 impl PaneRow for Node {
@@ -25,7 +24,9 @@ impl PaneRow for Node {
 
     fn cells(&self, ctx: &RowCtx<'_>) -> Vec<Span<'static>> {
         let theme = ctx.theme;
-        let last_seen = self.last_seen.map(|at| age(at, ctx.now)).unwrap_or_else(|| "never".into());
+        // Last seen is the server's time: read it on the server's clock.
+        let server_now = ctx.now + ctx.model.server_clock_offset;
+        let last_seen = self.last_seen.map(|at| age(at, server_now)).unwrap_or_else(|| "never".into());
         vec![
             plain(self.name.clone()),
             plain(last_seen),

@@ -3,16 +3,17 @@
 use super::{json_lines, plain, styled, Column, PaneRow, RowCtx};
 use crate::model::{HealthStatus, Target};
 use crate::tui::theme::Tone;
-use ratatui::layout::Constraint;
 use ratatui::text::Span;
 
 static COLUMNS: &[Column] = &[
-    Column { title: "ID", width: Constraint::Length(12) },
-    Column { title: "NAME", width: Constraint::Length(16) },
-    Column { title: "HEALTH", width: Constraint::Length(11) },
-    Column { title: "ENABLED", width: Constraint::Length(8) },
-    Column { title: "POLICY", width: Constraint::Length(17) },
-    Column { title: "ENDPOINT", width: Constraint::Min(10) },
+    Column::new("ID", 8, 12, 3),
+    Column::new("NAME", 12, 24, 0),
+    Column::new("HEALTH", 11, 11, 2),
+    Column::new("ENABLED", 8, 8, 5),
+    // The pane that connects: the scale-set VM this target was paired with.
+    Column::new("VM", 8, 16, 1),
+    Column::new("POLICY", 8, 17, 6),
+    Column::new("ENDPOINT", 10, 40, 4).flex(),
 ];
 
 pub fn health_tone(health: &HealthStatus) -> Tone {
@@ -49,6 +50,10 @@ impl PaneRow for Target {
             plain(self.name.clone()),
             styled(self.health.as_str(), theme, health_tone(&self.health)),
             if self.disabled { styled("disabled", theme, Tone::Warn) } else { plain("enabled") },
+            match ctx.model.links.vm_of(&self.id) {
+                Some(vm) => plain(vm),
+                None => styled("no VM", theme, Tone::Warn),
+            },
             plain(self.machine_policy_id.clone().unwrap_or_else(|| "-".into())),
             plain(endpoint_text(self)),
         ]
@@ -63,7 +68,8 @@ impl PaneRow for Target {
             1 => self.name.to_lowercase(),
             2 => self.health.as_str().to_string(),
             3 => self.disabled.to_string(),
-            4 => self.machine_policy_id.clone().unwrap_or_default(),
+            4 => String::new(),
+            5 => self.machine_policy_id.clone().unwrap_or_default(),
             _ => endpoint_text(self),
         }
     }

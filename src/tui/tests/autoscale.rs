@@ -6,7 +6,7 @@
 use super::{draw, keys, press, screen};
 use crate::autoscale::parse_setting;
 use crate::tui::app::{ConsoleState, Overlay, PaneId};
-use crate::tui::dialogs::autoscale::Focus;
+use crate::tui::dialogs::form::Slot;
 use crate::tui::fixtures;
 use crate::tui::messages::{Refresh, ScaleJob};
 use crate::tui::update::{apply_refresh, Effect};
@@ -56,7 +56,7 @@ fn the_instances_pane_says_what_autoscale_does() {
 }
 
 #[test]
-fn the_scale_dialog_refuses_outside_the_profile_and_a_opens_the_autoscale_change_on_cancel() {
+fn the_scale_dialog_refuses_outside_the_profile_and_a_opens_the_autoscale_change() {
     let mut model = model();
     keys(&mut model, "S8");
     let Overlay::Scale(dialog) = &model.overlay else { panic!("{:?}", model.overlay) };
@@ -68,18 +68,17 @@ fn the_scale_dialog_refuses_outside_the_profile_and_a_opens_the_autoscale_change
 
     keys(&mut model, "a");
     let Overlay::Autoscale(dialog) = &model.overlay else { panic!("{:?}", model.overlay) };
-    assert_eq!(dialog.focus, Focus::Cancel, "it opens on Cancel");
+    assert_eq!(dialog.form.focus, Slot::Field(0), "it opens on its first field, the minimum");
     assert!(
         autoscale_text(&model).contains("nothing would change"),
         "nothing typed yet: {}",
         autoscale_text(&model)
     );
-    // Maximum: select all by Ctrl-U, type 8; then a reason; then Apply.
-    press(&mut model, KeyCode::Tab);
+    // Maximum: clear it with Ctrl-U, type 8; then a reason; then Apply (past the Enabled box).
     press(&mut model, KeyCode::Tab);
     update_ctrl_u(&mut model);
     keys(&mut model, "8");
-    for _ in 0..3 {
+    for _ in 0..2 {
         press(&mut model, KeyCode::Tab);
     }
     keys(&mut model, "sale");
@@ -88,6 +87,7 @@ fn the_scale_dialog_refuses_outside_the_profile_and_a_opens_the_autoscale_change
         text.contains("After        enabled, 2..8 (default 3)") && text.contains("Verdict      ALLOWED"),
         "{text}"
     );
+    press(&mut model, KeyCode::Tab);
     press(&mut model, KeyCode::Tab);
     let effects = press(&mut model, KeyCode::Enter);
     let [Effect::Scale(ScaleJob::Autoscale { request, .. })] = &effects[..] else { panic!("{effects:?}") };
@@ -111,13 +111,11 @@ fn a_change_that_makes_autoscale_scale_in_needs_the_sets_name_typed() {
     keys(&mut model, "Sa");
     // Maximum 2 with capacity 3: Autoscale would remove a VM.
     press(&mut model, KeyCode::Tab);
-    press(&mut model, KeyCode::Tab);
     update_ctrl_u(&mut model);
     keys(&mut model, "2");
     press(&mut model, KeyCode::Tab);
     update_ctrl_u(&mut model);
     keys(&mut model, "2");
-    press(&mut model, KeyCode::Tab);
     press(&mut model, KeyCode::Tab);
     keys(&mut model, "quiet night");
     assert!(
@@ -128,13 +126,16 @@ fn a_change_that_makes_autoscale_scale_in_needs_the_sets_name_typed() {
     // Tab lands on the name field before Apply; pressing Apply without it is refused.
     press(&mut model, KeyCode::Tab);
     let Overlay::Autoscale(dialog) = &model.overlay else { panic!() };
-    assert_eq!(dialog.focus, Focus::Confirm);
+    assert_eq!(dialog.form.focus, Slot::Field(4));
+    press(&mut model, KeyCode::Tab);
     press(&mut model, KeyCode::Tab);
     let effects = press(&mut model, KeyCode::Enter);
     assert!(effects.is_empty(), "{effects:?}");
     let Overlay::Autoscale(dialog) = &model.overlay else { panic!() };
-    assert_eq!(dialog.error.as_deref(), Some("type the scale set's name (vmss-web) to confirm"));
+    assert_eq!(dialog.form.error.as_deref(), Some("type `vmss-web` to confirm"));
+    assert_eq!(dialog.form.focus, Slot::Field(4), "the focus goes back to the name");
     keys(&mut model, "vmss-web");
+    press(&mut model, KeyCode::Tab);
     press(&mut model, KeyCode::Tab);
     let effects = press(&mut model, KeyCode::Enter);
     assert!(matches!(&effects[..], [Effect::Scale(ScaleJob::Autoscale { .. })]), "{effects:?}");

@@ -2,7 +2,7 @@ use super::{keys, press};
 use crate::journal::Outcome;
 use crate::model::Action as PlanAction;
 use crate::tui::app::{PaneId, Progress};
-use crate::tui::dialogs::approve::Focus;
+use crate::tui::dialogs::form::Slot;
 use crate::tui::fixtures;
 use crate::tui::messages::{Refresh, WorkerEvent};
 use crate::tui::update::{apply_refresh, update, Effect, Msg};
@@ -23,8 +23,8 @@ fn approval_runs_exactly_what_the_dialog_captured_even_after_a_refresh() {
     let mut model = diffs_model();
     keys(&mut model, "aA");
     let crate::tui::app::Overlay::Approve(dialog) = &model.overlay else { panic!("dialog opens") };
-    assert_eq!(dialog.focus, Focus::Cancel);
-    assert!(dialog.needs_typed, "a delete needs the typed name");
+    assert_eq!(dialog.focus(), Slot::Button(0), "one delete (confirm_over 3) needs a plain yes");
+    assert!(!dialog.needs_typed());
     let captured: Vec<String> = dialog.actions.iter().map(|a| a.id.clone()).collect();
     assert_eq!(captured, vec!["delete-target:Machines-3", "deploy:Projects-1:Releases-2:Machines-2"]);
 
@@ -39,8 +39,6 @@ fn approval_runs_exactly_what_the_dialog_captured_even_after_a_refresh() {
 
     keys(&mut model, "aA");
     press(&mut model, KeyCode::Tab);
-    type_text(&mut model, "vmss-web");
-    press(&mut model, KeyCode::Tab);
     let effects = press(&mut model, KeyCode::Enter);
     let [Effect::Execute { actions, reason }] = effects.as_slice() else {
         panic!("one execute: {effects:?}")
@@ -52,16 +50,17 @@ fn approval_runs_exactly_what_the_dialog_captured_even_after_a_refresh() {
 }
 
 #[test]
-fn wrong_name_does_not_confirm_a_delete() {
+fn wrong_name_does_not_confirm_a_large_delete() {
     let mut model = diffs_model();
+    model.confirm_over = 0;
     press(&mut model, KeyCode::Down);
     keys(&mut model, " A");
-    press(&mut model, KeyCode::Tab);
     type_text(&mut model, "vmss-wob");
     press(&mut model, KeyCode::Tab);
     assert!(press(&mut model, KeyCode::Enter).is_empty());
     let crate::tui::app::Overlay::Approve(dialog) = &model.overlay else { panic!("dialog stays open") };
-    assert!(dialog.error.as_deref().unwrap_or("").contains("vmss-web"));
+    assert!(dialog.form.error.as_deref().unwrap_or("").contains("vmss-web"));
+    assert_eq!(dialog.focus(), Slot::Field(0), "the focus goes back to the name");
 }
 
 #[test]
@@ -77,12 +76,10 @@ fn read_only_refuses_approve_and_scale_at_the_one_gate() {
 }
 
 #[test]
-fn results_land_in_the_pane_and_stay_after_the_diff_leaves_the_plan() {
+fn results_land_in_the_pane_and_a_done_change_leaves_it_at_the_next_refresh() {
     let mut model = diffs_model();
     press(&mut model, KeyCode::Down);
     keys(&mut model, " A");
-    press(&mut model, KeyCode::Tab);
-    type_text(&mut model, "vmss-web");
     press(&mut model, KeyCode::Tab);
     press(&mut model, KeyCode::Enter);
     let id = "delete-target:Machines-3".to_string();
@@ -103,8 +100,7 @@ fn results_land_in_the_pane_and_stay_after_the_diff_leaves_the_plan() {
     let mut plan = fixtures::plan();
     plan.actions.retain(|a| a.id != id);
     apply_refresh(&mut model, Refresh { snapshot: fixtures::snapshot(), plan, finished_at: fixtures::now() });
-    assert!(model.diffs.rows.iter().any(|a| a.id == id), "the finished diff stays in the pane");
-    assert_eq!(model.progress.get(&id), Some(&Progress::Done));
+    assert!(!model.diffs.rows.iter().any(|a| a.id == id), "a done change leaves (the journal keeps it)");
     assert!(model.notice.as_ref().unwrap().text.contains("Deployments-7"), "the server's answer is shown");
 }
 
@@ -190,12 +186,13 @@ fn mouse_click_selects_the_row_under_it_and_the_wheel_scrolls() {
     use ratatui::crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
     let mut model = fixtures::model();
     let mouse = |kind, row| Msg::Mouse(MouseEvent { kind, column: 10, row, modifiers: KeyModifiers::NONE });
-    // Header, tabs, two strip rows, the pane's border, its column header: the first row is at y=6.
-    update(&mut model, mouse(MouseEventKind::Down(MouseButton::Left), 8));
+    // The pulse (a target is unavailable), header, tabs, two strip rows, the pane's border, its
+    // column header: the first row is at y=7.
+    update(&mut model, mouse(MouseEventKind::Down(MouseButton::Left), 9));
     assert_eq!(model.table(PaneId::Instances).cursor, 2);
-    update(&mut model, mouse(MouseEventKind::ScrollUp, 8));
+    update(&mut model, mouse(MouseEventKind::ScrollUp, 9));
     assert_eq!(model.table(PaneId::Instances).cursor, 0);
-    update(&mut model, mouse(MouseEventKind::ScrollDown, 8));
+    update(&mut model, mouse(MouseEventKind::ScrollDown, 9));
     assert_eq!(model.table(PaneId::Instances).cursor, 3);
     update(&mut model, mouse(MouseEventKind::Down(MouseButton::Left), 30));
     assert_eq!(model.table(PaneId::Instances).cursor, 3, "a click below the rows selects nothing");

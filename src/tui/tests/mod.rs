@@ -3,10 +3,13 @@
 
 mod autoscale;
 mod behaviour;
+mod k9s;
 mod nodes;
+mod quit;
 mod render;
 mod scaling;
 mod text_fields;
+mod trust;
 
 use super::app::ConsoleState;
 use super::update::{update, Effect, Msg};

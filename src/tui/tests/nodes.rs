@@ -6,7 +6,8 @@ use crate::drain::{DrainChoice, DrainEffect, DrainState};
 use crate::model::Node;
 use crate::node_job::JobProgress;
 use crate::tui::app::{ConsoleState, Overlay, PaneId};
-use crate::tui::dialogs::node::{Focus, Kind, CHOICES};
+use crate::tui::dialogs::form::Slot;
+use crate::tui::dialogs::node::{Kind, CHOICES};
 use crate::tui::fixtures;
 use crate::tui::messages::{JobKind, NodeEvent, NodeRequest, WorkerEvent};
 use crate::tui::update::{update, Effect, Msg};
@@ -93,18 +94,23 @@ fn node_keys_are_in_the_footer_when_writable() {
     }
 }
 
+/// A drain ends in the node's delete: the one confirmation rule wants the node's name typed.
 #[test]
-fn drain_confirm_opens_on_cancel_and_only_the_drain_button_sends() {
+fn drain_needs_the_node_name_typed_and_only_the_drain_button_sends() {
     let mut model = three_nodes();
     keys(&mut model, "d");
     assert_eq!(dialog(&model).kind, Kind::Drain { resume: false });
-    assert_eq!(dialog(&model).focus, Focus::Cancel);
-    assert!(press(&mut model, KeyCode::Enter).is_empty(), "Enter on Cancel sends nothing");
+    assert_eq!(dialog(&model).form.focus, Slot::Field(0), "opens on the name");
+    assert!(press(&mut model, KeyCode::Enter).is_empty(), "Enter in the field moves on");
+    assert!(press(&mut model, KeyCode::Enter).is_empty(), "an empty name sends nothing");
+    assert_eq!(dialog(&model).form.focus, Slot::Field(0));
+    assert!(press(&mut model, KeyCode::Esc).is_empty());
     assert!(matches!(model.overlay, Overlay::None));
     assert!(model.jobs.jobs.is_empty());
 
     keys(&mut model, "d");
-    press(&mut model, KeyCode::Tab);
+    keys(&mut model, "OCTO-NODE-1");
+    press(&mut model, KeyCode::Enter);
     let effects = press(&mut model, KeyCode::Enter);
     assert_eq!(effects, vec![Effect::Node(NodeRequest::Drain { node: "OctopusServerNodes-1".into() })]);
     assert_eq!(model.jobs.jobs["OctopusServerNodes-1"].short_line(), "drain: starting");
@@ -136,13 +142,12 @@ fn delete_needs_the_node_name_typed() {
     keys(&mut model, "G");
     keys(&mut model, "D");
     assert_eq!(dialog(&model).kind, Kind::Delete { force_needed: false, refusal: None });
-    assert_eq!(dialog(&model).focus, Focus::Cancel);
-    press(&mut model, KeyCode::Tab);
+    assert_eq!(dialog(&model).form.focus, Slot::Field(0));
     keys(&mut model, "OCTO-NODE-1");
     press(&mut model, KeyCode::Tab);
     assert!(press(&mut model, KeyCode::Enter).is_empty(), "another node's name does not confirm");
-    assert!(dialog(&model).error.as_deref().unwrap().contains("OCTO-NODE-3"));
-    assert_eq!(dialog(&model).focus, Focus::Input);
+    assert!(dialog(&model).form.error.as_deref().unwrap().contains("OCTO-NODE-3"));
+    assert_eq!(dialog(&model).form.focus, Slot::Field(0));
     for _ in 0.."OCTO-NODE-1".len() {
         press(&mut model, KeyCode::Backspace);
     }
@@ -163,16 +168,15 @@ fn a_busy_heartbeating_node_needs_the_name_and_the_explicit_force_choice() {
         panic!("force dialog: {:?}", dialog(&model).kind)
     };
     assert!(refusal.contains("running 2 task(s)"), "{refusal}");
-    press(&mut model, KeyCode::Tab);
     keys(&mut model, "OCTO-NODE-1");
     press(&mut model, KeyCode::Tab);
-    assert_eq!(dialog(&model).focus, Focus::Force);
+    assert_eq!(dialog(&model).form.focus, Slot::Toggle);
     press(&mut model, KeyCode::Tab);
     assert!(press(&mut model, KeyCode::Enter).is_empty(), "the name alone does not force");
-    assert_eq!(dialog(&model).focus, Focus::Force);
-    assert!(dialog(&model).error.as_deref().unwrap().contains("force"));
+    assert_eq!(dialog(&model).form.focus, Slot::Toggle);
+    assert!(dialog(&model).form.error.as_deref().unwrap().contains("force"));
     keys(&mut model, " ");
-    assert!(dialog(&model).force);
+    assert!(dialog(&model).form.toggled());
     press(&mut model, KeyCode::Tab);
     let effects = press(&mut model, KeyCode::Enter);
     assert_eq!(
@@ -201,7 +205,7 @@ fn task_cap_is_checked_live_as_it_is_typed() {
     assert_eq!(dialog(&model).kind, Kind::TaskCap { current: 5 });
     press(&mut model, KeyCode::Tab);
     keys(&mut model, "x0");
-    assert_eq!(dialog(&model).typed.value(), "0", "only digits are typed");
+    assert_eq!(dialog(&model).typed(), "0", "only digits are typed");
     let error = dialog(&model).cap_error().expect("cap 0 is refused");
     assert!(error.contains("last online"), "{error}");
     assert!(screen(&draw(&model, 120, 30)).contains("nothing would be left"), "the refusal shows as typed");
@@ -234,7 +238,7 @@ fn the_deadline_question_maps_each_button_to_its_choice() {
             NodeEvent::Progress { kind: JobKind::Drain, progress: progress(question(), 2, vec![], false) },
         );
         assert_eq!(dialog(&model).kind, Kind::Question { running_tasks: 2 });
-        assert_eq!(dialog(&model).focus, Focus::Cancel);
+        assert_eq!(dialog(&model).form.focus, Slot::Button(0));
         for _ in 0..=position {
             press(&mut model, KeyCode::Down);
         }
@@ -312,6 +316,7 @@ fn an_unfinished_drain_from_the_journal_is_shown_and_resumable() {
     keys(&mut model, "j");
     keys(&mut model, "d");
     assert_eq!(dialog(&model).kind, Kind::Drain { resume: true });
+    keys(&mut model, "OCTO-NODE-2");
     press(&mut model, KeyCode::Tab);
     let effects = press(&mut model, KeyCode::Enter);
     assert_eq!(effects, vec![Effect::Node(NodeRequest::Drain { node: "OctopusServerNodes-2".into() })]);

@@ -7,7 +7,8 @@ use crate::guard::ScaleRequest;
 use crate::model::{ScaleChange, Severity};
 use crate::scaling::{propose, Conflict, ProtectOutcome, ScaleOutcome};
 use crate::tui::app::{ConsoleState, Overlay, PaneId};
-use crate::tui::dialogs::scale::{Focus, ScaleDialog};
+use crate::tui::dialogs::form::Slot;
+use crate::tui::dialogs::scale::{ScaleDialog, CAPACITY, REASON};
 use crate::tui::fixtures;
 use crate::tui::messages::{FindingsReport, ScaleJob, ScaleReport, WorkerEvent};
 use crate::tui::update::{update, Effect, Msg};
@@ -65,7 +66,7 @@ fn the_verdict_updates_live_as_digits_are_typed() {
     press(&mut model, KeyCode::Backspace);
     keys(&mut model, "5");
     press(&mut model, KeyCode::Tab);
-    assert_eq!(dialog(&model).focus, Focus::Reason);
+    assert_eq!(dialog(&model).form.focus, Slot::Field(REASON));
     keys(&mut model, "sale at 9");
     let text = dialog_text(&model);
     assert!(text.contains("Verdict      ALLOWED"), "within the limits and with a reason: {text}");
@@ -105,7 +106,7 @@ fn a_refused_scale_is_never_sent() {
     press(&mut model, KeyCode::Tab);
     press(&mut model, KeyCode::Tab);
     assert!(press(&mut model, KeyCode::Enter).is_empty());
-    assert!(dialog(&model).error.as_deref().unwrap_or("").contains("refuses"));
+    assert!(dialog(&model).form.error.as_deref().unwrap_or("").contains("refuses"));
 }
 
 #[test]
@@ -134,21 +135,52 @@ fn read_only_hides_and_refuses_scale_and_protect() {
 }
 
 #[test]
-fn the_scale_and_protect_dialogs_open_on_cancel() {
+fn the_scale_and_protect_dialogs_open_on_their_first_field_and_enter_alone_sends_nothing() {
     let mut model = model();
     keys(&mut model, ":scale 4");
     press(&mut model, KeyCode::Enter);
-    assert_eq!(dialog(&model).focus, Focus::Cancel);
-    assert_eq!(dialog(&model).capacity.value(), "4");
-    assert!(press(&mut model, KeyCode::Enter).is_empty(), "Enter on Cancel sends nothing");
+    assert_eq!(dialog(&model).form.focus, Slot::Field(CAPACITY));
+    assert_eq!(dialog(&model).form.field(CAPACITY).value(), "4");
+    assert!(press(&mut model, KeyCode::Enter).is_empty(), "Enter in a field moves on");
+    assert!(press(&mut model, KeyCode::Enter).is_empty(), "and again");
+    assert!(matches!(model.overlay, Overlay::Scale(_)));
+    press(&mut model, KeyCode::Esc);
     assert!(matches!(model.overlay, Overlay::None));
 
     keys(&mut model, "p");
     let Overlay::Protect(protect) = &model.overlay else { panic!("protect dialog") };
-    assert_eq!(protect.focus, crate::tui::dialogs::protect::Focus::Cancel);
+    assert_eq!(protect.form.focus, Slot::Field(0));
     assert!(protect.protect, "an unprotected instance is offered protection");
     assert!(press(&mut model, KeyCode::Enter).is_empty());
+    assert!(press(&mut model, KeyCode::Enter).is_empty(), "a reason is required");
+    assert!(matches!(model.overlay, Overlay::Protect(_)));
+    press(&mut model, KeyCode::Esc);
     assert!(matches!(model.overlay, Overlay::None));
+}
+
+/// `p` on a Flexible set's VM opens the protect dialog as a refusal: the why (and the ARM lock to
+/// use instead) on screen, only Close, nothing ever sent.
+#[test]
+fn protect_on_a_flexible_vm_explains_why_not_and_sends_nothing() {
+    let mut model = fixtures::model_with_flexible();
+    model.pane = PaneId::Instances;
+    keys(&mut model, "/0a1b2c3d");
+    press(&mut model, KeyCode::Enter);
+    // The row the cursor was on is filtered out: the first move selects the one left.
+    press(&mut model, KeyCode::Down);
+    keys(&mut model, "p");
+    let Overlay::Protect(protect) = &model.overlay else { panic!("the protect dialog: {:?}", model.notice) };
+    assert_eq!(protect.instance_id, "vmss-flex_0a1b2c3d");
+    assert!(protect.refused.is_some());
+    let text = screen(&draw(&model, 80, 24));
+    assert!(text.contains("scale-in protection cannot be set") && text.contains("lock"), "{text}");
+    assert!(text.contains("[ Close ]") && !text.contains("Protect ]"), "nothing to confirm: {text}");
+    for key in [KeyCode::Tab, KeyCode::Char('x'), KeyCode::Right] {
+        assert!(press(&mut model, key).is_empty(), "{key:?} sends nothing");
+    }
+    assert!(press(&mut model, KeyCode::Enter).is_empty(), "Enter closes, sends nothing");
+    assert!(matches!(model.overlay, Overlay::None));
+    insta::assert_snapshot!(text);
 }
 
 #[test]
@@ -157,8 +189,9 @@ fn protecting_needs_a_reason_and_sends_the_captured_instance() {
     press(&mut model, KeyCode::Down);
     keys(&mut model, "p");
     press(&mut model, KeyCode::Tab);
-    press(&mut model, KeyCode::Tab);
     assert!(press(&mut model, KeyCode::Enter).is_empty(), "no reason yet");
+    let Overlay::Protect(protect) = &model.overlay else { panic!("still open") };
+    assert_eq!(protect.form.focus, Slot::Field(0), "back to the reason");
     keys(&mut model, "keep for debugging");
     press(&mut model, KeyCode::Tab);
     let effects = press(&mut model, KeyCode::Enter);
@@ -217,8 +250,11 @@ fn a_412_reopens_the_dialog_with_the_fresh_proposal_and_never_retries() {
 
     assert!(!effects.iter().any(|e| matches!(e, Effect::Scale(_))), "never retried: {effects:?}");
     let reopened = dialog(&model);
-    assert_eq!(reopened.focus, Focus::Cancel);
-    assert_eq!((reopened.current(), reopened.capacity.value(), reopened.reason.value()), (4, "5", "sale"));
+    assert_eq!(reopened.form.focus, Slot::Field(CAPACITY));
+    assert_eq!(
+        (reopened.current(), reopened.form.field(CAPACITY).value(), reopened.reason()),
+        (4, "5", "sale")
+    );
     let text = dialog_text(&model);
     assert!(text.contains("capacity 3→4 by someone else"), "{text}");
     assert!(text.contains("Capacity     4 → 5 (+1)"), "{text}");
@@ -330,5 +366,5 @@ fn an_open_dialog_rechecks_over_each_refresh() {
     let text = dialog_text(&model);
     assert!(text.contains("Capacity     4 → 5 (+1)"), "{text}");
     assert!(text.contains("still provisioning"), "{text}");
-    assert_eq!(dialog(&model).reason.value(), "sale", "what was typed stays");
+    assert_eq!(dialog(&model).reason(), "sale", "what was typed stays");
 }

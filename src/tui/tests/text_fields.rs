@@ -24,6 +24,13 @@ struct Field {
     read: fn(&ConsoleState) -> Option<&TextField>,
 }
 
+/// The fixture's diffs with confirm_over 0: approving its delete needs the typed name.
+fn large_approval() -> ConsoleState {
+    let mut model = fixtures::model();
+    model.confirm_over = 0;
+    model
+}
+
 fn with_keys(mut model: ConsoleState, pane: PaneId, typed: &str, tabs: usize) -> ConsoleState {
     model.pane = pane;
     keys(&mut model, typed);
@@ -36,17 +43,17 @@ fn with_keys(mut model: ConsoleState, pane: PaneId, typed: &str, tabs: usize) ->
 const TEXT_FIELDS: [Field; 6] = [
     Field {
         name: "approve: the typed name",
-        open: || with_keys(fixtures::model(), PaneId::Diffs, "aA", 1),
+        open: || with_keys(large_approval(), PaneId::Diffs, "aA", 0),
         read: |m| match &m.overlay {
-            Overlay::Approve(dialog) => Some(&dialog.typed),
+            Overlay::Approve(dialog) => dialog.form.fields.first().map(|f| &f.input),
             _ => None,
         },
     },
     Field {
         name: "protect: the reason",
-        open: || with_keys(fixtures::model_with_instances(3), PaneId::Instances, "p", 1),
+        open: || with_keys(fixtures::model_with_instances(3), PaneId::Instances, "p", 0),
         read: |m| match &m.overlay {
-            Overlay::Protect(dialog) => Some(&dialog.reason),
+            Overlay::Protect(dialog) => dialog.form.fields.first().map(|f| &f.input),
             _ => None,
         },
     },
@@ -54,15 +61,17 @@ const TEXT_FIELDS: [Field; 6] = [
         name: "scale: the reason",
         open: || with_keys(fixtures::model_with_instances(3), PaneId::Instances, "S", 1),
         read: |m| match &m.overlay {
-            Overlay::Scale(dialog) => Some(&dialog.reason),
+            Overlay::Scale(dialog) => {
+                dialog.form.fields.get(crate::tui::dialogs::scale::REASON).map(|f| &f.input)
+            }
             _ => None,
         },
     },
     Field {
         name: "delete node: the typed name",
-        open: || with_keys(super::nodes::three_nodes(), PaneId::Nodes, "GD", 1),
+        open: || with_keys(super::nodes::three_nodes(), PaneId::Nodes, "GD", 0),
         read: |m| match &m.overlay {
-            Overlay::Node(dialog) => Some(&dialog.typed),
+            Overlay::Node(dialog) => dialog.form.fields.first().map(|f| &f.input),
             _ => None,
         },
     },
@@ -70,7 +79,7 @@ const TEXT_FIELDS: [Field; 6] = [
         name: "the : command line",
         open: || with_keys(fixtures::model(), PaneId::Instances, ":", 0),
         read: |m| match &m.overlay {
-            Overlay::Command(field) => Some(field),
+            Overlay::Command(line) => Some(&line.field),
             _ => None,
         },
     },
@@ -128,19 +137,19 @@ fn every_text_field_takes_a_paste_at_its_cursor_and_a_line_break_presses_nothing
 fn the_filter_applies_as_it_is_edited_and_pasted() {
     let mut model = (TEXT_FIELDS[5].open)();
     keys(&mut model, "web2");
-    assert_eq!(model.table(PaneId::Targets).filter, "web2");
+    assert_eq!(model.table(PaneId::Targets).filter.text, "web2");
     ctrl(&mut model, 'u');
-    assert_eq!(model.table(PaneId::Targets).filter, "", "Ctrl-U clears the filter too");
+    assert_eq!(model.table(PaneId::Targets).filter.text, "", "Ctrl-U clears the filter too");
     paste(&mut model, "vmss");
-    assert_eq!(model.table(PaneId::Targets).filter, "vmss");
+    assert_eq!(model.table(PaneId::Targets).filter.text, "vmss");
 }
 
 #[test]
 fn digit_fields_take_digits_only() {
     // The node dialog's task cap: a field with the focus.
-    let mut model = with_keys(super::nodes::three_nodes(), PaneId::Nodes, "c", 1);
+    let mut model = with_keys(super::nodes::three_nodes(), PaneId::Nodes, "c", 0);
     let cap = |m: &ConsoleState| match &m.overlay {
-        Overlay::Node(dialog) => dialog.typed.value().to_string(),
+        Overlay::Node(dialog) => dialog.typed().to_string(),
         other => panic!("the task cap dialog: {other:?}"),
     };
     keys(&mut model, "1x2");
@@ -151,25 +160,28 @@ fn digit_fields_take_digits_only() {
     paste(&mut model, "4\n5 tasks");
     assert_eq!(cap(&model), "45");
 
-    // The scale dialog's capacity: typed wherever the focus is but the reason, edited at its end;
-    // the arrows keep moving the focus and `+`/`-` keep stepping.
+    // The scale dialog's capacity: the field it opens on; `+`/`-` step it; digits typed on a
+    // button go into it.
     let mut model = with_keys(fixtures::model_with_instances(3), PaneId::Instances, "S", 0);
     let capacity = |m: &ConsoleState| match &m.overlay {
-        Overlay::Scale(dialog) => (dialog.capacity.value().to_string(), dialog.focus),
+        Overlay::Scale(dialog) => (dialog.form.field(0).value().to_string(), dialog.form.focus),
         other => panic!("the scale dialog: {other:?}"),
     };
-    use crate::tui::dialogs::scale::Focus;
+    use crate::tui::dialogs::form::Slot;
     keys(&mut model, "12");
-    press(&mut model, KeyCode::Right);
-    assert_eq!(capacity(&model), ("12".into(), Focus::Reason), "→ moves the focus, not a cursor");
-    press(&mut model, KeyCode::Left);
-    assert_eq!(capacity(&model), ("12".into(), Focus::Reason), "in the reason ← is the reason's cursor");
+    press(&mut model, KeyCode::Tab);
+    assert_eq!(capacity(&model), ("12".into(), Slot::Field(1)), "Tab moves on to the reason");
+    keys(&mut model, "+");
+    assert_eq!(capacity(&model), ("12".into(), Slot::Field(1)), "in the reason `+` is text");
     press(&mut model, KeyCode::BackTab);
     keys(&mut model, "+");
-    assert_eq!(capacity(&model), ("13".into(), Focus::Cancel));
+    assert_eq!(capacity(&model), ("13".into(), Slot::Field(0)));
     ctrl(&mut model, 'u');
     paste(&mut model, "5\n");
-    assert_eq!(capacity(&model), ("5".into(), Focus::Cancel));
+    assert_eq!(capacity(&model), ("5".into(), Slot::Field(0)));
+    press(&mut model, KeyCode::BackTab);
+    keys(&mut model, "7");
+    assert_eq!(capacity(&model), ("57".into(), Slot::Field(0)), "a digit typed on Cancel goes in");
 }
 
 #[test]
@@ -185,12 +197,12 @@ fn a_paste_outside_a_field_is_never_read_as_keys() {
     keys(&mut model, "aA");
     paste(&mut model, "vmss-web");
     let Overlay::Approve(dialog) = &model.overlay else { panic!("the approval dialog") };
-    assert!(dialog.typed.is_empty(), "the focus is on Cancel");
+    assert!(dialog.form.fields.is_empty() && dialog.form.error.is_none(), "nothing went anywhere");
 }
 
 #[test]
 fn a_pasted_name_with_a_line_break_confirms_only_through_the_button() {
-    let mut model = with_keys(fixtures::model(), PaneId::Diffs, "aA", 1);
+    let mut model = with_keys(large_approval(), PaneId::Diffs, "aA", 0);
     assert!(paste(&mut model, "vmss-web\n").is_empty(), "the line break is not Enter");
     assert!(matches!(model.overlay, Overlay::Approve(_)));
     press(&mut model, KeyCode::Tab);

@@ -34,6 +34,12 @@ pub trait Approvals: Send + Sync {
         history: &mut History,
         progress: &mut (dyn FnMut(ExecEvent) + Send),
     ) -> Vec<ActionReport>;
+
+    /// Settle the intents an earlier run left without a result (a kill, or a console quit while
+    /// a change ran) against the real state; one line each. Nothing to settle by default.
+    async fn settle(&self) -> Result<Vec<String>, String> {
+        Ok(Vec::new())
+    }
 }
 
 #[async_trait::async_trait]
@@ -46,6 +52,14 @@ impl Approvals for Executor {
         progress: &mut (dyn FnMut(ExecEvent) + Send),
     ) -> Vec<ActionReport> {
         Executor::run(self, approved, reason, history, progress).await
+    }
+
+    async fn settle(&self) -> Result<Vec<String>, String> {
+        let mut warn = |line: String| tracing::warn!(%line, "journal");
+        let settled =
+            crate::executor::settle_pending(self.profile_name(), self.journal(), self.collector(), &mut warn)
+                .await?;
+        Ok(settled.iter().map(|item| item.line()).collect())
     }
 }
 
@@ -134,6 +148,21 @@ async fn run(
     let mut worker = Worker { setup, history, events, done_tx, refreshing: false };
     // The doctor reads extra resources: once at startup and on `:doctor`, never per refresh.
     scale::spawn(&worker.setup.profile, ScaleJob::Doctor, &worker.events);
+    // What an earlier run left unfinished is settled before anything else runs here.
+    let (approvals, events) = (worker.setup.approvals.clone(), worker.events.clone());
+    tokio::spawn(async move {
+        match approvals.settle().await {
+            Ok(settled) => {
+                let _ = events.send(WorkerEvent::Settled(settled));
+            }
+            Err(why) => {
+                let _ =
+                    events.send(WorkerEvent::Failed(format!("cannot settle interrupted changes yet: {why}")));
+            }
+        }
+    });
+    let mut journal = JournalWatch::default();
+    journal.send_if_changed(&worker.events);
     loop {
         tokio::select! {
             request = requests.recv() => match request {
@@ -157,7 +186,10 @@ async fn run(
                     worker.start_refresh();
                 }
             },
-            Some(snapshot) = done_rx.recv() => worker.finish_refresh(snapshot),
+            Some(snapshot) = done_rx.recv() => {
+                worker.finish_refresh(snapshot);
+                journal.send_if_changed(&worker.events);
+            }
             Some(event) = node_rx.recv() => {
                 let _ = worker.events.send(WorkerEvent::Node(event));
             }
@@ -196,6 +228,11 @@ impl Worker {
             }
         }
         tracing::debug!(failures = snapshot.failures().len(), actions = plan.actions.len(), "refreshed");
+        if let Some(sim) = &self.setup.demo {
+            // The simulated world's clock runs `--speed` times faster: times it reports (a node's
+            // last heartbeat) are read on its clock.
+            let _ = self.events.send(WorkerEvent::ServerClock(sim.now() - now));
+        }
         let _ =
             self.events.send(WorkerEvent::Refreshed(Box::new(Refresh { snapshot, plan, finished_at: now })));
     }
@@ -231,6 +268,26 @@ impl Worker {
         let result = demo_event(sim, event);
         tracing::info!(?event, ?result, "demo world event");
         let _ = self.events.send(WorkerEvent::Demo(result));
+    }
+}
+
+/// The journal file as last sent to the UI: it is read again only when its length changed (an
+/// append-only file that grew), at start and after each refresh.
+#[derive(Default)]
+struct JournalWatch {
+    len: Option<u64>,
+}
+
+impl JournalWatch {
+    fn send_if_changed(&mut self, events: &UnboundedSender<WorkerEvent>) {
+        let Some(path) = crate::journal::default_path() else { return };
+        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if self.len == Some(len) {
+            return;
+        }
+        self.len = Some(len);
+        let read = crate::journal::read_all(&path).map(|(records, _)| records).map_err(|err| err.to_string());
+        let _ = events.send(WorkerEvent::Journal(read));
     }
 }
 
