@@ -26,6 +26,7 @@ pub mod private_fs;
 pub mod providers;
 pub mod reconcile;
 pub mod retry;
+pub mod scale_in;
 pub mod scaling;
 pub mod secret;
 pub mod service_messages;

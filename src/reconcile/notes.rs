@@ -32,6 +32,7 @@ pub(crate) fn notes(
     super::notes_evidence::never_matched_held(inventory, history, &mut out);
     super::notes_evidence::renamed_guests(inventory, &mut out);
     super::notes_evidence::clock_skew(history, &mut out);
+    super::notes_evidence::mode_changes(inventory, history, now, config, &mut out);
     timed_out_waits(waits, &mut out);
     unregistered_vms(inventory, history, now, config, &mut out);
     duplicates(inventory, &mut out);

@@ -11,6 +11,8 @@ mod arm_shapes;
 pub mod autoscale;
 mod control;
 pub mod faults;
+pub mod flexible;
+mod flexible_arm;
 pub mod hooks;
 mod http;
 mod octopus;
