@@ -231,6 +231,8 @@ pub struct ScaleSetRow {
     pub subscription_id: String,
     pub resource_group: String,
     pub name: String,
+    /// "Uniform" or "Flexible".
+    pub orchestration_mode: String,
     pub capacity: u32,
     pub provisioning_state: String,
     pub overprovision: bool,
@@ -248,8 +250,10 @@ pub struct InstanceRow {
     pub computer_name: Option<String>,
     pub provisioning_state: String,
     pub power_state: String,
-    pub latest_model: bool,
-    pub protected: bool,
+    /// null where Azure does not report it (Flexible sets).
+    pub latest_model: Option<bool>,
+    /// null where Azure does not report it (Flexible sets).
+    pub protected: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -299,6 +303,7 @@ pub fn report(snapshot: &Snapshot) -> Result<Report, Vec<ReadFailure>> {
                 subscription_id: l.state.key.subscription_id.clone(),
                 resource_group: l.state.key.resource_group.clone(),
                 name: l.state.key.name.clone(),
+                orchestration_mode: l.state.orchestration_mode.to_string(),
                 capacity: l.state.capacity,
                 provisioning_state: l.state.provisioning_state.to_string(),
                 overprovision: l.state.overprovision,

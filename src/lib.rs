@@ -27,8 +27,8 @@
 //! `logging` and `private_fs`; the terminal in `tui` and `cli`; loopback servers in `sim`.
 //!
 //! The pure core is the `scaleguard-core` crate, re-exported here (`model`, `config`,
-//! `snapshot`, `matching`, `completeness`, `reconcile`, `guard`, `autoscale`, `drain`, `retry`,
-//! `secret`, `untrusted`): snapshots and `now` in, decisions out; it cannot depend on tokio,
+//! `snapshot`, `matching`, `completeness`, `reconcile`, `guard`, `scale_in`, `autoscale`, `drain`,
+//! `retry`, `secret`, `untrusted`): snapshots and `now` in, decisions out; it cannot depend on tokio,
 //! reqwest, ratatui or axum. Its only IO is `config` reading its file and the environment
 //! variables a profile names. The simulator is the `scaleguard-sim` crate (`sim`); of the
 //! product it uses only the core's Azure Autoscale profile selection.
@@ -38,7 +38,8 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub use scaleguard_core::{
-    autoscale, completeness, config, drain, guard, matching, model, retry, secret, snapshot, untrusted,
+    autoscale, completeness, config, drain, guard, matching, model, retry, scale_in, secret, snapshot,
+    untrusted,
 };
 pub use scaleguard_sim as sim;
 

@@ -42,11 +42,13 @@ pub fn run(cli: &Cli, args: &InventoryArgs) -> anyhow::Result<u8> {
 /// Columns padded to their widest cell; one section per kind.
 fn table(report: &Report) -> String {
     let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
+    // What Azure does not report (Flexible VMs: latest model, protection) is unknown, not "no".
+    let known = |b: Option<bool>| b.map(yes).unwrap_or_else(|| "unknown".into());
     let mut out = String::new();
     section(
         &mut out,
         "SCALE SETS",
-        &["RESOURCE GROUP", "NAME", "CAPACITY", "STATE", "OVERPROVISION", "AUTOSCALE"],
+        &["RESOURCE GROUP", "NAME", "MODE", "CAPACITY", "STATE", "OVERPROVISION", "AUTOSCALE"],
         report
             .scale_sets
             .iter()
@@ -54,6 +56,7 @@ fn table(report: &Report) -> String {
                 vec![
                     s.resource_group.clone(),
                     s.name.clone(),
+                    s.orchestration_mode.clone(),
                     s.capacity.to_string(),
                     s.provisioning_state.clone(),
                     yes(s.overprovision),
@@ -77,8 +80,8 @@ fn table(report: &Report) -> String {
                     i.computer_name.clone().unwrap_or_else(|| "-".into()),
                     i.provisioning_state.clone(),
                     i.power_state.clone(),
-                    yes(i.latest_model),
-                    yes(i.protected),
+                    known(i.latest_model),
+                    known(i.protected),
                 ]
             })
             .collect(),

@@ -67,7 +67,7 @@ pub fn resolve_interrupted(pending: &[&Record], profile: &str, fresh: &Snapshot)
                     let listing = observation.listing.as_ref().ok()?;
                     let wanted = if *protect { "protected" } else { "unprotected" };
                     match listing.instances.iter().find(|i| &i.instance_id == instance_id) {
-                        Some(i) if i.protected_from_scale_in == *protect => {
+                        Some(i) if i.protected_from_scale_in == Some(*protect) => {
                             (Outcome::Done, format!("instance {instance_id} is {wanted}, as intended"))
                         }
                         Some(_) => {
@@ -326,7 +326,7 @@ mod tests {
     #[test]
     fn protection_and_task_caps_are_settled_against_what_is_there() {
         let mut protected = crate::reconcile::testkit::vm("web", 1);
-        protected.protected_from_scale_in = true;
+        protected.protected_from_scale_in = Some(true);
         let mut fresh = SnapshotBuilder::new(at(10)).set("web", 1, vec![protected]).build();
         fresh.nodes = Ok(vec![crate::model::Node {
             id: "N-1".into(),

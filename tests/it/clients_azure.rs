@@ -169,7 +169,10 @@ async fn protection_is_put_with_the_location() {
     let operation = p.set_scale_in_protection(&key(), "2", true).await.unwrap();
     p.wait(&operation).await.unwrap();
     let instances = p.list_instances(&key()).await.unwrap();
-    assert!(instances[2].protected_from_scale_in && !instances[1].protected_from_scale_in);
+    assert_eq!(
+        (instances[2].protected_from_scale_in, instances[1].protected_from_scale_in),
+        (Some(true), Some(false))
+    );
 }
 
 #[tokio::test]
@@ -212,15 +215,30 @@ async fn an_endpoint_with_a_path_is_refused_because_the_sdk_drops_it() {
 }
 
 #[tokio::test]
-async fn flexible_orchestration_is_refused_clearly() {
+async fn a_flexible_set_is_listed_through_the_filtered_vm_list_and_a_rejected_filter_names_both() {
     let fake = Fake::start(2).await;
     let body = r#"{"name":"vmss-web","location":"westus","sku":{"capacity":2},
                    "properties":{"provisioningState":"Succeeded","orchestrationMode":"Flexible"}}"#;
     fake.fault(Fault::new("/virtualmachinescalesets/vmss-web", 200, body).method(Method::GET));
+    let rejected =
+        r#"{"error":{"code":"InvalidParameter","message":"The value of parameter $filter is invalid."}}"#;
+    fake.fault(Fault::new("/providers/microsoft.compute/virtualmachines", 400, rejected).method(Method::GET));
     let err = provider(&fake, ARM_TOKEN).listing(&key()).await.unwrap_err();
-    assert!(matches!(err, ProviderError::Unsupported { .. }), "{err}");
-    assert!(err.to_string().contains("Flexible orchestration mode is not supported"), "{err}");
-    assert!(!fake.requests().iter().any(|(_, u)| u.contains("/virtualMachines?")), "no listing attempted");
+    assert_eq!(
+        err.to_string(),
+        "GET virtual machines of Flexible scale set rg-web/vmss-web (the VM list of resource group rg-web \
+         filtered on the set): rejected (400): InvalidParameter: The value of parameter $filter is invalid."
+    );
+    let requests = fake.requests();
+    let (_, list) =
+        requests.iter().find(|(_, u)| u.contains("/virtualMachines?")).expect("the VM list was asked");
+    assert!(list.contains("/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines?"), "{list}");
+    assert!(list.contains("%24filter=%27virtualMachineScaleSet%2Fid%27+eq+%27%2Fsubscriptions%2F"), "{list}");
+    assert!(list.contains("%24expand=instanceView"), "{list}");
+    assert!(
+        !requests.iter().any(|(_, u)| u.contains("/virtualMachineScaleSets/vmss-web/virtualMachines")),
+        "no per-set list"
+    );
 }
 
 #[tokio::test]

@@ -31,6 +31,7 @@ fn state(capacity: u32) -> ScaleSetState {
         scale_in_rules: vec![],
         etag: Some("\"7\"".into()),
         last_changed: None,
+        layout: Default::default(),
     }
 }
 

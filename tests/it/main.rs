@@ -25,6 +25,7 @@ mod error_messages;
 mod executor_deploy_race;
 mod executor_race;
 mod fault_suite;
+mod flexible;
 mod fuzz_parsers;
 mod history_race;
 mod hostile_world;

@@ -71,7 +71,7 @@ fn realistic_vm_list_page_converts() {
     assert_eq!(vms[0].computer_name.as_deref(), Some("statustes000001"));
     assert_eq!(vms[0].vm_id.as_deref(), Some("eb282db2-12d4-4fc6-8bd5-0c6473a4078c"));
     assert_eq!(vms[0].provisioning_state, ProvisioningState::Succeeded);
-    assert!(vms[0].latest_model_applied);
+    assert_eq!(vms[0].latest_model_applied, Some(true));
     // No $expand=instanceView in this example: the power state is unknown, not guessed.
     assert_eq!(vms[0].power_state, PowerState::Unknown);
 }
@@ -83,7 +83,7 @@ fn generated_maximum_vm_list_parses_tolerantly() {
     assert_eq!(page.next_link.as_deref(), Some("aaaaaaaaaaaaaa"));
     let vm = azure_convert::instance(&key(), page.value.into_iter().next().unwrap());
     assert_eq!(vm.instance_id, "aaaaaaaaaaaa");
-    assert!(vm.protected_from_scale_in);
+    assert_eq!(vm.protected_from_scale_in, Some(true));
     assert_eq!(vm.computer_name.as_deref(), Some("test000000"));
     assert_eq!(vm.power_state, PowerState::Unknown, "a placeholder status code is not a power state");
 }
@@ -124,7 +124,7 @@ fn real_traffic_vm_with_instance_view_converts() {
     assert_eq!(instance.name, "vmss1_4");
     assert_eq!(instance.computer_name.as_deref(), Some("vmss1e119000004"));
     assert_eq!(instance.power_state, PowerState::Deallocated);
-    assert!(!instance.protected_from_scale_in);
+    assert_eq!(instance.protected_from_scale_in, Some(false));
 }
 
 #[test]

@@ -17,10 +17,16 @@ pub struct Console {
 }
 
 impl Console {
-    /// The scaleguard binary with `args` and `envs` (on top of this process's environment).
+    /// The scaleguard binary with `args` and `envs` (on top of this process's environment) in a
+    /// 140×40 terminal.
     pub fn start(args: &[&str], envs: &[(String, String)]) -> Console {
+        Console::start_sized(args, envs, COLS, ROWS)
+    }
+
+    /// `start` in a terminal of `cols` × `rows`.
+    pub fn start_sized(args: &[&str], envs: &[(String, String)], cols: u16, rows: u16) -> Console {
         let pair = native_pty_system()
-            .openpty(PtySize { rows: ROWS, cols: COLS, pixel_width: 0, pixel_height: 0 })
+            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
             .expect("open a pty");
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_scaleguard"));
         command.args(args);
@@ -30,7 +36,7 @@ impl Console {
         }
         let child = pair.slave.spawn_command(command).expect("spawn scaleguard");
         drop(pair.slave);
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let writer = Arc::new(Mutex::new(pair.master.take_writer().expect("pty writer")));
         let mut reader = pair.master.try_clone_reader().expect("pty reader");
         let raw = Arc::new(Mutex::new(Vec::new()));

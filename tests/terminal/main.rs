@@ -11,4 +11,5 @@ static ALONE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 mod console_latency;
 mod console_pty;
+mod flexible_console;
 mod node_pty;

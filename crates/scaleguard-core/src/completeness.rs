@@ -1,8 +1,8 @@
 //! Is a scale-set listing proven complete, so that a VM missing from it is gone? (pure)
 //!
 //! A listing exists only when paging ended cleanly (no failed page, no loop, no foreign nextLink,
-//! no VM of another set: those are errors in the provider). What is left to judge is the listing
-//! itself. It is proven complete only when
+//! no entry of a Uniform set's VM list that is not one of its VMs: those are errors in the
+//! provider). What is left to judge is the listing itself. It is proven complete only when
 //! - the set is settled (its provisioningState is final: while Azure adds or removes VMs, a lost
 //!   page and a removed VM look the same) and did not change while its VMs were listed (the set
 //!   read again after the last page has the same ETag, capacity and state);
@@ -11,13 +11,16 @@
 //!   capacity already leaves it out, so it must not stand in for a lost one);
 //! - nothing is listed twice: no instance id (compared as a number: "01" is "1"), vmId (compared
 //!   case-insensitively: a GUID) or computer name (two VMs of one set never share one). A repeated
-//!   entry can stand in for a missing one and keep the count right.
+//!   entry can stand in for a missing one and keep the count right;
+//! - it holds no VM of another scale set (a Flexible set's listing is a filter on the resource
+//!   group's VMs: a VM reporting another set means the filter was not applied or the VM left the
+//!   set).
 //!
 //! Anything else is shown and still drives waits, but proves nothing about absence.
 
 use crate::matching::normalize_name;
 use crate::model::{Instance, ProvisioningState, ScaleSetState};
-use crate::snapshot::ScaleSetListing;
+use crate::snapshot::{ForeignVm, ScaleSetListing};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -36,6 +39,8 @@ pub enum Doubt {
     RepeatedVmIds(Vec<(String, usize)>),
     /// Computer names carried by more than one VM of the set, with how often.
     RepeatedComputerNames(Vec<(String, usize)>),
+    /// VMs listed for the set that report another scale set (or none).
+    ForeignVms(Vec<ForeignVm>),
 }
 
 /// What a read of the set says about it, as far as a listing's proof goes.
@@ -80,6 +85,16 @@ impl fmt::Display for Doubt {
             Self::RepeatedInstanceIds(ids) => write!(f, "{}", repeats("instance", ids)),
             Self::RepeatedVmIds(ids) => write!(f, "{}", repeats("vmId", ids)),
             Self::RepeatedComputerNames(names) => write!(f, "{}", repeats("computer name", names)),
+            Self::ForeignVms(vms) => {
+                let shown: Vec<String> = vms.iter().take(3).map(ForeignVm::to_string).collect();
+                let more = vms.len().saturating_sub(3);
+                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                write!(
+                    f,
+                    "{}{more} (it left the set, or the server did not apply the listing's filter)",
+                    shown.join(", ")
+                )
+            }
         }
     }
 }
@@ -215,6 +230,9 @@ pub fn judge(listing: &ScaleSetListing) -> Completeness {
     if !repeated_names.is_empty() {
         doubts.push(Doubt::RepeatedComputerNames(repeated_names));
     }
+    if !listing.foreign.is_empty() {
+        doubts.push(Doubt::ForeignVms(listing.foreign.clone()));
+    }
     Completeness { doubts }
 }
 
@@ -237,9 +255,11 @@ mod tests {
                 scale_in_rules: vec![],
                 etag: None,
                 last_changed: None,
+                layout: Default::default(),
             },
             instances,
             reread: None,
+            foreign: vec![],
         }
     }
 
@@ -333,6 +353,24 @@ mod tests {
         let mut etag = same.clone();
         etag.reread = Some(ScaleSetState { etag: Some("\"9\"".into()), ..same.state.clone() });
         assert!(judge(&etag).to_string().contains("its ETag changed"));
+    }
+
+    #[test]
+    fn a_vm_of_another_set_takes_the_proof_away_even_at_full_count() {
+        let mut with_foreign = listing(2, ProvisioningState::Succeeded, vms(&[1, 2]));
+        with_foreign.foreign.push(ForeignVm {
+            name: "flex_0a1b2c3d".into(),
+            vm_id: Some("v9".into()),
+            reported_set: Some("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/other".into()),
+        });
+        let verdict = judge(&with_foreign);
+        assert!(!verdict.is_proven());
+        assert_eq!(verdict.short_while_settled(), None, "the set's own VMs are all there");
+        assert_eq!(
+            verdict.to_string(),
+            "VM flex_0a1b2c3d reports scale set /subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/\
+             virtualMachineScaleSets/other (it left the set, or the server did not apply the listing's filter)"
+        );
     }
 
     proptest! {

@@ -31,7 +31,7 @@ pub enum Verdict {
     Allowed {
         from: u32,
         to: u32,
-        /// Instance ids a scale-in is expected to remove (Default-policy approximation).
+        /// Instance ids a scale-in is expected to remove (`scale_in::expected_victims`).
         expected_victims: Vec<String>,
         /// True when `force` was needed: an unfinished provisioning, or an unknown cooldown or
         /// Autoscale state.
@@ -281,7 +281,7 @@ pub fn evaluate(
             unfinished_instances: unfinished,
         });
     }
-    let protected = instances.iter().filter(|i| i.protected_from_scale_in).count();
+    let protected = instances.iter().filter(|i| i.is_protected()).count();
     if to < from && (to as usize) < protected {
         reasons.push(Refusal::BelowProtected { requested: to, protected });
     }
@@ -290,7 +290,7 @@ pub fn evaluate(
         return Verdict::Refused { reasons };
     }
     let expected_victims = if to < from {
-        scale_in_victims(instances, to).into_iter().map(|i| i.instance_id).collect()
+        crate::scale_in::expected_victims(state, instances, to).into_iter().map(|i| i.instance_id).collect()
     } else {
         Vec::new()
     };
@@ -379,10 +379,10 @@ pub fn cooldown_refusal(
 /// This approximates Azure's Default scale-in policy for a single zone and fault-domain balance:
 /// the real Default policy first balances across availability zones and fault domains, then takes
 /// the highest instance id. NewestVM and OldestVM policies choose by creation time instead, so for
-/// those sets this is only a hint. Non-numeric ids (Flexible mode) sort after numeric ones.
+/// those sets this is only a hint. Flexible sets go by their policy instead (`scale_in`).
 pub fn scale_in_victims(instances: &[Instance], new_capacity: u32) -> Vec<Instance> {
     let remove = instances.len().saturating_sub(new_capacity as usize);
-    let mut candidates: Vec<&Instance> = instances.iter().filter(|i| !i.protected_from_scale_in).collect();
+    let mut candidates: Vec<&Instance> = instances.iter().filter(|i| !i.is_protected()).collect();
     candidates.sort_by_key(|i| (Reverse(i.numeric_id()), i.instance_id.clone()));
     candidates.into_iter().take(remove).cloned().collect()
 }

@@ -27,6 +27,7 @@ pub mod matching;
 pub mod model;
 pub mod reconcile;
 pub mod retry;
+pub mod scale_in;
 pub mod secret;
 pub mod snapshot;
 pub mod untrusted;

@@ -153,8 +153,9 @@ mod tests {
             guest_computer_name: None,
             provisioning_state: ProvisioningState::Succeeded,
             power_state: PowerState::Running,
-            latest_model_applied: true,
-            protected_from_scale_in: false,
+            latest_model_applied: Some(true),
+            protected_from_scale_in: Some(false),
+            placement: Default::default(),
         }
     }
 

@@ -127,11 +127,11 @@ impl fmt::Display for PowerState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Instance {
     pub scale_set: ScaleSetKey,
-    /// Uniform mode: a decimal string ("0", "17").
+    /// Uniform mode: a decimal string ("0", "17"). Flexible mode: the VM's name.
     pub instance_id: String,
     /// `properties.vmId`, a GUID: absence evidence is keyed on it too, as ids may be reused.
     pub vm_id: Option<String>,
-    /// `{set}_{instanceId}`.
+    /// Uniform: `{set}_{instanceId}`; Flexible: `{set}_{8 hex chars}` (the instance id).
     pub name: String,
     pub computer_name: Option<String>,
     /// `instanceView.computerName` where it differs from `computer_name` (`osProfile`'s, fixed at
@@ -141,8 +141,14 @@ pub struct Instance {
     pub guest_computer_name: Option<String>,
     pub provisioning_state: ProvisioningState,
     pub power_state: PowerState,
-    pub latest_model_applied: bool,
-    pub protected_from_scale_in: bool,
+    /// None where Azure does not report it (a Flexible set's VM resource has no such flag).
+    pub latest_model_applied: Option<bool>,
+    /// None where Azure does not report it (a Flexible set's VM resource carries no protection
+    /// policy): unknown, never taken for "not protected" in what is shown.
+    pub protected_from_scale_in: Option<bool>,
+    /// Zone, fault domain and creation time, as far as reported: what a scale-in policy goes by.
+    #[serde(default)]
+    pub placement: Placement,
 }
 
 impl Instance {
@@ -155,14 +161,60 @@ impl Instance {
     pub fn computer_names(&self) -> impl Iterator<Item = &str> {
         self.computer_name.iter().chain(&self.guest_computer_name).map(String::as_str)
     }
+
+    /// Reported as protected from scale-in (unknown counts as not known to be protected).
+    pub fn is_protected(&self) -> bool {
+        self.protected_from_scale_in == Some(true)
+    }
 }
 
-/// Orchestration mode of a scale set; only Uniform is fully supported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Where Azure placed a VM and when it was created.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    /// The availability zone (`zones[0]`), None for a regional VM.
+    pub zone: Option<String>,
+    /// `platformFaultDomain` (model or instance view).
+    pub fault_domain: Option<i32>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub created_at: Option<OffsetDateTime>,
+}
+
+/// Orchestration mode of a scale set: Uniform (numbered instances) or Flexible (the set's VMs are
+/// ordinary VM resources, named `{set}_{8 hex}`). Discovered from the scale set, never configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrchestrationMode {
     Uniform,
     Flexible,
+}
+
+impl OrchestrationMode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Uniform => "Uniform",
+            Self::Flexible => "Flexible",
+        }
+    }
+}
+
+impl fmt::Display for OrchestrationMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a scale set spreads its VMs and what it is called in ARM: what the Flexible listing, the
+/// scale-in preview and the doctor read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetLayout {
+    /// The set's ARM resource id as the server spelled it (compare case-insensitively).
+    pub resource_id: Option<String>,
+    /// Availability zones; empty for a regional set.
+    pub zones: Vec<String>,
+    /// `platformFaultDomainCount` (1 = max spreading).
+    pub fault_domain_count: Option<i32>,
+    /// `scaleInPolicy.forceDeletion`.
+    pub force_deletion: Option<bool>,
 }
 
 /// The scale set itself, as read with its ETag.
@@ -180,6 +232,8 @@ pub struct ScaleSetState {
     pub etag: Option<String>,
     /// When the scale set's model last changed, when the provider reports it (`timeCreated`/tags).
     pub last_changed: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub layout: SetLayout,
 }
 
 /// A capacity change (or any write to the scale set) that happened: from the journal, the Activity

@@ -48,6 +48,29 @@ pub struct ScaleSetListing {
     /// changed in between proves nothing about absence (`completeness`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reread: Option<ScaleSetState>,
+    /// VMs the set's listing returned that report another scale set (or none): not counted as
+    /// the set's VMs, and the listing proves nothing while they are there (`completeness`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign: Vec<ForeignVm>,
+}
+
+/// A VM in a scale set's listing that does not belong to the set: it left the set, or the server
+/// did not apply the listing's filter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignVm {
+    pub name: String,
+    pub vm_id: Option<String>,
+    /// The `virtualMachineScaleSet.id` it reports; None when it reports no scale set.
+    pub reported_set: Option<String>,
+}
+
+impl fmt::Display for ForeignVm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.reported_set {
+            Some(set) => write!(f, "VM {} reports scale set {set}", self.name),
+            None => write!(f, "VM {} reports no scale set", self.name),
+        }
+    }
 }
 
 /// One configured scale set and what reading it gave.

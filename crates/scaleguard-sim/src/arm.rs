@@ -41,6 +41,17 @@ pub enum ArmRoute {
     Operation {
         id: String,
     },
+    /// `VirtualMachines_List`: the VM resources of one resource group (Flexible sets' VMs).
+    RgVmList {
+        sub: String,
+        rg: String,
+    },
+    /// One VM resource (a Flexible set's VM): `VirtualMachines_Get` / `_Delete`.
+    VmResource {
+        sub: String,
+        rg: String,
+        name: String,
+    },
     /// Microsoft.Insights: autoscale settings and the Activity Log.
     Insights(super::arm_insights::InsightsRoute),
     Unknown,
@@ -56,6 +67,19 @@ impl ArmRoute {
         // subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/operations/{id}
         if segments.len() == 8 && eq(0, "subscriptions") && eq(2, "providers") && eq(6, "operations") {
             return Self::Operation { id: owned(7) };
+        }
+        let is_vms = segments.len() >= 7
+            && eq(0, "subscriptions")
+            && eq(2, "resourcegroups")
+            && eq(4, "providers")
+            && eq(5, "microsoft.compute")
+            && eq(6, "virtualmachines");
+        if is_vms {
+            return match segments.len() {
+                7 => Self::RgVmList { sub: owned(1), rg: owned(3) },
+                8 => Self::VmResource { sub: owned(1), rg: owned(3), name: owned(7) },
+                _ => Self::Unknown,
+            };
         }
         let is_set = segments.len() >= 7
             && eq(0, "subscriptions")
@@ -89,6 +113,9 @@ impl ArmRoute {
             Self::Vm { .. } => "get_vm",
             Self::DeleteInstances { .. } => "delete_instances",
             Self::Operation { .. } => "operation",
+            Self::RgVmList { .. } => "list_rg_vms",
+            Self::VmResource { .. } if method == Method::DELETE => "delete_vm_resource",
+            Self::VmResource { .. } => "get_vm_resource",
             Self::Insights(route) => route.endpoint(method),
             Self::Unknown => "unknown",
         };
@@ -133,7 +160,19 @@ pub fn handle(shared: &Shared, request: &Request, route: ArmRoute) -> Reply {
     }
     let served = shared.stats().total;
     let mut world = shared.world();
+    if let Some(refusal) = super::flexible_arm::refuse_per_instance(&world, &route) {
+        return with_rate_headers(refusal, served, &request.method);
+    }
     let reply = match (&request.method, route) {
+        (&Method::GET, ArmRoute::RgVmList { sub, rg }) => {
+            super::flexible_arm::list_vms(shared, &world, request, &sub, &rg)
+        }
+        (&Method::GET, ArmRoute::VmResource { sub, rg, name }) => {
+            super::flexible_arm::get_vm(shared, &world, request, &sub, &rg, &name)
+        }
+        (&Method::DELETE, ArmRoute::VmResource { sub, rg, name }) => {
+            super::flexible_arm::delete_vm(shared, &mut world, request, &sub, &rg, &name)
+        }
         (&Method::GET, ArmRoute::ScaleSetList { sub, rg }) => list_scale_sets(shared, &world, &sub, &rg),
         (&Method::GET, ArmRoute::ScaleSet { sub, rg, set }) => match find_set(&world, &sub, &rg, &set) {
             Ok(index) => {
@@ -162,6 +201,9 @@ pub fn handle(shared: &Shared, request: &Request, route: ArmRoute) -> Reply {
             patch_scale_set(shared, &mut world, request, &sub, &rg, &set)
         }
         (&Method::GET, ArmRoute::VmList { sub, rg, set }) => match find_set(&world, &sub, &rg, &set) {
+            Ok(index) if world.scale_sets[index].is_flexible() => {
+                super::flexible_arm::set_vm_ids(&world.scale_sets[index])
+            }
             Ok(index) => list_vms(shared, &world, request, index),
             Err(_) => parent_not_found(&set),
         },
@@ -197,11 +239,11 @@ pub fn handle(shared: &Shared, request: &Request, route: ArmRoute) -> Reply {
     with_rate_headers(reply, served, &request.method)
 }
 
-fn etag(value: u64) -> String {
+pub(super) fn etag(value: u64) -> String {
     format!("\"{value}\"")
 }
 
-fn find_set(world: &World, sub: &str, rg: &str, set: &str) -> Result<usize, Reply> {
+pub(super) fn find_set(world: &World, sub: &str, rg: &str, set: &str) -> Result<usize, Reply> {
     let found = world.scale_sets.iter().position(|s| {
         s.subscription_id.eq_ignore_ascii_case(sub)
             && s.resource_group.eq_ignore_ascii_case(rg)
@@ -268,7 +310,7 @@ fn find_vm<'w>(
     })
 }
 
-fn set_id(set: &ScaleSet) -> String {
+pub(super) fn set_id(set: &ScaleSet) -> String {
     format!(
         "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachineScaleSets/{}",
         set.subscription_id, set.resource_group, set.name
@@ -276,6 +318,12 @@ fn set_id(set: &ScaleSet) -> String {
 }
 
 pub fn scale_set_json(shared: &Shared, set: &ScaleSet) -> Value {
+    let mut body = uniform_set_json(shared, set);
+    super::flexible_arm::shape_set(set, &mut body);
+    body
+}
+
+fn uniform_set_json(shared: &Shared, set: &ScaleSet) -> Value {
     json!({
         "name": set.name,
         "id": set_id(set),
@@ -412,7 +460,13 @@ fn list_vms(shared: &Shared, world: &World, request: &Request, index: usize) -> 
     Reply::ok(body)
 }
 
-fn async_headers(shared: &Shared, reply: Reply, set: &ScaleSet, operation: &str, api_version: &str) -> Reply {
+pub(super) fn async_headers(
+    shared: &Shared,
+    reply: Reply,
+    set: &ScaleSet,
+    operation: &str,
+    api_version: &str,
+) -> Reply {
     let base = format!(
         "{}/subscriptions/{}/providers/Microsoft.Compute/locations/{}/operations/{}",
         shared.base_url, set.subscription_id, set.location, operation

@@ -120,7 +120,8 @@ pub(super) fn handle(shared: &Shared, request: &Request, segments: &[&str]) -> R
                 .map(|set| {
                     json!({
                         "name": set.name, "capacity": set.capacity, "etag": set.etag,
-                        "vms": set.vms.iter().map(|vm| json!({"instance_id": vm.instance_id, "state": format!("{:?}", vm.state)})).collect::<Vec<_>>(),
+                        "orchestration_mode": if set.is_flexible() { "Flexible" } else { "Uniform" },
+                        "vms": set.vms.iter().map(|vm| json!({"instance_id": vm.instance_id, "name": set.vm_name(vm), "state": format!("{:?}", vm.state)})).collect::<Vec<_>>(),
                     })
                 })
                 .collect();

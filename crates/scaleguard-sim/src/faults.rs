@@ -98,6 +98,14 @@ pub enum ArmShape {
     RenamedGuest,
     /// `vm_id_case`: every vmId in upper case.
     VmIdCase,
+    /// `filter_rejected`: a Flexible set's VM list answers 400 to its `$filter`.
+    FilterRejected,
+    /// `foreign_vm`: one VM of a Flexible set's VM page reports another scale set (it left the
+    /// set, or the filter was not applied).
+    ForeignVm,
+    /// `unencoded_next_link`: a Flexible set's VM page gives its nextLink with the `$filter`
+    /// unencoded (spaces and quotes as they are), as Azure did until mid-2024.
+    UnencodedNextLink,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,7 +139,7 @@ pub enum Unnamed {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, slow_body, truncated_page, malformed_json, 401, 403, expired_token, echo_secret, redirect, lying_total, ignore_skip, act_then_503, act_then_429, ok_noop, truncated_while_updating, duplicate_vm, no_os_profile, unnamed_vm, null_computer_name, empty_computer_name, foreign_next_link:PORT, paging_loop, no_capacity, negative_capacity, huge_capacity, foreign_set_vm, alias_vm, deleting_stand_in, renamed_guest, vm_id_case, no_total, oldest_first, traversal_id, no_deployed_to)")]
+#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, slow_body, truncated_page, malformed_json, 401, 403, expired_token, echo_secret, redirect, lying_total, ignore_skip, act_then_503, act_then_429, ok_noop, truncated_while_updating, duplicate_vm, no_os_profile, unnamed_vm, null_computer_name, empty_computer_name, foreign_next_link:PORT, paging_loop, no_capacity, negative_capacity, huge_capacity, foreign_set_vm, alias_vm, deleting_stand_in, renamed_guest, vm_id_case, no_total, oldest_first, traversal_id, no_deployed_to, filter_rejected, foreign_vm, unencoded_next_link)")]
 pub struct UnknownFault(String);
 
 impl FaultSpec {
@@ -176,6 +184,9 @@ impl FaultSpec {
             "oldest_first" => FaultKind::Octopus(OctopusShape::OldestFirst),
             "traversal_id" => FaultKind::Octopus(OctopusShape::TraversalId),
             "no_deployed_to" => FaultKind::Octopus(OctopusShape::NoDeployedTo),
+            "filter_rejected" => FaultKind::Arm(ArmShape::FilterRejected),
+            "foreign_vm" => FaultKind::Arm(ArmShape::ForeignVm),
+            "unencoded_next_link" => FaultKind::Arm(ArmShape::UnencodedNextLink),
             other => match other.strip_prefix("foreign_next_link:").map(str::parse) {
                 // Loopback only: the simulator never points anywhere else.
                 Some(Ok(port)) => FaultKind::Arm(ArmShape::ForeignNextLink { port }),

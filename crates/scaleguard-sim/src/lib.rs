@@ -14,6 +14,8 @@ mod arm_shapes;
 pub mod autoscale;
 mod control;
 pub mod faults;
+pub mod flexible;
+mod flexible_arm;
 pub mod hooks;
 mod http;
 mod octopus;
@@ -255,6 +257,12 @@ impl RunningSim {
             let now = shared.world().now;
             shared.time_at(now)
         })
+    }
+    /// [`RunningSim::advance`] as a shareable function, for a helper that runs commands for a
+    /// test without borrowing the simulator.
+    pub fn advancer(&self) -> Arc<dyn Fn(Duration) -> Result<(), ControlError> + Send + Sync> {
+        let shared = self.shared.clone();
+        Arc::new(move |by| shared.advance(by))
     }
     pub fn stats(&self) -> Stats {
         self.shared.stats()

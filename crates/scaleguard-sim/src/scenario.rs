@@ -15,6 +15,9 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("ha-drain", include_str!("../../../assets/scenarios/ha-drain.toml")),
     ("chaos", include_str!("../../../assets/scenarios/chaos.toml")),
     ("misconfigured", include_str!("../../../assets/scenarios/misconfigured.toml")),
+    ("flex-scale-out", include_str!("../../../assets/scenarios/flex-scale-out.toml")),
+    ("flex-scale-in", include_str!("../../../assets/scenarios/flex-scale-in.toml")),
+    ("mixed", include_str!("../../../assets/scenarios/mixed.toml")),
     ("autoscale", include_str!("../../../assets/scenarios/autoscale.toml")),
 ];
 
@@ -163,6 +166,37 @@ pub struct ScaleSetSection {
     /// `scaleInPolicy.rules[0]`: Default, NewestVM or OldestVM.
     #[serde(default = "default_scale_in_policy")]
     pub scale_in_policy: String,
+    /// "Uniform" (the default) or "Flexible" (no overprovisioning, VMs named `{set}_{8 hex}`).
+    #[serde(default)]
+    pub orchestration_mode: Option<String>,
+    /// Flexible sets: availability zones (empty: regional).
+    #[serde(default)]
+    pub zones: Vec<String>,
+    /// Flexible sets: `platformFaultDomainCount` (1, the default, is max spreading).
+    #[serde(default)]
+    pub fault_domain_count: Option<u32>,
+    /// Flexible sets: `scaleInPolicy.forceDeletion`.
+    #[serde(default)]
+    pub force_deletion: bool,
+}
+
+impl ScaleSetSection {
+    /// The Flexible part of the set, or None for a Uniform set.
+    fn flexible(&self) -> Result<Option<super::flexible::FlexSet>, String> {
+        match self.orchestration_mode.as_deref() {
+            None => Ok(None),
+            Some(mode) if mode.eq_ignore_ascii_case("uniform") => Ok(None),
+            Some(mode) if mode.eq_ignore_ascii_case("flexible") => Ok(Some(super::flexible::FlexSet {
+                zones: self.zones.clone(),
+                fault_domain_count: self.fault_domain_count.unwrap_or(1).max(1),
+                force_deletion: self.force_deletion,
+            })),
+            Some(other) => Err(format!(
+                "scale set `{}`: orchestration_mode `{other}` is not Uniform or Flexible",
+                self.name
+            )),
+        }
+    }
 }
 
 fn default_scale_in_policy() -> String {
@@ -236,6 +270,12 @@ pub enum EventAction {
         node: String,
         secs: f64,
     },
+    /// Delete the scale set and create it again under the same name in the other orchestration
+    /// mode (`flexible`), with as many VMs: what a profile pointing at a re-created set sees.
+    RecreateSet {
+        set: String,
+        flexible: bool,
+    },
     /// A person sets the capacity through a tool ("portal", "cli", "powershell"): the Activity
     /// Log names them.
     ScaleBy {
@@ -282,7 +322,12 @@ pub fn load(name: &str) -> Result<Scenario, ScenarioError> {
         .find(|(known, _)| known.eq_ignore_ascii_case(name))
         .map(|(_, text)| *text)
         .ok_or_else(|| ScenarioError::Unknown { name: name.into(), known: names().join(", ") })?;
-    toml::from_str(text).map_err(|err| ScenarioError::Invalid { name: name.into(), message: err.to_string() })
+    let scenario: Scenario = toml::from_str(text)
+        .map_err(|err| ScenarioError::Invalid { name: name.into(), message: err.to_string() })?;
+    for set in &scenario.scale_sets {
+        set.flexible().map_err(|message| ScenarioError::Invalid { name: name.into(), message })?;
+    }
+    Ok(scenario)
 }
 
 impl Scenario {
@@ -354,6 +399,8 @@ impl Scenario {
         }
         for section in &self.scale_sets {
             let unique_id = world.new_guid();
+            // Checked by `load`; a Flexible set never overprovisions.
+            let flexible = section.flexible().unwrap_or_default();
             world.scale_sets.push(ScaleSet {
                 subscription_id: section.subscription_id.clone(),
                 resource_group: section.resource_group.clone(),
@@ -361,7 +408,7 @@ impl Scenario {
                 location: section.location.clone(),
                 sku_name: section.sku.clone(),
                 capacity: section.capacity,
-                overprovision: section.overprovision,
+                overprovision: section.overprovision && flexible.is_none(),
                 computer_name_prefix: section.computer_name_prefix.clone(),
                 windows: section.windows,
                 unique_id,
@@ -369,6 +416,7 @@ impl Scenario {
                 next_instance_id: 0,
                 vms: Vec::new(),
                 scale_in_policy: section.scale_in_policy.clone(),
+                flexible,
             });
             let index = world.scale_sets.len() - 1;
             for instance_id in 0..section.capacity as u64 {

@@ -375,6 +375,10 @@ impl World {
                 self.edit_autoscale(setting, profile, *minimum, *maximum, *enabled)?
             }
             EventAction::Fault(spec) => self.effects.push(WorldEffect::Fault(spec.clone())),
+            EventAction::RecreateSet { set, flexible } => {
+                let index = self.set_index(set)?;
+                self.recreate_set(index, *flexible)?;
+            }
         }
         Ok(())
     }

@@ -75,6 +75,8 @@ pub struct Vm {
     /// When the tentacle registers with Octopus (None once registered or never).
     pub register_at: Option<SimTime>,
     pub etag: u64,
+    /// Names and placement of a Flexible set's VM; None on a Uniform set.
+    pub flex: Option<super::flexible::FlexVm>,
 }
 
 #[derive(Debug, Clone)]
@@ -96,6 +98,8 @@ pub struct ScaleSet {
     pub vms: Vec<Vm>,
     /// `scaleInPolicy.rules[0]`: Default, NewestVM or OldestVM.
     pub scale_in_policy: String,
+    /// Some for a Flexible set (zones, fault domains); None for a Uniform one.
+    pub flexible: Option<super::flexible::FlexSet>,
 }
 
 impl ScaleSet {
@@ -288,6 +292,7 @@ impl World {
         self.scale_sets[set_index].next_instance_id += 1;
         let vm_id = self.new_guid();
         let created_at = self.now - 86_400.0;
+        let flex = self.new_flex_vm(set_index);
         self.scale_sets[set_index].vms.push(Vm {
             instance_id,
             vm_id,
@@ -299,6 +304,7 @@ impl World {
             protect_from_scale_set_actions: false,
             register_at: None,
             etag: 1,
+            flex,
         });
         self.register_target(set_index, instance_id);
     }
@@ -325,7 +331,8 @@ impl World {
 
     fn register_target(&mut self, set_index: usize, instance_id: u64) {
         let set = &self.scale_sets[set_index];
-        let computer_name = set.computer_name(instance_id);
+        let computer_name =
+            set.vm(instance_id).map_or_else(|| set.computer_name(instance_id), |vm| set.vm_computer_name(vm));
         let name = if set.windows { computer_name.to_uppercase() } else { computer_name };
         let set_name = set.name.clone();
         let id = self.next_id("Machines");
@@ -479,6 +486,7 @@ impl World {
                 let until = self.now + self.uniform(self.tunables.provision_secs);
                 let vm_id = self.new_guid();
                 let now = self.now;
+                let flex = self.new_flex_vm(set_index);
                 let set = &mut self.scale_sets[set_index];
                 let instance_id = set.next_instance_id;
                 set.next_instance_id += 1;
@@ -493,6 +501,7 @@ impl World {
                     protect_from_scale_set_actions: false,
                     register_at: None,
                     etag: 1,
+                    flex,
                 });
             }
             let set = self.scale_sets[set_index].name.clone();
@@ -505,15 +514,19 @@ impl World {
                 vm.batch = None;
             }
             let live = self.counted_vms(set_index);
-            // Default scale-in policy: highest instance ids first, never a protected one.
-            let mut candidates: Vec<u64> = self.scale_sets[set_index]
-                .vms
-                .iter()
-                .filter(|vm| vm.state != VmState::Deleting && !vm.protect_from_scale_in)
-                .map(|vm| vm.instance_id)
-                .collect();
-            candidates.sort_unstable();
-            let remove: Vec<u64> = candidates.into_iter().rev().take(live.saturating_sub(capacity)).collect();
+            let remove: Vec<u64> = if self.scale_sets[set_index].is_flexible() {
+                self.flexible_scale_in(set_index, live.saturating_sub(capacity))
+            } else {
+                // Default scale-in policy: highest instance ids first, never a protected one.
+                let mut candidates: Vec<u64> = self.scale_sets[set_index]
+                    .vms
+                    .iter()
+                    .filter(|vm| vm.state != VmState::Deleting && !vm.protect_from_scale_in)
+                    .map(|vm| vm.instance_id)
+                    .collect();
+                candidates.sort_unstable();
+                candidates.into_iter().rev().take(live.saturating_sub(capacity)).collect()
+            };
             for id in remove {
                 self.begin_delete(set_index, id);
             }

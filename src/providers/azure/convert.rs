@@ -4,7 +4,10 @@
 use super::paging::MAX_SET_CAPACITY;
 use crate::completeness::canonical_vm_id;
 use crate::matching::normalize_name;
-use crate::model::{Instance, OrchestrationMode, PowerState, ProvisioningState, ScaleSetKey, ScaleSetState};
+use crate::model::{
+    Instance, OrchestrationMode, Placement, PowerState, ProvisioningState, ScaleSetKey, ScaleSetState,
+    SetLayout,
+};
 use azure_mgmt_compute::package_2024_07_01::models;
 
 /// The scale set as the domain sees it; Err names what in the answer cannot be believed.
@@ -41,18 +44,27 @@ pub fn scale_set(
         }
         _ => OrchestrationMode::Uniform,
     };
+    let (scale_in_rules, force_deletion) =
+        props.scale_in_policy.map(|p| (p.rules, p.force_deletion)).unwrap_or_default();
     Ok(ScaleSetState {
         key: key.clone(),
         location: Some(set.resource.location).filter(|l| !l.is_empty()),
         capacity,
         provisioning_state: ProvisioningState::parse(props.provisioning_state.as_deref().unwrap_or("")),
-        // ARM's default for Uniform sets is on.
-        overprovision: props.overprovision.unwrap_or(true),
+        // ARM's default for Uniform sets is on; Flexible sets never overprovision.
+        overprovision: orchestration_mode == OrchestrationMode::Uniform
+            && props.overprovision.unwrap_or(true),
         orchestration_mode,
-        scale_in_rules: props.scale_in_policy.map(|p| p.rules).unwrap_or_default(),
+        scale_in_rules,
         // The HTTP ETag header and the body's etag carry the same value; prefer the header.
         etag: header_etag.or(set.etag),
         last_changed: props.time_created,
+        layout: SetLayout {
+            resource_id: set.resource.id.filter(|id| !id.trim().is_empty()),
+            zones: set.zones,
+            fault_domain_count: props.platform_fault_domain_count,
+            force_deletion,
+        },
     })
 }
 
@@ -101,38 +113,56 @@ pub fn membership(key: &ScaleSetKey, vm: &models::VirtualMachineScaleSetVm) -> R
     Ok(())
 }
 
+/// The code after `prefix/` of the first status with that prefix (`PowerState/running` →
+/// `running`; `ProvisioningState/failed/Error` → `failed`), prefixes compared case-insensitively.
+pub(super) fn status(statuses: &[models::InstanceViewStatus], prefix: &str) -> Option<String> {
+    statuses.iter().filter_map(|s| s.code.as_deref()).find_map(|code| {
+        let (head, rest) = code.split_once('/')?;
+        head.eq_ignore_ascii_case(prefix).then(|| rest.split('/').next().unwrap_or(rest).to_string())
+    })
+}
+
+/// A blank name is no name: it must never match (or hide) a target.
+pub(super) fn named(name: Option<&String>) -> Option<String> {
+    name.filter(|n| !n.trim().is_empty()).cloned()
+}
+
+/// A VM's computer name and, where it differs, the guest's: `osProfile.computerName` is fixed at
+/// creation and specialized images carry no osProfile, while the instance view reports the host
+/// name the guest uses now (a domain join or a hostname script may have renamed it, and the
+/// tentacle then registers under the new name). The VM answers to both.
+pub(super) fn computer_names(
+    profile: Option<&String>,
+    guest: Option<&String>,
+) -> (Option<String>, Option<String>) {
+    match (named(profile), named(guest)) {
+        (Some(profile), Some(guest)) if normalize_name(&profile) != normalize_name(&guest) => {
+            (Some(profile), Some(guest))
+        }
+        (Some(profile), _) => (Some(profile), None),
+        (None, guest) => (guest, None),
+    }
+}
+
 pub fn instance(key: &ScaleSetKey, vm: models::VirtualMachineScaleSetVm) -> Instance {
     let props = vm.properties.unwrap_or_default();
     let statuses = props.instance_view.as_ref().map(|v| v.statuses.as_slice()).unwrap_or_default();
-    let status = |prefix: &str| {
-        statuses.iter().filter_map(|s| s.code.as_deref()).find_map(|code| {
-            let (head, rest) = code.split_once('/')?;
-            head.eq_ignore_ascii_case(prefix).then(|| rest.split('/').next().unwrap_or(rest).to_string())
-        })
-    };
     // The instance view's provisioning status is fresher than properties.provisioningState.
-    let provisioning =
-        props.provisioning_state.clone().or_else(|| status("ProvisioningState")).unwrap_or_default();
+    let provisioning = props
+        .provisioning_state
+        .clone()
+        .or_else(|| status(statuses, "ProvisioningState"))
+        .unwrap_or_default();
     let name = vm.resource.name.clone().unwrap_or_default();
     let instance_id = vm
         .instance_id
         .clone()
         .or_else(|| name.rsplit_once('_').map(|(_, id)| id.to_string()))
         .unwrap_or_default();
-    // Specialized images carry no osProfile; the instance view still reports the host name. A
-    // blank name is no name: it must never match (or hide) a target.
-    let named = |name: Option<&String>| name.filter(|n| !n.trim().is_empty()).cloned();
-    let profile_name = named(props.os_profile.as_ref().and_then(|o| o.computer_name.as_ref()));
-    let guest_name = named(props.instance_view.as_ref().and_then(|v| v.computer_name.as_ref()));
-    // osProfile's name is fixed at creation; the guest may have renamed its host since, and its
-    // tentacle then registers under the new name: keep both when they differ.
-    let (computer_name, guest_computer_name) = match (profile_name, guest_name) {
-        (Some(profile), Some(guest)) if normalize_name(&profile) != normalize_name(&guest) => {
-            (Some(profile), Some(guest))
-        }
-        (Some(profile), _) => (Some(profile), None),
-        (None, guest) => (guest, None),
-    };
+    let (computer_name, guest_computer_name) = computer_names(
+        props.os_profile.as_ref().and_then(|o| o.computer_name.as_ref()),
+        props.instance_view.as_ref().and_then(|v| v.computer_name.as_ref()),
+    );
     Instance {
         scale_set: key.clone(),
         instance_id,
@@ -142,13 +172,19 @@ pub fn instance(key: &ScaleSetKey, vm: models::VirtualMachineScaleSetVm) -> Inst
         computer_name,
         guest_computer_name,
         provisioning_state: ProvisioningState::parse(&provisioning),
-        power_state: status("PowerState").map(|p| PowerState::parse(&p)).unwrap_or(PowerState::Unknown),
-        latest_model_applied: props.latest_model_applied.unwrap_or(false),
-        protected_from_scale_in: props
-            .protection_policy
-            .as_ref()
-            .and_then(|p| p.protect_from_scale_in)
-            .unwrap_or(false),
+        power_state: status(statuses, "PowerState")
+            .map(|p| PowerState::parse(&p))
+            .unwrap_or(PowerState::Unknown),
+        latest_model_applied: props.latest_model_applied,
+        // A Uniform VM without a protection policy is not protected (the API has the field).
+        protected_from_scale_in: Some(
+            props.protection_policy.as_ref().and_then(|p| p.protect_from_scale_in).unwrap_or(false),
+        ),
+        placement: Placement {
+            zone: vm.zones.first().cloned(),
+            fault_domain: props.instance_view.as_ref().and_then(|v| v.platform_fault_domain),
+            created_at: props.time_created,
+        },
     }
 }
 

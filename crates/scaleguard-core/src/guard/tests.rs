@@ -38,6 +38,7 @@ fn state(capacity: u32) -> ScaleSetState {
         scale_in_rules: vec!["Default".into()],
         etag: Some("\"5\"".into()),
         last_changed: None,
+        layout: Default::default(),
     }
 }
 
@@ -51,8 +52,9 @@ fn instance(id: u64, protected: bool) -> Instance {
         guest_computer_name: None,
         provisioning_state: ProvisioningState::Succeeded,
         power_state: PowerState::Running,
-        latest_model_applied: true,
-        protected_from_scale_in: protected,
+        latest_model_applied: Some(true),
+        protected_from_scale_in: Some(protected),
+        placement: Default::default(),
     }
 }
 
@@ -313,7 +315,7 @@ proptest! {
                 prop_assert!(!provisioning || (force && forced));
                 let protected: Vec<&str> = instances
                     .iter()
-                    .filter(|i| i.protected_from_scale_in)
+                    .filter(|i| i.is_protected())
                     .map(|i| i.instance_id.as_str())
                     .collect();
                 prop_assert!(expected_victims.iter().all(|v| !protected.contains(&v.as_str())));
@@ -333,9 +335,9 @@ proptest! {
     #[test]
     fn victims_are_the_highest_unprotected_ids(instances in arb_instances(), new_capacity in 0u32..20) {
         let victims = scale_in_victims(&instances, new_capacity);
-        prop_assert!(victims.iter().all(|v| !v.protected_from_scale_in));
+        prop_assert!(victims.iter().all(|v| !v.is_protected()));
         let unprotected: Vec<u64> =
-            instances.iter().filter(|i| !i.protected_from_scale_in).filter_map(Instance::numeric_id).collect();
+            instances.iter().filter(|i| !i.is_protected()).filter_map(Instance::numeric_id).collect();
         let expected_len = instances.len().saturating_sub(new_capacity as usize).min(unprotected.len());
         prop_assert_eq!(victims.len(), expected_len);
         let lowest_victim = victims.iter().filter_map(Instance::numeric_id).min();
@@ -394,7 +396,7 @@ proptest! {
 
         let last = history.iter().map(|c| c.at).chain(state.last_changed).max();
         let provisioning = set_busy || instances.iter().any(|i| !i.provisioning_state.is_final());
-        let protected = instances.iter().filter(|i| i.protected_from_scale_in).count();
+        let protected = instances.iter().filter(|i| i.is_protected()).count();
         let mut expected = std::collections::BTreeSet::new();
         for (broken, name) in [
             (wanted < min, "below-min"),

@@ -33,6 +33,7 @@ fn state(capacity: u32) -> ScaleSetState {
         scale_in_rules: vec![],
         etag: Some("\"1\"".into()),
         last_changed: None,
+        layout: Default::default(),
     }
 }
 
@@ -47,8 +48,9 @@ fn instances(count: u32) -> Vec<Instance> {
             guest_computer_name: None,
             provisioning_state: ProvisioningState::Succeeded,
             power_state: PowerState::Running,
-            latest_model_applied: true,
-            protected_from_scale_in: false,
+            latest_model_applied: Some(true),
+            protected_from_scale_in: Some(false),
+            placement: Default::default(),
         })
         .collect()
 }

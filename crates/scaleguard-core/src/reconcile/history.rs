@@ -11,7 +11,7 @@
 use super::matched::MatchedSnapshot;
 use crate::completeness::{canonical_instance_id, canonical_vm_id};
 use crate::matching::InstanceRef;
-use crate::model::{Instance, ScaleSetKey};
+use crate::model::{Instance, OrchestrationMode, ScaleSetKey};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use time::{Duration, OffsetDateTime};
@@ -93,13 +93,30 @@ pub struct VmRecord {
     pub last_seen: OffsetDateTime,
 }
 
-/// Since when a scale set has not been steady.
+/// Since when a scale set has not been steady, and the orchestration mode it was listed in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetRecord {
     #[serde(with = "time::serde::rfc3339::option")]
     pub unsteady_since: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub last_listed: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<OrchestrationMode>,
+    /// The last time a listing found the set in another mode than the one before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode_change: Option<ModeChange>,
+}
+
+/// A configured scale set listed in another orchestration mode than before. Azure cannot switch a
+/// set's mode: the set was deleted and created again under the same name, or the profile points
+/// at another set. The evidence gathered on the old set says nothing about the new one, so it is
+/// dropped: absence counting for the set's targets starts again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModeChange {
+    pub from: OrchestrationMode,
+    pub to: OrchestrationMode,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
 }
 
 /// A last observation this much newer than a refresh was recorded by a clock that ran ahead (or
@@ -186,16 +203,29 @@ impl History {
     }
 
     fn observe_sets(&mut self, matched: &MatchedSnapshot<'_>, at: OffsetDateTime) {
+        let mut switched: Vec<&ScaleSetKey> = Vec::new();
         for set in &matched.sets {
             let (Ok(listing), Some(progress), Some(verdict)) = (set.listing, set.progress, &set.completeness)
             else {
                 continue;
             };
-            let record = self
-                .scale_sets
-                .entry(super::text::set_id(set.key))
-                .or_insert(SetRecord { unsteady_since: None, last_listed: at });
+            let record = self.scale_sets.entry(super::text::set_id(set.key)).or_insert(SetRecord {
+                unsteady_since: None,
+                last_listed: at,
+                mode: None,
+                mode_change: None,
+            });
             record.last_listed = at;
+            let mode = listing.state.orchestration_mode;
+            if let Some(before) = record.mode.filter(|before| *before != mode) {
+                record.mode_change = Some(ModeChange { from: before, to: mode, at });
+                switched.push(set.key);
+            }
+            record.mode = Some(mode);
+            if switched.last() == Some(&set.key) {
+                // First-seen times of the old set's VMs are no one's now.
+                self.vms.retain(|_, vm| &vm.scale_set != set.key);
+            }
             record.unsteady_since =
                 if progress.is_steady() { None } else { record.unsteady_since.or(Some(at)) };
 
@@ -218,6 +248,13 @@ impl History {
                         self.vms.insert(key, first);
                     }
                 }
+            }
+        }
+        // The old set's evidence proves nothing about the new one: counting starts again.
+        for target in self.targets.values_mut().filter(|_| !switched.is_empty()) {
+            // A target never matched may have run on any set, the switched one among them.
+            if target.last_vm.as_ref().is_none_or(|vm| switched.contains(&&vm.scale_set)) {
+                target.absence = None;
             }
         }
     }

@@ -28,7 +28,7 @@ mod wait;
 pub mod testkit;
 
 pub use history::{
-    vm_key, AbsenceStreak, ClockSkew, History, SetRecord, TargetRecord, VmRecord, VmSighting,
+    vm_key, AbsenceStreak, ClockSkew, History, ModeChange, SetRecord, TargetRecord, VmRecord, VmSighting,
     CLOCK_SKEW_TOLERANCE, FORGET_AFTER,
 };
 pub use matched::{AbsenceDoubt, MatchedSnapshot, SetProgress, SetView};
@@ -80,5 +80,7 @@ mod tests_deletes;
 mod tests_deploys;
 #[cfg(test)]
 mod tests_identity;
+#[cfg(test)]
+mod tests_mode;
 #[cfg(test)]
 mod tests_plan;

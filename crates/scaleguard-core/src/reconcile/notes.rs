@@ -32,6 +32,7 @@ pub(crate) fn notes(
     super::notes_evidence::never_matched_held(matched, history, &mut out);
     super::notes_evidence::renamed_guests(matched, &mut out);
     super::notes_evidence::clock_skew(history, &mut out);
+    super::notes_evidence::mode_changes(matched, history, now, config, &mut out);
     timed_out_waits(waits, &mut out);
     unregistered_vms(matched, history, now, config, &mut out);
     duplicates(matched, &mut out);

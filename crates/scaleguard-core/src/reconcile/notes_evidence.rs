@@ -1,5 +1,5 @@
 //! Notes on why absence evidence is withheld: a listing not proven complete, VMs whose name
-//! cannot be read, a history dated in the future.
+//! cannot be read, a history dated in the future, a scale set found in another orchestration mode.
 
 use super::history::History;
 use super::matched::MatchedSnapshot;
@@ -89,6 +89,48 @@ pub(super) fn renamed_guests(matched: &MatchedSnapshot<'_>, out: &mut Vec<Planne
              script): a target registered under either name is matched to it"
                 .into(),
             capped(lines),
+        ));
+    }
+}
+
+/// A set listed in another orchestration mode than before: said for the absence grace period
+/// after the change, the time in which no delete of its targets can be planned because their
+/// evidence started again.
+pub(super) fn mode_changes(
+    matched: &MatchedSnapshot<'_>,
+    history: &History,
+    now: time::OffsetDateTime,
+    config: &crate::config::ReconcileConfig,
+    out: &mut Vec<PlannedAction>,
+) {
+    let window = time::Duration::seconds(i64::try_from(config.absent_grace_secs).unwrap_or(i64::MAX));
+    for set in &matched.sets {
+        let Some(change) = history.set(set.key).and_then(|record| record.mode_change.as_ref()) else {
+            continue;
+        };
+        if now - change.at >= window {
+            continue;
+        }
+        let key = set.key;
+        let path = format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachineScaleSets/{}",
+            key.subscription_id, key.resource_group, key.name
+        );
+        out.push(note(
+            format!("note:mode-changed:{}", set_id(set.key)),
+            Severity::Warning,
+            format!("{} changed from {} to {} orchestration", set.key, change.from, change.to),
+            format!(
+                "the scale set {} (GET {path}) was {} when last listed and is {} now; Azure cannot switch \
+                 a set's mode, so it was created again or the profile points at another set: the absence \
+                 evidence gathered on the old set was dropped, and its targets are deleted only once absent \
+                 from enough complete listings of this set, counted from {}",
+                set.key,
+                change.from,
+                change.to,
+                change.at.format(&Rfc3339).unwrap_or_else(|_| change.at.to_string())
+            ),
+            vec![],
         ));
     }
 }

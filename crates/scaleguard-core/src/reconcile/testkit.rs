@@ -40,8 +40,9 @@ pub fn vm(set: &str, instance_id: u32) -> Instance {
         guest_computer_name: None,
         provisioning_state: ProvisioningState::Succeeded,
         power_state: PowerState::Running,
-        latest_model_applied: true,
-        protected_from_scale_in: false,
+        latest_model_applied: Some(true),
+        protected_from_scale_in: Some(false),
+        placement: Default::default(),
     }
 }
 
@@ -171,11 +172,12 @@ impl SnapshotBuilder {
             scale_in_rules: vec![],
             etag: Some("\"1\"".into()),
             last_changed: None,
+            layout: Default::default(),
         };
         self.snapshot.scale_sets.push(ScaleSetObservation {
             key: set_key(name),
             match_by: MatchBy::ComputerName,
-            listing: Ok(ScaleSetListing { state, instances, reread: None }),
+            listing: Ok(ScaleSetListing { state, instances, reread: None, foreign: vec![] }),
             others: crate::snapshot::OthersObservation::nobody(),
         });
         self
