@@ -30,7 +30,7 @@ pub fn run(cli: &Cli, args: &InventoryArgs) -> anyhow::Result<u8> {
     match inventory::report(&snapshot) {
         Ok(report) => {
             match args.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Json => println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&report)?)),
                 Format::Table => print!("{}", table(&report)),
             }
             Ok(exit::OK)
@@ -142,6 +142,11 @@ fn autoscale_cell(summary: Option<&crate::autoscale::AutoscaleSummary>) -> Strin
 
 fn section(out: &mut String, title: &str, headers: &[&str], rows: Vec<Vec<String>>) {
     let _ = writeln!(out, "{title} ({})", rows.len());
+    // Cells carry names servers chose: one clean line each.
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|row| row.iter().map(|cell| crate::untrusted::one_line(cell)).collect())
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -157,4 +162,21 @@ fn section(out: &mut String, title: &str, headers: &[&str], rows: Vec<Vec<String
         out.push_str(&line(row));
     }
     out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_cells_hold_one_clean_line_each() {
+        let _key = crate::secret::Secret::new("API-CELLSECRET0123456789");
+        let rows =
+            vec![vec!["vm\u{1b}[2J\nscaleguard: done".to_string(), "api-cellsecret0123456789".to_string()]];
+        let mut out = String::new();
+        section(&mut out, "INSTANCES", &["NAME", "COMPUTER NAME"], rows);
+        assert_eq!(out.lines().filter(|l| !l.is_empty()).count(), 3, "title, header, one row: {out:?}");
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert!(!out.to_lowercase().contains("cellsecret"), "{out}");
+    }
 }

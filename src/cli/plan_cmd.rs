@@ -40,7 +40,7 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     let (plan, _) = observe_and_plan(&name, profile, &snapshot, clock.now())?;
 
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        Format::Json => println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&plan)?)),
         Format::Table => print!("{}", table(&plan)),
     }
     if let Some(sentence) = incomplete(&snapshot) {
@@ -86,9 +86,11 @@ pub(super) fn table(plan: &Plan) -> String {
             crate::model::Action::Note { subject, .. } => format!("{subject}: {}", planned.reason),
             _ => planned.reason.clone(),
         };
+        // Names in it come from servers: one clean line each.
+        let text = crate::untrusted::one_line(&text);
         out.push_str(&format!("\n{:<14} {text}\n", planned.action.kind().as_str()));
         for line in &planned.observations {
-            out.push_str(&format!("{:<14}   - {line}\n", ""));
+            out.push_str(&format!("{:<14}   - {}\n", "", crate::untrusted::one_line(line)));
         }
     }
     out
@@ -114,6 +116,27 @@ mod tests {
         let note = plan.actions.iter().find(|p| p.action.kind().as_str() == "note").expect("a note");
         let line = text.lines().find(|l| l.contains(&note.reason)).expect("the note's line");
         assert!(line.contains("web-7"), "the note names its target: {line}");
+    }
+
+    #[test]
+    fn a_hostile_name_cannot_forge_lines_drive_the_terminal_or_show_a_secret() {
+        // A target name from a hostile server: an escape sequence, a forged line, and the
+        // credential in another case.
+        let _token = crate::secret::Secret::new("sim-arm-TABLENAME0123456789");
+        let hostile = "web-7 sim-arm-tablename0123456789\u{1b}[2J\nscaleguard: done";
+        let snapshot = SnapshotBuilder::new(at(0))
+            .set("vmss-web", 1, vec![testkit::vm("vmss-web", 0)])
+            .targets(vec![target("Machines-7", hostile)])
+            .build();
+        let profile = testkit::profile();
+        let mut history = reconcile::History::default();
+        history.observe(&MatchedSnapshot::new(&snapshot, &profile));
+        let plan = reconcile::plan(&snapshot, &history, at(0), &profile);
+        let text = table(&plan);
+        assert!(text.contains("web-7"), "the note still names it: {text}");
+        assert!(!text.lines().any(|l| l.starts_with("scaleguard: done")), "a forged line: {text}");
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(!text.to_lowercase().contains("tablename0123456789"), "{text}");
     }
 
     #[test]

@@ -140,7 +140,7 @@ pub fn run_scale(cli: &Cli, args: &ScaleArgs) -> anyhow::Result<u8> {
             "proposal": proposal.summary(),
             "outcome": outcome.as_ref().map(ScaleOutcome::summary),
         });
-        println!("{}", serde_json::to_string_pretty(&body)?);
+        println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&body)?));
     }
     let Some(outcome) = outcome else {
         let count = proposal.verdict.refusals().len();

@@ -19,7 +19,7 @@
 //! Anything else is shown and still drives waits, but proves nothing about absence.
 
 use crate::matching::normalize_name;
-use crate::model::{Instance, ProvisioningState, ScaleSetState};
+use crate::model::{Instance, OrchestrationMode, ProvisioningState, ScaleSetState};
 use crate::snapshot::{ForeignVm, ScaleSetListing};
 use std::collections::HashMap;
 use std::fmt;
@@ -49,11 +49,18 @@ pub struct SetReading {
     pub capacity: u32,
     pub state: ProvisioningState,
     pub etag: Option<String>,
+    /// A set found in another mode is another set (Azure cannot switch a set's mode).
+    pub mode: OrchestrationMode,
 }
 
 impl SetReading {
     pub fn of(state: &ScaleSetState) -> Self {
-        Self { capacity: state.capacity, state: state.provisioning_state.clone(), etag: state.etag.clone() }
+        Self {
+            capacity: state.capacity,
+            state: state.provisioning_state.clone(),
+            etag: state.etag.clone(),
+            mode: state.orchestration_mode,
+        }
     }
 }
 
@@ -69,6 +76,9 @@ impl fmt::Display for Doubt {
                 }
                 if before.state != after.state {
                     parts.push(format!("{} → {}", before.state, after.state));
+                }
+                if before.mode != after.mode {
+                    parts.push(format!("{} → {} orchestration", before.mode, after.mode));
                 }
                 if parts.is_empty() {
                     parts.push("its ETag changed".into());
@@ -103,7 +113,11 @@ impl fmt::Display for Doubt {
 fn repeats(what: &str, ids: &[(String, usize)]) -> String {
     const SHOWN: usize = 5;
     let mut parts: Vec<String> =
-        ids.iter().take(SHOWN).map(|(id, times)| format!("{what} {id} listed {times} times")).collect();
+        // Ids and names are the server's text (in the form they are compared in): cleaned to show.
+        ids.iter()
+            .take(SHOWN)
+            .map(|(id, times)| format!("{what} {} listed {times} times", crate::untrusted::server_text(id)))
+            .collect();
     if ids.len() > SHOWN {
         parts.push(format!("and {} more repeated", ids.len() - SHOWN));
     }
@@ -353,6 +367,10 @@ mod tests {
         let mut etag = same.clone();
         etag.reread = Some(ScaleSetState { etag: Some("\"9\"".into()), ..same.state.clone() });
         assert!(judge(&etag).to_string().contains("its ETag changed"));
+        let mut mode = same.clone();
+        mode.reread =
+            Some(ScaleSetState { orchestration_mode: OrchestrationMode::Flexible, ..same.state.clone() });
+        assert!(judge(&mode).to_string().contains("Uniform → Flexible orchestration"), "{}", judge(&mode));
     }
 
     #[test]
@@ -371,6 +389,19 @@ mod tests {
             "VM flex_0a1b2c3d reports scale set /subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/\
              virtualMachineScaleSets/other (it left the set, or the server did not apply the listing's filter)"
         );
+    }
+
+    #[test]
+    fn doubts_show_what_the_server_named_cleaned() {
+        // Ids are compared in canonical (lower-case) forms; what is shown must still hide a secret
+        // a hostile server put into a name, and never carry a control character to the terminal.
+        let _token = crate::secret::Secret::new("sim-arm-DOUBTNAME0123456789");
+        let hostile = "web_SIM-ARM-DOUBTNAME0123456789\u{1b}[2J\nscaleguard: done";
+        let twice = |id: &str| Instance { instance_id: id.into(), name: id.into(), ..vm("web", 1) };
+        let verdict = judge(&listing(2, ProvisioningState::Succeeded, vec![twice(hostile), twice(hostile)]));
+        let shown = verdict.to_string();
+        assert!(!shown.to_lowercase().contains("doubtname"), "{shown}");
+        assert!(!shown.chars().any(char::is_control), "{shown}");
     }
 
     proptest! {

@@ -75,61 +75,72 @@ fn unquote(quoted: &str) -> String {
     quoted.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(quoted).to_string()
 }
 
-/// `text` with every remembered secret replaced by [`REDACTED`].
+/// `text` with every remembered secret replaced by [`REDACTED`]. Letters are compared without
+/// regard to ASCII case: a server may echo a key in another case, and ids are shown in the
+/// lower-case form they are compared in (keys and tokens are ASCII).
 pub fn scrub(text: &str) -> Cow<'_, str> {
     let known = KNOWN.read().unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut text = Cow::Borrowed(text);
     for secret in known.iter() {
-        if text.contains(secret.as_str()) {
-            text = Cow::Owned(text.replace(secret.as_str(), REDACTED));
+        if let Some(replaced) = replace_ignoring_case(text.as_bytes(), secret.as_bytes()) {
+            // Only whole ASCII-case-insensitive matches of UTF-8 text were replaced by ASCII.
+            text = Cow::Owned(String::from_utf8_lossy(&replaced).into_owned());
         }
     }
     text
 }
 
-/// Byte ranges of `text` where a remembered secret appears (for outputs that cannot change
-/// length, like a terminal row).
+/// Byte ranges of `text` where a remembered secret appears, in any ASCII case (for outputs that
+/// cannot change length, like a terminal row).
 pub fn occurrences(text: &str) -> Vec<std::ops::Range<usize>> {
     let known = KNOWN.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-    known
-        .iter()
-        .flat_map(|secret| text.match_indices(secret.as_str()).map(|(at, found)| at..at + found.len()))
-        .collect()
+    known.iter().flat_map(|secret| matches_ignoring_case(text.as_bytes(), secret.as_bytes())).collect()
 }
 
 /// [`scrub`] for bytes that may not be UTF-8 (a log line, a file write).
 pub fn scrub_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => match scrub(text) {
-            Cow::Borrowed(_) => Cow::Borrowed(bytes),
-            Cow::Owned(text) => Cow::Owned(text.into_bytes()),
-        },
-        Err(_) => {
-            let known = KNOWN.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let mut out = Cow::Borrowed(bytes);
-            for secret in known.iter() {
-                if let Some(replaced) = replace_bytes(&out, secret.as_bytes()) {
-                    out = Cow::Owned(replaced);
-                }
-            }
-            out
+    let known = KNOWN.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut out = Cow::Borrowed(bytes);
+    for secret in known.iter() {
+        if let Some(replaced) = replace_ignoring_case(&out, secret.as_bytes()) {
+            out = Cow::Owned(replaced);
         }
     }
+    out
 }
 
-fn replace_bytes(haystack: &[u8], needle: &[u8]) -> Option<Vec<u8>> {
-    let first = haystack.windows(needle.len()).position(|window| window == needle)?;
-    let mut out = haystack[..first].to_vec();
-    let mut rest = &haystack[first..];
-    while !rest.is_empty() {
-        if rest.starts_with(needle) {
-            out.extend_from_slice(REDACTED.as_bytes());
-            rest = &rest[needle.len()..];
+/// Non-overlapping ranges where `needle` occurs in `haystack`, ASCII case ignored.
+fn matches_ignoring_case(haystack: &[u8], needle: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut found = Vec::new();
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return found;
+    }
+    let mut at = 0;
+    while at + needle.len() <= haystack.len() {
+        if haystack[at..at + needle.len()].eq_ignore_ascii_case(needle) {
+            found.push(at..at + needle.len());
+            at += needle.len();
         } else {
-            out.push(rest[0]);
-            rest = &rest[1..];
+            at += 1;
         }
     }
+    found
+}
+
+/// `haystack` with each occurrence of `needle` (ASCII case ignored) replaced; None if none.
+fn replace_ignoring_case(haystack: &[u8], needle: &[u8]) -> Option<Vec<u8>> {
+    let found = matches_ignoring_case(haystack, needle);
+    if found.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut from = 0;
+    for range in found {
+        out.extend_from_slice(&haystack[from..range.start]);
+        out.extend_from_slice(REDACTED.as_bytes());
+        from = range.end;
+    }
+    out.extend_from_slice(&haystack[from..]);
     Some(out)
 }
 
@@ -150,6 +161,17 @@ mod tests {
         let echoed = "401: The API key 'API-SCRUBTEST0123456789' you provided was not valid.";
         assert_eq!(scrub(echoed), "401: The API key '<redacted>' you provided was not valid.");
         assert!(matches!(scrub("nothing secret here"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_secret_in_another_case_is_scrubbed_too() {
+        // A server (or our own canonical forms: ids are compared lower-cased) may change its case.
+        let _key = Secret::new("API-CASETEST0123456789");
+        let lowered = "instance vmss_api-casetest0123456789 listed 2 times";
+        assert_eq!(scrub(lowered), "instance vmss_<redacted> listed 2 times");
+        assert_eq!(occurrences("x API-casetest0123456789"), vec![2..24]);
+        let bytes = b"\xff api-casetest0123456789".to_vec();
+        assert!(!String::from_utf8_lossy(&scrub_bytes(&bytes)).to_lowercase().contains("casetest"));
     }
 
     #[test]

@@ -9,14 +9,28 @@ pub const SERVER_TEXT_MAX_CHARS: usize = 300;
 /// `text` scrubbed, on one line, at most [`SERVER_TEXT_MAX_CHARS`] characters plus a note of how
 /// many were left out.
 pub fn server_text(text: &str) -> String {
-    let scrubbed = crate::secret::scrub(text.trim());
-    let total = scrubbed.chars().count();
-    let mut out: String =
-        scrubbed.chars().take(SERVER_TEXT_MAX_CHARS).map(|c| if c.is_control() { ' ' } else { c }).collect();
-    if total > SERVER_TEXT_MAX_CHARS {
-        out.push_str(&format!("… ({} more characters)", total - SERVER_TEXT_MAX_CHARS));
+    let line = one_line(text.trim());
+    let total = line.chars().count();
+    if total <= SERVER_TEXT_MAX_CHARS {
+        return line;
     }
+    let mut out: String = line.chars().take(SERVER_TEXT_MAX_CHARS).collect();
+    out.push_str(&format!("… ({} more characters)", total - SERVER_TEXT_MAX_CHARS));
     out
+}
+
+/// `text` fit for one line of output, whatever its length: known secrets scrubbed (in any ASCII
+/// case), control characters replaced by spaces (a newline could forge a line of output, an
+/// escape could drive the terminal). For every name and sentence a server supplied.
+pub fn one_line(text: &str) -> String {
+    // A control character inside a secret would split it past the scrub and then print as a
+    // space: judge the text without them first, and show that form if a secret was in it.
+    let without_controls: String = text.chars().filter(|c| !c.is_control()).collect();
+    let scrubbed = match crate::secret::scrub(&without_controls) {
+        std::borrow::Cow::Owned(scrubbed) => scrubbed,
+        std::borrow::Cow::Borrowed(_) => text.to_string(),
+    };
+    scrubbed.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 /// Why a body that should be JSON did not parse: an HTML page (a proxy's sign-in page, whatever
@@ -34,6 +48,16 @@ pub fn not_json(body: &[u8], err: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_control_character_inside_a_secret_does_not_hide_it_from_the_scrub() {
+        let _token = crate::secret::Secret::new("sim-arm-CTRLSPLIT0123456789");
+        let shown = server_text("VM sim-arm-CTRL\u{7}SPLIT0123456789 reports another set");
+        assert!(!shown.contains("SPLIT0123456789"), "{shown}");
+        assert!(!shown.chars().any(char::is_control), "{shown}");
+        // Ordinary text keeps its words apart where a control character stood.
+        assert_eq!(server_text("line one\nline two"), "line one line two");
+    }
 
     #[test]
     fn an_html_body_is_named_whatever_it_claims_to_be() {

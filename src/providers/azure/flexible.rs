@@ -63,6 +63,17 @@ pub fn list_url(endpoint: &Url, key: &ScaleSetKey, set_id: &str, api_version: &s
     url
 }
 
+/// Can `name` be a VM resource's name ("Naming rules and restrictions for Azure resources",
+/// Microsoft.Compute/virtualMachines: alphanumerics, underscores, periods and hyphens, not ending
+/// in a period or hyphen)? Anything else, `..` above all, could move a request path that a
+/// client library builds by formatting, so it is never sent.
+pub fn is_vm_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && !name.ends_with(['.', '-'])
+}
+
 /// One VM resource's URL (the path segment encoded), with the api-version.
 pub fn vm_url(endpoint: &Url, key: &ScaleSetKey, vm_name: &str, api_version: &str) -> Url {
     let mut url = endpoint.clone();
@@ -222,5 +233,20 @@ mod tests {
         )));
         let vm = vm_url(&endpoint, &key(), "a/b?c", "2024-07-01");
         assert!(vm.path().ends_with("/virtualMachines/a%2Fb%3Fc"), "a name is one encoded segment: {vm}");
+    }
+
+    #[test]
+    fn only_names_a_vm_can_have_are_vm_names() {
+        assert!(is_vm_name("vmss-flex_0a1b2c3d"));
+        for bad in [
+            "",
+            "..",
+            "x/../../rg-prod/providers/Microsoft.Compute/virtualMachines/db01",
+            "%2e%2e",
+            "vm.",
+            "a b",
+        ] {
+            assert!(!is_vm_name(bad), "{bad}");
+        }
     }
 }

@@ -251,6 +251,16 @@ impl AzureProvider {
         names: &[String],
     ) -> Result<Operation, ProviderError> {
         let key = &state.key;
+        // The SDK formats the name into the path: a name no VM can have is never sent.
+        if let Some(name) = names.iter().find(|name| !flexible::is_vm_name(name)) {
+            return Err(ProviderError::BadResponse {
+                what: format!("DELETE VM of Flexible scale set {key}"),
+                detail: format!(
+                    "`{}` is not a name an Azure VM can have, so no request was sent for it",
+                    crate::untrusted::server_text(name)
+                ),
+            });
+        }
         let members = self.list_flexible(state).await?;
         for name in names {
             if !members.instances.iter().any(|vm| vm.instance_id.eq_ignore_ascii_case(name)) {
