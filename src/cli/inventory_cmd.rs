@@ -24,8 +24,9 @@ pub fn run(cli: &Cli, args: &InventoryArgs) -> anyhow::Result<u8> {
     let path = cli.config_path()?;
     let config = ConfigFile::load(&path)?;
     let (_, profile) = config.profile(cli.profile.as_deref())?;
+    let clock = cli.clock(profile)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let snapshot = runtime.block_on(inventory::collect(profile));
+    let snapshot = runtime.block_on(inventory::Collector::new(profile).with_clock(clock).collect());
     match inventory::report(&snapshot) {
         Ok(report) => {
             match args.format {

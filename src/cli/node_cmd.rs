@@ -134,10 +134,11 @@ pub fn run(cli: &Cli, command: &NodeCommand) -> anyhow::Result<u8> {
         .context("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
     let journal = Arc::new(Journal::open(&journal_path)?);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let clock = cli.clock(profile)?;
     if command.is_mutating() {
-        super::settle_first(&runtime, &profile_name, profile, &journal);
+        super::settle_first(&runtime, &profile_name, profile, &journal, &clock);
     }
-    let runner = NodeJobRunner::new(client, journal, profile_name, profile.nodes.clone());
+    let runner = NodeJobRunner::new(client, journal, profile_name, profile.nodes.clone()).with_clock(clock);
     let poll = Duration::from_secs(profile.console.refresh_secs.max(1));
     runtime.block_on(dispatch(&runner, command, poll))
 }

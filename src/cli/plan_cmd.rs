@@ -6,9 +6,9 @@
 use super::inventory_cmd::Format;
 use super::{exit, Cli};
 use crate::config::{ConfigFile, Profile};
-use crate::inventory;
+use crate::inventory::{self, Collector};
 use crate::model::Plan;
-use crate::reconcile::{self, Inventory};
+use crate::reconcile::{self, MatchedSnapshot};
 use crate::snapshot::Snapshot;
 use anyhow::Context;
 use clap::Args;
@@ -34,9 +34,10 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     let path = cli.config_path()?;
     let config = ConfigFile::load(&path)?;
     let (name, profile) = config.profile(cli.profile.as_deref())?;
+    let clock = cli.clock(profile)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let snapshot = runtime.block_on(inventory::collect(profile));
-    let (plan, _) = observe_and_plan(&name, profile, &snapshot)?;
+    let snapshot = runtime.block_on(Collector::new(profile).with_clock(clock.clone()).collect());
+    let (plan, _) = observe_and_plan(&name, profile, &snapshot, clock.now())?;
 
     match args.format {
         Format::Json => println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&plan)?)),
@@ -48,18 +49,19 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     Ok(if plan.has_changes() { exit::PENDING } else { exit::OK })
 }
 
-/// Add `snapshot` to the profile's persisted observation history and plan from it.
+/// Add `snapshot` to the profile's persisted observation history and plan from it at `now`.
 pub(super) fn observe_and_plan(
     profile_name: &str,
     profile: &Profile,
     snapshot: &Snapshot,
+    now: OffsetDateTime,
 ) -> anyhow::Result<(Plan, reconcile::History)> {
     let history_file = history_path(profile_name)?;
     // The error names the file; its source (the IO or JSON problem) follows in the chain.
     let mut history = reconcile::load_history(&history_file)?;
-    let inventory = Inventory::new(snapshot, profile);
-    history.observe(&inventory);
-    let plan = reconcile::plan_inventory(&inventory, &history, OffsetDateTime::now_utc(), profile);
+    let matched = MatchedSnapshot::new(snapshot, profile);
+    history.observe(&matched);
+    let plan = reconcile::plan_matched(&matched, &history, now, profile);
     save(profile_name, &history)?;
     Ok((plan, history))
 }
@@ -108,7 +110,7 @@ mod tests {
             .build();
         let profile = testkit::profile();
         let mut history = reconcile::History::default();
-        history.observe(&Inventory::new(&snapshot, &profile));
+        history.observe(&MatchedSnapshot::new(&snapshot, &profile));
         let plan = reconcile::plan(&snapshot, &history, at(0), &profile);
         let text = table(&plan);
         let note = plan.actions.iter().find(|p| p.action.kind().as_str() == "note").expect("a note");
@@ -128,7 +130,7 @@ mod tests {
             .build();
         let profile = testkit::profile();
         let mut history = reconcile::History::default();
-        history.observe(&Inventory::new(&snapshot, &profile));
+        history.observe(&MatchedSnapshot::new(&snapshot, &profile));
         let plan = reconcile::plan(&snapshot, &history, at(0), &profile);
         let text = table(&plan);
         assert!(text.contains("web-7"), "the note still names it: {text}");

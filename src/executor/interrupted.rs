@@ -403,7 +403,7 @@ mod tests {
         assert!(matches!(settled[1].outcome, Outcome::Failed(_)));
     }
 
-    /// Found by tests/crash_safety.rs: a deploy killed before its POST landed was journaled
+    /// Found by tests/it/crash_safety.rs: a deploy killed before its POST landed was journaled
     /// "done" because the release's earlier whole-environment deployment "covers" every target.
     #[test]
     fn an_old_whole_environment_deployment_does_not_settle_a_deploy_to_new_targets() {
