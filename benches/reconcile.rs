@@ -16,7 +16,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use scaleguard::matching::normalize_name;
 use scaleguard::model::{Instance, Target, TaskState};
 use scaleguard::reconcile::testkit::{self, at, SnapshotBuilder};
-use scaleguard::reconcile::{plan_inventory, summarize, History, Inventory};
+use scaleguard::reconcile::{plan_matched, summarize, History, MatchedSnapshot};
 use scaleguard::snapshot::Snapshot;
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -38,7 +38,7 @@ impl Estate {
         let profile = testkit::profile();
         let mut warm = History::default();
         for secs in [0, 200, 400] {
-            warm.observe(&Inventory::new(&Self::snapshot(vms, secs), &profile));
+            warm.observe(&MatchedSnapshot::new(&Self::snapshot(vms, secs), &profile));
         }
         Self { vms, profile, warm, current: Self::snapshot(vms, 600) }
     }
@@ -81,19 +81,19 @@ impl Estate {
 
     /// match + observe + plan, as a refresh runs them; the plan's size proves the work was done.
     fn refresh(&self, mut history: History) -> (History, usize) {
-        let inventory = Inventory::new(black_box(&self.current), &self.profile);
-        history.observe(&inventory);
-        let plan = plan_inventory(&inventory, &history, self.current.taken_at, &self.profile);
+        let matched = MatchedSnapshot::new(black_box(&self.current), &self.profile);
+        history.observe(&matched);
+        let plan = plan_matched(&matched, &history, self.current.taken_at, &self.profile);
         let actions = plan.actions.len();
-        drop(inventory);
+        drop(matched);
         (history, black_box(actions))
     }
 
     /// The plan is the one the estate is built for: every stale target deleted, 10% deployed to.
     fn check(&self) {
         let (history, _) = self.refresh(self.warm.clone());
-        let plan = plan_inventory(
-            &Inventory::new(&self.current, &self.profile),
+        let plan = plan_matched(
+            &MatchedSnapshot::new(&self.current, &self.profile),
             &history,
             self.current.taken_at,
             &self.profile,

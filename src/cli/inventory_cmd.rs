@@ -25,17 +25,19 @@ pub fn run(cli: &Cli, args: &InventoryArgs) -> anyhow::Result<u8> {
     let path = cli.config_path()?;
     let config = ConfigFile::load(&path)?;
     let (_, profile) = config.profile(cli.profile.as_deref())?;
+    let clock = cli.clock(profile)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let snapshot = runtime.block_on(inventory::collect(profile));
+    let snapshot = runtime.block_on(inventory::Collector::new(profile).with_clock(clock).collect());
     let report = inventory::report(&snapshot);
     // The report holds what is printed: at 50,000 VMs the snapshot is tens of megabytes.
     drop(snapshot);
     match report {
         Ok(report) => {
             match args.format {
-                // Streamed: the JSON of 50,000 VMs is never held whole in memory.
+                // Streamed, and scrubbed a line at a time: the JSON of 50,000 VMs is never held
+                // whole in memory, and no secret reaches stdout.
                 Format::Json => {
-                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    let mut out = LineScrubbing::new(std::io::BufWriter::new(std::io::stdout().lock()));
                     serde_json::to_writer_pretty(&mut out, &report)?;
                     writeln!(out)?;
                     out.flush()?;
@@ -51,11 +53,13 @@ pub fn run(cli: &Cli, args: &InventoryArgs) -> anyhow::Result<u8> {
 /// Columns padded to their widest cell; one section per kind.
 fn table(report: &Report) -> String {
     let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
+    // What Azure does not report (Flexible VMs: latest model, protection) is unknown, not "no".
+    let known = |b: Option<bool>| b.map(yes).unwrap_or_else(|| "unknown".into());
     let mut out = String::new();
     section(
         &mut out,
         "SCALE SETS",
-        &["RESOURCE GROUP", "NAME", "CAPACITY", "STATE", "OVERPROVISION", "AUTOSCALE"],
+        &["RESOURCE GROUP", "NAME", "MODE", "CAPACITY", "STATE", "OVERPROVISION", "AUTOSCALE"],
         report
             .scale_sets
             .iter()
@@ -63,6 +67,7 @@ fn table(report: &Report) -> String {
                 vec![
                     s.resource_group.clone(),
                     s.name.clone(),
+                    s.orchestration_mode.clone(),
                     s.capacity.to_string(),
                     s.provisioning_state.clone(),
                     yes(s.overprovision),
@@ -86,8 +91,8 @@ fn table(report: &Report) -> String {
                     i.computer_name.clone().unwrap_or_else(|| "-".into()),
                     i.provisioning_state.clone(),
                     i.power_state.clone(),
-                    yes(i.latest_model),
-                    yes(i.protected),
+                    known(i.latest_model),
+                    known(i.protected),
                 ]
             })
             .collect(),
@@ -148,6 +153,11 @@ fn autoscale_cell(summary: Option<&crate::autoscale::AutoscaleSummary>) -> Strin
 
 fn section(out: &mut String, title: &str, headers: &[&str], rows: Vec<Vec<String>>) {
     let _ = writeln!(out, "{title} ({})", rows.len());
+    // Cells carry names servers chose: one clean line each.
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|row| row.iter().map(|cell| crate::untrusted::one_line(cell)).collect())
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -163,4 +173,69 @@ fn section(out: &mut String, title: &str, headers: &[&str], rows: Vec<Vec<String
         out.push_str(&line(row));
     }
     out.push('\n');
+}
+
+/// A writer that scrubs secrets from each whole line before passing it on. serde_json writes a
+/// string in several pieces, so a secret may be split between writes; in pretty JSON no string
+/// spans a line break, so a whole line holds every secret it contains.
+struct LineScrubbing<W: std::io::Write> {
+    inner: W,
+    line: Vec<u8>,
+}
+
+impl<W: std::io::Write> LineScrubbing<W> {
+    fn new(inner: W) -> Self {
+        LineScrubbing { inner, line: Vec::new() }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for LineScrubbing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            self.line.extend_from_slice(&rest[..=end]);
+            self.inner.write_all(&crate::secret::scrub_bytes(&self.line))?;
+            self.line.clear();
+            rest = &rest[end + 1..];
+        }
+        self.line.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+
+    /// A partial line is written only at a flush: the end of the output.
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.write_all(&crate::secret::scrub_bytes(&self.line))?;
+        self.line.clear();
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_cells_hold_one_clean_line_each() {
+        let _key = crate::secret::Secret::new("API-CELLSECRET0123456789");
+        let rows =
+            vec![vec!["vm\u{1b}[2J\nscaleguard: done".to_string(), "api-cellsecret0123456789".to_string()]];
+        let mut out = String::new();
+        section(&mut out, "INSTANCES", &["NAME", "COMPUTER NAME"], rows);
+        assert_eq!(out.lines().filter(|l| !l.is_empty()).count(), 3, "title, header, one row: {out:?}");
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert!(!out.to_lowercase().contains("cellsecret"), "{out}");
+    }
+
+    #[test]
+    fn streamed_json_is_scrubbed_when_a_secret_is_split_between_writes() {
+        let _key = crate::secret::Secret::new("API-STREAMSECRET0123456789");
+        let mut out = LineScrubbing::new(Vec::new());
+        for piece in ["{\n  \"name\": \"api-stream", "SECRET01234", "56789\"\n}", "\n"] {
+            out.write_all(piece.as_bytes()).unwrap();
+        }
+        out.flush().unwrap();
+        let text = String::from_utf8(out.inner).unwrap();
+        assert!(!text.to_lowercase().contains("streamsecret"), "{text}");
+        assert_eq!(text.lines().count(), 3, "{text}");
+    }
 }

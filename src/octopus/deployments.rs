@@ -1,10 +1,10 @@
 //! Projects, releases and deployments: the state the planner rolls out from, the deployments of
 //! one release (read back after a POST), and the POST itself.
 
-use super::client::{get_call, parse, OctopusClient, PagedError, Query};
+use super::client::{get_call, parse, OctopusClient, Query};
 use super::error::{Call, OctopusError};
-use super::paging::{Next, Pager};
-use super::wire::{self, Identified};
+use super::ids::{checked, is_octopus_id};
+use super::wire;
 use super::{convert, DeploymentRequest, Resolved};
 use crate::model::{Deployment, TaskState};
 use crate::snapshot::{InFlightDeployment, ProjectState};
@@ -40,52 +40,64 @@ impl OctopusClient {
     /// The release of the most recent successful deployment of `project` to the environment, and
     /// the deployments of that release to it (newest first) with their task states.
     ///
-    /// Walks the project's deployments to the environment newest first, a page at a time with the
-    /// page's task states read in one batch, until one succeeded: requests grow with pages of
-    /// deployments since the last success, not with deployments or targets.
+    /// Reads the project's deployments to the environment, puts them in order itself (newest
+    /// `Created` first, then the id's number: a server that lists them in another order must not
+    /// make an old release look current), then walks them until one succeeded, reading the task
+    /// states of each `TASK_IDS_PER_REQUEST` deployments in one batch: task reads grow with
+    /// batches of deployments since the last success, not with deployments or targets.
     pub async fn project_state(
         &self,
         space_id: &str,
         project: &Resolved,
         environment_id: &str,
     ) -> Result<ProjectState, OctopusError> {
+        let space_id = checked("space", space_id)?;
         let path = format!("/api/{space_id}/deployments");
         let query: Query =
             vec![("projects", project.id.clone()), ("environments", environment_id.to_string())];
-        let mut seen: Vec<(wire::DeploymentResource, Option<TaskState>)> = Vec::new();
-        let mut pager = Pager::default();
-        // The walk usually stops within the first few deployments: small pages.
-        let take = self.page_size().min(100);
-        let release_id = 'pages: loop {
-            let (call, page) =
-                self.page::<wire::DeploymentResource>(&path, &query, pager.skip(), take).await?;
-            let next = pager
-                .record(page.items.iter().map(Identified::id), page.total_results, page.next_link().is_some())
-                .map_err(|err| PagedError::Paging(call, err).into_error())?;
-            let ours = |deployment: &wire::DeploymentResource| {
-                deployment.project_id.as_deref().is_none_or(|p| p == project.id)
-                    && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id)
+        let listed: Vec<wire::DeploymentResource> = self.get_all(&path, &query).await?;
+        let mut ours = Vec::new();
+        for deployment in listed {
+            let mine = deployment.project_id.as_deref().is_none_or(|p| p == project.id)
+                && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id);
+            if !mine {
+                continue;
+            }
+            let Some(created) = convert::timestamp(deployment.created.as_deref()) else {
+                return Err(OctopusError::BadResponse {
+                    call: get_call(path),
+                    detail: format!(
+                        "{} has no readable Created time, so which deployment is the newest cannot be told",
+                        deployment.id
+                    ),
+                });
             };
-            // The page's task states in one batch: a page of deployments costs two requests.
-            let states = self.task_states(page.items.iter().filter(|d| ours(d))).await?;
-            for deployment in page.items {
-                if !ours(&deployment) {
-                    continue;
-                }
+            ours.push((created, deployment));
+        }
+        // Newest first; ids break ties (and are unique, so the order is total).
+        ours.sort_by(|(a_at, a), (b_at, b)| {
+            (b_at, id_number(&b.id), &b.id).cmp(&(a_at, id_number(&a.id), &a.id))
+        });
+        let mut seen: Vec<(wire::DeploymentResource, Option<TaskState>)> = Vec::new();
+        let mut release_id = None;
+        let mut states = TaskStates::default();
+        'batches: for batch in ours.chunks(TASK_IDS_PER_REQUEST) {
+            // The batch's task states in one request (the walk usually stops in the first batch;
+            // the states read past its end serve the release's deployments below).
+            self.read_task_states(&mut states, batch.iter().map(|(_, d)| d)).await?;
+            for (_, deployment) in batch {
                 let state = match &deployment.task_id {
                     Some(task_id) => Some(states.state(self, task_id).await?),
                     None => None,
                 };
                 let release = deployment.release_id.clone();
-                seen.push((deployment, state));
+                seen.push((deployment.clone(), state));
                 if state == Some(TaskState::Success) {
-                    break 'pages release;
+                    release_id = release;
+                    break 'batches;
                 }
             }
-            if next == Next::Done {
-                break None;
-            }
-        };
+        }
         let other_releases_in_flight = self.in_flight(space_id, &seen, release_id.as_deref()).await?;
         let Some(release_id) = release_id else {
             return Ok(ProjectState {
@@ -96,14 +108,15 @@ impl OctopusClient {
                 other_releases_in_flight,
             });
         };
-        let release: wire::ReleaseResource =
-            self.get(get_call(format!("/api/{space_id}/releases/{release_id}")), &Vec::new()).await?;
+        let release_path = format!("/api/{space_id}/releases/{}", checked("release", &release_id)?);
+        let release: wire::ReleaseResource = self.get(get_call(release_path), &Vec::new()).await?;
         // Every deployment of that release to the environment, not only the ones newer than its
         // last success: the targets an older deployment reached have the release too, and
         // missing them would redeploy to every pre-existing target after each scale-out.
-        let states: HashMap<String, Option<TaskState>> =
+        let known: HashMap<String, Option<TaskState>> =
             seen.into_iter().map(|(d, state)| (d.id.clone(), state)).collect();
-        let deployments = self.release_deployments(space_id, &release_id, environment_id, states).await?;
+        let deployments =
+            self.release_deployments_with(space_id, &release_id, environment_id, known, states).await?;
         Ok(ProjectState {
             project_id: project.id.clone(),
             project_name: project.name.clone(),
@@ -129,7 +142,7 @@ impl OctopusClient {
                 continue;
             }
             if !versions.contains_key(&release_id) && !release_id.is_empty() {
-                let call = get_call(format!("/api/{space_id}/releases/{release_id}"));
+                let call = get_call(format!("/api/{space_id}/releases/{}", checked("release", &release_id)?));
                 let release: wire::ReleaseResource = self.get(call, &Vec::new()).await?;
                 versions.insert(release_id.clone(), release.version.unwrap_or_else(|| release_id.clone()));
             }
@@ -150,8 +163,23 @@ impl OctopusClient {
         space_id: &str,
         release_id: &str,
         environment_id: &str,
-        mut known: HashMap<String, Option<TaskState>>,
+        known: HashMap<String, Option<TaskState>>,
     ) -> Result<Vec<Deployment>, OctopusError> {
+        self.release_deployments_with(space_id, release_id, environment_id, known, TaskStates::default())
+            .await
+    }
+
+    /// [`Self::release_deployments`] with task states already read (`states`), read again only
+    /// for tasks it lacks.
+    async fn release_deployments_with(
+        &self,
+        space_id: &str,
+        release_id: &str,
+        environment_id: &str,
+        mut known: HashMap<String, Option<TaskState>>,
+        mut states: TaskStates,
+    ) -> Result<Vec<Deployment>, OctopusError> {
+        let (space_id, release_id) = (checked("space", space_id)?, checked("release", release_id)?);
         let all: Vec<wire::DeploymentResource> =
             self.get_all(&format!("/api/{space_id}/releases/{release_id}/deployments"), &Vec::new()).await?;
         let ours: Vec<wire::DeploymentResource> = all
@@ -162,7 +190,7 @@ impl OctopusClient {
             })
             .collect();
         // Every task not already read, in batches: requests grow with pages, not deployments.
-        let states = self.task_states(ours.iter().filter(|d| !known.contains_key(&d.id))).await?;
+        self.read_task_states(&mut states, ours.iter().filter(|d| !known.contains_key(&d.id))).await?;
         let mut deployments = Vec::new();
         for deployment in ours {
             let state = match (known.remove(&deployment.id), &deployment.task_id) {
@@ -175,16 +203,21 @@ impl OctopusClient {
         Ok(deployments)
     }
 
-    /// The states of the deployments' tasks: `GET /api/tasks?ids=…` (every page) for each
-    /// `TASK_IDS_PER_REQUEST` distinct ids.
-    async fn task_states<'d>(
+    /// Reads into `states` the states of the deployments' tasks it lacks: `GET /api/tasks?ids=…`
+    /// (every page) for each `TASK_IDS_PER_REQUEST` distinct ids.
+    async fn read_task_states<'d>(
         &self,
+        states: &mut TaskStates,
         deployments: impl Iterator<Item = &'d wire::DeploymentResource>,
-    ) -> Result<TaskStates, OctopusError> {
-        let mut ids: Vec<&str> = deployments.filter_map(|d| d.task_id.as_deref()).collect();
+    ) -> Result<(), OctopusError> {
+        // An id not shaped like one stays out of the query (a comma would split it); asked for
+        // alone, it is refused by name as before.
+        let mut ids: Vec<&str> = deployments
+            .filter_map(|d| d.task_id.as_deref())
+            .filter(|id| is_octopus_id(id) && !states.read.contains_key(&id.to_ascii_lowercase()))
+            .collect();
         ids.sort_unstable();
         ids.dedup();
-        let mut states = TaskStates::default();
         for batch in ids.chunks(TASK_IDS_PER_REQUEST) {
             let query: Query = vec![("ids", batch.join(","))];
             let tasks: Vec<wire::TaskResource> = self.get_all("/api/tasks", &query).await?;
@@ -199,7 +232,7 @@ impl OctopusClient {
                 }
             }
         }
-        Ok(states)
+        Ok(())
     }
 
     /// `POST /api/{space}/deployments` with SpecificMachineIds; 201 → the deployment with its TaskId.
@@ -208,7 +241,7 @@ impl OctopusClient {
         space_id: &str,
         request: &DeploymentRequest,
     ) -> Result<Deployment, OctopusError> {
-        let call = Call { method: "POST", path: format!("/api/{space_id}/deployments") };
+        let call = Call { method: "POST", path: format!("/api/{}/deployments", checked("space", space_id)?) };
         let body = serde_json::to_value(wire::CreateDeployment {
             release_id: &request.release_id,
             environment_id: &request.environment_id,
@@ -228,4 +261,9 @@ impl OctopusClient {
         }
         Ok(convert::deployment(created, Some(TaskState::Queued)))
     }
+}
+
+/// The number in an id (`Deployments-1005` → 1005), for ordering ids of one kind.
+fn id_number(id: &str) -> u64 {
+    id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0)
 }

@@ -2,6 +2,7 @@
 
 use super::client::{get_call, OctopusClient};
 use super::error::OctopusError;
+use super::ids::checked;
 use super::{wire, Resolved};
 use serde::Serialize;
 
@@ -42,7 +43,8 @@ impl OctopusClient {
         space_id: &str,
         project: &Resolved,
     ) -> Result<ProjectSettings, OctopusError> {
-        let call = get_call(format!("/api/{space_id}/projects/{}", project.id));
+        let (space_id, project_id) = (checked("space", space_id)?, checked("project", &project.id)?);
+        let call = get_call(format!("/api/{space_id}/projects/{project_id}"));
         let raw: wire::ProjectResource = self.get(call, &Vec::new()).await?;
         let policy = raw.project_connectivity_policy;
         Ok(ProjectSettings {
@@ -64,7 +66,9 @@ impl OctopusClient {
         space_id: &str,
         environment: &Resolved,
     ) -> Result<EnvironmentSettings, OctopusError> {
-        let call = get_call(format!("/api/{space_id}/environments/{}", environment.id));
+        let (space_id, environment_id) =
+            (checked("space", space_id)?, checked("environment", &environment.id)?);
+        let call = get_call(format!("/api/{space_id}/environments/{environment_id}"));
         let raw: wire::EnvironmentResource = self.get(call, &Vec::new()).await?;
         Ok(EnvironmentSettings { id: raw.id, name: raw.name, use_guided_failure: raw.use_guided_failure })
     }

@@ -202,16 +202,23 @@ pub struct Links {
 }
 
 impl Links {
-    pub fn new(matching: &crate::matching::Matching<'_>, targets: &[Target]) -> Links {
-        let mut vm_of_target = std::collections::HashMap::new();
-        let mut names_on_vm: std::collections::HashMap<String, Vec<&str>> = std::collections::HashMap::new();
-        // In target order, so the names on a VM read the same way every refresh.
-        for target in targets {
-            let Some(vm) = matching.instance_of(&target.id) else { continue };
-            vm_of_target.insert(target.id.clone(), format!("{}/{}", vm.scale_set.name, vm.instance_id));
-            names_on_vm.entry(format!("{}/{}", vm.scale_set, vm.instance_id)).or_default().push(&target.name);
-        }
-        let targets_of_vm = names_on_vm.into_iter().map(|(vm, names)| (vm, names.join(", "))).collect();
+    pub fn new(matching: &crate::matching::Matching, targets: &[Target]) -> Links {
+        let name_of: std::collections::HashMap<&str, &str> =
+            targets.iter().map(|t| (t.id.as_str(), t.name.as_str())).collect();
+        let vm_of_target = matching
+            .target_instance
+            .iter()
+            .map(|(target, vm)| (target.clone(), format!("{}/{}", vm.scale_set.name, vm.instance_id)))
+            .collect();
+        let targets_of_vm = matching
+            .instance_targets
+            .iter()
+            .map(|((set, id), targets)| {
+                let names: Vec<&str> =
+                    targets.iter().map(|t| *name_of.get(t.as_str()).unwrap_or(&t.as_str())).collect();
+                (format!("{set}/{id}"), names.join(", "))
+            })
+            .collect();
         Links { vm_of_target, targets_of_vm }
     }
 
