@@ -2,11 +2,12 @@
 //! refresh fills the panes, every Octopus request is delayed by the simulator, and keys must still
 //! be drawn within a 60 Hz frame (the render loop never waits on IO and draws only what shows).
 
+use crate::support::estate;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent};
 use ratatui::Terminal;
 use scaleguard::config::ConfigFile;
-use scaleguard::sim::{self, FaultSpec, SimOptions};
+use scaleguard::sim::FaultSpec;
 use scaleguard::tui::app::PaneId;
 use scaleguard::tui::theme::Theme;
 use scaleguard::tui::worker::NoExecutor;
@@ -20,22 +21,13 @@ async fn keys_are_drawn_at_once_while_a_refresh_is_blocked_on_a_slow_server() {
     let _alone = crate::ALONE.write().await;
     const VMS: u32 = 10_000;
     const PAGE: usize = 1_000;
-    let sim =
-        sim::start(SimOptions::new("steady").manual_clock().arm_page_size(PAGE).octopus_page_size(PAGE))
-            .await
-            .expect("simulator");
-    sim.with_world_mut(|world| {
-        for _ in world.scale_sets[0].vms.len() as u32..VMS {
-            world.add_existing_vm(0, false);
-        }
-        world.scale_sets[0].capacity = VMS;
-    });
+    let (sim, toml) = estate::start(VMS / estate::PER_SET, PAGE).await;
     // The console builds its clients from the profile, so the credentials go into the environment;
     // no other test in this binary reads them (the pty tests hand them to their child process).
     for (key, value) in sim.env() {
         std::env::set_var(key, value);
     }
-    let config = ConfigFile::parse(&sim.profile_toml(), Path::new("sim.toml")).expect("sim profile");
+    let config = ConfigFile::parse(&toml, Path::new("sim.toml")).expect("sim profile");
     let (name, profile) = config.profile(None).expect("profile");
     let mut profile = profile.clone();
     profile.console.refresh_secs = 3600;
