@@ -243,6 +243,7 @@ mod tests {
             environment_id: "Environments-1".into(),
             target_ids: targets.iter().map(|t| t.to_string()).collect(),
             target_names: targets.iter().map(|t| t.to_string()).collect(),
+            tenant: None,
         }
     }
 

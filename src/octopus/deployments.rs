@@ -64,6 +64,9 @@ impl OctopusClient {
                 latest_release: None,
                 deployments: Vec::new(),
                 other_releases_in_flight,
+                tenanted_mode: Default::default(),
+                tenants: Vec::new(),
+                version_control: None,
             });
         };
         let release: wire::ReleaseResource =
@@ -80,6 +83,9 @@ impl OctopusClient {
             latest_release: Some(convert::release(release, &project.id)),
             deployments,
             other_releases_in_flight,
+            tenanted_mode: Default::default(),
+            tenants: Vec::new(),
+            version_control: None,
         })
     }
 
@@ -151,6 +157,7 @@ impl OctopusClient {
         let body = serde_json::to_value(wire::CreateDeployment {
             release_id: &request.release_id,
             environment_id: &request.environment_id,
+            tenant_id: request.tenant_id.as_deref(),
             specific_machine_ids: &request.specific_machine_ids,
             excluded_machine_ids: &[],
             comments: &request.comments,

@@ -39,6 +39,8 @@ pub struct DeploymentRequest {
     pub specific_machine_ids: Vec<String>,
     pub comments: String,
     pub use_guided_failure: bool,
+    /// `TenantId` of a tenanted deployment; None for an untenanted one.
+    pub tenant_id: Option<String>,
 }
 
 /// A machine policy, as far as the cleanup rule goes (for `doctor`).

@@ -94,8 +94,16 @@ pub struct MachineResource {
     pub roles: Vec<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub environment_ids: Vec<String>,
+    /// Newer servers call roles "target tags" and send them here too; either field is read.
+    #[serde(default, alias = "targetTags", deserialize_with = "null_default")]
+    pub target_tags: Vec<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub tenant_ids: Vec<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub tenant_tags: Vec<String>,
+    /// `Untenanted`, `TenantedOrUntenanted` or `Tenanted`; absent on servers without tenants.
+    #[serde(default)]
+    pub tenanted_deployment_participation: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub is_disabled: bool,
     #[serde(default)]
@@ -148,6 +156,9 @@ pub struct DeploymentResource {
     pub created: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub comments: String,
+    /// The tenant of a tenanted deployment; null or absent for an untenanted one.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
 }
 
 /// The body of `POST /api/{space}/deployments`.
@@ -156,6 +167,9 @@ pub struct DeploymentResource {
 pub struct CreateDeployment<'a> {
     pub release_id: &'a str,
     pub environment_id: &'a str,
+    /// Sent only for a tenanted deployment, so untenanted bodies stay as they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<&'a str>,
     pub specific_machine_ids: &'a [String],
     pub excluded_machine_ids: &'a [String],
     pub comments: &'a str,
@@ -293,6 +307,40 @@ pub struct ProjectResource {
     /// `EnvironmentDefault`, `Off` or `On`.
     #[serde(default)]
     pub default_guided_failure_mode: Option<String>,
+    /// `Untenanted`, `TenantedOrUntenanted` or `Tenanted`.
+    #[serde(default)]
+    pub tenanted_deployment_mode: Option<String>,
+    /// Config-as-code: settings live in git, read at `{gitRef}/deploymentsettings`.
+    #[serde(default, deserialize_with = "null_default")]
+    pub is_version_controlled: bool,
+    #[serde(default)]
+    pub persistence_settings: Option<PersistenceSettings>,
+}
+
+/// `PersistenceSettings` of a project: `Type` is `Database` or `VersionControlled`; the latter
+/// carries the repository `Url` and its `DefaultBranch`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PersistenceSettings {
+    #[serde(default)]
+    pub r#type: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub default_branch: Option<String>,
+}
+
+/// `TenantResource`: `ProjectEnvironments` maps a project id to the environment ids the tenant
+/// is connected to it for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TenantResource {
+    pub id: String,
+    pub name: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub tenant_tags: Vec<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub project_environments: std::collections::HashMap<String, Vec<String>>,
 }
 
 /// `EnvironmentResource` (the guided-failure default).

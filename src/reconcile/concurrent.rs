@@ -52,7 +52,8 @@ fn takes_care_of(other: &Deployment, target_id: &str) -> bool {
 }
 
 /// Decide about `ours` (as read back, with its task state) given every deployment of the same
-/// release to the same environment (`ours` may be among them).
+/// release to the same environment (`ours` may be among them). Only deployments for the same
+/// tenant (or both untenanted) compete: another tenant's deployment is a different one.
 pub fn arbitrate<'a>(
     ours: &Deployment,
     deployments: &'a [Deployment],
@@ -61,7 +62,10 @@ pub fn arbitrate<'a>(
     let mut earlier: Vec<&'a Deployment> = deployments
         .iter()
         .filter(|d| {
-            d.id != ours.id && d.release_id == ours.release_id && d.environment_id == ours.environment_id
+            d.id != ours.id
+                && d.release_id == ours.release_id
+                && d.environment_id == ours.environment_id
+                && d.tenant_id == ours.tenant_id
         })
         .filter(|d| queue_order(d, ours) == Ordering::Less)
         .collect();

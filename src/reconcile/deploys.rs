@@ -1,11 +1,16 @@
-//! Deploys: the latest release of each configured project to the targets that lack it, once the
+//! Deploys: the current release of each configured project to the targets that lack it, once the
 //! scale set is steady (invariant 3). Pre-existing targets are left alone; a target already covered
 //! by a queued or running deployment of the release is skipped, which is how a duplicate trigger
 //! run is absorbed. A target whose name is not unique is held (never resolved), and the whole
 //! rollout waits while another release's deployment to the environment is in flight.
+//!
+//! Each project deploys per lane (`tenants`): the untenanted release to untenanted targets, and
+//! each connected tenant's own current release to the targets connected to it, one deployment per
+//! tenant; "has it" and "already covered" count only that tenant's deployments.
 
 use super::history::History;
 use super::inventory::Inventory;
+use super::tenants::Lane;
 use super::text::{capped, stable_hash};
 use crate::matching::normalize_name;
 use crate::model::{
@@ -15,14 +20,10 @@ use crate::snapshot::{InFlightDeployment, ProjectState};
 use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 
-/// Did a successful deployment of `release_id` reach the target on the VM it runs on now?
-pub(crate) fn has_release(
-    project: &ProjectState,
-    release_id: &str,
-    target_id: &str,
-    history: &History,
-) -> bool {
-    ReleaseIndex::new(project, release_id).has_release(target_id, history)
+/// Did a successful deployment of `release_id` in this lane reach the target on the VM it runs on
+/// now?
+pub(crate) fn has_release(lane: &Lane<'_>, release_id: &str, target_id: &str, history: &History) -> bool {
+    ReleaseIndex::new(lane, release_id).has_release(target_id, history)
 }
 
 /// The successful deployments of one release by the targets they reached, so that checking
@@ -32,11 +33,10 @@ struct ReleaseIndex<'p> {
 }
 
 impl<'p> ReleaseIndex<'p> {
-    fn new(project: &'p ProjectState, release_id: &str) -> Self {
+    fn new(lane: &Lane<'p>, release_id: &str) -> Self {
         let mut reached: HashMap<&'p str, Vec<Option<OffsetDateTime>>> = HashMap::new();
-        let successful = project
-            .deployments
-            .iter()
+        let successful = lane
+            .deployments()
             .filter(|d| d.release_id == release_id && d.task_state == Some(TaskState::Success));
         for deployment in successful {
             for target_id in &deployment.deployed_to_machine_ids {
@@ -56,22 +56,20 @@ impl<'p> ReleaseIndex<'p> {
     }
 }
 
-/// A deployment of the release that is queued or running (or in an unknown state) and covers
-/// the target.
+/// A deployment of the release in this lane that is queued or running (or in an unknown state)
+/// and covers the target.
 pub(crate) fn active_deployment<'p>(
-    project: &'p ProjectState,
+    lane: &Lane<'p>,
     release_id: &str,
     target_id: &str,
 ) -> Option<&'p Deployment> {
-    active_deployments(project, release_id).into_iter().find(|d| d.covers(target_id))
+    active_deployments(lane, release_id).into_iter().find(|d| d.covers(target_id))
 }
 
-/// Deployments of the release that are queued or running; an unknown task state counts as
-/// running, preferring a held deploy to a duplicate one.
-fn active_deployments<'p>(project: &'p ProjectState, release_id: &str) -> Vec<&'p Deployment> {
-    project
-        .deployments
-        .iter()
+/// Deployments of the release in this lane that are queued or running; an unknown task state
+/// counts as running, preferring a held deploy to a duplicate one.
+fn active_deployments<'p>(lane: &Lane<'p>, release_id: &str) -> Vec<&'p Deployment> {
+    lane.deployments()
         .filter(|d| d.release_id == release_id && d.task_state.is_none_or(|s| s.is_active()))
         .collect()
 }
@@ -111,16 +109,17 @@ pub(crate) fn ambiguous_name(inventory: &Inventory<'_>, target: &Target) -> Opti
 /// it (Octopus runs one deployment per project and environment at a time) would take the new
 /// targets back to the older release, or deploy twice what it already reaches.
 fn wait_for(
-    project: &ProjectState,
+    lane: &Lane<'_>,
     release: &Release,
     in_flight: &InFlightDeployment,
     new_targets: &[&Target],
 ) -> PlannedAction {
+    let project = lane.project;
     let deployment = &in_flight.deployment;
     let state = deployment.task_state.map_or("state unknown", |s| s.as_str());
     let names: Vec<String> = new_targets.iter().map(|t| t.name.clone()).collect();
-    let mut observations: Vec<String> = project
-        .other_releases_in_flight
+    let mut observations: Vec<String> = lane
+        .other_releases_in_flight()
         .iter()
         .map(|other| {
             let d = &other.deployment;
@@ -150,10 +149,11 @@ fn wait_for(
             held_targets: new_targets.len(),
         },
         reason: format!(
-            "{} {} is being deployed to the environment ({}, {state}): {} new target(s) wait for it \
+            "{} {} is being deployed to the environment{} ({}, {state}): {} new target(s) wait for it \
              instead of getting {} now, which would queue behind it and could take them back to the older release",
             project.project_name,
             in_flight.release_version,
+            lane.for_tenant(),
             deployment.id,
             new_targets.len(),
             release.version
@@ -170,24 +170,29 @@ pub(crate) fn deploys(inventory: &Inventory<'_>, history: &History) -> Vec<Plann
     };
     let mut sorted: Vec<&ProjectState> = projects.iter().collect();
     sorted.sort_by(|a, b| a.project_id.cmp(&b.project_id));
-    sorted.into_iter().filter_map(|project| deploy_for(inventory, history, project, environment_id)).collect()
+    sorted
+        .into_iter()
+        .flat_map(Lane::all)
+        .filter_map(|lane| deploy_for(inventory, history, &lane, environment_id))
+        .collect()
 }
 
 fn deploy_for(
     inventory: &Inventory<'_>,
     history: &History,
-    project: &ProjectState,
+    lane: &Lane<'_>,
     environment_id: &str,
 ) -> Option<PlannedAction> {
-    let release = project.latest_release.as_ref()?;
-    let index = ReleaseIndex::new(project, &release.id);
-    let active = active_deployments(project, &release.id);
+    let project = lane.project;
+    let release = lane.latest_release()?;
+    let index = ReleaseIndex::new(lane, &release.id);
+    let active = active_deployments(lane, &release.id);
     let mut new_targets: Vec<&Target> = Vec::new();
     let mut already_have = 0usize;
     let mut unfit: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut held: BTreeMap<String, Vec<&Target>> = BTreeMap::new();
     let mut observations = Vec::new();
-    for target in inventory.targets.iter() {
+    for target in inventory.targets.iter().filter(|t| lane.serves(t)) {
         if index.has_release(&target.id, history) {
             already_have += 1;
         } else if let Some(active) = active.iter().find(|d| d.covers(&target.id)) {
@@ -204,8 +209,8 @@ fn deploy_for(
     if new_targets.is_empty() {
         return None;
     }
-    if let Some(in_flight) = project.other_releases_in_flight.first() {
-        return Some(wait_for(project, release, in_flight, &new_targets));
+    if let Some(in_flight) = lane.other_releases_in_flight().first() {
+        return Some(wait_for(lane, release, in_flight, &new_targets));
     }
     for (name, targets) in &held {
         let listed: Vec<String> = targets.iter().map(|t| format!("{} ({})", t.name, t.id)).collect();
@@ -231,21 +236,27 @@ fn deploy_for(
     }
     let mut observations = capped(observations);
     observations.extend(capped(listed));
-    observations.push(format!("{already_have} target(s) already have {}", release.version));
+    observations.push(format!(
+        "{already_have} target(s) already have {}{}",
+        release.version,
+        lane.for_tenant()
+    ));
     if !unfit.is_empty() {
         let counts: Vec<String> = unfit.iter().map(|(why, count)| format!("{count} {why}")).collect();
         observations.push(format!("not deployable now: {}", counts.join(", ")));
     }
     let target_ids: Vec<String> = new_targets.iter().map(|t| t.id.clone()).collect();
     let reason = format!(
-        "{} new target(s) lack {} {}: deploy it to them only",
+        "{} new target(s) lack {} {}{}: deploy it to them only",
         new_targets.len(),
         project.project_name,
-        release.version
+        release.version,
+        lane.for_tenant()
     );
+    let tenant = lane.tenant_id().map_or(String::new(), |id| format!("{id}:"));
     Some(PlannedAction {
         id: format!(
-            "deploy:{}:{}:{}",
+            "deploy:{}:{tenant}{}:{}",
             project.project_id,
             release.id,
             stable_hash(target_ids.iter().map(String::as_str))
@@ -258,6 +269,7 @@ fn deploy_for(
             environment_id: environment_id.to_string(),
             target_names: new_targets.iter().map(|t| t.name.clone()).collect(),
             target_ids,
+            tenant: lane.tenant_ref(),
         },
         reason,
         observations,

@@ -22,6 +22,7 @@ mod notes;
 mod notes_evidence;
 mod store;
 mod summary;
+mod tenants;
 mod text;
 mod validate;
 mod wait;
@@ -76,3 +77,5 @@ mod tests_deletes;
 mod tests_deploys;
 #[cfg(test)]
 mod tests_plan;
+#[cfg(test)]
+mod tests_tenants;

@@ -283,7 +283,10 @@ fn target_findings(
 
 fn projects(inventory: &Inventory<'_>, out: &mut Vec<PlannedAction>) {
     let Ok(projects) = &inventory.snapshot.projects else { return };
-    for project in projects.iter().filter(|p| p.latest_release.is_none()) {
+    super::tenants::notes(inventory, out);
+    // A Tenanted project has no untenanted release by design; its tenants are noted above.
+    let untenanted = |p: &&crate::snapshot::ProjectState| p.tenanted_mode.allows_untenanted();
+    for project in projects.iter().filter(untenanted).filter(|p| p.latest_release.is_none()) {
         out.push(note(
             format!("note:never-deployed:{}", project.project_id),
             Severity::Info,
