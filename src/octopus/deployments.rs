@@ -6,26 +6,70 @@ use super::error::{Call, OctopusError};
 use super::paging::{Next, Pager};
 use super::wire::{self, Identified};
 use super::{convert, DeploymentRequest, Resolved};
-use crate::model::{Deployment, TaskState};
+use crate::model::{Deployment, Release, TaskState};
 use crate::snapshot::{InFlightDeployment, ProjectState};
 use reqwest::Method;
 use std::collections::HashMap;
 
+/// One lane's current release: for the untenanted deployments (`tenant` None) or one tenant's.
+pub(super) struct LaneState {
+    pub latest_release: Option<Release>,
+    pub deployments: Vec<Deployment>,
+    pub other_releases_in_flight: Vec<InFlightDeployment>,
+}
+
 impl OctopusClient {
-    /// The release of the most recent successful deployment of `project` to the environment, and
-    /// the deployments of that release to it (newest first) with their task states.
-    ///
-    /// Walks the project's deployments to the environment newest first, reading each one's task,
-    /// until one succeeded: requests grow with deployments since the last success, not targets.
+    /// The project's tenanted-deployment mode and where its settings live, its untenanted current
+    /// release (when the mode has untenanted deployments) and each connected tenant's.
     pub async fn project_state(
         &self,
         space_id: &str,
         project: &Resolved,
         environment_id: &str,
     ) -> Result<ProjectState, OctopusError> {
+        let call = get_call(format!("/api/{space_id}/projects/{}", project.id));
+        let resource: wire::ProjectResource = self.get(call, &Vec::new()).await?;
+        let tenanted_mode = super::tenants::mode_of(&resource)?;
+        let version_control = super::tenants::version_control_of(&resource);
+        let untenanted = if tenanted_mode.allows_untenanted() {
+            self.lane_state(space_id, project, environment_id, None).await?
+        } else {
+            LaneState { latest_release: None, deployments: Vec::new(), other_releases_in_flight: Vec::new() }
+        };
+        let tenants = if tenanted_mode.allows_tenanted() {
+            self.tenant_states(space_id, project, environment_id).await?
+        } else {
+            Vec::new()
+        };
+        Ok(ProjectState {
+            project_id: project.id.clone(),
+            project_name: project.name.clone(),
+            latest_release: untenanted.latest_release,
+            deployments: untenanted.deployments,
+            other_releases_in_flight: untenanted.other_releases_in_flight,
+            tenanted_mode,
+            tenants,
+            version_control,
+        })
+    }
+
+    /// The release of the most recent successful deployment of `project` to the environment for
+    /// `tenant` (None: an untenanted one), and the deployments of that release to it for the same
+    /// tenant (newest first) with their task states.
+    ///
+    /// Walks the project's deployments to the environment newest first, reading each one's task,
+    /// until one succeeded: requests grow with deployments since the last success, not targets.
+    pub(super) async fn lane_state(
+        &self,
+        space_id: &str,
+        project: &Resolved,
+        environment_id: &str,
+        tenant: Option<&str>,
+    ) -> Result<LaneState, OctopusError> {
         let path = format!("/api/{space_id}/deployments");
-        let query: Query =
+        let mut query: Query =
             vec![("projects", project.id.clone()), ("environments", environment_id.to_string())];
+        query.extend(tenant.map(|t| ("tenants", t.to_string())));
         let mut seen: Vec<(wire::DeploymentResource, Option<TaskState>)> = Vec::new();
         let mut pager = Pager::default();
         // The walk usually stops within the first few deployments: small pages.
@@ -38,7 +82,8 @@ impl OctopusClient {
                 .map_err(|err| PagedError::Paging(call, err).into_error())?;
             for deployment in page.items {
                 let ours = deployment.project_id.as_deref().is_none_or(|p| p == project.id)
-                    && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id);
+                    && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id)
+                    && same_tenant(&deployment, tenant);
                 if !ours {
                     continue;
                 }
@@ -58,16 +103,7 @@ impl OctopusClient {
         };
         let other_releases_in_flight = self.in_flight(space_id, &seen, release_id.as_deref()).await?;
         let Some(release_id) = release_id else {
-            return Ok(ProjectState {
-                project_id: project.id.clone(),
-                project_name: project.name.clone(),
-                latest_release: None,
-                deployments: Vec::new(),
-                other_releases_in_flight,
-                tenanted_mode: Default::default(),
-                tenants: Vec::new(),
-                version_control: None,
-            });
+            return Ok(LaneState { latest_release: None, deployments: Vec::new(), other_releases_in_flight });
         };
         let release: wire::ReleaseResource =
             self.get(get_call(format!("/api/{space_id}/releases/{release_id}")), &Vec::new()).await?;
@@ -76,16 +112,12 @@ impl OctopusClient {
         // missing them would redeploy to every pre-existing target after each scale-out.
         let states: HashMap<String, Option<TaskState>> =
             seen.into_iter().map(|(d, state)| (d.id.clone(), state)).collect();
-        let deployments = self.release_deployments(space_id, &release_id, environment_id, states).await?;
-        Ok(ProjectState {
-            project_id: project.id.clone(),
-            project_name: project.name.clone(),
+        let deployments =
+            self.release_deployments(space_id, &release_id, environment_id, tenant, states).await?;
+        Ok(LaneState {
             latest_release: Some(convert::release(release, &project.id)),
             deployments,
             other_releases_in_flight,
-            tenanted_mode: Default::default(),
-            tenants: Vec::new(),
-            version_control: None,
         })
     }
 
@@ -119,13 +151,14 @@ impl OctopusClient {
         Ok(out)
     }
 
-    /// The deployments of one release to the environment with their task states (`known` saves
-    /// reading a task again), newest first.
+    /// The deployments of one release to the environment for `tenant` (None: untenanted ones)
+    /// with their task states (`known` saves reading a task again), newest first.
     pub async fn release_deployments(
         &self,
         space_id: &str,
         release_id: &str,
         environment_id: &str,
+        tenant: Option<&str>,
         mut known: HashMap<String, Option<TaskState>>,
     ) -> Result<Vec<Deployment>, OctopusError> {
         let all: Vec<wire::DeploymentResource> =
@@ -133,7 +166,8 @@ impl OctopusClient {
         let mut deployments = Vec::new();
         for deployment in all {
             let ours = deployment.release_id.as_deref().is_none_or(|r| r == release_id)
-                && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id);
+                && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id)
+                && same_tenant(&deployment, tenant);
             if !ours {
                 continue;
             }
@@ -174,4 +208,9 @@ impl OctopusClient {
         }
         Ok(convert::deployment(created, Some(TaskState::Queued)))
     }
+}
+
+/// Is the deployment for `tenant` (None: untenanted; an empty `TenantId` is untenanted too)?
+fn same_tenant(deployment: &wire::DeploymentResource, tenant: Option<&str>) -> bool {
+    deployment.tenant_id.as_deref().filter(|t| !t.is_empty()) == tenant
 }

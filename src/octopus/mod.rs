@@ -7,6 +7,7 @@ mod deployments;
 mod error;
 mod paging;
 mod settings;
+mod tenants;
 pub mod wire;
 
 pub use client::{OctopusClient, DEFAULT_PAGE_SIZE};

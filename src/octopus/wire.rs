@@ -50,7 +50,14 @@ macro_rules! identified {
     )*};
 }
 
-identified!(NamedResource, MachineResource, DeploymentResource, TaskResource, MachinePolicyResource);
+identified!(
+    NamedResource,
+    MachineResource,
+    DeploymentResource,
+    TaskResource,
+    MachinePolicyResource,
+    TenantResource
+);
 
 /// `GET /api` (no key needed).
 #[derive(Debug, Clone, Deserialize)]

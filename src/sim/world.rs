@@ -96,6 +96,8 @@ pub struct ScaleSet {
     pub vms: Vec<Vm>,
     /// `scaleInPolicy.rules[0]`: Default, NewestVM or OldestVM.
     pub scale_in_policy: String,
+    /// What every target registering from this set is connected to.
+    pub tenancy: MachineTenancy,
 }
 
 impl ScaleSet {
@@ -167,6 +169,8 @@ pub struct OctopusInfo {
     pub environment_id: String,
     pub communication_style: String,
     pub machine_policy_id: String,
+    /// A newer server: machines carry `TargetTags` beside `Roles`.
+    pub target_tags_field: bool,
 }
 
 /// Something the world asks its host to do (faults come from chaos events).
@@ -190,6 +194,7 @@ pub struct World {
     pub releases: Vec<Release>,
     pub environments: Vec<Environment>,
     pub machine_policies: Vec<MachinePolicy>,
+    pub tenants: Vec<Tenant>,
     pub operations: Vec<Operation>,
     pub events: Vec<super::scenario::ScheduledEvent>,
     pub chaos: Option<super::scenario::Chaos>,
@@ -237,6 +242,7 @@ impl World {
             releases: Vec::new(),
             environments: Vec::new(),
             machine_policies: Vec::new(),
+            tenants: Vec::new(),
             operations: Vec::new(),
             events: Vec::new(),
             chaos: None,
@@ -320,6 +326,7 @@ impl World {
             vm: None,
             tentacle_running: true,
             created_at: self.now,
+            tenancy: MachineTenancy::default(),
         });
     }
 
@@ -328,6 +335,7 @@ impl World {
         let computer_name = set.computer_name(instance_id);
         let name = if set.windows { computer_name.to_uppercase() } else { computer_name };
         let set_name = set.name.clone();
+        let tenancy = set.tenancy.clone();
         let id = self.next_id("Machines");
         let thumbprint = self.thumbprint();
         let machine = Machine {
@@ -343,6 +351,7 @@ impl World {
             vm: Some((set_name, instance_id)),
             tentacle_running: true,
             created_at: self.now,
+            tenancy,
         };
         self.machines.push(machine);
     }

@@ -1,0 +1,133 @@
+//! Tenants end to end (issue 18): the real binary against the simulator's `tenants` scenario, a
+//! scale-out of two sets whose new targets belong to two tenants on different releases of a
+//! Tenanted, version-controlled project, beside an untenanted project.
+
+mod rel_common;
+
+use rel_common::Bench;
+use scaleguard::sim::SimOptions;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+fn deploys(plan: &Value) -> Vec<Value> {
+    plan["actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["action"]["kind"] == "deploy")
+        .cloned()
+        .collect()
+}
+
+fn ids(values: &Value) -> BTreeSet<String> {
+    values.as_array().into_iter().flatten().map(|v| v.as_str().unwrap().to_string()).collect()
+}
+
+/// (project name, tenant name or "") → (release version, target ids) of each proposed deploy.
+fn by_lane(plan: &Value) -> BTreeMap<(String, String), (String, BTreeSet<String>)> {
+    let mut out = BTreeMap::new();
+    for deploy in deploys(plan) {
+        let action = &deploy["action"];
+        let key = (
+            action["project_name"].as_str().unwrap().to_string(),
+            action["tenant"]["name"].as_str().unwrap_or_default().to_string(),
+        );
+        let value = (action["release_version"].as_str().unwrap().to_string(), ids(&action["target_ids"]));
+        assert!(out.insert(key.clone(), value).is_none(), "two deploys for {key:?}: {plan}");
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_tenant_gets_its_own_release_on_exactly_its_new_targets_once() {
+    let bench = Bench::start(SimOptions::new("tenants").manual_clock(), Bench::apply_profile).await;
+    let before: BTreeSet<String> = bench.machines().into_keys().collect();
+    // Settle the scale-out: every new VM registered and the sets steady (no wait proposed).
+    let mut plan = Value::Null;
+    for _ in 0..40 {
+        bench.sim.advance(Duration::from_secs(10)).unwrap();
+        let run = bench.run(&["plan", "--format", "json"]).await;
+        plan = run.json();
+        let waiting = plan["actions"].as_array().into_iter().flatten().any(|a| a["action"]["kind"] == "wait");
+        if bench.machines().len() == before.len() + 4 && !waiting && !deploys(&plan).is_empty() {
+            break;
+        }
+    }
+    let tenancy = bench.sim.with_world(|w| {
+        w.machines
+            .iter()
+            .map(|m| (m.id.clone(), (m.vm.clone().map(|vm| vm.0).unwrap_or_default(), m.tenancy.clone())))
+            .collect::<BTreeMap<_, _>>()
+    });
+    let new_in = |set: &str| -> BTreeSet<String> {
+        tenancy
+            .iter()
+            .filter(|(id, (s, _))| !before.contains(*id) && s == set)
+            .map(|(id, _)| id.clone())
+            .collect()
+    };
+    let (web, api) = (new_in("vmss-web"), new_in("vmss-api"));
+    assert_eq!((web.len(), api.len()), (2, 2), "{tenancy:?}");
+    let all_new: BTreeSet<String> = web.union(&api).cloned().collect();
+
+    let lanes = by_lane(&plan);
+    let expected: BTreeMap<(String, String), (String, BTreeSet<String>)> = [
+        (("Portal".to_string(), "Acme".to_string()), ("2.1.0".to_string(), web.clone())),
+        (("Portal".to_string(), "Globex".to_string()), ("2.2.0".to_string(), all_new.clone())),
+        (("Todo Web".to_string(), String::new()), ("1.1.0".to_string(), all_new.clone())),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(
+        lanes, expected,
+        "one deploy per (tenant, its release) covering exactly its new targets: {plan}"
+    );
+    let acme = deploys(&plan).into_iter().find(|d| d["action"]["tenant"]["name"] == "Acme").unwrap();
+    assert!(acme["reason"].as_str().unwrap().contains("for tenant Acme"), "{acme}");
+
+    let apply = bench.run(&["apply", "--yes", "--format", "json"]).await;
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stderr, apply.stdout);
+    let ours = bench.sim.with_world(|w| {
+        w.deployments
+            .iter()
+            .filter(|d| d.comments.starts_with("scaleguard"))
+            .map(|d| (d.tenant_id.clone(), d.specific_machine_ids.iter().cloned().collect::<BTreeSet<_>>()))
+            .collect::<Vec<_>>()
+    });
+    let tenant_id =
+        |name: &str| bench.sim.with_world(|w| w.tenants.iter().find(|t| t.name == name).unwrap().id.clone());
+    let mut got = ours.clone();
+    got.sort();
+    let mut want =
+        vec![(None, all_new.clone()), (Some(tenant_id("Acme")), web), (Some(tenant_id("Globex")), all_new)];
+    want.sort();
+    assert_eq!(got, want, "POSTed with TenantId and SpecificMachineIds");
+    let journal = std::fs::read_to_string(bench.journal_path()).unwrap();
+    assert!(journal.contains("Acme") && journal.contains("Globex"), "the journal names the tenants");
+
+    // A rerun while they are queued, and again once they ran: nothing more.
+    for _ in 0..2 {
+        let again = bench.run(&["plan", "--format", "json"]).await;
+        assert!(deploys(&again.json()).is_empty(), "{}", again.stdout);
+        bench.sim.advance(Duration::from_secs(120)).unwrap();
+    }
+    assert_eq!(
+        bench.sim.with_world(|w| w
+            .deployments
+            .iter()
+            .filter(|d| d.comments.starts_with("scaleguard"))
+            .count()),
+        3
+    );
+
+    // What a refresh costs with tenants: one tenant listing per tenanted project, then per
+    // tenant a walk like the untenanted one (deployments page, tasks, release, its deployments).
+    bench.sim.reset_stats();
+    let quiet = bench.run(&["plan", "--format", "json"]).await;
+    assert!(deploys(&quiet.json()).is_empty());
+    let stats = bench.sim.stats();
+    eprintln!("requests per refresh on `tenants`: octopus {} {:?}", stats.octopus, stats.by_endpoint);
+    assert_eq!(stats.by_endpoint.get("octopus.tenants"), Some(&1), "one tenant listing (one page)");
+    bench.sim.shutdown().await;
+}
