@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 mod tenancy;
 
-pub use tenancy::{TenantRef, TenantedMode};
+pub use tenancy::{tenant_reach, TenantRef, TenantedMode};
 
 /// Identifies one scale set across providers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -193,3 +193,37 @@ mod tests {
         assert_eq!(t.endpoint.communication_style, "TentaclePassive");
     }
 }
+
+#[cfg(test)]
+mod tenancy_tests {
+    use super::*;
+
+    #[test]
+    fn target_tags_read_from_either_field_and_tenancy_from_the_machine() {
+        let newer: wire::MachineResource = serde_json::from_str(
+            r#"{"Id":"Machines-1","Name":"WEB01","Roles":["vmss-web"],"TargetTags":["vmss-web","web-server"],
+                "TenantedDeploymentParticipation":"TenantedOrUntenanted","TenantIds":["Tenants-1"],
+                "TenantTags":["Region/EU"]}"#,
+        )
+        .unwrap();
+        let t = target(newer);
+        assert_eq!(t.roles, ["vmss-web", "web-server"]);
+        assert_eq!(t.tenanted, TenantedMode::TenantedOrUntenanted);
+        assert!(t.connected_to("Tenants-1", &[]) && t.connected_to("Tenants-7", &["Region/EU".into()]));
+        assert!(!t.connected_to("Tenants-7", &["Region/US".into()]));
+        let only_tags: wire::MachineResource =
+            serde_json::from_str(r#"{"Id":"Machines-2","Name":"WEB02","targetTags":["vmss-web"]}"#).unwrap();
+        let t = target(only_tags);
+        assert_eq!(t.roles, ["vmss-web"]);
+        assert_eq!(t.tenanted, TenantedMode::Untenanted, "a server without tenants");
+        let odd: wire::MachineResource = serde_json::from_str(
+            r#"{"Id":"Machines-3","Name":"WEB03","TenantedDeploymentParticipation":"Sometimes"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            target(odd).tenanted,
+            TenantedMode::Tenanted,
+            "unknown: never in an untenanted deployment"
+        );
+    }
+}

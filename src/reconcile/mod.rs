@@ -36,6 +36,7 @@ pub use history::{
 pub use inventory::{AbsenceDoubt, Inventory, SetProgress, SetView};
 pub use store::{load_history, save_history, HistoryFileError};
 pub use summary::{summarize, PlanSummary};
+pub use tenants::Lane;
 pub use validate::still_valid;
 
 use crate::config::Profile;

@@ -12,7 +12,7 @@ use crate::snapshot::{InFlightDeployment, ProjectState, TenantState};
 
 /// One (project, tenant or none) pair and its current release in the environment.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Lane<'p> {
+pub struct Lane<'p> {
     pub project: &'p ProjectState,
     pub tenant: Option<&'p TenantState>,
 }

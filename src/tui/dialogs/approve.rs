@@ -64,7 +64,8 @@ impl ApproveDialog {
         // List what fits (a long summary wraps onto more rows), the rest as "… and N more".
         let inner = usize::from(area.width.min(76).saturating_sub(2)).max(1);
         let foot = self.form.lines(theme);
-        let fixed = 4 + foot.len() + usize::from(self.needs_typed()) * 2;
+        let reach = usize::from(crate::model::tenant_reach(&self.actions).is_some());
+        let fixed = 4 + reach + foot.len() + usize::from(self.needs_typed()) * 2;
         let budget = usize::from(area.height).saturating_sub(fixed + 2).max(1);
         let mut list_rows = 0;
         let mut listed = 0;
@@ -86,6 +87,9 @@ impl ApproveDialog {
         }
         if self.actions.len() > listed {
             lines.push(Line::from(format!("  … and {} more", self.actions.len() - listed)));
+        }
+        if let Some(reach) = crate::model::tenant_reach(&self.actions) {
+            lines.push(Line::from(format!("Deploys reach {reach}.")));
         }
         lines.push(Line::from(""));
         if let Confirmation::Typed { word, why } = &self.confirmation {
