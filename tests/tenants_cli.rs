@@ -131,3 +131,40 @@ async fn each_tenant_gets_its_own_release_on_exactly_its_new_targets_once() {
     assert_eq!(stats.by_endpoint.get("octopus.tenants"), Some(&1), "one tenant listing (one page)");
     bench.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_reads_a_version_controlled_projects_settings_from_its_branch() {
+    let bench = Bench::start(SimOptions::new("tenants").manual_clock(), Bench::apply_profile).await;
+    let run = bench.run(&["doctor", "--format", "json"]).await;
+    let json: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
+    let finding = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "project.unhealthy-included")
+        .unwrap_or_else(|| panic!("the git-backed setting is read: {}", run.stdout))
+        .clone();
+    assert!(
+        finding["subject"].as_str().unwrap().contains("`Portal` (settings in git, branch main)"),
+        "{finding}"
+    );
+    assert_eq!(
+        finding["fix"],
+        "commit this change to main of https://git.example.com/acme/portal.git: Unhealthy Deployment Targets: Exclude"
+    );
+    assert!(bench.stat("octopus.projects") >= 1);
+
+    // Someone deletes the branch: the read fails naming the project, branch and repository.
+    bench.sim.with_world_mut(|w| {
+        let portal = w.projects.iter_mut().find(|p| p.name == "Portal").unwrap();
+        portal.version_control.as_mut().unwrap().branch_exists = false;
+    });
+    let run = bench.run(&["doctor", "--format", "json"]).await;
+    let text = format!("{}\n{}", run.stdout, run.stderr);
+    assert!(
+        text.contains("Portal") && text.contains("default branch `main`") && text.contains("was not found"),
+        "{text}"
+    );
+    bench.sim.shutdown().await;
+}

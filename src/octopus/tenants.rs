@@ -30,7 +30,8 @@ pub(super) fn version_control_of(project: &wire::ProjectResource) -> Option<Vers
     let settings = settings.cloned().unwrap_or_default();
     Some(VersionControl {
         repository: settings.url.unwrap_or_else(|| "its repository".into()),
-        default_branch: settings.default_branch.unwrap_or_else(|| "main".into()),
+        // Never guessed: an empty branch is reported by whoever needs it.
+        default_branch: settings.default_branch.unwrap_or_default(),
     })
 }
 

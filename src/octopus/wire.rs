@@ -337,6 +337,17 @@ pub struct PersistenceSettings {
     pub default_branch: Option<String>,
 }
 
+/// `DeploymentSettingsResource` (`/projects/{id}/{gitRef}/deploymentsettings` of a
+/// version-controlled project).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeploymentSettingsResource {
+    #[serde(default, deserialize_with = "null_default")]
+    pub connectivity_policy: ProjectConnectivityPolicy,
+    #[serde(default)]
+    pub default_guided_failure_mode: Option<String>,
+}
+
 /// `TenantResource`: `ProjectEnvironments` maps a project id to the environment ids the tenant
 /// is connected to it for.
 #[derive(Debug, Clone, Deserialize)]
