@@ -28,7 +28,7 @@ pub struct TenantSection {
 }
 
 /// A scale set's `tenancy`: what its targets register with.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TenancySection {
     #[serde(default = "untenanted")]
@@ -42,6 +42,13 @@ pub struct TenancySection {
 
 fn untenanted() -> String {
     "Untenanted".into()
+}
+
+/// A scale set without a `tenancy` table: untenanted targets, as before tenants existed.
+impl Default for TenancySection {
+    fn default() -> Self {
+        Self { participation: untenanted(), tenants: Vec::new(), tags: Vec::new() }
+    }
 }
 
 /// A project's config-as-code repository.
@@ -291,5 +298,31 @@ pub fn handle(
             })
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::scenario;
+
+    /// A scale set without a `tenancy` table registers untenanted targets (an empty participation
+    /// reads as unknown, which keeps them out of every untenanted deployment).
+    #[test]
+    fn sets_without_tenancy_register_untenanted_targets() {
+        for name in scenario::names() {
+            let world = scenario::load(name).unwrap().build(1);
+            for set in &world.scale_sets {
+                assert!(!set.tenancy.participation.is_empty(), "{name}: {}", set.name);
+            }
+            if name != "tenants" {
+                assert!(world.machines.iter().all(|m| m.tenancy.participation == "Untenanted"), "{name}");
+            }
+        }
+        let world = scenario::load("tenants").unwrap().build(1);
+        let acme = world.tenants.iter().find(|t| t.name == "Acme").unwrap();
+        let web = world.machines.iter().filter(|m| m.vm.as_ref().is_some_and(|vm| vm.0 == "vmss-web"));
+        assert!(
+            web.clone().count() == 2 && web.into_iter().all(|m| m.tenancy.tenant_ids == [acme.id.clone()])
+        );
     }
 }
