@@ -147,4 +147,31 @@ mod tests {
         let deploys: Vec<_> = (0..9).map(|i| fixtures::deploy(&format!("Machines-{i}"))).collect();
         assert!(!ApproveDialog::open(deploys, 2, "vmss-web").needs_typed());
     }
+
+    #[test]
+    fn tenanted_deploys_say_how_many_tenants_and_targets_they_reach() {
+        let tenant = |planned: PlannedAction, id: &str, targets: &[&str]| {
+            let mut planned = planned;
+            if let crate::model::Action::Deploy { tenant, target_ids, target_names, .. } = &mut planned.action
+            {
+                *tenant = Some(crate::model::TenantRef { id: id.into(), name: format!("Tenant {id}") });
+                *target_ids = targets.iter().map(|t| t.to_string()).collect();
+                *target_names = targets.iter().map(|t| t.to_string()).collect();
+            }
+            planned
+        };
+        let actions = vec![
+            tenant(fixtures::deploy("Machines-1"), "Tenants-1", &["Machines-1", "Machines-2"]),
+            tenant(fixtures::deploy("Machines-3"), "Tenants-2", &["Machines-1", "Machines-2", "Machines-3"]),
+            tenant(fixtures::deploy("Machines-4"), "Tenants-3", &["Machines-4", "Machines-5"]),
+        ];
+        let dialog = ApproveDialog::open(actions, 3, "vmss-web");
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).expect("test terminal");
+        let theme = Theme::from_no_color(Some("1".into()));
+        terminal.draw(|frame| dialog.render(frame, frame.area(), theme)).expect("draw");
+        let screen = terminal.backend().to_string();
+        assert!(screen.contains("Deploys reach 3 tenants, 5 targets."), "{screen}");
+        assert!(screen.contains("for tenant Tenant Tenants-2"), "{screen}");
+    }
 }
