@@ -168,3 +168,66 @@ async fn doctor_reads_a_version_controlled_projects_settings_from_its_branch() {
     );
     bench.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_client_reads_each_tenants_release_and_a_deleted_tenant_is_refused_by_name() {
+    use scaleguard::config::ConfigFile;
+    use scaleguard::model::TenantedMode;
+    use scaleguard::octopus::{DeploymentRequest, OctopusClient, OctopusError};
+    let bench = Bench::start(SimOptions::new("tenants").manual_clock(), |toml| toml).await;
+    let file = ConfigFile::parse(&bench.sim.profile_toml(), std::path::Path::new("sim.toml")).unwrap();
+    let profile = file.profile(None).unwrap().1.clone();
+    let client =
+        OctopusClient::new(&profile.octopus, scaleguard::secret::Secret::new(bench.sim.api_key())).unwrap();
+    let project = client.resolve_project("Spaces-1", "Portal").await.unwrap();
+    let environment = client.resolve_environment("Spaces-1", "Production").await.unwrap();
+    let state = client.project_state("Spaces-1", &project, &environment.id).await.unwrap();
+    assert_eq!(state.tenanted_mode, TenantedMode::Tenanted);
+    assert!(state.latest_release.is_none(), "a Tenanted project has no untenanted release");
+    let vc = state.version_control.as_ref().expect("version controlled");
+    assert_eq!(
+        (vc.default_branch.as_str(), vc.repository.as_str()),
+        ("main", "https://git.example.com/acme/portal.git")
+    );
+    let releases: Vec<(String, Option<String>, Vec<Option<String>>)> = state
+        .tenants
+        .iter()
+        .map(|t| {
+            (
+                t.tenant_name.clone(),
+                t.latest_release.as_ref().map(|r| r.version.clone()),
+                t.deployments.iter().map(|d| d.tenant_id.clone()).collect(),
+            )
+        })
+        .collect();
+    let id = |name: &str| state.tenants.iter().find(|t| t.tenant_name == name).unwrap().tenant_id.clone();
+    assert_eq!(
+        releases,
+        vec![
+            ("Acme".to_string(), Some("2.1.0".to_string()), vec![Some(id("Acme"))]),
+            ("Globex".to_string(), Some("2.2.0".to_string()), vec![Some(id("Globex"))]),
+            ("Initech".to_string(), None, vec![]),
+        ]
+    );
+
+    // Globex is deleted after the plan: the POST for it is refused, naming it; nothing is created.
+    let globex = id("Globex");
+    let release = state.tenants[1].latest_release.as_ref().unwrap().id.clone();
+    bench.sim.with_world_mut(|w| w.tenants.retain(|t| t.name != "Globex"));
+    let (before, machine) = bench.sim.with_world(|w| (w.deployments.len(), w.machines[0].id.clone()));
+    let request = DeploymentRequest {
+        release_id: release,
+        environment_id: environment.id.clone(),
+        specific_machine_ids: vec![machine],
+        comments: "scaleguard test".into(),
+        use_guided_failure: false,
+        tenant_id: Some(globex.clone()),
+    };
+    let err = client.create_deployment("Spaces-1", &request).await.unwrap_err();
+    assert!(matches!(err, OctopusError::Rejected { status: 400, .. }), "{err}");
+    assert!(err.to_string().contains(&globex), "{err}");
+    assert_eq!(bench.sim.with_world(|w| w.deployments.len()), before);
+    let state = client.project_state("Spaces-1", &project, &environment.id).await.unwrap();
+    assert_eq!(state.tenants.len(), 2, "Globex is gone from the fresh read");
+    bench.sim.shutdown().await;
+}
