@@ -4,7 +4,7 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use scaleguard::model::TaskState;
 use scaleguard::reconcile::testkit::{self, at, SnapshotBuilder};
-use scaleguard::reconcile::{plan_inventory, History, Inventory};
+use scaleguard::reconcile::{plan_matched, History, MatchedSnapshot};
 use scaleguard::snapshot::Snapshot;
 use std::hint::black_box;
 use std::time::Instant;
@@ -33,21 +33,21 @@ fn refresh_at_scale(c: &mut Criterion) {
     let mut warm = History::default();
     for secs in [0, 200, 400] {
         let earlier = snapshot(secs);
-        warm.observe(&Inventory::new(&earlier, &profile));
+        warm.observe(&MatchedSnapshot::new(&earlier, &profile));
     }
     let current = snapshot(600);
     {
         // One timed pass per phase: where the time goes, next to criterion's total.
         let started = Instant::now();
-        let inventory = Inventory::new(&current, &profile);
-        let matched = started.elapsed();
+        let matched = MatchedSnapshot::new(&current, &profile);
+        let matching = started.elapsed();
         let mut history = warm.clone();
         let started = Instant::now();
-        history.observe(&inventory);
+        history.observe(&matched);
         let observed = started.elapsed();
         let started = Instant::now();
-        let plan = plan_inventory(&inventory, &history, current.taken_at, &profile);
-        eprintln!("one pass: match {matched:?}, observe {observed:?}, plan {:?}", started.elapsed());
+        let plan = plan_matched(&matched, &history, current.taken_at, &profile);
+        eprintln!("one pass: match {matching:?}, observe {observed:?}, plan {:?}", started.elapsed());
         let summary = scaleguard::reconcile::summarize(&plan);
         assert_eq!((summary.deletes, summary.deploy_targets), (STALE_TARGETS as usize, 900));
         eprintln!("plan at scale: {summary}");
@@ -56,9 +56,9 @@ fn refresh_at_scale(c: &mut Criterion) {
         b.iter_batched(
             || warm.clone(),
             |mut history| {
-                let inventory = Inventory::new(black_box(&current), &profile);
-                history.observe(&inventory);
-                black_box(plan_inventory(&inventory, &history, current.taken_at, &profile))
+                let matched = MatchedSnapshot::new(black_box(&current), &profile);
+                history.observe(&matched);
+                black_box(plan_matched(&matched, &history, current.taken_at, &profile))
             },
             BatchSize::LargeInput,
         )

@@ -5,11 +5,13 @@ The SDK itself enforces the status codes the spec allows for each operation (it 
 "Operation returned an invalid status" otherwise), follows long-running operations the way ARM
 defines them and parses ARM errors into typed exceptions; these tests add the checks it does not
 make: pages followed to the end, the poll headers, every exchange staying on 127.0.0.1.
-Scope: Uniform scale sets. Flexible orchestration gets its own tests here when the product supports
-it; azure-mgmt-monitor (autoscale settings, activity log) gets its own module, azure_monitor.py.
+Scope: Uniform scale sets, and Flexible ones (their VMs are VM resources: the resource group's VM
+list filtered on the set, to the end; a capacity update on a Flexible set; a VM deleted as a VM);
+azure-mgmt-monitor (autoscale settings, activity log) gets its own module, azure_monitor.py.
 """
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlparse
@@ -276,3 +278,95 @@ def test_throttling_is_retried_honouring_retry_after(sim, arm):
     assert [e.status for e in recorder.exchanges] == [429, 200]
     assert recorder.exchanges[0].headers["retry-after"] == "1"
     assert time.monotonic() - started >= 1.0, "Retry-After was honoured"
+
+
+def vm_list_pages(recorder):
+    """The VirtualMachines_List requests (not the scale sets' paths, which share the prefix)."""
+    return [
+        e
+        for e in recorder.exchanges
+        if e.method == "GET" and urlparse(e.url).path.lower().endswith("/providers/microsoft.compute/virtualmachines")
+    ]
+
+
+def settled(client, rg, name, capacity):
+    """The Flexible set once it holds `capacity` VMs and its provisioning is over (the simulator
+    runs at 100x, so a scenario's scale event settles in about a second)."""
+    deadline = time.monotonic() + LRO_TIMEOUT_SECS
+    while True:
+        scale_set = client.virtual_machine_scale_sets.get(rg, name)
+        if scale_set.sku.capacity == capacity and scale_set.provisioning_state == "Succeeded":
+            return scale_set
+        assert time.monotonic() < deadline, f"{name} did not settle at {capacity}"
+        time.sleep(0.1)
+
+
+def flexible_vm_names(sim):
+    state = sim.control("GET", "state")
+    return sorted(vm["name"] for vm in state["scale_sets"][0]["vms"])
+
+
+@pytest.mark.scenario("flex-scale-in")
+def test_flexible_vms_are_listed_with_the_set_filter_and_instance_view_to_the_end(sim, arm):
+    client, recorder, rg, name = arm
+    scale_set = settled(client, rg, name, 3)
+    assert scale_set.orchestration_mode == "Flexible"
+    assert scale_set.overprovision is None, "Flexible sets do not overprovision"
+    sim.control("POST", "page_size", {"arm": 2})
+    recorder.exchanges.clear()
+    vms = list(client.virtual_machines.list(rg, filter=f"'virtualMachineScaleSet/id' eq '{scale_set.id}'", expand="instanceView"))
+    names = [vm.name for vm in vms]
+    assert sorted(names) == flexible_vm_names(sim) and len(set(names)) == len(names), "every VM exactly once"
+    pages = vm_list_pages(recorder)
+    assert len(pages) == 2, "3 VMs at 2 per page"
+    assert all(p.status == 200 and p.query("$expand") == "instanceView" for p in pages), "nextLink keeps $expand"
+    assert all(p.query("$filter") == f"'virtualMachineScaleSet/id' eq '{scale_set.id}'" for p in pages), "and $filter"
+    assert pages[0].json()["nextLink"].startswith(sim.arm_url), "nextLink is absolute"
+    assert not pages[-1].json().get("nextLink"), "the last page ends the list"
+    for vm in vms:
+        assert re.fullmatch(rf"{re.escape(name)}_[0-9a-f]{{8}}", vm.name), vm.name
+        assert vm.virtual_machine_scale_set.id.lower() == scale_set.id.lower()
+        assert re.fullmatch(r"flexweb[0-9a-z]{6}", vm.os_profile.computer_name), vm.os_profile.computer_name
+        assert vm.vm_id and vm.time_created and vm.provisioning_state == "Succeeded"
+        codes = [s.code for s in vm.instance_view.statuses]
+        assert "PowerState/running" in codes and any(c.startswith("ProvisioningState/") for c in codes)
+        assert vm.zones and vm.zones[0] in ("1", "2", "3")
+
+
+@pytest.mark.scenario("flex-scale-in")
+def test_the_vm_list_refuses_expand_without_a_filter(arm):
+    client, recorder, rg, _ = arm
+    with pytest.raises(HttpResponseError) as refused:
+        list(client.virtual_machines.list(rg, expand="instanceView"))
+    assert refused.value.status_code == 400 and refused.value.error.code == "InvalidParameter"
+    plain = list(client.virtual_machines.list(rg))
+    assert plain and all(vm.instance_view is None for vm in plain), "no instance view without $expand"
+
+
+@pytest.mark.scenario("flex-scale-out")
+def test_a_capacity_update_on_a_flexible_set_runs_to_completion(sim, arm):
+    client, recorder, rg, name = arm
+    before = settled(client, rg, name, 6)
+    update = VirtualMachineScaleSetUpdate(sku=Sku(capacity=before.sku.capacity + 1))
+    poller = client.virtual_machine_scale_sets.begin_update(rg, name, update, if_match=before.etag)
+    after = poller.result(timeout=LRO_TIMEOUT_SECS)
+    assert poller.status() == "Succeeded" and after.sku.capacity == 7
+    assert after.orchestration_mode == "Flexible" and after.provisioning_state == "Succeeded"
+    [patch] = recorder.where("PATCH")
+    assert patch.status == 200 and patch.request_headers["if-match"] == before.etag
+    assert len(flexible_vm_names(sim)) == 7, "one VM created, no over-provisioned extras"
+
+
+@pytest.mark.scenario("flex-scale-in")
+def test_a_flexible_vm_is_deleted_as_a_virtual_machine(sim, arm):
+    client, recorder, rg, name = arm
+    before = settled(client, rg, name, 3)
+    victim = flexible_vm_names(sim)[0]
+    client.virtual_machines.begin_delete(rg, victim).result(timeout=LRO_TIMEOUT_SECS)
+    [delete] = recorder.where("DELETE")
+    assert delete.status in (200, 202, 204), "VirtualMachines_Delete allows 200, 202 and 204"
+    assert victim not in flexible_vm_names(sim)
+    assert client.virtual_machine_scale_sets.get(rg, name).sku.capacity == before.sku.capacity - 1
+    with pytest.raises(HttpResponseError) as per_instance:
+        client.virtual_machine_scale_set_vms.get(rg, name, "0")
+    assert per_instance.value.status_code == 400, "the per-instance API does not address Flexible VMs"

@@ -8,6 +8,7 @@
 //! Activity Log of the set and of its setting), targets one GET per page (plus space and
 //! environment resolution), nodes one GET, version one.
 
+use crate::clock::Clock;
 use crate::config::Profile;
 use crate::matching::match_targets;
 use crate::model::Node;
@@ -20,9 +21,11 @@ use time::OffsetDateTime;
 
 /// The clients one profile needs, built once and reused across refreshes (a credential keeps its
 /// token cache, connections are pooled). Building never fails: a client that cannot be built
-/// becomes the `ReadFailure` of every read that needs it.
+/// becomes the `ReadFailure` of every read that needs it. A snapshot is stamped with the
+/// collector's clock, which whoever plans from it and acts on it shares (`Collector::clock`).
 pub struct Collector {
     profile: Profile,
+    clock: Clock,
     octopus: Result<OctopusClient, ReadFailure>,
     /// One provider per configured scale set, in config order.
     providers: Vec<Result<Arc<dyn ScaleSetProvider>, ReadFailure>>,
@@ -61,7 +64,18 @@ impl Collector {
                 }
             })
             .collect();
-        Self { profile: profile.clone(), octopus, providers }
+        Self { profile: profile.clone(), clock: Clock::system(), octopus, providers }
+    }
+
+    /// Stamp snapshots with `clock` instead of the wall clock (a simulator's, in tests).
+    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
+        self.clock = clock.into();
+        self
+    }
+
+    /// The clock snapshots are stamped with: plan and act with the same one.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Use `provider` for every scale set (tests, and callers that share one provider).
@@ -73,7 +87,7 @@ impl Collector {
     /// Read everything in the profile's scope. Never fails as a whole: failures are in the snapshot.
     pub async fn collect(&self) -> Snapshot {
         let profile = &self.profile;
-        let taken_at = OffsetDateTime::now_utc();
+        let taken_at = self.clock.now();
         let scale_sets = futures::future::join_all(profile.scale_sets.iter().zip(&self.providers).map(
             |(set, provider)| async move {
                 let key = set.key();
@@ -217,6 +231,8 @@ pub struct ScaleSetRow {
     pub subscription_id: String,
     pub resource_group: String,
     pub name: String,
+    /// "Uniform" or "Flexible".
+    pub orchestration_mode: String,
     pub capacity: u32,
     pub provisioning_state: String,
     pub overprovision: bool,
@@ -234,8 +250,10 @@ pub struct InstanceRow {
     pub computer_name: Option<String>,
     pub provisioning_state: String,
     pub power_state: String,
-    pub latest_model: bool,
-    pub protected: bool,
+    /// null where Azure does not report it (Flexible sets).
+    pub latest_model: Option<bool>,
+    /// null where Azure does not report it (Flexible sets).
+    pub protected: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -285,6 +303,7 @@ pub fn report(snapshot: &Snapshot) -> Result<Report, Vec<ReadFailure>> {
                 subscription_id: l.state.key.subscription_id.clone(),
                 resource_group: l.state.key.resource_group.clone(),
                 name: l.state.key.name.clone(),
+                orchestration_mode: l.state.orchestration_mode.to_string(),
                 capacity: l.state.capacity,
                 provisioning_state: l.state.provisioning_state.to_string(),
                 overprovision: l.state.overprovision,

@@ -41,11 +41,26 @@ pub fn options() -> OpenOptions {
 }
 
 /// Open `path` with `configure`d [`options`], creating its parent dir, and tighten an old file.
+/// A symbolic link there is refused: scaleguard never writes through (or tightens the mode of)
+/// a file outside its data dir.
 pub fn open(path: &Path, configure: impl FnOnce(&mut OpenOptions) -> &mut OpenOptions) -> io::Result<File> {
     create_parent(path)?;
+    refuse_symlink(path)?;
     let file = configure(&mut options()).open(path)?;
     tighten_file(&file)?;
     Ok(file)
+}
+
+/// An error when `path` is a symbolic link (lstat: the link itself, never its target).
+pub fn refuse_symlink(path: &Path) -> io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        // The path itself is named by the caller's message ("journal <path>: ...").
+        Ok(meta) if meta.file_type().is_symlink() => Err(io::Error::other(
+            "it is a symbolic link, and scaleguard neither follows nor writes through links in its data dir \
+             (replace it with a plain file)",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Drop the group and other permission bits of an open file.
@@ -92,6 +107,7 @@ fn is_ours(name: &str) -> bool {
 /// created private when first written). Returns what could not be tightened, one line each.
 pub fn tighten_data_dir(dir: &Path) -> Vec<String> {
     let mut problems = Vec::new();
+    let mut links = Vec::new();
     let mut note = |path: &Path, err: io::Error| {
         problems.push(format!("cannot make {} private to its owner: {err}", path.display()))
     };
@@ -111,13 +127,27 @@ pub fn tighten_data_dir(dir: &Path) -> Vec<String> {
     };
     for path in entries {
         let ours = path.file_name().and_then(|n| n.to_str()).is_some_and(is_ours);
-        if !ours || !path.is_file() {
+        // lstat: a link is judged as itself, and its target is never touched.
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        if !ours {
+            continue;
+        }
+        if meta.file_type().is_symlink() {
+            links.push(format!(
+                "{} is a symbolic link: its target's mode is left alone, and scaleguard will not write through it \
+                 (replace it with a plain file)",
+                path.display()
+            ));
+            continue;
+        }
+        if !meta.is_file() {
             continue;
         }
         if let Err(err) = File::open(&path).and_then(|file| tighten_file(&file)) {
             note(&path, err);
         }
     }
+    problems.extend(links);
     problems
 }
 
@@ -168,6 +198,34 @@ mod tests {
         std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
         create_dir(&shared).unwrap();
         assert_eq!(mode(&shared), 0o1777);
+    }
+
+    #[test]
+    fn symlinks_in_the_data_dir_are_never_followed_to_tighten_or_write() {
+        // Issue 13 review, minor: start-up chmod-ed the *targets* of symlinked journal, history
+        // and log files, outside the data dir.
+        let root = tempfile::tempdir().unwrap();
+        let (dir, outside) = (root.path().join("data"), root.path().join("elsewhere"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        for name in ["journal.jsonl", "history-prod.json", "scaleguard.log"] {
+            let target = outside.join(name);
+            std::fs::write(&target, "theirs").unwrap();
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+            std::os::unix::fs::symlink(&target, dir.join(name)).unwrap();
+        }
+        let problems = tighten_data_dir(&dir);
+        for name in ["journal.jsonl", "history-prod.json", "scaleguard.log"] {
+            assert_eq!(mode(&outside.join(name)), 0o644, "{name}'s target untouched");
+            assert!(
+                problems.iter().any(|p| p.contains(name) && p.contains("symbolic link")),
+                "{name}: {problems:?}"
+            );
+        }
+        // Nor is one written through.
+        let err = open(&dir.join("journal.jsonl"), |o| o.create(true).append(true)).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(outside.join("journal.jsonl")).unwrap(), "theirs");
     }
 
     #[test]

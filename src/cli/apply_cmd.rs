@@ -81,7 +81,9 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
     let journal_path =
         journal::default_path().context("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
     let journal = Journal::open(&journal_path)?;
-    let executor = Executor::new(&name, profile, journal).context("cannot build the Octopus client")?;
+    let clock = cli.clock(profile)?;
+    let executor =
+        Executor::with_clock(&name, profile, journal, clock).context("cannot build the Octopus client")?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
 
     let interrupted = runtime.block_on(settle_interrupted(&name, &executor))?;
@@ -90,7 +92,8 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
     }
 
     let snapshot = runtime.block_on(executor.collector().collect());
-    let (plan, mut history) = observe_and_plan(&name, profile, &snapshot)?;
+    let (plan, mut history) =
+        observe_and_plan(&name, profile, &snapshot, executor.collector().clock().now())?;
     if let Some(sentence) = incomplete(&snapshot) {
         if !snapshot.inventory_complete() {
             // Nothing acts on partial data; the plan is shown so the operator sees why.
@@ -139,7 +142,7 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
             interrupted: interrupted.iter().map(interrupted_output).collect(),
             reports: &reports,
         };
-        println!("{}", serde_json::to_string_pretty(&output)?);
+        println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&output)?));
     }
     if args.octopus_output {
         for line in output_variables(&plan, &reports) {

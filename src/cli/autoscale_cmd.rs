@@ -89,7 +89,7 @@ pub fn run(cli: &Cli, args: &AutoscaleArgs) -> anyhow::Result<u8> {
             "proposal": proposal.summary(),
             "outcome": outcome.as_ref().map(|o| serde_json::json!({"status": status(o), "message": o.sentence(&setting)})),
         });
-        println!("{}", serde_json::to_string_pretty(&body)?);
+        println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&body)?));
     }
     let Some(outcome) = outcome else {
         let summary = proposal.summary();

@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
-    /// Scenario (steady, scale-out, scale-in, ha-drain, chaos, misconfigured)
+    /// Scenario (steady, scale-out, scale-in, ha-drain, chaos, misconfigured, flex-scale-out,
+    /// flex-scale-in, mixed, autoscale)
     #[arg(long, default_value = "scale-out")]
     pub scenario: String,
     /// Simulated seconds per real second

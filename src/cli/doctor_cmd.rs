@@ -11,7 +11,6 @@ use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 use std::fmt::Write as _;
-use time::OffsetDateTime;
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -34,6 +33,7 @@ pub fn run(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<u8> {
     let path = cli.config_path()?;
     let config = ConfigFile::load(&path)?;
     let (name, profile) = config.profile(cli.profile.as_deref())?;
+    let clock = cli.clock(profile)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let mut input = runtime.block_on(doctor::gather(profile));
     // When a reconcile last observed the sets: Autoscale scaling in needs one running.
@@ -41,7 +41,7 @@ pub fn run(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<u8> {
         .ok()
         .and_then(|path| crate::reconcile::load_history(&path).ok())
         .and_then(|history| history.last_observed_at);
-    let findings = doctor::check(&input, profile, OffsetDateTime::now_utc());
+    let findings = doctor::check(&input, profile, clock.now());
     let failures = input.failures();
     let owned: Vec<ReadFailure> = failures.iter().map(|f| (*f).clone()).collect();
     if input.nothing_read() || (findings.is_empty() && !failures.is_empty()) {
@@ -52,7 +52,7 @@ pub fn run(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<u8> {
     match args.format {
         Format::Json => {
             let report = Report { profile: &name, counts, findings: &findings, not_checked: failures };
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&report)?));
         }
         Format::Table => print!("{}", table(&name, counts, &findings)),
     }

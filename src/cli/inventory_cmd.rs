@@ -24,12 +24,13 @@ pub fn run(cli: &Cli, args: &InventoryArgs) -> anyhow::Result<u8> {
     let path = cli.config_path()?;
     let config = ConfigFile::load(&path)?;
     let (_, profile) = config.profile(cli.profile.as_deref())?;
+    let clock = cli.clock(profile)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let snapshot = runtime.block_on(inventory::collect(profile));
+    let snapshot = runtime.block_on(inventory::Collector::new(profile).with_clock(clock).collect());
     match inventory::report(&snapshot) {
         Ok(report) => {
             match args.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Json => println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&report)?)),
                 Format::Table => print!("{}", table(&report)),
             }
             Ok(exit::OK)
@@ -41,11 +42,13 @@ pub fn run(cli: &Cli, args: &InventoryArgs) -> anyhow::Result<u8> {
 /// Columns padded to their widest cell; one section per kind.
 fn table(report: &Report) -> String {
     let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
+    // What Azure does not report (Flexible VMs: latest model, protection) is unknown, not "no".
+    let known = |b: Option<bool>| b.map(yes).unwrap_or_else(|| "unknown".into());
     let mut out = String::new();
     section(
         &mut out,
         "SCALE SETS",
-        &["RESOURCE GROUP", "NAME", "CAPACITY", "STATE", "OVERPROVISION", "AUTOSCALE"],
+        &["RESOURCE GROUP", "NAME", "MODE", "CAPACITY", "STATE", "OVERPROVISION", "AUTOSCALE"],
         report
             .scale_sets
             .iter()
@@ -53,6 +56,7 @@ fn table(report: &Report) -> String {
                 vec![
                     s.resource_group.clone(),
                     s.name.clone(),
+                    s.orchestration_mode.clone(),
                     s.capacity.to_string(),
                     s.provisioning_state.clone(),
                     yes(s.overprovision),
@@ -76,8 +80,8 @@ fn table(report: &Report) -> String {
                     i.computer_name.clone().unwrap_or_else(|| "-".into()),
                     i.provisioning_state.clone(),
                     i.power_state.clone(),
-                    yes(i.latest_model),
-                    yes(i.protected),
+                    known(i.latest_model),
+                    known(i.protected),
                 ]
             })
             .collect(),
@@ -138,6 +142,11 @@ fn autoscale_cell(summary: Option<&crate::autoscale::AutoscaleSummary>) -> Strin
 
 fn section(out: &mut String, title: &str, headers: &[&str], rows: Vec<Vec<String>>) {
     let _ = writeln!(out, "{title} ({})", rows.len());
+    // Cells carry names servers chose: one clean line each.
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|row| row.iter().map(|cell| crate::untrusted::one_line(cell)).collect())
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -153,4 +162,21 @@ fn section(out: &mut String, title: &str, headers: &[&str], rows: Vec<Vec<String
         out.push_str(&line(row));
     }
     out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_cells_hold_one_clean_line_each() {
+        let _key = crate::secret::Secret::new("API-CELLSECRET0123456789");
+        let rows =
+            vec![vec!["vm\u{1b}[2J\nscaleguard: done".to_string(), "api-cellsecret0123456789".to_string()]];
+        let mut out = String::new();
+        section(&mut out, "INSTANCES", &["NAME", "COMPUTER NAME"], rows);
+        assert_eq!(out.lines().filter(|l| !l.is_empty()).count(), 3, "title, header, one row: {out:?}");
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert!(!out.to_lowercase().contains("cellsecret"), "{out}");
+    }
 }

@@ -26,6 +26,7 @@ mod inventory_cmd;
 mod node_cmd;
 mod plan_cmd;
 mod scale_cmd;
+mod sim_clock;
 mod sim_cmd;
 mod tui_cmd;
 
@@ -75,6 +76,10 @@ pub struct Cli {
     /// Profile to use [default: the file's default_profile]
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
+
+    /// Tests of the binary only: decide with the built-in simulator's clock (see `sim_clock`)
+    #[arg(long, global = true, hide = true)]
+    pub sim_clock: bool,
 
     /// Console options when no subcommand is given (bare `scaleguard` opens the console)
     #[command(flatten)]
@@ -138,6 +143,11 @@ impl Cli {
                 .ok_or_else(|| anyhow::anyhow!("cannot find the platform config dir: pass --config PATH")),
         }
     }
+
+    /// The clock a headless command plans, journals and decides with.
+    pub fn clock(&self, profile: &crate::config::Profile) -> anyhow::Result<crate::clock::Clock> {
+        sim_clock::clock(self.sim_clock, profile)
+    }
 }
 
 /// Before a command changes anything: settle the intents an earlier run left without a result
@@ -148,8 +158,9 @@ fn settle_first(
     name: &str,
     profile: &crate::config::Profile,
     journal: &crate::journal::Journal,
+    clock: &crate::clock::Clock,
 ) {
-    let collector = crate::inventory::Collector::new(profile);
+    let collector = crate::inventory::Collector::new(profile).with_clock(clock.clone());
     if let Err(why) = runtime.block_on(crate::executor::settle_and_report(name, journal, &collector)) {
         eprintln!("scaleguard: warning: cannot settle interrupted changes yet: {why}");
     }
@@ -190,6 +201,15 @@ where
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     let _log = prepare_data_dir(cli.command.as_ref());
+    let headless = !matches!(
+        cli.command,
+        None | Some(Command::Tui(_) | Command::Demo(_) | Command::Sim(_) | Command::Config(_))
+    );
+    if cli.sim_clock && !headless {
+        anyhow::bail!(
+            "--sim-clock is honoured by the headless commands that read a profile, not by this one"
+        );
+    }
     let Some(command) = &cli.command else {
         return tui_cmd::run(&cli, &cli.console);
     };

@@ -134,10 +134,11 @@ pub fn run(cli: &Cli, command: &NodeCommand) -> anyhow::Result<u8> {
         .context("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
     let journal = Arc::new(Journal::open(&journal_path)?);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let clock = cli.clock(profile)?;
     if command.is_mutating() {
-        super::settle_first(&runtime, &profile_name, profile, &journal);
+        super::settle_first(&runtime, &profile_name, profile, &journal, &clock);
     }
-    let runner = NodeJobRunner::new(client, journal, profile_name, profile.nodes.clone());
+    let runner = NodeJobRunner::new(client, journal, profile_name, profile.nodes.clone()).with_clock(clock);
     let poll = Duration::from_secs(profile.console.refresh_secs.max(1));
     runtime.block_on(dispatch(&runner, command, poll))
 }
@@ -147,7 +148,7 @@ async fn dispatch(runner: &NodeJobRunner, command: &NodeCommand, poll: Duration)
         NodeCommand::List(args) => {
             let rows = runner.list().await?;
             match args.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+                Format::Json => println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&rows)?)),
                 Format::Table => print!("{}", list_table(&rows)),
             }
             Ok(exit::OK)
@@ -181,7 +182,9 @@ async fn dispatch(runner: &NodeJobRunner, command: &NodeCommand, poll: Duration)
             confirm_yes(args, &format!("Turn drain off on {}?", args.name))?;
             let outcome = runner.undrain(&args.name, &args.reason).await?;
             match args.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&outcome)?),
+                Format::Json => {
+                    println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&outcome)?))
+                }
                 Format::Table if outcome.changed => println!("{}: drain turned off", outcome.node_name),
                 Format::Table => println!("{}: drain was already off", outcome.node_name),
             }
@@ -192,7 +195,9 @@ async fn dispatch(runner: &NodeJobRunner, command: &NodeCommand, poll: Duration)
             confirm_yes(&args.node, &what)?;
             let outcome = runner.set_task_cap(&args.node.name, args.cap, &args.node.reason).await?;
             match args.node.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&outcome)?),
+                Format::Json => {
+                    println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&outcome)?))
+                }
                 Format::Table if outcome.changed => {
                     println!("{}: task cap {} -> {}", outcome.node_name, outcome.from, outcome.to)
                 }
@@ -286,7 +291,7 @@ fn answer_question(progress: &JobProgress, headless: OnDeadline) -> Option<Drain
 
 fn report_job(outcome: &JobOutcome, format: Format) -> anyhow::Result<u8> {
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(outcome)?),
+        Format::Json => println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(outcome)?)),
         Format::Table => println!("{}", job_sentence(outcome)),
     }
     Ok(match outcome.status {

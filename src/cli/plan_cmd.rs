@@ -6,9 +6,9 @@
 use super::inventory_cmd::Format;
 use super::{exit, Cli};
 use crate::config::{ConfigFile, Profile};
-use crate::inventory;
+use crate::inventory::{self, Collector};
 use crate::model::Plan;
-use crate::reconcile::{self, Inventory};
+use crate::reconcile::{self, MatchedSnapshot};
 use crate::snapshot::Snapshot;
 use anyhow::Context;
 use clap::Args;
@@ -34,12 +34,13 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     let path = cli.config_path()?;
     let config = ConfigFile::load(&path)?;
     let (name, profile) = config.profile(cli.profile.as_deref())?;
+    let clock = cli.clock(profile)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let snapshot = runtime.block_on(inventory::collect(profile));
-    let (plan, _) = observe_and_plan(&name, profile, &snapshot)?;
+    let snapshot = runtime.block_on(Collector::new(profile).with_clock(clock.clone()).collect());
+    let (plan, _) = observe_and_plan(&name, profile, &snapshot, clock.now())?;
 
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        Format::Json => println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&plan)?)),
         Format::Table => print!("{}", table(&plan)),
     }
     if let Some(sentence) = incomplete(&snapshot) {
@@ -48,18 +49,19 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     Ok(if plan.has_changes() { exit::PENDING } else { exit::OK })
 }
 
-/// Add `snapshot` to the profile's persisted observation history and plan from it.
+/// Add `snapshot` to the profile's persisted observation history and plan from it at `now`.
 pub(super) fn observe_and_plan(
     profile_name: &str,
     profile: &Profile,
     snapshot: &Snapshot,
+    now: OffsetDateTime,
 ) -> anyhow::Result<(Plan, reconcile::History)> {
     let history_file = history_path(profile_name)?;
     // The error names the file; its source (the IO or JSON problem) follows in the chain.
     let mut history = reconcile::load_history(&history_file)?;
-    let inventory = Inventory::new(snapshot, profile);
-    history.observe(&inventory);
-    let plan = reconcile::plan_inventory(&inventory, &history, OffsetDateTime::now_utc(), profile);
+    let matched = MatchedSnapshot::new(snapshot, profile);
+    history.observe(&matched);
+    let plan = reconcile::plan_matched(&matched, &history, now, profile);
     save(profile_name, &history)?;
     Ok((plan, history))
 }
@@ -84,9 +86,11 @@ pub(super) fn table(plan: &Plan) -> String {
             crate::model::Action::Note { subject, .. } => format!("{subject}: {}", planned.reason),
             _ => planned.reason.clone(),
         };
+        // Names in it come from servers: one clean line each.
+        let text = crate::untrusted::one_line(&text);
         out.push_str(&format!("\n{:<14} {text}\n", planned.action.kind().as_str()));
         for line in &planned.observations {
-            out.push_str(&format!("{:<14}   - {line}\n", ""));
+            out.push_str(&format!("{:<14}   - {}\n", "", crate::untrusted::one_line(line)));
         }
     }
     out
@@ -106,12 +110,33 @@ mod tests {
             .build();
         let profile = testkit::profile();
         let mut history = reconcile::History::default();
-        history.observe(&Inventory::new(&snapshot, &profile));
+        history.observe(&MatchedSnapshot::new(&snapshot, &profile));
         let plan = reconcile::plan(&snapshot, &history, at(0), &profile);
         let text = table(&plan);
         let note = plan.actions.iter().find(|p| p.action.kind().as_str() == "note").expect("a note");
         let line = text.lines().find(|l| l.contains(&note.reason)).expect("the note's line");
         assert!(line.contains("web-7"), "the note names its target: {line}");
+    }
+
+    #[test]
+    fn a_hostile_name_cannot_forge_lines_drive_the_terminal_or_show_a_secret() {
+        // A target name from a hostile server: an escape sequence, a forged line, and the
+        // credential in another case.
+        let _token = crate::secret::Secret::new("sim-arm-TABLENAME0123456789");
+        let hostile = "web-7 sim-arm-tablename0123456789\u{1b}[2J\nscaleguard: done";
+        let snapshot = SnapshotBuilder::new(at(0))
+            .set("vmss-web", 1, vec![testkit::vm("vmss-web", 0)])
+            .targets(vec![target("Machines-7", hostile)])
+            .build();
+        let profile = testkit::profile();
+        let mut history = reconcile::History::default();
+        history.observe(&MatchedSnapshot::new(&snapshot, &profile));
+        let plan = reconcile::plan(&snapshot, &history, at(0), &profile);
+        let text = table(&plan);
+        assert!(text.contains("web-7"), "the note still names it: {text}");
+        assert!(!text.lines().any(|l| l.starts_with("scaleguard: done")), "a forged line: {text}");
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(!text.to_lowercase().contains("tablename0123456789"), "{text}");
     }
 
     #[test]

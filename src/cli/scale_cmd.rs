@@ -73,7 +73,7 @@ pub(super) fn scaling(cli: &Cli) -> anyhow::Result<Scaling> {
     let journal_path =
         journal::default_path().context("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
     let journal = Journal::open(&journal_path)?;
-    let scaling = Scaling::new(name, profile.clone(), journal);
+    let scaling = Scaling::new(name, profile.clone(), journal).with_clock(cli.clock(profile)?);
     scaling.ensure_writable()?;
     Ok(scaling)
 }
@@ -107,7 +107,13 @@ pub fn run_scale(cli: &Cli, args: &ScaleArgs) -> anyhow::Result<u8> {
     let scaling = scaling(cli)?;
     let key = scaling.scale_set(&args.set)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    super::settle_first(&runtime, scaling.profile_name(), scaling.profile(), scaling.journal());
+    super::settle_first(
+        &runtime,
+        scaling.profile_name(),
+        scaling.profile(),
+        scaling.journal(),
+        scaling.clock(),
+    );
     let proposal = runtime.block_on(scaling.prepare(&key, args.capacity, &args.reason, args.force))?;
     let json = args.format == Format::Json;
     if !json {
@@ -134,7 +140,7 @@ pub fn run_scale(cli: &Cli, args: &ScaleArgs) -> anyhow::Result<u8> {
             "proposal": proposal.summary(),
             "outcome": outcome.as_ref().map(ScaleOutcome::summary),
         });
-        println!("{}", serde_json::to_string_pretty(&body)?);
+        println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&body)?));
     }
     let Some(outcome) = outcome else {
         let count = proposal.verdict.refusals().len();
@@ -169,7 +175,13 @@ pub fn run_protect(cli: &Cli, args: &ProtectArgs) -> anyhow::Result<u8> {
     let scaling = scaling(cli)?;
     let key = scaling.scale_set(&args.set)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    super::settle_first(&runtime, scaling.profile_name(), scaling.profile(), scaling.journal());
+    super::settle_first(
+        &runtime,
+        scaling.profile_name(),
+        scaling.profile(),
+        scaling.journal(),
+        scaling.clock(),
+    );
     let proposal =
         runtime.block_on(scaling.prepare_protect(&key, &args.instance_id, !args.off, &args.reason))?;
     println!("{}", proposal.describe());

@@ -95,9 +95,19 @@ pub mod source {
         "Microsoft Learn: Best practices for autoscale",
         "https://learn.microsoft.com/en-us/azure/azure-monitor/autoscale/autoscale-best-practices",
     );
+    /// Zone-spanning, zonal and regional scale sets (Flexible sets' zones).
+    pub const AVAILABILITY_ZONES: Source = page(
+        "Microsoft Learn: Create a Virtual Machine Scale Set that uses Availability Zones",
+        "https://learn.microsoft.com/en-us/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-use-availability-zones",
+    );
+    /// Max and fixed fault-domain spreading, the values each orchestration mode supports.
+    pub const FAULT_DOMAINS: Source = page(
+        "Microsoft Learn: Choosing the right number of fault domains for Virtual Machine Scale Set",
+        "https://learn.microsoft.com/en-us/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-manage-fault-domains",
+    );
 
     /// Every source, for the tests that keep them public.
-    pub const ALL: [Source; 15] = [
+    pub const ALL: [Source; 17] = [
         MACHINE_POLICIES,
         PROJECT_SETTINGS,
         TRANSIENT_TARGETS,
@@ -113,6 +123,8 @@ pub mod source {
         AUTOSCALE,
         AUTOSCALE_PROFILES,
         AUTOSCALE_BEST_PRACTICES,
+        AVAILABILITY_ZONES,
+        FAULT_DOMAINS,
     ];
 }
 

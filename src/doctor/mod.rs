@@ -20,6 +20,7 @@
 
 pub mod autoscale;
 pub mod finding;
+pub mod flexible_sets;
 mod gather;
 pub mod nodes;
 pub mod permissions;

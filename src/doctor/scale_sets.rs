@@ -1,9 +1,11 @@
 //! The scale sets themselves: overprovisioning (information: extras register and vanish), the
-//! scale-in policy, capacity outside the guard's limits, and VMs protected from scale-in.
+//! scale-in policy, capacity outside the guard's limits, and VMs protected from scale-in; for
+//! Flexible sets also zones, fault-domain spreading and forced deletion (`flexible_sets`), and
+//! never an overprovisioning finding (Flexible sets do not overprovision).
 
 use super::finding::{list_names, source, Finding};
 use crate::config::GuardConfig;
-use crate::model::Severity;
+use crate::model::{OrchestrationMode, Severity};
 use crate::snapshot::ScaleSetObservation;
 
 pub const OVERPROVISION: &str = "scale-set.overprovision";
@@ -18,7 +20,11 @@ pub fn check(scale_sets: &[ScaleSetObservation], guard: &GuardConfig) -> Vec<Fin
         let Ok(listing) = &observation.listing else { continue };
         let state = &listing.state;
         let subject = format!("scale set {}", state.key);
-        if state.overprovision {
+        let flexible = state.orchestration_mode == OrchestrationMode::Flexible;
+        if flexible {
+            findings.extend(super::flexible_sets::check(state, &subject));
+        }
+        if state.overprovision && !flexible {
             findings.push(Finding {
                 id: OVERPROVISION,
                 severity: Severity::Info,
@@ -69,14 +75,14 @@ pub fn check(scale_sets: &[ScaleSetObservation], guard: &GuardConfig) -> Vec<Fin
         let protected: Vec<&str> = listing
             .instances
             .iter()
-            .filter(|i| i.protected_from_scale_in)
+            .filter(|i| i.is_protected())
             .map(|i| i.computer_name.as_deref().unwrap_or(&i.name))
             .collect();
         if !protected.is_empty() {
             let ids: Vec<&str> = listing
                 .instances
                 .iter()
-                .filter(|i| i.protected_from_scale_in)
+                .filter(|i| i.is_protected())
                 .map(|i| i.instance_id.as_str())
                 .collect();
             findings.push(Finding {
@@ -160,7 +166,7 @@ mod tests {
     #[test]
     fn protected_instances_are_listed_by_name_and_id() {
         let mut guarded = instance(1, "web1");
-        guarded.protected_from_scale_in = true;
+        guarded.protected_from_scale_in = Some(true);
         let findings = check(&[listing(state(2), vec![instance(0, "web0"), guarded])], &guard(1, 10));
         assert_eq!(ids(&findings), vec![PROTECTED_INSTANCES]);
         assert!(findings[0].observed.contains("web1 (instance ids 1)"), "{}", findings[0].observed);

@@ -64,10 +64,12 @@ pub fn instance(id: u32, computer_name: &str) -> Instance {
         vm_id: Some(format!("vm-{id}")),
         name: format!("vmss-web_{id}"),
         computer_name: Some(computer_name.into()),
+        guest_computer_name: None,
         provisioning_state: ProvisioningState::Succeeded,
         power_state: PowerState::Running,
-        latest_model_applied: true,
-        protected_from_scale_in: false,
+        latest_model_applied: Some(true),
+        protected_from_scale_in: Some(false),
+        placement: Default::default(),
     }
 }
 
@@ -82,6 +84,7 @@ pub fn state(capacity: u32) -> ScaleSetState {
         scale_in_rules: vec!["Default".into()],
         etag: Some("\"1\"".into()),
         last_changed: None,
+        layout: Default::default(),
     }
 }
 
@@ -89,7 +92,7 @@ pub fn listing(state: ScaleSetState, instances: Vec<Instance>) -> ScaleSetObserv
     ScaleSetObservation {
         key: state.key.clone(),
         match_by: MatchBy::ComputerName,
-        listing: Ok(ScaleSetListing { state, instances }),
+        listing: Ok(ScaleSetListing { state, instances, reread: None, foreign: vec![] }),
         others: crate::snapshot::OthersObservation::nobody(),
     }
 }

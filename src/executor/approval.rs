@@ -1,8 +1,8 @@
 //! How much confirmation a change needs: one pure rule for the console and the CLI.
 //!
 //! Anything that destroys VMs (a scale-in, or a forced scale) or HA nodes (a delete, or a drain,
-//! which ends in one), or deletes more than `confirm_over` targets (or every target of a set that
-//! reports capacity 0), needs the typed confirmation: the name of what is destroyed, typed back
+//! which ends in one), or deletes more than `confirm_over` targets (or every target of a set: one that
+//! reports capacity 0, or a plan deleting them all), needs the typed confirmation: the name of what is destroyed, typed back
 //! (the scale set's name for VMs and targets, the node's name for a node). Anything else needs a
 //! plain yes. Headless, `--yes` stands for either, and a large target delete also needs
 //! `--confirm-count N` with the number of deletes.
@@ -70,9 +70,7 @@ pub fn confirmation_for(change: Change<'_>) -> Confirmation {
             if empties_a_set {
                 typed(
                     word,
-                    format!(
-                        "it deletes {deletes} target(s), every one of a scale set that reports capacity 0"
-                    ),
+                    format!("it deletes {deletes} target(s), every target of a scale set (or of the scope)"),
                 )
             } else if deletes > confirm_over as usize {
                 typed(word, format!("it deletes {deletes} targets, more than confirm_over = {confirm_over}"))

@@ -67,7 +67,7 @@ pub fn resolve_interrupted(pending: &[&Record], profile: &str, fresh: &Snapshot)
                     let listing = observation.listing.as_ref().ok()?;
                     let wanted = if *protect { "protected" } else { "unprotected" };
                     match listing.instances.iter().find(|i| &i.instance_id == instance_id) {
-                        Some(i) if i.protected_from_scale_in == *protect => {
+                        Some(i) if i.protected_from_scale_in == Some(*protect) => {
                             (Outcome::Done, format!("instance {instance_id} is {wanted}, as intended"))
                         }
                         Some(_) => {
@@ -200,7 +200,7 @@ fn settle_autoscale(
 fn names_or_reached(deployment: &Deployment, target_id: &str) -> bool {
     let named =
         deployment.specific_machine_ids.iter().any(|id| id == target_id) && deployment.covers(target_id);
-    named || deployment.deployed_to_machine_ids.iter().any(|id| id == target_id)
+    named || deployment.reached(target_id) == Some(true)
 }
 
 #[cfg(test)]
@@ -329,7 +329,7 @@ mod tests {
     #[test]
     fn protection_and_task_caps_are_settled_against_what_is_there() {
         let mut protected = crate::reconcile::testkit::vm("web", 1);
-        protected.protected_from_scale_in = true;
+        protected.protected_from_scale_in = Some(true);
         let mut fresh = SnapshotBuilder::new(at(10)).set("web", 1, vec![protected]).build();
         fresh.nodes = Ok(vec![crate::model::Node {
             id: "N-1".into(),
@@ -406,7 +406,7 @@ mod tests {
         assert!(matches!(settled[1].outcome, Outcome::Failed(_)));
     }
 
-    /// Found by tests/crash_safety.rs: a deploy killed before its POST landed was journaled
+    /// Found by tests/it/crash_safety.rs: a deploy killed before its POST landed was journaled
     /// "done" because the release's earlier whole-environment deployment "covers" every target.
     #[test]
     fn an_old_whole_environment_deployment_does_not_settle_a_deploy_to_new_targets() {

@@ -23,7 +23,8 @@ impl ApplyLock {
     }
 
     fn acquire_blocking(path: &Path) -> io::Result<ApplyLock> {
-        let file = crate::private_fs::open(path, |o| o.create(true).truncate(false).write(true))?;
+        let file = crate::private_fs::open(path, |o| o.create(true).truncate(false).write(true))
+            .map_err(|err| io::Error::new(err.kind(), format!("{}: {err}", path.display())))?;
         file.lock()?;
         Ok(ApplyLock { _file: file })
     }

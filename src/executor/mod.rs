@@ -21,18 +21,18 @@ pub use interrupted::{resolve_interrupted, InterruptedIntent, SETTLED};
 pub use lock::{hold_for_change, path_beside as lock_path, ApplyLock};
 pub use settle::{settle_and_report, settle_pending};
 
+use crate::clock::Clock;
 use crate::config::Profile;
 use crate::inventory::Collector;
 use crate::journal::{Journal, JournalAction, JournalError, Outcome};
 use crate::model::{Action, PlannedAction};
 use crate::octopus::{DeploymentRequest, OctopusClient, OctopusError};
-use crate::reconcile::{still_valid, History, Inventory};
+use crate::reconcile::{still_valid, History, MatchedSnapshot};
 use crate::snapshot::ReadFailure;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use thiserror::Error;
-use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 #[derive(Debug, Error)]
@@ -81,9 +81,20 @@ struct Inner {
 impl Executor {
     /// Build the clients the profile needs; actions are journaled to `journal`.
     pub fn new(profile_name: &str, profile: &Profile, journal: Journal) -> Result<Executor, ExecutorError> {
+        Self::with_clock(profile_name, profile, journal, Clock::system())
+    }
+
+    /// As [`Executor::new`], reading and journaling with `clock` (the CLI's `--sim-clock`).
+    pub fn with_clock(
+        profile_name: &str,
+        profile: &Profile,
+        journal: Journal,
+        clock: Clock,
+    ) -> Result<Executor, ExecutorError> {
         let key = profile.octopus_api_key().map_err(|err| ExecutorError::ApiKey(err.to_string()))?;
         let octopus = OctopusClient::new(&profile.octopus, key)?;
-        Ok(Self::with_octopus(profile_name, profile, journal, octopus))
+        let collector = Collector::with_octopus(profile, Ok(octopus.clone())).with_clock(clock);
+        Ok(Self::with_clients(profile_name, profile, journal, octopus, collector))
     }
 
     /// As [`Executor::new`] with a client the caller built (tests tune retries and page sizes).
@@ -94,6 +105,19 @@ impl Executor {
         octopus: OctopusClient,
     ) -> Executor {
         let collector = Collector::with_octopus(profile, Ok(octopus.clone()));
+        Self::with_clients(profile_name, profile, journal, octopus, collector)
+    }
+
+    /// As [`Executor::with_octopus`], re-reading the world with `collector` (tests hand in clients
+    /// built with their credentials and the simulator's clock). Journal times come from the
+    /// collector's clock, so a fresh read and its journal lines share one notion of "now".
+    pub fn with_clients(
+        profile_name: &str,
+        profile: &Profile,
+        journal: Journal,
+        octopus: OctopusClient,
+        collector: Collector,
+    ) -> Executor {
         let lock_path = lock::path_beside(journal.path(), profile_name);
         Executor {
             inner: Arc::new(Inner {
@@ -161,16 +185,16 @@ impl Executor {
             Err(err) => return Ok((Outcome::Failed(format!("cannot take the apply lock: {err}")), None)),
         };
         let action = JournalAction::Planned { action: planned.action.clone() };
-        let intent =
-            inner.journal.append_intent(&inner.profile_name, reason, action, OffsetDateTime::now_utc())?;
+        let clock = inner.collector.clock();
+        let intent = inner.journal.append_intent(&inner.profile_name, reason, action, clock.now())?;
 
         let fresh = inner.collector.collect().await;
-        history.observe(&Inventory::new(&fresh, &inner.profile));
+        history.observe(&MatchedSnapshot::new(&fresh, &inner.profile));
         let (outcome, detail) = match still_valid(&planned.action, &fresh, history, &inner.profile) {
             Err(why) => (Outcome::Skipped(why), None),
             Ok(()) => self.perform(&planned.action, fresh.environment_id.as_deref(), intent.intent_id).await,
         };
-        inner.journal.append_result(&intent, outcome.clone(), OffsetDateTime::now_utc())?;
+        inner.journal.append_result(&intent, outcome.clone(), clock.now())?;
         Ok((outcome, detail))
     }
 

@@ -7,7 +7,6 @@ use super::interrupted::{resolve_interrupted, InterruptedIntent};
 use super::lock::{path_beside, ApplyLock};
 use crate::inventory::Collector;
 use crate::journal::{self, Journal};
-use time::OffsetDateTime;
 
 /// Settle the pending intents of `profile_name`. Warnings about unreadable journal lines go to
 /// `warn`. Returns what was settled (nothing when nothing was pending: no read is made then).
@@ -42,7 +41,7 @@ pub async fn settle_pending(
                 &item.intent,
                 item.outcome.clone(),
                 Some(item.note.clone()),
-                OffsetDateTime::now_utc(),
+                collector.clock().now(),
             )
             .map_err(|err| err.to_string())?;
     }

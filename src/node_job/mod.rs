@@ -18,6 +18,7 @@ pub use ops::{NodeRow, TaskCapOutcome, UndrainOutcome};
 pub use resume::{pending_job, PendingJob};
 pub use session::DrainSession;
 
+use crate::clock::Clock;
 use crate::config::NodesConfig;
 use crate::drain::{DrainChoice, DrainEffect, DrainError, DrainState, NodeRefusal};
 use crate::journal::{Journal, JournalError};
@@ -28,9 +29,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 use time::OffsetDateTime;
-
-/// Where "now" comes from: the real clock, or a simulator's in tests.
-pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 
 #[derive(Debug, Error)]
 pub enum NodeJobError {
@@ -150,23 +148,17 @@ impl NodeJobRunner {
         profile_name: impl Into<String>,
         config: NodesConfig,
     ) -> Self {
-        Self {
-            client,
-            journal,
-            profile: profile_name.into(),
-            config,
-            clock: Arc::new(OffsetDateTime::now_utc),
-        }
+        Self { client, journal, profile: profile_name.into(), config, clock: Clock::system() }
     }
 
     /// Decide with another clock (a manual-clock simulator's `RunningSim::now`).
-    pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
+    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
+        self.clock = clock.into();
         self
     }
 
     pub(crate) fn now(&self) -> OffsetDateTime {
-        (self.clock)()
+        self.clock.now()
     }
 
     /// Drain `node` (name or id) to the end, or resume its unfinished job. `on_progress` sees

@@ -3,6 +3,7 @@
 
 use super::convert;
 use super::error::{Call, OctopusError};
+use super::ids::{checked, checked_node, is_octopus_id};
 use super::paging::{Next, Pager, PagingError};
 use super::wire::{self, Identified};
 use super::{MachinePolicy, NodeChange, Resolved};
@@ -82,10 +83,6 @@ impl OctopusClient {
         self
     }
 
-    pub(super) fn page_size(&self) -> u32 {
-        self.page_size
-    }
-
     // ---- HTTP ---------------------------------------------------------------------------------
 
     /// One request, retried per [`RetryPolicy`]; returns the status and body of a 2xx answer.
@@ -97,11 +94,7 @@ impl OctopusClient {
         body: Option<&serde_json::Value>,
     ) -> Result<(u16, Vec<u8>), OctopusError> {
         let path = call.path.split('?').next().unwrap_or_default().to_string();
-        let mut url = format!("{}{}", self.base, path);
-        if !query.is_empty() {
-            url.push('?');
-            url.push_str(&url::form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish());
-        }
+        let url = self.url(&path, query)?;
         // Cancelling one task is harmless to repeat; any other POST creates something.
         let kind = if method == Method::POST && path.ends_with("/cancel") {
             RequestKind::GuardedWrite
@@ -114,7 +107,7 @@ impl OctopusClient {
             retry += 1;
             let mut request = self
                 .http
-                .request(method.clone(), &url)
+                .request(method.clone(), url.clone())
                 .header("X-Octopus-ApiKey", self.api_key.expose())
                 .header(reqwest::header::ACCEPT, "application/json");
             if let Some(body) = body {
@@ -133,8 +126,16 @@ impl OctopusClient {
                             .headers()
                             .get(reqwest::header::LOCATION)
                             .and_then(|v| v.to_str().ok())
-                            .map_or_else(|| "an unnamed location".to_string(), |l| origin_of(&url, l));
+                            .map_or_else(
+                                || "an unnamed location".to_string(),
+                                |l| origin_of(url.as_str(), l),
+                            );
                         return Err(OctopusError::Redirected { call, status, location });
+                    }
+                    if (200..300).contains(&status) && matches!(method, Method::GET | Method::POST) {
+                        if let Some(detail) = unreadable_body(response.headers()) {
+                            return Err(OctopusError::BadResponse { call, detail });
+                        }
                     }
                     match response.bytes().await {
                         Ok(bytes) if (200..300).contains(&status) => return Ok((status, bytes.to_vec())),
@@ -169,6 +170,21 @@ impl OctopusClient {
         } else {
             (Outcome::Io, OctopusError::ConnectionLost { call: call.clone(), detail: cause_chain(err) })
         }
+    }
+
+    /// The request URL: the base with each path segment percent-encoded (a segment never
+    /// changes the path's shape), then the query.
+    fn url(&self, path: &str, query: &Query) -> Result<url::Url, OctopusError> {
+        let bad_base = || OctopusError::Config(format!("octopus.url `{}` cannot take a path", self.base));
+        let mut url = url::Url::parse(&self.base).map_err(|_| bad_base())?;
+        url.path_segments_mut()
+            .map_err(|_| bad_base())?
+            .pop_if_empty()
+            .extend(path.split('/').filter(|s| !s.is_empty()));
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(url)
     }
 
     pub(super) async fn get<T: DeserializeOwned>(
@@ -207,8 +223,9 @@ impl OctopusClient {
         let mut pager = Pager::default();
         loop {
             let (call, page) = self.page::<T>(path, query, pager.skip(), self.page_size).await?;
+            refuse_odd_ids(&call, &page.items)?;
             let next = pager
-                .record(page.items.iter().map(Identified::id), page.total_results, page.next_link().is_some())
+                .record(page.items.iter().map(Identified::id), page.total_results)
                 .map_err(|err| PagedError::Paging(call, err))?;
             items.extend(page.items);
             if next == Next::Done {
@@ -250,11 +267,13 @@ impl OctopusClient {
         space_id: &str,
         name_or_id: &str,
     ) -> Result<Resolved, OctopusError> {
+        let space_id = checked("space", space_id)?;
         self.resolve("environment", &format!("/api/{space_id}/environments"), "Environments-", name_or_id)
             .await
     }
 
     pub async fn resolve_project(&self, space_id: &str, name_or_id: &str) -> Result<Resolved, OctopusError> {
+        let space_id = checked("space", space_id)?;
         self.resolve("project", &format!("/api/{space_id}/projects"), "Projects-", name_or_id).await
     }
 
@@ -276,6 +295,7 @@ impl OctopusClient {
                     OctopusError::NotFound { .. } => unknown(),
                     other => other,
                 })?;
+            checked(what, &found.id)?;
             return Ok(Resolved { id: found.id, name: found.name });
         }
         // partialName narrows the listing where supported; the exact match is made here.
@@ -301,6 +321,7 @@ impl OctopusClient {
         environment_id: &str,
         roles: &[String],
     ) -> Result<Vec<Target>, OctopusError> {
+        let space_id = checked("space", space_id)?;
         let mut query: Query = vec![("environmentIds", environment_id.to_string())];
         if !roles.is_empty() {
             query.push(("roles", roles.join(",")));
@@ -319,6 +340,7 @@ impl OctopusClient {
 
     /// Is the target still registered? `GET machines/{id}`: found → true, 404 → false.
     pub async fn target_registered(&self, space_id: &str, machine_id: &str) -> Result<bool, OctopusError> {
+        let (space_id, machine_id) = (checked("space", space_id)?, checked("target", machine_id)?);
         let call = get_call(format!("/api/{space_id}/machines/{machine_id}"));
         match self.get::<wire::MachineResource>(call, &Vec::new()).await {
             Ok(_) => Ok(true),
@@ -328,6 +350,7 @@ impl OctopusClient {
     }
 
     pub async fn delete_target(&self, space_id: &str, machine_id: &str) -> Result<(), OctopusError> {
+        let (space_id, machine_id) = (checked("space", space_id)?, checked("target", machine_id)?);
         let call = Call { method: "DELETE", path: format!("/api/{space_id}/machines/{machine_id}") };
         self.send(Method::DELETE, call, &Vec::new(), None).await.map(drop)
     }
@@ -335,7 +358,7 @@ impl OctopusClient {
     // ---- tasks --------------------------------------------------------------------------------
 
     pub async fn task(&self, task_id: &str) -> Result<Task, OctopusError> {
-        let call = get_call(format!("/api/tasks/{task_id}"));
+        let call = get_call(format!("/api/tasks/{}", checked("task", task_id)?));
         let raw: wire::TaskResource = self.get(call.clone(), &Vec::new()).await?;
         let state = raw.state.clone();
         convert::task(raw).ok_or_else(|| OctopusError::BadResponse {
@@ -364,7 +387,7 @@ impl OctopusClient {
     }
 
     pub async fn cancel_task(&self, task_id: &str) -> Result<(), OctopusError> {
-        let call = Call { method: "POST", path: format!("/api/tasks/{task_id}/cancel") };
+        let call = Call { method: "POST", path: format!("/api/tasks/{}/cancel", checked("task", task_id)?) };
         self.send(Method::POST, call, &Vec::new(), None).await.map(drop)
     }
 
@@ -379,7 +402,7 @@ impl OctopusClient {
     /// Drain (maintenance mode) and/or task cap: GET the node, change only those fields, PUT it back,
     /// so fields this client does not know survive.
     pub async fn update_node(&self, node_id: &str, change: &NodeChange) -> Result<(), OctopusError> {
-        let path = format!("/api/octopusservernodes/{node_id}");
+        let path = format!("/api/octopusservernodes/{}", checked_node(node_id)?);
         let mut node: serde_json::Value = self.get(get_call(path.clone()), &Vec::new()).await?;
         let call = Call { method: "PUT", path };
         let Some(fields) = node.as_object_mut() else {
@@ -395,13 +418,15 @@ impl OctopusClient {
     }
 
     pub async fn delete_node(&self, node_id: &str) -> Result<(), OctopusError> {
-        let call = Call { method: "DELETE", path: format!("/api/octopusservernodes/{node_id}") };
+        let call =
+            Call { method: "DELETE", path: format!("/api/octopusservernodes/{}", checked_node(node_id)?) };
         self.send(Method::DELETE, call, &Vec::new(), None).await.map(drop)
     }
 
     // ---- machine policies ---------------------------------------------------------------------
 
     pub async fn machine_policies(&self, space_id: &str) -> Result<Vec<MachinePolicy>, OctopusError> {
+        let space_id = checked("space", space_id)?;
         let raw: Vec<wire::MachinePolicyResource> =
             self.get_all(&format!("/api/{space_id}/machinepolicies"), &Vec::new()).await?;
         Ok(raw.into_iter().map(convert::machine_policy).collect())
@@ -429,6 +454,42 @@ impl PagedError {
     }
 }
 
+/// A listing whose items carry an Id that is not an Octopus id is refused as a whole: the id
+/// could later point a request at another resource, and the listing is not the server's real one.
+pub(super) fn refuse_odd_ids<T: Identified>(call: &Call, items: &[T]) -> Result<(), OctopusError> {
+    match items.iter().map(Identified::id).find(|id| !is_octopus_id(id)) {
+        None => Ok(()),
+        Some(id) => Err(OctopusError::BadResponse {
+            call: call.clone(),
+            detail: format!(
+                "an item's Id `{}` is not an Octopus id (like Machines-12): the listing is refused",
+                crate::untrusted::server_text(id)
+            ),
+        }),
+    }
+}
+
+/// Why a 2xx body cannot be read as JSON before trying: a compressed body nobody asked for
+/// (reqwest sends no Accept-Encoding here), or an HTML page (a proxy or sign-in page answering in
+/// the server's place).
+pub(super) fn unreadable_body(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("");
+    let encoding = header(reqwest::header::CONTENT_ENCODING);
+    if !encoding.is_empty() && !encoding.eq_ignore_ascii_case("identity") {
+        return Some(format!(
+            "the body is compressed (Content-Encoding: {}), which scaleguard neither asked for nor reads: a proxy \
+             in between may be rewriting answers",
+            crate::untrusted::server_text(encoding)
+        ));
+    }
+    let content_type = header(reqwest::header::CONTENT_TYPE);
+    content_type.to_ascii_lowercase().starts_with("text/html").then(|| {
+        "the server answered an HTML page (Content-Type: text/html), not JSON: a proxy or sign-in page may be \
+         answering in the server's place"
+            .to_string()
+    })
+}
+
 pub(super) fn get_call(path: String) -> Call {
     Call { method: "GET", path }
 }
@@ -436,7 +497,7 @@ pub(super) fn get_call(path: String) -> Call {
 pub(super) fn parse<T: DeserializeOwned>(call: &Call, bytes: &[u8]) -> Result<T, OctopusError> {
     serde_json::from_slice(bytes).map_err(|err| OctopusError::BadResponse {
         call: call.clone(),
-        detail: format!("the body is not the expected JSON ({err})"),
+        detail: crate::untrusted::not_json(bytes, &err),
     })
 }
 

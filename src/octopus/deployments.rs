@@ -1,10 +1,10 @@
 //! Projects, releases and deployments: the state the planner rolls out from, the deployments of
 //! one release (read back after a POST), and the POST itself.
 
-use super::client::{get_call, parse, OctopusClient, PagedError, Query};
+use super::client::{get_call, parse, OctopusClient, Query};
 use super::error::{Call, OctopusError};
-use super::paging::{Next, Pager};
-use super::wire::{self, Identified};
+use super::ids::checked;
+use super::wire;
 use super::{convert, DeploymentRequest, Resolved};
 use crate::model::{Deployment, Release, TaskState};
 use crate::snapshot::{InFlightDeployment, ProjectState};
@@ -27,7 +27,8 @@ impl OctopusClient {
         project: &Resolved,
         environment_id: &str,
     ) -> Result<ProjectState, OctopusError> {
-        let call = get_call(format!("/api/{space_id}/projects/{}", project.id));
+        let (space_id, project_id) = (checked("space", space_id)?, checked("project", &project.id)?);
+        let call = get_call(format!("/api/{space_id}/projects/{project_id}"));
         let resource: wire::ProjectResource = self.get(call, &Vec::new()).await?;
         let tenanted_mode = super::tenants::mode_of(&resource)?;
         let version_control = super::tenants::version_control_of(&resource);
@@ -57,8 +58,10 @@ impl OctopusClient {
     /// `tenant` (None: an untenanted one), and the deployments of that release to it for the same
     /// tenant (newest first) with their task states.
     ///
-    /// Walks the project's deployments to the environment newest first, reading each one's task,
-    /// until one succeeded: requests grow with deployments since the last success, not targets.
+    /// Reads the project's deployments to the environment (for that tenant), puts them in order
+    /// itself (newest `Created` first, then the id's number: a server that lists them in another
+    /// order must not make an old release look current), then walks them reading each one's task
+    /// until one succeeded: task reads grow with deployments since the last success, not targets.
     pub(super) async fn lane_state(
         &self,
         space_id: &str,
@@ -66,47 +69,55 @@ impl OctopusClient {
         environment_id: &str,
         tenant: Option<&str>,
     ) -> Result<LaneState, OctopusError> {
+        let space_id = checked("space", space_id)?;
         let path = format!("/api/{space_id}/deployments");
         let mut query: Query =
             vec![("projects", project.id.clone()), ("environments", environment_id.to_string())];
         query.extend(tenant.map(|t| ("tenants", t.to_string())));
+        let listed: Vec<wire::DeploymentResource> = self.get_all(&path, &query).await?;
+        let mut ours = Vec::new();
+        for deployment in listed {
+            let mine = deployment.project_id.as_deref().is_none_or(|p| p == project.id)
+                && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id)
+                && same_tenant(&deployment, tenant);
+            if !mine {
+                continue;
+            }
+            let Some(created) = convert::timestamp(deployment.created.as_deref()) else {
+                return Err(OctopusError::BadResponse {
+                    call: get_call(path),
+                    detail: format!(
+                        "{} has no readable Created time, so which deployment is the newest cannot be told",
+                        deployment.id
+                    ),
+                });
+            };
+            ours.push((created, deployment));
+        }
+        // Newest first; ids break ties (and are unique, so the order is total).
+        ours.sort_by(|(a_at, a), (b_at, b)| {
+            (b_at, id_number(&b.id), &b.id).cmp(&(a_at, id_number(&a.id), &a.id))
+        });
         let mut seen: Vec<(wire::DeploymentResource, Option<TaskState>)> = Vec::new();
-        let mut pager = Pager::default();
-        // The walk usually stops within the first few deployments: small pages.
-        let take = self.page_size().min(100);
-        let release_id = 'pages: loop {
-            let (call, page) =
-                self.page::<wire::DeploymentResource>(&path, &query, pager.skip(), take).await?;
-            let next = pager
-                .record(page.items.iter().map(Identified::id), page.total_results, page.next_link().is_some())
-                .map_err(|err| PagedError::Paging(call, err).into_error())?;
-            for deployment in page.items {
-                let ours = deployment.project_id.as_deref().is_none_or(|p| p == project.id)
-                    && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id)
-                    && same_tenant(&deployment, tenant);
-                if !ours {
-                    continue;
-                }
-                let state = match &deployment.task_id {
-                    Some(task_id) => Some(self.task(task_id).await?.state),
-                    None => None,
-                };
-                let release = deployment.release_id.clone();
-                seen.push((deployment, state));
-                if state == Some(TaskState::Success) {
-                    break 'pages release;
-                }
+        let mut release_id = None;
+        for (_, deployment) in ours {
+            let state = match &deployment.task_id {
+                Some(task_id) => Some(self.task(task_id).await?.state),
+                None => None,
+            };
+            let release = deployment.release_id.clone();
+            seen.push((deployment, state));
+            if state == Some(TaskState::Success) {
+                release_id = release;
+                break;
             }
-            if next == Next::Done {
-                break None;
-            }
-        };
+        }
         let other_releases_in_flight = self.in_flight(space_id, &seen, release_id.as_deref()).await?;
         let Some(release_id) = release_id else {
             return Ok(LaneState { latest_release: None, deployments: Vec::new(), other_releases_in_flight });
         };
-        let release: wire::ReleaseResource =
-            self.get(get_call(format!("/api/{space_id}/releases/{release_id}")), &Vec::new()).await?;
+        let release_path = format!("/api/{space_id}/releases/{}", checked("release", &release_id)?);
+        let release: wire::ReleaseResource = self.get(get_call(release_path), &Vec::new()).await?;
         // Every deployment of that release to the environment, not only the ones newer than its
         // last success: the targets an older deployment reached have the release too, and
         // missing them would redeploy to every pre-existing target after each scale-out.
@@ -137,7 +148,7 @@ impl OctopusClient {
                 continue;
             }
             if !versions.contains_key(&release_id) && !release_id.is_empty() {
-                let call = get_call(format!("/api/{space_id}/releases/{release_id}"));
+                let call = get_call(format!("/api/{space_id}/releases/{}", checked("release", &release_id)?));
                 let release: wire::ReleaseResource = self.get(call, &Vec::new()).await?;
                 versions.insert(release_id.clone(), release.version.unwrap_or_else(|| release_id.clone()));
             }
@@ -161,6 +172,7 @@ impl OctopusClient {
         tenant: Option<&str>,
         mut known: HashMap<String, Option<TaskState>>,
     ) -> Result<Vec<Deployment>, OctopusError> {
+        let (space_id, release_id) = (checked("space", space_id)?, checked("release", release_id)?);
         let all: Vec<wire::DeploymentResource> =
             self.get_all(&format!("/api/{space_id}/releases/{release_id}/deployments"), &Vec::new()).await?;
         let mut deployments = Vec::new();
@@ -187,7 +199,7 @@ impl OctopusClient {
         space_id: &str,
         request: &DeploymentRequest,
     ) -> Result<Deployment, OctopusError> {
-        let call = Call { method: "POST", path: format!("/api/{space_id}/deployments") };
+        let call = Call { method: "POST", path: format!("/api/{}/deployments", checked("space", space_id)?) };
         let body = serde_json::to_value(wire::CreateDeployment {
             release_id: &request.release_id,
             environment_id: &request.environment_id,
@@ -208,6 +220,11 @@ impl OctopusClient {
         }
         Ok(convert::deployment(created, Some(TaskState::Queued)))
     }
+}
+
+/// The number in an id (`Deployments-1005` → 1005), for ordering ids of one kind.
+fn id_number(id: &str) -> u64 {
+    id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
 /// Is the deployment for `tenant` (None: untenanted; an empty `TenantId` is untenanted too)?

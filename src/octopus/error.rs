@@ -56,6 +56,10 @@ pub enum OctopusError {
     UnknownName { what: &'static str, name: String },
     #[error("invalid Octopus configuration: {0}")]
     Config(String),
+    /// An id (from the server, the journal or a flag) that is not shaped like an Octopus id: it
+    /// is never put into a request path, where it could name another resource.
+    #[error("the {what} id `{id}` is not an Octopus id (like Machines-12), so no request is made with it")]
+    NotAnId { what: &'static str, id: String },
 }
 
 impl OctopusError {
@@ -73,7 +77,7 @@ impl OctopusError {
             | Self::Connect { call, .. }
             | Self::ConnectionLost { call, .. }
             | Self::Redirected { call, .. } => Some(call),
-            Self::UnknownName { .. } | Self::Config(_) => None,
+            Self::UnknownName { .. } | Self::Config(_) | Self::NotAnId { .. } => None,
         }
     }
 
@@ -93,6 +97,7 @@ impl OctopusError {
             Self::Redirected { .. } => "redirected",
             Self::UnknownName { .. } => "unknown name",
             Self::Config(_) => "configuration",
+            Self::NotAnId { .. } => "not an id",
         }
     }
 
@@ -114,7 +119,8 @@ impl OctopusError {
             | Self::Connect { .. }
             | Self::Redirected { .. }
             | Self::UnknownName { .. }
-            | Self::Config(_) => false,
+            | Self::Config(_)
+            | Self::NotAnId { .. } => false,
         }
     }
 

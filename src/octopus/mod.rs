@@ -5,6 +5,7 @@ mod client;
 pub mod convert;
 mod deployments;
 mod error;
+pub mod ids;
 mod paging;
 mod settings;
 mod tenants;

@@ -2,6 +2,7 @@
 
 use super::client::{get_call, OctopusClient};
 use super::error::OctopusError;
+use super::ids::checked;
 use super::{wire, Resolved};
 use crate::snapshot::VersionControl;
 use serde::Serialize;
@@ -49,13 +50,14 @@ impl OctopusClient {
         space_id: &str,
         project: &Resolved,
     ) -> Result<ProjectSettings, OctopusError> {
-        let call = get_call(format!("/api/{space_id}/projects/{}", project.id));
+        let (space_id, project_id) = (checked("space", space_id)?, checked("project", &project.id)?);
+        let call = get_call(format!("/api/{space_id}/projects/{project_id}"));
         let mut raw: wire::ProjectResource = self.get(call, &Vec::new()).await?;
         let version_control = super::tenants::version_control_of(&raw);
         if let Some(vc) = &version_control {
             if vc.default_branch.is_empty() {
                 return Err(OctopusError::BadResponse {
-                    call: get_call(format!("/api/{space_id}/projects/{}", project.id)),
+                    call: get_call(format!("/api/{space_id}/projects/{project_id}")),
                     detail: format!(
                         "project {} keeps its settings in git but names no default branch",
                         raw.name
@@ -64,8 +66,7 @@ impl OctopusClient {
             }
             // A branch may hold `/` (`release/2.x`): one path segment, encoded.
             let branch: String = url::form_urlencoded::byte_serialize(vc.default_branch.as_bytes()).collect();
-            let call =
-                get_call(format!("/api/{space_id}/projects/{}/{branch}/deploymentsettings", project.id));
+            let call = get_call(format!("/api/{space_id}/projects/{project_id}/{branch}/deploymentsettings"));
             let settings: wire::DeploymentSettingsResource =
                 self.get(call.clone(), &Vec::new()).await.map_err(|err| match err {
                     OctopusError::NotFound { .. } => OctopusError::BadResponse {
@@ -102,7 +103,9 @@ impl OctopusClient {
         space_id: &str,
         environment: &Resolved,
     ) -> Result<EnvironmentSettings, OctopusError> {
-        let call = get_call(format!("/api/{space_id}/environments/{}", environment.id));
+        let (space_id, environment_id) =
+            (checked("space", space_id)?, checked("environment", &environment.id)?);
+        let call = get_call(format!("/api/{space_id}/environments/{environment_id}"));
         let raw: wire::EnvironmentResource = self.get(call, &Vec::new()).await?;
         Ok(EnvironmentSettings { id: raw.id, name: raw.name, use_guided_failure: raw.use_guided_failure })
     }

@@ -4,6 +4,7 @@
 
 use super::client::{get_call, OctopusClient};
 use super::error::OctopusError;
+use super::ids::checked;
 use super::{wire, Resolved};
 use crate::model::TenantedMode;
 use crate::snapshot::{TenantState, VersionControl};
@@ -46,7 +47,7 @@ impl OctopusClient {
     ) -> Result<Vec<TenantState>, OctopusError> {
         let query = vec![("projectId", project.id.clone())];
         let all: Vec<wire::TenantResource> =
-            self.get_all(&format!("/api/{space_id}/tenants"), &query).await?;
+            self.get_all(&format!("/api/{}/tenants", checked("space", space_id)?), &query).await?;
         let mut states = Vec::new();
         for tenant in all {
             let connected = tenant

@@ -155,8 +155,9 @@ pub struct DeploymentResource {
     pub specific_machine_ids: Vec<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub excluded_machine_ids: Vec<String>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub deployed_to_machine_ids: Vec<String>,
+    /// Absent (Octopus 3.x has no such field) and null both mean "not said", kept apart from [].
+    #[serde(default)]
+    pub deployed_to_machine_ids: Option<Vec<String>>,
     #[serde(default)]
     pub task_id: Option<String>,
     #[serde(default)]

@@ -1,6 +1,8 @@
 //! Scale-set providers behind one small trait, so callers never see a cloud SDK.
 //!
 //! Domain types in and out (`ScaleSetKey`, `ScaleSetState`, `Instance`), provider-neutral errors.
+//! Azure's two orchestration modes sit behind the same trait: the mode is read from the scale set
+//! and each call takes the mode's route (one profile may mix Uniform and Flexible sets).
 //! Adding AWS Auto Scaling later means a new `providers/aws/` module implementing
 //! [`ScaleSetProvider`] (DescribeAutoScalingGroups → `ScaleSetState` + `Instance`s, SetDesiredCapacity,
 //! TerminateInstanceInAutoScalingGroup, SetInstanceProtection; its calls finish synchronously, so
@@ -13,8 +15,8 @@ pub mod other_scalers;
 use crate::autoscale::Setting;
 use crate::completeness::{self, Doubt};
 use crate::config::Profile;
-use crate::model::{Instance, OrchestrationMode, ScaleChange, ScaleSetKey, ScaleSetState};
-use crate::snapshot::ScaleSetListing;
+use crate::model::{Instance, ScaleChange, ScaleSetKey, ScaleSetState};
+use crate::snapshot::{ForeignVm, ScaleSetListing};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -51,15 +53,15 @@ pub trait ScaleSetProvider: Send + Sync {
     /// Every instance with its instance view, all pages; a failed page is an error, never a shorter list.
     fn list_instances<'a>(&'a self, key: &'a ScaleSetKey) -> ProviderFuture<'a, Vec<Instance>>;
 
-    /// [`ScaleSetProvider::list_instances`] of a set of `capacity`: paging that takes more pages
-    /// than the capacity implies is an error. Providers whose listings cannot loop ignore it.
-    fn list_instances_for<'a>(
-        &'a self,
-        key: &'a ScaleSetKey,
-        capacity: u32,
-    ) -> ProviderFuture<'a, Vec<Instance>> {
-        let _ = capacity;
-        self.list_instances(key)
+    /// The VMs of a set just read (its mode, capacity and id as `state` says): for a Flexible set
+    /// the listing is a filter over the resource group's VMs, and VMs it returns that report
+    /// another set come back as `foreign`. Paging that takes more pages than the capacity implies
+    /// is an error. The default lists [`ScaleSetProvider::list_instances`].
+    fn list_members<'a>(&'a self, state: &'a ScaleSetState) -> ProviderFuture<'a, Members> {
+        Box::pin(async move {
+            let instances = self.list_instances(&state.key).await?;
+            Ok(Members { instances, foreign: Vec::new() })
+        })
     }
 
     /// Set the desired capacity if the scale set still has `etag`; `PreconditionFailed` otherwise.
@@ -107,20 +109,16 @@ pub trait ScaleSetProvider: Send + Sync {
         until: OffsetDateTime,
     ) -> ProviderFuture<'a, Vec<ScaleChange>>;
 
-    /// The scale set and all its instances: what one refresh needs (two reads plus one per page).
+    /// The scale set and all its instances: what one refresh needs (the set before and after,
+    /// plus one read per page).
     fn listing<'a>(&'a self, key: &'a ScaleSetKey) -> ProviderFuture<'a, ScaleSetListing> {
         Box::pin(async move {
             let state = self.get_scale_set(key).await?;
-            if state.orchestration_mode == OrchestrationMode::Flexible {
-                return Err(ProviderError::Unsupported {
-                    what: format!("scale set {key}"),
-                    detail: "Flexible orchestration mode is not supported (only Uniform): its VMs are \
-                             separate resources without instance ids"
-                        .into(),
-                });
-            }
-            let instances = self.list_instances_for(key, state.capacity).await?;
-            let listing = ScaleSetListing { state, instances };
+            let Members { instances, foreign } = self.list_members(&state).await?;
+            // One more GET: a set that changed while its pages were read (a scale-in started
+            // after the first read) must not pass for the settled set it was.
+            let reread = Some(self.get_scale_set(key).await?);
+            let listing = ScaleSetListing { state, instances, reread, foreign };
             // A listing that ended early (a missing next link) looks complete page by page; a
             // settled set listing fewer distinct VMs than its capacity gives it away (an entry
             // repeated across pages must not make up the count). Any other doubt (a set still
@@ -128,20 +126,41 @@ pub trait ScaleSetProvider: Send + Sync {
             // proves nothing about absence: the planner judges it again (`completeness`).
             let verdict = completeness::judge(&listing);
             if let Some((listed, capacity)) = verdict.short_while_settled() {
-                let repeats = verdict.doubts.iter().find_map(|d| match d {
-                    Doubt::RepeatedInstanceIds(_) | Doubt::RepeatedVmIds(_) => Some(format!(" ({d})")),
-                    _ => None,
-                });
+                // What else the listing holds that could have made the count look right.
+                let besides: Vec<String> = verdict
+                    .doubts
+                    .iter()
+                    .filter_map(|d| match d {
+                        Doubt::RepeatedInstanceIds(_)
+                        | Doubt::RepeatedVmIds(_)
+                        | Doubt::RepeatedComputerNames(_)
+                        | Doubt::ForeignVms(_) => Some(d.to_string()),
+                        Doubt::Short { deleting, .. } if *deleting > 0 => {
+                            Some(format!("and {deleting} being deleted, which do not count"))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let repeats =
+                    if besides.is_empty() { String::new() } else { format!(" ({})", besides.join("; ")) };
                 return Err(ProviderError::IncompleteListing {
                     what: format!("instances of {key}"),
                     listed,
                     capacity,
-                    repeats: repeats.unwrap_or_default(),
+                    repeats,
                 });
             }
             Ok(listing)
         })
     }
+}
+
+/// What a scale set's listing found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Members {
+    pub instances: Vec<Instance>,
+    /// VMs listed for the set that report another set: never counted as the set's.
+    pub foreign: Vec<ForeignVm>,
 }
 
 /// ": detail" or nothing.
@@ -180,7 +199,8 @@ pub enum ProviderError {
     #[error("{what}: the operation failed{}", said(.detail))]
     OperationFailed { what: String, detail: Option<String> },
     /// Fewer distinct VMs listed than a settled scale set's capacity: a page went missing.
-    /// `repeats` is empty or " (instance 1 listed 2 times)".
+    /// `repeats` is empty or says what else is wrong: " (instance 1 listed 2 times)", " (VM x
+    /// reports scale set y …)".
     #[error("{what}: the listing has {listed} distinct VM(s){repeats} but the settled scale set's capacity is {capacity}: the listing is incomplete")]
     IncompleteListing { what: String, listed: u64, capacity: u32, repeats: String },
     /// Paging stopped before the server said it was over: a loop, no end, or a foreign nextLink.

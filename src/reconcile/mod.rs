@@ -1,82 +1,8 @@
-//! The reconcile planner (pure): a snapshot and the observation history in, a plan out.
-//!
-//! Use it in this order on every refresh:
-//! ```text
-//! let inventory = Inventory::new(&snapshot, &profile);
-//! history.observe(&inventory);                 // record this refresh first
-//! let plan = plan_inventory(&inventory, &history, now, &profile);
-//! ```
-//! Deletes trust only absence streaks that include the current snapshot, so planning without
-//! observing first proposes no delete. Right before an action runs, refresh, observe, and ask
-//! `still_valid` again (invariant 5).
-//!
-//! Order of the plan: waits, deletes, deploys, notes; each group sorted by id, notes by severity
-//! first. Ids are stable while a proposal stays the same.
+//! The reconcile planner is pure and lives in `scaleguard_core::reconcile`; this module re-exports
+//! it and adds the one piece of IO around it: keeping the observation history in a file.
 
-pub mod concurrent;
-mod deletes;
-mod deploys;
-mod history;
-mod inventory;
-mod notes;
-mod notes_evidence;
+pub use scaleguard_core::reconcile::*;
+
 mod store;
-mod summary;
-mod tenants;
-mod text;
-mod validate;
-mod wait;
 
-pub mod testkit;
-
-pub use history::{
-    vm_key, AbsenceStreak, ClockSkew, History, SetRecord, TargetRecord, VmRecord, VmSighting,
-    CLOCK_SKEW_TOLERANCE, FORGET_AFTER,
-};
-pub use inventory::{AbsenceDoubt, Inventory, SetProgress, SetView};
 pub use store::{load_history, save_history, HistoryFileError};
-pub use summary::{summarize, PlanSummary};
-pub use tenants::Lane;
-pub use validate::still_valid;
-
-use crate::config::Profile;
-use crate::model::{ActionKind, Plan, PlannedAction};
-use crate::snapshot::Snapshot;
-use time::OffsetDateTime;
-
-/// Plan from a snapshot (matching done here). `history` must already have observed `snapshot`.
-pub fn plan(snapshot: &Snapshot, history: &History, now: OffsetDateTime, profile: &Profile) -> Plan {
-    plan_inventory(&Inventory::new(snapshot, profile), history, now, profile)
-}
-
-/// Plan from an inventory already built for `History::observe`, saving a second matching pass.
-pub fn plan_inventory(
-    inventory: &Inventory<'_>,
-    history: &History,
-    now: OffsetDateTime,
-    profile: &Profile,
-) -> Plan {
-    let config = &profile.reconcile;
-    let mut waits = wait::waits(inventory, history, now, config);
-    let mut deletes = deletes::deletes(inventory, history, config);
-    let (held, mut deploys): (Vec<_>, Vec<_>) =
-        deploys::deploys(inventory, history).into_iter().partition(|p| p.action.kind() == ActionKind::Wait);
-    let notes = notes::notes(inventory, history, now, config, &waits);
-    waits.extend(held);
-    for group in [&mut waits, &mut deletes, &mut deploys] {
-        group.sort_by(|a, b| a.id.cmp(&b.id));
-    }
-    let actions: Vec<PlannedAction> = waits.into_iter().chain(deletes).chain(deploys).chain(notes).collect();
-    Plan { generated_at: now, actions }
-}
-
-#[cfg(test)]
-mod tests_complete;
-#[cfg(test)]
-mod tests_deletes;
-#[cfg(test)]
-mod tests_deploys;
-#[cfg(test)]
-mod tests_plan;
-#[cfg(test)]
-mod tests_tenants;

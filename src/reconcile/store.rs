@@ -1,6 +1,6 @@
 //! Keeping the history in a file between headless runs (the only IO in this module).
 
-use super::history::History;
+use super::History;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,7 +53,8 @@ fn temporary_beside(path: &Path) -> PathBuf {
 
 /// Written and flushed to disk before the rename, so a power cut leaves the old file or the new one.
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = crate::private_fs::options().write(true).create(true).truncate(true).open(path)?;
+    // A fresh name: create_new fails on anything already there, a planted link included.
+    let mut file = crate::private_fs::options().write(true).create_new(true).open(path)?;
     crate::private_fs::tighten_file(&file)?;
     file.write_all(bytes)?;
     file.sync_all()
@@ -72,6 +73,33 @@ mod tests {
             source = cause.source();
         }
         parts
+    }
+
+    #[test]
+    fn history_survives_a_file_round_trip() {
+        use crate::reconcile::testkit::*;
+        use crate::reconcile::MatchedSnapshot;
+        let profile = profile();
+        let mut history = History::default();
+        let both = SnapshotBuilder::new(at(0))
+            .set("web", 2, vec![vm("web", 1), vm("web", 2)])
+            .targets(vec![target_on("Machines-1", "web", 1), target_on("Machines-2", "web", 2)])
+            .build();
+        let scaled_in = SnapshotBuilder::new(at(100))
+            .set("web", 1, vec![vm("web", 1)])
+            .targets(vec![target_on("Machines-1", "web", 1), target_on("Machines-2", "web", 2)])
+            .build();
+        history.observe(&MatchedSnapshot::new(&both, &profile));
+        history.observe(&MatchedSnapshot::new(&scaled_in, &profile));
+        assert!(
+            history.target("Machines-2").and_then(|t| t.absence.as_ref()).is_some(),
+            "an absence to keep"
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("history.json");
+        assert_eq!(load_history(&path).expect("missing file is empty"), History::default());
+        save_history(&path, &history).expect("save");
+        assert_eq!(load_history(&path).expect("load"), history);
     }
 
     #[test]

@@ -23,14 +23,13 @@ pub use proposal::{propose, Proposal};
 pub use protect::{ProtectOutcome, ProtectProposal};
 pub use text::{ChangeSummary, OutcomeSummary, ProposalSummary};
 
+use crate::clock::Clock;
 use crate::config::Profile;
 use crate::journal::{self, Journal, JournalAction, Outcome, Record, RecordKind};
 use crate::model::{ScaleChange, ScaleSetKey};
 use crate::providers::{self, ScaleSetProvider};
 use std::sync::Arc;
 use time::OffsetDateTime;
-
-type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 
 /// Everything a scale or protection change needs for one profile: its config, its journal, the
 /// provider (built from the config unless one is given) and a clock.
@@ -44,13 +43,7 @@ pub struct Scaling {
 
 impl Scaling {
     pub fn new(profile_name: impl Into<String>, profile: Profile, journal: Journal) -> Self {
-        Self {
-            profile_name: profile_name.into(),
-            profile,
-            journal,
-            provider: None,
-            clock: Arc::new(OffsetDateTime::now_utc),
-        }
+        Self { profile_name: profile_name.into(), profile, journal, provider: None, clock: Clock::system() }
     }
 
     /// Use this provider for every scale set instead of building one from the config (tests tune
@@ -60,9 +53,13 @@ impl Scaling {
         self
     }
 
-    pub fn with_clock(mut self, clock: impl Fn() -> OffsetDateTime + Send + Sync + 'static) -> Self {
-        self.clock = Arc::new(clock);
+    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
+        self.clock = clock.into();
         self
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub fn profile_name(&self) -> &str {
@@ -122,7 +119,7 @@ impl Scaling {
     }
 
     fn now(&self) -> OffsetDateTime {
-        (self.clock)()
+        self.clock.now()
     }
 }
 

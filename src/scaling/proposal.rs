@@ -26,7 +26,8 @@ pub struct Proposal {
     pub recent_changes: Vec<ScaleChange>,
     /// Instance ids protected from scale-in.
     pub protected: Vec<String>,
-    /// For a scale-in: the instance ids expected to go (highest first, protected ones skipped).
+    /// For a scale-in: the instance ids expected to go (`scale_in::expected_victims`: highest ids
+    /// first on Uniform sets, the scale-in policy's likely choice on Flexible ones).
     pub expected_victims: Vec<String>,
     pub verdict: Verdict,
     pub read_at: OffsetDateTime,
@@ -66,7 +67,7 @@ pub fn propose(
     others: OtherScalers,
     now: OffsetDateTime,
 ) -> Proposal {
-    let ScaleSetListing { state, instances } = listing;
+    let ScaleSetListing { state, instances, .. } = listing;
     let verdict = guard::evaluate(limits, &request, &state, &instances, history, &others, now);
     let key = &request.scale_set;
     let everyone: Vec<ScaleChange> =
@@ -82,15 +83,14 @@ pub fn propose(
     let expected_victims = match &verdict {
         Verdict::Allowed { expected_victims, .. } => expected_victims.clone(),
         Verdict::Refused { .. } if request.new_capacity < state.capacity => {
-            guard::scale_in_victims(&instances, request.new_capacity)
+            crate::scale_in::expected_victims(&state, &instances, request.new_capacity)
                 .into_iter()
                 .map(|i| i.instance_id)
                 .collect()
         }
         Verdict::Refused { .. } => Vec::new(),
     };
-    let protected =
-        instances.iter().filter(|i| i.protected_from_scale_in).map(|i| i.instance_id.clone()).collect();
+    let protected = instances.iter().filter(|i| i.is_protected()).map(|i| i.instance_id.clone()).collect();
     Proposal {
         profile: profile.to_string(),
         last_change: guard::last_change(key, &state, &everyone),
@@ -172,6 +172,7 @@ mod tests {
             scale_in_rules: vec![],
             etag: Some("\"3\"".into()),
             last_changed: None,
+            layout: Default::default(),
         };
         let instances = (0..u64::from(capacity))
             .map(|id| Instance {
@@ -180,13 +181,15 @@ mod tests {
                 vm_id: None,
                 name: format!("web_{id}"),
                 computer_name: None,
+                guest_computer_name: None,
                 provisioning_state: ProvisioningState::Succeeded,
                 power_state: PowerState::Running,
-                latest_model_applied: true,
-                protected_from_scale_in: protected.contains(&id),
+                latest_model_applied: Some(true),
+                protected_from_scale_in: Some(protected.contains(&id)),
+                placement: Default::default(),
             })
             .collect();
-        ScaleSetListing { state, instances }
+        ScaleSetListing { state, instances, reread: None, foreign: vec![] }
     }
 
     fn request(capacity: u32, reason: &str) -> ScaleRequest {

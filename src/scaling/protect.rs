@@ -2,7 +2,7 @@
 
 use super::{ScaleError, Scaling};
 use crate::journal::{JournalAction, Outcome};
-use crate::model::{Instance, ScaleSetKey};
+use crate::model::{Instance, OrchestrationMode, ScaleSetKey};
 
 /// What `apply_protect` will do, read just before the operator confirms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,15 +24,13 @@ impl ProtectProposal {
 
     pub fn describe(&self) -> String {
         let name = self.instance.computer_name.as_deref().unwrap_or(&self.instance.name);
-        let (verb, now) = if self.protect { ("protect", "unprotected") } else { ("unprotect", "protected") };
-        let now = if self.instance.protected_from_scale_in == self.protect {
-            if self.protect {
-                "already protected"
-            } else {
-                "already unprotected"
-            }
-        } else {
-            now
+        let verb = if self.protect { "protect" } else { "unprotect" };
+        let now = match self.instance.protected_from_scale_in {
+            None => "protection not reported",
+            Some(true) if self.protect => "already protected",
+            Some(false) if !self.protect => "already unprotected",
+            Some(true) => "protected",
+            Some(false) => "unprotected",
         };
         format!(
             "{verb} instance {} ({name}) of {} from scale-in (now {now})",
@@ -75,7 +73,8 @@ impl Scaling {
         reason: &str,
     ) -> Result<ProtectProposal, ScaleError> {
         let provider = self.provider(key)?;
-        let instances = provider.list_instances(key).await.map_err(ScaleError::Provider)?;
+        let state = provider.get_scale_set(key).await.map_err(ScaleError::Provider)?;
+        let instances = provider.list_members(&state).await.map_err(ScaleError::Provider)?.instances;
         let Some(instance) = instances.iter().find(|i| i.instance_id == instance_id.trim()).cloned() else {
             let listed = instances.iter().map(|i| i.instance_id.as_str()).collect::<Vec<_>>().join(", ");
             return Err(ScaleError::UnknownInstance {
@@ -85,10 +84,13 @@ impl Scaling {
             });
         };
         let mut refusals = Vec::new();
+        if state.orchestration_mode == OrchestrationMode::Flexible {
+            refusals.push(crate::scale_in::FLEXIBLE_NO_PROTECTION.to_string());
+        }
         if self.profile.guard.require_reason && reason.trim().is_empty() {
             refusals.push("a reason is required to change scale-in protection".to_string());
         }
-        if instance.protected_from_scale_in == protect {
+        if instance.protected_from_scale_in == Some(protect) {
             let state = if protect { "protected" } else { "unprotected" };
             refusals.push(format!("instance {} is already {state}", instance.instance_id));
         }

@@ -32,6 +32,11 @@ pub struct ProposalSummary {
     pub provisioning_state: String,
     pub protected: Vec<String>,
     pub expected_victims: Vec<String>,
+    /// "Uniform" or "Flexible".
+    pub orchestration_mode: String,
+    /// How `expected_victims` were chosen: highest ids first (Uniform), or what the scale-in
+    /// policy likely removes, Azure deciding (Flexible).
+    pub scale_in_basis: String,
     pub force: bool,
     pub reason: String,
     pub allowed: bool,
@@ -109,6 +114,8 @@ impl Proposal {
             provisioning_state: self.state.provisioning_state.to_string(),
             protected: self.protected.clone(),
             expected_victims: self.expected_victims.clone(),
+            orchestration_mode: self.state.orchestration_mode.to_string(),
+            scale_in_basis: crate::scale_in::basis(&self.state),
             force: self.request.force,
             reason: self.request.reason.clone(),
             allowed: self.is_allowed(),
@@ -147,8 +154,9 @@ impl Proposal {
         ]);
         if s.delta < 0 {
             lines.push(format!(
-                "Scale-in     expected to remove instance(s) {} (highest ids first, protected ones kept)",
-                id_list(&s.expected_victims)
+                "Scale-in     expected to remove instance(s) {} ({})",
+                id_list(&s.expected_victims),
+                s.scale_in_basis
             ));
         }
         lines.push(format!("Reason       {}", if s.reason.trim().is_empty() { "(none)" } else { &s.reason }));

@@ -127,9 +127,9 @@ pub fn snapshot() -> Snapshot {
     creating.power_state = PowerState::Starting;
     let mut stopped = testkit::vm("vmss-web", 3);
     stopped.power_state = PowerState::Stopped;
-    stopped.latest_model_applied = false;
+    stopped.latest_model_applied = Some(false);
     let mut protected = testkit::vm("vmss-web", 1);
-    protected.protected_from_scale_in = true;
+    protected.protected_from_scale_in = Some(true);
     let mut warning = testkit::target_on("Machines-2", "vmss-web", 1);
     warning.health = HealthStatus::HasWarnings;
     let mut gone = testkit::target("Machines-3", "vmss-web-9");
@@ -178,6 +178,30 @@ pub fn model_with_failed_refresh(later_secs: i64) -> ConsoleState {
 }
 
 /// A model whose instances pane holds `count` rows (the render bench).
+/// A Flexible set's three VMs (`{set}_{8 hex}`, latest model and protection not reported) next to
+/// the fixture's Uniform set.
+pub fn model_with_flexible() -> ConsoleState {
+    let mut model = model();
+    let flexible: Vec<_> = ["0a1b2c3d", "4e5f6a7b", "8c9d0e1f"]
+        .iter()
+        .enumerate()
+        .map(|(i, hex)| {
+            let mut vm = testkit::vm("vmss-flex", i as u32);
+            vm.instance_id = format!("vmss-flex_{hex}");
+            vm.name = vm.instance_id.clone();
+            vm.computer_name = Some(format!("flexweb{}", &hex[..6]));
+            vm.latest_model_applied = None;
+            vm.protected_from_scale_in = None;
+            vm
+        })
+        .collect();
+    let mut snapshot = snapshot();
+    let flex = SnapshotBuilder::new(now()).set("vmss-flex", 3, flexible).build().scale_sets;
+    snapshot.scale_sets.extend(flex);
+    apply_refresh(&mut model, Refresh { snapshot, plan: plan(), finished_at: now() });
+    model
+}
+
 pub fn model_with_instances(count: u32) -> ConsoleState {
     let mut model = model();
     let instances: Vec<_> = (0..count).map(|i| testkit::vm("vmss-web", i)).collect();

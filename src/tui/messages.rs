@@ -2,6 +2,7 @@
 //! and the background worker (`worker/`: all IO). Both sides import these types and nothing of each
 //! other; the event loop in `tui/mod.rs` carries them across.
 
+use crate::autoscale::AutoscaleChange;
 use crate::doctor::{Counts, Finding};
 use crate::drain::DrainChoice;
 use crate::journal::Outcome;
@@ -12,6 +13,17 @@ use crate::snapshot::Snapshot;
 use time::OffsetDateTime;
 
 // ---- UI → worker --------------------------------------------------------------------------------
+
+/// An Autoscale change for the worker: confirmed over the values the operator saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoscaleRequest {
+    pub scale_set: ScaleSetKey,
+    pub setting: String,
+    /// The setting's resource as the operator saw it: the worker writes only over that.
+    pub seen: serde_json::Value,
+    pub change: AutoscaleChange,
+    pub reason: String,
+}
 
 /// What the UI asks of the worker.
 #[derive(Debug)]
@@ -82,7 +94,7 @@ pub enum ScaleJob {
     /// still as the operator saw it).
     Autoscale {
         profile_name: String,
-        request: Box<super::dialogs::autoscale::AutoscaleRequest>,
+        request: Box<AutoscaleRequest>,
     },
     /// Run the doctor's reads and checks (read-only).
     Doctor,
@@ -200,7 +212,7 @@ pub enum ScaleReport {
         outcome: Result<ProtectOutcome, String>,
     },
     Autoscaled {
-        request: Box<super::dialogs::autoscale::AutoscaleRequest>,
+        request: Box<AutoscaleRequest>,
         outcome: Result<Box<crate::scaling::AutoscaleOutcome>, String>,
     },
     Findings(FindingsReport),

@@ -121,6 +121,10 @@ pub fn on_key(model: &mut ConsoleState, key: &KeyEvent) -> Vec<Effect> {
                 model.say("protection change cancelled: nothing was changed");
                 vec![]
             }
+            ProtectOutcome::Closed => {
+                model.overlay = Overlay::None;
+                vec![]
+            }
             ProtectOutcome::Confirm(request) => {
                 model.overlay = Overlay::None;
                 let verb = if request.protect { "protecting" } else { "unprotecting" };

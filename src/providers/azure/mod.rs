@@ -1,6 +1,8 @@
-//! Azure VM Scale Sets through azure_mgmt_compute 0.21 (Uniform orchestration).
+//! Azure VM Scale Sets through azure_mgmt_compute 0.21, both orchestration modes.
 //!
-//! The scale set is read with the SDK's `get`. The VM list is paged here (paging.rs), through the
+//! The scale set is read with the SDK's `get`; its `orchestrationMode` picks the route for each
+//! call: Uniform sets list, delete and protect through the set's per-instance API; Flexible sets
+//! through the VM resources themselves (flexible.rs). The VM list is paged here (list.rs, paging.rs), through the
 //! same pipeline and credential, parsed with the SDK's models: the SDK's `into_stream()` follows
 //! any nextLink to any host with the bearer token and never stops on a loop. Writes use the SDK's
 //! `.send()` only: awaiting its long-running futures re-sends the PATCH in a loop and misreads the
@@ -13,6 +15,8 @@
 mod activity;
 pub mod convert;
 mod credential;
+pub mod flexible;
+mod list;
 mod lro;
 mod monitor;
 mod paging;
@@ -21,15 +25,15 @@ mod pipeline;
 pub use credential::TokenEnvCredential;
 pub use pipeline::RateLimits;
 
-use super::{Operation, ProviderError, ProviderFuture, ScaleSetProvider};
+use super::{Members, Operation, ProviderError, ProviderFuture, ScaleSetProvider};
 use crate::config::AzureConfig;
-use crate::model::{Instance, ScaleSetKey, ScaleSetState};
+use crate::model::{Instance, OrchestrationMode, ScaleSetKey, ScaleSetState};
 use crate::retry::{parse_retry_after, RetryPolicy};
 use azure_core::auth::TokenCredential;
 use azure_core::{ClientOptions, Context, Method, RetryOptions, TransportOptions};
 use azure_mgmt_compute::package_2024_07_01::{models, Client};
 use lro::LroStatus;
-use paging::{origin_of, same_origin, PageWalk};
+use paging::{origin_of, same_origin};
 use pipeline::{arm_failure, header, ArmFailure, ArmRetryPolicy};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -143,65 +147,11 @@ impl AzureProvider {
             .await
             .map_err(|err| map_error(&what, err))?;
         let etag = header(response.as_raw_response().headers(), "etag");
+        if let Some(detail) = unreadable_body(response.as_raw_response().headers()) {
+            return Err(ProviderError::BadResponse { what, detail });
+        }
         let body = response.into_body().await.map_err(|err| map_error(&what, err))?;
-        Ok(convert::scale_set(key, body, etag))
-    }
-
-    /// Every VM, page by page, for a set of `capacity` (which bounds the pages it may take).
-    async fn list(&self, key: &ScaleSetKey, capacity: u32) -> Result<Vec<Instance>, ProviderError> {
-        let what = format!("GET instances of {key}");
-        let mut url = self.endpoint.clone();
-        // The SDK's request: its path, api-version, then $expand.
-        url.set_path(&format!(
-            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachineScaleSets/{}/virtualMachines",
-            key.subscription_id, key.resource_group, key.name
-        ));
-        url.query_pairs_mut().append_pair("api-version", API_VERSION).append_pair("$expand", "instanceView");
-        let mut walk = PageWalk::new(&self.endpoint, &url, capacity);
-        let mut instances = Vec::new();
-        let mut page = 1u32;
-        loop {
-            let fail = |cause: ProviderError| match page {
-                1 => cause,
-                _ => ProviderError::PartialListing { page, cause: Box::new(cause) },
-            };
-            let what_page = if page == 1 { what.clone() } else { format!("{what} (page {page})") };
-            let list = self.list_page(url, &what_page).await.map_err(fail)?;
-            let stopped = |stop: paging::PagingStop| ProviderError::Paging {
-                what: what.clone(),
-                detail: stop.to_string(),
-            };
-            let found: Vec<Instance> = list.value.into_iter().map(|vm| convert::instance(key, vm)).collect();
-            walk.page(found.iter().map(|vm| vm.instance_id.clone()).collect()).map_err(stopped)?;
-            instances.extend(found);
-            match walk.next(list.next_link.as_deref()).map_err(stopped)? {
-                Some(next) => url = next,
-                None => return Ok(instances),
-            }
-            page += 1;
-        }
-    }
-
-    /// One VM-list page; like the SDK, only a 200 is a page.
-    async fn list_page(
-        &self,
-        mut url: azure_core::Url,
-        what: &str,
-    ) -> Result<models::VirtualMachineScaleSetVmListResult, ProviderError> {
-        if !url.query_pairs().any(|(k, _)| k == "api-version") {
-            url.query_pairs_mut().append_pair("api-version", API_VERSION);
-        }
-        let (status, _, body) = self.get_on_origin(url, what).await?;
-        if status != 200 {
-            return Err(ProviderError::BadResponse {
-                what: what.to_string(),
-                detail: format!("answered {status} where a page (200) was expected"),
-            });
-        }
-        serde_json::from_slice(&body).map_err(|err| ProviderError::BadResponse {
-            what: what.to_string(),
-            detail: format!("the body is not the expected JSON ({err})"),
-        })
+        convert::scale_set(key, body, etag).map_err(|detail| ProviderError::BadResponse { what, detail })
     }
 
     /// GET a URL a server handed us, with the bearer token, only on the configured ARM origin:
@@ -274,7 +224,80 @@ impl AzureProvider {
         self.follow(&what, response.into_raw_response(), Some(resource)).await
     }
 
+    /// The set's VMs by its mode's route.
+    async fn members(&self, state: &ScaleSetState) -> Result<Members, ProviderError> {
+        match state.orchestration_mode {
+            OrchestrationMode::Uniform => {
+                let instances = self.list_uniform(&state.key, state.capacity).await?;
+                Ok(Members { instances, foreign: Vec::new() })
+            }
+            OrchestrationMode::Flexible => self.list_flexible(state).await,
+        }
+    }
+
+    /// Delete these VMs of the set: Uniform instance ids in one POST, Flexible VM names each
+    /// with the VM's own DELETE (only names the set lists right now; none is sent otherwise).
     async fn delete(&self, key: &ScaleSetKey, ids: &[String]) -> Result<Operation, ProviderError> {
+        let state = self.get(key).await?;
+        match state.orchestration_mode {
+            OrchestrationMode::Uniform => self.delete_uniform(key, ids).await,
+            OrchestrationMode::Flexible => self.delete_flexible(&state, ids).await,
+        }
+    }
+
+    async fn delete_flexible(
+        &self,
+        state: &ScaleSetState,
+        names: &[String],
+    ) -> Result<Operation, ProviderError> {
+        let key = &state.key;
+        // The SDK formats the name into the path: a name no VM can have is never sent.
+        if let Some(name) = names.iter().find(|name| !flexible::is_vm_name(name)) {
+            return Err(ProviderError::BadResponse {
+                what: format!("DELETE VM of Flexible scale set {key}"),
+                detail: format!(
+                    "`{}` is not a name an Azure VM can have, so no request was sent for it",
+                    crate::untrusted::server_text(name)
+                ),
+            });
+        }
+        let members = self.list_flexible(state).await?;
+        for name in names {
+            if !members.instances.iter().any(|vm| vm.instance_id.eq_ignore_ascii_case(name)) {
+                return Err(ProviderError::NotFound {
+                    what: format!("DELETE VM {name} of Flexible scale set {key}"),
+                    detail: Some("the set's VM list does not hold it, so nothing was deleted".into()),
+                });
+            }
+        }
+        let mut deleted: Vec<&str> = Vec::new();
+        for name in names {
+            let earlier = match deleted.as_slice() {
+                [] => String::new(),
+                done => format!(" (deleted before it: {})", done.join(", ")),
+            };
+            let what = format!("DELETE VM {name} of Flexible scale set {key}{earlier}");
+            let response = self
+                .client
+                .virtual_machines_client()
+                .delete(&key.resource_group, name, &key.subscription_id)
+                .send()
+                .await
+                .map_err(|err| map_error(&what, err))?;
+            // A 202 without a status URL is refused: the VM is gone once its DELETE says so.
+            let operation = self.follow(&what, response.into_raw_response(), None).await?;
+            self.poll(&operation).await.map_err(|err| match err {
+                ProviderError::OperationFailed { detail, .. } => {
+                    ProviderError::OperationFailed { what: what.clone(), detail }
+                }
+                other => other,
+            })?;
+            deleted.push(name);
+        }
+        Ok(Operation::Done)
+    }
+
+    async fn delete_uniform(&self, key: &ScaleSetKey, ids: &[String]) -> Result<Operation, ProviderError> {
         let what = format!("POST delete instances {} of {key}", ids.join(","));
         let ids = models::VirtualMachineScaleSetVmInstanceRequiredIDs::new(ids.to_vec());
         let response = self
@@ -295,8 +318,15 @@ impl AzureProvider {
         protect: bool,
     ) -> Result<Operation, ProviderError> {
         let what = format!("PUT protection of instance {instance_id} of {key}");
+        let state = self.get(key).await?;
+        if state.orchestration_mode == OrchestrationMode::Flexible {
+            return Err(ProviderError::Unsupported {
+                what,
+                detail: crate::scale_in::FLEXIBLE_NO_PROTECTION.into(),
+            });
+        }
         // The SDK's VM model requires `location` (ARM does too): take it from the scale set.
-        let location = self.get(key).await?.location.ok_or_else(|| ProviderError::BadResponse {
+        let location = state.location.ok_or_else(|| ProviderError::BadResponse {
             what: format!("GET scale set {key}"),
             detail: "the scale set has no location".into(),
         })?;
@@ -321,6 +351,14 @@ impl AzureProvider {
 
     /// The scale set's URL (or a child's, `child` segments appended) with the provider's api-version.
     fn resource_url(&self, key: &ScaleSetKey, child: &[&str]) -> String {
+        let mut url = self.set_url(key, child);
+        url.set_query(Some(&format!("api-version={API_VERSION}")));
+        url.to_string()
+    }
+
+    /// The scale set's URL (or a child's) without a query, each segment percent-encoded: a name
+    /// never changes the path's shape.
+    fn set_url(&self, key: &ScaleSetKey, child: &[&str]) -> azure_core::Url {
         let mut url = self.endpoint.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.clear().extend([
@@ -335,8 +373,8 @@ impl AzureProvider {
             ]);
             segments.extend(child);
         }
-        url.set_query(Some(&format!("api-version={API_VERSION}")));
-        url.to_string()
+        url.set_query(None);
+        url
     }
 
     /// What a write's answer says about when it is finished (lro.rs).
@@ -410,16 +448,18 @@ impl ScaleSetProvider for AzureProvider {
         Box::pin(self.get(key))
     }
 
+    /// Reads the set first: its mode decides the route.
     fn list_instances<'a>(&'a self, key: &'a ScaleSetKey) -> ProviderFuture<'a, Vec<Instance>> {
-        Box::pin(self.list(key, paging::MAX_SET_CAPACITY))
+        Box::pin(async move {
+            let mut state = self.get(key).await?;
+            // Bounded by the most a set may hold rather than by a capacity nobody checks here.
+            state.capacity = state.capacity.max(paging::MAX_SET_CAPACITY);
+            Ok(self.members(&state).await?.instances)
+        })
     }
 
-    fn list_instances_for<'a>(
-        &'a self,
-        key: &'a ScaleSetKey,
-        capacity: u32,
-    ) -> ProviderFuture<'a, Vec<Instance>> {
-        Box::pin(self.list(key, capacity))
+    fn list_members<'a>(&'a self, state: &'a ScaleSetState) -> ProviderFuture<'a, Members> {
+        Box::pin(self.members(state))
     }
 
     fn set_capacity<'a>(
@@ -476,6 +516,26 @@ impl ScaleSetProvider for AzureProvider {
     ) -> ProviderFuture<'a, Vec<crate::model::ScaleChange>> {
         Box::pin(self.activity_changes(key, setting, since, until))
     }
+}
+
+/// Why a 200's body cannot be read as JSON before trying: compressed although nothing asked for
+/// it, or an HTML page (a proxy or sign-in page answering in ARM's place).
+fn unreadable_body(headers: &azure_core::headers::Headers) -> Option<String> {
+    let encoding = header(headers, "content-encoding").unwrap_or_default();
+    let encoding = encoding.trim();
+    if !encoding.is_empty() && !encoding.eq_ignore_ascii_case("identity") {
+        return Some(format!(
+            "the body is compressed (Content-Encoding: {}), which scaleguard neither asked for nor reads: a proxy \
+             in between may be rewriting answers",
+            crate::untrusted::server_text(encoding)
+        ));
+    }
+    let content_type = header(headers, "content-type").unwrap_or_default().to_ascii_lowercase();
+    content_type.trim().starts_with("text/html").then(|| {
+        "ARM answered an HTML page (Content-Type: text/html), not JSON: a proxy or sign-in page may be answering \
+         in its place"
+            .to_string()
+    })
 }
 
 /// The api-version of the SDK package in use (`package_2024_07_01`), for URLs we build ourselves.

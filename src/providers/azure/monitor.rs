@@ -101,7 +101,7 @@ impl AzureProvider {
         }
         let answer: Value = serde_json::from_slice(&answer).map_err(|err| ProviderError::BadResponse {
             what: what.clone(),
-            detail: format!("the body is not the expected JSON ({err})"),
+            detail: crate::untrusted::not_json(&answer, &err),
         })?;
         parse_setting(&answer).map_err(|err| ProviderError::BadResponse { what, detail: err.to_string() })
     }
@@ -174,7 +174,7 @@ impl AzureProvider {
             }
             let parsed: Page = serde_json::from_slice(&body).map_err(|err| ProviderError::BadResponse {
                 what: what_page.clone(),
-                detail: format!("the body is not the expected JSON ({err})"),
+                detail: crate::untrusted::not_json(&body, &err),
             })?;
             let stopped =
                 |stop: PagingStop| ProviderError::Paging { what: what.to_string(), detail: said(&stop) };

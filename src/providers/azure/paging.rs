@@ -9,14 +9,17 @@ use azure_core::Url;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-/// The most VMs a Uniform scale set holds; bounds paging when the capacity is not known.
+/// The most VMs a scale set holds ("Working with large virtual machine scale sets": 0–1,000);
+/// a capacity above it is refused when the set is read, and it bounds paging whatever the
+/// capacity says.
 pub const MAX_SET_CAPACITY: u32 = 1000;
 
 /// The most pages a listing of a set of `capacity` may take: every page but the last brings at
 /// least one VM, and the list may hold up to twice the capacity (over-provisioning extras, a set
-/// growing during the read), plus a few empty pages that some servers send.
+/// growing during the read), plus a few empty pages that some servers send. The capacity counts
+/// for no more than a scale set can hold.
 pub fn max_pages(capacity: u32) -> u32 {
-    capacity.saturating_mul(2).saturating_add(10)
+    capacity.min(MAX_SET_CAPACITY) * 2 + 10
 }
 
 /// Why paging stopped before the server said it was over.
@@ -237,6 +240,13 @@ mod tests {
         assert_eq!(walk.page(ids(&["1"])), Ok(()));
         assert_eq!(walk.page(vec![]), Ok(()), "empty pages are not compared");
         assert_eq!(walk.page(vec![]), Ok(()));
+    }
+
+    #[test]
+    fn no_capacity_lets_paging_run_past_what_a_scale_set_can_hold() {
+        // Issue 13 review, break 10: capacity 4294967295 allowed 8.6 billion pages.
+        assert_eq!(max_pages(u32::MAX), max_pages(MAX_SET_CAPACITY));
+        assert_eq!(max_pages(MAX_SET_CAPACITY), 2010);
     }
 
     #[test]

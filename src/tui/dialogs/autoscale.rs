@@ -13,6 +13,7 @@ use crate::config::GuardConfig;
 use crate::executor::{confirmation_for, Change};
 use crate::guard::Refusal;
 use crate::model::ScaleSetKey;
+pub use crate::tui::messages::AutoscaleRequest;
 use crate::tui::text_field::TextField;
 use crate::tui::theme::{Theme, Tone};
 use ratatui::crossterm::event::KeyEvent;
@@ -29,17 +30,6 @@ const DEFAULT: usize = 2;
 const REASON: usize = 3;
 /// The typed name, present only while the change needs it.
 const NAME: usize = 4;
-
-/// What the worker gets: the change, confirmed over the values the operator saw.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AutoscaleRequest {
-    pub scale_set: ScaleSetKey,
-    pub setting: String,
-    /// The setting's resource as the operator saw it: the worker writes only over that.
-    pub seen: serde_json::Value,
-    pub change: AutoscaleChange,
-    pub reason: String,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {

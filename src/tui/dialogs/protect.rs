@@ -1,6 +1,8 @@
 //! Confirm a scale-in protection change on one instance. It captures the instance when it opens
 //! (a refresh under the cursor cannot change the target), opens on its reason field (shared focus
-//! model: `form`), and asks for a reason when the guard requires one. The worker re-reads the instance before it changes it.
+//! model: `form`), and asks for a reason when the guard requires one. The worker re-reads the
+//! instance before it changes it. On a VM whose protection cannot be set (a Flexible set's) the
+//! same dialog opens with the reason and a Close button only, so the why stays on screen.
 
 use super::centered;
 use super::form::{Event, Field, Form, Slot};
@@ -21,31 +23,41 @@ pub struct ProtectDialog {
     pub name: String,
     pub protect: bool,
     pub require_reason: bool,
-    /// One field: the reason.
+    /// One field: the reason. Only Close when `refused`.
     pub form: Form,
+    /// Why protection cannot be changed on this instance; nothing can be confirmed then.
+    pub refused: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Stay,
     Cancel,
+    /// A refusal read and closed: nothing was asked, so nothing was cancelled.
+    Closed,
     Confirm(ProtectRequest),
 }
 
 impl ProtectDialog {
-    /// Toggle: protect an unprotected instance, unprotect a protected one.
+    /// Toggle: protect an unprotected instance, unprotect a protected one. An instance whose
+    /// protection Azure does not report (a Flexible set's VM) gets the refusal instead.
     pub fn open(instance: &Instance, require_reason: bool) -> Self {
+        let refused = instance.protected_from_scale_in.is_none();
+        let form = if refused {
+            Form::confirm("").with_buttons(vec!["Close".into()], false)
+        } else {
+            Form::confirm(if instance.is_protected() { "Unprotect" } else { "Protect" }).with_field(
+                Field::new(if require_reason { "Reason (required)" } else { "Reason" }, TextField::text()),
+            )
+        };
         Self {
             scale_set: instance.scale_set.clone(),
             instance_id: instance.instance_id.clone(),
             name: instance.computer_name.clone().unwrap_or_else(|| instance.name.clone()),
-            protect: !instance.protected_from_scale_in,
+            protect: !instance.is_protected(),
             require_reason,
-            form: Form::confirm(if instance.protected_from_scale_in { "Unprotect" } else { "Protect" })
-                .with_field(Field::new(
-                    if require_reason { "Reason (required)" } else { "Reason" },
-                    TextField::text(),
-                )),
+            form,
+            refused: refused.then(|| crate::scale_in::FLEXIBLE_NO_PROTECTION.to_string()),
         }
     }
 
@@ -63,7 +75,9 @@ impl ProtectDialog {
 
     pub fn on_key(&mut self, key: &KeyEvent) -> Outcome {
         match self.form.on_key(key) {
+            Event::Cancel if self.refused.is_some() => Outcome::Closed,
             Event::Cancel => Outcome::Cancel,
+            _ if self.refused.is_some() => Outcome::Stay,
             Event::Press(_) if self.require_reason && self.reason().trim().is_empty() => {
                 self.form.fail("a reason is required to change scale-in protection", Slot::Field(0));
                 Outcome::Stay
@@ -84,6 +98,9 @@ impl ProtectDialog {
     }
 
     pub fn render(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
+        if let Some(why) = &self.refused {
+            return self.render_refusal(why, frame, area, theme);
+        }
         let rect = centered(area, 76, 10 + u16::from(self.form.error.is_some()));
         frame.render_widget(Clear, rect);
         let title = format!(" {} instance {} ", self.verb(), self.instance_id);
@@ -99,6 +116,23 @@ impl ProtectDialog {
             Line::from(""),
         ];
         lines.extend(self.form.lines(theme));
+        frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
+    }
+
+    fn render_refusal(&self, why: &str, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
+        let mut lines = vec![
+            Line::from(format!("Instance {} ({}) of {}", self.instance_id, self.name, self.scale_set)),
+            Line::from(""),
+            Line::from(Span::styled(why.to_string(), theme.tone(Tone::Warn))),
+            Line::from(""),
+        ];
+        lines.extend(self.form.lines(theme));
+        let inner = usize::from(area.width.min(76).saturating_sub(2)).max(1);
+        let rows: usize = lines.iter().map(|line| super::wrapped_rows(&line.to_string(), inner)).sum();
+        let rect = centered(area, 76, u16::try_from(rows + 2).unwrap_or(u16::MAX));
+        frame.render_widget(Clear, rect);
+        let title = format!(" Scale-in protection of {} ", self.instance_id);
+        let block = Block::default().borders(Borders::ALL).title(Span::styled(title, theme.title()));
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
     }
 }

@@ -99,7 +99,12 @@ impl ScaleDialog {
 
     /// Re-open after a 412: the fresh read, the same request, and why it is asked again.
     pub fn reopen(fresh: Proposal, history: Vec<ScaleChange>, banner: String, now: OffsetDateTime) -> Self {
-        let listing = ScaleSetListing { state: fresh.state.clone(), instances: fresh.instances.clone() };
+        let listing = ScaleSetListing {
+            state: fresh.state.clone(),
+            instances: fresh.instances.clone(),
+            reread: None,
+            foreign: vec![],
+        };
         let mut dialog = Self::open(
             &fresh.profile,
             listing,

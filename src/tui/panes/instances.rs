@@ -1,4 +1,8 @@
 //! Scale-set instances: id, computer name, provisioning and power state, model, protection.
+//!
+//! A Flexible set's instance id is the VM name, `{set}_{8 hex}`: the ID column shows the part
+//! after `{set}_`, never cut short (`floors`); the details and the filter use the whole name.
+//! What Azure does not report for Flexible VMs (latest model, protection) reads "unknown".
 
 use super::{json_lines, padded_number, plain, styled, Column, PaneRow, RowCtx};
 use crate::model::{Instance, PowerState, ProvisioningState};
@@ -6,6 +10,7 @@ use crate::tui::theme::Tone;
 use ratatui::text::Span;
 
 static COLUMNS: &[Column] = &[
+    // A Flexible VM's id is wider (8 hex): `floors` keeps the column as wide as the widest id.
     Column::new("ID", 3, 5, 2),
     Column::new("COMPUTER NAME", 13, 20, 0),
     Column::new("PROVISIONING", 9, 12, 3),
@@ -35,24 +40,75 @@ pub fn power_tone(state: &PowerState) -> Tone {
     }
 }
 
+const ID_FLOOR_CAP: usize = 16;
+
+/// The id as the ID column shows it: a Flexible VM's name without its `{set}_` prefix.
+pub fn short_id(instance: &Instance) -> &str {
+    let prefix_len = instance.scale_set.name.len() + 1;
+    match instance.instance_id.get(..prefix_len) {
+        Some(head)
+            if head.len() < instance.instance_id.len()
+                && head.ends_with('_')
+                && head[..head.len() - 1].eq_ignore_ascii_case(&instance.scale_set.name) =>
+        {
+            &instance.instance_id[prefix_len..]
+        }
+        _ => &instance.instance_id,
+    }
+}
+
+/// The MODEL cell: "unknown" where Azure does not report it (a Flexible VM).
+fn model_word(latest: Option<bool>) -> &'static str {
+    match latest {
+        Some(true) => "latest",
+        Some(false) => "OLD",
+        None => "unknown",
+    }
+}
+
+/// Sorts "no" (0) before "yes" (1) before "unknown" (2).
+fn known_order(value: Option<bool>) -> u8 {
+    match value {
+        Some(false) => 0,
+        Some(true) => 1,
+        None => 2,
+    }
+}
+
 impl PaneRow for Instance {
     fn columns() -> &'static [Column] {
         COLUMNS
     }
 
+    fn floors(rows: &[Self]) -> Vec<(usize, u16)> {
+        // A name not in the `{set}_{8 hex}` form (a VM attached by hand) may be long: past
+        // ID_FLOOR_CAP it is cut here and read whole in the details.
+        let widest = rows.iter().map(|row| short_id(row).chars().count()).max().unwrap_or(0);
+        let model = rows.iter().map(|row| model_word(row.latest_model_applied).len()).max().unwrap_or(0);
+        vec![(0, widest.min(ID_FLOOR_CAP) as u16), (4, model as u16)]
+    }
+
     fn cells(&self, ctx: &RowCtx<'_>) -> Vec<Span<'static>> {
         let theme = ctx.theme;
         vec![
-            plain(self.instance_id.clone()),
+            plain(short_id(self).to_string()),
             plain(self.computer_name.clone().unwrap_or_else(|| "-".into())),
             styled(self.provisioning_state.as_str(), theme, provisioning_tone(&self.provisioning_state)),
             styled(self.power_state.as_str(), theme, power_tone(&self.power_state)),
-            if self.latest_model_applied {
-                styled("latest", theme, Tone::Good)
-            } else {
-                styled("OLD", theme, Tone::Warn)
+            styled(
+                model_word(self.latest_model_applied),
+                theme,
+                match self.latest_model_applied {
+                    Some(true) => Tone::Good,
+                    Some(false) => Tone::Warn,
+                    None => Tone::Muted,
+                },
+            ),
+            match self.protected_from_scale_in {
+                Some(true) => styled("protected", theme, Tone::Busy),
+                Some(false) => plain("-"),
+                None => styled("unknown", theme, Tone::Muted),
             },
-            if self.protected_from_scale_in { styled("protected", theme, Tone::Busy) } else { plain("-") },
             match ctx.model.links.targets_on(self) {
                 Some(names) => plain(names),
                 None => styled("-", theme, Tone::Muted),
@@ -67,8 +123,8 @@ impl PaneRow for Instance {
             1 => self.computer_name.clone().unwrap_or_default().to_lowercase(),
             2 => self.provisioning_state.as_str().to_lowercase(),
             3 => self.power_state.as_str().to_string(),
-            4 => self.latest_model_applied.to_string(),
-            5 => (!self.protected_from_scale_in).to_string(),
+            4 => known_order(self.latest_model_applied).to_string(),
+            5 => known_order(self.protected_from_scale_in.map(|p| !p)).to_string(),
             6 => String::new(),
             _ => format!("{}/{}", self.scale_set.name, padded_number(&self.instance_id)),
         }
@@ -81,7 +137,11 @@ impl PaneRow for Instance {
             self.computer_name.as_deref().unwrap_or(""),
             self.provisioning_state,
             self.power_state,
-            if self.protected_from_scale_in { "protected" } else { "" },
+            match self.protected_from_scale_in {
+                Some(true) => "protected",
+                Some(false) => "",
+                None => "unknown",
+            },
             self.scale_set.name
         )
     }
@@ -99,14 +159,44 @@ impl PaneRow for Instance {
             format!("computer name {}", self.computer_name.as_deref().unwrap_or("-")),
             format!("provisioning  {}", self.provisioning_state),
             format!("power         {}", self.power_state),
-            format!("latest model  {}", if self.latest_model_applied { "yes" } else { "no" }),
+            format!(
+                "latest model  {}",
+                match self.latest_model_applied {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "unknown (not reported for this VM)",
+                }
+            ),
             format!(
                 "protected     {}",
-                if self.protected_from_scale_in { "yes (scale-in skips it)" } else { "no" }
+                match self.protected_from_scale_in {
+                    Some(true) => "yes (scale-in skips it)",
+                    Some(false) => "no",
+                    None => "unknown (a Flexible set's VM carries no protection policy)",
+                }
             ),
             String::new(),
         ];
         lines.extend(json_lines(self));
         (format!("Instance {} of {}", self.instance_id, self.scale_set.name), lines)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_id;
+    use crate::reconcile::testkit::vm;
+
+    #[test]
+    fn a_flexible_vm_shows_the_part_after_its_sets_name() {
+        let mut flexible = vm("vmss-flex", 0);
+        flexible.instance_id = "VMSS-Flex_0a1b2c3d".into();
+        assert_eq!(short_id(&flexible), "0a1b2c3d", "the set's name in any case");
+        assert_eq!(short_id(&vm("vmss-flex", 7)), "7", "a Uniform id as it is");
+        let mut other = vm("vmss-flex", 0);
+        other.instance_id = "attached-vm".into();
+        assert_eq!(short_id(&other), "attached-vm", "a VM named otherwise keeps its whole name");
+        other.instance_id = "vmss-flex_".into();
+        assert_eq!(short_id(&other), "vmss-flex_", "never an empty id");
     }
 }

@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 /// A table column: as wide as `max` when there is room; narrower down to `min` when there is not,
 /// the highest `shrink` giving way first (names have 0: they shrink last); a `flex` column takes
 /// what is left over beyond its `max`.
+#[derive(Debug, Clone, Copy)]
 pub struct Column {
     pub title: &'static str,
     pub min: u16,
@@ -36,6 +37,22 @@ impl Column {
     pub const fn flex(self) -> Column {
         Column { flex: true, ..self }
     }
+
+    /// At least `floor` wide, so a cell that would be ambiguous cut short is never cut.
+    pub fn at_least(self, floor: u16) -> Column {
+        Column { min: self.min.max(floor), max: self.max.max(floor), ..self }
+    }
+}
+
+/// A pane's columns, each widened to the floor its rows ask for.
+pub fn floored_columns<T: PaneRow>(rows: &[T]) -> Vec<Column> {
+    let mut columns = T::columns().to_vec();
+    for (index, floor) in T::floors(rows) {
+        if let Some(column) = columns.get_mut(index) {
+            *column = column.at_least(floor);
+        }
+    }
+    columns
 }
 
 /// Column widths for `width` cells (one space between columns). Columns that cannot get even
@@ -91,6 +108,14 @@ pub trait PaneRow {
     fn columns() -> &'static [Column]
     where
         Self: Sized;
+    /// (column, width) pairs a column must not shrink below for these rows: an id cut short
+    /// could read as another's. Most panes have none.
+    fn floors(_rows: &[Self]) -> Vec<(usize, u16)>
+    where
+        Self: Sized,
+    {
+        Vec::new()
+    }
     /// One styled cell per column; each state is written as text as well as coloured.
     fn cells(&self, ctx: &RowCtx<'_>) -> Vec<Span<'static>>;
     /// Sorts ascending; numbers are padded so "10" sorts after "9".
@@ -145,7 +170,7 @@ pub fn render<T: PaneRow>(frame: &mut Frame<'_>, area: Rect, model: &ConsoleStat
     let theme = model.theme;
     let table = model.table(pane);
     let (good_at, error) = model.pane_status(pane);
-    let columns = T::columns();
+    let columns = &floored_columns(rows);
     let mut title = format!(" {} ({}", pane.title(), table.view.len());
     if table.view.len() != rows.len() {
         title.push_str(&format!(" of {}", rows.len()));

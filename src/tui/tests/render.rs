@@ -72,6 +72,22 @@ fn small_terminal_80x24() {
     insta::assert_snapshot!(screen(&draw(&model, 80, 24)));
 }
 
+/// Issue 16 with issue 15's column priorities: at 80 columns a Flexible VM's 8-hex id is never cut
+/// (the Uniform ids keep their narrow column), the computer name and target stay.
+#[test]
+fn flexible_ids_stay_whole_at_80_columns() {
+    let mut model = fixtures::model_with_flexible();
+    model.pane = PaneId::Instances;
+    model.size = (80, 24);
+    let text = screen(&draw(&model, 80, 24));
+    for id in ["0a1b2c3d", "4e5f6a7b", "8c9d0e1f"] {
+        assert!(text.contains(&format!("│{id} ")), "{id} whole in the ID column: {text}");
+    }
+    assert!(text.contains("flexweb0a1b2c") && text.contains("unknown"), "{text}");
+    assert!(text.contains("TARGET"), "issue 15's TARGET column stays: {text}");
+    insta::assert_snapshot!(text);
+}
+
 fn cell_with<'a>(
     terminal: &'a ratatui::Terminal<ratatui::backend::TestBackend>,
     text: &str,

@@ -158,6 +158,31 @@ fn the_scale_and_protect_dialogs_open_on_their_first_field_and_enter_alone_sends
     assert!(matches!(model.overlay, Overlay::None));
 }
 
+/// `p` on a Flexible set's VM opens the protect dialog as a refusal: the why (and the ARM lock to
+/// use instead) on screen, only Close, nothing ever sent.
+#[test]
+fn protect_on_a_flexible_vm_explains_why_not_and_sends_nothing() {
+    let mut model = fixtures::model_with_flexible();
+    model.pane = PaneId::Instances;
+    keys(&mut model, "/0a1b2c3d");
+    press(&mut model, KeyCode::Enter);
+    // The row the cursor was on is filtered out: the first move selects the one left.
+    press(&mut model, KeyCode::Down);
+    keys(&mut model, "p");
+    let Overlay::Protect(protect) = &model.overlay else { panic!("the protect dialog: {:?}", model.notice) };
+    assert_eq!(protect.instance_id, "vmss-flex_0a1b2c3d");
+    assert!(protect.refused.is_some());
+    let text = screen(&draw(&model, 80, 24));
+    assert!(text.contains("scale-in protection cannot be set") && text.contains("lock"), "{text}");
+    assert!(text.contains("[ Close ]") && !text.contains("Protect ]"), "nothing to confirm: {text}");
+    for key in [KeyCode::Tab, KeyCode::Char('x'), KeyCode::Right] {
+        assert!(press(&mut model, key).is_empty(), "{key:?} sends nothing");
+    }
+    assert!(press(&mut model, KeyCode::Enter).is_empty(), "Enter closes, sends nothing");
+    assert!(matches!(model.overlay, Overlay::None));
+    insta::assert_snapshot!(text);
+}
+
 #[test]
 fn protecting_needs_a_reason_and_sends_the_captured_instance() {
     let mut model = model();

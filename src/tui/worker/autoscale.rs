@@ -4,8 +4,7 @@
 
 use crate::autoscale::same_content;
 use crate::scaling::{AutoscaleOutcome, Scaling};
-use crate::tui::dialogs::autoscale::AutoscaleRequest;
-use crate::tui::messages::ScaleReport;
+use crate::tui::messages::{AutoscaleRequest, ScaleReport};
 
 pub async fn change(scaling: &Result<Scaling, String>, request: Box<AutoscaleRequest>) -> ScaleReport {
     let outcome = async {

@@ -13,14 +13,13 @@ pub use crate::executor::{ActionReport, ExecEvent};
 use crate::inventory::Collector;
 use crate::journal::Outcome;
 use crate::model::PlannedAction;
-use crate::reconcile::{self, History, Inventory};
+use crate::reconcile::{self, History, MatchedSnapshot};
 use crate::sim::{EventAction, FaultSpec, RunningSim};
 use crate::snapshot::Snapshot;
 use crate::tui::messages::{DemoEvent, Refresh, Request, ScaleJob, WorkerEvent};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use time::OffsetDateTime;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 /// Runs approved actions. The product's executor implements it; it re-validates every action
@@ -147,7 +146,8 @@ async fn run(
     nodes.announce_pending();
     let mut worker = Worker { setup, history, events, done_tx, refreshing: false };
     // The doctor reads extra resources: once at startup and on `:doctor`, never per refresh.
-    scale::spawn(&worker.setup.profile, ScaleJob::Doctor, &worker.events);
+    let clock = worker.setup.collector.clock().clone();
+    scale::spawn(&worker.setup.profile, &clock, ScaleJob::Doctor, &worker.events);
     // What an earlier run left unfinished is settled before anything else runs here.
     let (approvals, events) = (worker.setup.approvals.clone(), worker.events.clone());
     tokio::spawn(async move {
@@ -169,7 +169,7 @@ async fn run(
                 None | Some(Request::Shutdown) => break,
                 Some(Request::Refresh) => worker.start_refresh(),
                 Some(Request::Node(request)) => nodes.handle(request),
-                Some(Request::Scale(job)) => scale::spawn(&worker.setup.profile, job, &worker.events),
+                Some(Request::Scale(job)) => scale::spawn(&worker.setup.profile, &clock, job, &worker.events),
                 Some(Request::Demo(event)) => {
                     worker.demo(event);
                     worker.start_refresh();
@@ -205,7 +205,7 @@ impl Worker {
             return;
         }
         self.refreshing = true;
-        let _ = self.events.send(WorkerEvent::RefreshStarted { at: OffsetDateTime::now_utc() });
+        let _ = self.events.send(WorkerEvent::RefreshStarted { at: self.setup.collector.clock().now() });
         let collector = self.setup.collector.clone();
         let done = self.done_tx.clone();
         tokio::spawn(async move {
@@ -215,12 +215,12 @@ impl Worker {
 
     fn finish_refresh(&mut self, snapshot: Snapshot) {
         self.refreshing = false;
-        let now = OffsetDateTime::now_utc();
+        let now = self.setup.collector.clock().now();
         let profile = &self.setup.profile;
         let plan = {
-            let inventory = Inventory::new(&snapshot, profile);
-            self.history.observe(&inventory);
-            reconcile::plan_inventory(&inventory, &self.history, now, profile)
+            let matched = MatchedSnapshot::new(&snapshot, profile);
+            self.history.observe(&matched);
+            reconcile::plan_matched(&matched, &self.history, now, profile)
         };
         if let Some(path) = &self.setup.history_file {
             if let Err(err) = reconcile::save_history(path, &self.history) {

@@ -2,27 +2,30 @@
 //! operation ends, and the refresh loop must keep running meanwhile so the console can follow the
 //! scale event) and reports back with one message.
 
+use crate::clock::Clock;
 use crate::config::Profile;
 use crate::doctor;
 use crate::journal::{self, Journal};
 use crate::model::ScaleChange;
 use crate::scaling::{cooldown_history, Conflict, Proposal, ScaleOutcome, Scaling};
 use crate::tui::messages::{FindingsReport, ProtectRequest, ScaleJob, ScaleReport, WorkerEvent};
-use time::OffsetDateTime;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// Start `job` on its own task; its report arrives as `WorkerEvent::Scale`.
-pub fn spawn(profile: &Profile, job: ScaleJob, events: &UnboundedSender<WorkerEvent>) {
+pub fn spawn(profile: &Profile, clock: &Clock, job: ScaleJob, events: &UnboundedSender<WorkerEvent>) {
     let profile = profile.clone();
+    let clock = clock.clone();
     let events = events.clone();
     tokio::spawn(async move {
         let report = match job {
-            ScaleJob::Scale { profile_name, shown } => scale(&profile_name, &profile, &shown).await,
-            ScaleJob::Protect { profile_name, request } => protect(&profile_name, &profile, request).await,
-            ScaleJob::Autoscale { profile_name, request } => {
-                super::autoscale::change(&scaling(&profile_name, &profile), request).await
+            ScaleJob::Scale { profile_name, shown } => scale(&profile_name, &profile, &clock, &shown).await,
+            ScaleJob::Protect { profile_name, request } => {
+                protect(&profile_name, &profile, &clock, request).await
             }
-            ScaleJob::Doctor => ScaleReport::Findings(gather_findings(&profile).await),
+            ScaleJob::Autoscale { profile_name, request } => {
+                super::autoscale::change(&scaling(&profile_name, &profile, &clock), request).await
+            }
+            ScaleJob::Doctor => ScaleReport::Findings(gather_findings(&profile, &clock).await),
         };
         let _ = events.send(WorkerEvent::Scale(report));
         // After a change (and with the startup doctor run): the cooldown counts it now.
@@ -44,16 +47,16 @@ pub fn journal_history() -> Option<Vec<ScaleChange>> {
     }
 }
 
-pub(super) fn scaling(profile_name: &str, profile: &Profile) -> Result<Scaling, String> {
+pub(super) fn scaling(profile_name: &str, profile: &Profile, clock: &Clock) -> Result<Scaling, String> {
     let path = journal::default_path().ok_or("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
     let journal = Journal::open(&path).map_err(|err| err.to_string())?;
-    Ok(Scaling::new(profile_name, profile.clone(), journal))
+    Ok(Scaling::new(profile_name, profile.clone(), journal).with_clock(clock.clone()))
 }
 
-async fn scale(profile_name: &str, profile: &Profile, shown: &Proposal) -> ScaleReport {
+async fn scale(profile_name: &str, profile: &Profile, clock: &Clock, shown: &Proposal) -> ScaleReport {
     let scale_set = shown.key().name.clone();
     let outcome = async {
-        let scaling = scaling(profile_name, profile)?;
+        let scaling = scaling(profile_name, profile, clock)?;
         let request = &shown.request;
         let fresh = scaling
             .prepare(&request.scale_set, request.new_capacity, &request.reason, request.force)
@@ -72,11 +75,16 @@ async fn scale(profile_name: &str, profile: &Profile, shown: &Proposal) -> Scale
     ScaleReport::Scaled { scale_set, outcome }
 }
 
-async fn protect(profile_name: &str, profile: &Profile, request: ProtectRequest) -> ScaleReport {
+async fn protect(
+    profile_name: &str,
+    profile: &Profile,
+    clock: &Clock,
+    request: ProtectRequest,
+) -> ScaleReport {
     let verb = if request.protect { "protect" } else { "unprotect" };
     let what = format!("{verb} instance {} of {}", request.instance_id, request.scale_set.name);
     let outcome = async {
-        let scaling = scaling(profile_name, profile)?;
+        let scaling = scaling(profile_name, profile, clock)?;
         let proposal = scaling
             .prepare_protect(&request.scale_set, &request.instance_id, request.protect, &request.reason)
             .await
@@ -88,9 +96,9 @@ async fn protect(profile_name: &str, profile: &Profile, request: ProtectRequest)
     ScaleReport::Protected { what, outcome }
 }
 
-async fn gather_findings(profile: &Profile) -> FindingsReport {
+async fn gather_findings(profile: &Profile, clock: &Clock) -> FindingsReport {
     let mut input = doctor::gather(profile).await;
-    let now = OffsetDateTime::now_utc();
+    let now = clock.now();
     // The console is a reconcile while it runs: it observes every refresh and proposes the deletes.
     input.last_reconcile = Some(now);
     let findings = doctor::check(&input, profile, now);

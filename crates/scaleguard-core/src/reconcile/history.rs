@@ -1,0 +1,360 @@
+//! What earlier refreshes saw, kept between runs (a headless runbook persists it as JSON).
+//!
+//! Only listings proven complete are evidence of absence (`MatchedSnapshot::absence_doubt`): a failed,
+//! unproven (set not settled, short, repeated entries) listing of any configured scale set, a VM
+//! of unreadable name on the target's set, a listed VM without a target (for a target never
+//! matched), or a failed target listing neither extends nor breaks a streak. A listing in which
+//! the target's VM is present ends the streak: a VM its name matches, or the VM it was last
+//! matched to (by vmId, else instance id), whatever that VM is called now. Evidence is tied to
+//! the VM's vmId as well as its instance id, because Azure may hand an instance id to a new VM.
+
+use super::matched::MatchedSnapshot;
+use crate::completeness::{canonical_instance_id, canonical_vm_id};
+use crate::matching::InstanceRef;
+use crate::model::{Instance, OrchestrationMode, ScaleSetKey};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use time::{Duration, OffsetDateTime};
+
+/// Records not refreshed for this long are dropped, so the history stays bounded even when a
+/// listing fails for days.
+pub const FORGET_AFTER: Duration = Duration::days(2);
+
+/// A VM as it was last seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VmSighting {
+    pub scale_set: ScaleSetKey,
+    pub instance_id: String,
+    pub vm_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub seen_at: OffsetDateTime,
+}
+
+impl VmSighting {
+    fn of(found: &InstanceRef, at: OffsetDateTime) -> Self {
+        Self {
+            scale_set: found.scale_set.clone(),
+            instance_id: found.instance_id.clone(),
+            vm_id: found.vm_id.clone(),
+            seen_at: at,
+        }
+    }
+
+    /// Same VM? Same set and instance id (as numbers), and the same vmId (a GUID, compared
+    /// case-insensitively) when both are known.
+    pub fn is_same_vm(&self, found: &InstanceRef) -> bool {
+        let same_vm_id = match (&self.vm_id, &found.vm_id) {
+            (Some(before), Some(now)) => before.eq_ignore_ascii_case(now),
+            _ => true,
+        };
+        self.scale_set == found.scale_set
+            && canonical_instance_id(&self.instance_id) == canonical_instance_id(&found.instance_id)
+            && same_vm_id
+    }
+}
+
+/// Consecutive complete listings in which a target's VM was missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbsenceStreak {
+    pub listings: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub first: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub latest: OffsetDateTime,
+}
+
+impl AbsenceStreak {
+    pub fn span_secs(&self) -> u64 {
+        super::text::secs_between(self.first, self.latest)
+    }
+}
+
+/// Everything remembered about one in-scope target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetRecord {
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_listed: OffsetDateTime,
+    /// The VM it was last matched to.
+    pub last_vm: Option<VmSighting>,
+    /// The VM before `last_vm`, when the target's name came to match a different VM (reused id).
+    pub replaced_vm: Option<VmSighting>,
+    pub absence: Option<AbsenceStreak>,
+}
+
+/// When a VM was first seen (keyed by vmId, else set and instance id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VmRecord {
+    pub scale_set: ScaleSetKey,
+    pub instance_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub first_seen: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen: OffsetDateTime,
+}
+
+/// Since when a scale set has not been steady, and the orchestration mode it was listed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetRecord {
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub unsteady_since: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_listed: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<OrchestrationMode>,
+    /// The last time a listing found the set in another mode than the one before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode_change: Option<ModeChange>,
+}
+
+/// A configured scale set listed in another orchestration mode than before. Azure cannot switch a
+/// set's mode: the set was deleted and created again under the same name, or the profile points
+/// at another set. The evidence gathered on the old set says nothing about the new one, so it is
+/// dropped: absence counting for the set's targets starts again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModeChange {
+    pub from: OrchestrationMode,
+    pub to: OrchestrationMode,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// A last observation this much newer than a refresh was recorded by a clock that ran ahead (or
+/// this one runs behind); anything closer is a replayed or racing refresh, ignored as such.
+pub const CLOCK_SKEW_TOLERANCE: Duration = Duration::minutes(2);
+
+/// The history's last observation lay in this refresh's future: its future-dated evidence was
+/// discarded (shown as a note by the plan of that refresh).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockSkew {
+    pub recorded: OffsetDateTime,
+    pub observed: OffsetDateTime,
+}
+
+/// Observation history across refreshes. Pure: `observe` is fed snapshots, nothing else.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    /// Set by the `observe` that found the history dated in its future; never persisted.
+    #[serde(skip)]
+    pub clock_skew: Option<ClockSkew>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub last_observed_at: Option<OffsetDateTime>,
+    /// By target id.
+    #[serde(default)]
+    pub targets: BTreeMap<String, TargetRecord>,
+    /// By `vm_key`.
+    #[serde(default)]
+    pub vms: BTreeMap<String, VmRecord>,
+    /// By `text::set_id`.
+    #[serde(default)]
+    pub scale_sets: BTreeMap<String, SetRecord>,
+}
+
+/// The key a VM's sighting is filed under: its vmId (in one spelling), so a reused instance id
+/// starts afresh.
+pub fn vm_key(instance: &Instance) -> String {
+    match &instance.vm_id {
+        Some(vm_id) => format!("vm:{}", canonical_vm_id(vm_id)),
+        None => format!("instance:{}:{}", super::text::set_id(&instance.scale_set), instance.instance_id),
+    }
+}
+
+impl History {
+    pub fn target(&self, target_id: &str) -> Option<&TargetRecord> {
+        self.targets.get(target_id)
+    }
+
+    pub fn vm(&self, instance: &Instance) -> Option<&VmRecord> {
+        self.vms.get(&vm_key(instance))
+    }
+
+    pub fn set(&self, key: &ScaleSetKey) -> Option<&SetRecord> {
+        self.scale_sets.get(&super::text::set_id(key))
+    }
+
+    /// `observe` for a caller without a `MatchedSnapshot` at hand (matching runs here).
+    pub fn observe_snapshot(
+        &mut self,
+        snapshot: &crate::snapshot::Snapshot,
+        profile: &crate::config::Profile,
+    ) {
+        self.observe(&MatchedSnapshot::new(snapshot, profile));
+    }
+
+    /// Record what one refresh saw. A snapshot not newer than the last one observed is ignored, so
+    /// replaying a refresh can never add a listing to a streak; but a last observation more than
+    /// `CLOCK_SKEW_TOLERANCE` in the snapshot's future would freeze the evidence for as long as the
+    /// clocks disagree, so it is taken for a clock error: the future-dated evidence is dropped
+    /// (`clock_skew` says so) and counting starts again from this refresh.
+    pub fn observe(&mut self, matched: &MatchedSnapshot<'_>) {
+        let at = matched.snapshot.taken_at;
+        match self.last_observed_at {
+            Some(last) if last - at > CLOCK_SKEW_TOLERANCE => {
+                self.discard_after(at);
+                self.clock_skew = Some(ClockSkew { recorded: last, observed: at });
+            }
+            Some(last) if at <= last => return,
+            _ => {}
+        }
+        self.last_observed_at = Some(at);
+        self.observe_sets(matched, at);
+        self.observe_targets(matched, at);
+        self.forget_stale(at);
+    }
+
+    fn observe_sets(&mut self, matched: &MatchedSnapshot<'_>, at: OffsetDateTime) {
+        let mut switched: Vec<&ScaleSetKey> = Vec::new();
+        for set in &matched.sets {
+            let (Ok(listing), Some(progress), Some(verdict)) = (set.listing, set.progress, &set.completeness)
+            else {
+                continue;
+            };
+            let record = self.scale_sets.entry(super::text::set_id(set.key)).or_insert(SetRecord {
+                unsteady_since: None,
+                last_listed: at,
+                mode: None,
+                mode_change: None,
+            });
+            record.last_listed = at;
+            let mode = listing.state.orchestration_mode;
+            if let Some(before) = record.mode.filter(|before| *before != mode) {
+                record.mode_change = Some(ModeChange { from: before, to: mode, at });
+                switched.push(set.key);
+            }
+            record.mode = Some(mode);
+            if switched.last() == Some(&set.key) {
+                // First-seen times of the old set's VMs are no one's now.
+                self.vms.retain(|_, vm| &vm.scale_set != set.key);
+            }
+            record.unsteady_since =
+                if progress.is_steady() { None } else { record.unsteady_since.or(Some(at)) };
+
+            // A listing not proven complete is not believed: it must not wipe first-seen times.
+            let keys: Vec<String> = listing.instances.iter().map(vm_key).collect();
+            if verdict.is_proven() {
+                let listed: HashSet<&str> = keys.iter().map(String::as_str).collect();
+                self.vms.retain(|key, vm| &vm.scale_set != set.key || listed.contains(key.as_str()));
+            }
+            for (instance, key) in listing.instances.iter().zip(keys) {
+                match self.vms.get_mut(&key) {
+                    Some(vm) => vm.last_seen = at,
+                    None => {
+                        let first = VmRecord {
+                            scale_set: instance.scale_set.clone(),
+                            instance_id: instance.instance_id.clone(),
+                            first_seen: at,
+                            last_seen: at,
+                        };
+                        self.vms.insert(key, first);
+                    }
+                }
+            }
+        }
+        // The old set's evidence proves nothing about the new one: counting starts again.
+        for target in self.targets.values_mut().filter(|_| !switched.is_empty()) {
+            // A target never matched may have run on any set, the switched one among them.
+            if target.last_vm.as_ref().is_none_or(|vm| switched.contains(&&vm.scale_set)) {
+                target.absence = None;
+            }
+        }
+    }
+
+    fn observe_targets(&mut self, matched: &MatchedSnapshot<'_>, at: OffsetDateTime) {
+        if !matched.target_listing_ok() {
+            return;
+        }
+        let listed: HashSet<&str> = matched.targets.iter().map(|t| t.id.as_str()).collect();
+        // A target gone from a successful listing was deleted: its evidence has served.
+        self.targets.retain(|id, _| listed.contains(id.as_str()));
+        for target in matched.targets.iter() {
+            // get_mut first: at 10,000 targets, cloning every id for `entry` shows in the profile.
+            if !self.targets.contains_key(&target.id) {
+                let record = TargetRecord {
+                    name: target.name.clone(),
+                    last_listed: at,
+                    last_vm: None,
+                    replaced_vm: None,
+                    absence: None,
+                };
+                self.targets.insert(target.id.clone(), record);
+            }
+            let Some(record) = self.targets.get_mut(&target.id) else { continue };
+            record.name.clone_from(&target.name);
+            record.last_listed = at;
+            match matched.matching.instance_of(&target.id) {
+                Some(found) => {
+                    match record.last_vm.as_mut() {
+                        Some(last) if last.is_same_vm(found) => {
+                            last.seen_at = at;
+                            if last.vm_id.is_none() {
+                                last.vm_id.clone_from(&found.vm_id);
+                            }
+                        }
+                        _ => {
+                            // A different VM under the target's name: remember the old one.
+                            if let Some(before) = record.last_vm.replace(VmSighting::of(found, at)) {
+                                record.replaced_vm = Some(before);
+                            }
+                        }
+                    }
+                    record.absence = None;
+                }
+                // The VM it was matched to is still listed, though its name no longer matches
+                // (renamed, or matched by another setting): that VM is present.
+                None if record.last_vm.as_ref().is_some_and(|vm| matched.listed_vm(vm).is_some()) => {
+                    if let Some(last) = record.last_vm.as_mut() {
+                        last.seen_at = at;
+                    }
+                    record.absence = None;
+                }
+                None => {
+                    let last_set = record.last_vm.as_ref().map(|vm| &vm.scale_set);
+                    // Not evidence either way (an unproven listing, an unreadable name, a VM
+                    // without target for a target never matched): the streak stands as it was.
+                    if matched.absence_doubt(last_set).is_none() {
+                        let streak = record.absence.get_or_insert(AbsenceStreak {
+                            listings: 0,
+                            first: at,
+                            latest: at,
+                        });
+                        streak.listings = streak.listings.saturating_add(1);
+                        streak.latest = at;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Nothing recorded after `at` is believed: absence streaks reaching past it are dropped (no
+    /// evidence is granted by a wrong clock) and later sightings are moved back to `at`.
+    fn discard_after(&mut self, at: OffsetDateTime) {
+        let clamp = |time: &mut OffsetDateTime| *time = (*time).min(at);
+        for target in self.targets.values_mut() {
+            clamp(&mut target.last_listed);
+            for vm in [&mut target.last_vm, &mut target.replaced_vm].into_iter().flatten() {
+                clamp(&mut vm.seen_at);
+            }
+            if target.absence.as_ref().is_some_and(|streak| streak.latest > at) {
+                target.absence = None;
+            }
+        }
+        for vm in self.vms.values_mut() {
+            clamp(&mut vm.first_seen);
+            clamp(&mut vm.last_seen);
+        }
+        for set in self.scale_sets.values_mut() {
+            clamp(&mut set.last_listed);
+            if let Some(since) = set.unsteady_since.as_mut() {
+                clamp(since);
+            }
+        }
+        self.last_observed_at = None;
+    }
+
+    fn forget_stale(&mut self, at: OffsetDateTime) {
+        let fresh = |seen: OffsetDateTime| at - seen <= FORGET_AFTER;
+        self.targets.retain(|_, t| fresh(t.last_listed));
+        self.vms.retain(|_, v| fresh(v.last_seen));
+        self.scale_sets.retain(|_, s| fresh(s.last_listed));
+    }
+}

@@ -1,0 +1,295 @@
+//! One snapshot, read once for every rule: in-scope targets, the VM each one runs on, and how far
+//! along each scale set is. Building it is the only place matching runs.
+
+use super::history::VmSighting;
+use crate::completeness::{self, canonical_instance_id, canonical_vm_id, Completeness};
+use crate::config::Profile;
+use crate::matching::{has_match_name, match_targets, InstanceRef, Matching};
+use crate::model::{Instance, ProvisioningState, ScaleSetKey, Target};
+use crate::snapshot::{ReadFailure, ScaleSetListing, Snapshot};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+/// How far a listed scale set is from steady.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetProgress {
+    pub capacity: u32,
+    /// Instances listed, whatever their state.
+    pub listed: u32,
+    pub succeeded: u32,
+    /// Instances in a non-final provisioning state (Creating, Updating, Deleting, anything unknown).
+    pub in_progress: u32,
+    /// The scale set's own provisioningState is final.
+    pub set_final: bool,
+    /// An instance id, vmId or computer name is listed twice: the counts above may hide a
+    /// missing VM.
+    pub repeated: bool,
+    /// The set changed while its VMs were listed: the counts may be of a set that is gone.
+    pub changed: bool,
+}
+
+impl SetProgress {
+    /// The counts of `listing`, whose `completeness::judge` verdict is `verdict`.
+    pub fn of(listing: &ScaleSetListing, verdict: &Completeness) -> Self {
+        let count = |keep: fn(&Instance) -> bool| {
+            u32::try_from(listing.instances.iter().filter(|i| keep(i)).count()).unwrap_or(u32::MAX)
+        };
+        Self {
+            capacity: listing.state.capacity,
+            listed: count(|_| true),
+            succeeded: count(|i| i.provisioning_state == ProvisioningState::Succeeded),
+            in_progress: count(|i| !i.provisioning_state.is_final()),
+            set_final: listing.state.provisioning_state.is_final(),
+            repeated: verdict.has_repeats(),
+            changed: verdict.changed_while_listed(),
+        }
+    }
+
+    /// More VMs than asked for: overprovisioning extras that Azure has yet to remove.
+    pub fn extras(&self) -> u32 {
+        self.listed.saturating_sub(self.capacity)
+    }
+
+    /// Nothing left to settle: the only state in which deploying to the set is safe. A listing
+    /// with repeated entries is never steady: a repeat can stand in for a VM still being created.
+    pub fn is_steady(&self) -> bool {
+        self.set_final
+            && !self.repeated
+            && !self.changed
+            && self.in_progress == 0
+            && self.succeeded >= self.capacity
+            && self.extras() == 0
+    }
+
+    /// An empty listing of a set that says it has VMs is not believed (invariant 2).
+    pub fn is_implausibly_empty(&self) -> bool {
+        self.listed == 0 && self.capacity > 0
+    }
+}
+
+/// One configured scale set as this snapshot saw it.
+#[derive(Debug)]
+pub struct SetView<'a> {
+    pub key: &'a ScaleSetKey,
+    pub listing: Result<&'a ScaleSetListing, &'a ReadFailure>,
+    /// None when the listing failed.
+    pub progress: Option<SetProgress>,
+    /// Is the listing proven complete (`completeness::judge`)? None when it failed.
+    pub completeness: Option<Completeness>,
+    /// Listed VMs whose match name cannot be read: any unmatched target of the set may run on one.
+    pub unnamed: Vec<&'a Instance>,
+    /// Listed VMs no target matched (empty when the target listing failed): a target never
+    /// matched to a VM may be one of these under a name not seen.
+    pub untargeted: Vec<&'a Instance>,
+    by_instance_id: HashMap<&'a str, &'a Instance>,
+    /// By canonical vmId, then by canonical instance id: how a VM seen before is found again.
+    by_vm_id: HashMap<String, &'a Instance>,
+    by_canonical_id: HashMap<String, &'a Instance>,
+}
+
+impl<'a> SetView<'a> {
+    pub fn instance(&self, instance_id: &str) -> Option<&'a Instance> {
+        self.by_instance_id.get(instance_id).copied()
+    }
+
+    /// The listed VM a sighting on this set was of: the same vmId; without a vmId on either
+    /// side, the same instance id. A VM with another vmId under the instance id is another VM.
+    pub fn find(&self, sighting: &VmSighting) -> Option<&'a Instance> {
+        if let Some(found) = sighting.vm_id.as_deref().and_then(|id| self.by_vm_id.get(&canonical_vm_id(id)))
+        {
+            return Some(found);
+        }
+        let found = self.by_canonical_id.get(&canonical_instance_id(&sighting.instance_id))?;
+        (sighting.vm_id.is_none() || found.vm_id.is_none()).then_some(*found)
+    }
+
+    pub fn instances(&self) -> &'a [Instance] {
+        self.listing.map(|l| l.instances.as_slice()).unwrap_or(&[])
+    }
+}
+
+/// A snapshot with matching done, shared by `History::observe`, `plan` and `still_valid`.
+#[derive(Debug)]
+pub struct MatchedSnapshot<'a> {
+    pub snapshot: &'a Snapshot,
+    /// Targets carrying all configured roles; empty when the target listing failed.
+    pub targets: Cow<'a, [Target]>,
+    pub sets: Vec<SetView<'a>>,
+    pub matching: Matching,
+}
+
+impl<'a> MatchedSnapshot<'a> {
+    pub fn new(snapshot: &'a Snapshot, profile: &Profile) -> Self {
+        let roles = &profile.octopus.roles;
+        // The snapshot promises all-of roles already; checking again costs little and keeps a
+        // loose server filter from ever putting a foreign machine up for deletion.
+        let targets: Cow<'a, [Target]> = match &snapshot.targets {
+            Ok(all) if all.iter().all(|t| t.has_all_roles(roles)) => Cow::Borrowed(all.as_slice()),
+            Ok(all) => Cow::Owned(all.iter().filter(|t| t.has_all_roles(roles)).cloned().collect()),
+            Err(_) => Cow::Borrowed(&[]),
+        };
+        let sets: Vec<SetView<'a>> = snapshot
+            .scale_sets
+            .iter()
+            .map(|observation| {
+                let listing = observation.listing.as_ref();
+                let by_instance_id = listing
+                    .map(|l| l.instances.iter().map(|i| (i.instance_id.as_str(), i)).collect())
+                    .unwrap_or_default();
+                let unnamed = listing
+                    .map(|l| {
+                        l.instances.iter().filter(|i| !has_match_name(i, observation.match_by)).collect()
+                    })
+                    .unwrap_or_default();
+                let completeness = listing.ok().map(completeness::judge);
+                let instances = listing.map(|l| l.instances.as_slice()).unwrap_or_default();
+                let by_vm_id = instances
+                    .iter()
+                    .filter_map(|i| i.vm_id.as_deref().map(|id| (canonical_vm_id(id), i)))
+                    .collect();
+                let by_canonical_id =
+                    instances.iter().map(|i| (canonical_instance_id(&i.instance_id), i)).collect();
+                SetView {
+                    key: &observation.key,
+                    listing,
+                    progress: listing.ok().zip(completeness.as_ref()).map(|(l, v)| SetProgress::of(l, v)),
+                    completeness,
+                    unnamed,
+                    untargeted: Vec::new(),
+                    by_instance_id,
+                    by_vm_id,
+                    by_canonical_id,
+                }
+            })
+            .collect();
+        let listed = snapshot
+            .scale_sets
+            .iter()
+            .filter_map(|s| s.listing.as_ref().ok().map(|l| (s.match_by, l.instances.as_slice())));
+        let matching = match_targets(listed, &targets);
+        let mut built = Self { snapshot, targets, sets, matching };
+        if built.target_listing_ok() {
+            for set in &mut built.sets {
+                let matched = &built.matching;
+                set.untargeted =
+                    set.instances().iter().filter(|i| matched.targets_on(i).is_empty()).collect();
+            }
+        }
+        built
+    }
+
+    /// The listed VM a target was last matched to, if it is still listed (whatever its name says
+    /// now: a VM renamed or matched by another setting is still that VM).
+    pub fn listed_vm(&self, sighting: &VmSighting) -> Option<&'a Instance> {
+        self.set(&sighting.scale_set)?.find(sighting)
+    }
+
+    pub fn target_listing_ok(&self) -> bool {
+        self.snapshot.targets.is_ok()
+    }
+
+    /// Why this snapshot proves nothing about the absence of a target's VM; None when it does.
+    /// `last_set` is the set the VM was last seen on (None: never matched). Evidence needs the
+    /// target listing and every configured set's listing, each proven complete (a target never
+    /// matched could be on any set), and no VM of unreadable name on the set(s) it could be on.
+    pub fn absence_doubt(&self, last_set: Option<&ScaleSetKey>) -> Option<AbsenceDoubt<'_>> {
+        if !self.target_listing_ok() {
+            return Some(AbsenceDoubt::TargetsFailed);
+        }
+        if self.sets.is_empty() {
+            return Some(AbsenceDoubt::NoScaleSet);
+        }
+        for set in &self.sets {
+            match &set.completeness {
+                None => return Some(AbsenceDoubt::ListingFailed(set.key)),
+                Some(verdict) if !verdict.is_proven() => {
+                    return Some(AbsenceDoubt::Unproven(set.key, verdict))
+                }
+                Some(_) => {}
+            }
+        }
+        let unnamed = self
+            .sets
+            .iter()
+            .filter(|s| last_set.is_none_or(|key| key == s.key))
+            .find(|s| !s.unnamed.is_empty())
+            .map(|s| AbsenceDoubt::Unnamed(s.key, s.unnamed.len()));
+        if unnamed.is_some() || last_set.is_some() {
+            return unnamed;
+        }
+        // A target never matched to a VM may run on any listed VM that has no target, under a
+        // name not seen (a host renamed in the guest, another `match` setting): held while any has.
+        self.sets
+            .iter()
+            .find(|s| !s.untargeted.is_empty())
+            .map(|s| AbsenceDoubt::Untargeted(s.key, &s.untargeted))
+    }
+
+    pub fn set(&self, key: &ScaleSetKey) -> Option<&SetView<'a>> {
+        self.sets.iter().find(|s| s.key == key)
+    }
+
+    /// The present VM a target runs on, from a listing that succeeded.
+    pub fn vm_of(&self, target_id: &str) -> Option<(&InstanceRef, &'a Instance)> {
+        let found = self.matching.instance_of(target_id)?;
+        let instance = self.set(&found.scale_set)?.instance(&found.instance_id)?;
+        Some((found, instance))
+    }
+
+    /// Is the set this key names listed and steady?
+    pub fn set_is_steady(&self, key: &ScaleSetKey) -> bool {
+        self.set(key).and_then(|s| s.progress).is_some_and(|p| p.is_steady())
+    }
+
+    /// Is the target's set (or, for a target never matched, any set) listed empty at capacity 0?
+    /// Then a delete is right but removes everything at once: it needs a confirmation (invariant 2).
+    pub fn listing_is_empty_at_capacity_zero(&self, key: Option<&ScaleSetKey>) -> bool {
+        let empty_zero = |s: &SetView<'_>| s.progress.is_some_and(|p| p.listed == 0 && p.capacity == 0);
+        match key.and_then(|k| self.set(k)) {
+            Some(set) => empty_zero(set),
+            // A target never matched to a known set: confirm when any set is empty at zero.
+            None => self.sets.iter().any(empty_zero),
+        }
+    }
+}
+
+/// Why a snapshot is no evidence that a target's VM is gone (`MatchedSnapshot::absence_doubt`).
+#[derive(Debug, Clone, Copy)]
+pub enum AbsenceDoubt<'i> {
+    TargetsFailed,
+    NoScaleSet,
+    ListingFailed(&'i ScaleSetKey),
+    Unproven(&'i ScaleSetKey, &'i Completeness),
+    /// The set lists this many VMs whose name cannot be read.
+    Unnamed(&'i ScaleSetKey, usize),
+    /// The set lists these VMs with no target (only said of a target never matched).
+    Untargeted(&'i ScaleSetKey, &'i [&'i Instance]),
+}
+
+impl fmt::Display for AbsenceDoubt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TargetsFailed => f.write_str("the target listing failed, so it proves nothing about absence"),
+            Self::NoScaleSet => f.write_str("no scale set is configured, so nothing proves a VM gone"),
+            Self::ListingFailed(key) => {
+                write!(f, "the listing of {key} failed, so the current listing proves nothing about absence")
+            }
+            Self::Unproven(key, verdict) => write!(
+                f,
+                "the current listing of {key} is not proven complete ({verdict}), so it proves nothing about absence"
+            ),
+            Self::Unnamed(key, count) => write!(
+                f,
+                "{key} lists {count} VM(s) whose computer name cannot be read; any of them may be this target's VM"
+            ),
+            Self::Untargeted(key, vms) => write!(
+                f,
+                "it was never matched to a VM, and {key} lists {} VM(s) with no target ({}): any of them may \
+                 be this target's VM under a name not seen",
+                vms.len(),
+                super::text::vm_names(vms)
+            ),
+        }
+    }
+}

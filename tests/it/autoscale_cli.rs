@@ -1,0 +1,290 @@
+//! Issue 17's "done when", against the real binary and the simulator's `autoscale` scenario
+//! (manual clock): Azure Autoscale setting `vmss-web-autoscale` holds the set (capacity 4) in its
+//! profile "default", 2..6; at 300 s ops@contoso.com scales it out to 9 in the portal and
+//! Autoscale scales it back.
+//!
+//! The binary decides with the simulator's clock (`--sim-clock`), which the tests move by hand.
+
+use scaleguard::journal::{read_all, JournalAction, Outcome, RecordKind};
+use scaleguard::sim::{self, EventAction, RequestHook, RunningSim, SimOptions};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const SET: &str = "vmss-web";
+
+struct Setup {
+    sim: RunningSim,
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Setup {
+    async fn new() -> Self {
+        Self::with_toml(|toml| toml).await
+    }
+
+    async fn with_toml(edit: impl FnOnce(String) -> String) -> Self {
+        let sim = sim::start(SimOptions::new("autoscale").manual_clock()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("sim.toml");
+        std::fs::write(&config, edit(sim.profile_toml())).unwrap();
+        Self { sim, dir, config }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_scaleguard"));
+        command
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--sim-clock")
+            .args(args)
+            .env("SCALEGUARD_DATA_DIR", self.dir.path().join("data"))
+            .env("USER", "bob")
+            .envs(self.sim.env())
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Run the binary while the simulated clock moves `step_secs` every 100 ms (a scale waits
+    /// for Azure's operation, which needs simulated time to pass).
+    async fn run_advancing(&self, args: &[&str], step_secs: u64) -> Output {
+        let mut command = self.command(args);
+        let child = tokio::task::spawn_blocking(move || command.output().expect("run scaleguard"));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !child.is_finished() {
+            assert!(Instant::now() < deadline, "scaleguard {args:?} did not finish");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            self.sim.advance(Duration::from_secs(step_secs)).unwrap();
+        }
+        child.await.unwrap()
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        self.run_advancing(args, 0).await
+    }
+
+    fn capacity(&self) -> u32 {
+        self.sim.with_world(|w| w.scale_sets[0].capacity)
+    }
+
+    fn advance_to(&self, secs: f64) {
+        let now = self.sim.sim_time();
+        assert!(now <= secs, "the simulated clock is already at {now} s, past {secs} s");
+        self.sim.advance(Duration::from_secs_f64(secs - now)).unwrap();
+    }
+
+    fn journal(&self) -> Vec<scaleguard::journal::Record> {
+        read_all(&self.dir.path().join("data").join("journal.jsonl")).unwrap().0
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn a_scale_outside_the_active_profile_is_refused_naming_the_setting_and_the_range() {
+    let setup = Setup::new().await;
+    let out = setup.run(&["scale", SET, "--capacity", "8", "--reason", "sale", "--yes"]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(
+            "Azure Autoscale setting vmss-web-autoscale would scale it back to 6 within about a minute: its profile \
+             \"default\" allows 2..6"
+        ),
+        "{stderr}"
+    );
+    assert!(stdout.contains("Autoscale    on · profile \"default\" 2..6 (default 4)"), "{stdout}");
+    assert_eq!(setup.sim.stats().get("arm.patch_scale_set"), 0, "nothing was sent");
+    assert_eq!(setup.capacity(), 4);
+}
+
+#[tokio::test]
+async fn a_scale_inside_the_active_profile_succeeds_with_the_warning() {
+    let setup = Setup::new().await;
+    let out = setup.run_advancing(&["scale", SET, "--capacity", "5", "--reason", "sale", "--yes"], 5).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
+    assert!(
+        stdout.contains(
+            "  ! Azure Autoscale setting vmss-web-autoscale is on (profile \"default\", 2..6): its rules may still move \
+             the capacity"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("done: capacity changed from 4 to 5"), "{stdout}");
+    assert_eq!(setup.capacity(), 5);
+}
+
+#[tokio::test]
+async fn raising_the_maximum_then_scaling_to_it_succeeds_and_stays() {
+    let setup = Setup::new().await;
+    let out =
+        setup.run(&["autoscale", SET, "--maximum", "8", "--reason", "Black Friday load test", "--yes"]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("Now          enabled, 2..6 (default 4)"), "{stdout}");
+    assert!(stdout.contains("After        enabled, 2..8 (default 4)"), "{stdout}");
+    assert!(
+        stdout.contains("done: Azure Autoscale setting vmss-web-autoscale is now enabled, 2..8 (default 4)"),
+        "{stdout}"
+    );
+    let stored =
+        setup.sim.with_world(|w| w.autoscale[0].resource["properties"]["profiles"][0]["capacity"].clone());
+    assert_eq!(stored, serde_json::json!({"minimum": "2", "maximum": "8", "default": "4"}));
+
+    let out = setup
+        .run_advancing(&["scale", SET, "--capacity", "8", "--reason", "Black Friday load test", "--yes"], 5)
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(setup.capacity(), 8);
+    let scaled_at = setup.sim.sim_time();
+    // At least two evaluations (every 30-60 s) before the scenario's own event at 300 s.
+    assert!(scaled_at + 120.0 < 290.0, "the scale took until {scaled_at} s");
+    setup.advance_to(290.0);
+    assert_eq!(setup.capacity(), 8, "Autoscale did not scale it back: 8 is within the new range");
+
+    let journal = setup.journal();
+    let change = journal
+        .iter()
+        .find(|r| r.kind == RecordKind::Result && matches!(r.action, JournalAction::Autoscale { .. }))
+        .expect("the autoscale change is journaled");
+    assert_eq!(change.outcome, Some(Outcome::Done));
+    assert_eq!(change.reason, "Black Friday load test");
+    let JournalAction::Autoscale { setting, concurrency, before, after, .. } = &change.action else {
+        unreachable!()
+    };
+    assert_eq!(setting, "vmss-web-autoscale");
+    assert_eq!((before.capacity.unwrap().maximum, after.capacity.unwrap().maximum), (6, 8));
+    assert!(
+        concurrency.contains("no ETag") && concurrency.contains("compared right before the PUT"),
+        "{concurrency}"
+    );
+}
+
+#[tokio::test]
+async fn the_cooldown_holds_after_a_change_by_someone_else_and_names_who() {
+    let setup = Setup::new().await;
+    setup.advance_to(300.0);
+    assert_eq!(setup.capacity(), 9, "ops@contoso.com scaled out in the portal");
+    setup.advance_to(400.0);
+    assert_eq!(setup.capacity(), 6, "Autoscale scaled it back");
+
+    let out = setup.run(&["scale", SET, "--capacity", "5", "--reason", "calm down", "--yes"]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let reasons: Vec<&str> = stderr.lines().filter(|l| l.starts_with("  - ")).collect();
+    assert_eq!(reasons.len(), 1, "only the cooldown: {stderr}");
+    assert!(
+        reasons[0].contains("by autoscale (setting vmss-web-autoscale); the cooldown ends in"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("ops@contoso.com via portal"),
+        "the proposal lists the portal change too: {stdout}"
+    );
+    assert!(setup.journal().is_empty(), "scaleguard changed nothing itself");
+}
+
+#[tokio::test]
+async fn an_autoscale_change_is_refused_with_every_reason_and_on_a_read_only_profile() {
+    let setup = Setup::new().await;
+    let out = setup.run(&["autoscale", SET, "--minimum", "7", "--maximum", "3", "--yes"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("a reason is required for an autoscale change"), "{stderr}");
+    assert!(stderr.contains("minimum 7, maximum 3, default 4 is not a valid range"), "{stderr}");
+    assert_eq!(setup.sim.stats().get("arm.put_autoscale_setting"), 0);
+
+    let read_only = Setup::with_toml(|toml| toml.replace("read_only = false", "read_only = true")).await;
+    let out = read_only.run(&["autoscale", SET, "--maximum", "8", "--reason", "r", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("is read-only (read_only = true)"), "{}", text(&out.stderr));
+    assert_eq!(read_only.sim.stats().get("arm.list_autoscale_settings"), 0, "refused before any read");
+}
+
+#[tokio::test]
+async fn a_setting_changed_between_the_read_and_the_write_is_not_overwritten() {
+    let setup = Setup::new().await;
+    // Someone edits the setting in the portal while the proposal is being made (right before
+    // the Activity Log read that follows the setting's).
+    setup.sim.before_next_request(RequestHook {
+        method: Some("GET".into()),
+        path_prefix:
+            "/subscriptions/7f3e2a10-5b1c-4d2e-9a8f-0c1d2e3f4a5b/providers/microsoft.insights/eventtypes"
+                .into(),
+        action: EventAction::EditAutoscale {
+            setting: "vmss-web-autoscale".into(),
+            profile: "default".into(),
+            minimum: None,
+            maximum: Some(5),
+            enabled: None,
+        },
+    });
+    let out = setup.run(&["autoscale", SET, "--maximum", "8", "--reason", "sale", "--yes"]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("changed since it was read (compared right before the write: it has no ETag)"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("Now:") && stdout.contains("Now          enabled, 2..5 (default 4)"), "{stdout}");
+    assert_eq!(setup.sim.stats().get("arm.put_autoscale_setting"), 0, "nothing was written");
+    let maximum = setup
+        .sim
+        .with_world(|w| w.autoscale[0].resource["properties"]["profiles"][0]["capacity"]["maximum"].clone());
+    assert_eq!(maximum, "5", "the portal's edit stands");
+}
+
+#[tokio::test]
+async fn inventory_json_gives_each_scale_set_its_autoscale_or_null() {
+    let setup = Setup::new().await;
+    let out = setup.run(&["inventory", "--format", "json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["scale_sets"][0]["autoscale"],
+        serde_json::json!({
+            "name": "vmss-web-autoscale",
+            "enabled": true,
+            "state": "on",
+            "active_profile": {"name": "default", "minimum": 2, "maximum": 6, "default": 4},
+            "next_change": "2027-11-26T05:00:00Z",
+            "why": null,
+        })
+    );
+    let table = setup.run(&["inventory"]).await;
+    assert!(text(&table.stdout).contains("on: default 2..6"), "{}", text(&table.stdout));
+
+    let steady = sim::start(SimOptions::new("steady").manual_clock()).await.unwrap();
+    let config = setup.dir.path().join("steady.toml");
+    std::fs::write(&config, steady.profile_toml()).unwrap();
+    let mut command = setup.command(&["inventory", "--format", "json"]);
+    command.arg("--config").arg(&config).envs(steady.env());
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["scale_sets"][0]["autoscale"], serde_json::Value::Null, "no setting targets it");
+}
+
+#[tokio::test]
+async fn doctor_warns_of_autoscale_scaling_in_with_no_reconcile_until_one_has_run() {
+    let setup = Setup::new().await;
+    let ids = |out: &Output| -> Vec<String> {
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("doctor JSON ({e}): {}\n{}", text(&out.stdout), text(&out.stderr)));
+        report["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_string()).collect()
+    };
+    let before = setup.run(&["doctor", "--format", "json"]).await;
+    assert!(ids(&before).contains(&"autoscale.scale-in-without-reconcile".to_string()), "{:?}", ids(&before));
+    let plan = setup.run(&["plan"]).await;
+    assert_ne!(plan.status.code(), Some(1), "{}", text(&plan.stderr));
+    let after = setup.run(&["doctor", "--format", "json"]).await;
+    assert!(
+        !ids(&after).iter().any(|id| id.starts_with("autoscale.")),
+        "a plan just observed the sets: {:?}",
+        ids(&after)
+    );
+}
