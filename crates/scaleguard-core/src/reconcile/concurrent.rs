@@ -189,6 +189,32 @@ mod tests {
     }
 
     #[test]
+    fn only_deployments_for_the_same_tenant_compete() {
+        let targets = ids(&["Machines-4"]);
+        let for_tenant = |id: &str, secs: i64, tenant: Option<&str>| Deployment {
+            tenant_id: tenant.map(str::to_string),
+            ..queued(id, secs, &["Machines-4"])
+        };
+        let ours = for_tenant("Deployments-9", 10, Some("Tenants-1"));
+        // Another tenant's (or an untenanted) deployment queued earlier is a different one.
+        let others = vec![
+            for_tenant("Deployments-2", 0, Some("Tenants-2")),
+            for_tenant("Deployments-3", 0, None),
+            ours.clone(),
+        ];
+        assert_eq!(arbitrate(&ours, &others, &targets), Arbitration::Keep);
+        // The same tenant's, from another machine: ours is cancelled while queued.
+        let mut same = others.clone();
+        same.push(for_tenant("Deployments-4", 5, Some("Tenants-1")));
+        match arbitrate(&ours, &same, &targets) {
+            Arbitration::CancelOurs { earlier, overlap } => {
+                assert_eq!((earlier.id.as_str(), overlap), ("Deployments-4", targets.clone()));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn a_deployment_that_already_left_the_queue_is_not_cancelled_halfway() {
         let targets = ids(&["Machines-4"]);
         let earlier = queued("Deployments-7", 0, &["Machines-4"]);
