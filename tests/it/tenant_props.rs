@@ -206,10 +206,10 @@ impl World {
             .project(self.project.clone())
             .build();
         let profile = testkit::profile();
-        let inventory = MatchedSnapshot::new(&snapshot, &profile);
+        let matched = MatchedSnapshot::new(&snapshot, &profile);
         let mut history = History::default();
-        history.observe(&inventory);
-        let plan = plan_matched(&inventory, &history, at(0), &profile);
+        history.observe(&matched);
+        let plan = plan_matched(&matched, &history, at(0), &profile);
         let mut proposed = BTreeSet::new();
         let mut queued = Vec::new();
         for action in &plan.actions {
