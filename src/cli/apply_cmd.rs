@@ -127,7 +127,9 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
             }
         };
         if show_progress {
-            println!("\nApplying {} change(s):", chosen.len());
+            let reach = crate::model::tenant_reach(&chosen)
+                .map_or(String::new(), |r| format!(" (deploys reach {r})"));
+            println!("\nApplying {} change(s){reach}:", chosen.len());
         }
         let reports = runtime.block_on(executor.run(&chosen, &args.reason, &mut history, &mut progress));
         save(&name, &history)?;

@@ -19,7 +19,19 @@ pub fn check(
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     for project in projects {
-        let subject = format!("project `{}`", project.name);
+        let subject = match &project.version_control {
+            None => format!("project `{}`", project.name),
+            Some(vc) => format!("project `{}` (settings in git, branch {})", project.name, vc.default_branch),
+        };
+        // A version-controlled project's settings are a file in its repository: a commit, not a
+        // change in the web portal or the API.
+        let fix = |portal: &str| match &project.version_control {
+            None => portal.to_string(),
+            Some(vc) => {
+                let setting = portal.strip_prefix("Project → Settings → ").unwrap_or(portal);
+                format!("commit this change to {} of {}: {setting}", vc.default_branch, vc.repository)
+            }
+        };
         if !project.allow_deployments_to_no_targets {
             findings.push(Finding {
                 id: NO_TARGETS_REFUSED,
@@ -30,8 +42,9 @@ pub fn check(
                 why: "a trigger or runbook that runs while the scale set has no registered VM fails instead \
                       of doing nothing"
                     .into(),
-                fix: "Project → Settings → Deployment Targets Required: allow deployments with no targets"
-                    .into(),
+                fix: fix(
+                    "Project → Settings → Deployment Targets Required: allow deployments with no targets",
+                ),
                 source: source::PROJECT_SETTINGS,
             });
         }
@@ -44,10 +57,10 @@ pub fn check(
                 recommended: format!("skip unavailable targets and continue, for roles {}", roles.join(", ")),
                 why: "a VM removed by a scale-in while a deployment runs makes the whole deployment fail"
                     .into(),
-                fix: format!(
+                fix: fix(&format!(
                     "Project → Settings → Unavailable Deployment Targets: Skip and continue, roles {}",
                     roles.join(", ")
-                ),
+                )),
                 source: source::TRANSIENT_TARGETS,
             });
         }
@@ -61,7 +74,7 @@ pub fn check(
                 why: "a target whose VM is gone stays registered (Unhealthy) until it is cleaned up, and a \
                       deployment to it fails"
                     .into(),
-                fix: "Project → Settings → Unhealthy Deployment Targets: Exclude".into(),
+                fix: fix("Project → Settings → Unhealthy Deployment Targets: Exclude"),
                 source: source::TRANSIENT_TARGETS,
             });
         }
@@ -75,9 +88,10 @@ pub fn check(
                 why: "a VM deleted mid-deployment fails a step; guided failure pauses and lets a person \
                       exclude the target instead of failing the release"
                     .into(),
-                fix: "Project → Settings → Default Failure Mode: use guided failure (or turn it on for the \
-                      environment)"
-                    .into(),
+                fix: fix(
+                    "Project → Settings → Default Failure Mode: use guided failure (or turn it on for the \
+                     environment)",
+                ),
                 source: source::GUIDED_FAILURES,
             });
         }
@@ -136,6 +150,7 @@ mod tests {
             target_roles: vec!["vmss-web".into()],
             exclude_unhealthy_targets: true,
             default_guided_failure_mode: "On".into(),
+            version_control: None,
         }
     }
 
@@ -201,5 +216,23 @@ mod tests {
         assert!(ids(inherit.clone(), Some(&environment(true))).is_empty());
         assert_eq!(ids(inherit.clone(), Some(&environment(false))), vec![GUIDED_FAILURE_OFF]);
         assert!(ids(inherit, None).is_empty(), "an unread environment is not judged");
+    }
+
+    #[test]
+    fn a_version_controlled_project_names_its_branch_and_is_fixed_by_a_commit() {
+        let vc = crate::snapshot::VersionControl {
+            repository: "https://git.example.com/acme/portal.git".into(),
+            default_branch: "main".into(),
+        };
+        let project =
+            ProjectSettings { exclude_unhealthy_targets: false, version_control: Some(vc), ..recommended() };
+        let findings = check(&[project], None, &roles());
+        assert_eq!(findings.len(), 1);
+        assert!(findings[0].subject.contains("branch main"), "{}", findings[0].subject);
+        assert_eq!(
+            findings[0].fix,
+            "commit this change to main of https://git.example.com/acme/portal.git: Unhealthy Deployment \
+             Targets: Exclude"
+        );
     }
 }

@@ -23,6 +23,9 @@ pub fn target(name: &str) -> Target {
         thumbprint: Some(format!("THUMB-{name}")),
         endpoint: Endpoint { communication_style: "TentaclePassive".into(), uri: None, thumbprint: None },
         has_latest_calamari: Some(true),
+        tenanted: crate::model::TenantedMode::Untenanted,
+        tenant_ids: vec![],
+        tenant_tags: vec![],
     }
 }
 

@@ -139,7 +139,13 @@ impl DeployCall<'_> {
     async fn release_deployments(&self) -> Result<Vec<Deployment>, OctopusError> {
         let request = &self.request;
         self.octopus
-            .release_deployments(self.space_id, &request.release_id, &request.environment_id, HashMap::new())
+            .release_deployments(
+                self.space_id,
+                &request.release_id,
+                &request.environment_id,
+                request.tenant_id.as_deref(),
+                HashMap::new(),
+            )
             .await
     }
 

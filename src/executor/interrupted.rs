@@ -141,15 +141,17 @@ fn settle(action: &Action, fresh: &Snapshot) -> Option<(Outcome, String)> {
                 (Outcome::Done, format!("{target_id} is no longer registered"))
             })
         }
-        Action::Deploy { project_id, release_id, target_ids, .. } => {
+        Action::Deploy { project_id, release_id, target_ids, tenant, .. } => {
             let projects = fresh.projects.as_ref().ok()?;
             let project = projects.iter().find(|p| &p.project_id == project_id)?;
+            // Only this tenant's deployments (or untenanted ones) count; a tenant gone since
+            // cannot be told about: left unsettled.
+            let lane = crate::reconcile::Lane::find(project, tenant.as_ref().map(|t| t.id.as_str()))?;
             // The executor's POST names its targets. A whole-environment deployment (no specific
             // targets) "covers" any target on paper, but an old one never reached targets that
             // registered after it: only naming them, or having reached them, shows it happened.
-            let created = project
-                .deployments
-                .iter()
+            let created = lane
+                .deployments()
                 .filter(|d| &d.release_id == release_id)
                 .any(|d| target_ids.iter().all(|target| names_or_reached(d, target)));
             Some(if created {
@@ -243,6 +245,7 @@ mod tests {
             environment_id: "Environments-1".into(),
             target_ids: targets.iter().map(|t| t.to_string()).collect(),
             target_names: targets.iter().map(|t| t.to_string()).collect(),
+            tenant: None,
         }
     }
 

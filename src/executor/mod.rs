@@ -243,6 +243,7 @@ impl Executor {
                 environment_id: planned_env,
                 target_ids,
                 target_names,
+                tenant,
                 ..
             } => {
                 // The plan's environment is the one the fresh read resolved; a changed config would differ.
@@ -257,11 +258,13 @@ impl Executor {
                     environment_id: planned_env.clone(),
                     specific_machine_ids: target_ids.clone(),
                     comments: format!(
-                        "scaleguard: release {release_version} to {} new target(s) after a scale event {}",
+                        "scaleguard: release {release_version}{} to {} new target(s) after a scale event {}",
+                        tenant.as_ref().map_or(String::new(), |t| format!(" for tenant {}", t.name)),
                         target_ids.len(),
                         intent_marker(intent_id)
                     ),
                     use_guided_failure: false,
+                    tenant_id: tenant.as_ref().map(|t| t.id.clone()),
                 };
                 let names = target_ids.iter().cloned().zip(target_names.iter().cloned()).collect();
                 deploy::DeployCall { octopus, space_id: &space_id, request, intent_id, names }.run().await

@@ -2,7 +2,9 @@
 
 use super::wire;
 use super::MachinePolicy;
-use crate::model::{Deployment, Endpoint, HealthStatus, Node, Release, Target, Task, TaskState};
+use crate::model::{
+    Deployment, Endpoint, HealthStatus, Node, Release, Target, Task, TaskState, TenantedMode,
+};
 use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -18,10 +20,22 @@ pub fn target(m: wire::MachineResource) -> Target {
         uri: None,
         thumbprint: None,
     });
+    let mut roles = m.roles;
+    for tag in m.target_tags {
+        if !roles.iter().any(|role| role.eq_ignore_ascii_case(&tag)) {
+            roles.push(tag);
+        }
+    }
+    // An unknown participation is read as Tenanted: never in an untenanted deployment, and in a
+    // tenant's only when explicitly connected to it.
+    let tenanted = m
+        .tenanted_deployment_participation
+        .as_deref()
+        .map_or(TenantedMode::Untenanted, |raw| TenantedMode::parse(raw).unwrap_or(TenantedMode::Tenanted));
     Target {
         id: m.id,
         name: m.name,
-        roles: m.roles,
+        roles,
         environment_ids: m.environment_ids,
         health: HealthStatus::parse(m.health_status.as_deref().unwrap_or("")),
         disabled: m.is_disabled,
@@ -33,6 +47,9 @@ pub fn target(m: wire::MachineResource) -> Target {
             thumbprint: endpoint.thumbprint.or(m.thumbprint),
         },
         has_latest_calamari: m.has_latest_calamari,
+        tenanted,
+        tenant_ids: m.tenant_ids,
+        tenant_tags: m.tenant_tags,
     }
 }
 
@@ -85,6 +102,7 @@ pub fn deployment(d: wire::DeploymentResource, task_state: Option<TaskState>) ->
         task_state,
         created: timestamp(d.created.as_deref()),
         comments: d.comments,
+        tenant_id: d.tenant_id.filter(|t| !t.is_empty()),
     }
 }
 
@@ -173,5 +191,39 @@ mod tests {
         assert_eq!(t.health, HealthStatus::HasWarnings);
         assert_eq!(t.thumbprint.as_deref(), Some("AB"));
         assert_eq!(t.endpoint.communication_style, "TentaclePassive");
+    }
+}
+
+#[cfg(test)]
+mod tenancy_tests {
+    use super::*;
+
+    #[test]
+    fn target_tags_read_from_either_field_and_tenancy_from_the_machine() {
+        let newer: wire::MachineResource = serde_json::from_str(
+            r#"{"Id":"Machines-1","Name":"WEB01","Roles":["vmss-web"],"TargetTags":["vmss-web","web-server"],
+                "TenantedDeploymentParticipation":"TenantedOrUntenanted","TenantIds":["Tenants-1"],
+                "TenantTags":["Region/EU"]}"#,
+        )
+        .unwrap();
+        let t = target(newer);
+        assert_eq!(t.roles, ["vmss-web", "web-server"]);
+        assert_eq!(t.tenanted, TenantedMode::TenantedOrUntenanted);
+        assert!(t.connected_to("Tenants-1", &[]) && t.connected_to("Tenants-7", &["Region/EU".into()]));
+        assert!(!t.connected_to("Tenants-7", &["Region/US".into()]));
+        let only_tags: wire::MachineResource =
+            serde_json::from_str(r#"{"Id":"Machines-2","Name":"WEB02","targetTags":["vmss-web"]}"#).unwrap();
+        let t = target(only_tags);
+        assert_eq!(t.roles, ["vmss-web"]);
+        assert_eq!(t.tenanted, TenantedMode::Untenanted, "a server without tenants");
+        let odd: wire::MachineResource = serde_json::from_str(
+            r#"{"Id":"Machines-3","Name":"WEB03","TenantedDeploymentParticipation":"Sometimes"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            target(odd).tenanted,
+            TenantedMode::Tenanted,
+            "unknown: never in an untenanted deployment"
+        );
     }
 }

@@ -6,7 +6,7 @@ use super::error::{Call, OctopusError};
 use super::ids::{checked, is_octopus_id};
 use super::wire;
 use super::{convert, DeploymentRequest, Resolved};
-use crate::model::{Deployment, TaskState};
+use crate::model::{Deployment, Release, TaskState};
 use crate::snapshot::{InFlightDeployment, ProjectState};
 use reqwest::Method;
 use std::collections::HashMap;
@@ -36,30 +36,76 @@ impl TaskStates {
     }
 }
 
+/// One lane's current release: for the untenanted deployments (`tenant` None) or one tenant's.
+pub(super) struct LaneState {
+    pub latest_release: Option<Release>,
+    pub deployments: Vec<Deployment>,
+    pub other_releases_in_flight: Vec<InFlightDeployment>,
+}
+
 impl OctopusClient {
-    /// The release of the most recent successful deployment of `project` to the environment, and
-    /// the deployments of that release to it (newest first) with their task states.
-    ///
-    /// Reads the project's deployments to the environment, puts them in order itself (newest
-    /// `Created` first, then the id's number: a server that lists them in another order must not
-    /// make an old release look current), then walks them until one succeeded, reading the task
-    /// states of each `TASK_IDS_PER_REQUEST` deployments in one batch: task reads grow with
-    /// batches of deployments since the last success, not with deployments or targets.
+    /// The project's tenanted-deployment mode and where its settings live, its untenanted current
+    /// release (when the mode has untenanted deployments) and each connected tenant's.
     pub async fn project_state(
         &self,
         space_id: &str,
         project: &Resolved,
         environment_id: &str,
     ) -> Result<ProjectState, OctopusError> {
+        let (space_id, project_id) = (checked("space", space_id)?, checked("project", &project.id)?);
+        let call = get_call(format!("/api/{space_id}/projects/{project_id}"));
+        let resource: wire::ProjectResource = self.get(call, &Vec::new()).await?;
+        let tenanted_mode = super::tenants::mode_of(&resource)?;
+        let version_control = super::tenants::version_control_of(&resource);
+        let untenanted = if tenanted_mode.allows_untenanted() {
+            self.lane_state(space_id, project, environment_id, None).await?
+        } else {
+            LaneState { latest_release: None, deployments: Vec::new(), other_releases_in_flight: Vec::new() }
+        };
+        let tenants = if tenanted_mode.allows_tenanted() {
+            self.tenant_states(space_id, project, environment_id).await?
+        } else {
+            Vec::new()
+        };
+        Ok(ProjectState {
+            project_id: project.id.clone(),
+            project_name: project.name.clone(),
+            latest_release: untenanted.latest_release,
+            deployments: untenanted.deployments,
+            other_releases_in_flight: untenanted.other_releases_in_flight,
+            tenanted_mode,
+            tenants,
+            version_control,
+        })
+    }
+
+    /// The release of the most recent successful deployment of `project` to the environment for
+    /// `tenant` (None: an untenanted one), and the deployments of that release to it for the same
+    /// tenant (newest first) with their task states.
+    ///
+    /// Reads the project's deployments to the environment (for that tenant), puts them in order
+    /// itself (newest `Created` first, then the id's number: a server that lists them in another
+    /// order must not make an old release look current), then walks them until one succeeded,
+    /// reading the task states of each `TASK_IDS_PER_REQUEST` deployments in one batch: task reads
+    /// grow with batches of deployments since the last success, not with deployments or targets.
+    pub(super) async fn lane_state(
+        &self,
+        space_id: &str,
+        project: &Resolved,
+        environment_id: &str,
+        tenant: Option<&str>,
+    ) -> Result<LaneState, OctopusError> {
         let space_id = checked("space", space_id)?;
         let path = format!("/api/{space_id}/deployments");
-        let query: Query =
+        let mut query: Query =
             vec![("projects", project.id.clone()), ("environments", environment_id.to_string())];
+        query.extend(tenant.map(|t| ("tenants", t.to_string())));
         let listed: Vec<wire::DeploymentResource> = self.get_all(&path, &query).await?;
         let mut ours = Vec::new();
         for deployment in listed {
             let mine = deployment.project_id.as_deref().is_none_or(|p| p == project.id)
-                && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id);
+                && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id)
+                && same_tenant(&deployment, tenant);
             if !mine {
                 continue;
             }
@@ -100,13 +146,7 @@ impl OctopusClient {
         }
         let other_releases_in_flight = self.in_flight(space_id, &seen, release_id.as_deref()).await?;
         let Some(release_id) = release_id else {
-            return Ok(ProjectState {
-                project_id: project.id.clone(),
-                project_name: project.name.clone(),
-                latest_release: None,
-                deployments: Vec::new(),
-                other_releases_in_flight,
-            });
+            return Ok(LaneState { latest_release: None, deployments: Vec::new(), other_releases_in_flight });
         };
         let release_path = format!("/api/{space_id}/releases/{}", checked("release", &release_id)?);
         let release: wire::ReleaseResource = self.get(get_call(release_path), &Vec::new()).await?;
@@ -115,11 +155,10 @@ impl OctopusClient {
         // missing them would redeploy to every pre-existing target after each scale-out.
         let known: HashMap<String, Option<TaskState>> =
             seen.into_iter().map(|(d, state)| (d.id.clone(), state)).collect();
-        let deployments =
-            self.release_deployments_with(space_id, &release_id, environment_id, known, states).await?;
-        Ok(ProjectState {
-            project_id: project.id.clone(),
-            project_name: project.name.clone(),
+        let deployments = self
+            .release_deployments_with(space_id, &release_id, environment_id, tenant, known, states)
+            .await?;
+        Ok(LaneState {
             latest_release: Some(convert::release(release, &project.id)),
             deployments,
             other_releases_in_flight,
@@ -156,17 +195,25 @@ impl OctopusClient {
         Ok(out)
     }
 
-    /// The deployments of one release to the environment with their task states (`known` saves
-    /// reading a task again), newest first.
+    /// The deployments of one release to the environment for `tenant` (None: untenanted ones)
+    /// with their task states (`known` saves reading a task again), newest first.
     pub async fn release_deployments(
         &self,
         space_id: &str,
         release_id: &str,
         environment_id: &str,
+        tenant: Option<&str>,
         known: HashMap<String, Option<TaskState>>,
     ) -> Result<Vec<Deployment>, OctopusError> {
-        self.release_deployments_with(space_id, release_id, environment_id, known, TaskStates::default())
-            .await
+        self.release_deployments_with(
+            space_id,
+            release_id,
+            environment_id,
+            tenant,
+            known,
+            TaskStates::default(),
+        )
+        .await
     }
 
     /// [`Self::release_deployments`] with task states already read (`states`), read again only
@@ -176,6 +223,7 @@ impl OctopusClient {
         space_id: &str,
         release_id: &str,
         environment_id: &str,
+        tenant: Option<&str>,
         mut known: HashMap<String, Option<TaskState>>,
         mut states: TaskStates,
     ) -> Result<Vec<Deployment>, OctopusError> {
@@ -187,6 +235,7 @@ impl OctopusClient {
             .filter(|deployment| {
                 deployment.release_id.as_deref().is_none_or(|r| r == release_id)
                     && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id)
+                    && same_tenant(deployment, tenant)
             })
             .collect();
         // Every task not already read, in batches: requests grow with pages, not deployments.
@@ -245,6 +294,7 @@ impl OctopusClient {
         let body = serde_json::to_value(wire::CreateDeployment {
             release_id: &request.release_id,
             environment_id: &request.environment_id,
+            tenant_id: request.tenant_id.as_deref(),
             specific_machine_ids: &request.specific_machine_ids,
             excluded_machine_ids: &[],
             comments: &request.comments,
@@ -266,4 +316,9 @@ impl OctopusClient {
 /// The number in an id (`Deployments-1005` → 1005), for ordering ids of one kind.
 fn id_number(id: &str) -> u64 {
     id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// Is the deployment for `tenant` (None: untenanted; an empty `TenantId` is untenanted too)?
+fn same_tenant(deployment: &wire::DeploymentResource, tenant: Option<&str>) -> bool {
+    deployment.tenant_id.as_deref().filter(|t| !t.is_empty()) == tenant
 }

@@ -8,6 +8,7 @@ mod error;
 pub mod ids;
 mod paging;
 mod settings;
+mod tenants;
 pub mod wire;
 
 pub use client::{OctopusClient, DEFAULT_PAGE_SIZE};
@@ -41,6 +42,8 @@ pub struct DeploymentRequest {
     pub specific_machine_ids: Vec<String>,
     pub comments: String,
     pub use_guided_failure: bool,
+    /// `TenantId` of a tenanted deployment; None for an untenanted one.
+    pub tenant_id: Option<String>,
 }
 
 /// A machine policy, as far as the cleanup rule goes (for `doctor`).

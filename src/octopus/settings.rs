@@ -4,6 +4,7 @@ use super::client::{get_call, OctopusClient};
 use super::error::OctopusError;
 use super::ids::checked;
 use super::{wire, Resolved};
+use crate::snapshot::VersionControl;
 use serde::Serialize;
 
 /// The deployment settings of a project that matter when targets come and go.
@@ -20,6 +21,10 @@ pub struct ProjectSettings {
     pub exclude_unhealthy_targets: bool,
     /// `EnvironmentDefault`, `Off` or `On`.
     pub default_guided_failure_mode: String,
+    /// A version-controlled project's repository and the branch the settings were read from:
+    /// a fix is a commit there, not an API call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_control: Option<VersionControl>,
 }
 
 impl ProjectSettings {
@@ -37,7 +42,9 @@ pub struct EnvironmentSettings {
 }
 
 impl OctopusClient {
-    /// `GET /api/{space}/projects/{id}`: the project's connectivity policy and guided-failure mode.
+    /// `GET /api/{space}/projects/{id}`: the project's connectivity policy and guided-failure mode;
+    /// for a version-controlled project they are read from git, on its default branch
+    /// (`/api/{space}/projects/{id}/{branch}/deploymentsettings`).
     pub async fn project_settings(
         &self,
         space_id: &str,
@@ -45,9 +52,39 @@ impl OctopusClient {
     ) -> Result<ProjectSettings, OctopusError> {
         let (space_id, project_id) = (checked("space", space_id)?, checked("project", &project.id)?);
         let call = get_call(format!("/api/{space_id}/projects/{project_id}"));
-        let raw: wire::ProjectResource = self.get(call, &Vec::new()).await?;
+        let mut raw: wire::ProjectResource = self.get(call, &Vec::new()).await?;
+        let version_control = super::tenants::version_control_of(&raw);
+        if let Some(vc) = &version_control {
+            if vc.default_branch.is_empty() {
+                return Err(OctopusError::BadResponse {
+                    call: get_call(format!("/api/{space_id}/projects/{project_id}")),
+                    detail: format!(
+                        "project {} keeps its settings in git but names no default branch",
+                        raw.name
+                    ),
+                });
+            }
+            // A branch may hold `/` (`release/2.x`): one path segment, encoded.
+            let branch: String = url::form_urlencoded::byte_serialize(vc.default_branch.as_bytes()).collect();
+            let call = get_call(format!("/api/{space_id}/projects/{project_id}/{branch}/deploymentsettings"));
+            let settings: wire::DeploymentSettingsResource =
+                self.get(call.clone(), &Vec::new()).await.map_err(|err| match err {
+                    OctopusError::NotFound { .. } => OctopusError::BadResponse {
+                        call,
+                        detail: format!(
+                            "project {} keeps its settings in git, and its default branch `{}` of {} was not \
+                             found (deleted or renamed?): fix the project's version control settings",
+                            raw.name, vc.default_branch, vc.repository
+                        ),
+                    },
+                    other => other,
+                })?;
+            raw.project_connectivity_policy = settings.connectivity_policy;
+            raw.default_guided_failure_mode = settings.default_guided_failure_mode;
+        }
         let policy = raw.project_connectivity_policy;
         Ok(ProjectSettings {
+            version_control,
             id: raw.id,
             name: raw.name,
             allow_deployments_to_no_targets: policy.allow_deployments_to_no_targets,

@@ -50,7 +50,14 @@ macro_rules! identified {
     )*};
 }
 
-identified!(NamedResource, MachineResource, DeploymentResource, TaskResource, MachinePolicyResource);
+identified!(
+    NamedResource,
+    MachineResource,
+    DeploymentResource,
+    TaskResource,
+    MachinePolicyResource,
+    TenantResource
+);
 
 /// `GET /api` (no key needed).
 #[derive(Debug, Clone, Deserialize)]
@@ -94,8 +101,16 @@ pub struct MachineResource {
     pub roles: Vec<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub environment_ids: Vec<String>,
+    /// Newer servers call roles "target tags" and send them here too; either field is read.
+    #[serde(default, alias = "targetTags", deserialize_with = "null_default")]
+    pub target_tags: Vec<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub tenant_ids: Vec<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub tenant_tags: Vec<String>,
+    /// `Untenanted`, `TenantedOrUntenanted` or `Tenanted`; absent on servers without tenants.
+    #[serde(default)]
+    pub tenanted_deployment_participation: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub is_disabled: bool,
     #[serde(default)]
@@ -149,6 +164,9 @@ pub struct DeploymentResource {
     pub created: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub comments: String,
+    /// The tenant of a tenanted deployment; null or absent for an untenanted one.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
 }
 
 /// The body of `POST /api/{space}/deployments`.
@@ -157,6 +175,9 @@ pub struct DeploymentResource {
 pub struct CreateDeployment<'a> {
     pub release_id: &'a str,
     pub environment_id: &'a str,
+    /// Sent only for a tenanted deployment, so untenanted bodies stay as they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<&'a str>,
     pub specific_machine_ids: &'a [String],
     pub excluded_machine_ids: &'a [String],
     pub comments: &'a str,
@@ -294,6 +315,51 @@ pub struct ProjectResource {
     /// `EnvironmentDefault`, `Off` or `On`.
     #[serde(default)]
     pub default_guided_failure_mode: Option<String>,
+    /// `Untenanted`, `TenantedOrUntenanted` or `Tenanted`.
+    #[serde(default)]
+    pub tenanted_deployment_mode: Option<String>,
+    /// Config-as-code: settings live in git, read at `{gitRef}/deploymentsettings`.
+    #[serde(default, deserialize_with = "null_default")]
+    pub is_version_controlled: bool,
+    #[serde(default)]
+    pub persistence_settings: Option<PersistenceSettings>,
+}
+
+/// `PersistenceSettings` of a project: `Type` is `Database` or `VersionControlled`; the latter
+/// carries the repository `Url` and its `DefaultBranch`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PersistenceSettings {
+    #[serde(default)]
+    pub r#type: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub default_branch: Option<String>,
+}
+
+/// `DeploymentSettingsResource` (`/projects/{id}/{gitRef}/deploymentsettings` of a
+/// version-controlled project).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeploymentSettingsResource {
+    #[serde(default, deserialize_with = "null_default")]
+    pub connectivity_policy: ProjectConnectivityPolicy,
+    #[serde(default)]
+    pub default_guided_failure_mode: Option<String>,
+}
+
+/// `TenantResource`: `ProjectEnvironments` maps a project id to the environment ids the tenant
+/// is connected to it for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TenantResource {
+    pub id: String,
+    pub name: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub tenant_tags: Vec<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub project_environments: std::collections::HashMap<String, Vec<String>>,
 }
 
 /// `EnvironmentResource` (the guided-failure default).

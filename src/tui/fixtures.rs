@@ -59,6 +59,7 @@ pub fn deploy(target_id: &str) -> PlannedAction {
             environment_id: "Environments-1".into(),
             target_ids: vec![target_id.into()],
             target_names: vec![format!("name-of-{target_id}")],
+            tenant: None,
         },
         reason: "new target has not had the latest release".into(),
         observations: vec![format!("{target_id} registered, healthy, VM Succeeded")],

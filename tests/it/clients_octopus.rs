@@ -108,6 +108,7 @@ async fn server_errors_retry_reads_but_never_a_processed_post() {
         specific_machine_ids: vec!["Machines-1".into()],
         comments: "scaleguard".into(),
         use_guided_failure: true,
+        tenant_id: None,
     };
     let err = c.create_deployment("Spaces-1", &request).await.unwrap_err();
     assert!(matches!(err, OctopusError::Server { status: 500, .. }), "{err}");

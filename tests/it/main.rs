@@ -44,4 +44,6 @@ mod sim_contract;
 mod sim_faults;
 mod sim_fidelity;
 mod sim_http;
+mod tenant_props;
+mod tenants_cli;
 mod wire_fixtures;

@@ -111,6 +111,7 @@ async fn a_deployment_post_answered_503_after_acting_is_never_sent_again() {
         specific_machine_ids: vec!["Machines-1".into()],
         comments: "scaleguard test".into(),
         use_guided_failure: false,
+        tenant_id: None,
     };
     let result = c.create_deployment("Spaces-1", &request).await;
     let after = running.with_world(|w| w.deployments.len());

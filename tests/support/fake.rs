@@ -355,6 +355,10 @@ fn octopus(
         ("GET", "/api/Spaces-1/projects") => {
             page(vec![json!({"Id": "Projects-1", "Name": "Todo Web", "Slug": "todo-web"})], cap)
         }
+        // A server that predates tenants: no TenantedDeploymentMode (read as Untenanted).
+        ("GET", "/api/Spaces-1/projects/Projects-1") => {
+            reply(200, json!({"Id": "Projects-1", "Name": "Todo Web", "Slug": "todo-web"}))
+        }
         ("GET", "/api/Spaces-1/machines") => {
             // Like the real server: `roles` is any-of, environment filter applied.
             let roles: Vec<String> =

@@ -86,7 +86,9 @@ pub struct OctopusConfig {
     #[serde(default = "default_space")]
     pub space: String,
     pub environment: String,
-    #[serde(default)]
+    /// Newer Octopus servers call roles "target tags": `target_tags` is accepted as an alias
+    /// (one or the other, not both).
+    #[serde(default, alias = "target_tags")]
     pub roles: Vec<String>,
     #[serde(default)]
     pub projects: Vec<String>,
@@ -363,6 +365,11 @@ fn problem(key: &str, message: &str) -> Problem {
 /// The TOML parser's message already names the key and line; add advice for a literal secret.
 fn describe_parse_error(text: &str, err: &toml::de::Error) -> String {
     let mut message = err.message().to_string();
+    if message.contains("duplicate field `roles`") {
+        message = "`roles` and `target_tags` are the same setting (target tags are the new name for roles): \
+                   give one of them, not both"
+            .into();
+    }
     if let Some(span) = err.span() {
         let before = &text[..span.start.min(text.len())];
         let line = before.matches('\n').count() + 1;
@@ -596,6 +603,16 @@ mod tests {
         assert_eq!(name, "prod");
         assert_eq!(profile.octopus.roles, vec!["vmss-web", "web-server"]);
         assert_eq!(profile.scale_sets[0].match_by, MatchBy::ComputerName);
+    }
+
+    #[test]
+    fn target_tags_is_roles_by_its_new_name_but_not_both() {
+        let renamed = EXAMPLE.replacen("roles = ", "target_tags = ", 1);
+        let config = ConfigFile::parse(&renamed, Path::new("c.toml")).expect("the alias parses");
+        assert_eq!(config.profile(None).unwrap().1.octopus.roles, vec!["vmss-web", "web-server"]);
+        let both = EXAMPLE.replacen("roles = ", "target_tags = [\"x\"]\nroles = ", 1);
+        let err = ConfigFile::parse(&both, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.contains("`roles` and `target_tags`") && err.contains("not both"), "{err}");
     }
 
     #[test]

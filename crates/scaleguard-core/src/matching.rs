@@ -171,6 +171,9 @@ mod tests {
             thumbprint: None,
             endpoint: Endpoint { communication_style: "TentaclePassive".into(), uri: None, thumbprint: None },
             has_latest_calamari: None,
+            tenanted: crate::model::TenantedMode::Untenanted,
+            tenant_ids: vec![],
+            tenant_tags: vec![],
         }
     }
 

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use time::OffsetDateTime;
 
+mod tenancy;
+
+pub use tenancy::{tenant_reach, TenantRef, TenantedMode};
+
 /// Identifies one scale set across providers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ScaleSetKey {
@@ -322,9 +326,26 @@ pub struct Target {
     pub thumbprint: Option<String>,
     pub endpoint: Endpoint,
     pub has_latest_calamari: Option<bool>,
+    /// `TenantedDeploymentParticipation`; absent on servers without tenants: Untenanted.
+    #[serde(default)]
+    pub tenanted: TenantedMode,
+    /// `TenantIds`: tenants the target is connected to directly.
+    #[serde(default)]
+    pub tenant_ids: Vec<String>,
+    /// `TenantTags` (canonical `TagSet/Tag`): connects the target to every tenant carrying one.
+    #[serde(default)]
+    pub tenant_tags: Vec<String>,
 }
 
 impl Target {
+    /// Is the target connected to the tenant (by id, or by a tag the tenant carries), and does
+    /// its participation let tenanted deployments include it?
+    pub fn connected_to(&self, tenant_id: &str, tenant_tags: &[String]) -> bool {
+        self.tenanted.allows_tenanted()
+            && (self.tenant_ids.iter().any(|id| id == tenant_id)
+                || self.tenant_tags.iter().any(|tag| tenant_tags.contains(tag)))
+    }
+
     /// In scope only with *all* configured roles (never trust the server's filter for this).
     pub fn has_all_roles(&self, roles: &[String]) -> bool {
         roles.iter().all(|wanted| self.roles.iter().any(|have| have.eq_ignore_ascii_case(wanted)))
@@ -437,6 +458,9 @@ pub struct Deployment {
     /// Free text; scaleguard puts its journal intent id here to find its own deployments.
     #[serde(default)]
     pub comments: String,
+    /// `TenantId`: the tenant this deployment is for; None for an untenanted one.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
 }
 
 impl Deployment {
@@ -505,6 +529,9 @@ pub enum Action {
         environment_id: String,
         target_ids: Vec<String>,
         target_names: Vec<String>,
+        /// The tenant this deployment is for (POSTed as `TenantId`); None: untenanted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tenant: Option<TenantRef>,
     },
     /// Something a person should see; the tool does not act on it.
     Note { severity: Severity, subject: String },
@@ -538,13 +565,14 @@ impl Action {
             Action::DeleteTarget { target_id, target_name, .. } => {
                 format!("delete-target {target_name} ({target_id})")
             }
-            Action::Deploy { project_name, release_version, target_names, .. } => {
+            Action::Deploy { project_name, release_version, target_names, tenant, .. } => {
                 let named = target_names.iter().take(NAMED_TARGETS).map(String::as_str).collect::<Vec<_>>();
                 let more = match target_names.len().saturating_sub(NAMED_TARGETS) {
                     0 => String::new(),
                     more => format!(" and {more} more"),
                 };
-                format!("deploy {project_name} {release_version} to {}{more}", named.join(", "))
+                let tenant = tenant.as_ref().map_or(String::new(), |t| format!(" for tenant {}", t.name));
+                format!("deploy {project_name} {release_version}{tenant} to {}{more}", named.join(", "))
             }
             Action::Wait { scale_set, succeeded, capacity, .. } => {
                 format!("wait for {scale_set} ({succeeded}/{capacity} succeeded)")
@@ -652,6 +680,7 @@ mod tests {
             environment_id: "Environments-1".into(),
             target_ids: names.iter().map(|n| format!("Machines-{n}")).collect(),
             target_names: names.iter().map(|n| n.to_string()).collect(),
+            tenant: None,
         };
         assert_eq!(deploy(&["web-4", "web-5"]).summary(), "deploy Todo Web 1.4.2 to web-4, web-5");
         assert_eq!(
@@ -698,6 +727,9 @@ mod tests {
             thumbprint: None,
             endpoint: Endpoint { communication_style: "TentaclePassive".into(), uri: None, thumbprint: None },
             has_latest_calamari: None,
+            tenanted: TenantedMode::Untenanted,
+            tenant_ids: vec![],
+            tenant_tags: vec![],
         };
         assert!(target.has_all_roles(&["VMSS-web".into()]));
         assert!(!target.has_all_roles(&["vmss-web".into(), "web-server".into()]));
@@ -717,6 +749,7 @@ mod tests {
             task_state: None,
             created: None,
             comments: String::new(),
+            tenant_id: None,
         };
         assert!(d.covers("Machines-1"));
         assert!(!d.covers("Machines-2"));

@@ -9,7 +9,7 @@ pub use others::OthersObservation;
 
 use crate::config::MatchBy;
 use crate::model::Target;
-use crate::model::{Deployment, Instance, Node, Release, ScaleSetKey, ScaleSetState};
+use crate::model::{Deployment, Instance, Node, Release, ScaleSetKey, ScaleSetState, TenantedMode};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use time::OffsetDateTime;
@@ -99,6 +99,39 @@ pub struct ProjectState {
     /// release changes, so the rollout of `latest_release` waits for it.
     #[serde(default)]
     pub other_releases_in_flight: Vec<InFlightDeployment>,
+    /// `TenantedDeploymentMode`: Untenanted projects (and servers without tenants) have no
+    /// tenants below; a Tenanted project has no untenanted release above.
+    #[serde(default)]
+    pub tenanted_mode: TenantedMode,
+    /// The tenants connected to the project for the environment, each with its own current
+    /// release (deployment target triggers redeploy per project, environment and tenant).
+    #[serde(default)]
+    pub tenants: Vec<TenantState>,
+    /// Where a version-controlled project's settings live; None for one kept in the database.
+    #[serde(default)]
+    pub version_control: Option<VersionControl>,
+}
+
+/// One tenant connected to a project for the environment, and its current release there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantState {
+    pub tenant_id: String,
+    pub tenant_name: String,
+    /// `TenantTags` (canonical `TagSet/Tag`): a target carrying one is connected to the tenant.
+    pub tenant_tags: Vec<String>,
+    /// The release of this tenant's most recent successful deployment to the environment.
+    pub latest_release: Option<Release>,
+    /// This tenant's deployments of `latest_release` to the environment, newest first.
+    pub deployments: Vec<Deployment>,
+    /// This tenant's deployments of other releases in flight, newer than its last success.
+    pub other_releases_in_flight: Vec<InFlightDeployment>,
+}
+
+/// A version-controlled (config-as-code) project's repository and default branch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionControl {
+    pub repository: String,
+    pub default_branch: String,
 }
 
 /// A deployment of another release that is queued or executing, with that release's version.

@@ -24,6 +24,7 @@ mod octopus_model;
 mod profile;
 pub mod scenario;
 mod tasks;
+mod tenants;
 pub mod world;
 
 pub use control::ControlError;

@@ -244,10 +244,16 @@ pub fn handle(shared: &Shared, request: &Request, segments: &[&str]) -> Reply {
                 Reply::ok(json!({}))
             }
         }
-        _ => error(
-            StatusCode::NOT_FOUND,
-            &format!("The resource you requested was not found: {} {}", method, ctx.path),
-        ),
+        _ => {
+            let all = parts.len() == 2 && parts[1] == "all";
+            let list = |items| ctx.list("Tenant", items, all);
+            super::tenants::handle(&world, request, &parts, rest, list).unwrap_or_else(|| {
+                error(
+                    StatusCode::NOT_FOUND,
+                    &format!("The resource you requested was not found: {} {}", method, ctx.path),
+                )
+            })
+        }
     }
 }
 
@@ -406,10 +412,14 @@ fn newest_deployments(world: &World) -> impl Iterator<Item = &super::world::Depl
 fn list_deployments(ctx: &Ctx, world: &World) -> Reply {
     let projects = ctx.list_param("projects");
     let environments = ctx.list_param("environments");
+    let tenants = ctx.list_param("tenants");
     let states = ctx.list_param("taskState");
     let items = newest_deployments(world)
         .filter(|d| projects.as_ref().is_none_or(|p| contains_ci(p, &d.project_id)))
         .filter(|d| environments.as_ref().is_none_or(|e| contains_ci(e, &d.environment_id)))
+        .filter(|d| {
+            tenants.as_ref().is_none_or(|t| d.tenant_id.as_ref().is_some_and(|id| contains_ci(t, id)))
+        })
         .filter(|d| {
             states.as_ref().is_none_or(|states| {
                 world.tasks.iter().any(|t| t.id == d.task_id && contains_ci(states, t.state.as_str()))
@@ -454,6 +464,8 @@ struct DeploymentBody {
     comments: Option<String>,
     #[serde(default)]
     use_guided_failure: bool,
+    #[serde(default)]
+    tenant_id: Option<String>,
 }
 
 fn create_deployment(shared: &Shared, request: &Request, world: &mut World) -> Reply {
@@ -468,6 +480,7 @@ fn create_deployment(shared: &Shared, request: &Request, world: &mut World) -> R
         excluded_machine_ids: body.excluded_machine_ids,
         comments: body.comments.unwrap_or_default(),
         use_guided_failure: body.use_guided_failure,
+        tenant_id: body.tenant_id.filter(|t| !t.is_empty()),
     });
     match result {
         Ok(id) => {

@@ -35,7 +35,7 @@ pub fn environment(world: &World, env: &Environment) -> Value {
 
 pub fn project(world: &World, project: &Project) -> Value {
     let space = &world.octopus.space_id;
-    json!({
+    let mut document = json!({
         "Id": project.id, "Name": project.name, "Slug": project.name.to_ascii_lowercase().replace(' ', "-"),
         "SpaceId": space, "IsDisabled": false, "LifecycleId": "Lifecycles-1", "ProjectGroupId": "ProjectGroups-1",
         "DefaultGuidedFailureMode": if project.guided_failure == "On" { "On" } else { project.guided_failure.as_str() },
@@ -49,7 +49,9 @@ pub fn project(world: &World, project: &Project) -> Value {
             "Self": format!("/api/{space}/projects/{}", project.id),
             "Releases": format!("/api/{space}/projects/{}/releases{{/version}}{{?skip,take,searchByVersion}}", project.id),
         },
-    })
+    });
+    super::tenants::project_fields(world, project, &mut document);
+    document
 }
 
 pub fn release(shared: &Shared, world: &World, release: &Release) -> Value {
@@ -98,9 +100,10 @@ pub fn machine(world: &World, machine: &Machine) -> Value {
         }
         Health::Unavailable => "The machine was unavailable during the last health check.",
     };
-    json!({
+    let mut document = json!({
         "Id": machine.id, "Name": machine.name, "Roles": machine.roles, "EnvironmentIds": machine.environment_ids,
-        "TenantIds": [], "TenantTags": [], "TenantedDeploymentParticipation": "Untenanted",
+        "TenantIds": machine.tenancy.tenant_ids, "TenantTags": machine.tenancy.tenant_tags,
+        "TenantedDeploymentParticipation": machine.tenancy.participation,
         "IsDisabled": machine.is_disabled, "MachinePolicyId": machine.machine_policy_id,
         "Status": status_of(machine.health), "HealthStatus": health_str(machine.health),
         "HasLatestCalamari": true, "StatusSummary": summary, "IsInProcess": false,
@@ -112,7 +115,12 @@ pub fn machine(world: &World, machine: &Machine) -> Value {
             "Id": null, "LastModifiedOn": null, "LastModifiedBy": null, "Links": {},
         },
         "Links": {"Self": format!("/api/{space}/machines/{}", machine.id)},
-    })
+    });
+    // Newer servers call roles "target tags" and send them in a field of that name too.
+    if world.octopus.target_tags_field {
+        document["TargetTags"] = json!(machine.roles);
+    }
+    document
 }
 
 pub fn node(shared: &Shared, world: &World, node: &Node) -> Value {
@@ -174,7 +182,7 @@ pub fn deployment(shared: &Shared, world: &World, deployment: &Deployment) -> Va
         "Id": deployment.id, "Name": name, "ReleaseId": deployment.release_id, "ProjectId": deployment.project_id,
         "EnvironmentId": deployment.environment_id, "TaskId": deployment.task_id, "ChannelId": "Channels-1",
         "SpecificMachineIds": deployment.specific_machine_ids, "ExcludedMachineIds": deployment.excluded_machine_ids,
-        "DeployedToMachineIds": deployment.deployed_to_machine_ids, "SkipActions": [], "TenantId": null,
+        "DeployedToMachineIds": deployment.deployed_to_machine_ids, "SkipActions": [], "TenantId": deployment.tenant_id,
         "Comments": deployment.comments, "UseGuidedFailure": deployment.use_guided_failure,
         "ForcePackageDownload": false, "ForcePackageRedeployment": false, "FormValues": {},
         "QueueTime": null, "QueueTimeExpiry": null, "FailureEncountered": false,

@@ -23,6 +23,63 @@ pub struct Machine {
     pub vm: Option<(String, u64)>,
     pub tentacle_running: bool,
     pub created_at: SimTime,
+    pub tenancy: MachineTenancy,
+}
+
+/// A target's `TenantedDeploymentParticipation`, `TenantIds` and `TenantTags`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MachineTenancy {
+    /// `Untenanted`, `TenantedOrUntenanted` or `Tenanted`.
+    pub participation: String,
+    pub tenant_ids: Vec<String>,
+    pub tenant_tags: Vec<String>,
+}
+
+impl Default for MachineTenancy {
+    fn default() -> Self {
+        Self { participation: "Untenanted".into(), tenant_ids: Vec::new(), tenant_tags: Vec::new() }
+    }
+}
+
+impl MachineTenancy {
+    /// Can a deployment for `tenant` (None: untenanted) include this target?
+    pub fn admits(&self, tenant: Option<&Tenant>) -> bool {
+        match tenant {
+            None => self.participation != "Tenanted",
+            Some(tenant) => {
+                self.participation != "Untenanted"
+                    && (self.tenant_ids.contains(&tenant.id)
+                        || self.tenant_tags.iter().any(|t| tenant.tags.contains(t)))
+            }
+        }
+    }
+}
+
+/// A tenant: its tags and the environments it is connected to each project for.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub tags: Vec<String>,
+    /// (project id, environment ids).
+    pub project_environments: Vec<(String, Vec<String>)>,
+}
+
+impl Tenant {
+    pub fn connected(&self, project_id: &str, environment_id: &str) -> bool {
+        self.project_environments
+            .iter()
+            .any(|(p, envs)| p == project_id && envs.iter().any(|e| e == environment_id))
+    }
+}
+
+/// Where a version-controlled (config-as-code) project keeps its settings.
+#[derive(Debug, Clone)]
+pub struct VersionControlled {
+    pub repository: String,
+    pub default_branch: String,
+    /// False once someone deleted the branch: the git-backed endpoints answer 404.
+    pub branch_exists: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +148,7 @@ pub struct Deployment {
     pub comments: String,
     pub use_guided_failure: bool,
     pub created: SimTime,
+    pub tenant_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +160,9 @@ pub struct Project {
     pub skip_unavailable: bool,
     pub exclude_unhealthy: bool,
     pub guided_failure: String,
+    /// `Untenanted`, `TenantedOrUntenanted` or `Tenanted`.
+    pub tenanted_mode: String,
+    pub version_control: Option<VersionControlled>,
 }
 
 #[derive(Debug, Clone)]

@@ -19,6 +19,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("flex-scale-in", include_str!("../../../assets/scenarios/flex-scale-in.toml")),
     ("mixed", include_str!("../../../assets/scenarios/mixed.toml")),
     ("autoscale", include_str!("../../../assets/scenarios/autoscale.toml")),
+    ("tenants", include_str!("../../../assets/scenarios/tenants.toml")),
 ];
 
 pub fn names() -> Vec<&'static str> {
@@ -45,6 +46,9 @@ pub struct Scenario {
     /// Azure Autoscale settings for the scale sets.
     #[serde(default)]
     pub autoscale: Vec<super::autoscale::AutoscaleSection>,
+    /// Octopus tenants and what they are connected to.
+    #[serde(default)]
+    pub tenants: Vec<super::tenants::TenantSection>,
 }
 
 fn default_seed() -> u64 {
@@ -80,6 +84,9 @@ pub struct OctopusSection {
     pub environment_guided_failure: bool,
     /// A dedicated machine policy for the scale-set targets; without it they use the default one.
     pub vmss_policy: Option<PolicySection>,
+    /// A newer server that sends `TargetTags` beside `Roles`.
+    #[serde(default)]
+    pub target_tags_field: bool,
 }
 
 /// A machine policy; the defaults are Octopus's auto-scaling recommendations (10-minute health
@@ -135,6 +142,15 @@ pub struct ProjectSection {
     pub exclude_unhealthy: bool,
     #[serde(default = "default_guided")]
     pub guided_failure: String,
+    /// `Untenanted` (default), `TenantedOrUntenanted` or `Tenanted`.
+    #[serde(default = "default_tenanted_mode")]
+    pub tenanted_mode: String,
+    /// Config-as-code: settings in this repository's default branch.
+    pub version_control: Option<super::tenants::VersionControlSection>,
+}
+
+fn default_tenanted_mode() -> String {
+    "Untenanted".into()
 }
 
 fn yes() -> bool {
@@ -178,6 +194,9 @@ pub struct ScaleSetSection {
     /// Flexible sets: `scaleInPolicy.forceDeletion`.
     #[serde(default)]
     pub force_deletion: bool,
+    /// The tenants and tags its targets register with.
+    #[serde(default)]
+    pub tenancy: super::tenants::TenancySection,
 }
 
 impl ScaleSetSection {
@@ -361,6 +380,7 @@ impl Scenario {
             } else {
                 "MachinePolicies-1".into()
             },
+            target_tags_field: self.octopus.target_tags_field,
         };
         let mut world = World::new(seed, self.tunables.clone(), octopus);
         world.octopus.installation_id = world.new_guid();
@@ -397,10 +417,12 @@ impl Scenario {
                 alive: !node.offline,
             });
         }
+        super::tenants::add_tenants(&mut world, &self.tenants);
         for section in &self.scale_sets {
             let unique_id = world.new_guid();
             // Checked by `load`; a Flexible set never overprovisions.
             let flexible = section.flexible().unwrap_or_default();
+            let tenancy = super::tenants::tenancy(&world, &section.tenancy);
             world.scale_sets.push(ScaleSet {
                 subscription_id: section.subscription_id.clone(),
                 resource_group: section.resource_group.clone(),
@@ -417,6 +439,7 @@ impl Scenario {
                 vms: Vec::new(),
                 scale_in_policy: section.scale_in_policy.clone(),
                 flexible,
+                tenancy,
             });
             let index = world.scale_sets.len() - 1;
             for instance_id in 0..section.capacity as u64 {
@@ -439,6 +462,8 @@ impl Scenario {
                 skip_unavailable: section.skip_unavailable,
                 exclude_unhealthy: section.exclude_unhealthy,
                 guided_failure: section.guided_failure.clone(),
+                tenanted_mode: section.tenanted_mode.clone(),
+                version_control: section.version_control.as_ref().map(|vc| vc.build()),
             });
             let count = section.releases.len();
             for (index, version) in section.releases.iter().enumerate() {
@@ -451,10 +476,15 @@ impl Scenario {
                     assembled,
                 });
             }
-            if let Some(latest) = world.releases.iter().rfind(|r| r.project_id == project_id).cloned() {
+            // A Tenanted project has only tenants' deployments (below).
+            let untenanted = section.tenanted_mode != "Tenanted";
+            if let Some(latest) =
+                world.releases.iter().rfind(|r| untenanted && r.project_id == project_id).cloned()
+            {
                 let deployment_id = world.next_id("Deployments");
                 let task_id = world.next_id("ServerTasks");
-                let targets: Vec<String> = world.machines.iter().map(|m| m.id.clone()).collect();
+                let targets: Vec<String> =
+                    world.machines.iter().filter(|m| m.tenancy.admits(None)).map(|m| m.id.clone()).collect();
                 let node_id = world.nodes.first().map(|n| n.id.clone());
                 world.tasks.push(Task {
                     id: task_id.clone(),
@@ -484,9 +514,11 @@ impl Scenario {
                     comments: String::new(),
                     use_guided_failure: true,
                     created: -1800.0,
+                    tenant_id: None,
                 });
             }
         }
+        super::tenants::connect_and_deploy(&mut world, &self.tenants, &self.octopus.environment);
         // After the projects, so stray targets do not shift the ids the other documents get.
         for name in &self.octopus.stray_targets {
             world.add_stray_target(name);

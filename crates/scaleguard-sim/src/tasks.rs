@@ -23,6 +23,8 @@ pub struct DeployRequest {
     pub excluded_machine_ids: Vec<String>,
     pub comments: String,
     pub use_guided_failure: bool,
+    /// `TenantId`: a tenanted deployment reaches only targets connected to that tenant.
+    pub tenant_id: Option<String>,
 }
 
 impl World {
@@ -197,9 +199,11 @@ impl World {
             .find(|p| p.id == deployment.project_id)
             .map(|p| p.roles.clone())
             .unwrap_or_default();
+        let tenant = deployment.tenant_id.as_ref().and_then(|id| self.tenants.iter().find(|t| &t.id == id));
         self.machines
             .iter()
             .filter(|m| m.health == Health::Healthy && !m.is_disabled)
+            .filter(|m| m.tenancy.admits(tenant))
             .filter(|m| !deployment.excluded_machine_ids.contains(&m.id))
             .filter(|m| {
                 if deployment.specific_machine_ids.is_empty() {
@@ -244,6 +248,9 @@ impl World {
             }
         }
         let project = self.projects.iter().find(|p| p.id == release.project_id).cloned();
+        if let Some(project) = &project {
+            super::tenants::check_deployment_tenant(self, project, &request)?;
+        }
         let project_name = project.as_ref().map_or("project".to_string(), |p| p.name.clone());
         let environment_name = self
             .environments
@@ -277,6 +284,7 @@ impl World {
             comments: request.comments,
             use_guided_failure: request.use_guided_failure,
             created: self.now,
+            tenant_id: request.tenant_id,
         });
         Ok(deployment_id)
     }

@@ -100,6 +100,8 @@ pub struct ScaleSet {
     pub scale_in_policy: String,
     /// Some for a Flexible set (zones, fault domains); None for a Uniform one.
     pub flexible: Option<super::flexible::FlexSet>,
+    /// What every target registering from this set is connected to.
+    pub tenancy: MachineTenancy,
 }
 
 impl ScaleSet {
@@ -171,6 +173,8 @@ pub struct OctopusInfo {
     pub environment_id: String,
     pub communication_style: String,
     pub machine_policy_id: String,
+    /// A newer server: machines carry `TargetTags` beside `Roles`.
+    pub target_tags_field: bool,
 }
 
 /// Something the world asks its host to do (faults come from chaos events).
@@ -194,6 +198,7 @@ pub struct World {
     pub releases: Vec<Release>,
     pub environments: Vec<Environment>,
     pub machine_policies: Vec<MachinePolicy>,
+    pub tenants: Vec<Tenant>,
     pub operations: Vec<Operation>,
     pub events: Vec<super::scenario::ScheduledEvent>,
     pub chaos: Option<super::scenario::Chaos>,
@@ -241,6 +246,7 @@ impl World {
             releases: Vec::new(),
             environments: Vec::new(),
             machine_policies: Vec::new(),
+            tenants: Vec::new(),
             operations: Vec::new(),
             events: Vec::new(),
             chaos: None,
@@ -326,6 +332,7 @@ impl World {
             vm: None,
             tentacle_running: true,
             created_at: self.now,
+            tenancy: MachineTenancy::default(),
         });
     }
 
@@ -335,6 +342,7 @@ impl World {
             set.vm(instance_id).map_or_else(|| set.computer_name(instance_id), |vm| set.vm_computer_name(vm));
         let name = if set.windows { computer_name.to_uppercase() } else { computer_name };
         let set_name = set.name.clone();
+        let tenancy = set.tenancy.clone();
         let id = self.next_id("Machines");
         let thumbprint = self.thumbprint();
         let machine = Machine {
@@ -350,6 +358,7 @@ impl World {
             vm: Some((set_name, instance_id)),
             tentacle_running: true,
             created_at: self.now,
+            tenancy,
         };
         self.machines.push(machine);
     }

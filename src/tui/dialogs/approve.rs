@@ -64,7 +64,8 @@ impl ApproveDialog {
         // List what fits (a long summary wraps onto more rows), the rest as "… and N more".
         let inner = usize::from(area.width.min(76).saturating_sub(2)).max(1);
         let foot = self.form.lines(theme);
-        let fixed = 4 + foot.len() + usize::from(self.needs_typed()) * 2;
+        let reach = usize::from(crate::model::tenant_reach(&self.actions).is_some());
+        let fixed = 4 + reach + foot.len() + usize::from(self.needs_typed()) * 2;
         let budget = usize::from(area.height).saturating_sub(fixed + 2).max(1);
         let mut list_rows = 0;
         let mut listed = 0;
@@ -86,6 +87,9 @@ impl ApproveDialog {
         }
         if self.actions.len() > listed {
             lines.push(Line::from(format!("  … and {} more", self.actions.len() - listed)));
+        }
+        if let Some(reach) = crate::model::tenant_reach(&self.actions) {
+            lines.push(Line::from(format!("Deploys reach {reach}.")));
         }
         lines.push(Line::from(""));
         if let Confirmation::Typed { word, why } = &self.confirmation {
@@ -142,5 +146,32 @@ mod tests {
     fn deploys_alone_never_need_the_name() {
         let deploys: Vec<_> = (0..9).map(|i| fixtures::deploy(&format!("Machines-{i}"))).collect();
         assert!(!ApproveDialog::open(deploys, 2, "vmss-web").needs_typed());
+    }
+
+    #[test]
+    fn tenanted_deploys_say_how_many_tenants_and_targets_they_reach() {
+        let tenant = |planned: PlannedAction, id: &str, targets: &[&str]| {
+            let mut planned = planned;
+            if let crate::model::Action::Deploy { tenant, target_ids, target_names, .. } = &mut planned.action
+            {
+                *tenant = Some(crate::model::TenantRef { id: id.into(), name: format!("Tenant {id}") });
+                *target_ids = targets.iter().map(|t| t.to_string()).collect();
+                *target_names = targets.iter().map(|t| t.to_string()).collect();
+            }
+            planned
+        };
+        let actions = vec![
+            tenant(fixtures::deploy("Machines-1"), "Tenants-1", &["Machines-1", "Machines-2"]),
+            tenant(fixtures::deploy("Machines-3"), "Tenants-2", &["Machines-1", "Machines-2", "Machines-3"]),
+            tenant(fixtures::deploy("Machines-4"), "Tenants-3", &["Machines-4", "Machines-5"]),
+        ];
+        let dialog = ApproveDialog::open(actions, 3, "vmss-web");
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).expect("test terminal");
+        let theme = Theme::from_no_color(Some("1".into()));
+        terminal.draw(|frame| dialog.render(frame, frame.area(), theme)).expect("draw");
+        let screen = terminal.backend().to_string();
+        assert!(screen.contains("Deploys reach 3 tenants, 5 targets."), "{screen}");
+        assert!(screen.contains("for tenant Tenant Tenants-2"), "{screen}");
     }
 }

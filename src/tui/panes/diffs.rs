@@ -24,8 +24,9 @@ pub fn subject(action: &Action) -> String {
             format!("{project_name} {in_flight_version} in flight")
         }
         Action::DeleteTarget { target_name, .. } => target_name.clone(),
-        Action::Deploy { project_name, release_version, target_names, .. } => {
-            format!("{project_name} {release_version} → {} target(s)", target_names.len())
+        Action::Deploy { project_name, release_version, target_names, tenant, .. } => {
+            let tenant = tenant.as_ref().map_or(String::new(), |t| format!(" for {}", t.name));
+            format!("{project_name} {release_version}{tenant} → {} target(s)", target_names.len())
         }
         Action::Note { subject, .. } => subject.clone(),
     }

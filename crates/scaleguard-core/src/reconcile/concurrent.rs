@@ -52,7 +52,8 @@ fn takes_care_of(other: &Deployment, target_id: &str) -> bool {
 }
 
 /// Decide about `ours` (as read back, with its task state) given every deployment of the same
-/// release to the same environment (`ours` may be among them).
+/// release to the same environment (`ours` may be among them). Only deployments for the same
+/// tenant (or both untenanted) compete: another tenant's deployment is a different one.
 pub fn arbitrate<'a>(
     ours: &Deployment,
     deployments: &'a [Deployment],
@@ -61,7 +62,10 @@ pub fn arbitrate<'a>(
     let mut earlier: Vec<&'a Deployment> = deployments
         .iter()
         .filter(|d| {
-            d.id != ours.id && d.release_id == ours.release_id && d.environment_id == ours.environment_id
+            d.id != ours.id
+                && d.release_id == ours.release_id
+                && d.environment_id == ours.environment_id
+                && d.tenant_id == ours.tenant_id
         })
         .filter(|d| queue_order(d, ours) == Ordering::Less)
         .collect();
@@ -182,6 +186,32 @@ mod tests {
         let mut elsewhere = all[0].clone();
         elsewhere.specific_machine_ids = ids(&["Machines-1"]);
         assert_eq!(arbitrate(&ours, &[elsewhere, ours.clone()], &targets), Arbitration::Keep);
+    }
+
+    #[test]
+    fn only_deployments_for_the_same_tenant_compete() {
+        let targets = ids(&["Machines-4"]);
+        let for_tenant = |id: &str, secs: i64, tenant: Option<&str>| Deployment {
+            tenant_id: tenant.map(str::to_string),
+            ..queued(id, secs, &["Machines-4"])
+        };
+        let ours = for_tenant("Deployments-9", 10, Some("Tenants-1"));
+        // Another tenant's (or an untenanted) deployment queued earlier is a different one.
+        let others = vec![
+            for_tenant("Deployments-2", 0, Some("Tenants-2")),
+            for_tenant("Deployments-3", 0, None),
+            ours.clone(),
+        ];
+        assert_eq!(arbitrate(&ours, &others, &targets), Arbitration::Keep);
+        // The same tenant's, from another machine: ours is cancelled while queued.
+        let mut same = others.clone();
+        same.push(for_tenant("Deployments-4", 5, Some("Tenants-1")));
+        match arbitrate(&ours, &same, &targets) {
+            Arbitration::CancelOurs { earlier, overlap } => {
+                assert_eq!((earlier.id.as_str(), overlap), ("Deployments-4", targets.clone()));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

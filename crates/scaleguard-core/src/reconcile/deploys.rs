@@ -1,12 +1,18 @@
-//! Deploys: the latest release of each configured project to the targets that lack it, once the
+//! Deploys: the current release of each configured project to the targets that lack it, once the
 //! scale set is steady (invariant 3). Pre-existing targets are left alone; a target already covered
 //! by a queued or running deployment of the release is skipped, which is how a duplicate trigger
 //! run is absorbed. A target whose name is not unique is held (never resolved), as is one that a
 //! successful deployment covered without saying which targets it reached (never redeployed on an
 //! unknown), and the whole rollout waits while another release's deployment to the environment is
 //! in flight.
+//!
+//! Each project deploys per lane (`tenants`): the untenanted release to untenanted targets, and
+//! each connected tenant's own current release to the targets connected to it, one deployment per
+//! tenant. Every rule above holds per lane: "reached", "covered", "unknown reach" and "another
+//! release in flight" count only that lane's deployments.
 
 use super::matched::MatchedSnapshot;
+use super::tenants::Lane;
 use super::text::{capped, stable_hash};
 use crate::matching::normalize_name;
 use crate::model::{
@@ -26,11 +32,11 @@ pub(crate) enum Reach<'p> {
     NotReached,
 }
 
-/// Did a successful deployment of `release_id` reach the target? A target is taken to have the
+/// Did a successful deployment of `release_id` in this lane reach the target? A target is taken to have the
 /// release once one did, whatever VM it runs on now: a vmId that changes under the target (a
 /// reused instance id, or a server that spells it differently) never causes a redeploy.
-pub(crate) fn reach<'p>(project: &'p ProjectState, release_id: &str, target_id: &str) -> Reach<'p> {
-    ReleaseIndex::new(project, release_id).reach(target_id)
+pub(crate) fn reach<'p>(lane: &Lane<'p>, release_id: &str, target_id: &str) -> Reach<'p> {
+    ReleaseIndex::new(lane, release_id).reach(target_id)
 }
 
 /// The successful deployments of one release by the targets they reached, so that checking
@@ -42,12 +48,11 @@ struct ReleaseIndex<'p> {
 }
 
 impl<'p> ReleaseIndex<'p> {
-    fn new(project: &'p ProjectState, release_id: &str) -> Self {
+    fn new(lane: &Lane<'p>, release_id: &str) -> Self {
         let mut reached: HashMap<&'p str, &'p Deployment> = HashMap::new();
         let mut unknown_reach = Vec::new();
-        let successful = project
-            .deployments
-            .iter()
+        let successful = lane
+            .deployments()
             .filter(|d| d.release_id == release_id && d.task_state == Some(TaskState::Success));
         for deployment in successful {
             match &deployment.deployed_to_machine_ids {
@@ -73,22 +78,33 @@ impl<'p> ReleaseIndex<'p> {
     }
 }
 
+/// The id of a lane's unknown-reach note: one per project, and one more per tenant lane.
+fn unknown_reach_id(lane: &Lane<'_>) -> String {
+    match lane.tenant_id() {
+        Some(tenant) => format!("note:unknown-reach:{}:{tenant}", lane.project.project_id),
+        None => format!("note:unknown-reach:{}", lane.project.project_id),
+    }
+}
+
 /// The note for targets held because successful deployments did not say what they reached.
-fn unknown_reach_note(
-    project: &ProjectState,
-    release: &Release,
-    held: &[(&Target, &Deployment)],
-) -> PlannedAction {
+fn unknown_reach_note(lane: &Lane<'_>, release: &Release, held: &[(&Target, &Deployment)]) -> PlannedAction {
+    let project = lane.project;
     let mut deployments: Vec<&str> = held.iter().map(|(_, d)| d.id.as_str()).collect();
     deployments.sort_unstable();
     deployments.dedup();
     let lines =
         held.iter().map(|(t, d)| format!("held: {} ({}), covered by {}", t.name, t.id, d.id)).collect();
     PlannedAction {
-        id: format!("note:unknown-reach:{}", project.project_id),
+        id: unknown_reach_id(lane),
         action: Action::Note {
             severity: Severity::Warning,
-            subject: format!("{} target(s) may already have {} {}", held.len(), project.project_name, release.version),
+            subject: format!(
+                "{} target(s) may already have {} {}{}",
+                held.len(),
+                project.project_name,
+                release.version,
+                lane.for_tenant()
+            ),
         },
         reason: format!(
             "{} of {} succeeded, but the server did not say which targets it reached (no DeployedToMachineIds, \
@@ -102,22 +118,20 @@ fn unknown_reach_note(
     }
 }
 
-/// A deployment of the release that is queued or running (or in an unknown state) and covers
-/// the target.
+/// A deployment of the release in this lane that is queued or running (or in an unknown state)
+/// and covers the target.
 pub(crate) fn active_deployment<'p>(
-    project: &'p ProjectState,
+    lane: &Lane<'p>,
     release_id: &str,
     target_id: &str,
 ) -> Option<&'p Deployment> {
-    active_deployments(project, release_id).into_iter().find(|d| d.covers(target_id))
+    active_deployments(lane, release_id).into_iter().find(|d| d.covers(target_id))
 }
 
-/// Deployments of the release that are queued or running; an unknown task state counts as
-/// running, preferring a held deploy to a duplicate one.
-fn active_deployments<'p>(project: &'p ProjectState, release_id: &str) -> Vec<&'p Deployment> {
-    project
-        .deployments
-        .iter()
+/// Deployments of the release in this lane that are queued or running; an unknown task state
+/// counts as running, preferring a held deploy to a duplicate one.
+fn active_deployments<'p>(lane: &Lane<'p>, release_id: &str) -> Vec<&'p Deployment> {
+    lane.deployments()
         .filter(|d| d.release_id == release_id && d.task_state.is_none_or(|s| s.is_active()))
         .collect()
 }
@@ -157,16 +171,17 @@ pub(crate) fn ambiguous_name(matched: &MatchedSnapshot<'_>, target: &Target) -> 
 /// it (Octopus runs one deployment per project and environment at a time) would take the new
 /// targets back to the older release, or deploy twice what it already reaches.
 fn wait_for(
-    project: &ProjectState,
+    lane: &Lane<'_>,
     release: &Release,
     in_flight: &InFlightDeployment,
     new_targets: &[&Target],
 ) -> PlannedAction {
+    let project = lane.project;
     let deployment = &in_flight.deployment;
     let state = deployment.task_state.map_or("state unknown", |s| s.as_str());
     let names: Vec<String> = new_targets.iter().map(|t| t.name.clone()).collect();
-    let mut observations: Vec<String> = project
-        .other_releases_in_flight
+    let mut observations: Vec<String> = lane
+        .other_releases_in_flight()
         .iter()
         .map(|other| {
             let d = &other.deployment;
@@ -196,10 +211,11 @@ fn wait_for(
             held_targets: new_targets.len(),
         },
         reason: format!(
-            "{} {} is being deployed to the environment ({}, {state}): {} new target(s) wait for it \
+            "{} {} is being deployed to the environment{} ({}, {state}): {} new target(s) wait for it \
              instead of getting {} now, which would queue behind it and could take them back to the older release",
             project.project_name,
             in_flight.release_version,
+            lane.for_tenant(),
             deployment.id,
             new_targets.len(),
             release.version
@@ -216,25 +232,26 @@ pub(crate) fn deploys(matched: &MatchedSnapshot<'_>) -> Vec<PlannedAction> {
     };
     let mut sorted: Vec<&ProjectState> = projects.iter().collect();
     sorted.sort_by(|a, b| a.project_id.cmp(&b.project_id));
-    sorted.into_iter().flat_map(|project| deploy_for(matched, project, environment_id)).collect()
+    sorted
+        .into_iter()
+        .flat_map(Lane::all)
+        .flat_map(|lane| deploy_for(matched, &lane, environment_id))
+        .collect()
 }
 
 /// The project's deploy (or the wait that replaces it) and its notes.
-fn deploy_for(
-    matched: &MatchedSnapshot<'_>,
-    project: &ProjectState,
-    environment_id: &str,
-) -> Vec<PlannedAction> {
-    let Some(release) = project.latest_release.as_ref() else { return Vec::new() };
-    let index = ReleaseIndex::new(project, &release.id);
-    let active = active_deployments(project, &release.id);
+fn deploy_for(matched: &MatchedSnapshot<'_>, lane: &Lane<'_>, environment_id: &str) -> Vec<PlannedAction> {
+    let project = lane.project;
+    let Some(release) = lane.latest_release() else { return Vec::new() };
+    let index = ReleaseIndex::new(lane, &release.id);
+    let active = active_deployments(lane, &release.id);
     let mut new_targets: Vec<&Target> = Vec::new();
     let mut already_have = 0usize;
     let mut unfit: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut held: BTreeMap<String, Vec<&Target>> = BTreeMap::new();
     let mut unknown: Vec<(&Target, &Deployment)> = Vec::new();
     let mut observations = Vec::new();
-    for target in matched.targets.iter() {
+    for target in matched.targets.iter().filter(|t| lane.serves(t)) {
         let reach = index.reach(&target.id);
         if let Reach::Reached(_) = reach {
             already_have += 1;
@@ -253,13 +270,13 @@ fn deploy_for(
     }
     let mut out = Vec::new();
     if !unknown.is_empty() {
-        out.push(unknown_reach_note(project, release, &unknown));
+        out.push(unknown_reach_note(lane, release, &unknown));
     }
     if new_targets.is_empty() {
         return out;
     }
-    if let Some(in_flight) = project.other_releases_in_flight.first() {
-        out.push(wait_for(project, release, in_flight, &new_targets));
+    if let Some(in_flight) = lane.other_releases_in_flight().first() {
+        out.push(wait_for(lane, release, in_flight, &new_targets));
         return out;
     }
     for (name, targets) in &held {
@@ -286,28 +303,34 @@ fn deploy_for(
     }
     let mut observations = capped(observations);
     observations.extend(capped(listed));
-    observations.push(format!("{already_have} target(s) already have {}", release.version));
+    observations.push(format!(
+        "{already_have} target(s) already have {}{}",
+        release.version,
+        lane.for_tenant()
+    ));
     if !unfit.is_empty() {
         let counts: Vec<String> = unfit.iter().map(|(why, count)| format!("{count} {why}")).collect();
         observations.push(format!("not deployable now: {}", counts.join(", ")));
     }
     let target_ids: Vec<String> = new_targets.iter().map(|t| t.id.clone()).collect();
     let reason = format!(
-        "{} new target(s) lack {} {}: deploy it to them only",
+        "{} new target(s) lack {} {}{}: deploy it to them only",
         new_targets.len(),
         project.project_name,
-        release.version
+        release.version,
+        lane.for_tenant()
     );
+    let tenant = lane.tenant_id().map_or(String::new(), |id| format!("{id}:"));
     if !unknown.is_empty() {
         observations.push(format!(
             "held {} target(s) a successful deployment may have reached (see note:unknown-reach:{})",
             unknown.len(),
-            project.project_id
+            unknown_reach_id(lane)
         ));
     }
     out.push(PlannedAction {
         id: format!(
-            "deploy:{}:{}:{}",
+            "deploy:{}:{tenant}{}:{}",
             project.project_id,
             release.id,
             stable_hash(target_ids.iter().map(String::as_str))
@@ -320,6 +343,7 @@ fn deploy_for(
             environment_id: environment_id.to_string(),
             target_names: new_targets.iter().map(|t| t.name.clone()).collect(),
             target_ids,
+            tenant: lane.tenant_ref(),
         },
         reason,
         observations,

@@ -21,6 +21,7 @@ mod matched;
 mod notes;
 mod notes_evidence;
 mod summary;
+mod tenants;
 mod text;
 mod validate;
 mod wait;
@@ -33,6 +34,7 @@ pub use history::{
 };
 pub use matched::{AbsenceDoubt, MatchedSnapshot, SetProgress, SetView};
 pub use summary::{summarize, PlanSummary};
+pub use tenants::Lane;
 pub use validate::still_valid;
 
 use crate::config::Profile;
@@ -84,3 +86,5 @@ mod tests_identity;
 mod tests_mode;
 #[cfg(test)]
 mod tests_plan;
+#[cfg(test)]
+mod tests_tenants;

@@ -293,7 +293,10 @@ fn target_findings(
 
 fn projects(matched: &MatchedSnapshot<'_>, out: &mut Vec<PlannedAction>) {
     let Ok(projects) = &matched.snapshot.projects else { return };
-    for project in projects.iter().filter(|p| p.latest_release.is_none()) {
+    super::tenants::notes(matched, out);
+    // A Tenanted project has no untenanted release by design; its tenants are noted above.
+    let untenanted = |p: &&crate::snapshot::ProjectState| p.tenanted_mode.allows_untenanted();
+    for project in projects.iter().filter(untenanted).filter(|p| p.latest_release.is_none()) {
         out.push(note(
             format!("note:never-deployed:{}", project.project_id),
             Severity::Info,

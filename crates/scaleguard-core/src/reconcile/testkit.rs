@@ -68,6 +68,9 @@ pub fn target(target_id: &str, name: &str) -> Target {
         thumbprint: None,
         endpoint: Endpoint { communication_style: "TentaclePassive".into(), uri: None, thumbprint: None },
         has_latest_calamari: Some(true),
+        tenanted: crate::model::TenantedMode::Untenanted,
+        tenant_ids: vec![],
+        tenant_tags: vec![],
     }
 }
 
@@ -111,6 +114,9 @@ pub fn project(project_id: &str, release_id: Option<&str>) -> ProjectState {
         latest_release: release_id.map(|r| release(project_id, r)),
         deployments: vec![],
         other_releases_in_flight: vec![],
+        tenanted_mode: crate::model::TenantedMode::Untenanted,
+        tenants: vec![],
+        version_control: None,
     }
 }
 
@@ -136,6 +142,7 @@ pub fn deployment(
         task_state: Some(state),
         created: None,
         comments: String::new(),
+        tenant_id: None,
     }
 }
 
@@ -226,5 +233,53 @@ impl SnapshotBuilder {
 
     pub fn build(self) -> Snapshot {
         self.snapshot
+    }
+}
+
+/// A tenant connected to the project whose current release is `release_id` (None: never deployed),
+/// named "Tenant {tenant_id}", carrying `tags`.
+pub fn tenant(
+    tenant_id: &str,
+    project_id: &str,
+    release_id: Option<&str>,
+    tags: &[&str],
+) -> crate::snapshot::TenantState {
+    crate::snapshot::TenantState {
+        tenant_id: tenant_id.into(),
+        tenant_name: format!("Tenant {tenant_id}"),
+        tenant_tags: tags.iter().map(|t| t.to_string()).collect(),
+        latest_release: release_id.map(|r| release(project_id, r)),
+        deployments: vec![],
+        other_releases_in_flight: vec![],
+    }
+}
+
+/// `target` with a tenanted participation, connected to `tenant_ids` and `tags`.
+pub fn tenanted(
+    target: Target,
+    participation: crate::model::TenantedMode,
+    tenant_ids: &[&str],
+    tags: &[&str],
+) -> Target {
+    Target {
+        tenanted: participation,
+        tenant_ids: tenant_ids.iter().map(|t| t.to_string()).collect(),
+        tenant_tags: tags.iter().map(|t| t.to_string()).collect(),
+        ..target
+    }
+}
+
+/// `deployment` for a tenant.
+pub fn tenant_deployment(
+    deployment_id: &str,
+    tenant_id: &str,
+    release_id: &str,
+    specific: &[&str],
+    deployed_to: &[&str],
+    state: TaskState,
+) -> Deployment {
+    Deployment {
+        tenant_id: Some(tenant_id.into()),
+        ..deployment(deployment_id, "Projects-1", release_id, specific, deployed_to, state)
     }
 }

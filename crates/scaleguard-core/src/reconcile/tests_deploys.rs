@@ -149,6 +149,7 @@ fn a_success_that_does_not_say_what_it_reached_holds_the_targets_it_covered() {
         environment_id: ENVIRONMENT_ID.into(),
         target_ids: vec!["Machines-2".into()],
         target_names: vec!["web-2".into()],
+        tenant: None,
     };
     let why = still_valid(&to_machines_2, &snapshot, &history, &profile).unwrap_err();
     assert!(why.contains("Deployments-3") && why.contains("may have the release"), "{why}");

@@ -182,6 +182,7 @@ fn still_valid_refuses_a_target_a_successful_deployment_reached_whatever_the_his
         environment_id: ENVIRONMENT_ID.into(),
         target_ids: vec!["Machines-1".into()],
         target_names: vec!["web-1".into()],
+        tenant: None,
     };
     let why = still_valid(&deploy, &fresh, &history, &profile()).expect_err("reached already");
     assert!(why.contains("Machines-1") && why.contains("Deployments-1"), "{why}");

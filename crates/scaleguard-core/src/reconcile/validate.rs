@@ -5,6 +5,7 @@ use super::deletes::delete_evidence;
 use super::deploys::{active_deployment, ambiguous_name, reach, Reach};
 use super::history::History;
 use super::matched::MatchedSnapshot;
+use super::tenants::Lane;
 use crate::config::Profile;
 use crate::model::Action;
 use crate::snapshot::Snapshot;
@@ -36,7 +37,7 @@ pub fn still_valid(
                 .map(|_| ())
                 .map_err(|why| format!("{target_name} may not be deleted now: {why}"))
         }
-        Action::Deploy { project_id, release_id, target_ids, .. } => {
+        Action::Deploy { project_id, release_id, target_ids, tenant, .. } => {
             let projects =
                 fresh.projects.as_ref().map_err(|failure| format!("projects cannot be read: {failure}"))?;
             let targets =
@@ -45,16 +46,33 @@ pub fn still_valid(
                 .iter()
                 .find(|p| &p.project_id == project_id)
                 .ok_or_else(|| format!("project {project_id} is no longer configured"))?;
-            match &project.latest_release {
+            // A tenant deleted or disconnected since the plan: its lane is gone, nothing is guessed.
+            let lane =
+                Lane::find(project, tenant.as_ref().map(|t| t.id.as_str())).ok_or_else(|| match tenant {
+                    Some(t) => format!(
+                    "tenant {t} is no longer connected to {} for the environment (deleted or disconnected)",
+                    project.project_name
+                ),
+                    None => format!("{} no longer takes untenanted deployments", project.project_name),
+                })?;
+            match lane.latest_release() {
                 Some(latest) if &latest.id == release_id => {}
-                Some(latest) => return Err(format!("the release to roll out is now {}", latest.version)),
-                None => return Err("the project has no release to redeploy".into()),
+                Some(latest) => {
+                    return Err(format!(
+                        "the release to roll out{} is now {}",
+                        lane.for_tenant(),
+                        latest.version
+                    ))
+                }
+                None => return Err(format!("the project has no release to redeploy{}", lane.for_tenant())),
             }
-            if let Some(other) = project.other_releases_in_flight.first() {
+            if let Some(other) = lane.other_releases_in_flight().first() {
                 let state = other.deployment.task_state.map_or("state unknown", |s| s.as_str());
                 return Err(format!(
-                    "{} of {} to the environment is in flight ({state}): the rollout waits for it",
-                    other.deployment.id, other.release_version
+                    "{} of {} to the environment{} is in flight ({state}): the rollout waits for it",
+                    other.deployment.id,
+                    other.release_version,
+                    lane.for_tenant()
                 ));
             }
             let matched = MatchedSnapshot::new(fresh, profile);
@@ -69,9 +87,12 @@ pub fn still_valid(
                 if matched.vm_of(target_id).is_none() {
                     return Err(format!("the VM of {target_id} is not in a fresh listing"));
                 }
+                if !lane.serves(target) {
+                    return Err(format!("{target_id} is no longer connected{}", lane.for_tenant()));
+                }
                 // Whatever the history says of its VM: a target a successful deployment reached
                 // (or may have reached) never gets the release again from here.
-                match reach(project, release_id, target_id) {
+                match reach(&lane, release_id, target_id) {
                     Reach::Reached(by) => {
                         return Err(format!("{target_id} already has the release ({} reached it)", by.id))
                     }
@@ -84,7 +105,7 @@ pub fn still_valid(
                     }
                     Reach::NotReached => {}
                 }
-                if let Some(active) = active_deployment(project, release_id, target_id) {
+                if let Some(active) = active_deployment(&lane, release_id, target_id) {
                     return Err(format!("{} already covers {target_id}", active.id));
                 }
             }
