@@ -1,69 +1,179 @@
-//! One refresh at scale: 10,000 VMs and 10,000 targets through matching, `History::observe` and
-//! `plan` (100 targets whose VMs are gone and past the grace period, 900 new targets to deploy to).
+//! One refresh at scale through matching, `History::observe` and `plan`, next to its floor.
+//!
+//! Bench ids (group `reconcile`):
+//! - `floor`: the VM names and target names of `10k`, normalized and hash-joined,
+//!   nothing else: what any planner must at least do.
+//! - `10k`: 10,000 VMs in 10 scale sets of 1,000 (the largest real estates have tens of sets of up
+//!   to 1,000 VMs each) and their 10,000 targets plus 100 stale: match + observe + plan, with the
+//!   stale targets' VMs gone past the grace period (deletes) and 1,090 VMs without the release
+//!   (one deploy).
+//! - `50k`: the same at 50,000 VMs in 50 sets.
+//!
+//! After criterion's own report the bench times the three interleaved (one of each per round, so
+//! a noisy neighbour slows all three alike) and prints the medians and the ratios `10k/floor` and
+//! `50k/10k`; the goals are 5 and 5.5.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use scaleguard::model::TaskState;
+use scaleguard::matching::normalize_name;
+use scaleguard::model::{Instance, Target, TaskState};
 use scaleguard::reconcile::testkit::{self, at, SnapshotBuilder};
-use scaleguard::reconcile::{plan_matched, History, MatchedSnapshot};
+use scaleguard::reconcile::{plan_matched, summarize, History, MatchedSnapshot};
 use scaleguard::snapshot::Snapshot;
+use std::collections::HashMap;
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-const VMS: u32 = 10_000;
-const STALE_TARGETS: u32 = 100;
-const HAVE_RELEASE: u32 = 9_000;
+const SET_SIZE: u32 = 1_000;
 
-fn snapshot(secs: i64) -> Snapshot {
-    let vms = (0..VMS).map(|i| testkit::vm("web", i)).collect();
-    // Targets for every VM but the last 100, plus 100 whose VMs were scaled in (ids above VMS).
-    let targets = (0..VMS - STALE_TARGETS)
-        .chain(VMS..VMS + STALE_TARGETS)
-        .map(|i| testkit::target_on(&format!("Machines-{i}"), "web", i))
-        .collect();
-    let ids: Vec<String> = (0..HAVE_RELEASE).map(|i| format!("Machines-{i}")).collect();
-    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let mut project = testkit::project("Projects-1", Some("Releases-1"));
-    project.deployments =
-        vec![testkit::deployment("Deployments-1", "Projects-1", "Releases-1", &[], &ids, TaskState::Success)];
-    SnapshotBuilder::new(at(secs)).set("web", VMS, vms).targets(targets).project(project).build()
+/// One estate of `vms` VMs in full sets of 1,000, each VM with its target, 1% of the targets stale
+/// (their VMs scaled in) and 1% new, and the release missing on the new VMs and the last tenth of
+/// the sets.
+struct Estate {
+    vms: u32,
+    profile: scaleguard::config::Profile,
+    warm: History,
+    current: Snapshot,
 }
 
-fn refresh_at_scale(c: &mut Criterion) {
-    let profile = testkit::profile();
-    let mut warm = History::default();
-    for secs in [0, 200, 400] {
-        let earlier = snapshot(secs);
-        warm.observe(&MatchedSnapshot::new(&earlier, &profile));
+impl Estate {
+    fn new(vms: u32) -> Self {
+        let profile = testkit::profile();
+        let mut warm = History::default();
+        for secs in [0, 200, 400] {
+            warm.observe(&MatchedSnapshot::new(&Self::snapshot(vms, secs), &profile));
+        }
+        Self { vms, profile, warm, current: Self::snapshot(vms, 600) }
     }
-    let current = snapshot(600);
-    {
-        // One timed pass per phase: where the time goes, next to criterion's total.
-        let started = Instant::now();
-        let matched = MatchedSnapshot::new(&current, &profile);
-        let matching = started.elapsed();
-        let mut history = warm.clone();
-        let started = Instant::now();
+
+    fn stale(vms: u32) -> u32 {
+        vms / 100
+    }
+
+    /// At 0 s every set lists VMs 0..1,000 with their targets. From 200 s on each set has been
+    /// scaled in by its oldest 1% and out by as many new VMs (ids from 1,000, their targets
+    /// registered): the old VMs' targets, matched before, are stale past the grace period.
+    fn snapshot(vms: u32, secs: i64) -> Snapshot {
+        let sets = vms / SET_SIZE;
+        let turned = Self::stale(vms) / sets;
+        let first = if secs == 0 { 0 } else { turned };
+        let mut builder = SnapshotBuilder::new(at(secs));
+        let mut targets = Vec::new();
+        let mut reached = Vec::new();
+        for set in 0..sets {
+            let name = format!("web{set}");
+            let listed = (first..first + SET_SIZE).map(|i| testkit::vm(&name, i)).collect();
+            builder = builder.set(&name, SET_SIZE, listed);
+            for i in 0..first + SET_SIZE {
+                let id = format!("Machines-{set}-{i}");
+                // The release reached the original VMs of the first nine tenths of the sets.
+                if i < SET_SIZE && set < sets / 10 * 9 {
+                    reached.push(id.clone());
+                }
+                targets.push(testkit::target_on(&id, &name, i));
+            }
+        }
+        let reached: Vec<&str> = reached.iter().map(String::as_str).collect();
+        let mut project = testkit::project("Projects-1", Some("Releases-1"));
+        project.deployments = vec![testkit::deployment(
+            "Deployments-1",
+            "Projects-1",
+            "Releases-1",
+            &[],
+            &reached,
+            TaskState::Success,
+        )];
+        builder.targets(targets).project(project).build()
+    }
+
+    fn listed(&self) -> (Vec<&Instance>, &[Target]) {
+        let vms = self.current.scale_sets.iter().flat_map(|s| s.listing.as_ref().unwrap().instances.iter());
+        (vms.collect(), self.current.targets.as_deref().unwrap())
+    }
+
+    /// match + observe + plan, as a refresh runs them; the plan's size proves the work was done.
+    fn refresh(&self, mut history: History) -> (History, usize) {
+        let matched = MatchedSnapshot::new(black_box(&self.current), &self.profile);
         history.observe(&matched);
-        let observed = started.elapsed();
-        let started = Instant::now();
-        let plan = plan_matched(&matched, &history, current.taken_at, &profile);
-        eprintln!("one pass: match {matching:?}, observe {observed:?}, plan {:?}", started.elapsed());
-        let summary = scaleguard::reconcile::summarize(&plan);
-        assert_eq!((summary.deletes, summary.deploy_targets), (STALE_TARGETS as usize, 900));
-        eprintln!("plan at scale: {summary}");
+        let plan = plan_matched(&matched, &history, self.current.taken_at, &self.profile);
+        let actions = plan.actions.len();
+        drop(matched);
+        (history, black_box(actions))
     }
-    c.bench_function("reconcile 10k VMs x 10k targets (match + observe + plan)", |b| {
-        b.iter_batched(
-            || warm.clone(),
-            |mut history| {
-                let matched = MatchedSnapshot::new(black_box(&current), &profile);
-                history.observe(&matched);
-                black_box(plan_matched(&matched, &history, current.taken_at, &profile))
-            },
-            BatchSize::LargeInput,
-        )
-    });
+
+    /// The plan is the one the estate is built for: every stale target deleted, 10% deployed to.
+    fn check(&self) {
+        let (history, _) = self.refresh(self.warm.clone());
+        let plan = plan_matched(
+            &MatchedSnapshot::new(&self.current, &self.profile),
+            &history,
+            self.current.taken_at,
+            &self.profile,
+        );
+        let summary = summarize(&plan);
+        let (sets, stale) = (self.vms / SET_SIZE, Self::stale(self.vms));
+        // Every new VM lacks the release, and so does every VM of the last tenth of the sets.
+        let deploy_targets = (sets / 10 * 9 * (stale / sets) + sets / 10 * SET_SIZE) as usize;
+        assert_eq!((summary.deletes, summary.deploy_targets), (stale as usize, deploy_targets), "{summary}");
+        eprintln!("{} VMs: {summary}", self.vms);
+    }
 }
 
-criterion_group!(benches, refresh_at_scale);
+/// The floor: normalize every VM's and target's name once and join them in a hash map.
+fn floor(vms: &[&Instance], targets: &[Target]) -> usize {
+    let by_name: HashMap<String, &Instance> =
+        vms.iter().filter_map(|vm| Some((normalize_name(vm.computer_name.as_deref()?), *vm))).collect();
+    targets.iter().filter(|t| by_name.contains_key(&normalize_name(&t.name))).count()
+}
+
+/// The time `work` takes; what it returns is dropped after the clock stops, as criterion does.
+fn time<T>(work: impl FnOnce() -> T) -> Duration {
+    let started = Instant::now();
+    let out = black_box(work());
+    let took = started.elapsed();
+    drop(out);
+    took
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn reconcile(c: &mut Criterion) {
+    let ten = Estate::new(10_000);
+    let fifty = Estate::new(50_000);
+    ten.check();
+    fifty.check();
+    let (vms, targets) = ten.listed();
+    assert_eq!(floor(&vms, targets), 10_000, "every listed VM has its target");
+
+    let mut group = c.benchmark_group("reconcile");
+    group.sample_size(20);
+    group.bench_function("floor", |b| b.iter(|| floor(black_box(&vms), black_box(targets))));
+    for (id, estate) in [("10k", &ten), ("50k", &fifty)] {
+        group.bench_function(id, |b| {
+            b.iter_batched(|| estate.warm.clone(), |history| estate.refresh(history), BatchSize::LargeInput)
+        });
+    }
+    group.finish();
+
+    const ROUNDS: usize = 15;
+    let (mut floors, mut tens, mut fifties) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        floors.push(time(|| floor(&vms, targets)));
+        let history = ten.warm.clone();
+        tens.push(time(|| ten.refresh(history)));
+        let history = fifty.warm.clone();
+        fifties.push(time(|| fifty.refresh(history)));
+    }
+    let (floor, ten, fifty) = (median(floors), median(tens), median(fifties));
+    eprintln!(
+        "reconcile interleaved medians over {ROUNDS} rounds: floor {floor:?}, 10k {ten:?}, 50k {fifty:?}; \
+         ratio 10k/floor {:.2} (goal <= 5), 50k/10k {:.2} (goal <= 5.5)",
+        ten.as_secs_f64() / floor.as_secs_f64(),
+        fifty.as_secs_f64() / ten.as_secs_f64()
+    );
+}
+
+criterion_group!(benches, reconcile);
 criterion_main!(benches);

@@ -3,13 +3,38 @@
 
 use super::client::{get_call, parse, OctopusClient, Query};
 use super::error::{Call, OctopusError};
-use super::ids::checked;
+use super::ids::{checked, is_octopus_id};
 use super::wire;
 use super::{convert, DeploymentRequest, Resolved};
 use crate::model::{Deployment, Release, TaskState};
 use crate::snapshot::{InFlightDeployment, ProjectState};
 use reqwest::Method;
 use std::collections::HashMap;
+
+/// Task ids asked for in one `GET /api/tasks?ids=…`: about 2 KB of query string, well inside what
+/// servers and proxies accept in a URL.
+pub const TASK_IDS_PER_REQUEST: usize = 100;
+
+/// Task states read in batches, by task id (lower-cased: Octopus ids are not case-sensitive).
+/// A state is judged only when asked for, so a task never asked about cannot fail a read.
+#[derive(Default)]
+struct TaskStates {
+    read: HashMap<String, (Call, String)>,
+}
+
+impl TaskStates {
+    /// The state of `task_id`: from the batch, or, for a task the batch did not return, its own
+    /// `GET /api/tasks/{id}` (which fails as it always did when the task is gone).
+    async fn state(&self, client: &OctopusClient, task_id: &str) -> Result<TaskState, OctopusError> {
+        match self.read.get(&task_id.to_ascii_lowercase()) {
+            Some((call, state)) => TaskState::parse(state).ok_or_else(|| OctopusError::BadResponse {
+                call: call.clone(),
+                detail: format!("unknown state `{state}` of task {task_id}"),
+            }),
+            None => Ok(client.task(task_id).await?.state),
+        }
+    }
+}
 
 /// One lane's current release: for the untenanted deployments (`tenant` None) or one tenant's.
 pub(super) struct LaneState {
@@ -60,8 +85,9 @@ impl OctopusClient {
     ///
     /// Reads the project's deployments to the environment (for that tenant), puts them in order
     /// itself (newest `Created` first, then the id's number: a server that lists them in another
-    /// order must not make an old release look current), then walks them reading each one's task
-    /// until one succeeded: task reads grow with deployments since the last success, not targets.
+    /// order must not make an old release look current), then walks them until one succeeded,
+    /// reading the task states of each `TASK_IDS_PER_REQUEST` deployments in one batch: task reads
+    /// grow with batches of deployments since the last success, not with deployments or targets.
     pub(super) async fn lane_state(
         &self,
         space_id: &str,
@@ -100,16 +126,22 @@ impl OctopusClient {
         });
         let mut seen: Vec<(wire::DeploymentResource, Option<TaskState>)> = Vec::new();
         let mut release_id = None;
-        for (_, deployment) in ours {
-            let state = match &deployment.task_id {
-                Some(task_id) => Some(self.task(task_id).await?.state),
-                None => None,
-            };
-            let release = deployment.release_id.clone();
-            seen.push((deployment, state));
-            if state == Some(TaskState::Success) {
-                release_id = release;
-                break;
+        let mut states = TaskStates::default();
+        'batches: for batch in ours.chunks(TASK_IDS_PER_REQUEST) {
+            // The batch's task states in one request (the walk usually stops in the first batch;
+            // the states read past its end serve the release's deployments below).
+            self.read_task_states(&mut states, batch.iter().map(|(_, d)| d)).await?;
+            for (_, deployment) in batch {
+                let state = match &deployment.task_id {
+                    Some(task_id) => Some(states.state(self, task_id).await?),
+                    None => None,
+                };
+                let release = deployment.release_id.clone();
+                seen.push((deployment.clone(), state));
+                if state == Some(TaskState::Success) {
+                    release_id = release;
+                    break 'batches;
+                }
             }
         }
         let other_releases_in_flight = self.in_flight(space_id, &seen, release_id.as_deref()).await?;
@@ -121,10 +153,11 @@ impl OctopusClient {
         // Every deployment of that release to the environment, not only the ones newer than its
         // last success: the targets an older deployment reached have the release too, and
         // missing them would redeploy to every pre-existing target after each scale-out.
-        let states: HashMap<String, Option<TaskState>> =
+        let known: HashMap<String, Option<TaskState>> =
             seen.into_iter().map(|(d, state)| (d.id.clone(), state)).collect();
-        let deployments =
-            self.release_deployments(space_id, &release_id, environment_id, tenant, states).await?;
+        let deployments = self
+            .release_deployments_with(space_id, &release_id, environment_id, tenant, known, states)
+            .await?;
         Ok(LaneState {
             latest_release: Some(convert::release(release, &project.id)),
             deployments,
@@ -170,27 +203,85 @@ impl OctopusClient {
         release_id: &str,
         environment_id: &str,
         tenant: Option<&str>,
+        known: HashMap<String, Option<TaskState>>,
+    ) -> Result<Vec<Deployment>, OctopusError> {
+        self.release_deployments_with(
+            space_id,
+            release_id,
+            environment_id,
+            tenant,
+            known,
+            TaskStates::default(),
+        )
+        .await
+    }
+
+    /// [`Self::release_deployments`] with task states already read (`states`), read again only
+    /// for tasks it lacks.
+    async fn release_deployments_with(
+        &self,
+        space_id: &str,
+        release_id: &str,
+        environment_id: &str,
+        tenant: Option<&str>,
         mut known: HashMap<String, Option<TaskState>>,
+        mut states: TaskStates,
     ) -> Result<Vec<Deployment>, OctopusError> {
         let (space_id, release_id) = (checked("space", space_id)?, checked("release", release_id)?);
         let all: Vec<wire::DeploymentResource> =
             self.get_all(&format!("/api/{space_id}/releases/{release_id}/deployments"), &Vec::new()).await?;
+        let ours: Vec<wire::DeploymentResource> = all
+            .into_iter()
+            .filter(|deployment| {
+                deployment.release_id.as_deref().is_none_or(|r| r == release_id)
+                    && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id)
+                    && same_tenant(deployment, tenant)
+            })
+            .collect();
+        // Every task not already read, in batches: requests grow with pages, not deployments.
+        self.read_task_states(&mut states, ours.iter().filter(|d| !known.contains_key(&d.id))).await?;
         let mut deployments = Vec::new();
-        for deployment in all {
-            let ours = deployment.release_id.as_deref().is_none_or(|r| r == release_id)
-                && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id)
-                && same_tenant(&deployment, tenant);
-            if !ours {
-                continue;
-            }
+        for deployment in ours {
             let state = match (known.remove(&deployment.id), &deployment.task_id) {
                 (Some(known), _) => known,
-                (None, Some(task_id)) => Some(self.task(task_id).await?.state),
+                (None, Some(task_id)) => Some(states.state(self, task_id).await?),
                 (None, None) => None,
             };
             deployments.push(convert::deployment(deployment, state));
         }
         Ok(deployments)
+    }
+
+    /// Reads into `states` the states of the deployments' tasks it lacks: `GET /api/tasks?ids=…`
+    /// (every page) for each `TASK_IDS_PER_REQUEST` distinct ids.
+    async fn read_task_states<'d>(
+        &self,
+        states: &mut TaskStates,
+        deployments: impl Iterator<Item = &'d wire::DeploymentResource>,
+    ) -> Result<(), OctopusError> {
+        // An id not shaped like one stays out of the query (a comma would split it); asked for
+        // alone, it is refused by name as before.
+        let mut ids: Vec<&str> = deployments
+            .filter_map(|d| d.task_id.as_deref())
+            .filter(|id| is_octopus_id(id) && !states.read.contains_key(&id.to_ascii_lowercase()))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for batch in ids.chunks(TASK_IDS_PER_REQUEST) {
+            let query: Query = vec![("ids", batch.join(","))];
+            let tasks: Vec<wire::TaskResource> = self.get_all("/api/tasks", &query).await?;
+            let call = get_call("/api/tasks".into());
+            // Only what was asked: a server that ignores `ids` must not fill memory with its log.
+            let asked: std::collections::HashSet<String> =
+                batch.iter().map(|id| id.to_ascii_lowercase()).collect();
+            for task in tasks {
+                let id = task.id.to_ascii_lowercase();
+                if asked.contains(&id) {
+                    states.read.insert(id, (call.clone(), task.state));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// `POST /api/{space}/deployments` with SpecificMachineIds; 201 → the deployment with its TaskId.

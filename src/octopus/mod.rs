@@ -12,6 +12,7 @@ mod tenants;
 pub mod wire;
 
 pub use client::{OctopusClient, DEFAULT_PAGE_SIZE};
+pub use deployments::TASK_IDS_PER_REQUEST;
 pub use error::{Call, OctopusError};
 pub use settings::{EnvironmentSettings, ProjectSettings};
 

@@ -22,8 +22,8 @@ pub fn apply_refresh(model: &mut ConsoleState, refresh: Refresh) {
     }
 
     let mut listings_ok = true;
-    let mut instances = Vec::new();
     let mut listing_errors = Vec::new();
+    let mut running = 0u64;
     for observation in &snapshot.scale_sets {
         match &observation.listing {
             Ok(listing) => {
@@ -41,7 +41,14 @@ pub fn apply_refresh(model: &mut ConsoleState, refresh: Refresh) {
                     Some(existing) => *existing = summary,
                     None => model.sets.push(summary),
                 }
-                instances.extend(listing.instances.iter().cloned());
+                running += listing
+                    .instances
+                    .iter()
+                    .filter(|i| {
+                        i.provisioning_state == ProvisioningState::Succeeded
+                            && i.power_state == PowerState::Running
+                    })
+                    .count() as u64;
             }
             Err(failure) => {
                 listings_ok = false;
@@ -49,23 +56,13 @@ pub fn apply_refresh(model: &mut ConsoleState, refresh: Refresh) {
             }
         }
     }
-    let instances = if listings_ok { Ok(instances) } else { Err(listing_errors.join("; ")) };
-    if let Ok(rows) = &instances {
+    if listings_ok {
         let capacity = model.sets.iter().map(|s| u64::from(s.capacity)).sum();
-        let running = rows
-            .iter()
-            .filter(|i| {
-                i.provisioning_state == ProvisioningState::Succeeded && i.power_state == PowerState::Running
-            })
-            .count() as u64;
         model.samples.push_back(CapacitySample { capacity, running });
         while model.samples.len() > SPARK_SAMPLES {
             model.samples.pop_front();
         }
     }
-    model.instances.accept(instances, at);
-    model.targets.accept(snapshot.targets.clone().map_err(|f| f.to_string()), at);
-    model.nodes.accept(snapshot.nodes.clone().map_err(|f| f.to_string()), at);
 
     if let Ok(targets) = &snapshot.targets {
         let sets = snapshot.scale_sets.iter().filter_map(|observation| {
@@ -75,11 +72,24 @@ pub fn apply_refresh(model: &mut ConsoleState, refresh: Refresh) {
         });
         model.links = Links::new(&crate::matching::match_targets(sets, targets), targets);
     }
+    let inventory_complete = snapshot.inventory_complete();
+
+    // The snapshot has served: its rows move into the panes (at 10,000 VMs a copy of each
+    // listing is megabytes held twice while the panes change).
+    let instances = if listings_ok {
+        let listings = snapshot.scale_sets.into_iter().filter_map(|observation| observation.listing.ok());
+        Ok(listings.flat_map(|listing| listing.instances).collect())
+    } else {
+        Err(listing_errors.join("; "))
+    };
+    model.instances.accept(instances, at);
+    model.targets.accept(snapshot.targets.map_err(|f| f.to_string()), at);
+    model.nodes.accept(snapshot.nodes.map_err(|f| f.to_string()), at);
 
     // Done changes leave the pane (the journal keeps them); the rest of what was approved stays
     // with its status after it left the plan.
     model.approved.retain(|p| model.progress.get(&p.id) != Some(&Progress::Done));
-    let plan_read = if snapshot.inventory_complete() {
+    let plan_read = if inventory_complete {
         let mut rows = plan.actions;
         let in_plan: std::collections::HashSet<String> = rows.iter().map(|p| p.id.clone()).collect();
         rows.extend(model.approved.iter().filter(|p| !in_plan.contains(&p.id)).cloned());

@@ -243,6 +243,88 @@ async fn inventory_request_count_grows_with_pages_not_vms() {
     }
 }
 
+/// A release deployed `n` times (the latest deployment succeeded, the older ones too): the task
+/// states come in batches, so Octopus requests grow with pages of deployments, not deployments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployment_task_states_are_read_in_batches_not_one_request_per_deployment() {
+    const PAGE: u64 = 30; // as in `task_pages`
+    let mut octopus_requests = Vec::new();
+    for n in [1u64, 50, 250] {
+        let running = sim::start(SimOptions::new("steady").manual_clock().octopus_page_size(PAGE as usize))
+            .await
+            .unwrap();
+        running.with_world_mut(|world| {
+            let latest = world.deployments.last().expect("steady is deployed").clone();
+            let task = world.tasks.iter().find(|t| t.id == latest.task_id).expect("its task").clone();
+            for older in 1..n {
+                let (mut deployment, mut again) = (latest.clone(), task.clone());
+                deployment.id = world.next_id("Deployments");
+                again.id = world.next_id("ServerTasks");
+                deployment.task_id = again.id.clone();
+                again.deployment_id = Some(deployment.id.clone());
+                deployment.created -= older as f64 * 60.0;
+                again.queue_time -= older as f64 * 60.0;
+                world.deployments.push(deployment);
+                world.tasks.push(again);
+            }
+        });
+        let collector =
+            Collector::with_octopus(&profile(&running), Ok(octopus(&running, &running.api_key())))
+                .with_provider(Arc::new(azure(&running)));
+        running.reset_stats();
+        let snapshot = collector.collect().await;
+        let stats = running.stats();
+        let projects = snapshot.projects.as_ref().unwrap_or_else(|f| panic!("{f}"));
+        assert_eq!(projects[0].deployments.len() as u64, n, "every deployment of the release is read");
+        eprintln!("release deployed {n} times: {} Octopus requests; {:?}", stats.octopus, stats.by_endpoint);
+        // The walk to the last success reads the tasks of the newest 100 deployments in one batch;
+        // the release's other deployments' tasks follow in batches of 100 ids, each read a page
+        // at a time, and no task is read twice.
+        assert_eq!(stats.get("octopus.tasks"), task_pages(n), "{n} deployments");
+        octopus_requests.push((n, stats.octopus));
+        running.shutdown().await;
+    }
+    // From 1 to 250 deployments: the project's and the release's deployments take 9 pages each
+    // instead of 1 and their tasks 10 pages instead of 1; nothing else changes (one request per
+    // deployment would add 249).
+    let (one, many) = (octopus_requests[0].1, octopus_requests[2].1);
+    let deployment_pages = 2 * (250u64.div_ceil(PAGE) - 1);
+    assert_eq!(many - one, deployment_pages + task_pages(250) - task_pages(1), "{octopus_requests:?}");
+    assert!(many - one < 250 / 5, "{octopus_requests:?}");
+}
+
+/// A deployment whose task the batch does not return is read on its own, and a task gone fails
+/// the projects read as it always did: no deploy is planned from a state nobody read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_task_missing_from_the_batch_fails_the_projects_read() {
+    let running = sim::start(SimOptions::new("steady").manual_clock()).await.unwrap();
+    let task_id = running.with_world_mut(|world| {
+        let task_id = world.deployments.last().expect("steady is deployed").task_id.clone();
+        world.tasks.retain(|t| t.id != task_id);
+        task_id
+    });
+    let collector = Collector::with_octopus(&profile(&running), Ok(octopus(&running, &running.api_key())))
+        .with_provider(Arc::new(azure(&running)));
+    running.reset_stats();
+    let snapshot = collector.collect().await;
+    let failure = snapshot.projects.expect_err("a task that cannot be read fails the projects read");
+    assert!(failure.to_string().contains(&task_id), "{failure}");
+    // The batch, then the task on its own (the 404 that names it).
+    assert_eq!(running.stats().get("octopus.tasks"), 2);
+    running.shutdown().await;
+}
+
+/// Requests to read `ids` task states: batches of 100 ids, each a page of 30 at a time.
+fn task_pages(mut ids: u64) -> u64 {
+    let mut pages = 0;
+    while ids > 0 {
+        let batch = ids.min(scaleguard::octopus::TASK_IDS_PER_REQUEST as u64);
+        pages += batch.div_ceil(30);
+        ids -= batch;
+    }
+    pages
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inventory_against_a_stopped_simulator_fails_fast_in_one_sentence() {
     let running = steady().await;

@@ -5,10 +5,18 @@
 //!
 //! The soak is the same loop for longer:
 //! `SCALEGUARD_SOAK_SECS=600 cargo test --release --test load -- --ignored --nocapture`.
-//! Its own test binary because it measures this process's memory: nothing else may run beside it.
+//! Its own test binary because it measures memory: nothing else may run beside it (its tests take
+//! turns).
 
 #[path = "../support/mod.rs"]
 mod support;
+
+/// Peak memory of the real binary at scale (the console, `inventory --format json`).
+mod memory;
+
+/// Every test here measures memory and runs a large simulator in this process: one at a time, so
+/// no test's figure includes another's world.
+static ALONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 use scaleguard::inventory;
 use scaleguard::sim::{self, RunningSim, SimOptions};
@@ -75,6 +83,7 @@ struct Refresh {
 
 /// Refresh for `budget` (at least `min_refreshes` times), checking every snapshot is complete.
 async fn refresh_for(budget: Duration, min_refreshes: usize) -> Vec<Refresh> {
+    let _alone = ALONE.lock().await;
     let (running, profile) = big_world().await;
     let collector = clients::collector(&running, &profile);
     let started = Instant::now();

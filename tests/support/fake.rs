@@ -222,6 +222,16 @@ name = "vmss-web"
 
 type Shared = (Arc<Mutex<World>>, SocketAddr);
 
+/// A deployment's task as the server has it: `ServerTasks-3` runs, three others succeeded.
+fn task_of(id: &str) -> Value {
+    let state = match id {
+        "ServerTasks-3" => "Executing",
+        "ServerTasks-2" | "ServerTasks-0" | "ServerTasks-5" => "Success",
+        _ => "Failed",
+    };
+    json!({"Id": id, "State": state, "Arguments": {"DeploymentId": id.replace("ServerTasks", "Deployments")}})
+}
+
 fn reply(status: u16, body: Value) -> Response {
     (StatusCode::from_u16(status).unwrap(), [("content-type", "application/json")], body.to_string())
         .into_response()
@@ -405,27 +415,23 @@ fn octopus(
             reply(201, created)
         }
         ("GET", "/api/octopusservernodes/summary") => reply(200, json!({"Nodes": w.nodes})),
-        ("GET", "/api/tasks") => {
-            let tasks = vec![
-                json!({"Id": "ServerTasks-3", "State": "Executing", "ServerNode": "OctopusServerNodes-a", "Arguments": {"DeploymentId": "Deployments-3"}}),
-                json!({"Id": "ServerTasks-4", "State": "Queued", "ServerNode": null}),
-            ];
-            page(tasks, cap)
-        }
+        // `ids=` reads those tasks (a batch of deployments' tasks); otherwise the running ones.
+        ("GET", "/api/tasks") => match q.get("ids") {
+            Some(ids) => page(ids.split(',').map(task_of).collect(), cap),
+            None => {
+                let tasks = vec![
+                    json!({"Id": "ServerTasks-3", "State": "Executing", "ServerNode": "OctopusServerNodes-a", "Arguments": {"DeploymentId": "Deployments-3"}}),
+                    json!({"Id": "ServerTasks-4", "State": "Queued", "ServerNode": null}),
+                ];
+                page(tasks, cap)
+            }
+        },
         (_, p) if p.starts_with("/api/tasks/") => {
             let id = p.trim_start_matches("/api/tasks/");
             if let Some(id) = id.strip_suffix("/cancel") {
                 return reply(200, json!({"Id": id, "State": "Cancelling"}));
             }
-            let state = match id {
-                "ServerTasks-3" => "Executing",
-                "ServerTasks-2" | "ServerTasks-0" | "ServerTasks-5" => "Success",
-                _ => "Failed",
-            };
-            reply(
-                200,
-                json!({"Id": id, "State": state, "Arguments": {"DeploymentId": id.replace("ServerTasks", "Deployments")}}),
-            )
+            reply(200, task_of(id))
         }
         ("GET", p) if p.starts_with("/api/octopusservernodes/") => {
             let id = p.trim_start_matches("/api/octopusservernodes/");

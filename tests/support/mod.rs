@@ -6,6 +6,8 @@
 pub mod bench;
 /// Clients for a simulator's profile, credentials handed in (no environment variables).
 pub mod clients;
+/// A simulated estate of many full scale sets.
+pub mod estate;
 /// A programmable fake ARM + Octopus server for byte-level faults.
 pub mod fake;
 /// The real console in a pseudo-terminal.

@@ -1,0 +1,152 @@
+//! Memory of the real binary at scale, against the simulator running in this test process (so the
+//! simulator's own memory is not counted): the console over 10,000 VMs and 10,000 targets through
+//! 8 refreshes, and `inventory --format json` over 50,000 VMs. The figure is the child's peak
+//! resident set (VmHWM), read from /proc while the console runs and from `wait4` for the inventory.
+//!
+//! Both children are the debug build `cargo test` makes; a release build holds less.
+
+use crate::support::estate;
+use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+use scaleguard::sim::RunningSim;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Peak bounds, set from 5 runs of each test on the 2-core machine shared with other builds
+/// (debug build; KiB): the console at 10,000 VMs after 8 refreshes 131,568 / 148,384 / 155,040 /
+/// 158,096 / 167,828 (the spread follows how refreshes and redraws interleave; 163,144 in ten sets
+/// of 1,000); the inventory of 50,000 VMs in 50 sets 187,704 / 188,040 / 188,152 /
+/// 188,500 / 188,852. Each bound is the largest run plus about 10%: far enough not to flake,
+/// close enough to catch a regression of that size. Before (whole JSON text in memory, console
+/// rows copied) the inventory peaked at 230,012 KiB and the console at 171,836 KiB.
+const CONSOLE_BOUND_KIB: u64 = 180 * 1024;
+const INVENTORY_BOUND_KIB: u64 = 207 * 1024;
+
+const PAGE: usize = 1_000;
+
+/// A steady world of `vms` VMs in full scale sets of 1,000, each VM with its target, and its
+/// profile refreshing every second, written where the child reads it.
+async fn world(vms: u32, dir: &Path) -> (RunningSim, PathBuf) {
+    let (running, toml) = estate::start(vms / estate::PER_SET, PAGE).await;
+    let (head, sets) = toml.split_once("[profiles.sim.console]").expect("a console section");
+    // The added sets follow the console section; keep them, with a one-second refresh.
+    let sets = sets.split_once("\n[[profiles.sim.scale_sets]]").map_or("", |(_, rest)| rest);
+    let mut config = format!("{head}[profiles.sim.console]\nrefresh_secs = 1\n");
+    if !sets.is_empty() {
+        config.push_str("\n[[profiles.sim.scale_sets]]");
+        config.push_str(sets);
+    }
+    let path = dir.join("config.toml");
+    std::fs::write(&path, config).expect("config");
+    (running, path)
+}
+
+fn vm_hwm_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("Linux /proc");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_over_ten_thousand_vms_stays_under_its_memory_bound_for_eight_refreshes() {
+    let _alone = crate::ALONE.lock().await;
+    const VMS: u32 = 10_000;
+    const REFRESHES: u64 = 8;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (running, config) = world(VMS, dir.path()).await;
+
+    let pair = native_pty_system()
+        .openpty(PtySize { rows: 40, cols: 140, pixel_width: 0, pixel_height: 0 })
+        .expect("open a pty");
+    let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_scaleguard"));
+    command.args(["--config", config.to_str().expect("utf-8 path"), "tui"]);
+    command.env("SCALEGUARD_DATA_DIR", dir.path());
+    command.env("TERM", "xterm-256color");
+    for (key, value) in running.env() {
+        command.env(key, value);
+    }
+    let mut child = pair.slave.spawn_command(command).expect("spawn scaleguard tui");
+    drop(pair.slave);
+    let pid = child.process_id().expect("pid");
+    // Drain the screen (a full pty would stall the console) and answer crossterm's cursor query.
+    let mut reader = pair.master.try_clone_reader().expect("pty reader");
+    let mut answer = pair.master.take_writer().expect("pty writer");
+    std::thread::spawn(move || {
+        let _master = pair.master;
+        let mut buffer = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            if buffer[..n].windows(4).any(|w| w == b"\x1b[6n") {
+                let _ = std::io::Write::write_all(&mut answer, b"\x1b[1;1R");
+            }
+        }
+    });
+
+    // Each refresh lists the VMs in VMS / PAGE pages: once the ninth refresh has asked for its
+    // first page, eight have been read, observed, planned and drawn.
+    let pages = u64::from(VMS).div_ceil(PAGE as u64);
+    let started = Instant::now();
+    while running.stats().get("arm.list_vms") <= REFRESHES * pages {
+        assert!(child.try_wait().expect("child state").is_none(), "the console exited");
+        assert!(started.elapsed() < Duration::from_secs(300), "8 refreshes took over 5 minutes");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let hwm = vm_hwm_kib(pid);
+    child.kill().expect("stop the console");
+    let _ = child.wait();
+    eprintln!(
+        "console over {VMS} VMs + targets: VmHWM {hwm} KiB after {REFRESHES} refreshes ({:?})",
+        started.elapsed()
+    );
+    assert!(hwm <= CONSOLE_BOUND_KIB, "VmHWM {hwm} KiB over the bound of {CONSOLE_BOUND_KIB} KiB");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_json_over_fifty_thousand_vms_stays_under_its_memory_bound() {
+    let _alone = crate::ALONE.lock().await;
+    const VMS: u32 = 50_000;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (running, config) = world(VMS, dir.path()).await;
+    // Reaped by `wait4` below, not `Child::wait`, to read the child's own peak.
+    #[allow(clippy::zombie_processes)]
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scaleguard"))
+        .args(["--config", config.to_str().expect("utf-8 path"), "inventory", "--format", "json"])
+        .env("SCALEGUARD_DATA_DIR", dir.path())
+        .envs(running.env())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn scaleguard inventory");
+    let pid = child.id();
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reading = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        stdout.read_to_end(&mut out).map(|_| out)
+    });
+    let waiting = tokio::task::spawn_blocking(move || {
+        let mut status = 0;
+        // SAFETY: `rusage` is plain old data that wait4 fills in; `pid` is our child.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let reaped = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+        assert_eq!(reaped, pid as libc::pid_t, "wait4: {}", std::io::Error::last_os_error());
+        (libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, usage.ru_maxrss as u64)
+    });
+    let (ok, hwm) = waiting.await.expect("wait4");
+    let out = reading.join().expect("reader").expect("stdout");
+    let mut stderr = String::new();
+    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("stderr");
+    assert!(ok, "inventory failed: {stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    let instances = report["instances"].as_array().expect("instances").len();
+    assert_eq!(instances, VMS as usize, "every VM is in the output");
+    eprintln!("inventory --format json over {VMS} VMs: peak RSS {hwm} KiB, {} bytes of JSON", out.len());
+    assert!(hwm <= INVENTORY_BOUND_KIB, "peak RSS {hwm} KiB over the bound of {INVENTORY_BOUND_KIB} KiB");
+    running.shutdown().await;
+}
