@@ -78,6 +78,8 @@ pub fn remember(value: &str) {
         }
     }
     if known.forms.len() != before {
+        // Should the automaton ever fail to build (it has size limits), `scrub` falls back to a
+        // plain search of each form: never to printing a secret.
         known.matcher = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
@@ -99,15 +101,31 @@ pub fn scrub(text: &str) -> Cow<'_, str> {
         Some(matcher) if matcher.is_match(text) => {
             Cow::Owned(matcher.replace_all(text, &vec![REDACTED; known.forms.len()]))
         }
-        _ => Cow::Borrowed(text),
+        Some(_) => Cow::Borrowed(text),
+        None if known.forms.iter().any(|form| text.contains(form.as_str())) => {
+            Cow::Owned(scrub_without_matcher(&known.forms, text))
+        }
+        None => Cow::Borrowed(text),
     }
+}
+
+/// The fallback when no automaton could be built: each form replaced where it appears as is.
+fn scrub_without_matcher(forms: &[String], text: &str) -> String {
+    forms.iter().fold(text.to_string(), |text, form| text.replace(form.as_str(), REDACTED))
 }
 
 /// Byte ranges of `text` where a remembered secret appears, in any ASCII case (for outputs that
 /// cannot change length, like a terminal row).
 pub fn occurrences(text: &str) -> Vec<std::ops::Range<usize>> {
     let known = KNOWN.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-    known.matcher.as_ref().map(|m| m.find_iter(text).map(|found| found.range()).collect()).unwrap_or_default()
+    match &known.matcher {
+        Some(matcher) => matcher.find_iter(text).map(|found| found.range()).collect(),
+        None => known
+            .forms
+            .iter()
+            .flat_map(|form| text.match_indices(form.as_str()).map(|(at, found)| at..at + found.len()))
+            .collect(),
+    }
 }
 
 /// [`scrub`] for bytes that may not be UTF-8 (a log line, a file write).
@@ -117,7 +135,15 @@ pub fn scrub_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
         Some(matcher) if matcher.is_match(bytes) => {
             Cow::Owned(matcher.replace_all_bytes(bytes, &vec![REDACTED.as_bytes(); known.forms.len()]))
         }
-        _ => Cow::Borrowed(bytes),
+        Some(_) => Cow::Borrowed(bytes),
+        None if known.forms.is_empty() => Cow::Borrowed(bytes),
+        // No automaton: scrub what can be read as text, and drop what cannot.
+        None => match std::str::from_utf8(bytes) {
+            Ok(_) => {
+                Cow::Owned(scrub_without_matcher(&known.forms, &String::from_utf8_lossy(bytes)).into_bytes())
+            }
+            Err(_) => Cow::Owned(REDACTED.as_bytes().to_vec()),
+        },
     }
 }
 
