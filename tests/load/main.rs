@@ -19,13 +19,12 @@ mod memory;
 static ALONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 use scaleguard::inventory;
-use scaleguard::sim::{self, RunningSim, SimOptions};
+use scaleguard::sim::RunningSim;
 use std::time::{Duration, Instant};
-use support::clients;
+use support::{clients, estate};
 
 const SETS: u32 = 10;
-/// The most VMs a scale set holds ("Working with large virtual machine scale sets").
-const PER_SET: u32 = 1_000;
+const PER_SET: u32 = estate::PER_SET;
 const VMS: u32 = SETS * PER_SET;
 const PAGE: usize = 1_000;
 
@@ -40,35 +39,7 @@ fn rss_kib() -> u64 {
 }
 
 async fn big_world() -> (RunningSim, scaleguard::config::Profile) {
-    let running =
-        sim::start(SimOptions::new("steady").manual_clock().arm_page_size(PAGE).octopus_page_size(PAGE))
-            .await
-            .unwrap();
-    // The nine added sets, appended to the simulator's profile.
-    let mut more_sets = String::new();
-    running.with_world_mut(|world| {
-        let template = world.scale_sets[0].clone();
-        for i in 1..SETS {
-            let mut set = template.clone();
-            set.name = format!("{}-{i}", template.name);
-            set.computer_name_prefix = format!("{}{i}x", template.computer_name_prefix);
-            set.unique_id = format!("{}-{i}", template.unique_id);
-            set.vms.clear();
-            set.next_instance_id = 0;
-            more_sets.push_str(&format!(
-                "\n[[profiles.sim.scale_sets]]\nprovider = \"azure\"\nsubscription_id = \"{}\"\nresource_group = \"{}\"\nname = \"{}\"\nmatch = \"computer_name\"\n",
-                set.subscription_id, set.resource_group, set.name
-            ));
-            world.scale_sets.push(set);
-        }
-        for index in 0..SETS as usize {
-            let existing = world.scale_sets[index].vms.len() as u32;
-            for _ in existing..PER_SET {
-                world.add_existing_vm(index, false);
-            }
-            world.scale_sets[index].capacity = PER_SET;
-        }
-    });
+    let (running, more_sets) = estate::start_apart(SETS, PAGE).await;
     let (_, profile) = clients::profile(&running, |toml| toml + &more_sets);
     (running, profile)
 }

@@ -9,6 +9,14 @@ pub const PER_SET: u32 = 1_000;
 /// A steady simulator of `sets` full scale sets, listed `page` items a page, and its profile
 /// (TOML) naming every set.
 pub async fn start(sets: u32, page: usize) -> (RunningSim, String) {
+    let (running, more_sets) = start_apart(sets, page).await;
+    let toml = running.profile_toml() + &more_sets;
+    (running, toml)
+}
+
+/// [`start`], with the profile TOML of the sets beyond the simulator's first one given apart (to
+/// append to a profile built another way).
+pub async fn start_apart(sets: u32, page: usize) -> (RunningSim, String) {
     let running =
         sim::start(SimOptions::new("steady").manual_clock().arm_page_size(page).octopus_page_size(page))
             .await
@@ -36,6 +44,5 @@ pub async fn start(sets: u32, page: usize) -> (RunningSim, String) {
             world.scale_sets[index].capacity = PER_SET;
         }
     });
-    let toml = running.profile_toml() + &more_sets;
-    (running, toml)
+    (running, more_sets)
 }
