@@ -31,6 +31,8 @@ impl Console {
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_scaleguard"));
         command.args(args);
         command.env("TERM", "xterm-256color");
+        // Colours whatever the host sets; a test that wants none says so in `envs`.
+        command.env_remove("NO_COLOR");
         for (name, value) in envs {
             command.env(name, value);
         }
@@ -90,13 +92,13 @@ impl Console {
         }
     }
 
-    /// Quit with `q` and wait for the process to end (so its log is flushed).
-    pub fn quit(mut self) {
+    /// Quit with `q` and wait for the process to end (so its log is flushed); how it ended.
+    pub fn quit(mut self) -> portable_pty::ExitStatus {
         self.send("q");
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -1,89 +1,8 @@
 //! End to end: the real binary in a pseudo-terminal runs `demo`, a diff appears, the operator
 //! approves it with keys, and the result shows on screen and in the journal.
 
-use portable_pty::{native_pty_system, Child, CommandBuilder, PtySize};
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-const ROWS: u16 = 40;
-const COLS: u16 = 140;
-
-struct Console {
-    parser: Arc<Mutex<vt100::Parser>>,
-    /// Every byte the console wrote, escapes included, for the secret search.
-    raw: Arc<Mutex<Vec<u8>>>,
-    writer: Arc<Mutex<Box<dyn Write + Send>>>,
-    child: Box<dyn Child + Send + Sync>,
-}
-
-impl Console {
-    fn start(args: &[&str], data_dir: &std::path::Path) -> Console {
-        let pair = native_pty_system()
-            .openpty(PtySize { rows: ROWS, cols: COLS, pixel_width: 0, pixel_height: 0 })
-            .expect("open a pty");
-        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_scaleguard"));
-        command.args(args);
-        command.env("SCALEGUARD_DATA_DIR", data_dir);
-        command.env("TERM", "xterm-256color");
-        command.env_remove("NO_COLOR");
-        let child = pair.slave.spawn_command(command).expect("spawn scaleguard");
-        drop(pair.slave);
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
-        let writer = Arc::new(Mutex::new(pair.master.take_writer().expect("pty writer")));
-        let mut reader = pair.master.try_clone_reader().expect("pty reader");
-        let raw = Arc::new(Mutex::new(Vec::new()));
-        let (screen, answer, captured) = (parser.clone(), writer.clone(), raw.clone());
-        std::thread::spawn(move || {
-            let _master = pair.master;
-            let mut buffer = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buffer) {
-                if n == 0 {
-                    break;
-                }
-                let chunk = &buffer[..n];
-                // crossterm may ask where the cursor is and gives up without an answer.
-                if chunk.windows(4).any(|w| w == b"\x1b[6n") {
-                    let _ = answer.lock().unwrap().write_all(b"\x1b[1;1R");
-                }
-                captured.lock().unwrap().extend_from_slice(chunk);
-                screen.lock().unwrap().process(chunk);
-            }
-        });
-        Console { parser, raw, writer, child }
-    }
-
-    fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn send(&self, bytes: &str) {
-        for byte in bytes.as_bytes() {
-            self.writer.lock().unwrap().write_all(&[*byte]).expect("write to the pty");
-            std::thread::sleep(Duration::from_millis(40));
-        }
-    }
-
-    fn wait_for(&self, what: &str, within: Duration, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let screen = self.screen();
-            if ok(&screen) {
-                return screen;
-            }
-            if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; the screen:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Console {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
+use crate::support::pty::Console;
+use std::time::Duration;
 
 /// The demo's simulator makes fresh secrets each run (`API-` + 26 of [A-Z0-9] for Octopus keys,
 /// `sim-arm-` + 32 for the ARM token); the test cannot know them, so it looks for their shape.
@@ -114,7 +33,8 @@ fn line_with(screen: &str, words: &[&str]) -> bool {
 fn demo_shows_a_diff_and_approving_it_runs_and_journals_it() {
     let _shared = crate::ALONE.blocking_read();
     let data = tempfile::tempdir().unwrap();
-    let console = Console::start(&["demo", "--scenario", "scale-out", "--speed", "20"], data.path());
+    let data_dir = [("SCALEGUARD_DATA_DIR".to_string(), data.path().display().to_string())];
+    let console = Console::start(&["demo", "--scenario", "scale-out", "--speed", "20"], &data_dir);
     console.wait_for("the first refresh", Duration::from_secs(30), |s| s.contains("refreshed"));
     console.send("4");
     console.wait_for("a proposed deploy", Duration::from_secs(90), |s| line_with(s, &["deploy", "proposed"]));
@@ -171,7 +91,7 @@ fn demo_shows_a_diff_and_approving_it_runs_and_journals_it() {
     assert!(log.contains("console started"), "{log}");
 
     // Secrets: nowhere in what the terminal received, the log, the journal or the history.
-    let raw = String::from_utf8_lossy(&console.raw.lock().unwrap()).to_string();
+    let raw = console.raw();
     assert_eq!(find_secret(&raw), None, "a secret reached the terminal");
     for entry in std::fs::read_dir(data.path()).unwrap() {
         let path = entry.unwrap().path();
@@ -179,15 +99,6 @@ fn demo_shows_a_diff_and_approving_it_runs_and_journals_it() {
         assert_eq!(find_secret(&text), None, "a secret in {}", path.display());
     }
 
-    console.send("q");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut console = console;
-    loop {
-        if let Some(status) = console.child.try_wait().unwrap() {
-            assert!(status.success(), "exit status {status:?}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "scaleguard did not quit on q");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let status = console.quit();
+    assert!(status.success(), "exit status {status:?}");
 }
