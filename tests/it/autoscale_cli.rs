@@ -9,7 +9,7 @@ use scaleguard::journal::{read_all, JournalAction, Outcome, RecordKind};
 use scaleguard::sim::{self, EventAction, RequestHook, RunningSim, SimOptions};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SET: &str = "vmss-web";
 
@@ -49,15 +49,7 @@ impl Setup {
     /// Run the binary while the simulated clock moves `step_secs` every 100 ms (a scale waits
     /// for Azure's operation, which needs simulated time to pass).
     async fn run_advancing(&self, args: &[&str], step_secs: u64) -> Output {
-        let mut command = self.command(args);
-        let child = tokio::task::spawn_blocking(move || command.output().expect("run scaleguard"));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !child.is_finished() {
-            assert!(Instant::now() < deadline, "scaleguard {args:?} did not finish");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            self.sim.advance(Duration::from_secs(step_secs)).unwrap();
-        }
-        child.await.unwrap()
+        crate::support::sim_harness::output_advancing(self.command(args), &self.sim, step_secs).await
     }
 
     async fn run(&self, args: &[&str]) -> Output {

@@ -78,15 +78,7 @@ impl Setup {
     /// Run the binary on a blocking thread while the simulated clock moves `step_secs` every
     /// 100 ms, so long-running operations it waits for can finish.
     async fn run_advancing(&self, args: &[&str], step_secs: u64) -> Output {
-        let mut command = self.command(args);
-        let child = tokio::task::spawn_blocking(move || command.output().expect("run scaleguard"));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !child.is_finished() {
-            assert!(Instant::now() < deadline, "scaleguard {args:?} did not finish");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            self.running.advance(Duration::from_secs(step_secs)).unwrap();
-        }
-        child.await.unwrap()
+        crate::support::sim_harness::output_advancing(self.command(args), &self.running, step_secs).await
     }
 
     async fn run(&self, args: &[&str]) -> Output {

@@ -2,7 +2,8 @@
 
 use scaleguard::sim::{self, RunningSim, SimOptions};
 use serde_json::Value;
-use std::time::Duration;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 pub const SUB: &str = "7f3e2a10-5b1c-4d2e-9a8f-0c1d2e3f4a5b";
 pub const API: &str = "api-version=2024-07-01";
@@ -97,4 +98,18 @@ impl Harness {
 
 pub fn ids(vms: &[Value]) -> Vec<u64> {
     vms.iter().map(|vm| vm["instanceId"].as_str().unwrap().parse().unwrap()).collect()
+}
+
+/// Run `command` (the scaleguard binary under `--sim-clock`) on a blocking thread while `sim`'s
+/// clock moves `step_secs` every 100 ms, so operations it waits for can finish; at most 60 s.
+pub async fn output_advancing(mut command: Command, sim: &RunningSim, step_secs: u64) -> Output {
+    let what = format!("{command:?}");
+    let child = tokio::task::spawn_blocking(move || command.output().expect("run scaleguard"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !child.is_finished() {
+        assert!(Instant::now() < deadline, "{what} did not finish");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        sim.advance(Duration::from_secs(step_secs)).unwrap();
+    }
+    child.await.unwrap()
 }

@@ -112,15 +112,8 @@ impl Cli {
         args: &[&str],
         step_secs: u64,
     ) -> (i32, String, String) {
-        let mut command = self.command(args);
-        let child = tokio::task::spawn_blocking(move || command.output().unwrap());
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while !child.is_finished() {
-            assert!(std::time::Instant::now() < deadline, "scaleguard {args:?} did not finish");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            running.advance(Duration::from_secs(step_secs)).unwrap();
-        }
-        let output = child.await.unwrap();
+        let output =
+            crate::support::sim_harness::output_advancing(self.command(args), running, step_secs).await;
         (
             output.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&output.stdout).into_owned(),
