@@ -142,7 +142,7 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
             interrupted: interrupted.iter().map(interrupted_output).collect(),
             reports: &reports,
         };
-        println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&output)?));
+        super::print_json(&output)?;
     }
     if args.octopus_output {
         for line in output_variables(&plan, &reports) {

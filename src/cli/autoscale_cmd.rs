@@ -89,7 +89,7 @@ pub fn run(cli: &Cli, args: &AutoscaleArgs) -> anyhow::Result<u8> {
             "proposal": proposal.summary(),
             "outcome": outcome.as_ref().map(|o| serde_json::json!({"status": status(o), "message": o.sentence(&setting)})),
         });
-        println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&body)?));
+        super::print_json(&body)?;
     }
     let Some(outcome) = outcome else {
         let summary = proposal.summary();

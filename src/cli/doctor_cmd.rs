@@ -52,7 +52,7 @@ pub fn run(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<u8> {
     match args.format {
         Format::Json => {
             let report = Report { profile: &name, counts, findings: &findings, not_checked: failures };
-            println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&report)?));
+            super::print_json(&report)?;
         }
         Format::Table => print!("{}", table(&name, counts, &findings)),
     }

@@ -231,6 +231,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 
 /// The whole cause chain on one line, outermost first, each cause once: an error that already
 /// quotes its source (many library errors do) does not get it appended again.
+/// `value` as pretty JSON on stdout, scrubbed of every known secret (server text inside it may
+/// quote one).
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(value)?));
+    Ok(())
+}
+
 fn error_sentence(err: &anyhow::Error) -> String {
     let mut sentence = String::new();
     for cause in err.chain() {

@@ -148,7 +148,7 @@ async fn dispatch(runner: &NodeJobRunner, command: &NodeCommand, poll: Duration)
         NodeCommand::List(args) => {
             let rows = runner.list().await?;
             match args.format {
-                Format::Json => println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&rows)?)),
+                Format::Json => super::print_json(&rows)?,
                 Format::Table => print!("{}", list_table(&rows)),
             }
             Ok(exit::OK)
@@ -182,9 +182,7 @@ async fn dispatch(runner: &NodeJobRunner, command: &NodeCommand, poll: Duration)
             confirm_yes(args, &format!("Turn drain off on {}?", args.name))?;
             let outcome = runner.undrain(&args.name, &args.reason).await?;
             match args.format {
-                Format::Json => {
-                    println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&outcome)?))
-                }
+                Format::Json => super::print_json(&outcome)?,
                 Format::Table if outcome.changed => println!("{}: drain turned off", outcome.node_name),
                 Format::Table => println!("{}: drain was already off", outcome.node_name),
             }
@@ -195,9 +193,7 @@ async fn dispatch(runner: &NodeJobRunner, command: &NodeCommand, poll: Duration)
             confirm_yes(&args.node, &what)?;
             let outcome = runner.set_task_cap(&args.node.name, args.cap, &args.node.reason).await?;
             match args.node.format {
-                Format::Json => {
-                    println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&outcome)?))
-                }
+                Format::Json => super::print_json(&outcome)?,
                 Format::Table if outcome.changed => {
                     println!("{}: task cap {} -> {}", outcome.node_name, outcome.from, outcome.to)
                 }
@@ -291,7 +287,7 @@ fn answer_question(progress: &JobProgress, headless: OnDeadline) -> Option<Drain
 
 fn report_job(outcome: &JobOutcome, format: Format) -> anyhow::Result<u8> {
     match format {
-        Format::Json => println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(outcome)?)),
+        Format::Json => super::print_json(outcome)?,
         Format::Table => println!("{}", job_sentence(outcome)),
     }
     Ok(match outcome.status {

@@ -40,7 +40,7 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     let (plan, _) = observe_and_plan(&name, profile, &snapshot, clock.now())?;
 
     match args.format {
-        Format::Json => println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&plan)?)),
+        Format::Json => super::print_json(&plan)?,
         Format::Table => print!("{}", table(&plan)),
     }
     if let Some(sentence) = incomplete(&snapshot) {

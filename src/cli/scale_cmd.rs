@@ -140,7 +140,7 @@ pub fn run_scale(cli: &Cli, args: &ScaleArgs) -> anyhow::Result<u8> {
             "proposal": proposal.summary(),
             "outcome": outcome.as_ref().map(ScaleOutcome::summary),
         });
-        println!("{}", crate::secret::scrub(&serde_json::to_string_pretty(&body)?));
+        super::print_json(&body)?;
     }
     let Some(outcome) = outcome else {
         let count = proposal.verdict.refusals().len();
