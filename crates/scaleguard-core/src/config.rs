@@ -4,6 +4,7 @@
 //! then reports every semantic problem with its key path, so `config check` can list them all.
 
 mod limits;
+mod nodes;
 mod secret_env;
 
 pub use secret_env::read_secret_env;
@@ -265,11 +266,36 @@ pub struct NodesConfig {
     /// node that takes tasks.
     #[serde(default)]
     pub verified: Vec<String>,
+    /// The configured scale set whose VMs host the HA nodes (its `name`, or
+    /// `resource_group/name`): each node is paired with the VM whose computer name it carries,
+    /// and a scale-in of that set drains the chosen nodes first (see `nodes` below).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_set: Option<String>,
+    /// A node that appears while the console watches gets task cap 0 (journaled) until an
+    /// operator verifies it with `node admit`; without it the console only offers to.
+    #[serde(default)]
+    pub admit_with_task_cap_zero: bool,
+    /// Provider-driven scale-in (an AWS terminating lifecycle hook): how long a drain may hold an
+    /// instance by heartbeats before the hook is completed anyway (its tasks are then cancelled
+    /// once the node is offline).
+    #[serde(default = "default_hook_deadline_secs")]
+    pub hook_deadline_secs: u64,
+}
+
+fn default_hook_deadline_secs() -> u64 {
+    3600
 }
 
 impl Default for NodesConfig {
     fn default() -> Self {
-        Self { offline_after_secs: 300, drain_deadline_secs: 1800, verified: Vec::new() }
+        Self {
+            offline_after_secs: 300,
+            drain_deadline_secs: 1800,
+            verified: Vec::new(),
+            scale_set: None,
+            admit_with_task_cap_zero: false,
+            hook_deadline_secs: default_hook_deadline_secs(),
+        }
     }
 }
 
@@ -568,6 +594,7 @@ impl Profile {
         if self.nodes.offline_after_secs == 0 {
             problems.push(problem(&format!("{at}.nodes.offline_after_secs"), "must be at least 1"));
         }
+        nodes::validate(self, at, problems);
     }
 
     /// The Octopus API key from the env var the config names.

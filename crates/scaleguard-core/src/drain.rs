@@ -16,7 +16,7 @@ mod refusals;
 pub use machine::{
     answer, step, DrainChoice, DrainEffect, DrainError, DrainJob, DrainState, NodeObservation, Transition,
 };
-pub use refusals::{check_delete, check_drain, is_online, validate_task_cap, NodeRefusal};
+pub use refusals::{check_delete, check_drain, check_removal, is_online, validate_task_cap, NodeRefusal};
 
 #[cfg(test)]
 mod tests;

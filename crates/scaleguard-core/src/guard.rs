@@ -189,7 +189,8 @@ impl fmt::Display for Refusal {
     }
 }
 
-fn format_time(at: OffsetDateTime) -> String {
+/// RFC 3339, as the journal and the proposal print times.
+pub fn format_time(at: OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| at.to_string())
 }
 

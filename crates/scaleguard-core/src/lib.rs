@@ -10,6 +10,7 @@
 //! - `matching`, `completeness`: which VM a target runs on; is a listing proven complete.
 //! - `reconcile`: snapshot + observation history → plan, and the re-check before each action.
 //! - `guard`, `drain`: capacity limits; the HA-node drain state machine and its refusals.
+//! - `ha`: the HA cluster on a scale set: node↔VM pairing, drain-first scale-in, hooks, admission.
 //! - `autoscale`: Azure Autoscale settings (wire shape, schedules, proposed changes), pure.
 //! - `retry`: when an HTTP request may be sent again.
 //! - `secret`, `untrusted`: secrets that never print themselves; server text made fit to show.
@@ -23,6 +24,7 @@ pub mod completeness;
 pub mod config;
 pub mod drain;
 pub mod guard;
+pub mod ha;
 pub mod matching;
 pub mod model;
 pub mod reconcile;

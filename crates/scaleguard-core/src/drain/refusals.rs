@@ -99,6 +99,48 @@ pub fn check_drain(
     }
 }
 
+/// May all of `node_ids` be taken out of service together (a scale-in of the nodes' scale set)?
+/// The same two rules as [`check_drain`], over the cluster that would be left: some online,
+/// non-draining node stays, and a task node stays when any of them is one. Every refusal is
+/// listed, each naming the nodes concerned.
+pub fn check_removal(
+    nodes: &[Node],
+    node_ids: &[&str],
+    now: OffsetDateTime,
+    config: &NodesConfig,
+) -> Result<(), Vec<NodeRefusal>> {
+    let mut refusals = Vec::new();
+    let mut removed = Vec::new();
+    for id in node_ids {
+        match nodes.iter().find(|n| n.id == *id) {
+            Some(node) => removed.push(node),
+            None => refusals.push(NodeRefusal::UnknownNode { node_id: id.to_string() }),
+        }
+    }
+    let kept = || nodes.iter().filter(|n| !node_ids.contains(&n.id.as_str()));
+    // "OCTO-1", or "OCTO-1 and OCTO-2 together": the refusal's sentence names them all.
+    let names = |pick: &dyn Fn(&Node) -> bool| {
+        let picked: Vec<String> = removed.iter().filter(|n| pick(n)).map(|n| n.name.clone()).collect();
+        match picked.len() {
+            1 => picked.concat(),
+            _ => format!("{} together", picked.join(" and ")),
+        }
+    };
+    let active = |n: &Node| is_active(n, now, config);
+    let task = |n: &Node| is_task_node(n, now, config);
+    if removed.iter().any(|n| active(n)) && !kept().any(active) {
+        refusals.push(NodeRefusal::OnlyActiveNode { node: names(&active) });
+    }
+    if removed.iter().any(|n| task(n)) && !kept().any(task) {
+        refusals.push(NodeRefusal::NoTaskNodeLeft { node: names(&task) });
+    }
+    if refusals.is_empty() {
+        Ok(())
+    } else {
+        Err(refusals)
+    }
+}
+
 /// May `node_id` be deleted now? `force` (typed confirmation in the UI) only overrides
 /// [`NodeRefusal::StillRunningTasks`], never the last-task-node rule.
 pub fn check_delete(

@@ -1,0 +1,220 @@
+//! Provider-driven scale-in: when to complete a terminating lifecycle hook on an instance that
+//! hosts an HA node (AWS Auto Scaling's `Terminating:Wait`), pure.
+//!
+//! Amazon EC2 Auto Scaling holds a terminating instance until `CompleteLifecycleAction`, or until
+//! the hook times out: `HeartbeatTimeout` seconds (30 to 7200, default 3600) after it entered the
+//! wait or after the last `RecordLifecycleActionHeartbeat`, never longer than `GlobalTimeout`
+//! (at most 48 hours or 100 × HeartbeatTimeout, whichever is smaller); at the timeout it takes the
+//! hook's `DefaultResult` (CONTINUE or ABANDON, default ABANDON). For a terminating hook both end
+//! in the instance's termination (the AWS LifecycleHook and RecordLifecycleActionHeartbeat API
+//! references). So the node is drained while the instance waits, heartbeats extend the wait, and
+//! the hook is completed with CONTINUE once the drain finished, or when the wait must end anyway
+//! (the configured `nodes.hook_deadline_secs`, or the global timeout) — the drain job then cancels
+//! what the vanished node left running.
+//!
+//! The seam for the AWS provider: list the group's instances in `Terminating:Wait` with their hook
+//! (DescribeLifecycleHooks for the timeouts and default result), start or resume the node's drain
+//! job (stopped before the record delete, as in `scale_in`), and each poll call [`decide`] with
+//! the drain's progress; perform `Heartbeat` / `Complete` and journal them.
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+/// The hook's `DefaultResult`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HookResult {
+    Continue,
+    Abandon,
+}
+
+impl HookResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookResult::Continue => "CONTINUE",
+            HookResult::Abandon => "ABANDON",
+        }
+    }
+}
+
+/// One instance waiting on a terminating hook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookWait {
+    pub instance_id: String,
+    pub hook_name: String,
+    pub heartbeat_timeout_secs: u64,
+    pub global_timeout_secs: u64,
+    pub default_result: HookResult,
+    /// When the instance entered `Terminating:Wait` (first seen there, if nothing better is known).
+    #[serde(with = "time::serde::rfc3339")]
+    pub entered_at: OffsetDateTime,
+    /// The last heartbeat recorded (journaled) for it.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_heartbeat_at: Option<OffsetDateTime>,
+}
+
+impl HookWait {
+    /// When AWS would time the hook out if nothing more is sent.
+    pub fn times_out_at(&self) -> OffsetDateTime {
+        let from = self.last_heartbeat_at.unwrap_or(self.entered_at).max(self.entered_at);
+        (from + secs(self.heartbeat_timeout_secs)).min(self.global_end())
+    }
+
+    /// The wait can never last past this, heartbeats or not.
+    pub fn global_end(&self) -> OffsetDateTime {
+        self.entered_at + secs(self.global_timeout_secs)
+    }
+
+    /// What happens at the timeout, for the operator: "if nothing is sent, AWS takes ABANDON at
+    /// 10:42:00 UTC (the instance terminates either way)".
+    pub fn expiry_line(&self) -> String {
+        let at = self.times_out_at();
+        format!(
+            "if nothing is sent, Auto Scaling takes the hook's default result {} at {} (a terminating \
+             instance terminates either way)",
+            self.default_result.as_str(),
+            crate::guard::format_time(at)
+        )
+    }
+}
+
+/// How far the node's drain got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DrainProgress {
+    /// The instance hosts no node (or the node record is gone): nothing to wait for.
+    NoNode,
+    /// Drained: idle with drain on, or offline with its tasks cancelled.
+    Drained,
+    /// Still running this many tasks.
+    Draining { running: usize },
+    /// The drain was aborted or refused: the instance goes anyway, the operator was told.
+    Stopped { why: String },
+}
+
+/// What to do about the hook now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookDecision {
+    /// `CompleteLifecycleAction` with CONTINUE.
+    Complete { why: String },
+    /// `RecordLifecycleActionHeartbeat`: the drain needs more time than the hook has left.
+    Heartbeat { why: String },
+    /// Nothing yet; look again by `until` at the latest.
+    Wait { until: OffsetDateTime, why: String },
+}
+
+fn secs(value: u64) -> Duration {
+    Duration::seconds(i64::try_from(value).unwrap_or(i64::MAX / 2))
+}
+
+/// Decide for one waiting instance. `deadline_secs` (`nodes.hook_deadline_secs`): how long a
+/// drain may hold the instance; `margin_secs`: act this long before a timeout (a poll interval
+/// or two, and the call's own time).
+pub fn decide(
+    hook: &HookWait,
+    drain: &DrainProgress,
+    now: OffsetDateTime,
+    deadline_secs: u64,
+    margin_secs: u64,
+) -> HookDecision {
+    let margin = secs(margin_secs);
+    match drain {
+        DrainProgress::NoNode => {
+            return HookDecision::Complete { why: "the instance hosts no HA node: nothing to drain".into() }
+        }
+        DrainProgress::Drained => {
+            return HookDecision::Complete { why: "the node is drained: the instance may terminate".into() }
+        }
+        DrainProgress::Stopped { why } => {
+            return HookDecision::Complete { why: format!("the drain stopped ({why}); the instance goes anyway") }
+        }
+        DrainProgress::Draining { .. } => {}
+    }
+    let running = match drain {
+        DrainProgress::Draining { running } => *running,
+        _ => 0,
+    };
+    let end = (hook.entered_at + secs(deadline_secs)).min(hook.global_end());
+    if now + margin >= end {
+        let which = if end == hook.global_end() { "the hook's global timeout" } else { "nodes.hook_deadline_secs" };
+        return HookDecision::Complete {
+            why: format!(
+                "{running} task(s) still running, but the wait ends at {} ({which}): completing with CONTINUE; \
+                 the node's tasks are cancelled once it is offline",
+                crate::guard::format_time(end)
+            ),
+        };
+    }
+    let times_out = hook.times_out_at();
+    if now + margin >= times_out {
+        return HookDecision::Heartbeat {
+            why: format!(
+                "{running} task(s) still running; the hook would time out at {}: extending it",
+                crate::guard::format_time(times_out)
+            ),
+        };
+    }
+    let until = (times_out - margin).min(end - margin);
+    HookDecision::Wait { until, why: format!("draining, {running} task(s) running") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
+
+    fn hook(heartbeat: u64) -> HookWait {
+        HookWait {
+            instance_id: "i-0abc".into(),
+            hook_name: "drain-octopus-node".into(),
+            heartbeat_timeout_secs: heartbeat,
+            global_timeout_secs: (heartbeat * 100).min(172_800),
+            default_result: HookResult::Abandon,
+            entered_at: T0,
+            last_heartbeat_at: None,
+        }
+    }
+
+    fn busy(running: usize) -> DrainProgress {
+        DrainProgress::Draining { running }
+    }
+
+    #[test]
+    fn a_drained_node_or_an_instance_without_one_completes_at_once() {
+        assert!(matches!(decide(&hook(300), &DrainProgress::Drained, T0, 3600, 30), HookDecision::Complete { .. }));
+        assert!(matches!(decide(&hook(300), &DrainProgress::NoNode, T0, 3600, 30), HookDecision::Complete { .. }));
+    }
+
+    #[test]
+    fn a_busy_node_waits_then_heartbeats_before_the_hook_times_out() {
+        let mut h = hook(300);
+        match decide(&h, &busy(2), T0 + Duration::seconds(60), 3600, 30) {
+            HookDecision::Wait { until, .. } => assert_eq!(until, T0 + Duration::seconds(270)),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(decide(&h, &busy(2), T0 + Duration::seconds(275), 3600, 30), HookDecision::Heartbeat { .. }));
+        h.last_heartbeat_at = Some(T0 + Duration::seconds(275));
+        assert!(matches!(decide(&h, &busy(2), T0 + Duration::seconds(280), 3600, 30), HookDecision::Wait { .. }));
+    }
+
+    #[test]
+    fn at_the_configured_deadline_the_hook_is_completed_though_tasks_run() {
+        let mut h = hook(300);
+        h.last_heartbeat_at = Some(T0 + Duration::seconds(3500));
+        match decide(&h, &busy(1), T0 + Duration::seconds(3580), 3600, 30) {
+            HookDecision::Complete { why } => assert!(why.contains("nodes.hook_deadline_secs"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_global_timeout_caps_a_deadline_set_beyond_it() {
+        let h = hook(60); // global 6000 s
+        match decide(&h, &busy(1), T0 + Duration::seconds(5990), 100_000, 30) {
+            HookDecision::Complete { why } => assert!(why.contains("global timeout"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(h.expiry_line().contains("ABANDON"), "{}", h.expiry_line());
+    }
+}
