@@ -74,6 +74,20 @@ pub enum JournalAction {
         from: Option<u32>,
         to: u32,
     },
+    /// A drain-first scale-in of the HA nodes' scale set: an intent when it starts (the victims,
+    /// each with its VM), a result when it ends. Its steps are `Drain` records for the victims'
+    /// nodes and one `DeleteInstances` for their VMs; an intent with no result is resumed.
+    ScaleInJob {
+        scale_set: ScaleSetKey,
+        victims: Vec<crate::ha::Victim>,
+        wait_secs: u64,
+    },
+    /// An operator verified a new HA node (`node admit`) and raised its task cap to `task_cap`.
+    Admit {
+        node_id: String,
+        node_name: String,
+        task_cap: u32,
+    },
     /// A change to the Azure Autoscale setting of a scale set: its enabled flag and the active
     /// profile's capacities. `concurrency` says how the write was kept from overwriting another's.
     Autoscale {
@@ -116,6 +130,13 @@ impl JournalAction {
             JournalAction::DrainJob { node_name, force: false, .. } => format!("drain job: {node_name}"),
             JournalAction::DrainJob { node_name, force: true, .. } => {
                 format!("force-delete job: {node_name}")
+            }
+            JournalAction::ScaleInJob { scale_set, victims, .. } => {
+                let names: Vec<String> = victims.iter().map(crate::ha::Victim::label).collect();
+                format!("drain-first scale-in of {scale_set}: {}", names.join(", "))
+            }
+            JournalAction::Admit { node_name, task_cap, .. } => {
+                format!("admit node {node_name} (verified), task cap {task_cap}")
             }
             JournalAction::TaskCap { node_id, from, to } => match from {
                 Some(from) => format!("task cap {node_id} {from}→{to}"),

@@ -24,6 +24,7 @@ mod demo_cmd;
 mod doctor_cmd;
 mod inventory_cmd;
 mod node_cmd;
+mod node_scale_in_cmd;
 mod plan_cmd;
 mod scale_cmd;
 mod sim_clock;
@@ -129,7 +130,8 @@ pub enum Command {
     /// terminal (pass --yes without one), reads the setting again right before the write and
     /// writes only if it is unchanged (autoscale settings have no ETag). Everything is journaled.
     Autoscale(autoscale_cmd::AutoscaleArgs),
-    /// Octopus HA nodes: list, drain, undrain, delete, task-cap (exit 0 done, 2 in progress, 1 error)
+    /// Octopus HA nodes: list, drain, undrain, delete, task-cap, scale-in, admit (exit 0 done, 2 in
+    /// progress, 1 error)
     #[command(subcommand)]
     Node(node_cmd::NodeCommand),
 }

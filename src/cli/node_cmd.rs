@@ -10,7 +10,7 @@ use super::{exit, Cli};
 use crate::config::ConfigFile;
 use crate::drain::DrainChoice;
 use crate::journal::Journal;
-use crate::node_job::{DrainOptions, JobOutcome, JobProgress, JobStatus, NodeJobRunner, NodeRow};
+use crate::node_job::{DrainOptions, JobOutcome, JobProgress, JobStatus, NodeJobRunner, NodeRow, ScaleInRunner};
 use crate::octopus::OctopusClient;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
@@ -31,6 +31,12 @@ pub enum NodeCommand {
     Delete(DeleteArgs),
     /// Set a node's task cap (MaxConcurrentTasks); 0 makes it a UI-only node
     TaskCap(TaskCapArgs),
+    /// Remove K nodes and their VMs from the HA nodes' scale set, drain first: drain each chosen
+    /// node, then delete exactly their VMs, then their node records. Rerunning resumes.
+    ScaleIn(super::node_scale_in_cmd::ScaleInArgs),
+    /// Record that a new node was verified on the node itself (database, file store, tentacles)
+    /// and raise its task cap
+    Admit(super::node_scale_in_cmd::AdmitArgs),
 }
 
 impl NodeCommand {
@@ -123,6 +129,11 @@ fn parse_cap(raw: &str) -> Result<u32, String> {
 }
 
 pub fn run(cli: &Cli, command: &NodeCommand) -> anyhow::Result<u8> {
+    match command {
+        NodeCommand::ScaleIn(args) => return super::node_scale_in_cmd::run_scale_in(cli, args),
+        NodeCommand::Admit(args) => return super::node_scale_in_cmd::run_admit(cli, args),
+        _ => {}
+    }
     let path = cli.config_path()?;
     let config = ConfigFile::load(&path)?;
     let (profile_name, profile) = config.profile(cli.profile.as_deref())?;
@@ -140,13 +151,20 @@ pub fn run(cli: &Cli, command: &NodeCommand) -> anyhow::Result<u8> {
     }
     let runner = NodeJobRunner::new(client, journal, profile_name, profile.nodes.clone()).with_clock(clock);
     let poll = Duration::from_secs(profile.console.refresh_secs.max(1));
-    runtime.block_on(dispatch(&runner, command, poll))
+    let paired = ScaleInRunner::new(runner.clone(), profile.clone());
+    runtime.block_on(dispatch(&runner, &paired, command, poll))
 }
 
-async fn dispatch(runner: &NodeJobRunner, command: &NodeCommand, poll: Duration) -> anyhow::Result<u8> {
+async fn dispatch(
+    runner: &NodeJobRunner,
+    paired: &ScaleInRunner,
+    command: &NodeCommand,
+    poll: Duration,
+) -> anyhow::Result<u8> {
     match command {
+        NodeCommand::ScaleIn(_) | NodeCommand::Admit(_) => unreachable_command(),
         NodeCommand::List(args) => {
-            let rows = runner.list().await?;
+            let rows = paired.list().await?;
             match args.format {
                 Format::Json => super::print_json(&rows)?,
                 Format::Table => print!("{}", list_table(&rows)),
@@ -260,11 +278,20 @@ fn printer() -> impl FnMut(&JobProgress) + Send {
     }
 }
 
+/// Handled before `dispatch` (they build their own runners).
+fn unreachable_command() -> anyhow::Result<u8> {
+    bail!("internal: this node command is run by node_scale_in_cmd")
+}
+
 fn answer_question(progress: &JobProgress, headless: OnDeadline) -> Option<DrainChoice> {
+    answer_question_text(&progress.node_name, progress.running_tasks, headless)
+}
+
+/// The deadline question for `node` on a terminal, else the `--on-deadline` answer.
+pub(super) fn answer_question_text(node: &str, running_tasks: usize, headless: OnDeadline) -> Option<DrainChoice> {
     let choice = if interactive() {
         let question = format!(
-            "{} still runs {} task(s) past the deadline. [w]ait more, [c]ancel them now, [a]bort leaving drain on, [u]ndrain and abort, [s]top for now?",
-            progress.node_name, progress.running_tasks
+            "{node} still runs {running_tasks} task(s) past the deadline. [w]ait more, [c]ancel them now, [a]bort leaving drain on, [u]ndrain and abort, [s]top for now?"
         );
         match prompt(&question).ok()?.to_ascii_lowercase().as_str() {
             "w" => OnDeadline::Wait,
@@ -317,7 +344,7 @@ fn job_sentence(outcome: &JobOutcome) -> String {
 
 fn list_table(rows: &[NodeRow]) -> String {
     let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
-    let header = ["NAME", "ID", "ONLINE", "DRAIN", "TASK CAP", "RUNNING", "VERSION", "LAST SEEN", "JOB"];
+    let header = ["NAME", "ID", "ONLINE", "DRAIN", "TASK CAP", "RUNNING", "VERSION", "LAST SEEN", "VM", "JOB"];
     let rfc3339 = &time::format_description::well_known::Rfc3339;
     let cells: Vec<Vec<String>> = rows
         .iter()
@@ -331,6 +358,11 @@ fn list_table(rows: &[NodeRow]) -> String {
                 r.running_tasks.to_string(),
                 r.version.clone().unwrap_or_else(|| "-".into()),
                 r.last_seen.and_then(|t| t.format(rfc3339).ok()).unwrap_or_else(|| "never".into()),
+                match (&r.vm, &r.vm_unpaired) {
+                    (Some(vm), _) => vm.label(),
+                    (None, Some(_)) => "unpaired".into(),
+                    (None, None) => "-".into(),
+                },
                 if r.pending_job { "unfinished drain".into() } else { "-".into() },
             ]
         })

@@ -115,6 +115,26 @@ pub fn run_scale(cli: &Cli, args: &ScaleArgs) -> anyhow::Result<u8> {
         scaling.clock(),
     );
     let proposal = runtime.block_on(scaling.prepare(&key, args.capacity, &args.reason, args.force))?;
+    if proposal.delta() < 0 && scaling.profile().hosts_nodes(&key) {
+        // The HA nodes' set: never a plain decrement (the cloud would pick busy nodes).
+        eprintln!(
+            "scaleguard: {} hosts the HA nodes: scaling it in drains the chosen nodes first (as `scaleguard node \
+             scale-in {} --count {}`)",
+            key.name,
+            key.name,
+            -proposal.delta()
+        );
+        drop(runtime);
+        let options = super::node_scale_in_cmd::Options {
+            reason: args.reason.clone(),
+            yes: args.yes,
+            force: args.force,
+            deadline: None,
+            on_deadline: super::node_cmd::OnDeadline::Stop,
+            format: args.format,
+        };
+        return super::node_scale_in_cmd::scale_in(cli, &key.name, proposal.current() - proposal.target(), &options);
+    }
     let json = args.format == Format::Json;
     if !json {
         println!("{}", proposal.lines().join("\n"));

@@ -41,9 +41,11 @@ pub fn resolve_interrupted(pending: &[&Record], profile: &str, fresh: &Snapshot)
     let open_jobs: HashSet<&str> = pending
         .iter()
         .filter(|r| r.profile == profile && r.kind == RecordKind::Intent)
-        .filter_map(|r| match &r.action {
-            JournalAction::DrainJob { node_id, .. } => Some(node_id.as_str()),
-            _ => None,
+        .flat_map(|r| match &r.action {
+            JournalAction::DrainJob { node_id, .. } => vec![node_id.as_str()],
+            // A scale-in job's drain steps are its own: it resumes them.
+            JournalAction::ScaleInJob { victims, .. } => victims.iter().map(|v| v.node_id.as_str()).collect(),
+            _ => vec![],
         })
         .collect();
     pending
@@ -87,7 +89,7 @@ pub fn resolve_interrupted(pending: &[&Record], profile: &str, fresh: &Snapshot)
                     let now = observation.others.setting.as_ref().ok()?;
                     settle_autoscale(now.as_ref(), setting, profile.as_deref(), before, after)
                 }
-                JournalAction::TaskCap { node_id, to, .. } => {
+                JournalAction::Admit { node_id, task_cap: to, .. } | JournalAction::TaskCap { node_id, to, .. } => {
                     let nodes = fresh.nodes.as_ref().ok()?;
                     match nodes.iter().find(|n| &n.id == node_id) {
                         Some(n) if n.max_concurrent_tasks == *to => {

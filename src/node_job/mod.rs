@@ -5,17 +5,28 @@
 //! - [`NodeJobRunner::open_drain`] gives a [`DrainSession`] to drive step by step (the console
 //!   ticks it on its refresh and forwards the operator's answer).
 //! - [`NodeJobRunner::set_task_cap`], [`NodeJobRunner::undrain`], [`NodeJobRunner::list`].
+//! - [`ScaleInRunner`]: the drain-first scale-in of the nodes' scale set (plan, then one
+//!   resumable job over its victims); [`NodeJobRunner::admit`] and [`NodeJobRunner::hold_new`]:
+//!   careful scale-out (a new node held at task cap 0 until verified).
 //!
 //! Every decision is the pure `drain` module's; this module only observes, re-validates right
 //! before a destructive call (the cluster may have changed since the job started), calls, and
 //! journals.
 
+mod admit;
 mod ops;
 mod resume;
+mod scale_in;
+mod scale_in_plan;
+mod scale_in_resume;
 mod session;
 
+pub use admit::{AdmitOutcome, HoldOutcome};
 pub use ops::{NodeRow, TaskCapOutcome, UndrainOutcome};
 pub use resume::{pending_job, PendingJob};
+pub use scale_in::{ScaleInOutcome, ScaleInProgress, ScaleInRunner, ScaleInSession, ScaleInStatus, VictimProgress};
+pub use scale_in_plan::{ScaleInPlan, ScaleInPlanSummary};
+pub use scale_in_resume::{nodes_in_open_scale_ins, pending_scale_in, PendingScaleIn};
 pub use session::DrainSession;
 
 use crate::clock::Clock;
@@ -44,6 +55,20 @@ pub enum NodeJobError {
     Journal(#[from] JournalError),
     #[error(transparent)]
     Answer(#[from] DrainError),
+    /// A request that cannot run as asked (no nodes' scale set, the cluster changed since it was
+    /// shown, the provider failed): one sentence.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// "drain enabled on OCTO-1", "cancel sent for ServerTasks-7": one sentence per drain effect.
+pub fn effect_line(node: &str, effect: &DrainEffect) -> String {
+    match effect {
+        DrainEffect::EnableDrain => format!("drain enabled on {node}"),
+        DrainEffect::DisableDrain => format!("drain turned off on {node}"),
+        DrainEffect::CancelTask(task) => format!("cancel sent for {task} on {node}"),
+        DrainEffect::DeleteNode => format!("node record {node} deleted"),
+    }
 }
 
 fn refusal_sentence(refusals: &[NodeRefusal]) -> String {

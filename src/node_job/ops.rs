@@ -23,6 +23,11 @@ pub struct NodeRow {
     pub version: Option<String>,
     /// The journal holds an unfinished drain job for it (a rerun of `node drain` resumes it).
     pub pending_job: bool,
+    /// The VM of the nodes' scale set that hosts it (`nodes.scale_set`); null when unpaired.
+    pub vm: Option<crate::ha::NodeVm>,
+    /// Why it has no VM, when a nodes' scale set is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vm_unpaired: Option<String>,
 }
 
 impl NodeRow {
@@ -37,6 +42,8 @@ impl NodeRow {
             running_tasks: node.running_tasks,
             version: node.version,
             pending_job,
+            vm: None,
+            vm_unpaired: None,
         }
     }
 }
@@ -63,15 +70,36 @@ pub struct UndrainOutcome {
 
 impl NodeJobRunner {
     pub async fn list(&self) -> Result<Vec<NodeRow>, NodeJobError> {
+        self.list_with(None).await
+    }
+
+    /// The nodes, each with its VM when `vms` holds the nodes' scale set's listing (Err: why it
+    /// could not be read; every node is then shown unpaired with that reason).
+    pub async fn list_with(&self, vms: Option<Result<&[crate::model::Instance], String>>) -> Result<Vec<NodeRow>, NodeJobError> {
         let nodes = self.client.nodes().await?;
         let (records, _) = crate::journal::read_all(self.journal.path())?;
         let now = self.now();
+        let pairing = match &vms {
+            Some(Ok(instances)) => Some(Ok(crate::ha::pair(&nodes, instances))),
+            Some(Err(why)) => Some(Err(why.clone())),
+            None => None,
+        };
         Ok(nodes
             .into_iter()
             .map(|node| {
                 let online = drain::is_online(&node, now, &self.config);
                 let pending = super::pending_job(&records, &self.profile, &node.id).is_some();
-                NodeRow::new(node, online, pending)
+                let id = node.id.clone();
+                let mut row = NodeRow::new(node, online, pending);
+                match &pairing {
+                    Some(Ok(pairing)) => {
+                        row.vm = pairing.shown_vm(&id);
+                        row.vm_unpaired = pairing.unpaired_nodes.get(&id).cloned();
+                    }
+                    Some(Err(why)) => row.vm_unpaired = Some(format!("the nodes' scale set could not be listed: {why}")),
+                    None => {}
+                }
+                row
             })
             .collect())
     }

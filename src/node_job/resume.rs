@@ -42,7 +42,7 @@ pub fn pending_job(records: &[Record], profile: &str, node: &str) -> Option<Pend
     let JournalAction::DrainJob { node_id, node_name, force, wait_secs } = &intent.action else {
         return None;
     };
-    let mut job = DrainJob {
+    let job = DrainJob {
         node_id: node_id.clone(),
         node_name: node_name.clone(),
         force: *force,
@@ -50,11 +50,37 @@ pub fn pending_job(records: &[Record], profile: &str, node: &str) -> Option<Pend
         state: DrainState::Requested,
         cancelled: Vec::new(),
     };
+    let Rebuilt { job, uncertain_cancels, disable } = rebuild_drain(job, &records[start + 1..], &results, profile);
+    Some(PendingJob {
+        intent: intent.clone(),
+        job,
+        uncertain_cancels,
+        disable_drain_unfinished: disable == Some(false),
+    })
+}
+
+/// A drain job rebuilt from its step records.
+pub(crate) struct Rebuilt {
+    pub job: DrainJob,
+    /// Cancels journaled without a result.
+    pub uncertain_cancels: Vec<String>,
+    /// A "turn drain off" was journaled: Some(true) with its result, Some(false) without.
+    pub disable: Option<bool>,
+}
+
+/// Rebuild `job` (its state `Requested`) from the `Drain` records of its node in `after` (the
+/// records following the job's start intent). `results` maps intent ids to their results.
+pub(crate) fn rebuild_drain(
+    mut job: DrainJob,
+    after: &[Record],
+    results: &HashMap<Uuid, &Record>,
+    profile: &str,
+) -> Rebuilt {
     let mut uncertain_cancels = Vec::new();
     let mut enable: Option<(&Record, Option<&Record>)> = None;
     let mut delete_sent: Option<OffsetDateTime> = None;
     let mut disable: Option<Option<&Record>> = None;
-    let steps = records[start + 1..].iter().filter(|r| {
+    let steps = after.iter().filter(|r| {
         r.kind == RecordKind::Intent
             && r.profile == profile
             && matches!(&r.action, JournalAction::Drain { node_id: id, .. } if *id == job.node_id)
@@ -94,12 +120,7 @@ pub fn pending_job(records: &[Record], profile: &str, node: &str) -> Option<Pend
             _ => DrainState::Requested,
         }
     };
-    Some(PendingJob {
-        intent: intent.clone(),
-        job,
-        uncertain_cancels,
-        disable_drain_unfinished: matches!(disable, Some(None)),
-    })
+    Rebuilt { job, uncertain_cancels, disable: disable.map(|result| result.is_some()) }
 }
 
 #[cfg(test)]

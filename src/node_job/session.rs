@@ -27,6 +27,17 @@ impl NodeJobRunner {
     /// Resume `node`'s unfinished job from the journal, or start one after the refusal checks.
     /// A pending job of the other kind (drain vs forced delete) is closed as superseded.
     pub async fn open_drain(&self, node: &str, options: &DrainOptions) -> Result<DrainSession, NodeJobError> {
+        let (records, _) = crate::journal::read_all(self.journal.path())?;
+        let wanted = node.trim();
+        if let Some((_, name)) = super::nodes_in_open_scale_ins(&records, &self.profile)
+            .into_iter()
+            .find(|(id, name)| id.eq_ignore_ascii_case(wanted) || name.eq_ignore_ascii_case(wanted))
+        {
+            return Err(NodeJobError::Invalid(format!(
+                "{name} is being removed by an unfinished drain-first scale-in: run `scaleguard node scale-in` again \
+                 to resume it (or answer its question in the console)"
+            )));
+        }
         if let Some(pending) = self.pending(node)? {
             if pending.job.force == options.force {
                 return Ok(DrainSession {

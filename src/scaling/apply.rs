@@ -116,6 +116,10 @@ impl Scaling {
             Verdict::Refused { reasons } => return Ok(ScaleOutcome::Refused { reasons }),
             Verdict::Allowed { from, to, forced, .. } => (from, to, forced),
         };
+        // Never through here for the HA nodes' set: the cloud would pick the VMs.
+        if let Some(refusal) = self.hosts_nodes_refusal(key, from, to) {
+            return Ok(ScaleOutcome::Refused { reasons: vec![refusal] });
+        }
         let Some(etag) = proposal.state.etag.as_deref() else {
             // The guard refuses a state without an ETag; never send an unconditional PATCH.
             return Ok(ScaleOutcome::Refused {

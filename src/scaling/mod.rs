@@ -128,6 +128,14 @@ impl Scaling {
 pub fn cooldown_history(records: &[Record]) -> Vec<ScaleChange> {
     let mut history = journal::scale_history(records);
     for result in records.iter().filter(|r| r.kind == RecordKind::Result) {
+        // A drain-first scale-in deletes VMs by id: Azure lowers the capacity with them.
+        if let (JournalAction::DeleteInstances { scale_set, .. }, Some(Outcome::Done)) =
+            (&result.action, &result.outcome)
+        {
+            let by = Some(format!("{} via scaleguard (drain-first scale-in)", result.operator));
+            history.push(ScaleChange { scale_set: scale_set.clone(), at: result.time, from: None, to: None, by });
+            continue;
+        }
         let (JournalAction::Scale { scale_set, from, to }, Some(Outcome::Failed(why))) =
             (&result.action, &result.outcome)
         else {

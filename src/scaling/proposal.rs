@@ -2,7 +2,7 @@
 
 use super::{ScaleError, Scaling};
 use crate::config::GuardConfig;
-use crate::guard::{self, OtherScalers, ScaleRequest, Verdict};
+use crate::guard::{self, OtherScalers, Refusal, ScaleRequest, Verdict};
 use crate::model::{Instance, ScaleChange, ScaleSetKey, ScaleSetState};
 use crate::providers::other_scalers;
 use crate::snapshot::ScaleSetListing;
@@ -126,6 +126,25 @@ impl Scaling {
     }
 
     pub(super) async fn prepare_request(&self, request: ScaleRequest) -> Result<Proposal, ScaleError> {
+        let mut proposal = self.prepare_drain_first(request).await?;
+        if let Some(refusal) = self.hosts_nodes_refusal(proposal.key(), proposal.current(), proposal.target()) {
+            let mut reasons = proposal.verdict.refusals().to_vec();
+            reasons.push(refusal);
+            proposal.verdict = Verdict::Refused { reasons };
+        }
+        Ok(proposal)
+    }
+
+    /// A plain scale-in of the set that hosts the HA nodes is refused with a pointer to the
+    /// drain-first scale-in.
+    pub(super) fn hosts_nodes_refusal(&self, key: &ScaleSetKey, from: u32, to: u32) -> Option<Refusal> {
+        (to < from && self.profile.hosts_nodes(key))
+            .then(|| Refusal::HostsHaNodes { scale_set: key.name.clone(), count: from - to })
+    }
+
+    /// The guard's proposal without the nodes' set refusal: what the drain-first scale-in
+    /// (`node_job::scale_in`) checks its capacity change with.
+    pub async fn prepare_drain_first(&self, request: ScaleRequest) -> Result<Proposal, ScaleError> {
         let provider = self.provider(&request.scale_set)?;
         let listing = provider.listing(&request.scale_set).await.map_err(ScaleError::Provider)?;
         let now = self.now();

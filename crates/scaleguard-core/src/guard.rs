@@ -136,6 +136,12 @@ pub enum Refusal {
     UnknownState {
         why: String,
     },
+    /// The set hosts the Octopus HA nodes: a plain capacity decrement lets the cloud pick which
+    /// VMs go, busy nodes included; the drain-first scale-in is the way.
+    HostsHaNodes {
+        scale_set: String,
+        count: u32,
+    },
 }
 
 impl fmt::Display for Refusal {
@@ -185,6 +191,12 @@ impl fmt::Display for Refusal {
             }
             Refusal::NoChange { capacity } => write!(f, "the capacity is already {capacity}"),
             Refusal::UnknownState { why } => write!(f, "the scale set's current state is unknown: {why}"),
+            Refusal::HostsHaNodes { scale_set, count } => write!(
+                f,
+                "{scale_set} hosts the Octopus HA nodes (nodes.scale_set): a plain scale-in lets Azure pick the VMs, \
+                 busy nodes included; run `scaleguard node scale-in {scale_set} --count {count}`, which drains the \
+                 chosen nodes first (S in the console does the same)"
+            ),
         }
     }
 }
