@@ -106,8 +106,14 @@ pub mod source {
         "https://learn.microsoft.com/en-us/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-manage-fault-domains",
     );
 
+    /// Scheduled Events' Terminate event, seen only from inside the VM.
+    pub const TERMINATE_NOTIFICATION: Source = page(
+        "Microsoft Learn: Terminate notification for Azure Virtual Machine Scale Set instances",
+        "https://learn.microsoft.com/en-us/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-terminate-notification",
+    );
+
     /// Every source, for the tests that keep them public.
-    pub const ALL: [Source; 17] = [
+    pub const ALL: [Source; 18] = [
         MACHINE_POLICIES,
         PROJECT_SETTINGS,
         TRANSIENT_TARGETS,
@@ -125,6 +131,7 @@ pub mod source {
         AUTOSCALE_BEST_PRACTICES,
         AVAILABILITY_ZONES,
         FAULT_DOMAINS,
+        TERMINATE_NOTIFICATION,
     ];
 }
 

@@ -22,6 +22,7 @@ pub mod autoscale;
 pub mod finding;
 pub mod flexible_sets;
 mod gather;
+pub mod ha_set;
 pub mod nodes;
 pub mod permissions;
 pub mod policies;
@@ -116,6 +117,7 @@ pub fn check(input: &DoctorInput, profile: &Profile, now: OffsetDateTime) -> Vec
         let version = input.server_version.as_ref().ok().map(String::as_str);
         findings.extend(nodes::check(nodes, version, &profile.nodes, now));
     }
+    findings.extend(ha_set::check(&input.scale_sets, input.nodes.as_ref().ok().map(Vec::as_slice), profile));
     findings.extend(scale_sets::check(&input.scale_sets, &profile.guard));
     findings.extend(autoscale::check(&input.scale_sets, &profile.guard, input.last_reconcile, now));
     findings.extend(permissions::check(&input.permissions));

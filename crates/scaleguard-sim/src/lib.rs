@@ -16,6 +16,7 @@ mod control;
 pub mod faults;
 pub mod flexible;
 mod flexible_arm;
+mod ha_hosts;
 pub mod hooks;
 mod http;
 mod octopus;

@@ -46,7 +46,14 @@ pub fn profile_toml(scenario: &Scenario, base_url: &str, speed: f64) -> String {
     let verified: Vec<String> =
         scenario.nodes.iter().filter(|n| n.verified).map(|n| n.name.clone()).collect();
     let _ = writeln!(out, "offline_after_secs = {}\ndrain_deadline_secs = {}", scaled(300.0), scaled(1800.0));
-    let _ = writeln!(out, "verified = {}\n", list(&verified));
+    let _ = writeln!(out, "verified = {}", list(&verified));
+    // The set whose VMs run the HA nodes: paired by computer name, scaled in drain-first, and new
+    // nodes held at task cap 0 until verified (seed 004's advice).
+    if let Some(set) = scenario.scale_sets.iter().find(|s| s.hosts_nodes) {
+        let _ = writeln!(out, "scale_set = {}", quote(&set.name));
+        let _ = writeln!(out, "admit_with_task_cap_zero = true");
+    }
+    let _ = writeln!(out);
     let _ = writeln!(out, "[profiles.sim.console]\nrefresh_secs = {}", scaled(5.0));
     out
 }

@@ -20,6 +20,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("mixed", include_str!("../../../assets/scenarios/mixed.toml")),
     ("autoscale", include_str!("../../../assets/scenarios/autoscale.toml")),
     ("tenants", include_str!("../../../assets/scenarios/tenants.toml")),
+    ("ha-scale", include_str!("../../../assets/scenarios/ha-scale.toml")),
 ];
 
 pub fn names() -> Vec<&'static str> {
@@ -197,6 +198,9 @@ pub struct ScaleSetSection {
     /// The tenants and tags its targets register with.
     #[serde(default)]
     pub tenancy: super::tenants::TenancySection,
+    /// Its VMs run the Octopus HA nodes instead of tentacles (`ha_hosts`).
+    #[serde(default)]
+    pub hosts_nodes: bool,
 }
 
 impl ScaleSetSection {
@@ -442,6 +446,9 @@ impl Scenario {
                 tenancy,
             });
             let index = world.scale_sets.len() - 1;
+            if section.hosts_nodes {
+                world.node_host_sets.push(section.name.clone());
+            }
             for instance_id in 0..section.capacity as u64 {
                 world.add_existing_vm(index, section.protected.contains(&instance_id));
             }

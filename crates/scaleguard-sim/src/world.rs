@@ -212,6 +212,8 @@ pub struct World {
     pub autoscale: Vec<super::autoscale::SimAutoscale>,
     /// The load Autoscale's rules see, percent CPU.
     pub load_percent: f64,
+    /// Scale sets whose VMs host the Octopus HA nodes (`ha_hosts`).
+    pub node_host_sets: Vec<String>,
     next_id: u64,
     pub(super) next_background_task_at: SimTime,
     pub(super) next_chaos_at: SimTime,
@@ -256,6 +258,7 @@ impl World {
             activity: Vec::new(),
             autoscale: Vec::new(),
             load_percent,
+            node_host_sets: Vec::new(),
             next_id: 1,
             next_background_task_at: 0.0,
             next_chaos_at: 0.0,
@@ -337,6 +340,9 @@ impl World {
     }
 
     fn register_target(&mut self, set_index: usize, instance_id: u64) {
+        if self.hosts_nodes(set_index) {
+            return self.register_node_host(set_index, instance_id);
+        }
         let set = &self.scale_sets[set_index];
         let computer_name =
             set.vm(instance_id).map_or_else(|| set.computer_name(instance_id), |vm| set.vm_computer_name(vm));
@@ -587,6 +593,7 @@ impl World {
             self.step_batches(set_index);
         }
         self.step_operations();
+        self.step_ha_hosts();
         self.step_nodes();
         self.step_background_tasks();
         self.step_tasks();

@@ -363,6 +363,7 @@ fn kind(refusal: &Refusal) -> &'static str {
         Refusal::CooldownUnknown { .. } => "cooldown-unknown",
         Refusal::AutoscaleWouldRevert { .. } => "autoscale",
         Refusal::AutoscaleUnknown { .. } => "autoscale-unknown",
+        Refusal::HostsHaNodes { .. } => "hosts-ha-nodes",
     }
 }
 

@@ -1,0 +1,158 @@
+//! The scale set that hosts the HA nodes (`nodes.scale_set`): a scale-in Azure starts kills
+//! busy nodes, and scaleguard cannot see it coming, so it says how to scale in instead; nodes
+//! and VMs that cannot be paired are shown.
+//!
+//! On Azure the terminate notification is an event of the Azure Instance Metadata Service's
+//! Scheduled Events, reachable only from inside the VM (Microsoft Learn: "Terminate notification
+//! for Azure Virtual Machine Scale Set instances"; its delay is 5 to 15 minutes): nothing outside
+//! the VM, scaleguard included, can drain a node when Azure decides to remove its VM.
+
+use super::finding::{list_names, source, Finding};
+use crate::config::Profile;
+use crate::model::{Node, Severity};
+use crate::snapshot::ScaleSetObservation;
+
+pub const AZURE_SCALE_IN: &str = "ha.azure-scale-in-invisible";
+pub const AUTOSCALE_SCALES_IN: &str = "ha.autoscale-scales-in-nodes";
+pub const UNPAIRED: &str = "ha.unpaired";
+
+/// `nodes`: None when the node list could not be read (pairing is then not judged).
+pub fn check(scale_sets: &[ScaleSetObservation], nodes: Option<&[Node]>, profile: &Profile) -> Vec<Finding> {
+    let Ok(Some(key)) = profile.nodes_scale_set() else { return Vec::new() };
+    let mut findings = Vec::new();
+    let subject = format!("scale set {key} (the HA nodes' set)");
+    if key.provider == "azure" {
+        findings.push(Finding {
+            id: AZURE_SCALE_IN,
+            severity: Severity::Info,
+            subject: subject.clone(),
+            observed: "Azure announces a scale-in's VM deletions only inside each VM (Scheduled Events' Terminate \
+                       event, 5 to 15 minutes ahead)"
+                .into(),
+            recommended: "scale the nodes' set in through scaleguard, which drains the chosen nodes first".into(),
+            why: "a VM deleted under a busy node fails its tasks, and nothing outside the VM can drain the node in time"
+                .into(),
+            fix: format!("scaleguard node scale-in {} --count K (or S on the set in the console)", key.name),
+            source: source::TERMINATE_NOTIFICATION,
+        });
+    }
+    let Some(observation) = scale_sets.iter().find(|o| o.key == key) else { return findings };
+    if let Ok(Some(setting)) = &observation.others.setting {
+        let scaling_in: Vec<String> =
+            setting.profiles.iter().filter(|p| p.scales_in).map(|p| p.display_name()).collect();
+        if setting.enabled && !scaling_in.is_empty() {
+            findings.push(Finding {
+                id: AUTOSCALE_SCALES_IN,
+                severity: Severity::Error,
+                subject: format!("{subject}, Azure Autoscale setting {}", setting.name),
+                observed: format!(
+                    "profile(s) {} have scale-in (Decrease) rules",
+                    list_names(&scaling_in.iter().map(String::as_str).collect::<Vec<_>>(), 3)
+                ),
+                recommended: "no scale-in rule on the nodes' set: scale it in drain-first through scaleguard".into(),
+                why: "Autoscale removes VMs by the scale-in policy, busy nodes included: their running deployments \
+                      fail"
+                    .into(),
+                fix: format!(
+                    "remove the Decrease rules of setting {} (keep the Increase ones), then scale in with \
+                     `scaleguard node scale-in {}`",
+                    setting.name, key.name
+                ),
+                source: source::HA_NODES,
+            });
+        }
+    }
+    if let (Ok(listing), Some(nodes)) = (&observation.listing, nodes) {
+        let pairing = crate::ha::pair(nodes, &listing.instances);
+        let mut unpaired: Vec<String> = pairing
+            .unpaired_vms
+            .iter()
+            .map(|(vm, why)| format!("VM {vm}: {why}"))
+            .collect();
+        // A node paired with no VM of the set may run elsewhere; it is only worth a word when
+        // its name looks like one of the set's computer names.
+        unpaired.extend(pairing.unpaired_nodes.iter().filter(|(_, why)| why.contains("not guessed")).map(|(id, why)| {
+            let name = nodes.iter().find(|n| &n.id == id).map_or(id.as_str(), |n| n.name.as_str());
+            format!("node {name}: {why}")
+        }));
+        if !unpaired.is_empty() {
+            findings.push(Finding {
+                id: UNPAIRED,
+                severity: Severity::Warning,
+                subject,
+                observed: list_names(&unpaired.iter().map(String::as_str).collect::<Vec<_>>(), 4),
+                recommended: "each VM of the set runs one node registered under the VM's computer name".into(),
+                why: "a scale-in removes only VMs whose node is known for sure; the others are never chosen".into(),
+                fix: "register each node under its VM's computer name (Octopus.Server.exe node --instance ... uses the \
+                      machine name), or remove the stray VM"
+                    .into(),
+                source: source::HA_NODES,
+            });
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ConfigFile, EXAMPLE};
+    use crate::doctor::testkit::{instance, node, state};
+
+    fn profile(scale_set: Option<&str>) -> Profile {
+        let config = ConfigFile::parse(EXAMPLE, std::path::Path::new("example.toml")).unwrap();
+        let mut profile = config.profile(None).unwrap().1.clone();
+        profile.nodes.scale_set = scale_set.map(str::to_string);
+        profile
+    }
+
+    /// The profile's set, as listed.
+    fn listing(instances: Vec<crate::model::Instance>) -> ScaleSetObservation {
+        let mut observation = super::super::testkit::listing(state(instances.len() as u32), instances);
+        observation.key = profile(None).scale_sets[0].key();
+        observation
+    }
+
+    #[test]
+    fn without_a_nodes_scale_set_there_is_nothing_to_say() {
+        assert!(check(&[], None, &profile(None)).is_empty());
+    }
+
+    #[test]
+    fn on_azure_the_invisible_terminate_notification_is_said_and_unpaired_vms_are_flagged() {
+        let observation = listing(vec![instance(0, "N1"), instance(1, "stray")]);
+        let findings = check(&[observation], Some(&[node("n1")]), &profile(Some("vmss-web")));
+        let ids: Vec<&str> = findings.iter().map(|f| f.id).collect();
+        assert_eq!(ids, vec![AZURE_SCALE_IN, UNPAIRED]);
+        assert!(findings[0].fix.contains("node scale-in vmss-web"), "{:?}", findings[0]);
+        assert!(findings[1].observed.contains("VM 1: no HA node is named stray"), "{:?}", findings[1]);
+    }
+
+    #[test]
+    fn autoscale_scale_in_rules_on_the_nodes_set_are_an_error() {
+        let mut observation = listing(vec![instance(0, "n1"), instance(1, "n2")]);
+        let profile_of = |scales_in| crate::autoscale::Profile {
+            name: "default".into(),
+            capacity: crate::autoscale::CapacityRange { minimum: 2, maximum: 4, default: 2 },
+            schedule: crate::autoscale::Schedule::Default,
+            scales_in,
+        };
+        let setting = |scales_in| crate::autoscale::Setting {
+            id: "/x/autoscalesettings/octo".into(),
+            name: "octo-autoscale".into(),
+            enabled: true,
+            target_resource_uri: "/x".into(),
+            profiles: vec![profile_of(scales_in)],
+            resource: serde_json::json!({}),
+        };
+        observation.others.setting = Ok(Some(setting(true)));
+        let nodes = [node("n1"), node("n2")];
+        let findings = check(std::slice::from_ref(&observation), Some(&nodes), &profile(Some("vmss-web")));
+        let flagged: Vec<&Finding> = findings.iter().filter(|f| f.id == AUTOSCALE_SCALES_IN).collect();
+        assert_eq!(flagged.len(), 1, "{findings:?}");
+        assert_eq!(flagged[0].severity, Severity::Error);
+        observation.others.setting = Ok(Some(setting(false)));
+        let findings = check(&[observation], Some(&nodes), &profile(Some("vmss-web")));
+        assert!(findings.iter().all(|f| f.id != AUTOSCALE_SCALES_IN), "only Increase rules: fine");
+    }
+}
