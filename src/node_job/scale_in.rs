@@ -110,6 +110,11 @@ impl ScaleInRunner {
         Self { nodes, profile, provider: None }
     }
 
+    /// The node runner underneath (list, admit, hold new nodes).
+    pub fn nodes(&self) -> &NodeJobRunner {
+        &self.nodes
+    }
+
     /// Use this provider instead of building one from the config (tests, the console's).
     pub fn with_provider(mut self, provider: Arc<dyn ScaleSetProvider>) -> Self {
         self.provider = Some(provider);

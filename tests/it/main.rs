@@ -27,6 +27,7 @@ mod executor_race;
 mod fault_suite;
 mod flexible;
 mod fuzz_parsers;
+mod ha_scale;
 mod history_race;
 mod hostile_world;
 mod inventory_cli;
