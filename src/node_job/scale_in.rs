@@ -238,6 +238,7 @@ impl ScaleInRunner {
             resumed: false,
             uncertain_cancels: Vec::new(),
             disable_drain_unfinished: Vec::new(),
+            vm_delete_open: None,
             last: None,
         })
     }
@@ -291,6 +292,9 @@ pub struct ScaleInSession {
     resumed: bool,
     uncertain_cancels: Vec<(String, String)>,
     disable_drain_unfinished: Vec<String>,
+    /// A VM delete an earlier run journaled without a result: settled here from what the
+    /// listing shows (gone: done; still there and sent again: failed).
+    vm_delete_open: Option<Record>,
     last: Option<ScaleInProgress>,
 }
 
@@ -304,6 +308,7 @@ impl ScaleInSession {
             resumed: true,
             uncertain_cancels: pending.uncertain_cancels,
             disable_drain_unfinished: pending.disable_drain_unfinished,
+            vm_delete_open: pending.vm_delete_open,
             last: None,
         }
     }
@@ -436,6 +441,9 @@ impl ScaleInSession {
     ) -> Vec<(String, Result<(), NodeJobError>)> {
         self.job = next;
         let reason = reasons.join("; ");
+        if let Err(err) = self.settle_open_vm_delete(effects) {
+            return vec![(String::from("the interrupted VM delete could not be settled"), Err(err))];
+        }
         let mut sent = Vec::new();
         for effect in effects {
             let (line, result) = self.perform(nodes, effect, &reason).await;
@@ -458,6 +466,26 @@ impl ScaleInSession {
             }
         }
         sent
+    }
+
+    /// The VM delete an earlier run left without a result: done once the job moved past removing
+    /// the VMs (the listing proved them gone), failed when it is about to be sent again.
+    fn settle_open_vm_delete(&mut self, effects: &[ScaleInEffect]) -> Result<(), NodeJobError> {
+        let Some(open) = &self.vm_delete_open else { return Ok(()) };
+        let resending = effects.iter().any(|e| matches!(e, ScaleInEffect::DeleteVms { .. }));
+        let past = !matches!(self.job.phase, ScaleInPhase::RemovingVms { .. });
+        let (outcome, seen) = if resending {
+            let why = "the VMs were still listed, not being deleted: sent again".to_string();
+            (Outcome::Failed(why.clone()), why)
+        } else if past {
+            (Outcome::Done, "the VMs are gone from the listing".to_string())
+        } else {
+            return Ok(());
+        };
+        let note = Some(format!("{}: {seen}", crate::executor::SETTLED));
+        self.runner.nodes.journal.append_result_noted(open, outcome, note, self.runner.nodes.now())?;
+        self.vm_delete_open = None;
+        Ok(())
     }
 
     /// Re-validate, journal the intent, call, journal the result. Returns a sentence for the

@@ -23,6 +23,8 @@ pub struct PendingScaleIn {
     pub uncertain_cancels: Vec<(String, String)>,
     /// Victims whose "turn drain off" (an abort) has no result yet.
     pub disable_drain_unfinished: Vec<String>,
+    /// The VM delete journaled without a result: the job settles it from what the listing shows.
+    pub vm_delete_open: Option<Record>,
 }
 
 /// The latest unfinished scale-in of `profile` (of `key`'s set when given).
@@ -95,11 +97,13 @@ pub fn pending_scale_in(records: &[Record], profile: &str, key: Option<&ScaleSet
             None => ScaleInPhase::Draining,
         }
     };
+    let vm_delete_open = vm_delete.filter(|r| !results.contains_key(&r.intent_id)).cloned();
     Some(PendingScaleIn {
         intent: intent.clone(),
         job: ScaleInJob { scale_set: scale_set.clone(), victims: jobs, phase },
         uncertain_cancels,
         disable_drain_unfinished,
+        vm_delete_open,
     })
 }
 
@@ -190,7 +194,9 @@ mod tests {
         assert!(matches!(p.job.victims[1].drain.state, DrainState::DrainEnabling { .. }));
         assert!(p.job.victims.iter().all(|v| v.enabled_drain));
         delete_vms(&journal, None);
-        assert_eq!(pending(&dir).unwrap().job.phase, ScaleInPhase::RemovingVms { sent_at: Some(T0) });
+        let p = pending(&dir).unwrap();
+        assert_eq!(p.job.phase, ScaleInPhase::RemovingVms { sent_at: Some(T0) });
+        assert!(p.vm_delete_open.is_some());
         delete_vms(&journal, Some(Outcome::Done));
         assert_eq!(pending(&dir).unwrap().job.phase, ScaleInPhase::DeletingNodes);
         step(&journal, 1, DrainEffect::DeleteNode, None);

@@ -28,6 +28,7 @@ mod fault_suite;
 mod flexible;
 mod fuzz_parsers;
 mod ha_scale;
+mod ha_scale_crash;
 mod history_race;
 mod hostile_world;
 mod inventory_cli;
