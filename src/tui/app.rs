@@ -290,6 +290,8 @@ pub struct ConsoleState {
     pub scale: super::scale_state::ScaleState,
     /// The doctor's latest findings (None until the first gather finished).
     pub findings: super::scale_state::FindingsState,
+    /// The HA nodes' scale set and which VM hosts which node.
+    pub ha: super::ha_state::HaState,
 }
 
 impl ConsoleState {
@@ -336,6 +338,7 @@ impl ConsoleState {
             nodes_config: profile.nodes.clone(),
             scale: super::scale_state::ScaleState::new(profile),
             findings: super::scale_state::FindingsState::starting(),
+            ha: super::ha_state::HaState::new(profile),
         }
     }
 

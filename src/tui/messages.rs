@@ -52,7 +52,7 @@ pub enum DemoEvent {
 }
 
 /// What the UI asks of the node side. Nodes are named by id (names are resolved in the UI).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum NodeRequest {
     /// Start a drain, or resume the unfinished one the journal holds for the node.
     Drain {
@@ -74,6 +74,12 @@ pub enum NodeRequest {
     TaskCap {
         node: String,
         cap: u32,
+    },
+    /// The drain-first scale-in of the nodes' scale set the operator approved (the worker reads
+    /// everything again and starts it only if the same nodes would be chosen).
+    ScaleIn {
+        plan: Box<crate::node_job::ScaleInPlan>,
+        reason: String,
     },
 }
 
@@ -162,11 +168,14 @@ pub struct Refresh {
 pub enum JobKind {
     Drain,
     Delete { force: bool },
+    /// One victim of a drain-first scale-in of the nodes' scale set.
+    ScaleIn,
 }
 
 impl JobKind {
     pub fn label(self) -> &'static str {
         match self {
+            JobKind::ScaleIn => "scale-in",
             JobKind::Drain => "drain",
             JobKind::Delete { force: false } => "delete",
             JobKind::Delete { force: true } => "force delete",

@@ -14,6 +14,7 @@ pub mod autoscale_line;
 pub mod dialogs;
 pub mod fixtures;
 pub mod footer;
+pub mod ha_state;
 pub mod header;
 pub mod keymap;
 pub mod messages;

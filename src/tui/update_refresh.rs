@@ -85,6 +85,19 @@ pub fn apply_refresh(model: &mut ConsoleState, refresh: Refresh) {
     model.instances.accept(instances, at);
     model.targets.accept(snapshot.targets.map_err(|f| f.to_string()), at);
     model.nodes.accept(snapshot.nodes.map_err(|f| f.to_string()), at);
+    if let Some(key) = model.ha.key.clone() {
+        let listing = model.scale.listing(&key).map(|l| l.instances.clone());
+        let nodes = model.nodes.rows.clone();
+        model.ha.refresh(&nodes, listing.as_deref());
+        // An open drain-first dialog plans over the nodes as they are now.
+        let now = model.now;
+        if let super::app::Overlay::Scale(dialog) = &mut model.overlay {
+            if let Some(drain_first) = &mut dialog.drain_first {
+                drain_first.nodes = nodes;
+                dialog.recompute(now);
+            }
+        }
+    }
 
     // Done changes leave the pane (the journal keeps them); the rest of what was approved stays
     // with its status after it left the plan.

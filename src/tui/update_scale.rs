@@ -5,7 +5,7 @@
 use super::app::{ConsoleState, Overlay, PaneId};
 use super::dialogs::protect::{Outcome as ProtectOutcome, ProtectDialog};
 use super::dialogs::scale::{Outcome as ScaleDialogOutcome, ScaleDialog};
-use super::messages::{ScaleJob, ScaleReport};
+use super::messages::{JobKind, NodeRequest, ScaleJob, ScaleReport};
 use super::update::Effect;
 use crate::model::Instance;
 use crate::scaling::{ProtectOutcome as Protected, ScaleOutcome};
@@ -32,11 +32,16 @@ pub fn open_scale(model: &mut ConsoleState, capacity: Option<u32>) {
         return;
     }
     let on_instance = if model.pane == PaneId::Instances { cursor_instance(model) } else { None };
-    let key =
-        match on_instance.map(|i| i.scale_set.clone()).or_else(|| model.scale.configured.first().cloned()) {
-            Some(key) => key,
-            None => return model.warn("this profile has no scale set to scale"),
-        };
+    // On the nodes pane, S scales the set that hosts the nodes.
+    let on_nodes = if model.pane == PaneId::Nodes { model.ha.key.clone() } else { None };
+    let key = match on_instance
+        .map(|i| i.scale_set.clone())
+        .or(on_nodes)
+        .or_else(|| model.scale.configured.first().cloned())
+    {
+        Some(key) => key,
+        None => return model.warn("this profile has no scale set to scale"),
+    };
     let Some(listing) = model.scale.listing(&key).cloned() else {
         return model.warn(format!("{} has not been read yet: wait for a refresh (r), then scale", key.name));
     };
@@ -49,6 +54,11 @@ pub fn open_scale(model: &mut ConsoleState, capacity: Option<u32>) {
         capacity,
         model.now,
     );
+    let dialog = if model.ha.is_nodes_set(&key) {
+        dialog.drain_first(model.nodes.rows.clone(), model.nodes_config.clone(), model.now)
+    } else {
+        dialog
+    };
     model.overlay = Overlay::Scale(Box::new(dialog));
 }
 
@@ -105,6 +115,22 @@ pub fn on_key(model: &mut ConsoleState, key: &KeyEvent) -> Vec<Effect> {
                 let key = dialog.listing.state.key.clone();
                 super::update_autoscale::open(model, key);
                 vec![]
+            }
+            ScaleDialogOutcome::ScaleIn(plan) => {
+                model.overlay = Overlay::None;
+                let names: Vec<String> = plan.choice.victims.iter().map(|v| v.label()).collect();
+                for victim in &plan.choice.victims {
+                    let view = super::node_state::JobView::new(&victim.node_id, &victim.node_name, JobKind::ScaleIn);
+                    model.jobs.jobs.insert(victim.node_id.clone(), view);
+                }
+                model.say(format!(
+                    "scale-in of {}: draining {} first, then their VMs, then their node records",
+                    plan.proposal.key().name,
+                    names.join(", ")
+                ));
+                model.pane = PaneId::Nodes;
+                let reason = plan.proposal.request.reason.clone();
+                vec![Effect::Node(NodeRequest::ScaleIn { plan, reason })]
             }
             ScaleDialogOutcome::Confirm(shown) => {
                 model.overlay = Overlay::None;

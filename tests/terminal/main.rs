@@ -12,4 +12,5 @@ static ALONE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 mod console_latency;
 mod console_pty;
 mod flexible_console;
+mod ha_scale_pty;
 mod node_pty;

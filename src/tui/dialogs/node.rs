@@ -59,7 +59,7 @@ pub struct NodeDialog {
     pub nodes: Vec<Node>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Stay,
     Close,

@@ -13,7 +13,9 @@ use crate::config::GuardConfig;
 use crate::executor::{confirmation_for, Change};
 use crate::guard::{OtherScalers, ScaleRequest};
 use crate::guard::{Refusal, Verdict};
-use crate::model::ScaleChange;
+use crate::config::NodesConfig;
+use crate::model::{Node, ScaleChange};
+use crate::node_job::ScaleInPlan;
 use crate::scaling::{propose, Proposal};
 use crate::snapshot::ScaleSetListing;
 use crate::tui::relative_time::relative;
@@ -54,6 +56,17 @@ pub struct ScaleDialog {
     pub banner: Option<String>,
     /// When the verdict was last computed (times in it are shown relative to this).
     pub now: OffsetDateTime,
+    /// The set hosts the HA nodes: a scale-in is drain-first, over these nodes.
+    pub drain_first: Option<DrainFirst>,
+    /// For a drain-first scale-in: the nodes chosen, what was passed over, every refusal.
+    pub plan: Option<ScaleInPlan>,
+}
+
+/// What a drain-first scale-in is planned over: the latest node rows and the node timings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrainFirst {
+    pub nodes: Vec<Node>,
+    pub config: NodesConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +77,8 @@ pub enum Outcome {
     Confirm(Box<Proposal>),
     /// `a`: open the Azure Autoscale change for this scale set.
     Autoscale,
+    /// Run this drain-first scale-in of the nodes' scale set (allowed when pressed).
+    ScaleIn(Box<ScaleInPlan>),
 }
 
 impl ScaleDialog {
@@ -92,6 +107,8 @@ impl ScaleDialog {
             proposal: None,
             banner: None,
             now,
+            drain_first: None,
+            plan: None,
         };
         dialog.recompute(now);
         dialog
@@ -182,7 +199,20 @@ impl ScaleDialog {
             forced: ticked,
         });
         self.set_name_field(needed.word());
+        self.plan = match &self.drain_first {
+            Some(ha) if proposal.delta() < 0 => {
+                Some(ScaleInPlan::new(proposal.clone(), ha.nodes.clone(), now, &ha.config))
+            }
+            _ => None,
+        };
         self.proposal = Some(proposal);
+    }
+
+    /// Open over the nodes' scale set: a scale-in drains the chosen nodes first.
+    pub fn drain_first(mut self, nodes: Vec<Node>, config: NodesConfig, now: OffsetDateTime) -> Self {
+        self.drain_first = Some(DrainFirst { nodes, config });
+        self.recompute(now);
+        self
     }
 
     /// Add the typed-name field when the change needs it, drop it when it no longer does.
@@ -239,6 +269,10 @@ impl ScaleDialog {
         self.recompute(now);
         match &self.proposal {
             None => self.form.fail("type the new capacity first", Slot::Field(CAPACITY)),
+            Some(_) if self.plan.as_ref().is_some_and(|plan| !plan.is_allowed()) => {
+                let count = self.plan.as_ref().map_or(0, |plan| plan.refusals().len());
+                self.form.error = Some(format!("refused ({count} reason(s) above): nothing was sent"));
+            }
             Some(proposal) if proposal.is_allowed() => {
                 // The name field may have just appeared (a ticked force): it must match too.
                 if let Some(field) = self.form.fields.get(NAME) {
@@ -246,6 +280,9 @@ impl ScaleDialog {
                         self.form.fail(format!("type `{word}` to confirm"), Slot::Field(NAME));
                         return Outcome::Stay;
                     }
+                }
+                if let Some(plan) = &self.plan {
+                    return Outcome::ScaleIn(Box::new(plan.clone()));
                 }
                 return Outcome::Confirm(Box::new(proposal.clone()));
             }
@@ -265,9 +302,10 @@ impl ScaleDialog {
             lines.push((banner.clone(), Tone::Warn));
         }
         lines.push(("Capacity: digits to type, + / - to step, a: Azure Autoscale".to_string(), Tone::Muted));
+        let drain_first = self.plan.as_ref().map(ScaleInPlan::lines);
         match &self.proposal {
             Some(proposal) => {
-                for line in proposal.lines() {
+                for line in drain_first.unwrap_or_else(|| proposal.lines()) {
                     let line = relative(&line, self.now);
                     if line.starts_with("Reason") {
                         continue;
@@ -276,7 +314,7 @@ impl ScaleDialog {
                         Tone::Good
                     } else if line.starts_with("Verdict") || line.starts_with("  - ") {
                         Tone::Bad
-                    } else if line.starts_with("Scale-in") {
+                    } else if line.starts_with("Scale-in") || line.starts_with("Remove") || line.starts_with("   ") {
                         Tone::Warn
                     } else {
                         Tone::Muted

@@ -8,6 +8,8 @@ use ratatui::text::Span;
 
 static COLUMNS: &[Column] = &[
     Column::new("NAME", 12, 20, 0),
+    // The VM of the nodes' scale set that hosts it (nodes.scale_set), "unpaired" when unsure.
+    Column::new("VM", 6, 16, 8),
     Column::new("LAST SEEN", 8, 10, 2),
     Column::new("STATE", 7, 8, 1),
     Column::new("DRAIN", 5, 8, 4),
@@ -27,8 +29,10 @@ impl PaneRow for Node {
         // Last seen is the server's time: read it on the server's clock.
         let server_now = ctx.now + ctx.model.server_clock_offset;
         let last_seen = self.last_seen.map(|at| age(at, server_now)).unwrap_or_else(|| "never".into());
+        let (vm, unpaired) = ctx.model.ha.vm_cell(&self.id);
         vec![
             plain(self.name.clone()),
+            if unpaired { styled(vm, theme, Tone::Warn) } else { plain(vm) },
             plain(last_seen),
             if self.is_offline {
                 styled("OFFLINE", theme, Tone::Bad)
@@ -54,12 +58,13 @@ impl PaneRow for Node {
     fn sort_key(&self, column: usize) -> String {
         match column {
             0 => self.name.to_lowercase(),
-            1 => self.last_seen.map(|t| t.unix_timestamp().to_string()).unwrap_or_default(),
-            2 => self.is_offline.to_string(),
-            3 => self.drain.to_string(),
-            4 => format!("{:010}", self.max_concurrent_tasks),
-            5 => format!("{:010}", self.running_tasks),
-            6 => self.version.clone().unwrap_or_default(),
+            1 => String::new(),
+            2 => self.last_seen.map(|t| t.unix_timestamp().to_string()).unwrap_or_default(),
+            3 => self.is_offline.to_string(),
+            4 => self.drain.to_string(),
+            5 => format!("{:010}", self.max_concurrent_tasks),
+            6 => format!("{:010}", self.running_tasks),
+            7 => self.version.clone().unwrap_or_default(),
             _ => self.id.clone(),
         }
     }
@@ -92,6 +97,11 @@ impl PaneRow for Node {
             format!("running   {}", self.running_tasks),
             format!("version   {}", self.version.as_deref().unwrap_or("-")),
             format!("job       {}", ctx.model.jobs.node_line(&self.id).unwrap_or_else(|| "-".into())),
+            format!(
+                "vm        {}{}",
+                ctx.model.ha.vm_cell(&self.id).0,
+                ctx.model.ha.unpaired_reason(&self.id).map(|why| format!(" ({why})")).unwrap_or_default()
+            ),
             String::new(),
         ];
         lines.extend(json_lines(self));

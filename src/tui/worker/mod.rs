@@ -142,7 +142,8 @@ async fn run(
     let mut ticker = tokio::time::interval(setup.refresh_every.max(Duration::from_millis(200)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let (node_tx, mut node_rx) = mpsc::unbounded_channel();
-    let mut nodes = nodes::NodeWorker::new(setup.node_jobs.clone(), node_tx, setup.refresh_every);
+    let mut nodes = nodes::NodeWorker::new(setup.node_jobs.clone(), node_tx, setup.refresh_every)
+        .with_profile(setup.profile.clone());
     nodes.announce_pending();
     let mut worker = Worker { setup, history, events, done_tx, refreshing: false };
     // The doctor reads extra resources: once at startup and on `:doctor`, never per refresh.
@@ -187,6 +188,9 @@ async fn run(
                 }
             },
             Some(snapshot) = done_rx.recv() => {
+                if let Ok(current) = &snapshot.nodes {
+                    nodes.watch_nodes(current);
+                }
                 worker.finish_refresh(snapshot);
                 journal.send_if_changed(&worker.events);
             }

@@ -5,7 +5,7 @@
 use crate::config::Profile;
 use crate::drain::DrainChoice;
 use crate::journal::Journal;
-use crate::node_job::{DrainOptions, JobProgress, NodeJobError, NodeJobRunner};
+use crate::node_job::{DrainOptions, JobProgress, NodeJobError, NodeJobRunner, ScaleInPlan, ScaleInProgress, ScaleInRunner};
 use crate::octopus::OctopusClient;
 use crate::tui::messages::{JobKind, NodeEvent, NodeRequest};
 use std::collections::HashMap;
@@ -31,6 +31,12 @@ pub struct NodeWorker {
     poll: Duration,
     /// Answer channels of running drain jobs, by node id.
     answers: HashMap<String, UnboundedSender<DrainChoice>>,
+    /// The profile, for the drain-first scale-in's provider (None: scale-ins are unavailable).
+    profile: Option<Profile>,
+    /// The running scale-in's answer channel, by each of its victims' node ids.
+    scale_in_answers: HashMap<String, UnboundedSender<(String, DrainChoice)>>,
+    /// The node list of the previous refresh: a node not in it is new (careful scale-out).
+    seen_nodes: Option<Vec<crate::model::Node>>,
 }
 
 impl NodeWorker {
@@ -39,7 +45,46 @@ impl NodeWorker {
         events: UnboundedSender<NodeEvent>,
         poll: Duration,
     ) -> Self {
-        Self { runner, events, poll, answers: HashMap::new() }
+        Self {
+            runner,
+            events,
+            poll,
+            answers: HashMap::new(),
+            profile: None,
+            scale_in_answers: HashMap::new(),
+            seen_nodes: None,
+        }
+    }
+
+    /// Enable the drain-first scale-in of the profile's nodes' scale set.
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        self.profile = Some(profile);
+        self
+    }
+
+    /// A refresh read the nodes: hold the ones that appeared since the last one at task cap 0
+    /// (journaled) when `nodes.admit_with_task_cap_zero` says so, else offer it.
+    pub fn watch_nodes(&mut self, current: &[crate::model::Node]) {
+        let previous = self.seen_nodes.replace(current.to_vec());
+        let (Ok(runner), Some(previous)) = (self.runner.clone(), previous) else { return };
+        if !current.iter().any(|n| !previous.iter().any(|p| p.id == n.id)) {
+            return;
+        }
+        let current = current.to_vec();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            match runner.hold_new(Some(&previous), &current).await {
+                Ok(outcomes) => {
+                    for outcome in outcomes {
+                        let said = if outcome.held { Ok(outcome.said) } else { Err(outcome.said) };
+                        let _ = events.send(NodeEvent::Said(said));
+                    }
+                }
+                Err(err) => {
+                    let _ = events.send(NodeEvent::Said(Err(format!("new nodes could not be checked: {err}"))));
+                }
+            }
+        });
     }
 
     /// Tell the UI which nodes have an unfinished drain in the journal.
@@ -78,6 +123,27 @@ impl NodeWorker {
                 let (tx, rx) = mpsc::unbounded_channel();
                 self.answers.insert(node.clone(), tx);
                 tokio::spawn(drive_drain(runner, node, self.poll, rx, events));
+            }
+            NodeRequest::ScaleIn { plan, reason } => {
+                if self.scale_in_answers.values().any(|tx| !tx.is_closed()) {
+                    let _ = events.send(NodeEvent::Said(Err("a scale-in is already running: one at a time".into())));
+                    return;
+                }
+                let Some(profile) = self.profile.clone() else {
+                    let _ = events.send(NodeEvent::Said(Err("scale-ins are unavailable here".into())));
+                    return;
+                };
+                let (tx, rx) = mpsc::unbounded_channel();
+                self.scale_in_answers =
+                    plan.choice.victims.iter().map(|v| (v.node_id.clone(), tx.clone())).collect();
+                let runner = ScaleInRunner::new(runner, profile);
+                tokio::spawn(drive_scale_in(runner, *plan, reason, self.poll, rx, events));
+            }
+            NodeRequest::Answer { node, choice } if self.scale_in_answers.contains_key(&node) => {
+                let sent = self.scale_in_answers.get(&node).is_some_and(|tx| tx.send((node.clone(), choice)).is_ok());
+                if !sent {
+                    let _ = events.send(NodeEvent::Said(Err(format!("no scale-in of {node} is running"))));
+                }
             }
             NodeRequest::Answer { node, choice } => match self.answers.get(&node) {
                 Some(tx) if tx.send(choice).is_ok() => {}
@@ -189,6 +255,93 @@ async fn drive_drain(
                 Ok(progress) => {
                     let _ = events.send(NodeEvent::Progress { kind, progress });
                 }
+                Err(err) => {
+                    let _ = events.send(NodeEvent::Said(Err(format!("{node}: {}: {err}", choice.label()))));
+                }
+            },
+        }
+    }
+}
+
+/// One victim's line as a drain job's progress, so the nodes pane and the Jobs box show it and
+/// its deadline question is asked like a drain's.
+fn victim_progress(progress: &ScaleInProgress, victim: &crate::node_job::VictimProgress) -> JobProgress {
+    let step = if victim.drained && !progress.done { format!("drained; scale-in {}", progress.phase) } else { progress.phase.to_string() };
+    JobProgress {
+        node_id: victim.node_id.clone(),
+        node_name: victim.node_name.clone(),
+        state: victim.state.clone(),
+        state_name: victim.state_name,
+        running_tasks: victim.running_tasks,
+        elapsed_secs: progress.elapsed_secs,
+        reason: format!("{} of VM {}: {step}", progress.scale_set, victim.instance_id),
+        sent: Vec::new(),
+        resumed: progress.resumed,
+    }
+}
+
+/// The drain-first scale-in, ticked every `poll` until it ends; answers arrive on `answers`.
+async fn drive_scale_in(
+    runner: ScaleInRunner,
+    plan: ScaleInPlan,
+    reason: String,
+    poll: Duration,
+    mut answers: UnboundedReceiver<(String, DrainChoice)>,
+    events: UnboundedSender<NodeEvent>,
+) {
+    let kind = JobKind::ScaleIn;
+    let mut session = match runner.open(Some(&plan), &reason).await {
+        Ok(session) => session,
+        Err(err) => {
+            for victim in &plan.choice.victims {
+                let _ = events.send(failure(kind, victim.node_id.clone(), NodeJobError::Invalid(err.to_string())));
+            }
+            let _ = events.send(NodeEvent::Said(Err(format!("scale-in not started: {err}"))));
+            return;
+        }
+    };
+    let report = |progress: &ScaleInProgress| {
+        if !progress.sent.is_empty() {
+            let _ = events.send(NodeEvent::Said(Ok(progress.sent.join("; "))));
+        }
+        for victim in &progress.victims {
+            let _ = events.send(NodeEvent::Progress { kind, progress: victim_progress(progress, victim) });
+        }
+    };
+    loop {
+        match session.tick().await {
+            Ok(progress) => {
+                report(&progress);
+                if progress.done || progress.aborted {
+                    let ended = if progress.done { "removed" } else { "aborted" };
+                    for victim in &progress.victims {
+                        let text = format!("{}: {ended} (scale-in of {})", victim.node_name, progress.scale_set);
+                        let _ = events.send(NodeEvent::Finished { kind, node: victim.node_id.clone(), result: Ok(text) });
+                    }
+                    let names: Vec<&str> = progress.victims.iter().map(|v| v.node_name.as_str()).collect();
+                    let _ = events.send(NodeEvent::Said(Ok(format!(
+                        "scale-in of {} {ended}: {}",
+                        progress.scale_set,
+                        names.join(", ")
+                    ))));
+                    return;
+                }
+            }
+            Err(err @ NodeJobError::Refused(_)) => {
+                let sentence = err.to_string();
+                for victim in &plan.choice.victims {
+                    let _ = events.send(NodeEvent::Finished { kind, node: victim.node_id.clone(), result: Err(sentence.clone()) });
+                }
+                return;
+            }
+            Err(err) => {
+                let _ = events.send(NodeEvent::Said(Err(format!("scale-in: {err}; retrying"))));
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            Some((node, choice)) = answers.recv() => match session.answer(&node, choice).await {
+                Ok(progress) => report(&progress),
                 Err(err) => {
                     let _ = events.send(NodeEvent::Said(Err(format!("{node}: {}: {err}", choice.label()))));
                 }
