@@ -365,6 +365,22 @@ mod tests {
         assert_eq!(outcomes[2], &Outcome::Done, "drain is off");
         let with_job = resolve_interrupted(&[&job, &undrain], "prod", &fresh);
         assert!(with_job.is_empty(), "a drain job's steps are left to the job, which resumes");
+        let victim = crate::ha::Victim {
+            node_id: "N-1".into(),
+            node_name: "OCTO-1".into(),
+            instance_id: "1".into(),
+            vm_id: None,
+            computer_name: None,
+            why: "idle".into(),
+        };
+        let key = fresh.scale_sets[0].key.clone();
+        let scale_in = intent_of(JournalAction::ScaleInJob { scale_set: key.clone(), victims: vec![victim], wait_secs: 60 });
+        let vm_delete = intent_of(JournalAction::DeleteInstances { scale_set: key, instance_ids: vec!["1".into()] });
+        let with_scale_in = resolve_interrupted(&[&scale_in, &undrain, &vm_delete], "prod", &fresh);
+        assert!(with_scale_in.is_empty(), "a scale-in's steps, its VM delete too, are left to it: {with_scale_in:?}");
+        let admit = intent_of(JournalAction::Admit { node_id: "N-1".into(), node_name: "OCTO-1".into(), task_cap: 5 });
+        let settled = resolve_interrupted(&[&admit], "prod", &fresh);
+        assert!(matches!(&settled[0].outcome, Outcome::Failed(why) if why.contains("task cap is 0")), "{settled:?}");
     }
 
     #[test]

@@ -200,7 +200,25 @@ impl ScaleInRunner {
     /// again: the same victims must still be chosen, and the guard must still allow it.
     pub async fn open(&self, plan: Option<&ScaleInPlan>, reason: &str) -> Result<ScaleInSession, NodeJobError> {
         if let Some(pending) = self.pending()? {
-            return Ok(ScaleInSession::resumed(self.clone(), pending));
+            let pending_ids: std::collections::BTreeSet<&str> =
+                pending.job.victims.iter().map(|v| v.victim.node_id.as_str()).collect();
+            let same = |shown: &ScaleInPlan| {
+                let shown_ids: std::collections::BTreeSet<&str> =
+                    shown.choice.victims.iter().map(|v| v.node_id.as_str()).collect();
+                shown_ids == pending_ids
+            };
+            // Never run another job than the one shown: an unfinished one is resumed on its own.
+            if plan.is_none_or(same) {
+                return Ok(ScaleInSession::resumed(self.clone(), pending));
+            }
+            let names: Vec<String> = pending.job.victims.iter().map(|v| v.victim.label()).collect();
+            return Err(NodeJobError::Invalid(format!(
+                "an unfinished drain-first scale-in of {} ({}) is in the journal: resume it first with \
+                 `scaleguard node scale-in {}`; nothing was changed",
+                pending.job.scale_set.name,
+                names.join(", "),
+                pending.job.scale_set.name
+            )));
         }
         let Some(shown) = plan else {
             return Err(NodeJobError::Invalid("no unfinished scale-in to resume".into()));

@@ -228,3 +228,26 @@ async fn a_new_node_is_held_at_cap_zero_and_admit_raises_it_both_journaled() {
     let admit = story.iter().position(|(a, o)| matches!(a, JournalAction::Admit { task_cap: 5, .. }) && o == &Some(Outcome::Done));
     assert!(hold.is_some() && admit.is_some() && hold < admit, "{story:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unfinished_scale_in_owns_its_nodes_and_is_resumed_never_replaced() {
+    let s = setup(|toml| toml).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let runner = s.runner();
+    let plan = runner.plan(&s.key(), 1, "one fewer", false).await.unwrap();
+    assert!(plan.is_allowed(), "{:#?}", plan.lines());
+    let victim = plan.choice.victims[0].node_name.clone();
+    // Started, then the process "dies" after its first tick: the journal holds the job.
+    let mut session = runner.open(Some(&plan), "one fewer").await.unwrap();
+    session.tick().await.unwrap();
+    drop(session);
+    let err = runner.nodes().open_drain(&victim, &Default::default()).await.err().unwrap();
+    assert!(err.to_string().contains("unfinished drain-first scale-in"), "{err}");
+    // A different scale-in is not started over it: the operator resumes the one in the journal.
+    let other = runner.plan(&s.key(), 2, "two fewer", false).await.unwrap();
+    let err = runner.open(Some(&other), "two fewer").await.err().unwrap();
+    assert!(err.to_string().contains("resume it first"), "{err}");
+    let resumed = runner.open(None, "").await.unwrap();
+    assert!(resumed.is_resumed());
+    assert_eq!(resumed.job().victims[0].victim.node_name, victim);
+}

@@ -87,10 +87,23 @@ impl NodeWorker {
         });
     }
 
-    /// Tell the UI which nodes have an unfinished drain in the journal.
+    /// Tell the UI which nodes have an unfinished drain in the journal, and about an unfinished
+    /// drain-first scale-in (resumed by `node scale-in`).
     pub fn announce_pending(&self) {
         let Ok(runner) = self.runner.clone() else { return };
         let events = self.events.clone();
+        if let Some(profile) = self.profile.clone() {
+            let scale_ins = ScaleInRunner::new(runner.clone(), profile);
+            if let Ok(Some(pending)) = scale_ins.pending() {
+                let set = &pending.job.scale_set.name;
+                let names: Vec<String> = pending.job.victims.iter().map(|v| v.victim.label()).collect();
+                let _ = events.send(NodeEvent::Said(Err(format!(
+                    "unfinished drain-first scale-in of {set} in the journal ({}): resume it with `scaleguard node \
+                     scale-in {set}`",
+                    names.join(", ")
+                ))));
+            }
+        }
         tokio::spawn(async move {
             match runner.list().await {
                 Ok(rows) => {
