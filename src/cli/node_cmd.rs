@@ -10,7 +10,9 @@ use super::{exit, Cli};
 use crate::config::ConfigFile;
 use crate::drain::DrainChoice;
 use crate::journal::Journal;
-use crate::node_job::{DrainOptions, JobOutcome, JobProgress, JobStatus, NodeJobRunner, NodeRow, ScaleInRunner};
+use crate::node_job::{
+    DrainOptions, JobOutcome, JobProgress, JobStatus, NodeJobRunner, NodeRow, ScaleInRunner,
+};
 use crate::octopus::OctopusClient;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
@@ -288,7 +290,11 @@ fn answer_question(progress: &JobProgress, headless: OnDeadline) -> Option<Drain
 }
 
 /// The deadline question for `node` on a terminal, else the `--on-deadline` answer.
-pub(super) fn answer_question_text(node: &str, running_tasks: usize, headless: OnDeadline) -> Option<DrainChoice> {
+pub(super) fn answer_question_text(
+    node: &str,
+    running_tasks: usize,
+    headless: OnDeadline,
+) -> Option<DrainChoice> {
     let choice = if interactive() {
         let question = format!(
             "{node} still runs {running_tasks} task(s) past the deadline. [w]ait more, [c]ancel them now, [a]bort leaving drain on, [u]ndrain and abort, [s]top for now?"
@@ -344,7 +350,8 @@ fn job_sentence(outcome: &JobOutcome) -> String {
 
 fn list_table(rows: &[NodeRow]) -> String {
     let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
-    let header = ["NAME", "ID", "ONLINE", "DRAIN", "TASK CAP", "RUNNING", "VERSION", "LAST SEEN", "VM", "JOB"];
+    let header =
+        ["NAME", "ID", "ONLINE", "DRAIN", "TASK CAP", "RUNNING", "VERSION", "LAST SEEN", "VM", "JOB"];
     let rfc3339 = &time::format_description::well_known::Rfc3339;
     let cells: Vec<Vec<String>> = rows
         .iter()

@@ -75,7 +75,17 @@ fn parse_count(raw: &str) -> Result<u32, String> {
 }
 
 /// The profile's node runner and scale-in runner, with the journal and the clock.
-fn runners(cli: &Cli, deadline: Option<u64>) -> anyhow::Result<(String, Profile, ScaleInRunner, tokio::runtime::Runtime, Arc<Journal>, crate::clock::Clock)> {
+fn runners(
+    cli: &Cli,
+    deadline: Option<u64>,
+) -> anyhow::Result<(
+    String,
+    Profile,
+    ScaleInRunner,
+    tokio::runtime::Runtime,
+    Arc<Journal>,
+    crate::clock::Clock,
+)> {
     let path = cli.config_path()?;
     let config = ConfigFile::load(&path)?;
     let (name, profile) = config.profile(cli.profile.as_deref())?;
@@ -83,8 +93,8 @@ fn runners(cli: &Cli, deadline: Option<u64>) -> anyhow::Result<(String, Profile,
         bail!("profile `{name}` is read-only: node commands that change the cluster are refused");
     }
     let client = OctopusClient::new(&profile.octopus, profile.octopus_api_key()?)?;
-    let journal_path =
-        crate::journal::default_path().context("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
+    let journal_path = crate::journal::default_path()
+        .context("cannot find the platform data dir: set SCALEGUARD_DATA_DIR")?;
     let journal = Arc::new(Journal::open(&journal_path)?);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let clock = cli.clock(profile)?;
@@ -92,7 +102,8 @@ fn runners(cli: &Cli, deadline: Option<u64>) -> anyhow::Result<(String, Profile,
     if let Some(secs) = deadline {
         nodes_config.drain_deadline_secs = secs;
     }
-    let nodes = NodeJobRunner::new(client, journal.clone(), name.clone(), nodes_config).with_clock(clock.clone());
+    let nodes =
+        NodeJobRunner::new(client, journal.clone(), name.clone(), nodes_config).with_clock(clock.clone());
     let runner = ScaleInRunner::new(nodes, profile.clone());
     Ok((name, profile.clone(), runner, runtime, journal, clock))
 }
@@ -184,8 +195,14 @@ pub fn scale_in(cli: &Cli, set: &str, count: u32, options: &Options) -> anyhow::
         let choice = answer_question_text(&victim.node_name, victim.running_tasks, on_deadline)?;
         Some((victim.node_id.clone(), choice))
     };
-    let outcome =
-        runtime.block_on(runner.run(plan.as_ref(), &options.reason, poll, true, &mut on_progress, &mut on_question))?;
+    let outcome = runtime.block_on(runner.run(
+        plan.as_ref(),
+        &options.reason,
+        poll,
+        true,
+        &mut on_progress,
+        &mut on_question,
+    ))?;
     report(&outcome, options.format, plan.as_ref())
 }
 
@@ -198,7 +215,11 @@ fn confirm(question: &str, yes: bool, set: &str, count: u32) -> anyhow::Result<b
     super::scale_cmd::confirm(question, yes, &needed)
 }
 
-fn report(outcome: &ScaleInOutcome, format: Format, plan: Option<&crate::node_job::ScaleInPlan>) -> anyhow::Result<u8> {
+fn report(
+    outcome: &ScaleInOutcome,
+    format: Format,
+    plan: Option<&crate::node_job::ScaleInPlan>,
+) -> anyhow::Result<u8> {
     let p = &outcome.progress;
     match format {
         Format::Json => super::print_json(&serde_json::json!({

@@ -133,7 +133,12 @@ pub fn run_scale(cli: &Cli, args: &ScaleArgs) -> anyhow::Result<u8> {
             on_deadline: super::node_cmd::OnDeadline::Stop,
             format: args.format,
         };
-        return super::node_scale_in_cmd::scale_in(cli, &key.name, proposal.current() - proposal.target(), &options);
+        return super::node_scale_in_cmd::scale_in(
+            cli,
+            &key.name,
+            proposal.current() - proposal.target(),
+            &options,
+        );
     }
     let json = args.format == Format::Json;
     if !json {

@@ -64,17 +64,16 @@ pub fn check(scale_sets: &[ScaleSetObservation], nodes: Option<&[Node]>, profile
     }
     if let (Ok(listing), Some(nodes)) = (&observation.listing, nodes) {
         let pairing = crate::ha::pair(nodes, &listing.instances);
-        let mut unpaired: Vec<String> = pairing
-            .unpaired_vms
-            .iter()
-            .map(|(vm, why)| format!("VM {vm}: {why}"))
-            .collect();
+        let mut unpaired: Vec<String> =
+            pairing.unpaired_vms.iter().map(|(vm, why)| format!("VM {vm}: {why}")).collect();
         // A node paired with no VM of the set may run elsewhere; it is only worth a word when
         // its name looks like one of the set's computer names.
-        unpaired.extend(pairing.unpaired_nodes.iter().filter(|(_, why)| why.contains("not guessed")).map(|(id, why)| {
-            let name = nodes.iter().find(|n| &n.id == id).map_or(id.as_str(), |n| n.name.as_str());
-            format!("node {name}: {why}")
-        }));
+        unpaired.extend(pairing.unpaired_nodes.iter().filter(|(_, why)| why.contains("not guessed")).map(
+            |(id, why)| {
+                let name = nodes.iter().find(|n| &n.id == id).map_or(id.as_str(), |n| n.name.as_str());
+                format!("node {name}: {why}")
+            },
+        ));
         if !unpaired.is_empty() {
             findings.push(Finding {
                 id: UNPAIRED,

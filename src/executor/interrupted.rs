@@ -89,7 +89,8 @@ pub fn resolve_interrupted(pending: &[&Record], profile: &str, fresh: &Snapshot)
                     let now = observation.others.setting.as_ref().ok()?;
                     settle_autoscale(now.as_ref(), setting, profile.as_deref(), before, after)
                 }
-                JournalAction::Admit { node_id, task_cap: to, .. } | JournalAction::TaskCap { node_id, to, .. } => {
+                JournalAction::Admit { node_id, task_cap: to, .. }
+                | JournalAction::TaskCap { node_id, to, .. } => {
                     let nodes = fresh.nodes.as_ref().ok()?;
                     match nodes.iter().find(|n| &n.id == node_id) {
                         Some(n) if n.max_concurrent_tasks == *to => {
@@ -374,13 +375,28 @@ mod tests {
             why: "idle".into(),
         };
         let key = fresh.scale_sets[0].key.clone();
-        let scale_in = intent_of(JournalAction::ScaleInJob { scale_set: key.clone(), victims: vec![victim], wait_secs: 60 });
-        let vm_delete = intent_of(JournalAction::DeleteInstances { scale_set: key, instance_ids: vec!["1".into()] });
+        let scale_in = intent_of(JournalAction::ScaleInJob {
+            scale_set: key.clone(),
+            victims: vec![victim],
+            wait_secs: 60,
+        });
+        let vm_delete =
+            intent_of(JournalAction::DeleteInstances { scale_set: key, instance_ids: vec!["1".into()] });
         let with_scale_in = resolve_interrupted(&[&scale_in, &undrain, &vm_delete], "prod", &fresh);
-        assert!(with_scale_in.is_empty(), "a scale-in's steps, its VM delete too, are left to it: {with_scale_in:?}");
-        let admit = intent_of(JournalAction::Admit { node_id: "N-1".into(), node_name: "OCTO-1".into(), task_cap: 5 });
+        assert!(
+            with_scale_in.is_empty(),
+            "a scale-in's steps, its VM delete too, are left to it: {with_scale_in:?}"
+        );
+        let admit = intent_of(JournalAction::Admit {
+            node_id: "N-1".into(),
+            node_name: "OCTO-1".into(),
+            task_cap: 5,
+        });
         let settled = resolve_interrupted(&[&admit], "prod", &fresh);
-        assert!(matches!(&settled[0].outcome, Outcome::Failed(why) if why.contains("task cap is 0")), "{settled:?}");
+        assert!(
+            matches!(&settled[0].outcome, Outcome::Failed(why) if why.contains("task cap is 0")),
+            "{settled:?}"
+        );
     }
 
     #[test]

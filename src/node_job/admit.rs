@@ -10,7 +10,8 @@ use serde::Serialize;
 use std::collections::HashSet;
 
 /// The journal reason of a hold: how `admit` finds the cap to give back.
-pub const HOLD_REASON: &str = "new HA node held at task cap 0 until verified (nodes.admit_with_task_cap_zero)";
+pub const HOLD_REASON: &str =
+    "new HA node held at task cap 0 until verified (nodes.admit_with_task_cap_zero)";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AdmitOutcome {
@@ -81,13 +82,19 @@ impl NodeJobRunner {
         let nodes = self.client.nodes().await?;
         let found = find_node(&nodes, node)?;
         let server = self.client.server_version().await.ok();
-        let verified = admission::is_verified(found, &self.config, &admitted(&self.records()?, &self.profile));
+        let verified =
+            admission::is_verified(found, &self.config, &admitted(&self.records()?, &self.profile));
         Ok(admission::checks(found, server.as_deref(), verified, self.now(), &self.config))
     }
 
     /// Record that an operator verified `node` and raise its task cap to `cap` (default: what it
     /// had before it was held, else 5). Journaled as one `Admit` intent and its result.
-    pub async fn admit(&self, node: &str, cap: Option<u32>, reason: &str) -> Result<AdmitOutcome, NodeJobError> {
+    pub async fn admit(
+        &self,
+        node: &str,
+        cap: Option<u32>,
+        reason: &str,
+    ) -> Result<AdmitOutcome, NodeJobError> {
         let admission = self.admission(node).await?;
         let records = self.records()?;
         let nodes = self.client.nodes().await?;
@@ -95,17 +102,21 @@ impl NodeJobRunner {
         let to = cap.or_else(|| held_from(&records, &self.profile, &found.id)).unwrap_or(DEFAULT_TASK_CAP);
         if to == 0 {
             return Err(NodeJobError::Invalid(
-                "admitting a node gives it a task cap above 0; to keep it UI-only use `node task-cap NAME 0`".into(),
+                "admitting a node gives it a task cap above 0; to keep it UI-only use `node task-cap NAME 0`"
+                    .into(),
             ));
         }
-        let action = JournalAction::Admit { node_id: found.id.clone(), node_name: found.name.clone(), task_cap: to };
+        let action =
+            JournalAction::Admit { node_id: found.id.clone(), node_name: found.name.clone(), task_cap: to };
         let reason = if reason.trim().is_empty() { "verified by an operator (node admit)" } else { reason };
         let _lock = crate::executor::hold_for_change(&self.journal, &self.profile).await?;
         let intent = self.journal.append_intent(&self.profile, reason, action, self.now())?;
         let called = if found.max_concurrent_tasks == to {
             Ok(())
         } else {
-            self.client.update_node(&found.id, &NodeChange { max_concurrent_tasks: Some(to), ..Default::default() }).await
+            self.client
+                .update_node(&found.id, &NodeChange { max_concurrent_tasks: Some(to), ..Default::default() })
+                .await
         };
         let result = match &called {
             Ok(()) => Outcome::Done,
@@ -124,7 +135,11 @@ impl NodeJobRunner {
 
     /// Nodes that appeared since `previous` and take tasks unverified: held at task cap 0
     /// (journaled) with `nodes.admit_with_task_cap_zero`, else only offered.
-    pub async fn hold_new(&self, previous: Option<&[Node]>, current: &[Node]) -> Result<Vec<HoldOutcome>, NodeJobError> {
+    pub async fn hold_new(
+        &self,
+        previous: Option<&[Node]>,
+        current: &[Node],
+    ) -> Result<Vec<HoldOutcome>, NodeJobError> {
         let admitted = admitted(&self.records()?, &self.profile);
         let new = admission::new_unverified(previous, current, &self.config, &admitted);
         let mut outcomes = Vec::new();
@@ -152,7 +167,12 @@ impl NodeJobRunner {
                 ),
                 Err(err) => (false, format!("new HA node {} could not be held at task cap 0: {err}", node.name)),
             };
-            outcomes.push(HoldOutcome { node_id: node.id.clone(), node_name: node.name.clone(), held: said.0, said: said.1 });
+            outcomes.push(HoldOutcome {
+                node_id: node.id.clone(),
+                node_name: node.name.clone(),
+                held: said.0,
+                said: said.1,
+            });
         }
         Ok(outcomes)
     }

@@ -24,7 +24,9 @@ mod session;
 pub use admit::{AdmitOutcome, HoldOutcome};
 pub use ops::{NodeRow, TaskCapOutcome, UndrainOutcome};
 pub use resume::{pending_job, PendingJob};
-pub use scale_in::{ScaleInOutcome, ScaleInProgress, ScaleInRunner, ScaleInSession, ScaleInStatus, VictimProgress};
+pub use scale_in::{
+    ScaleInOutcome, ScaleInProgress, ScaleInRunner, ScaleInSession, ScaleInStatus, VictimProgress,
+};
 pub use scale_in_plan::{ScaleInPlan, ScaleInPlanSummary};
 pub use scale_in_resume::{nodes_in_open_scale_ins, pending_scale_in, PendingScaleIn};
 pub use session::DrainSession;

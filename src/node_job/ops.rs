@@ -75,7 +75,10 @@ impl NodeJobRunner {
 
     /// The nodes, each with its VM when `vms` holds the nodes' scale set's listing (Err: why it
     /// could not be read; every node is then shown unpaired with that reason).
-    pub async fn list_with(&self, vms: Option<Result<&[crate::model::Instance], String>>) -> Result<Vec<NodeRow>, NodeJobError> {
+    pub async fn list_with(
+        &self,
+        vms: Option<Result<&[crate::model::Instance], String>>,
+    ) -> Result<Vec<NodeRow>, NodeJobError> {
         let nodes = self.client.nodes().await?;
         let (records, _) = crate::journal::read_all(self.journal.path())?;
         let now = self.now();
@@ -96,7 +99,9 @@ impl NodeJobRunner {
                         row.vm = pairing.shown_vm(&id);
                         row.vm_unpaired = pairing.unpaired_nodes.get(&id).cloned();
                     }
-                    Some(Err(why)) => row.vm_unpaired = Some(format!("the nodes' scale set could not be listed: {why}")),
+                    Some(Err(why)) => {
+                        row.vm_unpaired = Some(format!("the nodes' scale set could not be listed: {why}"))
+                    }
                     None => {}
                 }
                 row

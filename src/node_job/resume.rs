@@ -50,7 +50,8 @@ pub fn pending_job(records: &[Record], profile: &str, node: &str) -> Option<Pend
         state: DrainState::Requested,
         cancelled: Vec::new(),
     };
-    let Rebuilt { job, uncertain_cancels, disable } = rebuild_drain(job, &records[start + 1..], &results, profile);
+    let Rebuilt { job, uncertain_cancels, disable } =
+        rebuild_drain(job, &records[start + 1..], &results, profile);
     Some(PendingJob {
         intent: intent.clone(),
         job,

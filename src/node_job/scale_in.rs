@@ -152,7 +152,9 @@ impl ScaleInRunner {
     fn provider(&self, key: &ScaleSetKey) -> Result<Arc<dyn ScaleSetProvider>, NodeJobError> {
         match &self.provider {
             Some(provider) => Ok(provider.clone()),
-            None => providers::for_key(&self.profile, key).map_err(|err| NodeJobError::Invalid(err.to_string())),
+            None => {
+                providers::for_key(&self.profile, key).map_err(|err| NodeJobError::Invalid(err.to_string()))
+            }
         }
     }
 
@@ -182,23 +184,35 @@ impl ScaleInRunner {
     }
 
     /// Read the set, the guard's verdict and the nodes, and choose `count` victims. Changes nothing.
-    pub async fn plan(&self, key: &ScaleSetKey, count: u32, reason: &str, force: bool) -> Result<ScaleInPlan, NodeJobError> {
+    pub async fn plan(
+        &self,
+        key: &ScaleSetKey,
+        count: u32,
+        reason: &str,
+        force: bool,
+    ) -> Result<ScaleInPlan, NodeJobError> {
         let scaling = self.scaling(key)?;
-        let listing = self.provider(key)?.get_scale_set(key).await.map_err(|e| NodeJobError::Invalid(e.to_string()))?;
+        let listing =
+            self.provider(key)?.get_scale_set(key).await.map_err(|e| NodeJobError::Invalid(e.to_string()))?;
         let request = ScaleRequest {
             scale_set: key.clone(),
             new_capacity: listing.capacity.saturating_sub(count),
             reason: reason.to_string(),
             force,
         };
-        let proposal = scaling.prepare_drain_first(request).await.map_err(|e| NodeJobError::Invalid(e.to_string()))?;
+        let proposal =
+            scaling.prepare_drain_first(request).await.map_err(|e| NodeJobError::Invalid(e.to_string()))?;
         let nodes = self.nodes.client.nodes().await?;
         Ok(ScaleInPlan::new(proposal, nodes, self.nodes.now(), &self.nodes.config))
     }
 
     /// Resume the unfinished scale-in, or start the one `plan` describes after reading everything
     /// again: the same victims must still be chosen, and the guard must still allow it.
-    pub async fn open(&self, plan: Option<&ScaleInPlan>, reason: &str) -> Result<ScaleInSession, NodeJobError> {
+    pub async fn open(
+        &self,
+        plan: Option<&ScaleInPlan>,
+        reason: &str,
+    ) -> Result<ScaleInSession, NodeJobError> {
         if let Some(pending) = self.pending()? {
             let pending_ids: std::collections::BTreeSet<&str> =
                 pending.job.victims.iter().map(|v| v.victim.node_id.as_str()).collect();
@@ -226,7 +240,10 @@ impl ScaleInRunner {
         let key = shown.proposal.key().clone();
         let fresh = self.plan(&key, shown.count(), reason, shown.proposal.request.force).await?;
         if !fresh.is_allowed() {
-            return Err(NodeJobError::Invalid(format!("refused, nothing was changed: {}", fresh.refusals().join("; "))));
+            return Err(NodeJobError::Invalid(format!(
+                "refused, nothing was changed: {}",
+                fresh.refusals().join("; ")
+            )));
         }
         let shown_ids: Vec<&str> = shown.choice.victims.iter().map(|v| v.node_id.as_str()).collect();
         let fresh_ids: Vec<&str> = fresh.choice.victims.iter().map(|v| v.node_id.as_str()).collect();
@@ -239,8 +256,14 @@ impl ScaleInRunner {
             )));
         }
         let now = self.nodes.now();
-        let job = ScaleInJob::start(key.clone(), fresh.choice.victims.clone(), &fresh.nodes, now, &self.nodes.config)
-            .map_err(NodeJobError::Refused)?;
+        let job = ScaleInJob::start(
+            key.clone(),
+            fresh.choice.victims.clone(),
+            &fresh.nodes,
+            now,
+            &self.nodes.config,
+        )
+        .map_err(NodeJobError::Refused)?;
         let action = JournalAction::ScaleInJob {
             scale_set: key,
             victims: fresh.choice.victims.clone(),
@@ -386,8 +409,13 @@ impl ScaleInSession {
             observation.vms = self.list_vms().await;
             transition = job::step(&self.job, &observation, now, &config);
         }
-        let sent = self.apply(&observation.nodes, transition.next, &transition.effects, &transition.reasons).await;
-        let progress = self.progress(&observation, transition.reasons.clone(), sent.iter().map(|(s, _)| s.clone()).collect());
+        let sent =
+            self.apply(&observation.nodes, transition.next, &transition.effects, &transition.reasons).await;
+        let progress = self.progress(
+            &observation,
+            transition.reasons.clone(),
+            sent.iter().map(|(s, _)| s.clone()).collect(),
+        );
         self.finish(now)?;
         sent.into_iter().map(|(_, r)| r).find(Result::is_err).unwrap_or(Ok(()))?;
         Ok(progress)
@@ -397,11 +425,16 @@ impl ScaleInSession {
     /// the whole scale-in while no VM was touched.
     pub async fn answer(&mut self, node: &str, choice: DrainChoice) -> Result<ScaleInProgress, NodeJobError> {
         let now = self.runner.nodes.now();
-        let transition =
-            job::answer(&self.job, node, choice, now).map_err(|err| NodeJobError::Invalid(err.to_string()))?;
+        let transition = job::answer(&self.job, node, choice, now)
+            .map_err(|err| NodeJobError::Invalid(err.to_string()))?;
         let observation = self.observe(false).await?;
-        let sent = self.apply(&observation.nodes, transition.next, &transition.effects, &transition.reasons).await;
-        let progress = self.progress(&observation, transition.reasons.clone(), sent.iter().map(|(s, _)| s.clone()).collect());
+        let sent =
+            self.apply(&observation.nodes, transition.next, &transition.effects, &transition.reasons).await;
+        let progress = self.progress(
+            &observation,
+            transition.reasons.clone(),
+            sent.iter().map(|(s, _)| s.clone()).collect(),
+        );
         self.finish(now)?;
         sent.into_iter().map(|(_, r)| r).find(Result::is_err).unwrap_or(Ok(()))?;
         Ok(progress)
@@ -425,11 +458,16 @@ impl ScaleInSession {
         }
     }
 
-    async fn finish_interrupted_abort(&mut self, observation: &ScaleInObservation) -> Result<ScaleInProgress, NodeJobError> {
+    async fn finish_interrupted_abort(
+        &mut self,
+        observation: &ScaleInObservation,
+    ) -> Result<ScaleInProgress, NodeJobError> {
         let mut sent = Vec::new();
         for node_id in std::mem::take(&mut self.disable_drain_unfinished) {
             let on = observation.nodes.iter().any(|n| n.id == node_id && n.drain);
-            let Some(victim) = self.job.victims.iter().find(|v| v.victim.node_id == node_id) else { continue };
+            let Some(victim) = self.job.victims.iter().find(|v| v.victim.node_id == node_id) else {
+                continue;
+            };
             if on {
                 let effect = ScaleInEffect::Drain {
                     node_id: node_id.clone(),
@@ -508,7 +546,12 @@ impl ScaleInSession {
 
     /// Re-validate, journal the intent, call, journal the result. Returns a sentence for the
     /// operator and how it went.
-    async fn perform(&self, nodes: &[Node], effect: &ScaleInEffect, reason: &str) -> (String, Result<(), NodeJobError>) {
+    async fn perform(
+        &self,
+        nodes: &[Node],
+        effect: &ScaleInEffect,
+        reason: &str,
+    ) -> (String, Result<(), NodeJobError>) {
         let runner = &self.runner.nodes;
         let now = runner.now();
         match effect {
@@ -516,18 +559,25 @@ impl ScaleInSession {
                 let ids: Vec<&str> = self.job.victims.iter().map(|v| v.victim.node_id.as_str()).collect();
                 let still_allowed = match effect {
                     DrainEffect::EnableDrain => drain::check_removal(nodes, &ids, now, &runner.config),
-                    DrainEffect::DeleteNode => drain::check_delete(nodes, node_id, now, &runner.config, false),
+                    DrainEffect::DeleteNode => {
+                        drain::check_delete(nodes, node_id, now, &runner.config, false)
+                    }
                     DrainEffect::DisableDrain | DrainEffect::CancelTask(_) => Ok(()),
                 };
                 let line = super::effect_line(node_name, effect);
-                let action =
-                    JournalAction::Drain { node_id: node_id.clone(), node_name: node_name.clone(), effect: effect.clone() };
+                let action = JournalAction::Drain {
+                    node_id: node_id.clone(),
+                    node_name: node_name.clone(),
+                    effect: effect.clone(),
+                };
                 if let Err(refusals) = still_allowed {
                     let err = NodeJobError::Refused(refusals);
                     let journaled = runner
                         .journal
                         .append_intent(&runner.profile, reason, action, now)
-                        .and_then(|intent| runner.journal.append_result(&intent, Outcome::Skipped(err.to_string()), now));
+                        .and_then(|intent| {
+                            runner.journal.append_result(&intent, Outcome::Skipped(err.to_string()), now)
+                        });
                     return (line, journaled.map_err(NodeJobError::from).and(Err(err)));
                 }
                 let result = async {
@@ -536,10 +586,17 @@ impl ScaleInSession {
                     let client = &runner.client;
                     let called = match effect {
                         DrainEffect::EnableDrain => {
-                            client.update_node(node_id, &NodeChange { drain: Some(true), ..Default::default() }).await
+                            client
+                                .update_node(node_id, &NodeChange { drain: Some(true), ..Default::default() })
+                                .await
                         }
                         DrainEffect::DisableDrain => {
-                            client.update_node(node_id, &NodeChange { drain: Some(false), ..Default::default() }).await
+                            client
+                                .update_node(
+                                    node_id,
+                                    &NodeChange { drain: Some(false), ..Default::default() },
+                                )
+                                .await
                         }
                         DrainEffect::CancelTask(task) => client.cancel_task(task).await,
                         DrainEffect::DeleteNode => client.delete_node(node_id).await,
@@ -560,8 +617,10 @@ impl ScaleInSession {
                 let result = async {
                     let provider = self.runner.provider(key)?;
                     let _lock = crate::executor::hold_for_change(&runner.journal, &runner.profile).await?;
-                    let action =
-                        JournalAction::DeleteInstances { scale_set: key.clone(), instance_ids: instance_ids.clone() };
+                    let action = JournalAction::DeleteInstances {
+                        scale_set: key.clone(),
+                        instance_ids: instance_ids.clone(),
+                    };
                     let intent = runner.journal.append_intent(&runner.profile, reason, action, now)?;
                     let called = match provider.delete_instances(key, instance_ids).await {
                         Ok(operation) => provider.wait(&operation).await,
@@ -599,7 +658,12 @@ impl ScaleInSession {
         Ok(())
     }
 
-    fn progress(&mut self, observation: &ScaleInObservation, reasons: Vec<String>, sent: Vec<String>) -> ScaleInProgress {
+    fn progress(
+        &mut self,
+        observation: &ScaleInObservation,
+        reasons: Vec<String>,
+        sent: Vec<String>,
+    ) -> ScaleInProgress {
         let now = self.runner.nodes.now();
         let elapsed = (now - self.started_at).whole_seconds().max(0);
         let victims = self
@@ -608,7 +672,8 @@ impl ScaleInSession {
             .iter()
             .map(|v| {
                 let id = &v.victim.node_id;
-                let counted = observation.nodes.iter().find(|n| &n.id == id).map_or(0, |n| n.running_tasks as usize);
+                let counted =
+                    observation.nodes.iter().find(|n| &n.id == id).map_or(0, |n| n.running_tasks as usize);
                 let listed = observation.tasks.get(id).map_or(0, Vec::len);
                 VictimProgress {
                     node_id: id.clone(),

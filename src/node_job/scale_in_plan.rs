@@ -52,7 +52,8 @@ impl ScaleInPlan {
 
     /// Every reason not to go ahead: the guard's, then the choice's.
     pub fn refusals(&self) -> Vec<String> {
-        let mut reasons: Vec<String> = self.proposal.verdict.refusals().iter().map(ToString::to_string).collect();
+        let mut reasons: Vec<String> =
+            self.proposal.verdict.refusals().iter().map(ToString::to_string).collect();
         reasons.extend(self.choice.refusals.iter().cloned());
         reasons
     }

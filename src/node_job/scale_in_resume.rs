@@ -28,7 +28,11 @@ pub struct PendingScaleIn {
 }
 
 /// The latest unfinished scale-in of `profile` (of `key`'s set when given).
-pub fn pending_scale_in(records: &[Record], profile: &str, key: Option<&ScaleSetKey>) -> Option<PendingScaleIn> {
+pub fn pending_scale_in(
+    records: &[Record],
+    profile: &str,
+    key: Option<&ScaleSetKey>,
+) -> Option<PendingScaleIn> {
     let results: HashMap<Uuid, &Record> =
         records.iter().filter(|r| r.kind == RecordKind::Result).map(|r| (r.intent_id, r)).collect();
     let (start, intent) = records.iter().enumerate().rev().find(|(_, r)| {
@@ -53,7 +57,8 @@ pub fn pending_scale_in(records: &[Record], profile: &str, key: Option<&ScaleSet
             state: DrainState::Requested,
             cancelled: Vec::new(),
         };
-        let Rebuilt { job, uncertain_cancels: uncertain, disable } = rebuild_drain(fresh, after, &results, profile);
+        let Rebuilt { job, uncertain_cancels: uncertain, disable } =
+            rebuild_drain(fresh, after, &results, profile);
         uncertain_cancels.extend(uncertain.into_iter().map(|task| (victim.node_id.clone(), task)));
         match disable {
             Some(false) => {
@@ -155,7 +160,11 @@ mod tests {
     }
 
     fn start(journal: &Journal) -> Record {
-        let action = JournalAction::ScaleInJob { scale_set: key(), victims: vec![victim(1), victim(2)], wait_secs: 600 };
+        let action = JournalAction::ScaleInJob {
+            scale_set: key(),
+            victims: vec![victim(1), victim(2)],
+            wait_secs: 600,
+        };
         journal.append_intent("prod", "scale in", action, T0).unwrap()
     }
 
@@ -168,7 +177,8 @@ mod tests {
     }
 
     fn delete_vms(journal: &Journal, outcome: Option<Outcome>) {
-        let action = JournalAction::DeleteInstances { scale_set: key(), instance_ids: vec!["1".into(), "2".into()] };
+        let action =
+            JournalAction::DeleteInstances { scale_set: key(), instance_ids: vec!["1".into(), "2".into()] };
         let intent = journal.append_intent("prod", "step", action, T0).unwrap();
         if let Some(outcome) = outcome {
             journal.append_result(&intent, outcome, T0).unwrap();

@@ -133,7 +133,13 @@ pub fn cooldown_history(records: &[Record]) -> Vec<ScaleChange> {
             (&result.action, &result.outcome)
         {
             let by = Some(format!("{} via scaleguard (drain-first scale-in)", result.operator));
-            history.push(ScaleChange { scale_set: scale_set.clone(), at: result.time, from: None, to: None, by });
+            history.push(ScaleChange {
+                scale_set: scale_set.clone(),
+                at: result.time,
+                from: None,
+                to: None,
+                by,
+            });
             continue;
         }
         let (JournalAction::Scale { scale_set, from, to }, Some(Outcome::Failed(why))) =

@@ -127,7 +127,8 @@ impl Scaling {
 
     pub(super) async fn prepare_request(&self, request: ScaleRequest) -> Result<Proposal, ScaleError> {
         let mut proposal = self.prepare_drain_first(request).await?;
-        if let Some(refusal) = self.hosts_nodes_refusal(proposal.key(), proposal.current(), proposal.target()) {
+        if let Some(refusal) = self.hosts_nodes_refusal(proposal.key(), proposal.current(), proposal.target())
+        {
             let mut reasons = proposal.verdict.refusals().to_vec();
             reasons.push(refusal);
             proposal.verdict = Verdict::Refused { reasons };

@@ -167,7 +167,9 @@ pub struct Refresh {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobKind {
     Drain,
-    Delete { force: bool },
+    Delete {
+        force: bool,
+    },
     /// One victim of a drain-first scale-in of the nodes' scale set.
     ScaleIn,
 }

@@ -120,7 +120,8 @@ pub fn on_key(model: &mut ConsoleState, key: &KeyEvent) -> Vec<Effect> {
                 model.overlay = Overlay::None;
                 let names: Vec<String> = plan.choice.victims.iter().map(|v| v.label()).collect();
                 for victim in &plan.choice.victims {
-                    let view = super::node_state::JobView::new(&victim.node_id, &victim.node_name, JobKind::ScaleIn);
+                    let view =
+                        super::node_state::JobView::new(&victim.node_id, &victim.node_name, JobKind::ScaleIn);
                     model.jobs.jobs.insert(victim.node_id.clone(), view);
                 }
                 model.say(format!(

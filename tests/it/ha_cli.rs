@@ -28,7 +28,10 @@ async fn node_list_json_gives_each_node_its_vm_or_null() {
     let plain = Bench::start(SimOptions::new("ha-drain").manual_clock(), |toml| toml).await.with_sim_clock();
     let run = plain.run(&["node", "list", "--format", "json"]).await;
     let rows = run.json();
-    assert!(rows.as_array().unwrap().iter().all(|r| r["vm"].is_null() && r.get("vm_unpaired").is_none()), "{rows}");
+    assert!(
+        rows.as_array().unwrap().iter().all(|r| r["vm"].is_null() && r.get("vm_unpaired").is_none()),
+        "{rows}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -46,7 +49,9 @@ async fn a_nodes_scale_set_that_is_not_configured_is_named_in_one_sentence() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plain_scale_below_the_nodes_sets_capacity_runs_drain_first() {
-    let bench = Bench::start(SimOptions::new("ha-scale").speed(20.0), |toml| set_toml(&toml, "refresh_secs", "1")).await;
+    let bench =
+        Bench::start(SimOptions::new("ha-scale").speed(20.0), |toml| set_toml(&toml, "refresh_secs", "1"))
+            .await;
     let run = bench.run(&["scale", "vmss-octo", "--capacity", "3", "--yes", "--reason", "quiet night"]).await;
     run.assert_no_panic("scale");
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -63,11 +68,18 @@ async fn node_admit_journals_the_verification_and_sets_the_cap() {
     let bench = Bench::start(SimOptions::new("ha-scale").manual_clock(), |toml| toml).await.with_sim_clock();
     let capped = bench.run(&["node", "task-cap", "OCTO000001", "0", "--yes"]).await;
     assert_eq!(capped.code, 0, "{}", capped.stderr);
-    let run = bench.run(&["node", "admit", "octo000001", "--task-cap", "3", "--yes", "--reason", "checked"]).await;
+    let run =
+        bench.run(&["node", "admit", "octo000001", "--task-cap", "3", "--yes", "--reason", "checked"]).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("same version as GET /api") && run.stdout.contains("tentacle"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("same version as GET /api") && run.stdout.contains("tentacle"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("task cap 0 -> 3"), "{}", run.stdout);
-    let cap = bench.sim.with_world(|w| w.nodes.iter().find(|n| n.name == "OCTO000001").unwrap().max_concurrent_tasks);
+    let cap = bench
+        .sim
+        .with_world(|w| w.nodes.iter().find(|n| n.name == "OCTO000001").unwrap().max_concurrent_tasks);
     assert_eq!(cap, 3);
     let (records, _) = bench.journal();
     let admitted = records.iter().any(|r| {

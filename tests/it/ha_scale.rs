@@ -37,7 +37,8 @@ impl Drop for Setup {
 
 /// `ha-scale` on a manual clock that a background task moves 2 simulated seconds every 20 ms.
 pub async fn setup(edit: impl FnOnce(String) -> String) -> Setup {
-    let sim = Arc::new(sim::start(SimOptions::new("ha-scale").manual_clock()).await.expect("simulator starts"));
+    let sim =
+        Arc::new(sim::start(SimOptions::new("ha-scale").manual_clock()).await.expect("simulator starts"));
     let (_, profile) = profile(&sim, edit);
     let dir = tempfile::tempdir().unwrap();
     let advance = sim.advancer();
@@ -55,8 +56,9 @@ pub async fn setup(edit: impl FnOnce(String) -> String) -> Setup {
 impl Setup {
     pub fn runner(&self) -> ScaleInRunner {
         let journal = Arc::new(Journal::open(&self.journal).unwrap());
-        let nodes = NodeJobRunner::new(octopus(&self.sim, &self.profile), journal, "sim", self.profile.nodes.clone())
-            .with_clock(self.sim.clock());
+        let nodes =
+            NodeJobRunner::new(octopus(&self.sim, &self.profile), journal, "sim", self.profile.nodes.clone())
+                .with_clock(self.sim.clock());
         let token = Arc::new(StaticToken(self.sim.arm_token()));
         let provider = AzureProvider::with_credential(&self.profile.azure, token)
             .expect("Azure provider")
@@ -92,7 +94,8 @@ fn story(records: &[Record]) -> Vec<(JournalAction, Option<Outcome>)> {
         .iter()
         .filter(|r| r.kind == RecordKind::Intent)
         .map(|intent| {
-            let result = records.iter().find(|r| r.kind == RecordKind::Result && r.intent_id == intent.intent_id);
+            let result =
+                records.iter().find(|r| r.kind == RecordKind::Result && r.intent_id == intent.intent_id);
             (intent.action.clone(), result.and_then(|r| r.outcome.clone()))
         })
         .collect()
@@ -141,7 +144,8 @@ async fn a_scale_in_by_two_drains_first_and_removes_exactly_those_vms_and_node_r
     let story = story(&s.records());
     let position = |want: &dyn Fn(&JournalAction) -> bool| story.iter().position(|(a, _)| want(a)).unwrap();
     let vm_delete = position(&|a| matches!(a, JournalAction::DeleteInstances { .. }));
-    let first_node_delete = position(&|a| matches!(a, JournalAction::Drain { effect: DrainEffect::DeleteNode, .. }));
+    let first_node_delete =
+        position(&|a| matches!(a, JournalAction::Drain { effect: DrainEffect::DeleteNode, .. }));
     let last_enable = story
         .iter()
         .rposition(|(a, _)| matches!(a, JournalAction::Drain { effect: DrainEffect::EnableDrain, .. }))
@@ -153,7 +157,9 @@ async fn a_scale_in_by_two_drains_first_and_removes_exactly_those_vms_and_node_r
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(&story[0], (JournalAction::ScaleInJob { victims, .. }, Some(Outcome::Done)) if victims.len() == 2));
+    assert!(
+        matches!(&story[0], (JournalAction::ScaleInJob { victims, .. }, Some(Outcome::Done)) if victims.len() == 2)
+    );
     assert!(story.iter().all(|(_, outcome)| outcome == &Some(Outcome::Done)), "{story:#?}");
     let progress = lines.lock().unwrap().join("\n");
     assert!(progress.contains("OCTO000002 waiting for tasks (1 running)"), "{progress}");
@@ -171,7 +177,10 @@ async fn a_plain_scale_in_of_the_nodes_set_is_refused_with_a_pointer() {
     let proposal = scaling.prepare(&s.key(), 2, "plain", false).await.unwrap();
     assert!(!proposal.is_allowed());
     let said = proposal.lines().join("\n");
-    assert!(said.contains("hosts the Octopus HA nodes") && said.contains("node scale-in vmss-octo --count 2"), "{said}");
+    assert!(
+        said.contains("hosts the Octopus HA nodes") && said.contains("node scale-in vmss-octo --count 2"),
+        "{said}"
+    );
     // Even a proposal made elsewhere is refused at apply time.
     let mut forged = proposal.clone();
     forged.verdict = scaleguard::guard::Verdict::Allowed {
@@ -208,24 +217,41 @@ async fn a_new_node_is_held_at_cap_zero_and_admit_raises_it_both_journaled() {
     };
     let new = now.iter().find(|n| !before.iter().any(|b| b.id == n.id)).unwrap().clone();
     assert_eq!(new.max_concurrent_tasks, 5);
-    assert!(runner.nodes().hold_new(None, &now).await.unwrap().is_empty(), "no earlier listing: nothing is new");
+    assert!(
+        runner.nodes().hold_new(None, &now).await.unwrap().is_empty(),
+        "no earlier listing: nothing is new"
+    );
     let held = runner.nodes().hold_new(Some(&before), &now).await.unwrap();
     assert_eq!(held.len(), 1);
     assert!(held[0].held, "{held:?}");
-    assert_eq!(s.sim.with_world(|w| w.nodes.iter().find(|n| n.id == new.id).unwrap().max_concurrent_tasks), 0);
+    assert_eq!(
+        s.sim.with_world(|w| w.nodes.iter().find(|n| n.id == new.id).unwrap().max_concurrent_tasks),
+        0
+    );
     // Held nodes are not new twice.
     let again = client.nodes().await.unwrap();
     assert!(runner.nodes().hold_new(Some(&now), &again).await.unwrap().is_empty());
 
     let admission = runner.nodes().admission(&new.name).await.unwrap();
     assert!(!admission.verified && admission.visible_ok(), "{admission:?}");
-    let admitted = runner.nodes().admit(&new.name, None, "checked the portal, logs and a tentacle").await.unwrap();
+    let admitted =
+        runner.nodes().admit(&new.name, None, "checked the portal, logs and a tentacle").await.unwrap();
     assert_eq!((admitted.from, admitted.to), (0, 5), "the cap it had before the hold");
-    assert_eq!(s.sim.with_world(|w| w.nodes.iter().find(|n| n.id == new.id).unwrap().max_concurrent_tasks), 5);
-    assert!(runner.nodes().admission(&new.name).await.unwrap().verified, "the journal records the verification");
+    assert_eq!(
+        s.sim.with_world(|w| w.nodes.iter().find(|n| n.id == new.id).unwrap().max_concurrent_tasks),
+        5
+    );
+    assert!(
+        runner.nodes().admission(&new.name).await.unwrap().verified,
+        "the journal records the verification"
+    );
     let story = story(&s.records());
-    let hold = story.iter().position(|(a, o)| matches!(a, JournalAction::TaskCap { to: 0, .. }) && o == &Some(Outcome::Done));
-    let admit = story.iter().position(|(a, o)| matches!(a, JournalAction::Admit { task_cap: 5, .. }) && o == &Some(Outcome::Done));
+    let hold = story
+        .iter()
+        .position(|(a, o)| matches!(a, JournalAction::TaskCap { to: 0, .. }) && o == &Some(Outcome::Done));
+    let admit = story.iter().position(|(a, o)| {
+        matches!(a, JournalAction::Admit { task_cap: 5, .. }) && o == &Some(Outcome::Done)
+    });
     assert!(hold.is_some() && admit.is_some() && hold < admit, "{story:#?}");
 }
 

@@ -52,7 +52,9 @@ fn scale_in_open(bench: &Bench) -> bool {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scale_in_killed_at_seeded_moments_resumes_and_repeats_no_step() {
     // At 20× the 90 s task takes 4.5 s: the job waits for it across several kills.
-    let bench = Bench::start(SimOptions::new("ha-scale").speed(20.0), |toml| set_toml(&toml, "refresh_secs", "1")).await;
+    let bench =
+        Bench::start(SimOptions::new("ha-scale").speed(20.0), |toml| set_toml(&toml, "refresh_secs", "1"))
+            .await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(SEED);
     let (mut kills, mut after_delete) = (0, 0);
     let started = Instant::now();
@@ -60,7 +62,9 @@ async fn a_scale_in_killed_at_seeded_moments_resumes_and_repeats_no_step() {
     while scale_in_open(&bench) || round == 0 {
         assert!(started.elapsed() < Duration::from_secs(90), "the scale-in never ended");
         let deleting = journaled(&bench, |a| matches!(a, JournalAction::DeleteInstances { .. })) == 0
-            && journaled(&bench, |a| matches!(a, JournalAction::Drain { effect: DrainEffect::EnableDrain, .. })) == 2;
+            && journaled(&bench, |a| {
+                matches!(a, JournalAction::Drain { effect: DrainEffect::EnableDrain, .. })
+            }) == 2;
         let mut child = if deleting && after_delete == 0 {
             // Let the delete land and hold its answer: the kill comes between the two.
             bench.sim.before_next_request(RequestHook {
@@ -110,7 +114,10 @@ async fn a_scale_in_killed_at_seeded_moments_resumes_and_repeats_no_step() {
 
     let (remaining_vms, mut nodes) = bench.sim.with_world(|w| {
         let set = &w.scale_sets[w.set_index("vmss-octo").unwrap()];
-        (set.vms.iter().map(|vm| vm.instance_id).collect::<Vec<_>>(), w.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>())
+        (
+            set.vms.iter().map(|vm| vm.instance_id).collect::<Vec<_>>(),
+            w.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>(),
+        )
     });
     nodes.sort();
     assert_eq!(remaining_vms, vec![0, 1], "exactly the victims' VMs are gone");
@@ -122,7 +129,9 @@ async fn a_scale_in_killed_at_seeded_moments_resumes_and_repeats_no_step() {
     let deletes_landed = bench.sim.with_world(|w| {
         w.activity
             .iter()
-            .filter(|e| e.operation_name.ends_with("virtualMachineScaleSets/delete/action") && e.status == "Started")
+            .filter(|e| {
+                e.operation_name.ends_with("virtualMachineScaleSets/delete/action") && e.status == "Started"
+            })
             .count()
     });
     assert_eq!(deletes_landed, 1, "the VMs were deleted by one request that landed");
@@ -130,14 +139,18 @@ async fn a_scale_in_killed_at_seeded_moments_resumes_and_repeats_no_step() {
     let (records, warnings) = bench.journal();
     assert!(warnings.len() <= 1, "{warnings:?}");
     let done = |pick: &dyn Fn(&JournalAction) -> bool| {
-        let intents: Vec<_> = records.iter().filter(|r| r.kind == RecordKind::Intent && pick(&r.action)).collect();
+        let intents: Vec<_> =
+            records.iter().filter(|r| r.kind == RecordKind::Intent && pick(&r.action)).collect();
         let finished: Vec<_> = intents
             .iter()
-            .filter(|i| records.iter().any(|r| r.intent_id == i.intent_id && r.outcome == Some(Outcome::Done)))
+            .filter(|i| {
+                records.iter().any(|r| r.intent_id == i.intent_id && r.outcome == Some(Outcome::Done))
+            })
             .collect();
         (intents.len(), finished.len())
     };
-    let (enables, enabled) = done(&|a| matches!(a, JournalAction::Drain { effect: DrainEffect::EnableDrain, .. }));
+    let (enables, enabled) =
+        done(&|a| matches!(a, JournalAction::Drain { effect: DrainEffect::EnableDrain, .. }));
     assert_eq!((enables, enabled), (2, 2), "drain enabled once per victim across every restart");
     let (vm_deletes, _) = done(&|a| matches!(a, JournalAction::DeleteInstances { .. }));
     assert_eq!(vm_deletes, 1, "the interrupted VM delete was settled from the listing, not sent again");
@@ -147,6 +160,11 @@ async fn a_scale_in_killed_at_seeded_moments_resumes_and_repeats_no_step() {
     assert_eq!((jobs, finished_jobs), (1, 1), "one job, resumed until done");
     eprintln!("crash(scale-in): {kills} kill(s) in {round} round(s); the journal:");
     for record in records.iter().filter(|r| r.kind == RecordKind::Result) {
-        eprintln!("  {} -> {:?} {}", record.action.summary(), record.outcome, record.note.as_deref().unwrap_or(""));
+        eprintln!(
+            "  {} -> {:?} {}",
+            record.action.summary(),
+            record.outcome,
+            record.note.as_deref().unwrap_or("")
+        );
     }
 }

@@ -48,7 +48,12 @@ async fn a_console_scale_in_by_two_drains_first_then_removes_exactly_those_vms_a
         console.send("\r");
         let deadline = Instant::now() + Duration::from_secs(60);
         while world(&sim) != (vec![0, 1], vec!["OCTO000000".into(), "OCTO000001".into()]) {
-            assert!(Instant::now() < deadline, "the scale-in did not finish: {:?}\n{}", world(&sim), console.screen());
+            assert!(
+                Instant::now() < deadline,
+                "the scale-in did not finish: {:?}\n{}",
+                world(&sim),
+                console.screen()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         let ended = console.wait_for("the end of the scale-in", WITHIN, |s| s.contains("removed"));

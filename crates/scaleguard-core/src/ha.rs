@@ -20,7 +20,9 @@ pub mod scale_in;
 pub mod victims;
 
 pub use pairing::{pair, NodeVm, Pairing};
-pub use scale_in::{ScaleInEffect, ScaleInJob, ScaleInObservation, ScaleInPhase, ScaleInTransition, VictimJob};
+pub use scale_in::{
+    ScaleInEffect, ScaleInJob, ScaleInObservation, ScaleInPhase, ScaleInTransition, VictimJob,
+};
 pub use victims::{choose, Victim, VictimChoice};
 
 #[cfg(test)]

@@ -10,10 +10,10 @@
 use super::centered;
 use super::form::{Event, Field, Form, Slot};
 use crate::config::GuardConfig;
+use crate::config::NodesConfig;
 use crate::executor::{confirmation_for, Change};
 use crate::guard::{OtherScalers, ScaleRequest};
 use crate::guard::{Refusal, Verdict};
-use crate::config::NodesConfig;
 use crate::model::{Node, ScaleChange};
 use crate::node_job::ScaleInPlan;
 use crate::scaling::{propose, Proposal};
@@ -314,7 +314,10 @@ impl ScaleDialog {
                         Tone::Good
                     } else if line.starts_with("Verdict") || line.starts_with("  - ") {
                         Tone::Bad
-                    } else if line.starts_with("Scale-in") || line.starts_with("Remove") || line.starts_with("   ") {
+                    } else if line.starts_with("Scale-in")
+                        || line.starts_with("Remove")
+                        || line.starts_with("   ")
+                    {
                         Tone::Warn
                     } else {
                         Tone::Muted

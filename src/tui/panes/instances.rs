@@ -112,7 +112,8 @@ impl PaneRow for Instance {
             // A VM of the nodes' scale set hosts an HA node, not a target.
             match (ctx.model.ha.host_of(self), ctx.model.links.targets_on(self)) {
                 (Some(Ok(node)), _) => {
-                    let name = ctx.model.nodes.rows.iter().find(|n| n.id == node).map_or(node, |n| n.name.as_str());
+                    let name =
+                        ctx.model.nodes.rows.iter().find(|n| n.id == node).map_or(node, |n| n.name.as_str());
                     styled(format!("node {name}"), theme, Tone::Busy)
                 }
                 (Some(Err(_)), _) => styled("node: unpaired", theme, Tone::Warn),

@@ -5,7 +5,9 @@
 use crate::config::Profile;
 use crate::drain::DrainChoice;
 use crate::journal::Journal;
-use crate::node_job::{DrainOptions, JobProgress, NodeJobError, NodeJobRunner, ScaleInPlan, ScaleInProgress, ScaleInRunner};
+use crate::node_job::{
+    DrainOptions, JobProgress, NodeJobError, NodeJobRunner, ScaleInPlan, ScaleInProgress, ScaleInRunner,
+};
 use crate::octopus::OctopusClient;
 use crate::tui::messages::{JobKind, NodeEvent, NodeRequest};
 use std::collections::HashMap;
@@ -81,7 +83,8 @@ impl NodeWorker {
                     }
                 }
                 Err(err) => {
-                    let _ = events.send(NodeEvent::Said(Err(format!("new nodes could not be checked: {err}"))));
+                    let _ =
+                        events.send(NodeEvent::Said(Err(format!("new nodes could not be checked: {err}"))));
                 }
             }
         });
@@ -139,7 +142,8 @@ impl NodeWorker {
             }
             NodeRequest::ScaleIn { plan, reason } => {
                 if self.scale_in_answers.values().any(|tx| !tx.is_closed()) {
-                    let _ = events.send(NodeEvent::Said(Err("a scale-in is already running: one at a time".into())));
+                    let _ = events
+                        .send(NodeEvent::Said(Err("a scale-in is already running: one at a time".into())));
                     return;
                 }
                 let Some(profile) = self.profile.clone() else {
@@ -153,7 +157,10 @@ impl NodeWorker {
                 tokio::spawn(drive_scale_in(runner, *plan, reason, self.poll, rx, events));
             }
             NodeRequest::Answer { node, choice } if self.scale_in_answers.contains_key(&node) => {
-                let sent = self.scale_in_answers.get(&node).is_some_and(|tx| tx.send((node.clone(), choice)).is_ok());
+                let sent = self
+                    .scale_in_answers
+                    .get(&node)
+                    .is_some_and(|tx| tx.send((node.clone(), choice)).is_ok());
                 if !sent {
                     let _ = events.send(NodeEvent::Said(Err(format!("no scale-in of {node} is running"))));
                 }
@@ -279,7 +286,11 @@ async fn drive_drain(
 /// One victim's line as a drain job's progress, so the nodes pane and the Jobs box show it and
 /// its deadline question is asked like a drain's.
 fn victim_progress(progress: &ScaleInProgress, victim: &crate::node_job::VictimProgress) -> JobProgress {
-    let step = if victim.drained && !progress.done { format!("drained; scale-in {}", progress.phase) } else { progress.phase.to_string() };
+    let step = if victim.drained && !progress.done {
+        format!("drained; scale-in {}", progress.phase)
+    } else {
+        progress.phase.to_string()
+    };
     JobProgress {
         node_id: victim.node_id.clone(),
         node_name: victim.node_name.clone(),
@@ -307,7 +318,11 @@ async fn drive_scale_in(
         Ok(session) => session,
         Err(err) => {
             for victim in &plan.choice.victims {
-                let _ = events.send(failure(kind, victim.node_id.clone(), NodeJobError::Invalid(err.to_string())));
+                let _ = events.send(failure(
+                    kind,
+                    victim.node_id.clone(),
+                    NodeJobError::Invalid(err.to_string()),
+                ));
             }
             let _ = events.send(NodeEvent::Said(Err(format!("scale-in not started: {err}"))));
             return;
@@ -328,8 +343,13 @@ async fn drive_scale_in(
                 if progress.done || progress.aborted {
                     let ended = if progress.done { "removed" } else { "aborted" };
                     for victim in &progress.victims {
-                        let text = format!("{}: {ended} (scale-in of {})", victim.node_name, progress.scale_set);
-                        let _ = events.send(NodeEvent::Finished { kind, node: victim.node_id.clone(), result: Ok(text) });
+                        let text =
+                            format!("{}: {ended} (scale-in of {})", victim.node_name, progress.scale_set);
+                        let _ = events.send(NodeEvent::Finished {
+                            kind,
+                            node: victim.node_id.clone(),
+                            result: Ok(text),
+                        });
                     }
                     let names: Vec<&str> = progress.victims.iter().map(|v| v.node_name.as_str()).collect();
                     let _ = events.send(NodeEvent::Said(Ok(format!(
@@ -343,7 +363,11 @@ async fn drive_scale_in(
             Err(err @ NodeJobError::Refused(_)) => {
                 let sentence = err.to_string();
                 for victim in &plan.choice.victims {
-                    let _ = events.send(NodeEvent::Finished { kind, node: victim.node_id.clone(), result: Err(sentence.clone()) });
+                    let _ = events.send(NodeEvent::Finished {
+                        kind,
+                        node: victim.node_id.clone(),
+                        result: Err(sentence.clone()),
+                    });
                 }
                 return;
             }

@@ -46,10 +46,18 @@ pub(super) fn validate(profile: &Profile, at: &str, problems: &mut Vec<Problem>)
     let key = format!("{at}.nodes.scale_set");
     if let Some(name) = &profile.nodes.scale_set {
         if name.trim().is_empty() {
-            problems.push(problem(&key, "must not be empty: name one of the profile's scale sets, or leave it out"));
+            problems.push(problem(
+                &key,
+                "must not be empty: name one of the profile's scale sets, or leave it out",
+            ));
             return;
         }
-        if super::limits::over(&key, name, super::limits::SCALE_SET_NAME + super::limits::RESOURCE_GROUP + 1, problems) {
+        if super::limits::over(
+            &key,
+            name,
+            super::limits::SCALE_SET_NAME + super::limits::RESOURCE_GROUP + 1,
+            problems,
+        ) {
             return;
         }
         if let Err(sentence) = profile.nodes_scale_set() {
@@ -85,7 +93,8 @@ mod tests {
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].key, "profiles.prod.nodes.scale_set");
         assert!(
-            problems[0].message.contains("`vmss-octo`") && problems[0].message.contains("configured: vmss-web"),
+            problems[0].message.contains("`vmss-octo`")
+                && problems[0].message.contains("configured: vmss-web"),
             "one sentence naming what is configured: {}",
             problems[0].message
         );

@@ -80,7 +80,8 @@ const VERIFIED: &str = "verified by an operator";
 /// and names.
 pub fn is_verified(node: &Node, config: &NodesConfig, admitted: &[String]) -> bool {
     let named = |list: &[String]| {
-        list.iter().any(|v| v.trim().eq_ignore_ascii_case(node.name.trim()) || v.eq_ignore_ascii_case(&node.id))
+        list.iter()
+            .any(|v| v.trim().eq_ignore_ascii_case(node.name.trim()) || v.eq_ignore_ascii_case(&node.id))
     };
     named(&config.verified) || named(admitted)
 }
@@ -94,9 +95,11 @@ pub fn checks(
     config: &NodesConfig,
 ) -> Admission {
     let version = match (server_version, node.version.as_deref()) {
-        (Some(server), Some(own)) if server.trim() == own.trim() => {
-            Check { name: "same version as GET /api", state: CheckState::Passed, detail: own.trim().to_string() }
-        }
+        (Some(server), Some(own)) if server.trim() == own.trim() => Check {
+            name: "same version as GET /api",
+            state: CheckState::Passed,
+            detail: own.trim().to_string(),
+        },
         (Some(server), Some(own)) => Check {
             name: "same version as GET /api",
             state: CheckState::Failed,
@@ -114,7 +117,11 @@ pub fn checks(
         },
     };
     let heartbeat = if is_online(node, now, config) {
-        Check { name: "heartbeating", state: CheckState::Passed, detail: "seen within the offline limit".into() }
+        Check {
+            name: "heartbeating",
+            state: CheckState::Passed,
+            detail: "seen within the offline limit".into(),
+        }
     } else {
         let detail = match node.last_seen {
             Some(at) => format!("last seen {}s ago", (now - at).whole_seconds().max(0)),
@@ -123,7 +130,11 @@ pub fn checks(
         Check { name: "heartbeating", state: CheckState::Failed, detail }
     };
     let verification = if verified {
-        Check { name: VERIFIED, state: CheckState::Passed, detail: "listed in nodes.verified or admitted".into() }
+        Check {
+            name: VERIFIED,
+            state: CheckState::Passed,
+            detail: "listed in nodes.verified or admitted".into(),
+        }
     } else {
         Check {
             name: VERIFIED,
@@ -171,10 +182,14 @@ mod tests {
         let now = [node("N1", "octo1"), node("N2", "octo2"), node("N3", "octo3"), ui];
         let mut config = config();
         config.verified = vec!["OCTO3".into()];
-        let new: Vec<&str> = new_unverified(Some(&before), &now, &config, &[]).iter().map(|n| n.name.as_str()).collect();
+        let new: Vec<&str> =
+            new_unverified(Some(&before), &now, &config, &[]).iter().map(|n| n.name.as_str()).collect();
         assert_eq!(new, vec!["octo2"], "octo3 is verified, octo4 takes no tasks");
         assert!(new_unverified(None, &now, &config, &[]).is_empty(), "no earlier listing: nothing is new");
-        assert!(new_unverified(Some(&before), &now, &config, &["N2".into()]).is_empty(), "admitted in the journal");
+        assert!(
+            new_unverified(Some(&before), &now, &config, &["N2".into()]).is_empty(),
+            "admitted in the journal"
+        );
     }
 
     #[test]
@@ -184,7 +199,10 @@ mod tests {
         assert!(admission.visible_ok(), "{admission:?}");
         assert!(!admission.verified);
         let text = admission.lines().join("\n");
-        assert!(text.contains("NOT YET  verified by an operator") && text.contains("node admit octo2"), "{text}");
+        assert!(
+            text.contains("NOT YET  verified by an operator") && text.contains("node admit octo2"),
+            "{text}"
+        );
         assert!(text.contains("tentacle answers on port 10933"), "{text}");
         n.version = Some("2024.2.1".into());
         n.last_seen = Some(NOW - time::Duration::minutes(10));

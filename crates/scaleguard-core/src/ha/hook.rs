@@ -125,7 +125,9 @@ pub fn decide(
             return HookDecision::Complete { why: "the node is drained: the instance may terminate".into() }
         }
         DrainProgress::Stopped { why } => {
-            return HookDecision::Complete { why: format!("the drain stopped ({why}); the instance goes anyway") }
+            return HookDecision::Complete {
+                why: format!("the drain stopped ({why}); the instance goes anyway"),
+            }
         }
         DrainProgress::Draining { .. } => {}
     }
@@ -135,7 +137,8 @@ pub fn decide(
     };
     let end = (hook.entered_at + secs(deadline_secs)).min(hook.global_end());
     if now + margin >= end {
-        let which = if end == hook.global_end() { "the hook's global timeout" } else { "nodes.hook_deadline_secs" };
+        let which =
+            if end == hook.global_end() { "the hook's global timeout" } else { "nodes.hook_deadline_secs" };
         return HookDecision::Complete {
             why: format!(
                 "{running} task(s) still running, but the wait ends at {} ({which}): completing with CONTINUE; \
@@ -182,8 +185,14 @@ mod tests {
 
     #[test]
     fn a_drained_node_or_an_instance_without_one_completes_at_once() {
-        assert!(matches!(decide(&hook(300), &DrainProgress::Drained, T0, 3600, 30), HookDecision::Complete { .. }));
-        assert!(matches!(decide(&hook(300), &DrainProgress::NoNode, T0, 3600, 30), HookDecision::Complete { .. }));
+        assert!(matches!(
+            decide(&hook(300), &DrainProgress::Drained, T0, 3600, 30),
+            HookDecision::Complete { .. }
+        ));
+        assert!(matches!(
+            decide(&hook(300), &DrainProgress::NoNode, T0, 3600, 30),
+            HookDecision::Complete { .. }
+        ));
     }
 
     #[test]
@@ -193,9 +202,15 @@ mod tests {
             HookDecision::Wait { until, .. } => assert_eq!(until, T0 + Duration::seconds(270)),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(decide(&h, &busy(2), T0 + Duration::seconds(275), 3600, 30), HookDecision::Heartbeat { .. }));
+        assert!(matches!(
+            decide(&h, &busy(2), T0 + Duration::seconds(275), 3600, 30),
+            HookDecision::Heartbeat { .. }
+        ));
         h.last_heartbeat_at = Some(T0 + Duration::seconds(275));
-        assert!(matches!(decide(&h, &busy(2), T0 + Duration::seconds(280), 3600, 30), HookDecision::Wait { .. }));
+        assert!(matches!(
+            decide(&h, &busy(2), T0 + Duration::seconds(280), 3600, 30),
+            HookDecision::Wait { .. }
+        ));
     }
 
     #[test]

@@ -122,17 +122,16 @@ pub fn pair(nodes: &[Node], instances: &[Instance]) -> Pairing {
     for (node_id, vm) in &pairing.hosts {
         on_vm.entry(vm.instance_id.as_str()).or_default().push(node_id.clone());
     }
-    let shared: Vec<(String, Vec<String>)> = on_vm
-        .into_iter()
-        .filter(|(_, ids)| ids.len() > 1)
-        .map(|(vm, ids)| (vm.to_string(), ids))
-        .collect();
+    let shared: Vec<(String, Vec<String>)> =
+        on_vm.into_iter().filter(|(_, ids)| ids.len() > 1).map(|(vm, ids)| (vm.to_string(), ids)).collect();
     for (vm, ids) in shared {
         let names: Vec<&str> =
             ids.iter().filter_map(|id| nodes.iter().find(|n| &n.id == id)).map(|n| n.name.as_str()).collect();
         for id in &ids {
             pairing.hosts.remove(id);
-            pairing.unpaired_nodes.insert(id.clone(), format!("VM {vm} answers to {}: not guessed", names.join(" and ")));
+            pairing
+                .unpaired_nodes
+                .insert(id.clone(), format!("VM {vm} answers to {}: not guessed", names.join(" and ")));
         }
         pairing.unpaired_vms.insert(vm, format!("it answers to nodes {}: not guessed", names.join(" and ")));
     }
@@ -142,7 +141,8 @@ pub fn pair(nodes: &[Node], instances: &[Instance]) -> Pairing {
             continue;
         }
         let names = instance_match_names(instance, crate::config::MatchBy::ComputerName);
-        let claimed: Vec<&Node> = names.iter().filter_map(|n| nodes_by_name.get(n)).flatten().copied().collect();
+        let claimed: Vec<&Node> =
+            names.iter().filter_map(|n| nodes_by_name.get(n)).flatten().copied().collect();
         let why = if claimed.is_empty() {
             let shown = instance.computer_name.as_deref().unwrap_or(&instance.name);
             format!("no HA node is named {shown}")
@@ -163,7 +163,11 @@ mod tests {
     #[test]
     fn a_node_is_paired_with_the_vm_of_its_name_ignoring_case_and_dns_suffix() {
         let nodes = [node("N1", "OCTO000001"), node("N2", "octo000002.corp.local")];
-        let vms = [instance("1", Some("octo000001")), instance("2", Some("OCTO000002")), instance("3", Some("octo000003"))];
+        let vms = [
+            instance("1", Some("octo000001")),
+            instance("2", Some("OCTO000002")),
+            instance("3", Some("octo000003")),
+        ];
         let pairing = pair(&nodes, &vms);
         assert_eq!(pairing.vm_of("N1").map(|vm| vm.instance_id.as_str()), Some("1"));
         assert_eq!(pairing.vm_of("N2").map(|vm| vm.instance_id.as_str()), Some("2"));
@@ -181,7 +185,8 @@ mod tests {
 
     #[test]
     fn two_vms_answering_one_node_name_leave_it_unpaired_with_the_reason() {
-        let pairing = pair(&[node("N1", "OCTO1")], &[instance("1", Some("octo1")), instance("7", Some("OCTO1"))]);
+        let pairing =
+            pair(&[node("N1", "OCTO1")], &[instance("1", Some("octo1")), instance("7", Some("OCTO1"))]);
         assert!(pairing.hosts.is_empty(), "never guessed: {pairing:?}");
         assert_eq!(pairing.unpaired_nodes["N1"], "VMs 1, 7 all answer to OCTO1: not guessed");
         assert!(pairing.unpaired_vms["1"].contains("ambiguous"), "{:?}", pairing.unpaired_vms);
@@ -203,7 +208,11 @@ mod tests {
         assert!(pairing.hosts.is_empty(), "{pairing:?}");
         assert!(pairing.unpaired_nodes["N1"].contains("answers to"), "{:?}", pairing.unpaired_nodes);
         let pairing = pair(&[node("N2", "OCTO-NEW")], &[renamed]);
-        assert_eq!(pairing.vm_of("N2").map(|vm| vm.instance_id.as_str()), Some("1"), "the guest's name pairs");
+        assert_eq!(
+            pairing.vm_of("N2").map(|vm| vm.instance_id.as_str()),
+            Some("1"),
+            "the guest's name pairs"
+        );
     }
 
     #[test]

@@ -365,7 +365,10 @@ pub fn answer(
     let mut next = job.clone();
     if aborting {
         if job.phase != ScaleInPhase::Draining {
-            return Err(ScaleInError::NotNow { choice: choice.label().into(), phase: job.phase.name().into() });
+            return Err(ScaleInError::NotNow {
+                choice: choice.label().into(),
+                phase: job.phase.name().into(),
+            });
         }
         let drain_left_on = choice == DrainChoice::AbortLeaveDrainOn;
         next.phase = ScaleInPhase::Aborted { drain_left_on };
@@ -376,7 +379,8 @@ pub fn answer(
                 effects.push(victim.drain_effect(DrainEffect::DisableDrain));
             }
         }
-        let how = if drain_left_on { "drain stays on" } else { "turning drain off where this job turned it on" };
+        let how =
+            if drain_left_on { "drain stays on" } else { "turning drain off where this job turned it on" };
         return Ok(ScaleInTransition {
             next,
             effects,

@@ -31,7 +31,9 @@ fn a_busy_victim_is_waited_for_and_its_vm_goes_only_once_every_victim_is_drained
     assert_eq!(world.deleted_vms, vec!["3".to_string(), "2".to_string()]);
     // The VMs went after octo2's five minutes, not before.
     let vm_delete = world.effects.iter().position(|e| matches!(e, ScaleInEffect::DeleteVms { .. })).unwrap();
-    assert!(world.effects[..vm_delete].iter().all(|e| !matches!(e, ScaleInEffect::Drain { effect: DrainEffect::DeleteNode, .. })));
+    assert!(world.effects[..vm_delete]
+        .iter()
+        .all(|e| !matches!(e, ScaleInEffect::Drain { effect: DrainEffect::DeleteNode, .. })));
     let mut nodes = world.deleted_nodes.clone();
     nodes.sort();
     assert_eq!(nodes, vec!["N2".to_string(), "N3".to_string()]);
@@ -62,8 +64,11 @@ fn only_the_victim_the_operator_chose_gets_its_tasks_cancelled() {
     let t = answer(&job, &chosen, DrainChoice::CancelTasksNow, world.now).unwrap();
     job = t.next;
     let t = step(&job, &world.observe(), world.now, &config);
-    let cancelled: Vec<&ScaleInEffect> =
-        t.effects.iter().filter(|e| matches!(e, ScaleInEffect::Drain { effect: DrainEffect::CancelTask(_), .. })).collect();
+    let cancelled: Vec<&ScaleInEffect> = t
+        .effects
+        .iter()
+        .filter(|e| matches!(e, ScaleInEffect::Drain { effect: DrainEffect::CancelTask(_), .. }))
+        .collect();
     assert!(!cancelled.is_empty());
     assert!(
         cancelled.iter().all(|e| matches!(e, ScaleInEffect::Drain { node_id, .. } if *node_id == chosen)),
@@ -85,7 +90,8 @@ fn an_abort_turns_drain_off_only_where_this_job_turned_it_on_and_never_once_vms_
     assert_eq!(t.effects.len(), on, "{:?}", t.effects);
     let mut removing = job.clone();
     removing.phase = ScaleInPhase::RemovingVms { sent_at: Some(NOW) };
-    let err = answer(&removing, &job.victims[0].victim.node_id, DrainChoice::AbortLeaveDrainOn, NOW).unwrap_err();
+    let err =
+        answer(&removing, &job.victims[0].victim.node_id, DrainChoice::AbortLeaveDrainOn, NOW).unwrap_err();
     assert!(err.to_string().contains("the VMs are being removed"), "{err}");
 }
 

@@ -5,7 +5,8 @@ use super::{choose, pair};
 use crate::config::NodesConfig;
 use crate::drain::{check_removal, DrainEffect};
 use crate::model::{
-    Instance, Node, OrchestrationMode, PowerState, ProvisioningState, ScaleSetKey, ScaleSetState, Task, TaskState,
+    Instance, Node, OrchestrationMode, PowerState, ProvisioningState, ScaleSetKey, ScaleSetState, Task,
+    TaskState,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -135,7 +136,9 @@ impl World {
 
     fn hosted_alive(&self, node: &Node) -> bool {
         let index = node.id.trim_start_matches('N');
-        self.vms.iter().any(|vm| vm.instance_id == index && vm.provisioning_state != ProvisioningState::Deleting)
+        self.vms
+            .iter()
+            .any(|vm| vm.instance_id == index && vm.provisioning_state != ProvisioningState::Deleting)
     }
 
     pub fn observe(&self) -> ScaleInObservation {
@@ -210,14 +213,19 @@ impl World {
             for entry in list.iter_mut() {
                 let due = entry.1 <= now || entry.2 == TaskState::Cancelling;
                 if due && matches!(entry.2, TaskState::Executing | TaskState::Cancelling) {
-                    entry.2 = if entry.2 == TaskState::Cancelling { TaskState::Canceled } else { TaskState::Success };
+                    entry.2 = if entry.2 == TaskState::Cancelling {
+                        TaskState::Canceled
+                    } else {
+                        TaskState::Success
+                    };
                 }
             }
         }
         for node in &mut self.nodes {
             node.running_tasks = self.tasks.get(&node.id).map_or(0, |list| {
-                list.iter().filter(|(_, _, st)| matches!(st, TaskState::Executing | TaskState::Cancelling)).count()
-                    as u32
+                list.iter()
+                    .filter(|(_, _, st)| matches!(st, TaskState::Executing | TaskState::Cancelling))
+                    .count() as u32
             });
         }
     }

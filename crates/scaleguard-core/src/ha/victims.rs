@@ -96,7 +96,9 @@ pub fn choose(
         // The VM as listed now (the pairing may come from the same listing; be sure).
         let Some(listed) = instances.iter().find(|i| i.instance_id == vm.instance_id) else { continue };
         if listed.provisioning_state == ProvisioningState::Deleting {
-            choice.passed_over.push(format!("{}: its VM {} is already being deleted", node.name, listed.instance_id));
+            choice
+                .passed_over
+                .push(format!("{}: its VM {} is already being deleted", node.name, listed.instance_id));
         } else if listed.is_protected() {
             choice
                 .passed_over
@@ -169,8 +171,14 @@ mod tests {
 
     #[test]
     fn idle_and_drained_nodes_go_first_then_the_policy_order() {
-        let nodes = [node("N0", "octo0"), busy(node("N1", "octo1"), 2), node("N2", "octo2"), busy(node("N3", "octo3"), 1)];
-        let vms: Vec<Instance> = (0..4).map(|i| instance(&i.to_string(), Some(&format!("octo{i}")))).collect();
+        let nodes = [
+            node("N0", "octo0"),
+            busy(node("N1", "octo1"), 2),
+            node("N2", "octo2"),
+            busy(node("N3", "octo3"), 1),
+        ];
+        let vms: Vec<Instance> =
+            (0..4).map(|i| instance(&i.to_string(), Some(&format!("octo{i}")))).collect();
         let pairing = pair(&nodes, &vms);
         let choice = choose(3, &nodes, &pairing, &state(4), &vms, NOW, &config());
         assert!(choice.is_allowed(), "{choice:?}");
@@ -185,7 +193,8 @@ mod tests {
         let mut ui = node("N0", "octo0");
         ui.max_concurrent_tasks = 0;
         let nodes = [ui, node("N1", "octo1")];
-        let vms: Vec<Instance> = (0..2).map(|i| instance(&i.to_string(), Some(&format!("octo{i}")))).collect();
+        let vms: Vec<Instance> =
+            (0..2).map(|i| instance(&i.to_string(), Some(&format!("octo{i}")))).collect();
         let pairing = pair(&nodes, &vms);
         let choice = choose(2, &nodes, &pairing, &state(2), &vms, NOW, &config());
         assert!(!choice.is_allowed());
@@ -197,7 +206,8 @@ mod tests {
     #[test]
     fn unpaired_protected_and_deleting_vms_are_never_chosen() {
         let nodes = [node("N0", "octo0"), node("N1", "octo1"), node("N2", "octo2"), node("N9", "octo9")];
-        let mut vms: Vec<Instance> = (0..3).map(|i| instance(&i.to_string(), Some(&format!("octo{i}")))).collect();
+        let mut vms: Vec<Instance> =
+            (0..3).map(|i| instance(&i.to_string(), Some(&format!("octo{i}")))).collect();
         vms[1].protected_from_scale_in = Some(true);
         vms[2].provisioning_state = ProvisioningState::Deleting;
         vms.push(instance("5", Some("stranger")));
@@ -207,7 +217,10 @@ mod tests {
         assert!(!choice.is_allowed());
         let notes = choice.passed_over.join(" | ");
         assert!(notes.contains("VM 5 is never chosen"), "{notes}");
-        assert!(notes.contains("protected from scale-in") && notes.contains("already being deleted"), "{notes}");
+        assert!(
+            notes.contains("protected from scale-in") && notes.contains("already being deleted"),
+            "{notes}"
+        );
         assert!(choice.refusals[0].contains("1 node(s) could not be paired"), "{:?}", choice.refusals);
     }
 }
