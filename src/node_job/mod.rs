@@ -19,6 +19,7 @@ mod resume;
 mod scale_in;
 mod scale_in_plan;
 mod scale_in_resume;
+mod scale_in_session;
 mod session;
 
 pub use admit::{AdmitOutcome, HoldOutcome};
