@@ -229,7 +229,15 @@ pub static BINDINGS: &[Binding] = &[
         Pane(PaneId::Nodes),
         true,
     ),
-    bind(&[ch('S')], "S", Action::Scale(None), "scale", "scale the scale set (guarded)", Global, false),
+    bind(
+        &[ch('S')],
+        "S",
+        Action::Scale(None),
+        "scale",
+        "scale the scale set (guarded; from the nodes pane, drain-first)",
+        Global,
+        false,
+    ),
     bind(
         &[ch('p')],
         "p",

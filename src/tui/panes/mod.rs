@@ -59,7 +59,8 @@ pub fn floored_columns<T: PaneRow>(rows: &[T]) -> Vec<Column> {
 /// their `min` get 0 and are left out, highest `shrink` first.
 pub fn column_widths(columns: &[Column], width: u16) -> Vec<u16> {
     let mut widths: Vec<u16> = columns.iter().map(|c| c.max).collect();
-    let mut shown: Vec<bool> = vec![true; columns.len()];
+    // A column of width 0 is left out (`PaneRow::unused_columns`).
+    let mut shown: Vec<bool> = columns.iter().map(|c| c.max > 0).collect();
     let needed = |widths: &[u16], shown: &[bool]| -> u32 {
         let count = shown.iter().filter(|s| **s).count() as u32;
         widths.iter().zip(shown).filter(|(_, s)| **s).map(|(w, _)| u32::from(*w)).sum::<u32>()
@@ -111,6 +112,14 @@ pub trait PaneRow {
     /// (column, width) pairs a column must not shrink below for these rows: an id cut short
     /// could read as another's. Most panes have none.
     fn floors(_rows: &[Self]) -> Vec<(usize, u16)>
+    where
+        Self: Sized,
+    {
+        Vec::new()
+    }
+    /// Columns with nothing to show for this console (the nodes pane's VM column without a
+    /// nodes' scale set): left out of the table.
+    fn unused_columns(_model: &ConsoleState) -> Vec<usize>
     where
         Self: Sized,
     {
@@ -170,7 +179,13 @@ pub fn render<T: PaneRow>(frame: &mut Frame<'_>, area: Rect, model: &ConsoleStat
     let theme = model.theme;
     let table = model.table(pane);
     let (good_at, error) = model.pane_status(pane);
-    let columns = &floored_columns(rows);
+    let mut columns = floored_columns(rows);
+    for unused in T::unused_columns(model) {
+        if let Some(column) = columns.get_mut(unused) {
+            (column.min, column.max) = (0, 0);
+        }
+    }
+    let columns = &columns;
     let mut title = format!(" {} ({}", pane.title(), table.view.len());
     if table.view.len() != rows.len() {
         title.push_str(&format!(" of {}", rows.len()));

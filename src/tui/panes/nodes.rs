@@ -24,6 +24,14 @@ impl PaneRow for Node {
         COLUMNS
     }
 
+    fn unused_columns(model: &crate::tui::app::ConsoleState) -> Vec<usize> {
+        if model.ha.key.is_none() {
+            vec![1]
+        } else {
+            Vec::new()
+        }
+    }
+
     fn cells(&self, ctx: &RowCtx<'_>) -> Vec<Span<'static>> {
         let theme = ctx.theme;
         // Last seen is the server's time: read it on the server's clock.
