@@ -105,7 +105,7 @@ pub fn pending_scale_in(
     let vm_delete_open = vm_delete.filter(|r| !results.contains_key(&r.intent_id)).cloned();
     Some(PendingScaleIn {
         intent: intent.clone(),
-        job: ScaleInJob { scale_set: scale_set.clone(), victims: jobs, phase },
+        job: ScaleInJob { scale_set: scale_set.clone(), victims: jobs, phase, provider_removes: false },
         uncertain_cancels,
         disable_drain_unfinished,
         vm_delete_open,

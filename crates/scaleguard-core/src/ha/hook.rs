@@ -91,6 +91,24 @@ pub enum DrainProgress {
     Stopped { why: String },
 }
 
+impl DrainProgress {
+    /// How far the drain of the node on a terminating instance got, from its provider-driven
+    /// scale-in job (`ScaleInJob::provider_driven`); None: the instance hosts no node.
+    pub fn of(job: &super::scale_in::ScaleInJob, node_id: Option<&str>) -> DrainProgress {
+        use crate::drain::DrainState;
+        let Some(victim) = node_id.and_then(|id| job.victim(id)) else { return DrainProgress::NoNode };
+        match &victim.drain.state {
+            DrainState::Done => DrainProgress::NoNode,
+            DrainState::Aborted { .. } => {
+                DrainProgress::Stopped { why: "the operator aborted the drain".into() }
+            }
+            _ if victim.drained => DrainProgress::Drained,
+            DrainState::Question { running_tasks, .. } => DrainProgress::Draining { running: *running_tasks },
+            _ => DrainProgress::Draining { running: 0 },
+        }
+    }
+}
+
 /// What to do about the hook now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HookDecision {
@@ -221,6 +239,52 @@ mod tests {
             HookDecision::Complete { why } => assert!(why.contains("nodes.hook_deadline_secs"), "{why}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_provider_driven_job_drains_then_waits_for_the_provider_and_the_hook_completes_once_drained() {
+        use crate::ha::scale_in::{step, ScaleInEffect, ScaleInJob, ScaleInPhase};
+        use crate::ha::tests_props::{config, key, World};
+        let mut world = World::new(&[vec![3600], vec![120]]);
+        let pairing = crate::ha::pair(&world.nodes, &world.vms);
+        let vm = pairing.vm_of("N1").unwrap();
+        let victim = crate::ha::Victim {
+            node_id: "N1".into(),
+            node_name: "octo1".into(),
+            instance_id: vm.instance_id.clone(),
+            vm_id: vm.vm_id.clone(),
+            computer_name: vm.computer_name.clone(),
+            why: "terminating (lifecycle hook)".into(),
+        };
+        let mut job = ScaleInJob::provider_driven(key(), vec![victim], &config());
+        let hook = hook(300);
+        let mut completed = None;
+        for tick in 0..20 {
+            let t = step(&job, &world.observe(), world.now, &config());
+            assert!(
+                t.effects.iter().all(|e| !matches!(e, ScaleInEffect::DeleteVms { .. })),
+                "the provider removes it"
+            );
+            let now = world.now;
+            for e in &t.effects {
+                world.apply(e, |n| crate::drain::is_online(n, now, &config()));
+            }
+            job = t.next;
+            let decision = decide(&hook, &DrainProgress::of(&job, Some("N1")), world.now, 3600, 30);
+            if completed.is_none() && matches!(decision, HookDecision::Complete { .. }) {
+                completed = Some(tick);
+                // CONTINUE: the provider terminates the instance.
+                world.vms.retain(|vm| vm.instance_id != "1");
+            }
+            if job.phase == ScaleInPhase::Done {
+                break;
+            }
+            world.advance(30);
+        }
+        assert!(completed.is_some_and(|tick| tick >= 3), "not before its 120 s task finished: {completed:?}");
+        assert_eq!(job.phase, ScaleInPhase::Done);
+        assert_eq!(world.deleted_nodes, vec!["N1".to_string()]);
+        assert!(world.deleted_vms.is_empty() && world.cancelled_online.is_empty());
     }
 
     #[test]

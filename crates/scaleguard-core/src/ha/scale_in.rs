@@ -74,6 +74,9 @@ pub struct ScaleInJob {
     pub scale_set: ScaleSetKey,
     pub victims: Vec<VictimJob>,
     pub phase: ScaleInPhase,
+    /// The provider removes the VMs itself (an AWS instance in `Terminating:Wait` goes once its
+    /// hook is completed, see `hook`): the job never sends a delete, it waits for them to be gone.
+    pub provider_removes: bool,
 }
 
 /// What the world looks like now.
@@ -150,7 +153,21 @@ impl ScaleInJob {
             scale_set,
             victims: victims.into_iter().map(|v| VictimJob::new(v, config.drain_deadline_secs)).collect(),
             phase: ScaleInPhase::Draining,
+            provider_removes: false,
         })
+    }
+
+    /// The job for instances a provider is already terminating (an AWS lifecycle hook holds
+    /// them): drain, let the hook complete (`hook::decide`), wait for the VMs to be gone, delete
+    /// the node records. No cluster check: the provider removes them whatever it says, so the
+    /// drain only makes it gentle.
+    pub fn provider_driven(scale_set: ScaleSetKey, victims: Vec<Victim>, config: &NodesConfig) -> ScaleInJob {
+        ScaleInJob {
+            scale_set,
+            victims: victims.into_iter().map(|v| VictimJob::new(v, config.drain_deadline_secs)).collect(),
+            phase: ScaleInPhase::Draining,
+            provider_removes: true,
+        }
     }
 
     pub fn victim(&self, node_id: &str) -> Option<&VictimJob> {
@@ -304,6 +321,10 @@ fn removing(
     if present.is_empty() && waiting == 0 {
         next.phase = ScaleInPhase::DeletingNodes;
         return ScaleInTransition { next, effects: vec![], reasons: vec!["the VMs are gone".into()] };
+    }
+    if job.provider_removes {
+        let reason = format!("waiting for the provider to remove {} VM(s)", present.len() + waiting);
+        return ScaleInTransition { next, effects: vec![], reasons: vec![reason] };
     }
     let resend = sent_at.is_none_or(|at| now - at >= Duration::seconds(RESEND_AFTER_SECS));
     if !present.is_empty() && resend {

@@ -251,6 +251,7 @@ pub(crate) fn run(
                     .map(|v| scale_in::VictimJob::new(v, config.drain_deadline_secs))
                     .collect(),
                 phase: ScaleInPhase::Draining,
+                provider_removes: false,
             };
         }
         let transition = scale_in::step(&job, &world.observe(), world.now, &config);
