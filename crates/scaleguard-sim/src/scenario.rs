@@ -20,6 +20,9 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("mixed", include_str!("../../../assets/scenarios/mixed.toml")),
     ("autoscale", include_str!("../../../assets/scenarios/autoscale.toml")),
     ("tenants", include_str!("../../../assets/scenarios/tenants.toml")),
+    ("aws-scale-out", include_str!("../../../assets/scenarios/aws-scale-out.toml")),
+    ("aws-scale-in", include_str!("../../../assets/scenarios/aws-scale-in.toml")),
+    ("azure-aws", include_str!("../../../assets/scenarios/azure-aws.toml")),
 ];
 
 pub fn names() -> Vec<&'static str> {

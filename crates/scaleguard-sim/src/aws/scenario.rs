@@ -178,6 +178,27 @@ impl World {
         }
     }
 
+    /// Add `count` instances in service to group `g` (launched a day ago, a minute apart, their
+    /// targets registered), raising its desired capacity (and MaxSize) to match: how a test
+    /// builds a group of thousands. Returns their indexes.
+    pub fn aws_add_in_service(&mut self, g: usize, count: usize) -> Vec<usize> {
+        let mut added = Vec::new();
+        for n in 0..count {
+            let mut instance = self.aws_new_instance(g, Lifecycle::InService);
+            instance.launched_at = self.now - 86_400.0 + 60.0 * n as f64;
+            instance.state_until = instance.launched_at;
+            instance.health = HealthStatus::Healthy;
+            self.aws.groups[g].instances.push(instance);
+            let index = self.aws.groups[g].instances.len() - 1;
+            self.aws_register_target(g, index);
+            added.push(index);
+        }
+        let group = &mut self.aws.groups[g];
+        group.desired = group.in_service_count() as u32;
+        group.max_size = group.max_size.max(group.desired);
+        added
+    }
+
     fn add_aws_group(&mut self, section: &AwsGroupSection) {
         let region = self.aws.region.clone();
         let unique = self.new_guid();
@@ -240,18 +261,13 @@ impl World {
             pending_cause: None,
         });
         let g = self.aws.groups.len() - 1;
-        for n in 0..section.desired as usize {
-            let mut instance = self.aws_new_instance(g, Lifecycle::InService);
-            instance.launched_at = self.now - 86_400.0 + 60.0 * n as f64;
-            instance.state_until = instance.launched_at;
+        let added = self.aws_add_in_service(g, section.desired as usize);
+        for (n, index) in added.into_iter().enumerate() {
+            let instance = &mut self.aws.groups[g].instances[index];
             instance.protected = section.protected.contains(&n);
             if section.outdated.contains(&n) {
                 instance.template_version = section.template_version.saturating_sub(1).max(1);
             }
-            instance.health = HealthStatus::Healthy;
-            self.aws.groups[g].instances.push(instance);
-            let index = self.aws.groups[g].instances.len() - 1;
-            self.aws_register_target(g, index);
         }
         if let Some(pool) = &section.warm_pool {
             let running = pool.pool_state == "Running";

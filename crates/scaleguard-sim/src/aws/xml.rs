@@ -73,7 +73,6 @@ pub fn escape(text: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
             c => out.push(c),
         }
     }
@@ -90,7 +89,7 @@ mod tests {
         xml.open_ns("R", "http://x/").text("A", "a<b & 'c'").list("L", "member", &["1", "2"]);
         let out = xml.finish();
         assert!(out.ends_with(
-            "<R xmlns=\"http://x/\"><A>a&lt;b &amp; &apos;c&apos;</A><L><member>1</member><member>2</member></L></R>"
+            "<R xmlns=\"http://x/\"><A>a&lt;b &amp; 'c'</A><L><member>1</member><member>2</member></L></R>"
         ));
     }
 }
