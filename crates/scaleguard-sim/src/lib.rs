@@ -333,8 +333,8 @@ impl RunningSim {
     }
 }
 
-/// What the AWS SDK's default chain needs to reach the simulator and nothing else: the key pair
-/// and region in the environment (the chain reads these first), an empty session token (one left
+/// What the AWS SDKs' default chains need to reach the simulator and nothing else: the key pair
+/// and region in the environment (the chains read these first), an empty session token (one left
 /// in the user's shell is not sent along), the instance metadata service off, and the shared
 /// config and credentials files pointed at an empty file, so no profile, SSO session or
 /// credential process of the user's is read.
@@ -344,7 +344,9 @@ pub fn aws_env(key_id: &str, secret: &str, region: &str) -> BTreeMap<String, Str
         ("AWS_ACCESS_KEY_ID", key_id),
         ("AWS_SECRET_ACCESS_KEY", secret),
         ("AWS_SESSION_TOKEN", ""),
+        // aws-config reads AWS_REGION first; botocore and the AWS CLI read AWS_DEFAULT_REGION.
         ("AWS_REGION", region),
+        ("AWS_DEFAULT_REGION", region),
         ("AWS_EC2_METADATA_DISABLED", "true"),
         ("AWS_CONFIG_FILE", empty_file),
         ("AWS_SHARED_CREDENTIALS_FILE", empty_file),

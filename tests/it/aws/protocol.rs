@@ -259,6 +259,7 @@ async fn the_environment_names_the_aws_credentials_only_for_aws_scenarios_and_ke
     assert_eq!(env.get("AWS_ACCESS_KEY_ID"), Some(&aws.sim.aws_access_key_id()));
     assert_eq!(env.get("AWS_SECRET_ACCESS_KEY"), Some(&aws.sim.aws_secret_access_key()));
     assert_eq!(env.get("AWS_REGION").map(String::as_str), Some("eu-west-1"));
+    assert_eq!(env.get("AWS_DEFAULT_REGION").map(String::as_str), Some("eu-west-1"));
     assert_eq!(env.get("AWS_EC2_METADATA_DISABLED").map(String::as_str), Some("true"));
     assert_eq!(env.get("AWS_SESSION_TOKEN").map(String::as_str), Some(""));
     assert!(env.contains_key("AWS_CONFIG_FILE") && env.contains_key("AWS_SHARED_CREDENTIALS_FILE"));
