@@ -233,15 +233,20 @@ def test_faults_parse_into_the_services_errors(sim, aws):
 
 @pytest.mark.scenario("aws-scale-in")
 @pytest.mark.speed(1)
-def test_a_stranger_is_refused_with_invalid_client_token_id(sim, monkeypatch):
+@pytest.mark.parametrize(
+    "who, code",
+    [("a stranger's key", "InvalidClientTokenId"), ("the right key id, a guessed secret", "SignatureDoesNotMatch")],
+)
+def test_anyone_else_is_refused_as_aws_refuses_them(sim, monkeypatch, who, code):
     monkeypatch.setenv("AWS_CONFIG_FILE", sim.env["AWS_CONFIG_FILE"])
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", sim.env["AWS_SHARED_CREDENTIALS_FILE"])
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    key_id = "AKIAIOSFODNN7EXAMPLE" if who == "a stranger's key" else sim.env["AWS_ACCESS_KEY_ID"]
     session = boto3.session.Session(
-        aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="x" * 40, region_name=sim.env["AWS_REGION"]
+        aws_access_key_id=key_id, aws_secret_access_key="x" * 40, region_name=sim.env["AWS_REGION"]
     )
     client = session.client("autoscaling", endpoint_url=sim.aws_url, config=Config(retries={"total_max_attempts": 1}))
     with pytest.raises(ClientError) as refused:
         client.describe_auto_scaling_groups()
-    assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    assert refused.value.response["Error"]["Code"] == code
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403

@@ -1,5 +1,5 @@
-//! A query-protocol client for the simulator's AWS side: form posts signed the way the SDKs
-//! scope them (the simulator checks the SigV4 credential scope, not the signature's arithmetic).
+//! A query-protocol client for the simulator's AWS side: form posts signed with SigV4 as the SDKs
+//! sign them (the simulator recomputes the signature).
 
 use scaleguard::sim::{self, RunningSim, SimOptions};
 
@@ -49,22 +49,29 @@ pub async fn start(scenario: &str) -> Aws {
     Aws { sim, http: reqwest::Client::new() }
 }
 
-pub fn authorization(key_id: &str, region: &str, service: &str) -> String {
-    format!(
-        "AWS4-HMAC-SHA256 Credential={key_id}/20260105/{region}/{service}/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=0123456789abcdef"
-    )
+/// Who signs a request: key id, secret, region, service.
+pub struct Signer<'a> {
+    pub key_id: &'a str,
+    pub secret: &'a str,
+    pub region: &'a str,
+    pub service: &'a str,
 }
+
+const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
+const AMZ_DATE: &str = "20260105T090000Z";
 
 impl Aws {
     /// An Auto Scaling call (`Version=2011-01-01`).
     pub async fn autoscaling(&self, action: &str, params: &[(&str, &str)]) -> Answer {
-        let auth = authorization(&self.sim.aws_access_key_id(), "eu-west-1", "autoscaling");
-        self.post(action, "2011-01-01", params, Some(&auth)).await
+        let (key_id, secret) = (self.sim.aws_access_key_id(), self.sim.aws_secret_access_key());
+        let signer = Signer { key_id: &key_id, secret: &secret, region: "eu-west-1", service: "autoscaling" };
+        self.post(action, "2011-01-01", params, Some(&signer)).await
     }
     /// An EC2 call (`Version=2016-11-15`).
     pub async fn ec2(&self, action: &str, params: &[(&str, &str)]) -> Answer {
-        let auth = authorization(&self.sim.aws_access_key_id(), "eu-west-1", "ec2");
-        self.post(action, "2016-11-15", params, Some(&auth)).await
+        let (key_id, secret) = (self.sim.aws_access_key_id(), self.sim.aws_secret_access_key());
+        let signer = Signer { key_id: &key_id, secret: &secret, region: "eu-west-1", service: "ec2" };
+        self.post(action, "2016-11-15", params, Some(&signer)).await
     }
 
     pub async fn post(
@@ -72,21 +79,36 @@ impl Aws {
         action: &str,
         version: &str,
         params: &[(&str, &str)],
-        auth: Option<&str>,
+        signer: Option<&Signer<'_>>,
     ) -> Answer {
         let mut form = url::form_urlencoded::Serializer::new(String::new());
         form.append_pair("Action", action).append_pair("Version", version);
         for (key, value) in params {
             form.append_pair(key, value);
         }
+        let body = form.finish();
         let mut request = self
             .http
             .post(format!("{}/", self.sim.aws_url()))
-            .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
-            .header("x-amz-date", "20260105T090000Z")
-            .body(form.finish());
-        if let Some(auth) = auth {
-            request = request.header("authorization", auth);
+            .header("content-type", CONTENT_TYPE)
+            .header("x-amz-date", AMZ_DATE)
+            .body(body.clone());
+        if let Some(signer) = signer {
+            let host = self.sim.aws_url().trim_start_matches("http://").to_string();
+            let signed = [
+                ("content-type".to_string(), CONTENT_TYPE.to_string()),
+                ("host".to_string(), host),
+                ("x-amz-date".to_string(), AMZ_DATE.to_string()),
+            ];
+            let authorization = scaleguard::sim::aws::sigv4::authorization(
+                signer.key_id,
+                signer.secret,
+                (signer.region, signer.service),
+                "POST",
+                &signed,
+                body.as_bytes(),
+            );
+            request = request.header("authorization", authorization);
         }
         let response = request.send().await.expect("AWS call");
         let status = response.status().as_u16();

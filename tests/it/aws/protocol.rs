@@ -1,6 +1,6 @@
 //! Shapes, paging, errors and authentication of the AWS side.
 
-use super::kit::{authorization, start};
+use super::kit::{start, Signer};
 
 #[tokio::test]
 async fn a_group_describes_with_its_limits_instances_and_template_version() {
@@ -231,24 +231,33 @@ async fn unknown_actions_and_bad_input_get_the_real_error_shapes() {
 #[tokio::test]
 async fn requests_signed_by_anyone_else_are_refused_as_aws_refuses_them() {
     let aws = start("aws-scale-in").await;
-    let key = aws.sim.aws_access_key_id();
-    let call = |auth: Option<String>, version: &'static str| {
+    let (key, secret) = (aws.sim.aws_access_key_id(), aws.sim.aws_secret_access_key());
+    let call = |signer: Option<Signer<'static>>, version: &'static str| {
         let aws = &aws;
         async move {
             let action =
                 if version == "2016-11-15" { "DescribeInstances" } else { "DescribeAutoScalingGroups" };
-            aws.post(action, version, &[], auth.as_deref()).await.error()
+            aws.post(action, version, &[], signer.as_ref()).await.error()
         }
     };
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+    let (key, secret) = (leak(&key), leak(&secret));
+    let signer = |key_id, secret, region, service| Some(Signer { key_id, secret, region, service });
     assert_eq!(call(None, "2011-01-01").await, (403, "MissingAuthenticationToken".into()));
-    let stranger = Some(authorization("AKIAIOSFODNN7EXAMPLE", "eu-west-1", "autoscaling"));
+    let stranger = signer("AKIAIOSFODNN7EXAMPLE", secret, "eu-west-1", "autoscaling");
     assert_eq!(call(stranger, "2011-01-01").await, (403, "InvalidClientTokenId".into()));
-    let stranger = Some(authorization("AKIAIOSFODNN7EXAMPLE", "eu-west-1", "ec2"));
+    let stranger = signer("AKIAIOSFODNN7EXAMPLE", secret, "eu-west-1", "ec2");
     assert_eq!(call(stranger, "2016-11-15").await, (401, "AuthFailure".into()));
-    let wrong_service = Some(authorization(&key, "eu-west-1", "ec2"));
+    let wrong_service = signer(key, secret, "eu-west-1", "ec2");
     assert_eq!(call(wrong_service, "2011-01-01").await, (403, "SignatureDoesNotMatch".into()));
-    let wrong_region = Some(authorization(&key, "us-east-1", "autoscaling"));
+    let wrong_region = signer(key, secret, "us-east-1", "autoscaling");
     assert_eq!(call(wrong_region, "2011-01-01").await, (403, "SignatureDoesNotMatch".into()));
+    // The right key id signed with a guessed secret.
+    let guessed = signer(key, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "eu-west-1", "autoscaling");
+    assert_eq!(call(guessed, "2011-01-01").await, (403, "SignatureDoesNotMatch".into()));
+    let guessed = signer(key, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "eu-west-1", "ec2");
+    assert_eq!(call(guessed, "2016-11-15").await, (403, "SignatureDoesNotMatch".into()));
+    assert_eq!(call(signer(key, secret, "eu-west-1", "autoscaling"), "2011-01-01").await.0, 200);
     assert_eq!(aws.sim.with_world(|w| w.aws.groups[0].desired), 5);
 }
 

@@ -1,8 +1,10 @@
 //! Who is calling: the `Authorization: AWS4-HMAC-SHA256 Credential=<key id>/<date>/<region>/
 //! <service>/aws4_request, SignedHeaders=…, Signature=…` header every SDK request carries
-//! ("Signature Version 4 signing", AWS documentation). The access key id must be the simulator's
-//! and the scope must name this region and the service the request is for. The signature itself
-//! is not recomputed: the simulator checks who signed, not the arithmetic (see README).
+//! ("Signature Version 4 signing", AWS documentation). The access key id must be the simulator's,
+//! the scope must name this region and the service the request is for, and the signature must be
+//! the one the simulator's secret gives (`sigv4`).
+
+use super::sigv4::{self, Received};
 
 /// Why a request is refused before it is looked at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +17,8 @@ pub enum AuthFailure {
     WrongService,
     /// Signed for another region.
     WrongRegion { region: String },
+    /// Signed with another secret, or the request changed after signing.
+    BadSignature,
 }
 
 /// The parts of a SigV4 credential scope.
@@ -27,24 +31,35 @@ pub struct Scope<'a> {
 }
 
 pub fn scope(header: &str) -> Option<Scope<'_>> {
-    let rest = header.trim().strip_prefix("AWS4-HMAC-SHA256")?;
-    let credential = rest.split(',').map(str::trim).find_map(|part| part.strip_prefix("Credential="))?;
-    let mut parts = credential.split('/');
-    let scope =
-        Scope { key_id: parts.next()?, date: parts.next()?, region: parts.next()?, service: parts.next()? };
-    (parts.next() == Some("aws4_request") && !scope.key_id.is_empty()).then_some(scope)
+    let signed = sigv4::parse(header)?;
+    Some(Scope { key_id: signed.key_id, date: signed.date, region: signed.region, service: signed.service })
 }
 
-pub fn check(header: Option<&str>, key_id: &str, region: &str, service: &str) -> Result<(), AuthFailure> {
-    let scope = header.and_then(scope).ok_or(AuthFailure::Missing)?;
-    if scope.key_id != key_id {
+/// The simulator's key pair, and where and for what a request must be signed.
+pub struct Expected<'a> {
+    pub key_id: &'a str,
+    pub secret: &'a str,
+    pub region: &'a str,
+    pub service: &'a str,
+}
+
+pub fn check(
+    header: Option<&str>,
+    expected: &Expected<'_>,
+    received: &Received<'_>,
+) -> Result<(), AuthFailure> {
+    let signed = header.and_then(sigv4::parse).ok_or(AuthFailure::Missing)?;
+    if signed.key_id != expected.key_id {
         return Err(AuthFailure::UnknownKey);
     }
-    if scope.service != service {
+    if signed.service != expected.service {
         return Err(AuthFailure::WrongService);
     }
-    if scope.region != region {
-        return Err(AuthFailure::WrongRegion { region: scope.region.to_string() });
+    if signed.region != expected.region {
+        return Err(AuthFailure::WrongRegion { region: signed.region.to_string() });
+    }
+    if sigv4::expected_signature(expected.secret, &signed, received) != signed.signature {
+        return Err(AuthFailure::BadSignature);
     }
     Ok(())
 }
@@ -68,16 +83,35 @@ mod tests {
 
     #[test]
     fn each_mismatch_has_its_reason() {
-        assert_eq!(check(Some(HEADER), "AKIASIM", "eu-west-1", "autoscaling"), Ok(()));
-        assert_eq!(check(None, "AKIASIM", "eu-west-1", "autoscaling"), Err(AuthFailure::Missing));
+        let headers = vec![
+            ("host".to_string(), "127.0.0.1:1".to_string()),
+            ("x-amz-date".to_string(), "20260105T090000Z".to_string()),
+        ];
+        let received =
+            Received { method: "POST", path: "/", query: &[], headers: &headers, body: b"Action=X" };
+        let sign = |key: &str, secret: &str, region: &str, service: &str| {
+            sigv4::authorization(key, secret, (region, service), "POST", &headers, b"Action=X")
+        };
+        let expected =
+            Expected { key_id: "AKIASIM", secret: "s3cr3t", region: "eu-west-1", service: "autoscaling" };
+        let check = |header: Option<String>| check(header.as_deref(), &expected, &received);
+        assert_eq!(check(Some(sign("AKIASIM", "s3cr3t", "eu-west-1", "autoscaling"))), Ok(()));
+        assert_eq!(check(None), Err(AuthFailure::Missing));
         assert_eq!(
-            check(Some(HEADER), "AKIAOTHER", "eu-west-1", "autoscaling"),
+            check(Some(sign("AKIAOTHER", "s3cr3t", "eu-west-1", "autoscaling"))),
             Err(AuthFailure::UnknownKey)
         );
-        assert_eq!(check(Some(HEADER), "AKIASIM", "eu-west-1", "ec2"), Err(AuthFailure::WrongService));
         assert_eq!(
-            check(Some(HEADER), "AKIASIM", "us-east-1", "autoscaling"),
-            Err(AuthFailure::WrongRegion { region: "eu-west-1".into() })
+            check(Some(sign("AKIASIM", "s3cr3t", "eu-west-1", "ec2"))),
+            Err(AuthFailure::WrongService)
+        );
+        assert_eq!(
+            check(Some(sign("AKIASIM", "s3cr3t", "us-east-1", "autoscaling"))),
+            Err(AuthFailure::WrongRegion { region: "us-east-1".into() })
+        );
+        assert_eq!(
+            check(Some(sign("AKIASIM", "guessed", "eu-west-1", "autoscaling"))),
+            Err(AuthFailure::BadSignature)
         );
     }
 }

@@ -5,7 +5,7 @@
 //! - `model`, `capacity`, `lifecycle`, `termination`, `activity`: the pure world (groups,
 //!   instances, hooks, warm pools, activities) moved by the simulator's clock.
 //! - `scenario`: the `[aws]` table of a scenario file.
-//! - `form`, `xml`, `paging`, `auth`, `wire`: the protocol plumbing.
+//! - `form`, `xml`, `paging`, `auth`, `sigv4`, `wire`: the protocol plumbing.
 //! - `autoscaling_read`, `autoscaling_write`, `ec2`: the actions.
 
 pub mod activity;
@@ -19,6 +19,7 @@ pub mod lifecycle;
 pub mod model;
 mod paging;
 pub mod scenario;
+pub mod sigv4;
 mod termination;
 mod wire;
 mod xml;

@@ -8,6 +8,7 @@ use super::super::world::World;
 use super::super::Shared;
 use super::auth::{self, AuthFailure};
 use super::form::{Form, ParamError};
+use super::sigv4::Received;
 use super::xml::Xml;
 use super::AwsError;
 use axum::http::StatusCode;
@@ -133,15 +134,37 @@ fn auth_error(service: Service, failure: &AuthFailure) -> AwsError {
         }
         (_, AuthFailure::WrongService) => scoped(&format!("correct service: '{}'", service.name())),
         (_, AuthFailure::WrongRegion { region }) => scoped(&format!("a valid region, not '{region}'")),
+        (_, AuthFailure::BadSignature) => AwsError::new(
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+        ),
     }
 }
 
 /// Answer one call: check the signature's scope, then run the action.
 pub(crate) fn handle(shared: &Shared, request: &Request, call: &AwsCall) -> Reply {
     let region = shared.world().aws.region.clone();
-    let authorization = request.header("authorization");
-    if let Err(failure) = auth::check(authorization, &shared.aws_access_key_id, &region, call.service.name())
-    {
+    let expected = auth::Expected {
+        key_id: &shared.aws_access_key_id,
+        secret: &shared.aws_secret_access_key,
+        region: &region,
+        service: call.service.name(),
+    };
+    let headers: Vec<(String, String)> = request
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            (name.as_str().to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned())
+        })
+        .collect();
+    let received = Received {
+        method: request.method.as_str(),
+        path: &request.path,
+        query: &request.query,
+        headers: &headers,
+        body: &request.body,
+    };
+    if let Err(failure) = auth::check(request.header("authorization"), &expected, &received) {
         return error_reply(call.service, &auth_error(call.service, &failure));
     }
     let mut world = shared.world();
