@@ -246,14 +246,18 @@ impl RunningSim {
     }
     /// The environment a client needs: `OCTOPUS_API_KEY` and `ARM_TOKEN`, and for a scenario
     /// with AWS groups the credentials and region the SDK's default chain reads, with that chain
-    /// kept away from the user's own AWS setup (see [`aws_env`]).
+    /// kept away from the user's own AWS setup (see [`aws::client_env`]).
     pub fn env(&self) -> BTreeMap<String, String> {
         let mut env = BTreeMap::from([
             ("OCTOPUS_API_KEY".to_string(), self.api_key()),
             ("ARM_TOKEN".to_string(), self.arm_token()),
         ]);
         if self.shared.scenario.aws.as_ref().is_some_and(|aws| !aws.groups.is_empty()) {
-            env.extend(aws_env(&self.aws_access_key_id(), &self.aws_secret_access_key(), &self.aws_region()));
+            env.extend(aws::client_env(
+                &self.aws_access_key_id(),
+                &self.aws_secret_access_key(),
+                &self.aws_region(),
+            ));
         }
         env
     }
@@ -331,29 +335,6 @@ impl RunningSim {
             let _ = server.await;
         }
     }
-}
-
-/// What the AWS SDKs' default chains need to reach the simulator and nothing else: the key pair
-/// and region in the environment (the chains read these first), an empty session token (one left
-/// in the user's shell is not sent along), the instance metadata service off, and the shared
-/// config and credentials files pointed at an empty file, so no profile, SSO session or
-/// credential process of the user's is read.
-pub fn aws_env(key_id: &str, secret: &str, region: &str) -> BTreeMap<String, String> {
-    let empty_file = if cfg!(windows) { "NUL" } else { "/dev/null" };
-    [
-        ("AWS_ACCESS_KEY_ID", key_id),
-        ("AWS_SECRET_ACCESS_KEY", secret),
-        ("AWS_SESSION_TOKEN", ""),
-        // aws-config reads AWS_REGION first; botocore and the AWS CLI read AWS_DEFAULT_REGION.
-        ("AWS_REGION", region),
-        ("AWS_DEFAULT_REGION", region),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("AWS_CONFIG_FILE", empty_file),
-        ("AWS_SHARED_CREDENTIALS_FILE", empty_file),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
 }
 
 fn random_token(prefix: &str, len: usize) -> String {
