@@ -214,6 +214,8 @@ pub struct World {
     pub load_percent: f64,
     /// Scale sets whose VMs host the Octopus HA nodes (`ha_hosts`).
     pub node_host_sets: Vec<String>,
+    /// Amazon EC2 Auto Scaling groups and their instances.
+    pub aws: super::aws::AwsWorld,
     next_id: u64,
     pub(super) next_background_task_at: SimTime,
     pub(super) next_chaos_at: SimTime,
@@ -259,6 +261,7 @@ impl World {
             autoscale: Vec::new(),
             load_percent,
             node_host_sets: Vec::new(),
+            aws: Default::default(),
             next_id: 1,
             next_background_task_at: 0.0,
             next_chaos_at: 0.0,
@@ -276,7 +279,7 @@ impl World {
         uuid::Builder::from_random_bytes(self.rng.random()).into_uuid().to_string()
     }
 
-    fn thumbprint(&mut self) -> String {
+    pub(crate) fn thumbprint(&mut self) -> String {
         (0..40).map(|_| char::from(b"0123456789ABCDEF"[self.rng.random_range(0..16)])).collect()
     }
 
@@ -592,6 +595,7 @@ impl World {
             self.step_vms(set_index);
             self.step_batches(set_index);
         }
+        self.step_aws();
         self.step_operations();
         self.step_ha_hosts();
         self.step_nodes();
