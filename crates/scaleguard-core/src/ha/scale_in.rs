@@ -274,6 +274,9 @@ enum VmSeen {
     Gone,
     /// Not listed by a listing that proves nothing about absence.
     Unproven,
+    /// Listed under its instance id but without a vmId, while the victim's is known: a reused
+    /// instance id keeps the computer name, so it may be another VM. Never sent, never gone.
+    Unidentified,
 }
 
 fn seen(victim: &Victim, instances: &[Instance], complete: bool) -> VmSeen {
@@ -282,7 +285,8 @@ fn seen(victim: &Victim, instances: &[Instance], complete: bool) -> VmSeen {
     };
     let same_vm = match (&victim.vm_id, &vm.vm_id) {
         (Some(ours), Some(listed)) => ours.eq_ignore_ascii_case(listed),
-        _ => match (&victim.computer_name, &vm.computer_name) {
+        (Some(_), None) => return VmSeen::Unidentified,
+        (None, _) => match (&victim.computer_name, &vm.computer_name) {
             (Some(ours), Some(listed)) => ours.eq_ignore_ascii_case(listed),
             _ => true,
         },
@@ -311,12 +315,22 @@ fn removing(
     };
     let mut present = Vec::new();
     let mut waiting = 0;
+    let mut unidentified = Vec::new();
     for victim in &job.victims {
         match seen(&victim.victim, instances, *complete) {
             VmSeen::Present => present.push(victim.victim.instance_id.clone()),
             VmSeen::Deleting | VmSeen::Unproven => waiting += 1,
+            VmSeen::Unidentified => unidentified.push(victim.victim.instance_id.clone()),
             VmSeen::Gone => {}
         }
+    }
+    if !unidentified.is_empty() {
+        let reason = format!(
+            "VM(s) {} listed without a vmId: not deleted until the listing shows it is the VM chosen (an instance \
+             id may be reused by a new VM)",
+            unidentified.join(", ")
+        );
+        return ScaleInTransition { next, effects: vec![], reasons: vec![reason] };
     }
     if present.is_empty() && waiting == 0 {
         next.phase = ScaleInPhase::DeletingNodes;

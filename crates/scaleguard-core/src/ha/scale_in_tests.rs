@@ -138,3 +138,24 @@ fn a_delete_the_listing_does_not_show_is_sent_again_only_after_a_while() {
     assert_eq!(t.effects.len(), 1);
     assert!(t.reasons[0].contains("deleting again"), "{:?}", t.reasons);
 }
+
+#[test]
+fn a_vm_listed_without_its_vm_id_is_never_deleted_on_its_computer_name_alone() {
+    // Azure may reuse a Uniform instance id, and the new VM gets the old computer name: only the
+    // vmId tells them apart. A listing that shows the victim's id without a vmId proves nothing.
+    let world = World::new(&[vec![], vec![], vec![]]);
+    let mut job = start(&world, 1);
+    job.phase = ScaleInPhase::RemovingVms { sent_at: None };
+    assert!(job.victims[0].victim.vm_id.is_some(), "the victim was chosen with its vmId");
+    let victim_vm = job.victims[0].victim.instance_id.clone();
+    let mut observation = world.observe();
+    let mut vms = world.vms.clone();
+    for vm in vms.iter_mut().filter(|vm| vm.instance_id == victim_vm) {
+        vm.vm_id = None;
+    }
+    observation.vms = Some((vms, true));
+    let t = step(&job, &observation, NOW, &config());
+    assert!(t.effects.is_empty(), "a VM whose identity is unproven was sent for deletion: {:?}", t.effects);
+    assert_eq!(t.next.phase, ScaleInPhase::RemovingVms { sent_at: None }, "nor taken for gone");
+    assert!(t.reasons.join(" ").contains("vmId"), "the operator is told why: {:?}", t.reasons);
+}
