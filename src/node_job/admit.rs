@@ -142,8 +142,31 @@ impl NodeJobRunner {
     ) -> Result<Vec<HoldOutcome>, NodeJobError> {
         let admitted = admitted(&self.records()?, &self.profile);
         let new = admission::new_unverified(previous, current, &self.config, &admitted);
+        if new.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The listing may be a refresh old: a cap an operator set since then is theirs to keep.
+        let fresh = self.client.nodes().await?;
         let mut outcomes = Vec::new();
         for node in new {
+            let now_cap = fresh.iter().find(|n| n.id == node.id).map(|n| n.max_concurrent_tasks);
+            if now_cap != Some(node.max_concurrent_tasks) {
+                let said = match now_cap {
+                    Some(cap) => format!(
+                        "new HA node {} was not held at task cap 0: its cap was changed to {cap} since it was \
+                         listed, so it stays as set",
+                        node.name
+                    ),
+                    None => format!("new HA node {} was not held: it is gone since it was listed", node.name),
+                };
+                outcomes.push(HoldOutcome {
+                    node_id: node.id.clone(),
+                    node_name: node.name.clone(),
+                    held: false,
+                    said,
+                });
+                continue;
+            }
             if !self.config.admit_with_task_cap_zero {
                 outcomes.push(HoldOutcome {
                     node_id: node.id.clone(),

@@ -28,6 +28,7 @@ mod executor_race;
 mod fault_suite;
 mod flexible;
 mod fuzz_parsers;
+mod ha_admission_race;
 mod ha_cli;
 mod ha_scale;
 mod ha_scale_crash;
