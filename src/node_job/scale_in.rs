@@ -186,9 +186,21 @@ impl ScaleInRunner {
         reason: &str,
         force: bool,
     ) -> Result<ScaleInPlan, NodeJobError> {
+        if count == 0 {
+            return Err(NodeJobError::Invalid(
+                "a scale-in removes at least one node: --count 0 would change nothing".into(),
+            ));
+        }
         let scaling = self.scaling(key)?;
         let listing =
             self.provider(key)?.get_scale_set(key).await.map_err(|e| NodeJobError::Invalid(e.to_string()))?;
+        if count > listing.capacity {
+            // Never clamped: removing "every VM" is not what was asked, and says so.
+            return Err(NodeJobError::Invalid(format!(
+                "--count {count} is more than the {} VM(s) {} has; nothing was changed",
+                listing.capacity, key.name
+            )));
+        }
         let request = ScaleRequest {
             scale_set: key.clone(),
             new_capacity: listing.capacity.saturating_sub(count),

@@ -92,3 +92,28 @@ async fn node_admit_journals_the_verification_and_sets_the_cap() {
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     assert!(refused.stderr.contains("task cap above 0"), "{}", refused.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_scale_in_counts_and_sets_are_refused_in_one_sentence_changing_nothing() {
+    let bench = Bench::start(SimOptions::new("ha-scale").manual_clock(), |toml| toml).await.with_sim_clock();
+    let cases: [(&[&str], &[&str]); 4] = [
+        (&["node", "scale-in", "vmss-octo", "--count", "0", "--yes"], &["at least one"]),
+        // More than the set has: said with the operator's own number, never clamped to the set's.
+        (&["node", "scale-in", "vmss-octo", "--count", "9", "--yes"], &["9", "4 VM"]),
+        (&["node", "scale-in", "vmss-nope", "--count", "1", "--yes"], &["`vmss-nope`", "nodes.scale_set"]),
+        (&["node", "scale-in", "vmss-web", "--count", "1", "--yes"], &["`vmss-web`", "scaleguard scale"]),
+    ];
+    for (args, expected) in cases {
+        let run = bench.run(args).await;
+        run.assert_no_panic("node scale-in");
+        assert_eq!(run.code, 1, "{args:?}: {}\n{}", run.stdout, run.stderr);
+        let errors: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("scaleguard:")).collect();
+        assert_eq!(errors.len(), 1, "{args:?}: one sentence: {}", run.stderr);
+        for word in expected {
+            assert!(errors[0].contains(word), "{args:?}: `{word}` in {}", run.stderr);
+        }
+        assert!(!run.stderr.contains("of the 4 node(s) asked for"), "{args:?}: {}", run.stderr);
+    }
+    let stats = bench.sim.stats();
+    assert_eq!((stats.get("arm.delete_instances"), stats.get("octopus.put_node")), (0, 0));
+}
