@@ -125,6 +125,13 @@ pub trait PaneRow {
     {
         Vec::new()
     }
+    /// Floors that depend on the console as well as the rows (the nodes pane's VM column).
+    fn model_floors(_model: &ConsoleState, _rows: &[Self]) -> Vec<(usize, u16)>
+    where
+        Self: Sized,
+    {
+        Vec::new()
+    }
     /// One styled cell per column; each state is written as text as well as coloured.
     fn cells(&self, ctx: &RowCtx<'_>) -> Vec<Span<'static>>;
     /// Sorts ascending; numbers are padded so "10" sorts after "9".
@@ -180,6 +187,11 @@ pub fn render<T: PaneRow>(frame: &mut Frame<'_>, area: Rect, model: &ConsoleStat
     let table = model.table(pane);
     let (good_at, error) = model.pane_status(pane);
     let mut columns = floored_columns(rows);
+    for (index, floor) in T::model_floors(model, rows) {
+        if let Some(column) = columns.get_mut(index) {
+            *column = column.at_least(floor);
+        }
+    }
     for unused in T::unused_columns(model) {
         if let Some(column) = columns.get_mut(unused) {
             (column.min, column.max) = (0, 0);

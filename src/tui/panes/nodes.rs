@@ -9,7 +9,9 @@ use ratatui::text::Span;
 static COLUMNS: &[Column] = &[
     Column::new("NAME", 12, 20, 0),
     // The VM of the nodes' scale set that hosts it (nodes.scale_set), "unpaired" when unsure.
-    Column::new("VM", 6, 16, 8),
+    // Every label starts with the set's name: cut short they all read alike, so it shrinks
+    // last and never below its widest label (`model_floors`).
+    Column::new("VM", 8, 16, 0),
     Column::new("LAST SEEN", 8, 10, 2),
     Column::new("STATE", 7, 8, 1),
     Column::new("DRAIN", 5, 8, 4),
@@ -18,6 +20,10 @@ static COLUMNS: &[Column] = &[
     Column::new("VERSION", 7, 14, 7),
     Column::new("JOB", 10, 40, 6).flex(),
 ];
+
+/// Past this a VM label (a Flexible set's long instance names) is cut here and read whole in the
+/// details.
+const VM_FLOOR_CAP: usize = 30;
 
 impl PaneRow for Node {
     fn columns() -> &'static [Column] {
@@ -30,6 +36,11 @@ impl PaneRow for Node {
         } else {
             Vec::new()
         }
+    }
+
+    fn model_floors(model: &crate::tui::app::ConsoleState, rows: &[Self]) -> Vec<(usize, u16)> {
+        let widest = rows.iter().map(|node| model.ha.vm_cell(&node.id).0.chars().count()).max().unwrap_or(0);
+        vec![(1, widest.min(VM_FLOOR_CAP) as u16)]
     }
 
     fn cells(&self, ctx: &RowCtx<'_>) -> Vec<Span<'static>> {

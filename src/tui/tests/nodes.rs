@@ -349,3 +349,30 @@ fn the_question_and_force_delete_dialogs_render() {
     keys(&mut model, "D");
     insta::assert_snapshot!("force_delete_dialog", screen(&draw(&model, 120, 30)));
 }
+
+/// The nodes hosted on `vmss-web` VMs 12 and 13 (ids past 9: a label of 12 characters).
+fn hosted_nodes() -> ConsoleState {
+    use crate::ha::Pairing;
+    let mut model = three_nodes();
+    let key = crate::reconcile::testkit::set_key("vmss-web");
+    let mut pairing = Pairing::default();
+    pairing.hosts.insert("OctopusServerNodes-1".into(), crate::reconcile::testkit::vm("vmss-web", 12));
+    pairing.hosts.insert("OctopusServerNodes-3".into(), crate::reconcile::testkit::vm("vmss-web", 13));
+    pairing
+        .unpaired_nodes
+        .insert("OctopusServerNodes-2".into(), "no VM of the scale set has the computer name".into());
+    model.ha.key = Some(key);
+    model.ha.pairing = Some(pairing);
+    model
+}
+
+#[test]
+fn the_vm_column_shows_each_nodes_vm_whole_at_120_and_80_columns() {
+    let model = hosted_nodes();
+    for (width, height) in [(120, 30), (80, 24)] {
+        let text = screen(&draw(&model, width, height));
+        for label in ["vmss-web/12", "vmss-web/13", "unpaired"] {
+            assert!(text.contains(label), "{width}x{height}: `{label}` cut or missing:\n{text}");
+        }
+    }
+}
