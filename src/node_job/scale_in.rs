@@ -287,6 +287,7 @@ impl ScaleInRunner {
             uncertain_cancels: Vec::new(),
             disable_drain_unfinished: Vec::new(),
             vm_delete_open: None,
+            steps_open: Vec::new(),
             last: None,
         })
     }

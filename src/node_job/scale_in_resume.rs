@@ -25,6 +25,9 @@ pub struct PendingScaleIn {
     pub disable_drain_unfinished: Vec<String>,
     /// The VM delete journaled without a result: the job settles it from what the listing shows.
     pub vm_delete_open: Option<Record>,
+    /// The victims' drain-on and node-delete steps journaled without a result: the job closes
+    /// each once the nodes show it done.
+    pub steps_open: Vec<Record>,
 }
 
 /// The latest unfinished scale-in of `profile` (of `key`'s set when given).
@@ -103,12 +106,24 @@ pub fn pending_scale_in(
         }
     };
     let vm_delete_open = vm_delete.filter(|r| !results.contains_key(&r.intent_id)).cloned();
+    let steps_open = after
+        .iter()
+        .filter(|r| {
+            r.kind == RecordKind::Intent
+                && r.profile == profile
+                && !results.contains_key(&r.intent_id)
+                && matches!(&r.action, JournalAction::Drain { node_id, effect: DrainEffect::EnableDrain | DrainEffect::DeleteNode, .. }
+                    if victims.iter().any(|v| v.node_id == *node_id))
+        })
+        .cloned()
+        .collect();
     Some(PendingScaleIn {
         intent: intent.clone(),
         job: ScaleInJob { scale_set: scale_set.clone(), victims: jobs, phase, provider_removes: false },
         uncertain_cancels,
         disable_drain_unfinished,
         vm_delete_open,
+        steps_open,
     })
 }
 

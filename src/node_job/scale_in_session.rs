@@ -28,6 +28,9 @@ pub struct ScaleInSession {
     /// A VM delete an earlier run journaled without a result: settled here from what the
     /// listing shows (gone: done; still there and sent again: failed).
     pub(super) vm_delete_open: Option<Record>,
+    /// Drain-on and node-delete steps an earlier run journaled without a result: closed here
+    /// once the nodes show them done (a node gone counts for both).
+    pub(super) steps_open: Vec<Record>,
     pub(super) last: Option<ScaleInProgress>,
 }
 
@@ -42,6 +45,7 @@ impl ScaleInSession {
             uncertain_cancels: pending.uncertain_cancels,
             disable_drain_unfinished: pending.disable_drain_unfinished,
             vm_delete_open: pending.vm_delete_open,
+            steps_open: pending.steps_open,
             last: None,
         }
     }
@@ -91,6 +95,7 @@ impl ScaleInSession {
         let mut observation = self.observe(removing).await?;
         let now = self.runner.nodes.now();
         self.settle_uncertain_cancels(&observation);
+        self.settle_open_steps(&observation.nodes)?;
         if !self.disable_drain_unfinished.is_empty() {
             return self.finish_interrupted_abort(&observation).await;
         }
@@ -148,6 +153,35 @@ impl ScaleInSession {
                 }
             }
         }
+    }
+
+    /// Close the interrupted drain-on and node-delete steps the nodes now show done; the others
+    /// stay open (the job's own steps decide what is sent again).
+    fn settle_open_steps(&mut self, nodes: &[Node]) -> Result<(), NodeJobError> {
+        let journal = &self.runner.nodes.journal;
+        let mut still_open = Vec::new();
+        for record in std::mem::take(&mut self.steps_open) {
+            let JournalAction::Drain { node_id, node_name, effect } = &record.action else { continue };
+            let node = nodes.iter().find(|n| &n.id == node_id);
+            let (outcome, seen) = match (effect, node) {
+                (DrainEffect::DeleteNode, None) => (Outcome::Done, format!("{node_name} is gone")),
+                (_, None) => {
+                    let why = format!("{node_name} is gone");
+                    (Outcome::Skipped(why.clone()), why)
+                }
+                (DrainEffect::EnableDrain, Some(node)) if node.drain => {
+                    (Outcome::Done, format!("{node_name} shows drain on"))
+                }
+                _ => {
+                    still_open.push(record);
+                    continue;
+                }
+            };
+            let note = Some(format!("{}: {seen}", crate::executor::SETTLED));
+            journal.append_result_noted(&record, outcome, note, self.runner.nodes.now())?;
+        }
+        self.steps_open = still_open;
+        Ok(())
     }
 
     async fn finish_interrupted_abort(

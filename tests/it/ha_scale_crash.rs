@@ -13,11 +13,11 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 const SEED: u64 = 0x0004_5ca1;
-const DELETE: &str = "/subscriptions/7f3e2a10-5b1c-4d2e-9a8f-0c1d2e3f4a5b/resourceGroups/rg-octo/providers/Microsoft.Compute/virtualMachineScaleSets/vmss-octo/delete";
-const ARGS: [&str; 9] =
+pub const DELETE: &str = "/subscriptions/7f3e2a10-5b1c-4d2e-9a8f-0c1d2e3f4a5b/resourceGroups/rg-octo/providers/Microsoft.Compute/virtualMachineScaleSets/vmss-octo/delete";
+pub const ARGS: [&str; 9] =
     ["node", "scale-in", "vmss-octo", "--count", "2", "--yes", "--reason", "nightly", "--format=json"];
 
-fn spawn(bench: &Bench) -> Child {
+pub fn spawn(bench: &Bench) -> Child {
     bench.command(&ARGS).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn scaleguard")
 }
 
@@ -26,7 +26,7 @@ fn ended(child: &mut Child) -> bool {
 }
 
 /// SIGKILL after `after` unless it ended first; true if killed.
-async fn kill_after(child: &mut Child, after: Duration) -> bool {
+pub async fn kill_after(child: &mut Child, after: Duration) -> bool {
     let deadline = Instant::now() + after;
     while Instant::now() < deadline {
         if ended(child) {
@@ -40,11 +40,11 @@ async fn kill_after(child: &mut Child, after: Duration) -> bool {
     killed
 }
 
-fn journaled(bench: &Bench, pick: impl Fn(&JournalAction) -> bool) -> usize {
+pub fn journaled(bench: &Bench, pick: impl Fn(&JournalAction) -> bool) -> usize {
     bench.journal().0.iter().filter(|r| r.kind == RecordKind::Intent && pick(&r.action)).count()
 }
 
-fn scale_in_open(bench: &Bench) -> bool {
+pub fn scale_in_open(bench: &Bench) -> bool {
     let (records, _) = bench.journal();
     journal::pending_intents(&records).iter().any(|r| matches!(r.action, JournalAction::ScaleInJob { .. }))
 }

@@ -32,6 +32,7 @@ mod ha_admission_race;
 mod ha_cli;
 mod ha_scale;
 mod ha_scale_crash;
+mod ha_scale_kills;
 mod history_race;
 mod hostile_world;
 mod inventory_cli;
