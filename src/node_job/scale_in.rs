@@ -252,14 +252,19 @@ impl ScaleInRunner {
                 fresh.refusals().join("; ")
             )));
         }
-        let shown_ids: Vec<&str> = shown.choice.victims.iter().map(|v| v.node_id.as_str()).collect();
-        let fresh_ids: Vec<&str> = fresh.choice.victims.iter().map(|v| v.node_id.as_str()).collect();
-        if shown_ids != fresh_ids {
+        // The same nodes on the same VMs: the VMs deleted are the ones the operator approved.
+        let identity = |plan: &ScaleInPlan| -> Vec<(String, String)> {
+            plan.choice.victims.iter().map(|v| (v.node_id.clone(), v.instance_id.clone())).collect()
+        };
+        if identity(shown) != identity(&fresh) {
+            let labels = |plan: &ScaleInPlan| {
+                plan.choice.victims.iter().map(|v| v.label()).collect::<Vec<_>>().join(", ")
+            };
             return Err(NodeJobError::Invalid(format!(
                 "the cluster changed since it was shown: now {} would be removed instead of {}; nothing was changed, \
                  ask again",
-                fresh.choice.victims.iter().map(|v| v.node_name.as_str()).collect::<Vec<_>>().join(", "),
-                shown.choice.victims.iter().map(|v| v.node_name.as_str()).collect::<Vec<_>>().join(", ")
+                labels(&fresh),
+                labels(shown)
             )));
         }
         let now = self.nodes.now();

@@ -277,3 +277,19 @@ async fn an_unfinished_scale_in_owns_its_nodes_and_is_resumed_never_replaced() {
     assert!(resumed.is_resumed());
     assert_eq!(resumed.job().victims[0].victim.node_name, victim);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_victim_whose_vm_changed_since_it_was_shown_is_not_removed() {
+    let s = setup(|toml| toml).await;
+    let runner = s.runner();
+    let mut shown = runner.plan(&s.key(), 1, "fewer nodes", false).await.unwrap();
+    assert_eq!(shown.choice.victims[0].label(), "OCTO000003 (VM 3)");
+    // What the operator approved: the same node, but on another VM than the one it is on now
+    // (renamed, replaced or re-paired between the dialog and the Enter).
+    shown.choice.victims[0].instance_id = "2".into();
+    let opened = runner.open(Some(&shown), "fewer nodes").await;
+    assert!(opened.is_err(), "a job over another VM than the one approved was started");
+    let err = opened.err().unwrap().to_string();
+    assert!(err.contains("VM 3") && err.contains("VM 2") && err.contains("nothing was changed"), "{err}");
+    assert!(s.records().is_empty(), "nothing journaled");
+}
