@@ -10,7 +10,6 @@ use crate::drain::{self, DrainChoice, DrainEffect, DrainState};
 use crate::ha::scale_in::{self as job, ScaleInEffect, ScaleInJob, ScaleInObservation, ScaleInPhase};
 use crate::journal::{JournalAction, Outcome, Record};
 use crate::model::{Node, TaskState};
-use crate::octopus::NodeChange;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -106,16 +105,7 @@ impl ScaleInSession {
             observation.vms = self.list_vms().await;
             transition = job::step(&self.job, &observation, now, &config);
         }
-        let sent =
-            self.apply(&observation.nodes, transition.next, &transition.effects, &transition.reasons).await;
-        let progress = self.progress(
-            &observation,
-            transition.reasons.clone(),
-            sent.iter().map(|(s, _)| s.clone()).collect(),
-        );
-        self.finish(now)?;
-        sent.into_iter().map(|(_, r)| r).find(Result::is_err).unwrap_or(Ok(()))?;
-        Ok(progress)
+        self.conclude(&observation, transition, now).await
     }
 
     /// The operator's answer about one victim (keep waiting, cancel its tasks now), or an abort of
@@ -125,13 +115,21 @@ impl ScaleInSession {
         let transition = job::answer(&self.job, node, choice, now)
             .map_err(|err| NodeJobError::Invalid(err.to_string()))?;
         let observation = self.observe(false).await?;
+        self.conclude(&observation, transition, now).await
+    }
+
+    /// Adopt and perform `transition`, report the progress, close the job once it ended; the
+    /// first failed effect is the error (after the journal says what was sent).
+    async fn conclude(
+        &mut self,
+        observation: &ScaleInObservation,
+        transition: job::ScaleInTransition,
+        now: OffsetDateTime,
+    ) -> Result<ScaleInProgress, NodeJobError> {
         let sent =
             self.apply(&observation.nodes, transition.next, &transition.effects, &transition.reasons).await;
-        let progress = self.progress(
-            &observation,
-            transition.reasons.clone(),
-            sent.iter().map(|(s, _)| s.clone()).collect(),
-        );
+        let progress =
+            self.progress(observation, transition.reasons, sent.iter().map(|(s, _)| s.clone()).collect());
         self.finish(now)?;
         sent.into_iter().map(|(_, r)| r).find(Result::is_err).unwrap_or(Ok(()))?;
         Ok(progress)
@@ -291,49 +289,14 @@ impl ScaleInSession {
                     DrainEffect::DisableDrain | DrainEffect::CancelTask(_) => Ok(()),
                 };
                 let line = super::effect_line(node_name, effect);
-                let action = JournalAction::Drain {
-                    node_id: node_id.clone(),
-                    node_name: node_name.clone(),
-                    effect: effect.clone(),
-                };
-                if let Err(refusals) = still_allowed {
-                    let err = NodeJobError::Refused(refusals);
-                    let journaled = runner
-                        .journal
-                        .append_intent(&runner.profile, reason, action, now)
-                        .and_then(|intent| {
-                            runner.journal.append_result(&intent, Outcome::Skipped(err.to_string()), now)
-                        });
-                    return (line, journaled.map_err(NodeJobError::from).and(Err(err)));
-                }
-                let result = async {
-                    let _lock = crate::executor::hold_for_change(&runner.journal, &runner.profile).await?;
-                    let intent = runner.journal.append_intent(&runner.profile, reason, action, now)?;
-                    let client = &runner.client;
-                    let called = match effect {
-                        DrainEffect::EnableDrain => {
-                            client
-                                .update_node(node_id, &NodeChange { drain: Some(true), ..Default::default() })
-                                .await
-                        }
-                        DrainEffect::DisableDrain => {
-                            client
-                                .update_node(
-                                    node_id,
-                                    &NodeChange { drain: Some(false), ..Default::default() },
-                                )
-                                .await
-                        }
-                        DrainEffect::CancelTask(task) => client.cancel_task(task).await,
-                        DrainEffect::DeleteNode => client.delete_node(node_id).await,
-                    };
-                    let outcome = match &called {
-                        Ok(()) => Outcome::Done,
-                        Err(err) => Outcome::Failed(err.to_string()),
-                    };
-                    runner.journal.append_result(&intent, outcome, runner.now())?;
-                    called.map_err(NodeJobError::from)
-                }
+                let result = super::session::perform_drain_effect(
+                    runner,
+                    node_id,
+                    node_name,
+                    effect,
+                    still_allowed,
+                    reason,
+                )
                 .await;
                 (line, result)
             }

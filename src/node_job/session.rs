@@ -216,36 +216,7 @@ impl DrainSession {
             DrainEffect::DeleteNode => drain::check_delete(nodes, id, now, &runner.config, self.job.force),
             DrainEffect::DisableDrain | DrainEffect::CancelTask(_) => Ok(()),
         };
-        let action = JournalAction::Drain {
-            node_id: id.clone(),
-            node_name: self.job.node_name.clone(),
-            effect: effect.clone(),
-        };
-        if let Err(refusals) = still_allowed {
-            let err = NodeJobError::Refused(refusals);
-            let intent = runner.journal.append_intent(&runner.profile, reason, action, now)?;
-            runner.journal.append_result(&intent, Outcome::Skipped(err.to_string()), now)?;
-            return Err(err);
-        }
-        let _lock = crate::executor::hold_for_change(&runner.journal, &runner.profile).await?;
-        let intent = runner.journal.append_intent(&runner.profile, reason, action, now)?;
-        let client = &runner.client;
-        let called = match &effect {
-            DrainEffect::EnableDrain => {
-                client.update_node(id, &NodeChange { drain: Some(true), ..Default::default() }).await
-            }
-            DrainEffect::DisableDrain => {
-                client.update_node(id, &NodeChange { drain: Some(false), ..Default::default() }).await
-            }
-            DrainEffect::CancelTask(task) => client.cancel_task(task).await,
-            DrainEffect::DeleteNode => client.delete_node(id).await,
-        };
-        let outcome = match &called {
-            Ok(()) => Outcome::Done,
-            Err(err) => Outcome::Failed(err.to_string()),
-        };
-        runner.journal.append_result(&intent, outcome, runner.now())?;
-        called.map_err(NodeJobError::from)
+        perform_drain_effect(runner, id, &self.job.node_name, &effect, still_allowed, reason).await
     }
 
     /// Close the job in the journal once it reached a terminal state (once).
@@ -304,4 +275,47 @@ fn tick_is_send(
     session: &mut DrainSession,
 ) -> impl std::future::Future<Output = Result<JobProgress, NodeJobError>> + Send + '_ {
     session.tick()
+}
+
+/// One drain step on `node_id`, as both drain jobs send it: a refusal found right before the call
+/// is journaled as skipped; otherwise intent, the Octopus call, result.
+pub(super) async fn perform_drain_effect(
+    runner: &NodeJobRunner,
+    node_id: &str,
+    node_name: &str,
+    effect: &DrainEffect,
+    still_allowed: Result<(), Vec<drain::NodeRefusal>>,
+    reason: &str,
+) -> Result<(), NodeJobError> {
+    let now = runner.now();
+    let action = JournalAction::Drain {
+        node_id: node_id.to_string(),
+        node_name: node_name.to_string(),
+        effect: effect.clone(),
+    };
+    if let Err(refusals) = still_allowed {
+        let err = NodeJobError::Refused(refusals);
+        let intent = runner.journal.append_intent(&runner.profile, reason, action, now)?;
+        runner.journal.append_result(&intent, Outcome::Skipped(err.to_string()), now)?;
+        return Err(err);
+    }
+    let _lock = crate::executor::hold_for_change(&runner.journal, &runner.profile).await?;
+    let intent = runner.journal.append_intent(&runner.profile, reason, action, now)?;
+    let client = &runner.client;
+    let called = match effect {
+        DrainEffect::EnableDrain => {
+            client.update_node(node_id, &NodeChange { drain: Some(true), ..Default::default() }).await
+        }
+        DrainEffect::DisableDrain => {
+            client.update_node(node_id, &NodeChange { drain: Some(false), ..Default::default() }).await
+        }
+        DrainEffect::CancelTask(task) => client.cancel_task(task).await,
+        DrainEffect::DeleteNode => client.delete_node(node_id).await,
+    };
+    let outcome = match &called {
+        Ok(()) => Outcome::Done,
+        Err(err) => Outcome::Failed(err.to_string()),
+    };
+    runner.journal.append_result(&intent, outcome, runner.now())?;
+    called.map_err(NodeJobError::from)
 }
