@@ -22,6 +22,10 @@ static COLUMNS: &[Column] = &[
     Column::new("SCALE SET", 8, 16, 7).flex(),
 ];
 
+/// TARGET's index in `COLUMNS`, and how wide a node host's label may ask it to be.
+const TARGET_COLUMN: usize = 6;
+const HOST_FLOOR_CAP: usize = 30;
+
 pub fn provisioning_tone(state: &ProvisioningState) -> Tone {
     match state {
         ProvisioningState::Succeeded => Tone::Good,
@@ -80,6 +84,17 @@ impl PaneRow for Instance {
         COLUMNS
     }
 
+    fn model_floors(model: &crate::tui::app::ConsoleState, rows: &[Self]) -> Vec<(usize, u16)> {
+        // Every host label starts "node " and node names share a prefix: never cut them short.
+        let widest = rows
+            .iter()
+            .filter_map(|row| host_label(row, model))
+            .map(|label| label.unwrap_or_else(|e| e).chars().count())
+            .max()
+            .unwrap_or(0);
+        vec![(TARGET_COLUMN, widest.min(HOST_FLOOR_CAP) as u16)]
+    }
+
     fn floors(rows: &[Self]) -> Vec<(usize, u16)> {
         // A name not in the `{set}_{8 hex}` form (a VM attached by hand) may be long: past
         // ID_FLOOR_CAP it is cut here and read whole in the details.
@@ -110,13 +125,9 @@ impl PaneRow for Instance {
                 None => styled("unknown", theme, Tone::Muted),
             },
             // A VM of the nodes' scale set hosts an HA node, not a target.
-            match (ctx.model.ha.host_of(self), ctx.model.links.targets_on(self)) {
-                (Some(Ok(node)), _) => {
-                    let name =
-                        ctx.model.nodes.rows.iter().find(|n| n.id == node).map_or(node, |n| n.name.as_str());
-                    styled(format!("node {name}"), theme, Tone::Busy)
-                }
-                (Some(Err(_)), _) => styled("node: unpaired", theme, Tone::Warn),
+            match (host_label(self, ctx.model), ctx.model.links.targets_on(self)) {
+                (Some(Ok(label)), _) => styled(label, theme, Tone::Busy),
+                (Some(Err(label)), _) => styled(label, theme, Tone::Warn),
                 (None, Some(names)) => plain(names),
                 (None, None) => styled("-", theme, Tone::Muted),
             },
@@ -206,4 +217,15 @@ mod tests {
         other.instance_id = "vmss-flex_".into();
         assert_eq!(short_id(&other), "vmss-flex_", "never an empty id");
     }
+}
+
+/// The TARGET cell of a VM of the nodes' scale set: "node OCTO000003", or Err("node: unpaired").
+fn host_label(instance: &Instance, model: &crate::tui::app::ConsoleState) -> Option<Result<String, String>> {
+    Some(match model.ha.host_of(instance)? {
+        Ok(node) => {
+            let name = model.nodes.rows.iter().find(|n| n.id == node).map_or(node, |n| n.name.as_str());
+            Ok(format!("node {name}"))
+        }
+        Err(_) => Err("node: unpaired".to_string()),
+    })
 }

@@ -376,3 +376,21 @@ fn the_vm_column_shows_each_nodes_vm_whole_at_120_and_80_columns() {
         }
     }
 }
+
+#[test]
+fn the_instances_pane_names_each_node_host_whole_at_120_and_80_columns() {
+    use crate::ha::Pairing;
+    let mut model = three_nodes();
+    model.pane = PaneId::Instances;
+    let mut pairing = Pairing::default();
+    pairing.hosts.insert("OctopusServerNodes-1".into(), crate::reconcile::testkit::vm("vmss-web", 0));
+    pairing.hosts.insert("OctopusServerNodes-3".into(), crate::reconcile::testkit::vm("vmss-web", 1));
+    model.ha.key = Some(crate::reconcile::testkit::set_key("vmss-web"));
+    model.ha.pairing = Some(pairing);
+    for (width, height) in [(120, 30), (80, 24)] {
+        let text = screen(&draw(&model, width, height));
+        for label in ["node OCTO-NODE-1", "node OCTO-NODE-3"] {
+            assert!(text.contains(label), "{width}x{height}: `{label}` cut or missing:\n{text}");
+        }
+    }
+}
