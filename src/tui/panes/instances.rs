@@ -200,6 +200,17 @@ impl PaneRow for Instance {
     }
 }
 
+/// The TARGET cell of a VM of the nodes' scale set: "node OCTO000003", or Err("node: unpaired").
+fn host_label(instance: &Instance, model: &crate::tui::app::ConsoleState) -> Option<Result<String, String>> {
+    Some(match model.ha.host_of(instance)? {
+        Ok(node) => {
+            let name = model.nodes.rows.iter().find(|n| n.id == node).map_or(node, |n| n.name.as_str());
+            Ok(format!("node {name}"))
+        }
+        Err(_) => Err("node: unpaired".to_string()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::short_id;
@@ -217,15 +228,4 @@ mod tests {
         other.instance_id = "vmss-flex_".into();
         assert_eq!(short_id(&other), "vmss-flex_", "never an empty id");
     }
-}
-
-/// The TARGET cell of a VM of the nodes' scale set: "node OCTO000003", or Err("node: unpaired").
-fn host_label(instance: &Instance, model: &crate::tui::app::ConsoleState) -> Option<Result<String, String>> {
-    Some(match model.ha.host_of(instance)? {
-        Ok(node) => {
-            let name = model.nodes.rows.iter().find(|n| n.id == node).map_or(node, |n| n.name.as_str());
-            Ok(format!("node {name}"))
-        }
-        Err(_) => Err("node: unpaired".to_string()),
-    })
 }
