@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use time::OffsetDateTime;
 
+mod aws;
 mod tenancy;
 
+pub use aws::{AwsGroup, AwsInstance, HookTransition, LifecycleHook, LifecycleState, WarmPool};
 pub use tenancy::{tenant_reach, TenantRef, TenantedMode};
 
 /// Identifies one scale set across providers.
@@ -21,8 +23,14 @@ pub struct ScaleSetKey {
 }
 
 impl fmt::Display for ScaleSetKey {
+    /// `rg-web/vmss-web` for an Azure set; an AWS Auto Scaling group has no resource group and
+    /// is shown by its name alone.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.resource_group, self.name)
+        if self.resource_group.is_empty() {
+            f.write_str(&self.name)
+        } else {
+            write!(f, "{}/{}", self.resource_group, self.name)
+        }
     }
 }
 
@@ -153,6 +161,9 @@ pub struct Instance {
     /// Zone, fault domain and creation time, as far as reported: what a scale-in policy goes by.
     #[serde(default)]
     pub placement: Placement,
+    /// An AWS Auto Scaling instance's lifecycle state and the like; None on Azure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<AwsInstance>,
 }
 
 impl Instance {
@@ -169,6 +180,22 @@ impl Instance {
     /// Reported as protected from scale-in (unknown counts as not known to be protected).
     pub fn is_protected(&self) -> bool {
         self.protected_from_scale_in == Some(true)
+    }
+
+    /// Takes a place in its set's capacity. Every Azure VM does; an AWS instance in the warm
+    /// pool, in Standby or leaving does not (`LifecycleState::in_capacity`).
+    pub fn in_capacity(&self) -> bool {
+        self.aws.as_ref().is_none_or(|aws| aws.lifecycle_state.in_capacity())
+    }
+
+    /// An AWS instance of the group's warm pool (`Warmed:*`).
+    pub fn is_warm_pool(&self) -> bool {
+        self.lifecycle_state().is_some_and(LifecycleState::is_warmed)
+    }
+
+    /// The AWS lifecycle state, None on Azure.
+    pub fn lifecycle_state(&self) -> Option<&LifecycleState> {
+        self.aws.as_ref().map(|aws| &aws.lifecycle_state)
     }
 }
 
@@ -238,6 +265,9 @@ pub struct ScaleSetState {
     pub last_changed: Option<OffsetDateTime>,
     #[serde(default)]
     pub layout: SetLayout,
+    /// An AWS Auto Scaling group's limits, hooks, warm pool and the like; None on Azure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<AwsGroup>,
 }
 
 /// A capacity change (or any write to the scale set) that happened: from the journal, the Activity
