@@ -45,16 +45,23 @@ impl Collector {
 
     /// As [`Collector::new`], with an Octopus client the caller built (tests tune retries, pages).
     pub fn with_octopus(profile: &Profile, octopus: Result<OctopusClient, ReadFailure>) -> Self {
-        // Every Azure set of a profile shares one endpoint and credential: one provider for all.
+        // Every Azure set of a profile shares one endpoint and credential: one provider for all;
+        // so does every AWS group (one region, endpoint and credentials chain).
         let mut azure: Option<Result<Arc<dyn ScaleSetProvider>, ReadFailure>> = None;
+        let mut aws: Option<Result<Arc<dyn ScaleSetProvider>, ReadFailure>> = None;
         let providers = profile
             .scale_sets
             .iter()
             .map(|set| {
                 let key = set.key();
-                let what = || format!("scale set {key} from {}", profile.azure.arm_url);
-                if key.provider == "azure" {
-                    azure
+                let what = || source(profile, &key);
+                let shared = match key.provider.as_str() {
+                    "azure" => Some(&mut azure),
+                    "aws" => Some(&mut aws),
+                    _ => None,
+                };
+                if let Some(shared) = shared {
+                    shared
                         .get_or_insert_with(|| {
                             providers::for_key(profile, &key).map_err(|err| provider_failure(&what(), err))
                         })
@@ -91,7 +98,7 @@ impl Collector {
         let scale_sets = futures::future::join_all(profile.scale_sets.iter().zip(&self.providers).map(
             |(set, provider)| async move {
                 let key = set.key();
-                let what = format!("scale set {key} from {}", profile.azure.arm_url);
+                let what = source(profile, &key);
                 let (listing, others) = match provider {
                     Ok(provider) => {
                         let listing =
@@ -127,6 +134,17 @@ impl Collector {
 /// One-shot: build the clients and read everything in the profile's scope.
 pub async fn collect(profile: &Profile) -> Snapshot {
     Collector::new(profile).collect().await
+}
+
+/// "scale set rg/vmss from https://management.azure.com", "Auto Scaling group web-asg in eu-west-1".
+fn source(profile: &Profile, key: &crate::model::ScaleSetKey) -> String {
+    match (key.provider.as_str(), &profile.aws) {
+        ("aws", Some(aws)) => match &aws.endpoint_url {
+            Some(url) => format!("Auto Scaling group {key} in {} at {url}", aws.region),
+            None => format!("Auto Scaling group {key} in {}", aws.region),
+        },
+        _ => format!("scale set {key} from {}", profile.azure.arm_url),
+    }
 }
 
 fn provider_failure(what: &str, err: ProviderError) -> ReadFailure {

@@ -10,7 +10,9 @@ use time::OffsetDateTime;
 mod aws;
 mod tenancy;
 
-pub use aws::{AwsGroup, AwsInstance, HookTransition, LifecycleHook, LifecycleState, WarmPool};
+pub use aws::{
+    AwsGroup, AwsInstance, HookTransition, LifecycleHook, LifecycleResult, LifecycleState, WarmPool,
+};
 pub use tenancy::{tenant_reach, TenantRef, TenantedMode};
 
 /// Identifies one scale set across providers.

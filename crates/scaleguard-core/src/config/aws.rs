@@ -21,6 +21,11 @@ pub struct AwsConfig {
     pub endpoint_url: Option<String>,
     #[serde(default = "super::default_timeout_secs")]
     pub timeout_secs: u64,
+    /// `HonorCooldown` on SetDesiredCapacity: true lets AWS refuse a change during the group's
+    /// cooldown (ScalingActivityInProgress), false (AWS's default) sets it at once. scaleguard's
+    /// own guard cooldown applies either way.
+    #[serde(default)]
+    pub honor_cooldown: bool,
 }
 
 /// An Auto Scaling group name may be up to 255 characters ("CreateAutoScalingGroup",

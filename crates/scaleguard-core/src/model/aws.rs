@@ -11,6 +11,31 @@ use super::ProvisioningState;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// How a lifecycle action is completed (`LifecycleActionResult`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LifecycleResult {
+    /// Launch: put the instance in service. Terminate: let it go now.
+    Continue,
+    /// Launch: terminate the instance instead. Terminate: let it go now too.
+    Abandon,
+}
+
+impl LifecycleResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Continue => "CONTINUE",
+            Self::Abandon => "ABANDON",
+        }
+    }
+}
+
+impl fmt::Display for LifecycleResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An instance's `LifecycleState` as Auto Scaling wrote it ("InService", "Pending:Wait",
 /// "Warmed:Stopped"). Compared case-insensitively.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -119,21 +144,15 @@ impl LifecycleState {
     /// Deleting while leaving, Succeeded at rest (a launch hook's wait included: the instance runs
     /// and waits for its deployment), Updating for Standby moves, anything else unknown.
     pub fn provisioning_state(&self) -> ProvisioningState {
-        if self.is_terminating()
-            || self.is("Detaching")
-            || self.is("Detached")
-            || self.is("Warmed:Terminated")
-        {
-            ProvisioningState::Deleting
-        } else if self.0.trim().to_ascii_lowercase().starts_with("warmed:terminating") {
+        let lower = self.0.trim().to_ascii_lowercase();
+        let leaving = ["terminat", "detach", "warmed:terminat"].iter().any(|p| lower.starts_with(p));
+        if leaving {
             ProvisioningState::Deleting
         } else if self.is_at_rest() {
             ProvisioningState::Succeeded
         } else if self.is("EnteringStandby") {
             ProvisioningState::Updating
-        } else if self.0.trim().to_ascii_lowercase().starts_with("pending")
-            || self.0.trim().to_ascii_lowercase().starts_with("warmed:pending")
-        {
+        } else if lower.starts_with("pending") || lower.starts_with("warmed:pending") {
             ProvisioningState::Creating
         } else {
             ProvisioningState::Other(self.0.clone())
