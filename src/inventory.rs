@@ -85,6 +85,13 @@ impl Collector {
         &self.clock
     }
 
+    /// The provider that reads and changes the configured set `key` (None: not configured, or
+    /// its provider could not be built).
+    pub fn provider(&self, key: &crate::model::ScaleSetKey) -> Option<Arc<dyn ScaleSetProvider>> {
+        let at = self.profile.scale_sets.iter().position(|set| &set.key() == key)?;
+        self.providers.get(at)?.as_ref().ok().cloned()
+    }
+
     /// Use `provider` for every scale set (tests, and callers that share one provider).
     pub fn with_provider(mut self, provider: Arc<dyn ScaleSetProvider>) -> Self {
         self.providers = self.providers.iter().map(|_| Ok(provider.clone())).collect();

@@ -565,6 +565,21 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tenant: Option<TenantRef>,
     },
+    /// Complete the AWS lifecycle action that holds an instance: CONTINUE once its targets are
+    /// deleted (terminating) or its deployment succeeded (launching), ABANDON when that
+    /// deployment failed (the instance is then terminated).
+    CompleteLifecycle {
+        scale_set: ScaleSetKey,
+        instance_id: String,
+        hook: String,
+        transition: HookTransition,
+        result: LifecycleResult,
+        /// The instance's targets: deleted first (terminating) or deployed to (launching).
+        target_names: Vec<String>,
+    },
+    /// Keep an AWS lifecycle action waiting (RecordLifecycleActionHeartbeat) while the
+    /// deployment it waits for still runs.
+    LifecycleHeartbeat { scale_set: ScaleSetKey, instance_id: String, hook: String, deployment_id: String },
     /// Something a person should see; the tool does not act on it.
     Note { severity: Severity, subject: String },
 }
@@ -575,17 +590,34 @@ impl Action {
             Action::Wait { .. } | Action::WaitForDeployment { .. } => ActionKind::Wait,
             Action::DeleteTarget { .. } => ActionKind::DeleteTarget,
             Action::Deploy { .. } => ActionKind::Deploy,
+            Action::CompleteLifecycle { .. } => ActionKind::CompleteLifecycle,
+            Action::LifecycleHeartbeat { .. } => ActionKind::LifecycleHeartbeat,
             Action::Note { .. } => ActionKind::Note,
         }
     }
 
     /// Only these change anything; waits and notes are information.
     pub fn is_mutating(&self) -> bool {
-        matches!(self, Action::DeleteTarget { .. } | Action::Deploy { .. })
+        matches!(
+            self,
+            Action::DeleteTarget { .. }
+                | Action::Deploy { .. }
+                | Action::CompleteLifecycle { .. }
+                | Action::LifecycleHeartbeat { .. }
+        )
     }
 
+    /// Deletes a target, or (ABANDON of a launch) has AWS terminate an instance.
     pub fn is_destructive(&self) -> bool {
-        matches!(self, Action::DeleteTarget { .. })
+        matches!(
+            self,
+            Action::DeleteTarget { .. }
+                | Action::CompleteLifecycle {
+                    transition: HookTransition::Launching,
+                    result: LifecycleResult::Abandon,
+                    ..
+                }
+        )
     }
 
     /// The action in words, the one wording everywhere (approval dialog, console status, journal
@@ -612,6 +644,12 @@ impl Action {
             Action::WaitForDeployment { project_name, in_flight_version, deployment_id, .. } => {
                 format!("wait for {project_name} {in_flight_version} ({deployment_id})")
             }
+            Action::CompleteLifecycle { instance_id, hook, result, .. } => {
+                format!("complete-lifecycle {instance_id} {result} ({hook})")
+            }
+            Action::LifecycleHeartbeat { instance_id, hook, deployment_id, .. } => {
+                format!("lifecycle-heartbeat {instance_id} ({hook}) while {deployment_id} runs")
+            }
             Action::Note { subject, .. } => format!("note: {subject}"),
         }
     }
@@ -623,6 +661,8 @@ pub enum ActionKind {
     Wait,
     DeleteTarget,
     Deploy,
+    CompleteLifecycle,
+    LifecycleHeartbeat,
     Note,
 }
 
@@ -632,6 +672,8 @@ impl ActionKind {
             ActionKind::Wait => "wait",
             ActionKind::DeleteTarget => "delete-target",
             ActionKind::Deploy => "deploy",
+            ActionKind::CompleteLifecycle => "complete-lifecycle",
+            ActionKind::LifecycleHeartbeat => "lifecycle-heartbeat",
             ActionKind::Note => "note",
         }
     }
@@ -641,6 +683,8 @@ impl ActionKind {
             "wait" => ActionKind::Wait,
             "delete-target" => ActionKind::DeleteTarget,
             "deploy" => ActionKind::Deploy,
+            "complete-lifecycle" => ActionKind::CompleteLifecycle,
+            "lifecycle-heartbeat" => ActionKind::LifecycleHeartbeat,
             "note" => ActionKind::Note,
             _ => return None,
         })
