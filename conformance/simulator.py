@@ -50,6 +50,12 @@ class Simulator:
                 raise RuntimeError(f"the simulator must listen on loopback only, it printed {url}")
         self.arm_token = printed["env"]["ARM_TOKEN"]
         self.api_key = printed["env"]["OCTOPUS_API_KEY"]
+        # Everything a client needs, AWS credentials and region included for an AWS scenario.
+        self.env = dict(printed["env"])
+        self.aws_url = printed.get("aws_url", "").rstrip("/")
+        if self.aws_url and urlparse(self.aws_url).hostname != "127.0.0.1":
+            self.stop()
+            raise RuntimeError(f"the simulator must listen on loopback only, it printed {self.aws_url}")
         profile = tomllib.loads(config.read_text())
         first_profile = next(iter(profile["profiles"].values()))
         self.scale_set = first_profile["scale_sets"][0]

@@ -38,12 +38,16 @@ pub fn run(args: &SimArgs) -> anyhow::Result<u8> {
             std::fs::write(path, running.profile_toml())
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
-        let line = serde_json::json!({
+        let mut line = serde_json::json!({
             "octopus_url": running.octopus_url(),
             "arm_url": running.arm_url(),
             "config": args.write_config.as_ref().map(|p| p.display().to_string()),
             "env": running.env(),
         });
+        // A scenario with AWS groups also names the AWS endpoint (the profile's `endpoint_url`).
+        if running.env().contains_key("AWS_ACCESS_KEY_ID") {
+            line["aws_url"] = serde_json::Value::String(running.aws_url());
+        }
         println!("{line}");
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
         running.shutdown().await;

@@ -10,6 +10,7 @@ mod apply_cli;
 mod arm_paging;
 mod autoscale_cli;
 mod autoscale_sim;
+mod aws;
 mod azure_lro;
 mod clients_azure;
 mod clients_octopus;

@@ -6,7 +6,8 @@
 //! - `POST /_sim/fault`    a `FaultSpec`         `{"target":"arm","kind":"429","retry_after_secs":2,"count":1}`
 //! - `POST /_sim/advance`  `{"secs":90}`         manual clock only
 //! - `POST /_sim/page_size` `{"arm":2,"octopus":3}`
-//! - `GET  /_sim/state`                          a summary of the world
+//! - `GET  /_sim/state`                          a summary of the world (AWS groups with their
+//!   instances' lifecycle states and waiting lifecycle actions under `aws_groups`)
 //! - `GET  /_sim/clock`                          `{"now":"<RFC 3339>","speed":10.0}` (`speed` null:
 //!   manual clock), for a client that takes its time from the simulator
 
@@ -125,9 +126,27 @@ pub(super) fn handle(shared: &Shared, request: &Request, segments: &[&str]) -> R
                     })
                 })
                 .collect();
+            let region = world.aws.region.clone();
+            let groups: Vec<_> = world
+                .aws
+                .groups
+                .iter()
+                .map(|group| {
+                    json!({
+                        "name": group.name, "desired": group.desired, "min_size": group.min_size, "max_size": group.max_size,
+                        "instances": group.instances.iter().map(|i| json!({
+                            "instance_id": i.instance_id, "lifecycle_state": i.lifecycle.as_str(), "protected": i.protected,
+                            "zone": i.zone, "private_dns_name": i.private_dns_name(&region), "name_tag": i.name_tag,
+                            "template_version": i.template_version,
+                            "actions": i.actions.iter().filter(|a| a.result.is_none()).map(|a| json!({"hook": a.hook, "token": a.token})).collect::<Vec<_>>(),
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
             Reply::ok(json!({
                 "now_secs": world.now,
                 "scale_sets": sets,
+                "aws_groups": groups,
                 "machines": world.machines.iter().map(|m| json!({"id": m.id, "name": m.name, "health": format!("{:?}", m.health)})).collect::<Vec<_>>(),
                 "pending_faults": lock(&shared.faults).pending(),
             }))

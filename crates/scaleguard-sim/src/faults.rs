@@ -64,6 +64,10 @@ pub enum FaultKind {
     Arm(ArmShape),
     /// Reshapes an Octopus answer instead of replacing it (see [`OctopusShape`]).
     Octopus(OctopusShape),
+    /// AWS: every lifecycle action waiting in the group the request names times out before it
+    /// is served (the hook's DefaultResult applies), as if its heartbeat timeout had passed
+    /// while the client's action ran.
+    HookTimeout,
 }
 
 /// Hostile but well-formed ARM answers (the scale-set GET and the VM list).
@@ -139,13 +143,16 @@ pub enum Unnamed {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown fault kind `{0}` (known: 429, 500, 503, delay, slow_reply, slow_body, truncated_page, malformed_json, 401, 403, expired_token, echo_secret, redirect, lying_total, ignore_skip, act_then_503, act_then_429, ok_noop, truncated_while_updating, duplicate_vm, no_os_profile, unnamed_vm, null_computer_name, empty_computer_name, foreign_next_link:PORT, paging_loop, no_capacity, negative_capacity, huge_capacity, foreign_set_vm, alias_vm, deleting_stand_in, renamed_guest, vm_id_case, no_total, oldest_first, traversal_id, no_deployed_to, filter_rejected, foreign_vm, unencoded_next_link)")]
+#[error("unknown fault kind `{0}` (known: 429, throttling, 500, 503, delay, slow_reply, slow_body, truncated_page, malformed_json, 401, 403, expired_token, echo_secret, redirect, lying_total, ignore_skip, act_then_503, act_then_429, ok_noop, truncated_while_updating, duplicate_vm, no_os_profile, unnamed_vm, null_computer_name, empty_computer_name, foreign_next_link:PORT, paging_loop, no_capacity, negative_capacity, huge_capacity, foreign_set_vm, alias_vm, deleting_stand_in, renamed_guest, vm_id_case, no_total, oldest_first, traversal_id, no_deployed_to, filter_rejected, foreign_vm, unencoded_next_link, lost_next_token, hook_timeout)")]
 pub struct UnknownFault(String);
 
 impl FaultSpec {
     pub fn kind(&self) -> Result<FaultKind, UnknownFault> {
         Ok(match self.kind.as_str() {
-            "429" => FaultKind::TooManyRequests { retry_after_secs: self.retry_after_secs.unwrap_or(1) },
+            // AWS answers throttling as `Throttling` (Auto Scaling) or `RequestLimitExceeded` (EC2).
+            "429" | "throttling" => {
+                FaultKind::TooManyRequests { retry_after_secs: self.retry_after_secs.unwrap_or(1) }
+            }
             "500" => FaultKind::ServerError,
             "503" => FaultKind::Unavailable,
             "delay" => FaultKind::Delay { ms: self.delay_ms.unwrap_or(1000) },
@@ -153,7 +160,9 @@ impl FaultSpec {
             // in between has had its change made without seeing the answer.
             "slow_reply" => FaultKind::SlowReply { ms: self.delay_ms.unwrap_or(1000) },
             "slow_body" => FaultKind::SlowBody { ms: self.delay_ms.unwrap_or(1000) },
-            "truncated_page" => FaultKind::TruncatedPage,
+            // An AWS page that ends early without its NextToken.
+            "truncated_page" | "lost_next_token" => FaultKind::TruncatedPage,
+            "hook_timeout" => FaultKind::HookTimeout,
             "malformed_json" => FaultKind::MalformedJson,
             "401" => FaultKind::Unauthorized,
             "403" => FaultKind::Forbidden,
@@ -201,6 +210,8 @@ impl FaultSpec {
 pub enum Api {
     Arm,
     Octopus,
+    /// Amazon EC2 Auto Scaling and EC2 (the query protocols on `/`).
+    Aws,
 }
 
 #[derive(Debug, Default)]
@@ -216,7 +227,9 @@ impl FaultQueue {
         Ok(())
     }
 
-    /// The fault for this request, if a rule matches: consumes one of its uses.
+    /// The fault for this request, if a rule matches: consumes one of its uses. `path` is the
+    /// request path for ARM and Octopus, the call's name (`autoscaling.SetDesiredCapacity`) for
+    /// AWS, so a target `autoscaling`, `ec2` or one action's name picks AWS calls.
     pub fn take(&mut self, api: Api, path: &str) -> Option<FaultKind> {
         let path = path.to_ascii_lowercase();
         let rule = self.rules.iter_mut().find(|(spec, _, left)| {
@@ -224,6 +237,7 @@ impl FaultQueue {
                 && match spec.target.as_str() {
                     "arm" => api == Api::Arm,
                     "octopus" => api == Api::Octopus,
+                    "aws" => api == Api::Aws,
                     prefix => path.starts_with(&prefix.to_ascii_lowercase()),
                 }
         })?;
@@ -244,6 +258,8 @@ pub struct Stats {
     pub total: u64,
     pub arm: u64,
     pub octopus: u64,
+    #[serde(default)]
+    pub aws: u64,
     pub by_endpoint: BTreeMap<String, u64>,
 }
 
@@ -253,6 +269,7 @@ impl Stats {
         match api {
             Api::Arm => self.arm += 1,
             Api::Octopus => self.octopus += 1,
+            Api::Aws => self.aws += 1,
         }
         *self.by_endpoint.entry(endpoint.to_string()).or_default() += 1;
     }
@@ -332,6 +349,21 @@ mod tests {
         assert_eq!(kind("alias_vm"), FaultKind::Arm(ArmShape::AliasVm));
         assert_eq!(kind("no_total"), FaultKind::Octopus(OctopusShape::NoTotal));
         assert_eq!(kind("traversal_id"), FaultKind::Octopus(OctopusShape::TraversalId));
+    }
+
+    #[test]
+    fn aws_faults_target_a_service_or_one_action() {
+        let mut queue = FaultQueue::default();
+        queue.push(spec("autoscaling.DescribeAutoScalingGroups", "throttling", 1)).unwrap();
+        queue.push(spec("ec2", "lost_next_token", 1)).unwrap();
+        queue.push(spec("aws", "hook_timeout", 1)).unwrap();
+        assert_eq!(queue.take(Api::Aws, "autoscaling.SetDesiredCapacity"), Some(FaultKind::HookTimeout));
+        assert_eq!(
+            queue.take(Api::Aws, "autoscaling.DescribeAutoScalingGroups"),
+            Some(FaultKind::TooManyRequests { retry_after_secs: 1 })
+        );
+        assert_eq!(queue.take(Api::Arm, "/subscriptions/x"), None);
+        assert_eq!(queue.take(Api::Aws, "ec2.DescribeInstances"), Some(FaultKind::TruncatedPage));
     }
 
     #[test]

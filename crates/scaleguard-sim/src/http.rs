@@ -51,26 +51,35 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// An XML document instead of JSON (the AWS query protocols).
+    pub xml: Option<String>,
 }
 
 impl Reply {
     pub fn json(status: StatusCode, body: Value) -> Self {
-        Self { status, headers: Vec::new(), body: Some(body) }
+        Self { status, headers: Vec::new(), body: Some(body), xml: None }
+    }
+    pub fn xml(status: StatusCode, document: String) -> Self {
+        Self { status, headers: Vec::new(), body: None, xml: Some(document) }
     }
     pub fn ok(body: Value) -> Self {
         Self::json(StatusCode::OK, body)
     }
     pub fn empty(status: StatusCode) -> Self {
-        Self { status, headers: Vec::new(), body: None }
+        Self { status, headers: Vec::new(), body: None, xml: None }
     }
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_string(), value.into()));
         self
     }
 
-    /// Build the HTTP response; `malformed` cuts the JSON short (a `malformed_json` fault).
+    /// Build the HTTP response; `malformed` cuts the JSON (or XML) short (a `malformed_json` fault).
     pub fn into_response(self, malformed: bool) -> Response {
-        let mut text = self.body.as_ref().map(|body| body.to_string()).unwrap_or_default();
+        let is_xml = self.xml.is_some();
+        let mut text = match (&self.xml, &self.body) {
+            (Some(xml), _) => xml.clone(),
+            (None, body) => body.as_ref().map(|body| body.to_string()).unwrap_or_default(),
+        };
         if malformed {
             let cut = (text.len() / 2).max(1).min(text.len());
             text.truncate(cut);
@@ -81,7 +90,9 @@ impl Reply {
         let mut response = Response::new(Body::from(text.clone()));
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
-        if self.body.is_some() || malformed {
+        if is_xml {
+            headers.insert("content-type", HeaderValue::from_static("text/xml"));
+        } else if self.body.is_some() || malformed {
             headers.insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
         }
         for (name, value) in self.headers {

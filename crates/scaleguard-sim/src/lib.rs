@@ -1,8 +1,9 @@
 //! Built-in simulator: Azure Resource Manager + Octopus REST on loopback, one port.
 //!
 //! ARM is served at the root (azure_mgmt_compute drops the endpoint's path), Octopus under `/api`,
-//! the control endpoint under `/_sim/`. Requests are routed by hand (not by axum's router) because
-//! ARM paths are case-insensitive and every request must be counted and may carry a fault.
+//! the control endpoint under `/_sim/`, Amazon EC2 Auto Scaling and EC2 as query-protocol calls to
+//! `/` (an `Action` parameter; see `aws`). Requests are routed by hand (not by axum's router)
+//! because ARM paths are case-insensitive and every request must be counted and may carry a fault.
 
 // A broken simulator answers 500 and says why; it does not panic: no unwrap/expect outside tests.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -12,6 +13,7 @@ mod arm;
 mod arm_insights;
 mod arm_shapes;
 pub mod autoscale;
+pub mod aws;
 mod control;
 pub mod faults;
 pub mod flexible;
@@ -139,6 +141,9 @@ pub(crate) struct Shared {
     api_key: String,
     read_only_api_key: String,
     arm_token: String,
+    /// The AWS access key pair a client signs with (SigV4); the secret never leaves `env()`.
+    aws_access_key_id: String,
+    aws_secret_access_key: String,
     base_url: String,
     scenario: scenario::Scenario,
     speed: f64,
@@ -226,12 +231,35 @@ impl RunningSim {
     pub fn arm_token(&self) -> String {
         self.shared.arm_token.clone()
     }
-    /// The environment a client needs: `OCTOPUS_API_KEY` and `ARM_TOKEN`.
+    /// The AWS endpoint (`endpoint_url`): the same origin, query-protocol calls to `/`.
+    pub fn aws_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+    pub fn aws_access_key_id(&self) -> String {
+        self.shared.aws_access_key_id.clone()
+    }
+    pub fn aws_secret_access_key(&self) -> String {
+        self.shared.aws_secret_access_key.clone()
+    }
+    pub fn aws_region(&self) -> String {
+        self.shared.world().aws.region.clone()
+    }
+    /// The environment a client needs: `OCTOPUS_API_KEY` and `ARM_TOKEN`, and for a scenario
+    /// with AWS groups the credentials and region the SDK's default chain reads, with that chain
+    /// kept away from the user's own AWS setup (see [`aws::client_env`]).
     pub fn env(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([
+        let mut env = BTreeMap::from([
             ("OCTOPUS_API_KEY".to_string(), self.api_key()),
             ("ARM_TOKEN".to_string(), self.arm_token()),
-        ])
+        ]);
+        if self.shared.scenario.aws.as_ref().is_some_and(|aws| !aws.groups.is_empty()) {
+            env.extend(aws::client_env(
+                &self.aws_access_key_id(),
+                &self.aws_secret_access_key(),
+                &self.aws_region(),
+            ));
+        }
+        env
     }
     /// A complete config file: `default_profile = "sim"`, profile `sim` pointing here.
     pub fn profile_toml(&self) -> String {
@@ -347,6 +375,9 @@ pub async fn start(options: SimOptions) -> Result<RunningSim, SimError> {
         api_key: random_token("API-", 26),
         read_only_api_key: random_token("API-", 26),
         arm_token: random_token("sim-arm-", 32),
+        // AWS access key ids are 20 upper-case characters starting AKIA; secrets 40 characters.
+        aws_access_key_id: random_token("AKIA", 16),
+        aws_secret_access_key: random_token("", 40),
         base_url: format!("http://{addr}"),
         scenario,
         speed: options.speed,
@@ -388,22 +419,32 @@ async fn dispatch(
         return control::handle(&shared, &request, &segments[1..]).into_response(false);
     }
     let is_octopus = segments.first().is_some_and(|s| s.eq_ignore_ascii_case("api"));
+    let aws_call = if is_octopus { None } else { aws::parse_call(&request) };
     if is_foreign_origin(&request) {
-        return foreign_origin(&shared, &request, is_octopus).into_response(false);
+        return foreign_origin(&shared, &request, is_octopus, aws_call.as_ref()).into_response(false);
     }
     let (api, endpoint) = if is_octopus {
         (Api::Octopus, octopus::endpoint(&request.method, &segments[1..]))
+    } else if let Some(call) = &aws_call {
+        (Api::Aws, call.key())
     } else {
         (Api::Arm, arm::ArmRoute::parse(&segments).endpoint(&request.method))
     };
     lock(&shared.stats).count(api, &endpoint);
-    let hooked = lock(&shared.hooks).take(request.method.as_str(), &request.path);
+    // AWS calls all go to `/`: hooks and faults match them by name (`autoscaling.SetDesiredCapacity`).
+    let matched = if aws_call.is_some() { endpoint.clone() } else { request.path.clone() };
+    let hooked = lock(&shared.hooks).take(request.method.as_str(), &matched);
     if let Some(action) = hooked {
         if let Err(err) = control::apply(&shared, action) {
             tracing::warn!("simulator request hook failed: {err}");
         }
     }
-    let fault = lock(&shared.faults).take(api, &request.path);
+    let fault = lock(&shared.faults).take(api, &matched);
+    let authorization = request.header("authorization").map(str::to_string);
+    let fault_reply = |kind: FaultKind| match &aws_call {
+        Some(call) => aws::fault_reply(call, kind, authorization.as_deref()),
+        None => fault_reply(api, kind),
+    };
     let mut malformed = false;
     let mut slow_reply = None;
     let mut slow_body = None;
@@ -412,7 +453,7 @@ async fn dispatch(
         Some(FaultKind::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
         Some(FaultKind::SlowReply { ms }) => slow_reply = Some(Duration::from_millis(ms)),
         Some(FaultKind::SlowBody { ms }) => slow_body = Some(Duration::from_millis(ms)),
-        Some(FaultKind::EchoSecret) => return echo_secret_reply(api, &request).into_response(false),
+        Some(FaultKind::EchoSecret) => return fault_reply_echo(api, &request, &fault_reply),
         Some(FaultKind::TruncatedPage) => request.truncate_page = true,
         Some(FaultKind::MalformedJson) => malformed = true,
         Some(FaultKind::Arm(shape)) => request.arm_shape = Some(shape),
@@ -423,14 +464,26 @@ async fn dispatch(
         Some(FaultKind::ActThen429 { retry_after_secs }) => {
             acted_then = Some(FaultKind::TooManyRequests { retry_after_secs })
         }
-        Some(FaultKind::OkNoop) => return Reply::ok(serde_json::json!({})).into_response(false),
+        Some(FaultKind::OkNoop) => {
+            let reply = match &aws_call {
+                Some(call) => aws::empty_reply(call),
+                None => Reply::ok(serde_json::json!({})),
+            };
+            return reply.into_response(false);
+        }
         Some(FaultKind::Redirect) => return redirect_reply(&shared, &uri).into_response(false),
-        Some(kind) => return fault_reply(api, kind).into_response(false),
+        Some(FaultKind::HookTimeout) => {
+            if let Some(call) = &aws_call {
+                aws::time_out_hooks(&shared, call);
+            }
+        }
+        Some(kind) => return fault_reply(kind).into_response(false),
         None => {}
     }
-    let reply = match api {
-        Api::Arm => arm::handle(&shared, &request, arm::ArmRoute::parse(&segments)),
-        Api::Octopus => octopus::handle(&shared, &request, &segments[1..]),
+    let reply = match (&aws_call, api) {
+        (Some(call), _) => aws::handle(&shared, &request, call),
+        (None, Api::Octopus) => octopus::handle(&shared, &request, &segments[1..]),
+        (None, _) => arm::handle(&shared, &request, arm::ArmRoute::parse(&segments)),
     };
     let reply = match request.octopus_shape {
         Some(shape) => octopus::reshape(reply, shape),
@@ -440,12 +493,20 @@ async fn dispatch(
         tokio::time::sleep(wait).await;
     }
     if let Some(kind) = acted_then {
-        return fault_reply(api, kind).into_response(false);
+        return fault_reply(kind).into_response(false);
     }
     let response = reply.into_response(malformed);
     match slow_body {
         Some(wait) => http::delay_body(response, wait),
         None => response,
+    }
+}
+
+/// An `echo_secret` fault: AWS calls answer in their own error shape (`fault_reply`).
+fn fault_reply_echo(api: Api, request: &Request, aws_reply: &dyn Fn(FaultKind) -> Reply) -> Response {
+    match api {
+        Api::Aws => aws_reply(FaultKind::EchoSecret).into_response(false),
+        _ => echo_secret_reply(api, request).into_response(false),
     }
 }
 
@@ -458,7 +519,7 @@ fn echo_secret_reply(api: Api, request: &Request) -> Reply {
             let message = format!("The access token '{credential}' is invalid.");
             arm::error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", &message)
         }
-        Api::Octopus => {
+        Api::Octopus | Api::Aws => {
             let key = request.header("x-octopus-apikey").unwrap_or_default();
             octopus::error(
                 StatusCode::UNAUTHORIZED,
@@ -486,14 +547,21 @@ fn is_foreign_origin(request: &Request) -> bool {
 
 /// The other origin answers every listing with an empty collection (what let a redirected
 /// listing pass for a complete one) and counts the credentials that reached it.
-fn foreign_origin(shared: &Shared, request: &Request, is_octopus: bool) -> Reply {
+fn foreign_origin(
+    shared: &Shared,
+    request: &Request,
+    is_octopus: bool,
+    aws_call: Option<&aws::AwsCall>,
+) -> Reply {
     let credential =
         request.header("x-octopus-apikey").is_some() || request.header("authorization").is_some();
     {
         let mut stats = lock(&shared.stats);
         stats.count_foreign(credential);
     }
-    if is_octopus {
+    if let Some(call) = aws_call {
+        aws::empty_reply(call)
+    } else if is_octopus {
         Reply::ok(
             serde_json::json!({"ItemType": "DeploymentTarget", "TotalResults": 0, "ItemsPerPage": 30, "Items": [], "Links": {}}),
         )
@@ -540,13 +608,15 @@ fn fault_reply(api: Api, kind: FaultKind) -> Reply {
         | FaultKind::IgnoreSkip
         | FaultKind::ActThen503
         | FaultKind::ActThen429 { .. }
+        | FaultKind::HookTimeout
         | FaultKind::OkNoop => {
             (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "unreachable fault")
         }
     };
     let reply = match api {
         Api::Arm => arm::error(status, code, message),
-        Api::Octopus => octopus::error(status, message),
+        // AWS faults are answered by `aws::fault_reply`; this is only reached with no AWS call.
+        Api::Octopus | Api::Aws => octopus::error(status, message),
     };
     match kind {
         FaultKind::TooManyRequests { retry_after_secs } => {

@@ -11,7 +11,10 @@ pub fn profile_toml(scenario: &Scenario, base_url: &str, speed: f64) -> String {
     let list =
         |items: &[String]| format!("[{}]", items.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", "));
     let projects: Vec<String> = scenario.projects.iter().map(|p| p.name.clone()).collect();
-    let max_capacity = scenario.scale_sets.iter().map(|s| s.capacity).max().unwrap_or(1).max(10) * 2;
+    let aws_groups = scenario.aws.iter().flat_map(|aws| &aws.groups);
+    let capacities =
+        scenario.scale_sets.iter().map(|s| s.capacity).chain(aws_groups.clone().map(|g| g.desired));
+    let max_capacity = capacities.max().unwrap_or(1).max(10) * 2;
     let mut out = String::new();
     let _ = writeln!(out, "# Written by `scaleguard sim`: a profile for the built-in simulator.");
     let _ = writeln!(out, "default_profile = \"sim\"\n");
@@ -24,16 +27,30 @@ pub fn profile_toml(scenario: &Scenario, base_url: &str, speed: f64) -> String {
     let _ = writeln!(out, "roles = {}", list(&scenario.octopus.roles));
     let _ = writeln!(out, "projects = {}", list(&projects));
     let _ = writeln!(out, "timeout_secs = 10\n");
-    let _ = writeln!(out, "[profiles.sim.azure]");
-    let _ = writeln!(out, "arm_url = {}", quote(base_url));
-    let _ = writeln!(out, "credential = \"token_env\"\ntoken_env = \"ARM_TOKEN\"");
-    let _ = writeln!(out, "timeout_secs = 10\nlro_deadline_secs = {}\n", scaled(600.0).max(30));
+    // An AWS-only scenario has no Azure table.
+    if !scenario.scale_sets.is_empty() {
+        let _ = writeln!(out, "[profiles.sim.azure]");
+        let _ = writeln!(out, "arm_url = {}", quote(base_url));
+        let _ = writeln!(out, "credential = \"token_env\"\ntoken_env = \"ARM_TOKEN\"");
+        let _ = writeln!(out, "timeout_secs = 10\nlro_deadline_secs = {}\n", scaled(600.0).max(30));
+    }
     for set in &scenario.scale_sets {
         let _ = writeln!(out, "[[profiles.sim.scale_sets]]\nprovider = \"azure\"");
         let _ = writeln!(out, "subscription_id = {}", quote(&set.subscription_id));
         let _ = writeln!(out, "resource_group = {}", quote(&set.resource_group));
         let _ = writeln!(out, "name = {}", quote(&set.name));
         let _ = writeln!(out, "match = \"computer_name\"\n");
+    }
+    if let Some(aws) = scenario.aws.as_ref().filter(|aws| !aws.groups.is_empty()) {
+        // Credentials come from the environment (`RunningSim::env`), as from any default chain.
+        let _ = writeln!(out, "[profiles.sim.aws]");
+        let _ = writeln!(out, "region = {}", quote(&aws.region));
+        let _ = writeln!(out, "endpoint_url = {}\n", quote(base_url));
+    }
+    for group in aws_groups {
+        let _ = writeln!(out, "[[profiles.sim.scale_sets]]\nprovider = \"aws\"");
+        let _ = writeln!(out, "name = {}", quote(&group.name));
+        let _ = writeln!(out, "match = {}\n", quote(&group.naming));
     }
     let _ = writeln!(out, "[profiles.sim.guard]");
     let _ = writeln!(out, "min_capacity = 1\nmax_capacity = {max_capacity}\nmax_step = 5");
@@ -49,4 +66,45 @@ pub fn profile_toml(scenario: &Scenario, base_url: &str, speed: f64) -> String {
     let _ = writeln!(out, "verified = {}\n", list(&verified));
     let _ = writeln!(out, "[profiles.sim.console]\nrefresh_secs = {}", scaled(5.0));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::scenario;
+    use super::profile_toml;
+
+    fn profile(name: &str) -> toml::Value {
+        let text = profile_toml(&scenario::load(name).unwrap(), "http://127.0.0.1:4321", 1.0);
+        toml::from_str(&text).unwrap_or_else(|err| panic!("{name}: {err}\n{text}"))
+    }
+
+    #[test]
+    fn aws_groups_get_the_aws_table_and_provider_aws_entries() {
+        let sim = &profile("aws-scale-out")["profiles"]["sim"];
+        assert_eq!(sim["aws"]["region"].as_str(), Some("eu-west-1"));
+        assert_eq!(sim["aws"]["endpoint_url"].as_str(), Some("http://127.0.0.1:4321"));
+        assert!(sim.get("azure").is_none(), "an AWS-only scenario has no Azure table");
+        let sets = sim["scale_sets"].as_array().unwrap();
+        assert_eq!(sets.len(), 1);
+        let set = sets[0].as_table().unwrap();
+        let keys: Vec<&str> = set.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["match", "name", "provider"]);
+        assert_eq!(
+            (set["provider"].as_str(), set["name"].as_str(), set["match"].as_str()),
+            (Some("aws"), Some("web-asg"), Some("private_dns_name"))
+        );
+    }
+
+    #[test]
+    fn a_mixed_profile_has_both_clouds_and_azure_only_ones_no_aws() {
+        let sim = &profile("azure-aws")["profiles"]["sim"];
+        assert!(sim.get("azure").is_some() && sim.get("aws").is_some());
+        let providers: Vec<&str> =
+            sim["scale_sets"].as_array().unwrap().iter().filter_map(|s| s["provider"].as_str()).collect();
+        assert_eq!(providers, ["azure", "aws"]);
+        for name in scenario::names().into_iter().filter(|n| scenario::load(n).unwrap().aws.is_none()) {
+            let text = profile_toml(&scenario::load(name).unwrap(), "http://127.0.0.1:4321", 1.0);
+            assert!(!text.contains("aws"), "{name}");
+        }
+    }
 }

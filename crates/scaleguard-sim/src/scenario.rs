@@ -20,6 +20,9 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("mixed", include_str!("../../../assets/scenarios/mixed.toml")),
     ("autoscale", include_str!("../../../assets/scenarios/autoscale.toml")),
     ("tenants", include_str!("../../../assets/scenarios/tenants.toml")),
+    ("aws-scale-out", include_str!("../../../assets/scenarios/aws-scale-out.toml")),
+    ("aws-scale-in", include_str!("../../../assets/scenarios/aws-scale-in.toml")),
+    ("azure-aws", include_str!("../../../assets/scenarios/azure-aws.toml")),
 ];
 
 pub fn names() -> Vec<&'static str> {
@@ -37,7 +40,11 @@ pub struct Scenario {
     pub octopus: OctopusSection,
     #[serde(default)]
     pub projects: Vec<ProjectSection>,
+    /// Azure scale sets (none in an AWS-only scenario).
+    #[serde(default)]
     pub scale_sets: Vec<ScaleSetSection>,
+    /// Amazon EC2 Auto Scaling groups and their region.
+    pub aws: Option<super::aws::scenario::AwsSection>,
     #[serde(default)]
     pub nodes: Vec<NodeSection>,
     #[serde(default)]
@@ -308,6 +315,26 @@ pub enum EventAction {
     SetLoad {
         percent: f64,
     },
+    /// AWS: a group's desired capacity changes (a person's `SetDesiredCapacity`, or the scaling
+    /// policy `policy` fired by its alarm when given).
+    SetDesired {
+        group: String,
+        desired: u32,
+        #[serde(default)]
+        policy: Option<String>,
+    },
+    /// AWS: an instance is terminated out of band (`TerminateInstanceInAutoScalingGroup`; with
+    /// `decrement` the desired capacity drops, else a replacement launches).
+    TerminateInstance {
+        instance_id: String,
+        #[serde(default)]
+        decrement: bool,
+    },
+    /// AWS: every lifecycle action waiting in `group` times out now (its hook's DefaultResult
+    /// applies).
+    ExpireLifecycleActions {
+        group: String,
+    },
     /// A person edits an autoscale setting in the portal: profile `profile`'s capacities and the
     /// enabled flag, each when given.
     EditAutoscale {
@@ -343,8 +370,23 @@ pub fn load(name: &str) -> Result<Scenario, ScenarioError> {
         .ok_or_else(|| ScenarioError::Unknown { name: name.into(), known: names().join(", ") })?;
     let scenario: Scenario = toml::from_str(text)
         .map_err(|err| ScenarioError::Invalid { name: name.into(), message: err.to_string() })?;
+    let invalid = |message: String| ScenarioError::Invalid { name: name.into(), message };
     for set in &scenario.scale_sets {
-        set.flexible().map_err(|message| ScenarioError::Invalid { name: name.into(), message })?;
+        set.flexible().map_err(invalid)?;
+    }
+    let groups = scenario.aws.iter().flat_map(|aws| &aws.groups);
+    for group in groups.clone() {
+        group.check().map_err(invalid)?;
+    }
+    // Targets link to their instance by set or group name: one name, one owner.
+    let mut names: Vec<&str> = scenario.scale_sets.iter().map(|s| s.name.as_str()).collect();
+    names.extend(groups.map(|g| g.name.as_str()));
+    names.sort_unstable();
+    if let Some(twice) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(invalid(format!("the name `{}` is used by two scale sets or groups", twice[0])));
+    }
+    if names.is_empty() {
+        return Err(invalid("it has no scale set and no AWS group".into()));
     }
     Ok(scenario)
 }
@@ -445,6 +487,9 @@ impl Scenario {
             for instance_id in 0..section.capacity as u64 {
                 world.add_existing_vm(index, section.protected.contains(&instance_id));
             }
+        }
+        if let Some(aws) = &self.aws {
+            world.add_aws(aws);
         }
         if self.octopus.duplicate_thumbprints && world.machines.len() >= 2 {
             world.machines[1].thumbprint = world.machines[0].thumbprint.clone();

@@ -383,6 +383,22 @@ impl World {
                 self.edit_autoscale(setting, profile, *minimum, *maximum, *enabled)?
             }
             EventAction::Fault(spec) => self.effects.push(WorldEffect::Fault(spec.clone())),
+            EventAction::SetDesired { group, desired, policy } => {
+                let change = match policy {
+                    Some(policy) => super::aws::DesiredChange::Policy {
+                        alarm: format!("{policy}-alarm"),
+                        policy: policy.clone(),
+                    },
+                    None => super::aws::DesiredChange::UserRequest,
+                };
+                self.aws_set_desired(group, i64::from(*desired), false, change).map_err(aws_error)?;
+            }
+            EventAction::TerminateInstance { instance_id, decrement } => {
+                self.aws_terminate_instance(instance_id, *decrement).map_err(aws_error)?;
+            }
+            EventAction::ExpireLifecycleActions { group } => {
+                self.aws_expire_actions(Some(group)).map_err(aws_error)?
+            }
             EventAction::RecreateSet { set, flexible } => {
                 let index = self.set_index(set)?;
                 self.recreate_set(index, *flexible)?;
@@ -390,7 +406,13 @@ impl World {
         }
         Ok(())
     }
+}
 
+fn aws_error(err: super::aws::AwsError) -> WorldError {
+    WorldError::Invalid(err.message)
+}
+
+impl World {
     /// Random trouble, from the seeded generator: out-of-band deletes, stopped tentacles, faults.
     pub(super) fn run_chaos(&mut self) {
         let Some(chaos) = self.chaos.clone() else { return };

@@ -212,6 +212,8 @@ pub struct World {
     pub autoscale: Vec<super::autoscale::SimAutoscale>,
     /// The load Autoscale's rules see, percent CPU.
     pub load_percent: f64,
+    /// Amazon EC2 Auto Scaling groups and their instances.
+    pub aws: super::aws::AwsWorld,
     next_id: u64,
     pub(super) next_background_task_at: SimTime,
     pub(super) next_chaos_at: SimTime,
@@ -256,6 +258,7 @@ impl World {
             activity: Vec::new(),
             autoscale: Vec::new(),
             load_percent,
+            aws: Default::default(),
             next_id: 1,
             next_background_task_at: 0.0,
             next_chaos_at: 0.0,
@@ -273,7 +276,7 @@ impl World {
         uuid::Builder::from_random_bytes(self.rng.random()).into_uuid().to_string()
     }
 
-    fn thumbprint(&mut self) -> String {
+    pub(crate) fn thumbprint(&mut self) -> String {
         (0..40).map(|_| char::from(b"0123456789ABCDEF"[self.rng.random_range(0..16)])).collect()
     }
 
@@ -586,6 +589,7 @@ impl World {
             self.step_vms(set_index);
             self.step_batches(set_index);
         }
+        self.step_aws();
         self.step_operations();
         self.step_nodes();
         self.step_background_tasks();
