@@ -8,8 +8,8 @@
 //! them out, so a server or a crate quoting one back never prints it.
 //!
 //! An `endpoint_url` on a loopback address (the simulator, tests) reads credentials from the
-//! environment and the named profile only: nothing then asks the instance metadata service
-//! (169.254.169.254) or any other address off this machine.
+//! environment only: nothing then asks the instance metadata service (169.254.169.254), SSO or
+//! STS, or any other address off this machine.
 
 use crate::config::AwsConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -90,19 +90,9 @@ pub(crate) async fn load(config: &AwsConfig, credentials: Option<SharedCredentia
     }
 }
 
-/// Environment, then the named shared-config profile: no network at all.
-async fn local_chain(config: &AwsConfig) -> SharedCredentialsProvider {
-    use aws_config::environment::EnvironmentVariableCredentialsProvider;
-    use aws_config::meta::credentials::CredentialsProviderChain;
-    use aws_config::profile::ProfileFileCredentialsProvider;
-    let mut profile = ProfileFileCredentialsProvider::builder();
-    if let Some(name) = &config.profile {
-        profile = profile.profile_name(name);
-    }
-    let chain =
-        CredentialsProviderChain::first_try("Environment", EnvironmentVariableCredentialsProvider::new())
-            .or_else("Profile", profile.build());
-    SharedCredentialsProvider::new(chain)
+/// The environment's keys only: no network at all (no instance metadata, no SSO, no STS).
+async fn local_chain(_config: &AwsConfig) -> SharedCredentialsProvider {
+    SharedCredentialsProvider::new(aws_config::environment::EnvironmentVariableCredentialsProvider::new())
 }
 
 #[cfg(test)]
