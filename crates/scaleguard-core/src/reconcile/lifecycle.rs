@@ -265,10 +265,17 @@ pub(crate) fn decide<'a>(
             let Some(hook_name) = hook_name else {
                 return Err("it waits on a launch hook the group does not list".into());
             };
+            let nothing_yet = |reason: String, observations: Vec<String>| Decision {
+                delete: Vec::new(),
+                complete: None,
+                heartbeat: None,
+                targets: Vec::new(),
+                reason,
+                observations,
+            };
             if targets.is_empty() {
-                return Err(
-                    "no target is registered for it yet: its deployment waits for the tentacle".into()
-                );
+                // The tentacle registers while the instance waits: nothing to do before it has.
+                return Ok(nothing_yet("no target is registered for it yet".into(), observations));
             }
             let mut running = None;
             let mut failed = None;
@@ -277,7 +284,10 @@ pub(crate) fn decide<'a>(
                     Launch::Reached => {}
                     Launch::Running(id) => running = Some(id),
                     Launch::Failed(id) => failed = Some(id),
-                    Launch::Pending(why) => return Err(format!("target {}: {why}", target.name)),
+                    // The deploy planner deploys it (or says why not): the hook waits for that.
+                    Launch::Pending(why) => {
+                        return Ok(nothing_yet(format!("target {}: {why}", target.name), observations))
+                    }
                 }
             }
             let named = names(&targets);
@@ -364,6 +374,16 @@ fn emit(
         });
     }
     let target_names: Vec<String> = decision.targets.iter().map(|t| t.name.clone()).collect();
+    let reason = if decision.delete.is_empty() {
+        decision.reason
+    } else {
+        format!(
+            "{} is terminating and hook {} holds it: once {} are deleted, let it go (CONTINUE)",
+            instance.instance_id,
+            decision.complete.as_ref().map_or("?", |(hook, _)| hook.as_str()),
+            names(&decision.delete)
+        )
+    };
     if let Some((hook, result)) = decision.complete {
         out.push(PlannedAction {
             id: format!("complete-lifecycle:{}:{}:{hook}", set_id(set.key), instance.instance_id),
@@ -375,7 +395,7 @@ fn emit(
                 result,
                 target_names,
             },
-            reason: decision.reason,
+            reason,
             observations: decision.observations,
         });
     } else if let Some((hook, deployment_id)) = decision.heartbeat {
@@ -387,7 +407,7 @@ fn emit(
                 hook,
                 deployment_id,
             },
-            reason: decision.reason,
+            reason,
             observations: decision.observations,
         });
     }
