@@ -265,6 +265,10 @@ pub struct ScaleSetRow {
     /// The Azure Autoscale setting that targets the set, with its active profile; `null` when
     /// there is none (`state` "unknown" with `why` when it could not be read).
     pub autoscale: Option<crate::autoscale::AutoscaleSummary>,
+    /// An AWS Auto Scaling group's limits, cooldown, termination policies, lifecycle hooks, warm
+    /// pool and instance refresh; absent on Azure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws: Option<crate::model::AwsGroup>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -279,6 +283,9 @@ pub struct InstanceRow {
     pub latest_model: Option<bool>,
     /// null where Azure does not report it (Flexible sets).
     pub protected: Option<bool>,
+    /// An AWS instance's Auto Scaling lifecycle state ("InService", "Pending:Wait",
+    /// "Warmed:Stopped"); null on Azure.
+    pub lifecycle_state: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -328,12 +335,17 @@ pub fn report(snapshot: &Snapshot) -> Result<Report, Vec<ReadFailure>> {
                 subscription_id: l.state.key.subscription_id.clone(),
                 resource_group: l.state.key.resource_group.clone(),
                 name: l.state.key.name.clone(),
-                orchestration_mode: l.state.orchestration_mode.to_string(),
+                // An Auto Scaling group has no orchestration mode: said as what it is.
+                orchestration_mode: match &l.state.aws {
+                    Some(_) => "AutoScalingGroup".into(),
+                    None => l.state.orchestration_mode.to_string(),
+                },
                 capacity: l.state.capacity,
                 provisioning_state: l.state.provisioning_state.to_string(),
                 overprovision: l.state.overprovision,
                 etag: l.state.etag.clone(),
                 autoscale: autoscale(&l.state.key),
+                aws: l.state.aws.clone(),
             })
             .collect(),
         instances: listings
@@ -348,6 +360,7 @@ pub fn report(snapshot: &Snapshot) -> Result<Report, Vec<ReadFailure>> {
                 power_state: i.power_state.to_string(),
                 latest_model: i.latest_model_applied,
                 protected: i.protected_from_scale_in,
+                lifecycle_state: i.lifecycle_state().map(ToString::to_string),
             })
             .collect(),
         targets: targets

@@ -57,6 +57,12 @@ pub fn short_id(instance: &Instance) -> &str {
     }
 }
 
+/// The PROVISIONING cell: an AWS instance's lifecycle state ("Pending:Wait", "Warmed:Stopped"),
+/// which says more than the provisioning state it maps to.
+fn state_word(instance: &Instance) -> &str {
+    instance.lifecycle_state().map_or(instance.provisioning_state.as_str(), |state| state.as_str())
+}
+
 /// The MODEL cell: "unknown" where Azure does not report it (a Flexible VM).
 fn model_word(latest: Option<bool>) -> &'static str {
     match latest {
@@ -93,7 +99,7 @@ impl PaneRow for Instance {
         vec![
             plain(short_id(self).to_string()),
             plain(self.computer_name.clone().unwrap_or_else(|| "-".into())),
-            styled(self.provisioning_state.as_str(), theme, provisioning_tone(&self.provisioning_state)),
+            styled(state_word(self), theme, provisioning_tone(&self.provisioning_state)),
             styled(self.power_state.as_str(), theme, power_tone(&self.power_state)),
             styled(
                 model_word(self.latest_model_applied),
@@ -121,7 +127,7 @@ impl PaneRow for Instance {
         match column {
             0 => padded_number(&self.instance_id),
             1 => self.computer_name.clone().unwrap_or_default().to_lowercase(),
-            2 => self.provisioning_state.as_str().to_lowercase(),
+            2 => state_word(self).to_lowercase(),
             3 => self.power_state.as_str().to_string(),
             4 => known_order(self.latest_model_applied).to_string(),
             5 => known_order(self.protected_from_scale_in.map(|p| !p)).to_string(),
@@ -135,7 +141,7 @@ impl PaneRow for Instance {
             "{} {} {} {} {} {}",
             self.instance_id,
             self.computer_name.as_deref().unwrap_or(""),
-            self.provisioning_state,
+            state_word(self),
             self.power_state,
             match self.protected_from_scale_in {
                 Some(true) => "protected",
@@ -158,6 +164,7 @@ impl PaneRow for Instance {
             format!("name          {}", self.name),
             format!("computer name {}", self.computer_name.as_deref().unwrap_or("-")),
             format!("provisioning  {}", self.provisioning_state),
+            format!("lifecycle     {}", self.lifecycle_state().map_or("-", |s| s.as_str())),
             format!("power         {}", self.power_state),
             format!(
                 "latest model  {}",
