@@ -325,3 +325,61 @@ async fn an_inventory_costs_a_handful_of_aws_requests_at_any_size() {
         assert_eq!(*by_name, 4 + listed.div_ceil(200) as u64, "{size}");
     }
 }
+
+/// The AWS provider on `scenario`'s simulator, with the simulator's keys (no credentials chain).
+async fn provider_on(sim: &RunningSim) -> (AwsProvider, scaleguard::model::ScaleSetKey) {
+    let config = ConfigFile::parse(&sim.profile_toml(), Path::new("sim.toml")).unwrap();
+    let profile = config.profile(None).unwrap().1.clone();
+    let credentials = aws_credential_types::Credentials::new(
+        sim.aws_access_key_id(),
+        sim.aws_secret_access_key(),
+        None,
+        None,
+        "test",
+    );
+    let key = profile.scale_sets[0].key();
+    (AwsProvider::from_config(&profile).unwrap().with_credentials(credentials), key)
+}
+
+fn desired(sim: &RunningSim) -> u32 {
+    sim.with_world(|w| w.aws.groups[0].desired)
+}
+
+#[tokio::test]
+async fn set_capacity_reads_the_desired_capacity_again_and_refuses_when_it_moved() {
+    use scaleguard::providers::{ProviderError, ScaleSetProvider};
+    let sim = sim::start(SimOptions::new("aws-scale-out").manual_clock()).await.unwrap();
+    let (provider, key) = provider_on(&sim).await;
+    let state = provider.get_scale_set(&key).await.unwrap();
+    assert_eq!(state.etag.as_deref(), Some("desired=2"));
+    // Someone scales to 3 between the read and the write: nothing is sent, the caller asks again.
+    sim.apply(EventAction::SetDesired { group: "web-asg".into(), desired: 3, policy: None }).unwrap();
+    let moved = provider.set_capacity(&key, 4, state.etag.as_deref().unwrap()).await.unwrap_err();
+    assert!(matches!(moved, ProviderError::PreconditionFailed { .. }), "{moved}");
+    assert!(moved.to_string().contains("is 3 now, not the 2"), "{moved}");
+    assert_eq!(sim.stats().get("autoscaling.SetDesiredCapacity"), 0);
+    assert_eq!(desired(&sim), 3);
+    let fresh = provider.get_scale_set(&key).await.unwrap();
+    provider.set_capacity(&key, 4, fresh.etag.as_deref().unwrap()).await.unwrap();
+    assert_eq!(desired(&sim), 4);
+}
+
+#[tokio::test]
+async fn terminate_decrements_the_group_and_refuses_an_instance_it_does_not_list() {
+    use scaleguard::providers::ScaleSetProvider;
+    let sim = sim::start(SimOptions::new("aws-scale-out").manual_clock()).await.unwrap();
+    let (provider, key) = provider_on(&sim).await;
+    let listing = provider.listing(&key).await.unwrap();
+    let victim = listing.instances[0].instance_id.clone();
+    let foreign = vec!["i-0123456789abcdef0".to_string()];
+    let refused = provider.delete_instances(&key, &foreign).await.unwrap_err();
+    assert!(refused.to_string().contains("is not an instance of web-asg"), "{refused}");
+    assert_eq!(sim.stats().get("autoscaling.TerminateInstanceInAutoScalingGroup"), 0);
+    provider.delete_instances(&key, std::slice::from_ref(&victim)).await.unwrap();
+    assert_eq!(desired(&sim), 1, "ShouldDecrementDesiredCapacity=true: no replacement");
+    provider.set_scale_in_protection(&key, &listing.instances[1].instance_id, true).await.unwrap();
+    let again = provider.listing(&key).await.unwrap();
+    let protected: Vec<&str> =
+        again.instances.iter().filter(|i| i.is_protected()).map(|i| i.instance_id.as_str()).collect();
+    assert_eq!(protected, vec![listing.instances[1].instance_id.as_str()]);
+}

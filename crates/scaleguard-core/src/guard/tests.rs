@@ -365,6 +365,7 @@ fn kind(refusal: &Refusal) -> &'static str {
         Refusal::CooldownUnknown { .. } => "cooldown-unknown",
         Refusal::AutoscaleWouldRevert { .. } => "autoscale",
         Refusal::AutoscaleUnknown { .. } => "autoscale-unknown",
+        Refusal::OutsideGroupLimits { .. } => "group-limits",
     }
 }
 
