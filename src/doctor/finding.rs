@@ -80,6 +80,11 @@ pub mod source {
         "https://learn.microsoft.com/en-us/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-instance-protection",
     );
     /// Minimum and maximum instance counts, and autoscale rules changing the capacity.
+    /// Lifecycle hooks: Pending:Wait / Terminating:Wait, heartbeat timeout, default result.
+    pub const AWS_LIFECYCLE_HOOKS: Source = page(
+        "AWS docs: Amazon EC2 Auto Scaling lifecycle hooks",
+        "https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html",
+    );
     pub const AUTOSCALE: Source = page(
         "Microsoft Learn: Overview of autoscale with Azure Virtual Machine Scale Sets",
         "https://learn.microsoft.com/en-us/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-autoscale-overview",
@@ -107,7 +112,7 @@ pub mod source {
     );
 
     /// Every source, for the tests that keep them public.
-    pub const ALL: [Source; 17] = [
+    pub const ALL: [Source; 18] = [
         MACHINE_POLICIES,
         PROJECT_SETTINGS,
         TRANSIENT_TARGETS,
@@ -125,6 +130,7 @@ pub mod source {
         AUTOSCALE_BEST_PRACTICES,
         AVAILABILITY_ZONES,
         FAULT_DOMAINS,
+        AWS_LIFECYCLE_HOOKS,
     ];
 }
 
@@ -224,7 +230,8 @@ mod tests {
         for cited in source::ALL {
             assert!(
                 cited.url.starts_with("https://octopus.com/")
-                    || cited.url.starts_with("https://learn.microsoft.com/"),
+                    || cited.url.starts_with("https://learn.microsoft.com/")
+                    || cited.url.starts_with("https://docs.aws.amazon.com/"),
                 "{cited}"
             );
             assert!(!cited.url.contains(' ') && !cited.title.is_empty(), "{cited}");
