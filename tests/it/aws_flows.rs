@@ -383,3 +383,38 @@ async fn terminate_decrements_the_group_and_refuses_an_instance_it_does_not_list
         again.instances.iter().filter(|i| i.is_protected()).map(|i| i.instance_id.as_str()).collect();
     assert_eq!(protected, vec![listing.instances[1].instance_id.as_str()]);
 }
+
+#[tokio::test]
+async fn a_warm_pool_page_that_loses_its_next_token_fails_the_listing_and_never_shortens_it() {
+    use scaleguard::providers::ScaleSetProvider;
+    let sim = sim::start(SimOptions::new("azure-aws").manual_clock()).await.unwrap();
+    // A warm pool of MaxSize - desired instances: two DescribeWarmPool pages of 50.
+    let g = sim.with_world(|w| w.aws.groups.iter().position(|g| g.warm_pool.is_some()).expect("a warm pool"));
+    let (name, desired) = sim.with_world_mut(|w| {
+        let group = &mut w.aws.groups[g];
+        group.max_size = 80;
+        if let Some(pool) = group.warm_pool.as_mut() {
+            pool.max_group_prepared_capacity = None;
+        }
+        (group.name.clone(), group.desired)
+    });
+    sim.apply(EventAction::SetDesired { group: name.clone(), desired: desired + 1, policy: None }).unwrap();
+    sim.advance(std::time::Duration::from_secs(600)).unwrap();
+    let config = ConfigFile::parse(&sim.profile_toml(), Path::new("sim.toml")).unwrap();
+    let profile = config.profile(None).unwrap().1.clone();
+    let key = profile.scale_sets.iter().find(|s| s.is_aws()).unwrap().key();
+    let credentials = aws_credential_types::Credentials::new(
+        sim.aws_access_key_id(),
+        sim.aws_secret_access_key(),
+        None,
+        None,
+        "test",
+    );
+    let provider = AwsProvider::from_config(&profile).unwrap().with_credentials(credentials);
+    let whole = provider.listing(&key).await.expect("the listing");
+    let warm = whole.instances.iter().filter(|i| i.is_warm_pool()).count();
+    assert!(warm > 50, "two pages of warm instances: {warm}");
+    sim.inject_fault(fault("autoscaling.DescribeWarmPool", "lost_next_token", 1)).unwrap();
+    let err = provider.listing(&key).await.unwrap_err().to_string();
+    assert!(err.contains("WarmPoolSize") && err.contains("listing is incomplete"), "{err}");
+}

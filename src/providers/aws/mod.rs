@@ -239,11 +239,12 @@ impl AwsProvider {
                 warm.iter().filter_map(|i| i.instance_id()).collect::<std::collections::HashSet<_>>().len()
                     as u64;
             if listed < size {
-                return Err(ProviderError::IncompleteListing {
+                return Err(ProviderError::Paging {
                     what: format!("DescribeWarmPool {}", key.name),
-                    listed,
-                    capacity: u32::try_from(size).unwrap_or(u32::MAX),
-                    repeats: " (the group reports this WarmPoolSize)".into(),
+                    detail: format!(
+                        "the warm pool lists {listed} distinct instance(s) but the group reports WarmPoolSize \
+                         {size}: a page was lost, so the listing is incomplete"
+                    ),
                 });
             }
         }
