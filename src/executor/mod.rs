@@ -204,6 +204,10 @@ impl Executor {
         environment_id: Option<&str>,
         intent_id: uuid::Uuid,
     ) -> (Outcome, Option<String>) {
+        // A lifecycle action talks to the scale set's provider only: Octopus need not answer.
+        if matches!(action, Action::CompleteLifecycle { .. } | Action::LifecycleHeartbeat { .. }) {
+            return self.lifecycle(action).await;
+        }
         let space_id = match self.space_id().await {
             Ok(id) => id,
             Err(failure) => return (Outcome::Failed(failure.to_string()), None),
