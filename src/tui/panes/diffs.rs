@@ -62,6 +62,12 @@ impl PaneRow for PlannedAction {
         COLUMNS
     }
 
+    /// The KIND column holds the longest kind listed (`complete-lifecycle`, `lifecycle-heartbeat`).
+    fn floors(rows: &[Self]) -> Vec<(usize, u16)> {
+        let widest = rows.iter().map(|row| row.action.kind().as_str().len()).max().unwrap_or(0);
+        vec![(1, widest as u16)]
+    }
+
     fn cells(&self, ctx: &RowCtx<'_>) -> Vec<Span<'static>> {
         let theme = ctx.theme;
         let mark = if !self.action.is_mutating() {

@@ -40,7 +40,10 @@ pub fn power_tone(state: &PowerState) -> Tone {
     }
 }
 
-const ID_FLOOR_CAP: usize = 16;
+/// An EC2 instance id (`i-` and 17 hex digits) fits whole.
+const ID_FLOOR_CAP: usize = 19;
+/// "Warmed:Pending:Proceed", the longest lifecycle state.
+const STATE_FLOOR_CAP: usize = 22;
 
 /// The id as the ID column shows it: a Flexible VM's name without its `{set}_` prefix.
 pub fn short_id(instance: &Instance) -> &str {
@@ -91,7 +94,9 @@ impl PaneRow for Instance {
         // ID_FLOOR_CAP it is cut here and read whole in the details.
         let widest = rows.iter().map(|row| short_id(row).chars().count()).max().unwrap_or(0);
         let model = rows.iter().map(|row| model_word(row.latest_model_applied).len()).max().unwrap_or(0);
-        vec![(0, widest.min(ID_FLOOR_CAP) as u16), (4, model as u16)]
+        // An AWS lifecycle state ("Terminating:Wait") is read whole.
+        let state = rows.iter().map(|row| state_word(row).chars().count()).max().unwrap_or(0);
+        vec![(0, widest.min(ID_FLOOR_CAP) as u16), (2, state.min(STATE_FLOOR_CAP) as u16), (4, model as u16)]
     }
 
     fn cells(&self, ctx: &RowCtx<'_>) -> Vec<Span<'static>> {
