@@ -345,7 +345,7 @@ pub fn report(snapshot: &Snapshot) -> Result<Report, Vec<ReadFailure>> {
                 overprovision: l.state.overprovision,
                 etag: l.state.etag.clone(),
                 autoscale: autoscale(&l.state.key),
-                aws: l.state.aws.clone(),
+                aws: l.state.aws.as_deref().cloned(),
             })
             .collect(),
         instances: listings

@@ -122,13 +122,13 @@ fn instance(read: &GroupRead<'_>, raw: &AsgInstance) -> Option<Instance> {
             fault_domain: None,
             created_at: ec2.and_then(|f| f.launch_time),
         },
-        aws: Some(AwsInstance {
+        aws: Some(Box::new(AwsInstance {
             lifecycle_state: lifecycle,
             health_status: raw.health_status().map(str::to_string),
             launch: launch_text(raw.launch_template(), raw.launch_configuration_name()),
             name_tag,
             ec2_state: ec2.and_then(|f| f.state.clone()),
-        }),
+        })),
         instance_id: id,
     })
 }
@@ -215,7 +215,7 @@ pub(crate) fn convert(read: &GroupRead<'_>) -> Result<(ScaleSetState, Vec<Instan
             fault_domain_count: None,
             force_deletion: None,
         },
-        aws: Some(AwsGroup {
+        aws: Some(Box::new(AwsGroup {
             min_size,
             max_size,
             default_cooldown_secs: group
@@ -229,7 +229,7 @@ pub(crate) fn convert(read: &GroupRead<'_>) -> Result<(ScaleSetState, Vec<Instan
             launch: launch_text(group.launch_template(), group.launch_configuration_name()),
             status,
             moving,
-        }),
+        })),
     };
     Ok((state, instances))
 }

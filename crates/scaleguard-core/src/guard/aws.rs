@@ -53,7 +53,7 @@ mod tests {
             etag: Some(format!("desired={desired}")),
             last_changed: None,
             layout: Default::default(),
-            aws: Some(AwsGroup {
+            aws: Some(Box::new(AwsGroup {
                 min_size: 2,
                 max_size: 6,
                 default_cooldown_secs: 900,
@@ -64,7 +64,7 @@ mod tests {
                 launch: None,
                 status: None,
                 moving: vec![],
-            }),
+            })),
         }
     }
 

@@ -26,13 +26,13 @@ fn instance(id: u32, state: &str) -> Instance {
     let lifecycle = LifecycleState::new(state);
     Instance {
         provisioning_state: lifecycle.provisioning_state(),
-        aws: Some(AwsInstance {
+        aws: Some(Box::new(AwsInstance {
             lifecycle_state: lifecycle,
             health_status: Some("Healthy".into()),
             launch: None,
             name_tag: None,
             ec2_state: None,
-        }),
+        })),
         ..vm("web", id)
     }
 }
@@ -50,7 +50,7 @@ fn aws(mut snapshot: Snapshot, hooks: Vec<LifecycleHook>) -> Snapshot {
         listing.state.provisioning_state =
             if moving.is_empty() { ProvisioningState::Succeeded } else { ProvisioningState::Updating };
         listing.state.overprovision = false;
-        listing.state.aws = Some(AwsGroup {
+        listing.state.aws = Some(Box::new(AwsGroup {
             min_size: 0,
             max_size: 10,
             default_cooldown_secs: 300,
@@ -61,7 +61,7 @@ fn aws(mut snapshot: Snapshot, hooks: Vec<LifecycleHook>) -> Snapshot {
             launch: None,
             status: None,
             moving,
-        });
+        }));
     }
     snapshot
 }

@@ -128,7 +128,7 @@ mod tests {
             etag: None,
             last_changed: None,
             layout: Default::default(),
-            aws: Some(AwsGroup {
+            aws: Some(Box::new(AwsGroup {
                 min_size: 0,
                 max_size: 10,
                 default_cooldown_secs: 300,
@@ -139,7 +139,7 @@ mod tests {
                 launch: None,
                 status: None,
                 moving: vec![],
-            }),
+            })),
         }
     }
 
@@ -161,13 +161,13 @@ mod tests {
                 fault_domain: None,
                 created_at: Some(datetime!(2026-11-29 00:00 UTC) + time::Duration::hours(hour.into())),
             },
-            aws: Some(AwsInstance {
+            aws: Some(Box::new(AwsInstance {
                 lifecycle_state: LifecycleState::new(state),
                 health_status: None,
                 launch: None,
                 name_tag: None,
                 ec2_state: None,
-            }),
+            })),
         }
     }
 
