@@ -45,16 +45,23 @@ impl Collector {
 
     /// As [`Collector::new`], with an Octopus client the caller built (tests tune retries, pages).
     pub fn with_octopus(profile: &Profile, octopus: Result<OctopusClient, ReadFailure>) -> Self {
-        // Every Azure set of a profile shares one endpoint and credential: one provider for all.
+        // Every Azure set of a profile shares one endpoint and credential: one provider for all;
+        // so does every AWS group (one region, endpoint and credentials chain).
         let mut azure: Option<Result<Arc<dyn ScaleSetProvider>, ReadFailure>> = None;
+        let mut aws: Option<Result<Arc<dyn ScaleSetProvider>, ReadFailure>> = None;
         let providers = profile
             .scale_sets
             .iter()
             .map(|set| {
                 let key = set.key();
-                let what = || format!("scale set {key} from {}", profile.azure.arm_url);
-                if key.provider == "azure" {
-                    azure
+                let what = || source(profile, &key);
+                let shared = match key.provider.as_str() {
+                    "azure" => Some(&mut azure),
+                    "aws" => Some(&mut aws),
+                    _ => None,
+                };
+                if let Some(shared) = shared {
+                    shared
                         .get_or_insert_with(|| {
                             providers::for_key(profile, &key).map_err(|err| provider_failure(&what(), err))
                         })
@@ -78,6 +85,13 @@ impl Collector {
         &self.clock
     }
 
+    /// The provider that reads and changes the configured set `key` (None: not configured, or
+    /// its provider could not be built).
+    pub fn provider(&self, key: &crate::model::ScaleSetKey) -> Option<Arc<dyn ScaleSetProvider>> {
+        let at = self.profile.scale_sets.iter().position(|set| &set.key() == key)?;
+        self.providers.get(at)?.as_ref().ok().cloned()
+    }
+
     /// Use `provider` for every scale set (tests, and callers that share one provider).
     pub fn with_provider(mut self, provider: Arc<dyn ScaleSetProvider>) -> Self {
         self.providers = self.providers.iter().map(|_| Ok(provider.clone())).collect();
@@ -91,7 +105,7 @@ impl Collector {
         let scale_sets = futures::future::join_all(profile.scale_sets.iter().zip(&self.providers).map(
             |(set, provider)| async move {
                 let key = set.key();
-                let what = format!("scale set {key} from {}", profile.azure.arm_url);
+                let what = source(profile, &key);
                 let (listing, others) = match provider {
                     Ok(provider) => {
                         let listing =
@@ -127,6 +141,17 @@ impl Collector {
 /// One-shot: build the clients and read everything in the profile's scope.
 pub async fn collect(profile: &Profile) -> Snapshot {
     Collector::new(profile).collect().await
+}
+
+/// "scale set rg/vmss from https://management.azure.com", "Auto Scaling group web-asg in eu-west-1".
+fn source(profile: &Profile, key: &crate::model::ScaleSetKey) -> String {
+    match (key.provider.as_str(), &profile.aws) {
+        ("aws", Some(aws)) => match &aws.endpoint_url {
+            Some(url) => format!("Auto Scaling group {key} in {} at {url}", aws.region),
+            None => format!("Auto Scaling group {key} in {}", aws.region),
+        },
+        _ => format!("scale set {key} from {}", profile.azure.arm_url),
+    }
 }
 
 fn provider_failure(what: &str, err: ProviderError) -> ReadFailure {
@@ -240,6 +265,10 @@ pub struct ScaleSetRow {
     /// The Azure Autoscale setting that targets the set, with its active profile; `null` when
     /// there is none (`state` "unknown" with `why` when it could not be read).
     pub autoscale: Option<crate::autoscale::AutoscaleSummary>,
+    /// An AWS Auto Scaling group's limits, cooldown, termination policies, lifecycle hooks, warm
+    /// pool and instance refresh; absent on Azure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws: Option<crate::model::AwsGroup>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -254,6 +283,9 @@ pub struct InstanceRow {
     pub latest_model: Option<bool>,
     /// null where Azure does not report it (Flexible sets).
     pub protected: Option<bool>,
+    /// An AWS instance's Auto Scaling lifecycle state ("InService", "Pending:Wait",
+    /// "Warmed:Stopped"); null on Azure.
+    pub lifecycle_state: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -303,12 +335,17 @@ pub fn report(snapshot: &Snapshot) -> Result<Report, Vec<ReadFailure>> {
                 subscription_id: l.state.key.subscription_id.clone(),
                 resource_group: l.state.key.resource_group.clone(),
                 name: l.state.key.name.clone(),
-                orchestration_mode: l.state.orchestration_mode.to_string(),
+                // An Auto Scaling group has no orchestration mode: said as what it is.
+                orchestration_mode: match &l.state.aws {
+                    Some(_) => "AutoScalingGroup".into(),
+                    None => l.state.orchestration_mode.to_string(),
+                },
                 capacity: l.state.capacity,
                 provisioning_state: l.state.provisioning_state.to_string(),
                 overprovision: l.state.overprovision,
                 etag: l.state.etag.clone(),
                 autoscale: autoscale(&l.state.key),
+                aws: l.state.aws.as_deref().cloned(),
             })
             .collect(),
         instances: listings
@@ -323,6 +360,7 @@ pub fn report(snapshot: &Snapshot) -> Result<Report, Vec<ReadFailure>> {
                 power_state: i.power_state.to_string(),
                 latest_model: i.latest_model_applied,
                 protected: i.protected_from_scale_in,
+                lifecycle_state: i.lifecycle_state().map(ToString::to_string),
             })
             .collect(),
         targets: targets

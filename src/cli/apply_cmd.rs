@@ -26,7 +26,7 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub yes: bool,
 
-    /// Only these kinds of change (comma-separated: delete-target, deploy)
+    /// Only these kinds of change (comma-separated: delete-target, deploy, complete-lifecycle, lifecycle-heartbeat)
     #[arg(long, value_delimiter = ',', value_name = "KINDS", value_parser = parse_kind)]
     pub only: Vec<ActionKind>,
 
@@ -49,8 +49,15 @@ pub struct ApplyArgs {
 
 fn parse_kind(raw: &str) -> Result<ActionKind, String> {
     match ActionKind::parse(raw) {
-        Some(kind @ (ActionKind::DeleteTarget | ActionKind::Deploy)) => Ok(kind),
-        _ => Err(format!("`{raw}` is not a change kind (use delete-target, deploy)")),
+        Some(
+            kind @ (ActionKind::DeleteTarget
+            | ActionKind::Deploy
+            | ActionKind::CompleteLifecycle
+            | ActionKind::LifecycleHeartbeat),
+        ) => Ok(kind),
+        _ => Err(format!(
+            "`{raw}` is not a change kind (use delete-target, deploy, complete-lifecycle, lifecycle-heartbeat)"
+        )),
     }
 }
 

@@ -89,7 +89,8 @@ fn table(report: &Report) -> String {
                     i.instance_id.clone(),
                     i.name.clone(),
                     i.computer_name.clone().unwrap_or_else(|| "-".into()),
-                    i.provisioning_state.clone(),
+                    // An AWS instance's lifecycle state says more than the state it maps to.
+                    i.lifecycle_state.clone().unwrap_or_else(|| i.provisioning_state.clone()),
                     i.power_state.clone(),
                     known(i.latest_model),
                     known(i.protected),

@@ -22,7 +22,21 @@ pub(super) fn clock(sim_clock: bool, profile: &Profile) -> anyhow::Result<Clock>
     if !sim_clock {
         return Ok(Clock::system());
     }
-    let origin = simulator_origin(&profile.octopus.url, &profile.azure.arm_url)?;
+    // A profile of AWS groups only has no ARM to check; its AWS endpoint must be the simulator's.
+    let has_azure = profile.scale_sets.iter().any(|set| set.provider == "azure");
+    let arm_url = if has_azure { profile.azure.arm_url.as_str() } else { profile.octopus.url.as_str() };
+    let origin = simulator_origin(&profile.octopus.url, arm_url)?;
+    if let Some(aws) = &profile.aws {
+        let endpoint = aws.endpoint_url.as_deref().unwrap_or("(the public AWS endpoints)");
+        let same = Url::parse(endpoint).is_ok_and(|url| url.origin() == origin.origin());
+        if !same {
+            bail!(
+                "--sim-clock is honoured only against the built-in simulator, which serves Octopus and AWS \
+                 on one origin; octopus.url is {} but aws.endpoint_url is {endpoint}",
+                profile.octopus.url
+            );
+        }
+    }
     let url = origin.join("/_sim/clock").context("--sim-clock: cannot build the clock URL")?;
     // The command's own runtime may not exist yet (or may be running): ask on a thread of its own.
     let reading = std::thread::scope(|scope| {

@@ -80,6 +80,11 @@ pub mod source {
         "https://learn.microsoft.com/en-us/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-instance-protection",
     );
     /// Minimum and maximum instance counts, and autoscale rules changing the capacity.
+    /// Lifecycle hooks: Pending:Wait / Terminating:Wait, heartbeat timeout, default result.
+    pub const AWS_LIFECYCLE_HOOKS: Source = page(
+        "AWS docs: Amazon EC2 Auto Scaling lifecycle hooks",
+        "https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html",
+    );
     pub const AUTOSCALE: Source = page(
         "Microsoft Learn: Overview of autoscale with Azure Virtual Machine Scale Sets",
         "https://learn.microsoft.com/en-us/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-autoscale-overview",
@@ -113,7 +118,7 @@ pub mod source {
     );
 
     /// Every source, for the tests that keep them public.
-    pub const ALL: [Source; 18] = [
+    pub const ALL: [Source; 19] = [
         MACHINE_POLICIES,
         PROJECT_SETTINGS,
         TRANSIENT_TARGETS,
@@ -132,6 +137,7 @@ pub mod source {
         AVAILABILITY_ZONES,
         FAULT_DOMAINS,
         TERMINATE_NOTIFICATION,
+        AWS_LIFECYCLE_HOOKS,
     ];
 }
 
@@ -231,7 +237,8 @@ mod tests {
         for cited in source::ALL {
             assert!(
                 cited.url.starts_with("https://octopus.com/")
-                    || cited.url.starts_with("https://learn.microsoft.com/"),
+                    || cited.url.starts_with("https://learn.microsoft.com/")
+                    || cited.url.starts_with("https://docs.aws.amazon.com/"),
                 "{cited}"
             );
             assert!(!cited.url.contains(' ') && !cited.title.is_empty(), "{cited}");

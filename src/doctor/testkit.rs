@@ -70,6 +70,7 @@ pub fn instance(id: u32, computer_name: &str) -> Instance {
         latest_model_applied: Some(true),
         protected_from_scale_in: Some(false),
         placement: Default::default(),
+        aws: None,
     }
 }
 
@@ -85,6 +86,7 @@ pub fn state(capacity: u32) -> ScaleSetState {
         etag: Some("\"1\"".into()),
         last_changed: None,
         layout: Default::default(),
+        aws: None,
     }
 }
 

@@ -55,7 +55,7 @@ pub fn confirm_word(profile_name: &str, profile: &Profile) -> String {
 
 /// The targets a set of actions deletes.
 pub fn delete_count(actions: &[PlannedAction]) -> usize {
-    actions.iter().filter(|p| p.action.is_destructive()).count()
+    actions.iter().filter(|p| matches!(p.action, Action::DeleteTarget { .. })).count()
 }
 
 /// The one rule (see the module's documentation).
@@ -67,7 +67,14 @@ pub fn confirmation_for(change: Change<'_>) -> Confirmation {
             let empties_a_set = actions
                 .iter()
                 .any(|p| matches!(p.action, Action::DeleteTarget { requires_confirmation: true, .. }));
-            if empties_a_set {
+            // An ABANDON of a launch has AWS terminate the instance: a VM destroyed.
+            let abandons = actions
+                .iter()
+                .filter(|p| matches!(p.action, Action::CompleteLifecycle { .. }) && p.action.is_destructive())
+                .count();
+            if abandons > 0 {
+                typed(word, format!("it abandons {abandons} launch(es): AWS terminates those instances"))
+            } else if empties_a_set {
                 typed(
                     word,
                     format!("it deletes {deletes} target(s), every target of a scale set (or of the scope)"),
@@ -146,6 +153,39 @@ mod tests {
         let node = confirmation_for(Change::RemoveNode { node: "OCTO-NODE-2" });
         assert_eq!(node.word(), Some("OCTO-NODE-2"));
         assert_eq!(confirmation_for(Change::Other), Confirmation::Plain);
+    }
+
+    #[test]
+    fn abandoning_a_launch_terminates_an_instance_and_needs_the_name() {
+        use crate::model::{HookTransition, LifecycleResult, ScaleSetKey};
+        let complete = |result, transition| PlannedAction {
+            id: "complete-lifecycle:x".into(),
+            action: Action::CompleteLifecycle {
+                scale_set: ScaleSetKey {
+                    provider: "aws".into(),
+                    subscription_id: String::new(),
+                    resource_group: String::new(),
+                    name: "web-asg".into(),
+                },
+                instance_id: "i-0abc".into(),
+                hook: "ready".into(),
+                transition,
+                result,
+                target_names: vec![],
+            },
+            reason: String::new(),
+            observations: vec![],
+        };
+        let abandon = plan(&[complete(LifecycleResult::Abandon, HookTransition::Launching)], 10);
+        assert_eq!(abandon.word(), Some("vmss-web"), "{abandon:?}");
+        assert!(
+            matches!(&abandon, Confirmation::Typed { why, .. } if why.contains("terminates")),
+            "{abandon:?}"
+        );
+        let continued = plan(&[complete(LifecycleResult::Continue, HookTransition::Launching)], 10);
+        assert_eq!(continued, Confirmation::Plain);
+        let terminating = plan(&[complete(LifecycleResult::Continue, HookTransition::Terminating)], 10);
+        assert_eq!(terminating, Confirmation::Plain, "the instance was going anyway");
     }
 
     #[test]

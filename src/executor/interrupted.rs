@@ -164,6 +164,28 @@ fn settle(action: &Action, fresh: &Snapshot) -> Option<(Outcome, String)> {
                 (Outcome::Failed(why.clone()), why)
             })
         }
+        Action::CompleteLifecycle { scale_set, instance_id, transition, .. } => {
+            let observation = fresh.scale_sets.iter().find(|s| &s.key == scale_set)?;
+            let listing = observation.listing.as_ref().ok()?;
+            let instance = listing.instances.iter().find(|i| &i.instance_id == instance_id);
+            let waiting = instance.and_then(|i| i.lifecycle_state()).is_some_and(|state| {
+                state.hook_wait() == Some(*transition)
+                    || state.as_str().eq_ignore_ascii_case("Warmed:Pending:Wait")
+            });
+            Some(if waiting {
+                let why = format!("interrupted before it ran: {instance_id} still waits on its hook");
+                (Outcome::Failed(why.clone()), why)
+            } else {
+                (
+                    Outcome::Done,
+                    format!("{instance_id} no longer waits on its hook (completed, or timed out)"),
+                )
+            })
+        }
+        Action::LifecycleHeartbeat { instance_id, .. } => {
+            let why = format!("a heartbeat for {instance_id} only extends a wait: nothing to settle");
+            Some((Outcome::Skipped(why.clone()), why))
+        }
         Action::Wait { .. } | Action::WaitForDeployment { .. } | Action::Note { .. } => None,
     }
 }

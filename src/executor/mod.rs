@@ -204,6 +204,10 @@ impl Executor {
         environment_id: Option<&str>,
         intent_id: uuid::Uuid,
     ) -> (Outcome, Option<String>) {
+        // A lifecycle action talks to the scale set's provider only: Octopus need not answer.
+        if matches!(action, Action::CompleteLifecycle { .. } | Action::LifecycleHeartbeat { .. }) {
+            return self.lifecycle(action).await;
+        }
         let space_id = match self.space_id().await {
             Ok(id) => id,
             Err(failure) => return (Outcome::Failed(failure.to_string()), None),
@@ -269,9 +273,46 @@ impl Executor {
                 let names = target_ids.iter().cloned().zip(target_names.iter().cloned()).collect();
                 deploy::DeployCall { octopus, space_id: &space_id, request, intent_id, names }.run().await
             }
+            Action::CompleteLifecycle { .. } | Action::LifecycleHeartbeat { .. } => {
+                self.lifecycle(action).await
+            }
             Action::Wait { .. } | Action::WaitForDeployment { .. } | Action::Note { .. } => {
                 (Outcome::Skipped("information only".into()), None)
             }
+        }
+    }
+
+    /// Complete a lifecycle action, or heartbeat it, through the set's provider. AWS refuses a
+    /// completion no action waits for any more (completed by someone else, or timed out): that
+    /// is reported as skipped, the instance having moved on.
+    async fn lifecycle(&self, action: &Action) -> (Outcome, Option<String>) {
+        let (scale_set, instance_id, hook) = match action {
+            Action::CompleteLifecycle { scale_set, instance_id, hook, .. }
+            | Action::LifecycleHeartbeat { scale_set, instance_id, hook, .. } => {
+                (scale_set, instance_id, hook)
+            }
+            _ => return (Outcome::Skipped("not a lifecycle action".into()), None),
+        };
+        let Some(provider) = self.inner.collector.provider(scale_set) else {
+            return (Outcome::Failed(format!("no provider reads {scale_set}")), None);
+        };
+        let done = match action {
+            Action::CompleteLifecycle { result, .. } => {
+                provider.complete_lifecycle(scale_set, instance_id, hook, *result).await
+            }
+            _ => provider.lifecycle_heartbeat(scale_set, instance_id, hook).await,
+        };
+        match done {
+            Ok(()) => (Outcome::Done, None),
+            Err(crate::providers::ProviderError::Rejected { detail: Some(detail), .. })
+                if detail.to_ascii_lowercase().contains("no active lifecycle action") =>
+            {
+                (
+                    Outcome::Skipped(format!("no lifecycle action holds {instance_id} any more ({detail})")),
+                    None,
+                )
+            }
+            Err(err) => (Outcome::Failed(err.to_string()), None),
         }
     }
 

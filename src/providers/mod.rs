@@ -3,19 +3,19 @@
 //! Domain types in and out (`ScaleSetKey`, `ScaleSetState`, `Instance`), provider-neutral errors.
 //! Azure's two orchestration modes sit behind the same trait: the mode is read from the scale set
 //! and each call takes the mode's route (one profile may mix Uniform and Flexible sets).
-//! Adding AWS Auto Scaling later means a new `providers/aws/` module implementing
-//! [`ScaleSetProvider`] (DescribeAutoScalingGroups → `ScaleSetState` + `Instance`s, SetDesiredCapacity,
-//! TerminateInstanceInAutoScalingGroup, SetInstanceProtection; its calls finish synchronously, so
-//! they return [`Operation::Done`]) and one arm in [`for_key`]; callers do not change.
+//! AWS Auto Scaling groups are `providers/aws/` behind the same trait (their calls finish
+//! synchronously and return [`Operation::Done`]); lifecycle hooks add two calls Azure does not
+//! have ([`ScaleSetProvider::complete_lifecycle`], [`ScaleSetProvider::lifecycle_heartbeat`]).
 //! The trait returns boxed futures (no `async fn` in the trait) so it can be used as `dyn`.
 
+pub mod aws;
 pub mod azure;
 pub mod other_scalers;
 
 use crate::autoscale::Setting;
 use crate::completeness::{self, Doubt};
 use crate::config::Profile;
-use crate::model::{Instance, ScaleChange, ScaleSetKey, ScaleSetState};
+use crate::model::{Instance, LifecycleResult, ScaleChange, ScaleSetKey, ScaleSetState};
 use crate::snapshot::{ForeignVm, ScaleSetListing};
 use std::future::Future;
 use std::pin::Pin;
@@ -108,6 +108,41 @@ pub trait ScaleSetProvider: Send + Sync {
         since: OffsetDateTime,
         until: OffsetDateTime,
     ) -> ProviderFuture<'a, Vec<ScaleChange>>;
+
+    /// Complete the lifecycle action that holds `instance_id` on the hook `hook` (AWS lifecycle
+    /// hooks) with CONTINUE or ABANDON. Providers without hooks refuse.
+    fn complete_lifecycle<'a>(
+        &'a self,
+        key: &'a ScaleSetKey,
+        instance_id: &'a str,
+        hook: &'a str,
+        result: LifecycleResult,
+    ) -> ProviderFuture<'a, ()> {
+        let _ = (instance_id, hook, result);
+        Box::pin(async move {
+            Err(ProviderError::Unsupported {
+                what: format!("scale set {key}"),
+                detail: format!("the {} provider has no lifecycle hooks", self.name()),
+            })
+        })
+    }
+
+    /// Extend the wait of the lifecycle action holding `instance_id` on `hook` by its heartbeat
+    /// timeout (AWS RecordLifecycleActionHeartbeat). Providers without hooks refuse.
+    fn lifecycle_heartbeat<'a>(
+        &'a self,
+        key: &'a ScaleSetKey,
+        instance_id: &'a str,
+        hook: &'a str,
+    ) -> ProviderFuture<'a, ()> {
+        let _ = (instance_id, hook);
+        Box::pin(async move {
+            Err(ProviderError::Unsupported {
+                what: format!("scale set {key}"),
+                detail: format!("the {} provider has no lifecycle hooks", self.name()),
+            })
+        })
+    }
 
     /// The scale set and all its instances: what one refresh needs (the set before and after,
     /// plus one read per page).
@@ -256,9 +291,10 @@ impl ProviderError {
 pub fn for_key(profile: &Profile, key: &ScaleSetKey) -> Result<Arc<dyn ScaleSetProvider>, ProviderError> {
     match key.provider.as_str() {
         "azure" => Ok(Arc::new(azure::AzureProvider::from_config(&profile.azure)?)),
+        "aws" => Ok(Arc::new(aws::AwsProvider::from_config(profile)?)),
         other => Err(ProviderError::Unsupported {
             what: format!("scale set {key}"),
-            detail: format!("provider `{other}` is not supported (supported: azure)"),
+            detail: format!("provider `{other}` is not supported (supported: azure, aws)"),
         }),
     }
 }

@@ -193,6 +193,7 @@ mod tests {
             etag: Some("\"3\"".into()),
             last_changed: None,
             layout: Default::default(),
+            aws: None,
         };
         let instances = (0..u64::from(capacity))
             .map(|id| Instance {
@@ -207,6 +208,7 @@ mod tests {
                 latest_model_applied: Some(true),
                 protected_from_scale_in: Some(protected.contains(&id)),
                 placement: Default::default(),
+                aws: None,
             })
             .collect();
         ScaleSetListing { state, instances, reread: None, foreign: vec![] }

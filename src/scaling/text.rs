@@ -143,6 +143,18 @@ impl Proposal {
                 (None, None) => "Last change  none recorded".to_string(),
             },
         ];
+        if let Some(group) = &self.state.aws {
+            lines.insert(
+                3,
+                format!(
+                    "Group        MinSize {}, MaxSize {}, DefaultCooldown {}s, termination policies {}",
+                    group.min_size,
+                    group.max_size,
+                    group.default_cooldown_secs,
+                    crate::scale_in::aws::policies(&self.state).join(", ")
+                ),
+            );
+        }
         if self.recent_changes.len() > 1 {
             let shown: Vec<String> =
                 self.recent_changes.iter().take(4).map(|c| who_and_when(c, self.read_at)).collect();

@@ -32,6 +32,7 @@ fn state(capacity: u32) -> ScaleSetState {
         etag: Some("\"7\"".into()),
         last_changed: None,
         layout: Default::default(),
+        aws: None,
     }
 }
 

@@ -11,6 +11,7 @@ mod arm_paging;
 mod autoscale_cli;
 mod autoscale_sim;
 mod aws;
+mod aws_flows;
 mod azure_lro;
 mod clients_azure;
 mod clients_octopus;

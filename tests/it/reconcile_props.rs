@@ -516,6 +516,9 @@ impl World {
                     queued.created = Some(at(self.now));
                     self.project.deployments.push(queued);
                 }
+                Action::CompleteLifecycle { .. } | Action::LifecycleHeartbeat { .. } => {
+                    return Err(format!("{} proposed on Azure scale sets", planned.id));
+                }
                 Action::Wait { .. } | Action::WaitForDeployment { .. } | Action::Note { .. } => {}
             }
         }

@@ -20,8 +20,12 @@ use std::time::{Duration, Instant};
 /// 188,500 / 188,852. Each bound is the largest run plus about 10%: far enough not to flake,
 /// close enough to catch a regression of that size. Before (whole JSON text in memory, console
 /// rows copied) the inventory peaked at 230,012 KiB and the console at 171,836 KiB.
-const CONSOLE_BOUND_KIB: u64 = 180 * 1024;
-const INVENTORY_BOUND_KIB: u64 = 207 * 1024;
+/// The AWS SDK (issue 19) grew the debug binary from 74 to 102 MB: its resident code and
+/// relocated data add about 10 MB of file-backed pages to every run (anonymous memory unchanged;
+/// the same harness: console 162,216 → 181,404 / 183,400 / 184,428, inventory 194,304 →
+/// 202,684 / 205,800), so the bounds are those runs plus about 10% again.
+const CONSOLE_BOUND_KIB: u64 = 203 * 1024;
+const INVENTORY_BOUND_KIB: u64 = 226 * 1024;
 
 const PAGE: usize = 1_000;
 

@@ -223,12 +223,15 @@ pub fn judge(listing: &ScaleSetListing) -> Completeness {
             doubts.push(Doubt::ChangedWhileListed { before, after });
         }
     }
-    let counted = |i: &&Instance| i.provisioning_state != ProvisioningState::Deleting;
+    let deleting = |i: &&Instance| i.provisioning_state == ProvisioningState::Deleting;
+    // An AWS warm-pool or Standby instance is outside the desired capacity: it must not stand in
+    // for a missing instance of the group either.
+    let counted = |i: &&Instance| !deleting(i) && i.in_capacity();
     let (distinct, _) =
         repeated(listing.instances.iter().filter(counted).map(|i| canonical_instance_id(&i.instance_id)));
     let distinct = distinct as u64;
     if distinct < u64::from(state.capacity) {
-        let deleting = listing.instances.iter().filter(|i| !counted(i)).count() as u64;
+        let deleting = listing.instances.iter().filter(deleting).count() as u64;
         doubts.push(Doubt::Short { distinct, capacity: state.capacity, deleting });
     }
     let (_, repeated_ids) = repeated(listing.instances.iter().map(|i| canonical_instance_id(&i.instance_id)));
@@ -270,6 +273,7 @@ mod tests {
                 etag: None,
                 last_changed: None,
                 layout: Default::default(),
+                aws: None,
             },
             instances,
             reread: None,

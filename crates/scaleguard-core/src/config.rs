@@ -3,10 +3,12 @@
 //! Parsing rejects unknown keys (with the key and its line, from the TOML parser); `validate`
 //! then reports every semantic problem with its key path, so `config check` can list them all.
 
+mod aws;
 mod limits;
 mod nodes;
 mod secret_env;
 
+pub use aws::AwsConfig;
 pub use secret_env::read_secret_env;
 
 use crate::secret::Secret;
@@ -66,6 +68,9 @@ pub struct Profile {
     pub octopus: OctopusConfig,
     #[serde(default)]
     pub azure: AzureConfig,
+    /// `[profiles.P.aws]`: needed by scale sets with `provider = "aws"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<AwsConfig>,
     #[serde(default)]
     pub scale_sets: Vec<ScaleSetConfig>,
     #[serde(default)]
@@ -159,6 +164,13 @@ pub enum MatchBy {
     ComputerName,
     /// Target name == VM name (`{set}_{instanceId}`).
     InstanceName,
+    /// AWS: target name == the EC2 instance id (`i-0abc…`).
+    InstanceId,
+    /// AWS: target name == the instance's private DNS name (`ip-10-0-1-5.eu-west-1.compute.internal`,
+    /// compared without its DNS suffix, as the guest's hostname is).
+    PrivateDnsName,
+    /// AWS: target name == the instance's `Name` tag.
+    NameTag,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -166,7 +178,11 @@ pub enum MatchBy {
 pub struct ScaleSetConfig {
     #[serde(default = "default_provider")]
     pub provider: String,
+    /// Azure only (an aws set leaves it out).
+    #[serde(default)]
     pub subscription_id: String,
+    /// Azure only (an aws set leaves it out).
+    #[serde(default)]
     pub resource_group: String,
     pub name: String,
     #[serde(rename = "match", default)]
@@ -540,25 +556,18 @@ impl Profile {
             problems
                 .push(problem(&format!("{at}.scale_sets"), "at least one [[scale_sets]] entry is needed"));
         }
+        if let Some(aws) = &self.aws {
+            aws::validate_table(aws, at, problems);
+        }
         for (i, set) in self.scale_sets.iter().enumerate() {
             let key = format!("{at}.scale_sets[{i}]");
-            if set.provider != "azure" {
-                problems.push(problem(
+            match set.provider.as_str() {
+                "azure" => validate_azure_set(set, &key, problems),
+                "aws" => aws::validate_set(self, set, &key, problems),
+                other => problems.push(problem(
                     &format!("{key}.provider"),
-                    &format!("`{}` is not supported (supported: azure)", set.provider),
-                ));
-            }
-            for (field, value) in [
-                ("subscription_id", &set.subscription_id),
-                ("resource_group", &set.resource_group),
-                ("name", &set.name),
-            ] {
-                if value.trim().is_empty() {
-                    problems.push(problem(&format!("{key}.{field}"), "must not be empty"));
-                }
-            }
-            if !set.subscription_id.is_empty() && uuid::Uuid::parse_str(&set.subscription_id).is_err() {
-                problems.push(problem(&format!("{key}.subscription_id"), "must be a GUID"));
+                    &format!("`{other}` is not supported (supported: azure, aws)"),
+                )),
             }
             let duplicate = self.scale_sets[..i].iter().any(|other| other.key() == set.key());
             if duplicate {
@@ -603,6 +612,31 @@ impl Profile {
     }
 }
 
+/// An Azure scale set's own fields.
+fn validate_azure_set(set: &ScaleSetConfig, key: &str, problems: &mut Vec<Problem>) {
+    for (field, value) in [
+        ("subscription_id", &set.subscription_id),
+        ("resource_group", &set.resource_group),
+        ("name", &set.name),
+    ] {
+        if value.trim().is_empty() {
+            problems.push(problem(&format!("{key}.{field}"), "must not be empty"));
+        }
+    }
+    if !set.subscription_id.is_empty() && uuid::Uuid::parse_str(&set.subscription_id).is_err() {
+        problems.push(problem(&format!("{key}.subscription_id"), "must be a GUID"));
+    }
+    if set.match_by.is_aws() {
+        problems.push(problem(
+            &format!("{key}.match"),
+            &format!(
+                "`{}` is an AWS match; an azure scale set matches by computer_name or instance_name",
+                set.match_by.as_str()
+            ),
+        ));
+    }
+}
+
 fn check_url(key: &str, value: &str, problems: &mut Vec<Problem>) {
     match url::Url::parse(value) {
         Ok(url) if url.scheme() == "http" || url.scheme() == "https" => {
@@ -644,9 +678,9 @@ mod tests {
 
     #[test]
     fn an_unknown_table_is_named_in_full() {
-        let text = format!("{EXAMPLE}\n[profiles.heldout.aws]\nregion = \"x\"\n");
+        let text = format!("{EXAMPLE}\n[profiles.heldout.gcp]\nregion = \"x\"\n");
         let err = ConfigFile::parse(&text, Path::new("c.toml")).unwrap_err().to_string();
-        assert!(err.contains("[profiles.heldout.aws]"), "the whole table: {err}");
+        assert!(err.contains("[profiles.heldout.gcp]"), "the whole table: {err}");
         assert!(!err.contains("[profiles.heldout.)"), "never cut off: {err}");
     }
 

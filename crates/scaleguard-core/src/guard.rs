@@ -133,6 +133,12 @@ pub enum Refusal {
     NoChange {
         capacity: u32,
     },
+    /// AWS: the desired capacity lies outside the Auto Scaling group's MinSize..MaxSize.
+    OutsideGroupLimits {
+        requested: u32,
+        min: u32,
+        max: u32,
+    },
     UnknownState {
         why: String,
     },
@@ -190,6 +196,11 @@ impl fmt::Display for Refusal {
                 write!(f, "capacity {requested} is below the {protected} instance(s) protected from scale-in")
             }
             Refusal::NoChange { capacity } => write!(f, "the capacity is already {capacity}"),
+            Refusal::OutsideGroupLimits { requested, min, max } => write!(
+                f,
+                "capacity {requested} is outside the Auto Scaling group's MinSize..MaxSize ({min}..{max}), which AWS \
+                 refuses; change the group's limits first"
+            ),
             Refusal::UnknownState { why } => write!(f, "the scale set's current state is unknown: {why}"),
             Refusal::HostsHaNodes { scale_set, count } => write!(
                 f,
@@ -258,8 +269,10 @@ pub fn evaluate(
     } else if from.abs_diff(to) > config.max_step {
         reasons.push(Refusal::StepTooLarge { from, to, max_step: config.max_step });
     }
+    reasons.extend(aws::group_limits(state, to));
     let everyone: Vec<ScaleChange> = history.iter().chain(&others.changes).cloned().collect();
-    if let Some(refusal) = cooldown_refusal(config, &request.scale_set, state, &everyone, now) {
+    let cooldown = aws::with_group_cooldown(config, state);
+    if let Some(refusal) = cooldown_refusal(&cooldown, &request.scale_set, state, &everyone, now) {
         reasons.push(refusal);
     }
     if let Some(why) = &others.activity_log_failure {
@@ -400,6 +413,7 @@ pub fn scale_in_victims(instances: &[Instance], new_capacity: u32) -> Vec<Instan
     candidates.into_iter().take(remove).cloned().collect()
 }
 
+mod aws;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

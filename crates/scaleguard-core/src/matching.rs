@@ -70,8 +70,12 @@ pub fn instance_match_name(instance: &Instance, match_by: MatchBy) -> Option<Str
 /// when the guest renamed its host, the instance view's name too. Empty when none can be read.
 pub fn instance_match_names(instance: &Instance, match_by: MatchBy) -> Vec<String> {
     let mut names: Vec<String> = match match_by {
-        MatchBy::ComputerName => instance.computer_names().map(normalize_name).collect(),
+        MatchBy::ComputerName | MatchBy::PrivateDnsName => {
+            instance.computer_names().map(normalize_name).collect()
+        }
         MatchBy::InstanceName => vec![normalize_name(&instance.name)],
+        MatchBy::InstanceId => vec![normalize_name(&instance.instance_id)],
+        MatchBy::NameTag => name_tag(instance).map(normalize_name).into_iter().collect(),
     };
     names.retain(|name| !name.is_empty());
     names.dedup();
@@ -82,9 +86,16 @@ pub fn instance_match_names(instance: &Instance, match_by: MatchBy) -> Vec<Strin
 pub fn has_match_name(instance: &Instance, match_by: MatchBy) -> bool {
     let readable = |raw: &str| raw.trim().split('.').next().is_some_and(|host| !host.is_empty());
     match match_by {
-        MatchBy::ComputerName => instance.computer_names().any(readable),
+        MatchBy::ComputerName | MatchBy::PrivateDnsName => instance.computer_names().any(readable),
         MatchBy::InstanceName => readable(&instance.name),
+        MatchBy::InstanceId => readable(&instance.instance_id),
+        MatchBy::NameTag => name_tag(instance).is_some_and(readable),
     }
+}
+
+/// An AWS instance's `Name` tag (the provider puts the private DNS name in `computer_name`).
+fn name_tag(instance: &Instance) -> Option<&str> {
+    instance.aws.as_ref().and_then(|aws| aws.name_tag.as_deref())
 }
 
 /// Pair targets with VMs across every listed scale set.
@@ -156,6 +167,7 @@ mod tests {
             latest_model_applied: Some(true),
             protected_from_scale_in: Some(false),
             placement: Default::default(),
+            aws: None,
         }
     }
 

@@ -7,8 +7,12 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use time::OffsetDateTime;
 
+mod aws;
 mod tenancy;
 
+pub use aws::{
+    AwsGroup, AwsInstance, HookTransition, LifecycleHook, LifecycleResult, LifecycleState, WarmPool,
+};
 pub use tenancy::{tenant_reach, TenantRef, TenantedMode};
 
 /// Identifies one scale set across providers.
@@ -21,8 +25,14 @@ pub struct ScaleSetKey {
 }
 
 impl fmt::Display for ScaleSetKey {
+    /// `rg-web/vmss-web` for an Azure set; an AWS Auto Scaling group has no resource group and
+    /// is shown by its name alone.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.resource_group, self.name)
+        if self.resource_group.is_empty() {
+            f.write_str(&self.name)
+        } else {
+            write!(f, "{}/{}", self.resource_group, self.name)
+        }
     }
 }
 
@@ -153,6 +163,10 @@ pub struct Instance {
     /// Zone, fault domain and creation time, as far as reported: what a scale-in policy goes by.
     #[serde(default)]
     pub placement: Placement,
+    /// An AWS Auto Scaling instance's lifecycle state and the like; None on Azure. Boxed: an
+    /// Azure VM pays one pointer for it, not the struct (10,000 VMs are held several times over).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<Box<AwsInstance>>,
 }
 
 impl Instance {
@@ -169,6 +183,22 @@ impl Instance {
     /// Reported as protected from scale-in (unknown counts as not known to be protected).
     pub fn is_protected(&self) -> bool {
         self.protected_from_scale_in == Some(true)
+    }
+
+    /// Takes a place in its set's capacity. Every Azure VM does; an AWS instance in the warm
+    /// pool, in Standby or leaving does not (`LifecycleState::in_capacity`).
+    pub fn in_capacity(&self) -> bool {
+        self.aws.as_ref().is_none_or(|aws| aws.lifecycle_state.in_capacity())
+    }
+
+    /// An AWS instance of the group's warm pool (`Warmed:*`).
+    pub fn is_warm_pool(&self) -> bool {
+        self.lifecycle_state().is_some_and(LifecycleState::is_warmed)
+    }
+
+    /// The AWS lifecycle state, None on Azure.
+    pub fn lifecycle_state(&self) -> Option<&LifecycleState> {
+        self.aws.as_ref().map(|aws| &aws.lifecycle_state)
     }
 }
 
@@ -238,6 +268,9 @@ pub struct ScaleSetState {
     pub last_changed: Option<OffsetDateTime>,
     #[serde(default)]
     pub layout: SetLayout,
+    /// An AWS Auto Scaling group's limits, hooks, warm pool and the like; None on Azure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<Box<AwsGroup>>,
 }
 
 /// A capacity change (or any write to the scale set) that happened: from the journal, the Activity
@@ -533,6 +566,21 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tenant: Option<TenantRef>,
     },
+    /// Complete the AWS lifecycle action that holds an instance: CONTINUE once its targets are
+    /// deleted (terminating) or its deployment succeeded (launching), ABANDON when that
+    /// deployment failed (the instance is then terminated).
+    CompleteLifecycle {
+        scale_set: ScaleSetKey,
+        instance_id: String,
+        hook: String,
+        transition: HookTransition,
+        result: LifecycleResult,
+        /// The instance's targets: deleted first (terminating) or deployed to (launching).
+        target_names: Vec<String>,
+    },
+    /// Keep an AWS lifecycle action waiting (RecordLifecycleActionHeartbeat) while the
+    /// deployment it waits for still runs.
+    LifecycleHeartbeat { scale_set: ScaleSetKey, instance_id: String, hook: String, deployment_id: String },
     /// Something a person should see; the tool does not act on it.
     Note { severity: Severity, subject: String },
 }
@@ -543,17 +591,34 @@ impl Action {
             Action::Wait { .. } | Action::WaitForDeployment { .. } => ActionKind::Wait,
             Action::DeleteTarget { .. } => ActionKind::DeleteTarget,
             Action::Deploy { .. } => ActionKind::Deploy,
+            Action::CompleteLifecycle { .. } => ActionKind::CompleteLifecycle,
+            Action::LifecycleHeartbeat { .. } => ActionKind::LifecycleHeartbeat,
             Action::Note { .. } => ActionKind::Note,
         }
     }
 
     /// Only these change anything; waits and notes are information.
     pub fn is_mutating(&self) -> bool {
-        matches!(self, Action::DeleteTarget { .. } | Action::Deploy { .. })
+        matches!(
+            self,
+            Action::DeleteTarget { .. }
+                | Action::Deploy { .. }
+                | Action::CompleteLifecycle { .. }
+                | Action::LifecycleHeartbeat { .. }
+        )
     }
 
+    /// Deletes a target, or (ABANDON of a launch) has AWS terminate an instance.
     pub fn is_destructive(&self) -> bool {
-        matches!(self, Action::DeleteTarget { .. })
+        matches!(
+            self,
+            Action::DeleteTarget { .. }
+                | Action::CompleteLifecycle {
+                    transition: HookTransition::Launching,
+                    result: LifecycleResult::Abandon,
+                    ..
+                }
+        )
     }
 
     /// The action in words, the one wording everywhere (approval dialog, console status, journal
@@ -580,6 +645,12 @@ impl Action {
             Action::WaitForDeployment { project_name, in_flight_version, deployment_id, .. } => {
                 format!("wait for {project_name} {in_flight_version} ({deployment_id})")
             }
+            Action::CompleteLifecycle { instance_id, hook, result, .. } => {
+                format!("complete-lifecycle {instance_id} {result} ({hook})")
+            }
+            Action::LifecycleHeartbeat { instance_id, hook, deployment_id, .. } => {
+                format!("lifecycle-heartbeat {instance_id} ({hook}) while {deployment_id} runs")
+            }
             Action::Note { subject, .. } => format!("note: {subject}"),
         }
     }
@@ -591,6 +662,8 @@ pub enum ActionKind {
     Wait,
     DeleteTarget,
     Deploy,
+    CompleteLifecycle,
+    LifecycleHeartbeat,
     Note,
 }
 
@@ -600,6 +673,8 @@ impl ActionKind {
             ActionKind::Wait => "wait",
             ActionKind::DeleteTarget => "delete-target",
             ActionKind::Deploy => "deploy",
+            ActionKind::CompleteLifecycle => "complete-lifecycle",
+            ActionKind::LifecycleHeartbeat => "lifecycle-heartbeat",
             ActionKind::Note => "note",
         }
     }
@@ -609,6 +684,8 @@ impl ActionKind {
             "wait" => ActionKind::Wait,
             "delete-target" => ActionKind::DeleteTarget,
             "deploy" => ActionKind::Deploy,
+            "complete-lifecycle" => ActionKind::CompleteLifecycle,
+            "lifecycle-heartbeat" => ActionKind::LifecycleHeartbeat,
             "note" => ActionKind::Note,
             _ => return None,
         })

@@ -17,6 +17,9 @@ use std::collections::HashMap;
 
 /// The VMs a scale-in of `state`'s set to `new_capacity` is expected to remove.
 pub fn expected_victims(state: &ScaleSetState, instances: &[Instance], new_capacity: u32) -> Vec<Instance> {
+    if state.aws.is_some() {
+        return aws::likely(state, instances, new_capacity);
+    }
     match state.orchestration_mode {
         OrchestrationMode::Uniform => guard::scale_in_victims(instances, new_capacity),
         OrchestrationMode::Flexible => likely_by_policy(policy_rule(state), instances, new_capacity),
@@ -30,6 +33,9 @@ pub fn policy_rule(state: &ScaleSetState) -> &str {
 
 /// How the expected victims were chosen, for the operator (after "expected to remove ...").
 pub fn basis(state: &ScaleSetState) -> String {
+    if state.aws.is_some() {
+        return aws::basis(state);
+    }
     match state.orchestration_mode {
         OrchestrationMode::Uniform => "highest ids first, protected ones kept".into(),
         OrchestrationMode::Flexible => {
@@ -142,5 +148,6 @@ pub const FLEXIBLE_NO_PROTECTION: &str = "scale-in protection cannot be set on a
      per-instance API does not address Flexible VMs; to keep a VM, consider a CanNotDelete management \
      lock on it (Azure Resource Manager locks), which scaleguard does not see";
 
+pub mod aws;
 #[cfg(test)]
 mod tests;

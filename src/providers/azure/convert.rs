@@ -65,6 +65,7 @@ pub fn scale_set(
             fault_domain_count: props.platform_fault_domain_count,
             force_deletion,
         },
+        aws: None,
     })
 }
 
@@ -185,6 +186,7 @@ pub fn instance(key: &ScaleSetKey, vm: models::VirtualMachineScaleSetVm) -> Inst
             fault_domain: props.instance_view.as_ref().and_then(|v| v.platform_fault_domain),
             created_at: props.time_created,
         },
+        aws: None,
     }
 }
 

@@ -151,6 +151,7 @@ pub fn member(key: &ScaleSetKey, set_id: &str, vm: models::VirtualMachine) -> Me
             fault_domain: props.platform_fault_domain.or_else(|| view.and_then(|v| v.platform_fault_domain)),
             created_at: props.time_created,
         },
+        aws: None,
     }))
 }
 

@@ -28,6 +28,8 @@ pub fn subject(action: &Action) -> String {
             let tenant = tenant.as_ref().map_or(String::new(), |t| format!(" for {}", t.name));
             format!("{project_name} {release_version}{tenant} → {} target(s)", target_names.len())
         }
+        Action::CompleteLifecycle { instance_id, result, .. } => format!("{instance_id} {result}"),
+        Action::LifecycleHeartbeat { instance_id, .. } => format!("{instance_id} heartbeat"),
         Action::Note { subject, .. } => subject.clone(),
     }
 }
@@ -36,6 +38,8 @@ fn kind_tone(action: &Action) -> Tone {
     match action {
         Action::DeleteTarget { .. } => Tone::Bad,
         Action::Deploy { .. } => Tone::Good,
+        Action::CompleteLifecycle { .. } if action.is_destructive() => Tone::Bad,
+        Action::CompleteLifecycle { .. } | Action::LifecycleHeartbeat { .. } => Tone::Good,
         Action::Wait { timed_out: true, .. } => Tone::Warn,
         Action::Wait { .. } | Action::WaitForDeployment { .. } => Tone::Busy,
         Action::Note { severity: Severity::Error, .. } => Tone::Bad,
@@ -56,6 +60,12 @@ fn progress_tone(progress: &Progress) -> Tone {
 impl PaneRow for PlannedAction {
     fn columns() -> &'static [Column] {
         COLUMNS
+    }
+
+    /// The KIND column holds the longest kind listed (`complete-lifecycle`, `lifecycle-heartbeat`).
+    fn floors(rows: &[Self]) -> Vec<(usize, u16)> {
+        let widest = rows.iter().map(|row| row.action.kind().as_str().len()).max().unwrap_or(0);
+        vec![(1, widest as u16)]
     }
 
     fn cells(&self, ctx: &RowCtx<'_>) -> Vec<Span<'static>> {

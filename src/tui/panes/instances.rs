@@ -44,7 +44,10 @@ pub fn power_tone(state: &PowerState) -> Tone {
     }
 }
 
-const ID_FLOOR_CAP: usize = 16;
+/// An EC2 instance id (`i-` and 17 hex digits) fits whole.
+const ID_FLOOR_CAP: usize = 19;
+/// "Warmed:Pending:Proceed", the longest lifecycle state.
+const STATE_FLOOR_CAP: usize = 22;
 
 /// The id as the ID column shows it: a Flexible VM's name without its `{set}_` prefix.
 pub fn short_id(instance: &Instance) -> &str {
@@ -59,6 +62,12 @@ pub fn short_id(instance: &Instance) -> &str {
         }
         _ => &instance.instance_id,
     }
+}
+
+/// The PROVISIONING cell: an AWS instance's lifecycle state ("Pending:Wait", "Warmed:Stopped"),
+/// which says more than the provisioning state it maps to.
+fn state_word(instance: &Instance) -> &str {
+    instance.lifecycle_state().map_or(instance.provisioning_state.as_str(), |state| state.as_str())
 }
 
 /// The MODEL cell: "unknown" where Azure does not report it (a Flexible VM).
@@ -100,7 +109,9 @@ impl PaneRow for Instance {
         // ID_FLOOR_CAP it is cut here and read whole in the details.
         let widest = rows.iter().map(|row| short_id(row).chars().count()).max().unwrap_or(0);
         let model = rows.iter().map(|row| model_word(row.latest_model_applied).len()).max().unwrap_or(0);
-        vec![(0, widest.min(ID_FLOOR_CAP) as u16), (4, model as u16)]
+        // An AWS lifecycle state ("Terminating:Wait") is read whole.
+        let state = rows.iter().map(|row| state_word(row).chars().count()).max().unwrap_or(0);
+        vec![(0, widest.min(ID_FLOOR_CAP) as u16), (2, state.min(STATE_FLOOR_CAP) as u16), (4, model as u16)]
     }
 
     fn cells(&self, ctx: &RowCtx<'_>) -> Vec<Span<'static>> {
@@ -108,7 +119,7 @@ impl PaneRow for Instance {
         vec![
             plain(short_id(self).to_string()),
             plain(self.computer_name.clone().unwrap_or_else(|| "-".into())),
-            styled(self.provisioning_state.as_str(), theme, provisioning_tone(&self.provisioning_state)),
+            styled(state_word(self), theme, provisioning_tone(&self.provisioning_state)),
             styled(self.power_state.as_str(), theme, power_tone(&self.power_state)),
             styled(
                 model_word(self.latest_model_applied),
@@ -139,7 +150,7 @@ impl PaneRow for Instance {
         match column {
             0 => padded_number(&self.instance_id),
             1 => self.computer_name.clone().unwrap_or_default().to_lowercase(),
-            2 => self.provisioning_state.as_str().to_lowercase(),
+            2 => state_word(self).to_lowercase(),
             3 => self.power_state.as_str().to_string(),
             4 => known_order(self.latest_model_applied).to_string(),
             5 => known_order(self.protected_from_scale_in.map(|p| !p)).to_string(),
@@ -153,7 +164,7 @@ impl PaneRow for Instance {
             "{} {} {} {} {} {}",
             self.instance_id,
             self.computer_name.as_deref().unwrap_or(""),
-            self.provisioning_state,
+            state_word(self),
             self.power_state,
             match self.protected_from_scale_in {
                 Some(true) => "protected",
@@ -176,6 +187,7 @@ impl PaneRow for Instance {
             format!("name          {}", self.name),
             format!("computer name {}", self.computer_name.as_deref().unwrap_or("-")),
             format!("provisioning  {}", self.provisioning_state),
+            format!("lifecycle     {}", self.lifecycle_state().map_or("-", |s| s.as_str())),
             format!("power         {}", self.power_state),
             format!(
                 "latest model  {}",

@@ -53,6 +53,15 @@ pub fn profile_over(profile: &Profile, at: &str, problems: &mut Vec<Problem>) ->
             over(&format!("{at}.octopus.{list}[{i}]"), value, OCTOPUS_NAME, problems);
         }
     }
+    if let Some(aws) = &profile.aws {
+        over(&format!("{at}.aws.region"), &aws.region, IDENTIFIER, problems);
+        if let Some(name) = &aws.profile {
+            over(&format!("{at}.aws.profile"), name, IDENTIFIER, problems);
+        }
+        if let Some(url) = &aws.endpoint_url {
+            over(&format!("{at}.aws.endpoint_url"), url, URL, problems);
+        }
+    }
     let a = &profile.azure;
     over(&format!("{at}.azure.arm_url"), &a.arm_url, URL, problems);
     if let Some(token_env) = &a.token_env {
@@ -63,7 +72,8 @@ pub fn profile_over(profile: &Profile, at: &str, problems: &mut Vec<Problem>) ->
         over(&format!("{key}.provider"), &set.provider, IDENTIFIER, problems);
         over(&format!("{key}.subscription_id"), &set.subscription_id, SUBSCRIPTION_ID, problems);
         over(&format!("{key}.resource_group"), &set.resource_group, RESOURCE_GROUP, problems);
-        over(&format!("{key}.name"), &set.name, SCALE_SET_NAME, problems);
+        let name_limit = if set.is_aws() { super::aws::GROUP_NAME } else { SCALE_SET_NAME };
+        over(&format!("{key}.name"), &set.name, name_limit, problems);
     }
     for (i, node) in profile.nodes.verified.iter().enumerate() {
         over(&format!("{at}.nodes.verified[{i}]"), node, OCTOPUS_NAME, problems);

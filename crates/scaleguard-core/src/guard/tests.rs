@@ -39,6 +39,7 @@ fn state(capacity: u32) -> ScaleSetState {
         etag: Some("\"5\"".into()),
         last_changed: None,
         layout: Default::default(),
+        aws: None,
     }
 }
 
@@ -55,6 +56,7 @@ fn instance(id: u64, protected: bool) -> Instance {
         latest_model_applied: Some(true),
         protected_from_scale_in: Some(protected),
         placement: Default::default(),
+        aws: None,
     }
 }
 
@@ -364,6 +366,7 @@ fn kind(refusal: &Refusal) -> &'static str {
         Refusal::AutoscaleWouldRevert { .. } => "autoscale",
         Refusal::AutoscaleUnknown { .. } => "autoscale-unknown",
         Refusal::HostsHaNodes { .. } => "hosts-ha-nodes",
+        Refusal::OutsideGroupLimits { .. } => "group-limits",
     }
 }
 

@@ -34,6 +34,7 @@ fn state(capacity: u32) -> ScaleSetState {
         etag: Some("\"1\"".into()),
         last_changed: None,
         layout: Default::default(),
+        aws: None,
     }
 }
 
@@ -51,6 +52,7 @@ fn instances(count: u32) -> Vec<Instance> {
             latest_model_applied: Some(true),
             protected_from_scale_in: Some(false),
             placement: Default::default(),
+            aws: None,
         })
         .collect()
 }

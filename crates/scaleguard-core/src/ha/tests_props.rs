@@ -59,6 +59,7 @@ pub(crate) fn instance(id: &str, computer_name: Option<&str>) -> Instance {
         latest_model_applied: Some(true),
         protected_from_scale_in: Some(false),
         placement: Default::default(),
+        aws: None,
     }
 }
 
@@ -74,6 +75,7 @@ pub(crate) fn state(capacity: u32) -> ScaleSetState {
         etag: Some("\"1\"".into()),
         last_changed: None,
         layout: Default::default(),
+        aws: None,
     }
 }
 

@@ -145,6 +145,11 @@ fn unfit_for_deploy(matched: &MatchedSnapshot<'_>, target: &Target) -> Option<&'
         return Some("not healthy");
     }
     let Some((found, instance)) = matched.vm_of(&target.id) else { return Some("no VM listed") };
+    if instance.is_warm_pool() {
+        // An AWS warm-pool instance is not in service: it gets the release when it is launched
+        // into the group (through Pending:Wait), never while it waits in the pool.
+        return Some("in the warm pool");
+    }
     if instance.provisioning_state != ProvisioningState::Succeeded
         || instance.power_state != PowerState::Running
     {

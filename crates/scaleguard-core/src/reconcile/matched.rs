@@ -35,11 +35,13 @@ impl SetProgress {
         let count = |keep: fn(&Instance) -> bool| {
             u32::try_from(listing.instances.iter().filter(|i| keep(i)).count()).unwrap_or(u32::MAX)
         };
+        // An AWS group's warm pool and Standby instances are outside its capacity, and a warm
+        // pool refilling does not hold the group's own instances (`Instance::in_capacity`).
         Self {
             capacity: listing.state.capacity,
-            listed: count(|_| true),
-            succeeded: count(|i| i.provisioning_state == ProvisioningState::Succeeded),
-            in_progress: count(|i| !i.provisioning_state.is_final()),
+            listed: count(|i| i.in_capacity()),
+            succeeded: count(|i| i.in_capacity() && i.provisioning_state == ProvisioningState::Succeeded),
+            in_progress: count(|i| !i.provisioning_state.is_final() && !i.is_warm_pool()),
             set_final: listing.state.provisioning_state.is_final(),
             repeated: verdict.has_repeats(),
             changed: verdict.changed_while_listed(),

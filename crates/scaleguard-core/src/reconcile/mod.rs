@@ -10,13 +10,14 @@
 //! observing first proposes no delete. Right before an action runs, refresh, observe, and ask
 //! `still_valid` again (invariant 5).
 //!
-//! Order of the plan: waits, deletes, deploys, notes; each group sorted by id, notes by severity
+//! Order of the plan: waits, deletes, deploys, lifecycle completions and heartbeats, notes; each group sorted by id, notes by severity
 //! first. Ids are stable while a proposal stays the same.
 
 pub mod concurrent;
 mod deletes;
 mod deploys;
 mod history;
+mod lifecycle;
 mod matched;
 mod notes;
 mod notes_evidence;
@@ -66,11 +67,22 @@ pub fn plan_matched(
             _ => deploys.push(proposal),
         }
     }
+    // AWS lifecycle hooks: deletes at once join the deletes; completions and heartbeats run
+    // after the deletes and deploys they follow.
+    let mut hooks = Vec::new();
+    for proposal in lifecycle::lifecycle(matched, history, now) {
+        match proposal.action.kind() {
+            ActionKind::DeleteTarget => deletes.push(proposal),
+            ActionKind::Note => notes.push(proposal),
+            _ => hooks.push(proposal),
+        }
+    }
     notes::sort(&mut notes);
-    for group in [&mut waits, &mut deletes, &mut deploys] {
+    for group in [&mut waits, &mut deletes, &mut deploys, &mut hooks] {
         group.sort_by(|a, b| a.id.cmp(&b.id));
     }
-    let actions: Vec<PlannedAction> = waits.into_iter().chain(deletes).chain(deploys).chain(notes).collect();
+    let actions: Vec<PlannedAction> =
+        waits.into_iter().chain(deletes).chain(deploys).chain(hooks).chain(notes).collect();
     Plan { generated_at: now, actions }
 }
 
@@ -82,6 +94,8 @@ mod tests_deletes;
 mod tests_deploys;
 #[cfg(test)]
 mod tests_identity;
+#[cfg(test)]
+mod tests_lifecycle;
 #[cfg(test)]
 mod tests_mode;
 #[cfg(test)]

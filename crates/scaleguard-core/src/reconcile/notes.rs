@@ -145,7 +145,9 @@ fn unregistered_vms(
         .collect();
     for set in &matched.sets {
         for instance in set.instances() {
+            // An AWS warm-pool instance may well not have registered yet: it is not in service.
             if instance.provisioning_state != ProvisioningState::Succeeded
+                || instance.is_warm_pool()
                 || registered.contains(&(&instance.scale_set, instance.instance_id.as_str()))
             {
                 continue;

@@ -14,6 +14,8 @@ pub struct PlanSummary {
     pub deploys: usize,
     /// Targets across all deploy actions.
     pub deploy_targets: usize,
+    /// AWS lifecycle actions: hooks completed and heartbeats.
+    pub lifecycle: usize,
     pub notes: usize,
     pub warnings: usize,
     pub errors: usize,
@@ -36,6 +38,7 @@ pub fn summarize(plan: &Plan) -> PlanSummary {
                 summary.deploys += 1;
                 summary.deploy_targets += target_ids.len();
             }
+            Action::CompleteLifecycle { .. } | Action::LifecycleHeartbeat { .. } => summary.lifecycle += 1,
             Action::Note { severity, .. } => {
                 summary.notes += 1;
                 summary.warnings += usize::from(*severity == Severity::Warning);
@@ -50,14 +53,12 @@ impl fmt::Display for PlanSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} wait(s), {} delete(s), {} deploy(s) to {} target(s), {} note(s) ({} warning(s), {} error(s))",
-            self.waits,
-            self.deletes,
-            self.deploys,
-            self.deploy_targets,
-            self.notes,
-            self.warnings,
-            self.errors
-        )
+            "{} wait(s), {} delete(s), {} deploy(s) to {} target(s), ",
+            self.waits, self.deletes, self.deploys, self.deploy_targets
+        )?;
+        if self.lifecycle > 0 {
+            write!(f, "{} lifecycle action(s), ", self.lifecycle)?;
+        }
+        write!(f, "{} note(s) ({} warning(s), {} error(s))", self.notes, self.warnings, self.errors)
     }
 }

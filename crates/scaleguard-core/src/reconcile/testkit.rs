@@ -43,6 +43,7 @@ pub fn vm(set: &str, instance_id: u32) -> Instance {
         latest_model_applied: Some(true),
         protected_from_scale_in: Some(false),
         placement: Default::default(),
+        aws: None,
     }
 }
 
@@ -99,6 +100,7 @@ pub fn profile() -> Profile {
         },
         nodes: NodesConfig::default(),
         console: ConsoleConfig::default(),
+        aws: None,
     }
 }
 
@@ -180,6 +182,7 @@ impl SnapshotBuilder {
             etag: Some("\"1\"".into()),
             last_changed: None,
             layout: Default::default(),
+            aws: None,
         };
         self.snapshot.scale_sets.push(ScaleSetObservation {
             key: set_key(name),

@@ -23,6 +23,17 @@ pub fn still_valid(
 ) -> Result<(), String> {
     match action {
         Action::Wait { .. } | Action::WaitForDeployment { .. } | Action::Note { .. } => Ok(()),
+        Action::CompleteLifecycle { .. } | Action::LifecycleHeartbeat { .. } => {
+            let matched = MatchedSnapshot::new(fresh, profile);
+            super::lifecycle::still_valid(action, &matched, fresh_history, fresh.taken_at)
+        }
+        // A delete at once of an instance a terminating hook holds (no absence streak behind it):
+        // the hook must hold it still.
+        Action::DeleteTarget { target_name, absent_observations: 0, .. } => {
+            let matched = MatchedSnapshot::new(fresh, profile);
+            super::lifecycle::still_valid(action, &matched, fresh_history, fresh.taken_at)
+                .map_err(|why| format!("{target_name} may not be deleted now: {why}"))
+        }
         Action::DeleteTarget { target_id, target_name, .. } => {
             let matched = MatchedSnapshot::new(fresh, profile);
             if let Err(failure) = &fresh.targets {

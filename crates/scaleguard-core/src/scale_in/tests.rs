@@ -33,6 +33,7 @@ fn vm(suffix: &str, zone: Option<&str>, fd: i32, minutes: i64) -> Instance {
             fault_domain: Some(fd),
             created_at: Some(start() + time::Duration::minutes(minutes)),
         },
+        aws: None,
     }
 }
 
@@ -52,6 +53,7 @@ fn state(mode: OrchestrationMode, rule: &str) -> ScaleSetState {
         etag: Some("\"1\"".into()),
         last_changed: None,
         layout: SetLayout::default(),
+        aws: None,
     }
 }
 
