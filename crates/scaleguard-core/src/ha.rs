@@ -26,4 +26,4 @@ pub use scale_in::{
 pub use victims::{choose, Victim, VictimChoice};
 
 #[cfg(test)]
-mod tests_props;
+pub(crate) mod tests_props;

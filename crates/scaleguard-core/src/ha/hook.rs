@@ -17,8 +17,55 @@
 //! job (stopped before the record delete, as in `scale_in`), and each poll call [`decide`] with
 //! the drain's progress; perform `Heartbeat` / `Complete` and journal them.
 
+use crate::matching::{instance_match_names, normalize_name};
+use crate::model::{Instance, Node};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
+
+/// Does a terminating instance of the nodes' scale set host an HA node?
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookHost {
+    /// Sure: no node answers to its name (its hook is the lifecycle planner's).
+    NoNode,
+    /// It hosts this node (paired one to one): the node's drain job owns the hook.
+    Node { node_id: String, node_name: String },
+    /// It may host a node (the nodes cannot be read, its name is unknown or ambiguous): its hook
+    /// is held, never completed at once.
+    Unsure { why: String },
+}
+
+/// Which node `instance` of the nodes' scale set (`instances`: that set's listing) hosts.
+/// `nodes`: the HA nodes as listed, or why they could not be.
+pub fn host_of(nodes: Result<&[Node], &str>, instances: &[Instance], instance: &Instance) -> HookHost {
+    let nodes = match nodes {
+        Ok(nodes) => nodes,
+        Err(why) => {
+            return HookHost::Unsure {
+                why: format!("the HA nodes cannot be read ({why}), so it may host one"),
+            }
+        }
+    };
+    let pairing = super::pair(nodes, instances);
+    if let Some(node_id) = pairing.node_on(&instance.instance_id) {
+        let node_name =
+            nodes.iter().find(|n| n.id == node_id).map_or_else(|| node_id.to_string(), |n| n.name.clone());
+        return HookHost::Node { node_id: node_id.to_string(), node_name };
+    }
+    let names = instance_match_names(instance, crate::config::MatchBy::ComputerName);
+    if names.is_empty() {
+        return HookHost::Unsure {
+            why: "its computer name is not reported, so it may host an HA node".into(),
+        };
+    }
+    let claimed = nodes.iter().any(|n| names.contains(&normalize_name(&n.name)));
+    if claimed {
+        let why = pairing.unpaired_vms.get(&instance.instance_id).cloned().unwrap_or_default();
+        return HookHost::Unsure {
+            why: format!("an HA node answers to its name but is not paired with it for sure: {why}"),
+        };
+    }
+    HookHost::NoNode
+}
 
 /// The hook's `DefaultResult`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +136,9 @@ pub enum DrainProgress {
     Draining { running: usize },
     /// The drain was aborted or refused: the instance goes anyway, the operator was told.
     Stopped { why: String },
+    /// Whether the instance hosts a node cannot be told (`HookHost::Unsure`): never completed,
+    /// heartbeated up to the deadline, then left to the hook's own timeout.
+    Unsure { why: String },
 }
 
 impl DrainProgress {
@@ -105,6 +155,19 @@ impl DrainProgress {
             _ if victim.drained => DrainProgress::Drained,
             DrainState::Question { running_tasks, .. } => DrainProgress::Draining { running: *running_tasks },
             _ => DrainProgress::Draining { running: 0 },
+        }
+    }
+
+    /// As [`DrainProgress::of`], from what is known of the instance's host: an unsure host is
+    /// never "no node".
+    pub fn for_host(job: Option<&super::scale_in::ScaleInJob>, host: &HookHost) -> DrainProgress {
+        match (host, job) {
+            (HookHost::NoNode, _) => DrainProgress::NoNode,
+            (HookHost::Unsure { why }, _) => DrainProgress::Unsure { why: why.clone() },
+            (HookHost::Node { node_id, .. }, Some(job)) => DrainProgress::of(job, Some(node_id)),
+            (HookHost::Node { node_name, .. }, None) => {
+                DrainProgress::Unsure { why: format!("no drain job for {node_name} is running yet") }
+            }
         }
     }
 }
@@ -147,13 +210,24 @@ pub fn decide(
                 why: format!("the drain stopped ({why}); the instance goes anyway"),
             }
         }
-        DrainProgress::Draining { .. } => {}
+        DrainProgress::Draining { .. } | DrainProgress::Unsure { .. } => {}
     }
     let running = match drain {
         DrainProgress::Draining { running } => *running,
         _ => 0,
     };
     let end = (hook.entered_at + secs(deadline_secs)).min(hook.global_end());
+    if let DrainProgress::Unsure { why } = drain {
+        let times_out = hook.times_out_at();
+        if now + margin < end && now + margin >= times_out {
+            return HookDecision::Heartbeat { why: format!("held: {why}; extending the hook") };
+        }
+        let until = if now + margin < end { (times_out - margin).min(end - margin) } else { times_out };
+        return HookDecision::Wait {
+            until,
+            why: format!("held, never completed by scaleguard: {why}; {}", hook.expiry_line()),
+        };
+    }
     if now + margin >= end {
         let which =
             if end == hook.global_end() { "the hook's global timeout" } else { "nodes.hook_deadline_secs" };
@@ -295,5 +369,46 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(h.expiry_line().contains("ABANDON"), "{}", h.expiry_line());
+    }
+
+    #[test]
+    fn an_instance_whose_node_is_unsure_is_held_never_completed_at_once() {
+        use crate::ha::tests_props::{instance, node};
+        let nodes = [node("N1", "octo1"), node("N2", "octo2")];
+        let vms = [instance("1", Some("octo1")), instance("7", Some("OCTO1")), instance("2", Some("octo2"))];
+        let vms3 = [
+            vms[0].clone(),
+            vms[1].clone(),
+            vms[2].clone(),
+            instance("3", Some("octo3")),
+            instance("4", None),
+        ];
+        assert_eq!(
+            host_of(Ok(&nodes), &vms3, &vms3[2]),
+            HookHost::Node { node_id: "N2".into(), node_name: "octo2".into() }
+        );
+        assert_eq!(host_of(Ok(&nodes), &vms3, &vms3[3]), HookHost::NoNode);
+        for unsure in [&vms3[0], &vms3[4]] {
+            let host = host_of(Ok(&nodes), &vms3, unsure);
+            assert!(matches!(host, HookHost::Unsure { .. }), "{}: {host:?}", unsure.instance_id);
+        }
+        let failed = host_of(Err("HTTP 503"), &vms3, &vms3[3]);
+        assert!(matches!(&failed, HookHost::Unsure { why } if why.contains("HTTP 503")), "{failed:?}");
+
+        // Never "no node": held, heartbeated before the timeout, left to the hook's timeout at the deadline.
+        let progress = DrainProgress::for_host(None, &failed);
+        assert!(matches!(decide(&hook(300), &progress, T0, 3600, 30), HookDecision::Wait { .. }));
+        assert!(matches!(
+            decide(&hook(300), &progress, T0 + Duration::seconds(280), 3600, 30),
+            HookDecision::Heartbeat { .. }
+        ));
+        let mut late = hook(300);
+        late.last_heartbeat_at = Some(T0 + Duration::seconds(3500));
+        match decide(&late, &progress, T0 + Duration::seconds(3590), 3600, 30) {
+            HookDecision::Wait { why, .. } => assert!(why.contains("ABANDON"), "{why}"),
+            other => panic!("never completed: {other:?}"),
+        }
+        let paired = HookHost::Node { node_id: "N2".into(), node_name: "octo2".into() };
+        assert!(matches!(DrainProgress::for_host(None, &paired), DrainProgress::Unsure { .. }));
     }
 }

@@ -239,6 +239,7 @@ pub(crate) fn decide<'a>(
                 // Terminating:Wait means a hook holds it; a group listing none is a contradiction.
                 return Err("it waits on a terminating hook the group does not list".into());
             }
+            let node_owned = node_host(matched, set, instance)?;
             let named = names(&targets);
             let reason = if targets.is_empty() {
                 format!(
@@ -252,14 +253,12 @@ pub(crate) fn decide<'a>(
                     instance.instance_id
                 )
             };
-            Ok(Decision {
-                delete: targets.clone(),
-                complete: hook_name.map(|h| (h, LifecycleResult::Continue)),
-                heartbeat: None,
-                targets,
-                reason,
-                observations,
-            })
+            // A node host's hook is completed by its node's drain job, once drained (or at the
+            // deadline): completing it now would terminate a busy node.
+            let complete =
+                if node_owned.is_some() { None } else { hook_name.map(|h| (h, LifecycleResult::Continue)) };
+            observations.extend(node_owned);
+            Ok(Decision { delete: targets.clone(), complete, heartbeat: None, targets, reason, observations })
         }
         HookTransition::Launching => {
             let Some(hook_name) = hook_name else {
@@ -342,6 +341,32 @@ pub(crate) fn decide<'a>(
     }
 }
 
+/// On the nodes' scale set: Some(observation) when the instance hosts an HA node (its drain job
+/// owns the hook), Err when whether it does cannot be told; None elsewhere or when it hosts none.
+fn node_host(
+    matched: &MatchedSnapshot<'_>,
+    set: &SetView<'_>,
+    instance: &Instance,
+) -> Result<Option<String>, String> {
+    use crate::ha::hook::{host_of, HookHost};
+    if matched.nodes_set.as_ref() != Some(set.key) {
+        return Ok(None);
+    }
+    let nodes = matched.snapshot.nodes.as_ref().map(Vec::as_slice).map_err(|failure| failure.to_string());
+    let nodes = match &nodes {
+        Ok(nodes) => Ok(*nodes),
+        Err(why) => Err(why.as_str()),
+    };
+    match host_of(nodes, set.instances(), instance) {
+        HookHost::NoNode => Ok(None),
+        HookHost::Node { node_name, .. } => Ok(Some(format!(
+            "it hosts HA node {node_name}: the hook is completed by the node's drain job (`scaleguard node hooks`) \
+             once the node is drained, or at nodes.hook_deadline_secs"
+        ))),
+        HookHost::Unsure { why } => Err(why),
+    }
+}
+
 fn names(targets: &[&Target]) -> String {
     if targets.is_empty() {
         return "no target".into();
@@ -398,6 +423,15 @@ fn emit(
             reason,
             observations: decision.observations,
         });
+    } else if transition == HookTransition::Terminating {
+        // A node host: the node's drain job completes the hook (the observation says so).
+        out.push(note(
+            format!("note:lifecycle-node-host:{}:{}", set_id(set.key), instance.instance_id),
+            Severity::Info,
+            format!("{} hosts an HA node: its hook waits for the node's drain", instance.instance_id),
+            decision.observations.last().cloned().unwrap_or_default(),
+            decision.observations,
+        ));
     } else if let Some((hook, deployment_id)) = decision.heartbeat {
         out.push(PlannedAction {
             id: format!("lifecycle-heartbeat:{}:{}:{hook}", set_id(set.key), instance.instance_id),

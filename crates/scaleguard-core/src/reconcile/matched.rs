@@ -119,6 +119,9 @@ pub struct MatchedSnapshot<'a> {
     pub targets: Cow<'a, [Target]>,
     pub sets: Vec<SetView<'a>>,
     pub matching: Matching,
+    /// The scale set hosting the HA nodes (`nodes.scale_set`): a terminating hook on one of its
+    /// node hosts belongs to that node's drain job, not to the lifecycle planner.
+    pub nodes_set: Option<ScaleSetKey>,
 }
 
 impl<'a> MatchedSnapshot<'a> {
@@ -170,7 +173,8 @@ impl<'a> MatchedSnapshot<'a> {
             .iter()
             .filter_map(|s| s.listing.as_ref().ok().map(|l| (s.match_by, l.instances.as_slice())));
         let matching = match_targets(listed, &targets);
-        let mut built = Self { snapshot, targets, sets, matching };
+        let nodes_set = profile.nodes_scale_set().ok().flatten();
+        let mut built = Self { snapshot, targets, sets, matching, nodes_set };
         if built.target_listing_ok() {
             for set in &mut built.sets {
                 let matched = &built.matching;

@@ -416,3 +416,42 @@ proptest! {
         }
     }
 }
+
+/// The plan over `snapshot` with `web` as the HA nodes' scale set (`nodes.scale_set`).
+fn plan_on_nodes_set(snapshot: &Snapshot) -> Plan {
+    let profile = profile();
+    let mut matched = MatchedSnapshot::new(snapshot, &profile);
+    matched.nodes_set = Some(set_key("web"));
+    let mut history = History::default();
+    history.observe(&matched);
+    plan_matched(&matched, &history, snapshot.taken_at, &profile)
+}
+
+#[test]
+fn a_terminating_node_host_of_the_nodes_set_is_left_to_its_drain_job() {
+    use crate::ha::tests_props::{busy, node};
+    let mut snapshot = scale_in("Terminating:Wait", terminating(), vec![]);
+    snapshot.nodes = Ok(vec![node("N1", "web-1"), busy(node("N3", "WEB-3.corp.local"), 2)]);
+    let plan = plan_on_nodes_set(&snapshot);
+    assert_eq!(completions(&plan), vec![], "a busy node's host is never let go at once: {plan:#?}");
+    let owned = plan.actions.iter().find(|a| a.id.starts_with("note:lifecycle-node-host:")).expect("a note");
+    assert!(
+        owned.reason.contains("WEB-3.corp.local") && owned.reason.contains("drain job"),
+        "{}",
+        owned.reason
+    );
+
+    // Unsure whether it hosts a node (the nodes unreadable, or two VMs answer one node's name): held.
+    let mut unreadable = snapshot.clone();
+    unreadable.nodes = Err(crate::snapshot::ReadFailure::new("octopus nodes", "HTTP 503"));
+    let plan = plan_on_nodes_set(&unreadable);
+    assert_eq!(completions(&plan), vec![]);
+    assert!(plan.actions.iter().any(|a| a.id.starts_with("note:lifecycle-held:")), "{plan:#?}");
+
+    // No node answers to its name: the planner completes it as before.
+    snapshot.nodes = Ok(vec![node("N1", "web-1")]);
+    assert_eq!(
+        completions(&plan_on_nodes_set(&snapshot)),
+        vec![("3".to_string(), LifecycleResult::Continue)]
+    );
+}
