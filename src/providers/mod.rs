@@ -198,6 +198,11 @@ pub struct Members {
     pub foreign: Vec<ForeignVm>,
 }
 
+/// " (412 Precondition Failed)" or nothing.
+fn http_text(http: &Option<&'static str>) -> String {
+    http.map(|h| format!(" ({h})")).unwrap_or_default()
+}
+
 /// ": detail" or nothing.
 fn said(detail: &Option<String>) -> String {
     detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
@@ -212,10 +217,19 @@ pub enum ProviderError {
     Forbidden { what: String, detail: Option<String> },
     #[error("{what}: not found (404){}", said(.detail))]
     NotFound { what: String, detail: Option<String> },
-    #[error("{what}: throttled (429){}{}", .retry_after.map(|d| format!(", retry after {}s", d.as_secs())).unwrap_or_default(), said(.detail))]
-    Throttled { what: String, retry_after: Option<Duration>, detail: Option<String> },
-    #[error("{what}: the scale set changed since it was read (412 Precondition Failed); read it again{}", said(.detail))]
-    PreconditionFailed { what: String, detail: Option<String> },
+    /// `http`: the HTTP status text when the provider signals it by status (Azure's 429); None
+    /// when the service says so by an error code (AWS `Throttling`, in `detail`).
+    #[error("{what}: throttled{}{}{}", http_text(.http), .retry_after.map(|d| format!(", retry after {}s", d.as_secs())).unwrap_or_default(), said(.detail))]
+    Throttled {
+        what: String,
+        retry_after: Option<Duration>,
+        detail: Option<String>,
+        http: Option<&'static str>,
+    },
+    /// `http` as for `Throttled`: Azure's "412 Precondition Failed" (an ETag that moved); AWS
+    /// says it by an error code or a desired capacity read again.
+    #[error("{what}: the scale set changed since it was read{}; read it again{}", http_text(.http), said(.detail))]
+    PreconditionFailed { what: String, detail: Option<String>, http: Option<&'static str> },
     #[error("{what}: server error ({status}){}", said(.detail))]
     Server { what: String, status: u16, detail: Option<String> },
     /// Other 4xx (400, 409): the request was refused as sent.
@@ -279,8 +293,8 @@ impl ProviderError {
             401 => Self::Unauthorized { what, detail },
             403 => Self::Forbidden { what, detail },
             404 => Self::NotFound { what, detail },
-            412 => Self::PreconditionFailed { what, detail },
-            429 => Self::Throttled { what, retry_after, detail },
+            412 => Self::PreconditionFailed { what, detail, http: Some("412 Precondition Failed") },
+            429 => Self::Throttled { what, retry_after, detail, http: Some("429") },
             500..=599 => Self::Server { what, status, detail },
             _ => Self::Rejected { what, status, detail },
         }

@@ -48,7 +48,7 @@ pub(crate) fn service_failure(what: &str, status: u16, code: Option<&str>, messa
     let status_outcome = Outcome::Status { status, retry_after: None };
     if is(THROTTLED) {
         return Failure {
-            error: ProviderError::Throttled { what, retry_after: None, detail },
+            error: ProviderError::Throttled { what, retry_after: None, detail, http: None },
             outcome: Outcome::Status { status: 429, retry_after: None },
         };
     }
@@ -63,7 +63,7 @@ pub(crate) fn service_failure(what: &str, status: u16, code: Option<&str>, messa
     } else if is(UNRECOGNISED) {
         ProviderError::Unauthorized { what, detail }
     } else if is(CONTENTION) {
-        ProviderError::PreconditionFailed { what, detail }
+        ProviderError::PreconditionFailed { what, detail, http: None }
     } else if code_text.eq_ignore_ascii_case("AccessDenied")
         || code_text.eq_ignore_ascii_case("AccessDeniedException")
     {
@@ -172,6 +172,8 @@ mod tests {
         let failure =
             service_failure("DescribeAutoScalingGroups web", 400, Some("Throttling"), Some("Rate exceeded"));
         assert!(matches!(failure.error, ProviderError::Throttled { .. }), "{:?}", failure.error);
+        let text = failure.error.to_string();
+        assert!(!text.contains("429") && text.contains("Throttling: Rate exceeded"), "AWS wording: {text}");
         assert_eq!(failure.outcome, Outcome::Status { status: 429, retry_after: None });
         let policy = RetryPolicy::default();
         assert!(policy.next_delay(RequestKind::UnguardedWrite, failure.outcome, 1, Duration::ZERO).is_some());
@@ -189,6 +191,12 @@ mod tests {
         assert!(expired.error.to_string().contains("expired"), "{}", expired.error);
         let contention = service_failure("x", 400, Some("ScalingActivityInProgress"), Some("busy"));
         assert!(matches!(contention.error, ProviderError::PreconditionFailed { .. }));
+        let text = contention.error.to_string();
+        assert!(!text.contains("412") && text.contains("ScalingActivityInProgress"), "AWS wording: {text}");
+        let azure = ProviderError::from_status("PUT scale set rg/vmss".into(), 412, None, None).to_string();
+        assert!(azure.contains("(412 Precondition Failed)"), "Azure keeps its status: {azure}");
+        let azure = ProviderError::from_status("GET scale set rg/vmss".into(), 429, None, None).to_string();
+        assert!(azure.contains("throttled (429)"), "{azure}");
         let invalid =
             service_failure("x", 400, Some("ValidationError"), Some("No active Lifecycle Action found"));
         assert!(matches!(invalid.error, ProviderError::Rejected { status: 400, .. }));

@@ -360,6 +360,7 @@ impl ScaleSetProvider for AwsProvider {
                         "the desired capacity is {} now, not the {expected} it was read with",
                         now.map_or("unknown".into(), |n| n.to_string())
                     )),
+                    http: None,
                 });
             }
             let desired = i32::try_from(capacity).map_err(|_| ProviderError::Rejected {
