@@ -18,10 +18,10 @@
 //!
 //! Anything else is shown and still drives waits, but proves nothing about absence.
 
-use crate::matching::normalize_name;
+use crate::folded::{FastMap, Folded, HashMapExt};
+use crate::matching::name_key;
 use crate::model::{Instance, OrchestrationMode, ProvisioningState, ScaleSetState};
 use crate::snapshot::{ForeignVm, ScaleSetListing};
-use std::collections::HashMap;
 use std::fmt;
 
 /// One reason a listing is not proven complete.
@@ -173,14 +173,16 @@ impl fmt::Display for Completeness {
     }
 }
 
-/// How many distinct keys, and those seen more than once (sorted) with their counts.
-fn repeated(keys: impl Iterator<Item = String>) -> (usize, Vec<(String, usize)>) {
-    let mut counts: HashMap<String, usize> = HashMap::new();
+/// How many distinct keys, and those seen more than once (sorted, in canonical form) with their
+/// counts.
+fn repeated<'a>(keys: impl Iterator<Item = Folded<'a>>) -> (usize, Vec<(String, usize)>) {
+    let mut counts: FastMap<Folded<'a>, usize> = FastMap::new();
     for key in keys {
         *counts.entry(key).or_default() += 1;
     }
     let distinct = counts.len();
-    let mut repeats: Vec<(String, usize)> = counts.into_iter().filter(|(_, n)| *n > 1).collect();
+    let mut repeats: Vec<(String, usize)> =
+        counts.into_iter().filter(|(_, n)| *n > 1).map(|(key, n)| (key.to_canonical(), n)).collect();
     repeats.sort();
     (distinct, repeats)
 }
@@ -201,13 +203,27 @@ pub fn canonical_vm_id(vm_id: &str) -> String {
     vm_id.trim().to_ascii_lowercase()
 }
 
-/// The normalized computer names one VM answers to (each once).
-fn computer_names(instance: &Instance) -> Vec<String> {
-    let mut names: Vec<String> =
-        instance.computer_names().map(normalize_name).filter(|name| !name.is_empty()).collect();
-    names.sort();
-    names.dedup();
-    names
+/// `canonical_instance_id` as an index key, built without allocating.
+pub fn instance_id_key(id: &str) -> Folded<'_> {
+    let trimmed = id.trim();
+    if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        let digits = trimmed.trim_start_matches('0');
+        return Folded::borrowed(if digits.is_empty() { "0" } else { digits });
+    }
+    Folded::borrowed(trimmed)
+}
+
+/// `canonical_vm_id` as an index key, built without allocating.
+pub fn vm_id_key(vm_id: &str) -> Folded<'_> {
+    Folded::borrowed(vm_id.trim())
+}
+
+/// The normalized computer names one VM answers to (each once; a VM has at most two).
+fn computer_names(instance: &Instance) -> impl Iterator<Item = Folded<'_>> {
+    let mut names = instance.computer_names().map(name_key).filter(|name| !name.is_empty());
+    let first = names.next();
+    let second = names.next().filter(|name| Some(name) != first.as_ref());
+    first.into_iter().chain(second)
 }
 
 /// Judge one listing (see the module comment for the rule).
@@ -225,18 +241,18 @@ pub fn judge(listing: &ScaleSetListing) -> Completeness {
     }
     let counted = |i: &&Instance| i.provisioning_state != ProvisioningState::Deleting;
     let (distinct, _) =
-        repeated(listing.instances.iter().filter(counted).map(|i| canonical_instance_id(&i.instance_id)));
+        repeated(listing.instances.iter().filter(counted).map(|i| instance_id_key(&i.instance_id)));
     let distinct = distinct as u64;
     if distinct < u64::from(state.capacity) {
         let deleting = listing.instances.iter().filter(|i| !counted(i)).count() as u64;
         doubts.push(Doubt::Short { distinct, capacity: state.capacity, deleting });
     }
-    let (_, repeated_ids) = repeated(listing.instances.iter().map(|i| canonical_instance_id(&i.instance_id)));
+    let (_, repeated_ids) = repeated(listing.instances.iter().map(|i| instance_id_key(&i.instance_id)));
     if !repeated_ids.is_empty() {
         doubts.push(Doubt::RepeatedInstanceIds(repeated_ids));
     }
     let (_, repeated_vm_ids) =
-        repeated(listing.instances.iter().filter_map(|i| i.vm_id.as_deref()).map(canonical_vm_id));
+        repeated(listing.instances.iter().filter_map(|i| i.vm_id.as_deref()).map(vm_id_key));
     if !repeated_vm_ids.is_empty() {
         doubts.push(Doubt::RepeatedVmIds(repeated_vm_ids));
     }

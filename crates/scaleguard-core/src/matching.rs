@@ -5,8 +5,10 @@
 //! with one name, two VMs with one name) are reported, never silently resolved.
 
 use crate::config::MatchBy;
+use crate::folded::{FastMap, FastSet, Folded, HashMapExt};
 use crate::model::{Instance, ScaleSetKey, Target};
 use serde::{Deserialize, Serialize};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 /// The VM a target was paired with.
@@ -27,7 +29,8 @@ impl InstanceRef {
     }
 }
 
-/// The outcome of matching one set of listings against the targets.
+/// The outcome of matching one set of listings against the targets, owning what it holds (for
+/// callers that keep it past the listings: the console's links, inventory, doctor).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Matching {
     /// Target id → the VM it runs on.
@@ -53,11 +56,85 @@ impl Matching {
     }
 }
 
+/// The same outcome borrowing the listings and targets, for the planner: pairing 10,000 targets
+/// copies no id, name or scale-set key.
+#[derive(Debug, Default)]
+pub struct Pairing<'a> {
+    /// Every pair made, in target order (a target id listed twice is paired twice).
+    pairs: Vec<(&'a str, &'a Instance)>,
+    /// Target id → the VM it runs on (for an id listed twice, its last target's).
+    target_instance: FastMap<&'a str, &'a Instance>,
+    /// (scale set, instance id) of every VM some target was paired with.
+    targeted: FastSet<(&'a ScaleSetKey, &'a str)>,
+    /// The same of the VMs in `target_instance`, when that differs (a target id listed twice,
+    /// paired both times): None when it is `targeted`.
+    registered: Option<FastSet<(&'a ScaleSetKey, &'a str)>>,
+    /// Normalized names carried by more than one target, with the target ids.
+    pub duplicate_target_names: BTreeMap<String, Vec<&'a str>>,
+    /// Normalized names carried by more than one VM (across the configured sets).
+    pub duplicate_instance_names: BTreeMap<String, Vec<&'a Instance>>,
+}
+
+impl<'a> Pairing<'a> {
+    pub fn instance_of(&self, target_id: &str) -> Option<&'a Instance> {
+        self.target_instance.get(target_id).copied()
+    }
+
+    /// Is some target paired with a VM of this scale set and instance id?
+    pub fn has_target(&self, instance: &Instance) -> bool {
+        self.targeted.contains(&(&instance.scale_set, instance.instance_id.as_str()))
+    }
+
+    /// Is a VM of this scale set and instance id the one some target id is paired with? As
+    /// `has_target`, but of a target id listed twice only its last target counts.
+    pub fn is_registered(&self, instance: &Instance) -> bool {
+        let key = (&instance.scale_set, instance.instance_id.as_str());
+        self.registered.as_ref().unwrap_or(&self.targeted).contains(&key)
+    }
+
+    /// The owned `Matching` of the same pairs.
+    pub fn to_matching(&self) -> Matching {
+        let mut matching = Matching::default();
+        for (target_id, instance) in &self.pairs {
+            matching.target_instance.insert(target_id.to_string(), InstanceRef::of(instance));
+            matching
+                .instance_targets
+                .entry((instance.scale_set.clone(), instance.instance_id.clone()))
+                .or_default()
+                .push(target_id.to_string());
+        }
+        matching.duplicate_target_names = self
+            .duplicate_target_names
+            .iter()
+            .map(|(name, ids)| (name.clone(), ids.iter().map(|id| id.to_string()).collect()))
+            .collect();
+        matching.duplicate_instance_names = self
+            .duplicate_instance_names
+            .iter()
+            .map(|(name, vms)| (name.clone(), vms.iter().map(|vm| InstanceRef::of(vm)).collect()))
+            .collect();
+        matching
+    }
+}
+
 /// Lower-case, trimmed, DNS suffix dropped: the form names are compared in.
 pub fn normalize_name(name: &str) -> String {
     let trimmed = name.trim();
     let host = trimmed.split('.').next().unwrap_or(trimmed);
     host.to_lowercase()
+}
+
+/// `normalize_name` as an index key: borrowed when the name is ASCII (its ASCII lower-casing is
+/// then the normalized form), lower-cased once otherwise (`str::to_lowercase` is not a per-byte
+/// mapping).
+pub fn name_key(name: &str) -> Folded<'_> {
+    let trimmed = name.trim();
+    let host = trimmed.split('.').next().unwrap_or(trimmed);
+    if host.is_ascii() {
+        Folded::borrowed(host)
+    } else {
+        Folded::owned(host.to_lowercase())
+    }
 }
 
 /// The name of a VM that its target is expected to carry; None when it cannot be read (no
@@ -69,13 +146,21 @@ pub fn instance_match_name(instance: &Instance, match_by: MatchBy) -> Option<Str
 /// Every name a VM's target may carry (each once): by computer name, the osProfile name and,
 /// when the guest renamed its host, the instance view's name too. Empty when none can be read.
 pub fn instance_match_names(instance: &Instance, match_by: MatchBy) -> Vec<String> {
-    let mut names: Vec<String> = match match_by {
-        MatchBy::ComputerName => instance.computer_names().map(normalize_name).collect(),
-        MatchBy::InstanceName => vec![normalize_name(&instance.name)],
+    match_keys(instance, match_by).map(|key| key.to_canonical()).collect()
+}
+
+/// `instance_match_names` as index keys (at most two).
+fn match_keys(instance: &Instance, match_by: MatchBy) -> impl Iterator<Item = Folded<'_>> {
+    let (first, second) = match match_by {
+        MatchBy::ComputerName => {
+            let mut names = instance.computer_names().map(name_key);
+            (names.next(), names.next())
+        }
+        MatchBy::InstanceName => (Some(name_key(&instance.name)), None),
     };
-    names.retain(|name| !name.is_empty());
-    names.dedup();
-    names
+    let first = first.filter(|name| !name.is_empty());
+    let second = second.filter(|name| !name.is_empty() && Some(name) != first.as_ref());
+    first.into_iter().chain(second)
 }
 
 /// [`instance_match_name`] is Some, checked without building the name (once per VM per refresh).
@@ -92,41 +177,79 @@ pub fn match_targets<'a>(
     sets: impl IntoIterator<Item = (MatchBy, &'a [Instance])>,
     targets: &[Target],
 ) -> Matching {
-    let mut by_name: HashMap<String, Vec<&Instance>> = HashMap::new();
+    // Collected, so the listings' borrow can shorten to the targets' (a few sets: no cost).
+    let sets: Vec<(MatchBy, &[Instance])> = sets.into_iter().collect();
+    pair_targets(sets, targets).to_matching()
+}
+
+/// The first of the things carrying one name, and the rest when the name repeats: a `Vec` only
+/// for a repeated name.
+struct Carriers<T> {
+    first: T,
+    more: Vec<T>,
+}
+
+fn carry<'k, T>(map: &mut FastMap<Folded<'k>, Carriers<T>>, name: Folded<'k>, item: T) {
+    match map.entry(name) {
+        Entry::Occupied(mut found) => found.get_mut().more.push(item),
+        Entry::Vacant(slot) => {
+            slot.insert(Carriers { first: item, more: Vec::new() });
+        }
+    }
+}
+
+/// Names carried more than once, in their normalized form, with everything carrying each.
+fn repeated<T: Copy>(carried: FastMap<Folded<'_>, Carriers<T>>) -> BTreeMap<String, Vec<T>> {
+    carried
+        .into_iter()
+        .filter(|(_, carriers)| !carriers.more.is_empty())
+        .map(|(name, carriers)| {
+            let all = std::iter::once(carriers.first).chain(carriers.more).collect();
+            (name.to_canonical(), all)
+        })
+        .collect()
+}
+
+/// [`match_targets`], borrowing: each name is normalized once, and only a name that is not
+/// ASCII is copied.
+pub fn pair_targets<'a>(
+    sets: impl IntoIterator<Item = (MatchBy, &'a [Instance])>,
+    targets: impl IntoIterator<Item = &'a Target>,
+) -> Pairing<'a> {
+    let mut by_name: FastMap<Folded<'a>, Carriers<&'a Instance>> = FastMap::new();
     for (match_by, instances) in sets {
+        by_name.reserve(instances.len());
         for instance in instances {
-            for name in instance_match_names(instance, match_by) {
-                by_name.entry(name).or_default().push(instance);
+            for name in match_keys(instance, match_by) {
+                carry(&mut by_name, name, instance);
             }
         }
     }
 
-    let mut matching = Matching::default();
-    for (name, instances) in &by_name {
-        if instances.len() > 1 {
-            matching
-                .duplicate_instance_names
-                .insert(name.clone(), instances.iter().map(|i| InstanceRef::of(i)).collect());
-        }
-    }
-
-    let mut target_names: HashMap<String, Vec<String>> = HashMap::new();
+    let targets = targets.into_iter();
+    let mut pairing = Pairing::default();
+    let mut target_names: FastMap<Folded<'a>, Carriers<&'a str>> =
+        FastMap::with_capacity(targets.size_hint().0);
     for target in targets {
-        let name = normalize_name(&target.name);
-        target_names.entry(name.clone()).or_default().push(target.id.clone());
+        let name = name_key(&target.name);
         // An ambiguous VM name still proves a VM with that name exists; pair with the first so the
         // target is never taken for orphaned, and let the duplicate finding tell the operator.
-        if let Some(instance) = by_name.get(&name).and_then(|found| found.first()) {
-            matching.target_instance.insert(target.id.clone(), InstanceRef::of(instance));
-            matching
-                .instance_targets
-                .entry((instance.scale_set.clone(), instance.instance_id.clone()))
-                .or_default()
-                .push(target.id.clone());
+        if let Some(found) = by_name.get(&name) {
+            let instance = found.first;
+            pairing.pairs.push((&target.id, instance));
+            pairing.target_instance.insert(&target.id, instance);
+            pairing.targeted.insert((&instance.scale_set, &instance.instance_id));
         }
+        carry(&mut target_names, name, target.id.as_str());
     }
-    matching.duplicate_target_names = target_names.into_iter().filter(|(_, ids)| ids.len() > 1).collect();
-    matching
+    if pairing.pairs.len() != pairing.target_instance.len() {
+        let registered =
+            pairing.target_instance.values().map(|vm| (&vm.scale_set, vm.instance_id.as_str())).collect();
+        pairing.registered = Some(registered);
+    }
+    pairing.duplicate_instance_names = repeated(by_name);
+    pairing.duplicate_target_names = repeated(target_names);
+    pairing
 }
 
 #[cfg(test)]

@@ -14,12 +14,13 @@
 use super::matched::MatchedSnapshot;
 use super::tenants::Lane;
 use super::text::{capped, stable_hash};
+use crate::folded::{FastMap, HashMapExt};
 use crate::matching::normalize_name;
 use crate::model::{
     Action, Deployment, PlannedAction, PowerState, ProvisioningState, Release, Severity, Target, TaskState,
 };
 use crate::snapshot::{InFlightDeployment, ProjectState};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// What the successful deployments of a release say about one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,14 +43,14 @@ pub(crate) fn reach<'p>(lane: &Lane<'p>, release_id: &str, target_id: &str) -> R
 /// The successful deployments of one release by the targets they reached, so that checking
 /// 10,000 targets against deployments that reached 10,000 is not quadratic.
 struct ReleaseIndex<'p> {
-    reached: HashMap<&'p str, &'p Deployment>,
+    reached: FastMap<&'p str, &'p Deployment>,
     /// Successful deployments that did not say which targets they reached.
     unknown_reach: Vec<&'p Deployment>,
 }
 
 impl<'p> ReleaseIndex<'p> {
     fn new(lane: &Lane<'p>, release_id: &str) -> Self {
-        let mut reached: HashMap<&'p str, &'p Deployment> = HashMap::new();
+        let mut reached: FastMap<&'p str, &'p Deployment> = FastMap::new();
         let mut unknown_reach = Vec::new();
         let successful = lane
             .deployments()
@@ -159,8 +160,11 @@ fn unfit_for_deploy(matched: &MatchedSnapshot<'_>, target: &Target) -> Option<&'
 /// The normalized name a target shares with another target or that two VMs share: such a
 /// target cannot be told apart, so it is never deployed to (`matching` reports, never resolves).
 pub(crate) fn ambiguous_name(matched: &MatchedSnapshot<'_>, target: &Target) -> Option<String> {
-    let name = normalize_name(&target.name);
     let matching = &matched.matching;
+    if matching.duplicate_target_names.is_empty() && matching.duplicate_instance_names.is_empty() {
+        return None;
+    }
+    let name = normalize_name(&target.name);
     (matching.duplicate_target_names.contains_key(&name)
         || matching.duplicate_instance_names.contains_key(&name))
     .then_some(name)

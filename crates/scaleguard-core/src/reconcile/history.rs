@@ -9,8 +9,7 @@
 //! the VM's vmId as well as its instance id, because Azure may hand an instance id to a new VM.
 
 use super::matched::MatchedSnapshot;
-use crate::completeness::{canonical_instance_id, canonical_vm_id};
-use crate::matching::InstanceRef;
+use crate::completeness::{canonical_vm_id, instance_id_key};
 use crate::model::{Instance, OrchestrationMode, ScaleSetKey};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -31,7 +30,7 @@ pub struct VmSighting {
 }
 
 impl VmSighting {
-    fn of(found: &InstanceRef, at: OffsetDateTime) -> Self {
+    fn of(found: &Instance, at: OffsetDateTime) -> Self {
         Self {
             scale_set: found.scale_set.clone(),
             instance_id: found.instance_id.clone(),
@@ -42,13 +41,13 @@ impl VmSighting {
 
     /// Same VM? Same set and instance id (as numbers), and the same vmId (a GUID, compared
     /// case-insensitively) when both are known.
-    pub fn is_same_vm(&self, found: &InstanceRef) -> bool {
+    pub fn is_same_vm(&self, found: &Instance) -> bool {
         let same_vm_id = match (&self.vm_id, &found.vm_id) {
             (Some(before), Some(now)) => before.eq_ignore_ascii_case(now),
             _ => true,
         };
         self.scale_set == found.scale_set
-            && canonical_instance_id(&self.instance_id) == canonical_instance_id(&found.instance_id)
+            && instance_id_key(&self.instance_id) == instance_id_key(&found.instance_id)
             && same_vm_id
     }
 }

@@ -2,13 +2,13 @@
 //! along each scale set is. Building it is the only place matching runs.
 
 use super::history::VmSighting;
-use crate::completeness::{self, canonical_instance_id, canonical_vm_id, Completeness};
+use crate::completeness::{self, instance_id_key, vm_id_key, Completeness};
 use crate::config::Profile;
-use crate::matching::{has_match_name, match_targets, InstanceRef, Matching};
+use crate::folded::{FastMap, Folded};
+use crate::matching::{has_match_name, pair_targets, Pairing};
 use crate::model::{Instance, ProvisioningState, ScaleSetKey, Target};
 use crate::snapshot::{ReadFailure, ScaleSetListing, Snapshot};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
 /// How far a listed scale set is from steady.
@@ -82,10 +82,10 @@ pub struct SetView<'a> {
     /// Listed VMs no target matched (empty when the target listing failed): a target never
     /// matched to a VM may be one of these under a name not seen.
     pub untargeted: Vec<&'a Instance>,
-    by_instance_id: HashMap<&'a str, &'a Instance>,
+    by_instance_id: FastMap<&'a str, &'a Instance>,
     /// By canonical vmId, then by canonical instance id: how a VM seen before is found again.
-    by_vm_id: HashMap<String, &'a Instance>,
-    by_canonical_id: HashMap<String, &'a Instance>,
+    by_vm_id: FastMap<Folded<'a>, &'a Instance>,
+    by_canonical_id: FastMap<Folded<'a>, &'a Instance>,
 }
 
 impl<'a> SetView<'a> {
@@ -96,11 +96,10 @@ impl<'a> SetView<'a> {
     /// The listed VM a sighting on this set was of: the same vmId; without a vmId on either
     /// side, the same instance id. A VM with another vmId under the instance id is another VM.
     pub fn find(&self, sighting: &VmSighting) -> Option<&'a Instance> {
-        if let Some(found) = sighting.vm_id.as_deref().and_then(|id| self.by_vm_id.get(&canonical_vm_id(id)))
-        {
+        if let Some(found) = sighting.vm_id.as_deref().and_then(|id| self.by_vm_id.get(&vm_id_key(id))) {
             return Some(found);
         }
-        let found = self.by_canonical_id.get(&canonical_instance_id(&sighting.instance_id))?;
+        let found = self.by_canonical_id.get(&instance_id_key(&sighting.instance_id))?;
         (sighting.vm_id.is_none() || found.vm_id.is_none()).then_some(*found)
     }
 
@@ -116,7 +115,9 @@ pub struct MatchedSnapshot<'a> {
     /// Targets carrying all configured roles; empty when the target listing failed.
     pub targets: Cow<'a, [Target]>,
     pub sets: Vec<SetView<'a>>,
-    pub matching: Matching,
+    pub matching: Pairing<'a>,
+    /// The position in `sets` of the first set with each key: `set()` without comparing keys.
+    set_index: FastMap<&'a ScaleSetKey, usize>,
 }
 
 impl<'a> MatchedSnapshot<'a> {
@@ -124,10 +125,11 @@ impl<'a> MatchedSnapshot<'a> {
         let roles = &profile.octopus.roles;
         // The snapshot promises all-of roles already; checking again costs little and keeps a
         // loose server filter from ever putting a foreign machine up for deletion.
-        let targets: Cow<'a, [Target]> = match &snapshot.targets {
-            Ok(all) if all.iter().all(|t| t.has_all_roles(roles)) => Cow::Borrowed(all.as_slice()),
-            Ok(all) => Cow::Owned(all.iter().filter(|t| t.has_all_roles(roles)).cloned().collect()),
-            Err(_) => Cow::Borrowed(&[]),
+        let all: &'a [Target] = snapshot.targets.as_deref().unwrap_or_default();
+        let targets: Cow<'a, [Target]> = if all.iter().all(|t| t.has_all_roles(roles)) {
+            Cow::Borrowed(all)
+        } else {
+            Cow::Owned(all.iter().filter(|t| t.has_all_roles(roles)).cloned().collect())
         };
         let sets: Vec<SetView<'a>> = snapshot
             .scale_sets
@@ -146,10 +148,10 @@ impl<'a> MatchedSnapshot<'a> {
                 let instances = listing.map(|l| l.instances.as_slice()).unwrap_or_default();
                 let by_vm_id = instances
                     .iter()
-                    .filter_map(|i| i.vm_id.as_deref().map(|id| (canonical_vm_id(id), i)))
+                    .filter_map(|i| i.vm_id.as_deref().map(|id| (vm_id_key(id), i)))
                     .collect();
                 let by_canonical_id =
-                    instances.iter().map(|i| (canonical_instance_id(&i.instance_id), i)).collect();
+                    instances.iter().map(|i| (instance_id_key(&i.instance_id), i)).collect();
                 SetView {
                     key: &observation.key,
                     listing,
@@ -167,13 +169,20 @@ impl<'a> MatchedSnapshot<'a> {
             .scale_sets
             .iter()
             .filter_map(|s| s.listing.as_ref().ok().map(|l| (s.match_by, l.instances.as_slice())));
-        let matching = match_targets(listed, &targets);
-        let mut built = Self { snapshot, targets, sets, matching };
+        // Paired over the snapshot's own targets (those in scope), so the pairing borrows them
+        // even when `targets` is a filtered copy.
+        let filtered = matches!(targets, Cow::Owned(_));
+        let in_scope = all.iter().filter(|t| !filtered || t.has_all_roles(roles));
+        let matching = pair_targets(listed, in_scope);
+        let mut set_index = FastMap::default();
+        for (position, set) in sets.iter().enumerate() {
+            set_index.entry(set.key).or_insert(position);
+        }
+        let mut built = Self { snapshot, targets, sets, matching, set_index };
         if built.target_listing_ok() {
             for set in &mut built.sets {
                 let matched = &built.matching;
-                set.untargeted =
-                    set.instances().iter().filter(|i| matched.targets_on(i).is_empty()).collect();
+                set.untargeted = set.instances().iter().filter(|i| !matched.has_target(i)).collect();
             }
         }
         built
@@ -226,12 +235,14 @@ impl<'a> MatchedSnapshot<'a> {
             .map(|s| AbsenceDoubt::Untargeted(s.key, &s.untargeted))
     }
 
+    /// The first configured set with this key.
     pub fn set(&self, key: &ScaleSetKey) -> Option<&SetView<'a>> {
-        self.sets.iter().find(|s| s.key == key)
+        self.set_index.get(key).map(|&position| &self.sets[position])
     }
 
-    /// The present VM a target runs on, from a listing that succeeded.
-    pub fn vm_of(&self, target_id: &str) -> Option<(&InstanceRef, &'a Instance)> {
+    /// The present VM a target runs on, from a listing that succeeded: the VM its name matched,
+    /// and the VM listed under that VM's set and instance id.
+    pub fn vm_of(&self, target_id: &str) -> Option<(&'a Instance, &'a Instance)> {
         let found = self.matching.instance_of(target_id)?;
         let instance = self.set(&found.scale_set)?.instance(&found.instance_id)?;
         Some((found, instance))
