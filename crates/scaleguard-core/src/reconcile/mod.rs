@@ -17,6 +17,7 @@ pub mod concurrent;
 mod deletes;
 mod deploys;
 mod history;
+mod history_vms;
 mod matched;
 mod notes;
 mod notes_evidence;
