@@ -175,8 +175,8 @@ impl fmt::Display for Completeness {
 
 /// How many distinct keys, and those seen more than once (sorted, in canonical form) with their
 /// counts.
-fn repeated<'a>(keys: impl Iterator<Item = Folded<'a>>) -> (usize, Vec<(String, usize)>) {
-    let mut counts: FastMap<Folded<'a>, usize> = FastMap::new();
+fn repeated<'a>(expected: usize, keys: impl Iterator<Item = Folded<'a>>) -> (usize, Vec<(String, usize)>) {
+    let mut counts: FastMap<Folded<'a>, usize> = FastMap::with_capacity(expected);
     for key in keys {
         *counts.entry(key).or_default() += 1;
     }
@@ -239,24 +239,30 @@ pub fn judge(listing: &ScaleSetListing) -> Completeness {
             doubts.push(Doubt::ChangedWhileListed { before, after });
         }
     }
+    let instances = &listing.instances;
     let counted = |i: &&Instance| i.provisioning_state != ProvisioningState::Deleting;
-    let (distinct, _) =
-        repeated(listing.instances.iter().filter(counted).map(|i| instance_id_key(&i.instance_id)));
-    let distinct = distinct as u64;
-    if distinct < u64::from(state.capacity) {
-        let deleting = listing.instances.iter().filter(|i| !counted(i)).count() as u64;
-        doubts.push(Doubt::Short { distinct, capacity: state.capacity, deleting });
+    fn id(instance: &Instance) -> Folded<'_> {
+        instance_id_key(&instance.instance_id)
     }
-    let (_, repeated_ids) = repeated(listing.instances.iter().map(|i| instance_id_key(&i.instance_id)));
+    let (all_distinct, repeated_ids) = repeated(instances.len(), instances.iter().map(id));
+    let deleting = instances.iter().filter(|i| !counted(i)).count();
+    // With no VM being deleted, the VMs counted are all of them.
+    let distinct = match deleting {
+        0 => all_distinct,
+        _ => repeated(instances.len(), instances.iter().filter(counted).map(id)).0,
+    } as u64;
+    if distinct < u64::from(state.capacity) {
+        doubts.push(Doubt::Short { distinct, capacity: state.capacity, deleting: deleting as u64 });
+    }
     if !repeated_ids.is_empty() {
         doubts.push(Doubt::RepeatedInstanceIds(repeated_ids));
     }
     let (_, repeated_vm_ids) =
-        repeated(listing.instances.iter().filter_map(|i| i.vm_id.as_deref()).map(vm_id_key));
+        repeated(instances.len(), instances.iter().filter_map(|i| i.vm_id.as_deref()).map(vm_id_key));
     if !repeated_vm_ids.is_empty() {
         doubts.push(Doubt::RepeatedVmIds(repeated_vm_ids));
     }
-    let (_, repeated_names) = repeated(listing.instances.iter().flat_map(computer_names));
+    let (_, repeated_names) = repeated(instances.len(), instances.iter().flat_map(computer_names));
     if !repeated_names.is_empty() {
         doubts.push(Doubt::RepeatedComputerNames(repeated_names));
     }

@@ -5,7 +5,7 @@
 //! with one name, two VMs with one name) are reported, never silently resolved.
 
 use crate::config::MatchBy;
-use crate::folded::{FastMap, FastSet, Folded, HashMapExt};
+use crate::folded::{FastMap, FastSet, Folded, HashMapExt, HashSetExt};
 use crate::model::{Instance, ScaleSetKey, Target};
 use serde::{Deserialize, Serialize};
 use std::collections::hash_map::Entry;
@@ -227,9 +227,15 @@ pub fn pair_targets<'a>(
     }
 
     let targets = targets.into_iter();
-    let mut pairing = Pairing::default();
-    let mut target_names: FastMap<Folded<'a>, Carriers<&'a str>> =
-        FastMap::with_capacity(targets.size_hint().0);
+    // The most there can be (the targets in scope are a filter over all of them).
+    let expected = targets.size_hint().1.unwrap_or(0);
+    let mut pairing = Pairing {
+        pairs: Vec::with_capacity(expected),
+        target_instance: FastMap::with_capacity(expected),
+        targeted: FastSet::with_capacity(expected),
+        ..Pairing::default()
+    };
+    let mut target_names: FastMap<Folded<'a>, Carriers<&'a str>> = FastMap::with_capacity(expected);
     for target in targets {
         let name = name_key(&target.name);
         // An ambiguous VM name still proves a VM with that name exists; pair with the first so the

@@ -13,7 +13,7 @@
 
 use super::matched::MatchedSnapshot;
 use super::tenants::Lane;
-use super::text::{capped, stable_hash};
+use super::text::{capped, capped_of, stable_hash};
 use crate::folded::{FastMap, HashMapExt};
 use crate::matching::normalize_name;
 use crate::model::{
@@ -58,6 +58,7 @@ impl<'p> ReleaseIndex<'p> {
         for deployment in successful {
             match &deployment.deployed_to_machine_ids {
                 Some(ids) => {
+                    reached.reserve(ids.len());
                     for target_id in ids {
                         reached.entry(target_id.as_str()).or_insert(deployment);
                     }
@@ -291,22 +292,21 @@ fn deploy_for(matched: &MatchedSnapshot<'_>, lane: &Lane<'_>, environment_id: &s
         ));
     }
     new_targets.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut listed = Vec::new();
-    for target in &new_targets {
+    let listed = new_targets.iter().map(|target| {
         let on = matched
             .vm_of(&target.id)
             .map(|(found, _)| format!("{} instance {}", found.scale_set, found.instance_id));
-        listed.push(format!(
+        format!(
             "{} ({}) on {}, {}: no successful deployment of {} reached it",
             target.name,
             target.id,
             on.unwrap_or_default(),
             target.health,
             release.version
-        ));
-    }
+        )
+    });
     let mut observations = capped(observations);
-    observations.extend(capped(listed));
+    observations.extend(capped_of(new_targets.len(), listed));
     observations.push(format!(
         "{already_have} target(s) already have {}{}",
         release.version,

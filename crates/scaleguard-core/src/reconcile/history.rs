@@ -377,9 +377,17 @@ impl History {
     }
 
     fn forget_stale(&mut self, at: OffsetDateTime) {
-        let fresh = |seen: OffsetDateTime| at - seen <= FORGET_AFTER;
-        self.targets.retain(|_, t| fresh(t.last_listed));
-        self.vms.retain(|_, v| fresh(v.last_seen));
+        // `at - seen <= FORGET_AFTER`, with one subtraction per refresh rather than per record
+        // (none is older than the earliest time there is).
+        let oldest = at.checked_sub(FORGET_AFTER);
+        let fresh = |seen: OffsetDateTime| oldest.is_none_or(|oldest| seen >= oldest);
+        // Looked for before anything is swept: most refreshes forget nothing.
+        if !self.targets.values().all(|t| fresh(t.last_listed)) {
+            self.targets.retain(|_, t| fresh(t.last_listed));
+        }
+        if !self.vms.values().all(|v| fresh(v.last_seen)) {
+            self.vms.retain(|_, v| fresh(v.last_seen));
+        }
         self.scale_sets.retain(|_, s| fresh(s.last_listed));
     }
 }

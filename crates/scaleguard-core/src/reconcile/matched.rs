@@ -4,7 +4,7 @@
 use super::history::VmSighting;
 use crate::completeness::{self, instance_id_key, vm_id_key, Completeness};
 use crate::config::Profile;
-use crate::folded::{FastMap, Folded};
+use crate::folded::{FastMap, Folded, HashMapExt};
 use crate::matching::{has_match_name, pair_targets, Pairing};
 use crate::model::{Instance, ProvisioningState, ScaleSetKey, Target};
 use crate::snapshot::{ReadFailure, ScaleSetListing, Snapshot};
@@ -118,6 +118,9 @@ pub struct MatchedSnapshot<'a> {
     pub matching: Pairing<'a>,
     /// The position in `sets` of the first set with each key: `set()` without comparing keys.
     set_index: FastMap<&'a ScaleSetKey, usize>,
+    /// No two sets share a key, and every listed VM carries its set's key and an instance id of
+    /// its own: then the VM a target's name matched is the one `vm_of` finds under its set and id.
+    plain_listings: bool,
 }
 
 impl<'a> MatchedSnapshot<'a> {
@@ -146,10 +149,9 @@ impl<'a> MatchedSnapshot<'a> {
                     .unwrap_or_default();
                 let completeness = listing.ok().map(completeness::judge);
                 let instances = listing.map(|l| l.instances.as_slice()).unwrap_or_default();
-                let by_vm_id = instances
-                    .iter()
-                    .filter_map(|i| i.vm_id.as_deref().map(|id| (vm_id_key(id), i)))
-                    .collect();
+                let mut by_vm_id = FastMap::with_capacity(instances.len());
+                by_vm_id
+                    .extend(instances.iter().filter_map(|i| i.vm_id.as_deref().map(|id| (vm_id_key(id), i))));
                 let by_canonical_id =
                     instances.iter().map(|i| (instance_id_key(&i.instance_id), i)).collect();
                 SetView {
@@ -178,7 +180,12 @@ impl<'a> MatchedSnapshot<'a> {
         for (position, set) in sets.iter().enumerate() {
             set_index.entry(set.key).or_insert(position);
         }
-        let mut built = Self { snapshot, targets, sets, matching, set_index };
+        let plain_listings = set_index.len() == sets.len()
+            && sets.iter().all(|set| {
+                let own = |vm: &Instance| vm.scale_set.name == set.key.name && &vm.scale_set == set.key;
+                set.by_instance_id.len() == set.instances().len() && set.instances().iter().all(own)
+            });
+        let mut built = Self { snapshot, targets, sets, matching, set_index, plain_listings };
         if built.target_listing_ok() {
             for set in &mut built.sets {
                 let matched = &built.matching;
@@ -244,6 +251,9 @@ impl<'a> MatchedSnapshot<'a> {
     /// and the VM listed under that VM's set and instance id.
     pub fn vm_of(&self, target_id: &str) -> Option<(&'a Instance, &'a Instance)> {
         let found = self.matching.instance_of(target_id)?;
+        if self.plain_listings {
+            return Some((found, found));
+        }
         let instance = self.set(&found.scale_set)?.instance(&found.instance_id)?;
         Some((found, instance))
     }
