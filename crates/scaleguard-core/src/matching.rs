@@ -5,7 +5,7 @@
 //! with one name, two VMs with one name) are reported, never silently resolved.
 
 use crate::config::MatchBy;
-use crate::folded::{FastMap, FastSet, Folded, HashMapExt, HashSetExt};
+use crate::folded::{FastMap, Folded, HashMapExt};
 use crate::model::{Instance, ScaleSetKey, Target};
 use serde::{Deserialize, Serialize};
 use std::collections::hash_map::Entry;
@@ -64,11 +64,6 @@ pub struct Pairing<'a> {
     pairs: Vec<(&'a str, &'a Instance)>,
     /// Target id → the VM it runs on (for an id listed twice, its last target's).
     target_instance: FastMap<&'a str, &'a Instance>,
-    /// (scale set, instance id) of every VM some target was paired with.
-    targeted: FastSet<(&'a ScaleSetKey, &'a str)>,
-    /// The same of the VMs in `target_instance`, when that differs (a target id listed twice,
-    /// paired both times): None when it is `targeted`.
-    registered: Option<FastSet<(&'a ScaleSetKey, &'a str)>>,
     /// Normalized names carried by more than one target, with the target ids.
     pub duplicate_target_names: BTreeMap<String, Vec<&'a str>>,
     /// Normalized names carried by more than one VM (across the configured sets).
@@ -80,16 +75,15 @@ impl<'a> Pairing<'a> {
         self.target_instance.get(target_id).copied()
     }
 
-    /// Is some target paired with a VM of this scale set and instance id?
-    pub fn has_target(&self, instance: &Instance) -> bool {
-        self.targeted.contains(&(&instance.scale_set, instance.instance_id.as_str()))
+    /// Every pair made, in target order.
+    pub fn pairs(&self) -> &[(&'a str, &'a Instance)] {
+        &self.pairs
     }
 
-    /// Is a VM of this scale set and instance id the one some target id is paired with? As
-    /// `has_target`, but of a target id listed twice only its last target counts.
-    pub fn is_registered(&self, instance: &Instance) -> bool {
-        let key = (&instance.scale_set, instance.instance_id.as_str());
-        self.registered.as_ref().unwrap_or(&self.targeted).contains(&key)
+    /// The VM of each target id (of an id listed twice and paired twice, its last target's),
+    /// when that is not every pair's VM: None when no paired target id repeats.
+    pub fn vms_by_target_id(&self) -> Option<impl Iterator<Item = &'a Instance> + '_> {
+        (self.pairs.len() != self.target_instance.len()).then(|| self.target_instance.values().copied())
     }
 
     /// The owned `Matching` of the same pairs.
@@ -232,7 +226,6 @@ pub fn pair_targets<'a>(
     let mut pairing = Pairing {
         pairs: Vec::with_capacity(expected),
         target_instance: FastMap::with_capacity(expected),
-        targeted: FastSet::with_capacity(expected),
         ..Pairing::default()
     };
     let mut target_names: FastMap<Folded<'a>, Carriers<&'a str>> = FastMap::with_capacity(expected);
@@ -244,14 +237,8 @@ pub fn pair_targets<'a>(
             let instance = found.first;
             pairing.pairs.push((&target.id, instance));
             pairing.target_instance.insert(&target.id, instance);
-            pairing.targeted.insert((&instance.scale_set, &instance.instance_id));
         }
         carry(&mut target_names, name, target.id.as_str());
-    }
-    if pairing.pairs.len() != pairing.target_instance.len() {
-        let registered =
-            pairing.target_instance.values().map(|vm| (&vm.scale_set, vm.instance_id.as_str())).collect();
-        pairing.registered = Some(registered);
     }
     pairing.duplicate_instance_names = repeated(by_name);
     pairing.duplicate_target_names = repeated(target_names);

@@ -112,7 +112,7 @@ fn set_of<'i>(
     history: &'i History,
     target: &Target,
 ) -> Option<&'i ScaleSetKey> {
-    let now = matched.matching.instance_of(&target.id).map(|found| &found.scale_set);
+    let now = matched.matching.instance_of(&target.id).map(|found| matched.key_of(found));
     now.or_else(|| history.target(&target.id).and_then(|r| r.last_vm.as_ref()).map(|vm| &vm.scale_set))
 }
 

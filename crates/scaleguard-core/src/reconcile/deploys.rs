@@ -152,7 +152,7 @@ fn unfit_for_deploy(matched: &MatchedSnapshot<'_>, target: &Target) -> Option<&'
     {
         return Some("VM not provisioned and running");
     }
-    if !matched.set_is_steady(&found.scale_set) {
+    if !matched.set_is_steady(matched.key_of(found)) {
         return Some("scale set still provisioning");
     }
     None

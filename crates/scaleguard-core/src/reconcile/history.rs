@@ -11,7 +11,7 @@
 use super::history_vms::ListedSet;
 use super::matched::MatchedSnapshot;
 use crate::completeness::instance_id_key;
-use crate::folded::{FastMap, FastSet, HashMapExt};
+use crate::folded::FastSet;
 use crate::model::{Instance, OrchestrationMode, ScaleSetKey, Target};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -44,13 +44,17 @@ impl VmSighting {
     /// Same VM? Same set and instance id (as numbers), and the same vmId (a GUID, compared
     /// case-insensitively) when both are known.
     pub fn is_same_vm(&self, found: &Instance) -> bool {
+        self.is_same_vm_on(&found.scale_set, found)
+    }
+
+    /// `is_same_vm`, given `found`'s set key (`found.scale_set` or a copy equal to it).
+    pub(crate) fn is_same_vm_on(&self, scale_set: &ScaleSetKey, found: &Instance) -> bool {
         let same_vm_id = match (&self.vm_id, &found.vm_id) {
-            (Some(before), Some(now)) => before.eq_ignore_ascii_case(now),
+            (Some(before), Some(now)) => before == now || before.eq_ignore_ascii_case(now),
             _ => true,
         };
-        self.scale_set == found.scale_set
-            && instance_id_key(&self.instance_id) == instance_id_key(&found.instance_id)
-            && same_vm_id
+        let same_id = |a: &str, b: &str| a == b || instance_id_key(a) == instance_id_key(b);
+        self.scale_set == *scale_set && same_id(&self.instance_id, &found.instance_id) && same_vm_id
     }
 }
 
@@ -187,7 +191,7 @@ fn observe_target(
     match matched.matching.instance_of(&target.id) {
         Some(found) => {
             match record.last_vm.as_mut() {
-                Some(last) if last.is_same_vm(found) => {
+                Some(last) if last.is_same_vm_on(matched.key_of(found), found) => {
                     last.seen_at = at;
                     if last.vm_id.is_none() {
                         last.vm_id.clone_from(&found.vm_id);
@@ -227,6 +231,22 @@ fn observe_target(
 impl History {
     pub fn target(&self, target_id: &str) -> Option<&TargetRecord> {
         self.targets.get(target_id)
+    }
+
+    /// `target` of each of the snapshot's targets in turn, found in one pass over the records
+    /// when no target id repeats (a search of the records per target reads keys scattered over
+    /// memory, at 50,000 targets mostly outside the cache).
+    pub(crate) fn records_of<'h>(&'h self, matched: &MatchedSnapshot<'_>) -> Vec<Option<&'h TargetRecord>> {
+        let Some(positions) = matched.target_positions() else {
+            return matched.targets.iter().map(|t| self.target(&t.id)).collect();
+        };
+        let mut records = vec![None; matched.targets.len()];
+        for (id, record) in &self.targets {
+            if let Some(&position) = positions.get(id.as_str()) {
+                records[position] = Some(record);
+            }
+        }
+        records
     }
 
     pub fn vm(&self, instance: &Instance) -> Option<&VmRecord> {
@@ -298,7 +318,7 @@ impl History {
                 vm_keys: listing.instances.iter().map(vm_key).collect(),
             });
         }
-        self.observe_vms(listed, at);
+        self.observe_vms(listed, matched.plain_listings(), at);
         // The old set's evidence proves nothing about the new one: counting starts again.
         for target in self.targets.values_mut().filter(|_| !switched.is_empty()) {
             // A target never matched may have run on any set, the switched one among them.
@@ -312,24 +332,22 @@ impl History {
         if !matched.target_listing_ok() {
             return;
         }
-        let mut listed: FastMap<&str, &Target> = FastMap::with_capacity(matched.targets.len());
-        for target in matched.targets.iter() {
-            listed.insert(&target.id, target);
-        }
-        if listed.len() < matched.targets.len() {
+        let Some(positions) = matched.target_positions() else {
             // A target id listed twice: each of its targets is observed in turn, as listed.
             return self.observe_targets_as_listed(matched, at);
-        }
+        };
         // One pass over the records: a target gone from a successful listing was deleted (its
         // evidence has served), a listed one is observed; the targets left are new.
-        self.targets.retain(|id, record| match listed.remove(id.as_str()) {
-            Some(target) => {
-                observe_target(record, target, matched, at);
+        let mut recorded = vec![false; matched.targets.len()];
+        self.targets.retain(|id, record| match positions.get(id.as_str()) {
+            Some(&position) => {
+                recorded[position] = true;
+                observe_target(record, &matched.targets[position], matched, at);
                 true
             }
             None => false,
         });
-        for target in listed.into_values() {
+        for (target, _) in matched.targets.iter().zip(recorded).filter(|(_, recorded)| !recorded) {
             let mut record = TargetRecord::new(target, at);
             observe_target(&mut record, target, matched, at);
             self.targets.insert(target.id.clone(), record);

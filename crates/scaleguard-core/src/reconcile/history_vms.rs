@@ -33,8 +33,10 @@ fn same_set(a: &ScaleSetKey, b: &ScaleSetKey) -> bool {
 }
 
 impl History {
-    pub(super) fn observe_vms(&mut self, sets: Vec<ListedSet<'_>>, at: OffsetDateTime) {
-        if !self.observe_vms_in_one_pass(&sets, at) {
+    /// `plain`: the sets' keys differ and each listed VM carries its set's key
+    /// (`MatchedSnapshot::plain_listings`), which spares the one pass checking it.
+    pub(super) fn observe_vms(&mut self, sets: Vec<ListedSet<'_>>, plain: bool, at: OffsetDateTime) {
+        if !self.observe_vms_in_one_pass(&sets, plain, at) {
             self.observe_vms_set_by_set(sets, at);
         }
     }
@@ -73,10 +75,10 @@ impl History {
     /// Then each record is touched only by the set it is filed under: a set's sweep removes only
     /// its own records, and files only VMs listed under its own key, so no set undoes or redoes
     /// another's work, and sweeping all sets at once, then filing all VMs, is the same.
-    fn observe_vms_in_one_pass(&mut self, sets: &[ListedSet<'_>], at: OffsetDateTime) -> bool {
+    fn observe_vms_in_one_pass(&mut self, sets: &[ListedSet<'_>], plain: bool, at: OffsetDateTime) -> bool {
         let mut position: FastMap<&ScaleSetKey, usize> = FastMap::with_capacity(sets.len());
         for (index, set) in sets.iter().enumerate() {
-            let own = set.listing.instances.iter().all(|vm| same_set(&vm.scale_set, set.key));
+            let own = plain || set.listing.instances.iter().all(|vm| same_set(&vm.scale_set, set.key));
             if set.switched || !own || position.insert(set.key, index).is_some() {
                 return false;
             }

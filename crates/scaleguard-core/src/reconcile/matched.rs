@@ -4,7 +4,7 @@
 use super::history::VmSighting;
 use crate::completeness::{self, instance_id_key, vm_id_key, Completeness};
 use crate::config::Profile;
-use crate::folded::{FastMap, Folded, HashMapExt};
+use crate::folded::{FastMap, FastSet, Folded, HashMapExt};
 use crate::matching::{has_match_name, pair_targets, Pairing};
 use crate::model::{Instance, ProvisioningState, ScaleSetKey, Target};
 use crate::snapshot::{ReadFailure, ScaleSetListing, Snapshot};
@@ -121,6 +121,42 @@ pub struct MatchedSnapshot<'a> {
     /// No two sets share a key, and every listed VM carries its set's key and an instance id of
     /// its own: then the VM a target's name matched is the one `vm_of` finds under its set and id.
     plain_listings: bool,
+    /// The listed VMs some target is paired with.
+    targeted: PairedVms<'a>,
+    /// The VM of each target id, when a target id repeats (None: `targeted`).
+    registered: Option<PairedVms<'a>>,
+    /// Target id → its position in `targets`; None when an id is listed twice.
+    target_positions: Option<FastMap<&'a str, usize>>,
+}
+
+/// A set of listed VMs, asked as `Matching::targets_on` asks: by set key and instance id. When
+/// the listings are plain, one VM stands for each key and id, so the VM's address answers without
+/// reading either (at 50,000 VMs their text is mostly out of the cache).
+#[derive(Debug)]
+enum PairedVms<'a> {
+    ByAddress(FastSet<usize>),
+    ByKey(FastSet<(&'a ScaleSetKey, &'a str)>),
+}
+
+impl<'a> PairedVms<'a> {
+    fn of(plain: bool, vms: impl Iterator<Item = &'a Instance>) -> Self {
+        if plain {
+            Self::ByAddress(vms.map(address).collect())
+        } else {
+            Self::ByKey(vms.map(|vm| (&vm.scale_set, vm.instance_id.as_str())).collect())
+        }
+    }
+
+    fn contains(&self, vm: &Instance) -> bool {
+        match self {
+            Self::ByAddress(vms) => vms.contains(&address(vm)),
+            Self::ByKey(vms) => vms.contains(&(&vm.scale_set, vm.instance_id.as_str())),
+        }
+    }
+}
+
+fn address(vm: &Instance) -> usize {
+    vm as *const Instance as usize
 }
 
 impl<'a> MatchedSnapshot<'a> {
@@ -185,11 +221,28 @@ impl<'a> MatchedSnapshot<'a> {
                 let own = |vm: &Instance| vm.scale_set.name == set.key.name && &vm.scale_set == set.key;
                 set.by_instance_id.len() == set.instances().len() && set.instances().iter().all(own)
             });
-        let mut built = Self { snapshot, targets, sets, matching, set_index, plain_listings };
+        let targeted = PairedVms::of(plain_listings, matching.pairs().iter().map(|(_, vm)| *vm));
+        let registered = matching.vms_by_target_id().map(|vms| PairedVms::of(plain_listings, vms));
+        let mut target_positions = FastMap::with_capacity(targets.len());
+        for (position, target) in all.iter().filter(|t| !filtered || t.has_all_roles(roles)).enumerate() {
+            target_positions.insert(target.id.as_str(), position);
+        }
+        let target_positions = (target_positions.len() == targets.len()).then_some(target_positions);
+        let mut built = Self {
+            snapshot,
+            targets,
+            sets,
+            matching,
+            set_index,
+            plain_listings,
+            targeted,
+            registered,
+            target_positions,
+        };
         if built.target_listing_ok() {
             for set in &mut built.sets {
-                let matched = &built.matching;
-                set.untargeted = set.instances().iter().filter(|i| !matched.has_target(i)).collect();
+                let targeted = &built.targeted;
+                set.untargeted = set.instances().iter().filter(|vm| !targeted.contains(vm)).collect();
             }
         }
         built
@@ -240,6 +293,34 @@ impl<'a> MatchedSnapshot<'a> {
             .iter()
             .find(|s| !s.untargeted.is_empty())
             .map(|s| AbsenceDoubt::Untargeted(s.key, &s.untargeted))
+    }
+
+    /// Is a VM of this set key and instance id the one some target id is paired with? (Of a
+    /// target id listed twice, only its last target counts.)
+    pub(crate) fn is_registered(&self, vm: &Instance) -> bool {
+        self.registered.as_ref().unwrap_or(&self.targeted).contains(vm)
+    }
+
+    /// No two sets share a key and every listed VM carries its set's key and an instance id of its
+    /// own.
+    pub(crate) fn plain_listings(&self) -> bool {
+        self.plain_listings
+    }
+
+    /// Target id → its position in `targets`, when no id is listed twice.
+    pub(crate) fn target_positions(&self) -> Option<&FastMap<&'a str, usize>> {
+        self.target_positions.as_ref()
+    }
+
+    /// The key of a listed VM's set (equal to its `scale_set`), read from the set when the
+    /// listings are plain: one copy for all the set's VMs, in the cache, instead of the VM's own.
+    pub(crate) fn key_of<'s>(&'s self, vm: &'s Instance) -> &'s ScaleSetKey {
+        let address = vm as *const Instance;
+        let listed_in = || self.sets.iter().find(|s| s.instances().as_ptr_range().contains(&address));
+        match self.plain_listings.then(listed_in).flatten() {
+            Some(set) => set.key,
+            None => &vm.scale_set,
+        }
     }
 
     /// The first configured set with this key.

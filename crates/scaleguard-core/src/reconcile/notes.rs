@@ -138,8 +138,7 @@ fn unregistered_vms(
     }
     for set in &matched.sets {
         for instance in set.instances() {
-            if instance.provisioning_state != ProvisioningState::Succeeded
-                || matched.matching.is_registered(instance)
+            if instance.provisioning_state != ProvisioningState::Succeeded || matched.is_registered(instance)
             {
                 continue;
             }
@@ -209,7 +208,7 @@ fn target_findings(
     config: &ReconcileConfig,
     out: &mut Vec<PlannedAction>,
 ) {
-    for target in matched.targets.iter() {
+    for (target, record) in matched.targets.iter().zip(history.records_of(matched)) {
         if target.disabled {
             out.push(note(
                 format!("note:disabled:{}", target.id),
@@ -241,7 +240,7 @@ fn target_findings(
                 ));
             }
         }
-        let Some(record) = history.target(&target.id) else { continue };
+        let Some(record) = record else { continue };
         // Asked only of a recorded absence: for a target whose VM is present, the rule's answer
         // is a sentence built for nobody.
         let not_yet = || super::deletes::delete_evidence(matched, history, target, config).err();
