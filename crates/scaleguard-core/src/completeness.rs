@@ -18,7 +18,7 @@
 //!
 //! Anything else is shown and still drives waits, but proves nothing about absence.
 
-use crate::folded::{FastMap, Folded, HashMapExt};
+use crate::folded::{self, FastMap, Folded, HashMapExt};
 use crate::matching::name_key;
 use crate::model::{Instance, OrchestrationMode, ProvisioningState, ScaleSetState};
 use crate::snapshot::{ForeignVm, ScaleSetListing};
@@ -173,6 +173,52 @@ impl fmt::Display for Completeness {
     }
 }
 
+/// A listing's VMs by canonical instance id and by canonical vmId, each key with the last VM
+/// listed under it and how many are: what `judge` counts repeats on, and how the planner finds a
+/// VM seen before (one index for both, built once per listing).
+#[derive(Debug, Default)]
+pub struct ListingIndex<'a> {
+    by_id: FastMap<Folded<'a>, (usize, &'a Instance)>,
+    by_vm_id: FastMap<Folded<'a>, (usize, &'a Instance)>,
+}
+
+impl<'a> ListingIndex<'a> {
+    pub fn new(listing: &'a ScaleSetListing) -> Self {
+        let instances = &listing.instances;
+        let mut index = Self {
+            by_id: FastMap::with_capacity(instances.len()),
+            by_vm_id: FastMap::with_capacity(instances.len()),
+        };
+        for instance in instances {
+            let seen = index.by_id.entry(instance_id_key(&instance.instance_id)).or_insert((0, instance));
+            *seen = (seen.0 + 1, instance);
+            if let Some(vm_id) = &instance.vm_id {
+                let seen = index.by_vm_id.entry(vm_id_key(vm_id)).or_insert((0, instance));
+                *seen = (seen.0 + 1, instance);
+            }
+        }
+        index
+    }
+
+    /// The last VM listed under this instance id (compared as `canonical_instance_id`).
+    pub fn by_instance_id(&self, id: &str) -> Option<&'a Instance> {
+        self.by_id.get(&instance_id_key(id)).map(|(_, instance)| *instance)
+    }
+
+    /// The last VM listed under this vmId (compared as `canonical_vm_id`).
+    pub fn by_vm_id(&self, vm_id: &str) -> Option<&'a Instance> {
+        self.by_vm_id.get(&vm_id_key(vm_id)).map(|(_, instance)| *instance)
+    }
+}
+
+/// The keys of `counted` seen more than once, in canonical form and sorted, with their counts.
+fn repeats_of(counted: &FastMap<Folded<'_>, (usize, &Instance)>) -> Vec<(String, usize)> {
+    let mut repeats: Vec<(String, usize)> =
+        counted.iter().filter(|(_, (n, _))| *n > 1).map(|(key, (n, _))| (key.to_canonical(), *n)).collect();
+    repeats.sort();
+    repeats
+}
+
 /// How many distinct keys, and those seen more than once (sorted, in canonical form) with their
 /// counts.
 fn repeated<'a>(expected: usize, keys: impl Iterator<Item = Folded<'a>>) -> (usize, Vec<(String, usize)>) {
@@ -205,7 +251,7 @@ pub fn canonical_vm_id(vm_id: &str) -> String {
 
 /// `canonical_instance_id` as an index key, built without allocating.
 pub fn instance_id_key(id: &str) -> Folded<'_> {
-    let trimmed = id.trim();
+    let trimmed = folded::trim(id);
     if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
         let digits = trimmed.trim_start_matches('0');
         return Folded::borrowed(if digits.is_empty() { "0" } else { digits });
@@ -215,7 +261,7 @@ pub fn instance_id_key(id: &str) -> Folded<'_> {
 
 /// `canonical_vm_id` as an index key, built without allocating.
 pub fn vm_id_key(vm_id: &str) -> Folded<'_> {
-    Folded::borrowed(vm_id.trim())
+    Folded::borrowed(folded::trim(vm_id))
 }
 
 /// The normalized computer names one VM answers to (each once; a VM has at most two).
@@ -228,6 +274,11 @@ fn computer_names(instance: &Instance) -> impl Iterator<Item = Folded<'_>> {
 
 /// Judge one listing (see the module comment for the rule).
 pub fn judge(listing: &ScaleSetListing) -> Completeness {
+    judge_indexed(listing, &ListingIndex::new(listing))
+}
+
+/// `judge`, with the listing's index at hand.
+pub fn judge_indexed(listing: &ScaleSetListing, index: &ListingIndex<'_>) -> Completeness {
     let state = &listing.state;
     let mut doubts = Vec::new();
     if !state.provisioning_state.is_final() {
@@ -244,21 +295,20 @@ pub fn judge(listing: &ScaleSetListing) -> Completeness {
     fn id(instance: &Instance) -> Folded<'_> {
         instance_id_key(&instance.instance_id)
     }
-    let (all_distinct, repeated_ids) = repeated(instances.len(), instances.iter().map(id));
     let deleting = instances.iter().filter(|i| !counted(i)).count();
     // With no VM being deleted, the VMs counted are all of them.
     let distinct = match deleting {
-        0 => all_distinct,
+        0 => index.by_id.len(),
         _ => repeated(instances.len(), instances.iter().filter(counted).map(id)).0,
     } as u64;
     if distinct < u64::from(state.capacity) {
         doubts.push(Doubt::Short { distinct, capacity: state.capacity, deleting: deleting as u64 });
     }
+    let repeated_ids = repeats_of(&index.by_id);
     if !repeated_ids.is_empty() {
         doubts.push(Doubt::RepeatedInstanceIds(repeated_ids));
     }
-    let (_, repeated_vm_ids) =
-        repeated(instances.len(), instances.iter().filter_map(|i| i.vm_id.as_deref()).map(vm_id_key));
+    let repeated_vm_ids = repeats_of(&index.by_vm_id);
     if !repeated_vm_ids.is_empty() {
         doubts.push(Doubt::RepeatedVmIds(repeated_vm_ids));
     }

@@ -10,6 +10,26 @@ use std::hash::{Hash, Hasher};
 /// server cannot pick names that collide), several times faster than std's SipHash on short keys.
 pub use foldhash::{HashMap as FastMap, HashMapExt, HashSet as FastSet, HashSetExt};
 
+/// `str::trim`, without its scan for Unicode white space when the text starts and ends with an
+/// ASCII character that is not white space (nearly every name and id a listing carries).
+pub fn trim(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last))
+            if !ascii_white_space_or_not_ascii(*first) && !ascii_white_space_or_not_ascii(*last) =>
+        {
+            text
+        }
+        _ => text.trim(),
+    }
+}
+
+/// A byte that `trim` must look at: the ASCII characters of Unicode's White_Space, or any byte of a
+/// character that is not ASCII.
+fn ascii_white_space_or_not_ascii(byte: u8) -> bool {
+    !byte.is_ascii() || matches!(byte, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
+}
+
 /// A string that compares and hashes as its ASCII lower-case form. Each constructor (here and
 /// beside the canonical forms: `matching::name_key`, `completeness::{instance_id_key,
 /// vm_id_key}`) keeps a form whose ASCII lower-casing is the canonical one, so two keys are equal
@@ -91,6 +111,20 @@ mod tests {
             }
         }
         Ok(())
+    }
+
+    #[test]
+    fn trim_is_str_trim() {
+        for byte in 0u8..128 {
+            let c = byte as char;
+            assert_eq!(ascii_white_space_or_not_ascii(byte), c.is_whitespace(), "{byte:#x}");
+            for text in [format!("{c}a{c}"), format!("a{c}"), format!("{c}a"), c.to_string()] {
+                assert_eq!(trim(&text), text.trim(), "{text:?}");
+            }
+        }
+        for text in ["", "\u{85}web\u{a0}", "\u{3000}", "web\u{2028}", "é", " é ", "a b"] {
+            assert_eq!(trim(text), text.trim(), "{text:?}");
+        }
     }
 
     #[test]

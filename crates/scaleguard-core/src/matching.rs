@@ -5,7 +5,7 @@
 //! with one name, two VMs with one name) are reported, never silently resolved.
 
 use crate::config::MatchBy;
-use crate::folded::{FastMap, Folded, HashMapExt};
+use crate::folded::{self, FastMap, Folded, HashMapExt};
 use crate::model::{Instance, ScaleSetKey, Target};
 use serde::{Deserialize, Serialize};
 use std::collections::hash_map::Entry;
@@ -122,7 +122,7 @@ pub fn normalize_name(name: &str) -> String {
 /// then the normalized form), lower-cased once otherwise (`str::to_lowercase` is not a per-byte
 /// mapping).
 pub fn name_key(name: &str) -> Folded<'_> {
-    let trimmed = name.trim();
+    let trimmed = folded::trim(name);
     let host = trimmed.split('.').next().unwrap_or(trimmed);
     if host.is_ascii() {
         Folded::borrowed(host)
@@ -159,7 +159,7 @@ fn match_keys(instance: &Instance, match_by: MatchBy) -> impl Iterator<Item = Fo
 
 /// [`instance_match_name`] is Some, checked without building the name (once per VM per refresh).
 pub fn has_match_name(instance: &Instance, match_by: MatchBy) -> bool {
-    let readable = |raw: &str| raw.trim().split('.').next().is_some_and(|host| !host.is_empty());
+    let readable = |raw: &str| folded::trim(raw).split('.').next().is_some_and(|host| !host.is_empty());
     match match_by {
         MatchBy::ComputerName => instance.computer_names().any(readable),
         MatchBy::InstanceName => readable(&instance.name),
@@ -183,25 +183,31 @@ struct Carriers<T> {
     more: Vec<T>,
 }
 
-fn carry<'k, T>(map: &mut FastMap<Folded<'k>, Carriers<T>>, name: Folded<'k>, item: T) {
+impl<T: Copy> Carriers<T> {
+    fn new(first: T) -> Self {
+        Self { first, more: Vec::new() }
+    }
+
+    /// Everything carrying the name, when more than one thing does.
+    fn repeated(&self) -> Option<Vec<T>> {
+        (!self.more.is_empty())
+            .then(|| std::iter::once(self.first).chain(self.more.iter().copied()).collect())
+    }
+}
+
+fn carry<'k, T: Copy>(map: &mut FastMap<Folded<'k>, Carriers<T>>, name: Folded<'k>, item: T) {
     match map.entry(name) {
         Entry::Occupied(mut found) => found.get_mut().more.push(item),
         Entry::Vacant(slot) => {
-            slot.insert(Carriers { first: item, more: Vec::new() });
+            slot.insert(Carriers::new(item));
         }
     }
 }
 
-/// Names carried more than once, in their normalized form, with everything carrying each.
-fn repeated<T: Copy>(carried: FastMap<Folded<'_>, Carriers<T>>) -> BTreeMap<String, Vec<T>> {
-    carried
-        .into_iter()
-        .filter(|(_, carriers)| !carriers.more.is_empty())
-        .map(|(name, carriers)| {
-            let all = std::iter::once(carriers.first).chain(carriers.more).collect();
-            (name.to_canonical(), all)
-        })
-        .collect()
+/// The VMs carrying one name, and the targets carrying it too.
+struct Named<'a> {
+    vms: Carriers<&'a Instance>,
+    targets: Option<Carriers<&'a str>>,
 }
 
 /// [`match_targets`], borrowing: each name is normalized once, and only a name that is not
@@ -210,12 +216,17 @@ pub fn pair_targets<'a>(
     sets: impl IntoIterator<Item = (MatchBy, &'a [Instance])>,
     targets: impl IntoIterator<Item = &'a Target>,
 ) -> Pairing<'a> {
-    let mut by_name: FastMap<Folded<'a>, Carriers<&'a Instance>> = FastMap::new();
+    let mut by_name: FastMap<Folded<'a>, Named<'a>> = FastMap::new();
     for (match_by, instances) in sets {
         by_name.reserve(instances.len());
         for instance in instances {
             for name in match_keys(instance, match_by) {
-                carry(&mut by_name, name, instance);
+                match by_name.entry(name) {
+                    Entry::Occupied(mut found) => found.get_mut().vms.more.push(instance),
+                    Entry::Vacant(slot) => {
+                        slot.insert(Named { vms: Carriers::new(instance), targets: None });
+                    }
+                }
             }
         }
     }
@@ -228,20 +239,39 @@ pub fn pair_targets<'a>(
         target_instance: FastMap::with_capacity(expected),
         ..Pairing::default()
     };
-    let mut target_names: FastMap<Folded<'a>, Carriers<&'a str>> = FastMap::with_capacity(expected);
+    // Names of targets that no VM carries (a target's name that a VM carries is kept with it).
+    let mut unmatched: FastMap<Folded<'a>, Carriers<&'a str>> = FastMap::new();
     for target in targets {
         let name = name_key(&target.name);
+        let id = target.id.as_str();
+        let Some(named) = by_name.get_mut(&name) else {
+            carry(&mut unmatched, name, id);
+            continue;
+        };
         // An ambiguous VM name still proves a VM with that name exists; pair with the first so the
         // target is never taken for orphaned, and let the duplicate finding tell the operator.
-        if let Some(found) = by_name.get(&name) {
-            let instance = found.first;
-            pairing.pairs.push((&target.id, instance));
-            pairing.target_instance.insert(&target.id, instance);
+        let instance = named.vms.first;
+        pairing.pairs.push((id, instance));
+        pairing.target_instance.insert(id, instance);
+        match &mut named.targets {
+            Some(carriers) => carriers.more.push(id),
+            None => named.targets = Some(Carriers::new(id)),
         }
-        carry(&mut target_names, name, target.id.as_str());
     }
-    pairing.duplicate_instance_names = repeated(by_name);
-    pairing.duplicate_target_names = repeated(target_names);
+    for (name, named) in by_name {
+        let repeated_targets = named.targets.as_ref().and_then(Carriers::repeated);
+        if let Some(vms) = named.vms.repeated() {
+            pairing.duplicate_instance_names.insert(name.to_canonical(), vms);
+        }
+        if let Some(ids) = repeated_targets {
+            pairing.duplicate_target_names.insert(name.to_canonical(), ids);
+        }
+    }
+    for (name, carriers) in unmatched {
+        if let Some(ids) = carriers.repeated() {
+            pairing.duplicate_target_names.insert(name.to_canonical(), ids);
+        }
+    }
     pairing
 }
 

@@ -161,7 +161,7 @@ pub fn vm_key(instance: &Instance) -> String {
     match &instance.vm_id {
         // `vm:` and `canonical_vm_id`, built in place: once per listed VM per refresh.
         Some(vm_id) => {
-            let canonical = vm_id.trim();
+            let canonical = crate::folded::trim(vm_id);
             let mut key = String::with_capacity(3 + canonical.len());
             key.push_str("vm:");
             key.push_str(canonical);

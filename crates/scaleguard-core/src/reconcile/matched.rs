@@ -2,9 +2,9 @@
 //! along each scale set is. Building it is the only place matching runs.
 
 use super::history::VmSighting;
-use crate::completeness::{self, instance_id_key, vm_id_key, Completeness};
+use crate::completeness::{self, Completeness, ListingIndex};
 use crate::config::Profile;
-use crate::folded::{FastMap, FastSet, Folded, HashMapExt};
+use crate::folded::{FastMap, FastSet, HashMapExt};
 use crate::matching::{has_match_name, pair_targets, Pairing};
 use crate::model::{Instance, ProvisioningState, ScaleSetKey, Target};
 use crate::snapshot::{ReadFailure, ScaleSetListing, Snapshot};
@@ -84,8 +84,7 @@ pub struct SetView<'a> {
     pub untargeted: Vec<&'a Instance>,
     by_instance_id: FastMap<&'a str, &'a Instance>,
     /// By canonical vmId, then by canonical instance id: how a VM seen before is found again.
-    by_vm_id: FastMap<Folded<'a>, &'a Instance>,
-    by_canonical_id: FastMap<Folded<'a>, &'a Instance>,
+    index: ListingIndex<'a>,
 }
 
 impl<'a> SetView<'a> {
@@ -96,11 +95,11 @@ impl<'a> SetView<'a> {
     /// The listed VM a sighting on this set was of: the same vmId; without a vmId on either
     /// side, the same instance id. A VM with another vmId under the instance id is another VM.
     pub fn find(&self, sighting: &VmSighting) -> Option<&'a Instance> {
-        if let Some(found) = sighting.vm_id.as_deref().and_then(|id| self.by_vm_id.get(&vm_id_key(id))) {
+        if let Some(found) = sighting.vm_id.as_deref().and_then(|id| self.index.by_vm_id(id)) {
             return Some(found);
         }
-        let found = self.by_canonical_id.get(&instance_id_key(&sighting.instance_id))?;
-        (sighting.vm_id.is_none() || found.vm_id.is_none()).then_some(*found)
+        let found = self.index.by_instance_id(&sighting.instance_id)?;
+        (sighting.vm_id.is_none() || found.vm_id.is_none()).then_some(found)
     }
 
     pub fn instances(&self) -> &'a [Instance] {
@@ -183,13 +182,8 @@ impl<'a> MatchedSnapshot<'a> {
                         l.instances.iter().filter(|i| !has_match_name(i, observation.match_by)).collect()
                     })
                     .unwrap_or_default();
-                let completeness = listing.ok().map(completeness::judge);
-                let instances = listing.map(|l| l.instances.as_slice()).unwrap_or_default();
-                let mut by_vm_id = FastMap::with_capacity(instances.len());
-                by_vm_id
-                    .extend(instances.iter().filter_map(|i| i.vm_id.as_deref().map(|id| (vm_id_key(id), i))));
-                let by_canonical_id =
-                    instances.iter().map(|i| (instance_id_key(&i.instance_id), i)).collect();
+                let index = listing.map(ListingIndex::new).unwrap_or_default();
+                let completeness = listing.ok().map(|listing| completeness::judge_indexed(listing, &index));
                 SetView {
                     key: &observation.key,
                     listing,
@@ -198,8 +192,7 @@ impl<'a> MatchedSnapshot<'a> {
                     unnamed,
                     untargeted: Vec::new(),
                     by_instance_id,
-                    by_vm_id,
-                    by_canonical_id,
+                    index,
                 }
             })
             .collect();
