@@ -70,7 +70,7 @@ pub fn apply_refresh(model: &mut ConsoleState, refresh: Refresh) {
             let match_by = model.match_by.iter().find(|(key, _)| *key == observation.key).map(|(_, m)| *m)?;
             Some((match_by, listing.instances.as_slice()))
         });
-        model.links = Links::new(&crate::matching::match_targets(sets, targets), targets);
+        model.links = Links::new(&crate::matching::pair_targets(sets, targets), targets);
     }
     let inventory_complete = snapshot.inventory_complete();
 
