@@ -77,12 +77,15 @@ pub fn apply_refresh(model: &mut ConsoleState, refresh: Refresh) {
     // The snapshot has served: its rows move into the panes (at 10,000 VMs a copy of each
     // listing is megabytes held twice while the panes change).
     let instances = if listings_ok {
+        // The old rows go first: they are replaced, and the new ones are megabytes too.
+        model.instances.rows = Vec::new();
         let listings = snapshot.scale_sets.into_iter().filter_map(|observation| observation.listing.ok());
         Ok(listings.flat_map(|listing| listing.instances).collect())
     } else {
         Err(listing_errors.join("; "))
     };
     model.instances.accept(instances, at);
+    super::update_scale::recheck_scale_dialog(model);
     model.targets.accept(snapshot.targets.map_err(|f| f.to_string()), at);
     model.nodes.accept(snapshot.nodes.map_err(|f| f.to_string()), at);
 

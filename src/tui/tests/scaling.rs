@@ -230,7 +230,7 @@ fn a_412_reopens_the_dialog_with_the_fresh_proposal_and_never_retries() {
     );
 
     // Someone else scaled to 4 meanwhile: the worker re-read and re-checked.
-    let mut listing = model.scale.listing(shown.key()).unwrap().clone();
+    let mut listing = model.scale.listing(shown.key(), &model.instances.rows).unwrap();
     listing.state.capacity = 4;
     listing.state.etag = Some("\"2\"".into());
     listing.instances.push(crate::reconcile::testkit::vm("vmss-web", 3));
@@ -379,7 +379,7 @@ fn each_set_is_scaled_over_its_own_latest_good_listing() {
     use crate::tui::messages::Refresh;
     use crate::tui::update::apply_refresh;
     let ids = |model: &ConsoleState, set: &str| -> Vec<String> {
-        let listing = model.scale.listing(&set_key(set)).cloned().expect("read once");
+        let listing = model.scale.listing(&set_key(set), &model.instances.rows).expect("read once");
         listing.instances.iter().map(|vm| vm.instance_id.clone()).collect()
     };
     let mut model = fixtures::model_with_flexible();
