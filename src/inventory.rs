@@ -10,14 +10,11 @@
 
 use crate::clock::Clock;
 use crate::config::Profile;
-use crate::matching::match_targets;
 use crate::model::Node;
 use crate::octopus::{OctopusClient, OctopusError, Resolved};
 use crate::providers::{self, other_scalers, ProviderError, ScaleSetProvider};
 use crate::snapshot::{OthersObservation, ProjectState, ReadFailure, ScaleSetObservation, Snapshot};
-use serde::Serialize;
 use std::sync::Arc;
-use time::OffsetDateTime;
 
 /// The clients one profile needs, built once and reused across refreshes (a credential keeps its
 /// token cache, connections are pooled). Building never fails: a client that cannot be built
@@ -240,156 +237,10 @@ async fn read_octopus(profile: &Profile, client: &OctopusClient) -> OctopusSide 
     OctopusSide { environment_id: Some(environment.id), targets, projects, nodes, server_version: version }
 }
 
-// ---- the inventory report (stable JSON keys) ----------------------------------------------------
+// ---- the inventory report (stable JSON keys): `report.rs` ----------------------------------------
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub scale_sets: Vec<ScaleSetRow>,
-    pub instances: Vec<InstanceRow>,
-    pub targets: Vec<TargetRow>,
-    pub nodes: Vec<NodeRow>,
-    pub server: ServerRow,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ScaleSetRow {
-    pub subscription_id: String,
-    pub resource_group: String,
-    pub name: String,
-    /// "Uniform" or "Flexible".
-    pub orchestration_mode: String,
-    pub capacity: u32,
-    pub provisioning_state: String,
-    pub overprovision: bool,
-    pub etag: Option<String>,
-    /// The Azure Autoscale setting that targets the set, with its active profile; `null` when
-    /// there is none (`state` "unknown" with `why` when it could not be read).
-    pub autoscale: Option<crate::autoscale::AutoscaleSummary>,
-    /// An AWS Auto Scaling group's limits, cooldown, termination policies, lifecycle hooks, warm
-    /// pool and instance refresh; absent on Azure.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub aws: Option<crate::model::AwsGroup>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct InstanceRow {
-    pub scale_set: String,
-    pub instance_id: String,
-    pub name: String,
-    pub computer_name: Option<String>,
-    pub provisioning_state: String,
-    pub power_state: String,
-    /// null where Azure does not report it (Flexible sets).
-    pub latest_model: Option<bool>,
-    /// null where Azure does not report it (Flexible sets).
-    pub protected: Option<bool>,
-    /// An AWS instance's Auto Scaling lifecycle state ("InService", "Pending:Wait",
-    /// "Warmed:Stopped"); null on Azure.
-    pub lifecycle_state: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TargetRow {
-    pub id: String,
-    pub name: String,
-    pub roles: Vec<String>,
-    pub health: String,
-    pub disabled: bool,
-    pub matched_instance_id: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct NodeRow {
-    pub name: String,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub last_seen: Option<OffsetDateTime>,
-    pub offline: bool,
-    pub drain: bool,
-    pub task_cap: u32,
-    pub running_tasks: u32,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ServerRow {
-    pub version: String,
-}
-
-/// The report for a complete snapshot, or every read that failed.
-pub fn report(snapshot: &Snapshot) -> Result<Report, Vec<ReadFailure>> {
-    let failures: Vec<ReadFailure> = snapshot.failures().into_iter().cloned().collect();
-    if !failures.is_empty() {
-        return Err(failures);
-    }
-    let listings: Vec<_> =
-        snapshot.scale_sets.iter().filter_map(|s| s.listing.as_ref().ok().map(|l| (s.match_by, l))).collect();
-    let autoscale = |key: &crate::model::ScaleSetKey| {
-        let others = snapshot.scale_sets.iter().find(|s| &s.key == key).map(|s| &s.others);
-        others.and_then(|o| o.autoscale(snapshot.taken_at).summary())
-    };
-    let targets = snapshot.targets.as_ref().map_err(|f| vec![f.clone()])?;
-    let matching = match_targets(listings.iter().map(|(by, l)| (*by, l.instances.as_slice())), targets);
-    Ok(Report {
-        scale_sets: listings
-            .iter()
-            .map(|(_, l)| ScaleSetRow {
-                subscription_id: l.state.key.subscription_id.clone(),
-                resource_group: l.state.key.resource_group.clone(),
-                name: l.state.key.name.clone(),
-                // An Auto Scaling group has no orchestration mode: said as what it is.
-                orchestration_mode: match &l.state.aws {
-                    Some(_) => "AutoScalingGroup".into(),
-                    None => l.state.orchestration_mode.to_string(),
-                },
-                capacity: l.state.capacity,
-                provisioning_state: l.state.provisioning_state.to_string(),
-                overprovision: l.state.overprovision,
-                etag: l.state.etag.clone(),
-                autoscale: autoscale(&l.state.key),
-                aws: l.state.aws.as_deref().cloned(),
-            })
-            .collect(),
-        instances: listings
-            .iter()
-            .flat_map(|(_, l)| l.instances.iter())
-            .map(|i| InstanceRow {
-                scale_set: i.scale_set.to_string(),
-                instance_id: i.instance_id.clone(),
-                name: i.name.clone(),
-                computer_name: i.computer_name.clone(),
-                provisioning_state: i.provisioning_state.to_string(),
-                power_state: i.power_state.to_string(),
-                latest_model: i.latest_model_applied,
-                protected: i.protected_from_scale_in,
-                lifecycle_state: i.lifecycle_state().map(ToString::to_string),
-            })
-            .collect(),
-        targets: targets
-            .iter()
-            .map(|t| TargetRow {
-                id: t.id.clone(),
-                name: t.name.clone(),
-                roles: t.roles.clone(),
-                health: t.health.to_string(),
-                disabled: t.disabled,
-                matched_instance_id: matching.instance_of(&t.id).map(|i| i.instance_id.clone()),
-            })
-            .collect(),
-        nodes: snapshot
-            .nodes
-            .iter()
-            .flatten()
-            .map(|n| NodeRow {
-                name: n.name.clone(),
-                last_seen: n.last_seen,
-                offline: n.is_offline,
-                drain: n.drain,
-                task_cap: n.max_concurrent_tasks,
-                running_tasks: n.running_tasks,
-            })
-            .collect(),
-        server: ServerRow { version: snapshot.server_version.clone().unwrap_or_default() },
-    })
-}
+mod report;
+pub use report::{report, InstanceRow, JsonReport, NodeRow, Report, ScaleSetRow, ServerRow, TargetRow};
 
 /// One sentence for stderr: the first failure, and how many more there were.
 pub fn failure_sentence(failures: &[ReadFailure]) -> String {

@@ -56,5 +56,6 @@ pub mod private_fs;
 pub mod providers;
 pub mod reconcile;
 pub mod scaling;
+pub mod scrubbed;
 pub mod service_messages;
 pub mod tui;

@@ -23,12 +23,18 @@ use tracing_subscriber::Layer;
 pub const LEVEL_ENV: &str = "SCALEGUARD_LOG";
 pub const FILE_NAME: &str = "scaleguard.log";
 
+/// Lines waiting for the writer thread. The queue is allocated whole up front: the appender's
+/// default of 128,000 is 4 MB of the console's memory, for a log that writes a few lines a refresh.
+const BUFFERED_LINES: usize = 8_192;
+
 /// Log to `dir`/scaleguard.log at `SCALEGUARD_LOG` (else `default_level`). Keep the guard alive
 /// until the program ends: dropping it flushes. None when the file cannot be opened or a
 /// subscriber is already set.
 pub fn init(dir: &Path, default_level: &str) -> Option<WorkerGuard> {
     let file = crate::private_fs::open(&dir.join(FILE_NAME), |o| o.create(true).append(true)).ok()?;
-    let (writer, guard) = tracing_appender::non_blocking(Scrubbing(file));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(BUFFERED_LINES)
+        .finish(Scrubbing(file));
     let requested = EnvFilter::try_from_env(LEVEL_ENV).unwrap_or_else(|_| EnvFilter::new(default_level));
     let layer = tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(false).with_filter(
         requested.and(filter_fn(|metadata: &Metadata<'_>| kept(metadata.target(), metadata.level()))),

@@ -3,6 +3,7 @@
 use super::{exit, Cli};
 use crate::config::ConfigFile;
 use crate::inventory::{self, Report};
+use crate::scrubbed::LineScrubbing;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use std::fmt::Write as _;
@@ -28,26 +29,26 @@ pub fn run(cli: &Cli, args: &InventoryArgs) -> anyhow::Result<u8> {
     let clock = cli.clock(profile)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let snapshot = runtime.block_on(inventory::Collector::new(profile).with_clock(clock).collect());
-    let report = inventory::report(&snapshot);
-    // The report holds what is printed: at 50,000 VMs the snapshot is tens of megabytes.
-    drop(snapshot);
-    match report {
-        Ok(report) => {
-            match args.format {
-                // Streamed, and scrubbed a line at a time: the JSON of 50,000 VMs is never held
-                // whole in memory, and no secret reaches stdout.
-                Format::Json => {
-                    let mut out = LineScrubbing::new(std::io::BufWriter::new(std::io::stdout().lock()));
-                    serde_json::to_writer_pretty(&mut out, &report)?;
-                    writeln!(out)?;
-                    out.flush()?;
-                }
-                Format::Table => print!("{}", table(&report)),
-            }
-            Ok(exit::OK)
+    let failed = |failures: Vec<_>| anyhow::anyhow!(inventory::failure_sentence(&failures));
+    match args.format {
+        // Written as it is made, a row at a time out of the snapshot, and scrubbed a line at a
+        // time: neither the JSON of 50,000 VMs nor a second copy of the estate as rows is ever
+        // held in memory, and no secret reaches stdout.
+        Format::Json => {
+            let report = inventory::JsonReport::of(&snapshot).map_err(failed)?;
+            let mut out = LineScrubbing::new(std::io::BufWriter::new(std::io::stdout().lock()));
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+            out.flush()?;
         }
-        Err(failures) => anyhow::bail!(inventory::failure_sentence(&failures)),
+        Format::Table => {
+            let report = inventory::report(&snapshot);
+            // The report holds what is printed: at 50,000 VMs the snapshot is tens of megabytes.
+            drop(snapshot);
+            print!("{}", table(&report.map_err(failed)?));
+        }
     }
+    Ok(exit::OK)
 }
 
 /// Columns padded to their widest cell; one section per kind.
@@ -176,41 +177,6 @@ fn section(out: &mut String, title: &str, headers: &[&str], rows: Vec<Vec<String
     out.push('\n');
 }
 
-/// A writer that scrubs secrets from each whole line before passing it on. serde_json writes a
-/// string in several pieces, so a secret may be split between writes; in pretty JSON no string
-/// spans a line break, so a whole line holds every secret it contains.
-struct LineScrubbing<W: std::io::Write> {
-    inner: W,
-    line: Vec<u8>,
-}
-
-impl<W: std::io::Write> LineScrubbing<W> {
-    fn new(inner: W) -> Self {
-        LineScrubbing { inner, line: Vec::new() }
-    }
-}
-
-impl<W: std::io::Write> std::io::Write for LineScrubbing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut rest = buf;
-        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
-            self.line.extend_from_slice(&rest[..=end]);
-            self.inner.write_all(&crate::secret::scrub_bytes(&self.line))?;
-            self.line.clear();
-            rest = &rest[end + 1..];
-        }
-        self.line.extend_from_slice(rest);
-        Ok(buf.len())
-    }
-
-    /// A partial line is written only at a flush: the end of the output.
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.write_all(&crate::secret::scrub_bytes(&self.line))?;
-        self.line.clear();
-        self.inner.flush()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,18 +191,5 @@ mod tests {
         assert_eq!(out.lines().filter(|l| !l.is_empty()).count(), 3, "title, header, one row: {out:?}");
         assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
         assert!(!out.to_lowercase().contains("cellsecret"), "{out}");
-    }
-
-    #[test]
-    fn streamed_json_is_scrubbed_when_a_secret_is_split_between_writes() {
-        let _key = crate::secret::Secret::new("API-STREAMSECRET0123456789");
-        let mut out = LineScrubbing::new(Vec::new());
-        for piece in ["{\n  \"name\": \"api-stream", "SECRET01234", "56789\"\n}", "\n"] {
-            out.write_all(piece.as_bytes()).unwrap();
-        }
-        out.flush().unwrap();
-        let text = String::from_utf8(out.inner).unwrap();
-        assert!(!text.to_lowercase().contains("streamsecret"), "{text}");
-        assert_eq!(text.lines().count(), 3, "{text}");
     }
 }

@@ -4,7 +4,7 @@
 //! targets that match no VM of any configured scale set (left behind by a scale-in).
 
 use super::finding::{list_names, source, Finding};
-use crate::matching::{match_targets, normalize_name};
+use crate::matching::{normalize_name, pair_targets};
 use crate::model::{Node, Severity, Target};
 use crate::snapshot::ScaleSetObservation;
 use std::collections::BTreeMap;
@@ -123,7 +123,7 @@ fn no_scale_set(targets: &[Target], scale_sets: &[ScaleSetObservation]) -> Optio
         // A failed listing proves nothing about which targets have a VM.
         listings.push((observation.match_by, observation.listing.as_ref().ok()?.instances.as_slice()));
     }
-    let matching = match_targets(listings, targets);
+    let matching = pair_targets(listings, targets);
     let orphans: Vec<&str> =
         targets.iter().filter(|t| matching.instance_of(&t.id).is_none()).map(|t| t.name.as_str()).collect();
     if orphans.is_empty() {

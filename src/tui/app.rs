@@ -202,20 +202,24 @@ pub struct Links {
 }
 
 impl Links {
-    pub fn new(matching: &crate::matching::Matching, targets: &[Target]) -> Links {
-        let name_of: std::collections::HashMap<&str, &str> =
-            targets.iter().map(|t| (t.id.as_str(), t.name.as_str())).collect();
-        let vm_of_target = matching
-            .target_instance
-            .iter()
-            .map(|(target, vm)| (target.clone(), format!("{}/{}", vm.scale_set.name, vm.instance_id)))
-            .collect();
-        let targets_of_vm = matching
-            .instance_targets
-            .iter()
+    /// From a pairing that borrows the refresh's listings and targets: only the text shown is
+    /// copied (at 10,000 VMs an owned `Matching` is megabytes made and dropped every refresh).
+    pub fn new(pairing: &crate::matching::Pairing<'_>, targets: &[Target]) -> Links {
+        use std::collections::HashMap;
+        let name_of: HashMap<&str, &str> = targets.iter().map(|t| (t.id.as_str(), t.name.as_str())).collect();
+        let pairs = pairing.pairs();
+        let mut vm_of_target = HashMap::with_capacity(pairs.len());
+        let mut on_vm: HashMap<(&crate::model::ScaleSetKey, &str), Vec<&str>> =
+            HashMap::with_capacity(pairs.len());
+        // In target order: a target id listed twice keeps its last VM, as `Matching` does.
+        for (target, vm) in pairs {
+            vm_of_target.insert(target.to_string(), format!("{}/{}", vm.scale_set.name, vm.instance_id));
+            on_vm.entry((&vm.scale_set, vm.instance_id.as_str())).or_default().push(target);
+        }
+        let targets_of_vm = on_vm
+            .into_iter()
             .map(|((set, id), targets)| {
-                let names: Vec<&str> =
-                    targets.iter().map(|t| *name_of.get(t.as_str()).unwrap_or(&t.as_str())).collect();
+                let names: Vec<&str> = targets.iter().map(|t| *name_of.get(t).unwrap_or(t)).collect();
                 (format!("{set}/{id}"), names.join(", "))
             })
             .collect();

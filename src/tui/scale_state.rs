@@ -5,9 +5,10 @@
 use super::messages::FindingsReport;
 use crate::config::{GuardConfig, Profile};
 use crate::guard::OtherScalers;
-use crate::model::{ScaleChange, ScaleSetKey};
-use crate::snapshot::{OthersObservation, ScaleSetListing, Snapshot};
+use crate::model::{Instance, ScaleChange, ScaleSetKey, ScaleSetState};
+use crate::snapshot::{ForeignVm, OthersObservation, ScaleSetListing, Snapshot};
 use std::collections::BTreeMap;
+use std::ops::Range;
 use time::OffsetDateTime;
 
 /// Capacity changes the console saw (a refresh reading another capacity than the one before) are
@@ -20,7 +21,7 @@ pub struct ScaleState {
     /// The profile's scale sets, in config order.
     pub configured: Vec<ScaleSetKey>,
     /// The latest good listing of each scale set (kept when a later read fails).
-    pub listings: Vec<ScaleSetListing>,
+    pub listings: Vec<KeptListing>,
     /// Capacity changes from the journal (anyone's), for the cooldown.
     pub history: Vec<ScaleChange>,
     /// Who else scales each set (Azure Autoscale, the Activity Log), as last read.
@@ -45,13 +46,41 @@ impl ScaleState {
     }
 
     /// Keep each scale set's latest good listing and who else scales it; a capacity that moved
-    /// since the listing kept is a change the cooldown counts ("seen by the console").
-    pub fn remember(&mut self, snapshot: &Snapshot) {
+    /// since the listing kept is a change the cooldown counts ("seen by the console"). `pane` is
+    /// the instances pane's rows before it takes this refresh: when every listing was read, the
+    /// pane takes all their VMs, set after set, and the listings keep their VMs there.
+    pub fn remember(&mut self, snapshot: &Snapshot, pane: &[Instance]) {
         let taken_at = snapshot.taken_at;
         self.observed.retain(|c| taken_at - c.at < OBSERVED_KEPT);
+        let to_pane = snapshot.scale_sets.iter().all(|o| o.listing.is_ok());
+        if to_pane {
+            // A set this refresh does not list again is about to lose its rows: its VMs become
+            // its own.
+            for kept in &mut self.listings {
+                let listed_again = snapshot.scale_sets.iter().any(|o| o.key == kept.state.key);
+                if let (false, KeptVms::InPane(rows)) = (listed_again, &kept.instances) {
+                    kept.instances =
+                        KeptVms::Own(pane.get(rows.clone()).map(<[Instance]>::to_vec).unwrap_or_default());
+                }
+            }
+        }
+        let mut next_row = 0;
         for observation in &snapshot.scale_sets {
             self.others.insert(observation.key.clone(), observation.others.clone());
             let Ok(listing) = &observation.listing else { continue };
+            let instances = if to_pane {
+                let rows = next_row..next_row + listing.instances.len();
+                next_row = rows.end;
+                KeptVms::InPane(rows)
+            } else {
+                KeptVms::Own(listing.instances.clone())
+            };
+            let fresh = KeptListing {
+                state: listing.state.clone(),
+                reread: listing.reread.clone(),
+                foreign: listing.foreign.clone(),
+                instances,
+            };
             match self.listings.iter_mut().find(|l| l.state.key == observation.key) {
                 Some(kept) => {
                     if kept.state.capacity != listing.state.capacity {
@@ -63,9 +92,9 @@ impl ScaleState {
                             by: Some("someone (seen by the console)".into()),
                         });
                     }
-                    *kept = listing.clone()
+                    *kept = fresh
                 }
-                None => self.listings.push(listing.clone()),
+                None => self.listings.push(fresh),
             }
         }
     }
@@ -77,9 +106,39 @@ impl ScaleState {
         scalers
     }
 
-    pub fn listing(&self, key: &ScaleSetKey) -> Option<&ScaleSetListing> {
-        self.listings.iter().find(|l| &l.state.key == key)
+    /// The latest good listing of `key`, whole; `pane` is the instances pane's rows.
+    pub fn listing(&self, key: &ScaleSetKey, pane: &[Instance]) -> Option<ScaleSetListing> {
+        let kept = self.listings.iter().find(|l| &l.state.key == key)?;
+        let instances = match &kept.instances {
+            KeptVms::Own(vms) => vms.clone(),
+            KeptVms::InPane(rows) => pane.get(rows.clone())?.to_vec(),
+        };
+        Some(ScaleSetListing {
+            state: kept.state.clone(),
+            instances,
+            reread: kept.reread.clone(),
+            foreign: kept.foreign.clone(),
+        })
     }
+}
+
+/// A scale set's latest good listing. Its VMs stay in the instances pane when the pane shows the
+/// same read (every set was read): at 10,000 VMs a second copy of each is megabytes more at every
+/// refresh. A set read in a refresh in which another set's read failed keeps its own (the pane
+/// keeps its older rows).
+#[derive(Debug, Clone)]
+pub struct KeptListing {
+    pub state: ScaleSetState,
+    reread: Option<ScaleSetState>,
+    foreign: Vec<ForeignVm>,
+    instances: KeptVms,
+}
+
+#[derive(Debug, Clone)]
+enum KeptVms {
+    Own(Vec<Instance>),
+    /// These rows of the instances pane.
+    InPane(Range<usize>),
 }
 
 #[derive(Debug, Clone, Default)]

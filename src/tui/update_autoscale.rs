@@ -14,7 +14,7 @@ use ratatui::crossterm::event::KeyEvent;
 /// Open the Autoscale change for `key`: its setting as last read, the set's capacity, the guard's
 /// cooldown as it stands (journal, Activity Log, what the console saw).
 pub fn open(model: &mut ConsoleState, key: ScaleSetKey) {
-    let Some(listing) = model.scale.listing(&key).cloned() else {
+    let Some(listing) = model.scale.listing(&key, &model.instances.rows) else {
         return model.warn(format!("{} has not been read yet: wait for a refresh (r)", key.name));
     };
     let setting = match model.scale.others.get(&key).map(|o| &o.setting) {

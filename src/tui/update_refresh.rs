@@ -70,23 +70,26 @@ pub fn apply_refresh(model: &mut ConsoleState, refresh: Refresh) {
             let match_by = model.match_by.iter().find(|(key, _)| *key == observation.key).map(|(_, m)| *m)?;
             Some((match_by, listing.instances.as_slice()))
         });
-        model.links = Links::new(&crate::matching::match_targets(sets, targets), targets);
+        model.links = Links::new(&crate::matching::pair_targets(sets, targets), targets);
     }
     let inventory_complete = snapshot.inventory_complete();
 
     // The snapshot has served: its rows move into the panes (at 10,000 VMs a copy of each
     // listing is megabytes held twice while the panes change).
     let instances = if listings_ok {
+        // The old rows go first: they are replaced, and the new ones are megabytes too.
+        model.instances.rows = Vec::new();
         let listings = snapshot.scale_sets.into_iter().filter_map(|observation| observation.listing.ok());
         Ok(listings.flat_map(|listing| listing.instances).collect())
     } else {
         Err(listing_errors.join("; "))
     };
     model.instances.accept(instances, at);
+    super::update_scale::recheck_scale_dialog(model);
     model.targets.accept(snapshot.targets.map_err(|f| f.to_string()), at);
     model.nodes.accept(snapshot.nodes.map_err(|f| f.to_string()), at);
     if let Some(key) = model.ha.key.clone() {
-        let listing = model.scale.listing(&key).map(|l| l.instances.clone());
+        let listing = model.scale.listing(&key, &model.instances.rows).map(|l| l.instances);
         let nodes = model.nodes.rows.clone();
         model.ha.refresh(&nodes, listing.as_deref());
         // An open drain-first dialog plans over the nodes as they are now.

@@ -42,7 +42,7 @@ pub fn open_scale(model: &mut ConsoleState, capacity: Option<u32>) {
         Some(key) => key,
         None => return model.warn("this profile has no scale set to scale"),
     };
-    let Some(listing) = model.scale.listing(&key).cloned() else {
+    let Some(listing) = model.scale.listing(&key, &model.instances.rows) else {
         return model.warn(format!("{} has not been read yet: wait for a refresh (r), then scale", key.name));
     };
     let dialog = ScaleDialog::open(
@@ -75,14 +75,19 @@ pub fn open_protect(model: &mut ConsoleState) {
     model.overlay = Overlay::Protect(ProtectDialog::open(instance, model.scale.limits.require_reason));
 }
 
-/// Keep the latest listings; an open scale dialog re-checks over them, so its verdict follows the
-/// scale set (a provisioning that finishes, someone else's change) while the operator edits.
+/// Keep the latest listings (before the instances pane takes the refresh's rows).
 pub fn remember_listings(model: &mut ConsoleState, snapshot: &crate::snapshot::Snapshot) {
-    model.scale.remember(snapshot);
+    model.scale.remember(snapshot, &model.instances.rows);
+}
+
+/// An open scale dialog re-checks over its set's latest listing, so its verdict follows the scale
+/// set (a provisioning that finishes, someone else's change) while the operator edits. Called
+/// once the instances pane holds the refresh's VMs, where the listings keep theirs.
+pub fn recheck_scale_dialog(model: &mut ConsoleState) {
     let now = model.now;
     if let Overlay::Scale(dialog) = &mut model.overlay {
-        if let Some(latest) = model.scale.listing(&dialog.listing.state.key) {
-            dialog.listing = latest.clone();
+        if let Some(latest) = model.scale.listing(&dialog.listing.state.key, &model.instances.rows) {
+            dialog.listing = latest;
             dialog.others = model.scale.scalers(&dialog.listing.state.key, now);
             dialog.recompute(now);
         }

@@ -18,10 +18,10 @@
 //!
 //! Anything else is shown and still drives waits, but proves nothing about absence.
 
-use crate::matching::normalize_name;
+use crate::folded::{self, FastMap, Folded, HashMapExt};
+use crate::matching::name_key;
 use crate::model::{Instance, OrchestrationMode, ProvisioningState, ScaleSetState};
 use crate::snapshot::{ForeignVm, ScaleSetListing};
-use std::collections::HashMap;
 use std::fmt;
 
 /// One reason a listing is not proven complete.
@@ -173,14 +173,62 @@ impl fmt::Display for Completeness {
     }
 }
 
-/// How many distinct keys, and those seen more than once (sorted) with their counts.
-fn repeated(keys: impl Iterator<Item = String>) -> (usize, Vec<(String, usize)>) {
-    let mut counts: HashMap<String, usize> = HashMap::new();
+/// A listing's VMs by canonical instance id and by canonical vmId, each key with the last VM
+/// listed under it and how many are: what `judge` counts repeats on, and how the planner finds a
+/// VM seen before (one index for both, built once per listing).
+#[derive(Debug, Default)]
+pub struct ListingIndex<'a> {
+    by_id: FastMap<Folded<'a>, (usize, &'a Instance)>,
+    by_vm_id: FastMap<Folded<'a>, (usize, &'a Instance)>,
+}
+
+impl<'a> ListingIndex<'a> {
+    pub fn new(listing: &'a ScaleSetListing) -> Self {
+        let instances = &listing.instances;
+        let mut index = Self {
+            by_id: FastMap::with_capacity(instances.len()),
+            by_vm_id: FastMap::with_capacity(instances.len()),
+        };
+        for instance in instances {
+            let seen = index.by_id.entry(instance_id_key(&instance.instance_id)).or_insert((0, instance));
+            *seen = (seen.0 + 1, instance);
+            if let Some(vm_id) = &instance.vm_id {
+                let seen = index.by_vm_id.entry(vm_id_key(vm_id)).or_insert((0, instance));
+                *seen = (seen.0 + 1, instance);
+            }
+        }
+        index
+    }
+
+    /// The last VM listed under this instance id (compared as `canonical_instance_id`).
+    pub fn by_instance_id(&self, id: &str) -> Option<&'a Instance> {
+        self.by_id.get(&instance_id_key(id)).map(|(_, instance)| *instance)
+    }
+
+    /// The last VM listed under this vmId (compared as `canonical_vm_id`).
+    pub fn by_vm_id(&self, vm_id: &str) -> Option<&'a Instance> {
+        self.by_vm_id.get(&vm_id_key(vm_id)).map(|(_, instance)| *instance)
+    }
+}
+
+/// The keys of `counted` seen more than once, in canonical form and sorted, with their counts.
+fn repeats_of(counted: &FastMap<Folded<'_>, (usize, &Instance)>) -> Vec<(String, usize)> {
+    let mut repeats: Vec<(String, usize)> =
+        counted.iter().filter(|(_, (n, _))| *n > 1).map(|(key, (n, _))| (key.to_canonical(), *n)).collect();
+    repeats.sort();
+    repeats
+}
+
+/// How many distinct keys, and those seen more than once (sorted, in canonical form) with their
+/// counts.
+fn repeated<'a>(expected: usize, keys: impl Iterator<Item = Folded<'a>>) -> (usize, Vec<(String, usize)>) {
+    let mut counts: FastMap<Folded<'a>, usize> = FastMap::with_capacity(expected);
     for key in keys {
         *counts.entry(key).or_default() += 1;
     }
     let distinct = counts.len();
-    let mut repeats: Vec<(String, usize)> = counts.into_iter().filter(|(_, n)| *n > 1).collect();
+    let mut repeats: Vec<(String, usize)> =
+        counts.into_iter().filter(|(_, n)| *n > 1).map(|(key, n)| (key.to_canonical(), n)).collect();
     repeats.sort();
     (distinct, repeats)
 }
@@ -201,17 +249,36 @@ pub fn canonical_vm_id(vm_id: &str) -> String {
     vm_id.trim().to_ascii_lowercase()
 }
 
-/// The normalized computer names one VM answers to (each once).
-fn computer_names(instance: &Instance) -> Vec<String> {
-    let mut names: Vec<String> =
-        instance.computer_names().map(normalize_name).filter(|name| !name.is_empty()).collect();
-    names.sort();
-    names.dedup();
-    names
+/// `canonical_instance_id` as an index key, built without allocating.
+pub fn instance_id_key(id: &str) -> Folded<'_> {
+    let trimmed = folded::trim(id);
+    if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        let digits = trimmed.trim_start_matches('0');
+        return Folded::borrowed(if digits.is_empty() { "0" } else { digits });
+    }
+    Folded::borrowed(trimmed)
+}
+
+/// `canonical_vm_id` as an index key, built without allocating.
+pub fn vm_id_key(vm_id: &str) -> Folded<'_> {
+    Folded::borrowed(folded::trim(vm_id))
+}
+
+/// The normalized computer names one VM answers to (each once; a VM has at most two).
+fn computer_names(instance: &Instance) -> impl Iterator<Item = Folded<'_>> {
+    let mut names = instance.computer_names().map(name_key).filter(|name| !name.is_empty());
+    let first = names.next();
+    let second = names.next().filter(|name| Some(name) != first.as_ref());
+    first.into_iter().chain(second)
 }
 
 /// Judge one listing (see the module comment for the rule).
 pub fn judge(listing: &ScaleSetListing) -> Completeness {
+    judge_indexed(listing, &ListingIndex::new(listing))
+}
+
+/// `judge`, with the listing's index at hand.
+pub fn judge_indexed(listing: &ScaleSetListing, index: &ListingIndex<'_>) -> Completeness {
     let state = &listing.state;
     let mut doubts = Vec::new();
     if !state.provisioning_state.is_final() {
@@ -223,27 +290,33 @@ pub fn judge(listing: &ScaleSetListing) -> Completeness {
             doubts.push(Doubt::ChangedWhileListed { before, after });
         }
     }
+    let instances = &listing.instances;
     let deleting = |i: &&Instance| i.provisioning_state == ProvisioningState::Deleting;
     // An AWS warm-pool or Standby instance is outside the desired capacity: it must not stand in
     // for a missing instance of the group either.
     let counted = |i: &&Instance| !deleting(i) && i.in_capacity();
-    let (distinct, _) =
-        repeated(listing.instances.iter().filter(counted).map(|i| canonical_instance_id(&i.instance_id)));
-    let distinct = distinct as u64;
+    fn id(instance: &Instance) -> Folded<'_> {
+        instance_id_key(&instance.instance_id)
+    }
+    let uncounted = instances.iter().filter(|i| !counted(i)).count();
+    // With every VM counted, the VMs counted are all of them.
+    let distinct = match uncounted {
+        0 => index.by_id.len(),
+        _ => repeated(instances.len(), instances.iter().filter(counted).map(id)).0,
+    } as u64;
     if distinct < u64::from(state.capacity) {
-        let deleting = listing.instances.iter().filter(deleting).count() as u64;
+        let deleting = instances.iter().filter(deleting).count() as u64;
         doubts.push(Doubt::Short { distinct, capacity: state.capacity, deleting });
     }
-    let (_, repeated_ids) = repeated(listing.instances.iter().map(|i| canonical_instance_id(&i.instance_id)));
+    let repeated_ids = repeats_of(&index.by_id);
     if !repeated_ids.is_empty() {
         doubts.push(Doubt::RepeatedInstanceIds(repeated_ids));
     }
-    let (_, repeated_vm_ids) =
-        repeated(listing.instances.iter().filter_map(|i| i.vm_id.as_deref()).map(canonical_vm_id));
+    let repeated_vm_ids = repeats_of(&index.by_vm_id);
     if !repeated_vm_ids.is_empty() {
         doubts.push(Doubt::RepeatedVmIds(repeated_vm_ids));
     }
-    let (_, repeated_names) = repeated(listing.instances.iter().flat_map(computer_names));
+    let (_, repeated_names) = repeated(instances.len(), instances.iter().flat_map(computer_names));
     if !repeated_names.is_empty() {
         doubts.push(Doubt::RepeatedComputerNames(repeated_names));
     }

@@ -8,6 +8,7 @@
 //! - `model`, `snapshot`: the domain types and one refresh's view of everything in scope.
 //! - `config`: the config schema, its validation and the commented example.
 //! - `matching`, `completeness`: which VM a target runs on; is a listing proven complete.
+//! - `folded`: keys and hash maps for the indexes one refresh builds.
 //! - `reconcile`: snapshot + observation history → plan, and the re-check before each action.
 //! - `guard`, `drain`: capacity limits; the HA-node drain state machine and its refusals.
 //! - `ha`: the HA cluster on a scale set: node↔VM pairing, drain-first scale-in, hooks, admission.
@@ -23,6 +24,7 @@ pub mod autoscale;
 pub mod completeness;
 pub mod config;
 pub mod drain;
+pub mod folded;
 pub mod guard;
 pub mod ha;
 pub mod matching;

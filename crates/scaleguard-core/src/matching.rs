@@ -5,8 +5,10 @@
 //! with one name, two VMs with one name) are reported, never silently resolved.
 
 use crate::config::MatchBy;
+use crate::folded::{self, FastMap, Folded, HashMapExt};
 use crate::model::{Instance, ScaleSetKey, Target};
 use serde::{Deserialize, Serialize};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 /// The VM a target was paired with.
@@ -27,7 +29,8 @@ impl InstanceRef {
     }
 }
 
-/// The outcome of matching one set of listings against the targets.
+/// The outcome of matching one set of listings against the targets, owning what it holds (for
+/// callers that keep it past the listings: the console's links, inventory, doctor).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Matching {
     /// Target id → the VM it runs on.
@@ -53,11 +56,92 @@ impl Matching {
     }
 }
 
+/// The same outcome borrowing the listings and targets, for the planner: pairing 10,000 targets
+/// copies no id, name or scale-set key.
+#[derive(Debug, Default)]
+pub struct Pairing<'a> {
+    /// Every pair made, in target order (a target id listed twice is paired twice).
+    pairs: Vec<(&'a str, &'a Instance)>,
+    /// Target id → the VM it runs on (for an id listed twice, its last target's).
+    target_instance: FastMap<&'a str, &'a Instance>,
+    /// Normalized names carried by more than one target, with the target ids.
+    pub duplicate_target_names: BTreeMap<String, Vec<&'a str>>,
+    /// Normalized names carried by more than one VM (across the configured sets).
+    pub duplicate_instance_names: BTreeMap<String, Vec<&'a Instance>>,
+}
+
+impl<'a> Pairing<'a> {
+    pub fn instance_of(&self, target_id: &str) -> Option<&'a Instance> {
+        self.target_instance.get(target_id).copied()
+    }
+
+    /// The ids of the targets paired with `instance` (by set key and instance id, as
+    /// `Matching::targets_on`): a scan of the pairs, for the few VMs a rule asks about.
+    pub fn targets_on(&self, instance: &Instance) -> Vec<&'a str> {
+        let on =
+            |vm: &&Instance| vm.instance_id == instance.instance_id && vm.scale_set == instance.scale_set;
+        self.pairs.iter().filter(|(_, vm)| on(vm)).map(|(id, _)| *id).collect()
+    }
+
+    /// The VM of each paired target id (once per id).
+    pub fn vm_per_target_id(&self) -> impl Iterator<Item = &'a Instance> + '_ {
+        self.target_instance.values().copied()
+    }
+
+    /// Every pair made, in target order.
+    pub fn pairs(&self) -> &[(&'a str, &'a Instance)] {
+        &self.pairs
+    }
+
+    /// The VM of each target id (of an id listed twice and paired twice, its last target's),
+    /// when that is not every pair's VM: None when no paired target id repeats.
+    pub fn vms_by_target_id(&self) -> Option<impl Iterator<Item = &'a Instance> + '_> {
+        (self.pairs.len() != self.target_instance.len()).then(|| self.target_instance.values().copied())
+    }
+
+    /// The owned `Matching` of the same pairs.
+    pub fn to_matching(&self) -> Matching {
+        let mut matching = Matching::default();
+        for (target_id, instance) in &self.pairs {
+            matching.target_instance.insert(target_id.to_string(), InstanceRef::of(instance));
+            matching
+                .instance_targets
+                .entry((instance.scale_set.clone(), instance.instance_id.clone()))
+                .or_default()
+                .push(target_id.to_string());
+        }
+        matching.duplicate_target_names = self
+            .duplicate_target_names
+            .iter()
+            .map(|(name, ids)| (name.clone(), ids.iter().map(|id| id.to_string()).collect()))
+            .collect();
+        matching.duplicate_instance_names = self
+            .duplicate_instance_names
+            .iter()
+            .map(|(name, vms)| (name.clone(), vms.iter().map(|vm| InstanceRef::of(vm)).collect()))
+            .collect();
+        matching
+    }
+}
+
 /// Lower-case, trimmed, DNS suffix dropped: the form names are compared in.
 pub fn normalize_name(name: &str) -> String {
     let trimmed = name.trim();
     let host = trimmed.split('.').next().unwrap_or(trimmed);
     host.to_lowercase()
+}
+
+/// `normalize_name` as an index key: borrowed when the name is ASCII (its ASCII lower-casing is
+/// then the normalized form), lower-cased once otherwise (`str::to_lowercase` is not a per-byte
+/// mapping).
+pub fn name_key(name: &str) -> Folded<'_> {
+    let trimmed = folded::trim(name);
+    let host = trimmed.split('.').next().unwrap_or(trimmed);
+    if host.is_ascii() {
+        Folded::borrowed(host)
+    } else {
+        Folded::owned(host.to_lowercase())
+    }
 }
 
 /// The name of a VM that its target is expected to carry; None when it cannot be read (no
@@ -69,22 +153,28 @@ pub fn instance_match_name(instance: &Instance, match_by: MatchBy) -> Option<Str
 /// Every name a VM's target may carry (each once): by computer name, the osProfile name and,
 /// when the guest renamed its host, the instance view's name too. Empty when none can be read.
 pub fn instance_match_names(instance: &Instance, match_by: MatchBy) -> Vec<String> {
-    let mut names: Vec<String> = match match_by {
+    match_keys(instance, match_by).map(|key| key.to_canonical()).collect()
+}
+
+/// `instance_match_names` as index keys (at most two).
+fn match_keys(instance: &Instance, match_by: MatchBy) -> impl Iterator<Item = Folded<'_>> {
+    let (first, second) = match match_by {
         MatchBy::ComputerName | MatchBy::PrivateDnsName => {
-            instance.computer_names().map(normalize_name).collect()
+            let mut names = instance.computer_names().map(name_key);
+            (names.next(), names.next())
         }
-        MatchBy::InstanceName => vec![normalize_name(&instance.name)],
-        MatchBy::InstanceId => vec![normalize_name(&instance.instance_id)],
-        MatchBy::NameTag => name_tag(instance).map(normalize_name).into_iter().collect(),
+        MatchBy::InstanceName => (Some(name_key(&instance.name)), None),
+        MatchBy::InstanceId => (Some(name_key(&instance.instance_id)), None),
+        MatchBy::NameTag => (name_tag(instance).map(name_key), None),
     };
-    names.retain(|name| !name.is_empty());
-    names.dedup();
-    names
+    let first = first.filter(|name| !name.is_empty());
+    let second = second.filter(|name| !name.is_empty() && Some(name) != first.as_ref());
+    first.into_iter().chain(second)
 }
 
 /// [`instance_match_name`] is Some, checked without building the name (once per VM per refresh).
 pub fn has_match_name(instance: &Instance, match_by: MatchBy) -> bool {
-    let readable = |raw: &str| raw.trim().split('.').next().is_some_and(|host| !host.is_empty());
+    let readable = |raw: &str| folded::trim(raw).split('.').next().is_some_and(|host| !host.is_empty());
     match match_by {
         MatchBy::ComputerName | MatchBy::PrivateDnsName => instance.computer_names().any(readable),
         MatchBy::InstanceName => readable(&instance.name),
@@ -103,41 +193,108 @@ pub fn match_targets<'a>(
     sets: impl IntoIterator<Item = (MatchBy, &'a [Instance])>,
     targets: &[Target],
 ) -> Matching {
-    let mut by_name: HashMap<String, Vec<&Instance>> = HashMap::new();
+    // Collected, so the listings' borrow can shorten to the targets' (a few sets: no cost).
+    let sets: Vec<(MatchBy, &[Instance])> = sets.into_iter().collect();
+    pair_targets(sets, targets).to_matching()
+}
+
+/// The first of the things carrying one name, and the rest when the name repeats: a `Vec` only
+/// for a repeated name.
+struct Carriers<T> {
+    first: T,
+    more: Vec<T>,
+}
+
+impl<T: Copy> Carriers<T> {
+    fn new(first: T) -> Self {
+        Self { first, more: Vec::new() }
+    }
+
+    /// Everything carrying the name, when more than one thing does.
+    fn repeated(&self) -> Option<Vec<T>> {
+        (!self.more.is_empty())
+            .then(|| std::iter::once(self.first).chain(self.more.iter().copied()).collect())
+    }
+}
+
+fn carry<'k, T: Copy>(map: &mut FastMap<Folded<'k>, Carriers<T>>, name: Folded<'k>, item: T) {
+    match map.entry(name) {
+        Entry::Occupied(mut found) => found.get_mut().more.push(item),
+        Entry::Vacant(slot) => {
+            slot.insert(Carriers::new(item));
+        }
+    }
+}
+
+/// The VMs carrying one name, and the targets carrying it too.
+struct Named<'a> {
+    vms: Carriers<&'a Instance>,
+    targets: Option<Carriers<&'a str>>,
+}
+
+/// [`match_targets`], borrowing: each name is normalized once, and only a name that is not
+/// ASCII is copied.
+pub fn pair_targets<'a>(
+    sets: impl IntoIterator<Item = (MatchBy, &'a [Instance])>,
+    targets: impl IntoIterator<Item = &'a Target>,
+) -> Pairing<'a> {
+    let mut by_name: FastMap<Folded<'a>, Named<'a>> = FastMap::new();
     for (match_by, instances) in sets {
+        by_name.reserve(instances.len());
         for instance in instances {
-            for name in instance_match_names(instance, match_by) {
-                by_name.entry(name).or_default().push(instance);
+            for name in match_keys(instance, match_by) {
+                match by_name.entry(name) {
+                    Entry::Occupied(mut found) => found.get_mut().vms.more.push(instance),
+                    Entry::Vacant(slot) => {
+                        slot.insert(Named { vms: Carriers::new(instance), targets: None });
+                    }
+                }
             }
         }
     }
 
-    let mut matching = Matching::default();
-    for (name, instances) in &by_name {
-        if instances.len() > 1 {
-            matching
-                .duplicate_instance_names
-                .insert(name.clone(), instances.iter().map(|i| InstanceRef::of(i)).collect());
-        }
-    }
-
-    let mut target_names: HashMap<String, Vec<String>> = HashMap::new();
+    let targets = targets.into_iter();
+    // The most there can be (the targets in scope are a filter over all of them).
+    let expected = targets.size_hint().1.unwrap_or(0);
+    let mut pairing = Pairing {
+        pairs: Vec::with_capacity(expected),
+        target_instance: FastMap::with_capacity(expected),
+        ..Pairing::default()
+    };
+    // Names of targets that no VM carries (a target's name that a VM carries is kept with it).
+    let mut unmatched: FastMap<Folded<'a>, Carriers<&'a str>> = FastMap::new();
     for target in targets {
-        let name = normalize_name(&target.name);
-        target_names.entry(name.clone()).or_default().push(target.id.clone());
+        let name = name_key(&target.name);
+        let id = target.id.as_str();
+        let Some(named) = by_name.get_mut(&name) else {
+            carry(&mut unmatched, name, id);
+            continue;
+        };
         // An ambiguous VM name still proves a VM with that name exists; pair with the first so the
         // target is never taken for orphaned, and let the duplicate finding tell the operator.
-        if let Some(instance) = by_name.get(&name).and_then(|found| found.first()) {
-            matching.target_instance.insert(target.id.clone(), InstanceRef::of(instance));
-            matching
-                .instance_targets
-                .entry((instance.scale_set.clone(), instance.instance_id.clone()))
-                .or_default()
-                .push(target.id.clone());
+        let instance = named.vms.first;
+        pairing.pairs.push((id, instance));
+        pairing.target_instance.insert(id, instance);
+        match &mut named.targets {
+            Some(carriers) => carriers.more.push(id),
+            None => named.targets = Some(Carriers::new(id)),
         }
     }
-    matching.duplicate_target_names = target_names.into_iter().filter(|(_, ids)| ids.len() > 1).collect();
-    matching
+    for (name, named) in by_name {
+        let repeated_targets = named.targets.as_ref().and_then(Carriers::repeated);
+        if let Some(vms) = named.vms.repeated() {
+            pairing.duplicate_instance_names.insert(name.to_canonical(), vms);
+        }
+        if let Some(ids) = repeated_targets {
+            pairing.duplicate_target_names.insert(name.to_canonical(), ids);
+        }
+    }
+    for (name, carriers) in unmatched {
+        if let Some(ids) = carriers.repeated() {
+            pairing.duplicate_target_names.insert(name.to_canonical(), ids);
+        }
+    }
+    pairing
 }
 
 #[cfg(test)]

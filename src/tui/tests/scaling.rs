@@ -230,7 +230,7 @@ fn a_412_reopens_the_dialog_with_the_fresh_proposal_and_never_retries() {
     );
 
     // Someone else scaled to 4 meanwhile: the worker re-read and re-checked.
-    let mut listing = model.scale.listing(shown.key()).unwrap().clone();
+    let mut listing = model.scale.listing(shown.key(), &model.instances.rows).unwrap();
     listing.state.capacity = 4;
     listing.state.etag = Some("\"2\"".into());
     listing.instances.push(crate::reconcile::testkit::vm("vmss-web", 3));
@@ -367,4 +367,89 @@ fn an_open_dialog_rechecks_over_each_refresh() {
     assert!(text.contains("Capacity     4 → 5 (+1)"), "{text}");
     assert!(text.contains("still provisioning"), "{text}");
     assert_eq!(dialog(&model).reason(), "sale", "what was typed stays");
+}
+
+/// The dialogs scale over each set's latest good listing: after a refresh in which one set's read
+/// failed (the instances pane keeps its older rows), a set read fine offers its new VMs, and the
+/// set whose read failed its last good ones, and both pass through the next full refresh.
+#[test]
+fn each_set_is_scaled_over_its_own_latest_good_listing() {
+    use crate::reconcile::testkit::{set_key, vm};
+    use crate::snapshot::ReadFailure;
+    use crate::tui::messages::Refresh;
+    use crate::tui::update::apply_refresh;
+    let ids = |model: &ConsoleState, set: &str| -> Vec<String> {
+        let listing = model.scale.listing(&set_key(set), &model.instances.rows).expect("read once");
+        listing.instances.iter().map(|vm| vm.instance_id.clone()).collect()
+    };
+    let mut model = fixtures::model_with_flexible();
+    let web = ids(&model, "vmss-web");
+    let flex = ids(&model, "vmss-flex");
+    assert_eq!((web.len(), flex.len()), (4, 3));
+
+    let refresh = |model: &mut ConsoleState, web_fails: bool, extra: u32| {
+        let mut snapshot = fixtures::snapshot();
+        let mut more = crate::reconcile::testkit::SnapshotBuilder::new(fixtures::now())
+            .set("vmss-flex", 3 + extra, (0..3 + extra).map(|i| vm("vmss-flex", 10 + i)).collect())
+            .build()
+            .scale_sets;
+        snapshot.scale_sets.append(&mut more);
+        if web_fails {
+            snapshot.scale_sets[0].listing = Err(ReadFailure::new("scale set rg/vmss-web", "HTTP 503"));
+        }
+        apply_refresh(model, Refresh { snapshot, plan: fixtures::plan(), finished_at: fixtures::now() });
+    };
+    refresh(&mut model, true, 1);
+    assert_eq!(ids(&model, "vmss-web"), web, "the failed set keeps its last good listing");
+    assert_eq!(ids(&model, "vmss-flex"), ["10", "11", "12", "13"], "the set read fine, its new VMs");
+    refresh(&mut model, false, 2);
+    assert_eq!(ids(&model, "vmss-web"), web);
+    assert_eq!(ids(&model, "vmss-flex"), ["10", "11", "12", "13", "14"]);
+    refresh(&mut model, true, 0);
+    assert_eq!(ids(&model, "vmss-web"), web);
+    assert_eq!(ids(&model, "vmss-flex"), ["10", "11", "12"]);
+}
+
+/// An open scale dialog re-checks over each new listing of its set, and keeps the last good one
+/// through a refresh in which the set's read failed.
+#[test]
+fn an_open_scale_dialog_follows_its_sets_listings() {
+    use crate::snapshot::ReadFailure;
+    use crate::tui::messages::Refresh;
+    use crate::tui::update::apply_refresh;
+    let mut model = model();
+    keys(&mut model, "S");
+    let listed = |model: &ConsoleState| dialog(model).listing.instances.len();
+    assert_eq!(listed(&model), 3);
+    let refresh = |model: &mut ConsoleState, count: Option<u32>| {
+        let mut snapshot = fixtures::snapshot();
+        snapshot.scale_sets = match count {
+            Some(count) => {
+                crate::reconcile::testkit::SnapshotBuilder::new(fixtures::now())
+                    .set(
+                        "vmss-web",
+                        count,
+                        (0..count).map(|i| crate::reconcile::testkit::vm("vmss-web", i)).collect(),
+                    )
+                    .build()
+                    .scale_sets
+            }
+            None => {
+                crate::reconcile::testkit::SnapshotBuilder::new(fixtures::now())
+                    .failed_set("vmss-web")
+                    .build()
+                    .scale_sets
+            }
+        };
+        if count.is_none() {
+            snapshot.scale_sets[0].listing = Err(ReadFailure::new("scale set rg/vmss-web", "HTTP 503"));
+        }
+        apply_refresh(model, Refresh { snapshot, plan: fixtures::plan(), finished_at: fixtures::now() });
+    };
+    refresh(&mut model, Some(4));
+    assert_eq!(listed(&model), 4);
+    refresh(&mut model, None);
+    assert_eq!(listed(&model), 4, "a failed read leaves the last good listing");
+    refresh(&mut model, Some(2));
+    assert_eq!(listed(&model), 2);
 }

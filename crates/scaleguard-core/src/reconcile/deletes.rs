@@ -16,6 +16,7 @@ use super::history::{History, TargetRecord};
 use super::matched::MatchedSnapshot;
 use super::text::{clock, duration, short_id};
 use crate::config::ReconcileConfig;
+use crate::folded::{FastMap, HashMapExt};
 use crate::model::{Action, PlannedAction, ScaleSetKey, Target};
 use std::collections::HashMap;
 
@@ -88,9 +89,11 @@ pub(crate) fn deletes(
     history: &History,
     config: &ReconcileConfig,
 ) -> Vec<PlannedAction> {
+    // A target whose VM is present is never deleted: skipped before the rule words why not.
     let mut proposals: Vec<(&Target, DeleteEvidence<'_>)> = matched
         .targets
         .iter()
+        .filter(|target| matched.vm_of(&target.id).is_none())
         .filter_map(|target| Some((target, delete_evidence(matched, history, target, config).ok()?)))
         .collect();
     let everything = every_target_of_a_set(matched, history, &proposals);
@@ -109,7 +112,7 @@ fn set_of<'i>(
     history: &'i History,
     target: &Target,
 ) -> Option<&'i ScaleSetKey> {
-    let now = matched.matching.instance_of(&target.id).map(|found| &found.scale_set);
+    let now = matched.matching.instance_of(&target.id).map(|found| matched.key_of(found));
     now.or_else(|| history.target(&target.id).and_then(|r| r.last_vm.as_ref()).map(|vm| &vm.scale_set))
 }
 
@@ -123,7 +126,10 @@ fn every_target_of_a_set<'t>(
     proposals: &[(&'t Target, DeleteEvidence<'_>)],
 ) -> HashMap<&'t str, String> {
     let mut out = HashMap::new();
-    let mut of_set: HashMap<&ScaleSetKey, (usize, Vec<&'t str>)> = HashMap::new();
+    if proposals.is_empty() {
+        return out;
+    }
+    let mut of_set: FastMap<&ScaleSetKey, (usize, Vec<&'t str>)> = FastMap::new();
     for target in matched.targets.iter() {
         if let Some(key) = set_of(matched, history, target) {
             of_set.entry(key).or_default().0 += 1;

@@ -13,13 +13,14 @@
 
 use super::matched::MatchedSnapshot;
 use super::tenants::Lane;
-use super::text::{capped, stable_hash};
+use super::text::{capped, capped_of, stable_hash};
+use crate::folded::{FastMap, HashMapExt};
 use crate::matching::normalize_name;
 use crate::model::{
     Action, Deployment, PlannedAction, PowerState, ProvisioningState, Release, Severity, Target, TaskState,
 };
 use crate::snapshot::{InFlightDeployment, ProjectState};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// What the successful deployments of a release say about one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,14 +43,14 @@ pub(crate) fn reach<'p>(lane: &Lane<'p>, release_id: &str, target_id: &str) -> R
 /// The successful deployments of one release by the targets they reached, so that checking
 /// 10,000 targets against deployments that reached 10,000 is not quadratic.
 struct ReleaseIndex<'p> {
-    reached: HashMap<&'p str, &'p Deployment>,
+    reached: FastMap<&'p str, &'p Deployment>,
     /// Successful deployments that did not say which targets they reached.
     unknown_reach: Vec<&'p Deployment>,
 }
 
 impl<'p> ReleaseIndex<'p> {
     fn new(lane: &Lane<'p>, release_id: &str) -> Self {
-        let mut reached: HashMap<&'p str, &'p Deployment> = HashMap::new();
+        let mut reached: FastMap<&'p str, &'p Deployment> = FastMap::new();
         let mut unknown_reach = Vec::new();
         let successful = lane
             .deployments()
@@ -57,6 +58,7 @@ impl<'p> ReleaseIndex<'p> {
         for deployment in successful {
             match &deployment.deployed_to_machine_ids {
                 Some(ids) => {
+                    reached.reserve(ids.len());
                     for target_id in ids {
                         reached.entry(target_id.as_str()).or_insert(deployment);
                     }
@@ -155,7 +157,7 @@ fn unfit_for_deploy(matched: &MatchedSnapshot<'_>, target: &Target) -> Option<&'
     {
         return Some("VM not provisioned and running");
     }
-    if !matched.set_is_steady(&found.scale_set) {
+    if !matched.set_is_steady(matched.key_of(found)) {
         return Some("scale set still provisioning");
     }
     None
@@ -164,8 +166,11 @@ fn unfit_for_deploy(matched: &MatchedSnapshot<'_>, target: &Target) -> Option<&'
 /// The normalized name a target shares with another target or that two VMs share: such a
 /// target cannot be told apart, so it is never deployed to (`matching` reports, never resolves).
 pub(crate) fn ambiguous_name(matched: &MatchedSnapshot<'_>, target: &Target) -> Option<String> {
-    let name = normalize_name(&target.name);
     let matching = &matched.matching;
+    if matching.duplicate_target_names.is_empty() && matching.duplicate_instance_names.is_empty() {
+        return None;
+    }
+    let name = normalize_name(&target.name);
     (matching.duplicate_target_names.contains_key(&name)
         || matching.duplicate_instance_names.contains_key(&name))
     .then_some(name)
@@ -292,22 +297,21 @@ fn deploy_for(matched: &MatchedSnapshot<'_>, lane: &Lane<'_>, environment_id: &s
         ));
     }
     new_targets.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut listed = Vec::new();
-    for target in &new_targets {
+    let listed = new_targets.iter().map(|target| {
         let on = matched
             .vm_of(&target.id)
             .map(|(found, _)| format!("{} instance {}", found.scale_set, found.instance_id));
-        listed.push(format!(
+        format!(
             "{} ({}) on {}, {}: no successful deployment of {} reached it",
             target.name,
             target.id,
             on.unwrap_or_default(),
             target.health,
             release.version
-        ));
-    }
+        )
+    });
     let mut observations = capped(observations);
-    observations.extend(capped(listed));
+    observations.extend(capped_of(new_targets.len(), listed));
     observations.push(format!(
         "{already_have} target(s) already have {}{}",
         release.version,

@@ -8,12 +8,13 @@
 //! matched to (by vmId, else instance id), whatever that VM is called now. Evidence is tied to
 //! the VM's vmId as well as its instance id, because Azure may hand an instance id to a new VM.
 
+use super::history_vms::ListedSet;
 use super::matched::MatchedSnapshot;
-use crate::completeness::{canonical_instance_id, canonical_vm_id};
-use crate::matching::InstanceRef;
-use crate::model::{Instance, OrchestrationMode, ScaleSetKey};
+use crate::completeness::instance_id_key;
+use crate::folded::FastSet;
+use crate::model::{Instance, OrchestrationMode, ScaleSetKey, Target};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime};
 
 /// Records not refreshed for this long are dropped, so the history stays bounded even when a
@@ -31,7 +32,7 @@ pub struct VmSighting {
 }
 
 impl VmSighting {
-    fn of(found: &InstanceRef, at: OffsetDateTime) -> Self {
+    fn of(found: &Instance, at: OffsetDateTime) -> Self {
         Self {
             scale_set: found.scale_set.clone(),
             instance_id: found.instance_id.clone(),
@@ -42,14 +43,18 @@ impl VmSighting {
 
     /// Same VM? Same set and instance id (as numbers), and the same vmId (a GUID, compared
     /// case-insensitively) when both are known.
-    pub fn is_same_vm(&self, found: &InstanceRef) -> bool {
+    pub fn is_same_vm(&self, found: &Instance) -> bool {
+        self.is_same_vm_on(&found.scale_set, found)
+    }
+
+    /// `is_same_vm`, given `found`'s set key (`found.scale_set` or a copy equal to it).
+    pub(crate) fn is_same_vm_on(&self, scale_set: &ScaleSetKey, found: &Instance) -> bool {
         let same_vm_id = match (&self.vm_id, &found.vm_id) {
-            (Some(before), Some(now)) => before.eq_ignore_ascii_case(now),
+            (Some(before), Some(now)) => before == now || before.eq_ignore_ascii_case(now),
             _ => true,
         };
-        self.scale_set == found.scale_set
-            && canonical_instance_id(&self.instance_id) == canonical_instance_id(&found.instance_id)
-            && same_vm_id
+        let same_id = |a: &str, b: &str| a == b || instance_id_key(a) == instance_id_key(b);
+        self.scale_set == *scale_set && same_id(&self.instance_id, &found.instance_id) && same_vm_id
     }
 }
 
@@ -154,14 +159,94 @@ pub struct History {
 /// starts afresh.
 pub fn vm_key(instance: &Instance) -> String {
     match &instance.vm_id {
-        Some(vm_id) => format!("vm:{}", canonical_vm_id(vm_id)),
+        // `vm:` and `canonical_vm_id`, built in place: once per listed VM per refresh.
+        Some(vm_id) => {
+            let canonical = crate::folded::trim(vm_id);
+            let mut key = String::with_capacity(3 + canonical.len());
+            key.push_str("vm:");
+            key.push_str(canonical);
+            key[3..].make_ascii_lowercase();
+            key
+        }
         None => format!("instance:{}:{}", super::text::set_id(&instance.scale_set), instance.instance_id),
+    }
+}
+
+impl TargetRecord {
+    fn new(target: &Target, at: OffsetDateTime) -> Self {
+        Self { name: target.name.clone(), last_listed: at, last_vm: None, replaced_vm: None, absence: None }
+    }
+}
+
+/// Record what one refresh says of a listed target: the VM its name matches, the VM it was
+/// matched to still listed, or its VM's absence from a listing that is evidence of it.
+fn observe_target(
+    record: &mut TargetRecord,
+    target: &Target,
+    matched: &MatchedSnapshot<'_>,
+    at: OffsetDateTime,
+) {
+    record.name.clone_from(&target.name);
+    record.last_listed = at;
+    match matched.matching.instance_of(&target.id) {
+        Some(found) => {
+            match record.last_vm.as_mut() {
+                Some(last) if last.is_same_vm_on(matched.key_of(found), found) => {
+                    last.seen_at = at;
+                    if last.vm_id.is_none() {
+                        last.vm_id.clone_from(&found.vm_id);
+                    }
+                }
+                _ => {
+                    // A different VM under the target's name: remember the old one.
+                    if let Some(before) = record.last_vm.replace(VmSighting::of(found, at)) {
+                        record.replaced_vm = Some(before);
+                    }
+                }
+            }
+            record.absence = None;
+        }
+        // The VM it was matched to is still listed, though its name no longer matches
+        // (renamed, or matched by another setting): that VM is present.
+        None if record.last_vm.as_ref().is_some_and(|vm| matched.listed_vm(vm).is_some()) => {
+            if let Some(last) = record.last_vm.as_mut() {
+                last.seen_at = at;
+            }
+            record.absence = None;
+        }
+        None => {
+            let last_set = record.last_vm.as_ref().map(|vm| &vm.scale_set);
+            // Not evidence either way (an unproven listing, an unreadable name, a VM
+            // without target for a target never matched): the streak stands as it was.
+            if matched.absence_doubt(last_set).is_none() {
+                let streak =
+                    record.absence.get_or_insert(AbsenceStreak { listings: 0, first: at, latest: at });
+                streak.listings = streak.listings.saturating_add(1);
+                streak.latest = at;
+            }
+        }
     }
 }
 
 impl History {
     pub fn target(&self, target_id: &str) -> Option<&TargetRecord> {
         self.targets.get(target_id)
+    }
+
+    /// `target` of each of the snapshot's targets in turn, found in one pass over the records
+    /// when no target id repeats (a search of the records per target reads keys scattered over
+    /// memory, at 50,000 targets mostly outside the cache).
+    pub(crate) fn records_of<'h>(&'h self, matched: &MatchedSnapshot<'_>) -> Vec<Option<&'h TargetRecord>> {
+        let Some(positions) = matched.target_positions() else {
+            return matched.targets.iter().map(|t| self.target(&t.id)).collect();
+        };
+        let mut records = vec![None; matched.targets.len()];
+        for (id, record) in &self.targets {
+            if let Some(&position) = positions.get(id.as_str()) {
+                records[position] = Some(record);
+            }
+        }
+        records
     }
 
     pub fn vm(&self, instance: &Instance) -> Option<&VmRecord> {
@@ -204,6 +289,7 @@ impl History {
 
     fn observe_sets(&mut self, matched: &MatchedSnapshot<'_>, at: OffsetDateTime) {
         let mut switched: Vec<&ScaleSetKey> = Vec::new();
+        let mut listed = Vec::new();
         for set in &matched.sets {
             let (Ok(listing), Some(progress), Some(verdict)) = (set.listing, set.progress, &set.completeness)
             else {
@@ -222,34 +308,17 @@ impl History {
                 switched.push(set.key);
             }
             record.mode = Some(mode);
-            if switched.last() == Some(&set.key) {
-                // First-seen times of the old set's VMs are no one's now.
-                self.vms.retain(|_, vm| &vm.scale_set != set.key);
-            }
             record.unsteady_since =
                 if progress.is_steady() { None } else { record.unsteady_since.or(Some(at)) };
-
-            // A listing not proven complete is not believed: it must not wipe first-seen times.
-            let keys: Vec<String> = listing.instances.iter().map(vm_key).collect();
-            if verdict.is_proven() {
-                let listed: HashSet<&str> = keys.iter().map(String::as_str).collect();
-                self.vms.retain(|key, vm| &vm.scale_set != set.key || listed.contains(key.as_str()));
-            }
-            for (instance, key) in listing.instances.iter().zip(keys) {
-                match self.vms.get_mut(&key) {
-                    Some(vm) => vm.last_seen = at,
-                    None => {
-                        let first = VmRecord {
-                            scale_set: instance.scale_set.clone(),
-                            instance_id: instance.instance_id.clone(),
-                            first_seen: at,
-                            last_seen: at,
-                        };
-                        self.vms.insert(key, first);
-                    }
-                }
-            }
+            listed.push(ListedSet {
+                key: set.key,
+                listing,
+                proven: verdict.is_proven(),
+                switched: switched.last() == Some(&set.key),
+                vm_keys: listing.instances.iter().map(vm_key).collect(),
+            });
         }
+        self.observe_vms(listed, matched.plain_listings(), at);
         // The old set's evidence proves nothing about the new one: counting starts again.
         for target in self.targets.values_mut().filter(|_| !switched.is_empty()) {
             // A target never matched may have run on any set, the switched one among them.
@@ -263,65 +332,39 @@ impl History {
         if !matched.target_listing_ok() {
             return;
         }
-        let listed: HashSet<&str> = matched.targets.iter().map(|t| t.id.as_str()).collect();
+        let Some(positions) = matched.target_positions() else {
+            // A target id listed twice: each of its targets is observed in turn, as listed.
+            return self.observe_targets_as_listed(matched, at);
+        };
+        // One pass over the records: a target gone from a successful listing was deleted (its
+        // evidence has served), a listed one is observed; the targets left are new.
+        let mut recorded = vec![false; matched.targets.len()];
+        self.targets.retain(|id, record| match positions.get(id.as_str()) {
+            Some(&position) => {
+                recorded[position] = true;
+                observe_target(record, &matched.targets[position], matched, at);
+                true
+            }
+            None => false,
+        });
+        for (target, _) in matched.targets.iter().zip(recorded).filter(|(_, recorded)| !recorded) {
+            let mut record = TargetRecord::new(target, at);
+            observe_target(&mut record, target, matched, at);
+            self.targets.insert(target.id.clone(), record);
+        }
+    }
+
+    fn observe_targets_as_listed(&mut self, matched: &MatchedSnapshot<'_>, at: OffsetDateTime) {
+        let listed: FastSet<&str> = matched.targets.iter().map(|t| t.id.as_str()).collect();
         // A target gone from a successful listing was deleted: its evidence has served.
         self.targets.retain(|id, _| listed.contains(id.as_str()));
         for target in matched.targets.iter() {
             // get_mut first: at 10,000 targets, cloning every id for `entry` shows in the profile.
             if !self.targets.contains_key(&target.id) {
-                let record = TargetRecord {
-                    name: target.name.clone(),
-                    last_listed: at,
-                    last_vm: None,
-                    replaced_vm: None,
-                    absence: None,
-                };
-                self.targets.insert(target.id.clone(), record);
+                self.targets.insert(target.id.clone(), TargetRecord::new(target, at));
             }
             let Some(record) = self.targets.get_mut(&target.id) else { continue };
-            record.name.clone_from(&target.name);
-            record.last_listed = at;
-            match matched.matching.instance_of(&target.id) {
-                Some(found) => {
-                    match record.last_vm.as_mut() {
-                        Some(last) if last.is_same_vm(found) => {
-                            last.seen_at = at;
-                            if last.vm_id.is_none() {
-                                last.vm_id.clone_from(&found.vm_id);
-                            }
-                        }
-                        _ => {
-                            // A different VM under the target's name: remember the old one.
-                            if let Some(before) = record.last_vm.replace(VmSighting::of(found, at)) {
-                                record.replaced_vm = Some(before);
-                            }
-                        }
-                    }
-                    record.absence = None;
-                }
-                // The VM it was matched to is still listed, though its name no longer matches
-                // (renamed, or matched by another setting): that VM is present.
-                None if record.last_vm.as_ref().is_some_and(|vm| matched.listed_vm(vm).is_some()) => {
-                    if let Some(last) = record.last_vm.as_mut() {
-                        last.seen_at = at;
-                    }
-                    record.absence = None;
-                }
-                None => {
-                    let last_set = record.last_vm.as_ref().map(|vm| &vm.scale_set);
-                    // Not evidence either way (an unproven listing, an unreadable name, a VM
-                    // without target for a target never matched): the streak stands as it was.
-                    if matched.absence_doubt(last_set).is_none() {
-                        let streak = record.absence.get_or_insert(AbsenceStreak {
-                            listings: 0,
-                            first: at,
-                            latest: at,
-                        });
-                        streak.listings = streak.listings.saturating_add(1);
-                        streak.latest = at;
-                    }
-                }
-            }
+            observe_target(record, target, matched, at);
         }
     }
 
@@ -352,9 +395,17 @@ impl History {
     }
 
     fn forget_stale(&mut self, at: OffsetDateTime) {
-        let fresh = |seen: OffsetDateTime| at - seen <= FORGET_AFTER;
-        self.targets.retain(|_, t| fresh(t.last_listed));
-        self.vms.retain(|_, v| fresh(v.last_seen));
+        // `at - seen <= FORGET_AFTER`, with one subtraction per refresh rather than per record
+        // (none is older than the earliest time there is).
+        let oldest = at.checked_sub(FORGET_AFTER);
+        let fresh = |seen: OffsetDateTime| oldest.is_none_or(|oldest| seen >= oldest);
+        // Looked for before anything is swept: most refreshes forget nothing.
+        if !self.targets.values().all(|t| fresh(t.last_listed)) {
+            self.targets.retain(|_, t| fresh(t.last_listed));
+        }
+        if !self.vms.values().all(|v| fresh(v.last_seen)) {
+            self.vms.retain(|_, v| fresh(v.last_seen));
+        }
         self.scale_sets.retain(|_, s| fresh(s.last_listed));
     }
 }

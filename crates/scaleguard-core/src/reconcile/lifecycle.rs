@@ -24,7 +24,7 @@ use super::matched::{MatchedSnapshot, SetView};
 use super::notes::note;
 use super::tenants::Lane;
 use super::text::{duration, secs_between, set_id};
-use crate::matching::{has_match_name, normalize_name, InstanceRef};
+use crate::matching::{has_match_name, normalize_name};
 use crate::model::{
     Action, AwsGroup, Deployment, HookTransition, Instance, LifecycleResult, PlannedAction, Severity, Target,
     TaskState,
@@ -103,7 +103,7 @@ fn targets_on<'a>(
         ));
     }
     let ids = matched.matching.targets_on(instance);
-    let targets: Vec<&Target> = matched.targets.iter().filter(|t| ids.contains(&t.id)).collect();
+    let targets: Vec<&Target> = matched.targets.iter().filter(|t| ids.contains(&t.id.as_str())).collect();
     for target in &targets {
         let name = normalize_name(&target.name);
         if matched.matching.duplicate_target_names.contains_key(&name)
@@ -113,10 +113,9 @@ fn targets_on<'a>(
         }
         // A target goes only with the VM it stood for: one it was matched to before (its name
         // now matches this instance) that is still listed keeps it.
-        let here = InstanceRef::of(instance);
         let record = history.target(&target.id);
         let sightings = record.into_iter().flat_map(|r| r.last_vm.iter().chain(&r.replaced_vm));
-        for before in sightings.filter(|before| !before.is_same_vm(&here)) {
+        for before in sightings.filter(|before| !before.is_same_vm(instance)) {
             if let Some(other) = matched.listed_vm(before) {
                 return Err(format!(
                     "target {} was matched to instance {} before, which is still listed",
@@ -461,8 +460,7 @@ fn held_note(set: &SetView<'_>, instance: &Instance, why: &str) -> PlannedAction
 /// Deletes at once that remove every target of the set need the typed confirmation, as any
 /// plan that empties a set does (invariant 2).
 fn confirm_if_everything(matched: &MatchedSnapshot<'_>, set: &SetView<'_>, deletes: &mut [PlannedAction]) {
-    let on_set =
-        matched.matching.target_instance.values().filter(|found| &found.scale_set == set.key).count();
+    let on_set = matched.matching.vm_per_target_id().filter(|found| &found.scale_set == set.key).count();
     if deletes.is_empty() || deletes.len() < on_set {
         return;
     }

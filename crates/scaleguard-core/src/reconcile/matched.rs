@@ -2,13 +2,13 @@
 //! along each scale set is. Building it is the only place matching runs.
 
 use super::history::VmSighting;
-use crate::completeness::{self, canonical_instance_id, canonical_vm_id, Completeness};
+use crate::completeness::{self, Completeness, ListingIndex};
 use crate::config::Profile;
-use crate::matching::{has_match_name, match_targets, InstanceRef, Matching};
+use crate::folded::{FastMap, FastSet, HashMapExt};
+use crate::matching::{has_match_name, pair_targets, Pairing};
 use crate::model::{Instance, ProvisioningState, ScaleSetKey, Target};
 use crate::snapshot::{ReadFailure, ScaleSetListing, Snapshot};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
 /// How far a listed scale set is from steady.
@@ -84,10 +84,9 @@ pub struct SetView<'a> {
     /// Listed VMs no target matched (empty when the target listing failed): a target never
     /// matched to a VM may be one of these under a name not seen.
     pub untargeted: Vec<&'a Instance>,
-    by_instance_id: HashMap<&'a str, &'a Instance>,
+    by_instance_id: FastMap<&'a str, &'a Instance>,
     /// By canonical vmId, then by canonical instance id: how a VM seen before is found again.
-    by_vm_id: HashMap<String, &'a Instance>,
-    by_canonical_id: HashMap<String, &'a Instance>,
+    index: ListingIndex<'a>,
 }
 
 impl<'a> SetView<'a> {
@@ -98,12 +97,11 @@ impl<'a> SetView<'a> {
     /// The listed VM a sighting on this set was of: the same vmId; without a vmId on either
     /// side, the same instance id. A VM with another vmId under the instance id is another VM.
     pub fn find(&self, sighting: &VmSighting) -> Option<&'a Instance> {
-        if let Some(found) = sighting.vm_id.as_deref().and_then(|id| self.by_vm_id.get(&canonical_vm_id(id)))
-        {
+        if let Some(found) = sighting.vm_id.as_deref().and_then(|id| self.index.by_vm_id(id)) {
             return Some(found);
         }
-        let found = self.by_canonical_id.get(&canonical_instance_id(&sighting.instance_id))?;
-        (sighting.vm_id.is_none() || found.vm_id.is_none()).then_some(*found)
+        let found = self.index.by_instance_id(&sighting.instance_id)?;
+        (sighting.vm_id.is_none() || found.vm_id.is_none()).then_some(found)
     }
 
     pub fn instances(&self) -> &'a [Instance] {
@@ -118,10 +116,51 @@ pub struct MatchedSnapshot<'a> {
     /// Targets carrying all configured roles; empty when the target listing failed.
     pub targets: Cow<'a, [Target]>,
     pub sets: Vec<SetView<'a>>,
-    pub matching: Matching,
+    pub matching: Pairing<'a>,
     /// The scale set hosting the HA nodes (`nodes.scale_set`): a terminating hook on one of its
     /// node hosts belongs to that node's drain job, not to the lifecycle planner.
     pub nodes_set: Option<ScaleSetKey>,
+    /// The position in `sets` of the first set with each key: `set()` without comparing keys.
+    set_index: FastMap<&'a ScaleSetKey, usize>,
+    /// No two sets share a key, and every listed VM carries its set's key and an instance id of
+    /// its own: then the VM a target's name matched is the one `vm_of` finds under its set and id.
+    plain_listings: bool,
+    /// The listed VMs some target is paired with.
+    targeted: PairedVms<'a>,
+    /// The VM of each target id, when a target id repeats (None: `targeted`).
+    registered: Option<PairedVms<'a>>,
+    /// Target id → its position in `targets`; None when an id is listed twice.
+    target_positions: Option<FastMap<&'a str, usize>>,
+}
+
+/// A set of listed VMs, asked as `Matching::targets_on` asks: by set key and instance id. When
+/// the listings are plain, one VM stands for each key and id, so the VM's address answers without
+/// reading either (at 50,000 VMs their text is mostly out of the cache).
+#[derive(Debug)]
+enum PairedVms<'a> {
+    ByAddress(FastSet<usize>),
+    ByKey(FastSet<(&'a ScaleSetKey, &'a str)>),
+}
+
+impl<'a> PairedVms<'a> {
+    fn of(plain: bool, vms: impl Iterator<Item = &'a Instance>) -> Self {
+        if plain {
+            Self::ByAddress(vms.map(address).collect())
+        } else {
+            Self::ByKey(vms.map(|vm| (&vm.scale_set, vm.instance_id.as_str())).collect())
+        }
+    }
+
+    fn contains(&self, vm: &Instance) -> bool {
+        match self {
+            Self::ByAddress(vms) => vms.contains(&address(vm)),
+            Self::ByKey(vms) => vms.contains(&(&vm.scale_set, vm.instance_id.as_str())),
+        }
+    }
+}
+
+fn address(vm: &Instance) -> usize {
+    vm as *const Instance as usize
 }
 
 impl<'a> MatchedSnapshot<'a> {
@@ -129,10 +168,11 @@ impl<'a> MatchedSnapshot<'a> {
         let roles = &profile.octopus.roles;
         // The snapshot promises all-of roles already; checking again costs little and keeps a
         // loose server filter from ever putting a foreign machine up for deletion.
-        let targets: Cow<'a, [Target]> = match &snapshot.targets {
-            Ok(all) if all.iter().all(|t| t.has_all_roles(roles)) => Cow::Borrowed(all.as_slice()),
-            Ok(all) => Cow::Owned(all.iter().filter(|t| t.has_all_roles(roles)).cloned().collect()),
-            Err(_) => Cow::Borrowed(&[]),
+        let all: &'a [Target] = snapshot.targets.as_deref().unwrap_or_default();
+        let targets: Cow<'a, [Target]> = if all.iter().all(|t| t.has_all_roles(roles)) {
+            Cow::Borrowed(all)
+        } else {
+            Cow::Owned(all.iter().filter(|t| t.has_all_roles(roles)).cloned().collect())
         };
         let sets: Vec<SetView<'a>> = snapshot
             .scale_sets
@@ -147,14 +187,8 @@ impl<'a> MatchedSnapshot<'a> {
                         l.instances.iter().filter(|i| !has_match_name(i, observation.match_by)).collect()
                     })
                     .unwrap_or_default();
-                let completeness = listing.ok().map(completeness::judge);
-                let instances = listing.map(|l| l.instances.as_slice()).unwrap_or_default();
-                let by_vm_id = instances
-                    .iter()
-                    .filter_map(|i| i.vm_id.as_deref().map(|id| (canonical_vm_id(id), i)))
-                    .collect();
-                let by_canonical_id =
-                    instances.iter().map(|i| (canonical_instance_id(&i.instance_id), i)).collect();
+                let index = listing.map(ListingIndex::new).unwrap_or_default();
+                let completeness = listing.ok().map(|listing| completeness::judge_indexed(listing, &index));
                 SetView {
                     key: &observation.key,
                     listing,
@@ -163,8 +197,7 @@ impl<'a> MatchedSnapshot<'a> {
                     unnamed,
                     untargeted: Vec::new(),
                     by_instance_id,
-                    by_vm_id,
-                    by_canonical_id,
+                    index,
                 }
             })
             .collect();
@@ -172,14 +205,44 @@ impl<'a> MatchedSnapshot<'a> {
             .scale_sets
             .iter()
             .filter_map(|s| s.listing.as_ref().ok().map(|l| (s.match_by, l.instances.as_slice())));
-        let matching = match_targets(listed, &targets);
+        // Paired over the snapshot's own targets (those in scope), so the pairing borrows them
+        // even when `targets` is a filtered copy.
+        let filtered = matches!(targets, Cow::Owned(_));
+        let in_scope = all.iter().filter(|t| !filtered || t.has_all_roles(roles));
+        let matching = pair_targets(listed, in_scope);
         let nodes_set = profile.nodes_scale_set().ok().flatten();
-        let mut built = Self { snapshot, targets, sets, matching, nodes_set };
+        let mut set_index = FastMap::default();
+        for (position, set) in sets.iter().enumerate() {
+            set_index.entry(set.key).or_insert(position);
+        }
+        let plain_listings = set_index.len() == sets.len()
+            && sets.iter().all(|set| {
+                let own = |vm: &Instance| vm.scale_set.name == set.key.name && &vm.scale_set == set.key;
+                set.by_instance_id.len() == set.instances().len() && set.instances().iter().all(own)
+            });
+        let targeted = PairedVms::of(plain_listings, matching.pairs().iter().map(|(_, vm)| *vm));
+        let registered = matching.vms_by_target_id().map(|vms| PairedVms::of(plain_listings, vms));
+        let mut target_positions = FastMap::with_capacity(targets.len());
+        for (position, target) in all.iter().filter(|t| !filtered || t.has_all_roles(roles)).enumerate() {
+            target_positions.insert(target.id.as_str(), position);
+        }
+        let target_positions = (target_positions.len() == targets.len()).then_some(target_positions);
+        let mut built = Self {
+            snapshot,
+            targets,
+            sets,
+            matching,
+            nodes_set,
+            set_index,
+            plain_listings,
+            targeted,
+            registered,
+            target_positions,
+        };
         if built.target_listing_ok() {
             for set in &mut built.sets {
-                let matched = &built.matching;
-                set.untargeted =
-                    set.instances().iter().filter(|i| matched.targets_on(i).is_empty()).collect();
+                let targeted = &built.targeted;
+                set.untargeted = set.instances().iter().filter(|vm| !targeted.contains(vm)).collect();
             }
         }
         built
@@ -232,13 +295,46 @@ impl<'a> MatchedSnapshot<'a> {
             .map(|s| AbsenceDoubt::Untargeted(s.key, &s.untargeted))
     }
 
-    pub fn set(&self, key: &ScaleSetKey) -> Option<&SetView<'a>> {
-        self.sets.iter().find(|s| s.key == key)
+    /// Is a VM of this set key and instance id the one some target id is paired with? (Of a
+    /// target id listed twice, only its last target counts.)
+    pub(crate) fn is_registered(&self, vm: &Instance) -> bool {
+        self.registered.as_ref().unwrap_or(&self.targeted).contains(vm)
     }
 
-    /// The present VM a target runs on, from a listing that succeeded.
-    pub fn vm_of(&self, target_id: &str) -> Option<(&InstanceRef, &'a Instance)> {
+    /// No two sets share a key and every listed VM carries its set's key and an instance id of its
+    /// own.
+    pub(crate) fn plain_listings(&self) -> bool {
+        self.plain_listings
+    }
+
+    /// Target id → its position in `targets`, when no id is listed twice.
+    pub(crate) fn target_positions(&self) -> Option<&FastMap<&'a str, usize>> {
+        self.target_positions.as_ref()
+    }
+
+    /// The key of a listed VM's set (equal to its `scale_set`), read from the set when the
+    /// listings are plain: one copy for all the set's VMs, in the cache, instead of the VM's own.
+    pub(crate) fn key_of<'s>(&'s self, vm: &'s Instance) -> &'s ScaleSetKey {
+        let address = vm as *const Instance;
+        let listed_in = || self.sets.iter().find(|s| s.instances().as_ptr_range().contains(&address));
+        match self.plain_listings.then(listed_in).flatten() {
+            Some(set) => set.key,
+            None => &vm.scale_set,
+        }
+    }
+
+    /// The first configured set with this key.
+    pub fn set(&self, key: &ScaleSetKey) -> Option<&SetView<'a>> {
+        self.set_index.get(key).map(|&position| &self.sets[position])
+    }
+
+    /// The present VM a target runs on, from a listing that succeeded: the VM its name matched,
+    /// and the VM listed under that VM's set and instance id.
+    pub fn vm_of(&self, target_id: &str) -> Option<(&'a Instance, &'a Instance)> {
         let found = self.matching.instance_of(target_id)?;
+        if self.plain_listings {
+            return Some((found, found));
+        }
         let instance = self.set(&found.scale_set)?.instance(&found.instance_id)?;
         Some((found, instance))
     }

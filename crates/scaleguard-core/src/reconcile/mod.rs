@@ -17,6 +17,7 @@ pub mod concurrent;
 mod deletes;
 mod deploys;
 mod history;
+mod history_vms;
 mod lifecycle;
 mod matched;
 mod notes;

@@ -4,8 +4,8 @@ use super::history::{vm_key, History};
 use super::matched::MatchedSnapshot;
 use super::text::{duration, secs_between, set_id, short_id};
 use crate::config::ReconcileConfig;
-use crate::model::{Action, PlannedAction, PowerState, ProvisioningState, ScaleSetKey, Severity};
-use std::collections::{BTreeMap, HashSet};
+use crate::model::{Action, PlannedAction, PowerState, ProvisioningState, Severity};
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 pub(super) fn note(
@@ -136,19 +136,12 @@ fn unregistered_vms(
     if !matched.target_listing_ok() {
         return;
     }
-    // By reference: `Matching::targets_on` clones its key, which shows at 10,000 VMs.
-    let registered: HashSet<(&ScaleSetKey, &str)> = matched
-        .matching
-        .target_instance
-        .values()
-        .map(|found| (&found.scale_set, found.instance_id.as_str()))
-        .collect();
     for set in &matched.sets {
         for instance in set.instances() {
             // An AWS warm-pool instance may well not have registered yet: it is not in service.
             if instance.provisioning_state != ProvisioningState::Succeeded
                 || instance.is_warm_pool()
-                || registered.contains(&(&instance.scale_set, instance.instance_id.as_str()))
+                || matched.is_registered(instance)
             {
                 continue;
             }
@@ -218,7 +211,7 @@ fn target_findings(
     config: &ReconcileConfig,
     out: &mut Vec<PlannedAction>,
 ) {
-    for target in matched.targets.iter() {
+    for (target, record) in matched.targets.iter().zip(history.records_of(matched)) {
         if target.disabled {
             out.push(note(
                 format!("note:disabled:{}", target.id),
@@ -250,9 +243,11 @@ fn target_findings(
                 ));
             }
         }
-        let Some(record) = history.target(&target.id) else { continue };
-        let not_yet = super::deletes::delete_evidence(matched, history, target, config).err();
-        if let (Some(streak), Some(why)) = (&record.absence, not_yet) {
+        let Some(record) = record else { continue };
+        // Asked only of a recorded absence: for a target whose VM is present, the rule's answer
+        // is a sentence built for nobody.
+        let not_yet = || super::deletes::delete_evidence(matched, history, target, config).err();
+        if let Some((streak, why)) = record.absence.as_ref().and_then(|streak| Some((streak, not_yet()?))) {
             out.push(note(
                 format!("note:absent:{}", target.id),
                 Severity::Info,

@@ -70,6 +70,15 @@ pub(crate) fn capped(mut lines: Vec<String>) -> Vec<String> {
     lines
 }
 
+/// `capped` of the `count` lines `lines` would give, building only the lines shown.
+pub(crate) fn capped_of(count: usize, lines: impl Iterator<Item = String>) -> Vec<String> {
+    let mut shown: Vec<String> = lines.take(MAX_LINES).collect();
+    if count > MAX_LINES {
+        shown.push(format!("… and {} more", count - MAX_LINES));
+    }
+    shown
+}
+
 /// FNV-1a, 64 bit: a hash that is the same in every build and Rust release (std's is not promised
 /// to be), so action ids survive an upgrade of the console between refreshes.
 pub(crate) fn stable_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
@@ -105,6 +114,17 @@ mod tests {
         assert_ne!(stable_hash(["ab", "c"]), stable_hash(["a", "bc"]));
         // Pinned: a change here changes every deploy action id users may have selected.
         assert_eq!(stable_hash([]), "cbf29ce484222325");
+    }
+
+    #[test]
+    fn capped_of_builds_the_lines_capped_keeps() {
+        for count in [0, 1, MAX_LINES, MAX_LINES + 1, 3 * MAX_LINES] {
+            let lines = || (0..count).map(|i| format!("line {i}"));
+            let mut built = 0;
+            let counted = lines().inspect(|_| built += 1);
+            assert_eq!(capped_of(count, counted), capped(lines().collect()), "{count} lines");
+            assert_eq!(built, count.min(MAX_LINES), "only the lines shown are built");
+        }
     }
 
     #[test]

@@ -1,0 +1,132 @@
+//! `History::observe` for the VMs of the listed sets: a VM's first-seen time is kept while it is
+//! listed, and dropped once a listing of its set proven complete no longer has it.
+//!
+//! Two ways to the same records. Set by set, as the rule reads: each proven listing sweeps the
+//! records of its set, then files its VMs; that is a pass over every record per set, so at 50
+//! sets of 1,000 the work grows with VMs × sets. In one pass over the records, for the listings
+//! in which the order of the sets cannot matter: each set listed once, none found in another
+//! mode, each VM listed under its set's key, and each listed VM's record filed under the set that
+//! lists it. Any other listing goes set by set.
+
+use super::history::{History, VmRecord};
+use crate::folded::{FastMap, HashMapExt};
+use crate::model::ScaleSetKey;
+use crate::snapshot::ScaleSetListing;
+use std::collections::HashSet;
+use time::OffsetDateTime;
+
+/// One set whose listing succeeded, as `observe` sees it.
+pub(super) struct ListedSet<'m> {
+    pub key: &'m ScaleSetKey,
+    pub listing: &'m ScaleSetListing,
+    /// The listing is proven complete: a VM it lacks is gone.
+    pub proven: bool,
+    /// The set was just found in another orchestration mode: the old set's records go first.
+    pub switched: bool,
+    /// `vm_key` of each listed VM, in listing order.
+    pub vm_keys: Vec<String>,
+}
+
+/// Equal keys, compared by name first (the field in which the sets of one estate differ).
+fn same_set(a: &ScaleSetKey, b: &ScaleSetKey) -> bool {
+    a.name == b.name && a == b
+}
+
+impl History {
+    /// `plain`: the sets' keys differ and each listed VM carries its set's key
+    /// (`MatchedSnapshot::plain_listings`), which spares the one pass checking it.
+    pub(super) fn observe_vms(&mut self, sets: Vec<ListedSet<'_>>, plain: bool, at: OffsetDateTime) {
+        if !self.observe_vms_in_one_pass(&sets, plain, at) {
+            self.observe_vms_set_by_set(sets, at);
+        }
+    }
+
+    fn observe_vms_set_by_set(&mut self, sets: Vec<ListedSet<'_>>, at: OffsetDateTime) {
+        for set in sets {
+            if set.switched {
+                // First-seen times of the old set's VMs are no one's now.
+                self.vms.retain(|_, vm| &vm.scale_set != set.key);
+            }
+            // A listing not proven complete is not believed: it must not wipe first-seen times.
+            if set.proven {
+                let listed: HashSet<&str> = set.vm_keys.iter().map(String::as_str).collect();
+                self.vms.retain(|key, vm| &vm.scale_set != set.key || listed.contains(key.as_str()));
+            }
+            for (instance, key) in set.listing.instances.iter().zip(set.vm_keys) {
+                match self.vms.get_mut(&key) {
+                    Some(vm) => vm.last_seen = at,
+                    None => {
+                        let first = VmRecord {
+                            scale_set: instance.scale_set.clone(),
+                            instance_id: instance.instance_id.clone(),
+                            first_seen: at,
+                            last_seen: at,
+                        };
+                        self.vms.insert(key, first);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `observe_vms_set_by_set` in one pass over the records, when the listings allow it (see the
+    /// module comment); false, with nothing changed, when they do not.
+    ///
+    /// Then each record is touched only by the set it is filed under: a set's sweep removes only
+    /// its own records, and files only VMs listed under its own key, so no set undoes or redoes
+    /// another's work, and sweeping all sets at once, then filing all VMs, is the same.
+    fn observe_vms_in_one_pass(&mut self, sets: &[ListedSet<'_>], plain: bool, at: OffsetDateTime) -> bool {
+        let mut position: FastMap<&ScaleSetKey, usize> = FastMap::with_capacity(sets.len());
+        for (index, set) in sets.iter().enumerate() {
+            let own = plain || set.listing.instances.iter().all(|vm| same_set(&vm.scale_set, set.key));
+            if set.switched || !own || position.insert(set.key, index).is_some() {
+                return false;
+            }
+        }
+        // Each listed VM's key → the first set listing it, and whether it has a record.
+        let mut listed: FastMap<&str, (usize, bool)> =
+            FastMap::with_capacity(sets.iter().map(|s| s.vm_keys.len()).sum());
+        for (index, set) in sets.iter().enumerate() {
+            for key in &set.vm_keys {
+                listed.entry(key.as_str()).or_insert((index, false));
+            }
+        }
+        let mut recorded = 0;
+        for (key, vm) in &self.vms {
+            if let Some((index, has_record)) = listed.get_mut(key.as_str()) {
+                if !same_set(&vm.scale_set, sets[*index].key) {
+                    return false;
+                }
+                *has_record = true;
+                recorded += 1;
+            }
+        }
+        // Nothing has changed so far; from here on the records do.
+        self.vms.retain(|key, vm| {
+            if listed.contains_key(key.as_str()) {
+                vm.last_seen = at;
+                return true;
+            }
+            // Not listed: gone if its set's listing is proven complete.
+            position.get(&vm.scale_set).is_none_or(|&index| !sets[index].proven)
+        });
+        if recorded < listed.len() {
+            for set in sets {
+                for (instance, key) in set.listing.instances.iter().zip(&set.vm_keys) {
+                    let Some((_, has_record)) = listed.get_mut(key.as_str()) else { continue };
+                    if !*has_record {
+                        *has_record = true;
+                        let first = VmRecord {
+                            scale_set: instance.scale_set.clone(),
+                            instance_id: instance.instance_id.clone(),
+                            first_seen: at,
+                            last_seen: at,
+                        };
+                        self.vms.insert(key.clone(), first);
+                    }
+                }
+            }
+        }
+        true
+    }
+}
