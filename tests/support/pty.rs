@@ -93,16 +93,24 @@ impl Console {
     }
 
     /// Quit with `q` and wait for the process to end (so its log is flushed); how it ended.
+    /// While a job's last step is still in flight the console asks first ("Still running"): on a
+    /// loaded machine that can outlast what the test waited for, so the question is declined and
+    /// `q` asked again until nothing runs (never "quit now").
     pub fn quit(mut self) -> portable_pty::ExitStatus {
         self.send("q");
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status;
             }
+            if self.screen().contains("Still running:") {
+                self.send("\x1b");
+                std::thread::sleep(Duration::from_millis(500));
+                self.send("q");
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("the console did not quit on `q`");
+        panic!("the console did not quit on `q`; the screen:\n{}", self.screen());
     }
 }
 
