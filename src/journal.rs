@@ -77,10 +77,28 @@ pub enum JournalAction {
     /// A drain-first scale-in of the HA nodes' scale set: an intent when it starts (the victims,
     /// each with its VM), a result when it ends. Its steps are `Drain` records for the victims'
     /// nodes and one `DeleteInstances` for their VMs; an intent with no result is resumed.
+    /// With `hook`, the job is provider-driven (`scaleguard node hooks`): Auto Scaling is
+    /// terminating the victim's instance and a lifecycle hook holds it; the job never removes the
+    /// VM itself, and its hook calls are `LifecycleHook` records.
     ScaleInJob {
         scale_set: ScaleSetKey,
         victims: Vec<crate::ha::Victim>,
         wait_secs: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hook: Option<crate::ha::hook::HookWait>,
+    },
+    /// A call on the lifecycle hook holding a terminating instance of the HA nodes' scale set:
+    /// a heartbeat extending the wait, or CONTINUE letting it go. `node_name`: the node it hosts
+    /// (None when that cannot be told: the hook is then only ever extended).
+    LifecycleHook {
+        scale_set: ScaleSetKey,
+        instance_id: String,
+        hook: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node_name: Option<String>,
+        call: crate::ha::hook::HookCall,
+        /// Why, in a sentence (the decision's reason).
+        why: String,
     },
     /// An operator verified a new HA node (`node admit`) and raised its task cap to `task_cap`.
     Admit {
@@ -131,9 +149,21 @@ impl JournalAction {
             JournalAction::DrainJob { node_name, force: true, .. } => {
                 format!("force-delete job: {node_name}")
             }
-            JournalAction::ScaleInJob { scale_set, victims, .. } => {
+            JournalAction::ScaleInJob { scale_set, victims, hook: None, .. } => {
                 let names: Vec<String> = victims.iter().map(crate::ha::Victim::label).collect();
                 format!("drain-first scale-in of {scale_set}: {}", names.join(", "))
+            }
+            JournalAction::ScaleInJob { scale_set, victims, hook: Some(hook), .. } => {
+                let names: Vec<String> = victims.iter().map(crate::ha::Victim::label).collect();
+                format!(
+                    "drain before Auto Scaling terminates ({} on {scale_set}): {}",
+                    hook.hook_name,
+                    names.join(", ")
+                )
+            }
+            JournalAction::LifecycleHook { instance_id, hook, node_name, call, .. } => {
+                let host = node_name.as_deref().map(|n| format!(" (node {n})")).unwrap_or_default();
+                format!("hook {hook} of {instance_id}{host}: {}", call.as_str())
             }
             JournalAction::Admit { node_name, task_cap, .. } => {
                 format!("admit node {node_name} (verified), task cap {task_cap}")

@@ -24,6 +24,7 @@ mod demo_cmd;
 mod doctor_cmd;
 mod inventory_cmd;
 mod node_cmd;
+mod node_hooks_cmd;
 mod node_scale_in_cmd;
 mod plan_cmd;
 mod scale_cmd;

@@ -39,6 +39,10 @@ pub enum NodeCommand {
     /// Record that a new node was verified on the node itself (database, file store, tentacles)
     /// and raise its task cap
     Admit(super::node_scale_in_cmd::AdmitArgs),
+    /// AWS: drain the node on an instance Auto Scaling is terminating while its lifecycle hook
+    /// holds it (heartbeats extend the wait), complete the hook once drained or at
+    /// nodes.hook_deadline_secs, then delete the node record. One pass, or --watch
+    Hooks(super::node_hooks_cmd::HooksArgs),
 }
 
 impl NodeCommand {
@@ -134,6 +138,7 @@ pub fn run(cli: &Cli, command: &NodeCommand) -> anyhow::Result<u8> {
     match command {
         NodeCommand::ScaleIn(args) => return super::node_scale_in_cmd::run_scale_in(cli, args),
         NodeCommand::Admit(args) => return super::node_scale_in_cmd::run_admit(cli, args),
+        NodeCommand::Hooks(args) => return super::node_hooks_cmd::run_hooks(cli, args),
         _ => {}
     }
     let path = cli.config_path()?;
@@ -164,7 +169,7 @@ async fn dispatch(
     poll: Duration,
 ) -> anyhow::Result<u8> {
     match command {
-        NodeCommand::ScaleIn(_) | NodeCommand::Admit(_) => unreachable_command(),
+        NodeCommand::ScaleIn(_) | NodeCommand::Admit(_) | NodeCommand::Hooks(_) => unreachable_command(),
         NodeCommand::List(args) => {
             let rows = paired.list().await?;
             match args.format {

@@ -75,7 +75,7 @@ fn parse_count(raw: &str) -> Result<u32, String> {
 }
 
 /// The profile's node runner and scale-in runner, with the journal and the clock.
-fn runners(
+pub(super) fn runners(
     cli: &Cli,
     deadline: Option<u64>,
 ) -> anyhow::Result<(

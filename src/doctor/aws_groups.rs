@@ -114,6 +114,7 @@ mod tests {
             transition,
             heartbeat_timeout_secs: Some(timeout),
             default_result: Some(result.into()),
+            global_timeout_secs: None,
         }
     }
 

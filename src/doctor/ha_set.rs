@@ -15,6 +15,8 @@ use crate::snapshot::ScaleSetObservation;
 pub const AZURE_SCALE_IN: &str = "ha.azure-scale-in-invisible";
 pub const AUTOSCALE_SCALES_IN: &str = "ha.autoscale-scales-in-nodes";
 pub const UNPAIRED: &str = "ha.unpaired";
+pub const AWS_NO_HOOK: &str = "ha.aws-no-terminating-hook";
+pub const AWS_HOOKS: &str = "ha.aws-terminating-hook";
 
 /// `nodes`: None when the node list could not be read (pairing is then not judged).
 pub fn check(scale_sets: &[ScaleSetObservation], nodes: Option<&[Node]>, profile: &Profile) -> Vec<Finding> {
@@ -37,6 +39,9 @@ pub fn check(scale_sets: &[ScaleSetObservation], nodes: Option<&[Node]>, profile
         });
     }
     let Some(observation) = scale_sets.iter().find(|o| o.key == key) else { return findings };
+    if let Some(group) = observation.listing.as_ref().ok().and_then(|l| l.state.aws.as_deref()) {
+        findings.extend(aws_hook(group, &subject, &key.name, profile.nodes.hook_deadline_secs));
+    }
     if let Ok(Some(setting)) = &observation.others.setting {
         let scaling_in: Vec<String> =
             setting.profiles.iter().filter(|p| p.scales_in).map(|p| p.display_name()).collect();
@@ -90,6 +95,81 @@ pub fn check(scale_sets: &[ScaleSetObservation], nodes: Option<&[Node]>, profile
         }
     }
     findings
+}
+
+/// On AWS a terminating lifecycle hook is what lets a node drain before its instance goes:
+/// without one Auto Scaling terminates a busy node at once; with it `scaleguard node hooks` must
+/// run, and the hook's timeouts say how long a drain can hold the instance.
+fn aws_hook(group: &crate::model::AwsGroup, subject: &str, set: &str, deadline_secs: u64) -> Option<Finding> {
+    use crate::model::HookTransition;
+    let hooks: Vec<&crate::model::LifecycleHook> = group.hooks_on(HookTransition::Terminating).collect();
+    let watch =
+        format!("run `scaleguard node hooks --watch` as a service for this profile (nodes' group {set})");
+    let finding = |id, severity, observed: String, recommended: String, fix: String| {
+        Finding {
+        id,
+        severity,
+        subject: subject.to_string(),
+        observed,
+        recommended,
+        why: "Auto Scaling terminates an instance whatever its node runs; only a terminating hook holds it while the \
+              node drains"
+            .into(),
+        fix,
+        source: source::AWS_LIFECYCLE_HOOKS,
+    }
+    };
+    match hooks.as_slice() {
+        [] => Some(finding(
+            AWS_NO_HOOK,
+            Severity::Error,
+            "the nodes' Auto Scaling group has no terminating lifecycle hook: a scale-in terminates a busy node at \
+             once"
+                .into(),
+            "one terminating lifecycle hook (autoscaling:EC2_INSTANCE_TERMINATING) on the nodes' group".into(),
+            format!("aws autoscaling put-lifecycle-hook --auto-scaling-group-name {set} --lifecycle-hook-name \
+                     drain-octopus-node --lifecycle-transition autoscaling:EC2_INSTANCE_TERMINATING --heartbeat-timeout \
+                     300 --default-result CONTINUE; then {watch}"),
+        )),
+        [hook] => {
+            let wait = crate::ha::hook::HookWait::first_seen("", hook, time::OffsetDateTime::UNIX_EPOCH);
+            let capped = if deadline_secs > wait.global_timeout_secs {
+                format!(
+                    "; nodes.hook_deadline_secs ({deadline_secs} s) is past the hook's global timeout ({} s), which \
+                     ends the wait first",
+                    wait.global_timeout_secs
+                )
+            } else {
+                String::new()
+            };
+            Some(finding(
+                AWS_HOOKS,
+                if capped.is_empty() { Severity::Info } else { Severity::Warning },
+                format!(
+                    "terminating hook {} (heartbeat timeout {} s, global timeout {} s, default result {}){capped}",
+                    hook.name,
+                    wait.heartbeat_timeout_secs,
+                    wait.global_timeout_secs,
+                    wait.default_result.as_str()
+                ),
+                "a runner that drains the node while the hook holds its instance, extends the hook and completes it \
+                 once drained or at nodes.hook_deadline_secs"
+                    .into(),
+                watch,
+            ))
+        }
+        many => Some(finding(
+            AWS_HOOKS,
+            Severity::Warning,
+            format!(
+                "{} terminating hooks ({}): which one to extend or complete cannot be told, so scaleguard sends none",
+                many.len(),
+                many.iter().map(|h| h.name.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+            "one terminating lifecycle hook on the nodes' group".into(),
+            format!("delete the extra hooks (aws autoscaling delete-lifecycle-hook), then {watch}"),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -153,5 +233,52 @@ mod tests {
         observation.others.setting = Ok(Some(setting(false)));
         let findings = check(&[observation], Some(&nodes), &profile(Some("vmss-web")));
         assert!(findings.iter().all(|f| f.id != AUTOSCALE_SCALES_IN), "only Increase rules: fine");
+    }
+
+    #[test]
+    fn an_aws_nodes_group_needs_one_terminating_hook_and_the_runner() {
+        use crate::model::{AwsGroup, HookTransition, LifecycleHook};
+        let hook = |name: &str| LifecycleHook {
+            name: name.into(),
+            transition: HookTransition::Terminating,
+            heartbeat_timeout_secs: Some(300),
+            default_result: Some("ABANDON".into()),
+            global_timeout_secs: Some(6_000),
+        };
+        let with_hooks = |hooks: Vec<LifecycleHook>| {
+            let mut observation = listing(vec![instance(0, "n1")]);
+            let listed = observation.listing.as_mut().unwrap();
+            listed.state.aws = Some(Box::new(AwsGroup {
+                min_size: 1,
+                max_size: 4,
+                default_cooldown_secs: 300,
+                termination_policies: vec![],
+                hooks,
+                warm_pool: None,
+                instance_refresh: None,
+                launch: None,
+                status: None,
+                moving: vec![],
+            }));
+            observation
+        };
+        let mut profile = profile(Some("vmss-web"));
+        let found = |observation: ScaleSetObservation, profile: &Profile| -> Vec<Finding> {
+            check(&[observation], Some(&[node("n1")]), profile)
+                .into_iter()
+                .filter(|f| f.id == AWS_NO_HOOK || f.id == AWS_HOOKS)
+                .collect()
+        };
+        let none = found(with_hooks(vec![]), &profile);
+        assert_eq!((none[0].id, none[0].severity), (AWS_NO_HOOK, Severity::Error), "{none:?}");
+        let one = found(with_hooks(vec![hook("drain")]), &profile);
+        assert_eq!(one[0].severity, Severity::Info, "{one:?}");
+        assert!(one[0].fix.contains("node hooks --watch"), "{:?}", one[0]);
+        profile.nodes.hook_deadline_secs = 7_200;
+        let capped = found(with_hooks(vec![hook("drain")]), &profile);
+        assert_eq!(capped[0].severity, Severity::Warning);
+        assert!(capped[0].observed.contains("global timeout (6000 s)"), "{:?}", capped[0]);
+        let two = found(with_hooks(vec![hook("a"), hook("b")]), &profile);
+        assert!(two[0].observed.contains("2 terminating hooks (a, b)"), "{:?}", two[0]);
     }
 }

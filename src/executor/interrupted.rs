@@ -401,6 +401,7 @@ mod tests {
             scale_set: key.clone(),
             victims: vec![victim],
             wait_secs: 60,
+            hook: None,
         });
         let vm_delete =
             intent_of(JournalAction::DeleteInstances { scale_set: key, instance_ids: vec!["1".into()] });

@@ -40,6 +40,25 @@ pub async fn hold_for_change(
     ApplyLock::acquire(&path).await.map_err(|cause| crate::journal::JournalError::Io { path, cause })
 }
 
+/// The lock held by the one `scaleguard node hooks` of `profile` on this machine (two runners
+/// would both open drain jobs for the same terminating instance): None when another holds it.
+pub fn try_hold_hooks_runner(
+    journal: &crate::journal::Journal,
+    profile: &str,
+) -> Result<Option<ApplyLock>, crate::journal::JournalError> {
+    let apply = path_beside(journal.path(), profile);
+    let name =
+        apply.file_name().map(|n| n.to_string_lossy().replacen("apply-", "hooks-", 1)).unwrap_or_default();
+    let path = apply.with_file_name(name);
+    let io = |cause: io::Error| crate::journal::JournalError::Io { path: path.clone(), cause };
+    let file = crate::private_fs::open(&path, |o| o.create(true).truncate(false).write(true)).map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(ApplyLock { _file: file })),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(cause)) => Err(io(cause)),
+    }
+}
+
 /// `apply-<profile>.lock` in the journal's directory.
 pub fn path_beside(journal: &Path, profile: &str) -> PathBuf {
     let dir = journal.parent().map(PathBuf::from).unwrap_or_default();

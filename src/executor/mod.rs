@@ -18,7 +18,7 @@ mod settle;
 pub use approval::{confirm_word, confirmation_for, delete_count, Change, Confirmation};
 pub use deploy::intent_marker;
 pub use interrupted::{resolve_interrupted, InterruptedIntent, SETTLED};
-pub use lock::{hold_for_change, path_beside as lock_path, ApplyLock};
+pub use lock::{hold_for_change, path_beside as lock_path, try_hold_hooks_runner, ApplyLock};
 pub use settle::{settle_and_report, settle_pending};
 
 use crate::clock::Clock;

@@ -14,6 +14,8 @@
 //! journals.
 
 mod admit;
+mod hooks;
+mod hooks_journal;
 mod ops;
 mod resume;
 mod scale_in;
@@ -23,13 +25,14 @@ mod scale_in_session;
 mod session;
 
 pub use admit::{AdmitOutcome, HoldOutcome};
+pub use hooks::{HookLine, HookPass};
 pub use ops::{NodeRow, TaskCapOutcome, UndrainOutcome};
 pub use resume::{pending_job, PendingJob};
 pub use scale_in::{
     ScaleInOutcome, ScaleInProgress, ScaleInRunner, ScaleInSession, ScaleInStatus, VictimProgress,
 };
 pub use scale_in_plan::{ScaleInPlan, ScaleInPlanSummary};
-pub use scale_in_resume::{nodes_in_open_scale_ins, pending_scale_in, PendingScaleIn};
+pub use scale_in_resume::{nodes_in_open_scale_ins, pending_hook_jobs, pending_scale_in, PendingScaleIn};
 pub use session::DrainSession;
 
 use crate::clock::Clock;

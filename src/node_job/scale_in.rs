@@ -280,6 +280,7 @@ impl ScaleInRunner {
             scale_set: key,
             victims: fresh.choice.victims.clone(),
             wait_secs: self.nodes.config.drain_deadline_secs,
+            hook: None,
         };
         let reason = if reason.trim().is_empty() { "drain-first scale-in of the HA nodes" } else { reason };
         let intent = self.nodes.journal.append_intent(&self.nodes.profile, reason, action, now)?;

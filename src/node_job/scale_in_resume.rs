@@ -28,23 +28,62 @@ pub struct PendingScaleIn {
     /// The victims' drain-on and node-delete steps journaled without a result: the job closes
     /// each once the nodes show it done.
     pub steps_open: Vec<Record>,
+    /// The hook holding the victim's instance, as first seen (provider-driven jobs only).
+    pub hook: Option<crate::ha::hook::HookWait>,
 }
 
-/// The latest unfinished scale-in of `profile` (of `key`'s set when given).
+/// The latest unfinished drain-first scale-in an operator started for `profile` (of `key`'s set
+/// when given); the provider-driven ones are `pending_hook_jobs`'.
 pub fn pending_scale_in(
     records: &[Record],
     profile: &str,
     key: Option<&ScaleSetKey>,
 ) -> Option<PendingScaleIn> {
-    let results: HashMap<Uuid, &Record> =
-        records.iter().filter(|r| r.kind == RecordKind::Result).map(|r| (r.intent_id, r)).collect();
-    let (start, intent) = records.iter().enumerate().rev().find(|(_, r)| {
-        r.kind == RecordKind::Intent
-            && r.profile == profile
-            && !results.contains_key(&r.intent_id)
-            && matches!(&r.action, JournalAction::ScaleInJob { scale_set, .. } if key.is_none_or(|k| k == scale_set))
+    let results = results_by_intent(records);
+    let (start, _) = records.iter().enumerate().rev().find(|(_, r)| {
+        open_scale_in(r, profile, &results)
+            && matches!(&r.action, JournalAction::ScaleInJob { scale_set, hook: None, .. } if key.is_none_or(|k| k == scale_set))
     })?;
-    let JournalAction::ScaleInJob { scale_set, victims, wait_secs } = &intent.action else { return None };
+    rebuild(records, start, &results, profile)
+}
+
+/// Every unfinished provider-driven job of `profile` on `key`'s set (`scaleguard node hooks`: a
+/// node drained while a lifecycle hook holds its terminating instance), oldest first.
+pub fn pending_hook_jobs(records: &[Record], profile: &str, key: &ScaleSetKey) -> Vec<PendingScaleIn> {
+    let results = results_by_intent(records);
+    records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            open_scale_in(r, profile, &results)
+                && matches!(&r.action, JournalAction::ScaleInJob { scale_set, hook: Some(_), .. } if scale_set == key)
+        })
+        .filter_map(|(start, _)| rebuild(records, start, &results, profile))
+        .collect()
+}
+
+fn results_by_intent(records: &[Record]) -> HashMap<Uuid, &Record> {
+    records.iter().filter(|r| r.kind == RecordKind::Result).map(|r| (r.intent_id, r)).collect()
+}
+
+fn open_scale_in(record: &Record, profile: &str, results: &HashMap<Uuid, &Record>) -> bool {
+    record.kind == RecordKind::Intent
+        && record.profile == profile
+        && !results.contains_key(&record.intent_id)
+        && matches!(record.action, JournalAction::ScaleInJob { .. })
+}
+
+/// The job started by the intent at `start`, rebuilt from the records after it.
+fn rebuild(
+    records: &[Record],
+    start: usize,
+    results: &HashMap<Uuid, &Record>,
+    profile: &str,
+) -> Option<PendingScaleIn> {
+    let intent = &records[start];
+    let JournalAction::ScaleInJob { scale_set, victims, wait_secs, hook } = &intent.action else {
+        return None;
+    };
     let after = &records[start + 1..];
     let mut uncertain_cancels = Vec::new();
     let mut disable_drain_unfinished = Vec::new();
@@ -61,7 +100,7 @@ pub fn pending_scale_in(
             cancelled: Vec::new(),
         };
         let Rebuilt { job, uncertain_cancels: uncertain, disable } =
-            rebuild_drain(fresh, after, &results, profile);
+            rebuild_drain(fresh, after, results, profile);
         uncertain_cancels.extend(uncertain.into_iter().map(|task| (victim.node_id.clone(), task)));
         match disable {
             Some(false) => {
@@ -83,7 +122,8 @@ pub fn pending_scale_in(
         victim_job.enabled_drain = enabled_drain;
         jobs.push(victim_job);
     }
-    let vm_delete = after.iter().rev().find(|r| {
+    // A provider-driven job never deletes VMs: another job's delete of this set is not its own.
+    let vm_delete = after.iter().rev().filter(|_| hook.is_none()).find(|r| {
         r.kind == RecordKind::Intent
             && r.profile == profile
             && matches!(&r.action, JournalAction::DeleteInstances { scale_set: set, .. } if set == scale_set)
@@ -119,7 +159,13 @@ pub fn pending_scale_in(
         .collect();
     Some(PendingScaleIn {
         intent: intent.clone(),
-        job: ScaleInJob { scale_set: scale_set.clone(), victims: jobs, phase, provider_removes: false },
+        job: ScaleInJob {
+            scale_set: scale_set.clone(),
+            victims: jobs,
+            phase,
+            provider_removes: hook.is_some(),
+        },
+        hook: hook.clone(),
         uncertain_cancels,
         disable_drain_unfinished,
         vm_delete_open,
@@ -179,6 +225,7 @@ mod tests {
             scale_set: key(),
             victims: vec![victim(1), victim(2)],
             wait_secs: 600,
+            hook: None,
         };
         journal.append_intent("prod", "scale in", action, T0).unwrap()
     }

@@ -282,6 +282,9 @@ impl ScaleInSession {
             ScaleInEffect::Drain { node_id, node_name, effect } => {
                 let ids: Vec<&str> = self.job.victims.iter().map(|v| v.victim.node_id.as_str()).collect();
                 let still_allowed = match effect {
+                    // Auto Scaling removes a provider-driven job's instance whatever the cluster
+                    // looks like: draining it first only makes that gentle.
+                    DrainEffect::EnableDrain if self.job.provider_removes => Ok(()),
                     DrainEffect::EnableDrain => drain::check_removal(nodes, &ids, now, &runner.config),
                     DrainEffect::DeleteNode => {
                         drain::check_delete(nodes, node_id, now, &runner.config, false)

@@ -139,6 +139,7 @@ fn hook(raw: &AsgHook) -> Option<LifecycleHook> {
         transition: HookTransition::parse(raw.lifecycle_transition()?)?,
         heartbeat_timeout_secs: raw.heartbeat_timeout().and_then(|t| u64::try_from(t).ok()),
         default_result: raw.default_result().map(str::to_string),
+        global_timeout_secs: raw.global_timeout().and_then(|t| u64::try_from(t).ok()),
     })
 }
 

@@ -47,6 +47,9 @@ pub struct AwsProvider {
     config: AwsConfig,
     /// How each configured aws set is matched: EC2 is read only for the matches that need names.
     match_by: HashMap<ScaleSetKey, MatchBy>,
+    /// The HA nodes' group (`nodes.scale_set`): EC2 is read for it too, since a node is paired
+    /// with the instance by its private DNS name.
+    nodes_set: Option<ScaleSetKey>,
     /// Replaces the default credentials chain (tests).
     credentials: Option<SharedCredentialsProvider>,
     retry: RetryPolicy,
@@ -63,6 +66,7 @@ impl AwsProvider {
         })?;
         let match_by =
             profile.scale_sets.iter().filter(|s| s.is_aws()).map(|s| (s.key(), s.match_by)).collect();
+        let nodes_set = profile.nodes_scale_set().ok().flatten();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(config.timeout_secs.max(1)))
             .connect_timeout(Duration::from_secs(config.timeout_secs.clamp(1, 10)))
@@ -75,6 +79,7 @@ impl AwsProvider {
         Ok(Self {
             config,
             match_by,
+            nodes_set,
             credentials: None,
             retry: RetryPolicy::default(),
             http,
@@ -248,7 +253,8 @@ impl AwsProvider {
                 });
             }
         }
-        let needs_names = matches!(self.match_by.get(key), Some(MatchBy::PrivateDnsName | MatchBy::NameTag));
+        let needs_names = matches!(self.match_by.get(key), Some(MatchBy::PrivateDnsName | MatchBy::NameTag))
+            || self.nodes_set.as_ref() == Some(key);
         let ec2 = if needs_names {
             let ids: Vec<String> = group
                 .instances()

@@ -18,7 +18,7 @@
 //! the drain's progress; perform `Heartbeat` / `Complete` and journal them.
 
 use crate::matching::{instance_match_names, normalize_name};
-use crate::model::{Instance, Node};
+use crate::model::{AwsGroup, HookTransition, Instance, LifecycleHook, Node};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
@@ -67,6 +67,44 @@ pub fn host_of(nodes: Result<&[Node], &str>, instances: &[Instance], instance: &
     HookHost::NoNode
 }
 
+/// An instance of the nodes' scale set waiting in `Terminating:Wait`, with its hook and host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminatingWait<'a> {
+    pub instance: &'a Instance,
+    /// The group's one terminating hook, or why which hook holds it cannot be told (none or
+    /// several listed): then nothing is sent for it.
+    pub hook: Result<&'a LifecycleHook, String>,
+    pub host: HookHost,
+}
+
+/// The instances of the nodes' scale set (`instances`: its listing; `group`: the Auto Scaling
+/// group as read) waiting on a terminating hook, each with the node it hosts.
+pub fn terminating_waits<'a>(
+    group: &'a AwsGroup,
+    instances: &'a [Instance],
+    nodes: Result<&[Node], &str>,
+) -> Vec<TerminatingWait<'a>> {
+    let hooks: Vec<&LifecycleHook> = group.hooks_on(HookTransition::Terminating).collect();
+    let hook = match hooks.as_slice() {
+        [one] => Ok(*one),
+        [] => Err("it waits in Terminating:Wait but the group lists no terminating hook".to_string()),
+        many => Err(format!(
+            "the group has {} terminating hooks ({}): which one to extend or complete cannot be told, so              none is",
+            many.len(),
+            many.iter().map(|h| h.name.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+    };
+    instances
+        .iter()
+        .filter(|i| i.lifecycle_state().and_then(|s| s.hook_wait()) == Some(HookTransition::Terminating))
+        .map(|instance| TerminatingWait {
+            instance,
+            hook: hook.clone(),
+            host: host_of(nodes, instances, instance),
+        })
+        .collect()
+}
+
 /// The hook's `DefaultResult`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -80,6 +118,25 @@ impl HookResult {
         match self {
             HookResult::Continue => "CONTINUE",
             HookResult::Abandon => "ABANDON",
+        }
+    }
+}
+
+/// A call scaleguard makes on a terminating hook (journaled as intent and result).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HookCall {
+    /// `RecordLifecycleActionHeartbeat`.
+    Heartbeat,
+    /// `CompleteLifecycleAction` with CONTINUE.
+    Continue,
+}
+
+impl HookCall {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookCall::Heartbeat => "heartbeat",
+            HookCall::Continue => "complete with CONTINUE",
         }
     }
 }
@@ -100,7 +157,36 @@ pub struct HookWait {
     pub last_heartbeat_at: Option<OffsetDateTime>,
 }
 
+/// AWS's defaults when the hook does not say: a heartbeat timeout of one hour, a global timeout
+/// of 100 heartbeat timeouts or 48 hours, whichever is smaller, and ABANDON.
+const DEFAULT_HEARTBEAT_SECS: u64 = 3_600;
+const MAX_GLOBAL_SECS: u64 = 172_800;
+
 impl HookWait {
+    /// An instance first seen waiting on `hook` at `now`. Auto Scaling does not report when it
+    /// entered the wait, so `entered_at` is `now` and no heartbeat is known: [`decide`] sends
+    /// one first, which makes the timeout known.
+    pub fn first_seen(instance_id: &str, hook: &LifecycleHook, now: OffsetDateTime) -> Self {
+        let heartbeat = hook.heartbeat_timeout_secs.filter(|s| *s > 0).unwrap_or(DEFAULT_HEARTBEAT_SECS);
+        let global = hook
+            .global_timeout_secs
+            .filter(|s| *s > 0)
+            .unwrap_or_else(|| heartbeat.saturating_mul(100).min(MAX_GLOBAL_SECS));
+        let default_result = match hook.default_result.as_deref().map(str::trim) {
+            Some(r) if r.eq_ignore_ascii_case("CONTINUE") => HookResult::Continue,
+            _ => HookResult::Abandon,
+        };
+        HookWait {
+            instance_id: instance_id.to_string(),
+            hook_name: hook.name.clone(),
+            heartbeat_timeout_secs: heartbeat,
+            global_timeout_secs: global,
+            default_result,
+            entered_at: now,
+            last_heartbeat_at: None,
+        }
+    }
+
     /// When AWS would time the hook out if nothing more is sent.
     pub fn times_out_at(&self) -> OffsetDateTime {
         let from = self.last_heartbeat_at.unwrap_or(self.entered_at).max(self.entered_at);
@@ -217,6 +303,17 @@ pub fn decide(
         _ => 0,
     };
     let end = (hook.entered_at + secs(deadline_secs)).min(hook.global_end());
+    if hook.last_heartbeat_at.is_none() && now + margin < end {
+        // When the instance entered the wait is not reported: until one heartbeat resets the
+        // timer, the hook may time out any moment.
+        let held = match drain {
+            DrainProgress::Unsure { why } => format!("held: {why}"),
+            _ => format!("draining, {running} task(s) running"),
+        };
+        return HookDecision::Heartbeat {
+            why: format!("{held}; first seen waiting, so its timeout is unknown: extending the hook now"),
+        };
+    }
     if let DrainProgress::Unsure { why } = drain {
         let times_out = hook.times_out_at();
         if now + margin < end && now + margin >= times_out {
@@ -267,7 +364,7 @@ mod tests {
             global_timeout_secs: (heartbeat * 100).min(172_800),
             default_result: HookResult::Abandon,
             entered_at: T0,
-            last_heartbeat_at: None,
+            last_heartbeat_at: Some(T0),
         }
     }
 
@@ -410,5 +507,102 @@ mod tests {
         }
         let paired = HookHost::Node { node_id: "N2".into(), node_name: "octo2".into() };
         assert!(matches!(DrainProgress::for_host(None, &paired), DrainProgress::Unsure { .. }));
+    }
+
+    fn terminating(id: &str, name: Option<&str>, state: &str) -> Instance {
+        use crate::model::{AwsInstance, LifecycleState};
+        let lifecycle = LifecycleState::new(state);
+        Instance {
+            provisioning_state: lifecycle.provisioning_state(),
+            aws: Some(Box::new(AwsInstance {
+                lifecycle_state: lifecycle,
+                health_status: Some("Healthy".into()),
+                launch: None,
+                name_tag: None,
+                ec2_state: None,
+            })),
+            ..crate::ha::tests_props::instance(id, name)
+        }
+    }
+
+    fn asg_hook(name: &str, transition: HookTransition) -> LifecycleHook {
+        LifecycleHook {
+            name: name.into(),
+            transition,
+            heartbeat_timeout_secs: Some(300),
+            default_result: Some("continue".into()),
+            global_timeout_secs: None,
+        }
+    }
+
+    fn group(hooks: Vec<LifecycleHook>) -> AwsGroup {
+        AwsGroup {
+            min_size: 1,
+            max_size: 6,
+            default_cooldown_secs: 300,
+            termination_policies: vec![],
+            hooks,
+            warm_pool: None,
+            instance_refresh: None,
+            launch: None,
+            status: None,
+            moving: vec![],
+        }
+    }
+
+    #[test]
+    fn a_hook_first_seen_is_extended_at_once_because_its_timeout_is_unknown() {
+        let wait = HookWait::first_seen("i-1", &asg_hook("drain", HookTransition::Terminating), T0);
+        assert_eq!((wait.heartbeat_timeout_secs, wait.global_timeout_secs), (300, 30_000));
+        assert_eq!(wait.default_result, HookResult::Continue, "the API's value in any case");
+        for progress in [busy(1), DrainProgress::Unsure { why: "x".into() }] {
+            match decide(&wait, &progress, T0, 3600, 30) {
+                HookDecision::Heartbeat { why } => assert!(why.contains("timeout is unknown"), "{why}"),
+                other => panic!("{progress:?}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            decide(&wait, &DrainProgress::Drained, T0, 3600, 30),
+            HookDecision::Complete { .. }
+        ));
+        let silent = LifecycleHook {
+            heartbeat_timeout_secs: None,
+            default_result: None,
+            ..asg_hook("h", HookTransition::Terminating)
+        };
+        let wait = HookWait::first_seen("i-1", &silent, T0);
+        assert_eq!((wait.heartbeat_timeout_secs, wait.global_timeout_secs), (3600, 172_800));
+        assert_eq!(wait.default_result, HookResult::Abandon, "AWS's default");
+    }
+
+    #[test]
+    fn only_instances_in_terminating_wait_are_listed_and_only_one_terminating_hook_is_used() {
+        use crate::ha::tests_props::node;
+        let nodes = [node("N1", "octo1"), node("N2", "octo2")];
+        let vms = [
+            terminating("1", Some("octo1"), "Terminating:Wait"),
+            terminating("2", Some("octo2"), "InService"),
+            terminating("3", Some("octo3"), "terminating:wait"),
+            terminating("4", Some("octo4"), "Terminating:Proceed"),
+        ];
+        let launch = asg_hook("warm-up", HookTransition::Launching);
+        let g = group(vec![launch.clone(), asg_hook("drain", HookTransition::Terminating)]);
+        let waits = terminating_waits(&g, &vms, Ok(&nodes));
+        let ids: Vec<&str> = waits.iter().map(|w| w.instance.instance_id.as_str()).collect();
+        assert_eq!(ids, ["1", "3"]);
+        assert_eq!(waits[0].hook.as_ref().map(|h| h.name.as_str()), Ok("drain"));
+        assert_eq!(waits[0].host, HookHost::Node { node_id: "N1".into(), node_name: "octo1".into() });
+        assert_eq!(waits[1].host, HookHost::NoNode);
+
+        let two = group(vec![
+            asg_hook("a", HookTransition::Terminating),
+            asg_hook("b", HookTransition::Terminating),
+        ]);
+        let waits = terminating_waits(&two, &vms, Ok(&nodes));
+        assert!(matches!(&waits[0].hook, Err(why) if why.contains("a, b")), "{:?}", waits[0].hook);
+        let none = group(vec![launch]);
+        assert!(terminating_waits(&none, &vms, Ok(&nodes)).iter().all(|w| w.hook.is_err()));
+        let unread = terminating_waits(&g, &vms, Err("HTTP 401"));
+        assert!(unread.iter().all(|w| matches!(w.host, HookHost::Unsure { .. })));
     }
 }

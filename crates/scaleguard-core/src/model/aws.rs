@@ -191,6 +191,9 @@ pub struct LifecycleHook {
     pub heartbeat_timeout_secs: Option<u64>,
     /// CONTINUE or ABANDON: what a timeout does.
     pub default_result: Option<String>,
+    /// `GlobalTimeout`: the longest an instance can wait, heartbeats or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_timeout_secs: Option<u64>,
 }
 
 /// The group's warm pool (`WarmPoolConfiguration`).

@@ -18,6 +18,7 @@ fn hook(name: &str, transition: HookTransition) -> LifecycleHook {
         transition,
         heartbeat_timeout_secs: Some(600),
         default_result: Some("ABANDON".into()),
+        global_timeout_secs: None,
     }
 }
 
