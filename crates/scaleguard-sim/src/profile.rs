@@ -64,10 +64,12 @@ pub fn profile_toml(scenario: &Scenario, base_url: &str, speed: f64) -> String {
         scenario.nodes.iter().filter(|n| n.verified).map(|n| n.name.clone()).collect();
     let _ = writeln!(out, "offline_after_secs = {}\ndrain_deadline_secs = {}", scaled(300.0), scaled(1800.0));
     let _ = writeln!(out, "verified = {}", list(&verified));
-    // The set whose VMs run the HA nodes: paired by computer name, scaled in drain-first, and new
+    // The set or group whose machines run the HA nodes: paired by computer name, scaled in drain-first, and new
     // nodes held at task cap 0 until verified (seed 004's advice).
-    if let Some(set) = scenario.scale_sets.iter().find(|s| s.hosts_nodes) {
-        let _ = writeln!(out, "scale_set = {}", quote(&set.name));
+    let azure_host = scenario.scale_sets.iter().find(|s| s.hosts_nodes).map(|s| &s.name);
+    let aws_host = scenario.aws.iter().flat_map(|aws| &aws.groups).find(|g| g.hosts_nodes).map(|g| &g.name);
+    if let Some(name) = azure_host.or(aws_host) {
+        let _ = writeln!(out, "scale_set = {}", quote(name));
         let _ = writeln!(out, "admit_with_task_cap_zero = true");
     }
     let _ = writeln!(out);
@@ -100,6 +102,28 @@ mod tests {
             (set["provider"].as_str(), set["name"].as_str(), set["match"].as_str()),
             (Some("aws"), Some("web-asg"), Some("private_dns_name"))
         );
+    }
+
+    #[test]
+    fn the_group_hosting_the_nodes_is_the_nodes_scale_set_and_new_nodes_start_at_cap_zero() {
+        let sim = &profile("ha-scale-aws")["profiles"]["sim"];
+        let nodes = &sim["nodes"];
+        assert_eq!(nodes["scale_set"].as_str(), Some("octo-asg"));
+        assert_eq!(nodes["admit_with_task_cap_zero"].as_bool(), Some(true));
+        let verified: Vec<&str> =
+            nodes["verified"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+        assert_eq!(verified, ["IP-10-0-0-4", "IP-10-0-32-5", "IP-10-0-64-6", "IP-10-0-0-7"]);
+        let sets: Vec<(&str, &str)> = sim["scale_sets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["provider"].as_str().unwrap(), s["name"].as_str().unwrap()))
+            .collect();
+        assert_eq!(sets, [("aws", "octo-asg"), ("aws", "web-asg")]);
+        assert!(sim.get("azure").is_none());
+        let azure = &profile("ha-scale")["profiles"]["sim"]["nodes"];
+        assert_eq!(azure["scale_set"].as_str(), Some("vmss-octo"));
+        assert!(profile("aws-scale-in")["profiles"]["sim"]["nodes"].get("scale_set").is_none());
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("aws-scale-in", include_str!("../../../assets/scenarios/aws-scale-in.toml")),
     ("azure-aws", include_str!("../../../assets/scenarios/azure-aws.toml")),
     ("ha-scale", include_str!("../../../assets/scenarios/ha-scale.toml")),
+    ("ha-scale-aws", include_str!("../../../assets/scenarios/ha-scale-aws.toml")),
 ];
 
 pub fn names() -> Vec<&'static str> {

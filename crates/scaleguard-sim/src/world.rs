@@ -212,7 +212,7 @@ pub struct World {
     pub autoscale: Vec<super::autoscale::SimAutoscale>,
     /// The load Autoscale's rules see, percent CPU.
     pub load_percent: f64,
-    /// Scale sets whose VMs host the Octopus HA nodes (`ha_hosts`).
+    /// Scale sets and Auto Scaling groups whose machines host the Octopus HA nodes (`ha_hosts`).
     pub node_host_sets: Vec<String>,
     /// Amazon EC2 Auto Scaling groups and their instances.
     pub aws: super::aws::AwsWorld,

@@ -281,8 +281,17 @@ impl World {
         }
     }
 
-    /// The instance's tentacle registers with Octopus under the name the group's naming gives.
+    /// The instance's tentacle registers with Octopus under the name the group's naming gives;
+    /// on a group hosting the HA nodes, its node joins the cluster instead (once InService).
     pub(crate) fn aws_register_target(&mut self, g: usize, index: usize) {
+        if self.is_node_host(&self.aws.groups[g].name) {
+            if self.aws_register_node_host(g, index) {
+                let instance = &mut self.aws.groups[g].instances[index];
+                instance.register_at = None;
+                instance.registered = true;
+            }
+            return;
+        }
         let region = self.aws.region.clone();
         let group = &self.aws.groups[g];
         let instance = &group.instances[index];

@@ -72,4 +72,6 @@ impl AwsError {
 }
 
 #[cfg(test)]
+mod node_host_tests;
+#[cfg(test)]
 mod tests;

@@ -153,6 +153,13 @@ impl AsgInstance {
             format!("{host}.{region}.compute.internal")
         }
     }
+
+    /// The machine's name as Windows reports it: the host part of its private DNS name, upper
+    /// case (`IP-10-0-0-4`), the name a node on it registers under and pairs by.
+    pub fn computer_name(&self, region: &str) -> String {
+        let dns = self.private_dns_name(region);
+        dns.split('.').next().unwrap_or_default().to_uppercase()
+    }
 }
 
 /// How the targets of a group's instances are named when they register with Octopus.

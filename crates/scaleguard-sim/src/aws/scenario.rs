@@ -56,6 +56,9 @@ pub struct AwsGroupSection {
     pub warm_pool: Option<WarmPoolSection>,
     #[serde(default)]
     pub instance_refreshes: Vec<RefreshSection>,
+    /// Its instances run the Octopus HA nodes instead of tentacles (`ha_hosts`).
+    #[serde(default)]
+    pub hosts_nodes: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -174,6 +177,9 @@ impl World {
     pub fn add_aws(&mut self, section: &AwsSection) {
         self.aws.region = section.region.clone();
         for group in &section.groups {
+            if group.hosts_nodes {
+                self.node_host_sets.push(group.name.clone());
+            }
             self.add_aws_group(group);
         }
     }
