@@ -139,7 +139,7 @@ impl ScaleInRunner {
             let hook = job.hook.clone();
             let since = Some(job.intent.time);
             let mut session = ScaleInSession::resumed(self.clone(), job);
-            let progress = session.tick().await;
+            let progress = advance(&mut session).await;
             if let Some(hook) = hook {
                 progressed.push((with_journal(hook, &records, profile, &key, since), session.job().clone()));
             }
@@ -313,6 +313,24 @@ impl ScaleInRunner {
         }
         Ok(())
     }
+}
+
+/// Step a job rebuilt from the journal until it sends something or stops moving: a rebuilt job
+/// starts from the phase its journaled steps show, and a phase reached without a call (the VMs
+/// seen gone) is only kept in memory, so one pass walks through it.
+async fn advance(session: &mut ScaleInSession) -> Result<ScaleInProgress, NodeJobError> {
+    let mut progress = session.tick().await?;
+    for _ in 0..3 {
+        let phase = session.job().phase.clone();
+        if progress.done || progress.aborted || !progress.sent.is_empty() {
+            break;
+        }
+        progress = session.tick().await?;
+        if session.job().phase == phase && progress.sent.is_empty() {
+            break;
+        }
+    }
+    Ok(progress)
 }
 
 /// Act this long before a timeout: two passes and a quarter minute for the call, at most half

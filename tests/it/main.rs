@@ -31,6 +31,7 @@ mod flexible;
 mod fuzz_parsers;
 mod ha_admission_race;
 mod ha_cli;
+mod ha_hooks_aws;
 mod ha_scale;
 mod ha_scale_crash;
 mod ha_scale_kills;

@@ -1,0 +1,235 @@
+//! `scaleguard node hooks` on `ha-scale-aws` (issue 20, AWS): at 30 s Auto Scaling terminates the
+//! instance hosting IP-10-0-0-4, which runs a 600 s task; a terminating hook (300 s heartbeat
+//! timeout, ABANDON) holds it. The real binary, one pass at a time while the test moves the
+//! simulator's clock: the hook is extended while the node drains and completed with CONTINUE
+//! only once its task finished — or, with a shorter `nodes.hook_deadline_secs`, at that deadline,
+//! the task then cancelled once the node is offline. The journal tells the story in order.
+
+use crate::support::bench::Bench;
+use scaleguard::ha::hook::HookCall;
+use scaleguard::journal::{JournalAction, Outcome, Record, RecordKind};
+use scaleguard::sim::SimOptions;
+use std::time::Duration;
+
+const BUSY: &str = "IP-10-0-0-4";
+const NODE_ID: &str = "OctopusServerNodes-IP-10-0-0-4";
+
+/// One pass's view: the simulator's time before it ran, its exit code and output.
+struct Pass {
+    at: f64,
+    code: i32,
+    json: serde_json::Value,
+    stderr: String,
+}
+
+async fn bench(edit: impl FnOnce(String) -> String) -> Bench {
+    Bench::start(SimOptions::new("ha-scale-aws").manual_clock(), edit).await.with_sim_clock()
+}
+
+fn now(bench: &Bench) -> f64 {
+    bench.sim.with_world(|w| w.now)
+}
+
+/// The busy node's instance: (id, lifecycle state), None once it is gone from the group.
+fn busy_instance(bench: &Bench) -> Option<(String, String)> {
+    bench.sim.with_world(|w| {
+        let region = w.aws.region.clone();
+        w.aws
+            .groups
+            .iter()
+            .flat_map(|g| &g.instances)
+            .find(|i| i.computer_name(&region) == BUSY)
+            .map(|i| (i.instance_id.clone(), i.lifecycle.as_str().to_string()))
+    })
+}
+
+/// The busy node's 600 s task (the scenario's, started at 1 s; older ones finished before the
+/// scenario began): (state, completed at).
+fn busy_task(bench: &Bench) -> (String, Option<f64>) {
+    bench.sim.with_world(|w| {
+        let task = w
+            .tasks
+            .iter()
+            .filter(|t| t.node_id.as_deref() == Some(NODE_ID) && t.start_time.is_some_and(|at| at >= 0.0))
+            .max_by(|a, b| a.start_time.partial_cmp(&b.start_time).unwrap())
+            .expect("the node's task");
+        (task.state.as_str().to_string(), task.completed_time)
+    })
+}
+
+fn node_exists(bench: &Bench) -> bool {
+    bench.sim.with_world(|w| w.nodes.iter().any(|n| n.id == NODE_ID))
+}
+
+async fn pass(bench: &Bench) -> Pass {
+    let at = now(bench);
+    let run = bench.run(&["node", "hooks", "--format", "json"]).await;
+    run.assert_no_panic("node hooks");
+    Pass {
+        at,
+        code: run.code,
+        json: serde_json::from_str(&run.stdout).unwrap_or_default(),
+        stderr: run.stderr,
+    }
+}
+
+/// The calls journaled for the busy node's instance: (call, outcome, why).
+fn hook_calls(records: &[Record], instance: &str) -> Vec<(HookCall, Option<Outcome>, String)> {
+    records
+        .iter()
+        .filter(|r| r.kind == RecordKind::Intent)
+        .filter_map(|r| match &r.action {
+            JournalAction::LifecycleHook { instance_id, call, why, .. } if instance_id == instance => {
+                let outcome = records
+                    .iter()
+                    .find(|x| x.kind == RecordKind::Result && x.intent_id == r.intent_id)
+                    .and_then(|x| x.outcome.clone());
+                Some((*call, outcome, why.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Run passes every `step` seconds of simulated time until the job ends (exit 0) or `limit`;
+/// `check` sees the world after each pass.
+async fn run_until_done(bench: &Bench, step: u64, limit: f64, mut check: impl FnMut(&Pass)) -> Vec<Pass> {
+    let mut passes = Vec::new();
+    loop {
+        let pass = pass(bench).await;
+        assert!(pass.code == 0 || pass.code == 2, "exit {}: {}\n{}", pass.code, pass.stderr, pass.json);
+        check(&pass);
+        let done = pass.code == 0;
+        passes.push(pass);
+        if done {
+            return passes;
+        }
+        assert!(now(bench) < limit, "still not done at {} s: {}", now(bench), passes.last().unwrap().json);
+        bench.sim.advance(Duration::from_secs(step)).unwrap();
+    }
+}
+
+/// The first pass that sent CONTINUE.
+fn continued(passes: &[Pass]) -> &Pass {
+    passes
+        .iter()
+        .find(|p| p.json["hooks"].as_array().is_some_and(|h| h.iter().any(|l| l["action"] == "continue")))
+        .expect("a pass sent CONTINUE")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_nodes_hook_is_extended_while_it_drains_and_completed_once_its_task_finished() {
+    let bench = bench(|toml| toml).await;
+    bench.sim.advance(Duration::from_secs(40)).unwrap();
+    let (instance, state) = busy_instance(&bench).expect("the busy node's instance");
+    assert_eq!(state, "Terminating:Wait", "the scripted scale-in picked the busy node's instance");
+
+    let passes = run_until_done(&bench, 20, 1_500.0, |pass| {
+        // Never let go while the node runs its task: the instance stays in the wait.
+        let (task, _) = busy_task(&bench);
+        if task == "Executing" {
+            let state = busy_instance(&bench).map(|(_, s)| s);
+            assert_eq!(state.as_deref(), Some("Terminating:Wait"), "at {} s: {}", pass.at, pass.json);
+        }
+    })
+    .await;
+
+    let (task, finished) = busy_task(&bench);
+    assert_eq!(task, "Success", "the task ran to its end, nothing cancelled it");
+    let finished = finished.unwrap();
+    let first = continued(&passes);
+    assert!(first.at >= finished, "CONTINUE at {} s, before the task finished at {finished} s", first.at);
+    assert!(
+        first.at < finished + 60.0,
+        "CONTINUE at {} s, long after the drain finished at {finished} s",
+        first.at
+    );
+    assert_eq!(busy_instance(&bench), None, "Auto Scaling terminated it once the hook was completed");
+    assert!(!node_exists(&bench), "the node record is deleted once its instance is gone");
+
+    let (records, warnings) = bench.journal();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let calls = hook_calls(&records, &instance);
+    let heartbeats =
+        calls.iter().filter(|(c, o, _)| *c == HookCall::Heartbeat && *o == Some(Outcome::Done)).count();
+    // 600 s of task against a 300 s timeout: extended at first sight and before each timeout.
+    assert!(heartbeats >= 2, "{calls:#?}");
+    let continues: Vec<_> = calls.iter().filter(|(c, ..)| *c == HookCall::Continue).collect();
+    assert_eq!(continues.len(), 1, "completed once: {calls:#?}");
+    assert_eq!(continues[0].1, Some(Outcome::Done));
+    assert!(continues[0].2.contains("drained"), "{}", continues[0].2);
+    assert_eq!(
+        calls.last().map(|(c, ..)| *c),
+        Some(HookCall::Continue),
+        "nothing sent after CONTINUE: {calls:#?}"
+    );
+
+    // The story, in order: the job opened with the hook, drain on, heartbeats, CONTINUE, the node
+    // record deleted, the job closed; no task cancelled, and no other node touched.
+    let story: Vec<String> =
+        records.iter().filter(|r| r.kind == RecordKind::Intent).map(|r| r.action.summary()).collect();
+    let position = |needle: &str| {
+        story.iter().position(|s| s.contains(needle)).unwrap_or_else(|| panic!("no `{needle}` in {story:#?}"))
+    };
+    let opened = position("drain before Auto Scaling terminates (drain-octopus-node");
+    let drain_on = position(&format!("drain on: {BUSY}"));
+    let heartbeat = position(": heartbeat");
+    let complete = position("complete with CONTINUE");
+    let deleted = position(&format!("delete node {BUSY}"));
+    assert!(
+        opened < drain_on && drain_on < complete && heartbeat < complete && complete < deleted,
+        "{story:#?}"
+    );
+    assert!(!story.iter().any(|s| s.starts_with("cancel ")), "{story:#?}");
+    assert!(story.iter().all(|s| !s.contains("drain on:") || s.contains(BUSY)), "{story:#?}");
+    let job = records
+        .iter()
+        .find(|r| {
+            r.kind == RecordKind::Intent
+                && matches!(r.action, JournalAction::ScaleInJob { hook: Some(_), .. })
+        })
+        .unwrap();
+    let closed = records.iter().find(|r| r.kind == RecordKind::Result && r.intent_id == job.intent_id);
+    assert_eq!(closed.and_then(|r| r.outcome.clone()), Some(Outcome::Done), "the job is closed");
+    bench.assert_journal_paired("node hooks");
+
+    // Nothing waits any more: a further pass says so and sends nothing.
+    let idle = pass(&bench).await;
+    assert_eq!(idle.code, 0, "{}", idle.json);
+    assert_eq!(hook_calls(&bench.journal().0, &instance).len(), calls.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_the_configured_deadline_the_hook_is_completed_and_the_node_cleaned_up_after() {
+    // 240 s of hold: the 600 s task is still running when the deadline comes.
+    let bench = bench(|toml| {
+        toml.replace("[profiles.sim.nodes]\n", "[profiles.sim.nodes]\nhook_deadline_secs = 240\n")
+    })
+    .await;
+    bench.sim.advance(Duration::from_secs(40)).unwrap();
+    let (instance, _) = busy_instance(&bench).expect("the busy node's instance");
+    let first_seen = now(&bench);
+
+    let passes = run_until_done(&bench, 20, 1_500.0, |_| {}).await;
+    let first = continued(&passes);
+    // The deadline counts from the first sighting; CONTINUE comes within the margin before it.
+    assert!(first.at >= first_seen + 240.0 - 30.0, "CONTINUE at {} s, seen at {first_seen} s", first.at);
+    assert!(first.at <= first_seen + 240.0, "CONTINUE at {} s, after the deadline", first.at);
+    let calls = hook_calls(&bench.journal().0, &instance);
+    let continue_why = &calls.iter().find(|(c, ..)| *c == HookCall::Continue).unwrap().2;
+    assert!(continue_why.contains("nodes.hook_deadline_secs"), "{continue_why}");
+
+    // The task was still running when the instance went: cancelled once the node was offline,
+    // then the record deleted.
+    let (task, _) = busy_task(&bench);
+    assert_eq!(task, "Canceled", "the vanished node's task is cancelled");
+    assert!(!node_exists(&bench));
+    let (records, _) = bench.journal();
+    let story: Vec<String> =
+        records.iter().filter(|r| r.kind == RecordKind::Intent).map(|r| r.action.summary()).collect();
+    let complete = story.iter().position(|s| s.contains("complete with CONTINUE")).unwrap();
+    let cancel = story.iter().position(|s| s.starts_with("cancel ")).expect("a cancel");
+    let deleted = story.iter().position(|s| s.contains(&format!("delete node {BUSY}"))).unwrap();
+    assert!(complete < cancel && cancel < deleted, "{story:#?}");
+    bench.assert_journal_paired("node hooks at the deadline");
+}
