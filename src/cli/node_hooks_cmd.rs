@@ -52,6 +52,7 @@ fn report(pass: &HookPass, format: Format, last: &mut Vec<String>) -> anyhow::Re
         super::print_json(pass)?;
     } else {
         let mut lines: Vec<String> = pass.listing_failed.iter().map(|why| format!("FAILED: {why}")).collect();
+        lines.extend(pass.job_errors.iter().map(|why| format!("FAILED: {why}")));
         for job in &pass.jobs {
             lines.extend(job.sent.iter().map(|sent| format!("  {sent}")));
             lines.push(job.line());

@@ -62,6 +62,9 @@ pub struct HookPass {
     pub hooks: Vec<HookLine>,
     /// The provider-driven drain jobs open at the start of the pass, after their step.
     pub jobs: Vec<ScaleInProgress>,
+    /// Jobs that could not advance this pass, one sentence each (their hooks were only extended).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub job_errors: Vec<String>,
     /// Why the group could not be listed (nothing was extended or completed from the listing).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listing_failed: Option<String>,
@@ -77,7 +80,9 @@ impl HookPass {
 
     /// A call failed or the group could not be listed.
     pub fn has_failure(&self) -> bool {
-        self.listing_failed.is_some() || self.hooks.iter().any(|h| h.failed.is_some())
+        self.listing_failed.is_some()
+            || !self.job_errors.is_empty()
+            || self.hooks.iter().any(|h| h.failed.is_some())
     }
 }
 
@@ -134,16 +139,32 @@ impl ScaleInRunner {
         pending = pending_hook_jobs(&records, profile, &key);
 
         let mut jobs = Vec::new();
-        let mut progressed = Vec::new();
+        let mut job_errors = Vec::new();
+        // Each job's hook (as journaled) with its job after the step, or why it could not step.
+        let mut stepped: Vec<(HookWait, Result<crate::ha::scale_in::ScaleInJob, String>)> = Vec::new();
         for job in pending {
             let hook = job.hook.clone();
             let since = Some(job.intent.time);
             let mut session = ScaleInSession::resumed(self.clone(), job);
-            let progress = advance(&mut session).await;
+            // A job that cannot step (Octopus unreachable) must not stop the hooks from being
+            // extended: its instance is then held as unsure.
+            let progress = advance(&mut session).await.map_err(|err| err.to_string());
+            let outcome = match progress {
+                Ok(progress) => {
+                    jobs.push(progress);
+                    Ok(session.job().clone())
+                }
+                Err(why) => {
+                    let names: Vec<&str> =
+                        session.job().victims.iter().map(|v| v.victim.node_name.as_str()).collect();
+                    job_errors
+                        .push(format!("the drain job of {} could not advance: {why}", names.join(", ")));
+                    Err(why)
+                }
+            };
             if let Some(hook) = hook {
-                progressed.push((with_journal(hook, &records, profile, &key, since), session.job().clone()));
+                stepped.push((with_journal(hook, &records, profile, &key, since), outcome));
             }
-            jobs.push(progress?);
         }
 
         let mut lines = Vec::new();
@@ -156,46 +177,41 @@ impl ScaleInRunner {
                     continue;
                 }
             };
-            let (hook_wait, progress) = match &wait.host {
-                HookHost::NoNode => {
+            let job =
+                stepped.iter().find(|(w, _)| &w.instance_id == instance_id && w.hook_name == found.name);
+            let journaled = || {
+                let first = HookWait::first_seen(instance_id, found, self.nodes.now());
+                with_journal(first, &records, profile, &key, None)
+            };
+            let (hook_wait, progress) = match (&wait.host, job) {
+                (HookHost::NoNode, None) => {
                     let why = "it hosts no HA node: the reconcile plan (`scaleguard apply`) deletes its targets and \
                                completes the hook";
                     lines.push(line(wait, Some(found.name.clone()), "left", why.into()));
                     continue;
                 }
-                HookHost::Node { node_id, .. } => {
-                    let job = progressed
-                        .iter()
-                        .find(|(w, _)| &w.instance_id == instance_id && w.hook_name == found.name);
-                    match (job, &operator_job) {
-                        (Some((hook_wait, job)), _) => {
-                            (hook_wait.clone(), DrainProgress::for_host(Some(job), &wait.host))
-                        }
-                        (None, Some(op)) if op.victim(node_id).is_some() => {
-                            let first = HookWait::first_seen(instance_id, found, self.nodes.now());
-                            (
-                                with_journal(first, &records, profile, &key, None),
-                                DrainProgress::of(op, Some(node_id)),
-                            )
-                        }
-                        (None, _) => {
-                            // Opened this pass but not stepped (it failed): extend only.
-                            let first = HookWait::first_seen(instance_id, found, self.nodes.now());
-                            let why = "its drain job did not advance this pass".to_string();
-                            (
-                                with_journal(first, &records, profile, &key, None),
-                                DrainProgress::Unsure { why },
-                            )
-                        }
+                (_, Some((hook_wait, Err(why)))) => (
+                    hook_wait.clone(),
+                    DrainProgress::Unsure { why: format!("its drain job could not advance ({why})") },
+                ),
+                (HookHost::Node { .. } | HookHost::NoNode, Some((hook_wait, Ok(job)))) => {
+                    // A job's node that is gone since (NoNode) has nothing left to drain.
+                    let node_id = job.victims.first().map(|v| v.victim.node_id.as_str());
+                    (hook_wait.clone(), DrainProgress::of(job, node_id))
+                }
+                (HookHost::Unsure { .. }, Some((hook_wait, Ok(_)))) => {
+                    (hook_wait.clone(), DrainProgress::for_host(None, &wait.host))
+                }
+                (HookHost::Node { node_id, .. }, None) => match &operator_job {
+                    Some(op) if op.victim(node_id).is_some() => {
+                        (journaled(), DrainProgress::of(op, Some(node_id)))
                     }
-                }
-                HookHost::Unsure { .. } => {
-                    let first = HookWait::first_seen(instance_id, found, self.nodes.now());
-                    (
-                        with_journal(first, &records, profile, &key, None),
-                        DrainProgress::for_host(None, &wait.host),
-                    )
-                }
+                    _ => {
+                        let why = "its drain job could not be opened".to_string();
+                        (journaled(), DrainProgress::Unsure { why })
+                    }
+                },
+                (HookHost::Unsure { .. }, None) => (journaled(), DrainProgress::for_host(None, &wait.host)),
             };
             let margin = margin_secs(poll, hook_wait.heartbeat_timeout_secs);
             let now = self.nodes.now();
@@ -216,7 +232,7 @@ impl ScaleInRunner {
             };
             lines.push(done);
         }
-        Ok(HookPass { scale_set: key.name.clone(), hooks: lines, jobs, listing_failed })
+        Ok(HookPass { scale_set: key.name.clone(), hooks: lines, jobs, job_errors, listing_failed })
     }
 
     /// Open the provider-driven drain job for the node on a waiting instance.

@@ -233,3 +233,49 @@ async fn at_the_configured_deadline_the_hook_is_completed_and_the_node_cleaned_u
     assert!(complete < cancel && cancel < deleted, "{story:#?}");
     bench.assert_journal_paired("node hooks at the deadline");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn while_the_nodes_cannot_be_read_the_hook_is_only_extended_never_completed() {
+    let bench = bench(|toml| toml).await;
+    bench.sim.advance(Duration::from_secs(40)).unwrap();
+    let (instance, _) = busy_instance(&bench).expect("the busy node's instance");
+    let opened = pass(&bench).await;
+    assert_eq!(opened.code, 2, "{}\n{}", opened.json, opened.stderr);
+
+    // Octopus refuses the node list from now on: the job cannot step and no host can be told.
+    bench
+        .sim
+        .inject_fault(scaleguard::sim::FaultSpec {
+            target: "/api/octopusservernodes".into(),
+            kind: "403".into(),
+            count: 100_000,
+            retry_after_secs: None,
+            delay_ms: None,
+        })
+        .unwrap();
+    for _ in 0..30 {
+        bench.sim.advance(Duration::from_secs(20)).unwrap();
+        let held = pass(&bench).await;
+        assert_eq!(held.code, 1, "a job that cannot advance is a failure: {}", held.json);
+        assert!(held.json["job_errors"][0].as_str().is_some_and(|e| e.contains(BUSY)), "{}", held.json);
+        let state = busy_instance(&bench).map(|(_, s)| s);
+        assert_eq!(state.as_deref(), Some("Terminating:Wait"), "at {} s: {}", held.at, held.json);
+    }
+    // 600 s without the nodes: the hook was extended past its 300 s timeout, never completed.
+    let calls = hook_calls(&bench.journal().0, &instance);
+    assert!(calls.iter().all(|(c, ..)| *c == HookCall::Heartbeat), "{calls:#?}");
+    assert!(calls.len() >= 3, "{calls:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_an_azure_nodes_set_the_runner_says_where_to_go_and_changes_nothing() {
+    let bench = Bench::start(SimOptions::new("ha-scale").manual_clock(), |toml| toml).await.with_sim_clock();
+    let run = bench.run(&["node", "hooks"]).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("not an Auto Scaling group") && run.stderr.contains("node scale-in vmss-octo"),
+        "{}",
+        run.stderr
+    );
+    assert!(bench.journal().0.is_empty(), "nothing journaled");
+}
