@@ -279,3 +279,75 @@ async fn on_an_azure_nodes_set_the_runner_says_where_to_go_and_changes_nothing()
     );
     assert!(bench.journal().0.is_empty(), "nothing journaled");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_killed_after_continue_landed_is_settled_and_sends_nothing_twice() {
+    use scaleguard::sim::{EventAction, FaultSpec, RequestHook};
+    use std::process::Stdio;
+    const COMPLETE: &str = "autoscaling.CompleteLifecycleAction";
+    let bench = bench(|toml| toml).await;
+    bench.sim.advance(Duration::from_secs(40)).unwrap();
+    let (instance, _) = busy_instance(&bench).expect("the busy node's instance");
+    // The CONTINUE lands, and its answer is held: the kill comes between the two.
+    bench.sim.before_next_request(RequestHook {
+        method: Some("POST".into()),
+        path_prefix: COMPLETE.into(),
+        action: EventAction::Fault(FaultSpec {
+            target: COMPLETE.into(),
+            kind: "slow_reply".into(),
+            count: 1,
+            retry_after_secs: None,
+            delay_ms: Some(5_000),
+        }),
+    });
+    let mut killed = false;
+    for _ in 0..60 {
+        let mut child = bench
+            .command(&["node", "hooks", "--format", "json"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn scaleguard");
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            if !killed && bench.sim.stats().get(COMPLETE) == 1 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                child.kill().unwrap();
+                child.wait().unwrap();
+                killed = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if killed && busy_instance(&bench).is_none() && !node_exists(&bench) {
+            break;
+        }
+        bench.sim.advance(Duration::from_secs(20)).unwrap();
+    }
+    assert!(killed, "the run sending CONTINUE was killed");
+    let done = pass(&bench).await;
+    assert_eq!(done.code, 0, "{}\n{}", done.json, done.stderr);
+    assert_eq!(bench.sim.stats().get(COMPLETE), 1, "CONTINUE sent once");
+    let (records, _) = bench.journal();
+    let continues: Vec<&Record> = records
+        .iter()
+        .filter(|r| {
+            r.kind == RecordKind::Intent
+                && matches!(&r.action, JournalAction::LifecycleHook { call: HookCall::Continue, instance_id, .. } if *instance_id == instance)
+        })
+        .collect();
+    assert_eq!(continues.len(), 1, "journaled once");
+    let result =
+        records.iter().find(|r| r.kind == RecordKind::Result && r.intent_id == continues[0].intent_id);
+    let result = result.expect("the interrupted CONTINUE is settled");
+    assert_eq!(result.outcome, Some(Outcome::Done));
+    assert!(result.note.as_deref().is_some_and(|n| n.contains("no longer waits")), "{result:?}");
+    let deletes = records
+        .iter()
+        .filter(|r| r.kind == RecordKind::Intent && r.action.summary() == format!("delete node {BUSY}"))
+        .count();
+    assert_eq!(deletes, 1, "the node record deleted once");
+    bench.assert_journal_paired("killed node hooks");
+}
