@@ -640,7 +640,8 @@ impl Action {
                 format!("deploy {project_name} {release_version}{tenant} to {}{more}", named.join(", "))
             }
             Action::Wait { scale_set, succeeded, capacity, .. } => {
-                format!("wait for {scale_set} ({succeeded}/{capacity} succeeded)")
+                let settled = if scale_set.provider == "aws" { "in service" } else { "succeeded" };
+                format!("wait for {scale_set} ({succeeded}/{capacity} {settled})")
             }
             Action::WaitForDeployment { project_name, in_flight_version, deployment_id, .. } => {
                 format!("wait for {project_name} {in_flight_version} ({deployment_id})")

@@ -456,3 +456,36 @@ fn a_terminating_node_host_of_the_nodes_set_is_left_to_its_drain_job() {
         vec![("3".to_string(), LifecycleResult::Continue)]
     );
 }
+
+#[test]
+fn a_group_scaling_in_waits_in_its_own_words_not_azures() {
+    let mut history = History::default();
+    let plan = refresh(&mut history, &scale_in("Terminating:Wait", terminating(), three_targets()));
+    let wait = plan.actions.iter().find(|a| matches!(a.action, Action::Wait { .. })).expect("a wait row");
+    assert!(!wait.reason.contains("provisioning"), "{}", wait.reason);
+    assert!(wait.reason.contains("3 Terminating:Wait"), "{}", wait.reason);
+    let text = format!("{} {:?}", wait.reason, wait.observations);
+    assert!(!text.contains("Azure") && !text.contains("provisioning Deleting"), "{text}");
+    if let Action::Wait { scale_set, .. } = &wait.action {
+        let mut on_aws = wait.action.clone();
+        if let Action::Wait { scale_set: key, .. } = &mut on_aws {
+            *key = crate::model::ScaleSetKey { provider: "aws".into(), ..scale_set.clone() };
+        }
+        assert!(on_aws.summary().ends_with("2/2 in service)"), "{}", on_aws.summary());
+    }
+    // Past the provisioning timeout, the advice names AWS's own record of what the group does.
+    let later = aws(
+        SnapshotBuilder::new(at(4_000))
+            .set(
+                "web",
+                2,
+                vec![instance(1, "InService"), instance(2, "InService"), instance(3, "Terminating:Wait")],
+            )
+            .targets(three_targets())
+            .build(),
+        terminating(),
+    );
+    let plan = refresh(&mut history, &later);
+    let wait = plan.actions.iter().find(|a| matches!(a.action, Action::Wait { .. })).expect("a wait row");
+    assert!(wait.reason.contains("scaling activities") && !wait.reason.contains("Azure"), "{}", wait.reason);
+}

@@ -6,6 +6,7 @@ use super::matched::{MatchedSnapshot, SetView};
 use super::text::{capped, clock, duration, secs_between, set_id};
 use crate::config::ReconcileConfig;
 use crate::model::{Action, PlannedAction};
+use crate::snapshot::ScaleSetListing;
 use time::OffsetDateTime;
 
 pub(crate) fn waits(
@@ -35,13 +36,17 @@ fn wait_for(
     if !progress.set_final {
         observations.push(format!("scale set provisioningState {}", listing.state.provisioning_state));
     }
+    let is_group = listing.state.aws.is_some();
     let unsettled = listing.instances.iter().filter(|i| !i.provisioning_state.is_final()).map(|instance| {
-        format!(
-            "instance {} provisioning {} for {}",
-            instance.instance_id,
-            instance.provisioning_state,
-            duration(history.vm(instance).map_or(0, |vm| secs_between(vm.first_seen, now)))
-        )
+        let age = duration(history.vm(instance).map_or(0, |vm| secs_between(vm.first_seen, now)));
+        match instance.lifecycle_state() {
+            // An Auto Scaling instance says where it is in its own lifecycle.
+            Some(state) => format!("instance {} {} (seen for {age})", instance.instance_id, state.as_str()),
+            None => format!(
+                "instance {} provisioning {} for {age}",
+                instance.instance_id, instance.provisioning_state
+            ),
+        }
     });
     observations.extend(capped(unsettled.collect()));
     if progress.extras() > 0 {
@@ -67,7 +72,9 @@ fn wait_for(
         observations.push(format!("not steady since {} ({})", clock(since), duration(waiting_secs)));
     }
 
-    let reason = if timed_out {
+    let reason = if is_group {
+        group_reason(set, listing, &progress, waiting_secs, timed_out, config)
+    } else if timed_out {
         format!(
             "{} has not settled for {}, past the {} provisioning timeout: deploys to it stay held; \
              look at the scale set in Azure",
@@ -94,4 +101,42 @@ fn wait_for(
         reason,
         observations,
     })
+}
+
+/// An Auto Scaling group in motion, in its own terms: which instances are launching or
+/// terminating, and where AWS records why (its scaling activities).
+fn group_reason(
+    set: &SetView<'_>,
+    listing: &ScaleSetListing,
+    progress: &super::matched::SetProgress,
+    waiting_secs: u64,
+    timed_out: bool,
+    config: &ReconcileConfig,
+) -> String {
+    let moving: Vec<String> = listing
+        .instances
+        .iter()
+        .filter(|i| !i.provisioning_state.is_final() && !i.is_warm_pool())
+        .filter_map(|i| Some(format!("{} {}", i.instance_id, i.lifecycle_state()?.as_str())))
+        .collect();
+    let moving = if moving.is_empty() {
+        format!("{} instance(s) not settled", progress.in_progress)
+    } else {
+        capped(moving).join(", ")
+    };
+    if timed_out {
+        format!(
+            "{} has not settled for {}, past the {} provisioning timeout ({moving}): deploys to it stay held; \
+             look at the group's scaling activities (aws autoscaling describe-scaling-activities)",
+            set.key,
+            duration(waiting_secs),
+            duration(config.provisioning_timeout_secs)
+        )
+    } else {
+        format!(
+            "{} is launching or terminating instances ({moving}; {} of {} in service): deploys to it wait until it \
+             is settled",
+            set.key, progress.succeeded, progress.capacity
+        )
+    }
 }
