@@ -12,11 +12,24 @@ pub struct HaState {
     pub key: Option<ScaleSetKey>,
     /// The latest pairing; None until both the nodes and the set were read.
     pub pairing: Option<Pairing>,
+    /// A drain-first scale-in the journal holds unfinished (a killed console or CLI): `S` on the
+    /// nodes' set resumes it instead of planning another.
+    pub pending_scale_in: Option<PendingScaleInView>,
+}
+
+/// An unfinished drain-first scale-in, as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingScaleInView {
+    pub set: String,
+    /// (node id, "OCTO000003 (VM 3)") of each victim.
+    pub victims: Vec<(String, String)>,
+    /// Where it stopped: "draining", "removing VMs", "deleting node records".
+    pub phase: String,
 }
 
 impl HaState {
     pub fn new(profile: &Profile) -> Self {
-        Self { key: profile.nodes_scale_set().ok().flatten(), pairing: None }
+        Self { key: profile.nodes_scale_set().ok().flatten(), pairing: None, pending_scale_in: None }
     }
 
     pub fn is_nodes_set(&self, key: &ScaleSetKey) -> bool {

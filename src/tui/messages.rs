@@ -81,6 +81,8 @@ pub enum NodeRequest {
         plan: Box<crate::node_job::ScaleInPlan>,
         reason: String,
     },
+    /// Resume the unfinished drain-first scale-in the journal holds (the operator typed its set).
+    ResumeScaleIn,
 }
 
 /// What the UI asks of the worker for scaling and the doctor.
@@ -190,6 +192,8 @@ impl JobKind {
 pub enum NodeEvent {
     /// Nodes with an unfinished drain in the journal (id, name), read at startup.
     Pending(Vec<(String, String)>),
+    /// The unfinished drain-first scale-in in the journal, read at startup (None: none).
+    PendingScaleIn(Option<crate::tui::ha_state::PendingScaleInView>),
     Progress {
         kind: JobKind,
         progress: JobProgress,

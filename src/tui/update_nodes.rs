@@ -137,6 +137,19 @@ pub fn on_dialog_key(model: &mut ConsoleState, key: &KeyEvent) -> Vec<Effect> {
         }
         Outcome::Run(request) => {
             model.overlay = Overlay::None;
+            if request == NodeRequest::ResumeScaleIn {
+                let pending = model.ha.pending_scale_in.take();
+                for (node_id, label) in pending.iter().flat_map(|p| &p.victims) {
+                    let node_name = label.split(" (").next().unwrap_or(label);
+                    model
+                        .jobs
+                        .jobs
+                        .insert(node_id.clone(), JobView::new(node_id, node_name, JobKind::ScaleIn));
+                }
+                model.say(format!("resuming the scale-in of {name}: watch the nodes pane"));
+                model.pane = crate::tui::app::PaneId::Nodes;
+                return vec![Effect::Node(request)];
+            }
             let job = match &request {
                 NodeRequest::Drain { .. } => Some(JobKind::Drain),
                 NodeRequest::Delete { force, .. } => Some(JobKind::Delete { force: *force }),
@@ -165,6 +178,10 @@ fn effect_sentence(node: &str, effect: &DrainEffect) -> String {
 
 pub fn on_event(model: &mut ConsoleState, event: NodeEvent) -> Vec<Effect> {
     match event {
+        NodeEvent::PendingScaleIn(pending) => {
+            model.ha.pending_scale_in = pending;
+            vec![]
+        }
         NodeEvent::Pending(pending) => {
             model.jobs.pending = pending.into_iter().collect();
             if !model.jobs.pending.is_empty() {

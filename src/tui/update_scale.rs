@@ -42,6 +42,14 @@ pub fn open_scale(model: &mut ConsoleState, capacity: Option<u32>) {
         Some(key) => key,
         None => return model.warn("this profile has no scale set to scale"),
     };
+    if model.ha.is_nodes_set(&key) {
+        if let Some(pending) = &model.ha.pending_scale_in {
+            // Never plan another over an unfinished one: the journal's job is resumed first.
+            let dialog = crate::tui::dialogs::node::NodeDialog::resume_scale_in(pending);
+            model.overlay = Overlay::Node(dialog);
+            return;
+        }
+    }
     let Some(listing) = model.scale.listing(&key, &model.instances.rows) else {
         return model.warn(format!("{} has not been read yet: wait for a refresh (r), then scale", key.name));
     };

@@ -78,3 +78,71 @@ async fn a_console_scale_in_by_two_drains_first_then_removes_exactly_those_vms_a
     let untouched = sim.with_world(|w| w.nodes.iter().all(|n| !n.is_in_maintenance_mode));
     assert!(untouched, "the nodes left were never drained");
 }
+
+/// A console killed while its scale-in drains: the next console says so, and `S` on the nodes
+/// pane resumes that job (the set's name typed) to the same end, repeating nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scale_in_left_by_a_killed_console_is_resumed_from_the_next_one() {
+    let _shared = crate::ALONE.read().await;
+    let sim = Arc::new(sim::start(SimOptions::new("ha-scale").speed(20.0)).await.unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sim.toml");
+    std::fs::write(&config, sim.profile_toml()).unwrap();
+    let mut envs: Vec<(String, String)> = sim.env().into_iter().collect();
+    envs.push(("SCALEGUARD_DATA_DIR".into(), dir.path().join("data").display().to_string()));
+    let config = config.display().to_string();
+    let watched = sim.clone();
+    let offered = tokio::task::spawn_blocking(move || {
+        let sim = watched;
+        let first = Console::start(&["--config", &config, "tui"], &envs);
+        first.send("3");
+        first.wait_for("the nodes paired", WITHIN, |s| s.contains("vmss-octo/3"));
+        first.send("S");
+        first.wait_for("the scale dialog", WITHIN, |s| s.contains("Scale vmss-octo"));
+        first.send("2");
+        first.wait_for("the drain-first plan", WITHIN, |s| s.contains("drain-first"));
+        first.send("\tnightly\t");
+        first.send("vmss-octo");
+        first.send("\r");
+        first.send("\r");
+        // Killed once a victim shows drain on, long before the 90 s (4.5 s here) task ends.
+        let deadline = Instant::now() + WITHIN;
+        while !sim.with_world(|w| w.nodes.iter().any(|n| n.is_in_maintenance_mode)) {
+            assert!(Instant::now() < deadline, "no drain started:\n{}", first.screen());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(first);
+
+        let second = Console::start(&["--config", &config, "tui"], &envs);
+        let offered = second.wait_for("the unfinished scale-in announced", WITHIN, |s| {
+            s.contains("unfinished drain-first scale-in of vmss-octo")
+        });
+        second.send("3");
+        second.send("S");
+        second.wait_for("the resume dialog", WITHIN, |s| s.contains("Resume the scale-in of vmss-octo"));
+        second.send("vmss-octo");
+        second.send("\t");
+        second.send("\r");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while world(&sim) != (vec![0, 1], vec!["OCTO000000".into(), "OCTO000001".into()]) {
+            assert!(
+                Instant::now() < deadline,
+                "not resumed to its end: {:?}\n{}",
+                world(&sim),
+                second.screen()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        second.wait_for("the end of the scale-in", WITHIN, |s| s.contains("removed"));
+        let status = second.quit();
+        assert!(status.success(), "{status:?}");
+        offered
+    })
+    .await
+    .unwrap();
+    assert!(offered.contains("press S on the nodes pane"), "{offered}");
+    let stats = sim.stats();
+    assert_eq!(stats.get("arm.delete_instances"), 1, "the two VMs in one delete, across both consoles");
+    assert_eq!(stats.get("octopus.octopusservernodes.delete"), 2, "exactly the two node records");
+    assert_eq!(stats.get("octopus.tasks.cancel"), 0, "nothing cancelled");
+}

@@ -38,6 +38,11 @@ pub enum Kind {
     Refused {
         sentence: String,
     },
+    /// The journal holds an unfinished drain-first scale-in of the nodes' set (`set`).
+    ResumeScaleIn {
+        victims: Vec<String>,
+        phase: String,
+    },
 }
 
 pub const CHOICES: [DrainChoice; 4] = [
@@ -93,8 +98,21 @@ impl NodeDialog {
                 Form::confirm("").with_buttons(buttons, true)
             }
             Kind::Refused { .. } => Form::confirm("").with_buttons(vec!["Close".into()], false),
+            Kind::ResumeScaleIn { .. } => Form::confirm("Resume").with_field(Field::confirm(name)),
         };
         Self { kind, node_id: node.id.clone(), node_name: node.name.clone(), form, nodes: nodes.to_vec() }
+    }
+
+    /// Resume the unfinished drain-first scale-in `pending`: the set's name typed to confirm.
+    pub fn resume_scale_in(pending: &crate::tui::ha_state::PendingScaleInView) -> Self {
+        let victims = pending.victims.iter().map(|(_, label)| label.clone()).collect();
+        Self {
+            kind: Kind::ResumeScaleIn { victims, phase: pending.phase.clone() },
+            node_id: String::new(),
+            node_name: pending.set.clone(),
+            form: Form::confirm("Resume").with_field(Field::confirm(&pending.set)),
+            nodes: Vec::new(),
+        }
     }
 
     /// What is typed in the dialog's field (the name or the cap).
@@ -131,6 +149,7 @@ impl NodeDialog {
                 None => Outcome::Close,
             },
             Kind::Refused { .. } => Outcome::Close,
+            Kind::ResumeScaleIn { .. } => Outcome::Run(NodeRequest::ResumeScaleIn),
             Kind::Drain { .. } => Outcome::Run(NodeRequest::Drain { node }),
             Kind::Undrain => Outcome::Run(NodeRequest::Undrain { node }),
             Kind::Delete { force_needed, .. } => {
@@ -167,6 +186,7 @@ impl NodeDialog {
             Kind::TaskCap { .. } => format!(" Task cap of {name} "),
             Kind::Question { .. } => format!(" Drain of {name}: the deadline passed "),
             Kind::Refused { .. } => format!(" {name}: refused "),
+            Kind::ResumeScaleIn { .. } => format!(" Resume the scale-in of {name} "),
         }
     }
 
@@ -210,6 +230,18 @@ impl NodeDialog {
                 Tone::Warn,
             )],
             Kind::Refused { sentence } => vec![(sentence.clone(), Tone::Bad)],
+            Kind::ResumeScaleIn { victims, phase } => vec![
+                plain(format!(
+                    "An earlier run left the drain-first scale-in of {name} unfinished ({phase}): {}. \
+                     Resuming observes the nodes and the set again and carries on from there; a step \
+                     they show done is not sent again. No other scale-in of {name} starts until it ends.",
+                    victims.join(", ")
+                )),
+                (
+                    format!("It ends with those VMs and node records removed: type `{name}` to confirm."),
+                    Tone::Warn,
+                ),
+            ],
         }
     }
 

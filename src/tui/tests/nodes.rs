@@ -394,3 +394,38 @@ fn the_instances_pane_names_each_node_host_whole_at_120_and_80_columns() {
         }
     }
 }
+
+#[test]
+fn an_unfinished_scale_in_is_resumed_from_s_on_the_nodes_pane_with_the_set_typed() {
+    use crate::tui::ha_state::PendingScaleInView;
+    let mut model = hosted_nodes();
+    model.pane = PaneId::Nodes;
+    let view = PendingScaleInView {
+        set: "vmss-web".into(),
+        victims: vec![
+            ("OctopusServerNodes-1".into(), "OCTO-NODE-1 (VM 12)".into()),
+            ("OctopusServerNodes-3".into(), "OCTO-NODE-3 (VM 13)".into()),
+        ],
+        phase: "draining".into(),
+    };
+    node_event(&mut model, NodeEvent::PendingScaleIn(Some(view)));
+    keys(&mut model, "S");
+    assert!(matches!(dialog(&model).kind, Kind::ResumeScaleIn { .. }), "{:?}", dialog(&model).kind);
+    for (width, height) in [(120, 30), (80, 24)] {
+        let text = screen(&draw(&model, width, height));
+        for needle in ["Resume the scale-in of vmss-web", "OCTO-NODE-3 (VM 13)", "type `vmss-web`"] {
+            assert!(text.contains(needle), "{width}x{height}: `{needle}` missing:\n{text}");
+        }
+    }
+    // Enter alone sends nothing: the set's name must be typed.
+    assert_eq!(press(&mut model, KeyCode::Enter), vec![]);
+    keys(&mut model, "vmss-web");
+    press(&mut model, KeyCode::Tab);
+    let effects = press(&mut model, KeyCode::Enter);
+    assert_eq!(effects, vec![Effect::Node(NodeRequest::ResumeScaleIn)]);
+    assert!(
+        model.jobs.jobs.contains_key("OctopusServerNodes-1")
+            && model.jobs.jobs.contains_key("OctopusServerNodes-3")
+    );
+    assert_eq!(model.ha.pending_scale_in, None, "resumed: S plans anew once it ends");
+}

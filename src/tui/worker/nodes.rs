@@ -9,6 +9,7 @@ use crate::node_job::{
     DrainOptions, JobProgress, NodeJobError, NodeJobRunner, ScaleInPlan, ScaleInProgress, ScaleInRunner,
 };
 use crate::octopus::OctopusClient;
+use crate::tui::ha_state::PendingScaleInView;
 use crate::tui::messages::{JobKind, NodeEvent, NodeRequest};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -98,13 +99,15 @@ impl NodeWorker {
         if let Some(profile) = self.profile.clone() {
             let scale_ins = ScaleInRunner::new(runner.clone(), profile);
             if let Ok(Some(pending)) = scale_ins.pending() {
-                let set = &pending.job.scale_set.name;
-                let names: Vec<String> = pending.job.victims.iter().map(|v| v.victim.label()).collect();
+                let view = pending_view(&pending);
+                let names: Vec<&str> = view.victims.iter().map(|(_, label)| label.as_str()).collect();
                 let _ = events.send(NodeEvent::Said(Err(format!(
-                    "unfinished drain-first scale-in of {set} in the journal ({}): resume it with `scaleguard node \
-                     scale-in {set}`",
+                    "unfinished drain-first scale-in of {} in the journal ({}): press S on the nodes pane (3) to \
+                     resume it",
+                    view.set,
                     names.join(", ")
                 ))));
+                let _ = events.send(NodeEvent::PendingScaleIn(Some(view)));
             }
         }
         tokio::spawn(async move {
@@ -154,7 +157,40 @@ impl NodeWorker {
                 self.scale_in_answers =
                     plan.choice.victims.iter().map(|v| (v.node_id.clone(), tx.clone())).collect();
                 let runner = ScaleInRunner::new(runner, profile);
-                tokio::spawn(drive_scale_in(runner, *plan, reason, self.poll, rx, events));
+                tokio::spawn(drive_scale_in(runner, Some(*plan), reason, self.poll, rx, events));
+            }
+            NodeRequest::ResumeScaleIn => {
+                if self.scale_in_answers.values().any(|tx| !tx.is_closed()) {
+                    let _ = events
+                        .send(NodeEvent::Said(Err("a scale-in is already running: one at a time".into())));
+                    return;
+                }
+                let Some(profile) = self.profile.clone() else {
+                    let _ = events.send(NodeEvent::Said(Err("scale-ins are unavailable here".into())));
+                    return;
+                };
+                let runner = ScaleInRunner::new(runner, profile);
+                let (tx, rx) = mpsc::unbounded_channel();
+                match runner.pending() {
+                    Ok(Some(pending)) => {
+                        self.scale_in_answers = pending
+                            .job
+                            .victims
+                            .iter()
+                            .map(|v| (v.victim.node_id.clone(), tx.clone()))
+                            .collect();
+                    }
+                    Ok(None) => {
+                        let _ = events.send(NodeEvent::PendingScaleIn(None));
+                        let _ = events.send(NodeEvent::Said(Err("no unfinished scale-in to resume".into())));
+                        return;
+                    }
+                    Err(err) => {
+                        let _ = events.send(NodeEvent::Said(Err(format!("scale-in not resumed: {err}"))));
+                        return;
+                    }
+                }
+                tokio::spawn(drive_scale_in(runner, None, String::new(), self.poll, rx, events));
             }
             NodeRequest::Answer { node, choice } if self.scale_in_answers.contains_key(&node) => {
                 let sent = self
@@ -304,20 +340,29 @@ fn victim_progress(progress: &ScaleInProgress, victim: &crate::node_job::VictimP
     }
 }
 
+/// How the console shows an unfinished scale-in.
+fn pending_view(pending: &crate::node_job::PendingScaleIn) -> PendingScaleInView {
+    PendingScaleInView {
+        set: pending.job.scale_set.name.clone(),
+        victims: pending.job.victims.iter().map(|v| (v.victim.node_id.clone(), v.victim.label())).collect(),
+        phase: pending.job.phase.name().to_string(),
+    }
+}
+
 /// The drain-first scale-in, ticked every `poll` until it ends; answers arrive on `answers`.
 async fn drive_scale_in(
     runner: ScaleInRunner,
-    plan: ScaleInPlan,
+    plan: Option<ScaleInPlan>,
     reason: String,
     poll: Duration,
     mut answers: UnboundedReceiver<(String, DrainChoice)>,
     events: UnboundedSender<NodeEvent>,
 ) {
     let kind = JobKind::ScaleIn;
-    let mut session = match runner.open(Some(&plan), &reason).await {
+    let mut session = match runner.open(plan.as_ref(), &reason).await {
         Ok(session) => session,
         Err(err) => {
-            for victim in &plan.choice.victims {
+            for victim in plan.iter().flat_map(|plan| &plan.choice.victims) {
                 let _ = events.send(failure(
                     kind,
                     victim.node_id.clone(),
@@ -325,9 +370,14 @@ async fn drive_scale_in(
                 ));
             }
             let _ = events.send(NodeEvent::Said(Err(format!("scale-in not started: {err}"))));
+            // Still unfinished in the journal: S offers to resume it again.
+            if let Ok(Some(pending)) = runner.pending() {
+                let _ = events.send(NodeEvent::PendingScaleIn(Some(pending_view(&pending))));
+            }
             return;
         }
     };
+    let victims: Vec<String> = session.job().victims.iter().map(|v| v.victim.node_id.clone()).collect();
     let report = |progress: &ScaleInProgress| {
         if !progress.sent.is_empty() {
             let _ = events.send(NodeEvent::Said(Ok(progress.sent.join("; "))));
@@ -362,10 +412,10 @@ async fn drive_scale_in(
             }
             Err(err @ NodeJobError::Refused(_)) => {
                 let sentence = err.to_string();
-                for victim in &plan.choice.victims {
+                for node in &victims {
                     let _ = events.send(NodeEvent::Finished {
                         kind,
-                        node: victim.node_id.clone(),
+                        node: node.clone(),
                         result: Err(sentence.clone()),
                     });
                 }
