@@ -52,6 +52,9 @@ pub enum Action {
     TaskCap,
     /// Delete the selected node (`D`): typed name; force only with an explicit choice.
     DeleteNode,
+    /// Record that the selected node was verified on the node itself and raise its task cap
+    /// (`v`, as `node admit`): the checks visible from here are read first and shown.
+    Admit,
     /// Show or switch the profile (`:profile [NAME]`).
     Profile(Option<String>),
     /// Demo only: events in the simulated world, so a newcomer can watch the product react.
@@ -71,6 +74,7 @@ impl Action {
                 | Action::Undrain
                 | Action::TaskCap
                 | Action::DeleteNode
+                | Action::Admit
                 | Action::Demo(_)
         )
     }
@@ -210,6 +214,16 @@ pub static BINDINGS: &[Binding] = &[
         "turn drain off on the selected node",
         Pane(PaneId::Nodes),
         true,
+    ),
+    bind(
+        &[ch('v')],
+        "v",
+        Action::Admit,
+        "admit",
+        "admit the selected node: show its checks, record the verification, raise its task cap",
+        Pane(PaneId::Nodes),
+        // Not in the footer: at 120 columns it would push `q quit` off the line.
+        false,
     ),
     bind(
         &[ch('c')],

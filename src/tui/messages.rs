@@ -83,6 +83,16 @@ pub enum NodeRequest {
     },
     /// Resume the unfinished drain-first scale-in the journal holds (the operator typed its set).
     ResumeScaleIn,
+    /// Read what can be checked of a node from here, for the admit dialog.
+    Admission {
+        node: String,
+    },
+    /// Record the operator's verification and raise the cap (None: what it had before the hold,
+    /// else 5), as `node admit`.
+    Admit {
+        node: String,
+        cap: Option<u32>,
+    },
 }
 
 /// What the UI asks of the worker for scaling and the doctor.
@@ -192,6 +202,8 @@ impl JobKind {
 pub enum NodeEvent {
     /// Nodes with an unfinished drain in the journal (id, name), read at startup.
     Pending(Vec<(String, String)>),
+    /// What can be checked of a node from here: opens the admit dialog.
+    Admission(Box<crate::ha::admission::Admission>),
     /// The unfinished drain-first scale-in in the journal, read at startup (None: none).
     PendingScaleIn(Option<crate::tui::ha_state::PendingScaleInView>),
     Progress {

@@ -313,6 +313,7 @@ pub fn dispatch(model: &mut ConsoleState, action: Action) -> Vec<Effect> {
         Action::DeleteNode => {
             return super::update_nodes::open_node_action(model, super::update_nodes::NodeOp::Delete)
         }
+        Action::Admit => return super::update_nodes::read_admission(model),
         Action::Scale(capacity) => super::update_scale::open_scale(model, capacity),
         Action::Protect => super::update_scale::open_protect(model),
         Action::Findings => model.overlay = Overlay::Findings { scroll: 0 },
@@ -352,6 +353,7 @@ fn describe(action: &Action) -> &'static str {
         Action::Undrain => "turning drain off",
         Action::TaskCap => "changing a task cap",
         Action::DeleteNode => "deleting a node",
+        Action::Admit => "admitting a node",
         Action::Demo(_) => "changing the demo's world",
         _ => "this action",
     }

@@ -28,6 +28,17 @@ fn open(model: &mut ConsoleState, kind: Kind, node: &Node) {
     model.overlay = Overlay::Node(NodeDialog::open(kind, node, &model.nodes.rows));
 }
 
+/// `v` on the nodes pane: read what can be checked of the selected node (the worker answers
+/// with the admit dialog's content).
+pub fn read_admission(model: &mut ConsoleState) -> Vec<Effect> {
+    let Some(node) = model.cursor_node().cloned() else {
+        model.warn("select a node first");
+        return vec![];
+    };
+    model.say(format!("{}: reading what can be checked from here…", node.name));
+    vec![Effect::Node(NodeRequest::Admission { node: node.id.clone() })]
+}
+
 /// A node known only from the journal (its job outlived the node list): enough to resume it.
 fn journal_node(id: &str, name: &str) -> Node {
     Node {
@@ -178,6 +189,19 @@ fn effect_sentence(node: &str, effect: &DrainEffect) -> String {
 
 pub fn on_event(model: &mut ConsoleState, event: NodeEvent) -> Vec<Effect> {
     match event {
+        NodeEvent::Admission(admission) => {
+            let node = model.nodes.rows.iter().find(|n| n.id == admission.node_id).cloned();
+            match node {
+                Some(node) if matches!(model.overlay, Overlay::None) => {
+                    open(model, Kind::Admit { lines: admission.lines(), verified: admission.verified }, &node)
+                }
+                Some(_) => {
+                    model.say(format!("{}: its checks are read; v shows them again", admission.node_name))
+                }
+                None => model.warn(format!("{} is gone from the node list", admission.node_name)),
+            }
+            vec![]
+        }
         NodeEvent::PendingScaleIn(pending) => {
             model.ha.pending_scale_in = pending;
             vec![]

@@ -38,6 +38,11 @@ pub enum Kind {
     Refused {
         sentence: String,
     },
+    /// Admit a node (`node admit`): what can be checked from here and on the node, then the cap.
+    Admit {
+        lines: Vec<String>,
+        verified: bool,
+    },
     /// The journal holds an unfinished drain-first scale-in of the nodes' set (`set`).
     ResumeScaleIn {
         victims: Vec<String>,
@@ -99,6 +104,7 @@ impl NodeDialog {
             }
             Kind::Refused { .. } => Form::confirm("").with_buttons(vec!["Close".into()], false),
             Kind::ResumeScaleIn { .. } => Form::confirm("Resume").with_field(Field::confirm(name)),
+            Kind::Admit { .. } => Form::confirm("Admit").with_field(Field::new("cap", TextField::digits(10))),
         };
         Self { kind, node_id: node.id.clone(), node_name: node.name.clone(), form, nodes: nodes.to_vec() }
     }
@@ -150,6 +156,21 @@ impl NodeDialog {
             },
             Kind::Refused { .. } => Outcome::Close,
             Kind::ResumeScaleIn { .. } => Outcome::Run(NodeRequest::ResumeScaleIn),
+            Kind::Admit { .. } => match self.typed().trim() {
+                "" => Outcome::Run(NodeRequest::Admit { node, cap: None }),
+                raw => match raw.parse::<u32>() {
+                    Ok(cap) if cap > 0 => Outcome::Run(NodeRequest::Admit { node, cap: Some(cap) }),
+                    Ok(_) => {
+                        let why = "admitting gives a task cap above 0; to keep it UI-only set its cap (c)";
+                        self.form.fail(why, Slot::Field(0));
+                        Outcome::Stay
+                    }
+                    Err(_) => {
+                        self.form.fail(format!("`{raw}` is not a task cap"), Slot::Field(0));
+                        Outcome::Stay
+                    }
+                },
+            },
             Kind::Drain { .. } => Outcome::Run(NodeRequest::Drain { node }),
             Kind::Undrain => Outcome::Run(NodeRequest::Undrain { node }),
             Kind::Delete { force_needed, .. } => {
@@ -187,6 +208,7 @@ impl NodeDialog {
             Kind::Question { .. } => format!(" Drain of {name}: the deadline passed "),
             Kind::Refused { .. } => format!(" {name}: refused "),
             Kind::ResumeScaleIn { .. } => format!(" Resume the scale-in of {name} "),
+            Kind::Admit { .. } => format!(" Admit {name} "),
         }
     }
 
@@ -230,6 +252,32 @@ impl NodeDialog {
                 Tone::Warn,
             )],
             Kind::Refused { sentence } => vec![(sentence.clone(), Tone::Bad)],
+            Kind::Admit { lines, verified } => {
+                let mut body: Vec<(String, Tone)> = lines
+                    .iter()
+                    .map(|line| {
+                        let tone = if line.starts_with("NOT YET") || line.starts_with("unknown") {
+                            Tone::Warn
+                        } else {
+                            Tone::Muted
+                        };
+                        (line.clone(), tone)
+                    })
+                    .collect();
+                if *verified {
+                    body.push((
+                        format!("{name} is already verified; admitting it again is journaled."),
+                        Tone::Muted,
+                    ));
+                }
+                body.push((
+                    "Admit records that you checked these on the node (journaled) and raises its task cap. \
+                     Cap (empty: what it had before it was held at 0, else 5):"
+                        .into(),
+                    Tone::Warn,
+                ));
+                body
+            }
             Kind::ResumeScaleIn { victims, phase } => vec![
                 plain(format!(
                     "An earlier run left the drain-first scale-in of {name} unfinished ({phase}): {}. \

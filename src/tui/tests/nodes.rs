@@ -429,3 +429,43 @@ fn an_unfinished_scale_in_is_resumed_from_s_on_the_nodes_pane_with_the_set_typed
     );
     assert_eq!(model.ha.pending_scale_in, None, "resumed: S plans anew once it ends");
 }
+
+#[test]
+fn v_reads_the_checks_then_admits_with_the_cap_typed_or_the_default() {
+    use crate::ha::admission;
+    let mut model = three_nodes();
+    let effects = keys(&mut model, "v");
+    assert_eq!(effects, vec![Effect::Node(NodeRequest::Admission { node: "OctopusServerNodes-1".into() })]);
+    let node = model.nodes.rows[0].clone();
+    let checks = admission::checks(&node, Some("2024.1.1"), false, model.now, &model.nodes_config);
+    node_event(&mut model, NodeEvent::Admission(Box::new(checks)));
+    assert!(matches!(dialog(&model).kind, Kind::Admit { .. }), "{:?}", dialog(&model).kind);
+    for (width, height) in [(120, 30), (80, 24)] {
+        let text = screen(&draw(&model, width, height));
+        for needle in
+            ["Admit OCTO-NODE-1", "same version as GET /api", "to check on the node itself", "Cap (empty"]
+        {
+            assert!(text.contains(needle), "{width}x{height}: `{needle}` missing:\n{text}");
+        }
+    }
+    keys(&mut model, "0");
+    press(&mut model, KeyCode::Tab);
+    assert_eq!(press(&mut model, KeyCode::Enter), vec![], "a cap of 0 is not an admission");
+    assert!(dialog(&model).form.error.as_deref().is_some_and(|e| e.contains("above 0")));
+    press(&mut model, KeyCode::BackTab);
+    press(&mut model, KeyCode::Backspace);
+    keys(&mut model, "3");
+    press(&mut model, KeyCode::Tab);
+    let effects = press(&mut model, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        vec![Effect::Node(NodeRequest::Admit { node: "OctopusServerNodes-1".into(), cap: Some(3) })]
+    );
+}
+
+#[test]
+fn admitting_is_refused_in_read_only_mode() {
+    let mut model = three_nodes();
+    model.read_only = true;
+    assert_eq!(keys(&mut model, "v"), vec![]);
+}

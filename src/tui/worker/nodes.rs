@@ -159,6 +159,29 @@ impl NodeWorker {
                 let runner = ScaleInRunner::new(runner, profile);
                 tokio::spawn(drive_scale_in(runner, Some(*plan), reason, self.poll, rx, events));
             }
+            NodeRequest::Admission { node } => {
+                tokio::spawn(async move {
+                    let event = match runner.admission(&node).await {
+                        Ok(admission) => NodeEvent::Admission(Box::new(admission)),
+                        Err(err) => {
+                            NodeEvent::Said(Err(format!("{node}: its checks could not be read: {err}")))
+                        }
+                    };
+                    let _ = events.send(event);
+                });
+            }
+            NodeRequest::Admit { node, cap } => {
+                tokio::spawn(async move {
+                    let said = match runner.admit(&node, cap, "verified by an operator (console)").await {
+                        Ok(done) => Ok(format!(
+                            "{} admitted (verified, journaled): task cap {} → {}",
+                            done.node_name, done.from, done.to
+                        )),
+                        Err(err) => Err(format!("{node} not admitted: {err}")),
+                    };
+                    let _ = events.send(NodeEvent::Said(said));
+                });
+            }
             NodeRequest::ResumeScaleIn => {
                 if self.scale_in_answers.values().any(|tx| !tx.is_closed()) {
                     let _ = events
