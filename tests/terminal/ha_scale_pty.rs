@@ -146,3 +146,49 @@ async fn a_scale_in_left_by_a_killed_console_is_resumed_from_the_next_one() {
     assert_eq!(stats.get("octopus.octopusservernodes.delete"), 2, "exactly the two node records");
     assert_eq!(stats.get("octopus.tasks.cancel"), 0, "nothing cancelled");
 }
+
+/// `v` on a node admits it as `node admit` does: its checks shown, the cap typed, journaled.
+#[tokio::test(flavor = "multi_thread")]
+async fn v_admits_the_selected_node_with_the_cap_typed() {
+    let _shared = crate::ALONE.read().await;
+    let sim = Arc::new(sim::start(SimOptions::new("ha-scale").speed(20.0)).await.unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sim.toml");
+    std::fs::write(&config, sim.profile_toml()).unwrap();
+    let data = dir.path().join("data");
+    let mut envs: Vec<(String, String)> = sim.env().into_iter().collect();
+    envs.push(("SCALEGUARD_DATA_DIR".into(), data.display().to_string()));
+    let config = config.display().to_string();
+    let watched = sim.clone();
+    let dialog = tokio::task::spawn_blocking(move || {
+        let console = Console::start(&["--config", &config, "tui"], &envs);
+        console.send("3");
+        console.wait_for("the nodes", WITHIN, |s| s.contains("OCTO000003"));
+        console.send("G");
+        console.wait_for("the last node selected", WITHIN, |s| s.contains("OCTO000003"));
+        console.send("v");
+        let dialog = console.wait_for("the admit dialog", WITHIN, |s| s.contains("Admit OCTO000003"));
+        console.send("2\t\r");
+        let deadline = Instant::now() + WITHIN;
+        let cap = || {
+            watched.with_world(|w| {
+                w.nodes.iter().find(|n| n.name == "OCTO000003").map(|n| n.max_concurrent_tasks)
+            })
+        };
+        while cap() != Some(2) {
+            assert!(Instant::now() < deadline, "not admitted:\n{}", console.screen());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        console.wait_for("the admission said", WITHIN, |s| s.contains("admitted"));
+        assert!(console.quit().success());
+        dialog
+    })
+    .await
+    .unwrap();
+    assert!(dialog.contains("to check on the node itself"), "{dialog}");
+    let (records, _) = scaleguard::journal::read_all(&data.join("journal.jsonl")).unwrap();
+    let admitted = records.iter().any(|r| {
+        matches!(&r.action, scaleguard::journal::JournalAction::Admit { node_name, task_cap: 2, .. } if node_name == "OCTO000003")
+    });
+    assert!(admitted, "journaled as an admission");
+}
