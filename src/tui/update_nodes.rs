@@ -193,6 +193,7 @@ pub fn on_event(model: &mut ConsoleState, event: NodeEvent) -> Vec<Effect> {
             let node = model.nodes.rows.iter().find(|n| n.id == admission.node_id).cloned();
             match node {
                 Some(node) if matches!(model.overlay, Overlay::None) => {
+                    model.say(format!("{}: the checks visible from here are shown", node.name));
                     open(model, Kind::Admit { lines: admission.lines(), verified: admission.verified }, &node)
                 }
                 Some(_) => {
