@@ -231,14 +231,19 @@ impl DrainProgress {
     /// How far the drain of the node on a terminating instance got, from its provider-driven
     /// scale-in job (`ScaleInJob::provider_driven`); None: the instance hosts no node.
     pub fn of(job: &super::scale_in::ScaleInJob, node_id: Option<&str>) -> DrainProgress {
+        use super::scale_in::ScaleInPhase;
         use crate::drain::DrainState;
         let Some(victim) = node_id.and_then(|id| job.victim(id)) else { return DrainProgress::NoNode };
+        // Past draining, every victim was drained when the VMs' removal was decided (an
+        // operator's job rebuilt from the journal does not carry `drained`).
+        let removal_decided =
+            matches!(job.phase, ScaleInPhase::RemovingVms { .. } | ScaleInPhase::DeletingNodes);
         match &victim.drain.state {
             DrainState::Done => DrainProgress::NoNode,
             DrainState::Aborted { .. } => {
                 DrainProgress::Stopped { why: "the operator aborted the drain".into() }
             }
-            _ if victim.drained => DrainProgress::Drained,
+            _ if victim.drained || removal_decided => DrainProgress::Drained,
             DrainState::Question { running_tasks, .. } => DrainProgress::Draining { running: *running_tasks },
             _ => DrainProgress::Draining { running: 0 },
         }
