@@ -422,3 +422,47 @@ async fn an_operators_scale_in_of_the_group_is_answered_from_its_job_once_its_no
         "no second job opened for the operator's node"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_continue_that_landed_behind_a_503_is_not_journaled_as_failed() {
+    use scaleguard::sim::{EventAction, FaultSpec, RequestHook};
+    const COMPLETE: &str = "autoscaling.CompleteLifecycleAction";
+    // 240 s of hold: CONTINUE comes at the deadline, with the node still busy.
+    let bench = bench(|toml| {
+        toml.replace("[profiles.sim.nodes]\n", "[profiles.sim.nodes]\nhook_deadline_secs = 240\n")
+    })
+    .await;
+    bench.sim.advance(Duration::from_secs(40)).unwrap();
+    let (instance, _) = busy_instance(&bench).expect("the busy node's instance");
+    // The CONTINUE lands, then its answer is a 503: the client's repeat finds no active action.
+    bench.sim.before_next_request(RequestHook {
+        method: Some("POST".into()),
+        path_prefix: COMPLETE.into(),
+        action: EventAction::Fault(FaultSpec {
+            target: COMPLETE.into(),
+            kind: "act_then_503".into(),
+            count: 1,
+            retry_after_secs: None,
+            delay_ms: None,
+        }),
+    });
+    let mut passes = Vec::new();
+    for _ in 0..40 {
+        let pass = pass(&bench).await;
+        let done = pass.code == 0;
+        passes.push(pass);
+        if done {
+            break;
+        }
+        bench.sim.advance(Duration::from_secs(20)).unwrap();
+    }
+    let calls = hook_calls(&bench.journal().0, &instance);
+    let continues: Vec<_> = calls.iter().filter(|(c, ..)| *c == HookCall::Continue).collect();
+    assert_eq!(continues.len(), 1, "{calls:#?}");
+    assert!(
+        !matches!(continues[0].1, Some(Outcome::Failed(_))),
+        "the CONTINUE landed (the instance left the wait), yet: {:?}",
+        continues[0].1
+    );
+    assert!(passes.iter().all(|p| p.code != 1), "no pass reports a failure for a CONTINUE that landed");
+}
