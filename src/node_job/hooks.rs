@@ -297,17 +297,25 @@ impl ScaleInRunner {
                 provider.complete_lifecycle(key, instance_id, hook_name, LifecycleResult::Continue).await
             }
         };
-        let outcome = match &sent {
-            Ok(()) => Outcome::Done,
-            Err(err) => Outcome::Failed(err.to_string()),
+        let mut failed = sent.err().map(|err| err.to_string());
+        let (outcome, note) = match &failed {
+            None => (Outcome::Done, None),
+            // A CONTINUE that landed behind a lost answer is refused when repeated (no active
+            // lifecycle action): settled as a killed run's is, by whether the instance still waits.
+            Some(err) if call == HookCall::Continue && !still_waits(provider, key, instance_id).await => {
+                let note = format!("the instance no longer waits on its hook (the answer was: {err})");
+                failed = None;
+                (Outcome::Done, Some(note))
+            }
+            Some(err) => (Outcome::Failed(err.clone()), None),
         };
-        runner.journal.append_result(&intent, outcome, runner.now())?;
+        runner.journal.append_result_noted(&intent, outcome, note, runner.now())?;
         let action = match call {
             HookCall::Heartbeat => "heartbeat",
             HookCall::Continue => "continue",
         };
         let mut done = line(wait, Some(hook_name.to_string()), action, why.to_string());
-        done.failed = sent.err().map(|err| err.to_string());
+        done.failed = failed;
         Ok(done)
     }
 
@@ -328,6 +336,19 @@ impl ScaleInRunner {
             runner.journal.append_result_noted(&record, outcome, note, runner.now())?;
         }
         Ok(())
+    }
+}
+
+/// Does `instance_id` still wait in `Terminating:Wait`, as listed now? Only a listing that shows
+/// it in another state, or is proven complete without it, says no.
+async fn still_waits(provider: &Arc<dyn ScaleSetProvider>, key: &ScaleSetKey, instance_id: &str) -> bool {
+    let Ok(listing) = provider.listing(key).await else { return true };
+    match listing.instances.iter().find(|i| i.instance_id == instance_id) {
+        Some(instance) => {
+            instance.lifecycle_state().and_then(|s| s.hook_wait())
+                == Some(crate::model::HookTransition::Terminating)
+        }
+        None => !crate::completeness::judge(&listing).is_proven(),
     }
 }
 

@@ -351,3 +351,118 @@ async fn a_run_killed_after_continue_landed_is_settled_and_sends_nothing_twice()
     assert_eq!(deletes, 1, "the node record deleted once");
     bench.assert_journal_paired("killed node hooks");
 }
+
+/// The instance ids of the operator's journaled VM removal, once it has a result.
+fn operator_removal(bench: &Bench) -> Option<Vec<String>> {
+    let (records, _) = bench.journal();
+    records.iter().find_map(|r| match &r.action {
+        JournalAction::DeleteInstances { instance_ids, .. }
+            if r.kind == RecordKind::Intent
+                && records.iter().any(|x| x.kind == RecordKind::Result && x.intent_id == r.intent_id) =>
+        {
+            Some(instance_ids.clone())
+        }
+        _ => None,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operators_scale_in_of_the_group_is_answered_from_its_job_once_its_node_is_drained() {
+    use std::process::Stdio;
+    let bench = bench(|toml| toml).await;
+    bench.sim.advance(Duration::from_secs(5)).unwrap();
+    // The operator scales the nodes' group in by one: drain, then TerminateInstanceInAutoScalingGroup,
+    // which puts the instance into Terminating:Wait on the group's hook. The run is stopped there
+    // (it would wait for the instance to be gone).
+    let args =
+        ["node", "scale-in", "octo-asg", "--count", "1", "--yes", "--reason", "test", "--format", "json"];
+    let mut child = bench.command(&args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    let removed = loop {
+        if let Some(ids) = operator_removal(&bench) {
+            break ids;
+        }
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            panic!("the scale-in ended first: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the scale-in never removed its VM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    child.kill().ok();
+    child.wait().unwrap();
+    let instance = removed[0].clone();
+    bench.sim.advance(Duration::from_secs(2)).unwrap();
+    let state = bench.sim.with_world(|w| {
+        w.aws
+            .groups
+            .iter()
+            .flat_map(|g| &g.instances)
+            .find(|i| i.instance_id == instance)
+            .map(|i| i.lifecycle.as_str().to_string())
+    });
+    assert_eq!(state.as_deref(), Some("Terminating:Wait"));
+
+    // The runner answers from the operator's job: its node was drained before the removal was
+    // sent, so the hook is completed at once, not held to nodes.hook_deadline_secs.
+    let mut passes = Vec::new();
+    for _ in 0..3 {
+        passes.push(pass(&bench).await);
+        bench.sim.advance(Duration::from_secs(20)).unwrap();
+    }
+    let (records, _) = bench.journal();
+    let calls = hook_calls(&records, &instance);
+    let jsons: Vec<&serde_json::Value> = passes.iter().map(|p| &p.json).collect();
+    assert!(
+        calls.iter().any(|(c, o, _)| *c == HookCall::Continue && *o == Some(Outcome::Done)),
+        "{calls:#?}\n{jsons:#?}"
+    );
+    assert!(
+        !records.iter().any(|r| matches!(r.action, JournalAction::ScaleInJob { hook: Some(_), .. })),
+        "no second job opened for the operator's node"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_continue_that_landed_behind_a_503_is_not_journaled_as_failed() {
+    use scaleguard::sim::{EventAction, FaultSpec, RequestHook};
+    const COMPLETE: &str = "autoscaling.CompleteLifecycleAction";
+    // 240 s of hold: CONTINUE comes at the deadline, with the node still busy.
+    let bench = bench(|toml| {
+        toml.replace("[profiles.sim.nodes]\n", "[profiles.sim.nodes]\nhook_deadline_secs = 240\n")
+    })
+    .await;
+    bench.sim.advance(Duration::from_secs(40)).unwrap();
+    let (instance, _) = busy_instance(&bench).expect("the busy node's instance");
+    // The CONTINUE lands, then its answer is a 503: the client's repeat finds no active action.
+    bench.sim.before_next_request(RequestHook {
+        method: Some("POST".into()),
+        path_prefix: COMPLETE.into(),
+        action: EventAction::Fault(FaultSpec {
+            target: COMPLETE.into(),
+            kind: "act_then_503".into(),
+            count: 1,
+            retry_after_secs: None,
+            delay_ms: None,
+        }),
+    });
+    let mut passes = Vec::new();
+    for _ in 0..40 {
+        let pass = pass(&bench).await;
+        let done = pass.code == 0;
+        passes.push(pass);
+        if done {
+            break;
+        }
+        bench.sim.advance(Duration::from_secs(20)).unwrap();
+    }
+    let calls = hook_calls(&bench.journal().0, &instance);
+    let continues: Vec<_> = calls.iter().filter(|(c, ..)| *c == HookCall::Continue).collect();
+    assert_eq!(continues.len(), 1, "{calls:#?}");
+    assert!(
+        !matches!(continues[0].1, Some(Outcome::Failed(_))),
+        "the CONTINUE landed (the instance left the wait), yet: {:?}",
+        continues[0].1
+    );
+    assert!(passes.iter().all(|p| p.code != 1), "no pass reports a failure for a CONTINUE that landed");
+}

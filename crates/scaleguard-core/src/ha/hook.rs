@@ -231,14 +231,19 @@ impl DrainProgress {
     /// How far the drain of the node on a terminating instance got, from its provider-driven
     /// scale-in job (`ScaleInJob::provider_driven`); None: the instance hosts no node.
     pub fn of(job: &super::scale_in::ScaleInJob, node_id: Option<&str>) -> DrainProgress {
+        use super::scale_in::ScaleInPhase;
         use crate::drain::DrainState;
         let Some(victim) = node_id.and_then(|id| job.victim(id)) else { return DrainProgress::NoNode };
+        // Past draining, every victim was drained when the VMs' removal was decided (an
+        // operator's job rebuilt from the journal does not carry `drained`).
+        let removal_decided =
+            matches!(job.phase, ScaleInPhase::RemovingVms { .. } | ScaleInPhase::DeletingNodes);
         match &victim.drain.state {
             DrainState::Done => DrainProgress::NoNode,
             DrainState::Aborted { .. } => {
                 DrainProgress::Stopped { why: "the operator aborted the drain".into() }
             }
-            _ if victim.drained => DrainProgress::Drained,
+            _ if victim.drained || removal_decided => DrainProgress::Drained,
             DrainState::Question { running_tasks, .. } => DrainProgress::Draining { running: *running_tasks },
             _ => DrainProgress::Draining { running: 0 },
         }
@@ -303,15 +308,22 @@ pub fn decide(
         _ => 0,
     };
     let end = (hook.entered_at + secs(deadline_secs)).min(hook.global_end());
-    if hook.last_heartbeat_at.is_none() && now + margin < end {
-        // When the instance entered the wait is not reported: until one heartbeat resets the
-        // timer, the hook may time out any moment.
+    // When the instance entered the wait is not reported: until one heartbeat resets the timer,
+    // the hook may time out any moment. A heartbeat journaled after `now` was timed by a clock
+    // ahead of this one: when Auto Scaling reset the timer cannot be told either.
+    let timer_unknown = hook.last_heartbeat_at.is_none_or(|at| at > now);
+    if timer_unknown && now + margin < end {
         let held = match drain {
             DrainProgress::Unsure { why } => format!("held: {why}"),
             _ => format!("draining, {running} task(s) running"),
         };
+        let seen = if hook.last_heartbeat_at.is_none() {
+            "first seen waiting"
+        } else {
+            "the last heartbeat is journaled later than now (the clock moved back)"
+        };
         return HookDecision::Heartbeat {
-            why: format!("{held}; first seen waiting, so its timeout is unknown: extending the hook now"),
+            why: format!("{held}; {seen}, so its timeout is unknown: extending the hook now"),
         };
     }
     if let DrainProgress::Unsure { why } = drain {
@@ -456,6 +468,23 @@ mod tests {
         assert_eq!(job.phase, ScaleInPhase::Done);
         assert_eq!(world.deleted_nodes, vec!["N1".to_string()]);
         assert!(world.deleted_vms.is_empty() && world.cancelled_online.is_empty());
+    }
+
+    #[test]
+    fn a_clock_moved_back_since_the_last_heartbeat_extends_the_hook_at_once() {
+        // The last heartbeat was journaled at T0 + 250 by a clock that ran 200 s ahead (or this
+        // one now runs 200 s behind): when Auto Scaling's timer was reset cannot be told from
+        // `now`, so the timeout computed from it may be 200 s too late.
+        let mut h = hook(300);
+        h.last_heartbeat_at = Some(T0 + Duration::seconds(250));
+        let now = T0 + Duration::seconds(50);
+        assert!(
+            matches!(decide(&h, &busy(1), now, 3600, 25), HookDecision::Heartbeat { .. }),
+            "{:?}",
+            decide(&h, &busy(1), now, 3600, 25)
+        );
+        let unsure = DrainProgress::Unsure { why: "names unreadable".into() };
+        assert!(matches!(decide(&h, &unsure, now, 3600, 25), HookDecision::Heartbeat { .. }));
     }
 
     #[test]
