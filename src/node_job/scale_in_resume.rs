@@ -135,7 +135,9 @@ fn rebuild(
         ScaleInPhase::Aborted { drain_left_on: false }
     } else {
         match vm_delete.map(|r| results.get(&r.intent_id).and_then(|result| result.outcome.clone())) {
-            Some(Some(Outcome::Done)) => ScaleInPhase::DeletingNodes,
+            Some(Some(Outcome::Done)) if scale_set.provider != "aws" => ScaleInPhase::DeletingNodes,
+            // Terminated on AWS: gone only once a listing shows it (see `delete_call_removes`).
+            Some(Some(Outcome::Done)) => ScaleInPhase::RemovingVms { sent_at: vm_delete.map(|r| r.time) },
             _ if deleting_nodes => ScaleInPhase::DeletingNodes,
             // Sent, and no word how it went: the listing tells (never sent again while it shows
             // the VMs being deleted).

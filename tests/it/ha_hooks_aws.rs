@@ -466,3 +466,61 @@ async fn a_continue_that_landed_behind_a_503_is_not_journaled_as_failed() {
     );
     assert!(passes.iter().all(|p| p.code != 1), "no pass reports a failure for a CONTINUE that landed");
 }
+
+/// On AWS the terminate call returns before the instance is gone (a hook may hold it, its node
+/// still up): an operator's scale-in deletes the node record only once a listing shows the
+/// instance gone, in the run that sent it and in a rerun that resumes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operators_scale_in_keeps_the_node_record_until_the_instance_is_gone() {
+    use std::process::Stdio;
+    let bench = bench(|toml| toml).await;
+    bench.sim.advance(Duration::from_secs(5)).unwrap();
+    let args =
+        ["node", "scale-in", "octo-asg", "--count", "1", "--yes", "--reason", "test", "--format", "json"];
+    let run_for = |wait: Duration| {
+        let mut child = bench.command(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        async move {
+            let started = std::time::Instant::now();
+            while started.elapsed() < wait && child.try_wait().unwrap().is_none() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            child.kill().ok();
+            child.wait().unwrap()
+        }
+    };
+    let node_deletes = || bench.sim.stats().get("octopus.octopusservernodes.delete");
+    // The first run: past the terminate call and two of its polls (refresh_secs = 5 s).
+    let started = std::time::Instant::now();
+    let mut first = bench.command(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    while operator_removal(&bench).is_none() {
+        assert!(started.elapsed() < Duration::from_secs(60), "the scale-in never removed its VM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    first.kill().ok();
+    first.wait().unwrap();
+    let instance = operator_removal(&bench).unwrap()[0].clone();
+    let waiting = |bench: &Bench| {
+        bench
+            .sim
+            .with_world(|w| w.aws.groups.iter().flat_map(|g| &g.instances).any(|i| i.instance_id == instance))
+    };
+    assert!(waiting(&bench), "the instance is still there (terminating, then held by the hook)");
+    assert_eq!(node_deletes(), 0, "no node record deleted while its instance still runs");
+    // A rerun resumes the job from the journal: still nothing deleted while the instance waits.
+    bench.sim.advance(Duration::from_secs(5)).unwrap();
+    run_for(Duration::from_secs(3)).await;
+    assert!(waiting(&bench));
+    assert_eq!(node_deletes(), 0, "the resumed job waits for the instance too");
+
+    // The hook is completed (the runner answers from the operator's job), the instance goes, and
+    // the rerun deletes the node record once.
+    for _ in 0..3 {
+        pass(&bench).await;
+        bench.sim.advance(Duration::from_secs(20)).unwrap();
+    }
+    assert!(!waiting(&bench));
+    let done = bench.run(&args).await;
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_eq!(node_deletes(), 1, "the node record deleted once, after its instance was gone");
+}

@@ -176,9 +176,16 @@ impl ScaleInJob {
 
     /// The executor saw the VM delete finish (the provider's operation succeeded).
     pub fn vms_deleted(&mut self) {
-        if matches!(self.phase, ScaleInPhase::RemovingVms { .. }) {
+        if matches!(self.phase, ScaleInPhase::RemovingVms { .. }) && self.delete_call_removes() {
             self.phase = ScaleInPhase::DeletingNodes;
         }
+    }
+
+    /// A delete call that succeeded means the VMs are gone: Azure's delete operation ends when
+    /// they are. An Auto Scaling terminate returns at once and a lifecycle hook may hold the
+    /// instance, its node still up, so there a listing must show them gone first.
+    pub fn delete_call_removes(&self) -> bool {
+        self.scale_set.provider != "aws"
     }
 
     /// A victim's drain question is pending.
