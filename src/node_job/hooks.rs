@@ -123,7 +123,11 @@ impl ScaleInRunner {
         let profile = &self.nodes.profile;
         let mut pending = pending_hook_jobs(&records, profile, &key);
         // A node an operator's scale-in is draining is that job's: its progress answers the hook.
-        let operator_job = pending_scale_in(&records, profile, Some(&key)).map(|p| p.job);
+        // An aborted one (its "drain off" still unfinished) drains nothing: its node's instance is
+        // held like any other.
+        let operator_job = pending_scale_in(&records, profile, Some(&key))
+            .map(|p| p.job)
+            .filter(|job| !matches!(job.phase, crate::ha::scale_in::ScaleInPhase::Aborted { .. }));
         for wait in &waits {
             let (Ok(found), HookHost::Node { node_id, node_name }) = (&wait.hook, &wait.host) else {
                 continue;

@@ -524,3 +524,58 @@ async fn an_operators_scale_in_keeps_the_node_record_until_the_instance_is_gone(
     assert_eq!(done.code, 0, "{}", done.stderr);
     assert_eq!(node_deletes(), 1, "the node record deleted once, after its instance was gone");
 }
+
+/// An operator's scale-in aborted while its "drain off" was in flight (its job still open) is no
+/// answer for a hook: the busy node's instance is held as any other until drained or the deadline.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_job_left_mid_abort_does_not_let_a_busy_nodes_instance_go() {
+    use scaleguard::drain::DrainEffect;
+    use scaleguard::ha::Victim;
+    use scaleguard::journal::Journal;
+    let bench = bench(|toml| toml).await;
+    bench.sim.advance(Duration::from_secs(40)).unwrap();
+    let (instance, state) = busy_instance(&bench).expect("the busy node's instance");
+    assert_eq!(state, "Terminating:Wait");
+    let journal = Journal::open(&bench.journal_path()).unwrap();
+    let config = scaleguard::config::ConfigFile::load(&bench.config).unwrap();
+    let (_, profile) = config.profile(None).unwrap();
+    let set = profile.nodes_scale_set().unwrap().unwrap();
+    let victim = Victim {
+        node_id: NODE_ID.into(),
+        node_name: BUSY.into(),
+        instance_id: instance.clone(),
+        vm_id: None,
+        computer_name: Some(BUSY.to_lowercase()),
+        why: "chosen".into(),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let job =
+        JournalAction::ScaleInJob { scale_set: set, victims: vec![victim], wait_secs: 1800, hook: None };
+    journal.append_intent("sim", "operator scale-in", job, now).unwrap();
+    let drain_on = JournalAction::Drain {
+        node_id: NODE_ID.into(),
+        node_name: BUSY.into(),
+        effect: DrainEffect::EnableDrain,
+    };
+    let on = journal.append_intent("sim", "step", drain_on, now).unwrap();
+    journal.append_result(&on, Outcome::Done, now).unwrap();
+    // The abort's "drain off" was sent and the process killed before its answer.
+    let drain_off = JournalAction::Drain {
+        node_id: NODE_ID.into(),
+        node_name: BUSY.into(),
+        effect: DrainEffect::DisableDrain,
+    };
+    journal.append_intent("sim", "abort", drain_off, now).unwrap();
+
+    for _ in 0..10 {
+        let held = pass(&bench).await;
+        let (task, _) = busy_task(&bench);
+        if task == "Executing" {
+            let state = busy_instance(&bench).map(|(_, s)| s);
+            assert_eq!(state.as_deref(), Some("Terminating:Wait"), "at {} s: {}", held.at, held.json);
+        }
+        bench.sim.advance(Duration::from_secs(20)).unwrap();
+    }
+    let calls = hook_calls(&bench.journal().0, &instance);
+    assert!(calls.iter().all(|(c, ..)| *c == HookCall::Heartbeat), "{calls:#?}");
+}
