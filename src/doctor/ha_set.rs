@@ -40,7 +40,7 @@ pub fn check(scale_sets: &[ScaleSetObservation], nodes: Option<&[Node]>, profile
     }
     let Some(observation) = scale_sets.iter().find(|o| o.key == key) else { return findings };
     if let Some(group) = observation.listing.as_ref().ok().and_then(|l| l.state.aws.as_deref()) {
-        findings.extend(aws_hook(group, &subject, &key.name, profile.nodes.hook_deadline_secs));
+        findings.extend(aws_hook(group, &subject, &key.name, profile));
     }
     if let Ok(Some(setting)) = &observation.others.setting {
         let scaling_in: Vec<String> =
@@ -100,7 +100,9 @@ pub fn check(scale_sets: &[ScaleSetObservation], nodes: Option<&[Node]>, profile
 /// On AWS a terminating lifecycle hook is what lets a node drain before its instance goes:
 /// without one Auto Scaling terminates a busy node at once; with it `scaleguard node hooks` must
 /// run, and the hook's timeouts say how long a drain can hold the instance.
-fn aws_hook(group: &crate::model::AwsGroup, subject: &str, set: &str, deadline_secs: u64) -> Option<Finding> {
+fn aws_hook(group: &crate::model::AwsGroup, subject: &str, set: &str, profile: &Profile) -> Option<Finding> {
+    let deadline_secs = profile.nodes.hook_deadline_secs;
+    let poll_secs = profile.console.refresh_secs.max(1);
     use crate::model::HookTransition;
     let hooks: Vec<&crate::model::LifecycleHook> = group.hooks_on(HookTransition::Terminating).collect();
     let watch =
@@ -133,7 +135,7 @@ fn aws_hook(group: &crate::model::AwsGroup, subject: &str, set: &str, deadline_s
         )),
         [hook] => {
             let wait = crate::ha::hook::HookWait::first_seen("", hook, time::OffsetDateTime::UNIX_EPOCH);
-            let capped = if deadline_secs > wait.global_timeout_secs {
+            let mut capped = if deadline_secs > wait.global_timeout_secs {
                 format!(
                     "; nodes.hook_deadline_secs ({deadline_secs} s) is past the hook's global timeout ({} s), which \
                      ends the wait first",
@@ -142,6 +144,14 @@ fn aws_hook(group: &crate::model::AwsGroup, subject: &str, set: &str, deadline_s
             } else {
                 String::new()
             };
+            // `node hooks --watch` passes every console.refresh_secs and extends the hook two
+            // passes ahead: a pass as long as half the timeout cannot keep it alive.
+            if poll_secs * 2 >= wait.heartbeat_timeout_secs {
+                capped.push_str(&format!(
+                    "; console.refresh_secs ({poll_secs} s, how often `node hooks --watch` passes) is half the \
+                     heartbeat timeout or more: the hook can time out between two passes"
+                ));
+            }
             Some(finding(
                 AWS_HOOKS,
                 if capped.is_empty() { Severity::Info } else { Severity::Warning },
@@ -278,6 +288,11 @@ mod tests {
         let capped = found(with_hooks(vec![hook("drain")]), &profile);
         assert_eq!(capped[0].severity, Severity::Warning);
         assert!(capped[0].observed.contains("global timeout (6000 s)"), "{:?}", capped[0]);
+        profile.nodes.hook_deadline_secs = 3_600;
+        profile.console.refresh_secs = 150;
+        let slow = found(with_hooks(vec![hook("drain")]), &profile);
+        assert_eq!(slow[0].severity, Severity::Warning);
+        assert!(slow[0].observed.contains("console.refresh_secs (150 s"), "{:?}", slow[0]);
         let two = found(with_hooks(vec![hook("a"), hook("b")]), &profile);
         assert!(two[0].observed.contains("2 terminating hooks (a, b)"), "{:?}", two[0]);
     }
