@@ -138,7 +138,8 @@ impl OctopusClient {
                         }
                     }
                     match response.bytes().await {
-                        Ok(bytes) if (200..300).contains(&status) => return Ok((status, bytes.to_vec())),
+                        // Taken over, not copied (a page of targets is hundreds of kilobytes).
+                        Ok(bytes) if (200..300).contains(&status) => return Ok((status, Vec::from(bytes))),
                         Ok(bytes) => {
                             let message = serde_json::from_slice::<wire::ErrorBody>(&bytes)
                                 .ok()
@@ -205,20 +206,33 @@ impl OctopusClient {
         path: &str,
         query: &Query,
     ) -> Result<Vec<T>, OctopusError> {
-        match self.get_all_once(path, query).await {
+        self.get_all_kept(path, query, Some).await
+    }
+
+    /// [`OctopusClient::get_all`], each page's items passed through `keep` as the page is read
+    /// (what it returns is kept; None leaves the item out), so a listing of thousands is never
+    /// held twice, as read and as kept. Paging is checked on the items as read.
+    pub(super) async fn get_all_kept<T: DeserializeOwned + Identified, U>(
+        &self,
+        path: &str,
+        query: &Query,
+        keep: impl Fn(T) -> Option<U>,
+    ) -> Result<Vec<U>, OctopusError> {
+        match self.get_all_once(path, query, &keep).await {
             Err(PagedError::Paging(call, err)) if err.worth_rereading() => {
                 tracing::debug!(%call, "re-reading a listing that changed while paging: {err}");
-                self.get_all_once(path, query).await.map_err(PagedError::into_error)
+                self.get_all_once(path, query, &keep).await.map_err(PagedError::into_error)
             }
             other => other.map_err(PagedError::into_error),
         }
     }
 
-    async fn get_all_once<T: DeserializeOwned + Identified>(
+    async fn get_all_once<T: DeserializeOwned + Identified, U>(
         &self,
         path: &str,
         query: &Query,
-    ) -> Result<Vec<T>, PagedError> {
+        keep: &impl Fn(T) -> Option<U>,
+    ) -> Result<Vec<U>, PagedError> {
         let mut items = Vec::new();
         let mut pager = Pager::default();
         loop {
@@ -227,8 +241,10 @@ impl OctopusClient {
             let next = pager
                 .record(page.items.iter().map(Identified::id), page.total_results)
                 .map_err(|err| PagedError::Paging(call, err))?;
-            items.extend(page.items);
+            items.extend(page.items.into_iter().filter_map(keep));
             if next == Next::Done {
+                // Grown by doubling: up to half of it would stay unused as long as it is kept.
+                items.shrink_to_fit();
                 return Ok(items);
             }
         }
@@ -326,16 +342,21 @@ impl OctopusClient {
         if !roles.is_empty() {
             query.push(("roles", roles.join(",")));
         }
-        let machines: Vec<wire::MachineResource> =
-            self.get_all(&format!("/api/{space_id}/machines"), &query).await?;
-        let mut seen = std::collections::HashSet::new();
-        Ok(machines
-            .into_iter()
-            .map(convert::target)
-            .filter(|t| t.environment_ids.iter().any(|e| e == environment_id) && t.has_all_roles(roles))
-            // A target registered while paging can shift a page and appear twice.
-            .filter(|t| seen.insert(t.id.clone()))
-            .collect())
+        let in_scope = |machine: wire::MachineResource| {
+            let target = convert::target(machine);
+            let in_scope =
+                target.environment_ids.iter().any(|e| e == environment_id) && target.has_all_roles(roles);
+            in_scope.then_some(target)
+        };
+        let mut targets: Vec<Target> =
+            self.get_all_kept(&format!("/api/{space_id}/machines"), &query, in_scope).await?;
+        // A target registered while paging can shift a page and appear twice: the first stays.
+        let distinct = targets.iter().map(|t| t.id.as_str()).collect::<std::collections::HashSet<_>>().len();
+        if distinct < targets.len() {
+            let mut seen = std::collections::HashSet::with_capacity(distinct);
+            targets.retain(|t| seen.insert(t.id.clone()));
+        }
+        Ok(targets)
     }
 
     /// Is the target still registered? `GET machines/{id}`: found → true, 404 → false.
