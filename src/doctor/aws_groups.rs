@@ -11,18 +11,13 @@
 //!   goes into service without the release when the hook times out.
 
 use super::finding::{source, Finding};
-use crate::config::NodesConfig;
 use crate::model::{AwsGroup, HookTransition, Severity};
 
 pub const NO_TERMINATING_HOOK: &str = "aws.no-terminating-hook";
 pub const SEVERAL_HOOKS: &str = "aws.several-hooks";
-pub const HOOK_SHORTER_THAN_DRAIN: &str = "aws.hook-shorter-than-drain";
 pub const LAUNCH_HOOK_CONTINUES: &str = "aws.launch-hook-continues";
 
-/// A hook's default heartbeat timeout: one hour.
-const DEFAULT_HEARTBEAT_SECS: u64 = 3600;
-
-pub fn check(group: &AwsGroup, subject: &str, nodes: &NodesConfig) -> Vec<Finding> {
+pub fn check(group: &AwsGroup, subject: &str) -> Vec<Finding> {
     let mut findings = Vec::new();
     let finding = |id, severity, observed: String, recommended: &str, why: &str, fix: &str| Finding {
         id,
@@ -56,19 +51,6 @@ pub fn check(group: &AwsGroup, subject: &str, nodes: &NodesConfig) -> Vec<Findin
                 "which hook is scaleguard's cannot be told, so it completes none and each instance waits for \
                  the timeout",
                 "keep one hook per transition, or let the other hook's owner complete it first",
-            ));
-        }
-    }
-    if let Some(hook) = group.sole_hook(HookTransition::Terminating) {
-        let timeout = hook.heartbeat_timeout_secs.unwrap_or(DEFAULT_HEARTBEAT_SECS);
-        if timeout < nodes.drain_deadline_secs {
-            findings.push(finding(
-                HOOK_SHORTER_THAN_DRAIN,
-                Severity::Warning,
-                format!("terminating hook {} times out after {timeout}s", hook.name),
-                "a heartbeat timeout at least as long as nodes.drain_deadline_secs",
-                "a drain may still run when the hook lets the instance go",
-                "raise the hook's HeartbeatTimeout, or shorten nodes.drain_deadline_secs",
             ));
         }
     }
@@ -124,31 +106,26 @@ mod tests {
 
     #[test]
     fn a_group_with_one_hook_each_way_and_long_timeouts_is_fine() {
-        let nodes = NodesConfig { drain_deadline_secs: 1800, ..NodesConfig::default() };
         let good = group(vec![
             hook("deploy", HookTransition::Launching, 900, "ABANDON"),
             hook("drain", HookTransition::Terminating, 3600, "CONTINUE"),
         ]);
-        assert_eq!(ids(&check(&good, "web-asg", &nodes)), Vec::<&str>::new());
+        assert_eq!(ids(&check(&good, "web-asg")), Vec::<&str>::new());
     }
 
     #[test]
     fn each_risk_is_named() {
-        let nodes = NodesConfig { drain_deadline_secs: 1800, ..NodesConfig::default() };
-        assert_eq!(ids(&check(&group(vec![]), "web-asg", &nodes)), vec![NO_TERMINATING_HOOK]);
+        assert_eq!(ids(&check(&group(vec![]), "web-asg")), vec![NO_TERMINATING_HOOK]);
         let risky = group(vec![
             hook("deploy", HookTransition::Launching, 900, "CONTINUE"),
             hook("drain", HookTransition::Terminating, 900, "CONTINUE"),
         ]);
-        assert_eq!(
-            ids(&check(&risky, "web-asg", &nodes)),
-            vec![HOOK_SHORTER_THAN_DRAIN, LAUNCH_HOOK_CONTINUES]
-        );
+        assert_eq!(ids(&check(&risky, "web-asg")), vec![LAUNCH_HOOK_CONTINUES]);
         let several = group(vec![
             hook("a", HookTransition::Terminating, 3600, "CONTINUE"),
             hook("b", HookTransition::Terminating, 3600, "CONTINUE"),
         ]);
-        let found = check(&several, "web-asg", &nodes);
+        let found = check(&several, "web-asg");
         assert_eq!(ids(&found), vec![SEVERAL_HOOKS]);
         assert!(found[0].observed.contains("a, b"));
     }

@@ -134,7 +134,7 @@ mod tests {
         // Even a server that says overprovision: Flexible sets do not overprovision.
         set.overprovision = true;
         let guard = crate::config::GuardConfig { min_capacity: 1, max_capacity: 10, ..Default::default() };
-        let findings = crate::doctor::scale_sets::check(&[listing(set, vec![])], &guard, &Default::default());
+        let findings = crate::doctor::scale_sets::check(&[listing(set, vec![])], &guard);
         assert_eq!(ids(&findings), vec![FAULT_DOMAINS]);
     }
 }

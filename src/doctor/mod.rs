@@ -119,7 +119,7 @@ pub fn check(input: &DoctorInput, profile: &Profile, now: OffsetDateTime) -> Vec
         findings.extend(nodes::check(nodes, version, &profile.nodes, now));
     }
     findings.extend(ha_set::check(&input.scale_sets, input.nodes.as_ref().ok().map(Vec::as_slice), profile));
-    findings.extend(scale_sets::check(&input.scale_sets, &profile.guard, &profile.nodes));
+    findings.extend(scale_sets::check(&input.scale_sets, &profile.guard));
     findings.extend(autoscale::check(&input.scale_sets, &profile.guard, input.last_reconcile, now));
     findings.extend(permissions::check(&input.permissions));
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));

@@ -4,7 +4,7 @@
 //! never an overprovisioning finding (Flexible sets do not overprovision).
 
 use super::finding::{list_names, source, Finding};
-use crate::config::{GuardConfig, NodesConfig};
+use crate::config::GuardConfig;
 use crate::model::{OrchestrationMode, Severity};
 use crate::snapshot::ScaleSetObservation;
 
@@ -14,7 +14,7 @@ pub const CAPACITY_OUTSIDE_GUARD: &str = "scale-set.capacity-outside-guard";
 pub const PROTECTED_INSTANCES: &str = "scale-set.protected-instances";
 
 /// Scale sets whose listing failed are skipped (the failure is reported elsewhere).
-pub fn check(scale_sets: &[ScaleSetObservation], guard: &GuardConfig, nodes: &NodesConfig) -> Vec<Finding> {
+pub fn check(scale_sets: &[ScaleSetObservation], guard: &GuardConfig) -> Vec<Finding> {
     let mut findings = Vec::new();
     for observation in scale_sets {
         let Ok(listing) = &observation.listing else { continue };
@@ -39,7 +39,7 @@ pub fn check(scale_sets: &[ScaleSetObservation], guard: &GuardConfig, nodes: &No
             });
         }
         if let Some(group) = &state.aws {
-            findings.extend(super::aws_groups::check(group, &subject, nodes));
+            findings.extend(super::aws_groups::check(group, &subject));
         }
         let rule = state.scale_in_rules.first().map(String::as_str).unwrap_or("Default");
         // An AWS group's termination policies are not Azure's scale-in policy.
@@ -134,20 +134,17 @@ mod tests {
     #[test]
     fn a_plain_scale_set_within_limits_gives_no_finding() {
         let set = listing(state(3), vec![instance(0, "a"), instance(1, "b"), instance(2, "c")]);
-        assert!(check(&[set], &guard(1, 10), &Default::default()).is_empty());
+        assert!(check(&[set], &guard(1, 10)).is_empty());
         let mut none = state(3);
         none.scale_in_rules.clear();
-        assert!(
-            check(&[listing(none, vec![])], &guard(1, 10), &Default::default()).is_empty(),
-            "no rules means Default"
-        );
+        assert!(check(&[listing(none, vec![])], &guard(1, 10)).is_empty(), "no rules means Default");
     }
 
     #[test]
     fn overprovisioning_is_information_only() {
         let mut on = state(3);
         on.overprovision = true;
-        let findings = check(&[listing(on, vec![])], &guard(1, 10), &Default::default());
+        let findings = check(&[listing(on, vec![])], &guard(1, 10));
         assert_eq!(
             findings.iter().map(|f| (f.id, f.severity)).collect::<Vec<_>>(),
             vec![(OVERPROVISION, Severity::Info)]
@@ -158,36 +155,23 @@ mod tests {
     fn a_newest_first_scale_in_policy_is_explained() {
         let mut newest = state(3);
         newest.scale_in_rules = vec!["NewestVM".into()];
-        let findings = check(&[listing(newest, vec![])], &guard(1, 10), &Default::default());
+        let findings = check(&[listing(newest, vec![])], &guard(1, 10));
         assert_eq!(ids(&findings), vec![SCALE_IN_POLICY]);
         assert!(findings[0].observed.contains("newest"));
     }
 
     #[test]
     fn capacity_outside_the_guard_is_a_warning_on_either_side() {
-        assert_eq!(
-            ids(&check(&[listing(state(12), vec![])], &guard(1, 10), &Default::default())),
-            vec![CAPACITY_OUTSIDE_GUARD]
-        );
-        assert_eq!(
-            ids(&check(&[listing(state(1), vec![])], &guard(2, 10), &Default::default())),
-            vec![CAPACITY_OUTSIDE_GUARD]
-        );
-        assert!(
-            check(&[listing(state(10), vec![])], &guard(2, 10), &Default::default()).is_empty(),
-            "limits are inclusive"
-        );
+        assert_eq!(ids(&check(&[listing(state(12), vec![])], &guard(1, 10))), vec![CAPACITY_OUTSIDE_GUARD]);
+        assert_eq!(ids(&check(&[listing(state(1), vec![])], &guard(2, 10))), vec![CAPACITY_OUTSIDE_GUARD]);
+        assert!(check(&[listing(state(10), vec![])], &guard(2, 10)).is_empty(), "limits are inclusive");
     }
 
     #[test]
     fn protected_instances_are_listed_by_name_and_id() {
         let mut guarded = instance(1, "web1");
         guarded.protected_from_scale_in = Some(true);
-        let findings = check(
-            &[listing(state(2), vec![instance(0, "web0"), guarded])],
-            &guard(1, 10),
-            &Default::default(),
-        );
+        let findings = check(&[listing(state(2), vec![instance(0, "web0"), guarded])], &guard(1, 10));
         assert_eq!(ids(&findings), vec![PROTECTED_INSTANCES]);
         assert!(findings[0].observed.contains("web1 (instance ids 1)"), "{}", findings[0].observed);
     }
@@ -196,6 +180,6 @@ mod tests {
     fn a_failed_listing_is_skipped() {
         let mut failed = listing(state(50), vec![]);
         failed.listing = Err(ReadFailure::new("scale set", "timeout"));
-        assert!(check(&[failed], &guard(1, 10), &Default::default()).is_empty());
+        assert!(check(&[failed], &guard(1, 10)).is_empty());
     }
 }

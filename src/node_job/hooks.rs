@@ -145,7 +145,8 @@ impl ScaleInRunner {
         let mut jobs = Vec::new();
         let mut job_errors = Vec::new();
         // Each job's hook (as journaled) with its job after the step, or why it could not step.
-        let mut stepped: Vec<(HookWait, Result<crate::ha::scale_in::ScaleInJob, String>)> = Vec::new();
+        type Stepped = (crate::ha::scale_in::ScaleInJob, usize);
+        let mut stepped: Vec<(HookWait, Result<Stepped, String>)> = Vec::new();
         for job in pending {
             let hook = job.hook.clone();
             let since = Some(job.intent.time);
@@ -155,8 +156,10 @@ impl ScaleInRunner {
             let progress = advance(&mut session).await.map_err(|err| err.to_string());
             let outcome = match progress {
                 Ok(progress) => {
+                    // The tasks its node runs, as the step counted them, for the hook's words.
+                    let running = progress.victims.iter().map(|v| v.running_tasks).sum();
                     jobs.push(progress);
-                    Ok(session.job().clone())
+                    Ok((session.job().clone(), running))
                 }
                 Err(why) => {
                     let names: Vec<&str> =
@@ -198,10 +201,16 @@ impl ScaleInRunner {
                     hook_wait.clone(),
                     DrainProgress::Unsure { why: format!("its drain job could not advance ({why})") },
                 ),
-                (HookHost::Node { .. } | HookHost::NoNode, Some((hook_wait, Ok(job)))) => {
+                (HookHost::Node { .. } | HookHost::NoNode, Some((hook_wait, Ok((job, running))))) => {
                     // A job's node that is gone since (NoNode) has nothing left to drain.
                     let node_id = job.victims.first().map(|v| v.victim.node_id.as_str());
-                    (hook_wait.clone(), DrainProgress::of(job, node_id))
+                    let progress = match DrainProgress::of(job, node_id) {
+                        DrainProgress::Draining { running: counted } => {
+                            DrainProgress::Draining { running: counted.max(*running) }
+                        }
+                        other => other,
+                    };
+                    (hook_wait.clone(), progress)
                 }
                 (HookHost::Unsure { .. }, Some((hook_wait, Ok(_)))) => {
                     (hook_wait.clone(), DrainProgress::for_host(None, &wait.host))

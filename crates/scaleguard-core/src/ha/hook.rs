@@ -334,7 +334,7 @@ pub fn decide(
         let until = if now + margin < end { (times_out - margin).min(end - margin) } else { times_out };
         return HookDecision::Wait {
             until,
-            why: format!("held, never completed by scaleguard: {why}; {}", hook.expiry_line()),
+            why: format!("held, not completed while this is so: {why}; {}", hook.expiry_line()),
         };
     }
     if now + margin >= end {
