@@ -50,7 +50,7 @@ pub(crate) fn delete_evidence<'h>(
             listed.vm_id.as_deref().map(|id| format!(", vmId {}", short_id(id))).unwrap_or_default()
         ));
     }
-    let last_set = last_vm.map(|vm| &vm.scale_set);
+    let last_set = last_vm.map(|vm| &*vm.scale_set);
     if let Some(doubt) = matched.absence_doubt(last_set) {
         return Err(doubt.to_string());
     }
@@ -74,7 +74,7 @@ pub(crate) fn delete_evidence<'h>(
             duration(config.absent_grace_secs)
         ));
     }
-    let last_set = record.last_vm.as_ref().map(|vm| &vm.scale_set);
+    let last_set = record.last_vm.as_ref().map(|vm| &*vm.scale_set);
     Ok(DeleteEvidence {
         record,
         listings: streak.listings,
@@ -113,7 +113,7 @@ fn set_of<'i>(
     target: &Target,
 ) -> Option<&'i ScaleSetKey> {
     let now = matched.matching.instance_of(&target.id).map(|found| matched.key_of(found));
-    now.or_else(|| history.target(&target.id).and_then(|r| r.last_vm.as_ref()).map(|vm| &vm.scale_set))
+    now.or_else(|| history.target(&target.id).and_then(|r| r.last_vm.as_ref()).map(|vm| &*vm.scale_set))
 }
 
 /// Target id → what it empties ("every target of rg/web", "every target in scope") for each

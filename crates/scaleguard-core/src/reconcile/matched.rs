@@ -1,7 +1,7 @@
 //! One snapshot, read once for every rule: in-scope targets, the VM each one runs on, and how far
 //! along each scale set is. Building it is the only place matching runs.
 
-use super::history::VmSighting;
+use super::history::{SharedKey, VmSighting};
 use crate::completeness::{self, Completeness, ListingIndex};
 use crate::config::Profile;
 use crate::folded::{FastMap, FastSet, HashMapExt};
@@ -85,6 +85,8 @@ pub struct SetView<'a> {
     /// matched to a VM may be one of these under a name not seen.
     pub untargeted: Vec<&'a Instance>,
     by_instance_id: FastMap<&'a str, &'a Instance>,
+    /// `key`, for the history's records of the set's VMs to share.
+    shared_key: SharedKey,
     /// By canonical vmId, then by canonical instance id: how a VM seen before is found again.
     index: ListingIndex<'a>,
 }
@@ -106,6 +108,11 @@ impl<'a> SetView<'a> {
 
     pub fn instances(&self) -> &'a [Instance] {
         self.listing.map(|l| l.instances.as_slice()).unwrap_or(&[])
+    }
+
+    /// `key`, shared by the history's records of the set's VMs.
+    pub(crate) fn shared_key(&self) -> &SharedKey {
+        &self.shared_key
     }
 }
 
@@ -197,6 +204,7 @@ impl<'a> MatchedSnapshot<'a> {
                     unnamed,
                     untargeted: Vec::new(),
                     by_instance_id,
+                    shared_key: SharedKey::new(observation.key.clone()),
                     index,
                 }
             })
@@ -315,12 +323,15 @@ impl<'a> MatchedSnapshot<'a> {
     /// The key of a listed VM's set (equal to its `scale_set`), read from the set when the
     /// listings are plain: one copy for all the set's VMs, in the cache, instead of the VM's own.
     pub(crate) fn key_of<'s>(&'s self, vm: &'s Instance) -> &'s ScaleSetKey {
+        self.listed_in(vm).map_or(&vm.scale_set, |set| set.key)
+    }
+
+    /// The set whose listing holds `vm` (found by its address), when the listings are plain:
+    /// its key is then `vm`'s.
+    pub(crate) fn listed_in(&self, vm: &Instance) -> Option<&SetView<'a>> {
         let address = vm as *const Instance;
         let listed_in = || self.sets.iter().find(|s| s.instances().as_ptr_range().contains(&address));
-        match self.plain_listings.then(listed_in).flatten() {
-            Some(set) => set.key,
-            None => &vm.scale_set,
-        }
+        self.plain_listings.then(listed_in).flatten()
     }
 
     /// The first configured set with this key.
