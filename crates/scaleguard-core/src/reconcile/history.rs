@@ -205,7 +205,7 @@ fn observe_target(
 ) {
     record.name.clone_from(&target.name);
     record.last_listed = at;
-    match matched.matching.instance_of(&target.id) {
+    match matched.instance_of_target(target) {
         Some(found) => {
             let listed_in = matched.listed_in(found);
             match record.last_vm.as_mut() {
