@@ -36,7 +36,7 @@ pub(crate) fn delete_evidence<'h>(
     target: &Target,
     config: &ReconcileConfig,
 ) -> Result<DeleteEvidence<'h>, String> {
-    if let Some((found, _)) = matched.vm_of(&target.id) {
+    if let Some((found, _)) = matched.vm_of_target(target) {
         return Err(format!("its VM (instance {}) is present", found.instance_id));
     }
     let record = history.target(&target.id);
@@ -50,7 +50,7 @@ pub(crate) fn delete_evidence<'h>(
             listed.vm_id.as_deref().map(|id| format!(", vmId {}", short_id(id))).unwrap_or_default()
         ));
     }
-    let last_set = last_vm.map(|vm| &vm.scale_set);
+    let last_set = last_vm.map(|vm| &*vm.scale_set);
     if let Some(doubt) = matched.absence_doubt(last_set) {
         return Err(doubt.to_string());
     }
@@ -74,7 +74,7 @@ pub(crate) fn delete_evidence<'h>(
             duration(config.absent_grace_secs)
         ));
     }
-    let last_set = record.last_vm.as_ref().map(|vm| &vm.scale_set);
+    let last_set = record.last_vm.as_ref().map(|vm| &*vm.scale_set);
     Ok(DeleteEvidence {
         record,
         listings: streak.listings,
@@ -93,7 +93,7 @@ pub(crate) fn deletes(
     let mut proposals: Vec<(&Target, DeleteEvidence<'_>)> = matched
         .targets
         .iter()
-        .filter(|target| matched.vm_of(&target.id).is_none())
+        .filter(|target| matched.vm_of_target(target).is_none())
         .filter_map(|target| Some((target, delete_evidence(matched, history, target, config).ok()?)))
         .collect();
     let everything = every_target_of_a_set(matched, history, &proposals);
@@ -112,8 +112,8 @@ fn set_of<'i>(
     history: &'i History,
     target: &Target,
 ) -> Option<&'i ScaleSetKey> {
-    let now = matched.matching.instance_of(&target.id).map(|found| matched.key_of(found));
-    now.or_else(|| history.target(&target.id).and_then(|r| r.last_vm.as_ref()).map(|vm| &vm.scale_set))
+    let now = matched.instance_of_target(target).map(|found| matched.key_of(found));
+    now.or_else(|| history.target(&target.id).and_then(|r| r.last_vm.as_ref()).map(|vm| &*vm.scale_set))
 }
 
 /// Target id → what it empties ("every target of rg/web", "every target in scope") for each

@@ -146,7 +146,7 @@ fn unfit_for_deploy(matched: &MatchedSnapshot<'_>, target: &Target) -> Option<&'
     if !target.health.is_deployable() {
         return Some("not healthy");
     }
-    let Some((found, instance)) = matched.vm_of(&target.id) else { return Some("no VM listed") };
+    let Some((found, instance)) = matched.vm_of_target(target) else { return Some("no VM listed") };
     if instance.is_warm_pool() {
         // An AWS warm-pool instance is not in service: it gets the release when it is launched
         // into the group (through Pending:Wait), never while it waits in the pool.
@@ -299,7 +299,7 @@ fn deploy_for(matched: &MatchedSnapshot<'_>, lane: &Lane<'_>, environment_id: &s
     new_targets.sort_by(|a, b| a.id.cmp(&b.id));
     let listed = new_targets.iter().map(|target| {
         let on = matched
-            .vm_of(&target.id)
+            .vm_of_target(target)
             .map(|(found, _)| format!("{} instance {}", found.scale_set, found.instance_id));
         format!(
             "{} ({}) on {}, {}: no successful deployment of {} reached it",

@@ -15,7 +15,26 @@ use crate::folded::FastSet;
 use crate::model::{Instance, OrchestrationMode, ScaleSetKey, Target};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
+
+/// A scale-set key shared by every record of its set: one copy of the four strings per set
+/// instead of one per VM (at 50,000 VMs the copies alone outgrow the cache). Saved as the key.
+pub type SharedKey = Arc<ScaleSetKey>;
+
+/// `SharedKey` as its `ScaleSetKey` in the history file (the file format is unchanged).
+mod shared_key {
+    use super::{ScaleSetKey, SharedKey};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(key: &SharedKey, serializer: S) -> Result<S::Ok, S::Error> {
+        ScaleSetKey::serialize(key, serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SharedKey, D::Error> {
+        ScaleSetKey::deserialize(deserializer).map(SharedKey::new)
+    }
+}
 
 /// Records not refreshed for this long are dropped, so the history stays bounded even when a
 /// listing fails for days.
@@ -24,7 +43,8 @@ pub const FORGET_AFTER: Duration = Duration::days(2);
 /// A VM as it was last seen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VmSighting {
-    pub scale_set: ScaleSetKey,
+    #[serde(with = "shared_key")]
+    pub scale_set: SharedKey,
     pub instance_id: String,
     pub vm_id: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
@@ -32,13 +52,9 @@ pub struct VmSighting {
 }
 
 impl VmSighting {
-    fn of(found: &Instance, at: OffsetDateTime) -> Self {
-        Self {
-            scale_set: found.scale_set.clone(),
-            instance_id: found.instance_id.clone(),
-            vm_id: found.vm_id.clone(),
-            seen_at: at,
-        }
+    /// `found` as seen `at`; `scale_set` is its set's key (equal to `found.scale_set`).
+    fn of(found: &Instance, scale_set: SharedKey, at: OffsetDateTime) -> Self {
+        Self { scale_set, instance_id: found.instance_id.clone(), vm_id: found.vm_id.clone(), seen_at: at }
     }
 
     /// Same VM? Same set and instance id (as numbers), and the same vmId (a GUID, compared
@@ -54,7 +70,7 @@ impl VmSighting {
             _ => true,
         };
         let same_id = |a: &str, b: &str| a == b || instance_id_key(a) == instance_id_key(b);
-        self.scale_set == *scale_set && same_id(&self.instance_id, &found.instance_id) && same_vm_id
+        *self.scale_set == *scale_set && same_id(&self.instance_id, &found.instance_id) && same_vm_id
     }
 }
 
@@ -90,7 +106,8 @@ pub struct TargetRecord {
 /// When a VM was first seen (keyed by vmId, else set and instance id).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VmRecord {
-    pub scale_set: ScaleSetKey,
+    #[serde(with = "shared_key")]
+    pub scale_set: SharedKey,
     pub instance_id: String,
     #[serde(with = "time::serde::rfc3339")]
     pub first_seen: OffsetDateTime,
@@ -188,18 +205,30 @@ fn observe_target(
 ) {
     record.name.clone_from(&target.name);
     record.last_listed = at;
-    match matched.matching.instance_of(&target.id) {
+    match matched.instance_of_target(target) {
         Some(found) => {
+            let listed_in = matched.listed_in(found);
             match record.last_vm.as_mut() {
-                Some(last) if last.is_same_vm_on(matched.key_of(found), found) => {
+                Some(last)
+                    if last.is_same_vm_on(listed_in.map_or(&found.scale_set, |set| set.key), found) =>
+                {
                     last.seen_at = at;
                     if last.vm_id.is_none() {
                         last.vm_id.clone_from(&found.vm_id);
                     }
+                    // The same key, from now on shared with the set's other records.
+                    if let Some(set) = listed_in.filter(|set| !Arc::ptr_eq(&last.scale_set, set.shared_key()))
+                    {
+                        last.scale_set = Arc::clone(set.shared_key());
+                    }
                 }
                 _ => {
+                    let key = listed_in.map_or_else(
+                        || SharedKey::new(found.scale_set.clone()),
+                        |set| Arc::clone(set.shared_key()),
+                    );
                     // A different VM under the target's name: remember the old one.
-                    if let Some(before) = record.last_vm.replace(VmSighting::of(found, at)) {
+                    if let Some(before) = record.last_vm.replace(VmSighting::of(found, key, at)) {
                         record.replaced_vm = Some(before);
                     }
                 }
@@ -215,7 +244,7 @@ fn observe_target(
             record.absence = None;
         }
         None => {
-            let last_set = record.last_vm.as_ref().map(|vm| &vm.scale_set);
+            let last_set = record.last_vm.as_ref().map(|vm| &*vm.scale_set);
             // Not evidence either way (an unproven listing, an unreadable name, a VM
             // without target for a target never matched): the streak stands as it was.
             if matched.absence_doubt(last_set).is_none() {
@@ -312,6 +341,7 @@ impl History {
                 if progress.is_steady() { None } else { record.unsteady_since.or(Some(at)) };
             listed.push(ListedSet {
                 key: set.key,
+                shared_key: set.shared_key(),
                 listing,
                 proven: verdict.is_proven(),
                 switched: switched.last() == Some(&set.key),
@@ -322,7 +352,7 @@ impl History {
         // The old set's evidence proves nothing about the new one: counting starts again.
         for target in self.targets.values_mut().filter(|_| !switched.is_empty()) {
             // A target never matched may have run on any set, the switched one among them.
-            if target.last_vm.as_ref().is_none_or(|vm| switched.contains(&&vm.scale_set)) {
+            if target.last_vm.as_ref().is_none_or(|vm| switched.contains(&&*vm.scale_set)) {
                 target.absence = None;
             }
         }

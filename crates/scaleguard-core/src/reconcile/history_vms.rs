@@ -8,16 +8,19 @@
 //! mode, each VM listed under its set's key, and each listed VM's record filed under the set that
 //! lists it. Any other listing goes set by set.
 
-use super::history::{History, VmRecord};
+use super::history::{History, SharedKey, VmRecord};
 use crate::folded::{FastMap, HashMapExt};
 use crate::model::ScaleSetKey;
 use crate::snapshot::ScaleSetListing;
 use std::collections::HashSet;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// One set whose listing succeeded, as `observe` sees it.
 pub(super) struct ListedSet<'m> {
     pub key: &'m ScaleSetKey,
+    /// `key`, shared by the set's records.
+    pub shared_key: &'m SharedKey,
     pub listing: &'m ScaleSetListing,
     /// The listing is proven complete: a VM it lacks is gone.
     pub proven: bool,
@@ -45,19 +48,24 @@ impl History {
         for set in sets {
             if set.switched {
                 // First-seen times of the old set's VMs are no one's now.
-                self.vms.retain(|_, vm| &vm.scale_set != set.key);
+                self.vms.retain(|_, vm| *vm.scale_set != *set.key);
             }
             // A listing not proven complete is not believed: it must not wipe first-seen times.
             if set.proven {
                 let listed: HashSet<&str> = set.vm_keys.iter().map(String::as_str).collect();
-                self.vms.retain(|key, vm| &vm.scale_set != set.key || listed.contains(key.as_str()));
+                self.vms.retain(|key, vm| *vm.scale_set != *set.key || listed.contains(key.as_str()));
             }
             for (instance, key) in set.listing.instances.iter().zip(set.vm_keys) {
                 match self.vms.get_mut(&key) {
                     Some(vm) => vm.last_seen = at,
                     None => {
+                        let own = instance.scale_set == **set.shared_key;
                         let first = VmRecord {
-                            scale_set: instance.scale_set.clone(),
+                            scale_set: if own {
+                                Arc::clone(set.shared_key)
+                            } else {
+                                SharedKey::new(instance.scale_set.clone())
+                            },
                             instance_id: instance.instance_id.clone(),
                             first_seen: at,
                             last_seen: at,
@@ -103,12 +111,16 @@ impl History {
         }
         // Nothing has changed so far; from here on the records do.
         self.vms.retain(|key, vm| {
-            if listed.contains_key(key.as_str()) {
+            if let Some(&(index, _)) = listed.get(key.as_str()) {
                 vm.last_seen = at;
+                // The same key (checked above), from now on shared with the set's other records.
+                if !Arc::ptr_eq(&vm.scale_set, sets[index].shared_key) {
+                    vm.scale_set = Arc::clone(sets[index].shared_key);
+                }
                 return true;
             }
             // Not listed: gone if its set's listing is proven complete.
-            position.get(&vm.scale_set).is_none_or(|&index| !sets[index].proven)
+            position.get(&*vm.scale_set).is_none_or(|&index| !sets[index].proven)
         });
         if recorded < listed.len() {
             for set in sets {
@@ -116,8 +128,9 @@ impl History {
                     let Some((_, has_record)) = listed.get_mut(key.as_str()) else { continue };
                     if !*has_record {
                         *has_record = true;
+                        // Every VM is listed under its set's key (checked above).
                         let first = VmRecord {
-                            scale_set: instance.scale_set.clone(),
+                            scale_set: Arc::clone(set.shared_key),
                             instance_id: instance.instance_id.clone(),
                             first_seen: at,
                             last_seen: at,

@@ -1,7 +1,7 @@
 //! One snapshot, read once for every rule: in-scope targets, the VM each one runs on, and how far
 //! along each scale set is. Building it is the only place matching runs.
 
-use super::history::VmSighting;
+use super::history::{SharedKey, VmSighting};
 use crate::completeness::{self, Completeness, ListingIndex};
 use crate::config::Profile;
 use crate::folded::{FastMap, FastSet, HashMapExt};
@@ -85,6 +85,8 @@ pub struct SetView<'a> {
     /// matched to a VM may be one of these under a name not seen.
     pub untargeted: Vec<&'a Instance>,
     by_instance_id: FastMap<&'a str, &'a Instance>,
+    /// `key`, for the history's records of the set's VMs to share.
+    shared_key: SharedKey,
     /// By canonical vmId, then by canonical instance id: how a VM seen before is found again.
     index: ListingIndex<'a>,
 }
@@ -106,6 +108,11 @@ impl<'a> SetView<'a> {
 
     pub fn instances(&self) -> &'a [Instance] {
         self.listing.map(|l| l.instances.as_slice()).unwrap_or(&[])
+    }
+
+    /// `key`, shared by the history's records of the set's VMs.
+    pub(crate) fn shared_key(&self) -> &SharedKey {
+        &self.shared_key
     }
 }
 
@@ -131,6 +138,19 @@ pub struct MatchedSnapshot<'a> {
     registered: Option<PairedVms<'a>>,
     /// Target id → its position in `targets`; None when an id is listed twice.
     target_positions: Option<FastMap<&'a str, usize>>,
+    /// The VM each of `targets` is paired with, by position, when no id is listed twice: what
+    /// `matching.instance_of` answers for its id, read without hashing the id (at 50,000
+    /// targets a search of the id index mostly misses the cache).
+    paired_by_position: Option<Vec<Option<&'a Instance>>>,
+    /// Each plain listing's VMs as an address range, with the set's position, sorted by address:
+    /// the set a listed VM is in, found in a few steps whatever the number of sets.
+    listing_ranges: Vec<(std::ops::Range<usize>, usize)>,
+    /// What `absence_doubt` reads for every target, found once: the first set whose listing
+    /// failed or is not proven complete, the sets listing VMs of unreadable name (in order),
+    /// and the first set listing VMs with no target.
+    first_doubtful_listing: Option<usize>,
+    with_unnamed: Vec<usize>,
+    first_untargeted: Option<usize>,
 }
 
 /// A set of listed VMs, asked as `Matching::targets_on` asks: by set key and instance id. When
@@ -197,6 +217,7 @@ impl<'a> MatchedSnapshot<'a> {
                     unnamed,
                     untargeted: Vec::new(),
                     by_instance_id,
+                    shared_key: SharedKey::new(observation.key.clone()),
                     index,
                 }
             })
@@ -227,6 +248,31 @@ impl<'a> MatchedSnapshot<'a> {
             target_positions.insert(target.id.as_str(), position);
         }
         let target_positions = (target_positions.len() == targets.len()).then_some(target_positions);
+        let paired_by_position = target_positions.as_ref().map(|_| {
+            // The pairs are in target order, each borrowing its own target's id.
+            let mut pairs = matching.pairs().iter().peekable();
+            let in_scope = all.iter().filter(|t| !filtered || t.has_all_roles(roles));
+            let vms: Vec<Option<&Instance>> = in_scope
+                .map(|target| {
+                    pairs.next_if(|(id, _)| std::ptr::eq(*id, target.id.as_str())).map(|(_, vm)| *vm)
+                })
+                .collect();
+            debug_assert!(pairs.next().is_none(), "every pair is of a target in scope");
+            vms
+        });
+        let mut listing_ranges: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
+        if plain_listings {
+            for (position, set) in sets.iter().enumerate() {
+                let range = set.instances().as_ptr_range();
+                if range.start != range.end {
+                    listing_ranges.push((range.start as usize..range.end as usize, position));
+                }
+            }
+            listing_ranges.sort_by_key(|(range, _)| range.start);
+        }
+        let first_doubtful_listing =
+            sets.iter().position(|set| set.completeness.as_ref().is_none_or(|verdict| !verdict.is_proven()));
+        let with_unnamed = (0..sets.len()).filter(|&position| !sets[position].unnamed.is_empty()).collect();
         let mut built = Self {
             snapshot,
             targets,
@@ -238,12 +284,18 @@ impl<'a> MatchedSnapshot<'a> {
             targeted,
             registered,
             target_positions,
+            paired_by_position,
+            listing_ranges,
+            first_doubtful_listing,
+            with_unnamed,
+            first_untargeted: None,
         };
         if built.target_listing_ok() {
             for set in &mut built.sets {
                 let targeted = &built.targeted;
                 set.untargeted = set.instances().iter().filter(|vm| !targeted.contains(vm)).collect();
             }
+            built.first_untargeted = built.sets.iter().position(|set| !set.untargeted.is_empty());
         }
         built
     }
@@ -269,29 +321,25 @@ impl<'a> MatchedSnapshot<'a> {
         if self.sets.is_empty() {
             return Some(AbsenceDoubt::NoScaleSet);
         }
-        for set in &self.sets {
-            match &set.completeness {
-                None => return Some(AbsenceDoubt::ListingFailed(set.key)),
-                Some(verdict) if !verdict.is_proven() => {
-                    return Some(AbsenceDoubt::Unproven(set.key, verdict))
-                }
-                Some(_) => {}
-            }
+        if let Some(set) = self.first_doubtful_listing.map(|position| &self.sets[position]) {
+            return Some(match &set.completeness {
+                None => AbsenceDoubt::ListingFailed(set.key),
+                Some(verdict) => AbsenceDoubt::Unproven(set.key, verdict),
+            });
         }
         let unnamed = self
-            .sets
+            .with_unnamed
             .iter()
-            .filter(|s| last_set.is_none_or(|key| key == s.key))
-            .find(|s| !s.unnamed.is_empty())
+            .map(|&position| &self.sets[position])
+            .find(|s| last_set.is_none_or(|key| key == s.key))
             .map(|s| AbsenceDoubt::Unnamed(s.key, s.unnamed.len()));
         if unnamed.is_some() || last_set.is_some() {
             return unnamed;
         }
         // A target never matched to a VM may run on any listed VM that has no target, under a
         // name not seen (a host renamed in the guest, another `match` setting): held while any has.
-        self.sets
-            .iter()
-            .find(|s| !s.untargeted.is_empty())
+        self.first_untargeted
+            .map(|position| &self.sets[position])
             .map(|s| AbsenceDoubt::Untargeted(s.key, &s.untargeted))
     }
 
@@ -315,12 +363,17 @@ impl<'a> MatchedSnapshot<'a> {
     /// The key of a listed VM's set (equal to its `scale_set`), read from the set when the
     /// listings are plain: one copy for all the set's VMs, in the cache, instead of the VM's own.
     pub(crate) fn key_of<'s>(&'s self, vm: &'s Instance) -> &'s ScaleSetKey {
-        let address = vm as *const Instance;
-        let listed_in = || self.sets.iter().find(|s| s.instances().as_ptr_range().contains(&address));
-        match self.plain_listings.then(listed_in).flatten() {
-            Some(set) => set.key,
-            None => &vm.scale_set,
-        }
+        self.listed_in(vm).map_or(&vm.scale_set, |set| set.key)
+    }
+
+    /// The set whose listing holds `vm` (found by its address), when the listings are plain:
+    /// its key is then `vm`'s.
+    pub(crate) fn listed_in(&self, vm: &Instance) -> Option<&SetView<'a>> {
+        let address = vm as *const Instance as usize;
+        // The last range starting at or before the VM; the ranges do not overlap.
+        let after = self.listing_ranges.partition_point(|(range, _)| range.start <= address);
+        let (range, position) = self.listing_ranges.get(after.checked_sub(1)?)?;
+        range.contains(&address).then(|| &self.sets[*position])
     }
 
     /// The first configured set with this key.
@@ -331,7 +384,31 @@ impl<'a> MatchedSnapshot<'a> {
     /// The present VM a target runs on, from a listing that succeeded: the VM its name matched,
     /// and the VM listed under that VM's set and instance id.
     pub fn vm_of(&self, target_id: &str) -> Option<(&'a Instance, &'a Instance)> {
-        let found = self.matching.instance_of(target_id)?;
+        self.present_vm(self.matching.instance_of(target_id)?)
+    }
+
+    /// `vm_of(&target.id)`, without a search by id when `target` is one of `targets`.
+    pub fn vm_of_target(&self, target: &Target) -> Option<(&'a Instance, &'a Instance)> {
+        self.present_vm(self.instance_of_target(target)?)
+    }
+
+    /// `matching.instance_of(&target.id)`, read by position when `target` is one of `targets`
+    /// and no id is listed twice.
+    pub fn instance_of_target(&self, target: &Target) -> Option<&'a Instance> {
+        let range = self.targets.as_ptr_range();
+        let address = target as *const Target;
+        match &self.paired_by_position {
+            Some(vms) if range.contains(&address) => {
+                // In the slice, so a whole number of targets from its start.
+                let position = (address as usize - range.start as usize) / std::mem::size_of::<Target>();
+                vms[position]
+            }
+            _ => self.matching.instance_of(&target.id),
+        }
+    }
+
+    /// `found` (a VM a target's name matched) and the VM listed under its set and instance id.
+    fn present_vm(&self, found: &'a Instance) -> Option<(&'a Instance, &'a Instance)> {
         if self.plain_listings {
             return Some((found, found));
         }

@@ -223,7 +223,7 @@ fn target_findings(
             ));
             continue;
         }
-        if let Some((found, instance)) = matched.vm_of(&target.id) {
+        if let Some((found, instance)) = matched.vm_of_target(target) {
             // A VM being deleted takes its tentacle with it: nothing to check.
             let going = instance.provisioning_state == ProvisioningState::Deleting;
             if !going && (!target.health.is_deployable() || instance.power_state != PowerState::Running) {

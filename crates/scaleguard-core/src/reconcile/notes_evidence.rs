@@ -156,7 +156,7 @@ pub(super) fn never_matched_held(
     let held_targets: Vec<_> = matched
         .targets
         .iter()
-        .filter(|t| matched.matching.instance_of(&t.id).is_none())
+        .filter(|t| matched.instance_of_target(t).is_none())
         .filter(|t| history.target(&t.id).is_none_or(|r| r.last_vm.is_none()))
         .collect();
     if held_targets.is_empty() {
