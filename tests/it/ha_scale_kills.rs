@@ -64,3 +64,58 @@ async fn killed_during_a_drain_enable_and_between_node_deletes_a_rerun_repeats_a
     let open: Vec<String> = journal::pending_intents(&records).iter().map(|r| r.action.summary()).collect();
     assert!(open.is_empty(), "the interrupted steps are closed by the job that resumed them: {open:?}");
 }
+
+/// A drain enable journaled by a killed run that never reached Octopus (the node shows drain
+/// off) is sent again at once by the run that resumes, not after the resend delay; the
+/// interrupted intent is closed as not in effect.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drain_enable_that_never_landed_is_sent_again_at_once_on_resume() {
+    use scaleguard::ha::Victim;
+    use scaleguard::journal::{Journal, Outcome, RecordKind};
+    let bench =
+        Bench::start(SimOptions::new("ha-scale").speed(20.0), |toml| set_toml(&toml, "refresh_secs", "1"))
+            .await;
+    let config = scaleguard::config::ConfigFile::load(&bench.config).unwrap();
+    let set = config.profile(None).unwrap().1.nodes_scale_set().unwrap().unwrap();
+    let victim = |n: u32| Victim {
+        node_id: format!("OctopusServerNodes-OCTO00000{n}"),
+        node_name: format!("OCTO00000{n}"),
+        instance_id: n.to_string(),
+        vm_id: None,
+        computer_name: Some(format!("octo00000{n}")),
+        why: "idle".into(),
+    };
+    let journal = Journal::open(&bench.journal_path()).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let job = JournalAction::ScaleInJob {
+        scale_set: set,
+        victims: vec![victim(3), victim(2)],
+        wait_secs: 1800,
+        hook: None,
+    };
+    journal.append_intent("sim", "nightly", job, now).unwrap();
+    let enable = JournalAction::Drain {
+        node_id: "OctopusServerNodes-OCTO000002".into(),
+        node_name: "OCTO000002".into(),
+        effect: DrainEffect::EnableDrain,
+    };
+    let open = journal.append_intent("sim", "step", enable, now).unwrap();
+
+    let mut child = spawn(&bench);
+    let drained = || {
+        bench.sim.with_world(|w| w.nodes.iter().any(|n| n.name == "OCTO000002" && n.is_in_maintenance_mode))
+    };
+    let started = Instant::now();
+    while !drained() && started.elapsed() < Duration::from_secs(8) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    kill_after(&mut child, Duration::from_millis(0)).await;
+    assert!(drained(), "drain sent again at once, not after the resend delay");
+    let (records, _) = bench.journal();
+    let closed =
+        records.iter().find(|r| r.kind == RecordKind::Result && r.intent_id == open.intent_id).unwrap();
+    assert!(
+        matches!(&closed.outcome, Some(Outcome::Failed(why)) if why.contains("did not take effect")),
+        "{closed:?}"
+    );
+}
