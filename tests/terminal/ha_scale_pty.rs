@@ -20,16 +20,22 @@ fn world(sim: &RunningSim) -> (Vec<u64>, Vec<String>) {
     })
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_console_scale_in_by_two_drains_first_then_removes_exactly_those_vms_and_nodes() {
-    let _shared = crate::ALONE.read().await;
+/// `ha-scale` at 20×, its profile written, and the console's environment (its data dir inside
+/// the returned temporary directory, `data`).
+async fn ha_scale() -> (Arc<RunningSim>, tempfile::TempDir, String, Vec<(String, String)>) {
     let sim = Arc::new(sim::start(SimOptions::new("ha-scale").speed(20.0)).await.unwrap());
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("sim.toml");
     std::fs::write(&config, sim.profile_toml()).unwrap();
     let mut envs: Vec<(String, String)> = sim.env().into_iter().collect();
     envs.push(("SCALEGUARD_DATA_DIR".into(), dir.path().join("data").display().to_string()));
-    let config = config.display().to_string();
+    (sim, dir, config.display().to_string(), envs)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_console_scale_in_by_two_drains_first_then_removes_exactly_those_vms_and_nodes() {
+    let _shared = crate::ALONE.read().await;
+    let (sim, _dir, config, envs) = ha_scale().await;
     let watched = sim.clone();
     let screens = tokio::task::spawn_blocking(move || {
         let sim = watched;
@@ -84,13 +90,7 @@ async fn a_console_scale_in_by_two_drains_first_then_removes_exactly_those_vms_a
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scale_in_left_by_a_killed_console_is_resumed_from_the_next_one() {
     let _shared = crate::ALONE.read().await;
-    let sim = Arc::new(sim::start(SimOptions::new("ha-scale").speed(20.0)).await.unwrap());
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("sim.toml");
-    std::fs::write(&config, sim.profile_toml()).unwrap();
-    let mut envs: Vec<(String, String)> = sim.env().into_iter().collect();
-    envs.push(("SCALEGUARD_DATA_DIR".into(), dir.path().join("data").display().to_string()));
-    let config = config.display().to_string();
+    let (sim, _dir, config, envs) = ha_scale().await;
     let watched = sim.clone();
     let offered = tokio::task::spawn_blocking(move || {
         let sim = watched;
@@ -151,14 +151,8 @@ async fn a_scale_in_left_by_a_killed_console_is_resumed_from_the_next_one() {
 #[tokio::test(flavor = "multi_thread")]
 async fn v_admits_the_selected_node_with_the_cap_typed() {
     let _shared = crate::ALONE.read().await;
-    let sim = Arc::new(sim::start(SimOptions::new("ha-scale").speed(20.0)).await.unwrap());
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("sim.toml");
-    std::fs::write(&config, sim.profile_toml()).unwrap();
+    let (sim, dir, config, envs) = ha_scale().await;
     let data = dir.path().join("data");
-    let mut envs: Vec<(String, String)> = sim.env().into_iter().collect();
-    envs.push(("SCALEGUARD_DATA_DIR".into(), data.display().to_string()));
-    let config = config.display().to_string();
     let watched = sim.clone();
     let dialog = tokio::task::spawn_blocking(move || {
         let console = Console::start(&["--config", &config, "tui"], &envs);

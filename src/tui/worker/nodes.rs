@@ -122,6 +122,20 @@ impl NodeWorker {
         });
     }
 
+    /// The profile a new or resumed scale-in runs with, or None (said) when one already runs or
+    /// scale-ins are unavailable here.
+    fn scale_in_profile(&self) -> Option<crate::config::Profile> {
+        if self.scale_in_answers.values().any(|tx| !tx.is_closed()) {
+            let _ =
+                self.events.send(NodeEvent::Said(Err("a scale-in is already running: one at a time".into())));
+            return None;
+        }
+        if self.profile.is_none() {
+            let _ = self.events.send(NodeEvent::Said(Err("scale-ins are unavailable here".into())));
+        }
+        self.profile.clone()
+    }
+
     pub fn handle(&mut self, request: NodeRequest) {
         let runner = match &self.runner {
             Ok(runner) => runner.clone(),
@@ -144,15 +158,7 @@ impl NodeWorker {
                 tokio::spawn(drive_drain(runner, node, self.poll, rx, events));
             }
             NodeRequest::ScaleIn { plan, reason } => {
-                if self.scale_in_answers.values().any(|tx| !tx.is_closed()) {
-                    let _ = events
-                        .send(NodeEvent::Said(Err("a scale-in is already running: one at a time".into())));
-                    return;
-                }
-                let Some(profile) = self.profile.clone() else {
-                    let _ = events.send(NodeEvent::Said(Err("scale-ins are unavailable here".into())));
-                    return;
-                };
+                let Some(profile) = self.scale_in_profile() else { return };
                 let (tx, rx) = mpsc::unbounded_channel();
                 self.scale_in_answers =
                     plan.choice.victims.iter().map(|v| (v.node_id.clone(), tx.clone())).collect();
@@ -183,15 +189,7 @@ impl NodeWorker {
                 });
             }
             NodeRequest::ResumeScaleIn => {
-                if self.scale_in_answers.values().any(|tx| !tx.is_closed()) {
-                    let _ = events
-                        .send(NodeEvent::Said(Err("a scale-in is already running: one at a time".into())));
-                    return;
-                }
-                let Some(profile) = self.profile.clone() else {
-                    let _ = events.send(NodeEvent::Said(Err("scale-ins are unavailable here".into())));
-                    return;
-                };
+                let Some(profile) = self.scale_in_profile() else { return };
                 let runner = ScaleInRunner::new(runner, profile);
                 let (tx, rx) = mpsc::unbounded_channel();
                 match runner.pending() {
