@@ -128,6 +128,14 @@ impl DrainSession {
                 return Ok(self.progress(Some(&observation), reason, vec![DrainEffect::DisableDrain]));
             }
         }
+        let first_resumed_tick = self.resumed && self.last.is_none();
+        let shows_drain_off = observation.node.as_ref().is_some_and(|n| !n.drain);
+        if first_resumed_tick && shows_drain_off && matches!(self.job.state, DrainState::DrainEnabling { .. })
+        {
+            // A "drain on" an earlier run journaled did not take effect: turning drain on again
+            // is harmless, so it is sent now rather than after the resend delay.
+            self.job.state = DrainState::Requested;
+        }
         let transition = drain::step(&self.job, &observation, now, &self.runner.config);
         let sent = self.apply(&nodes, &transition).await;
         let effects = sent.iter().map(|(e, _)| e.clone()).collect();

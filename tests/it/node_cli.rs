@@ -223,3 +223,45 @@ async fn at_the_deadline_a_headless_drain_stops_with_2_or_does_what_on_deadline_
     assert_eq!(cli.stat("octopus.octopusservernodes.delete"), 1);
     cli.sim.shutdown().await;
 }
+
+/// A drain whose "drain on" a killed run journaled but never sent (the node shows drain off) is
+/// sent again by the rerun at once, not after the two-minute resend delay.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drain_on_that_never_landed_is_sent_again_at_once_by_the_rerun() {
+    use scaleguard::journal::Journal;
+    let cli = start(false).await;
+    let listed = json(&cli.run(&["list", "--format", "json"]).await);
+    let id = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "OCTO-NODE-2")
+        .and_then(|n| n["id"].as_str())
+        .unwrap()
+        .to_string();
+    std::fs::create_dir_all(&cli.data).unwrap();
+    let journal = Journal::open(&cli.data.join("journal.jsonl")).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let job = JournalAction::DrainJob {
+        node_id: id.clone(),
+        node_name: "OCTO-NODE-2".into(),
+        force: false,
+        wait_secs: 1800,
+    };
+    journal.append_intent("sim", "drain", job, now).unwrap();
+    let enable = JournalAction::Drain {
+        node_id: id.clone(),
+        node_name: "OCTO-NODE-2".into(),
+        effect: DrainEffect::EnableDrain,
+    };
+    journal.append_intent("sim", "step", enable, now).unwrap();
+
+    let rerun = cli.run(&["drain", "OCTO-NODE-2", "--yes", "--format", "json"]).await;
+    // Sent once by the rerun (the idle node then goes on to be deleted).
+    assert_eq!(
+        cli.stat("octopus.octopusservernodes.put"),
+        1,
+        "drain on sent again at once: {}",
+        stderr(&rerun)
+    );
+}
