@@ -59,7 +59,7 @@ pub fn key() -> ScaleSetKey {
 
 pub fn instance(id: u32, computer_name: &str) -> Instance {
     Instance {
-        scale_set: key(),
+        scale_set: key().into(),
         instance_id: id.to_string(),
         vm_id: Some(format!("vm-{id}")),
         name: format!("vmss-web_{id}"),

@@ -197,7 +197,7 @@ mod tests {
         };
         let instances = (0..u64::from(capacity))
             .map(|id| Instance {
-                scale_set: key(),
+                scale_set: key().into(),
                 instance_id: id.to_string(),
                 vm_id: None,
                 name: format!("web_{id}"),

@@ -7,7 +7,7 @@ use super::dialogs::protect::{Outcome as ProtectOutcome, ProtectDialog};
 use super::dialogs::scale::{Outcome as ScaleDialogOutcome, ScaleDialog};
 use super::messages::{JobKind, NodeRequest, ScaleJob, ScaleReport};
 use super::update::Effect;
-use crate::model::Instance;
+use crate::model::{Instance, ScaleSetKey};
 use crate::scaling::{ProtectOutcome as Protected, ScaleOutcome};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
@@ -35,7 +35,7 @@ pub fn open_scale(model: &mut ConsoleState, capacity: Option<u32>) {
     // On the nodes pane, S scales the set that hosts the nodes.
     let on_nodes = if model.pane == PaneId::Nodes { model.ha.key.clone() } else { None };
     let key = match on_instance
-        .map(|i| i.scale_set.clone())
+        .map(|i| ScaleSetKey::clone(&i.scale_set))
         .or(on_nodes)
         .or_else(|| model.scale.configured.first().cloned())
     {

@@ -306,12 +306,14 @@ fn key() -> ScaleSetKey {
 }
 
 fn every_arm_type(bytes: &[u8]) {
-    parse_as::<models::VirtualMachineScaleSetVm>(bytes, |vm| drop(azure_convert::instance(&key(), vm)));
+    parse_as::<models::VirtualMachineScaleSetVm>(bytes, |vm| {
+        drop(azure_convert::instance(&key().into(), vm))
+    });
     parse_as::<models::VirtualMachineScaleSet>(bytes, |set| {
         drop(azure_convert::scale_set(&key(), set, None))
     });
     parse_as::<models::VirtualMachineScaleSetVmListResult>(bytes, |page| {
-        page.value.into_iter().for_each(|vm| drop(azure_convert::instance(&key(), vm)))
+        page.value.into_iter().for_each(|vm| drop(azure_convert::instance(&key().into(), vm)))
     });
 }
 

@@ -64,7 +64,7 @@ fn realistic_vm_list_page_converts() {
         serde_json::from_value(response_body("VirtualMachineScaleSetVM_List_WithResiliencyView.json"))
             .unwrap();
     assert!(page.next_link.is_none());
-    let vms: Vec<_> = page.value.into_iter().map(|vm| azure_convert::instance(&key(), vm)).collect();
+    let vms: Vec<_> = page.value.into_iter().map(|vm| azure_convert::instance(&key().into(), vm)).collect();
     assert_eq!(vms.len(), 2);
     assert_eq!(vms[0].instance_id, "1");
     assert_eq!(vms[1].instance_id, "2");
@@ -81,7 +81,7 @@ fn generated_maximum_vm_list_parses_tolerantly() {
     let page: models::VirtualMachineScaleSetVmListResult =
         serde_json::from_value(response_body("VirtualMachineScaleSetVM_List_MaximumSet_Gen.json")).unwrap();
     assert_eq!(page.next_link.as_deref(), Some("aaaaaaaaaaaaaa"));
-    let vm = azure_convert::instance(&key(), page.value.into_iter().next().unwrap());
+    let vm = azure_convert::instance(&key().into(), page.value.into_iter().next().unwrap());
     assert_eq!(vm.instance_id, "aaaaaaaaaaaa");
     assert_eq!(vm.protected_from_scale_in, Some(true));
     assert_eq!(vm.computer_name.as_deref(), Some("test000000"));
@@ -93,12 +93,12 @@ fn minimal_vm_list_and_vm_get_parse() {
     let page: models::VirtualMachineScaleSetVmListResult =
         serde_json::from_value(response_body("VirtualMachineScaleSetVM_List_MinimumSet_Gen.json")).unwrap();
     for vm in page.value {
-        let instance = azure_convert::instance(&key(), vm);
+        let instance = azure_convert::instance(&key().into(), vm);
         assert_eq!(instance.provisioning_state, ProvisioningState::Other(String::new()));
     }
     let vm: models::VirtualMachineScaleSetVm =
         serde_json::from_value(response_body("VirtualMachineScaleSetVM_Get_WithUserData.json")).unwrap();
-    let instance = azure_convert::instance(&key(), vm);
+    let instance = azure_convert::instance(&key().into(), vm);
     assert_eq!(instance.provisioning_state, ProvisioningState::Succeeded);
 }
 
@@ -119,7 +119,7 @@ fn real_traffic_vm_with_instance_view_converts() {
         "etag": "\"5\""
     }))
     .unwrap();
-    let instance = azure_convert::instance(&key(), vm);
+    let instance = azure_convert::instance(&key().into(), vm);
     assert_eq!(instance.instance_id, "4");
     assert_eq!(instance.name, "vmss1_4");
     assert_eq!(instance.computer_name.as_deref(), Some("vmss1e119000004"));

@@ -6,7 +6,7 @@
 
 use crate::config::MatchBy;
 use crate::folded::{self, FastMap, Folded, HashMapExt};
-use crate::model::{Instance, ScaleSetKey, Target};
+use crate::model::{shared_key, Instance, SharedKey, Target};
 use serde::{Deserialize, Serialize};
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, HashMap};
 /// The VM a target was paired with.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct InstanceRef {
-    pub scale_set: ScaleSetKey,
+    #[serde(with = "shared_key")]
+    pub scale_set: SharedKey,
     pub instance_id: String,
     pub vm_id: Option<String>,
 }
@@ -36,7 +37,7 @@ pub struct Matching {
     /// Target id → the VM it runs on.
     pub target_instance: HashMap<String, InstanceRef>,
     /// (scale set, instance id) → target ids on it (more than one is ambiguous).
-    pub instance_targets: HashMap<(ScaleSetKey, String), Vec<String>>,
+    pub instance_targets: HashMap<(SharedKey, String), Vec<String>>,
     /// Normalized names carried by more than one target, with the target ids.
     pub duplicate_target_names: BTreeMap<String, Vec<String>>,
     /// Normalized names carried by more than one VM (across the configured sets).
@@ -300,7 +301,7 @@ pub fn pair_targets<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Endpoint, HealthStatus, PowerState, ProvisioningState};
+    use crate::model::{Endpoint, HealthStatus, PowerState, ProvisioningState, ScaleSetKey};
 
     fn key(name: &str) -> ScaleSetKey {
         ScaleSetKey {
@@ -313,7 +314,7 @@ mod tests {
 
     fn vm(set: &str, id: u32, computer: &str) -> Instance {
         Instance {
-            scale_set: key(set),
+            scale_set: key(set).into(),
             instance_id: id.to_string(),
             vm_id: Some(format!("vm-{set}-{id}")),
             name: format!("{set}_{id}"),

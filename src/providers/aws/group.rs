@@ -15,7 +15,7 @@
 use super::ec2::Ec2Facts;
 use crate::model::{
     AwsGroup, AwsInstance, HookTransition, Instance, LifecycleHook, LifecycleState, OrchestrationMode,
-    Placement, PowerState, ProvisioningState, ScaleSetKey, ScaleSetState, SetLayout, WarmPool,
+    Placement, PowerState, ProvisioningState, ScaleSetKey, ScaleSetState, SetLayout, SharedKey, WarmPool,
 };
 use aws_sdk_autoscaling::types::{
     AutoScalingGroup, Instance as AsgInstance, InstanceRefresh, LaunchTemplateSpecification,
@@ -101,13 +101,14 @@ fn power_state(lifecycle: &LifecycleState, ec2: Option<&Ec2Facts>) -> PowerState
     }
 }
 
-fn instance(read: &GroupRead<'_>, raw: &AsgInstance) -> Option<Instance> {
+/// `key` is shared by every instance of the group (one copy of its key, not one per instance).
+fn instance(read: &GroupRead<'_>, key: &SharedKey, raw: &AsgInstance) -> Option<Instance> {
     let id = raw.instance_id()?.trim().to_string();
     let lifecycle = LifecycleState::new(raw.lifecycle_state().map(|s| s.as_str()).unwrap_or("unknown"));
     let ec2 = read.ec2.get(&id);
     let name_tag = ec2.and_then(|f| f.name_tag.clone());
     Some(Instance {
-        scale_set: read.key.clone(),
+        scale_set: SharedKey::clone(key),
         name: name_tag.clone().unwrap_or_else(|| id.clone()),
         // EC2 never reuses an instance id: it is the VM's identity as well as its name.
         vm_id: Some(id.clone()),
@@ -169,8 +170,9 @@ pub(crate) fn convert(read: &GroupRead<'_>) -> Result<(ScaleSetState, Vec<Instan
     let max_size = count("MaxSize", group.max_size())?;
     let mut instances = Vec::new();
     let mut seen_without_id = 0usize;
+    let key = SharedKey::new(read.key.clone());
     for raw in group.instances().iter().chain(read.warm) {
-        match instance(read, raw) {
+        match instance(read, &key, raw) {
             Some(found) => instances.push(found),
             None => seen_without_id += 1,
         }

@@ -6,7 +6,7 @@ use crate::completeness::canonical_vm_id;
 use crate::matching::normalize_name;
 use crate::model::{
     Instance, OrchestrationMode, Placement, PowerState, ProvisioningState, ScaleSetKey, ScaleSetState,
-    SetLayout,
+    SetLayout, SharedKey,
 };
 use azure_mgmt_compute::package_2024_07_01::models;
 
@@ -145,7 +145,8 @@ pub(super) fn computer_names(
     }
 }
 
-pub fn instance(key: &ScaleSetKey, vm: models::VirtualMachineScaleSetVm) -> Instance {
+/// `key` is shared by every VM of the listing (one copy of the set's key, not one per VM).
+pub fn instance(key: &SharedKey, vm: models::VirtualMachineScaleSetVm) -> Instance {
     let props = vm.properties.unwrap_or_default();
     let statuses = props.instance_view.as_ref().map(|v| v.statuses.as_slice()).unwrap_or_default();
     // The instance view's provisioning status is fresher than properties.provisioningState.
@@ -165,7 +166,7 @@ pub fn instance(key: &ScaleSetKey, vm: models::VirtualMachineScaleSetVm) -> Inst
         props.instance_view.as_ref().and_then(|v| v.computer_name.as_ref()),
     );
     Instance {
-        scale_set: key.clone(),
+        scale_set: SharedKey::clone(key),
         instance_id,
         // A GUID, compared case-insensitively everywhere: kept in one spelling.
         vm_id: props.vm_id.as_deref().map(canonical_vm_id),
@@ -205,7 +206,7 @@ mod tests {
 
     fn parse(properties: serde_json::Value) -> Instance {
         let vm = serde_json::json!({"name": "vmss_3", "location": "westus", "instanceId": "3", "properties": properties});
-        instance(&key(), serde_json::from_value(vm).expect("a VM the SDK model accepts"))
+        instance(&key().into(), serde_json::from_value(vm).expect("a VM the SDK model accepts"))
     }
 
     #[test]

@@ -23,7 +23,7 @@
 
 use super::convert::{computer_names, status};
 use crate::completeness::canonical_vm_id;
-use crate::model::{Instance, Placement, PowerState, ProvisioningState, ScaleSetKey};
+use crate::model::{Instance, Placement, PowerState, ProvisioningState, ScaleSetKey, SharedKey};
 use crate::snapshot::ForeignVm;
 use azure_core::Url;
 use azure_mgmt_compute::package_2024_07_01::models;
@@ -106,7 +106,7 @@ pub fn same_resource_id(a: &str, b: &str) -> bool {
 }
 
 /// A VM of the set's listing, judged against `set_id` (the set it was listed for).
-pub fn member(key: &ScaleSetKey, set_id: &str, vm: models::VirtualMachine) -> Member {
+pub fn member(key: &SharedKey, set_id: &str, vm: models::VirtualMachine) -> Member {
     let name = vm.resource.name.clone().unwrap_or_default();
     let props = vm.properties.unwrap_or_default();
     let reported_set = props.virtual_machine_scale_set.as_ref().and_then(|s| s.id.clone());
@@ -133,7 +133,7 @@ pub fn member(key: &ScaleSetKey, set_id: &str, vm: models::VirtualMachine) -> Me
         view.and_then(|v| v.computer_name.as_ref()),
     );
     Member::Instance(Box::new(Instance {
-        scale_set: key.clone(),
+        scale_set: SharedKey::clone(key),
         instance_id: name.clone(),
         // A GUID, compared case-insensitively everywhere: kept in one spelling.
         vm_id: props.vm_id.as_deref().map(canonical_vm_id),
@@ -182,7 +182,7 @@ mod tests {
     #[test]
     fn the_set_id_matches_whatever_the_case_of_the_resource_group() {
         let reported = "/subscriptions/sub/resourceGroups/RG-FLEX/providers/Microsoft.Compute/virtualMachineScaleSets/VMSS-flex";
-        let member = member(&key(), &scale_set_id(&key()), vm(Some(reported), json!({"vmId": "v1"})));
+        let member = member(&key().into(), &scale_set_id(&key()), vm(Some(reported), json!({"vmId": "v1"})));
         let Member::Instance(instance) = member else { panic!("a VM of the set: {member:?}") };
         assert_eq!(instance.instance_id, "vmss-flex_0a1b2c3d");
         assert_eq!(instance.placement.zone.as_deref(), Some("2"));
@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn a_vm_of_another_set_or_of_none_is_foreign() {
         let other = "/subscriptions/sub/resourceGroups/rg-flex/providers/Microsoft.Compute/virtualMachineScaleSets/vmss-other";
-        let found = member(&key(), &scale_set_id(&key()), vm(Some(other), json!({})));
+        let found = member(&key().into(), &scale_set_id(&key()), vm(Some(other), json!({})));
         assert_eq!(
             found,
             Member::Foreign(ForeignVm {
@@ -201,7 +201,7 @@ mod tests {
                 reported_set: Some(other.into())
             })
         );
-        let none = member(&key(), &scale_set_id(&key()), vm(None, json!({})));
+        let none = member(&key().into(), &scale_set_id(&key()), vm(None, json!({})));
         assert!(matches!(none, Member::Foreign(ForeignVm { reported_set: None, .. })), "{none:?}");
     }
 
@@ -210,7 +210,7 @@ mod tests {
         let properties = json!({"osProfile": {"computerName": "flexweb1a2b3c"},
                                 "instanceView": {"statuses": [{"code": "ProvisioningState/creating"}]}});
         let set_id = scale_set_id(&key());
-        let Member::Instance(instance) = member(&key(), &set_id, vm(Some(&set_id), properties)) else {
+        let Member::Instance(instance) = member(&key().into(), &set_id, vm(Some(&set_id), properties)) else {
             panic!("a VM of the set")
         };
         assert_eq!(instance.computer_name.as_deref(), Some("flexweb1a2b3c"));

@@ -5,7 +5,7 @@
 use super::flexible::{self, Member};
 use super::paging::{self, PageWalk};
 use super::{convert, unreadable_body, AzureProvider, API_VERSION};
-use crate::model::{Instance, ScaleSetKey, ScaleSetState};
+use crate::model::{Instance, ScaleSetKey, ScaleSetState, SharedKey};
 use crate::providers::{Members, ProviderError};
 use azure_core::Url;
 use azure_mgmt_compute::package_2024_07_01::models;
@@ -29,12 +29,13 @@ impl AzureProvider {
         let mut url = self.set_url(key, &["virtualMachines"]);
         url.query_pairs_mut().append_pair("api-version", API_VERSION).append_pair("$expand", "instanceView");
         let mut instances = Vec::new();
+        let shared = SharedKey::new(key.clone());
         self.walk_pages(url, capacity, &what, |list: models::VirtualMachineScaleSetVmListResult| {
             let mut ids = Vec::with_capacity(list.value.len());
             for vm in list.value {
                 // A VM of another set (or one that cannot be told apart) is never counted as ours.
                 convert::membership(key, &vm)?;
-                let vm = convert::instance(key, vm);
+                let vm = convert::instance(&shared, vm);
                 ids.push(vm.instance_id.clone());
                 instances.push(vm);
             }
@@ -55,10 +56,11 @@ impl AzureProvider {
         );
         let url = flexible::list_url(&self.endpoint, key, &set_id, API_VERSION);
         let mut members = Members::default();
+        let shared = SharedKey::new(key.clone());
         self.walk_pages(url, state.capacity, &what, |list: models::VirtualMachineListResult| {
             let mut ids = Vec::with_capacity(list.value.len());
             for vm in list.value {
-                match flexible::member(key, &set_id, vm) {
+                match flexible::member(&shared, &set_id, vm) {
                     Member::Instance(instance) => {
                         ids.push(instance.instance_id.clone());
                         members.instances.push(*instance);

@@ -51,7 +51,7 @@ impl ProtectDialog {
             )
         };
         Self {
-            scale_set: instance.scale_set.clone(),
+            scale_set: ScaleSetKey::clone(&instance.scale_set),
             instance_id: instance.instance_id.clone(),
             name: instance.computer_name.clone().unwrap_or_else(|| instance.name.clone()),
             protect: !instance.is_protected(),

@@ -65,7 +65,7 @@ fn the_vm_created_in_a_flexible_set_converts_with_its_identity_and_placement() {
     ))
     .unwrap();
     let set = key("myResourceGroup", "myExistingFlexVmss");
-    let Member::Instance(instance) = flexible::member(&set, FLEX_SET_ID, vm.clone()) else {
+    let Member::Instance(instance) = flexible::member(&set.clone().into(), FLEX_SET_ID, vm.clone()) else {
         panic!("the VM names this set")
     };
     assert_eq!(instance.instance_id, "myVM", "the VM name is the instance id");
@@ -78,9 +78,11 @@ fn the_vm_created_in_a_flexible_set_converts_with_its_identity_and_placement() {
     assert_eq!((instance.latest_model_applied, instance.protected_from_scale_in), (None, None));
     // The same VM judged for another set (the set id in another case is still this set).
     let upper = FLEX_SET_ID.replace("myResourceGroup", "MYRESOURCEGROUP");
-    assert!(matches!(flexible::member(&set, &upper, vm.clone()), Member::Instance(_)));
+    assert!(matches!(flexible::member(&set.clone().into(), &upper, vm.clone()), Member::Instance(_)));
     let other = FLEX_SET_ID.replace("myExistingFlexVmss", "anotherVmss");
-    let Member::Foreign(foreign) = flexible::member(&set, &other, vm) else { panic!("another set's VM") };
+    let Member::Foreign(foreign) = flexible::member(&set.clone().into(), &other, vm) else {
+        panic!("another set's VM")
+    };
     assert_eq!(foreign.reported_set.as_deref(), Some(FLEX_SET_ID));
 }
 
@@ -97,7 +99,7 @@ fn the_instance_view_example_gives_the_power_state_and_the_computer_name() {
     vm["properties"].as_object_mut().unwrap().remove("provisioningState");
     let vm: models::VirtualMachine = serde_json::from_value(vm).unwrap();
     let Member::Instance(instance) =
-        flexible::member(&key("myResourceGroup", "myExistingFlexVmss"), FLEX_SET_ID, vm)
+        flexible::member(&key("myResourceGroup", "myExistingFlexVmss").into(), FLEX_SET_ID, vm)
     else {
         panic!("the VM names this set")
     };
@@ -119,14 +121,14 @@ fn the_generated_vm_list_page_parses_with_its_instance_views_and_next_link() {
     assert!(page
         .value
         .iter()
-        .all(|vm| matches!(flexible::member(&ours, &our_id, vm.clone()), Member::Foreign(_))));
+        .all(|vm| matches!(flexible::member(&ours.clone().into(), &our_id, vm.clone()), Member::Foreign(_))));
     // ... and against the id it names, both are members, read field by field.
     let named =
         page.value[1].properties.as_ref().unwrap().virtual_machine_scale_set.clone().unwrap().id.unwrap();
     let members: Vec<_> = page
         .value
         .into_iter()
-        .map(|vm| match flexible::member(&ours, &named, vm) {
+        .map(|vm| match flexible::member(&ours.clone().into(), &named, vm) {
             Member::Instance(instance) => instance,
             Member::Foreign(foreign) => panic!("{foreign}"),
         })
@@ -146,7 +148,9 @@ fn a_minimal_vm_list_entry_reports_no_set_and_is_never_counted_as_the_sets() {
     assert!(page.next_link.is_none());
     let ours = key("rgcompute", "vmss");
     for vm in page.value {
-        let Member::Foreign(foreign) = flexible::member(&ours, &flexible::scale_set_id(&ours), vm) else {
+        let Member::Foreign(foreign) =
+            flexible::member(&ours.clone().into(), &flexible::scale_set_id(&ours), vm)
+        else {
             panic!("a VM reporting no set is not the set's")
         };
         assert_eq!(foreign.reported_set, None);

@@ -45,7 +45,7 @@ fn state(capacity: u32) -> ScaleSetState {
 
 fn instance(id: u64, protected: bool) -> Instance {
     Instance {
-        scale_set: key(),
+        scale_set: key().into(),
         instance_id: id.to_string(),
         vm_id: Some(format!("vm-{id}")),
         name: format!("web_{id}"),

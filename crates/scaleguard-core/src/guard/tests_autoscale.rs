@@ -41,7 +41,7 @@ fn state(capacity: u32) -> ScaleSetState {
 fn instances(count: u32) -> Vec<Instance> {
     (0..count)
         .map(|id| Instance {
-            scale_set: key(),
+            scale_set: key().into(),
             instance_id: id.to_string(),
             vm_id: None,
             name: format!("web_{id}"),

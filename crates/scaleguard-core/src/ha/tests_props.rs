@@ -48,7 +48,7 @@ pub(crate) fn busy(mut node: Node, running: u32) -> Node {
 
 pub(crate) fn instance(id: &str, computer_name: Option<&str>) -> Instance {
     Instance {
-        scale_set: key(),
+        scale_set: key().into(),
         instance_id: id.into(),
         vm_id: Some(format!("vm-{id}")),
         name: format!("vmss-octo_{id}"),

@@ -12,29 +12,12 @@ use super::history_vms::ListedSet;
 use super::matched::MatchedSnapshot;
 use crate::completeness::instance_id_key;
 use crate::folded::FastSet;
-use crate::model::{Instance, OrchestrationMode, ScaleSetKey, Target};
+pub use crate::model::SharedKey;
+use crate::model::{shared_key, Instance, OrchestrationMode, ScaleSetKey, Target};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
-
-/// A scale-set key shared by every record of its set: one copy of the four strings per set
-/// instead of one per VM (at 50,000 VMs the copies alone outgrow the cache). Saved as the key.
-pub type SharedKey = Arc<ScaleSetKey>;
-
-/// `SharedKey` as its `ScaleSetKey` in the history file (the file format is unchanged).
-mod shared_key {
-    use super::{ScaleSetKey, SharedKey};
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer>(key: &SharedKey, serializer: S) -> Result<S::Ok, S::Error> {
-        ScaleSetKey::serialize(key, serializer)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SharedKey, D::Error> {
-        ScaleSetKey::deserialize(deserializer).map(SharedKey::new)
-    }
-}
 
 /// Records not refreshed for this long are dropped, so the history stays bounded even when a
 /// listing fails for days.
@@ -223,10 +206,8 @@ fn observe_target(
                     }
                 }
                 _ => {
-                    let key = listed_in.map_or_else(
-                        || SharedKey::new(found.scale_set.clone()),
-                        |set| Arc::clone(set.shared_key()),
-                    );
+                    let key = listed_in
+                        .map_or_else(|| Arc::clone(&found.scale_set), |set| Arc::clone(set.shared_key()));
                     // A different VM under the target's name: remember the old one.
                     if let Some(before) = record.last_vm.replace(VmSighting::of(found, key, at)) {
                         record.replaced_vm = Some(before);

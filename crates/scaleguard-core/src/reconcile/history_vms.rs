@@ -30,9 +30,10 @@ pub(super) struct ListedSet<'m> {
     pub vm_keys: Vec<String>,
 }
 
-/// Equal keys, compared by name first (the field in which the sets of one estate differ).
-fn same_set(a: &ScaleSetKey, b: &ScaleSetKey) -> bool {
-    a.name == b.name && a == b
+/// Is `key` the set's key? The set's own shared copy (as a listed VM's and a record's usually
+/// are), else equal, compared by name first (the field in which the sets of one estate differ).
+fn same_set(key: &SharedKey, set: &ListedSet<'_>) -> bool {
+    Arc::ptr_eq(key, set.shared_key) || (key.name == set.key.name && **key == *set.key)
 }
 
 impl History {
@@ -59,12 +60,12 @@ impl History {
                 match self.vms.get_mut(&key) {
                     Some(vm) => vm.last_seen = at,
                     None => {
-                        let own = instance.scale_set == **set.shared_key;
+                        let own = instance.scale_set == *set.shared_key;
                         let first = VmRecord {
                             scale_set: if own {
                                 Arc::clone(set.shared_key)
                             } else {
-                                SharedKey::new(instance.scale_set.clone())
+                                Arc::clone(&instance.scale_set)
                             },
                             instance_id: instance.instance_id.clone(),
                             first_seen: at,
@@ -86,7 +87,7 @@ impl History {
     fn observe_vms_in_one_pass(&mut self, sets: &[ListedSet<'_>], plain: bool, at: OffsetDateTime) -> bool {
         let mut position: FastMap<&ScaleSetKey, usize> = FastMap::with_capacity(sets.len());
         for (index, set) in sets.iter().enumerate() {
-            let own = plain || set.listing.instances.iter().all(|vm| same_set(&vm.scale_set, set.key));
+            let own = plain || set.listing.instances.iter().all(|vm| same_set(&vm.scale_set, set));
             if set.switched || !own || position.insert(set.key, index).is_some() {
                 return false;
             }
@@ -102,7 +103,7 @@ impl History {
         let mut recorded = 0;
         for (key, vm) in &self.vms {
             if let Some((index, has_record)) = listed.get_mut(key.as_str()) {
-                if !same_set(&vm.scale_set, sets[*index].key) {
+                if !same_set(&vm.scale_set, &sets[*index]) {
                     return false;
                 }
                 *has_record = true;

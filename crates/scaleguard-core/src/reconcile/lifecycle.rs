@@ -460,7 +460,7 @@ fn held_note(set: &SetView<'_>, instance: &Instance, why: &str) -> PlannedAction
 /// Deletes at once that remove every target of the set need the typed confirmation, as any
 /// plan that empties a set does (invariant 2).
 fn confirm_if_everything(matched: &MatchedSnapshot<'_>, set: &SetView<'_>, deletes: &mut [PlannedAction]) {
-    let on_set = matched.matching.vm_per_target_id().filter(|found| &found.scale_set == set.key).count();
+    let on_set = matched.matching.vm_per_target_id().filter(|found| *found.scale_set == *set.key).count();
     if deletes.is_empty() || deletes.len() < on_set {
         return;
     }

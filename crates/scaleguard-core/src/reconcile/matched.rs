@@ -167,14 +167,14 @@ impl<'a> PairedVms<'a> {
         if plain {
             Self::ByAddress(vms.map(address).collect())
         } else {
-            Self::ByKey(vms.map(|vm| (&vm.scale_set, vm.instance_id.as_str())).collect())
+            Self::ByKey(vms.map(|vm| (&*vm.scale_set, vm.instance_id.as_str())).collect())
         }
     }
 
     fn contains(&self, vm: &Instance) -> bool {
         match self {
             Self::ByAddress(vms) => vms.contains(&address(vm)),
-            Self::ByKey(vms) => vms.contains(&(&vm.scale_set, vm.instance_id.as_str())),
+            Self::ByKey(vms) => vms.contains(&(&*vm.scale_set, vm.instance_id.as_str())),
         }
     }
 }
@@ -209,6 +209,14 @@ impl<'a> MatchedSnapshot<'a> {
                     .unwrap_or_default();
                 let index = listing.map(ListingIndex::new).unwrap_or_default();
                 let completeness = listing.ok().map(|listing| completeness::judge_indexed(listing, &index));
+                // The listing's own key where its VMs share one (as a provider's do): comparing a
+                // VM's key with it is then a pointer comparison.
+                let shared_key = listing
+                    .ok()
+                    .and_then(|l| l.instances.first())
+                    .map(|vm| &vm.scale_set)
+                    .filter(|key| ***key == observation.key)
+                    .map_or_else(|| SharedKey::new(observation.key.clone()), SharedKey::clone);
                 SetView {
                     key: &observation.key,
                     listing,
@@ -217,7 +225,7 @@ impl<'a> MatchedSnapshot<'a> {
                     unnamed,
                     untargeted: Vec::new(),
                     by_instance_id,
-                    shared_key: SharedKey::new(observation.key.clone()),
+                    shared_key,
                     index,
                 }
             })
@@ -238,7 +246,7 @@ impl<'a> MatchedSnapshot<'a> {
         }
         let plain_listings = set_index.len() == sets.len()
             && sets.iter().all(|set| {
-                let own = |vm: &Instance| vm.scale_set.name == set.key.name && &vm.scale_set == set.key;
+                let own = |vm: &Instance| vm.scale_set == set.shared_key;
                 set.by_instance_id.len() == set.instances().len() && set.instances().iter().all(own)
             });
         let targeted = PairedVms::of(plain_listings, matching.pairs().iter().map(|(_, vm)| *vm));

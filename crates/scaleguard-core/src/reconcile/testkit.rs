@@ -7,7 +7,7 @@ use crate::config::{
 };
 use crate::model::{
     Deployment, Endpoint, HealthStatus, Instance, OrchestrationMode, PowerState, ProvisioningState, Release,
-    ScaleSetKey, ScaleSetState, Target, TaskState,
+    ScaleSetKey, ScaleSetState, SharedKey, Target, TaskState,
 };
 use crate::snapshot::{ProjectState, ReadFailure, ScaleSetListing, ScaleSetObservation, Snapshot};
 use time::{Duration, OffsetDateTime};
@@ -32,7 +32,7 @@ pub fn set_key(name: &str) -> ScaleSetKey {
 /// A Succeeded, running VM whose computer name is `{set}-{id}` and vmId `vm-{set}-{id}`.
 pub fn vm(set: &str, instance_id: u32) -> Instance {
     Instance {
-        scale_set: set_key(set),
+        scale_set: set_key(set).into(),
         instance_id: instance_id.to_string(),
         vm_id: Some(format!("vm-{set}-{instance_id}")),
         name: format!("{set}_{instance_id}"),
@@ -169,8 +169,13 @@ impl SnapshotBuilder {
         }
     }
 
-    /// A steady set of `capacity` listing `instances` (add `set_state` to unsettle it).
-    pub fn set(mut self, name: &str, capacity: u32, instances: Vec<Instance>) -> Self {
+    /// A steady set of `capacity` listing `instances` (add `set_state` to unsettle it). The VMs
+    /// of the set share one key, as a provider's listing does.
+    pub fn set(mut self, name: &str, capacity: u32, mut instances: Vec<Instance>) -> Self {
+        let shared = SharedKey::new(set_key(name));
+        for vm in instances.iter_mut().filter(|vm| vm.scale_set == shared) {
+            vm.scale_set = SharedKey::clone(&shared);
+        }
         let state = ScaleSetState {
             key: set_key(name),
             location: Some("westeurope".into()),

@@ -146,7 +146,7 @@ mod tests {
     /// `id` in `zone`, launched at hour `hour`, on the current template or not.
     fn instance(id: &str, zone: &str, hour: u8, current: bool, state: &str) -> Instance {
         Instance {
-            scale_set: state_key(),
+            scale_set: state_key().into(),
             instance_id: id.into(),
             vm_id: Some(id.into()),
             name: id.into(),

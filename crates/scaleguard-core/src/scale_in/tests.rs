@@ -18,7 +18,7 @@ fn key() -> ScaleSetKey {
 /// A Flexible VM in `zone` and fault domain `fd`, created `minutes` after a fixed start.
 fn vm(suffix: &str, zone: Option<&str>, fd: i32, minutes: i64) -> Instance {
     Instance {
-        scale_set: key(),
+        scale_set: key().into(),
         instance_id: format!("flex_{suffix}"),
         vm_id: Some(format!("vm-{suffix}")),
         name: format!("flex_{suffix}"),
