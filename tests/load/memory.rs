@@ -34,8 +34,14 @@ use std::time::{Duration, Instant};
 /// 113,068), inventory 124,984 / 125,708 / 125,728 (before: 133,024 / 133,432 / 134,236); release
 /// console 80,352 / 80,944 / 82,688 (before, interleaved: 82,024 / 82,628 / 84,008). The bounds are
 /// the debug runs plus about 10%.
-const CONSOLE_BOUND_KIB: u64 = 117 * 1024;
-const INVENTORY_BOUND_KIB: u64 = 135 * 1024;
+/// With each VM sharing its scale set's key (one per listing), five runs each on the merged tree
+/// (quiet machine): console 92,500 / 92,980 / 93,040 / 93,068 / 94,036, inventory 110,308 /
+/// 110,344 / 110,396 / 110,492 / 111,012 (release, measured alongside: console 70,616–72,988,
+/// inventory 93,328–93,356). The bounds are the largest debug run plus about 12%: the spread of a
+/// loaded machine (about 6% above) stays inside it, and the tree before this change (console
+/// 106–109 MB, inventory 125 MB) fails them.
+const CONSOLE_BOUND_KIB: u64 = 103 * 1024;
+const INVENTORY_BOUND_KIB: u64 = 122 * 1024;
 
 const PAGE: usize = 1_000;
 
