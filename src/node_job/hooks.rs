@@ -146,9 +146,10 @@ impl ScaleInRunner {
         let mut job_errors = Vec::new();
         // Each job's hook (as journaled) with its job after the step, or why it could not step.
         type Stepped = (crate::ha::scale_in::ScaleInJob, usize);
-        let mut stepped: Vec<(HookWait, Result<Stepped, String>)> = Vec::new();
+        let mut stepped: Vec<(HookWait, Option<String>, Result<Stepped, String>)> = Vec::new();
         for job in pending {
             let hook = job.hook.clone();
+            let victim = job.job.victims.first().map(|v| v.victim.node_id.clone());
             let since = Some(job.intent.time);
             let mut session = ScaleInSession::resumed(self.clone(), job);
             // A job that cannot step (Octopus unreachable) must not stop the hooks from being
@@ -170,7 +171,7 @@ impl ScaleInRunner {
                 }
             };
             if let Some(hook) = hook {
-                stepped.push((with_journal(hook, &records, profile, &key, since), outcome));
+                stepped.push((with_journal(hook, &records, profile, &key, since), victim, outcome));
             }
         }
 
@@ -184,8 +185,16 @@ impl ScaleInRunner {
                     continue;
                 }
             };
-            let job =
-                stepped.iter().find(|(w, _)| &w.instance_id == instance_id && w.hook_name == found.name);
+            // The job of the node the instance hosts now (a node that re-registered under another
+            // id has a job of its own); for a host that cannot be told, any job on the instance.
+            let job = stepped
+                .iter()
+                .filter(|(w, _, _)| &w.instance_id == instance_id && w.hook_name == found.name)
+                .find(|(_, victim, _)| match &wait.host {
+                    HookHost::Node { node_id, .. } => victim.as_ref() == Some(node_id),
+                    _ => true,
+                })
+                .map(|(w, _, outcome)| (w, outcome));
             let journaled = || {
                 let first = HookWait::first_seen(instance_id, found, self.nodes.now());
                 with_journal(first, &records, profile, &key, None)

@@ -579,3 +579,38 @@ async fn an_operator_job_left_mid_abort_does_not_let_a_busy_nodes_instance_go() 
     let calls = hook_calls(&bench.journal().0, &instance);
     assert!(calls.iter().all(|(c, ..)| *c == HookCall::Heartbeat), "{calls:#?}");
 }
+
+/// The node on a held instance re-registers under a new id while its drain job runs (its old
+/// record gone): the old job has nothing left to drain, but the node still runs its task, so the
+/// hook waits for the new record's drain, not the old one's end.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_that_re_registers_under_a_new_id_is_drained_again_before_its_instance_goes() {
+    const NEW_ID: &str = "OctopusServerNodes-IP-10-0-0-4-again";
+    let bench = bench(|toml| toml).await;
+    bench.sim.advance(Duration::from_secs(40)).unwrap();
+    let (instance, _) = busy_instance(&bench).expect("the busy node's instance");
+    let opened = pass(&bench).await;
+    assert_eq!(opened.code, 2, "{}", opened.json);
+    bench.sim.with_world_mut(|w| {
+        for node in w.nodes.iter_mut().filter(|n| n.id == NODE_ID) {
+            node.id = NEW_ID.into();
+            node.is_in_maintenance_mode = false;
+        }
+        for task in w.tasks.iter_mut().filter(|t| t.node_id.as_deref() == Some(NODE_ID)) {
+            task.node_id = Some(NEW_ID.into());
+        }
+    });
+    for _ in 0..12 {
+        bench.sim.advance(Duration::from_secs(20)).unwrap();
+        let held = pass(&bench).await;
+        let running = bench.sim.with_world(|w| {
+            w.tasks.iter().any(|t| t.node_id.as_deref() == Some(NEW_ID) && t.state.as_str() == "Executing")
+        });
+        if running {
+            let state = busy_instance(&bench).map(|(_, s)| s);
+            assert_eq!(state.as_deref(), Some("Terminating:Wait"), "at {} s: {}", held.at, held.json);
+        }
+    }
+    let calls = hook_calls(&bench.journal().0, &instance);
+    assert!(!calls.iter().any(|(c, ..)| *c == HookCall::Continue), "{calls:#?}");
+}
