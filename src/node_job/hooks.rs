@@ -15,7 +15,7 @@
 //! extended, up to the deadline, never completed. An instance that hosts no node is the reconcile
 //! plan's (`scaleguard apply` deletes its targets, then completes the hook).
 
-use super::hooks_journal::{open_calls, settle_open_call, with_journal};
+use super::hooks_journal::{settle_open_call, HookCalls};
 use super::scale_in::{ScaleInProgress, ScaleInRunner, ScaleInSession};
 use super::scale_in_resume::{pending_hook_jobs, pending_scale_in};
 use super::NodeJobError;
@@ -117,17 +117,18 @@ impl ScaleInRunner {
             }
             None => Vec::new(),
         };
-        let (records, _) = crate::journal::read_all(self.nodes.journal.path())?;
+        let (mut records, _) = crate::journal::read_all(self.nodes.journal.path())?;
         self.settle_open_calls(&records, &key, listing.as_ref().map(|_| waits.as_slice()))?;
 
         let profile = &self.nodes.profile;
-        let mut pending = pending_hook_jobs(&records, profile, &key);
+        let pending = pending_hook_jobs(&records, profile, &key);
         // A node an operator's scale-in is draining is that job's: its progress answers the hook.
         // An aborted one (its "drain off" still unfinished) drains nothing: its node's instance is
         // held like any other.
         let operator_job = pending_scale_in(&records, profile, Some(&key))
             .map(|p| p.job)
             .filter(|job| !matches!(job.phase, crate::ha::scale_in::ScaleInPhase::Aborted { .. }));
+        let mut opened = Vec::new();
         for wait in &waits {
             let (Ok(found), HookHost::Node { node_id, node_name }) = (&wait.hook, &wait.host) else {
                 continue;
@@ -136,11 +137,13 @@ impl ScaleInRunner {
                 || operator_job.as_ref().is_some_and(|job| job.victim(node_id).is_some());
             if !has_job {
                 let first = HookWait::first_seen(&wait.instance.instance_id, found, self.nodes.now());
-                self.open_job(&key, wait, node_id, node_name, first)?;
+                opened.push(self.open_job(&key, wait, node_id, node_name, first)?);
             }
         }
-        let (records, _) = crate::journal::read_all(self.nodes.journal.path())?;
-        pending = pending_hook_jobs(&records, profile, &key);
+        // The jobs just opened join the ones the journal held (no second read of the journal).
+        records.append(&mut opened);
+        let pending = pending_hook_jobs(&records, profile, &key);
+        let calls = HookCalls::of(&records, profile, &key);
 
         let mut jobs = Vec::new();
         let mut job_errors = Vec::new();
@@ -171,7 +174,7 @@ impl ScaleInRunner {
                 }
             };
             if let Some(hook) = hook {
-                stepped.push((with_journal(hook, &records, profile, &key, since), victim, outcome));
+                stepped.push((calls.with_journal(hook, since), victim, outcome));
             }
         }
 
@@ -197,7 +200,7 @@ impl ScaleInRunner {
                 .map(|(w, _, outcome)| (w, outcome));
             let journaled = || {
                 let first = HookWait::first_seen(instance_id, found, self.nodes.now());
-                with_journal(first, &records, profile, &key, None)
+                calls.with_journal(first, None)
             };
             let (hook_wait, progress) = match (&wait.host, job) {
                 (HookHost::NoNode, None) => {
@@ -349,7 +352,7 @@ impl ScaleInRunner {
         waits: Option<&[TerminatingWait<'_>]>,
     ) -> Result<(), NodeJobError> {
         let runner = &self.nodes;
-        for record in open_calls(records, &runner.profile, key) {
+        for record in HookCalls::of(records, &runner.profile, key).open() {
             let JournalAction::LifecycleHook { instance_id, call, .. } = &record.action else { continue };
             let still_waiting =
                 waits.map(|waits| waits.iter().any(|w| &w.instance.instance_id == instance_id));

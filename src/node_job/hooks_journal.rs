@@ -9,64 +9,62 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// The hook calls of `profile` on `key`'s set, with their outcome (None: no result journaled).
-fn hook_calls<'a>(
-    records: &'a [Record],
-    profile: &'a str,
-    key: &'a ScaleSetKey,
-) -> impl Iterator<Item = (&'a Record, Option<&'a Outcome>)> + 'a {
-    let results: HashMap<Uuid, &Record> =
-        records.iter().filter(|r| r.kind == RecordKind::Result).map(|r| (r.intent_id, r)).collect();
-    records
-        .iter()
-        .filter(move |r| {
-            r.kind == RecordKind::Intent
-                && r.profile == profile
-                && matches!(&r.action, JournalAction::LifecycleHook { scale_set, .. } if scale_set == key)
-        })
-        .map(move |r| (r, results.get(&r.intent_id).and_then(|result| result.outcome.as_ref())))
+/// The hook calls of one profile on one set, each with its result record (None: none journaled),
+/// gathered once per pass.
+pub struct HookCalls<'a> {
+    calls: Vec<(&'a Record, Option<&'a Record>)>,
+}
+
+impl<'a> HookCalls<'a> {
+    pub fn of(records: &'a [Record], profile: &str, key: &ScaleSetKey) -> Self {
+        let results: HashMap<Uuid, &Record> =
+            records.iter().filter(|r| r.kind == RecordKind::Result).map(|r| (r.intent_id, r)).collect();
+        let calls = records
+            .iter()
+            .filter(|r| {
+                r.kind == RecordKind::Intent
+                    && r.profile == profile
+                    && matches!(&r.action, JournalAction::LifecycleHook { scale_set, .. } if scale_set == key)
+            })
+            .map(|r| (r, results.get(&r.intent_id).copied()))
+            .collect();
+        Self { calls }
+    }
+
+    /// `wait` with what the journal adds: the earliest call on this instance's hook since
+    /// `since` (an earlier sighting: the wait began no later), and the last heartbeat that
+    /// landed. A heartbeat's time is its intent's, sent before Auto Scaling reset the timer: the
+    /// timeout computed from it is never later than the real one.
+    pub fn with_journal(&self, mut wait: HookWait, since: Option<OffsetDateTime>) -> HookWait {
+        for (record, result) in &self.calls {
+            if !same_wait(&record.action, &wait.instance_id, &wait.hook_name)
+                || since.is_some_and(|at| record.time < at)
+            {
+                continue;
+            }
+            wait.entered_at = wait.entered_at.min(record.time);
+            let heartbeat =
+                matches!(&record.action, JournalAction::LifecycleHook { call: HookCall::Heartbeat, .. });
+            if heartbeat && result.and_then(|r| r.outcome.as_ref()) == Some(&Outcome::Done) {
+                wait.last_heartbeat_at =
+                    Some(wait.last_heartbeat_at.map_or(record.time, |at| at.max(record.time)));
+            }
+        }
+        wait
+    }
+
+    /// Hook calls journaled without a result (the process was killed during the call).
+    pub fn open(&self) -> Vec<Record> {
+        self.calls
+            .iter()
+            .filter(|(_, result)| result.is_none())
+            .map(|(record, _)| (*record).clone())
+            .collect()
+    }
 }
 
 fn same_wait(action: &JournalAction, instance: &str, hook_name: &str) -> bool {
     matches!(action, JournalAction::LifecycleHook { instance_id, hook, .. } if instance_id == instance && hook == hook_name)
-}
-
-/// `wait` with what the journal adds: the earliest call on this instance's hook since `since`
-/// (an earlier sighting: the wait began no later), and the last heartbeat that landed. A
-/// heartbeat's time is its intent's, sent before Auto Scaling reset the timer: the timeout
-/// computed from it is never later than the real one.
-pub fn with_journal(
-    mut wait: HookWait,
-    records: &[Record],
-    profile: &str,
-    key: &ScaleSetKey,
-    since: Option<OffsetDateTime>,
-) -> HookWait {
-    for (record, outcome) in hook_calls(records, profile, key) {
-        if !same_wait(&record.action, &wait.instance_id, &wait.hook_name)
-            || since.is_some_and(|at| record.time < at)
-        {
-            continue;
-        }
-        wait.entered_at = wait.entered_at.min(record.time);
-        let heartbeat =
-            matches!(&record.action, JournalAction::LifecycleHook { call: HookCall::Heartbeat, .. });
-        if heartbeat && outcome == Some(&Outcome::Done) {
-            wait.last_heartbeat_at =
-                Some(wait.last_heartbeat_at.map_or(record.time, |at| at.max(record.time)));
-        }
-    }
-    wait
-}
-
-/// Hook calls journaled without a result (the process was killed during the call).
-pub fn open_calls(records: &[Record], profile: &str, key: &ScaleSetKey) -> Vec<Record> {
-    hook_calls(records, profile, key)
-        .filter(|(record, _)| {
-            !records.iter().any(|r| r.kind == RecordKind::Result && r.intent_id == record.intent_id)
-        })
-        .map(|(record, _)| record.clone())
-        .collect()
 }
 
 /// How an interrupted call is closed: a CONTINUE landed if the instance left the wait; a
@@ -146,20 +144,21 @@ mod tests {
         call(&journal, "i-1", HookCall::Heartbeat, T0 + s(520), None);
         call(&journal, "i-2", HookCall::Heartbeat, T0 + s(600), Some(Outcome::Done));
         let (records, _) = crate::journal::read_all(&path).unwrap();
-        let rebuilt = with_journal(wait(T0 + s(700)), &records, "prod", &key(), None);
+        let calls = HookCalls::of(&records, "prod", &key());
+        let rebuilt = calls.with_journal(wait(T0 + s(700)), None);
         assert_eq!(rebuilt.entered_at, T0, "first sighting");
         assert_eq!(
             rebuilt.last_heartbeat_at,
             Some(T0 + s(250)),
             "only those that landed, this instance only"
         );
-        let later = with_journal(wait(T0 + s(700)), &records, "prod", &key(), Some(T0 + s(300)));
+        let later = calls.with_journal(wait(T0 + s(700)), Some(T0 + s(300)));
         assert_eq!(
             (later.entered_at, later.last_heartbeat_at),
             (T0 + s(500), None),
             "an older wait is not this one"
         );
-        let open = open_calls(&records, "prod", &key());
+        let open = calls.open();
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].time, T0 + s(520));
     }
