@@ -540,19 +540,7 @@ mod tests {
     }
 
     fn terminating(id: &str, name: Option<&str>, state: &str) -> Instance {
-        use crate::model::{AwsInstance, LifecycleState};
-        let lifecycle = LifecycleState::new(state);
-        Instance {
-            provisioning_state: lifecycle.provisioning_state(),
-            aws: Some(Box::new(AwsInstance {
-                lifecycle_state: lifecycle,
-                health_status: Some("Healthy".into()),
-                launch: None,
-                name_tag: None,
-                ec2_state: None,
-            })),
-            ..crate::ha::tests_props::instance(id, name)
-        }
+        crate::reconcile::testkit::in_lifecycle(crate::ha::tests_props::instance(id, name), state)
     }
 
     fn asg_hook(name: &str, transition: HookTransition) -> LifecycleHook {

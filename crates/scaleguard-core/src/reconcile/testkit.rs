@@ -15,6 +15,23 @@ use time::{Duration, OffsetDateTime};
 pub const ROLE: &str = "vmss-web";
 pub const ENVIRONMENT_ID: &str = "Environments-1";
 
+/// `instance` as an Auto Scaling instance in lifecycle `state` ("Terminating:Wait"), healthy, its
+/// provisioning state as the AWS provider maps it.
+pub fn in_lifecycle(instance: Instance, state: &str) -> Instance {
+    let lifecycle = crate::model::LifecycleState::new(state);
+    Instance {
+        provisioning_state: lifecycle.provisioning_state(),
+        aws: Some(Box::new(crate::model::AwsInstance {
+            lifecycle_state: lifecycle,
+            health_status: Some("Healthy".into()),
+            launch: None,
+            name_tag: None,
+            ec2_state: None,
+        })),
+        ..instance
+    }
+}
+
 /// 2026-01-01 10:00:00 UTC plus `secs`.
 pub fn at(secs: i64) -> OffsetDateTime {
     time::macros::datetime!(2026-01-01 10:00:00 UTC) + Duration::seconds(secs)

@@ -6,8 +6,7 @@ use super::testkit::*;
 use super::tests_deletes::{deleted_ids, refresh};
 use super::*;
 use crate::model::{
-    Action, AwsGroup, AwsInstance, HookTransition, Instance, LifecycleHook, LifecycleResult, LifecycleState,
-    ProvisioningState, TaskState,
+    Action, AwsGroup, HookTransition, Instance, LifecycleHook, LifecycleResult, ProvisioningState, TaskState,
 };
 use crate::snapshot::Snapshot;
 use proptest::prelude::*;
@@ -24,18 +23,7 @@ fn hook(name: &str, transition: HookTransition) -> LifecycleHook {
 
 /// `vm("web", id)` as an Auto Scaling instance in `state` (its provisioning state as the provider maps it).
 fn instance(id: u32, state: &str) -> Instance {
-    let lifecycle = LifecycleState::new(state);
-    Instance {
-        provisioning_state: lifecycle.provisioning_state(),
-        aws: Some(Box::new(AwsInstance {
-            lifecycle_state: lifecycle,
-            health_status: Some("Healthy".into()),
-            launch: None,
-            name_tag: None,
-            ec2_state: None,
-        })),
-        ..vm("web", id)
-    }
+    in_lifecycle(vm("web", id), state)
 }
 
 /// Make every set of `snapshot` an Auto Scaling group with `hooks` (settled unless an instance moves).
