@@ -109,6 +109,24 @@ async fn run_until_done(bench: &Bench, step: u64, limit: f64, mut check: impl Fn
     }
 }
 
+const COMPLETE: &str = "autoscaling.CompleteLifecycleAction";
+
+/// The next CompleteLifecycleAction meets the simulator's fault `kind` (once).
+fn on_next_complete(bench: &Bench, kind: &str, delay_ms: Option<u64>) {
+    use scaleguard::sim::{EventAction, FaultSpec, RequestHook};
+    bench.sim.before_next_request(RequestHook {
+        method: Some("POST".into()),
+        path_prefix: COMPLETE.into(),
+        action: EventAction::Fault(FaultSpec {
+            target: COMPLETE.into(),
+            kind: kind.into(),
+            count: 1,
+            retry_after_secs: None,
+            delay_ms,
+        }),
+    });
+}
+
 /// The first pass that sent CONTINUE.
 fn continued(passes: &[Pass]) -> &Pass {
     passes
@@ -282,24 +300,12 @@ async fn on_an_azure_nodes_set_the_runner_says_where_to_go_and_changes_nothing()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_killed_after_continue_landed_is_settled_and_sends_nothing_twice() {
-    use scaleguard::sim::{EventAction, FaultSpec, RequestHook};
     use std::process::Stdio;
-    const COMPLETE: &str = "autoscaling.CompleteLifecycleAction";
     let bench = bench(|toml| toml).await;
     bench.sim.advance(Duration::from_secs(40)).unwrap();
     let (instance, _) = busy_instance(&bench).expect("the busy node's instance");
     // The CONTINUE lands, and its answer is held: the kill comes between the two.
-    bench.sim.before_next_request(RequestHook {
-        method: Some("POST".into()),
-        path_prefix: COMPLETE.into(),
-        action: EventAction::Fault(FaultSpec {
-            target: COMPLETE.into(),
-            kind: "slow_reply".into(),
-            count: 1,
-            retry_after_secs: None,
-            delay_ms: Some(5_000),
-        }),
-    });
+    on_next_complete(&bench, "slow_reply", Some(5_000));
     let mut killed = false;
     for _ in 0..60 {
         let mut child = bench
@@ -425,8 +431,6 @@ async fn an_operators_scale_in_of_the_group_is_answered_from_its_job_once_its_no
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_continue_that_landed_behind_a_503_is_not_journaled_as_failed() {
-    use scaleguard::sim::{EventAction, FaultSpec, RequestHook};
-    const COMPLETE: &str = "autoscaling.CompleteLifecycleAction";
     // 240 s of hold: CONTINUE comes at the deadline, with the node still busy.
     let bench = bench(|toml| {
         toml.replace("[profiles.sim.nodes]\n", "[profiles.sim.nodes]\nhook_deadline_secs = 240\n")
@@ -435,17 +439,7 @@ async fn a_continue_that_landed_behind_a_503_is_not_journaled_as_failed() {
     bench.sim.advance(Duration::from_secs(40)).unwrap();
     let (instance, _) = busy_instance(&bench).expect("the busy node's instance");
     // The CONTINUE lands, then its answer is a 503: the client's repeat finds no active action.
-    bench.sim.before_next_request(RequestHook {
-        method: Some("POST".into()),
-        path_prefix: COMPLETE.into(),
-        action: EventAction::Fault(FaultSpec {
-            target: COMPLETE.into(),
-            kind: "act_then_503".into(),
-            count: 1,
-            retry_after_secs: None,
-            delay_ms: None,
-        }),
-    });
+    on_next_complete(&bench, "act_then_503", None);
     let mut passes = Vec::new();
     for _ in 0..40 {
         let pass = pass(&bench).await;
