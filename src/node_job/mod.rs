@@ -77,6 +77,15 @@ pub fn effect_line(node: &str, effect: &DrainEffect) -> String {
     }
 }
 
+/// A "drain on" an earlier run journaled did not take effect (the node shows drain off): turning
+/// drain on again is harmless, so a rebuilt job sends it now instead of after the resend delay
+/// its journaled state would keep.
+fn enable_drain_again(state: &mut DrainState) {
+    if matches!(state, DrainState::DrainEnabling { .. }) {
+        *state = DrainState::Requested;
+    }
+}
+
 fn refusal_sentence(refusals: &[NodeRefusal]) -> String {
     let list: Vec<String> = refusals.iter().map(ToString::to_string).collect();
     format!("refused: {}", list.join("; "))

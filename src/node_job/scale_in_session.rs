@@ -170,13 +170,9 @@ impl ScaleInSession {
                 (DrainEffect::EnableDrain, Some(node)) if node.drain => {
                     (Outcome::Done, format!("{node_name} shows drain on"))
                 }
-                // Turning drain on again is harmless: send it now rather than wait out the
-                // resend delay the rebuilt state would keep.
                 (DrainEffect::EnableDrain, Some(_)) => {
                     if let Some(victim) = self.job.victims.iter_mut().find(|v| &v.victim.node_id == node_id) {
-                        if matches!(victim.drain.state, DrainState::DrainEnabling { .. }) {
-                            victim.drain.state = DrainState::Requested;
-                        }
+                        super::enable_drain_again(&mut victim.drain.state);
                     }
                     let why = format!("{node_name} shows drain off: it did not take effect; sent again");
                     (Outcome::Failed(why.clone()), why)

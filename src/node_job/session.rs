@@ -130,11 +130,8 @@ impl DrainSession {
         }
         let first_resumed_tick = self.resumed && self.last.is_none();
         let shows_drain_off = observation.node.as_ref().is_some_and(|n| !n.drain);
-        if first_resumed_tick && shows_drain_off && matches!(self.job.state, DrainState::DrainEnabling { .. })
-        {
-            // A "drain on" an earlier run journaled did not take effect: turning drain on again
-            // is harmless, so it is sent now rather than after the resend delay.
-            self.job.state = DrainState::Requested;
+        if first_resumed_tick && shows_drain_off {
+            super::enable_drain_again(&mut self.job.state);
         }
         let transition = drain::step(&self.job, &observation, now, &self.runner.config);
         let sent = self.apply(&nodes, &transition).await;
