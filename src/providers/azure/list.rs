@@ -3,6 +3,7 @@
 //! the set (flexible.rs). Only a 200 is a page; a failed page voids the whole listing.
 
 use super::flexible::{self, Member};
+use super::page_stream::{self, PageError};
 use super::paging::{self, PageWalk};
 use super::{convert, unreadable_body, AzureProvider, API_VERSION};
 use crate::model::{Instance, ScaleSetKey, ScaleSetState, SharedKey};
@@ -10,12 +11,6 @@ use crate::providers::{Members, ProviderError};
 use azure_core::Url;
 use azure_mgmt_compute::package_2024_07_01::models;
 use serde::de::DeserializeOwned;
-
-/// What one page gave: the ids it listed (for loop detection) and its nextLink.
-struct Page {
-    ids: Vec<String>,
-    next_link: Option<String>,
-}
 
 impl AzureProvider {
     /// Every VM of a Uniform set, page by page, for a set of `capacity` (which bounds the pages).
@@ -30,16 +25,13 @@ impl AzureProvider {
         url.query_pairs_mut().append_pair("api-version", API_VERSION).append_pair("$expand", "instanceView");
         let mut instances = Vec::new();
         let shared = SharedKey::new(key.clone());
-        self.walk_pages(url, capacity, &what, |list: models::VirtualMachineScaleSetVmListResult| {
-            let mut ids = Vec::with_capacity(list.value.len());
-            for vm in list.value {
-                // A VM of another set (or one that cannot be told apart) is never counted as ours.
-                convert::membership(key, &vm)?;
-                let vm = convert::instance(&shared, vm);
-                ids.push(vm.instance_id.clone());
-                instances.push(vm);
-            }
-            Ok(Page { ids, next_link: list.next_link })
+        self.walk_pages(url, capacity, &what, |vm: models::VirtualMachineScaleSetVm| {
+            // A VM of another set (or one that cannot be told apart) is never counted as ours.
+            convert::membership(key, &vm)?;
+            let vm = convert::instance(&shared, vm);
+            let id = vm.instance_id.clone();
+            instances.push(vm);
+            Ok(id)
         })
         .await?;
         Ok(instances)
@@ -57,35 +49,34 @@ impl AzureProvider {
         let url = flexible::list_url(&self.endpoint, key, &set_id, API_VERSION);
         let mut members = Members::default();
         let shared = SharedKey::new(key.clone());
-        self.walk_pages(url, state.capacity, &what, |list: models::VirtualMachineListResult| {
-            let mut ids = Vec::with_capacity(list.value.len());
-            for vm in list.value {
-                match flexible::member(&shared, &set_id, vm) {
-                    Member::Instance(instance) => {
-                        ids.push(instance.instance_id.clone());
-                        members.instances.push(*instance);
-                    }
-                    Member::Foreign(foreign) => {
-                        ids.push(foreign.name.clone());
-                        members.foreign.push(foreign);
-                    }
+        self.walk_pages(url, state.capacity, &what, |vm: models::VirtualMachine| {
+            Ok(match flexible::member(&shared, &set_id, vm) {
+                Member::Instance(instance) => {
+                    let id = instance.instance_id.clone();
+                    members.instances.push(*instance);
+                    id
                 }
-            }
-            Ok(Page { ids, next_link: list.next_link })
+                Member::Foreign(foreign) => {
+                    let id = foreign.name.clone();
+                    members.foreign.push(foreign);
+                    id
+                }
+            })
         })
         .await?;
         Ok(members)
     }
 
     /// Request `first`, then each nextLink the walker accepts (same origin, no loop, within the
-    /// pages `capacity` implies), handing each parsed page to `take` (Err: the page holds an entry
-    /// that cannot be believed, named; the listing fails).
-    async fn walk_pages<P: DeserializeOwned>(
+    /// pages `capacity` implies), handing each entry of each page to `take` as it is parsed
+    /// (page_stream.rs). `take` answers the entry's id (for loop detection), or Err: the entry
+    /// cannot be believed, named; the listing fails.
+    async fn walk_pages<T: DeserializeOwned>(
         &self,
         first: Url,
         capacity: u32,
         what: &str,
-        mut take: impl FnMut(P) -> Result<Page, String>,
+        mut take: impl FnMut(T) -> Result<String, String>,
     ) -> Result<(), ProviderError> {
         let mut walk = PageWalk::new(&self.endpoint, &first, capacity);
         let mut url = first;
@@ -96,13 +87,24 @@ impl AzureProvider {
                 _ => ProviderError::PartialListing { page, cause: Box::new(cause) },
             };
             let what_page = if page == 1 { what.to_string() } else { format!("{what} (page {page})") };
-            let list: P = self.list_page(url, &what_page).await.map_err(fail)?;
+            let body = self.list_page(url, &what_page).await.map_err(fail)?;
+            let mut ids = Vec::new();
+            let next_link = page_stream::each_entry(&body, |entry: T| {
+                ids.push(take(entry)?);
+                Ok(())
+            })
+            .map_err(|err| {
+                let detail = match err {
+                    PageError::Json(err) => crate::untrusted::not_json(&body, &err),
+                    PageError::Refused(detail) => detail,
+                };
+                fail(ProviderError::BadResponse { what: what_page.clone(), detail })
+            })?;
+            drop(body);
             let stopped = |stop: paging::PagingStop| ProviderError::Paging {
                 what: what.to_string(),
                 detail: stop.to_string(),
             };
-            let Page { ids, next_link } = take(list)
-                .map_err(|detail| fail(ProviderError::BadResponse { what: what_page.clone(), detail }))?;
             walk.page(ids).map_err(stopped)?;
             match walk.next(next_link.as_deref()).map_err(stopped)? {
                 Some(next) => url = next,
@@ -112,8 +114,8 @@ impl AzureProvider {
         }
     }
 
-    /// One list page; like the SDK, only a 200 is a page.
-    async fn list_page<P: DeserializeOwned>(&self, mut url: Url, what: &str) -> Result<P, ProviderError> {
+    /// One list page's body; like the SDK, only a 200 is a page.
+    async fn list_page(&self, mut url: Url, what: &str) -> Result<Vec<u8>, ProviderError> {
         if !url.query_pairs().any(|(k, _)| k == "api-version") {
             url.query_pairs_mut().append_pair("api-version", API_VERSION);
         }
@@ -127,9 +129,6 @@ impl AzureProvider {
         if let Some(detail) = unreadable_body(&headers) {
             return Err(ProviderError::BadResponse { what: what.to_string(), detail });
         }
-        serde_json::from_slice(&body).map_err(|err| ProviderError::BadResponse {
-            what: what.to_string(),
-            detail: crate::untrusted::not_json(&body, &err),
-        })
+        Ok(body)
     }
 }

@@ -19,6 +19,7 @@ pub mod flexible;
 mod list;
 mod lro;
 mod monitor;
+mod page_stream;
 mod paging;
 mod pipeline;
 
@@ -199,8 +200,10 @@ impl AzureProvider {
             self.pipeline.send(&Context::new(), &mut request).await.map_err(|err| map_error(what, err))?;
         let status: u16 = response.status().into();
         let headers = response.headers().clone();
-        let body = response.into_body().collect().await.map_err(|err| map_error(what, err))?;
-        Ok((status, headers, body.to_vec()))
+        let body = read_body(response.into_body(), content_length(&headers))
+            .await
+            .map_err(|err| map_error(what, err))?;
+        Ok((status, headers, body))
     }
 
     async fn capacity(
@@ -536,6 +539,26 @@ fn unreadable_body(headers: &azure_core::headers::Headers) -> Option<String> {
          in its place"
             .to_string()
     })
+}
+
+/// The most a Content-Length may reserve ahead of the body: a larger stated length is read
+/// growing as the body comes (and a false one costs nothing).
+const MAX_RESERVED_BODY: usize = 32 * 1024 * 1024;
+
+/// The body's stated length, when it states a plain number.
+fn content_length(headers: &azure_core::headers::Headers) -> Option<usize> {
+    header(headers, "content-length")?.trim().parse().ok()
+}
+
+/// A response body in one buffer of its stated size (azure_core's `collect` grows a buffer by
+/// doubling and hands back a shared copy: a page read that way holds up to three times its size).
+async fn read_body(mut body: azure_core::ResponseBody, stated: Option<usize>) -> azure_core::Result<Vec<u8>> {
+    use futures::StreamExt;
+    let mut bytes = Vec::with_capacity(stated.unwrap_or(0).min(MAX_RESERVED_BODY));
+    while let Some(chunk) = body.next().await {
+        bytes.extend_from_slice(&chunk?);
+    }
+    Ok(bytes)
 }
 
 /// The api-version of the SDK package in use (`package_2024_07_01`), for URLs we build ourselves.
