@@ -124,8 +124,8 @@ mod tests {
         Target {
             id: format!("Machines-{name}"),
             name: name.into(),
-            roles: vec!["vmss-web".into()],
-            environment_ids: vec!["Environments-1".into()],
+            roles: vec!["vmss-web".into()].into(),
+            environment_ids: vec!["Environments-1".into()].into(),
             health: HealthStatus::Healthy,
             disabled: false,
             machine_policy_id: Some(policy.into()),

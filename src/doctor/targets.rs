@@ -243,7 +243,7 @@ mod props {
                 .map(|(i, (name, thumb))| {
                     let mut t = target(name);
                     t.id = format!("Machines-{i}");
-                    t.thumbprint = Some(format!("T{thumb}"));
+                    t.thumbprint = Some(format!("T{thumb}").into());
                     t
                 })
                 .collect();

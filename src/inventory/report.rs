@@ -61,7 +61,7 @@ pub struct InstanceRow {
 pub struct TargetRow {
     pub id: String,
     pub name: String,
-    pub roles: Vec<String>,
+    pub roles: crate::model::SharedList,
     pub health: String,
     pub disabled: bool,
     pub matched_instance_id: Option<String>,

@@ -216,12 +216,12 @@ impl OctopusClient {
         &self,
         path: &str,
         query: &Query,
-        keep: impl Fn(T) -> Option<U>,
+        mut keep: impl FnMut(T) -> Option<U>,
     ) -> Result<Vec<U>, OctopusError> {
-        match self.get_all_once(path, query, &keep).await {
+        match self.get_all_once(path, query, &mut keep).await {
             Err(PagedError::Paging(call, err)) if err.worth_rereading() => {
                 tracing::debug!(%call, "re-reading a listing that changed while paging: {err}");
-                self.get_all_once(path, query, &keep).await.map_err(PagedError::into_error)
+                self.get_all_once(path, query, &mut keep).await.map_err(PagedError::into_error)
             }
             other => other.map_err(PagedError::into_error),
         }
@@ -231,7 +231,7 @@ impl OctopusClient {
         &self,
         path: &str,
         query: &Query,
-        keep: &impl Fn(T) -> Option<U>,
+        keep: &mut impl FnMut(T) -> Option<U>,
     ) -> Result<Vec<U>, PagedError> {
         let mut items = Vec::new();
         let mut pager = Pager::default();
@@ -241,7 +241,7 @@ impl OctopusClient {
             let next = pager
                 .record(page.items.iter().map(Identified::id), page.total_results)
                 .map_err(|err| PagedError::Paging(call, err))?;
-            items.extend(page.items.into_iter().filter_map(keep));
+            items.extend(page.items.into_iter().filter_map(&mut *keep));
             if next == Next::Done {
                 // Grown by doubling: up to half of it would stay unused as long as it is kept.
                 items.shrink_to_fit();
@@ -342,8 +342,9 @@ impl OctopusClient {
         if !roles.is_empty() {
             query.push(("roles", roles.join(",")));
         }
+        let mut repeated = convert::Repeated::default();
         let in_scope = |machine: wire::MachineResource| {
-            let target = convert::target(machine);
+            let target = convert::target(machine, &mut repeated);
             let in_scope =
                 target.environment_ids.iter().any(|e| e == environment_id) && target.has_all_roles(roles);
             in_scope.then_some(target)

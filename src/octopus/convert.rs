@@ -3,8 +3,10 @@
 use super::wire;
 use super::MachinePolicy;
 use crate::model::{
-    Deployment, Endpoint, HealthStatus, Node, Release, Target, Task, TaskState, TenantedMode,
+    Deployment, Endpoint, HealthStatus, Node, Release, SharedList, SharedText, Target, Task, TaskState,
+    TenantedMode,
 };
+use std::collections::HashSet;
 use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -14,7 +16,36 @@ pub fn timestamp(raw: Option<&str>) -> Option<OffsetDateTime> {
     raw.and_then(|value| OffsetDateTime::parse(value.trim(), &Rfc3339).ok())
 }
 
-pub fn target(m: wire::MachineResource) -> Target {
+/// One copy of each text and list a listing's targets repeat: most targets of an environment
+/// carry the same roles, environments, machine policy and communication style.
+#[derive(Default)]
+pub struct Repeated {
+    texts: HashSet<SharedText>,
+    lists: HashSet<SharedList>,
+}
+
+impl Repeated {
+    fn text(&mut self, text: String) -> SharedText {
+        if let Some(known) = self.texts.get(text.as_str()) {
+            return known.clone();
+        }
+        let shared: SharedText = text.into();
+        self.texts.insert(shared.clone());
+        shared
+    }
+
+    fn list(&mut self, list: Vec<String>) -> SharedList {
+        if let Some(known) = self.lists.get(list.as_slice()) {
+            return known.clone();
+        }
+        let shared: SharedList = list.into();
+        self.lists.insert(shared.clone());
+        shared
+    }
+}
+
+/// A machine as a target, what it repeats of earlier ones shared through `repeated`.
+pub fn target(m: wire::MachineResource, repeated: &mut Repeated) -> Target {
     let endpoint = m.endpoint.unwrap_or(wire::EndpointResource {
         communication_style: None,
         uri: None,
@@ -32,24 +63,31 @@ pub fn target(m: wire::MachineResource) -> Target {
         .tenanted_deployment_participation
         .as_deref()
         .map_or(TenantedMode::Untenanted, |raw| TenantedMode::parse(raw).unwrap_or(TenantedMode::Tenanted));
+    // The machine's thumbprint and its endpoint's are usually the same text: one copy.
+    let machine_thumbprint = m.thumbprint.map(|t| repeated.text(t));
+    let endpoint_thumbprint = endpoint.thumbprint.map(|t| repeated.text(t));
+    let mut tenant_ids = m.tenant_ids;
+    let mut tenant_tags = m.tenant_tags;
+    tenant_ids.shrink_to_fit();
+    tenant_tags.shrink_to_fit();
     Target {
         id: m.id,
         name: m.name,
-        roles,
-        environment_ids: m.environment_ids,
+        roles: repeated.list(roles),
+        environment_ids: repeated.list(m.environment_ids),
         health: HealthStatus::parse(m.health_status.as_deref().unwrap_or("")),
         disabled: m.is_disabled,
-        machine_policy_id: m.machine_policy_id,
-        thumbprint: m.thumbprint.clone().or_else(|| endpoint.thumbprint.clone()),
+        machine_policy_id: m.machine_policy_id.map(|p| repeated.text(p)),
+        thumbprint: machine_thumbprint.clone().or_else(|| endpoint_thumbprint.clone()),
         endpoint: Endpoint {
-            communication_style: endpoint.communication_style.unwrap_or_else(|| "None".into()),
+            communication_style: repeated.text(endpoint.communication_style.unwrap_or_else(|| "None".into())),
             uri: endpoint.uri.or(m.uri),
-            thumbprint: endpoint.thumbprint.or(m.thumbprint),
+            thumbprint: endpoint_thumbprint.or(machine_thumbprint),
         },
         has_latest_calamari: m.has_latest_calamari,
         tenanted,
-        tenant_ids: m.tenant_ids,
-        tenant_tags: m.tenant_tags,
+        tenant_ids,
+        tenant_tags,
     }
 }
 
@@ -186,11 +224,50 @@ mod tests {
                 "Endpoint":{"CommunicationStyle":"TentaclePassive","Uri":"https://web01:10933/","Thumbprint":"AB"}}"#,
         )
         .unwrap();
-        let t = target(m);
+        let t = target(m, &mut Repeated::default());
         assert!(t.roles.is_empty() && !t.disabled);
         assert_eq!(t.health, HealthStatus::HasWarnings);
         assert_eq!(t.thumbprint.as_deref(), Some("AB"));
-        assert_eq!(t.endpoint.communication_style, "TentaclePassive");
+        assert_eq!(&*t.endpoint.communication_style, "TentaclePassive");
+    }
+}
+
+#[cfg(test)]
+mod repeated_tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn machine(id: &str, policy: &str) -> wire::MachineResource {
+        serde_json::from_str(&format!(
+            r#"{{"Id":"{id}","Name":"{id}","Roles":["vmss-web","web-server"],"EnvironmentIds":["Environments-1"],
+                "MachinePolicyId":"{policy}","Thumbprint":"AB12",
+                "Endpoint":{{"CommunicationStyle":"TentaclePassive","Uri":"https://{id}:10933/","Thumbprint":"AB12"}}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn what_targets_repeat_is_held_once_and_what_differs_apart() {
+        let mut repeated = Repeated::default();
+        let (a, b) = (
+            target(machine("Machines-1", "MachinePolicies-1"), &mut repeated),
+            target(machine("Machines-2", "MachinePolicies-2"), &mut repeated),
+        );
+        assert!(Arc::ptr_eq(&a.roles, &b.roles) && Arc::ptr_eq(&a.environment_ids, &b.environment_ids));
+        assert!(Arc::ptr_eq(&a.endpoint.communication_style, &b.endpoint.communication_style));
+        let (thumbprint, endpoint_thumbprint) =
+            (a.thumbprint.as_ref().unwrap(), a.endpoint.thumbprint.as_ref().unwrap());
+        assert!(Arc::ptr_eq(thumbprint, endpoint_thumbprint), "the target's and its endpoint's thumbprint");
+        assert_eq!(
+            (a.machine_policy_id.as_deref(), b.machine_policy_id.as_deref()),
+            (Some("MachinePolicies-1"), Some("MachinePolicies-2"))
+        );
+        assert_eq!(*b.roles, ["vmss-web", "web-server"]);
+        // Shared or not, a target reads and writes as before: strings and arrays.
+        let json = serde_json::to_value(&a).unwrap();
+        assert_eq!(json["roles"], serde_json::json!(["vmss-web", "web-server"]));
+        assert_eq!(json["endpoint"]["communication_style"], "TentaclePassive");
+        assert_eq!(serde_json::from_value::<Target>(json).unwrap(), a);
     }
 }
 
@@ -206,22 +283,22 @@ mod tenancy_tests {
                 "TenantTags":["Region/EU"]}"#,
         )
         .unwrap();
-        let t = target(newer);
-        assert_eq!(t.roles, ["vmss-web", "web-server"]);
+        let t = target(newer, &mut Repeated::default());
+        assert_eq!(*t.roles, ["vmss-web", "web-server"]);
         assert_eq!(t.tenanted, TenantedMode::TenantedOrUntenanted);
         assert!(t.connected_to("Tenants-1", &[]) && t.connected_to("Tenants-7", &["Region/EU".into()]));
         assert!(!t.connected_to("Tenants-7", &["Region/US".into()]));
         let only_tags: wire::MachineResource =
             serde_json::from_str(r#"{"Id":"Machines-2","Name":"WEB02","targetTags":["vmss-web"]}"#).unwrap();
-        let t = target(only_tags);
-        assert_eq!(t.roles, ["vmss-web"]);
+        let t = target(only_tags, &mut Repeated::default());
+        assert_eq!(*t.roles, ["vmss-web"]);
         assert_eq!(t.tenanted, TenantedMode::Untenanted, "a server without tenants");
         let odd: wire::MachineResource = serde_json::from_str(
             r#"{"Id":"Machines-3","Name":"WEB03","TenantedDeploymentParticipation":"Sometimes"}"#,
         )
         .unwrap();
         assert_eq!(
-            target(odd).tenanted,
+            target(odd, &mut Repeated::default()).tenanted,
             TenantedMode::Tenanted,
             "unknown: never in an untenanted deployment"
         );

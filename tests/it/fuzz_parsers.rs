@@ -238,10 +238,10 @@ fn parse_as<T: DeserializeOwned>(bytes: &[u8], then: impl FnOnce(T)) {
 
 /// Every wire type, and its conversion to the domain, on the same input.
 fn every_octopus_type(bytes: &[u8]) {
-    parse_as::<wire::MachineResource>(bytes, |m| drop(convert::target(m)));
+    parse_as::<wire::MachineResource>(bytes, |m| drop(convert::target(m, &mut convert::Repeated::default())));
     parse_as::<wire::Collection<wire::MachineResource>>(bytes, |c| {
         let _ = c.next_link();
-        c.items.into_iter().for_each(|m| drop(convert::target(m)));
+        c.items.into_iter().for_each(|m| drop(convert::target(m, &mut convert::Repeated::default())));
     });
     parse_as::<wire::Collection<wire::TaskResource>>(bytes, |c| {
         c.items.into_iter().for_each(|t| drop(convert::task(t)))

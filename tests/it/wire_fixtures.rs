@@ -184,8 +184,8 @@ fn machine_fields_match_the_swagger_names() {
     assert!(machine.is_disabled);
     assert_eq!(machine.machine_policy_id.as_deref(), Some("x"));
     assert_eq!(machine.thumbprint.as_deref(), Some("x"));
-    let target = convert::target(machine);
-    assert_eq!(target.endpoint.communication_style, "TentaclePassive");
+    let target = convert::target(machine, &mut convert::Repeated::default());
+    assert_eq!(&*target.endpoint.communication_style, "TentaclePassive");
     assert!(target.health.is_deployable());
 }
 

@@ -333,8 +333,8 @@ mod tests {
         Target {
             id: id.into(),
             name: name.into(),
-            roles: vec![],
-            environment_ids: vec![],
+            roles: Vec::new().into(),
+            environment_ids: Vec::new().into(),
             health: HealthStatus::Healthy,
             disabled: false,
             machine_policy_id: None,

@@ -360,26 +360,35 @@ impl fmt::Display for HealthStatus {
     }
 }
 
+/// Text most targets of a listing repeat (a machine policy id, a communication style, a
+/// thumbprint the target and its endpoint both carry): one copy, shared. The JSON is a string.
+pub type SharedText = Arc<str>;
+
+/// A list most targets of a listing repeat (their roles, their environments): one copy, shared.
+/// The JSON is an array.
+pub type SharedList = Arc<[String]>;
+
 /// How Octopus talks to a target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
     /// `TentaclePassive` (listening), `TentacleActive` (polling), `Ssh`, ...
-    pub communication_style: String,
+    pub communication_style: SharedText,
     pub uri: Option<String>,
-    pub thumbprint: Option<String>,
+    pub thumbprint: Option<SharedText>,
 }
 
-/// An Octopus deployment target (machine).
+/// An Octopus deployment target (machine). The console holds 10,000 of them twice while a
+/// refresh lands, so what targets repeat is shared ([`SharedText`], [`SharedList`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
     pub id: String,
     pub name: String,
-    pub roles: Vec<String>,
-    pub environment_ids: Vec<String>,
+    pub roles: SharedList,
+    pub environment_ids: SharedList,
     pub health: HealthStatus,
     pub disabled: bool,
-    pub machine_policy_id: Option<String>,
-    pub thumbprint: Option<String>,
+    pub machine_policy_id: Option<SharedText>,
+    pub thumbprint: Option<SharedText>,
     pub endpoint: Endpoint,
     pub has_latest_calamari: Option<bool>,
     /// `TenantedDeploymentParticipation`; absent on servers without tenants: Untenanted.
@@ -834,8 +843,8 @@ mod tests {
         let target = Target {
             id: "Machines-1".into(),
             name: "web".into(),
-            roles: vec!["vmss-web".into()],
-            environment_ids: vec![],
+            roles: vec!["vmss-web".into()].into(),
+            environment_ids: Vec::new().into(),
             health: HealthStatus::Healthy,
             disabled: false,
             machine_policy_id: None,

@@ -27,7 +27,7 @@ pub fn health_tone(health: &HealthStatus) -> Tone {
 
 /// "listening https://web01:10933/" — the style in words, then where.
 pub fn endpoint_text(target: &Target) -> String {
-    let style = match target.endpoint.communication_style.as_str() {
+    let style = match &*target.endpoint.communication_style {
         "TentaclePassive" => "listening",
         "TentacleActive" => "polling",
         other => other,
@@ -54,7 +54,7 @@ impl PaneRow for Target {
                 Some(vm) => plain(vm),
                 None => styled("no VM", theme, Tone::Warn),
             },
-            plain(self.machine_policy_id.clone().unwrap_or_else(|| "-".into())),
+            plain(self.machine_policy_id.as_deref().unwrap_or("-").to_string()),
             plain(endpoint_text(self)),
         ]
     }
@@ -69,7 +69,7 @@ impl PaneRow for Target {
             2 => self.health.as_str().to_string(),
             3 => self.disabled.to_string(),
             4 => String::new(),
-            5 => self.machine_policy_id.clone().unwrap_or_default(),
+            5 => self.machine_policy_id.as_deref().unwrap_or_default().to_string(),
             _ => endpoint_text(self),
         }
     }

@@ -78,8 +78,8 @@ pub fn target(target_id: &str, name: &str) -> Target {
     Target {
         id: target_id.into(),
         name: name.into(),
-        roles: vec![ROLE.into()],
-        environment_ids: vec![ENVIRONMENT_ID.into()],
+        roles: vec![ROLE.into()].into(),
+        environment_ids: vec![ENVIRONMENT_ID.into()].into(),
         health: HealthStatus::Healthy,
         disabled: false,
         machine_policy_id: None,
