@@ -192,47 +192,71 @@ pub struct SetSummary {
 pub const SPARK_SAMPLES: usize = 120;
 
 /// What connects the panes: which VM each target runs on and which targets each VM carries, as
-/// matched by the product's rule (exact name, DNS suffix ignored).
+/// matched by the product's rule (exact name, DNS suffix ignored). Kept by row, beside the rows
+/// it was made from, so only the text shown is held (at 10,000 VMs and targets, maps keyed by
+/// ids were megabytes).
 #[derive(Debug, Clone, Default)]
 pub struct Links {
-    /// Target id → "vmss-web/3".
-    vm_of_target: std::collections::HashMap<String, String>,
-    /// "rg/vmss-web/3" → target names.
-    targets_of_vm: std::collections::HashMap<String, String>,
+    /// By target row: "vmss-web/3".
+    vm_of_target: Vec<Option<Box<str>>>,
+    /// By instance row: the names of the targets on the VM, "web01, web02".
+    targets_of_instance: Vec<Option<Box<str>>>,
 }
 
 impl Links {
-    /// From a pairing that borrows the refresh's listings and targets: only the text shown is
-    /// copied (at 10,000 VMs an owned `Matching` is megabytes made and dropped every refresh).
-    pub fn new(pairing: &crate::matching::Pairing<'_>, targets: &[Target]) -> Links {
-        use std::collections::HashMap;
-        let name_of: HashMap<&str, &str> = targets.iter().map(|t| (t.id.as_str(), t.name.as_str())).collect();
-        let pairs = pairing.pairs();
-        let mut vm_of_target = HashMap::with_capacity(pairs.len());
-        let mut on_vm: HashMap<(&crate::model::ScaleSetKey, &str), Vec<&str>> =
-            HashMap::with_capacity(pairs.len());
-        // In target order: a target id listed twice keeps its last VM, as `Matching` does.
-        for (target, vm) in pairs {
-            vm_of_target.insert(target.to_string(), format!("{}/{}", vm.scale_set.name, vm.instance_id));
-            on_vm.entry((&vm.scale_set, vm.instance_id.as_str())).or_default().push(target);
-        }
-        let targets_of_vm = on_vm
-            .into_iter()
-            .map(|((set, id), targets)| {
-                let names: Vec<&str> = targets.iter().map(|t| *name_of.get(t).unwrap_or(t)).collect();
-                (format!("{set}/{id}"), names.join(", "))
+    /// The links between the panes' rows as they are: `instances` (each scale set's VMs
+    /// together, as listed) paired by their set's `match_by` (a set without one is not
+    /// matched) with `targets`.
+    pub fn new(
+        instances: &[Instance],
+        match_by: &[(crate::model::ScaleSetKey, crate::config::MatchBy)],
+        targets: &[Target],
+    ) -> Links {
+        let sets = instances.chunk_by(|a, b| a.scale_set == b.scale_set).filter_map(|listing| {
+            let key = &listing.first()?.scale_set;
+            let match_by = match_by.iter().find(|(set, _)| set == &**key).map(|(_, m)| *m)?;
+            Some((match_by, listing))
+        });
+        let pairing = crate::matching::pair_targets(sets, targets);
+        let vm_of_target = targets
+            .iter()
+            .map(|target| {
+                let vm = pairing.instance_of(&target.id)?;
+                Some(format!("{}/{}", vm.scale_set.name, vm.instance_id).into_boxed_str())
             })
             .collect();
-        Links { vm_of_target, targets_of_vm }
+        // The pairing's VMs are rows of `instances`: each pair is filed under its VM's row.
+        let mut names_on: Vec<Vec<&str>> = vec![Vec::new(); instances.len()];
+        let name_of: std::collections::HashMap<&str, &str> =
+            targets.iter().map(|t| (t.id.as_str(), t.name.as_str())).collect();
+        for (target, vm) in pairing.pairs() {
+            if let Some(row) = row_of(instances, vm) {
+                names_on[row].push(name_of.get(target).copied().unwrap_or(target));
+            }
+        }
+        let targets_of_instance = names_on
+            .into_iter()
+            .map(|names| (!names.is_empty()).then(|| names.join(", ").into_boxed_str()))
+            .collect();
+        Links { vm_of_target, targets_of_instance }
     }
 
-    pub fn vm_of(&self, target_id: &str) -> Option<String> {
-        self.vm_of_target.get(target_id).cloned()
+    /// The VM of the target in row `row` of the targets pane.
+    pub fn vm_of(&self, row: usize) -> Option<&str> {
+        self.vm_of_target.get(row)?.as_deref()
     }
 
-    pub fn targets_on(&self, instance: &Instance) -> Option<String> {
-        self.targets_of_vm.get(&format!("{}/{}", instance.scale_set, instance.instance_id)).cloned()
+    /// The targets on the VM in row `row` of the instances pane.
+    pub fn targets_on(&self, row: usize) -> Option<&str> {
+        self.targets_of_instance.get(row)?.as_deref()
     }
+}
+
+/// The row of `rows` that `element` is (None: it is not one of them).
+fn row_of<T>(rows: &[T], element: &T) -> Option<usize> {
+    let size = std::mem::size_of::<T>().max(1);
+    let offset = (element as *const T as usize).checked_sub(rows.as_ptr() as usize)?;
+    (offset % size == 0 && offset / size < rows.len()).then_some(offset / size)
 }
 
 #[derive(Debug, Clone)]
@@ -488,3 +512,38 @@ impl ConsoleState {
 }
 
 pub use super::relative_time::age;
+
+#[cfg(test)]
+mod links_tests {
+    use super::*;
+    use crate::config::MatchBy;
+    use crate::reconcile::testkit::{set_key, target, target_on, vm};
+
+    #[test]
+    fn links_go_by_row_and_only_through_sets_that_are_matched() {
+        let instances = [vm("web", 0), vm("web", 1), vm("api", 0)];
+        let targets = [
+            target_on("Machines-1", "web", 1),
+            target("Machines-2", "web-1"),
+            target_on("Machines-3", "api", 0),
+            target("Machines-4", "nowhere"),
+        ];
+        let match_by = [(set_key("web"), MatchBy::ComputerName)];
+        let links = Links::new(&instances, &match_by, &targets);
+        assert_eq!(links.vm_of(0), Some("web/1"));
+        assert_eq!(links.vm_of(1), Some("web/1"), "two targets on one VM");
+        assert_eq!(links.vm_of(2), None, "the api set is not matched");
+        assert_eq!((links.vm_of(3), links.vm_of(4)), (None, None));
+        assert_eq!(links.targets_on(1), Some("web-1, web-1"));
+        assert_eq!((links.targets_on(0), links.targets_on(2), links.targets_on(3)), (None, None, None));
+    }
+
+    #[test]
+    fn an_element_is_placed_only_in_the_rows_it_belongs_to() {
+        let rows = [vm("web", 0), vm("web", 1)];
+        let elsewhere = vm("web", 1);
+        assert_eq!((row_of(&rows, &rows[0]), row_of(&rows, &rows[1])), (Some(0), Some(1)));
+        assert_eq!(row_of(&rows, &elsewhere), None);
+        assert_eq!(row_of(&rows[..1], &rows[1]), None);
+    }
+}

@@ -64,23 +64,16 @@ pub fn apply_refresh(model: &mut ConsoleState, refresh: Refresh) {
         }
     }
 
-    // Rows this refresh replaces go before the links are built, while the new ones are still in
-    // the snapshot: at 10,000 VMs each is megabytes (the old rows were read for the cursor and
-    // the scale dialog's listings above; a failed read keeps its pane's rows).
+    // Rows this refresh replaces go before the new ones move in: at 10,000 VMs each is
+    // megabytes (the old rows were read for the cursor and the scale dialog's listings above; a
+    // failed read keeps its pane's rows).
     if listings_ok {
         model.instances.rows = Vec::new();
     }
     if snapshot.targets.is_ok() {
         model.targets.rows = Vec::new();
     }
-    if let Ok(targets) = &snapshot.targets {
-        let sets = snapshot.scale_sets.iter().filter_map(|observation| {
-            let listing = observation.listing.as_ref().ok()?;
-            let match_by = model.match_by.iter().find(|(key, _)| *key == observation.key).map(|(_, m)| *m)?;
-            Some((match_by, listing.instances.as_slice()))
-        });
-        model.links = Links::new(&crate::matching::pair_targets(sets, targets), targets);
-    }
+    model.links = Links::default();
     let inventory_complete = snapshot.inventory_complete();
 
     // The snapshot has served: its rows move into the panes (at 10,000 VMs a copy of each
@@ -94,6 +87,8 @@ pub fn apply_refresh(model: &mut ConsoleState, refresh: Refresh) {
     model.instances.accept(instances, at);
     super::update_scale::recheck_scale_dialog(model);
     model.targets.accept(snapshot.targets.map_err(|f| f.to_string()), at);
+    // Between the rows the panes show, new or kept.
+    model.links = Links::new(&model.instances.rows, &model.match_by, &model.targets.rows);
     model.nodes.accept(snapshot.nodes.map_err(|f| f.to_string()), at);
     if let Some(key) = model.ha.key.clone() {
         let listing = model.scale.listing(&key, &model.instances.rows).map(|l| l.instances);

@@ -136,10 +136,10 @@ impl PaneRow for Instance {
                 None => styled("unknown", theme, Tone::Muted),
             },
             // A VM of the nodes' scale set hosts an HA node, not a target.
-            match (host_label(self, ctx.model), ctx.model.links.targets_on(self)) {
+            match (host_label(self, ctx.model), ctx.model.links.targets_on(ctx.row)) {
                 (Some(Ok(label)), _) => styled(label, theme, Tone::Busy),
                 (Some(Err(label)), _) => styled(label, theme, Tone::Warn),
-                (None, Some(names)) => plain(names),
+                (None, Some(names)) => plain(names.to_string()),
                 (None, None) => styled("-", theme, Tone::Muted),
             },
             plain(self.scale_set.name.clone()),

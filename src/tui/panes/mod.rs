@@ -102,6 +102,8 @@ pub struct RowCtx<'a> {
     pub theme: Theme,
     pub now: OffsetDateTime,
     pub model: &'a ConsoleState,
+    /// The row's place in its pane's rows (what the links between panes go by).
+    pub row: usize,
 }
 
 /// One row type per pane.
@@ -262,13 +264,13 @@ pub fn render<T: PaneRow>(frame: &mut Frame<'_>, area: Rect, model: &ConsoleStat
     }
     let height = (body.height as usize).saturating_sub(1);
     let offset = effective_offset(table.offset, table.cursor, height);
-    let ctx = RowCtx { theme, now: model.now, model };
+    let ctx = RowCtx { theme, now: model.now, model, row: 0 };
     let widths = column_widths(columns, body.width);
     let keep = |i: &usize| widths[*i] > 0;
     let visible = table.view.iter().enumerate().skip(offset).take(height);
     let body_rows: Vec<Row> = visible
         .map(|(position, &index)| {
-            let cells = rows[index].cells(&ctx);
+            let cells = rows[index].cells(&RowCtx { row: index, ..ctx });
             let row = Row::new(cells.into_iter().enumerate().filter(|(i, _)| keep(i)).map(|(_, c)| c));
             if position == table.cursor && !table.lost {
                 row.style(theme.cursor())
@@ -339,8 +341,8 @@ pub fn column_count(pane: PaneId) -> usize {
 
 /// The details of the row under the cursor.
 pub fn cursor_details(model: &ConsoleState) -> Option<(String, Vec<String>)> {
-    let ctx = RowCtx { theme: model.theme, now: model.now, model };
     let index = model.table(model.pane).selected_index()?;
+    let ctx = RowCtx { theme: model.theme, now: model.now, model, row: index };
     match model.pane {
         PaneId::Instances => model.instances.rows.get(index).map(|r| r.details(&ctx)),
         PaneId::Targets => model.targets.rows.get(index).map(|r| r.details(&ctx)),

@@ -50,8 +50,8 @@ impl PaneRow for Target {
             plain(self.name.clone()),
             styled(self.health.as_str(), theme, health_tone(&self.health)),
             if self.disabled { styled("disabled", theme, Tone::Warn) } else { plain("enabled") },
-            match ctx.model.links.vm_of(&self.id) {
-                Some(vm) => plain(vm),
+            match ctx.model.links.vm_of(ctx.row) {
+                Some(vm) => plain(vm.to_string()),
                 None => styled("no VM", theme, Tone::Warn),
             },
             plain(self.machine_policy_id.as_deref().unwrap_or("-").to_string()),
