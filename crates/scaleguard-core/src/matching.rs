@@ -235,19 +235,35 @@ struct Named<'a> {
 
 /// [`match_targets`], borrowing: each name is normalized once, and only a name that is not
 /// ASCII is copied.
+///
+/// The name index holds positions in a list of the names' VMs and targets, not those lists: at
+/// 50,000 VMs an index holding them is several times larger than the cache, and nearly every
+/// target's search for its name read memory. The names carried more than once are noted as they
+/// come, so nothing searches the whole index again.
 pub fn pair_targets<'a>(
     sets: impl IntoIterator<Item = (MatchBy, &'a [Instance])>,
     targets: impl IntoIterator<Item = &'a Target>,
 ) -> Pairing<'a> {
-    let mut by_name: FastMap<Folded<'a>, Named<'a>> = FastMap::new();
+    let mut by_name: FastMap<Folded<'a>, usize> = FastMap::new();
+    let mut named: Vec<Named<'a>> = Vec::new();
+    // Names carried by more than one VM, and by more than one target: (canonical name, position).
+    let (mut repeated_vm_names, mut repeated_target_names) = (Vec::new(), Vec::new());
     for (match_by, instances) in sets {
         by_name.reserve(instances.len());
+        named.reserve(instances.len());
         for instance in instances {
             for name in match_keys(instance, match_by) {
                 match by_name.entry(name) {
-                    Entry::Occupied(mut found) => found.get_mut().vms.more.push(instance),
+                    Entry::Occupied(found) => {
+                        let vms = &mut named[*found.get()].vms;
+                        if vms.more.is_empty() {
+                            repeated_vm_names.push((found.key().to_canonical(), *found.get()));
+                        }
+                        vms.more.push(instance);
+                    }
                     Entry::Vacant(slot) => {
-                        slot.insert(Named { vms: Carriers::new(instance), targets: None });
+                        slot.insert(named.len());
+                        named.push(Named { vms: Carriers::new(instance), targets: None });
                     }
                 }
             }
@@ -267,27 +283,34 @@ pub fn pair_targets<'a>(
     for target in targets {
         let name = name_key(&target.name);
         let id = target.id.as_str();
-        let Some(named) = by_name.get_mut(&name) else {
+        let Some((key, &position)) = by_name.get_key_value(&name) else {
             carry(&mut unmatched, name, id);
             continue;
         };
+        let named = &mut named[position];
         // An ambiguous VM name still proves a VM with that name exists; pair with the first so the
         // target is never taken for orphaned, and let the duplicate finding tell the operator.
         let instance = named.vms.first;
         pairing.pairs.push((id, instance));
         pairing.target_instance.insert(id, instance);
         match &mut named.targets {
-            Some(carriers) => carriers.more.push(id),
+            Some(carriers) => {
+                if carriers.more.is_empty() {
+                    repeated_target_names.push((key.to_canonical(), position));
+                }
+                carriers.more.push(id);
+            }
             None => named.targets = Some(Carriers::new(id)),
         }
     }
-    for (name, named) in by_name {
-        let repeated_targets = named.targets.as_ref().and_then(Carriers::repeated);
-        if let Some(vms) = named.vms.repeated() {
-            pairing.duplicate_instance_names.insert(name.to_canonical(), vms);
+    for (name, position) in repeated_vm_names {
+        if let Some(vms) = named[position].vms.repeated() {
+            pairing.duplicate_instance_names.insert(name, vms);
         }
-        if let Some(ids) = repeated_targets {
-            pairing.duplicate_target_names.insert(name.to_canonical(), ids);
+    }
+    for (name, position) in repeated_target_names {
+        if let Some(ids) = named[position].targets.as_ref().and_then(Carriers::repeated) {
+            pairing.duplicate_target_names.insert(name, ids);
         }
     }
     for (name, carriers) in unmatched {
