@@ -243,15 +243,21 @@ impl History {
         self.targets.get(target_id)
     }
 
-    /// `target` of each of the snapshot's targets in turn, found in one pass over the records
-    /// when no target id repeats (a search of the records per target reads keys scattered over
-    /// memory, at 50,000 targets mostly outside the cache).
-    pub(crate) fn records_of<'h>(&'h self, matched: &MatchedSnapshot<'_>) -> Vec<Option<&'h TargetRecord>> {
+    /// `target` of each of the snapshot's targets in turn where its record is `wanted` (None
+    /// otherwise), found in one pass over the records when no target id repeats (a search of the
+    /// records per target reads keys scattered over memory, at 50,000 targets mostly outside the
+    /// cache). A record is asked `wanted` before its id is looked up: the ids, the record's and
+    /// the target's, are strings of their own, read from memory for every record looked up.
+    pub(crate) fn records_of<'h>(
+        &'h self,
+        matched: &MatchedSnapshot<'_>,
+        wanted: impl Fn(&TargetRecord) -> bool,
+    ) -> Vec<Option<&'h TargetRecord>> {
         let Some(positions) = matched.target_positions() else {
-            return matched.targets.iter().map(|t| self.target(&t.id)).collect();
+            return matched.targets.iter().map(|t| self.target(&t.id).filter(|r| wanted(r))).collect();
         };
         let mut records = vec![None; matched.targets.len()];
-        for (id, record) in &self.targets {
+        for (id, record) in self.targets.iter().filter(|(_, record)| wanted(record)) {
             if let Some(&position) = positions.get(id.as_str()) {
                 records[position] = Some(record);
             }
