@@ -235,20 +235,36 @@ struct Named<'a> {
 
 /// [`match_targets`], borrowing: each name is normalized once, and only a name that is not
 /// ASCII is copied.
-///
-/// The name index holds positions in a list of the names' VMs and targets, not those lists: at
-/// 50,000 VMs an index holding them is several times larger than the cache, and nearly every
-/// target's search for its name read memory. The names carried more than once are noted as they
-/// come, so nothing searches the whole index again.
 pub fn pair_targets<'a>(
     sets: impl IntoIterator<Item = (MatchBy, &'a [Instance])>,
     targets: impl IntoIterator<Item = &'a Target>,
 ) -> Pairing<'a> {
-    let mut by_name: FastMap<Folded<'a>, usize> = FastMap::new();
-    let mut named: Vec<Named<'a>> = Vec::new();
-    // Names carried by more than one VM, and by more than one target: (canonical name, position).
-    let (mut repeated_vm_names, mut repeated_target_names) = (Vec::new(), Vec::new());
+    let mut index = NameIndex::default();
     for (match_by, instances) in sets {
+        index.add(match_by, instances);
+    }
+    index.pair(targets)
+}
+
+/// The listed VMs by name, filled one listing at a time (a caller reading each listing for
+/// other reasons adds it while its VMs are in the cache), then paired with the targets.
+///
+/// The index holds positions in a list of the names' VMs and targets, not those lists: at 50,000
+/// VMs an index holding them is several times larger than the cache, and nearly every target's
+/// search for its name read memory. The names carried more than once are noted as they come, so
+/// nothing searches the whole index again.
+#[derive(Default)]
+pub struct NameIndex<'a> {
+    by_name: FastMap<Folded<'a>, usize>,
+    named: Vec<Named<'a>>,
+    /// Names carried by more than one VM: (canonical name, position in `named`).
+    repeated_vm_names: Vec<(String, usize)>,
+}
+
+impl<'a> NameIndex<'a> {
+    /// The VMs of one listing, matched by `match_by`.
+    pub fn add(&mut self, match_by: MatchBy, instances: &'a [Instance]) {
+        let Self { by_name, named, repeated_vm_names } = self;
         by_name.reserve(instances.len());
         named.reserve(instances.len());
         for instance in instances {
@@ -270,55 +286,61 @@ pub fn pair_targets<'a>(
         }
     }
 
-    let targets = targets.into_iter();
-    // The most there can be (the targets in scope are a filter over all of them).
-    let expected = targets.size_hint().1.unwrap_or(0);
-    let mut pairing = Pairing {
-        pairs: Vec::with_capacity(expected),
-        target_instance: FastMap::with_capacity(expected),
-        ..Pairing::default()
-    };
-    // Names of targets that no VM carries (a target's name that a VM carries is kept with it).
-    let mut unmatched: FastMap<Folded<'a>, Carriers<&'a str>> = FastMap::new();
-    for target in targets {
-        let name = name_key(&target.name);
-        let id = target.id.as_str();
-        let Some((key, &position)) = by_name.get_key_value(&name) else {
-            carry(&mut unmatched, name, id);
-            continue;
+    /// Each target with the VM carrying its name.
+    pub fn pair(self, targets: impl IntoIterator<Item = &'a Target>) -> Pairing<'a> {
+        let Self { by_name, mut named, repeated_vm_names } = self;
+        // Names carried by more than one target: (canonical name, position in `named`).
+        let mut repeated_target_names = Vec::new();
+        let targets = targets.into_iter();
+        // The most there can be (the targets in scope are a filter over all of them).
+        let expected = targets.size_hint().1.unwrap_or(0);
+        let mut pairing = Pairing {
+            pairs: Vec::with_capacity(expected),
+            target_instance: FastMap::with_capacity(expected),
+            ..Pairing::default()
         };
-        let named = &mut named[position];
-        // An ambiguous VM name still proves a VM with that name exists; pair with the first so the
-        // target is never taken for orphaned, and let the duplicate finding tell the operator.
-        let instance = named.vms.first;
-        pairing.pairs.push((id, instance));
-        pairing.target_instance.insert(id, instance);
-        match &mut named.targets {
-            Some(carriers) => {
-                if carriers.more.is_empty() {
-                    repeated_target_names.push((key.to_canonical(), position));
+        // Names of targets that no VM carries (a target's name that a VM carries is kept with it).
+        let mut unmatched: FastMap<Folded<'a>, Carriers<&'a str>> = FastMap::new();
+        for target in targets {
+            let name = name_key(&target.name);
+            let id = target.id.as_str();
+            let Some((key, &position)) = by_name.get_key_value(&name) else {
+                carry(&mut unmatched, name, id);
+                continue;
+            };
+            let named = &mut named[position];
+            // An ambiguous VM name still proves a VM with that name exists; pair with the first so the
+            // target is never taken for orphaned, and let the duplicate finding tell the operator.
+            let instance = named.vms.first;
+            pairing.pairs.push((id, instance));
+            pairing.target_instance.insert(id, instance);
+            match &mut named.targets {
+                Some(carriers) => {
+                    if carriers.more.is_empty() {
+                        repeated_target_names.push((key.to_canonical(), position));
+                    }
+                    carriers.more.push(id);
                 }
-                carriers.more.push(id);
+                None => named.targets = Some(Carriers::new(id)),
             }
-            None => named.targets = Some(Carriers::new(id)),
         }
-    }
-    for (name, position) in repeated_vm_names {
-        if let Some(vms) = named[position].vms.repeated() {
-            pairing.duplicate_instance_names.insert(name, vms);
+        for (name, position) in repeated_vm_names {
+            if let Some(vms) = named[position].vms.repeated() {
+                pairing.duplicate_instance_names.insert(name, vms);
+            }
         }
-    }
-    for (name, position) in repeated_target_names {
-        if let Some(ids) = named[position].targets.as_ref().and_then(Carriers::repeated) {
-            pairing.duplicate_target_names.insert(name, ids);
+        for (name, position) in repeated_target_names {
+            if let Some(ids) = named[position].targets.as_ref().and_then(Carriers::repeated) {
+                pairing.duplicate_target_names.insert(name, ids);
+            }
         }
-    }
-    for (name, carriers) in unmatched {
-        if let Some(ids) = carriers.repeated() {
-            pairing.duplicate_target_names.insert(name.to_canonical(), ids);
+        for (name, carriers) in unmatched {
+            if let Some(ids) = carriers.repeated() {
+                pairing.duplicate_target_names.insert(name.to_canonical(), ids);
+            }
         }
+        pairing
     }
-    pairing
 }
 
 #[cfg(test)]
