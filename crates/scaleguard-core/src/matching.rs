@@ -249,46 +249,57 @@ pub fn pair_targets<'a>(
 /// The listed VMs by name, filled one listing at a time (a caller reading each listing for
 /// other reasons adds it while its VMs are in the cache), then paired with the targets.
 ///
-/// The index holds positions in a list of the names' VMs and targets, not those lists: at 50,000
-/// VMs an index holding them is several times larger than the cache, and nearly every target's
-/// search for its name read memory. The names carried more than once are noted as they come, so
-/// nothing searches the whole index again.
+/// The names are copied one after another into one string as they are added: the index is built
+/// from it, and a target's search compares its name with the copy there, not with the VM's own
+/// string (at 50,000 VMs those are scattered over memory, out of the cache by then). The index
+/// holds positions in a list of the names' VMs and targets, not those lists, so it stays a
+/// fraction of the cache; the names carried more than once are noted as they come, so nothing
+/// searches the whole index again.
 #[derive(Default)]
 pub struct NameIndex<'a> {
-    by_name: FastMap<Folded<'a>, usize>,
-    named: Vec<Named<'a>>,
-    /// Names carried by more than one VM: (canonical name, position in `named`).
-    repeated_vm_names: Vec<(String, usize)>,
+    names: String,
+    /// Each name's end in `names` (it starts where the one before ends), with its VM.
+    ends: Vec<(usize, &'a Instance)>,
 }
 
 impl<'a> NameIndex<'a> {
     /// The VMs of one listing, matched by `match_by`.
     pub fn add(&mut self, match_by: MatchBy, instances: &'a [Instance]) {
-        let Self { by_name, named, repeated_vm_names } = self;
-        by_name.reserve(instances.len());
-        named.reserve(instances.len());
+        self.ends.reserve(instances.len());
         for instance in instances {
             for name in match_keys(instance, match_by) {
-                match by_name.entry(name) {
-                    Entry::Occupied(found) => {
-                        let vms = &mut named[*found.get()].vms;
-                        if vms.more.is_empty() {
-                            repeated_vm_names.push((found.key().to_canonical(), *found.get()));
-                        }
-                        vms.more.push(instance);
-                    }
-                    Entry::Vacant(slot) => {
-                        slot.insert(named.len());
-                        named.push(Named { vms: Carriers::new(instance), targets: None });
-                    }
-                }
+                self.names.push_str(name.as_str());
+                self.ends.push((self.names.len(), instance));
             }
         }
     }
 
     /// Each target with the VM carrying its name.
     pub fn pair(self, targets: impl IntoIterator<Item = &'a Target>) -> Pairing<'a> {
-        let Self { by_name, mut named, repeated_vm_names } = self;
+        let Self { names, ends } = self;
+        let mut by_name: FastMap<Folded<'_>, usize> = FastMap::with_capacity(ends.len());
+        let mut named: Vec<Named<'a>> = Vec::with_capacity(ends.len());
+        // Names carried by more than one VM: (canonical name, position in `named`).
+        let mut repeated_vm_names = Vec::new();
+        let mut start = 0;
+        for &(end, instance) in &ends {
+            // A copy of a key, so its ASCII lower-casing is still the canonical form.
+            let name = Folded::borrowed(&names[start..end]);
+            start = end;
+            match by_name.entry(name) {
+                Entry::Occupied(found) => {
+                    let vms = &mut named[*found.get()].vms;
+                    if vms.more.is_empty() {
+                        repeated_vm_names.push((found.key().to_canonical(), *found.get()));
+                    }
+                    vms.more.push(instance);
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(named.len());
+                    named.push(Named { vms: Carriers::new(instance), targets: None });
+                }
+            }
+        }
         // Names carried by more than one target: (canonical name, position in `named`).
         let mut repeated_target_names = Vec::new();
         let targets = targets.into_iter();
