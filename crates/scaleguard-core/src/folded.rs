@@ -50,6 +50,11 @@ impl<'a> Folded<'a> {
         self.0.is_empty()
     }
 
+    /// The text kept: the key's own text, or its lower-cased form (either folds to the canonical).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// The canonical form as a string of its own (for what is reported, not for lookups).
     pub fn to_canonical(&self) -> String {
         self.0.to_ascii_lowercase()

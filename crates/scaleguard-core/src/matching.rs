@@ -239,63 +239,119 @@ pub fn pair_targets<'a>(
     sets: impl IntoIterator<Item = (MatchBy, &'a [Instance])>,
     targets: impl IntoIterator<Item = &'a Target>,
 ) -> Pairing<'a> {
-    let mut by_name: FastMap<Folded<'a>, Named<'a>> = FastMap::new();
+    let mut index = NameIndex::default();
     for (match_by, instances) in sets {
-        by_name.reserve(instances.len());
+        index.add(match_by, instances);
+    }
+    index.pair(targets)
+}
+
+/// The listed VMs by name, filled one listing at a time (a caller reading each listing for
+/// other reasons adds it while its VMs are in the cache), then paired with the targets.
+///
+/// The names are copied one after another into one string as they are added: the index is built
+/// from it, and a target's search compares its name with the copy there, not with the VM's own
+/// string (at 50,000 VMs those are scattered over memory, out of the cache by then). The index
+/// holds positions in a list of the names' VMs and targets, not those lists, so it stays a
+/// fraction of the cache; the names carried more than once are noted as they come, so nothing
+/// searches the whole index again.
+#[derive(Default)]
+pub struct NameIndex<'a> {
+    names: String,
+    /// Each name's end in `names` (it starts where the one before ends), with its VM.
+    ends: Vec<(usize, &'a Instance)>,
+}
+
+impl<'a> NameIndex<'a> {
+    /// The VMs of one listing, matched by `match_by`.
+    pub fn add(&mut self, match_by: MatchBy, instances: &'a [Instance]) {
+        self.ends.reserve(instances.len());
         for instance in instances {
             for name in match_keys(instance, match_by) {
-                match by_name.entry(name) {
-                    Entry::Occupied(mut found) => found.get_mut().vms.more.push(instance),
-                    Entry::Vacant(slot) => {
-                        slot.insert(Named { vms: Carriers::new(instance), targets: None });
-                    }
-                }
+                self.names.push_str(name.as_str());
+                self.ends.push((self.names.len(), instance));
             }
         }
     }
 
-    let targets = targets.into_iter();
-    // The most there can be (the targets in scope are a filter over all of them).
-    let expected = targets.size_hint().1.unwrap_or(0);
-    let mut pairing = Pairing {
-        pairs: Vec::with_capacity(expected),
-        target_instance: FastMap::with_capacity(expected),
-        ..Pairing::default()
-    };
-    // Names of targets that no VM carries (a target's name that a VM carries is kept with it).
-    let mut unmatched: FastMap<Folded<'a>, Carriers<&'a str>> = FastMap::new();
-    for target in targets {
-        let name = name_key(&target.name);
-        let id = target.id.as_str();
-        let Some(named) = by_name.get_mut(&name) else {
-            carry(&mut unmatched, name, id);
-            continue;
+    /// Each target with the VM carrying its name.
+    pub fn pair(self, targets: impl IntoIterator<Item = &'a Target>) -> Pairing<'a> {
+        let Self { names, ends } = self;
+        let mut by_name: FastMap<Folded<'_>, usize> = FastMap::with_capacity(ends.len());
+        let mut named: Vec<Named<'a>> = Vec::with_capacity(ends.len());
+        // Names carried by more than one VM: (canonical name, position in `named`).
+        let mut repeated_vm_names = Vec::new();
+        let mut start = 0;
+        for &(end, instance) in &ends {
+            // A copy of a key, so its ASCII lower-casing is still the canonical form.
+            let name = Folded::borrowed(&names[start..end]);
+            start = end;
+            match by_name.entry(name) {
+                Entry::Occupied(found) => {
+                    let vms = &mut named[*found.get()].vms;
+                    if vms.more.is_empty() {
+                        repeated_vm_names.push((found.key().to_canonical(), *found.get()));
+                    }
+                    vms.more.push(instance);
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(named.len());
+                    named.push(Named { vms: Carriers::new(instance), targets: None });
+                }
+            }
+        }
+        // Names carried by more than one target: (canonical name, position in `named`).
+        let mut repeated_target_names = Vec::new();
+        let targets = targets.into_iter();
+        // The most there can be (the targets in scope are a filter over all of them).
+        let expected = targets.size_hint().1.unwrap_or(0);
+        let mut pairing = Pairing {
+            pairs: Vec::with_capacity(expected),
+            target_instance: FastMap::with_capacity(expected),
+            ..Pairing::default()
         };
-        // An ambiguous VM name still proves a VM with that name exists; pair with the first so the
-        // target is never taken for orphaned, and let the duplicate finding tell the operator.
-        let instance = named.vms.first;
-        pairing.pairs.push((id, instance));
-        pairing.target_instance.insert(id, instance);
-        match &mut named.targets {
-            Some(carriers) => carriers.more.push(id),
-            None => named.targets = Some(Carriers::new(id)),
+        // Names of targets that no VM carries (a target's name that a VM carries is kept with it).
+        let mut unmatched: FastMap<Folded<'a>, Carriers<&'a str>> = FastMap::new();
+        for target in targets {
+            let name = name_key(&target.name);
+            let id = target.id.as_str();
+            let Some((key, &position)) = by_name.get_key_value(&name) else {
+                carry(&mut unmatched, name, id);
+                continue;
+            };
+            let named = &mut named[position];
+            // An ambiguous VM name still proves a VM with that name exists; pair with the first so the
+            // target is never taken for orphaned, and let the duplicate finding tell the operator.
+            let instance = named.vms.first;
+            pairing.pairs.push((id, instance));
+            pairing.target_instance.insert(id, instance);
+            match &mut named.targets {
+                Some(carriers) => {
+                    if carriers.more.is_empty() {
+                        repeated_target_names.push((key.to_canonical(), position));
+                    }
+                    carriers.more.push(id);
+                }
+                None => named.targets = Some(Carriers::new(id)),
+            }
         }
+        for (name, position) in repeated_vm_names {
+            if let Some(vms) = named[position].vms.repeated() {
+                pairing.duplicate_instance_names.insert(name, vms);
+            }
+        }
+        for (name, position) in repeated_target_names {
+            if let Some(ids) = named[position].targets.as_ref().and_then(Carriers::repeated) {
+                pairing.duplicate_target_names.insert(name, ids);
+            }
+        }
+        for (name, carriers) in unmatched {
+            if let Some(ids) = carriers.repeated() {
+                pairing.duplicate_target_names.insert(name.to_canonical(), ids);
+            }
+        }
+        pairing
     }
-    for (name, named) in by_name {
-        let repeated_targets = named.targets.as_ref().and_then(Carriers::repeated);
-        if let Some(vms) = named.vms.repeated() {
-            pairing.duplicate_instance_names.insert(name.to_canonical(), vms);
-        }
-        if let Some(ids) = repeated_targets {
-            pairing.duplicate_target_names.insert(name.to_canonical(), ids);
-        }
-    }
-    for (name, carriers) in unmatched {
-        if let Some(ids) = carriers.repeated() {
-            pairing.duplicate_target_names.insert(name.to_canonical(), ids);
-        }
-    }
-    pairing
 }
 
 #[cfg(test)]

@@ -243,15 +243,21 @@ impl History {
         self.targets.get(target_id)
     }
 
-    /// `target` of each of the snapshot's targets in turn, found in one pass over the records
-    /// when no target id repeats (a search of the records per target reads keys scattered over
-    /// memory, at 50,000 targets mostly outside the cache).
-    pub(crate) fn records_of<'h>(&'h self, matched: &MatchedSnapshot<'_>) -> Vec<Option<&'h TargetRecord>> {
+    /// `target` of each of the snapshot's targets in turn where its record is `wanted` (None
+    /// otherwise), found in one pass over the records when no target id repeats (a search of the
+    /// records per target reads keys scattered over memory, at 50,000 targets mostly outside the
+    /// cache). A record is asked `wanted` before its id is looked up: the ids, the record's and
+    /// the target's, are strings of their own, read from memory for every record looked up.
+    pub(crate) fn records_of<'h>(
+        &'h self,
+        matched: &MatchedSnapshot<'_>,
+        wanted: impl Fn(&TargetRecord) -> bool,
+    ) -> Vec<Option<&'h TargetRecord>> {
         let Some(positions) = matched.target_positions() else {
-            return matched.targets.iter().map(|t| self.target(&t.id)).collect();
+            return matched.targets.iter().map(|t| self.target(&t.id).filter(|r| wanted(r))).collect();
         };
         let mut records = vec![None; matched.targets.len()];
-        for (id, record) in &self.targets {
+        for (id, record) in self.targets.iter().filter(|(_, record)| wanted(record)) {
             if let Some(&position) = positions.get(id.as_str()) {
                 records[position] = Some(record);
             }
@@ -292,12 +298,15 @@ impl History {
             _ => {}
         }
         self.last_observed_at = Some(at);
-        self.observe_sets(matched, at);
-        self.observe_targets(matched, at);
-        self.forget_stale(at);
+        let stale_vms_forgotten = self.observe_sets(matched, at);
+        let every_target_listed = self.observe_targets(matched, at);
+        // A pass over 50,000 records reads them from memory, not the cache: a sweep the passes
+        // above have done already is skipped.
+        self.forget_stale(at, !every_target_listed, !stale_vms_forgotten);
     }
 
-    fn observe_sets(&mut self, matched: &MatchedSnapshot<'_>, at: OffsetDateTime) {
+    /// True when the stale VM records are gone already (see `observe_vms`).
+    fn observe_sets(&mut self, matched: &MatchedSnapshot<'_>, at: OffsetDateTime) -> bool {
         let mut switched: Vec<&ScaleSetKey> = Vec::new();
         let mut listed = Vec::new();
         for set in &matched.sets {
@@ -329,7 +338,7 @@ impl History {
                 vm_keys: listing.instances.iter().map(vm_key).collect(),
             });
         }
-        self.observe_vms(listed, matched.plain_listings(), at);
+        let stale_vms_forgotten = self.observe_vms(listed, matched.plain_listings(), at);
         // The old set's evidence proves nothing about the new one: counting starts again.
         for target in self.targets.values_mut().filter(|_| !switched.is_empty()) {
             // A target never matched may have run on any set, the switched one among them.
@@ -337,15 +346,18 @@ impl History {
                 target.absence = None;
             }
         }
+        stale_vms_forgotten
     }
 
-    fn observe_targets(&mut self, matched: &MatchedSnapshot<'_>, at: OffsetDateTime) {
+    /// True when every record left is of a target listed now (the target listing succeeded).
+    fn observe_targets(&mut self, matched: &MatchedSnapshot<'_>, at: OffsetDateTime) -> bool {
         if !matched.target_listing_ok() {
-            return;
+            return false;
         }
         let Some(positions) = matched.target_positions() else {
             // A target id listed twice: each of its targets is observed in turn, as listed.
-            return self.observe_targets_as_listed(matched, at);
+            self.observe_targets_as_listed(matched, at);
+            return true;
         };
         // One pass over the records: a target gone from a successful listing was deleted (its
         // evidence has served), a listed one is observed; the targets left are new.
@@ -363,6 +375,7 @@ impl History {
             observe_target(&mut record, target, matched, at);
             self.targets.insert(target.id.clone(), record);
         }
+        true
     }
 
     fn observe_targets_as_listed(&mut self, matched: &MatchedSnapshot<'_>, at: OffsetDateTime) {
@@ -405,18 +418,24 @@ impl History {
         self.last_observed_at = None;
     }
 
-    fn forget_stale(&mut self, at: OffsetDateTime) {
-        // `at - seen <= FORGET_AFTER`, with one subtraction per refresh rather than per record
-        // (none is older than the earliest time there is).
-        let oldest = at.checked_sub(FORGET_AFTER);
-        let fresh = |seen: OffsetDateTime| oldest.is_none_or(|oldest| seen >= oldest);
+    /// Drops the records not refreshed for `FORGET_AFTER`: the targets' and the VMs' only where
+    /// asked (a record refreshed at `at` is fresh).
+    fn forget_stale(&mut self, at: OffsetDateTime, targets: bool, vms: bool) {
+        let fresh = fresh_at(at);
         // Looked for before anything is swept: most refreshes forget nothing.
-        if !self.targets.values().all(|t| fresh(t.last_listed)) {
+        if targets && !self.targets.values().all(|t| fresh(t.last_listed)) {
             self.targets.retain(|_, t| fresh(t.last_listed));
         }
-        if !self.vms.values().all(|v| fresh(v.last_seen)) {
+        if vms && !self.vms.values().all(|v| fresh(v.last_seen)) {
             self.vms.retain(|_, v| fresh(v.last_seen));
         }
         self.scale_sets.retain(|_, s| fresh(s.last_listed));
     }
+}
+
+/// Is a record last refreshed at `seen` still kept at `at` (`at - seen <= FORGET_AFTER`)? One
+/// subtraction per refresh rather than per record (none is older than the earliest time there is).
+pub(super) fn fresh_at(at: OffsetDateTime) -> impl Fn(OffsetDateTime) -> bool + Copy {
+    let oldest = at.checked_sub(FORGET_AFTER);
+    move |seen| oldest.is_none_or(|oldest| seen >= oldest)
 }

@@ -8,7 +8,7 @@
 //! mode, each VM listed under its set's key, and each listed VM's record filed under the set that
 //! lists it. Any other listing goes set by set.
 
-use super::history::{History, SharedKey, VmRecord};
+use super::history::{fresh_at, History, SharedKey, VmRecord};
 use crate::folded::{FastMap, HashMapExt};
 use crate::model::ScaleSetKey;
 use crate::snapshot::ScaleSetListing;
@@ -38,11 +38,14 @@ fn same_set(key: &SharedKey, set: &ListedSet<'_>) -> bool {
 
 impl History {
     /// `plain`: the sets' keys differ and each listed VM carries its set's key
-    /// (`MatchedSnapshot::plain_listings`), which spares the one pass checking it.
-    pub(super) fn observe_vms(&mut self, sets: Vec<ListedSet<'_>>, plain: bool, at: OffsetDateTime) {
-        if !self.observe_vms_in_one_pass(&sets, plain, at) {
-            self.observe_vms_set_by_set(sets, at);
+    /// (`MatchedSnapshot::plain_listings`), which spares the one pass checking it. True when the
+    /// records not refreshed for `FORGET_AFTER` are gone too (the one pass drops them).
+    pub(super) fn observe_vms(&mut self, sets: Vec<ListedSet<'_>>, plain: bool, at: OffsetDateTime) -> bool {
+        if self.observe_vms_in_one_pass(&sets, plain, at) {
+            return true;
         }
+        self.observe_vms_set_by_set(sets, at);
+        false
     }
 
     fn observe_vms_set_by_set(&mut self, sets: Vec<ListedSet<'_>>, at: OffsetDateTime) {
@@ -110,7 +113,9 @@ impl History {
                 recorded += 1;
             }
         }
-        // Nothing has changed so far; from here on the records do.
+        // Nothing has changed so far; from here on the records do. The stale are dropped on the
+        // way (`History::forget_stale`), which spares that sweep another pass.
+        let fresh = fresh_at(at);
         self.vms.retain(|key, vm| {
             if let Some(&(index, _)) = listed.get(key.as_str()) {
                 vm.last_seen = at;
@@ -121,7 +126,7 @@ impl History {
                 return true;
             }
             // Not listed: gone if its set's listing is proven complete.
-            position.get(&*vm.scale_set).is_none_or(|&index| !sets[index].proven)
+            position.get(&*vm.scale_set).is_none_or(|&index| !sets[index].proven) && fresh(vm.last_seen)
         });
         if recorded < listed.len() {
             for set in sets {

@@ -5,7 +5,7 @@ use super::history::{SharedKey, VmSighting};
 use crate::completeness::{self, Completeness, ListingIndex};
 use crate::config::Profile;
 use crate::folded::{FastMap, FastSet, HashMapExt};
-use crate::matching::{has_match_name, pair_targets, Pairing};
+use crate::matching::{has_match_name, NameIndex, Pairing};
 use crate::model::{Instance, ProvisioningState, ScaleSetKey, Target};
 use crate::snapshot::{ReadFailure, ScaleSetListing, Snapshot};
 use std::borrow::Cow;
@@ -194,11 +194,16 @@ impl<'a> MatchedSnapshot<'a> {
         } else {
             Cow::Owned(all.iter().filter(|t| t.has_all_roles(roles)).cloned().collect())
         };
+        // Each listing's VMs are indexed by name as its set is read, while they are in the cache.
+        let mut names = NameIndex::default();
         let sets: Vec<SetView<'a>> = snapshot
             .scale_sets
             .iter()
             .map(|observation| {
                 let listing = observation.listing.as_ref();
+                if let Ok(listing) = listing {
+                    names.add(observation.match_by, &listing.instances);
+                }
                 let by_instance_id = listing
                     .map(|l| l.instances.iter().map(|i| (i.instance_id.as_str(), i)).collect())
                     .unwrap_or_default();
@@ -230,15 +235,11 @@ impl<'a> MatchedSnapshot<'a> {
                 }
             })
             .collect();
-        let listed = snapshot
-            .scale_sets
-            .iter()
-            .filter_map(|s| s.listing.as_ref().ok().map(|l| (s.match_by, l.instances.as_slice())));
         // Paired over the snapshot's own targets (those in scope), so the pairing borrows them
         // even when `targets` is a filtered copy.
         let filtered = matches!(targets, Cow::Owned(_));
         let in_scope = all.iter().filter(|t| !filtered || t.has_all_roles(roles));
-        let matching = pair_targets(listed, in_scope);
+        let matching = names.pair(in_scope);
         let nodes_set = profile.nodes_scale_set().ok().flatten();
         let mut set_index = FastMap::default();
         for (position, set) in sets.iter().enumerate() {

@@ -1,6 +1,6 @@
 //! Notes: what a person should know and the tool will not act on.
 
-use super::history::{vm_key, History};
+use super::history::{vm_key, History, TargetRecord};
 use super::matched::MatchedSnapshot;
 use super::text::{duration, secs_between, set_id, short_id};
 use crate::config::ReconcileConfig;
@@ -211,7 +211,9 @@ fn target_findings(
     config: &ReconcileConfig,
     out: &mut Vec<PlannedAction>,
 ) {
-    for (target, record) in matched.targets.iter().zip(history.records_of(matched)) {
+    // Only a recorded absence or a replaced VM is noted: the other records are not looked up.
+    let noted = |record: &TargetRecord| record.absence.is_some() || record.replaced_vm.is_some();
+    for (target, record) in matched.targets.iter().zip(history.records_of(matched, noted)) {
         if target.disabled {
             out.push(note(
                 format!("note:disabled:{}", target.id),
