@@ -82,8 +82,9 @@ pub struct TargetRecord {
     /// The VM it was last matched to.
     pub last_vm: Option<VmSighting>,
     /// The VM before `last_vm`, when the target's name came to match a different VM (reused id).
-    pub replaced_vm: Option<VmSighting>,
-    pub absence: Option<AbsenceStreak>,
+    /// Boxed, as `absence`: rare, and records sit in the map's nodes (10,000 of them at 10k VMs).
+    pub replaced_vm: Option<Box<VmSighting>>,
+    pub absence: Option<Box<AbsenceStreak>>,
 }
 
 /// When a VM was first seen (keyed by vmId, else set and instance id).
@@ -210,7 +211,7 @@ fn observe_target(
                         .map_or_else(|| Arc::clone(&found.scale_set), |set| Arc::clone(set.shared_key()));
                     // A different VM under the target's name: remember the old one.
                     if let Some(before) = record.last_vm.replace(VmSighting::of(found, key, at)) {
-                        record.replaced_vm = Some(before);
+                        record.replaced_vm = Some(Box::new(before));
                     }
                 }
             }
@@ -229,8 +230,9 @@ fn observe_target(
             // Not evidence either way (an unproven listing, an unreadable name, a VM
             // without target for a target never matched): the streak stands as it was.
             if matched.absence_doubt(last_set).is_none() {
-                let streak =
-                    record.absence.get_or_insert(AbsenceStreak { listings: 0, first: at, latest: at });
+                let streak = record
+                    .absence
+                    .get_or_insert_with(|| Box::new(AbsenceStreak { listings: 0, first: at, latest: at }));
                 streak.listings = streak.listings.saturating_add(1);
                 streak.latest = at;
             }
@@ -398,7 +400,7 @@ impl History {
         let clamp = |time: &mut OffsetDateTime| *time = (*time).min(at);
         for target in self.targets.values_mut() {
             clamp(&mut target.last_listed);
-            for vm in [&mut target.last_vm, &mut target.replaced_vm].into_iter().flatten() {
+            for vm in target.last_vm.iter_mut().chain(target.replaced_vm.as_deref_mut()) {
                 clamp(&mut vm.seen_at);
             }
             if target.absence.as_ref().is_some_and(|streak| streak.latest > at) {

@@ -114,7 +114,7 @@ fn targets_on<'a>(
         // A target goes only with the VM it stood for: one it was matched to before (its name
         // now matches this instance) that is still listed keeps it.
         let record = history.target(&target.id);
-        let sightings = record.into_iter().flat_map(|r| r.last_vm.iter().chain(&r.replaced_vm));
+        let sightings = record.into_iter().flat_map(|r| r.last_vm.iter().chain(r.replaced_vm.as_deref()));
         for before in sightings.filter(|before| !before.is_same_vm(instance)) {
             if let Some(other) = matched.listed_vm(before) {
                 return Err(format!(
