@@ -43,7 +43,8 @@ use std::time::{Duration, Instant};
 /// With ARM pages read a VM at a time, targets sharing what they repeat, links kept by row and
 /// one idle ARM connection (issue 21, goal 2), five runs each on the merged tree: console 79,852 /
 /// 80,168 / 80,604 / 81,492 / 81,752; inventory 88,492 / 88,792 / 89,840 / 89,916 / 90,248 (JSON
-/// unchanged). The release build (fat LTO), measured alongside: console 55–56 MB. The console
+/// unchanged). The release build (fat LTO), measured alongside: console 49,044–54,020 (eight
+/// runs), inventory 65,416 / 66,112. The console
 /// bound is the largest run plus about 10%; the inventory's also covers the high mode seen before
 /// (16–17 MB above the usual peak), so it does not flake on it.
 const CONSOLE_BOUND_KIB: u64 = 90 * 1024;
