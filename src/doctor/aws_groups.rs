@@ -76,18 +76,7 @@ mod tests {
     use crate::model::LifecycleHook;
 
     fn group(hooks: Vec<LifecycleHook>) -> AwsGroup {
-        AwsGroup {
-            min_size: 1,
-            max_size: 10,
-            default_cooldown_secs: 300,
-            termination_policies: vec![],
-            hooks,
-            warm_pool: None,
-            instance_refresh: None,
-            launch: None,
-            status: None,
-            moving: vec![],
-        }
+        crate::reconcile::testkit::aws_group(10, hooks)
     }
 
     fn hook(name: &str, transition: HookTransition, timeout: u64, result: &str) -> LifecycleHook {

@@ -247,7 +247,7 @@ mod tests {
 
     #[test]
     fn an_aws_nodes_group_needs_one_terminating_hook_and_the_runner() {
-        use crate::model::{AwsGroup, HookTransition, LifecycleHook};
+        use crate::model::{HookTransition, LifecycleHook};
         let hook = |name: &str| LifecycleHook {
             name: name.into(),
             transition: HookTransition::Terminating,
@@ -258,18 +258,7 @@ mod tests {
         let with_hooks = |hooks: Vec<LifecycleHook>| {
             let mut observation = listing(vec![instance(0, "n1")]);
             let listed = observation.listing.as_mut().unwrap();
-            listed.state.aws = Some(Box::new(AwsGroup {
-                min_size: 1,
-                max_size: 4,
-                default_cooldown_secs: 300,
-                termination_policies: vec![],
-                hooks,
-                warm_pool: None,
-                instance_refresh: None,
-                launch: None,
-                status: None,
-                moving: vec![],
-            }));
+            listed.state.aws = Some(Box::new(crate::reconcile::testkit::aws_group(4, hooks)));
             observation
         };
         let mut profile = profile(Some("vmss-web"));

@@ -55,15 +55,8 @@ mod tests {
             layout: Default::default(),
             aws: Some(Box::new(AwsGroup {
                 min_size: 2,
-                max_size: 6,
                 default_cooldown_secs: 900,
-                termination_policies: vec![],
-                hooks: vec![],
-                warm_pool: None,
-                instance_refresh: None,
-                launch: None,
-                status: None,
-                moving: vec![],
+                ..crate::reconcile::testkit::aws_group(6, vec![])
             })),
         }
     }

@@ -554,18 +554,7 @@ mod tests {
     }
 
     fn group(hooks: Vec<LifecycleHook>) -> AwsGroup {
-        AwsGroup {
-            min_size: 1,
-            max_size: 6,
-            default_cooldown_secs: 300,
-            termination_policies: vec![],
-            hooks,
-            warm_pool: None,
-            instance_refresh: None,
-            launch: None,
-            status: None,
-            moving: vec![],
-        }
+        crate::reconcile::testkit::aws_group(6, hooks)
     }
 
     #[test]

@@ -32,6 +32,23 @@ pub fn in_lifecycle(instance: Instance, state: &str) -> Instance {
     }
 }
 
+/// An Auto Scaling group of 1..=`max_size` instances with `hooks`, a 300 s cooldown and nothing
+/// else set (no termination policy, warm pool, refresh, launch template or status).
+pub fn aws_group(max_size: u32, hooks: Vec<crate::model::LifecycleHook>) -> crate::model::AwsGroup {
+    crate::model::AwsGroup {
+        min_size: 1,
+        max_size,
+        default_cooldown_secs: 300,
+        termination_policies: vec![],
+        hooks,
+        warm_pool: None,
+        instance_refresh: None,
+        launch: None,
+        status: None,
+        moving: vec![],
+    }
+}
+
 /// 2026-01-01 10:00:00 UTC plus `secs`.
 pub fn at(secs: i64) -> OffsetDateTime {
     time::macros::datetime!(2026-01-01 10:00:00 UTC) + Duration::seconds(secs)

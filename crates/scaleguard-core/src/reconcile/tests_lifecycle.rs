@@ -41,15 +41,9 @@ fn aws(mut snapshot: Snapshot, hooks: Vec<LifecycleHook>) -> Snapshot {
         listing.state.overprovision = false;
         listing.state.aws = Some(Box::new(AwsGroup {
             min_size: 0,
-            max_size: 10,
-            default_cooldown_secs: 300,
             termination_policies: vec!["Default".into()],
-            hooks: hooks.clone(),
-            warm_pool: None,
-            instance_refresh: None,
-            launch: None,
-            status: None,
             moving,
+            ..aws_group(10, hooks.clone())
         }));
     }
     snapshot

@@ -130,15 +130,8 @@ mod tests {
             layout: Default::default(),
             aws: Some(Box::new(AwsGroup {
                 min_size: 0,
-                max_size: 10,
-                default_cooldown_secs: 300,
                 termination_policies: policies.iter().map(|p| p.to_string()).collect(),
-                hooks: vec![],
-                warm_pool: None,
-                instance_refresh: None,
-                launch: None,
-                status: None,
-                moving: vec![],
+                ..crate::reconcile::testkit::aws_group(10, vec![])
             })),
         }
     }
