@@ -121,7 +121,7 @@ impl<'a> JsonReport<'a> {
         Ok(Self { snapshot, listings, targets, pairing })
     }
 
-    fn scale_set_rows(&self) -> impl Iterator<Item = ScaleSetRow> + '_ {
+    fn scale_set_rows(&self) -> impl Iterator<Item = ScaleSetRow> + use<'_, 'a> {
         self.listings.iter().map(|(_, l)| ScaleSetRow {
             subscription_id: l.state.key.subscription_id.clone(),
             resource_group: l.state.key.resource_group.clone(),
@@ -159,7 +159,7 @@ impl<'a> JsonReport<'a> {
         })
     }
 
-    fn target_rows(&self) -> impl Iterator<Item = TargetRow> + '_ {
+    fn target_rows(&self) -> impl Iterator<Item = TargetRow> + use<'_, 'a> {
         self.targets.iter().map(|t| TargetRow {
             id: t.id.clone(),
             name: t.name.clone(),

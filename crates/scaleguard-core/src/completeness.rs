@@ -200,6 +200,11 @@ impl<'a> ListingIndex<'a> {
         index
     }
 
+    /// How many instance ids the listing has, compared as `canonical_instance_id`.
+    pub fn distinct_instance_ids(&self) -> usize {
+        self.by_id.len()
+    }
+
     /// The last VM listed under this instance id (compared as `canonical_instance_id`).
     pub fn by_instance_id(&self, id: &str) -> Option<&'a Instance> {
         self.by_id.get(&instance_id_key(id)).map(|(_, instance)| *instance)

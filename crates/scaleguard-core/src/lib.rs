@@ -29,6 +29,7 @@ pub mod guard;
 pub mod ha;
 pub mod matching;
 pub mod model;
+pub(crate) mod prefetch;
 pub mod reconcile;
 pub mod retry;
 pub mod scale_in;

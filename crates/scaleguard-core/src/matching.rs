@@ -7,9 +7,11 @@
 use crate::config::MatchBy;
 use crate::folded::{self, FastMap, Folded, HashMapExt};
 use crate::model::{shared_key, Instance, SharedKey, Target};
+use crate::prefetch;
 use serde::{Deserialize, Serialize};
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 /// The VM a target was paired with.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -63,8 +65,10 @@ impl Matching {
 pub struct Pairing<'a> {
     /// Every pair made, in target order (a target id listed twice is paired twice).
     pairs: Vec<(&'a str, &'a Instance)>,
-    /// Target id → the VM it runs on (for an id listed twice, its last target's).
-    target_instance: FastMap<&'a str, &'a Instance>,
+    /// Target id → the VM it runs on (for an id listed twice, its last target's), built from
+    /// `pairs` when first asked: a refresh's planner reads the pairs by position instead, and at
+    /// 50,000 targets filling this map is megabytes written at random.
+    target_instance: OnceLock<FastMap<&'a str, &'a Instance>>,
     /// Normalized names carried by more than one target, with the target ids.
     pub duplicate_target_names: BTreeMap<String, Vec<&'a str>>,
     /// Normalized names carried by more than one VM (across the configured sets).
@@ -73,7 +77,12 @@ pub struct Pairing<'a> {
 
 impl<'a> Pairing<'a> {
     pub fn instance_of(&self, target_id: &str) -> Option<&'a Instance> {
-        self.target_instance.get(target_id).copied()
+        self.by_target_id().get(target_id).copied()
+    }
+
+    fn by_target_id(&self) -> &FastMap<&'a str, &'a Instance> {
+        // In target order, so an id listed twice keeps its last target's VM.
+        self.target_instance.get_or_init(|| self.pairs.iter().copied().collect())
     }
 
     /// The ids of the targets paired with `instance` (by set key and instance id, as
@@ -86,7 +95,7 @@ impl<'a> Pairing<'a> {
 
     /// The VM of each paired target id (once per id).
     pub fn vm_per_target_id(&self) -> impl Iterator<Item = &'a Instance> + '_ {
-        self.target_instance.values().copied()
+        self.by_target_id().values().copied()
     }
 
     /// Every pair made, in target order.
@@ -96,8 +105,9 @@ impl<'a> Pairing<'a> {
 
     /// The VM of each target id (of an id listed twice and paired twice, its last target's),
     /// when that is not every pair's VM: None when no paired target id repeats.
-    pub fn vms_by_target_id(&self) -> Option<impl Iterator<Item = &'a Instance> + '_> {
-        (self.pairs.len() != self.target_instance.len()).then(|| self.target_instance.values().copied())
+    pub fn vms_by_target_id(&self) -> Option<impl Iterator<Item = &'a Instance> + Clone + '_> {
+        let by_target_id = self.by_target_id();
+        (self.pairs.len() != by_target_id.len()).then(|| by_target_id.values().copied())
     }
 
     /// The owned `Matching` of the same pairs.
@@ -237,7 +247,7 @@ struct Named<'a> {
 /// ASCII is copied.
 pub fn pair_targets<'a>(
     sets: impl IntoIterator<Item = (MatchBy, &'a [Instance])>,
-    targets: impl IntoIterator<Item = &'a Target>,
+    targets: impl IntoIterator<Item = &'a Target, IntoIter: Clone>,
 ) -> Pairing<'a> {
     let mut index = NameIndex::default();
     for (match_by, instances) in sets {
@@ -266,7 +276,9 @@ impl<'a> NameIndex<'a> {
     /// The VMs of one listing, matched by `match_by`.
     pub fn add(&mut self, match_by: MatchBy, instances: &'a [Instance]) {
         self.ends.reserve(instances.len());
-        for instance in instances {
+        // The first pass over a listing: it asks for all the text of the VMs that the refresh
+        // reads, which the passes after it then find in the cache.
+        for instance in prefetch::ahead(instances.iter(), |vm| prefetch::instance(vm)) {
             for name in match_keys(instance, match_by) {
                 self.names.push_str(name.as_str());
                 self.ends.push((self.names.len(), instance));
@@ -275,7 +287,7 @@ impl<'a> NameIndex<'a> {
     }
 
     /// Each target with the VM carrying its name.
-    pub fn pair(self, targets: impl IntoIterator<Item = &'a Target>) -> Pairing<'a> {
+    pub fn pair(self, targets: impl IntoIterator<Item = &'a Target, IntoIter: Clone>) -> Pairing<'a> {
         let Self { names, ends } = self;
         let mut by_name: FastMap<Folded<'_>, usize> = FastMap::with_capacity(ends.len());
         let mut named: Vec<Named<'a>> = Vec::with_capacity(ends.len());
@@ -305,14 +317,10 @@ impl<'a> NameIndex<'a> {
         let targets = targets.into_iter();
         // The most there can be (the targets in scope are a filter over all of them).
         let expected = targets.size_hint().1.unwrap_or(0);
-        let mut pairing = Pairing {
-            pairs: Vec::with_capacity(expected),
-            target_instance: FastMap::with_capacity(expected),
-            ..Pairing::default()
-        };
+        let mut pairing = Pairing { pairs: Vec::with_capacity(expected), ..Pairing::default() };
         // Names of targets that no VM carries (a target's name that a VM carries is kept with it).
         let mut unmatched: FastMap<Folded<'a>, Carriers<&'a str>> = FastMap::new();
-        for target in targets {
+        for target in prefetch::ahead(targets, |target| prefetch::target(target)) {
             let name = name_key(&target.name);
             let id = target.id.as_str();
             let Some((key, &position)) = by_name.get_key_value(&name) else {
@@ -324,7 +332,6 @@ impl<'a> NameIndex<'a> {
             // target is never taken for orphaned, and let the duplicate finding tell the operator.
             let instance = named.vms.first;
             pairing.pairs.push((id, instance));
-            pairing.target_instance.insert(id, instance);
             match &mut named.targets {
                 Some(carriers) => {
                     if carriers.more.is_empty() {

@@ -12,6 +12,7 @@
 //! release in flight" count only that lane's deployments.
 
 use super::matched::MatchedSnapshot;
+use super::target_positions::TargetPositions;
 use super::tenants::Lane;
 use super::text::{capped, capped_of, stable_hash};
 use crate::folded::{FastMap, HashMapExt};
@@ -37,40 +38,72 @@ pub(crate) enum Reach<'p> {
 /// release once one did, whatever VM it runs on now: a vmId that changes under the target (a
 /// reused instance id, or a server that spells it differently) never causes a redeploy.
 pub(crate) fn reach<'p>(lane: &Lane<'p>, release_id: &str, target_id: &str) -> Reach<'p> {
-    ReleaseIndex::new(lane, release_id).reach(target_id)
+    ReleaseIndex::new(lane, release_id, None).reach(target_id, None)
 }
 
 /// The successful deployments of one release by the targets they reached, so that checking
 /// 10,000 targets against deployments that reached 10,000 is not quadratic.
 struct ReleaseIndex<'p> {
-    reached: FastMap<&'p str, &'p Deployment>,
+    reached: Reached<'p>,
     /// Successful deployments that did not say which targets they reached.
     unknown_reach: Vec<&'p Deployment>,
 }
 
+/// The first successful deployment reaching each target.
+enum Reached<'p> {
+    /// By the target's position among the snapshot's targets: asked in the targets' order, read
+    /// in order, where a map by id would compare each target's id with a deployment's copy of it
+    /// somewhere else in memory (at 50,000 targets, a wait on main memory for each).
+    ByPosition {
+        positions: &'p TargetPositions,
+        deployments: Vec<Option<&'p Deployment>>,
+    },
+    ById(FastMap<&'p str, &'p Deployment>),
+}
+
 impl<'p> ReleaseIndex<'p> {
-    fn new(lane: &Lane<'p>, release_id: &str) -> Self {
-        let mut reached: FastMap<&'p str, &'p Deployment> = FastMap::new();
+    /// `positions`: the snapshot's targets by id (and how many), when no id is listed twice.
+    fn new(lane: &Lane<'p>, release_id: &str, positions: Option<(&'p TargetPositions, usize)>) -> Self {
+        let mut reached = match positions {
+            Some((positions, targets)) => Reached::ByPosition { positions, deployments: vec![None; targets] },
+            None => Reached::ById(FastMap::new()),
+        };
         let mut unknown_reach = Vec::new();
         let successful = lane
             .deployments()
             .filter(|d| d.release_id == release_id && d.task_state == Some(TaskState::Success));
         for deployment in successful {
-            match &deployment.deployed_to_machine_ids {
-                Some(ids) => {
-                    reached.reserve(ids.len());
-                    for target_id in ids {
-                        reached.entry(target_id.as_str()).or_insert(deployment);
+            let Some(ids) = &deployment.deployed_to_machine_ids else {
+                unknown_reach.push(deployment);
+                continue;
+            };
+            match &mut reached {
+                Reached::ByPosition { positions, deployments } => {
+                    // An id that is none of the targets' has no position, and no target to reach.
+                    for position in ids.iter().filter_map(|id| positions.get(id)) {
+                        deployments[position].get_or_insert(deployment);
                     }
                 }
-                None => unknown_reach.push(deployment),
+                Reached::ById(by_id) => {
+                    by_id.reserve(ids.len());
+                    for target_id in ids {
+                        by_id.entry(target_id.as_str()).or_insert(deployment);
+                    }
+                }
             }
         }
         Self { reached, unknown_reach }
     }
 
-    fn reach(&self, target_id: &str) -> Reach<'p> {
-        if let Some(deployment) = self.reached.get(target_id) {
+    /// `position`: where the target of `target_id` is among the snapshot's targets, when known.
+    fn reach(&self, target_id: &str, position: Option<usize>) -> Reach<'p> {
+        let reached = match &self.reached {
+            Reached::ByPosition { positions, deployments } => position
+                .or_else(|| positions.get(target_id))
+                .and_then(|position| deployments.get(position).copied().flatten()),
+            Reached::ById(by_id) => by_id.get(target_id).copied(),
+        };
+        if let Some(deployment) = reached {
             return Reach::Reached(deployment);
         }
         match self.unknown_reach.iter().find(|d| d.covers(target_id)) {
@@ -253,7 +286,8 @@ pub(crate) fn deploys(matched: &MatchedSnapshot<'_>) -> Vec<PlannedAction> {
 fn deploy_for(matched: &MatchedSnapshot<'_>, lane: &Lane<'_>, environment_id: &str) -> Vec<PlannedAction> {
     let project = lane.project;
     let Some(release) = lane.latest_release() else { return Vec::new() };
-    let index = ReleaseIndex::new(lane, &release.id);
+    let positions = matched.target_positions().map(|positions| (positions, matched.targets.len()));
+    let index = ReleaseIndex::new(lane, &release.id, positions);
     let active = active_deployments(lane, &release.id);
     let mut new_targets: Vec<&Target> = Vec::new();
     let mut already_have = 0usize;
@@ -261,8 +295,8 @@ fn deploy_for(matched: &MatchedSnapshot<'_>, lane: &Lane<'_>, environment_id: &s
     let mut held: BTreeMap<String, Vec<&Target>> = BTreeMap::new();
     let mut unknown: Vec<(&Target, &Deployment)> = Vec::new();
     let mut observations = Vec::new();
-    for target in matched.targets.iter().filter(|t| lane.serves(t)) {
-        let reach = index.reach(&target.id);
+    for (position, target) in matched.targets.iter().enumerate().filter(|(_, t)| lane.serves(t)) {
+        let reach = index.reach(&target.id, Some(position));
         if let Reach::Reached(_) = reach {
             already_have += 1;
         } else if let Some(active) = active.iter().find(|d| d.covers(&target.id)) {
@@ -358,4 +392,53 @@ fn deploy_for(matched: &MatchedSnapshot<'_>, lane: &Lane<'_>, environment_id: &s
         observations,
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TaskState;
+    use crate::reconcile::testkit::{deployment, project};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Indexed by the targets' positions or by id, every target gets the same answer: the
+        /// first successful deployment of the release that reached it, a deployment that did not
+        /// say what it reached, or none. Ids reached that no target has are passed over.
+        #[test]
+        fn reach_by_position_is_reach_by_id(
+            targets in 1..12usize,
+            reached in proptest::collection::vec(
+                (proptest::option::of(proptest::collection::vec(0..16usize, 0..8)), any::<bool>(), any::<bool>()),
+                0..5,
+            ),
+        ) {
+            let mut state = project("Projects-1", Some("Releases-1"));
+            state.deployments = reached
+                .iter()
+                .enumerate()
+                .map(|(at, (said, succeeded, this_release))| {
+                    let ids: Vec<String> = said.iter().flatten().map(|id| format!("Machines-{id}")).collect();
+                    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                    let release = if *this_release { "Releases-1" } else { "Releases-0" };
+                    let outcome = if *succeeded { TaskState::Success } else { TaskState::Failed };
+                    let mut made = deployment(&format!("Deployments-{at}"), "Projects-1", release, &[], &ids, outcome);
+                    if said.is_none() {
+                        // A server that does not say which targets the deployment reached.
+                        made.deployed_to_machine_ids = None;
+                    }
+                    made
+                })
+                .collect();
+            let lane = Lane::find(&state, None).expect("the project's lane");
+            let ids: Vec<String> = (0..targets).map(|id| format!("Machines-{id}")).collect();
+            let positions = TargetPositions::of(ids.iter().map(String::as_str), ids.len()).expect("ids listed once");
+            let by_position = ReleaseIndex::new(&lane, "Releases-1", Some((&positions, ids.len())));
+            let by_id = ReleaseIndex::new(&lane, "Releases-1", None);
+            for (position, id) in ids.iter().enumerate() {
+                prop_assert_eq!(by_position.reach(id, Some(position)), by_id.reach(id, None), "{}", id);
+                prop_assert_eq!(by_position.reach(id, None), by_id.reach(id, None), "{} by id", id);
+            }
+        }
+    }
 }

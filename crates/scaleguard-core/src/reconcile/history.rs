@@ -14,6 +14,7 @@ use crate::completeness::instance_id_key;
 use crate::folded::FastSet;
 pub use crate::model::SharedKey;
 use crate::model::{shared_key, Instance, OrchestrationMode, ScaleSetKey, Target};
+use crate::prefetch;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -260,7 +261,7 @@ impl History {
         };
         let mut records = vec![None; matched.targets.len()];
         for (id, record) in self.targets.iter().filter(|(_, record)| wanted(record)) {
-            if let Some(&position) = positions.get(id.as_str()) {
+            if let Some(position) = positions.get(id) {
                 records[position] = Some(record);
             }
         }
@@ -337,7 +338,9 @@ impl History {
                 listing,
                 proven: verdict.is_proven(),
                 switched: switched.last() == Some(&set.key),
-                vm_keys: listing.instances.iter().map(vm_key).collect(),
+                vm_keys: prefetch::ahead(listing.instances.iter(), |vm| prefetch::vm_key_text(vm))
+                    .map(vm_key)
+                    .collect(),
             });
         }
         let stale_vms_forgotten = self.observe_vms(listed, matched.plain_listings(), at);
@@ -364,13 +367,44 @@ impl History {
         // One pass over the records: a target gone from a successful listing was deleted (its
         // evidence has served), a listed one is observed; the targets left are new.
         let mut recorded = vec![false; matched.targets.len()];
-        self.targets.retain(|id, record| match positions.get(id.as_str()) {
-            Some(&position) => {
-                recorded[position] = true;
-                observe_target(record, &matched.targets[position], matched, at);
-                true
+        // Each record's target, and where the record's own text is (its name, its last VM's
+        // ids), found before the records are visited: what observing a record a few places on
+        // reads is asked for while one is observed. Records and targets are in different orders,
+        // so at 50,000 targets each would otherwise wait on main memory.
+        let order: Vec<(Option<usize>, [Option<prefetch::Later>; 3])> = self
+            .targets
+            .iter()
+            .map(|(id, record)| {
+                let vm = record.last_vm.as_ref();
+                let text = [
+                    Some(prefetch::Later::text(&record.name)),
+                    vm.map(|vm| prefetch::Later::text(&vm.instance_id)),
+                    vm.and_then(|vm| vm.vm_id.as_deref()).map(prefetch::Later::text),
+                ];
+                (positions.get(id), text)
+            })
+            .collect();
+        let mut visiting = 0;
+        self.targets.retain(|_, record| {
+            if let Some((Some(position), _)) = order.get(visiting + 2 * prefetch::AHEAD) {
+                matched.prefetch_target(*position, prefetch::Stage::Records);
             }
-            None => false,
+            if let Some((position, text)) = order.get(visiting + prefetch::AHEAD) {
+                if let Some(position) = position {
+                    matched.prefetch_target(*position, prefetch::Stage::Text);
+                }
+                text.iter().flatten().for_each(|later| later.ask());
+            }
+            let position = order[visiting].0;
+            visiting += 1;
+            match position {
+                Some(position) => {
+                    recorded[position] = true;
+                    observe_target(record, &matched.targets[position], matched, at);
+                    true
+                }
+                None => false,
+            }
         });
         for (target, _) in matched.targets.iter().zip(recorded).filter(|(_, recorded)| !recorded) {
             let mut record = TargetRecord::new(target, at);

@@ -11,6 +11,7 @@
 use super::history::{fresh_at, History, SharedKey, VmRecord};
 use crate::folded::{FastMap, HashMapExt};
 use crate::model::ScaleSetKey;
+use crate::prefetch;
 use crate::snapshot::ScaleSetListing;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -104,8 +105,14 @@ impl History {
             }
         }
         let mut recorded = 0;
-        for (key, vm) in &self.vms {
-            if let Some((index, has_record)) = listed.get_mut(key.as_str()) {
+        // The set listing each record's VM, in the records' order, for the pass that updates them
+        // (which then need not search again). The keys are asked for a few records ahead: at
+        // 50,000 VMs they are scattered over memory.
+        let mut listed_in: Vec<Option<usize>> = Vec::with_capacity(self.vms.len());
+        for (key, vm) in prefetch::ahead(self.vms.iter(), |(key, _)| prefetch::text(key)) {
+            let found = listed.get_mut(key.as_str());
+            listed_in.push(found.as_ref().map(|(index, _)| *index));
+            if let Some((index, has_record)) = found {
                 if !same_set(&vm.scale_set, &sets[*index]) {
                     return false;
                 }
@@ -116,8 +123,11 @@ impl History {
         // Nothing has changed so far; from here on the records do. The stale are dropped on the
         // way (`History::forget_stale`), which spares that sweep another pass.
         let fresh = fresh_at(at);
-        self.vms.retain(|key, vm| {
-            if let Some(&(index, _)) = listed.get(key.as_str()) {
+        let mut visiting = 0;
+        self.vms.retain(|_, vm| {
+            let listed_in = listed_in[visiting];
+            visiting += 1;
+            if let Some(index) = listed_in {
                 vm.last_seen = at;
                 // The same key (checked above), from now on shared with the set's other records.
                 if !Arc::ptr_eq(&vm.scale_set, sets[index].shared_key) {

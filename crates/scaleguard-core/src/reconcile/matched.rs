@@ -2,11 +2,13 @@
 //! along each scale set is. Building it is the only place matching runs.
 
 use super::history::{SharedKey, VmSighting};
+use super::target_positions::TargetPositions;
 use crate::completeness::{self, Completeness, ListingIndex};
 use crate::config::Profile;
-use crate::folded::{FastMap, FastSet, HashMapExt};
+use crate::folded::{FastMap, FastSet};
 use crate::matching::{has_match_name, NameIndex, Pairing};
 use crate::model::{Instance, ProvisioningState, ScaleSetKey, Target};
+use crate::prefetch;
 use crate::snapshot::{ReadFailure, ScaleSetListing, Snapshot};
 use std::borrow::Cow;
 use std::fmt;
@@ -84,6 +86,7 @@ pub struct SetView<'a> {
     /// Listed VMs no target matched (empty when the target listing failed): a target never
     /// matched to a VM may be one of these under a name not seen.
     pub untargeted: Vec<&'a Instance>,
+    /// Empty when the listings are plain (`MatchedSnapshot::plain_listings`): nothing asks then.
     by_instance_id: FastMap<&'a str, &'a Instance>,
     /// `key`, for the history's records of the set's VMs to share.
     shared_key: SharedKey,
@@ -92,7 +95,12 @@ pub struct SetView<'a> {
 }
 
 impl<'a> SetView<'a> {
+    /// The VM listed under this instance id (of an id listed twice, the last).
     pub fn instance(&self, instance_id: &str) -> Option<&'a Instance> {
+        if self.by_instance_id.is_empty() {
+            // Not indexed (plain listings, where `present_vm` needs no search): a scan.
+            return self.instances().iter().rev().find(|vm| vm.instance_id == instance_id);
+        }
         self.by_instance_id.get(instance_id).copied()
     }
 
@@ -137,14 +145,13 @@ pub struct MatchedSnapshot<'a> {
     /// The VM of each target id, when a target id repeats (None: `targeted`).
     registered: Option<PairedVms<'a>>,
     /// Target id → its position in `targets`; None when an id is listed twice.
-    target_positions: Option<FastMap<&'a str, usize>>,
+    target_positions: Option<TargetPositions>,
     /// The VM each of `targets` is paired with, by position, when no id is listed twice: what
     /// `matching.instance_of` answers for its id, read without hashing the id (at 50,000
     /// targets a search of the id index mostly misses the cache).
     paired_by_position: Option<Vec<Option<&'a Instance>>>,
-    /// Each plain listing's VMs as an address range, with the set's position, sorted by address:
-    /// the set a listed VM is in, found in a few steps whatever the number of sets.
-    listing_ranges: Vec<(std::ops::Range<usize>, usize)>,
+    /// Where the plain listings' VMs sit (None when the listings are not plain).
+    places: Option<ListingPlaces>,
     /// What `absence_doubt` reads for every target, found once: the first set whose listing
     /// failed or is not proven complete, the sets listing VMs of unreadable name (in order),
     /// and the first set listing VMs with no target.
@@ -154,33 +161,93 @@ pub struct MatchedSnapshot<'a> {
 }
 
 /// A set of listed VMs, asked as `Matching::targets_on` asks: by set key and instance id. When
-/// the listings are plain, one VM stands for each key and id, so the VM's address answers without
-/// reading either (at 50,000 VMs their text is mostly out of the cache).
+/// the listings are plain, one VM stands for each key and id, so the VM's place in the listings
+/// answers without reading either: one flag per listed VM, a few kilobytes at 50,000 VMs, where
+/// a hash set of them would be megabytes read at random.
 #[derive(Debug)]
 enum PairedVms<'a> {
-    ByAddress(FastSet<usize>),
+    ByPlace(Vec<bool>),
     ByKey(FastSet<(&'a ScaleSetKey, &'a str)>),
 }
 
 impl<'a> PairedVms<'a> {
-    fn of(plain: bool, vms: impl Iterator<Item = &'a Instance>) -> Self {
-        if plain {
-            Self::ByAddress(vms.map(address).collect())
-        } else {
-            Self::ByKey(vms.map(|vm| (&*vm.scale_set, vm.instance_id.as_str())).collect())
+    /// By place when every VM of `vms` has one in `places` (plain listings hold every paired VM).
+    fn of<I: Iterator<Item = &'a Instance> + Clone>(places: Option<&ListingPlaces>, vms: I) -> Self {
+        let by_key = |vms: I| Self::ByKey(vms.map(|vm| (&*vm.scale_set, vm.instance_id.as_str())).collect());
+        let Some(places) = places else { return by_key(vms) };
+        let mut paired = vec![false; places.len()];
+        for vm in vms.clone() {
+            match places.place_of(vm) {
+                Some((_, at)) => paired[at] = true,
+                None => return by_key(vms),
+            }
         }
+        Self::ByPlace(paired)
     }
 
-    fn contains(&self, vm: &Instance) -> bool {
+    fn contains(&self, vm: &Instance, places: &ListingPlaces) -> bool {
         match self {
-            Self::ByAddress(vms) => vms.contains(&address(vm)),
+            Self::ByPlace(paired) => places.place_of(vm).is_some_and(|(_, at)| paired[at]),
             Self::ByKey(vms) => vms.contains(&(&*vm.scale_set, vm.instance_id.as_str())),
         }
     }
 }
 
-fn address(vm: &Instance) -> usize {
-    vm as *const Instance as usize
+/// No listing: no VM has a place.
+static NO_PLACES: ListingPlaces = ListingPlaces { ranges: Vec::new(), vms: 0 };
+
+/// Where each VM of the plain listings sits: its listing's address range, the set's position and
+/// the number of VMs listed before it, sorted by address. A listed VM's set and place are found
+/// from its address in a few steps whatever the number of sets, without reading the VM.
+#[derive(Debug, Default)]
+struct ListingPlaces {
+    ranges: Vec<ListingRange>,
+    vms: usize,
+}
+
+#[derive(Debug)]
+struct ListingRange {
+    addresses: std::ops::Range<usize>,
+    set: usize,
+    first_place: usize,
+}
+
+impl ListingPlaces {
+    fn of(sets: &[SetView<'_>]) -> Self {
+        let mut places = Self::default();
+        for (set, view) in sets.iter().enumerate() {
+            let instances = view.instances();
+            let range = instances.as_ptr_range();
+            if !instances.is_empty() {
+                let addresses = range.start as usize..range.end as usize;
+                places.ranges.push(ListingRange { addresses, set, first_place: places.vms });
+                places.vms += instances.len();
+            }
+        }
+        places.ranges.sort_by_key(|range| range.addresses.start);
+        places
+    }
+
+    /// The number of VMs listed.
+    fn len(&self) -> usize {
+        self.vms
+    }
+
+    /// The position of `vm`'s set, and `vm`'s place among all listed VMs; None for a VM that is
+    /// not one of the listings' own.
+    fn place_of(&self, vm: &Instance) -> Option<(usize, usize)> {
+        let address = vm as *const Instance as usize;
+        // The last range starting at or before the VM; the ranges do not overlap.
+        let after = self.ranges.partition_point(|range| range.addresses.start <= address);
+        let range = self.ranges.get(after.checked_sub(1)?)?;
+        range.addresses.contains(&address).then(|| {
+            // Inside the listing, so a whole number of VMs from its start.
+            (
+                range.set,
+                range.first_place + (address - range.addresses.start) / std::mem::size_of::<Instance>(),
+            )
+        })
+    }
 }
 
 impl<'a> MatchedSnapshot<'a> {
@@ -196,7 +263,7 @@ impl<'a> MatchedSnapshot<'a> {
         };
         // Each listing's VMs are indexed by name as its set is read, while they are in the cache.
         let mut names = NameIndex::default();
-        let sets: Vec<SetView<'a>> = snapshot
+        let mut sets: Vec<SetView<'a>> = snapshot
             .scale_sets
             .iter()
             .map(|observation| {
@@ -204,9 +271,6 @@ impl<'a> MatchedSnapshot<'a> {
                 if let Ok(listing) = listing {
                     names.add(observation.match_by, &listing.instances);
                 }
-                let by_instance_id = listing
-                    .map(|l| l.instances.iter().map(|i| (i.instance_id.as_str(), i)).collect())
-                    .unwrap_or_default();
                 let unnamed = listing
                     .map(|l| {
                         l.instances.iter().filter(|i| !has_match_name(i, observation.match_by)).collect()
@@ -229,7 +293,7 @@ impl<'a> MatchedSnapshot<'a> {
                     completeness,
                     unnamed,
                     untargeted: Vec::new(),
-                    by_instance_id,
+                    by_instance_id: FastMap::default(),
                     shared_key,
                     index,
                 }
@@ -248,15 +312,27 @@ impl<'a> MatchedSnapshot<'a> {
         let plain_listings = set_index.len() == sets.len()
             && sets.iter().all(|set| {
                 let own = |vm: &Instance| vm.scale_set == set.shared_key;
-                set.by_instance_id.len() == set.instances().len() && set.instances().iter().all(own)
+                // Distinct in canonical form ("01" is "1"), so distinct as listed too.
+                set.index.distinct_instance_ids() == set.instances().len() && set.instances().iter().all(own)
             });
-        let targeted = PairedVms::of(plain_listings, matching.pairs().iter().map(|(_, vm)| *vm));
-        let registered = matching.vms_by_target_id().map(|vms| PairedVms::of(plain_listings, vms));
-        let mut target_positions = FastMap::with_capacity(targets.len());
-        for (position, target) in all.iter().filter(|t| !filtered || t.has_all_roles(roles)).enumerate() {
-            target_positions.insert(target.id.as_str(), position);
+        // Only where the listings are not plain is a VM looked up by its set and instance id
+        // (`present_vm`): at 50,000 VMs these maps are megabytes.
+        if !plain_listings {
+            for set in &mut sets {
+                set.by_instance_id = set.instances().iter().map(|i| (i.instance_id.as_str(), i)).collect();
+            }
         }
-        let target_positions = (target_positions.len() == targets.len()).then_some(target_positions);
+        let places = plain_listings.then(|| ListingPlaces::of(&sets));
+        let targeted = PairedVms::of(places.as_ref(), matching.pairs().iter().map(|(_, vm)| *vm));
+        let in_scope = all.iter().filter(|t| !filtered || t.has_all_roles(roles));
+        let ids = prefetch::ahead(in_scope, |target| prefetch::text(&target.id)).map(|t| t.id.as_str());
+        let target_positions = TargetPositions::of(ids, targets.len());
+        // A paired target id repeats only where a listed one does: otherwise every pair's VM is
+        // the VM of its target id, and the pairs' id map need not be built to say so.
+        let registered = match target_positions {
+            Some(_) => None,
+            None => matching.vms_by_target_id().map(|vms| PairedVms::of(places.as_ref(), vms)),
+        };
         let paired_by_position = target_positions.as_ref().map(|_| {
             // The pairs are in target order, each borrowing its own target's id.
             let mut pairs = matching.pairs().iter().peekable();
@@ -269,16 +345,6 @@ impl<'a> MatchedSnapshot<'a> {
             debug_assert!(pairs.next().is_none(), "every pair is of a target in scope");
             vms
         });
-        let mut listing_ranges: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
-        if plain_listings {
-            for (position, set) in sets.iter().enumerate() {
-                let range = set.instances().as_ptr_range();
-                if range.start != range.end {
-                    listing_ranges.push((range.start as usize..range.end as usize, position));
-                }
-            }
-            listing_ranges.sort_by_key(|(range, _)| range.start);
-        }
         let first_doubtful_listing =
             sets.iter().position(|set| set.completeness.as_ref().is_none_or(|verdict| !verdict.is_proven()));
         let with_unnamed = (0..sets.len()).filter(|&position| !sets[position].unnamed.is_empty()).collect();
@@ -294,15 +360,15 @@ impl<'a> MatchedSnapshot<'a> {
             registered,
             target_positions,
             paired_by_position,
-            listing_ranges,
+            places,
             first_doubtful_listing,
             with_unnamed,
             first_untargeted: None,
         };
         if built.target_listing_ok() {
             for set in &mut built.sets {
-                let targeted = &built.targeted;
-                set.untargeted = set.instances().iter().filter(|vm| !targeted.contains(vm)).collect();
+                let (targeted, places) = (&built.targeted, built.places.as_ref().unwrap_or(&NO_PLACES));
+                set.untargeted = set.instances().iter().filter(|vm| !targeted.contains(vm, places)).collect();
             }
             built.first_untargeted = built.sets.iter().position(|set| !set.untargeted.is_empty());
         }
@@ -355,7 +421,8 @@ impl<'a> MatchedSnapshot<'a> {
     /// Is a VM of this set key and instance id the one some target id is paired with? (Of a
     /// target id listed twice, only its last target counts.)
     pub(crate) fn is_registered(&self, vm: &Instance) -> bool {
-        self.registered.as_ref().unwrap_or(&self.targeted).contains(vm)
+        let places = self.places.as_ref().unwrap_or(&NO_PLACES);
+        self.registered.as_ref().unwrap_or(&self.targeted).contains(vm, places)
     }
 
     /// No two sets share a key and every listed VM carries its set's key and an instance id of its
@@ -365,7 +432,7 @@ impl<'a> MatchedSnapshot<'a> {
     }
 
     /// Target id → its position in `targets`, when no id is listed twice.
-    pub(crate) fn target_positions(&self) -> Option<&FastMap<&'a str, usize>> {
+    pub(crate) fn target_positions(&self) -> Option<&TargetPositions> {
         self.target_positions.as_ref()
     }
 
@@ -378,11 +445,8 @@ impl<'a> MatchedSnapshot<'a> {
     /// The set whose listing holds `vm` (found by its address), when the listings are plain:
     /// its key is then `vm`'s.
     pub(crate) fn listed_in(&self, vm: &Instance) -> Option<&SetView<'a>> {
-        let address = vm as *const Instance as usize;
-        // The last range starting at or before the VM; the ranges do not overlap.
-        let after = self.listing_ranges.partition_point(|(range, _)| range.start <= address);
-        let (range, position) = self.listing_ranges.get(after.checked_sub(1)?)?;
-        range.contains(&address).then(|| &self.sets[*position])
+        let (set, _) = self.places.as_ref()?.place_of(vm)?;
+        Some(&self.sets[set])
     }
 
     /// The first configured set with this key.
@@ -393,12 +457,35 @@ impl<'a> MatchedSnapshot<'a> {
     /// The present VM a target runs on, from a listing that succeeded: the VM its name matched,
     /// and the VM listed under that VM's set and instance id.
     pub fn vm_of(&self, target_id: &str) -> Option<(&'a Instance, &'a Instance)> {
-        self.present_vm(self.matching.instance_of(target_id)?)
+        let by_position = self.target_positions.as_ref().zip(self.paired_by_position.as_ref());
+        let found = match by_position {
+            Some((positions, vms)) => vms[positions.get(target_id)?],
+            None => self.matching.instance_of(target_id),
+        };
+        self.present_vm(found?)
     }
 
     /// `vm_of(&target.id)`, without a search by id when `target` is one of `targets`.
     pub fn vm_of_target(&self, target: &Target) -> Option<(&'a Instance, &'a Instance)> {
         self.present_vm(self.instance_of_target(target)?)
+    }
+
+    /// Asks for what observing the target at `position` of `targets` reads, in two steps a few
+    /// targets apart: first the target and its VM (`Stage::Records`), then the text they point to
+    /// (`Stage::Text`), which is read from them.
+    pub(crate) fn prefetch_target(&self, position: usize, stage: prefetch::Stage) {
+        let Some(target) = self.targets.get(position) else { return };
+        let vm = self.paired_by_position.as_ref().and_then(|vms| vms.get(position).copied().flatten());
+        match stage {
+            prefetch::Stage::Records => {
+                prefetch::value(&target.name);
+                vm.map(prefetch::value);
+            }
+            prefetch::Stage::Text => {
+                prefetch::text(&target.name);
+                vm.map(prefetch::instance);
+            }
+        }
     }
 
     /// `matching.instance_of(&target.id)`, read by position when `target` is one of `targets`
@@ -478,6 +565,75 @@ impl fmt::Display for AbsenceDoubt<'_> {
                 vms.len(),
                 super::text::vm_names(vms)
             ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::testkit::{at, profile, target_on, vm, SnapshotBuilder};
+    use proptest::prelude::*;
+
+    /// Sets `a` and `b` listing VMs 0..`listed`; a target on each VM of `on` (set b's VMs from
+    /// `listed` on); `twice`: set a lists its VM 0 again as "00" (the same VM by canonical id, so
+    /// the listings are not plain).
+    fn snapshot(listed: u32, on: &[u32], twice: bool) -> Snapshot {
+        let set = |name: &str| (0..listed).map(|id| vm(name, id)).collect::<Vec<_>>();
+        let mut a = set("a");
+        if twice {
+            a.push(Instance { instance_id: "00".into(), computer_name: Some("a-00".into()), ..vm("a", 0) });
+        }
+        let targets = on
+            .iter()
+            .map(|&at| match at < listed {
+                true => target_on(&format!("Machines-a{at}"), "a", at),
+                false => target_on(&format!("Machines-b{at}"), "b", at - listed),
+            })
+            .collect();
+        SnapshotBuilder::new(at(0)).set("a", listed, a).set("b", listed, set("b")).targets(targets).build()
+    }
+
+    proptest! {
+        /// Which listed VMs a target is paired with, asked by a VM's place in the listings (plain
+        /// listings) or by its set and instance id (not plain): the VMs some target's name matched.
+        #[test]
+        fn paired_vms_are_those_a_target_matched(
+            listed in 1..8u32,
+            on in proptest::collection::vec(0..16u32, 0..10),
+            twice: bool,
+        ) {
+            let snapshot = snapshot(listed, &on, twice);
+            let matched = MatchedSnapshot::new(&snapshot, &profile());
+            prop_assert_eq!(matched.plain_listings(), !twice);
+            let paired: Vec<(&ScaleSetKey, &str)> =
+                matched.matching.pairs().iter().map(|(_, vm)| (&*vm.scale_set, vm.instance_id.as_str())).collect();
+            for set in &matched.sets {
+                for vm in set.instances() {
+                    let expected = paired.contains(&(&*vm.scale_set, vm.instance_id.as_str()));
+                    prop_assert_eq!(matched.is_registered(vm), expected, "{} {}", set.key, vm.instance_id);
+                    prop_assert_eq!(set.untargeted.iter().any(|u| std::ptr::eq(*u, vm)), !expected);
+                    // The set is found from the VM's place only when the listings are plain.
+                    prop_assert_eq!(matched.listed_in(vm).map(|s| s.key), (!twice).then_some(set.key));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_vm_is_found_by_instance_id_whether_or_not_the_listings_are_plain() {
+        for twice in [false, true] {
+            let snapshot = snapshot(3, &[0], twice);
+            let matched = MatchedSnapshot::new(&snapshot, &profile());
+            let set = matched.set(&crate::reconcile::testkit::set_key("a")).expect("set a");
+            assert_eq!(set.instance("2").map(|vm| vm.name.as_str()), Some("a_2"), "twice: {twice}");
+            assert!(set.instance("3").is_none(), "twice: {twice}");
+            assert_eq!(
+                matched.vm_of("Machines-a0").map(|(vm, _)| vm.name.as_str()),
+                Some("a_0"),
+                "twice: {twice}"
+            );
+            assert!(matched.vm_of("Machines-b0").is_none(), "twice: {twice}");
         }
     }
 }

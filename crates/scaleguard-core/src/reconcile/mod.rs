@@ -23,6 +23,7 @@ mod matched;
 mod notes;
 mod notes_evidence;
 mod summary;
+mod target_positions;
 mod tenants;
 mod text;
 mod validate;

@@ -1,0 +1,96 @@
+//! Target id → its position among a snapshot's targets, searched in one contiguous copy of the
+//! ids. A search compares the id asked with the copy, not with the target's own string: at
+//! 50,000 targets those are scattered over memory, and the history asks for every one of them in
+//! its own (sorted) order, so each comparison would wait on main memory.
+
+use foldhash::fast::RandomState;
+use hashbrown::HashTable;
+use std::hash::BuildHasher;
+
+#[derive(Debug)]
+pub(crate) struct TargetPositions {
+    /// Every id, one after another in position order.
+    ids: String,
+    /// Each id's span in `ids`, with its position.
+    table: HashTable<Entry>,
+    hasher: RandomState,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    start: u32,
+    end: u32,
+    position: u32,
+}
+
+impl TargetPositions {
+    /// The positions of `ids` (`count` of them, for the table's size), in order. None when an id
+    /// is listed twice, or when the ids do not fit the index's 32-bit offsets (4 GiB of ids, which
+    /// no estate comes near): the caller then goes by id.
+    pub(crate) fn of<'t>(ids: impl Iterator<Item = &'t str>, count: usize) -> Option<Self> {
+        let mut index = Self {
+            ids: String::new(),
+            table: HashTable::with_capacity(count),
+            hasher: RandomState::default(),
+        };
+        for (position, id) in ids.enumerate() {
+            let start = u32::try_from(index.ids.len()).ok()?;
+            index.ids.push_str(id);
+            let entry = Entry {
+                start,
+                end: u32::try_from(index.ids.len()).ok()?,
+                position: u32::try_from(position).ok()?,
+            };
+            let hash = index.hasher.hash_one(id);
+            let text = &index.ids;
+            let span = |entry: &Entry| &text[entry.start as usize..entry.end as usize];
+            if index.table.find(hash, |listed| span(listed) == id).is_some() {
+                return None;
+            }
+            index.table.insert_unique(hash, entry, |listed| index.hasher.hash_one(span(listed)));
+        }
+        Some(index)
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Option<usize> {
+        let span = |entry: &Entry| &self.ids[entry.start as usize..entry.end as usize];
+        self.table
+            .find(self.hasher.hash_one(id), |entry| span(entry) == id)
+            .map(|entry| entry.position as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn an_id_listed_twice_has_no_positions() {
+        assert!(TargetPositions::of(["Machines-1", "Machines-2", "Machines-1"].into_iter(), 3).is_none());
+        assert!(
+            TargetPositions::of(std::iter::empty(), 0).is_some_and(|index| index.get("Machines-1").is_none())
+        );
+    }
+
+    proptest! {
+        /// The same answers as a map from each id to its position, for ids that are prefixes of
+        /// one another, empty, or not ASCII.
+        #[test]
+        fn positions_are_those_of_a_map(
+            ids in proptest::collection::vec("[ab\u{e9}]{0,3}", 0..40),
+            asked in "[ab\u{e9}]{0,3}",
+        ) {
+            let mut expected = std::collections::HashMap::new();
+            let unique =
+                ids.iter().enumerate().all(|(position, id)| expected.insert(id.as_str(), position).is_none());
+            let index = TargetPositions::of(ids.iter().map(String::as_str), ids.len());
+            prop_assert_eq!(index.is_some(), unique);
+            if let Some(index) = index {
+                for id in ids.iter().map(String::as_str).chain([asked.as_str()]) {
+                    prop_assert_eq!(index.get(id), expected.get(id).copied());
+                }
+            }
+        }
+    }
+}
