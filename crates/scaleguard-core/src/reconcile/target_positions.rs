@@ -7,13 +7,15 @@ use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
+/// `S` is the hasher: randomly seeded, as every per-refresh index is (tests use one that makes
+/// every id collide, so that the comparisons alone must tell the ids apart).
 #[derive(Debug)]
-pub(crate) struct TargetPositions {
+pub(crate) struct TargetPositions<S = RandomState> {
     /// Every id, one after another in position order.
     ids: String,
     /// Each id's span in `ids`, with its position.
     table: HashTable<Entry>,
-    hasher: RandomState,
+    hasher: S,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -28,11 +30,13 @@ impl TargetPositions {
     /// is listed twice, or when the ids do not fit the index's 32-bit offsets (4 GiB of ids, which
     /// no estate comes near): the caller then goes by id.
     pub(crate) fn of<'t>(ids: impl Iterator<Item = &'t str>, count: usize) -> Option<Self> {
-        let mut index = Self {
-            ids: String::new(),
-            table: HashTable::with_capacity(count),
-            hasher: RandomState::default(),
-        };
+        Self::hashed_by(RandomState::default(), ids, count)
+    }
+}
+
+impl<S: BuildHasher> TargetPositions<S> {
+    fn hashed_by<'t>(hasher: S, ids: impl Iterator<Item = &'t str>, count: usize) -> Option<Self> {
+        let mut index = Self { ids: String::new(), table: HashTable::with_capacity(count), hasher };
         for (position, id) in ids.enumerate() {
             let start = u32::try_from(index.ids.len()).ok()?;
             index.ids.push_str(id);
@@ -73,24 +77,54 @@ mod tests {
         );
     }
 
+    /// Every id hashes alike: only the comparisons tell them apart.
+    struct Colliding;
+
+    impl BuildHasher for Colliding {
+        type Hasher = ConstantHasher;
+        fn build_hasher(&self) -> ConstantHasher {
+            ConstantHasher
+        }
+    }
+
+    struct ConstantHasher;
+
+    impl std::hash::Hasher for ConstantHasher {
+        fn finish(&self) -> u64 {
+            7
+        }
+        fn write(&mut self, _: &[u8]) {}
+    }
+
+    /// The same answers as a map from each id to its position.
+    fn agrees_with_a_map<S: BuildHasher>(
+        index: Option<TargetPositions<S>>,
+        ids: &[String],
+        asked: &str,
+    ) -> Result<(), TestCaseError> {
+        let mut expected = std::collections::HashMap::new();
+        let unique =
+            ids.iter().enumerate().all(|(position, id)| expected.insert(id.as_str(), position).is_none());
+        prop_assert_eq!(index.is_some(), unique);
+        if let Some(index) = index {
+            for id in ids.iter().map(String::as_str).chain([asked]) {
+                prop_assert_eq!(index.get(id), expected.get(id).copied(), "{:?}", id);
+            }
+        }
+        Ok(())
+    }
+
     proptest! {
-        /// The same answers as a map from each id to its position, for ids that are prefixes of
-        /// one another, empty, or not ASCII.
+        /// For ids that are prefixes of one another, empty, or not ASCII; hashed as in a refresh,
+        /// and all alike.
         #[test]
         fn positions_are_those_of_a_map(
             ids in proptest::collection::vec("[ab\u{e9}]{0,3}", 0..40),
             asked in "[ab\u{e9}]{0,3}",
         ) {
-            let mut expected = std::collections::HashMap::new();
-            let unique =
-                ids.iter().enumerate().all(|(position, id)| expected.insert(id.as_str(), position).is_none());
-            let index = TargetPositions::of(ids.iter().map(String::as_str), ids.len());
-            prop_assert_eq!(index.is_some(), unique);
-            if let Some(index) = index {
-                for id in ids.iter().map(String::as_str).chain([asked.as_str()]) {
-                    prop_assert_eq!(index.get(id), expected.get(id).copied());
-                }
-            }
+            agrees_with_a_map(TargetPositions::of(ids.iter().map(String::as_str), ids.len()), &ids, &asked)?;
+            let colliding = TargetPositions::hashed_by(Colliding, ids.iter().map(String::as_str), ids.len());
+            agrees_with_a_map(colliding, &ids, &asked)?;
         }
     }
 }
