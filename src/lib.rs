@@ -38,8 +38,8 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub use scaleguard_core::{
-    autoscale, completeness, config, drain, guard, ha, matching, model, retry, scale_in, secret, snapshot,
-    untrusted,
+    autoscale, completeness, config, drain, guard, ha, matching, model, retry, rows, scale_in, secret,
+    snapshot, untrusted,
 };
 pub use scaleguard_sim as sim;
 

@@ -230,7 +230,7 @@ impl Links {
         let name_of: std::collections::HashMap<&str, &str> =
             targets.iter().map(|t| (t.id.as_str(), t.name.as_str())).collect();
         for (target, vm) in pairing.pairs() {
-            if let Some(row) = row_of(instances, vm) {
+            if let Some(row) = crate::rows::position_in(instances, vm) {
                 names_on[row].push(name_of.get(target).copied().unwrap_or(target));
             }
         }
@@ -250,13 +250,6 @@ impl Links {
     pub fn targets_on(&self, row: usize) -> Option<&str> {
         self.targets_of_instance.get(row)?.as_deref()
     }
-}
-
-/// The row of `rows` that `element` is (None: it is not one of them).
-fn row_of<T>(rows: &[T], element: &T) -> Option<usize> {
-    let size = std::mem::size_of::<T>().max(1);
-    let offset = (element as *const T as usize).checked_sub(rows.as_ptr() as usize)?;
-    (offset % size == 0 && offset / size < rows.len()).then_some(offset / size)
 }
 
 #[derive(Debug, Clone)]
@@ -536,14 +529,5 @@ mod links_tests {
         assert_eq!((links.vm_of(3), links.vm_of(4)), (None, None));
         assert_eq!(links.targets_on(1), Some("web-1, web-1"));
         assert_eq!((links.targets_on(0), links.targets_on(2), links.targets_on(3)), (None, None, None));
-    }
-
-    #[test]
-    fn an_element_is_placed_only_in_the_rows_it_belongs_to() {
-        let rows = [vm("web", 0), vm("web", 1)];
-        let elsewhere = vm("web", 1);
-        assert_eq!((row_of(&rows, &rows[0]), row_of(&rows, &rows[1])), (Some(0), Some(1)));
-        assert_eq!(row_of(&rows, &elsewhere), None);
-        assert_eq!(row_of(&rows[..1], &rows[1]), None);
     }
 }

@@ -32,6 +32,7 @@ pub mod model;
 pub(crate) mod prefetch;
 pub mod reconcile;
 pub mod retry;
+pub mod rows;
 pub mod scale_in;
 pub mod secret;
 pub mod snapshot;

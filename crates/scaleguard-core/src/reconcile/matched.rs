@@ -9,6 +9,7 @@ use crate::folded::{FastMap, FastSet};
 use crate::matching::{has_match_name, NameIndex, Pairing};
 use crate::model::{Instance, ProvisioningState, ScaleSetKey, Target};
 use crate::prefetch;
+use crate::rows;
 use crate::snapshot::{ReadFailure, ScaleSetListing, Snapshot};
 use std::borrow::Cow;
 use std::fmt;
@@ -150,8 +151,8 @@ pub struct MatchedSnapshot<'a> {
     /// `matching.instance_of` answers for its id, read without hashing the id (at 50,000
     /// targets a search of the id index mostly misses the cache).
     paired_by_position: Option<Vec<Option<&'a Instance>>>,
-    /// Where the plain listings' VMs sit (None when the listings are not plain).
-    places: Option<ListingPlaces>,
+    /// Where the plain listings' VMs sit (none when the listings are not plain).
+    places: ListingPlaces<'a>,
     /// What `absence_doubt` reads for every target, found once: the first set whose listing
     /// failed or is not proven complete, the sets listing VMs of unreadable name (in order),
     /// and the first set listing VMs with no target.
@@ -171,10 +172,10 @@ enum PairedVms<'a> {
 }
 
 impl<'a> PairedVms<'a> {
-    /// By place when every VM of `vms` has one in `places` (plain listings hold every paired VM).
-    fn of<I: Iterator<Item = &'a Instance> + Clone>(places: Option<&ListingPlaces>, vms: I) -> Self {
+    /// By place when every VM of `vms` has one in `places` (plain listings hold every paired VM;
+    /// other listings have no places).
+    fn of<I: Iterator<Item = &'a Instance> + Clone>(places: &ListingPlaces<'_>, vms: I) -> Self {
         let by_key = |vms: I| Self::ByKey(vms.map(|vm| (&*vm.scale_set, vm.instance_id.as_str())).collect());
-        let Some(places) = places else { return by_key(vms) };
         let mut paired = vec![false; places.len()];
         for vm in vms.clone() {
             match places.place_of(vm) {
@@ -185,7 +186,7 @@ impl<'a> PairedVms<'a> {
         Self::ByPlace(paired)
     }
 
-    fn contains(&self, vm: &Instance, places: &ListingPlaces) -> bool {
+    fn contains(&self, vm: &Instance, places: &ListingPlaces<'_>) -> bool {
         match self {
             Self::ByPlace(paired) => places.place_of(vm).is_some_and(|(_, at)| paired[at]),
             Self::ByKey(vms) => vms.contains(&(&*vm.scale_set, vm.instance_id.as_str())),
@@ -193,38 +194,33 @@ impl<'a> PairedVms<'a> {
     }
 }
 
-/// No listing: no VM has a place.
-static NO_PLACES: ListingPlaces = ListingPlaces { ranges: Vec::new(), vms: 0 };
-
-/// Where each VM of the plain listings sits: its listing's address range, the set's position and
-/// the number of VMs listed before it, sorted by address. A listed VM's set and place are found
-/// from its address in a few steps whatever the number of sets, without reading the VM.
+/// Where each VM of the plain listings sits: its listing, the set's position and the number of
+/// VMs listed before it, sorted by address. A listed VM's set and place are found from its
+/// address in a few steps whatever the number of sets, without reading the VM.
 #[derive(Debug, Default)]
-struct ListingPlaces {
-    ranges: Vec<ListingRange>,
+struct ListingPlaces<'a> {
+    listings: Vec<ListingPlace<'a>>,
     vms: usize,
 }
 
 #[derive(Debug)]
-struct ListingRange {
-    addresses: std::ops::Range<usize>,
+struct ListingPlace<'a> {
+    instances: &'a [Instance],
     set: usize,
     first_place: usize,
 }
 
-impl ListingPlaces {
-    fn of(sets: &[SetView<'_>]) -> Self {
+impl<'a> ListingPlaces<'a> {
+    fn of(sets: &[SetView<'a>]) -> Self {
         let mut places = Self::default();
         for (set, view) in sets.iter().enumerate() {
             let instances = view.instances();
-            let range = instances.as_ptr_range();
             if !instances.is_empty() {
-                let addresses = range.start as usize..range.end as usize;
-                places.ranges.push(ListingRange { addresses, set, first_place: places.vms });
+                places.listings.push(ListingPlace { instances, set, first_place: places.vms });
                 places.vms += instances.len();
             }
         }
-        places.ranges.sort_by_key(|range| range.addresses.start);
+        places.listings.sort_by_key(|listing| listing.instances.as_ptr());
         places
     }
 
@@ -236,17 +232,12 @@ impl ListingPlaces {
     /// The position of `vm`'s set, and `vm`'s place among all listed VMs; None for a VM that is
     /// not one of the listings' own.
     fn place_of(&self, vm: &Instance) -> Option<(usize, usize)> {
-        let address = vm as *const Instance as usize;
-        // The last range starting at or before the VM; the ranges do not overlap.
-        let after = self.ranges.partition_point(|range| range.addresses.start <= address);
-        let range = self.ranges.get(after.checked_sub(1)?)?;
-        range.addresses.contains(&address).then(|| {
-            // Inside the listing, so a whole number of VMs from its start.
-            (
-                range.set,
-                range.first_place + (address - range.addresses.start) / std::mem::size_of::<Instance>(),
-            )
-        })
+        // The last listing starting at or before the VM; the listings do not overlap.
+        let after =
+            self.listings.partition_point(|listing| listing.instances.as_ptr() <= vm as *const Instance);
+        let listing = self.listings.get(after.checked_sub(1)?)?;
+        let position = rows::position_in(listing.instances, vm)?;
+        Some((listing.set, listing.first_place + position))
     }
 }
 
@@ -302,8 +293,8 @@ impl<'a> MatchedSnapshot<'a> {
         // Paired over the snapshot's own targets (those in scope), so the pairing borrows them
         // even when `targets` is a filtered copy.
         let filtered = matches!(targets, Cow::Owned(_));
-        let in_scope = all.iter().filter(|t| !filtered || t.has_all_roles(roles));
-        let matching = names.pair(in_scope);
+        let in_scope = || all.iter().filter(move |t| !filtered || t.has_all_roles(roles));
+        let matching = names.pair(in_scope());
         let nodes_set = profile.nodes_scale_set().ok().flatten();
         let mut set_index = FastMap::default();
         for (position, set) in sets.iter().enumerate() {
@@ -322,22 +313,20 @@ impl<'a> MatchedSnapshot<'a> {
                 set.by_instance_id = set.instances().iter().map(|i| (i.instance_id.as_str(), i)).collect();
             }
         }
-        let places = plain_listings.then(|| ListingPlaces::of(&sets));
-        let targeted = PairedVms::of(places.as_ref(), matching.pairs().iter().map(|(_, vm)| *vm));
-        let in_scope = all.iter().filter(|t| !filtered || t.has_all_roles(roles));
-        let ids = prefetch::ahead(in_scope, |target| prefetch::text(&target.id)).map(|t| t.id.as_str());
+        let places = if plain_listings { ListingPlaces::of(&sets) } else { ListingPlaces::default() };
+        let targeted = PairedVms::of(&places, matching.pairs().iter().map(|(_, vm)| *vm));
+        let ids = prefetch::ahead(in_scope(), |target| prefetch::text(&target.id)).map(|t| t.id.as_str());
         let target_positions = TargetPositions::of(ids, targets.len());
         // A paired target id repeats only where a listed one does: otherwise every pair's VM is
         // the VM of its target id, and the pairs' id map need not be built to say so.
         let registered = match target_positions {
             Some(_) => None,
-            None => matching.vms_by_target_id().map(|vms| PairedVms::of(places.as_ref(), vms)),
+            None => matching.vms_by_target_id().map(|vms| PairedVms::of(&places, vms)),
         };
         let paired_by_position = target_positions.as_ref().map(|_| {
             // The pairs are in target order, each borrowing its own target's id.
             let mut pairs = matching.pairs().iter().peekable();
-            let in_scope = all.iter().filter(|t| !filtered || t.has_all_roles(roles));
-            let vms: Vec<Option<&Instance>> = in_scope
+            let vms: Vec<Option<&Instance>> = in_scope()
                 .map(|target| {
                     pairs.next_if(|(id, _)| std::ptr::eq(*id, target.id.as_str())).map(|(_, vm)| *vm)
                 })
@@ -367,7 +356,7 @@ impl<'a> MatchedSnapshot<'a> {
         };
         if built.target_listing_ok() {
             for set in &mut built.sets {
-                let (targeted, places) = (&built.targeted, built.places.as_ref().unwrap_or(&NO_PLACES));
+                let (targeted, places) = (&built.targeted, &built.places);
                 set.untargeted = set.instances().iter().filter(|vm| !targeted.contains(vm, places)).collect();
             }
             built.first_untargeted = built.sets.iter().position(|set| !set.untargeted.is_empty());
@@ -421,8 +410,7 @@ impl<'a> MatchedSnapshot<'a> {
     /// Is a VM of this set key and instance id the one some target id is paired with? (Of a
     /// target id listed twice, only its last target counts.)
     pub(crate) fn is_registered(&self, vm: &Instance) -> bool {
-        let places = self.places.as_ref().unwrap_or(&NO_PLACES);
-        self.registered.as_ref().unwrap_or(&self.targeted).contains(vm, places)
+        self.registered.as_ref().unwrap_or(&self.targeted).contains(vm, &self.places)
     }
 
     /// No two sets share a key and every listed VM carries its set's key and an instance id of its
@@ -445,7 +433,7 @@ impl<'a> MatchedSnapshot<'a> {
     /// The set whose listing holds `vm` (found by its address), when the listings are plain:
     /// its key is then `vm`'s.
     pub(crate) fn listed_in(&self, vm: &Instance) -> Option<&SetView<'a>> {
-        let (set, _) = self.places.as_ref()?.place_of(vm)?;
+        let (set, _) = self.places.place_of(vm)?;
         Some(&self.sets[set])
     }
 
@@ -491,14 +479,8 @@ impl<'a> MatchedSnapshot<'a> {
     /// `matching.instance_of(&target.id)`, read by position when `target` is one of `targets`
     /// and no id is listed twice.
     pub fn instance_of_target(&self, target: &Target) -> Option<&'a Instance> {
-        let range = self.targets.as_ptr_range();
-        let address = target as *const Target;
-        match &self.paired_by_position {
-            Some(vms) if range.contains(&address) => {
-                // In the slice, so a whole number of targets from its start.
-                let position = (address as usize - range.start as usize) / std::mem::size_of::<Target>();
-                vms[position]
-            }
+        match (&self.paired_by_position, rows::position_in(&self.targets, target)) {
+            (Some(vms), Some(position)) => vms[position],
             _ => self.matching.instance_of(&target.id),
         }
     }
