@@ -1,0 +1,164 @@
+//! Red-team review of the newer Azure and Octopus paths: each test is a hostile or odd (but
+//! well-formed) answer against the real binary and the simulator, asserting the promise the
+//! README makes. They fail on the commit they were written against; each names the promise.
+
+use scaleguard::sim::{self, RunningSim, SimOptions};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+const SET: &str = "vmss-web";
+
+struct Setup {
+    sim: RunningSim,
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Setup {
+    async fn autoscale(edit: impl FnOnce(String) -> String) -> Self {
+        let sim = sim::start(SimOptions::new("autoscale").manual_clock()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("sim.toml");
+        std::fs::write(&config, edit(sim.profile_toml())).unwrap();
+        Self { sim, dir, config }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_scaleguard"));
+        command
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--sim-clock")
+            .args(args)
+            .env("SCALEGUARD_DATA_DIR", self.dir.path().join("data"))
+            .env("USER", "bob")
+            .envs(self.sim.env())
+            .stdin(Stdio::null());
+        command
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        crate::support::sim_harness::output_advancing(self.command(args), &self.sim, 0).await
+    }
+
+    fn puts(&self) -> u64 {
+        self.sim.stats().get("arm.put_autoscale_setting")
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The `autoscale` scenario's setting made disabled, its default profile (the one Azure applies
+/// now: the other is a fixed date in 2027) 1..2 while the set holds 4 VMs, and the fixed-date
+/// profile's time zone `zone`. The guard's minimum is 3, so Autoscale's move 4 → 2 breaks it.
+async fn disabled_setting_whose_default_would_scale_in(zone: &str) -> Setup {
+    let setup = Setup::autoscale(|toml| toml.replace("min_capacity = 1", "min_capacity = 3")).await;
+    setup.sim.with_world_mut(|world| {
+        let resource = &mut world.autoscale[0].resource;
+        resource["properties"]["enabled"] = json!(false);
+        resource["properties"]["profiles"][0]["capacity"] =
+            json!({"minimum": "1", "maximum": "2", "default": "2"});
+        resource["properties"]["profiles"][1]["fixedDate"]["timeZone"] = json!(zone);
+    });
+    assert_eq!(setup.sim.with_world(|w| w.scale_sets[0].capacity), 4);
+    setup
+}
+
+/// Control: with every time zone known, enabling the setting is refused because Autoscale would
+/// then scale in 4 → 2, below the guard's min_capacity 3. (Passes on main.)
+#[tokio::test]
+async fn enabling_autoscale_that_would_scale_below_the_guard_is_refused() {
+    let setup = disabled_setting_whose_default_would_scale_in("Eastern Standard Time").await;
+    let out = setup.run(&["autoscale", SET, "--enable", "--reason", "back on", "--yes"]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Autoscale would then move the capacity from 4 to 2"), "{stdout}");
+    assert_eq!(setup.puts(), 0, "nothing written");
+}
+
+/// Finding: a profile whose time zone scaleguard cannot resolve (a Windows zone newer than the
+/// built-in CLDR mapping, or a typo Azure accepted) makes the active profile unknown. The
+/// instances pane and the manual-scale guard call that state "unknown: … it may act, nobody can
+/// say how" and refuse unless forced; `autoscale --enable` instead takes "no active profile" as
+/// "no capacity move", skips the implied-move check (min/max/step/cooldown) and the typed name,
+/// and turns Autoscale on: Azure then applies the default profile and scales 4 → 2 within a
+/// minute, below the guard's minimum. Promise: README "Azure Autoscale" (a change that makes
+/// Autoscale move the capacity meets the guard's limits and cooldown like a manual scale; an
+/// unreadable setting is refused unless --force).
+#[tokio::test]
+async fn enabling_autoscale_whose_active_profile_is_unknown_is_refused() {
+    let setup = disabled_setting_whose_default_would_scale_in("Mars Standard Time").await;
+    let out = setup.run(&["autoscale", SET, "--enable", "--reason", "back on", "--yes"]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    let enabled = setup.sim.with_world(|w| w.autoscale[0].resource["properties"]["enabled"].clone());
+    assert_eq!(
+        (out.status.code(), setup.puts(), enabled),
+        (Some(1), 0, json!(false)),
+        "enabling a setting whose active profile cannot be worked out must be refused (unless forced), \
+         as the guard refuses a manual scale under an unknown Autoscale state:\n{stdout}\n{stderr}"
+    );
+}
+
+/// Finding: Octopus ids are compared as exact strings when the planner asks whether a successful
+/// deployment reached a target (`DeployedToMachineIds` against the target's `Id`), while the same
+/// code reads task ids case-insensitively ("Octopus ids are not case-sensitive"). A server that
+/// spells the machine ids of its deployments in another case (`machines-1`) makes every target
+/// that already has the current release look new, and `apply` deploys it to all of them again:
+/// the Octopus twin of the vmId-case break fixed in issue 13. Promise: README invariant 3 ("A
+/// target a successful deployment of the release reached has it"; never twice per (release,
+/// target)).
+#[tokio::test]
+async fn a_release_is_not_redeployed_when_the_server_spells_machine_ids_in_another_case() {
+    let sim = sim::start(SimOptions::new("steady").manual_clock()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sim.toml");
+    std::fs::write(&config, sim.profile_toml()).unwrap();
+    let setup = Setup { sim, dir, config };
+    // The honest server first: nothing to do.
+    let honest = setup.run(&["plan"]).await;
+    assert_eq!(honest.status.code(), Some(0), "{}", text(&honest.stdout));
+    let before = setup.sim.with_world_mut(|world| {
+        for deployment in &mut world.deployments {
+            for id in &mut deployment.deployed_to_machine_ids {
+                *id = id.to_ascii_lowercase();
+            }
+        }
+        world.deployments.len()
+    });
+    let out = setup.run(&["apply", "--yes"]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    let after = setup.sim.with_world(|w| w.deployments.len());
+    assert_eq!(
+        (out.status.code(), after),
+        (Some(0), before),
+        "the targets a successful deployment reached (ids in another case) got the release again:\n{stdout}\n{stderr}"
+    );
+}
+
+/// Finding: the autoscale setting's PUT goes to the `id` the server listed, used as the request
+/// path unchecked (`url.set_path(&setting.id)`). A listing of rg-web's settings whose entry for
+/// vmss-web carries the id `…/autoscalesettings/vmss-web-autoscale/../../../../../rg-prod/…/
+/// prod-autoscale` sends the PUT (with the bearer token and vmss-web's profile) to
+/// `/resourceGroups/rg-prod/providers/microsoft.insights/autoscalesettings/prod-autoscale`, another
+/// resource in another resource group, and reports `done`. Octopus ids got this check in issue 13
+/// (invariant 8); ARM ids read back from a listing did not. Promise: README invariant 8 / brief
+/// "ids with path characters never land on a different resource".
+#[tokio::test]
+async fn an_autoscale_put_never_goes_to_a_path_other_than_the_settings_own() {
+    let setup = Setup::autoscale(|toml| toml).await;
+    let evil = "/subscriptions/7f3e2a10-5b1c-4d2e-9a8f-0c1d2e3f4a5b/resourceGroups/rg-web/providers/\
+                microsoft.insights/autoscalesettings/vmss-web-autoscale/../../../../../rg-prod/providers/\
+                microsoft.insights/autoscalesettings/prod-autoscale";
+    setup.sim.with_world_mut(|world| world.autoscale[0].resource["id"] = json!(evil));
+    let out = setup.run(&["autoscale", SET, "--maximum", "7", "--reason", "sale", "--yes"]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        (out.status.code(), setup.puts()),
+        (Some(1), 0),
+        "a setting whose id is not a plain autoscale-setting id of the set's resource group must be \
+         refused before any PUT (the PUT went to rg-prod's prod-autoscale):\n{stdout}\n{stderr}"
+    );
+}
