@@ -40,6 +40,31 @@ pub fn scale_set_id(key: &ScaleSetKey) -> String {
     )
 }
 
+/// The subscription, resource group and name of an autoscale setting's ARM id, when the id is
+/// exactly `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Insights/autoscalesettings/{name}`
+/// (the fixed parts in any case, as ARM reads them) and no part could move a request elsewhere: empty,
+/// `.` or `..`, or holding `%`, `?`, `#`, a backslash or a control character.
+fn setting_id_parts(id: &str) -> Option<[&str; 3]> {
+    let plain = |part: &&str| {
+        !part.is_empty()
+            && *part != "."
+            && *part != ".."
+            && !part.chars().any(|c| matches!(c, '%' | '?' | '#' | '\\') || c.is_control())
+    };
+    let parts: Vec<&str> = id.strip_prefix('/')?.split('/').collect();
+    let fixed = [
+        (0, "subscriptions"),
+        (2, "resourceGroups"),
+        (4, "providers"),
+        (5, "Microsoft.Insights"),
+        (6, "autoscalesettings"),
+    ];
+    let shaped = parts.len() == 8
+        && parts.iter().all(|part| plain(part))
+        && fixed.iter().all(|(at, word)| parts[*at].eq_ignore_ascii_case(word));
+    shaped.then(|| [parts[1], parts[3], parts[7]])
+}
+
 impl AzureProvider {
     /// The autoscale setting whose `targetResourceUri` is the set (case-insensitive), if any.
     pub(super) async fn autoscale_setting(
@@ -58,9 +83,28 @@ impl AzureProvider {
         let mut matching: Vec<&Value> = settings.iter().filter(|s| targets(s, &set_id)).collect();
         match matching.len() {
             0 => Ok(None),
-            1 => parse_setting(matching.remove(0))
-                .map(Some)
-                .map_err(|err| ProviderError::BadResponse { what, detail: err.to_string() }),
+            1 => {
+                let setting = parse_setting(matching.remove(0)).map_err(|err| {
+                    ProviderError::BadResponse { what: what.clone(), detail: err.to_string() }
+                })?;
+                // The setting is written back to its id: an id naming anything but this setting of
+                // the set's resource group would send the write (and the token) elsewhere.
+                let own = |[subscription, group, name]: [&str; 3]| {
+                    subscription.eq_ignore_ascii_case(&key.subscription_id)
+                        && group.eq_ignore_ascii_case(&key.resource_group)
+                        && name.eq_ignore_ascii_case(&setting.name)
+                };
+                if !setting_id_parts(&setting.id).is_some_and(own) {
+                    return Err(ProviderError::BadResponse {
+                        what,
+                        detail: format!(
+                            "autoscale setting {}'s id `{}` is not that of a setting named so in resource group {}",
+                            setting.name, setting.id, key.resource_group
+                        ),
+                    });
+                }
+                Ok(Some(setting))
+            }
             _ => {
                 let names: Vec<&str> =
                     matching.iter().filter_map(|s| s.get("name").and_then(Value::as_str)).collect();
@@ -83,8 +127,25 @@ impl AzureProvider {
         body: &Value,
     ) -> Result<Setting, ProviderError> {
         let what = format!("PUT autoscale setting {}", setting.name);
+        let Some([subscription, group, name]) = setting_id_parts(&setting.id) else {
+            return Err(ProviderError::BadResponse {
+                what,
+                detail: format!("the setting's id `{}` is not an autoscale setting's id", setting.id),
+            });
+        };
         let mut url = self.endpoint.clone();
-        url.set_path(&setting.id);
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.clear().extend([
+                "subscriptions",
+                subscription,
+                "resourceGroups",
+                group,
+                "providers",
+                "Microsoft.Insights",
+                "autoscalesettings",
+                name,
+            ]);
+        }
         url.query_pairs_mut().append_pair("api-version", AUTOSCALE_API_VERSION);
         let body = serde_json::to_vec(body).map_err(|err| ProviderError::BadResponse {
             what: what.clone(),
@@ -225,5 +286,36 @@ mod tests {
         assert_eq!(subscription_of("/subscriptions/abc/resourceGroups/rg/providers/x/y/z"), "abc");
         assert_eq!(subscription_of("/SUBSCRIPTIONS/abc"), "abc");
         assert_eq!(subscription_of("nonsense"), "");
+    }
+
+    const OWN: &str =
+        "/subscriptions/sub-1/resourceGroups/rg-web/providers/microsoft.insights/autoscalesettings/web-autoscale";
+
+    #[test]
+    fn a_setting_id_gives_its_subscription_group_and_name() {
+        assert_eq!(setting_id_parts(OWN), Some(["sub-1", "rg-web", "web-autoscale"]));
+        let upper = OWN
+            .replace("resourceGroups", "RESOURCEGROUPS")
+            .replace("microsoft.insights", "Microsoft.Insights");
+        assert_eq!(setting_id_parts(&upper), Some(["sub-1", "rg-web", "web-autoscale"]));
+    }
+
+    #[test]
+    fn an_id_that_could_move_the_request_elsewhere_has_no_parts() {
+        for id in [
+            format!("{OWN}/../../../../../rg-prod/providers/microsoft.insights/autoscalesettings/prod"),
+            OWN.replace("web-autoscale", ".."),
+            OWN.replace("web-autoscale", "web%2Fautoscale"),
+            OWN.replace("web-autoscale", "web?x=1"),
+            OWN.replace("web-autoscale", "web#x"),
+            OWN.replace("rg-web", "rg\\web"),
+            OWN.replace("rg-web", ""),
+            OWN.replace("autoscalesettings", "virtualMachineScaleSets"),
+            OWN.trim_start_matches('/').to_string(),
+            format!("{OWN}/"),
+            String::new(),
+        ] {
+            assert_eq!(setting_id_parts(&id), None, "{id}");
+        }
     }
 }
