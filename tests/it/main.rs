@@ -43,6 +43,7 @@ mod node_drain;
 mod octopus_hostile;
 mod plan_cli;
 mod reconcile_props;
+mod redteam_aws;
 mod redteam_az;
 mod scale_apply;
 mod secrets;
