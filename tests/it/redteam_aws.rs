@@ -14,12 +14,13 @@ use std::time::Duration;
 
 /// A reverse proxy in front of the simulator's AWS endpoint: forwards every request as sent (the
 /// simulator checks the SigV4 signature, so the Host header goes along), and in the answers to
-/// `DescribeAutoScalingGroups` replaces each `from` with its `to` while a lie is set.
+/// each lie's action (`DescribeAutoScalingGroups`, EC2 `DescribeInstances`) replaces its `from`
+/// with its `to` once the lie is set.
 #[derive(Clone)]
 struct Proxy {
     upstream: String,
     http: reqwest::Client,
-    lies: Arc<Mutex<Vec<(String, String)>>>,
+    lies: Arc<Mutex<Vec<(String, String, String)>>>,
 }
 
 impl Proxy {
@@ -38,8 +39,8 @@ impl Proxy {
         (proxy, url)
     }
 
-    fn lie(&self, from: &str, to: &str) {
-        self.lies.lock().unwrap().push((from.to_string(), to.to_string()));
+    fn lie(&self, action: &str, from: &str, to: &str) {
+        self.lies.lock().unwrap().push((format!("Action={action}&"), from.to_string(), to.to_string()));
     }
 }
 
@@ -66,8 +67,9 @@ async fn forward(
         .unwrap_or("text/xml")
         .to_string();
     let mut text = answer.text().await.expect("an answer body");
-    if String::from_utf8_lossy(&body).contains("Action=DescribeAutoScalingGroups") {
-        for (from, to) in proxy.lies.lock().unwrap().iter() {
+    let form = String::from_utf8_lossy(&body);
+    for (action, from, to) in proxy.lies.lock().unwrap().iter() {
+        if form.contains(action.as_str()) {
             text = text.replace(from.as_str(), to);
         }
     }
@@ -83,6 +85,15 @@ fn toml_value(toml: &str, key: &str) -> String {
         .unwrap_or_else(|| panic!("no `{key}` in the profile"))
 }
 
+/// Put the proxy between the profile and the simulator's AWS endpoint (Octopus stays direct).
+async fn behind_proxy(bench: &Bench) -> Proxy {
+    let profile = std::fs::read_to_string(&bench.config).unwrap();
+    let endpoint = toml_value(&profile, "endpoint_url");
+    let (proxy, proxy_url) = Proxy::start(&endpoint).await;
+    std::fs::write(&bench.config, profile.replace(&endpoint, &proxy_url)).unwrap();
+    proxy
+}
+
 /// Invariant 1 on AWS: an instance the group's listing carries that is not one of the group's
 /// own (here `i-0feedfacefeedface0`, which no group of the world holds) must not stand in for an
 /// instance lost from the answer. The lost instance keeps running in the world, so its target
@@ -95,9 +106,8 @@ async fn an_instance_of_no_group_standing_in_for_a_lost_one_never_gets_its_targe
         .with_sim_clock();
     // A steady group of 5: the scenario's scripted scale-in is taken out.
     bench.sim.with_world_mut(|w| w.events.clear());
+    let proxy = behind_proxy(&bench).await;
     let profile = std::fs::read_to_string(&bench.config).unwrap();
-    let (proxy, proxy_url) = Proxy::start(&toml_value(&profile, "endpoint_url")).await;
-    let profile = profile.replace(&toml_value(&profile, "endpoint_url"), &proxy_url);
     let profile = crate::support::bench::set_toml(&profile, "absent_observations", "2");
     std::fs::write(&bench.config, profile).unwrap();
 
@@ -114,7 +124,11 @@ async fn an_instance_of_no_group_standing_in_for_a_lost_one_never_gets_its_targe
     let target_id = target(&bench).expect("the victim's target is registered");
 
     // From now on the answer lists another instance in the victim's place.
-    proxy.lie(&format!("<InstanceId>{victim}</InstanceId>"), "<InstanceId>i-0feedfacefeedface0</InstanceId>");
+    proxy.lie(
+        "DescribeAutoScalingGroups",
+        &format!("<InstanceId>{victim}</InstanceId>"),
+        "<InstanceId>i-0feedfacefeedface0</InstanceId>",
+    );
     let mut outputs = Vec::new();
     for _ in 0..3 {
         bench.sim.advance(Duration::from_secs(5)).unwrap();
@@ -206,6 +220,67 @@ async fn a_busy_node_registered_under_another_name_keeps_its_instance_waiting_on
         Some("Terminating:Wait"),
         "instance {instance} hosts the busy node (registered as EC2AMAZ-7QK2M1B, unpaired) but its terminating \
          hook was completed while the node runs its task.\nnode hooks (exit {}):\n{}{}\napply (exit {}):\n{}{}",
+        hooks.code,
+        hooks.stdout,
+        hooks.stderr,
+        apply.code,
+        apply.stdout,
+        apply.stderr
+    );
+}
+
+/// The same promise when EC2 contradicts itself: DescribeInstances lists the busy node's instance
+/// twice, the second record with a private DNS name no node has. Two records of one instance that
+/// disagree on its name leave its name unknown (it may host a node); the binary keeps the last one
+/// read, so the instance of the busy node IP-10-0-0-4 (its node correctly named) reads as hosting
+/// none, and its hook is completed while the node runs its task.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_ec2_lists_twice_under_two_names_keeps_its_hook_while_its_node_is_busy() {
+    const NODE_ID: &str = "OctopusServerNodes-IP-10-0-0-4";
+    let bench =
+        Bench::start(SimOptions::new("ha-scale-aws").manual_clock(), |toml| toml).await.with_sim_clock();
+    let proxy = behind_proxy(&bench).await;
+    bench.sim.advance(Duration::from_secs(40)).unwrap();
+    let busy_instance = |bench: &Bench| {
+        bench.sim.with_world(|w| {
+            let region = w.aws.region.clone();
+            w.aws
+                .groups
+                .iter()
+                .flat_map(|g| &g.instances)
+                .find(|i| i.computer_name(&region) == "IP-10-0-0-4")
+                .map(|i| (i.instance_id.clone(), i.lifecycle.as_str().to_string()))
+        })
+    };
+    let (instance, state) = busy_instance(&bench).expect("the busy node's instance");
+    assert_eq!(state, "Terminating:Wait", "the scripted scale-in picked the busy node's instance");
+    let busy = |bench: &Bench| {
+        bench.sim.with_world(|w| {
+            w.tasks.iter().any(|t| {
+                t.node_id.as_deref() == Some(NODE_ID)
+                    && t.start_time.is_some_and(|at| at >= 0.0)
+                    && t.state.as_str() == "Executing"
+            })
+        })
+    };
+    assert!(busy(&bench), "the node runs its task");
+    let second = format!(
+        "<item><instanceId>{instance}</instanceId><instanceState><code>16</code><name>running</name>\
+         </instanceState><privateDnsName>ip-10-0-9-99.eu-west-1.compute.internal</privateDnsName></item>"
+    );
+    proxy.lie("DescribeInstances", "</instancesSet>", &format!("{second}</instancesSet>"));
+
+    let hooks = bench.run(&["node", "hooks"]).await;
+    hooks.assert_no_panic("node hooks");
+    let apply = bench.run(&["apply", "--yes"]).await;
+    apply.assert_no_panic("apply");
+
+    assert!(busy(&bench), "the node still runs its task after the passes");
+    assert_eq!(
+        busy_instance(&bench).map(|(_, state)| state).as_deref(),
+        Some("Terminating:Wait"),
+        "EC2 listed {instance} twice (ip-10-0-0-4 and ip-10-0-9-99); its hook was completed while its node \
+         IP-10-0-0-4 runs its task.\nnode hooks (exit {}):\n{}{}\napply (exit {}):\n{}{}",
         hooks.code,
         hooks.stdout,
         hooks.stderr,
