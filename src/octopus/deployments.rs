@@ -6,7 +6,7 @@ use super::error::{Call, OctopusError};
 use super::ids::{checked, is_octopus_id};
 use super::wire;
 use super::{convert, DeploymentRequest, Resolved};
-use crate::model::{Deployment, Release, TaskState};
+use crate::model::{same_octopus_id, same_optional_octopus_id, Deployment, Release, TaskState};
 use crate::snapshot::{InFlightDeployment, ProjectState};
 use reqwest::Method;
 use std::collections::HashMap;
@@ -103,8 +103,8 @@ impl OctopusClient {
         let listed: Vec<wire::DeploymentResource> = self.get_all(&path, &query).await?;
         let mut ours = Vec::new();
         for deployment in listed {
-            let mine = deployment.project_id.as_deref().is_none_or(|p| p == project.id)
-                && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id)
+            let mine = deployment.project_id.as_deref().is_none_or(|p| same_octopus_id(p, &project.id))
+                && deployment.environment_id.as_deref().is_none_or(|e| same_octopus_id(e, environment_id))
                 && same_tenant(&deployment, tenant);
             if !mine {
                 continue;
@@ -320,5 +320,5 @@ fn id_number(id: &str) -> u64 {
 
 /// Is the deployment for `tenant` (None: untenanted; an empty `TenantId` is untenanted too)?
 fn same_tenant(deployment: &wire::DeploymentResource, tenant: Option<&str>) -> bool {
-    deployment.tenant_id.as_deref().filter(|t| !t.is_empty()) == tenant
+    same_optional_octopus_id(deployment.tenant_id.as_deref().filter(|t| !t.is_empty()), tenant)
 }

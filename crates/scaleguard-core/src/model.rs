@@ -407,7 +407,7 @@ impl Target {
     /// its participation let tenanted deployments include it?
     pub fn connected_to(&self, tenant_id: &str, tenant_tags: &[String]) -> bool {
         self.tenanted.allows_tenanted()
-            && (self.tenant_ids.iter().any(|id| id == tenant_id)
+            && (self.tenant_ids.iter().any(|id| same_octopus_id(id, tenant_id))
                 || self.tenant_tags.iter().any(|tag| tenant_tags.contains(tag)))
     }
 
@@ -532,15 +532,32 @@ impl Deployment {
     /// Did this deployment reach `target_id`? None when the server did not say which targets it
     /// reached.
     pub fn reached(&self, target_id: &str) -> Option<bool> {
-        self.deployed_to_machine_ids.as_ref().map(|ids| ids.iter().any(|id| id == target_id))
+        self.deployed_to_machine_ids.as_ref().map(|ids| ids.iter().any(|id| same_octopus_id(id, target_id)))
     }
 
     /// Did (or will) this deployment reach `target_id`?
     pub fn covers(&self, target_id: &str) -> bool {
-        if self.excluded_machine_ids.iter().any(|id| id == target_id) {
+        if self.excluded_machine_ids.iter().any(|id| same_octopus_id(id, target_id)) {
             return false;
         }
-        self.specific_machine_ids.is_empty() || self.specific_machine_ids.iter().any(|id| id == target_id)
+        self.specific_machine_ids.is_empty()
+            || self.specific_machine_ids.iter().any(|id| same_octopus_id(id, target_id))
+    }
+}
+
+/// Do two Octopus ids name the same document? Compared without ASCII case, as the server looks
+/// ids up: a server, proxy or tool spelling an id in another case (`machines-1`) must not make a
+/// target the release reached look new (it would be deployed to again), nor a deployment look
+/// like another release's or tenant's.
+pub fn same_octopus_id(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// `same_octopus_id` for ids that may be absent (an untenanted deployment has no tenant id).
+pub fn same_optional_octopus_id(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => same_octopus_id(a, b),
+        (a, b) => a.is_none() && b.is_none(),
     }
 }
 
@@ -857,6 +874,9 @@ mod tests {
         };
         assert!(target.has_all_roles(&["VMSS-web".into()]));
         assert!(!target.has_all_roles(&["vmss-web".into(), "web-server".into()]));
+        let tenanted =
+            Target { tenanted: TenantedMode::Tenanted, tenant_ids: vec!["tenants-1".into()], ..target };
+        assert!(tenanted.connected_to("Tenants-1", &[]), "a tenant id in another case is the same tenant");
     }
 
     #[test]
@@ -880,5 +900,18 @@ mod tests {
         d.specific_machine_ids = vec!["Machines-3".into()];
         assert!(!d.covers("Machines-1"));
         assert!(d.covers("Machines-3"));
+        // Ids in another case name the same machines.
+        assert!(d.covers("MACHINES-3") && !d.covers("MACHINES-1"));
+        d.specific_machine_ids.clear();
+        assert!(!d.covers("machines-2"), "excluded in any case");
+        d.deployed_to_machine_ids = Some(vec!["machines-4".into()]);
+        assert_eq!((d.reached("Machines-4"), d.reached("Machines-1")), (Some(true), Some(false)));
+    }
+
+    #[test]
+    fn octopus_ids_are_the_same_in_any_ascii_case() {
+        assert!(same_octopus_id("Tenants-1", "tenants-1") && !same_octopus_id("Tenants-1", "Tenants-10"));
+        assert!(same_optional_octopus_id(None, None) && same_optional_octopus_id(Some("A-1"), Some("a-1")));
+        assert!(!same_optional_octopus_id(Some("A-1"), None) && !same_optional_octopus_id(None, Some("A-1")));
     }
 }

@@ -10,7 +10,7 @@
 //! every reader that sees the same deployments agrees on which one came first and exactly one
 //! of two concurrent runs keeps its deployment.
 
-use crate::model::{Deployment, TaskState};
+use crate::model::{same_octopus_id, same_optional_octopus_id, Deployment, TaskState};
 use std::cmp::Ordering;
 
 /// What to do with the deployment this executor just created.
@@ -62,10 +62,10 @@ pub fn arbitrate<'a>(
     let mut earlier: Vec<&'a Deployment> = deployments
         .iter()
         .filter(|d| {
-            d.id != ours.id
-                && d.release_id == ours.release_id
-                && d.environment_id == ours.environment_id
-                && d.tenant_id == ours.tenant_id
+            !same_octopus_id(&d.id, &ours.id)
+                && same_octopus_id(&d.release_id, &ours.release_id)
+                && same_octopus_id(&d.environment_id, &ours.environment_id)
+                && same_optional_octopus_id(d.tenant_id.as_deref(), ours.tenant_id.as_deref())
         })
         .filter(|d| queue_order(d, ours) == Ordering::Less)
         .collect();

@@ -15,10 +15,11 @@ use super::matched::MatchedSnapshot;
 use super::target_positions::TargetPositions;
 use super::tenants::Lane;
 use super::text::{capped, capped_of, stable_hash};
-use crate::folded::{FastMap, HashMapExt};
+use crate::folded::{FastMap, Folded, HashMapExt};
 use crate::matching::normalize_name;
 use crate::model::{
-    Action, Deployment, PlannedAction, PowerState, ProvisioningState, Release, Severity, Target, TaskState,
+    same_octopus_id, Action, Deployment, PlannedAction, PowerState, ProvisioningState, Release, Severity,
+    Target, TaskState,
 };
 use crate::snapshot::{InFlightDeployment, ProjectState};
 use std::collections::BTreeMap;
@@ -54,11 +55,9 @@ enum Reached<'p> {
     /// By the target's position among the snapshot's targets: asked in the targets' order, read
     /// in order, where a map by id would compare each target's id with a deployment's copy of it
     /// somewhere else in memory (at 50,000 targets, a wait on main memory for each).
-    ByPosition {
-        positions: &'p TargetPositions,
-        deployments: Vec<Option<&'p Deployment>>,
-    },
-    ById(FastMap<&'p str, &'p Deployment>),
+    ByPosition { positions: &'p TargetPositions, deployments: Vec<Option<&'p Deployment>> },
+    /// Keyed as Octopus compares ids (`same_octopus_id`).
+    ById(FastMap<Folded<'p>, &'p Deployment>),
 }
 
 impl<'p> ReleaseIndex<'p> {
@@ -69,9 +68,9 @@ impl<'p> ReleaseIndex<'p> {
             None => Reached::ById(FastMap::new()),
         };
         let mut unknown_reach = Vec::new();
-        let successful = lane
-            .deployments()
-            .filter(|d| d.release_id == release_id && d.task_state == Some(TaskState::Success));
+        let successful = lane.deployments().filter(|d| {
+            same_octopus_id(&d.release_id, release_id) && d.task_state == Some(TaskState::Success)
+        });
         for deployment in successful {
             let Some(ids) = &deployment.deployed_to_machine_ids else {
                 unknown_reach.push(deployment);
@@ -87,7 +86,7 @@ impl<'p> ReleaseIndex<'p> {
                 Reached::ById(by_id) => {
                     by_id.reserve(ids.len());
                     for target_id in ids {
-                        by_id.entry(target_id.as_str()).or_insert(deployment);
+                        by_id.entry(Folded::borrowed(target_id)).or_insert(deployment);
                     }
                 }
             }
@@ -101,7 +100,7 @@ impl<'p> ReleaseIndex<'p> {
             Reached::ByPosition { positions, deployments } => position
                 .or_else(|| positions.get(target_id))
                 .and_then(|position| deployments.get(position).copied().flatten()),
-            Reached::ById(by_id) => by_id.get(target_id).copied(),
+            Reached::ById(by_id) => by_id.get(&Folded::borrowed(target_id)).copied(),
         };
         if let Some(deployment) = reached {
             return Reach::Reached(deployment);
@@ -167,7 +166,7 @@ pub(crate) fn active_deployment<'p>(
 /// counts as running, preferring a held deploy to a duplicate one.
 fn active_deployments<'p>(lane: &Lane<'p>, release_id: &str) -> Vec<&'p Deployment> {
     lane.deployments()
-        .filter(|d| d.release_id == release_id && d.task_state.is_none_or(|s| s.is_active()))
+        .filter(|d| same_octopus_id(&d.release_id, release_id) && d.task_state.is_none_or(|s| s.is_active()))
         .collect()
 }
 

@@ -26,8 +26,8 @@ use super::tenants::Lane;
 use super::text::{duration, secs_between, set_id};
 use crate::matching::{has_match_name, normalize_name};
 use crate::model::{
-    Action, AwsGroup, Deployment, HookTransition, Instance, LifecycleResult, PlannedAction, Severity, Target,
-    TaskState,
+    same_octopus_id, Action, AwsGroup, Deployment, HookTransition, Instance, LifecycleResult, PlannedAction,
+    Severity, Target, TaskState,
 };
 use time::OffsetDateTime;
 
@@ -144,7 +144,7 @@ fn launch_state(matched: &MatchedSnapshot<'_>, target: &Target) -> Launch {
     for project in projects {
         for lane in Lane::all(project).into_iter().filter(|lane| lane.serves(target)) {
             let Some(release) = lane.latest_release() else { continue };
-            let of_release = |d: &&Deployment| d.release_id == release.id;
+            let of_release = |d: &&Deployment| same_octopus_id(&d.release_id, &release.id);
             match reach(&lane, &release.id, &target.id) {
                 Reach::Reached(_) => continue,
                 Reach::Unknown(d) => {

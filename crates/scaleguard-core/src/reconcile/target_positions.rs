@@ -1,8 +1,9 @@
 //! Target id → its position among a snapshot's targets, searched in one contiguous copy of the
-//! ids. A search compares the id asked with the copy, not with the target's own string: at
+//! ids, compared as Octopus compares them (`model::same_octopus_id`: ASCII case ignored). A search compares the id asked with the copy, not with the target's own string: at
 //! 50,000 targets those are scattered over memory, and the history asks for every one of them in
 //! its own (sorted) order, so each comparison would wait on main memory.
 
+use crate::folded::Folded;
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
@@ -27,7 +28,7 @@ struct Entry {
 
 impl TargetPositions {
     /// The positions of `ids` (`count` of them, for the table's size), in order. None when an id
-    /// is listed twice, or when the ids do not fit the index's 32-bit offsets (4 GiB of ids, which
+    /// is listed twice (in any case), or when the ids do not fit the index's 32-bit offsets (4 GiB of ids, which
     /// no estate comes near): the caller then goes by id.
     pub(crate) fn of<'t>(ids: impl Iterator<Item = &'t str>, count: usize) -> Option<Self> {
         Self::hashed_by(RandomState::default(), ids, count)
@@ -45,13 +46,15 @@ impl<S: BuildHasher> TargetPositions<S> {
                 end: u32::try_from(index.ids.len()).ok()?,
                 position: u32::try_from(position).ok()?,
             };
-            let hash = index.hasher.hash_one(id);
+            let hash = index.hasher.hash_one(Folded::borrowed(id));
             let text = &index.ids;
             let span = |entry: &Entry| &text[entry.start as usize..entry.end as usize];
-            if index.table.find(hash, |listed| span(listed) == id).is_some() {
+            if index.table.find(hash, |listed| span(listed).eq_ignore_ascii_case(id)).is_some() {
                 return None;
             }
-            index.table.insert_unique(hash, entry, |listed| index.hasher.hash_one(span(listed)));
+            index
+                .table
+                .insert_unique(hash, entry, |listed| index.hasher.hash_one(Folded::borrowed(span(listed))));
         }
         Some(index)
     }
@@ -59,7 +62,7 @@ impl<S: BuildHasher> TargetPositions<S> {
     pub(crate) fn get(&self, id: &str) -> Option<usize> {
         let span = |entry: &Entry| &self.ids[entry.start as usize..entry.end as usize];
         self.table
-            .find(self.hasher.hash_one(id), |entry| span(entry) == id)
+            .find(self.hasher.hash_one(Folded::borrowed(id)), |entry| span(entry).eq_ignore_ascii_case(id))
             .map(|entry| entry.position as usize)
     }
 }
@@ -72,6 +75,7 @@ mod tests {
     #[test]
     fn an_id_listed_twice_has_no_positions() {
         assert!(TargetPositions::of(["Machines-1", "Machines-2", "Machines-1"].into_iter(), 3).is_none());
+        assert!(TargetPositions::of(["Machines-1", "machines-1"].into_iter(), 2).is_none());
         assert!(
             TargetPositions::of(std::iter::empty(), 0).is_some_and(|index| index.get("Machines-1").is_none())
         );
@@ -96,31 +100,33 @@ mod tests {
         fn write(&mut self, _: &[u8]) {}
     }
 
-    /// The same answers as a map from each id to its position.
+    /// The same answers as a map from each id's ASCII lower case to its position.
     fn agrees_with_a_map<S: BuildHasher>(
         index: Option<TargetPositions<S>>,
         ids: &[String],
         asked: &str,
     ) -> Result<(), TestCaseError> {
         let mut expected = std::collections::HashMap::new();
-        let unique =
-            ids.iter().enumerate().all(|(position, id)| expected.insert(id.as_str(), position).is_none());
+        let unique = ids
+            .iter()
+            .enumerate()
+            .all(|(position, id)| expected.insert(id.to_ascii_lowercase(), position).is_none());
         prop_assert_eq!(index.is_some(), unique);
         if let Some(index) = index {
             for id in ids.iter().map(String::as_str).chain([asked]) {
-                prop_assert_eq!(index.get(id), expected.get(id).copied(), "{:?}", id);
+                prop_assert_eq!(index.get(id), expected.get(&id.to_ascii_lowercase()).copied(), "{:?}", id);
             }
         }
         Ok(())
     }
 
     proptest! {
-        /// For ids that are prefixes of one another, empty, or not ASCII; hashed as in a refresh,
-        /// and all alike.
+        /// For ids that are prefixes of one another, empty, in either case, or not ASCII (whose
+        /// case is not folded); hashed as in a refresh, and all alike.
         #[test]
         fn positions_are_those_of_a_map(
-            ids in proptest::collection::vec("[ab\u{e9}]{0,3}", 0..40),
-            asked in "[ab\u{e9}]{0,3}",
+            ids in proptest::collection::vec("[abA\u{e9}\u{c9}]{0,3}", 0..40),
+            asked in "[abA\u{e9}\u{c9}]{0,3}",
         ) {
             agrees_with_a_map(TargetPositions::of(ids.iter().map(String::as_str), ids.len()), &ids, &asked)?;
             let colliding = TargetPositions::hashed_by(Colliding, ids.iter().map(String::as_str), ids.len());

@@ -7,7 +7,10 @@
 
 use super::matched::MatchedSnapshot;
 use super::notes::note;
-use crate::model::{Deployment, PlannedAction, Release, Severity, Target, TenantRef, TenantedMode};
+use crate::model::{
+    same_octopus_id, same_optional_octopus_id, Deployment, PlannedAction, Release, Severity, Target,
+    TenantRef, TenantedMode,
+};
 use crate::snapshot::{InFlightDeployment, ProjectState, TenantState};
 
 /// One (project, tenant or none) pair and its current release in the environment.
@@ -32,7 +35,7 @@ impl<'p> Lane<'p> {
 
     /// The lane of `tenant_id` (None: the untenanted one), if the project still has it.
     pub fn find(project: &'p ProjectState, tenant_id: Option<&str>) -> Option<Lane<'p>> {
-        Self::all(project).into_iter().find(|lane| lane.tenant_id() == tenant_id)
+        Self::all(project).into_iter().find(|lane| same_optional_octopus_id(lane.tenant_id(), tenant_id))
     }
 
     pub fn tenant_id(&self) -> Option<&'p str> {
@@ -58,7 +61,7 @@ impl<'p> Lane<'p> {
             None => &self.project.deployments,
         };
         let tenant_id = self.tenant_id();
-        all.iter().filter(move |d| d.tenant_id.as_deref() == tenant_id)
+        all.iter().filter(move |d| same_optional_octopus_id(d.tenant_id.as_deref(), tenant_id))
     }
 
     pub fn other_releases_in_flight(&self) -> &'p [InFlightDeployment] {
@@ -150,7 +153,7 @@ fn unserved(matched: &MatchedSnapshot<'_>, project: &ProjectState, out: &mut Vec
 }
 
 fn unserved_reason(project: &ProjectState, target: &Target) -> Option<String> {
-    let known = |id: &String| project.tenants.iter().any(|t| &t.tenant_id == id);
+    let known = |id: &String| project.tenants.iter().any(|t| same_octopus_id(&t.tenant_id, id));
     let unknown_ids: Vec<&str> =
         target.tenant_ids.iter().filter(|id| !known(id)).map(String::as_str).collect();
     let unmatched_tags: Vec<&str> = target

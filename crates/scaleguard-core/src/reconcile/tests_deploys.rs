@@ -154,3 +154,33 @@ fn a_success_that_does_not_say_what_it_reached_holds_the_targets_it_covered() {
     let why = still_valid(&to_machines_2, &snapshot, &history, &profile).unwrap_err();
     assert!(why.contains("Deployments-3") && why.contains("may have the release"), "{why}");
 }
+
+/// Octopus ids name one document in any ASCII case: a server (or a proxy, or another tool)
+/// spelling the ids of a successful deployment's reach, its release or its tenant in another
+/// case must not make the targets it reached look new. Both with every target id listed once
+/// (reach by position) and with one listed twice (reach by id).
+#[test]
+fn a_deployment_whose_ids_are_spelled_in_another_case_still_reached_its_targets() {
+    for listed_twice in [false, true] {
+        let mut web = project("Projects-1", Some("Releases-1"));
+        web.deployments = vec![deployment(
+            "Deployments-1",
+            "Projects-1",
+            "RELEASES-1",
+            &[],
+            &["machines-1", "MACHINES-2"],
+            TaskState::Success,
+        )];
+        let mut targets = vec![target_on("Machines-1", "web", 1), target_on("Machines-2", "web", 2)];
+        if listed_twice {
+            targets.push(target_on("Machines-2", "web", 2));
+        }
+        let snapshot = SnapshotBuilder::new(at(0))
+            .set("web", 2, vec![vm("web", 1), vm("web", 2)])
+            .targets(targets)
+            .project(web)
+            .build();
+        let plan = refresh(&mut History::default(), &snapshot);
+        assert!(deploy_targets(&plan).is_empty(), "listed twice: {listed_twice}; {plan:#?}");
+    }
+}
