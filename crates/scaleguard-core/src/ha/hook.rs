@@ -64,6 +64,28 @@ pub fn host_of(nodes: Result<&[Node], &str>, instances: &[Instance], instance: &
             why: format!("an HA node answers to its name but is not paired with it for sure: {why}"),
         };
     }
+    // A running node that no instance of the set answers to runs somewhere under a name of its own
+    // (Windows names an EC2 instance EC2AMAZ-… by default; a node's name can be set at install):
+    // this instance may be where, whatever its own name says.
+    let homeless: Vec<&str> = nodes
+        .iter()
+        .filter(|node| !node.is_offline && !pairing.hosts.contains_key(&node.id))
+        .filter(|node| {
+            let name = normalize_name(&node.name);
+            !instances
+                .iter()
+                .any(|vm| instance_match_names(vm, crate::config::MatchBy::ComputerName).contains(&name))
+        })
+        .map(|node| node.name.as_str())
+        .collect();
+    if !homeless.is_empty() {
+        return HookHost::Unsure {
+            why: format!(
+                "HA node(s) {} run and answer to no instance of the set's names, so this instance may host one",
+                homeless.join(", ")
+            ),
+        };
+    }
     HookHost::NoNode
 }
 
@@ -519,6 +541,13 @@ mod tests {
             let host = host_of(Ok(&nodes), &vms3, unsure);
             assert!(matches!(host, HookHost::Unsure { .. }), "{}: {host:?}", unsure.instance_id);
         }
+        // A running node no instance answers to may be on any instance that hosts no other node.
+        let renamed = [nodes[0].clone(), nodes[1].clone(), node("N9", "EC2AMAZ-7QK2M1B")];
+        let host = host_of(Ok(&renamed), &vms3, &vms3[3]);
+        assert!(matches!(&host, HookHost::Unsure { why } if why.contains("EC2AMAZ-7QK2M1B")), "{host:?}");
+        assert!(matches!(host_of(Ok(&renamed), &vms3, &vms3[2]), HookHost::Node { .. }));
+        let offline = [nodes[0].clone(), nodes[1].clone(), Node { is_offline: true, ..renamed[2].clone() }];
+        assert_eq!(host_of(Ok(&offline), &vms3, &vms3[3]), HookHost::NoNode, "an offline node runs nowhere");
         let failed = host_of(Err("HTTP 503"), &vms3, &vms3[3]);
         assert!(matches!(&failed, HookHost::Unsure { why } if why.contains("HTTP 503")), "{failed:?}");
 
