@@ -112,6 +112,42 @@ pub(crate) fn form(ids: &[String], next_token: Option<&str>) -> String {
     form.finish()
 }
 
+/// What EC2 described, each instance once: a second record of an id (in any case) that says
+/// something else is an error, not a replacement (a name decides which HA node an instance hosts
+/// and which target is its, so the last record must not simply win).
+#[derive(Default)]
+struct Described {
+    facts: HashMap<String, Ec2Facts>,
+    /// Each id's ASCII lower case → the id as first described.
+    spellings: HashMap<String, String>,
+}
+
+impl Described {
+    fn add(&mut self, id: String, described: Ec2Facts) -> Result<(), String> {
+        match self.spellings.get(&id.to_ascii_lowercase()) {
+            Some(seen) if *seen == id && self.facts.get(seen) == Some(&described) => Ok(()),
+            Some(seen) => {
+                let before = self.facts.get(seen).cloned().unwrap_or_default();
+                Err(format!(
+                    "instance {id} is described twice, differently (as {seen}: private DNS name {:?}, Name tag \
+                     {:?}, state {:?}; as {id}: {:?}, {:?}, {:?}): which record is right cannot be told",
+                    before.private_dns_name,
+                    before.name_tag,
+                    before.state,
+                    described.private_dns_name,
+                    described.name_tag,
+                    described.state
+                ))
+            }
+            None => {
+                self.spellings.insert(id.to_ascii_lowercase(), id.clone());
+                self.facts.insert(id, described);
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Reads EC2 with the profile's credentials and endpoint.
 pub(crate) struct Ec2Reader<'a> {
     pub http: &'a reqwest::Client,
@@ -124,7 +160,7 @@ pub(crate) struct Ec2Reader<'a> {
 impl Ec2Reader<'_> {
     /// Facts for every id EC2 still knows (an id it does not answer for has none).
     pub(crate) async fn describe(&self, ids: &[String]) -> Result<HashMap<String, Ec2Facts>, ProviderError> {
-        let mut facts = HashMap::new();
+        let mut described = Described::default();
         for batch in ids.chunks(BATCH) {
             let mut token: Option<String> = None;
             let mut pages = 0;
@@ -139,7 +175,11 @@ impl Ec2Reader<'_> {
                 }
                 let body = form(batch, token.as_deref());
                 let page = with_retry(self.retry, RequestKind::Read, || self.page(&what, &body)).await?;
-                facts.extend(page.instances);
+                for (id, facts) in page.instances {
+                    described
+                        .add(id, facts)
+                        .map_err(|detail| ProviderError::BadResponse { what: what.clone(), detail })?;
+                }
                 match page.next_token {
                     Some(next) if Some(&next) == token.as_ref() => {
                         return Err(ProviderError::Paging {
@@ -152,7 +192,7 @@ impl Ec2Reader<'_> {
                 }
             }
         }
-        Ok(facts)
+        Ok(described.facts)
     }
 
     async fn page(&self, what: &str, body: &str) -> Result<Page, Failure> {
@@ -303,5 +343,20 @@ mod tests {
             "Action=DescribeInstances&Version=2016-11-15&Filter.1.Name=instance-id&Filter.1.Value.1=i-1&\
              Filter.1.Value.2=i-2&MaxResults=1000&NextToken=tok%2Fen"
         );
+    }
+
+    #[test]
+    fn an_instance_described_twice_differently_is_an_error_not_the_last_record() {
+        let named = |dns: &str| Ec2Facts { private_dns_name: Some(dns.into()), ..Ec2Facts::default() };
+        let mut described = Described::default();
+        described.add("i-1".into(), named("ip-10-0-0-4.ec2.internal")).unwrap();
+        described.add("i-1".into(), named("ip-10-0-0-4.ec2.internal")).unwrap();
+        let twice = described.add("i-1".into(), named("ip-10-0-9-99.ec2.internal")).unwrap_err();
+        assert!(twice.contains("ip-10-0-0-4") && twice.contains("ip-10-0-9-99"), "{twice}");
+        let spelled = described.add("I-1".into(), named("ip-10-0-0-4.ec2.internal")).unwrap_err();
+        assert!(spelled.contains("as i-1") && spelled.contains("as I-1"), "{spelled}");
+        described.add("i-2".into(), named("ip-10-0-0-5.ec2.internal")).unwrap();
+        assert_eq!(described.facts.len(), 2);
+        assert_eq!(described.facts["i-1"], named("ip-10-0-0-4.ec2.internal"), "the first record stays");
     }
 }
