@@ -71,14 +71,20 @@ pub fn check(scale_sets: &[ScaleSetObservation], nodes: Option<&[Node]>, profile
         let pairing = crate::ha::pair(nodes, &listing.instances);
         let mut unpaired: Vec<String> =
             pairing.unpaired_vms.iter().map(|(vm, why)| format!("VM {vm}: {why}")).collect();
-        // A node paired with no VM of the set may run elsewhere; it is only worth a word when
-        // its name looks like one of the set's computer names.
-        unpaired.extend(pairing.unpaired_nodes.iter().filter(|(_, why)| why.contains("not guessed")).map(
-            |(id, why)| {
-                let name = nodes.iter().find(|n| &n.id == id).map_or(id.as_str(), |n| n.name.as_str());
-                format!("node {name}: {why}")
-            },
-        ));
+        // A node paired with no VM of the set: worth a word when its name looks like one of the
+        // set's computer names, and when it runs (it may run on any VM of the set under a name of
+        // its own, so no terminating instance is let go at once while it does).
+        unpaired.extend(pairing.unpaired_nodes.iter().filter_map(|(id, why)| {
+            let node = nodes.iter().find(|n| &n.id == id);
+            let name = node.map_or(id.as_str(), |n| n.name.as_str());
+            if why.contains("not guessed") {
+                Some(format!("node {name}: {why}"))
+            } else if node.is_some_and(|n| !n.is_offline) {
+                Some(format!("node {name} runs and {why}: each VM hosting no known node may be its host"))
+            } else {
+                None
+            }
+        }));
         if !unpaired.is_empty() {
             findings.push(Finding {
                 id: UNPAIRED,
@@ -86,7 +92,9 @@ pub fn check(scale_sets: &[ScaleSetObservation], nodes: Option<&[Node]>, profile
                 subject,
                 observed: list_names(&unpaired.iter().map(String::as_str).collect::<Vec<_>>(), 4),
                 recommended: "each VM of the set runs one node registered under the VM's computer name".into(),
-                why: "a scale-in removes only VMs whose node is known for sure; the others are never chosen".into(),
+                why: "a scale-in removes only VMs whose node is known for sure; the others are never chosen, and \
+                      while a node that answers to no VM runs, no terminating instance is let go at once"
+                    .into(),
                 fix: "register each node under its VM's computer name (Octopus.Server.exe node --instance ... uses the \
                       machine name), or remove the stray VM"
                     .into(),
@@ -215,6 +223,12 @@ mod tests {
         assert_eq!(ids, vec![AZURE_SCALE_IN, UNPAIRED]);
         assert!(findings[0].fix.contains("node scale-in vmss-web"), "{:?}", findings[0]);
         assert!(findings[1].observed.contains("VM 1: no HA node is named stray"), "{:?}", findings[1]);
+        // A running node no VM answers to (registered under a name of its own) is named too.
+        let observation = listing(vec![instance(0, "N1")]);
+        let findings =
+            check(&[observation], Some(&[node("n1"), node("EC2AMAZ-7QK2M1B")]), &profile(Some("vmss-web")));
+        let unpaired = findings.iter().find(|f| f.id == UNPAIRED).expect("flagged");
+        assert!(unpaired.observed.contains("node EC2AMAZ-7QK2M1B runs"), "{unpaired:?}");
     }
 
     #[test]
