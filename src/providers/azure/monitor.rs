@@ -98,7 +98,8 @@ impl AzureProvider {
                     return Err(ProviderError::BadResponse {
                         what,
                         detail: format!(
-                            "autoscale setting {}'s id `{}` is not that of a setting named so in resource group {}",
+                            "autoscale setting {}'s id `{}` is not the id of that setting in resource group {}, so nothing \
+                             is written to it",
                             setting.name, setting.id, key.resource_group
                         ),
                     });
