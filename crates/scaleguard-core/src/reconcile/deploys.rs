@@ -78,8 +78,9 @@ impl<'p> ReleaseIndex<'p> {
             };
             match &mut reached {
                 Reached::ByPosition { positions, deployments } => {
-                    // An id that is none of the targets' has no position, and no target to reach.
-                    for position in ids.iter().filter_map(|id| positions.get(id)) {
+                    // An id that is none of the targets' has no position, and no target to reach;
+                    // one in another case is that target's (Octopus ids ignore case).
+                    for position in ids.iter().flat_map(|id| positions.in_any_case(id)) {
                         deployments[position].get_or_insert(deployment);
                     }
                 }
