@@ -169,7 +169,8 @@ pub trait ScaleSetProvider: Send + Sync {
                         Doubt::RepeatedInstanceIds(_)
                         | Doubt::RepeatedVmIds(_)
                         | Doubt::RepeatedComputerNames(_)
-                        | Doubt::ForeignVms(_) => Some(d.to_string()),
+                        | Doubt::ForeignVms(_)
+                        | Doubt::OutsideGroup(_) => Some(d.to_string()),
                         Doubt::Short { deleting, .. } if *deleting > 0 => {
                             Some(format!("and {deleting} being deleted, which do not count"))
                         }

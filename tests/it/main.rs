@@ -12,6 +12,7 @@ mod autoscale_cli;
 mod autoscale_sim;
 mod aws;
 mod aws_flows;
+mod aws_hostile;
 mod azure_lro;
 mod clients_azure;
 mod clients_octopus;

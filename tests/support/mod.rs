@@ -2,6 +2,8 @@
 //! module with `#[path]`, so a binary may leave some of it unused.
 #![allow(dead_code)]
 
+/// A rewriting reverse proxy between the real binary and the simulator's AWS endpoint.
+pub mod aws_proxy;
 /// The real binary against a simulator: config file, data dir, runs and the journal.
 pub mod bench;
 /// Clients for a simulator's profile, credentials handed in (no environment variables).

@@ -14,13 +14,17 @@
 //!   entry can stand in for a missing one and keep the count right;
 //! - it holds no VM of another scale set (a Flexible set's listing is a filter on the resource
 //!   group's VMs: a VM reporting another set means the filter was not applied or the VM left the
-//!   set).
+//!   set);
+//! - every instance an Auto Scaling group lists is one EC2 puts in that group (`Ec2Group`: its
+//!   `aws:autoscaling:groupName` tag). The group's answer names no group per instance, so an
+//!   instance of no group, or of another, listed in place of a lost one would keep the count
+//!   right; such an instance is not counted either.
 //!
 //! Anything else is shown and still drives waits, but proves nothing about absence.
 
 use crate::folded::{self, FastMap, Folded, HashMapExt};
 use crate::matching::name_key;
-use crate::model::{Instance, OrchestrationMode, ProvisioningState, ScaleSetState};
+use crate::model::{Ec2Group, Instance, OrchestrationMode, ProvisioningState, ScaleSetState};
 use crate::snapshot::{ForeignVm, ScaleSetListing};
 use std::fmt;
 
@@ -41,6 +45,9 @@ pub enum Doubt {
     RepeatedComputerNames(Vec<(String, usize)>),
     /// VMs listed for the set that report another scale set (or none).
     ForeignVms(Vec<ForeignVm>),
+    /// Instances an Auto Scaling group lists that EC2 does not put in the group: each id with
+    /// what EC2 says instead.
+    OutsideGroup(Vec<(String, Ec2Group)>),
 }
 
 /// What a read of the set says about it, as far as a listing's proof goes.
@@ -102,6 +109,22 @@ impl fmt::Display for Doubt {
                 write!(
                     f,
                     "{}{more} (it left the set, or the server did not apply the listing's filter)",
+                    shown.join(", ")
+                )
+            }
+            Self::OutsideGroup(instances) => {
+                const SHOWN: usize = 3;
+                let shown: Vec<String> = instances
+                    .iter()
+                    .take(SHOWN)
+                    .map(|(id, ec2)| format!("instance {} ({ec2})", crate::untrusted::server_text(id)))
+                    .collect();
+                let more = instances.len().saturating_sub(SHOWN);
+                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                write!(
+                    f,
+                    "{}{more} listed for the group, but not the group's by EC2's aws:autoscaling:groupName \
+                     tag: not counted, so none stands in for a lost instance of the group",
                     shown.join(", ")
                 )
             }
@@ -297,9 +320,11 @@ pub fn judge_indexed(listing: &ScaleSetListing, index: &ListingIndex<'_>) -> Com
     }
     let instances = &listing.instances;
     let deleting = |i: &&Instance| i.provisioning_state == ProvisioningState::Deleting;
-    // An AWS warm-pool or Standby instance is outside the desired capacity: it must not stand in
-    // for a missing instance of the group either.
-    let counted = |i: &&Instance| !deleting(i) && i.in_capacity();
+    let group = state.key.name.as_str();
+    let outside = |i: &&Instance| i.aws.as_ref().is_some_and(|aws| !aws.ec2_group.is(group));
+    // An AWS warm-pool or Standby instance is outside the desired capacity, and an instance EC2
+    // does not put in the group is no instance of it: neither stands in for a missing one.
+    let counted = |i: &&Instance| !deleting(i) && i.in_capacity() && !outside(i);
     fn id(instance: &Instance) -> Folded<'_> {
         instance_id_key(&instance.instance_id)
     }
@@ -328,6 +353,14 @@ pub fn judge_indexed(listing: &ScaleSetListing, index: &ListingIndex<'_>) -> Com
     if !listing.foreign.is_empty() {
         doubts.push(Doubt::ForeignVms(listing.foreign.clone()));
     }
+    let outsiders: Vec<(String, Ec2Group)> = instances
+        .iter()
+        .filter(outside)
+        .filter_map(|i| i.aws.as_ref().map(|aws| (i.instance_id.clone(), aws.ec2_group.clone())))
+        .collect();
+    if !outsiders.is_empty() {
+        doubts.push(Doubt::OutsideGroup(outsiders));
+    }
     Completeness { doubts }
 }
 
@@ -335,7 +368,7 @@ pub fn judge_indexed(listing: &ScaleSetListing, index: &ListingIndex<'_>) -> Com
 mod tests {
     use super::*;
     use crate::model::{Instance, OrchestrationMode, ScaleSetState};
-    use crate::reconcile::testkit::{set_key, vm, vm_in as vm_in_state};
+    use crate::reconcile::testkit::{in_lifecycle, set_key, vm, vm_in as vm_in_state};
     use proptest::prelude::*;
 
     fn listing(capacity: u32, state: ProvisioningState, instances: Vec<Instance>) -> ScaleSetListing {
@@ -361,6 +394,28 @@ mod tests {
 
     fn vms(ids: &[u32]) -> Vec<Instance> {
         ids.iter().map(|id| vm("web", *id)).collect()
+    }
+
+    /// An InService instance of the Auto Scaling group `web`, which EC2 puts in `ec2_group`.
+    fn aws_vm(id: u32, ec2_group: Ec2Group) -> Instance {
+        let mut instance = in_lifecycle(vm("web", id), "InService");
+        instance.aws.as_mut().expect("an AWS instance").ec2_group = ec2_group;
+        instance
+    }
+
+    fn of_web(id: u32) -> Instance {
+        aws_vm(id, Ec2Group::Tagged("web".into()))
+    }
+
+    /// Every way EC2 can fail to put an instance in `web`.
+    fn not_of_web() -> [Ec2Group; 5] {
+        [
+            Ec2Group::NotFound,
+            Ec2Group::Untagged,
+            Ec2Group::Tagged("other-asg".into()),
+            Ec2Group::Tagged("Web".into()),
+            Ec2Group::NotRead,
+        ]
     }
 
     #[test]
@@ -474,6 +529,54 @@ mod tests {
     }
 
     #[test]
+    fn an_instance_ec2_does_not_put_in_the_group_never_stands_in_for_a_lost_one() {
+        // The group lists 3 distinct instances for its capacity 3, but one of them is not its own
+        // by EC2's tag: instance 2 may be the group's instance lost from the answer.
+        assert!(judge(&listing(3, ProvisioningState::Succeeded, vec![of_web(0), of_web(1), of_web(2)]))
+            .is_proven());
+        for ec2 in not_of_web() {
+            let stand_in = aws_vm(9, ec2.clone());
+            let verdict =
+                judge(&listing(3, ProvisioningState::Succeeded, vec![of_web(0), of_web(1), stand_in]));
+            assert_eq!(
+                verdict.doubts,
+                vec![
+                    Doubt::Short { distinct: 2, capacity: 3, deleting: 0 },
+                    Doubt::OutsideGroup(vec![("9".into(), ec2.clone())])
+                ],
+                "{ec2:?}"
+            );
+        }
+        let verdict = judge(&listing(
+            3,
+            ProvisioningState::Succeeded,
+            vec![of_web(0), aws_vm(8, Ec2Group::NotFound), aws_vm(9, Ec2Group::Tagged("other-asg".into()))],
+        ));
+        assert_eq!(
+            verdict.to_string(),
+            "1 distinct VM(s) listed for capacity 3; instance 8 (EC2 does not know it), instance 9 (EC2 shows it \
+             in group other-asg) listed for the group, but not the group's by EC2's aws:autoscaling:groupName \
+             tag: not counted, so none stands in for a lost instance of the group"
+        );
+    }
+
+    #[test]
+    fn an_instance_outside_the_group_takes_the_proof_away_even_at_full_count() {
+        // Like a Flexible set's foreign VM: the group's answer is not what it claims to be.
+        let extra = aws_vm(9, Ec2Group::Untagged);
+        let verdict = judge(&listing(2, ProvisioningState::Succeeded, vec![of_web(0), of_web(1), extra]));
+        assert_eq!(verdict.doubts, vec![Doubt::OutsideGroup(vec![("9".into(), Ec2Group::Untagged)])]);
+        // A warm-pool instance outside the group counts for nothing, but is doubted all the same.
+        let warm = in_lifecycle(vm("web", 7), "Warmed:Stopped");
+        let mut warm_elsewhere = warm.clone();
+        warm_elsewhere.aws.as_mut().unwrap().ec2_group = Ec2Group::NotFound;
+        let fine = listing(2, ProvisioningState::Succeeded, vec![of_web(0), of_web(1), warm]);
+        assert!(judge(&fine).is_proven(), "{}", judge(&fine));
+        let doubted = listing(2, ProvisioningState::Succeeded, vec![of_web(0), of_web(1), warm_elsewhere]);
+        assert!(!judge(&doubted).is_proven());
+    }
+
+    #[test]
     fn doubts_show_what_the_server_named_cleaned() {
         // Ids are compared in canonical (lower-case) forms; what is shown must still hide a secret
         // a hostile server put into a name, and never carry a control character to the terminal.
@@ -482,6 +585,11 @@ mod tests {
         let twice = |id: &str| Instance { instance_id: id.into(), name: id.into(), ..vm("web", 1) };
         let verdict = judge(&listing(2, ProvisioningState::Succeeded, vec![twice(hostile), twice(hostile)]));
         let shown = verdict.to_string();
+        assert!(!shown.to_lowercase().contains("doubtname"), "{shown}");
+        assert!(!shown.chars().any(char::is_control), "{shown}");
+        // The same for the group an EC2 tag names.
+        let tagged = aws_vm(9, Ec2Group::Tagged(hostile.into()));
+        let shown = judge(&listing(1, ProvisioningState::Succeeded, vec![of_web(0), tagged])).to_string();
         assert!(!shown.to_lowercase().contains("doubtname"), "{shown}");
         assert!(!shown.chars().any(char::is_control), "{shown}");
     }
@@ -532,6 +640,31 @@ mod tests {
             let mut unsettled = proven.clone();
             unsettled.state.provisioning_state = ProvisioningState::parse(state);
             prop_assert!(!judge(&unsettled).is_proven());
+        }
+
+        /// An Auto Scaling group's proven listing loses its proof to any instance EC2 does not put
+        /// in the group, whether it stands in for a lost instance or comes on top.
+        #[test]
+        fn an_instance_outside_the_group_takes_any_proof_away(
+            ids in proptest::collection::btree_set(0..50u32, 1..12),
+            pick in any::<prop::sample::Index>(),
+            outside in 0..5usize,
+            stand_in in 50..100u32,
+        ) {
+            let ids: Vec<u32> = ids.into_iter().collect();
+            let proven = listing(ids.len() as u32, ProvisioningState::Succeeded, ids.iter().map(|id| of_web(*id)).collect());
+            prop_assert!(judge(&proven).is_proven());
+            let ec2 = not_of_web()[outside].clone();
+
+            let mut replaced = proven.clone();
+            replaced.instances[pick.index(ids.len())] = aws_vm(stand_in, ec2.clone());
+            let verdict = judge(&replaced);
+            prop_assert!(!verdict.is_proven());
+            prop_assert!(verdict.doubts.contains(&Doubt::OutsideGroup(vec![(stand_in.to_string(), ec2.clone())])));
+
+            let mut added = proven.clone();
+            added.instances.push(aws_vm(stand_in, ec2));
+            prop_assert!(!judge(&added).is_proven());
         }
     }
 }

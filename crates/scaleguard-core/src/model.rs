@@ -12,7 +12,7 @@ mod aws;
 mod tenancy;
 
 pub use aws::{
-    AwsGroup, AwsInstance, HookTransition, LifecycleHook, LifecycleResult, LifecycleState, WarmPool,
+    AwsGroup, AwsInstance, Ec2Group, HookTransition, LifecycleHook, LifecycleResult, LifecycleState, WarmPool,
 };
 pub use tenancy::{tenant_reach, TenantRef, TenantedMode};
 

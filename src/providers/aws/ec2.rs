@@ -1,5 +1,6 @@
-//! The names `match` needs, from EC2 DescribeInstances: one SigV4-signed Query call (form POST,
-//! `Version=2016-11-15`, XML answer), read with roxmltree. Instances go in batches of
+//! What EC2 DescribeInstances says of a group's instances (the names `match` needs, the group
+//! each is tagged with): one SigV4-signed Query call (form POST, `Version=2016-11-15`, XML
+//! answer), read with roxmltree. Instances go in batches of
 //! [`BATCH`] ids as an `instance-id` filter (a filter, unlike `InstanceId.N`, does not fail the
 //! whole call for an instance that just terminated), each batch paged to its end by `nextToken`.
 //! aws-sdk-ec2 would read the same data at a build cost of minutes (see the README).
@@ -32,6 +33,8 @@ pub struct Ec2Facts {
     /// `instanceState/name`: pending, running, stopping, stopped, shutting-down, terminated.
     pub state: Option<String>,
     pub launch_time: Option<OffsetDateTime>,
+    /// The `aws:autoscaling:groupName` tag: the Auto Scaling group the instance is in.
+    pub group_tag: Option<String>,
 }
 
 /// One page of an answer.
@@ -69,17 +72,26 @@ pub(crate) fn parse_page(body: &str) -> Result<Page, String> {
         let items = child(reservation, "instancesSet").into_iter().flat_map(|set| children(set, "item"));
         for item in items {
             let id = text(item, "instanceId").ok_or("an instance has no instanceId")?;
-            let name_tag = child(item, "tagSet")
-                .into_iter()
-                .flat_map(|set| children(set, "item"))
-                .find(|tag| text(*tag, "key").as_deref() == Some("Name"))
-                .and_then(|tag| text(tag, "value"));
+            let tag = |key: &str| {
+                child(item, "tagSet")
+                    .into_iter()
+                    .flat_map(|set| children(set, "item"))
+                    .find(|tag| text(*tag, "key").as_deref() == Some(key))
+                    .and_then(|tag| text(tag, "value"))
+            };
+            let (name_tag, group_tag) = (tag("Name"), tag("aws:autoscaling:groupName"));
             let launch_time = text(item, "launchTime")
                 .and_then(|t| OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok());
             let state = child(item, "instanceState").and_then(|s| text(s, "name"));
             page.instances.push((
                 id,
-                Ec2Facts { private_dns_name: text(item, "privateDnsName"), name_tag, state, launch_time },
+                Ec2Facts {
+                    private_dns_name: text(item, "privateDnsName"),
+                    name_tag,
+                    state,
+                    launch_time,
+                    group_tag,
+                },
             ));
         }
     }
@@ -315,11 +327,13 @@ mod tests {
         assert_eq!(id, "i-0598c7d356eba48d7");
         assert_eq!(facts.private_dns_name.as_deref(), Some("ip-10-0-1-5.eu-west-1.compute.internal"));
         assert_eq!(facts.name_tag.as_deref(), Some("web-1"), "the Name tag, not another tag's value");
+        assert_eq!(facts.group_tag.as_deref(), Some("web-asg"));
         assert_eq!(facts.state.as_deref(), Some("running"));
         assert!(facts.launch_time.is_some());
         let (_, pending) = &page.instances[1];
         assert_eq!(pending.private_dns_name, None, "an empty name is no name");
         assert_eq!(pending.name_tag, None);
+        assert_eq!(pending.group_tag, None, "no tagSet: no group");
     }
 
     #[test]

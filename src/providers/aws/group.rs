@@ -1,5 +1,5 @@
 //! An Auto Scaling group as read (DescribeAutoScalingGroups, its lifecycle hooks, warm pool,
-//! instance refreshes and, when the match needs names, EC2) turned into the provider-neutral
+//! instance refreshes and EC2) turned into the provider-neutral
 //! `ScaleSetState` and `Instance`s. Pure: tested on SDK values built in the tests.
 //!
 //! "Settled" for a group: no instance of the group is moving on its own (Pending,
@@ -10,12 +10,14 @@
 //! times out, so they leave a group settled: scaleguard is the one expected to act on them. The
 //! group's instances come inline in one answer, with its desired capacity, so a listing that
 //! counts fewer distinct instances than the desired capacity is incomplete as on Azure
-//! (`completeness`).
+//! (`completeness`). That answer names no group per instance: EC2's `aws:autoscaling:groupName`
+//! tag, read apart from it, is what shows each listed instance is the group's (`Ec2Group`).
 
 use super::ec2::Ec2Facts;
 use crate::model::{
-    AwsGroup, AwsInstance, HookTransition, Instance, LifecycleHook, LifecycleState, OrchestrationMode,
-    Placement, PowerState, ProvisioningState, ScaleSetKey, ScaleSetState, SetLayout, SharedKey, WarmPool,
+    AwsGroup, AwsInstance, Ec2Group, HookTransition, Instance, LifecycleHook, LifecycleState,
+    OrchestrationMode, Placement, PowerState, ProvisioningState, ScaleSetKey, ScaleSetState, SetLayout,
+    SharedKey, WarmPool,
 };
 use aws_sdk_autoscaling::types::{
     AutoScalingGroup, Instance as AsgInstance, InstanceRefresh, LaunchTemplateSpecification,
@@ -32,8 +34,8 @@ pub(crate) struct GroupRead<'a> {
     /// The warm pool's instances (all pages); empty without a warm pool.
     pub warm: &'a [AsgInstance],
     pub refreshes: &'a [InstanceRefresh],
-    /// EC2 facts by instance id, when the match needs names.
-    pub ec2: &'a HashMap<String, Ec2Facts>,
+    /// EC2 facts by instance id, for every id EC2 returned; None when EC2 was not read.
+    pub ec2: Option<&'a HashMap<String, Ec2Facts>>,
 }
 
 /// "lt-0abc (web) version 3", "launch configuration web-lc".
@@ -105,8 +107,13 @@ fn power_state(lifecycle: &LifecycleState, ec2: Option<&Ec2Facts>) -> PowerState
 fn instance(read: &GroupRead<'_>, key: &SharedKey, raw: &AsgInstance) -> Option<Instance> {
     let id = raw.instance_id()?.trim().to_string();
     let lifecycle = LifecycleState::new(raw.lifecycle_state().map(|s| s.as_str()).unwrap_or("unknown"));
-    let ec2 = read.ec2.get(&id);
+    let ec2 = read.ec2.and_then(|facts| facts.get(&id));
     let name_tag = ec2.and_then(|f| f.name_tag.clone());
+    let ec2_group = match (read.ec2, ec2) {
+        (None, _) => Ec2Group::NotRead,
+        (Some(_), None) => Ec2Group::NotFound,
+        (Some(_), Some(facts)) => facts.group_tag.clone().map_or(Ec2Group::Untagged, Ec2Group::Tagged),
+    };
     Some(Instance {
         scale_set: SharedKey::clone(key),
         name: name_tag.clone().unwrap_or_else(|| id.clone()),
@@ -129,6 +136,7 @@ fn instance(read: &GroupRead<'_>, key: &SharedKey, raw: &AsgInstance) -> Option<
             launch: launch_text(raw.launch_template(), raw.launch_configuration_name()),
             name_tag,
             ec2_state: ec2.and_then(|f| f.state.clone()),
+            ec2_group,
         })),
         instance_id: id,
     })

@@ -1,10 +1,12 @@
 //! AWS Auto Scaling groups behind [`ScaleSetProvider`], with aws-sdk-autoscaling for Auto Scaling
-//! and one signed Query call for EC2 names (`ec2`).
+//! and one signed Query call for EC2 (`ec2`).
 //!
 //! Requests per listing of a group: DescribeAutoScalingGroups (the group with every instance
 //! inline, so one answer), DescribeLifecycleHooks, DescribeInstanceRefreshes, DescribeWarmPool
-//! pages only when the group has a warm pool, and EC2 DescribeInstances in batches of 200 ids only
-//! when `match` needs names (private_dns_name, name_tag). Never a call per instance.
+//! pages only when the group has a warm pool, and EC2 DescribeInstances in batches of 200 ids,
+//! whatever the `match`: the names `match` may need, and the group tag that shows each listed
+//! instance is the group's (the group's answer names no group per instance). Never a call per
+//! instance.
 //!
 //! Writes: SetDesiredCapacity after reading the desired capacity again (AWS has no ETag: the
 //! desired capacity read is the token, and a moved one is "changed meanwhile");
@@ -23,14 +25,13 @@ pub use ec2::Ec2Facts;
 
 use super::{Members, Operation, ProviderError, ProviderFuture, ScaleSetProvider};
 use crate::autoscale::Setting;
-use crate::config::{AwsConfig, MatchBy, Profile};
+use crate::config::{AwsConfig, Profile};
 use crate::model::{Instance, LifecycleResult, ScaleChange, ScaleSetKey, ScaleSetState};
 use crate::retry::{RequestKind, RetryPolicy};
 use crate::snapshot::ScaleSetListing;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_autoscaling::types::{AutoScalingGroup, Instance as AsgInstance, InstanceRefresh, LifecycleHook};
 use call::{sdk_failure, with_retry};
-use std::collections::HashMap;
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
@@ -45,11 +46,6 @@ struct Clients {
 
 pub struct AwsProvider {
     config: AwsConfig,
-    /// How each configured aws set is matched: EC2 is read only for the matches that need names.
-    match_by: HashMap<ScaleSetKey, MatchBy>,
-    /// The HA nodes' group (`nodes.scale_set`): EC2 is read for it too, since a node is paired
-    /// with the instance by its private DNS name.
-    nodes_set: Option<ScaleSetKey>,
     /// Replaces the default credentials chain (tests).
     credentials: Option<SharedCredentialsProvider>,
     retry: RetryPolicy,
@@ -64,9 +60,6 @@ impl AwsProvider {
             what: "the AWS provider".into(),
             detail: "the profile has no [aws] table (region, endpoint_url)".into(),
         })?;
-        let match_by =
-            profile.scale_sets.iter().filter(|s| s.is_aws()).map(|s| (s.key(), s.match_by)).collect();
-        let nodes_set = profile.nodes_scale_set().ok().flatten();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(config.timeout_secs.max(1)))
             .connect_timeout(Duration::from_secs(config.timeout_secs.clamp(1, 10)))
@@ -76,15 +69,7 @@ impl AwsProvider {
                 what: "the EC2 HTTP client".into(),
                 detail: err.to_string(),
             })?;
-        Ok(Self {
-            config,
-            match_by,
-            nodes_set,
-            credentials: None,
-            retry: RetryPolicy::default(),
-            http,
-            clients: OnceCell::new(),
-        })
+        Ok(Self { config, credentials: None, retry: RetryPolicy::default(), http, clients: OnceCell::new() })
     }
 
     /// Use these credentials instead of the default chain (tests: static keys, no chain at all).
@@ -253,28 +238,24 @@ impl AwsProvider {
                 });
             }
         }
-        let needs_names = matches!(self.match_by.get(key), Some(MatchBy::PrivateDnsName | MatchBy::NameTag))
-            || self.nodes_set.as_ref() == Some(key);
-        let ec2 = if needs_names {
-            let ids: Vec<String> = group
-                .instances()
-                .iter()
-                .chain(&warm)
-                .filter_map(|i| i.instance_id().map(str::to_string))
-                .collect();
-            let clients = self.clients().await;
-            let endpoint = self.ec2_endpoint();
-            let reader = ec2::Ec2Reader {
-                http: &self.http,
-                sdk: &clients.sdk,
-                endpoint: &endpoint,
-                region: &self.config.region,
-                retry: &self.retry,
-            };
-            reader.describe(&ids).await?
-        } else {
-            HashMap::new()
+        // Read for every group, whatever its `match`: besides names, EC2's group tag is what shows
+        // a listed instance is the group's (`completeness`).
+        let ids: Vec<String> = group
+            .instances()
+            .iter()
+            .chain(&warm)
+            .filter_map(|i| i.instance_id().map(str::to_string))
+            .collect();
+        let clients = self.clients().await;
+        let endpoint = self.ec2_endpoint();
+        let reader = ec2::Ec2Reader {
+            http: &self.http,
+            sdk: &clients.sdk,
+            endpoint: &endpoint,
+            region: &self.config.region,
+            retry: &self.retry,
         };
+        let ec2 = reader.describe(&ids).await?;
         let read = group::GroupRead {
             key,
             region: &self.config.region,
@@ -282,7 +263,7 @@ impl AwsProvider {
             hooks: &hooks,
             warm: &warm,
             refreshes: &refreshes,
-            ec2: &ec2,
+            ec2: Some(&ec2),
         };
         let (state, instances) = group::convert(&read).map_err(|detail| ProviderError::BadResponse {
             what: format!("DescribeAutoScalingGroups {}", key.name),
@@ -312,7 +293,6 @@ impl ScaleSetProvider for AwsProvider {
     fn get_scale_set<'a>(&'a self, key: &'a ScaleSetKey) -> ProviderFuture<'a, ScaleSetState> {
         Box::pin(async move {
             let group = self.read_group(key).await?;
-            let empty = HashMap::new();
             let read = group::GroupRead {
                 key,
                 region: &self.config.region,
@@ -320,7 +300,7 @@ impl ScaleSetProvider for AwsProvider {
                 hooks: &[],
                 warm: &[],
                 refreshes: &[],
-                ec2: &empty,
+                ec2: None,
             };
             group::convert(&read).map(|(state, _)| state).map_err(|detail| ProviderError::BadResponse {
                 what: format!("DescribeAutoScalingGroups {}", key.name),

@@ -180,6 +180,50 @@ pub struct AwsInstance {
     /// EC2's instance state ("running", "stopped"), when EC2 was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ec2_state: Option<String>,
+    /// The group EC2 says the instance belongs to, read apart from the group's own answer.
+    #[serde(default)]
+    pub ec2_group: Ec2Group,
+}
+
+/// The Auto Scaling group EC2 DescribeInstances puts an instance in: its `aws:autoscaling:groupName`
+/// tag, which Auto Scaling adds to every instance it launches or attaches and removes from one it
+/// detaches ("Tag Auto Scaling groups and instances", Amazon EC2 Auto Scaling User Guide,
+/// <https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-tagging.html>).
+/// DescribeAutoScalingGroups names no group per instance: this is what shows a listed instance is
+/// the group's (`completeness`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ec2Group {
+    /// EC2 was not read for it.
+    #[default]
+    NotRead,
+    /// EC2 was asked and did not return it.
+    NotFound,
+    /// EC2 returned it without the tag.
+    Untagged,
+    /// EC2 returned it with the tag naming this group.
+    Tagged(String),
+}
+
+impl Ec2Group {
+    /// Does EC2 put the instance in the group named `group`? (Tag values are case-sensitive.)
+    pub fn is(&self, group: &str) -> bool {
+        matches!(self, Self::Tagged(name) if name == group)
+    }
+}
+
+impl fmt::Display for Ec2Group {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotRead => f.write_str("EC2 was not read for it"),
+            Self::NotFound => f.write_str("EC2 does not know it"),
+            Self::Untagged => f.write_str("EC2 shows it in no Auto Scaling group"),
+            // The tag's value is the server's text: cleaned to show.
+            Self::Tagged(group) => {
+                write!(f, "EC2 shows it in group {}", crate::untrusted::server_text(group))
+            }
+        }
+    }
 }
 
 /// A lifecycle hook of the group.

@@ -16,7 +16,7 @@ pub const ROLE: &str = "vmss-web";
 pub const ENVIRONMENT_ID: &str = "Environments-1";
 
 /// `instance` as an Auto Scaling instance in lifecycle `state` ("Terminating:Wait"), healthy, its
-/// provisioning state as the AWS provider maps it.
+/// provisioning state as the AWS provider maps it, and EC2 tagging it with its own group.
 pub fn in_lifecycle(instance: Instance, state: &str) -> Instance {
     let lifecycle = crate::model::LifecycleState::new(state);
     Instance {
@@ -27,6 +27,7 @@ pub fn in_lifecycle(instance: Instance, state: &str) -> Instance {
             launch: None,
             name_tag: None,
             ec2_state: None,
+            ec2_group: crate::model::Ec2Group::Tagged(instance.scale_set.name.clone()),
         })),
         ..instance
     }

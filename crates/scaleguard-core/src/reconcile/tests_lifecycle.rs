@@ -342,6 +342,46 @@ fn a_warm_instance_never_stands_in_for_a_missing_group_instance() {
     assert_eq!(verdict.short_while_settled(), Some((1, 2)));
 }
 
+#[test]
+fn an_instance_of_no_group_standing_in_for_a_lost_one_holds_the_deletes() {
+    let targets = || {
+        vec![
+            target_on("Machines-1", "web", 1),
+            target_on("Machines-2", "web", 2),
+            target_on("Machines-3", "web", 3),
+        ]
+    };
+    let listed = |secs, third: Instance| {
+        aws(
+            SnapshotBuilder::new(at(secs))
+                .set("web", 3, vec![instance(1, "InService"), instance(2, "InService"), third])
+                .targets(targets())
+                .build(),
+            vec![],
+        )
+    };
+    let mut history = History::default();
+    assert!(deleted_ids(&refresh(&mut history, &listed(0, instance(3, "InService")))).is_empty());
+    // From now on the group's answer carries instance 9, which EC2 does not know, where 3 was.
+    let mut stand_in = instance(9, "InService");
+    stand_in.aws.as_mut().unwrap().ec2_group = crate::model::Ec2Group::NotFound;
+    let mut plan = Plan { generated_at: at(0), actions: vec![] };
+    for secs in [100, 200, 300, 400, 500, 600] {
+        plan = refresh(&mut history, &listed(secs, stand_in.clone()));
+        assert!(deleted_ids(&plan).is_empty(), "at {secs}: {plan:#?}");
+    }
+    let held = plan
+        .actions
+        .iter()
+        .find(|a| a.id == "note:unproven-listing:azure/sub-1/rg/web")
+        .unwrap_or_else(|| panic!("deletes held with a note: {plan:#?}"));
+    assert!(
+        matches!(held.action, Action::Note { severity: crate::model::Severity::Warning, .. }),
+        "a settled group's answer to look at: {held:?}"
+    );
+    assert!(held.observations.iter().any(|o| o.contains("instance 9 (EC2 does not know it)")), "{held:?}");
+}
+
 fn arb_state() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
         "Pending",

@@ -160,6 +160,7 @@ mod tests {
                 launch: None,
                 name_tag: None,
                 ec2_state: None,
+                ec2_group: Default::default(),
             })),
         }
     }

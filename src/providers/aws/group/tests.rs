@@ -51,7 +51,7 @@ fn group(desired: i32, instances: Vec<AsgInstance>) -> AutoScalingGroup {
 fn convert_group(
     group: &AutoScalingGroup,
     warm: &[AsgInstance],
-    ec2: &HashMap<String, Ec2Facts>,
+    ec2: Option<&HashMap<String, Ec2Facts>>,
 ) -> (ScaleSetState, Vec<Instance>) {
     let hooks = vec![AsgHook::builder()
         .lifecycle_hook_name("drain")
@@ -72,7 +72,7 @@ fn convert_group(
 #[test]
 fn a_settled_group_gives_its_capacity_limits_hooks_and_instances() {
     let asg = group(2, vec![member("i-01", "InService", "3"), member("i-02", "Pending:Wait", "2")]);
-    let (state, instances) = convert_group(&asg, &[], &HashMap::new());
+    let (state, instances) = convert_group(&asg, &[], None);
     assert_eq!(state.capacity, 2);
     assert_eq!(
         state.provisioning_state,
@@ -114,7 +114,7 @@ fn an_instance_moving_on_its_own_leaves_the_group_unsettled_and_says_which() {
             member("i-03", "Terminating", "3"),
         ],
     );
-    let (state, instances) = convert_group(&asg, &[], &HashMap::new());
+    let (state, instances) = convert_group(&asg, &[], None);
     assert_eq!(state.provisioning_state, ProvisioningState::Updating);
     assert_eq!(state.aws.unwrap().moving, vec!["i-02 Pending", "i-03 Terminating"]);
     assert_eq!(instances[2].provisioning_state, ProvisioningState::Deleting);
@@ -142,9 +142,10 @@ fn warm_pool_instances_are_listed_outside_the_capacity_and_ec2_names_fill_in() {
             name_tag: Some("web-1".into()),
             state: Some("running".into()),
             launch_time: None,
+            group_tag: Some("web-asg".into()),
         },
     );
-    let (state, instances) = convert_group(&asg, &warm, &ec2);
+    let (state, instances) = convert_group(&asg, &warm, Some(&ec2));
     assert_eq!(
         state.provisioning_state,
         ProvisioningState::Succeeded,
@@ -159,9 +160,47 @@ fn warm_pool_instances_are_listed_outside_the_capacity_and_ec2_names_fill_in() {
 }
 
 #[test]
+fn each_instance_carries_the_group_ec2_puts_it_in() {
+    let asg = group(
+        4,
+        vec![
+            member("i-01", "InService", "3"),
+            member("i-02", "InService", "3"),
+            member("i-03", "InService", "3"),
+            member("i-04", "InService", "3"),
+        ],
+    );
+    let facts = |group_tag: Option<&str>| Ec2Facts {
+        state: Some("running".into()),
+        group_tag: group_tag.map(str::to_string),
+        ..Ec2Facts::default()
+    };
+    // i-04 is not returned by EC2.
+    let ec2: HashMap<String, Ec2Facts> =
+        [("i-01", facts(Some("web-asg"))), ("i-02", facts(Some("other-asg"))), ("i-03", facts(None))]
+            .into_iter()
+            .map(|(id, f)| (id.to_string(), f))
+            .collect();
+    let groups = |instances: Vec<Instance>| -> Vec<Ec2Group> {
+        instances.into_iter().map(|i| i.aws.unwrap().ec2_group).collect()
+    };
+    let (_, instances) = convert_group(&asg, &[], Some(&ec2));
+    assert_eq!(
+        groups(instances),
+        vec![
+            Ec2Group::Tagged("web-asg".into()),
+            Ec2Group::Tagged("other-asg".into()),
+            Ec2Group::Untagged,
+            Ec2Group::NotFound
+        ]
+    );
+    let (_, unread) = convert_group(&asg, &[], None);
+    assert!(groups(unread).iter().all(|g| *g == Ec2Group::NotRead));
+}
+
+#[test]
 fn an_answer_without_the_counts_or_an_instance_id_is_refused() {
     let key = key();
-    let empty = HashMap::new();
     let no_desired =
         AutoScalingGroup::builder().auto_scaling_group_name("web-asg").min_size(0).max_size(1).build();
     let read = GroupRead {
@@ -171,7 +210,7 @@ fn an_answer_without_the_counts_or_an_instance_id_is_refused() {
         hooks: &[],
         warm: &[],
         refreshes: &[],
-        ec2: &empty,
+        ec2: None,
     };
     assert!(convert(&read).unwrap_err().contains("DesiredCapacity"));
     let negative = group(-1, vec![]);
@@ -182,7 +221,7 @@ fn an_answer_without_the_counts_or_an_instance_id_is_refused() {
         hooks: &[],
         warm: &[],
         refreshes: &[],
-        ec2: &empty,
+        ec2: None,
     };
     assert!(convert(&read).unwrap_err().contains("-1"));
     let anonymous = group(1, vec![AsgInstance::builder().lifecycle_state(AsgState::InService).build()]);
@@ -193,7 +232,7 @@ fn an_answer_without_the_counts_or_an_instance_id_is_refused() {
         hooks: &[],
         warm: &[],
         refreshes: &[],
-        ec2: &empty,
+        ec2: None,
     };
     assert!(convert(&read).unwrap_err().contains("without an InstanceId"));
 }
