@@ -10,8 +10,8 @@
 
 use super::{ScaleError, Scaling};
 use crate::autoscale::{
-    active_profile, apply_to_resource, evaluate_change, same_content, AutoscaleChange, AutoscaleRefusal,
-    ChangeVerdict, ProfileValues, Setting,
+    active_index, apply_to_resource, evaluate_change, same_content, AutoscaleChange, AutoscaleRefusal,
+    ChangeVerdict, ProfileValues, ScheduleError, Setting,
 };
 use crate::guard;
 use crate::journal::{JournalAction, Outcome};
@@ -30,8 +30,9 @@ pub struct AutoscaleProposal {
     pub scale_set: ScaleSetKey,
     /// The setting as read.
     pub setting: Setting,
-    /// Its active profile when read (an index into its profiles).
-    pub active: Option<usize>,
+    /// Its active profile when read (an index into its profiles; None when none applies, an
+    /// error when that could not be worked out).
+    pub active: Result<Option<usize>, ScheduleError>,
     pub change: AutoscaleChange,
     pub reason: String,
     /// The scale set's capacity when read.
@@ -83,13 +84,19 @@ impl AutoscaleProposal {
         self.verdict.is_allowed()
     }
 
+    /// The active profile the change edits, when it is known (the verdict refuses a profile edit
+    /// otherwise).
+    pub fn known_active(&self) -> Option<usize> {
+        self.active.as_ref().ok().copied().flatten()
+    }
+
     fn active_name(&self) -> Option<String> {
-        self.active.and_then(|i| self.setting.profiles.get(i)).map(|p| p.display_name())
+        self.known_active().and_then(|i| self.setting.profiles.get(i)).map(|p| p.display_name())
     }
 
     pub fn summary(&self) -> AutoscaleProposalSummary {
         let (before, after, implied_move, warnings, refusals) = match &self.verdict {
-            ChangeVerdict::Allowed { before, after, implied_move, warnings } => {
+            ChangeVerdict::Allowed { before, after, implied_move, warnings, .. } => {
                 (Some(*before), Some(*after), *implied_move, warnings.clone(), vec![])
             }
             ChangeVerdict::Refused { reasons } => {
@@ -115,14 +122,17 @@ impl AutoscaleProposal {
     /// The proposal as aligned lines, verdict last with every reason.
     pub fn lines(&self) -> Vec<String> {
         let state = if self.setting.enabled { "enabled" } else { "disabled" };
-        let profile =
-            self.active_name().map(|p| format!("\"{p}\"")).unwrap_or_else(|| "none applies now".into());
+        let profile = match (&self.active, self.active_name()) {
+            (Err(why), _) => format!("unknown: {why}"),
+            (Ok(_), Some(name)) => format!("\"{name}\""),
+            (Ok(_), None) => "none applies now".into(),
+        };
         let mut lines = vec![
             format!("Scale set    {} (profile {})", self.scale_set, self.profile),
             format!("Setting      Azure Autoscale {} ({state}), active profile {profile}", self.setting.name),
         ];
         match &self.verdict {
-            ChangeVerdict::Allowed { before, after, implied_move, warnings } => {
+            ChangeVerdict::Allowed { before, after, implied_move, warnings, .. } => {
                 lines.push(format!("Now          {before}"));
                 lines.push(format!("After        {after}"));
                 lines.push(match implied_move {
@@ -195,10 +205,17 @@ impl Scaling {
         let others = other_scalers::read(provider.as_ref(), key, self.profile.guard.cooldown_secs, now).await;
         let mut history = self.history()?;
         history.extend(others.changes.clone().unwrap_or_default());
-        let active = active_profile(&setting.profiles, now).ok().flatten().map(|a| a.index);
+        let active = active_index(&setting, now);
         let cooldown = guard::cooldown_refusal(&self.profile.guard, key, &state, &history, now);
-        let verdict =
-            evaluate_change(&self.profile.guard, &setting, active, &change, reason, state.capacity, cooldown);
+        let verdict = evaluate_change(
+            &self.profile.guard,
+            &setting,
+            &active,
+            &change,
+            reason,
+            state.capacity,
+            cooldown,
+        );
         Ok(AutoscaleProposal {
             profile: self.profile_name.clone(),
             scale_set: key.clone(),
@@ -270,15 +287,18 @@ impl Scaling {
         let action = JournalAction::Autoscale {
             scale_set: key.clone(),
             setting: proposal.setting.name.clone(),
-            profile: proposal.active.and_then(|i| proposal.setting.profiles.get(i)).map(|p| p.name.clone()),
+            profile: proposal
+                .known_active()
+                .and_then(|i| proposal.setting.profiles.get(i))
+                .map(|p| p.name.clone()),
             before,
             after,
             concurrency: CONCURRENCY.into(),
         };
         let intent = self.journal.append_intent(&self.profile_name, &proposal.reason, action, now)?;
-        let body = apply_to_resource(&proposal.setting.resource, proposal.active, &after);
+        let body = apply_to_resource(&proposal.setting.resource, proposal.known_active(), &after);
         let outcome = match provider.put_autoscale(&proposal.setting, &body).await {
-            Ok(written) if written_as_asked(&written, proposal.active, &after) => {
+            Ok(written) if written_as_asked(&written, proposal.known_active(), &after) => {
                 AutoscaleOutcome::Done { before, after }
             }
             Ok(_) => AutoscaleOutcome::Failed {

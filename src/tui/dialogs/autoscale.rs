@@ -8,7 +8,9 @@
 
 use super::centered;
 use super::form::{Event, Field, Form, Slot};
-use crate::autoscale::{active_profile, evaluate_change, AutoscaleChange, ChangeVerdict, Setting};
+use crate::autoscale::{
+    active_index, evaluate_change, AutoscaleChange, ChangeVerdict, ScheduleError, Setting,
+};
 use crate::config::GuardConfig;
 use crate::executor::{confirmation_for, Change};
 use crate::guard::Refusal;
@@ -42,7 +44,8 @@ pub enum Outcome {
 pub struct AutoscaleDialog {
     pub key: ScaleSetKey,
     pub setting: Setting,
-    pub active: Option<usize>,
+    /// Its active profile (None when none applies, an error when that cannot be worked out).
+    pub active: Result<Option<usize>, ScheduleError>,
     pub capacity: u32,
     pub limits: GuardConfig,
     /// The guard's cooldown refusal now, if any: it counts when the change moves the capacity.
@@ -63,8 +66,9 @@ impl AutoscaleDialog {
         cooldown: Option<Refusal>,
         now: OffsetDateTime,
     ) -> Self {
-        let active = active_profile(&setting.profiles, now).ok().flatten().map(|a| a.index);
-        let range = active.and_then(|i| setting.profiles.get(i)).map(|p| p.capacity);
+        let active = active_index(&setting, now);
+        let range =
+            active.as_ref().ok().copied().flatten().and_then(|i| setting.profiles.get(i)).map(|p| p.capacity);
         let number = |label: &str, value: Option<u32>| {
             let input =
                 TextField::digits(MAX_DIGITS).with_value(&value.map(|v| v.to_string()).unwrap_or_default());
@@ -105,15 +109,21 @@ impl AutoscaleDialog {
         self.form.field(REASON).value()
     }
 
+    /// The active profile, when it is known.
+    fn known_active(&self) -> Option<&crate::autoscale::Profile> {
+        self.active.as_ref().ok().copied().flatten().and_then(|i| self.setting.profiles.get(i))
+    }
+
     /// The change the fields describe (only what differs from the setting as read).
     pub fn change(&self) -> AutoscaleChange {
-        let range = self.active.and_then(|i| self.setting.profiles.get(i)).map(|p| p.capacity);
+        let range = self.known_active().map(|p| p.capacity);
         let differs = |typed: Option<u32>, now: Option<u32>| typed.filter(|t| Some(*t) != now);
         AutoscaleChange {
             minimum: differs(self.typed(MINIMUM), range.map(|r| r.minimum)),
             maximum: differs(self.typed(MAXIMUM), range.map(|r| r.maximum)),
             default: differs(self.typed(DEFAULT), range.map(|r| r.default)),
             enabled: (self.enabled() != self.setting.enabled).then_some(self.enabled()),
+            force: false,
         }
     }
 
@@ -123,7 +133,7 @@ impl AutoscaleDialog {
         self.verdict = evaluate_change(
             &self.limits,
             &self.setting,
-            self.active,
+            &self.active,
             &self.change(),
             self.reason(),
             self.capacity,
@@ -149,11 +159,12 @@ impl AutoscaleDialog {
     /// (the one confirmation rule, `executor::confirmation_for`).
     pub fn needs_name(&self) -> bool {
         match &self.verdict {
-            ChangeVerdict::Allowed { before, after, implied_move, .. } => {
+            ChangeVerdict::Allowed { before, after, implied_move, forced, .. } => {
                 confirmation_for(Change::Autoscale {
                     scale_set: &self.key.name,
                     implied_move: *implied_move,
                     disables: before.enabled && !after.enabled,
+                    forced: *forced,
                 })
                 .word()
                 .is_some()
@@ -210,18 +221,18 @@ impl AutoscaleDialog {
         if let Some(banner) = &self.banner {
             lines.push((banner.clone(), Tone::Warn));
         }
-        let profile = self
-            .active
-            .and_then(|i| self.setting.profiles.get(i))
-            .map(|p| format!("\"{}\"", p.display_name()))
-            .unwrap_or_else(|| "none applies now".into());
+        let profile = match (&self.active, self.known_active()) {
+            (Err(why), _) => format!("unknown: {why}"),
+            (Ok(_), Some(profile)) => format!("\"{}\"", profile.display_name()),
+            (Ok(_), None) => "none applies now".into(),
+        };
         lines.push((
             format!("Setting      {} on scale set {}, active profile {profile}", self.setting.name, self.key),
             Tone::Muted,
         ));
         lines.push((format!("Capacity     {} now", self.capacity), Tone::Muted));
         match &self.verdict {
-            ChangeVerdict::Allowed { before, after, implied_move, warnings } => {
+            ChangeVerdict::Allowed { before, after, implied_move, warnings, .. } => {
                 lines.push((format!("Now          {before}"), Tone::Muted));
                 lines.push((format!("After        {after}"), Tone::Muted));
                 if let Some((from, to)) = implied_move {
