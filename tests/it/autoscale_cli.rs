@@ -7,6 +7,7 @@
 
 use scaleguard::journal::{read_all, JournalAction, Outcome, RecordKind};
 use scaleguard::sim::{self, EventAction, RequestHook, RunningSim, SimOptions};
+use serde_json::json;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -279,4 +280,37 @@ async fn doctor_warns_of_autoscale_scaling_in_with_no_reconcile_until_one_has_ru
         "a plan just observed the sets: {:?}",
         ids(&after)
     );
+}
+
+/// A terminal prompt can take minutes: the guard is asked again right before the write. Here
+/// ops@contoso.com scales the set out to 9 right after the proposal's reads, so turning Autoscale
+/// on, confirmed as moving nothing (4 is inside 2..6), would now have it scale 9 → 6 straight
+/// after someone else's change: refused at the write, nothing written.
+#[tokio::test]
+async fn turning_autoscale_on_is_checked_again_right_before_the_write() {
+    let setup = Setup::new().await;
+    setup.sim.with_world_mut(|world| world.autoscale[0].resource["properties"]["enabled"] = json!(false));
+    // The proposal's last read is the Activity Log's: the portal change lands just before it.
+    setup.sim.before_next_request(RequestHook {
+        method: Some("GET".into()),
+        path_prefix:
+            "/subscriptions/7f3e2a10-5b1c-4d2e-9a8f-0c1d2e3f4a5b/providers/microsoft.insights/eventtypes"
+                .into(),
+        action: EventAction::ScaleBy {
+            set: SET.into(),
+            capacity: 9,
+            caller: "ops@contoso.com".into(),
+            app: "portal".into(),
+        },
+    });
+    let out = setup.run(&["autoscale", SET, "--enable", "--reason", "back on", "--yes"]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(stdout.contains("Capacity     4 (within the new range"), "confirmed over 4: {stdout}");
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("refused, nothing was written: Autoscale would then move the capacity from 9 to 6"),
+        "{stderr}"
+    );
+    assert_eq!(setup.sim.stats().get("arm.put_autoscale_setting"), 0, "nothing was written");
+    assert_eq!(setup.capacity(), 9);
 }

@@ -236,6 +236,8 @@ impl AutoscaleDialog {
                 seen: self.setting.resource.clone(),
                 change: self.change(),
                 reason: self.reason().to_string(),
+                active: self.active.clone(),
+                confirmed: self.verdict.clone(),
             })),
         }
     }

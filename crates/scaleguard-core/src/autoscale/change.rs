@@ -84,6 +84,11 @@ pub enum AutoscaleRefusal {
         field: &'static str,
         value: u32,
     },
+    /// Asked again right before the write, the change does something other than what was
+    /// confirmed (another profile took over, the capacity moved): `now` says what.
+    ChangedSinceConfirmed {
+        now: String,
+    },
     /// With the new range Autoscale moves the capacity at its next evaluation: that move must
     /// pass the guard's limits like a manual scale.
     ImpliedMove {
@@ -116,6 +121,10 @@ impl fmt::Display for AutoscaleRefusal {
                 range.minimum, range.maximum, range.default
             ),
             Self::AboveLimit { field, value } => write!(f, "{field} {value} is above {MAX_COUNT}, the most a scale set holds"),
+            Self::ChangedSinceConfirmed { now } => write!(
+                f,
+                "what the change does is no longer what was confirmed (now: {now}); look at it again"
+            ),
             Self::ImpliedMove { from, to, refusal } => write!(
                 f,
                 "Autoscale would then move the capacity from {from} to {to} within about a minute, and {refusal}"
