@@ -6,11 +6,12 @@
 //! what holds at that moment (the active profile now, the capacity read again, the cooldown when
 //! Autoscale would move the capacity) and writes only if the answer is the one confirmed: a
 //! profile's schedule may have switched, or the set moved, while the operator read the prompt.
-//! Autoscale settings have no ETag and their
-//! PUT takes no If-Match (autoscale_API.json 2022-10-01), so the setting is read again right before
-//! the PUT and compared with the one the proposal was made from: if anything an operator can
-//! change differs, nothing is written and the fresh proposal is shown instead. The journal says
-//! which concurrency control was used. A small window remains between that read and the PUT.
+//!
+//! Autoscale settings have no ETag and their PUT takes no If-Match (autoscale_API.json
+//! 2022-10-01), so the setting is read again right before the PUT and compared with the one the
+//! proposal was made from: if anything an operator can change differs, nothing is written and the
+//! fresh proposal is shown instead. The journal says which concurrency control was used. A small
+//! window remains between that read and the PUT.
 
 use super::{ScaleError, Scaling};
 use crate::autoscale::{

@@ -180,8 +180,9 @@ impl AutoscaleDialog {
         }
     }
 
-    /// A change that makes Autoscale scale in, or turns it off, is confirmed by typing the name
-    /// (the one confirmation rule, `executor::confirmation_for`).
+    /// A change that makes Autoscale scale in, turns it off, or is forced past an unknown active
+    /// profile is confirmed by typing the name (the one confirmation rule,
+    /// `executor::confirmation_for`).
     pub fn needs_name(&self) -> bool {
         match &self.verdict {
             ChangeVerdict::Allowed { before, after, implied_move, forced, .. } => {
