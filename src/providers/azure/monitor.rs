@@ -60,7 +60,7 @@ fn setting_id_parts(id: &str) -> Option<[&str; 3]> {
         (6, "autoscalesettings"),
     ];
     let shaped = parts.len() == 8
-        && parts.iter().all(|part| plain(part))
+        && parts.iter().all(plain)
         && fixed.iter().all(|(at, word)| parts[*at].eq_ignore_ascii_case(word));
     shaped.then(|| [parts[1], parts[3], parts[7]])
 }
