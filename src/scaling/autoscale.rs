@@ -112,6 +112,14 @@ impl AutoscaleProposal {
             ChangeVerdict::Allowed { after, implied_move: Some((from, to)), .. } => {
                 format!("{profile}; {after}; Autoscale moves the capacity from {from} to {to}")
             }
+            ChangeVerdict::Allowed { after, implied_move: None, .. }
+                if after.enabled && after.capacity.is_none() =>
+            {
+                format!(
+                    "{profile}; {after}; what Autoscale does with the capacity ({}) is unknown",
+                    self.capacity
+                )
+            }
             ChangeVerdict::Allowed { after, implied_move: None, .. } => {
                 format!("{profile}; {after}; Autoscale does not move the capacity ({})", self.capacity)
             }
@@ -181,6 +189,11 @@ impl AutoscaleProposal {
                     Some((from, to)) => {
                         format!("Capacity     {from}, which Autoscale will then move to {to}")
                     }
+                    // Turned on (forced) with no known active profile.
+                    None if after.enabled && after.capacity.is_none() => format!(
+                        "Capacity     {} (what Autoscale then does with it is unknown: no active profile is known)",
+                        self.capacity
+                    ),
                     None => format!(
                         "Capacity     {} (within the new range: Autoscale does not move it for this)",
                         self.capacity

@@ -343,6 +343,7 @@ async fn enabling_autoscale_whose_active_profile_is_unknown_is_refused() {
         stdout.contains("  ! forced past an unknown active profile: profile \"black-friday\""),
         "{stdout}"
     );
+    assert!(stdout.contains("Capacity     4 (what Autoscale then does with it is unknown"), "{stdout}");
     assert_eq!(enabled(), json!(true));
 }
 
