@@ -39,6 +39,10 @@ pub struct AutoscaleArgs {
     /// Go ahead without asking (needed when there is no terminal)
     #[arg(long)]
     pub yes: bool,
+    /// Turn the setting on although its active profile cannot be worked out (an unknown time zone,
+    /// no profile applying now): the set's name is then typed on a terminal. Bypasses nothing else
+    #[arg(long)]
+    pub force: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -56,6 +60,7 @@ pub fn run(cli: &Cli, args: &AutoscaleArgs) -> anyhow::Result<u8> {
             (_, true) => Some(false),
             _ => None,
         },
+        force: args.force,
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let proposal = runtime.block_on(scaling.prepare_autoscale(&key, change, &args.reason))?;
@@ -67,11 +72,12 @@ pub fn run(cli: &Cli, args: &AutoscaleArgs) -> anyhow::Result<u8> {
     let outcome = if proposal.is_allowed() {
         let question = format!("Change Azure Autoscale setting {setting} of {key}?");
         let needed = match &proposal.verdict {
-            ChangeVerdict::Allowed { before, after, implied_move, .. } => {
+            ChangeVerdict::Allowed { before, after, implied_move, forced, .. } => {
                 confirmation_for(Change::Autoscale {
                     scale_set: &key.name,
                     implied_move: *implied_move,
                     disables: before.enabled && !after.enabled,
+                    forced: *forced,
                 })
             }
             ChangeVerdict::Refused { .. } => Confirmation::Plain,

@@ -1,6 +1,7 @@
 //! How much confirmation a change needs: one pure rule for the console and the CLI.
 //!
-//! Anything that destroys VMs (a scale-in, or a forced scale) or HA nodes (a delete, or a drain,
+//! Anything that destroys VMs (a scale-in, a forced scale, an Autoscale change that scales in or
+//! is forced past an unknown active profile) or HA nodes (a delete, or a drain,
 //! which ends in one), or deletes more than `confirm_over` targets (or every target of a set: one that
 //! reports capacity 0, or a plan deleting them all), needs the typed confirmation: the name of what is destroyed, typed back
 //! (the scale set's name for VMs and targets, the node's name for a node). Anything else needs a
@@ -18,8 +19,9 @@ pub enum Change<'a> {
     /// A capacity change of the scale set named `scale_set`.
     Capacity { scale_set: &'a str, from: u32, to: u32, forced: bool },
     /// A change of the Azure Autoscale setting of `scale_set`: `implied_move` is the capacity
-    /// move the new profile makes Autoscale do (from, to); `disables` turns the setting off.
-    Autoscale { scale_set: &'a str, implied_move: Option<(u32, u32)>, disables: bool },
+    /// move the new profile makes Autoscale do (from, to); `disables` turns the setting off;
+    /// `forced` turns it on although its active profile (so what it does) is unknown.
+    Autoscale { scale_set: &'a str, implied_move: Option<(u32, u32)>, disables: bool, forced: bool },
     /// A drain (it ends in the node's delete) or a delete of the node named `node`.
     RemoveNode { node: &'a str },
     /// Protection, undrain, task cap: nothing is destroyed.
@@ -99,6 +101,11 @@ pub fn confirmation_for(change: Change<'_>) -> Confirmation {
         Change::Autoscale { scale_set, disables: true, .. } => typed(
             scale_set,
             "it turns Azure Autoscale off: nothing scales the set by load until it is on again".into(),
+        ),
+        Change::Autoscale { scale_set, forced: true, .. } => typed(
+            scale_set,
+            "it is forced past an unknown active profile: Autoscale may then move the capacity, nobody can say how"
+                .into(),
         ),
         Change::Autoscale { .. } => Confirmation::Plain,
         Change::RemoveNode { node } => typed(node, format!("it ends with {node} deleted from the cluster")),
@@ -189,13 +196,23 @@ mod tests {
     }
 
     #[test]
-    fn an_autoscale_change_that_scales_in_or_turns_it_off_needs_the_name() {
-        let autoscale = |implied_move, disables| {
-            confirmation_for(Change::Autoscale { scale_set: "vmss-web", implied_move, disables })
+    fn an_autoscale_change_that_scales_in_turns_it_off_or_is_forced_needs_the_name() {
+        let autoscale = |implied_move, disables, forced| {
+            confirmation_for(Change::Autoscale { scale_set: "vmss-web", implied_move, disables, forced })
         };
-        assert_eq!(autoscale(Some((6, 4)), false).word(), Some("vmss-web"), "Autoscale deletes 2 VMs");
-        assert_eq!(autoscale(None, true).word(), Some("vmss-web"), "turning it off");
-        assert_eq!(autoscale(Some((4, 6)), false), Confirmation::Plain, "a scale-out destroys nothing");
-        assert_eq!(autoscale(None, false), Confirmation::Plain);
+        assert_eq!(autoscale(Some((6, 4)), false, false).word(), Some("vmss-web"), "Autoscale deletes 2 VMs");
+        assert_eq!(autoscale(None, true, false).word(), Some("vmss-web"), "turning it off");
+        assert_eq!(
+            autoscale(Some((4, 6)), false, false),
+            Confirmation::Plain,
+            "a scale-out destroys nothing"
+        );
+        assert_eq!(autoscale(None, false, false), Confirmation::Plain);
+        let forced = autoscale(None, false, true);
+        assert_eq!(forced.word(), Some("vmss-web"), "turning it on with an unknown active profile");
+        assert!(
+            matches!(&forced, Confirmation::Typed { why, .. } if why.contains("unknown active profile")),
+            "{forced:?}"
+        );
     }
 }

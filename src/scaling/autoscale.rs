@@ -2,16 +2,21 @@
 //! minimum/maximum/default, or the setting's enabled flag, with a reason.
 //!
 //! Two steps like a scale: [`Scaling::prepare_autoscale`] reads and evaluates, changing nothing;
-//! [`Scaling::apply_autoscale`] re-checks, then writes. Autoscale settings have no ETag and their
-//! PUT takes no If-Match (autoscale_API.json 2022-10-01), so the setting is read again right before
-//! the PUT and compared with the one the proposal was made from: if anything an operator can
-//! change differs, nothing is written and the fresh proposal is shown instead. The journal says
-//! which concurrency control was used. A small window remains between that read and the PUT.
+//! [`Scaling::apply_autoscale`] re-checks, then writes. The re-check asks the guard again over
+//! what holds at that moment (the active profile now, the capacity read again, the cooldown when
+//! Autoscale would move the capacity) and writes only if the answer is the one confirmed: a
+//! profile's schedule may have switched, or the set moved, while the operator read the prompt.
+//!
+//! Autoscale settings have no ETag and their PUT takes no If-Match (autoscale_API.json
+//! 2022-10-01), so the setting is read again right before the PUT and compared with the one the
+//! proposal was made from: if anything an operator can change differs, nothing is written and the
+//! fresh proposal is shown instead. The journal says which concurrency control was used. A small
+//! window remains between that read and the PUT.
 
 use super::{ScaleError, Scaling};
 use crate::autoscale::{
-    active_profile, apply_to_resource, evaluate_change, same_content, AutoscaleChange, AutoscaleRefusal,
-    ChangeVerdict, ProfileValues, Setting,
+    active_index, apply_to_resource, evaluate_change, same_content, AutoscaleChange, AutoscaleRefusal,
+    ChangeVerdict, ProfileValues, ScheduleError, Setting,
 };
 use crate::guard;
 use crate::journal::{JournalAction, Outcome};
@@ -30,8 +35,9 @@ pub struct AutoscaleProposal {
     pub scale_set: ScaleSetKey,
     /// The setting as read.
     pub setting: Setting,
-    /// Its active profile when read (an index into its profiles).
-    pub active: Option<usize>,
+    /// Its active profile when read (an index into its profiles; None when none applies, an
+    /// error when that could not be worked out).
+    pub active: Result<Option<usize>, ScheduleError>,
     pub change: AutoscaleChange,
     pub reason: String,
     /// The scale set's capacity when read.
@@ -46,7 +52,8 @@ pub enum AutoscaleOutcome {
         before: ProfileValues,
         after: ProfileValues,
     },
-    /// The guard said no at apply time (a change since the proposal). Nothing was written.
+    /// The guard said no at apply time, or what the change does is no longer what was confirmed
+    /// (a change since the proposal). Nothing was written.
     Refused {
         reasons: Vec<AutoscaleRefusal>,
     },
@@ -83,13 +90,63 @@ impl AutoscaleProposal {
         self.verdict.is_allowed()
     }
 
+    /// The active profile the change edits, when it is known (the verdict refuses a profile edit
+    /// otherwise).
+    pub fn known_active(&self) -> Option<usize> {
+        self.active.as_ref().ok().copied().flatten()
+    }
+
     fn active_name(&self) -> Option<String> {
-        self.active.and_then(|i| self.setting.profiles.get(i)).map(|p| p.display_name())
+        self.known_active().and_then(|i| self.setting.profiles.get(i)).map(|p| p.display_name())
+    }
+
+    /// What the change does, in a line: the active profile, the values after it and the move
+    /// Autoscale then makes.
+    fn effect(&self) -> String {
+        let profile = match (&self.active, self.active_name()) {
+            (Err(why), _) => format!("active profile unknown ({why})"),
+            (Ok(_), Some(name)) => format!("active profile \"{name}\""),
+            (Ok(_), None) => "no active profile".into(),
+        };
+        match &self.verdict {
+            ChangeVerdict::Allowed { after, implied_move: Some((from, to)), .. } => {
+                format!("{profile}; {after}; Autoscale moves the capacity from {from} to {to}")
+            }
+            ChangeVerdict::Allowed { after, implied_move: None, .. }
+                if after.enabled && after.capacity.is_none() =>
+            {
+                format!(
+                    "{profile}; {after}; what Autoscale does with the capacity ({}) is unknown",
+                    self.capacity
+                )
+            }
+            ChangeVerdict::Allowed { after, implied_move: None, .. } => {
+                format!("{profile}; {after}; Autoscale does not move the capacity ({})", self.capacity)
+            }
+            ChangeVerdict::Refused { .. } => profile,
+        }
+    }
+
+    /// This proposal made again right before the write, against the one the operator confirmed
+    /// (its active profile and verdict): None when it is the same, else every reason to write
+    /// nothing (its own refusals, or that what it does changed).
+    pub fn unlike(
+        &self,
+        confirmed_active: &Result<Option<usize>, ScheduleError>,
+        confirmed: &ChangeVerdict,
+    ) -> Option<Vec<AutoscaleRefusal>> {
+        match &self.verdict {
+            ChangeVerdict::Refused { reasons } => Some(reasons.clone()),
+            verdict if verdict == confirmed && self.active == *confirmed_active => None,
+            ChangeVerdict::Allowed { .. } => {
+                Some(vec![AutoscaleRefusal::ChangedSinceConfirmed { now: self.effect() }])
+            }
+        }
     }
 
     pub fn summary(&self) -> AutoscaleProposalSummary {
         let (before, after, implied_move, warnings, refusals) = match &self.verdict {
-            ChangeVerdict::Allowed { before, after, implied_move, warnings } => {
+            ChangeVerdict::Allowed { before, after, implied_move, warnings, .. } => {
                 (Some(*before), Some(*after), *implied_move, warnings.clone(), vec![])
             }
             ChangeVerdict::Refused { reasons } => {
@@ -115,20 +172,28 @@ impl AutoscaleProposal {
     /// The proposal as aligned lines, verdict last with every reason.
     pub fn lines(&self) -> Vec<String> {
         let state = if self.setting.enabled { "enabled" } else { "disabled" };
-        let profile =
-            self.active_name().map(|p| format!("\"{p}\"")).unwrap_or_else(|| "none applies now".into());
+        let profile = match (&self.active, self.active_name()) {
+            (Err(why), _) => format!("unknown: {why}"),
+            (Ok(_), Some(name)) => format!("\"{name}\""),
+            (Ok(_), None) => "none applies now".into(),
+        };
         let mut lines = vec![
             format!("Scale set    {} (profile {})", self.scale_set, self.profile),
             format!("Setting      Azure Autoscale {} ({state}), active profile {profile}", self.setting.name),
         ];
         match &self.verdict {
-            ChangeVerdict::Allowed { before, after, implied_move, warnings } => {
+            ChangeVerdict::Allowed { before, after, implied_move, warnings, .. } => {
                 lines.push(format!("Now          {before}"));
                 lines.push(format!("After        {after}"));
                 lines.push(match implied_move {
                     Some((from, to)) => {
                         format!("Capacity     {from}, which Autoscale will then move to {to}")
                     }
+                    // Turned on (forced) with no known active profile.
+                    None if after.enabled && after.capacity.is_none() => format!(
+                        "Capacity     {} (what Autoscale then does with it is unknown: no active profile is known)",
+                        self.capacity
+                    ),
                     None => format!(
                         "Capacity     {} (within the new range: Autoscale does not move it for this)",
                         self.capacity
@@ -195,10 +260,17 @@ impl Scaling {
         let others = other_scalers::read(provider.as_ref(), key, self.profile.guard.cooldown_secs, now).await;
         let mut history = self.history()?;
         history.extend(others.changes.clone().unwrap_or_default());
-        let active = active_profile(&setting.profiles, now).ok().flatten().map(|a| a.index);
+        let active = active_index(&setting, now);
         let cooldown = guard::cooldown_refusal(&self.profile.guard, key, &state, &history, now);
-        let verdict =
-            evaluate_change(&self.profile.guard, &setting, active, &change, reason, state.capacity, cooldown);
+        let verdict = evaluate_change(
+            &self.profile.guard,
+            &setting,
+            &active,
+            &change,
+            reason,
+            state.capacity,
+            cooldown,
+        );
         Ok(AutoscaleProposal {
             profile: self.profile_name.clone(),
             scale_set: key.clone(),
@@ -225,28 +297,13 @@ impl Scaling {
             ChangeVerdict::Refused { reasons } => {
                 return Ok(AutoscaleOutcome::Refused { reasons: reasons.clone() })
             }
-            ChangeVerdict::Allowed { before, after, implied_move: Some(_), .. } => {
-                // A move Autoscale will make meets the cooldown as it stands now: the journal and
-                // the Activity Log are read again.
-                let state = provider.get_scale_set(key).await.map_err(ScaleError::Provider)?;
-                let window = self.profile.guard.cooldown_secs;
-                let others = other_scalers::read(provider.as_ref(), key, window, now).await;
-                let mut history: Vec<ScaleChange> = self.history()?;
-                history.extend(others.changes.unwrap_or_default());
-                let cooldown = guard::cooldown_refusal(&self.profile.guard, key, &state, &history, now);
-                if let Some(refusal) = cooldown {
-                    let (from, to) = (
-                        proposal.capacity,
-                        after.capacity.map_or(proposal.capacity, |r| r.clamp(proposal.capacity)),
-                    );
-                    return Ok(AutoscaleOutcome::Refused {
-                        reasons: vec![AutoscaleRefusal::ImpliedMove { from, to, refusal }],
-                    });
-                }
-                (*before, *after)
-            }
             ChangeVerdict::Allowed { before, after, .. } => (*before, *after),
         };
+        // The operator confirmed this verdict, read a while ago: ask again over what holds now.
+        let again = self.evaluate_again(proposal, now).await?;
+        if let Some(reasons) = again.unlike(&proposal.active, &proposal.verdict) {
+            return Ok(AutoscaleOutcome::Refused { reasons });
+        }
         // No ETag: read again and compare right before the write.
         let fresh = match provider.autoscale(key).await {
             Ok(Some(fresh)) => fresh,
@@ -270,15 +327,18 @@ impl Scaling {
         let action = JournalAction::Autoscale {
             scale_set: key.clone(),
             setting: proposal.setting.name.clone(),
-            profile: proposal.active.and_then(|i| proposal.setting.profiles.get(i)).map(|p| p.name.clone()),
+            profile: proposal
+                .known_active()
+                .and_then(|i| proposal.setting.profiles.get(i))
+                .map(|p| p.name.clone()),
             before,
             after,
             concurrency: CONCURRENCY.into(),
         };
         let intent = self.journal.append_intent(&self.profile_name, &proposal.reason, action, now)?;
-        let body = apply_to_resource(&proposal.setting.resource, proposal.active, &after);
+        let body = apply_to_resource(&proposal.setting.resource, proposal.known_active(), &after);
         let outcome = match provider.put_autoscale(&proposal.setting, &body).await {
-            Ok(written) if written_as_asked(&written, proposal.active, &after) => {
+            Ok(written) if written_as_asked(&written, proposal.known_active(), &after) => {
                 AutoscaleOutcome::Done { before, after }
             }
             Ok(_) => AutoscaleOutcome::Failed {
@@ -298,6 +358,35 @@ impl Scaling {
     }
 }
 
+impl Scaling {
+    /// `proposal` evaluated again at `now`: its setting's active profile then, the set's capacity
+    /// read again and, only when the change makes Autoscale move the capacity, the cooldown (the
+    /// journal and the Activity Log read again).
+    async fn evaluate_again(
+        &self,
+        proposal: &AutoscaleProposal,
+        now: OffsetDateTime,
+    ) -> Result<AutoscaleProposal, ScaleError> {
+        let key = &proposal.scale_set;
+        let provider = self.provider(key)?;
+        let guard = &self.profile.guard;
+        let state = provider.get_scale_set(key).await.map_err(ScaleError::Provider)?;
+        let active = active_index(&proposal.setting, now);
+        let evaluate = |cooldown| {
+            let (change, reason) = (&proposal.change, proposal.reason.as_str());
+            evaluate_change(guard, &proposal.setting, &active, change, reason, state.capacity, cooldown)
+        };
+        let mut verdict = evaluate(None);
+        if matches!(verdict, ChangeVerdict::Allowed { implied_move: Some(_), .. }) {
+            let others = other_scalers::read(provider.as_ref(), key, guard.cooldown_secs, now).await;
+            let mut history: Vec<ScaleChange> = self.history()?;
+            history.extend(others.changes.unwrap_or_default());
+            verdict = evaluate(guard::cooldown_refusal(guard, key, &state, &history, now));
+        }
+        Ok(AutoscaleProposal { active, capacity: state.capacity, verdict, read_at: now, ..proposal.clone() })
+    }
+}
+
 /// Does the answer hold what was sent?
 fn written_as_asked(written: &Setting, active: Option<usize>, after: &ProfileValues) -> bool {
     let profile_ok = match (active.and_then(|i| written.profiles.get(i)), after.capacity) {
@@ -306,4 +395,78 @@ fn written_as_asked(written: &Setting, active: Option<usize>, after: &ProfileVal
         (None, Some(_)) => false,
     };
     written.enabled == after.enabled && profile_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autoscale::parse_setting;
+    use crate::config::GuardConfig;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    /// Disabled; its default profile 2..6, and a fixed-date profile "sale" 1..2 from 12:00 to
+    /// 13:00 UTC on 2026-01-07.
+    fn setting() -> Setting {
+        parse_setting(&json!({
+            "id": "/subscriptions/s/resourceGroups/rg/providers/microsoft.insights/autoscalesettings/as",
+            "name": "as",
+            "location": "westeurope",
+            "properties": {"enabled": false, "targetResourceUri": "x", "profiles": [
+                {"name": "default", "capacity": {"minimum": "2", "maximum": "6", "default": "4"}, "rules": []},
+                {"name": "sale", "capacity": {"minimum": "1", "maximum": "2", "default": "2"}, "rules": [],
+                 "fixedDate": {"timeZone": "UTC", "start": "2026-01-07T12:00:00", "end": "2026-01-07T13:00:00"}}
+            ]}
+        }))
+        .unwrap()
+    }
+
+    /// Turning it on, evaluated at `at` with the set at `capacity`.
+    fn enable(at: OffsetDateTime, capacity: u32) -> AutoscaleProposal {
+        let (setting, change) = (setting(), AutoscaleChange { enabled: Some(true), ..Default::default() });
+        let guard = GuardConfig { min_capacity: 1, max_capacity: 10, max_step: 3, ..GuardConfig::default() };
+        let active = active_index(&setting, at);
+        let verdict = evaluate_change(&guard, &setting, &active, &change, "r", capacity, None);
+        AutoscaleProposal {
+            profile: "sim".into(),
+            scale_set: ScaleSetKey {
+                provider: "azure".into(),
+                subscription_id: "s".into(),
+                resource_group: "rg".into(),
+                name: "web".into(),
+            },
+            setting,
+            active,
+            change,
+            reason: "r".into(),
+            capacity,
+            verdict,
+            read_at: at,
+        }
+    }
+
+    #[test]
+    fn asked_again_a_change_goes_ahead_only_if_it_still_does_what_was_confirmed() {
+        let confirmed = enable(datetime!(2026-01-07 11:59 UTC), 4);
+        assert!(confirmed.is_allowed(), "{:?}", confirmed.verdict);
+        let unlike = |again: AutoscaleProposal| {
+            again
+                .unlike(&confirmed.active, &confirmed.verdict)
+                .map(|reasons| reasons.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+        };
+        assert_eq!(unlike(enable(datetime!(2026-01-07 11:59:30 UTC), 4)), None, "nothing changed");
+        // The fixed-date profile took over while the operator read the prompt.
+        let switched = unlike(enable(datetime!(2026-01-07 12:00 UTC), 4)).expect("refused");
+        assert_eq!(
+            switched,
+            "what the change does is no longer what was confirmed (now: active profile \"sale\"; enabled, 1..2 \
+             (default 2); Autoscale moves the capacity from 4 to 2); look at it again"
+        );
+        // The set moved: Autoscale would now scale it in.
+        let moved = unlike(enable(datetime!(2026-01-07 11:59:30 UTC), 8)).expect("refused");
+        assert!(moved.contains("Autoscale moves the capacity from 8 to 6"), "{moved}");
+        // Refused now: its own reasons.
+        let refused = unlike(enable(datetime!(2026-01-07 11:59:30 UTC), 10)).expect("refused");
+        assert!(refused.contains("from 10 to 6 is a step of 4"), "{refused}");
+    }
 }

@@ -2,7 +2,7 @@
 //! and the background worker (`worker/`: all IO). Both sides import these types and nothing of each
 //! other; the event loop in `tui/mod.rs` carries them across.
 
-use crate::autoscale::AutoscaleChange;
+use crate::autoscale::{AutoscaleChange, ChangeVerdict, ScheduleError};
 use crate::doctor::{Counts, Finding};
 use crate::drain::DrainChoice;
 use crate::journal::Outcome;
@@ -23,6 +23,10 @@ pub struct AutoscaleRequest {
     pub seen: serde_json::Value,
     pub change: AutoscaleChange,
     pub reason: String,
+    /// The active profile and the verdict the operator confirmed: the worker writes only if
+    /// asking again gives the same.
+    pub active: Result<Option<usize>, ScheduleError>,
+    pub confirmed: ChangeVerdict,
 }
 
 /// What the UI asks of the worker.

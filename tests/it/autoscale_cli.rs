@@ -7,6 +7,7 @@
 
 use scaleguard::journal::{read_all, JournalAction, Outcome, RecordKind};
 use scaleguard::sim::{self, EventAction, RequestHook, RunningSim, SimOptions};
+use serde_json::json;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -279,4 +280,102 @@ async fn doctor_warns_of_autoscale_scaling_in_with_no_reconcile_until_one_has_ru
         "a plan just observed the sets: {:?}",
         ids(&after)
     );
+}
+
+/// The `autoscale` scenario's setting made disabled, its default profile (the one Azure applies
+/// now: "black-friday" is a fixed date in 2027) 1..2 while the set holds 4 VMs, and
+/// "black-friday"'s time zone `zone`. The guard's minimum is 3, so Autoscale's move 4 → 2 breaks it.
+async fn disabled_setting_whose_default_would_scale_in(zone: &str) -> Setup {
+    let setup = Setup::with_toml(|toml| toml.replace("min_capacity = 1", "min_capacity = 3")).await;
+    setup.sim.with_world_mut(|world| {
+        let resource = &mut world.autoscale[0].resource;
+        resource["properties"]["enabled"] = json!(false);
+        resource["properties"]["profiles"][0]["capacity"] =
+            json!({"minimum": "1", "maximum": "2", "default": "2"});
+        resource["properties"]["profiles"][1]["fixedDate"]["timeZone"] = json!(zone);
+    });
+    assert_eq!(setup.capacity(), 4);
+    setup
+}
+
+/// Turning Autoscale on meets the guard like a manual scale: with every time zone known, Autoscale
+/// would then scale in 4 → 2, below the guard's min_capacity 3, so it is refused.
+#[tokio::test]
+async fn enabling_autoscale_that_would_scale_below_the_guard_is_refused() {
+    let setup = disabled_setting_whose_default_would_scale_in("Eastern Standard Time").await;
+    let out = setup.run(&["autoscale", SET, "--enable", "--reason", "back on", "--yes"]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Autoscale would then move the capacity from 4 to 2"), "{stdout}");
+    assert_eq!(setup.sim.stats().get("arm.put_autoscale_setting"), 0, "nothing written");
+}
+
+/// A profile whose time zone scaleguard cannot resolve (a Windows zone newer than the built-in
+/// CLDR mapping, or a typo Azure accepted) makes the active profile unknown, so nobody can say
+/// what Autoscale does once on (here Azure would apply the default profile and scale 4 → 2, below
+/// the guard's minimum). Turning it on is refused naming the profile and its time zone, as a
+/// manual scale under an unknown Autoscale state is; `--force` lets it through, saying what was
+/// forced (on a terminal the set's name is then typed).
+#[tokio::test]
+async fn enabling_autoscale_whose_active_profile_is_unknown_is_refused() {
+    let setup = disabled_setting_whose_default_would_scale_in("Mars Standard Time").await;
+    let out = setup.run(&["autoscale", SET, "--enable", "--reason", "back on", "--yes"]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    let enabled = || setup.sim.with_world(|w| w.autoscale[0].resource["properties"]["enabled"].clone());
+    assert_eq!(
+        (out.status.code(), setup.sim.stats().get("arm.put_autoscale_setting"), enabled()),
+        (Some(1), 0, json!(false)),
+        "enabling a setting whose active profile cannot be worked out must be refused (unless forced), \
+         as the guard refuses a manual scale under an unknown Autoscale state:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "turning autoscale setting vmss-web-autoscale on lets it act with a profile that cannot be worked out \
+             (profile \"black-friday\" names time zone \"Mars Standard Time\""
+        ) && stderr.contains("force it to go ahead"),
+        "{stderr}"
+    );
+
+    let out = setup.run(&["autoscale", SET, "--enable", "--force", "--reason", "back on", "--yes"]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("  ! forced past an unknown active profile: profile \"black-friday\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Capacity     4 (what Autoscale then does with it is unknown"), "{stdout}");
+    assert_eq!(enabled(), json!(true));
+}
+
+/// A terminal prompt can take minutes: the guard is asked again right before the write. Here
+/// ops@contoso.com scales the set out to 9 right after the proposal's reads, so turning Autoscale
+/// on, confirmed as moving nothing (4 is inside 2..6), would now have it scale 9 → 6 straight
+/// after someone else's change: refused at the write, nothing written.
+#[tokio::test]
+async fn turning_autoscale_on_is_checked_again_right_before_the_write() {
+    let setup = Setup::new().await;
+    setup.sim.with_world_mut(|world| world.autoscale[0].resource["properties"]["enabled"] = json!(false));
+    // The proposal's last read is the Activity Log's: the portal change lands just before it.
+    setup.sim.before_next_request(RequestHook {
+        method: Some("GET".into()),
+        path_prefix:
+            "/subscriptions/7f3e2a10-5b1c-4d2e-9a8f-0c1d2e3f4a5b/providers/microsoft.insights/eventtypes"
+                .into(),
+        action: EventAction::ScaleBy {
+            set: SET.into(),
+            capacity: 9,
+            caller: "ops@contoso.com".into(),
+            app: "portal".into(),
+        },
+    });
+    let out = setup.run(&["autoscale", SET, "--enable", "--reason", "back on", "--yes"]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(stdout.contains("Capacity     4 (within the new range"), "confirmed over 4: {stdout}");
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("refused, nothing was written: Autoscale would then move the capacity from 9 to 6"),
+        "{stderr}"
+    );
+    assert_eq!(setup.sim.stats().get("arm.put_autoscale_setting"), 0, "nothing was written");
+    assert_eq!(setup.capacity(), 9);
 }

@@ -9,6 +9,7 @@ mod support;
 /// The others share it.
 static ALONE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
+mod autoscale_pty;
 mod console_latency;
 mod console_pty;
 mod flexible_console;

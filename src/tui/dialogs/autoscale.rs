@@ -3,12 +3,16 @@
 //! live (the pure `autoscale::evaluate_change` over the latest refresh: no IO per keystroke). It
 //! opens on its first field (shared focus model: `form`); Apply is pressed only when the guard
 //! allows, and a change that makes Autoscale scale in (or turns it off) needs the scale set's name
-//! typed, as a delete does (the one confirmation rule). The worker reads
-//! the setting again and compares it before it writes.
+//! typed, as a delete does (the one confirmation rule). Turning it on while its active profile
+//! cannot be worked out is refused; a force box is then offered, as `autoscale --force` is, and a
+//! forced change needs the name typed too. The worker reads the setting again and compares it
+//! before it writes.
 
 use super::centered;
 use super::form::{Event, Field, Form, Slot};
-use crate::autoscale::{active_profile, evaluate_change, AutoscaleChange, ChangeVerdict, Setting};
+use crate::autoscale::{
+    active_index, evaluate_change, AutoscaleChange, AutoscaleRefusal, ChangeVerdict, ScheduleError, Setting,
+};
 use crate::config::GuardConfig;
 use crate::executor::{confirmation_for, Change};
 use crate::guard::Refusal;
@@ -30,6 +34,11 @@ const DEFAULT: usize = 2;
 const REASON: usize = 3;
 /// The typed name, present only while the change needs it.
 const NAME: usize = 4;
+/// The tick boxes: Enabled, and force while it is offered.
+const ENABLED: usize = 0;
+const FORCE: usize = 1;
+
+const FORCE_LABEL: &str = "force: turn it on although its active profile is unknown";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -42,13 +51,15 @@ pub enum Outcome {
 pub struct AutoscaleDialog {
     pub key: ScaleSetKey,
     pub setting: Setting,
-    pub active: Option<usize>,
+    /// Its active profile (None when none applies, an error when that cannot be worked out).
+    pub active: Result<Option<usize>, ScheduleError>,
     pub capacity: u32,
     pub limits: GuardConfig,
     /// The guard's cooldown refusal now, if any: it counts when the change moves the capacity.
     pub cooldown: Option<Refusal>,
     /// Minimum, maximum, default, reason, and the scale set's name while the change needs it
-    /// typed; the Enabled box; Cancel and Apply (shared focus model: `form`).
+    /// typed; the Enabled box, and the force box while it is offered; Cancel and Apply (shared
+    /// focus model: `form`).
     pub form: Form,
     pub verdict: ChangeVerdict,
     pub banner: Option<String>,
@@ -63,8 +74,9 @@ impl AutoscaleDialog {
         cooldown: Option<Refusal>,
         now: OffsetDateTime,
     ) -> Self {
-        let active = active_profile(&setting.profiles, now).ok().flatten().map(|a| a.index);
-        let range = active.and_then(|i| setting.profiles.get(i)).map(|p| p.capacity);
+        let active = active_index(&setting, now);
+        let range =
+            active.as_ref().ok().copied().flatten().and_then(|i| setting.profiles.get(i)).map(|p| p.capacity);
         let number = |label: &str, value: Option<u32>| {
             let input =
                 TextField::digits(MAX_DIGITS).with_value(&value.map(|v| v.to_string()).unwrap_or_default());
@@ -77,7 +89,7 @@ impl AutoscaleDialog {
             .with_field(number("Default", range.map(|r| r.default)))
             .with_field(Field::new(required, TextField::text()))
             .with_toggle("Enabled");
-        form.toggle = Some(("Enabled".into(), setting.enabled));
+        form.toggles[ENABLED].1 = setting.enabled;
         let mut dialog = Self {
             key,
             setting,
@@ -98,37 +110,60 @@ impl AutoscaleDialog {
     }
 
     pub fn enabled(&self) -> bool {
-        self.form.toggled()
+        self.form.toggled(ENABLED)
     }
 
     pub fn reason(&self) -> &str {
         self.form.field(REASON).value()
     }
 
+    /// The active profile, when it is known.
+    fn known_active(&self) -> Option<&crate::autoscale::Profile> {
+        self.active.as_ref().ok().copied().flatten().and_then(|i| self.setting.profiles.get(i))
+    }
+
     /// The change the fields describe (only what differs from the setting as read).
     pub fn change(&self) -> AutoscaleChange {
-        let range = self.active.and_then(|i| self.setting.profiles.get(i)).map(|p| p.capacity);
+        let range = self.known_active().map(|p| p.capacity);
         let differs = |typed: Option<u32>, now: Option<u32>| typed.filter(|t| Some(*t) != now);
         AutoscaleChange {
             minimum: differs(self.typed(MINIMUM), range.map(|r| r.minimum)),
             maximum: differs(self.typed(MAXIMUM), range.map(|r| r.maximum)),
             default: differs(self.typed(DEFAULT), range.map(|r| r.default)),
             enabled: (self.enabled() != self.setting.enabled).then_some(self.enabled()),
+            force: self.form.toggled(FORCE),
         }
     }
 
-    /// The verdict for what is typed now (pure), and the typed-name field while the one
-    /// confirmation rule asks for it.
-    pub fn recompute(&mut self) {
-        self.verdict = evaluate_change(
+    fn evaluate(&self, force: bool) -> ChangeVerdict {
+        evaluate_change(
             &self.limits,
             &self.setting,
-            self.active,
-            &self.change(),
+            &self.active,
+            &AutoscaleChange { force, ..self.change() },
             self.reason(),
             self.capacity,
             self.cooldown.clone(),
-        );
+        )
+    }
+
+    /// The verdict for what is typed now (pure), and the form that goes with it: the force box
+    /// while an unknown active profile refuses (or it is ticked), and the typed-name field while
+    /// the one confirmation rule asks for it.
+    pub fn recompute(&mut self) {
+        let unforced = self.evaluate(false);
+        // Force lifts what `autoscale --force` lifts: the unknown active profile. Nothing else.
+        let forceable = matches!(&unforced, ChangeVerdict::Refused { reasons }
+            if reasons.iter().any(|r| matches!(r, AutoscaleRefusal::ActiveProfileUnknown { .. })));
+        let ticked = self.form.toggled(FORCE);
+        if forceable || ticked {
+            if self.form.toggles.len() <= FORCE {
+                self.form.toggles.push((FORCE_LABEL.to_string(), false));
+            }
+        } else if self.form.focus != Slot::Toggle(FORCE) {
+            self.form.toggles.truncate(FORCE);
+        }
+        self.verdict = if ticked { self.evaluate(true) } else { unforced };
         let needs_name = self.needs_name();
         match (needs_name, self.form.fields.len() > NAME) {
             (true, false) => {
@@ -145,15 +180,17 @@ impl AutoscaleDialog {
         }
     }
 
-    /// A change that makes Autoscale scale in, or turns it off, is confirmed by typing the name
-    /// (the one confirmation rule, `executor::confirmation_for`).
+    /// A change that makes Autoscale scale in, turns it off, or is forced past an unknown active
+    /// profile is confirmed by typing the name (the one confirmation rule,
+    /// `executor::confirmation_for`).
     pub fn needs_name(&self) -> bool {
         match &self.verdict {
-            ChangeVerdict::Allowed { before, after, implied_move, .. } => {
+            ChangeVerdict::Allowed { before, after, implied_move, forced, .. } => {
                 confirmation_for(Change::Autoscale {
                     scale_set: &self.key.name,
                     implied_move: *implied_move,
                     disables: before.enabled && !after.enabled,
+                    forced: *forced,
                 })
                 .word()
                 .is_some()
@@ -200,6 +237,8 @@ impl AutoscaleDialog {
                 seen: self.setting.resource.clone(),
                 change: self.change(),
                 reason: self.reason().to_string(),
+                active: self.active.clone(),
+                confirmed: self.verdict.clone(),
             })),
         }
     }
@@ -210,18 +249,18 @@ impl AutoscaleDialog {
         if let Some(banner) = &self.banner {
             lines.push((banner.clone(), Tone::Warn));
         }
-        let profile = self
-            .active
-            .and_then(|i| self.setting.profiles.get(i))
-            .map(|p| format!("\"{}\"", p.display_name()))
-            .unwrap_or_else(|| "none applies now".into());
+        let profile = match (&self.active, self.known_active()) {
+            (Err(why), _) => format!("unknown: {why}"),
+            (Ok(_), Some(profile)) => format!("\"{}\"", profile.display_name()),
+            (Ok(_), None) => "none applies now".into(),
+        };
         lines.push((
             format!("Setting      {} on scale set {}, active profile {profile}", self.setting.name, self.key),
             Tone::Muted,
         ));
         lines.push((format!("Capacity     {} now", self.capacity), Tone::Muted));
         match &self.verdict {
-            ChangeVerdict::Allowed { before, after, implied_move, warnings } => {
+            ChangeVerdict::Allowed { before, after, implied_move, warnings, .. } => {
                 lines.push((format!("Now          {before}"), Tone::Muted));
                 lines.push((format!("After        {after}"), Tone::Muted));
                 if let Some((from, to)) = implied_move {
@@ -242,7 +281,7 @@ impl AutoscaleDialog {
         let body = self.lines();
         let inner = usize::from(area.width.min(96).saturating_sub(2)).max(1);
         let body_rows: usize = body.iter().map(|(text, _)| super::wrapped_rows(text, inner)).sum();
-        let form_rows = self.form.fields.len() + usize::from(self.form.toggle.is_some()) + 3;
+        let form_rows = self.form.fields.len() + self.form.toggles.len() + 3;
         let height = (body_rows + form_rows) as u16 + 3 + u16::from(self.form.error.is_some());
         let rect = centered(area, 96, height);
         frame.render_widget(Clear, rect);

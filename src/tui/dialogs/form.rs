@@ -1,5 +1,5 @@
 //! The one focus model every confirmation dialog uses (approve, scale, protect, the node dialogs,
-//! quit): text fields, an optional tick box, and buttons, the first of which cancels.
+//! quit): text fields, tick boxes, and buttons, the first of which cancels.
 //!
 //! - Focus is drawn where it is, always: a button is marked only while it has the focus, a field
 //!   only while it has it.
@@ -42,7 +42,7 @@ impl Field {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot {
     Field(usize),
-    Toggle,
+    Toggle(usize),
     Button(usize),
 }
 
@@ -61,8 +61,8 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Form {
     pub fields: Vec<Field>,
-    /// A tick box (force), with its label.
-    pub toggle: Option<(String, bool)>,
+    /// Tick boxes (force, Enabled), each with its label.
+    pub toggles: Vec<(String, bool)>,
     /// The first cancels.
     pub buttons: Vec<String>,
     /// Buttons one per line (a question with several answers).
@@ -76,7 +76,7 @@ impl Form {
     pub fn confirm(confirm: &str) -> Form {
         Form {
             fields: Vec::new(),
-            toggle: None,
+            toggles: Vec::new(),
             buttons: vec!["Cancel".into(), confirm.into()],
             stacked: false,
             focus: Slot::Button(0),
@@ -91,7 +91,7 @@ impl Form {
     }
 
     pub fn with_toggle(mut self, label: &str) -> Form {
-        self.toggle = Some((label.to_string(), false));
+        self.toggles.push((label.to_string(), false));
         self
     }
 
@@ -105,17 +105,16 @@ impl Form {
         &self.fields[index].input
     }
 
-    pub fn toggled(&self) -> bool {
-        self.toggle.as_ref().is_some_and(|(_, on)| *on)
+    /// Is tick box `index` there and ticked?
+    pub fn toggled(&self, index: usize) -> bool {
+        self.toggles.get(index).is_some_and(|(_, on)| *on)
     }
 
-    /// Tab order: Cancel, the fields, the tick box, the other buttons.
+    /// Tab order: Cancel, the fields, the tick boxes, the other buttons.
     fn order(&self) -> Vec<Slot> {
         let mut order = vec![Slot::Button(0)];
         order.extend((0..self.fields.len()).map(Slot::Field));
-        if self.toggle.is_some() {
-            order.push(Slot::Toggle);
-        }
+        order.extend((0..self.toggles.len()).map(Slot::Toggle));
         order.extend((1..self.buttons.len()).map(Slot::Button));
         order
     }
@@ -146,7 +145,7 @@ impl Form {
             KeyCode::Tab | KeyCode::Down => self.move_focus(true),
             KeyCode::BackTab | KeyCode::Up => self.move_focus(false),
             KeyCode::Left | KeyCode::Right if !in_field => self.move_focus(key.code == KeyCode::Right),
-            KeyCode::Char(' ') if self.focus == Slot::Toggle => return self.flip(),
+            KeyCode::Char(' ') if matches!(self.focus, Slot::Toggle(_)) => return self.flip(),
             KeyCode::Enter => return self.press(),
             KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
                 return self.type_char(key, c)
@@ -173,8 +172,10 @@ impl Form {
     }
 
     fn flip(&mut self) -> Event {
-        if let Some((_, on)) = &mut self.toggle {
-            *on = !*on;
+        if let Slot::Toggle(index) = self.focus {
+            if let Some((_, on)) = self.toggles.get_mut(index) {
+                *on = !*on;
+            }
         }
         self.error = None;
         Event::Toggled
@@ -188,7 +189,7 @@ impl Form {
                 self.move_focus(true);
                 Event::Stay
             }
-            Slot::Toggle => self.flip(),
+            Slot::Toggle(_) => self.flip(),
             Slot::Button(index) => {
                 if let Some((at, word)) = self
                     .fields
@@ -224,9 +225,9 @@ impl Form {
             spans.extend(field.input.spans(self.focus == slot, focused(slot)));
             lines.push(Line::from(spans));
         }
-        if let Some((label, on)) = &self.toggle {
+        for (index, (label, on)) in self.toggles.iter().enumerate() {
             let mark = if *on { "[x]" } else { "[ ]" };
-            lines.push(Line::from(Span::styled(format!("  {mark} {label}"), focused(Slot::Toggle))));
+            lines.push(Line::from(Span::styled(format!("  {mark} {label}"), focused(Slot::Toggle(index)))));
         }
         if let Some(error) = &self.error {
             lines.push(Line::from(Span::styled(error.clone(), theme.tone(Tone::Bad))));
@@ -251,7 +252,7 @@ impl Form {
             }
             lines.push(Line::from(row));
         }
-        let toggle = if self.toggle.is_some() { ", Space ticks" } else { "" };
+        let toggle = if self.toggles.is_empty() { "" } else { ", Space ticks" };
         lines.push(Line::from(Span::styled(
             format!("Tab moves, Enter presses{toggle}, Esc cancels"),
             theme.tone(Tone::Muted),

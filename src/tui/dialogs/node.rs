@@ -174,8 +174,8 @@ impl NodeDialog {
             Kind::Drain { .. } => Outcome::Run(NodeRequest::Drain { node }),
             Kind::Undrain => Outcome::Run(NodeRequest::Undrain { node }),
             Kind::Delete { force_needed, .. } => {
-                if *force_needed && !self.form.toggled() {
-                    self.form.fail("tick force (Space) to delete it while it runs tasks", Slot::Toggle);
+                if *force_needed && !self.form.toggled(0) {
+                    self.form.fail("tick force (Space) to delete it while it runs tasks", Slot::Toggle(0));
                     Outcome::Stay
                 } else {
                     Outcome::Run(NodeRequest::Delete { node, force: *force_needed })

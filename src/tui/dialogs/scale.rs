@@ -183,13 +183,13 @@ impl ScaleDialog {
         let forceable = matches!(&unforced.verdict, Verdict::Refused { reasons }
             if reasons.iter().any(|r| matches!(r, Refusal::StillProvisioning { .. }
                 | Refusal::CooldownUnknown { .. } | Refusal::AutoscaleUnknown { .. })));
-        let ticked = self.form.toggled();
+        let ticked = self.form.toggled(0);
         if forceable || ticked {
-            if self.form.toggle.is_none() {
-                self.form.toggle = Some((FORCE_LABEL.to_string(), false));
+            if self.form.toggles.is_empty() {
+                self.form.toggles.push((FORCE_LABEL.to_string(), false));
             }
-        } else if self.form.focus != Slot::Toggle {
-            self.form.toggle = None;
+        } else if self.form.focus != Slot::Toggle(0) {
+            self.form.toggles.clear();
         }
         let proposal = if ticked { self.propose(capacity, true, now) } else { unforced };
         let needed = confirmation_for(Change::Capacity {

@@ -1,7 +1,8 @@
 //! Azure Autoscale in the console: the instances pane's autoscale line, the scale dialog's
 //! verdict over the active profile, `a` opening the Autoscale change (on Cancel, live verdict,
-//! the set's name typed for a change that makes Autoscale scale in), and capacity changes the
-//! console saw holding the cooldown.
+//! the set's name typed for a change that makes Autoscale scale in, turning it on with an unknown
+//! active profile refused unless forced), and capacity changes the console saw holding the
+//! cooldown.
 
 use super::{draw, keys, press, screen};
 use crate::autoscale::parse_setting;
@@ -27,13 +28,18 @@ fn setting(enabled: bool) -> crate::autoscale::Setting {
 
 /// Three VMs (capacity 3) governed by `web-autoscale` (2..6), read at `fixtures::now()`.
 fn model() -> ConsoleState {
+    model_with(setting(true))
+}
+
+/// Three VMs (capacity 3) governed by `setting`, read at `fixtures::now()`.
+fn model_with(setting: crate::autoscale::Setting) -> ConsoleState {
     let mut model = fixtures::model_with_instances(3);
     let mut snapshot = fixtures::snapshot();
     snapshot.scale_sets = crate::reconcile::testkit::SnapshotBuilder::new(fixtures::now())
         .set("vmss-web", 3, (0..3).map(|i| crate::reconcile::testkit::vm("vmss-web", i)).collect())
         .build()
         .scale_sets;
-    snapshot.scale_sets[0].others.setting = Ok(Some(setting(true)));
+    snapshot.scale_sets[0].others.setting = Ok(Some(setting));
     apply_refresh(&mut model, Refresh { snapshot, plan: fixtures::plan(), finished_at: fixtures::now() });
     model.pane = PaneId::Instances;
     model
@@ -162,4 +168,75 @@ fn a_capacity_change_the_console_saw_holds_the_cooldown() {
         "{text:#?}"
     );
     assert!(text.iter().any(|l| l == "Autoscale    off (setting web-autoscale is disabled)"), "{text:#?}");
+}
+
+/// `setting(false)` with a recurring profile "weekday" whose time zone scaleguard cannot resolve.
+fn disabled_setting_with_an_unknown_zone() -> crate::autoscale::Setting {
+    let mut resource = setting(false).resource;
+    resource["properties"]["profiles"].as_array_mut().unwrap().push(json!({
+        "name": "weekday", "capacity": {"minimum": "1", "maximum": "2", "default": "2"}, "rules": [],
+        "recurrence": {"frequency": "Week", "schedule": {
+            "timeZone": "Mars Standard Time", "days": ["Monday"], "hours": [8], "minutes": [0]}}
+    }));
+    parse_setting(&resource).unwrap()
+}
+
+#[test]
+fn turning_autoscale_on_with_an_unknown_active_profile_is_refused_and_forcing_it_needs_the_name() {
+    let mut model = model_with(disabled_setting_with_an_unknown_zone());
+    keys(&mut model, "Sa");
+    for _ in 0..3 {
+        press(&mut model, KeyCode::Tab);
+    }
+    keys(&mut model, "back on");
+    press(&mut model, KeyCode::Tab);
+    let dialog = |model: &ConsoleState| match &model.overlay {
+        Overlay::Autoscale(dialog) => dialog.clone(),
+        other => panic!("the autoscale dialog is open: {other:?}"),
+    };
+    assert_eq!(dialog(&model).form.focus, Slot::Toggle(0), "the Enabled box");
+    assert_eq!(dialog(&model).form.toggles.len(), 1, "no force box while nothing needs it");
+    keys(&mut model, " ");
+    let text = autoscale_text(&model);
+    assert!(
+        text.contains("active profile unknown: profile \"weekday\" names time zone \"Mars Standard Time\""),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "turning autoscale setting web-autoscale on lets it act with a profile that cannot be worked out (profile \
+             \"weekday\" names time zone \"Mars Standard Time\""
+        ),
+        "{text}"
+    );
+    assert_eq!(dialog(&model).form.toggles.len(), 2, "the force box is offered");
+    // Apply unforced: refused, nothing sent.
+    press(&mut model, KeyCode::Tab);
+    press(&mut model, KeyCode::Tab);
+    assert_eq!(dialog(&model).form.focus, Slot::Button(1));
+    assert!(press(&mut model, KeyCode::Enter).is_empty());
+    assert_eq!(dialog(&model).form.focus, Slot::Button(0), "back on Cancel, nothing sent");
+    // Tick force: allowed, and the set's name must be typed.
+    press(&mut model, KeyCode::BackTab);
+    press(&mut model, KeyCode::BackTab);
+    assert_eq!(dialog(&model).form.focus, Slot::Toggle(1));
+    keys(&mut model, " ");
+    let text = autoscale_text(&model);
+    assert!(
+        text.contains("Verdict      ALLOWED") && text.contains("forced past an unknown active profile"),
+        "{text}"
+    );
+    press(&mut model, KeyCode::Tab);
+    let effects = press(&mut model, KeyCode::Enter);
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(dialog(&model).form.error.as_deref(), Some("type `vmss-web` to confirm"));
+    assert_eq!(dialog(&model).form.focus, Slot::Field(4));
+    keys(&mut model, "vmss-web");
+    for _ in 0..3 {
+        press(&mut model, KeyCode::Tab);
+    }
+    let effects = press(&mut model, KeyCode::Enter);
+    let [Effect::Scale(ScaleJob::Autoscale { request, .. })] = &effects[..] else { panic!("{effects:?}") };
+    assert_eq!((request.change.enabled, request.change.force), (Some(true), true));
+    assert_eq!(request.change.maximum, None, "no profile edit");
 }

@@ -170,13 +170,13 @@ fn a_busy_heartbeating_node_needs_the_name_and_the_explicit_force_choice() {
     assert!(refusal.contains("running 2 task(s)"), "{refusal}");
     keys(&mut model, "OCTO-NODE-1");
     press(&mut model, KeyCode::Tab);
-    assert_eq!(dialog(&model).form.focus, Slot::Toggle);
+    assert_eq!(dialog(&model).form.focus, Slot::Toggle(0));
     press(&mut model, KeyCode::Tab);
     assert!(press(&mut model, KeyCode::Enter).is_empty(), "the name alone does not force");
-    assert_eq!(dialog(&model).form.focus, Slot::Toggle);
+    assert_eq!(dialog(&model).form.focus, Slot::Toggle(0));
     assert!(dialog(&model).form.error.as_deref().unwrap().contains("force"));
     keys(&mut model, " ");
-    assert!(dialog(&model).form.toggled());
+    assert!(dialog(&model).form.toggled(0));
     press(&mut model, KeyCode::Tab);
     let effects = press(&mut model, KeyCode::Enter);
     assert_eq!(

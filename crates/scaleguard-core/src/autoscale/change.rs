@@ -5,13 +5,18 @@
 //! Autoscale settings carry no ETag and their PUT takes no If-Match (autoscale_API.json
 //! 2022-10-01 has neither, nor does azure-mgmt-monitor), so the caller re-reads the setting right
 //! before the write and compares it with the one the proposal was made from ([`same_content`]).
+//!
+//! Which profile is active decides what Autoscale does once it is on. When that cannot be worked
+//! out (a time zone scaleguard cannot resolve, or no profile applies now) a change that turns it
+//! on is refused unless forced, as a manual scale under an unknown Autoscale state is.
 
-use super::{CapacityRange, Setting};
+use super::{active_profile, CapacityRange, ScheduleError, Setting};
 use crate::config::GuardConfig;
 use crate::guard::Refusal;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::fmt;
+use time::OffsetDateTime;
 
 /// The most a Uniform scale set holds: a profile beyond it is refused before Azure refuses it.
 const MAX_COUNT: u32 = 1000;
@@ -23,6 +28,9 @@ pub struct AutoscaleChange {
     pub maximum: Option<u32>,
     pub default: Option<u32>,
     pub enabled: Option<bool>,
+    /// Turn Autoscale on although its active profile cannot be worked out (so nobody can say what
+    /// it then does to the capacity). Bypasses nothing else.
+    pub force: bool,
 }
 
 impl AutoscaleChange {
@@ -57,12 +65,29 @@ pub enum AutoscaleRefusal {
     NoActiveProfile {
         setting: String,
     },
+    /// A profile edit while the active profile cannot be worked out: there is no telling which
+    /// profile to edit. Not forceable.
+    ProfileToEditUnknown {
+        setting: String,
+        why: String,
+    },
+    /// Turning Autoscale on while its active profile cannot be worked out: it may then move the
+    /// capacity, nobody can say how. Forceable.
+    ActiveProfileUnknown {
+        setting: String,
+        why: String,
+    },
     InvalidRange {
         range: CapacityRange,
     },
     AboveLimit {
         field: &'static str,
         value: u32,
+    },
+    /// Asked again right before the write, the change does something other than what was
+    /// confirmed (another profile took over, the capacity moved): `now` says what.
+    ChangedSinceConfirmed {
+        now: String,
     },
     /// With the new range Autoscale moves the capacity at its next evaluation: that move must
     /// pass the guard's limits like a manual scale.
@@ -81,12 +106,25 @@ impl fmt::Display for AutoscaleRefusal {
             }
             Self::ReasonMissing => f.write_str("a reason is required for an autoscale change"),
             Self::NoActiveProfile { setting } => write!(f, "no profile of autoscale setting {setting} applies now, so there is no active profile to change"),
+            Self::ProfileToEditUnknown { setting, why } => write!(
+                f,
+                "which profile of autoscale setting {setting} is active is unknown ({why}), so there is no known profile to change"
+            ),
+            Self::ActiveProfileUnknown { setting, why } => write!(
+                f,
+                "turning autoscale setting {setting} on lets it act with a profile that cannot be worked out ({why}): it \
+                 may move the capacity, nobody can say how; force it to go ahead"
+            ),
             Self::InvalidRange { range } => write!(
                 f,
                 "minimum {}, maximum {}, default {} is not a valid range: Azure needs minimum <= default <= maximum",
                 range.minimum, range.maximum, range.default
             ),
             Self::AboveLimit { field, value } => write!(f, "{field} {value} is above {MAX_COUNT}, the most a scale set holds"),
+            Self::ChangedSinceConfirmed { now } => write!(
+                f,
+                "what the change does is no longer what was confirmed (now: {now}); look at it again"
+            ),
             Self::ImpliedMove { from, to, refusal } => write!(
                 f,
                 "Autoscale would then move the capacity from {from} to {to} within about a minute, and {refusal}"
@@ -102,6 +140,8 @@ pub enum ChangeVerdict {
         after: ProfileValues,
         /// Autoscale will move the capacity from .0 to .1 once the change is in.
         implied_move: Option<(u32, u32)>,
+        /// True when `force` was needed: Autoscale is turned on with an unknown active profile.
+        forced: bool,
         warnings: Vec<String>,
     },
     /// Never empty.
@@ -114,23 +154,37 @@ impl ChangeVerdict {
     }
 }
 
+/// The index of `setting`'s active profile at `at`: None when no profile applies, an error when
+/// that cannot be worked out (a time zone scaleguard cannot resolve).
+pub fn active_index(setting: &Setting, at: OffsetDateTime) -> Result<Option<usize>, ScheduleError> {
+    active_profile(&setting.profiles, at).map(|active| active.map(|a| a.index))
+}
+
 /// May `change` be made to `setting`, whose active profile is `active` (an index into its
-/// profiles), with the set at `capacity`? `cooldown` is the guard's cooldown refusal for the set
-/// now, if any: it counts only when the change makes Autoscale move the capacity. Pure.
+/// profiles, as [`active_index`] gives it), with the set at `capacity`? `cooldown` is the guard's
+/// cooldown refusal for the set now, if any: it counts only when the change makes Autoscale move
+/// the capacity. Pure.
 pub fn evaluate_change(
     guard: &GuardConfig,
     setting: &Setting,
-    active: Option<usize>,
+    active: &Result<Option<usize>, ScheduleError>,
     change: &AutoscaleChange,
     reason: &str,
     capacity: u32,
     cooldown: Option<Refusal>,
 ) -> ChangeVerdict {
     let mut reasons = Vec::new();
-    let current_range = active.and_then(|i| setting.profiles.get(i)).map(|p| p.capacity);
+    let mut warnings = Vec::new();
+    let known = active.as_ref().ok().copied().flatten();
+    let current_range = known.and_then(|i| setting.profiles.get(i)).map(|p| p.capacity);
     let before = ProfileValues { enabled: setting.enabled, capacity: current_range };
     if change.touches_profile() && current_range.is_none() {
-        reasons.push(AutoscaleRefusal::NoActiveProfile { setting: setting.name.clone() });
+        reasons.push(match active {
+            Err(why) => {
+                AutoscaleRefusal::ProfileToEditUnknown { setting: setting.name.clone(), why: why.to_string() }
+            }
+            Ok(_) => AutoscaleRefusal::NoActiveProfile { setting: setting.name.clone() },
+        });
     }
     let after_range = current_range.map(|range| CapacityRange {
         minimum: change.minimum.unwrap_or(range.minimum),
@@ -138,6 +192,24 @@ pub fn evaluate_change(
         default: change.default.unwrap_or(range.default),
     });
     let after = ProfileValues { enabled: change.enabled.unwrap_or(setting.enabled), capacity: after_range };
+    // Turned on, Autoscale acts with whichever profile is active: when that is unknown, so is
+    // what it does to the capacity (no implied move can be checked against the guard).
+    let mut forced = false;
+    if after.enabled && !before.enabled && current_range.is_none() {
+        let why = match active {
+            Err(why) => why.to_string(),
+            Ok(_) => format!(
+                "no profile of autoscale setting {} applies now (only fixed dates, none of them now)",
+                setting.name
+            ),
+        };
+        if change.force {
+            forced = true;
+            warnings.push(format!("forced past an unknown active profile: {why}"));
+        } else {
+            reasons.push(AutoscaleRefusal::ActiveProfileUnknown { setting: setting.name.clone(), why });
+        }
+    }
     if after == before {
         reasons.push(AutoscaleRefusal::NothingToChange);
     }
@@ -183,7 +255,6 @@ pub fn evaluate_change(
     if !reasons.is_empty() {
         return ChangeVerdict::Refused { reasons };
     }
-    let mut warnings = Vec::new();
     if let Some((from, to)) = implied_move {
         warnings.push(format!("Autoscale will move the capacity from {from} to {to} within about a minute"));
     }
@@ -207,7 +278,7 @@ pub fn evaluate_change(
             setting.name
         ));
     }
-    ChangeVerdict::Allowed { before, after, implied_move, warnings }
+    ChangeVerdict::Allowed { before, after, implied_move, forced, warnings }
 }
 
 /// The resource to PUT: `resource` as read, with `after` written into it (capacities as strings,
@@ -267,7 +338,7 @@ mod tests {
     }
 
     fn change(minimum: Option<u32>, maximum: Option<u32>, default: Option<u32>) -> AutoscaleChange {
-        AutoscaleChange { minimum, maximum, default, enabled: None }
+        AutoscaleChange { minimum, maximum, default, enabled: None, force: false }
     }
 
     fn refusals(verdict: ChangeVerdict) -> Vec<String> {
@@ -279,14 +350,21 @@ mod tests {
 
     #[test]
     fn raising_the_maximum_is_allowed_and_moves_nothing() {
-        let verdict =
-            evaluate_change(&guard(), &setting(true), Some(0), &change(None, Some(8), None), "sale", 4, None);
-        let ChangeVerdict::Allowed { before, after, implied_move, warnings } = verdict else {
+        let verdict = evaluate_change(
+            &guard(),
+            &setting(true),
+            &Ok(Some(0)),
+            &change(None, Some(8), None),
+            "sale",
+            4,
+            None,
+        );
+        let ChangeVerdict::Allowed { before, after, implied_move, forced, warnings } = verdict else {
             panic!("{verdict:?}")
         };
         assert_eq!(before.capacity, Some(CapacityRange { minimum: 2, maximum: 6, default: 3 }));
         assert_eq!(after.capacity, Some(CapacityRange { minimum: 2, maximum: 8, default: 3 }));
-        assert_eq!(implied_move, None);
+        assert_eq!((implied_move, forced), (None, false));
         assert!(warnings.is_empty(), "{warnings:?}");
     }
 
@@ -295,7 +373,7 @@ mod tests {
         let reasons = refusals(evaluate_change(
             &guard(),
             &setting(true),
-            Some(0),
+            &Ok(Some(0)),
             &change(Some(9), Some(1200), Some(1)),
             " ",
             4,
@@ -314,7 +392,7 @@ mod tests {
             refusals(evaluate_change(
                 &guard(),
                 &setting(true),
-                Some(0),
+                &Ok(Some(0)),
                 &change(None, Some(6), None),
                 "r",
                 4,
@@ -334,7 +412,7 @@ mod tests {
         let reasons = refusals(evaluate_change(
             &guard(),
             &setting(true),
-            Some(0),
+            &Ok(Some(0)),
             &change(Some(1), Some(1), Some(1)),
             "r",
             5,
@@ -347,7 +425,7 @@ mod tests {
         let verdict = evaluate_change(
             &guard(),
             &setting(false),
-            Some(0),
+            &Ok(Some(0)),
             &change(Some(1), Some(1), Some(1)),
             "r",
             5,
@@ -360,7 +438,7 @@ mod tests {
     fn enabling_warns_of_the_move_it_starts_and_disabling_of_what_stops() {
         let enable = AutoscaleChange { enabled: Some(true), ..AutoscaleChange::default() };
         let ChangeVerdict::Allowed { implied_move, warnings, .. } =
-            evaluate_change(&guard(), &setting(false), Some(0), &enable, "r", 8, None)
+            evaluate_change(&guard(), &setting(false), &Ok(Some(0)), &enable, "r", 8, None)
         else {
             panic!()
         };
@@ -368,7 +446,7 @@ mod tests {
         assert_eq!(warnings, vec!["Autoscale will move the capacity from 8 to 6 within about a minute"]);
         let disable = AutoscaleChange { enabled: Some(false), ..AutoscaleChange::default() };
         let ChangeVerdict::Allowed { warnings, .. } =
-            evaluate_change(&guard(), &setting(true), None, &disable, "r", 8, None)
+            evaluate_change(&guard(), &setting(true), &Ok(None), &disable, "r", 8, None)
         else {
             panic!()
         };
@@ -376,6 +454,111 @@ mod tests {
             warnings,
             vec!["Autoscale stops acting on the scale set until setting as is enabled again"]
         );
+    }
+
+    /// `setting(enabled)` with a second, recurring profile "weekday" (Mondays 08:00, 1..2) in time
+    /// zone `zone`.
+    fn setting_with_weekday_in(enabled: bool, zone: &str) -> Setting {
+        let mut resource = setting(enabled).resource;
+        resource["properties"]["profiles"].as_array_mut().unwrap().push(json!({
+            "name": "weekday", "capacity": {"minimum": "1", "maximum": "2", "default": "2"}, "rules": [],
+            "recurrence": {"frequency": "Week", "schedule": {"timeZone": zone, "days": ["Monday"], "hours": [8], "minutes": [0]}}
+        }));
+        parse_setting(&resource).unwrap()
+    }
+
+    fn enable(force: bool) -> AutoscaleChange {
+        AutoscaleChange { enabled: Some(true), force, ..AutoscaleChange::default() }
+    }
+
+    const NOW: OffsetDateTime = time::macros::datetime!(2026-01-07 12:00 UTC);
+
+    #[test]
+    fn turning_it_on_with_an_unknown_active_profile_is_refused_naming_the_profile_and_its_zone() {
+        let read = setting_with_weekday_in(false, "Mars Standard Time");
+        let active = active_index(&read, NOW);
+        assert!(active.is_err(), "{active:?}");
+        let reasons = refusals(evaluate_change(&guard(), &read, &active, &enable(false), "r", 4, None));
+        assert_eq!(
+            reasons,
+            vec![
+                "turning autoscale setting as on lets it act with a profile that cannot be worked out (profile \
+                 \"weekday\" names time zone \"Mars Standard Time\", which is neither a Windows nor an IANA time \
+                 zone scaleguard knows): it may move the capacity, nobody can say how; force it to go ahead"
+            ]
+        );
+        // No active profile at all (only fixed dates, none now): as unknown.
+        let reasons =
+            refusals(evaluate_change(&guard(), &setting(false), &Ok(None), &enable(false), "r", 4, None));
+        assert_eq!(reasons.len(), 1, "{reasons:?}");
+        assert!(reasons[0].contains("no profile of autoscale setting as applies now"), "{reasons:?}");
+        // A profile edit cannot say which profile to edit: refused, forced or not.
+        for force in [false, true] {
+            let edit = AutoscaleChange { maximum: Some(8), force, ..enable(force) };
+            let reasons = refusals(evaluate_change(&guard(), &read, &active, &edit, "r", 4, None));
+            assert!(
+                reasons[0].starts_with(
+                    "which profile of autoscale setting as is active is unknown (profile \"weekday\""
+                ),
+                "{reasons:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_forced_turn_on_with_an_unknown_active_profile_is_allowed_and_says_what_was_forced() {
+        let read = setting_with_weekday_in(false, "Mars Standard Time");
+        let verdict =
+            evaluate_change(&guard(), &read, &active_index(&read, NOW), &enable(true), "r", 4, None);
+        let ChangeVerdict::Allowed { before, after, implied_move, forced, warnings } = verdict else {
+            panic!("{verdict:?}")
+        };
+        assert_eq!(
+            (before.enabled, before.capacity, after.enabled, after.capacity),
+            (false, None, true, None)
+        );
+        assert_eq!((implied_move, forced), (None, true));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with(
+                "forced past an unknown active profile: profile \"weekday\" names time zone \"Mars"
+            ),
+            "{warnings:?}"
+        );
+        // The rest of the guard still holds when forced.
+        let reasons = refusals(evaluate_change(
+            &guard(),
+            &read,
+            &active_index(&read, NOW),
+            &enable(true),
+            " ",
+            4,
+            None,
+        ));
+        assert_eq!(reasons, vec!["a reason is required for an autoscale change"]);
+    }
+
+    #[test]
+    fn with_a_known_active_profile_force_changes_nothing_and_turning_it_off_needs_no_profile() {
+        let read = setting_with_weekday_in(false, "Eastern Standard Time");
+        let active = active_index(&read, NOW);
+        assert_eq!(active, Ok(Some(1)), "a recurring profile runs from its start on: \"weekday\", 1..2");
+        for capacity in [2, 4, 8] {
+            let unforced = evaluate_change(&guard(), &read, &active, &enable(false), "r", capacity, None);
+            let forced = evaluate_change(&guard(), &read, &active, &enable(true), "r", capacity, None);
+            assert_eq!(unforced, forced, "capacity {capacity}");
+        }
+        let verdict = evaluate_change(&guard(), &read, &active, &enable(true), "r", 4, None);
+        assert!(
+            matches!(verdict, ChangeVerdict::Allowed { implied_move: Some((4, 2)), forced: false, .. }),
+            "{verdict:?}"
+        );
+        // Autoscale stops acting whatever profile is active: nothing to force.
+        let unknown = setting_with_weekday_in(true, "Mars Standard Time");
+        let disable = AutoscaleChange { enabled: Some(false), ..AutoscaleChange::default() };
+        let verdict =
+            evaluate_change(&guard(), &unknown, &active_index(&unknown, NOW), &disable, "r", 4, None);
+        assert!(matches!(verdict, ChangeVerdict::Allowed { forced: false, .. }), "{verdict:?}");
     }
 
     #[test]

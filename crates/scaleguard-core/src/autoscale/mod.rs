@@ -19,8 +19,8 @@ mod state;
 mod wire;
 
 pub use change::{
-    apply_to_resource, evaluate_change, same_content, AutoscaleChange, AutoscaleRefusal, ChangeVerdict,
-    ProfileValues,
+    active_index, apply_to_resource, evaluate_change, same_content, AutoscaleChange, AutoscaleRefusal,
+    ChangeVerdict, ProfileValues,
 };
 pub use schedule::{active_profile, resolve_time_zone, Active, ScheduleError};
 pub use state::{ActiveProfileSummary, AutoscaleState, AutoscaleSummary};
