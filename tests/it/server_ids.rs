@@ -1,6 +1,6 @@
-//! Red-team review of the newer Azure and Octopus paths: each test is a hostile or odd (but
-//! well-formed) answer against the real binary and the simulator, asserting the promise the
-//! README makes. They fail on the commit they were written against; each names the promise.
+//! Ids as a server may spell them, against the real binary and the simulator: an Octopus id in
+//! another case is the same id, and an ARM id read back from a listing that would lead a write
+//! elsewhere is refused.
 
 use scaleguard::sim::{self, RunningSim, SimOptions};
 use serde_json::json;
@@ -51,14 +51,10 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Finding: Octopus ids are compared as exact strings when the planner asks whether a successful
-/// deployment reached a target (`DeployedToMachineIds` against the target's `Id`), while the same
-/// code reads task ids case-insensitively ("Octopus ids are not case-sensitive"). A server that
-/// spells the machine ids of its deployments in another case (`machines-1`) makes every target
-/// that already has the current release look new, and `apply` deploys it to all of them again:
-/// the Octopus twin of the vmId-case break fixed in issue 13. Promise: README invariant 3 ("A
-/// target a successful deployment of the release reached has it"; never twice per (release,
-/// target)).
+/// Octopus ids name one document in any ASCII case: a server spelling the machine ids of its
+/// deployments in another case (`machines-1`) leaves every target a successful deployment reached
+/// with the release, and `apply` deploys nothing (README invariant 3: never twice per release and
+/// target; it used to deploy to all of them again).
 #[tokio::test]
 async fn a_release_is_not_redeployed_when_the_server_spells_machine_ids_in_another_case() {
     let sim = sim::start(SimOptions::new("steady").manual_clock()).await.unwrap();
@@ -87,14 +83,10 @@ async fn a_release_is_not_redeployed_when_the_server_spells_machine_ids_in_anoth
     );
 }
 
-/// Finding: the autoscale setting's PUT goes to the `id` the server listed, used as the request
-/// path unchecked (`url.set_path(&setting.id)`). A listing of rg-web's settings whose entry for
-/// vmss-web carries the id `…/autoscalesettings/vmss-web-autoscale/../../../../../rg-prod/…/
-/// prod-autoscale` sends the PUT (with the bearer token and vmss-web's profile) to
-/// `/resourceGroups/rg-prod/providers/microsoft.insights/autoscalesettings/prod-autoscale`, another
-/// resource in another resource group, and reports `done`. Octopus ids got this check in issue 13
-/// (invariant 8); ARM ids read back from a listing did not. Promise: README invariant 8 / brief
-/// "ids with path characters never land on a different resource".
+/// An autoscale setting listed with an id that is not that setting's own (here one whose `../`
+/// segments lead to rg-prod's `prod-autoscale`) is refused before any PUT: the write, with the
+/// bearer token, goes only to the setting's own id, as encoded segments (README invariant 8; the
+/// PUT used to land on rg-prod's setting and report `done`).
 #[tokio::test]
 async fn an_autoscale_put_never_goes_to_a_path_other_than_the_settings_own() {
     let setup = Setup::autoscale(|toml| toml).await;
