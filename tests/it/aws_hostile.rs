@@ -78,67 +78,46 @@ async fn an_instance_of_no_group_standing_in_for_a_lost_one_never_gets_its_targe
     );
 }
 
-/// `node hooks` and the plan on an AWS nodes' group: an instance in Terminating:Wait that *may*
-/// host an HA node is only extended, never let go at once. A node registered under a name that is
-/// not its instance's private DNS host part (Windows on EC2 names itself `EC2AMAZ-…` unless told
-/// otherwise; a node name can also be set at install) pairs with no instance: while such a node
-/// runs, an instance that hosts no paired node may be its host. Here the busy node
-/// IP-10-0-0-4 (a 600 s task) is registered as `EC2AMAZ-7QK2M1B`; Auto Scaling terminates its
-/// instance at 30 s. While its task runs the instance must stay in Terminating:Wait.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_busy_node_registered_under_another_name_keeps_its_instance_waiting_on_the_hook() {
-    const NODE_ID: &str = "OctopusServerNodes-IP-10-0-0-4";
-    let bench =
-        Bench::start(SimOptions::new("ha-scale-aws").manual_clock(), |toml| toml).await.with_sim_clock();
-    // The scenario starts the node's 600 s task at 1 s (by its name): let it start, then give the
-    // node the name it would have on a default Windows AMI.
-    bench.sim.advance(Duration::from_secs(2)).unwrap();
-    bench.sim.with_world_mut(|w| {
-        w.nodes.iter_mut().find(|n| n.id == NODE_ID).expect("the busy node").name = "EC2AMAZ-7QK2M1B".into()
-    });
-    bench.sim.advance(Duration::from_secs(38)).unwrap();
-    let (instance, state) = bench.sim.with_world(|w| {
+/// The node of `ha-scale-aws` that runs a 600 s task from 1 s on, and its instance's name.
+const BUSY_NODE: &str = "OctopusServerNodes-IP-10-0-0-4";
+const BUSY_HOST: &str = "IP-10-0-0-4";
+
+/// The busy node's instance (by its private DNS host name in the world) and its lifecycle state.
+fn busy_instance(bench: &Bench) -> Option<(String, String)> {
+    bench.sim.with_world(|w| {
         let region = w.aws.region.clone();
-        let i = w
-            .aws
-            .groups
-            .iter()
-            .flat_map(|g| &g.instances)
-            .find(|i| i.computer_name(&region) == "IP-10-0-0-4")
-            .expect("the busy node's instance");
-        (i.instance_id.clone(), i.lifecycle.as_str().to_string())
-    });
-    assert_eq!(state, "Terminating:Wait", "the scripted scale-in picked the busy node's instance");
-    let busy = |bench: &Bench| {
-        bench.sim.with_world(|w| {
-            w.tasks.iter().any(|t| {
-                t.node_id.as_deref() == Some(NODE_ID)
-                    && t.start_time.is_some_and(|at| at >= 0.0)
-                    && t.state.as_str() == "Executing"
-            })
-        })
-    };
-    assert!(busy(&bench), "the node still runs its task");
-
-    let hooks = bench.run(&["node", "hooks"]).await;
-    hooks.assert_no_panic("node hooks");
-    let apply = bench.run(&["apply", "--yes"]).await;
-    apply.assert_no_panic("apply");
-
-    let state_now = bench.sim.with_world(|w| {
         w.aws
             .groups
             .iter()
             .flat_map(|g| &g.instances)
-            .find(|i| i.instance_id == instance)
-            .map(|i| i.lifecycle.as_str().to_string())
-    });
-    assert!(busy(&bench), "the node still runs its task after the passes");
+            .find(|i| i.computer_name(&region) == BUSY_HOST)
+            .map(|i| (i.instance_id.clone(), i.lifecycle.as_str().to_string()))
+    })
+}
+
+fn node_runs_its_task(bench: &Bench) -> bool {
+    bench.sim.with_world(|w| {
+        w.tasks.iter().any(|t| {
+            t.node_id.as_deref() == Some(BUSY_NODE)
+                && t.start_time.is_some_and(|at| at >= 0.0)
+                && t.state.as_str() == "Executing"
+        })
+    })
+}
+
+/// `node hooks`, then `apply --yes`; then the busy node must still run its task and its instance
+/// still wait on the hook (`what`: how the answers lied, for the failure message).
+async fn the_busy_nodes_instance_keeps_waiting(bench: &Bench, what: &str) {
+    let hooks = bench.run(&["node", "hooks"]).await;
+    hooks.assert_no_panic("node hooks");
+    let apply = bench.run(&["apply", "--yes"]).await;
+    apply.assert_no_panic("apply");
+    assert!(node_runs_its_task(bench), "the node still runs its task after the passes");
     assert_eq!(
-        state_now.as_deref(),
+        busy_instance(bench).map(|(_, state)| state).as_deref(),
         Some("Terminating:Wait"),
-        "instance {instance} hosts the busy node (registered as EC2AMAZ-7QK2M1B, unpaired) but its terminating \
-         hook was completed while the node runs its task.\nnode hooks (exit {}):\n{}{}\napply (exit {}):\n{}{}",
+        "{what}: the hook of the busy node's instance was completed while the node runs its task.\nnode hooks \
+         (exit {}):\n{}{}\napply (exit {}):\n{}{}",
         hooks.code,
         hooks.stdout,
         hooks.stderr,
@@ -148,6 +127,31 @@ async fn a_busy_node_registered_under_another_name_keeps_its_instance_waiting_on
     );
 }
 
+/// `node hooks` and the plan on an AWS nodes' group: an instance in Terminating:Wait that *may*
+/// host an HA node is only extended, never let go at once. A node registered under a name that is
+/// not its instance's private DNS host part (Windows on EC2 names itself `EC2AMAZ-…` unless told
+/// otherwise; a node name can also be set at install) pairs with no instance: while such a node
+/// runs, an instance that hosts no paired node may be its host. Here the busy node
+/// IP-10-0-0-4 (a 600 s task) is registered as `EC2AMAZ-7QK2M1B`; Auto Scaling terminates its
+/// instance at 30 s. While its task runs the instance must stay in Terminating:Wait.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_node_registered_under_another_name_keeps_its_instance_waiting_on_the_hook() {
+    let bench =
+        Bench::start(SimOptions::new("ha-scale-aws").manual_clock(), |toml| toml).await.with_sim_clock();
+    // The scenario starts the node's task at 1 s (by its name): let it start, then give the node
+    // the name it would have on a default Windows AMI.
+    bench.sim.advance(Duration::from_secs(2)).unwrap();
+    bench.sim.with_world_mut(|w| {
+        w.nodes.iter_mut().find(|n| n.id == BUSY_NODE).expect("the busy node").name = "EC2AMAZ-7QK2M1B".into()
+    });
+    bench.sim.advance(Duration::from_secs(38)).unwrap();
+    let (_, state) = busy_instance(&bench).expect("the busy node's instance");
+    assert_eq!(state, "Terminating:Wait", "the scripted scale-in picked the busy node's instance");
+    assert!(node_runs_its_task(&bench), "the node runs its task");
+    the_busy_nodes_instance_keeps_waiting(&bench, "the busy node registered as EC2AMAZ-7QK2M1B (unpaired)")
+        .await;
+}
+
 /// The same promise when EC2 contradicts itself: DescribeInstances lists the busy node's instance
 /// twice, the second record with a private DNS name no node has. Two records of one instance that
 /// disagree are a read error, never "the last one wins" (which once renamed the instance of the
@@ -155,56 +159,21 @@ async fn a_busy_node_registered_under_another_name_keeps_its_instance_waiting_on
 /// ran its task).
 #[tokio::test(flavor = "multi_thread")]
 async fn an_instance_ec2_lists_twice_under_two_names_keeps_its_hook_while_its_node_is_busy() {
-    const NODE_ID: &str = "OctopusServerNodes-IP-10-0-0-4";
     let bench =
         Bench::start(SimOptions::new("ha-scale-aws").manual_clock(), |toml| toml).await.with_sim_clock();
     let proxy = behind_proxy(&bench).await;
     bench.sim.advance(Duration::from_secs(40)).unwrap();
-    let busy_instance = |bench: &Bench| {
-        bench.sim.with_world(|w| {
-            let region = w.aws.region.clone();
-            w.aws
-                .groups
-                .iter()
-                .flat_map(|g| &g.instances)
-                .find(|i| i.computer_name(&region) == "IP-10-0-0-4")
-                .map(|i| (i.instance_id.clone(), i.lifecycle.as_str().to_string()))
-        })
-    };
     let (instance, state) = busy_instance(&bench).expect("the busy node's instance");
     assert_eq!(state, "Terminating:Wait", "the scripted scale-in picked the busy node's instance");
-    let busy = |bench: &Bench| {
-        bench.sim.with_world(|w| {
-            w.tasks.iter().any(|t| {
-                t.node_id.as_deref() == Some(NODE_ID)
-                    && t.start_time.is_some_and(|at| at >= 0.0)
-                    && t.state.as_str() == "Executing"
-            })
-        })
-    };
-    assert!(busy(&bench), "the node runs its task");
+    assert!(node_runs_its_task(&bench), "the node runs its task");
     let second = format!(
         "<item><instanceId>{instance}</instanceId><instanceState><code>16</code><name>running</name>\
          </instanceState><privateDnsName>ip-10-0-9-99.eu-west-1.compute.internal</privateDnsName></item>"
     );
     proxy.lie("DescribeInstances", "</instancesSet>", &format!("{second}</instancesSet>"));
-
-    let hooks = bench.run(&["node", "hooks"]).await;
-    hooks.assert_no_panic("node hooks");
-    let apply = bench.run(&["apply", "--yes"]).await;
-    apply.assert_no_panic("apply");
-
-    assert!(busy(&bench), "the node still runs its task after the passes");
-    assert_eq!(
-        busy_instance(&bench).map(|(_, state)| state).as_deref(),
-        Some("Terminating:Wait"),
-        "EC2 listed {instance} twice (ip-10-0-0-4 and ip-10-0-9-99); its hook was completed while its node \
-         IP-10-0-0-4 runs its task.\nnode hooks (exit {}):\n{}{}\napply (exit {}):\n{}{}",
-        hooks.code,
-        hooks.stdout,
-        hooks.stderr,
-        apply.code,
-        apply.stdout,
-        apply.stderr
-    );
+    the_busy_nodes_instance_keeps_waiting(
+        &bench,
+        &format!("EC2 listed {instance} twice (ip-10-0-0-4 and ip-10-0-9-99)"),
+    )
+    .await;
 }
