@@ -16,12 +16,13 @@
 use super::{ScaleError, Scaling};
 use crate::autoscale::{
     active_index, apply_to_resource, evaluate_change, same_content, AutoscaleChange, AutoscaleRefusal,
-    ChangeVerdict, ProfileValues, ScheduleError, Setting,
+    ChangeVerdict, CooldownNow, ProfileValues, ScheduleError, Setting,
 };
 use crate::guard;
 use crate::journal::{JournalAction, Outcome};
-use crate::model::{ScaleChange, ScaleSetKey};
+use crate::model::{ScaleSetKey, ScaleSetState};
 use crate::providers::other_scalers;
+use crate::snapshot::OthersObservation;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -258,10 +259,8 @@ impl Scaling {
         // Who changed the capacity lately: only a change that makes Autoscale move the capacity
         // has to wait out the cooldown.
         let others = other_scalers::read(provider.as_ref(), key, self.profile.guard.cooldown_secs, now).await;
-        let mut history = self.history()?;
-        history.extend(others.changes.clone().unwrap_or_default());
         let active = active_index(&setting, now);
-        let cooldown = guard::cooldown_refusal(&self.profile.guard, key, &state, &history, now);
+        let cooldown = self.cooldown_now(key, &state, others, now)?;
         let verdict = evaluate_change(
             &self.profile.guard,
             &setting,
@@ -376,14 +375,35 @@ impl Scaling {
             let (change, reason) = (&proposal.change, proposal.reason.as_str());
             evaluate_change(guard, &proposal.setting, &active, change, reason, state.capacity, cooldown)
         };
-        let mut verdict = evaluate(None);
+        let mut verdict = evaluate(CooldownNow::default());
         if matches!(verdict, ChangeVerdict::Allowed { implied_move: Some(_), .. }) {
             let others = other_scalers::read(provider.as_ref(), key, guard.cooldown_secs, now).await;
-            let mut history: Vec<ScaleChange> = self.history()?;
-            history.extend(others.changes.unwrap_or_default());
-            verdict = evaluate(guard::cooldown_refusal(guard, key, &state, &history, now));
+            verdict = evaluate(self.cooldown_now(key, &state, others, now)?);
         }
         Ok(AutoscaleProposal { active, capacity: state.capacity, verdict, read_at: now, ..proposal.clone() })
+    }
+}
+
+impl Scaling {
+    /// The guard's cooldown for `key` at `now` over the journal and what `others` read: unknown
+    /// when the Activity Log could not be read (never "nobody changed it").
+    fn cooldown_now(
+        &self,
+        key: &ScaleSetKey,
+        state: &ScaleSetState,
+        others: OthersObservation,
+        now: OffsetDateTime,
+    ) -> Result<CooldownNow, ScaleError> {
+        let mut history = self.history()?;
+        let unknown = match others.changes {
+            Ok(changes) => {
+                history.extend(changes);
+                None
+            }
+            Err(failure) => Some(failure.to_string()),
+        };
+        let running = guard::cooldown_refusal(&self.profile.guard, key, state, &history, now);
+        Ok(CooldownNow { running, unknown })
     }
 }
 
@@ -426,7 +446,8 @@ mod tests {
         let (setting, change) = (setting(), AutoscaleChange { enabled: Some(true), ..Default::default() });
         let guard = GuardConfig { min_capacity: 1, max_capacity: 10, max_step: 3, ..GuardConfig::default() };
         let active = active_index(&setting, at);
-        let verdict = evaluate_change(&guard, &setting, &active, &change, "r", capacity, None);
+        let verdict =
+            evaluate_change(&guard, &setting, &active, &change, "r", capacity, CooldownNow::default());
         AutoscaleProposal {
             profile: "sim".into(),
             scale_set: ScaleSetKey {
