@@ -109,7 +109,7 @@ impl AutoscaleProposal {
             (Ok(_), Some(name)) => format!("active profile \"{name}\""),
             (Ok(_), None) => "no active profile".into(),
         };
-        match &self.verdict {
+        let effect = match &self.verdict {
             ChangeVerdict::Allowed { after, implied_move: Some((from, to)), .. } => {
                 format!("{profile}; {after}; Autoscale moves the capacity from {from} to {to}")
             }
@@ -124,24 +124,43 @@ impl AutoscaleProposal {
             ChangeVerdict::Allowed { after, implied_move: None, .. } => {
                 format!("{profile}; {after}; Autoscale does not move the capacity ({})", self.capacity)
             }
-            ChangeVerdict::Refused { .. } => profile,
+            ChangeVerdict::Refused { .. } => return profile,
+        };
+        match &self.verdict {
+            ChangeVerdict::Allowed { forced: true, .. } => format!("{effect}; only forced"),
+            _ => effect,
         }
     }
 
     /// This proposal made again right before the write, against the one the operator confirmed
-    /// (its active profile and verdict): None when it is the same, else every reason to write
-    /// nothing (its own refusals, or that what it does changed).
+    /// (its active profile and verdict): None when it does the same, else every reason to write
+    /// nothing (its own refusals, or that what it does changed). A force it now needs must have
+    /// been confirmed; one it no longer needs (the Activity Log read this time) is no reason to
+    /// stop, nor is an unreadable Activity Log failing with other words (a new correlation id).
     pub fn unlike(
         &self,
         confirmed_active: &Result<Option<usize>, ScheduleError>,
         confirmed: &ChangeVerdict,
     ) -> Option<Vec<AutoscaleRefusal>> {
-        match &self.verdict {
-            ChangeVerdict::Refused { reasons } => Some(reasons.clone()),
-            verdict if verdict == confirmed && self.active == *confirmed_active => None,
-            ChangeVerdict::Allowed { .. } => {
-                Some(vec![AutoscaleRefusal::ChangedSinceConfirmed { now: self.effect() }])
+        let does = |verdict: &ChangeVerdict| match verdict {
+            ChangeVerdict::Allowed { before, after, implied_move, forced, .. } => {
+                Some((*before, *after, *implied_move, *forced))
             }
+            ChangeVerdict::Refused { .. } => None,
+        };
+        match (&self.verdict, does(&self.verdict), does(confirmed)) {
+            (ChangeVerdict::Refused { reasons }, ..) => Some(reasons.clone()),
+            (
+                _,
+                Some((before, after, moves, forced)),
+                Some((was_before, was_after, was_moving, was_forced)),
+            ) if self.active == *confirmed_active
+                && (before, after, moves) == (was_before, was_after, was_moving)
+                && (!forced || was_forced) =>
+            {
+                None
+            }
+            _ => Some(vec![AutoscaleRefusal::ChangedSinceConfirmed { now: self.effect() }]),
         }
     }
 
@@ -443,11 +462,21 @@ mod tests {
 
     /// Turning it on, evaluated at `at` with the set at `capacity`.
     fn enable(at: OffsetDateTime, capacity: u32) -> AutoscaleProposal {
-        let (setting, change) = (setting(), AutoscaleChange { enabled: Some(true), ..Default::default() });
+        enable_with(at, capacity, false, CooldownNow::default())
+    }
+
+    /// Turning it on (`force`d or not) with the guard's cooldown `cooldown`.
+    fn enable_with(
+        at: OffsetDateTime,
+        capacity: u32,
+        force: bool,
+        cooldown: CooldownNow,
+    ) -> AutoscaleProposal {
+        let setting = setting();
+        let change = AutoscaleChange { enabled: Some(true), force, ..Default::default() };
         let guard = GuardConfig { min_capacity: 1, max_capacity: 10, max_step: 3, ..GuardConfig::default() };
         let active = active_index(&setting, at);
-        let verdict =
-            evaluate_change(&guard, &setting, &active, &change, "r", capacity, CooldownNow::default());
+        let verdict = evaluate_change(&guard, &setting, &active, &change, "r", capacity, cooldown);
         AutoscaleProposal {
             profile: "sim".into(),
             scale_set: ScaleSetKey {
@@ -489,5 +518,32 @@ mod tests {
         // Refused now: its own reasons.
         let refused = unlike(enable(datetime!(2026-01-07 11:59:30 UTC), 10)).expect("refused");
         assert!(refused.contains("from 10 to 6 is a step of 4"), "{refused}");
+    }
+
+    #[test]
+    fn asked_again_a_force_must_have_been_confirmed_but_its_words_may_differ() {
+        let at = datetime!(2026-01-07 11:59 UTC);
+        let unknown = |why: &str| CooldownNow { running: None, unknown: Some(why.into()) };
+        // Turning it on at 8 makes Autoscale scale in 8 -> 6 with the cooldown unknown: forced.
+        let confirmed = enable_with(at, 8, true, unknown("500 (correlation id 1)"));
+        assert!(
+            matches!(confirmed.verdict, ChangeVerdict::Allowed { forced: true, .. }),
+            "{:?}",
+            confirmed.verdict
+        );
+        let unlike = |again: AutoscaleProposal| again.unlike(&confirmed.active, &confirmed.verdict);
+        assert_eq!(unlike(enable_with(at, 8, true, unknown("500 (correlation id 2)"))), None);
+        assert_eq!(unlike(enable_with(at, 8, true, CooldownNow::default())), None, "read this time");
+        // Confirmed with the Activity Log read; now it would go ahead only forced: refused.
+        let confirmed = enable_with(at, 8, true, CooldownNow::default());
+        let again = enable_with(at, 8, true, unknown("500"));
+        let reasons = again.unlike(&confirmed.active, &confirmed.verdict).expect("refused");
+        assert_eq!(
+            reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            vec![
+                "what the change does is no longer what was confirmed (now: active profile \"default\"; enabled, \
+                 2..6 (default 4); Autoscale moves the capacity from 8 to 6; only forced); look at it again"
+            ]
+        );
     }
 }
