@@ -40,7 +40,9 @@ pub struct AutoscaleArgs {
     #[arg(long)]
     pub yes: bool,
     /// Turn the setting on although its active profile cannot be worked out (an unknown time zone,
-    /// no profile applying now): the set's name is then typed on a terminal. Bypasses nothing else
+    /// no profile applying now), or let Autoscale move the capacity although the cooldown is
+    /// unknown (an unreadable Activity Log): the set's name is then typed on a terminal. Bypasses
+    /// nothing else
     #[arg(long)]
     pub force: bool,
     /// Output format

@@ -1,7 +1,7 @@
 //! How much confirmation a change needs: one pure rule for the console and the CLI.
 //!
 //! Anything that destroys VMs (a scale-in, a forced scale, an Autoscale change that scales in or
-//! is forced past an unknown active profile) or HA nodes (a delete, or a drain,
+//! is forced past an unknown active profile or cooldown) or HA nodes (a delete, or a drain,
 //! which ends in one), or deletes more than `confirm_over` targets (or every target of a set: one that
 //! reports capacity 0, or a plan deleting them all), needs the typed confirmation: the name of what is destroyed, typed back
 //! (the scale set's name for VMs and targets, the node's name for a node). Anything else needs a
@@ -104,7 +104,8 @@ pub fn confirmation_for(change: Change<'_>) -> Confirmation {
         ),
         Change::Autoscale { scale_set, forced: true, .. } => typed(
             scale_set,
-            "it is forced past an unknown active profile: Autoscale may then move the capacity, nobody can say how"
+            "it is forced past an unknown active profile or an unknown cooldown: Autoscale may then move the \
+             capacity unchecked"
                 .into(),
         ),
         Change::Autoscale { .. } => Confirmation::Plain,

@@ -16,12 +16,13 @@
 use super::{ScaleError, Scaling};
 use crate::autoscale::{
     active_index, apply_to_resource, evaluate_change, same_content, AutoscaleChange, AutoscaleRefusal,
-    ChangeVerdict, ProfileValues, ScheduleError, Setting,
+    ChangeVerdict, CooldownNow, ProfileValues, ScheduleError, Setting,
 };
 use crate::guard;
 use crate::journal::{JournalAction, Outcome};
-use crate::model::{ScaleChange, ScaleSetKey};
+use crate::model::{ScaleSetKey, ScaleSetState};
 use crate::providers::other_scalers;
+use crate::snapshot::OthersObservation;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -108,7 +109,7 @@ impl AutoscaleProposal {
             (Ok(_), Some(name)) => format!("active profile \"{name}\""),
             (Ok(_), None) => "no active profile".into(),
         };
-        match &self.verdict {
+        let effect = match &self.verdict {
             ChangeVerdict::Allowed { after, implied_move: Some((from, to)), .. } => {
                 format!("{profile}; {after}; Autoscale moves the capacity from {from} to {to}")
             }
@@ -123,24 +124,43 @@ impl AutoscaleProposal {
             ChangeVerdict::Allowed { after, implied_move: None, .. } => {
                 format!("{profile}; {after}; Autoscale does not move the capacity ({})", self.capacity)
             }
-            ChangeVerdict::Refused { .. } => profile,
+            ChangeVerdict::Refused { .. } => return profile,
+        };
+        match &self.verdict {
+            ChangeVerdict::Allowed { forced: true, .. } => format!("{effect}; only forced"),
+            _ => effect,
         }
     }
 
     /// This proposal made again right before the write, against the one the operator confirmed
-    /// (its active profile and verdict): None when it is the same, else every reason to write
-    /// nothing (its own refusals, or that what it does changed).
+    /// (its active profile and verdict): None when it does the same, else every reason to write
+    /// nothing (its own refusals, or that what it does changed). A force it now needs must have
+    /// been confirmed; one it no longer needs (the Activity Log read this time) is no reason to
+    /// stop, nor is an unreadable Activity Log failing with other words (a new correlation id).
     pub fn unlike(
         &self,
         confirmed_active: &Result<Option<usize>, ScheduleError>,
         confirmed: &ChangeVerdict,
     ) -> Option<Vec<AutoscaleRefusal>> {
-        match &self.verdict {
-            ChangeVerdict::Refused { reasons } => Some(reasons.clone()),
-            verdict if verdict == confirmed && self.active == *confirmed_active => None,
-            ChangeVerdict::Allowed { .. } => {
-                Some(vec![AutoscaleRefusal::ChangedSinceConfirmed { now: self.effect() }])
+        let does = |verdict: &ChangeVerdict| match verdict {
+            ChangeVerdict::Allowed { before, after, implied_move, forced, .. } => {
+                Some((*before, *after, *implied_move, *forced))
             }
+            ChangeVerdict::Refused { .. } => None,
+        };
+        match (&self.verdict, does(&self.verdict), does(confirmed)) {
+            (ChangeVerdict::Refused { reasons }, ..) => Some(reasons.clone()),
+            (
+                _,
+                Some((before, after, moves, forced)),
+                Some((was_before, was_after, was_moving, was_forced)),
+            ) if self.active == *confirmed_active
+                && (before, after, moves) == (was_before, was_after, was_moving)
+                && (!forced || was_forced) =>
+            {
+                None
+            }
+            _ => Some(vec![AutoscaleRefusal::ChangedSinceConfirmed { now: self.effect() }]),
         }
     }
 
@@ -258,10 +278,8 @@ impl Scaling {
         // Who changed the capacity lately: only a change that makes Autoscale move the capacity
         // has to wait out the cooldown.
         let others = other_scalers::read(provider.as_ref(), key, self.profile.guard.cooldown_secs, now).await;
-        let mut history = self.history()?;
-        history.extend(others.changes.clone().unwrap_or_default());
         let active = active_index(&setting, now);
-        let cooldown = guard::cooldown_refusal(&self.profile.guard, key, &state, &history, now);
+        let cooldown = self.cooldown_now(key, &state, others, now)?;
         let verdict = evaluate_change(
             &self.profile.guard,
             &setting,
@@ -376,14 +394,35 @@ impl Scaling {
             let (change, reason) = (&proposal.change, proposal.reason.as_str());
             evaluate_change(guard, &proposal.setting, &active, change, reason, state.capacity, cooldown)
         };
-        let mut verdict = evaluate(None);
+        let mut verdict = evaluate(CooldownNow::default());
         if matches!(verdict, ChangeVerdict::Allowed { implied_move: Some(_), .. }) {
             let others = other_scalers::read(provider.as_ref(), key, guard.cooldown_secs, now).await;
-            let mut history: Vec<ScaleChange> = self.history()?;
-            history.extend(others.changes.unwrap_or_default());
-            verdict = evaluate(guard::cooldown_refusal(guard, key, &state, &history, now));
+            verdict = evaluate(self.cooldown_now(key, &state, others, now)?);
         }
         Ok(AutoscaleProposal { active, capacity: state.capacity, verdict, read_at: now, ..proposal.clone() })
+    }
+}
+
+impl Scaling {
+    /// The guard's cooldown for `key` at `now` over the journal and what `others` read: unknown
+    /// when the Activity Log could not be read (never "nobody changed it").
+    fn cooldown_now(
+        &self,
+        key: &ScaleSetKey,
+        state: &ScaleSetState,
+        others: OthersObservation,
+        now: OffsetDateTime,
+    ) -> Result<CooldownNow, ScaleError> {
+        let mut history = self.history()?;
+        let unknown = match others.changes {
+            Ok(changes) => {
+                history.extend(changes);
+                None
+            }
+            Err(failure) => Some(failure.to_string()),
+        };
+        let running = guard::cooldown_refusal(&self.profile.guard, key, state, &history, now);
+        Ok(CooldownNow { running, unknown })
     }
 }
 
@@ -423,10 +462,21 @@ mod tests {
 
     /// Turning it on, evaluated at `at` with the set at `capacity`.
     fn enable(at: OffsetDateTime, capacity: u32) -> AutoscaleProposal {
-        let (setting, change) = (setting(), AutoscaleChange { enabled: Some(true), ..Default::default() });
+        enable_with(at, capacity, false, CooldownNow::default())
+    }
+
+    /// Turning it on (`force`d or not) with the guard's cooldown `cooldown`.
+    fn enable_with(
+        at: OffsetDateTime,
+        capacity: u32,
+        force: bool,
+        cooldown: CooldownNow,
+    ) -> AutoscaleProposal {
+        let setting = setting();
+        let change = AutoscaleChange { enabled: Some(true), force, ..Default::default() };
         let guard = GuardConfig { min_capacity: 1, max_capacity: 10, max_step: 3, ..GuardConfig::default() };
         let active = active_index(&setting, at);
-        let verdict = evaluate_change(&guard, &setting, &active, &change, "r", capacity, None);
+        let verdict = evaluate_change(&guard, &setting, &active, &change, "r", capacity, cooldown);
         AutoscaleProposal {
             profile: "sim".into(),
             scale_set: ScaleSetKey {
@@ -468,5 +518,32 @@ mod tests {
         // Refused now: its own reasons.
         let refused = unlike(enable(datetime!(2026-01-07 11:59:30 UTC), 10)).expect("refused");
         assert!(refused.contains("from 10 to 6 is a step of 4"), "{refused}");
+    }
+
+    #[test]
+    fn asked_again_a_force_must_have_been_confirmed_but_its_words_may_differ() {
+        let at = datetime!(2026-01-07 11:59 UTC);
+        let unknown = |why: &str| CooldownNow { running: None, unknown: Some(why.into()) };
+        // Turning it on at 8 makes Autoscale scale in 8 -> 6 with the cooldown unknown: forced.
+        let confirmed = enable_with(at, 8, true, unknown("500 (correlation id 1)"));
+        assert!(
+            matches!(confirmed.verdict, ChangeVerdict::Allowed { forced: true, .. }),
+            "{:?}",
+            confirmed.verdict
+        );
+        let unlike = |again: AutoscaleProposal| again.unlike(&confirmed.active, &confirmed.verdict);
+        assert_eq!(unlike(enable_with(at, 8, true, unknown("500 (correlation id 2)"))), None);
+        assert_eq!(unlike(enable_with(at, 8, true, CooldownNow::default())), None, "read this time");
+        // Confirmed with the Activity Log read; now it would go ahead only forced: refused.
+        let confirmed = enable_with(at, 8, true, CooldownNow::default());
+        let again = enable_with(at, 8, true, unknown("500"));
+        let reasons = again.unlike(&confirmed.active, &confirmed.verdict).expect("refused");
+        assert_eq!(
+            reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            vec![
+                "what the change does is no longer what was confirmed (now: active profile \"default\"; enabled, \
+                 2..6 (default 4); Autoscale moves the capacity from 8 to 6; only forced); look at it again"
+            ]
+        );
     }
 }

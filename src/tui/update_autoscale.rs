@@ -6,13 +6,15 @@ use super::app::{ConsoleState, Overlay};
 use super::dialogs::autoscale::{AutoscaleDialog, AutoscaleRequest, Outcome};
 use super::messages::ScaleJob;
 use super::update::Effect;
+use crate::autoscale::CooldownNow;
 use crate::guard;
 use crate::model::ScaleSetKey;
 use crate::scaling::AutoscaleOutcome;
 use ratatui::crossterm::event::KeyEvent;
 
 /// Open the Autoscale change for `key`: its setting as last read, the set's capacity, the guard's
-/// cooldown as it stands (journal, Activity Log, what the console saw).
+/// cooldown as it stands (journal, Activity Log, what the console saw; unknown when the Activity
+/// Log could not be read).
 pub fn open(model: &mut ConsoleState, key: ScaleSetKey) {
     let Some(listing) = model.scale.listing(&key, &model.instances.rows) else {
         return model.warn(format!("{} has not been read yet: wait for a refresh (r)", key.name));
@@ -30,7 +32,11 @@ pub fn open(model: &mut ConsoleState, key: ScaleSetKey) {
     let scalers = model.scale.scalers(&key, model.now);
     let mut history = model.scale.history.clone();
     history.extend(scalers.changes);
-    let cooldown = guard::cooldown_refusal(&model.scale.limits, &key, &listing.state, &history, model.now);
+    // An unreadable Activity Log is an unknown cooldown, never "nobody changed it".
+    let cooldown = CooldownNow {
+        running: guard::cooldown_refusal(&model.scale.limits, &key, &listing.state, &history, model.now),
+        unknown: scalers.activity_log_failure,
+    };
     let dialog = AutoscaleDialog::open(
         key,
         setting,

@@ -6,13 +6,16 @@
 //! The binary decides with the simulator's clock (`--sim-clock`), which the tests move by hand.
 
 use scaleguard::journal::{read_all, JournalAction, Outcome, RecordKind};
-use scaleguard::sim::{self, EventAction, RequestHook, RunningSim, SimOptions};
+use scaleguard::sim::{self, EventAction, FaultSpec, RequestHook, RunningSim, SimOptions};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 const SET: &str = "vmss-web";
+/// The Activity Log (`GET …/eventtypes/management/values`) of the scenario's subscription.
+const ACTIVITY_LOG: &str =
+    "/subscriptions/7f3e2a10-5b1c-4d2e-9a8f-0c1d2e3f4a5b/providers/microsoft.insights/eventtypes";
 
 struct Setup {
     sim: RunningSim,
@@ -378,4 +381,77 @@ async fn turning_autoscale_on_is_checked_again_right_before_the_write() {
     );
     assert_eq!(setup.sim.stats().get("arm.put_autoscale_setting"), 0, "nothing was written");
     assert_eq!(setup.capacity(), 9);
+}
+
+/// The Activity Log answers 500: who changed the set lately is unknown, so is the cooldown. A
+/// maximum (and default) below the capacity (4) makes Autoscale scale in 4 → 3 within a minute: that move meets
+/// the cooldown like a manual scale, so an unknown cooldown refuses it unless forced (`scale`
+/// refuses the same way), and nothing is written. Forced, it goes ahead saying what was forced.
+#[tokio::test]
+async fn a_maximum_below_the_capacity_with_an_unreadable_activity_log_is_refused_unless_forced() {
+    let setup = Setup::new().await;
+    setup
+        .sim
+        .inject_fault(FaultSpec {
+            target: ACTIVITY_LOG.into(),
+            kind: "500".into(),
+            count: 100,
+            retry_after_secs: None,
+            delay_ms: None,
+        })
+        .unwrap();
+    let out =
+        setup.run(&["autoscale", SET, "--maximum", "3", "--default", "3", "--reason", "r", "--yes"]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        (out.status.code(), setup.sim.stats().get("arm.put_autoscale_setting")),
+        (Some(1), 0),
+        "Autoscale would scale in 4 -> 3 with the cooldown unknown: refused, nothing written:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stderr.contains("Autoscale would then move the capacity from 4 to 3 within about a minute, and the cooldown is unknown: the Activity Log could not be read (")
+            && stderr.contains("force it to go ahead"),
+        "{stderr}"
+    );
+    // The same unknown cooldown refuses the manual scale too.
+    let scale = setup.run(&["scale", SET, "--capacity", "3", "--reason", "r", "--yes"]).await;
+    assert_eq!(scale.status.code(), Some(1), "{}", text(&scale.stderr));
+    assert!(text(&scale.stderr).contains("the cooldown is unknown"), "{}", text(&scale.stderr));
+
+    let out = setup
+        .run(&["autoscale", SET, "--maximum", "3", "--default", "3", "--force", "--reason", "r", "--yes"])
+        .await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("  ! forced past an unknown cooldown: the Activity Log could not be read ("),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Capacity     4, which Autoscale will then move to 3"), "{stdout}");
+    assert_eq!(setup.sim.stats().get("arm.put_autoscale_setting"), 1);
+    let stored =
+        setup.sim.with_world(|w| w.autoscale[0].resource["properties"]["profiles"][0]["capacity"].clone());
+    assert_eq!(stored, json!({"minimum": "2", "maximum": "3", "default": "3"}));
+}
+
+/// A change that moves nothing needs no cooldown: with the Activity Log unreadable, raising the
+/// maximum (4 stays inside 2..8) and turning Autoscale off still go ahead, unforced.
+#[tokio::test]
+async fn a_change_that_moves_nothing_needs_no_readable_activity_log() {
+    let setup = Setup::new().await;
+    setup
+        .sim
+        .inject_fault(FaultSpec {
+            target: ACTIVITY_LOG.into(),
+            kind: "500".into(),
+            count: 100,
+            retry_after_secs: None,
+            delay_ms: None,
+        })
+        .unwrap();
+    let out = setup.run(&["autoscale", SET, "--maximum", "8", "--reason", "r", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let out = setup.run(&["autoscale", SET, "--disable", "--reason", "r", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(setup.sim.stats().get("arm.put_autoscale_setting"), 2);
 }

@@ -4,14 +4,16 @@
 //! opens on its first field (shared focus model: `form`); Apply is pressed only when the guard
 //! allows, and a change that makes Autoscale scale in (or turns it off) needs the scale set's name
 //! typed, as a delete does (the one confirmation rule). Turning it on while its active profile
-//! cannot be worked out is refused; a force box is then offered, as `autoscale --force` is, and a
-//! forced change needs the name typed too. The worker reads the setting again and compares it
+//! cannot be worked out, or making Autoscale move the capacity while the cooldown is unknown (the
+//! Activity Log could not be read), is refused; a force box is then offered, as `autoscale --force`
+//! is, and a forced change needs the name typed too. The worker reads the setting again and compares it
 //! before it writes.
 
 use super::centered;
 use super::form::{Event, Field, Form, Slot};
 use crate::autoscale::{
-    active_index, evaluate_change, AutoscaleChange, AutoscaleRefusal, ChangeVerdict, ScheduleError, Setting,
+    active_index, evaluate_change, AutoscaleChange, AutoscaleRefusal, ChangeVerdict, CooldownNow,
+    ScheduleError, Setting,
 };
 use crate::config::GuardConfig;
 use crate::executor::{confirmation_for, Change};
@@ -38,7 +40,7 @@ const NAME: usize = 4;
 const ENABLED: usize = 0;
 const FORCE: usize = 1;
 
-const FORCE_LABEL: &str = "force: turn it on although its active profile is unknown";
+const FORCE_LABEL: &str = "force: go ahead although its active profile or the cooldown is unknown";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -55,8 +57,8 @@ pub struct AutoscaleDialog {
     pub active: Result<Option<usize>, ScheduleError>,
     pub capacity: u32,
     pub limits: GuardConfig,
-    /// The guard's cooldown refusal now, if any: it counts when the change moves the capacity.
-    pub cooldown: Option<Refusal>,
+    /// The guard's cooldown now (running, unknown): it counts when the change moves the capacity.
+    pub cooldown: CooldownNow,
     /// Minimum, maximum, default, reason, and the scale set's name while the change needs it
     /// typed; the Enabled box, and the force box while it is offered; Cancel and Apply (shared
     /// focus model: `form`).
@@ -71,7 +73,7 @@ impl AutoscaleDialog {
         setting: Setting,
         capacity: u32,
         limits: GuardConfig,
-        cooldown: Option<Refusal>,
+        cooldown: CooldownNow,
         now: OffsetDateTime,
     ) -> Self {
         let active = active_index(&setting, now);
@@ -148,13 +150,15 @@ impl AutoscaleDialog {
     }
 
     /// The verdict for what is typed now (pure), and the form that goes with it: the force box
-    /// while an unknown active profile refuses (or it is ticked), and the typed-name field while
-    /// the one confirmation rule asks for it.
+    /// while an unknown active profile or cooldown refuses (or it is ticked), and the typed-name
+    /// field while the one confirmation rule asks for it.
     pub fn recompute(&mut self) {
         let unforced = self.evaluate(false);
-        // Force lifts what `autoscale --force` lifts: the unknown active profile. Nothing else.
+        // Force lifts what `autoscale --force` lifts: the unknown active profile, the unknown
+        // cooldown. Nothing else.
         let forceable = matches!(&unforced, ChangeVerdict::Refused { reasons }
-            if reasons.iter().any(|r| matches!(r, AutoscaleRefusal::ActiveProfileUnknown { .. })));
+            if reasons.iter().any(|r| matches!(r, AutoscaleRefusal::ActiveProfileUnknown { .. }
+                | AutoscaleRefusal::ImpliedMove { refusal: Refusal::CooldownUnknown { .. }, .. })));
         let ticked = self.form.toggled(FORCE);
         if forceable || ticked {
             if self.form.toggles.len() <= FORCE {
@@ -181,7 +185,7 @@ impl AutoscaleDialog {
     }
 
     /// A change that makes Autoscale scale in, turns it off, or is forced past an unknown active
-    /// profile is confirmed by typing the name (the one confirmation rule,
+    /// profile or cooldown is confirmed by typing the name (the one confirmation rule,
     /// `executor::confirmation_for`).
     pub fn needs_name(&self) -> bool {
         match &self.verdict {

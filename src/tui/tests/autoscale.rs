@@ -1,8 +1,8 @@
 //! Azure Autoscale in the console: the instances pane's autoscale line, the scale dialog's
 //! verdict over the active profile, `a` opening the Autoscale change (on Cancel, live verdict,
 //! the set's name typed for a change that makes Autoscale scale in, turning it on with an unknown
-//! active profile refused unless forced), and capacity changes the console saw holding the
-//! cooldown.
+//! active profile or moving the capacity with an unknown cooldown refused unless forced), and
+//! capacity changes the console saw holding the cooldown.
 
 use super::{draw, keys, press, screen};
 use crate::autoscale::parse_setting;
@@ -33,6 +33,14 @@ fn model() -> ConsoleState {
 
 /// Three VMs (capacity 3) governed by `setting`, read at `fixtures::now()`.
 fn model_with(setting: crate::autoscale::Setting) -> ConsoleState {
+    model_with_activity_log(setting, Ok(Vec::new()))
+}
+
+/// As `model_with`, with the Activity Log read as `changes`.
+fn model_with_activity_log(
+    setting: crate::autoscale::Setting,
+    changes: crate::snapshot::Observed<Vec<crate::model::ScaleChange>>,
+) -> ConsoleState {
     let mut model = fixtures::model_with_instances(3);
     let mut snapshot = fixtures::snapshot();
     snapshot.scale_sets = crate::reconcile::testkit::SnapshotBuilder::new(fixtures::now())
@@ -40,6 +48,7 @@ fn model_with(setting: crate::autoscale::Setting) -> ConsoleState {
         .build()
         .scale_sets;
     snapshot.scale_sets[0].others.setting = Ok(Some(setting));
+    snapshot.scale_sets[0].others.changes = changes;
     apply_refresh(&mut model, Refresh { snapshot, plan: fixtures::plan(), finished_at: fixtures::now() });
     model.pane = PaneId::Instances;
     model
@@ -239,4 +248,85 @@ fn turning_autoscale_on_with_an_unknown_active_profile_is_refused_and_forcing_it
     let [Effect::Scale(ScaleJob::Autoscale { request, .. })] = &effects[..] else { panic!("{effects:?}") };
     assert_eq!((request.change.enabled, request.change.force), (Some(true), true));
     assert_eq!(request.change.maximum, None, "no profile edit");
+}
+
+/// The last refresh could not read the Activity Log: the cooldown is unknown, so a maximum that
+/// makes Autoscale scale in 3 -> 2 is refused, the force box is offered, and a forced change needs
+/// the set's name typed. A higher maximum (nothing moves) needs no cooldown.
+#[test]
+fn a_move_by_autoscale_with_an_unreadable_activity_log_is_refused_unless_forced() {
+    let failure = crate::snapshot::ReadFailure::new(
+        "who else scales rg-web/vmss-web",
+        "GET Activity Log of scale set rg-web/vmss-web: 500 Internal Server Error",
+    );
+    let mut model = model_with_activity_log(setting(true), Err(failure));
+    let dialog = |model: &ConsoleState| match &model.overlay {
+        Overlay::Autoscale(dialog) => dialog.clone(),
+        other => panic!("the autoscale dialog is open: {other:?}"),
+    };
+    keys(&mut model, "Sa");
+    // Maximum 8 first: Autoscale moves nothing, allowed without force.
+    press(&mut model, KeyCode::Tab);
+    update_ctrl_u(&mut model);
+    keys(&mut model, "8");
+    press(&mut model, KeyCode::Tab);
+    press(&mut model, KeyCode::Tab);
+    keys(&mut model, "quiet night");
+    assert!(autoscale_text(&model).contains("Verdict      ALLOWED"), "{}", autoscale_text(&model));
+    assert_eq!(dialog(&model).form.toggles.len(), 1, "no force box while nothing needs it");
+    // Maximum and default 2 with capacity 3: Autoscale would remove a VM, cooldown unknown.
+    for _ in 0..2 {
+        press(&mut model, KeyCode::BackTab);
+    }
+    update_ctrl_u(&mut model);
+    keys(&mut model, "2");
+    press(&mut model, KeyCode::Tab);
+    update_ctrl_u(&mut model);
+    keys(&mut model, "2");
+    let text = autoscale_text(&model);
+    assert!(
+        text.contains(
+            "Autoscale would then move the capacity from 3 to 2 within about a minute, and the cooldown is unknown: \
+             the Activity Log could not be read (who else scales rg-web/vmss-web: GET Activity Log of scale set \
+             rg-web/vmss-web: 500 Internal Server Error)"
+        ) && text.contains("Verdict      REFUSED (1 reason(s))"),
+        "{text}"
+    );
+    assert_eq!(dialog(&model).form.toggles.len(), 2, "the force box is offered");
+    // Reason, Enabled, force, Cancel, Apply: Apply unforced sends nothing.
+    for _ in 0..4 {
+        press(&mut model, KeyCode::Tab);
+    }
+    assert_eq!(dialog(&model).form.focus, Slot::Button(1));
+    assert!(press(&mut model, KeyCode::Enter).is_empty());
+    // Tick force: allowed, saying what was forced, and the set's name must be typed.
+    press(&mut model, KeyCode::BackTab);
+    press(&mut model, KeyCode::BackTab);
+    assert_eq!(dialog(&model).form.focus, Slot::Toggle(1));
+    keys(&mut model, " ");
+    let text = autoscale_text(&model);
+    assert!(
+        text.contains("Verdict      ALLOWED")
+            && text.contains("  ! forced past an unknown cooldown: the Activity Log could not be read ("),
+        "{text}"
+    );
+    assert!(dialog(&model).needs_name());
+    press(&mut model, KeyCode::Tab);
+    assert!(press(&mut model, KeyCode::Enter).is_empty(), "not without the name");
+    assert_eq!(dialog(&model).form.error.as_deref(), Some("type `vmss-web` to confirm"));
+    keys(&mut model, "vmss-web");
+    for _ in 0..3 {
+        press(&mut model, KeyCode::Tab);
+    }
+    let effects = press(&mut model, KeyCode::Enter);
+    let [Effect::Scale(ScaleJob::Autoscale { request, .. })] = &effects[..] else { panic!("{effects:?}") };
+    assert_eq!(
+        (request.change.maximum, request.change.default, request.change.force),
+        (Some(2), Some(2), true)
+    );
+    assert!(
+        matches!(request.confirmed, crate::autoscale::ChangeVerdict::Allowed { forced: true, .. }),
+        "{:?}",
+        request.confirmed
+    );
 }

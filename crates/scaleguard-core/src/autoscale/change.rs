@@ -9,6 +9,10 @@
 //! Which profile is active decides what Autoscale does once it is on. When that cannot be worked
 //! out (a time zone scaleguard cannot resolve, or no profile applies now) a change that turns it
 //! on is refused unless forced, as a manual scale under an unknown Autoscale state is.
+//!
+//! A change that makes Autoscale move the capacity meets the guard's cooldown like a manual scale;
+//! when the cooldown is unknown (the Activity Log could not be read) it is refused unless forced,
+//! as a manual scale is. A change that moves nothing needs no cooldown.
 
 use super::{active_profile, CapacityRange, ScheduleError, Setting};
 use crate::config::GuardConfig;
@@ -29,8 +33,20 @@ pub struct AutoscaleChange {
     pub default: Option<u32>,
     pub enabled: Option<bool>,
     /// Turn Autoscale on although its active profile cannot be worked out (so nobody can say what
-    /// it then does to the capacity). Bypasses nothing else.
+    /// it then does to the capacity), or let it move the capacity although the cooldown is
+    /// unknown. Bypasses nothing else.
     pub force: bool,
+}
+
+/// The guard's cooldown for the scale set now, as far as it is known. It counts only when the
+/// change makes Autoscale move the capacity. `Default` is a cooldown known to be over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CooldownNow {
+    /// The cooldown's refusal over the changes that could be read (the journal, the Activity
+    /// Log), if one is still running.
+    pub running: Option<Refusal>,
+    /// Why the Activity Log could not be read: a change by someone else may be seconds old.
+    pub unknown: Option<String>,
 }
 
 impl AutoscaleChange {
@@ -140,7 +156,8 @@ pub enum ChangeVerdict {
         after: ProfileValues,
         /// Autoscale will move the capacity from .0 to .1 once the change is in.
         implied_move: Option<(u32, u32)>,
-        /// True when `force` was needed: Autoscale is turned on with an unknown active profile.
+        /// True when `force` was needed: Autoscale is turned on with an unknown active profile, or
+        /// moves the capacity while the cooldown is unknown.
         forced: bool,
         warnings: Vec<String>,
     },
@@ -162,8 +179,8 @@ pub fn active_index(setting: &Setting, at: OffsetDateTime) -> Result<Option<usiz
 
 /// May `change` be made to `setting`, whose active profile is `active` (an index into its
 /// profiles, as [`active_index`] gives it), with the set at `capacity`? `cooldown` is the guard's
-/// cooldown refusal for the set now, if any: it counts only when the change makes Autoscale move
-/// the capacity. Pure.
+/// cooldown for the set now: it counts only when the change makes Autoscale move the capacity.
+/// Pure.
 pub fn evaluate_change(
     guard: &GuardConfig,
     setting: &Setting,
@@ -171,7 +188,7 @@ pub fn evaluate_change(
     change: &AutoscaleChange,
     reason: &str,
     capacity: u32,
-    cooldown: Option<Refusal>,
+    cooldown: CooldownNow,
 ) -> ChangeVerdict {
     let mut reasons = Vec::new();
     let mut warnings = Vec::new();
@@ -245,7 +262,18 @@ pub fn evaluate_change(
         if from.abs_diff(to) > guard.max_step {
             implied.push(Refusal::StepTooLarge { from, to, max_step: guard.max_step });
         }
-        implied.extend(cooldown);
+        implied.extend(cooldown.running);
+        // As for a manual scale: an unreadable Activity Log is an unknown cooldown, not "nobody".
+        if let Some(why) = cooldown.unknown {
+            if change.force {
+                forced = true;
+                warnings.push(format!(
+                    "forced past an unknown cooldown: the Activity Log could not be read ({why})"
+                ));
+            } else {
+                implied.push(Refusal::CooldownUnknown { why });
+            }
+        }
         reasons.extend(implied.into_iter().map(|refusal| AutoscaleRefusal::ImpliedMove {
             from,
             to,
@@ -311,278 +339,4 @@ pub fn same_content(a: &Value, b: &Value) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::autoscale::parse_setting;
-
-    fn setting(enabled: bool) -> Setting {
-        let resource = json!({
-            "id": "/subscriptions/s/resourceGroups/rg/providers/microsoft.insights/autoscalesettings/as",
-            "name": "as", "type": "Microsoft.Insights/autoscaleSettings", "location": "West Europe",
-            "tags": {"team": "web"},
-            "properties": {
-                "enabled": enabled,
-                "targetResourceUri": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/web",
-                "notifications": [{"operation": "Scale", "webhooks": []}],
-                "profiles": [
-                    {"name": "default", "capacity": {"minimum": "2", "maximum": "6", "default": "3"},
-                     "rules": [{"metricTrigger": {"metricName": "Percentage CPU"}, "scaleAction": {"direction": "Increase", "type": "ChangeCount", "value": "1", "cooldown": "PT5M"}}]}
-                ]
-            }
-        });
-        parse_setting(&resource).unwrap()
-    }
-
-    fn guard() -> GuardConfig {
-        GuardConfig { min_capacity: 1, max_capacity: 10, max_step: 3, ..GuardConfig::default() }
-    }
-
-    fn change(minimum: Option<u32>, maximum: Option<u32>, default: Option<u32>) -> AutoscaleChange {
-        AutoscaleChange { minimum, maximum, default, enabled: None, force: false }
-    }
-
-    fn refusals(verdict: ChangeVerdict) -> Vec<String> {
-        match verdict {
-            ChangeVerdict::Refused { reasons } => reasons.iter().map(ToString::to_string).collect(),
-            allowed => panic!("allowed: {allowed:?}"),
-        }
-    }
-
-    #[test]
-    fn raising_the_maximum_is_allowed_and_moves_nothing() {
-        let verdict = evaluate_change(
-            &guard(),
-            &setting(true),
-            &Ok(Some(0)),
-            &change(None, Some(8), None),
-            "sale",
-            4,
-            None,
-        );
-        let ChangeVerdict::Allowed { before, after, implied_move, forced, warnings } = verdict else {
-            panic!("{verdict:?}")
-        };
-        assert_eq!(before.capacity, Some(CapacityRange { minimum: 2, maximum: 6, default: 3 }));
-        assert_eq!(after.capacity, Some(CapacityRange { minimum: 2, maximum: 8, default: 3 }));
-        assert_eq!((implied_move, forced), (None, false));
-        assert!(warnings.is_empty(), "{warnings:?}");
-    }
-
-    #[test]
-    fn every_reason_is_given_at_once() {
-        let reasons = refusals(evaluate_change(
-            &guard(),
-            &setting(true),
-            &Ok(Some(0)),
-            &change(Some(9), Some(1200), Some(1)),
-            " ",
-            4,
-            None,
-        ));
-        assert_eq!(
-            reasons,
-            vec![
-                "a reason is required for an autoscale change",
-                "maximum 1200 is above 1000, the most a scale set holds",
-                "minimum 9, maximum 1200, default 1 is not a valid range: Azure needs minimum <= default <= maximum",
-                "Autoscale would then move the capacity from 4 to 9 within about a minute, and changing from 4 to 9 is a step of 5, more than the allowed 3",
-            ]
-        );
-        assert_eq!(
-            refusals(evaluate_change(
-                &guard(),
-                &setting(true),
-                &Ok(Some(0)),
-                &change(None, Some(6), None),
-                "r",
-                4,
-                None
-            )),
-            vec!["nothing would change: give a new minimum, maximum or default, or enable or disable it"]
-        );
-    }
-
-    #[test]
-    fn a_lower_maximum_is_a_scale_in_by_autoscale_and_meets_the_guard_and_the_cooldown() {
-        let cooldown = Refusal::InCooldown {
-            last_change: time::macros::datetime!(2026-01-05 10:00 UTC),
-            remaining_secs: 60,
-            by: None,
-        };
-        let reasons = refusals(evaluate_change(
-            &guard(),
-            &setting(true),
-            &Ok(Some(0)),
-            &change(Some(1), Some(1), Some(1)),
-            "r",
-            5,
-            Some(cooldown),
-        ));
-        assert_eq!(reasons.len(), 2, "{reasons:?}");
-        assert!(reasons[0].contains("from 5 to 1") && reasons[0].contains("step of 4"), "{reasons:?}");
-        assert!(reasons[1].contains("cooldown ends in 1m 0s"), "{reasons:?}");
-        // Disabled settings never move the capacity.
-        let verdict = evaluate_change(
-            &guard(),
-            &setting(false),
-            &Ok(Some(0)),
-            &change(Some(1), Some(1), Some(1)),
-            "r",
-            5,
-            None,
-        );
-        assert!(verdict.is_allowed(), "{verdict:?}");
-    }
-
-    #[test]
-    fn enabling_warns_of_the_move_it_starts_and_disabling_of_what_stops() {
-        let enable = AutoscaleChange { enabled: Some(true), ..AutoscaleChange::default() };
-        let ChangeVerdict::Allowed { implied_move, warnings, .. } =
-            evaluate_change(&guard(), &setting(false), &Ok(Some(0)), &enable, "r", 8, None)
-        else {
-            panic!()
-        };
-        assert_eq!(implied_move, Some((8, 6)));
-        assert_eq!(warnings, vec!["Autoscale will move the capacity from 8 to 6 within about a minute"]);
-        let disable = AutoscaleChange { enabled: Some(false), ..AutoscaleChange::default() };
-        let ChangeVerdict::Allowed { warnings, .. } =
-            evaluate_change(&guard(), &setting(true), &Ok(None), &disable, "r", 8, None)
-        else {
-            panic!()
-        };
-        assert_eq!(
-            warnings,
-            vec!["Autoscale stops acting on the scale set until setting as is enabled again"]
-        );
-    }
-
-    /// `setting(enabled)` with a second, recurring profile "weekday" (Mondays 08:00, 1..2) in time
-    /// zone `zone`.
-    fn setting_with_weekday_in(enabled: bool, zone: &str) -> Setting {
-        let mut resource = setting(enabled).resource;
-        resource["properties"]["profiles"].as_array_mut().unwrap().push(json!({
-            "name": "weekday", "capacity": {"minimum": "1", "maximum": "2", "default": "2"}, "rules": [],
-            "recurrence": {"frequency": "Week", "schedule": {"timeZone": zone, "days": ["Monday"], "hours": [8], "minutes": [0]}}
-        }));
-        parse_setting(&resource).unwrap()
-    }
-
-    fn enable(force: bool) -> AutoscaleChange {
-        AutoscaleChange { enabled: Some(true), force, ..AutoscaleChange::default() }
-    }
-
-    const NOW: OffsetDateTime = time::macros::datetime!(2026-01-07 12:00 UTC);
-
-    #[test]
-    fn turning_it_on_with_an_unknown_active_profile_is_refused_naming_the_profile_and_its_zone() {
-        let read = setting_with_weekday_in(false, "Mars Standard Time");
-        let active = active_index(&read, NOW);
-        assert!(active.is_err(), "{active:?}");
-        let reasons = refusals(evaluate_change(&guard(), &read, &active, &enable(false), "r", 4, None));
-        assert_eq!(
-            reasons,
-            vec![
-                "turning autoscale setting as on lets it act with a profile that cannot be worked out (profile \
-                 \"weekday\" names time zone \"Mars Standard Time\", which is neither a Windows nor an IANA time \
-                 zone scaleguard knows): it may move the capacity, nobody can say how; force it to go ahead"
-            ]
-        );
-        // No active profile at all (only fixed dates, none now): as unknown.
-        let reasons =
-            refusals(evaluate_change(&guard(), &setting(false), &Ok(None), &enable(false), "r", 4, None));
-        assert_eq!(reasons.len(), 1, "{reasons:?}");
-        assert!(reasons[0].contains("no profile of autoscale setting as applies now"), "{reasons:?}");
-        // A profile edit cannot say which profile to edit: refused, forced or not.
-        for force in [false, true] {
-            let edit = AutoscaleChange { maximum: Some(8), force, ..enable(force) };
-            let reasons = refusals(evaluate_change(&guard(), &read, &active, &edit, "r", 4, None));
-            assert!(
-                reasons[0].starts_with(
-                    "which profile of autoscale setting as is active is unknown (profile \"weekday\""
-                ),
-                "{reasons:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_forced_turn_on_with_an_unknown_active_profile_is_allowed_and_says_what_was_forced() {
-        let read = setting_with_weekday_in(false, "Mars Standard Time");
-        let verdict =
-            evaluate_change(&guard(), &read, &active_index(&read, NOW), &enable(true), "r", 4, None);
-        let ChangeVerdict::Allowed { before, after, implied_move, forced, warnings } = verdict else {
-            panic!("{verdict:?}")
-        };
-        assert_eq!(
-            (before.enabled, before.capacity, after.enabled, after.capacity),
-            (false, None, true, None)
-        );
-        assert_eq!((implied_move, forced), (None, true));
-        assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(
-            warnings[0].starts_with(
-                "forced past an unknown active profile: profile \"weekday\" names time zone \"Mars"
-            ),
-            "{warnings:?}"
-        );
-        // The rest of the guard still holds when forced.
-        let reasons = refusals(evaluate_change(
-            &guard(),
-            &read,
-            &active_index(&read, NOW),
-            &enable(true),
-            " ",
-            4,
-            None,
-        ));
-        assert_eq!(reasons, vec!["a reason is required for an autoscale change"]);
-    }
-
-    #[test]
-    fn with_a_known_active_profile_force_changes_nothing_and_turning_it_off_needs_no_profile() {
-        let read = setting_with_weekday_in(false, "Eastern Standard Time");
-        let active = active_index(&read, NOW);
-        assert_eq!(active, Ok(Some(1)), "a recurring profile runs from its start on: \"weekday\", 1..2");
-        for capacity in [2, 4, 8] {
-            let unforced = evaluate_change(&guard(), &read, &active, &enable(false), "r", capacity, None);
-            let forced = evaluate_change(&guard(), &read, &active, &enable(true), "r", capacity, None);
-            assert_eq!(unforced, forced, "capacity {capacity}");
-        }
-        let verdict = evaluate_change(&guard(), &read, &active, &enable(true), "r", 4, None);
-        assert!(
-            matches!(verdict, ChangeVerdict::Allowed { implied_move: Some((4, 2)), forced: false, .. }),
-            "{verdict:?}"
-        );
-        // Autoscale stops acting whatever profile is active: nothing to force.
-        let unknown = setting_with_weekday_in(true, "Mars Standard Time");
-        let disable = AutoscaleChange { enabled: Some(false), ..AutoscaleChange::default() };
-        let verdict =
-            evaluate_change(&guard(), &unknown, &active_index(&unknown, NOW), &disable, "r", 4, None);
-        assert!(matches!(verdict, ChangeVerdict::Allowed { forced: false, .. }), "{verdict:?}");
-    }
-
-    #[test]
-    fn the_body_keeps_everything_but_the_changed_values_and_the_read_only_fields() {
-        let read = setting(true);
-        let after = ProfileValues {
-            enabled: true,
-            capacity: Some(CapacityRange { minimum: 2, maximum: 8, default: 3 }),
-        };
-        let body = apply_to_resource(&read.resource, Some(0), &after);
-        assert_eq!(body.get("id"), None);
-        assert_eq!(body["tags"], json!({"team": "web"}));
-        assert_eq!(
-            body["properties"]["profiles"][0]["capacity"],
-            json!({"minimum": "2", "maximum": "8", "default": "3"})
-        );
-        assert_eq!(
-            body["properties"]["profiles"][0]["rules"],
-            read.resource["properties"]["profiles"][0]["rules"]
-        );
-        assert_eq!(body["properties"]["notifications"], read.resource["properties"]["notifications"]);
-        assert!(!same_content(&read.resource, &body), "the capacity changed");
-        let mut renamed = read.resource.clone();
-        renamed["systemData"] = json!({"lastModifiedAt": "2026-01-05T10:00:00Z"});
-        assert!(same_content(&read.resource, &renamed), "system data is not content");
-    }
-}
+mod tests;

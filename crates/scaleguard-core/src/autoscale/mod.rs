@@ -20,7 +20,7 @@ mod wire;
 
 pub use change::{
     active_index, apply_to_resource, evaluate_change, same_content, AutoscaleChange, AutoscaleRefusal,
-    ChangeVerdict, ProfileValues,
+    ChangeVerdict, CooldownNow, ProfileValues,
 };
 pub use schedule::{active_profile, resolve_time_zone, Active, ScheduleError};
 pub use state::{ActiveProfileSummary, AutoscaleState, AutoscaleSummary};
