@@ -100,6 +100,12 @@ pub enum AutoscaleRefusal {
         field: &'static str,
         value: u32,
     },
+    /// Turning Autoscale on past an unknown active profile (forced) while the guard's cooldown
+    /// runs: whatever it does may be a move at once, inside the cooldown. Force does not lift it.
+    UnknownMoveInCooldown {
+        setting: String,
+        refusal: Refusal,
+    },
     /// Asked again right before the write, the change does something other than what was
     /// confirmed (another profile took over, the capacity moved): `now` says what.
     ChangedSinceConfirmed {
@@ -140,6 +146,11 @@ impl fmt::Display for AutoscaleRefusal {
             Self::ChangedSinceConfirmed { now } => write!(
                 f,
                 "what the change does is no longer what was confirmed (now: {now}); look at it again"
+            ),
+            Self::UnknownMoveInCooldown { setting, refusal } => write!(
+                f,
+                "turning autoscale setting {setting} on may let it move the capacity at once (its active profile \
+                 cannot be worked out), and {refusal}"
             ),
             Self::ImpliedMove { from, to, refusal } => write!(
                 f,
@@ -223,6 +234,17 @@ pub fn evaluate_change(
         if change.force {
             forced = true;
             warnings.push(format!("forced past an unknown active profile: {why}"));
+            // What it then does may be a move at once: a running cooldown holds it as it holds a
+            // known move, and an unknown one is forced past too.
+            if let Some(refusal) = cooldown.running.clone() {
+                reasons
+                    .push(AutoscaleRefusal::UnknownMoveInCooldown { setting: setting.name.clone(), refusal });
+            }
+            if let Some(why) = &cooldown.unknown {
+                warnings.push(format!(
+                    "forced past an unknown cooldown: the Activity Log could not be read ({why})"
+                ));
+            }
         } else {
             reasons.push(AutoscaleRefusal::ActiveProfileUnknown { setting: setting.name.clone(), why });
         }

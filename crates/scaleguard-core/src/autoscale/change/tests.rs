@@ -351,6 +351,43 @@ fn a_forced_turn_on_with_an_unknown_active_profile_is_allowed_and_says_what_was_
         CooldownNow::default(),
     ));
     assert_eq!(reasons, vec!["a reason is required for an autoscale change"]);
+    // Whatever Autoscale then does may be a move at once: a running cooldown still refuses it,
+    // forced or not; an unknown one is forced past, and says so.
+    let running = Refusal::InCooldown {
+        last_change: time::macros::datetime!(2026-01-05 10:00 UTC),
+        remaining_secs: 60,
+        by: None,
+    };
+    let in_cooldown = CooldownNow { running: Some(running), unknown: None };
+    let reasons = refusals(evaluate_change(
+        &guard(),
+        &read,
+        &active_index(&read, NOW),
+        &enable(true),
+        "r",
+        4,
+        in_cooldown,
+    ));
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(
+        reasons[0].starts_with("turning autoscale setting ") && reasons[0].contains("cooldown ends in 1m 0s"),
+        "{reasons:?}"
+    );
+    let ChangeVerdict::Allowed { forced, warnings, .. } = evaluate_change(
+        &guard(),
+        &read,
+        &active_index(&read, NOW),
+        &enable(true),
+        "r",
+        4,
+        unknown_cooldown(),
+    ) else {
+        panic!("an unknown cooldown is forced past")
+    };
+    assert!(
+        forced && warnings.iter().any(|w| w.starts_with("forced past an unknown cooldown")),
+        "{warnings:?}"
+    );
 }
 
 #[test]
