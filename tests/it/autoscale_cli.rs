@@ -455,3 +455,42 @@ async fn a_change_that_moves_nothing_needs_no_readable_activity_log() {
     assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(setup.sim.stats().get("arm.put_autoscale_setting"), 2);
 }
+
+/// Red team (review-s9): turning Autoscale on forced past an unknown active profile is refused
+/// while the guard's cooldown runs (whatever Autoscale then does may be a move at once). Here the
+/// proposal is made while no cooldown runs, and ops@contoso.com scales the set 4 -> 5 after the
+/// proposal's reads, before the re-check right before the write: the re-check must meet that
+/// cooldown as the proposal would have, and write nothing.
+#[tokio::test]
+async fn a_forced_turn_on_past_an_unknown_profile_meets_a_cooldown_begun_after_the_proposal() {
+    let setup = disabled_setting_whose_default_would_scale_in("Mars Standard Time").await;
+    let set_path = "/subscriptions/7f3e2a10-5b1c-4d2e-9a8f-0c1d2e3f4a5b/resourceGroups/rg-web/providers/\
+                    Microsoft.Compute/virtualMachineScaleSets/vmss-web";
+    // The proposal's read of the set: nothing happens (a load change Autoscale, off, ignores).
+    setup.sim.before_next_request(RequestHook {
+        method: Some("GET".into()),
+        path_prefix: set_path.into(),
+        action: EventAction::SetLoad { percent: 50.0 },
+    });
+    // The re-check's read of the set: someone scaled it just before.
+    setup.sim.before_next_request(RequestHook {
+        method: Some("GET".into()),
+        path_prefix: set_path.into(),
+        action: EventAction::ScaleBy {
+            set: SET.into(),
+            capacity: 5,
+            caller: "ops@contoso.com".into(),
+            app: "portal".into(),
+        },
+    });
+    let out = setup.run(&["autoscale", SET, "--enable", "--force", "--reason", "back on", "--yes"]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(stdout.contains("forced past an unknown active profile"), "confirmed forced: {stdout}\n{stderr}");
+    assert_eq!(setup.capacity(), 5, "the scale by ops landed before the re-check:\n{stdout}\n{stderr}");
+    assert_eq!(
+        (out.status.code(), setup.sim.stats().get("arm.put_autoscale_setting")),
+        (Some(1), 0),
+        "a cooldown begun between the proposal and the write must refuse the forced turn-on at the re-check \
+         (UnknownMoveInCooldown), as it does at the proposal:\n{stdout}\n{stderr}"
+    );
+}
