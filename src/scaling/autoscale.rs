@@ -395,7 +395,12 @@ impl Scaling {
             evaluate_change(guard, &proposal.setting, &active, change, reason, state.capacity, cooldown)
         };
         let mut verdict = evaluate(CooldownNow::default());
-        if matches!(verdict, ChangeVerdict::Allowed { implied_move: Some(_), .. }) {
+        // A forced turn-on past an unknown active profile may move the capacity at once too.
+        if matches!(
+            verdict,
+            ChangeVerdict::Allowed { implied_move: Some(_), .. }
+                | ChangeVerdict::Allowed { forced: true, .. }
+        ) {
             let others = other_scalers::read(provider.as_ref(), key, guard.cooldown_secs, now).await;
             verdict = evaluate(self.cooldown_now(key, &state, others, now)?);
         }
