@@ -59,7 +59,7 @@ impl DeployCall<'_> {
         let mut mine: Vec<Deployment> =
             all.iter().filter(|d| d.comments.contains(&marker)).cloned().collect();
         if let Ok(created) = &posted {
-            if !mine.iter().any(|d| d.id == created.id) {
+            if !mine.iter().any(|d| crate::model::same_octopus_id(&d.id, &created.id)) {
                 mine.push(created.clone());
             }
         }

@@ -494,8 +494,10 @@ async fn a_forced_turn_on_past_an_unknown_profile_meets_a_cooldown_begun_after_t
          (UnknownMoveInCooldown), as it does at the proposal:\n{stdout}\n{stderr}"
     );
     assert!(
-        stderr.contains("refused, nothing was written: turning autoscale setting vmss-web-autoscale on may let it move \
-                         the capacity at once"),
+        stderr.contains(
+            "refused, nothing was written: turning autoscale setting vmss-web-autoscale on may let it move \
+                         the capacity at once"
+        ),
         "{stderr}"
     );
 }
