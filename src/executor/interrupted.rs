@@ -6,7 +6,7 @@
 //! are left to the job, which resumes (`node_job::resume`).
 
 use crate::journal::{JournalAction, Outcome, Record, RecordKind};
-use crate::model::{Action, Deployment};
+use crate::model::{same_octopus_id, Action, Deployment};
 use crate::snapshot::Snapshot;
 use std::collections::HashSet;
 
@@ -137,7 +137,7 @@ fn settle(action: &Action, fresh: &Snapshot) -> Option<(Outcome, String)> {
     match action {
         Action::DeleteTarget { target_id, .. } => {
             let targets = fresh.targets.as_ref().ok()?;
-            Some(if targets.iter().any(|t| &t.id == target_id) {
+            Some(if targets.iter().any(|t| same_octopus_id(&t.id, target_id)) {
                 let why = format!("interrupted before it ran: {target_id} is still registered");
                 (Outcome::Failed(why.clone()), why)
             } else {
@@ -146,7 +146,7 @@ fn settle(action: &Action, fresh: &Snapshot) -> Option<(Outcome, String)> {
         }
         Action::Deploy { project_id, release_id, target_ids, tenant, .. } => {
             let projects = fresh.projects.as_ref().ok()?;
-            let project = projects.iter().find(|p| &p.project_id == project_id)?;
+            let project = projects.iter().find(|p| same_octopus_id(&p.project_id, project_id))?;
             // Only this tenant's deployments (or untenanted ones) count; a tenant gone since
             // cannot be told about: left unsettled.
             let lane = crate::reconcile::Lane::find(project, tenant.as_ref().map(|t| t.id.as_str()))?;
@@ -155,7 +155,7 @@ fn settle(action: &Action, fresh: &Snapshot) -> Option<(Outcome, String)> {
             // registered after it: only naming them, or having reached them, shows it happened.
             let created = lane
                 .deployments()
-                .filter(|d| &d.release_id == release_id)
+                .filter(|d| same_octopus_id(&d.release_id, release_id))
                 .any(|d| target_ids.iter().all(|target| names_or_reached(d, target)));
             Some(if created {
                 (Outcome::Done, format!("a deployment of {release_id} covers its targets"))
@@ -223,8 +223,8 @@ fn settle_autoscale(
 }
 
 fn names_or_reached(deployment: &Deployment, target_id: &str) -> bool {
-    let named =
-        deployment.specific_machine_ids.iter().any(|id| id == target_id) && deployment.covers(target_id);
+    let named = deployment.specific_machine_ids.iter().any(|id| same_octopus_id(id, target_id))
+        && deployment.covers(target_id);
     named || deployment.reached(target_id) == Some(true)
 }
 
@@ -349,6 +349,33 @@ mod tests {
             resolve_interrupted(&[&record], "prod", &unread).is_empty(),
             "an unread setting proves nothing"
         );
+    }
+
+    /// Octopus ids name one document in any case: a fresh listing spelling the ids in another
+    /// case settles an interrupted delete and deploy as they really are (they read as "deleted"
+    /// and "never created").
+    #[test]
+    fn interrupted_actions_are_settled_whatever_case_the_server_spells_ids_in() {
+        let mut web = project("PROJECTS-1", Some("RELEASES-1"));
+        web.deployments = vec![deployment(
+            "Deployments-9",
+            "projects-1",
+            "releases-1",
+            &["machines-2"],
+            &[],
+            TaskState::Queued,
+        )];
+        let fresh =
+            SnapshotBuilder::new(at(10)).targets(vec![target("machines-1", "web-1")]).project(web).build();
+        let delete = intent("prod", delete("Machines-1"));
+        let deploy = intent("prod", deploy("Releases-1", &["Machines-2"]));
+        let settled = resolve_interrupted(&[&delete, &deploy], "prod", &fresh);
+        assert_eq!(settled.len(), 2, "{settled:?}");
+        assert!(
+            matches!(&settled[0].outcome, Outcome::Failed(why) if why.contains("still registered")),
+            "{settled:?}"
+        );
+        assert_eq!(settled[1].outcome, Outcome::Done, "{settled:?}");
     }
 
     #[test]

@@ -233,8 +233,8 @@ impl OctopusClient {
         let ours: Vec<wire::DeploymentResource> = all
             .into_iter()
             .filter(|deployment| {
-                deployment.release_id.as_deref().is_none_or(|r| r == release_id)
-                    && deployment.environment_id.as_deref().is_none_or(|e| e == environment_id)
+                deployment.release_id.as_deref().is_none_or(|r| same_octopus_id(r, release_id))
+                    && deployment.environment_id.as_deref().is_none_or(|e| same_octopus_id(e, environment_id))
                     && same_tenant(deployment, tenant)
             })
             .collect();

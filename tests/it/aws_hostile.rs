@@ -2,8 +2,8 @@
 //! reverse proxy on 127.0.0.1 between them where the answer lies while the simulated world stays
 //! true; the world (the simulator's state) judges what really runs.
 
-use crate::support::aws_proxy::behind_proxy;
 use crate::support::bench::Bench;
+use crate::support::rewriting_proxy::behind_proxy;
 use scaleguard::sim::SimOptions;
 use std::time::Duration;
 

@@ -44,7 +44,6 @@ mod node_drain;
 mod octopus_hostile;
 mod plan_cli;
 mod reconcile_props;
-mod redteam_s9;
 mod scale_apply;
 mod secrets;
 mod server_ids;

@@ -3,8 +3,10 @@
 //! elsewhere is refused.
 
 use crate::support::bench::Bench;
+use crate::support::rewriting_proxy::behind_proxy;
 use scaleguard::sim::SimOptions;
 use serde_json::json;
+use std::time::Duration;
 
 /// Octopus ids name one document in any ASCII case: a server spelling the machine ids of its
 /// deployments in another case (`machines-1`) leaves every target a successful deployment reached
@@ -52,5 +54,49 @@ async fn an_autoscale_put_never_goes_to_a_path_other_than_the_settings_own() {
         (1, 0),
         "a setting whose id is not a plain autoscale-setting id of the set's resource group must be \
          refused before any PUT (the PUT went to rg-prod's prod-autoscale):\n{stdout}\n{stderr}"
+    );
+}
+
+/// The scale-out's new targets get the release by one deployment this run creates: the read-back
+/// listing it as `deployments-N` (the POST answered `Deployments-N`) is that same deployment, not
+/// "a second copy the server made" to cancel. It used to cancel the run's own deployment's task
+/// and journal the deploy done.
+#[tokio::test]
+async fn the_read_back_of_a_deployment_in_another_case_does_not_cancel_the_runs_own_deployment() {
+    let bench = Bench::start(SimOptions::new("scale-out").manual_clock(), Bench::apply_profile)
+        .await
+        .with_sim_clock();
+    // The read-back after the POST (the release's deployments) spells each deployment's Id in
+    // lower case.
+    let proxy = behind_proxy(&bench).await;
+    proxy.lie_where(&["/releases/", "/deployments?"], "\"Id\":\"Deployments-", "\"Id\":\"deployments-");
+    let mut outputs = String::new();
+    for _ in 0..12 {
+        bench.sim.advance(Duration::from_secs(25)).unwrap();
+        let out = bench.run(&["apply", "--yes"]).await;
+        outputs.push_str(&out.stdout);
+        outputs.push_str(&out.stderr);
+        if bench.stat("octopus.deployments.post") > 0 {
+            break;
+        }
+    }
+    assert_eq!(bench.stat("octopus.deployments.post"), 1, "one deployment was created:\n{outputs}");
+    let cancelled: Vec<String> = bench.sim.with_world(|w| {
+        let ours: Vec<&String> = w
+            .deployments
+            .iter()
+            .filter(|d| d.comments.starts_with("scaleguard"))
+            .map(|d| &d.task_id)
+            .collect();
+        w.tasks
+            .iter()
+            .filter(|t| ours.contains(&&t.id) && format!("{:?}", t.state).contains("Cancel"))
+            .map(|t| t.id.clone())
+            .collect()
+    });
+    assert!(
+        cancelled.is_empty() && !outputs.contains("a second copy the server made"),
+        "the run cancelled its own deployment's task ({cancelled:?}), taking its read-back in another case for a \
+         second copy:\n{outputs}"
     );
 }

@@ -2,8 +2,6 @@
 //! module with `#[path]`, so a binary may leave some of it unused.
 #![allow(dead_code)]
 
-/// A rewriting reverse proxy between the real binary and the simulator's AWS endpoint.
-pub mod aws_proxy;
 /// The real binary against a simulator: config file, data dir, runs and the journal.
 pub mod bench;
 /// Clients for a simulator's profile, credentials handed in (no environment variables).
@@ -14,6 +12,8 @@ pub mod estate;
 pub mod fake;
 /// The real console in a pseudo-terminal.
 pub mod pty;
+/// A rewriting reverse proxy between the real binary and the simulator's AWS endpoint.
+pub mod rewriting_proxy;
 /// A simulator and an HTTP client for the simulator's wire tests.
 pub mod sim_harness;
 /// A credential handing out a fixed bearer token.

@@ -1,6 +1,6 @@
-//! A rewriting reverse proxy on 127.0.0.1 between the real binary and the simulator's AWS
-//! endpoint: the answer lies while the simulated world stays true, so the world judges what the
-//! binary did on a lie.
+//! A rewriting reverse proxy on 127.0.0.1 between the real binary and one of the simulator's
+//! endpoints (AWS or Octopus): the answer lies while the simulated world stays true, so the world
+//! judges what the binary did on a lie.
 
 use super::bench::Bench;
 use axum::body::Bytes;
@@ -9,15 +9,15 @@ use axum::http::{header, HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use std::sync::{Arc, Mutex};
 
-/// A reverse proxy in front of the simulator's AWS endpoint: forwards every request as sent (the
-/// simulator checks the SigV4 signature, so the Host header goes along), and in the answers to
-/// each lie's action (`DescribeAutoScalingGroups`, EC2 `DescribeInstances`) replaces its `from`
-/// with its `to` once the lie is set.
+/// A reverse proxy in front of a simulator endpoint: forwards every request as sent (the
+/// simulator checks AWS's SigV4 signature, so the Host header goes along), and in the answers to
+/// the requests each lie picks replaces its `from` with its `to` once the lie is set.
 #[derive(Clone)]
 pub struct Proxy {
     upstream: String,
     http: reqwest::Client,
-    lies: Arc<Mutex<Vec<(String, String, String)>>>,
+    /// (what the request's path and body all hold, from, to).
+    lies: Arc<Mutex<Vec<(Vec<String>, String, String)>>>,
 }
 
 impl Proxy {
@@ -36,9 +36,17 @@ impl Proxy {
         (proxy, url)
     }
 
-    /// From now on, in the answers to `action`, replace `from` with `to`.
+    /// From now on, in the answers to the AWS `action` (`DescribeAutoScalingGroups`, EC2
+    /// `DescribeInstances`), replace `from` with `to`.
     pub fn lie(&self, action: &str, from: &str, to: &str) {
-        self.lies.lock().unwrap().push((format!("Action={action}&"), from.to_string(), to.to_string()));
+        self.lie_where(&[&format!("Action={action}&")], from, to);
+    }
+
+    /// From now on, in the answers to the requests whose path and body hold every one of
+    /// `request_has`, replace `from` with `to`.
+    pub fn lie_where(&self, request_has: &[&str], from: &str, to: &str) {
+        let request_has = request_has.iter().map(|part| part.to_string()).collect();
+        self.lies.lock().unwrap().push((request_has, from.to_string(), to.to_string()));
     }
 }
 
@@ -65,9 +73,9 @@ async fn forward(
         .unwrap_or("text/xml")
         .to_string();
     let mut text = answer.text().await.expect("an answer body");
-    let form = String::from_utf8_lossy(&body);
-    for (action, from, to) in proxy.lies.lock().unwrap().iter() {
-        if form.contains(action.as_str()) {
+    let request = format!("{path}\n{}", String::from_utf8_lossy(&body));
+    for (request_has, from, to) in proxy.lies.lock().unwrap().iter() {
+        if request_has.iter().all(|part| request.contains(part.as_str())) {
             text = text.replace(from.as_str(), to);
         }
     }
@@ -83,11 +91,12 @@ fn toml_value(toml: &str, key: &str) -> String {
         .unwrap_or_else(|| panic!("no `{key}` in the profile"))
 }
 
-/// Put the proxy between the profile and the simulator's AWS endpoint (Octopus stays direct).
+/// Put the proxy between the profile and the simulator: every use of the simulator's address in
+/// the profile (it serves ARM, Octopus and AWS on one origin, which `--sim-clock` requires).
 pub async fn behind_proxy(bench: &Bench) -> Proxy {
     let profile = std::fs::read_to_string(&bench.config).unwrap();
-    let endpoint = toml_value(&profile, "endpoint_url");
-    let (proxy, proxy_url) = Proxy::start(&endpoint).await;
-    std::fs::write(&bench.config, profile.replace(&endpoint, &proxy_url)).unwrap();
+    let upstream = toml_value(&profile, "url");
+    let (proxy, proxy_url) = Proxy::start(&upstream).await;
+    std::fs::write(&bench.config, profile.replace(&upstream, &proxy_url)).unwrap();
     proxy
 }
