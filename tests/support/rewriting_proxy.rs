@@ -16,8 +16,15 @@ use std::sync::{Arc, Mutex};
 pub struct Proxy {
     upstream: String,
     http: reqwest::Client,
-    /// (what the request's path and body all hold, from, to).
-    lies: Arc<Mutex<Vec<(Vec<String>, String, String)>>>,
+    lies: Arc<Mutex<Vec<Lie>>>,
+}
+
+/// In the answers to the requests whose path and body hold every one of `request_has`, `from`
+/// becomes `to`.
+struct Lie {
+    request_has: Vec<String>,
+    from: String,
+    to: String,
 }
 
 impl Proxy {
@@ -46,7 +53,7 @@ impl Proxy {
     /// `request_has`, replace `from` with `to`.
     pub fn lie_where(&self, request_has: &[&str], from: &str, to: &str) {
         let request_has = request_has.iter().map(|part| part.to_string()).collect();
-        self.lies.lock().unwrap().push((request_has, from.to_string(), to.to_string()));
+        self.lies.lock().unwrap().push(Lie { request_has, from: from.to_string(), to: to.to_string() });
     }
 }
 
@@ -74,9 +81,9 @@ async fn forward(
         .to_string();
     let mut text = answer.text().await.expect("an answer body");
     let request = format!("{path}\n{}", String::from_utf8_lossy(&body));
-    for (request_has, from, to) in proxy.lies.lock().unwrap().iter() {
-        if request_has.iter().all(|part| request.contains(part.as_str())) {
-            text = text.replace(from.as_str(), to);
+    for lie in proxy.lies.lock().unwrap().iter() {
+        if lie.request_has.iter().all(|part| request.contains(part.as_str())) {
+            text = text.replace(lie.from.as_str(), &lie.to);
         }
     }
     (status, [(header::CONTENT_TYPE, content_type)], text).into_response()
