@@ -60,6 +60,18 @@ impl Setup {
         self.run_advancing(args, 0).await
     }
 
+    /// Every Activity Log read answers 500 from now on: who changed the set lately is unknown.
+    fn activity_log_fails(&self) {
+        let fault = FaultSpec {
+            target: ACTIVITY_LOG.into(),
+            kind: "500".into(),
+            count: 100,
+            retry_after_secs: None,
+            delay_ms: None,
+        };
+        self.sim.inject_fault(fault).unwrap();
+    }
+
     fn capacity(&self) -> u32 {
         self.sim.with_world(|w| w.scale_sets[0].capacity)
     }
@@ -390,16 +402,7 @@ async fn turning_autoscale_on_is_checked_again_right_before_the_write() {
 #[tokio::test]
 async fn a_maximum_below_the_capacity_with_an_unreadable_activity_log_is_refused_unless_forced() {
     let setup = Setup::new().await;
-    setup
-        .sim
-        .inject_fault(FaultSpec {
-            target: ACTIVITY_LOG.into(),
-            kind: "500".into(),
-            count: 100,
-            retry_after_secs: None,
-            delay_ms: None,
-        })
-        .unwrap();
+    setup.activity_log_fails();
     let out =
         setup.run(&["autoscale", SET, "--maximum", "3", "--default", "3", "--reason", "r", "--yes"]).await;
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
@@ -439,16 +442,7 @@ async fn a_maximum_below_the_capacity_with_an_unreadable_activity_log_is_refused
 #[tokio::test]
 async fn a_change_that_moves_nothing_needs_no_readable_activity_log() {
     let setup = Setup::new().await;
-    setup
-        .sim
-        .inject_fault(FaultSpec {
-            target: ACTIVITY_LOG.into(),
-            kind: "500".into(),
-            count: 100,
-            retry_after_secs: None,
-            delay_ms: None,
-        })
-        .unwrap();
+    setup.activity_log_fails();
     let out = setup.run(&["autoscale", SET, "--maximum", "8", "--reason", "r", "--yes"]).await;
     assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
     let out = setup.run(&["autoscale", SET, "--disable", "--reason", "r", "--yes"]).await;
@@ -456,8 +450,8 @@ async fn a_change_that_moves_nothing_needs_no_readable_activity_log() {
     assert_eq!(setup.sim.stats().get("arm.put_autoscale_setting"), 2);
 }
 
-/// Red team (review-s9): turning Autoscale on forced past an unknown active profile is refused
-/// while the guard's cooldown runs (whatever Autoscale then does may be a move at once). Here the
+/// Turning Autoscale on forced past an unknown active profile is refused while the guard's
+/// cooldown runs (whatever Autoscale then does may be a move at once). Here the
 /// proposal is made while no cooldown runs, and ops@contoso.com scales the set 4 -> 5 after the
 /// proposal's reads, before the re-check right before the write: the re-check must meet that
 /// cooldown as the proposal would have, and write nothing.

@@ -6,6 +6,7 @@
 //! the task then cancelled once the node is offline. The journal tells the story in order.
 
 use crate::support::bench::Bench;
+use crate::support::rewriting_proxy::behind_proxy;
 use scaleguard::ha::hook::HookCall;
 use scaleguard::journal::{JournalAction, Outcome, Record, RecordKind};
 use scaleguard::sim::SimOptions;
@@ -607,4 +608,79 @@ async fn a_node_that_re_registers_under_a_new_id_is_drained_again_before_its_ins
     }
     let calls = hook_calls(&bench.journal().0, &instance);
     assert!(!calls.iter().any(|(c, ..)| *c == HookCall::Continue), "{calls:#?}");
+}
+
+fn node_runs_its_task(bench: &Bench) -> bool {
+    busy_task(bench).0 == "Executing"
+}
+
+/// `node hooks`, then `apply --yes`; then the busy node must still run its task and its instance
+/// still wait on the hook (`what`: how the answers lied, for the failure message).
+async fn the_busy_nodes_instance_keeps_waiting(bench: &Bench, what: &str) {
+    let hooks = bench.run(&["node", "hooks"]).await;
+    hooks.assert_no_panic("node hooks");
+    let apply = bench.run(&["apply", "--yes"]).await;
+    apply.assert_no_panic("apply");
+    assert!(node_runs_its_task(bench), "the node still runs its task after the passes");
+    assert_eq!(
+        busy_instance(bench).map(|(_, state)| state).as_deref(),
+        Some("Terminating:Wait"),
+        "{what}: the hook of the busy node's instance was completed while the node runs its task.\nnode hooks \
+         (exit {}):\n{}{}\napply (exit {}):\n{}{}",
+        hooks.code,
+        hooks.stdout,
+        hooks.stderr,
+        apply.code,
+        apply.stdout,
+        apply.stderr
+    );
+}
+
+/// `node hooks` and the plan on an AWS nodes' group: an instance in Terminating:Wait that *may*
+/// host an HA node is only extended, never let go at once. A node registered under a name that is
+/// not its instance's private DNS host part (Windows on EC2 names itself `EC2AMAZ-…` unless told
+/// otherwise; a node name can also be set at install) pairs with no instance: while such a node
+/// runs, an instance that hosts no paired node may be its host. Here the busy node
+/// IP-10-0-0-4 (a 600 s task) is registered as `EC2AMAZ-7QK2M1B`; Auto Scaling terminates its
+/// instance at 30 s. While its task runs the instance must stay in Terminating:Wait.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_node_registered_under_another_name_keeps_its_instance_waiting_on_the_hook() {
+    let bench = bench(|toml| toml).await;
+    // The scenario starts the node's task at 1 s (by its name): let it start, then give the node
+    // the name it would have on a default Windows AMI.
+    bench.sim.advance(Duration::from_secs(2)).unwrap();
+    bench.sim.with_world_mut(|w| {
+        w.nodes.iter_mut().find(|n| n.id == NODE_ID).expect("the busy node").name = "EC2AMAZ-7QK2M1B".into()
+    });
+    bench.sim.advance(Duration::from_secs(38)).unwrap();
+    let (_, state) = busy_instance(&bench).expect("the busy node's instance");
+    assert_eq!(state, "Terminating:Wait", "the scripted scale-in picked the busy node's instance");
+    assert!(node_runs_its_task(&bench), "the node runs its task");
+    the_busy_nodes_instance_keeps_waiting(&bench, "the busy node registered as EC2AMAZ-7QK2M1B (unpaired)")
+        .await;
+}
+
+/// The same promise when EC2 contradicts itself: DescribeInstances lists the busy node's instance
+/// twice, the second record with a private DNS name no node has. Two records of one instance that
+/// disagree are a read error, never "the last one wins" (which once renamed the instance of the
+/// busy node IP-10-0-0-4 so that it read as hosting none, and its hook was completed while the node
+/// ran its task).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_ec2_lists_twice_under_two_names_keeps_its_hook_while_its_node_is_busy() {
+    let bench = bench(|toml| toml).await;
+    let proxy = behind_proxy(&bench).await;
+    bench.sim.advance(Duration::from_secs(40)).unwrap();
+    let (instance, state) = busy_instance(&bench).expect("the busy node's instance");
+    assert_eq!(state, "Terminating:Wait", "the scripted scale-in picked the busy node's instance");
+    assert!(node_runs_its_task(&bench), "the node runs its task");
+    let second = format!(
+        "<item><instanceId>{instance}</instanceId><instanceState><code>16</code><name>running</name>\
+         </instanceState><privateDnsName>ip-10-0-9-99.eu-west-1.compute.internal</privateDnsName></item>"
+    );
+    proxy.lie("DescribeInstances", "</instancesSet>", &format!("{second}</instancesSet>"));
+    the_busy_nodes_instance_keeps_waiting(
+        &bench,
+        &format!("EC2 listed {instance} twice (ip-10-0-0-4 and ip-10-0-9-99)"),
+    )
+    .await;
 }
