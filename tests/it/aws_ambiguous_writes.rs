@@ -10,9 +10,10 @@ const GROUP: &str = "web-asg";
 
 /// The aws-scale-in group (5 instances) steady, its scripted scale-in taken out, its cooldowns past.
 async fn steady_group(edit: impl FnOnce(String) -> String) -> Bench {
-    let bench = Bench::start(SimOptions::new("aws-scale-in").manual_clock(), |toml| edit(Bench::apply_profile(toml)))
-        .await
-        .with_sim_clock();
+    let bench =
+        Bench::start(SimOptions::new("aws-scale-in").manual_clock(), |toml| edit(Bench::apply_profile(toml)))
+            .await
+            .with_sim_clock();
     bench.sim.with_world_mut(|w| w.events.clear());
     bench.sim.advance(Duration::from_secs(3600)).unwrap();
     bench
@@ -74,8 +75,10 @@ async fn a_set_desired_capacity_that_acted_then_answered_503_is_not_repeated_ove
 /// must not claim that nothing was changed: the capacity did move to the operator's number.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_acted_then_503_set_desired_capacity_is_never_reported_as_nothing_changed() {
-    let bench = steady_group(|toml| toml.replace("[profiles.sim.aws]\n", "[profiles.sim.aws]\nhonor_cooldown = true\n"))
-        .await;
+    let bench = steady_group(|toml| {
+        toml.replace("[profiles.sim.aws]\n", "[profiles.sim.aws]\nhonor_cooldown = true\n")
+    })
+    .await;
     assert!(std::fs::read_to_string(&bench.config).unwrap().contains("honor_cooldown = true"));
     first_set_desired_acts_then_503(&bench);
 
