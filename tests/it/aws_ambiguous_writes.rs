@@ -99,3 +99,45 @@ async fn an_acted_then_503_set_desired_capacity_is_never_reported_as_nothing_cha
         results.join("\n")
     );
 }
+
+/// CompleteLifecycleAction CONTINUE acts, then answers 503; the repeat finds no action waiting
+/// ("No active Lifecycle Action found"). The CONTINUE was scaleguard's own, so the journal and the
+/// report must not say it was skipped because the instance had moved on (the hook timing out, or
+/// someone else): an audit would then blame the hook's DefaultResult for a termination scaleguard
+/// let go.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_continue_that_acted_then_answered_503_is_not_reported_as_skipped() {
+    let bench = Bench::start(SimOptions::new("aws-scale-in").manual_clock(), Bench::apply_profile)
+        .await
+        .with_sim_clock();
+    bench.sim.advance(Duration::from_secs(70)).unwrap();
+    let waiting = bench.sim.with_world(|w| {
+        w.aws.groups[0].instances.iter().filter(|i| i.lifecycle.as_str() == "Terminating:Wait").count()
+    });
+    assert_eq!(waiting, 2, "two instances wait on the terminating hook");
+    bench
+        .sim
+        .inject_fault(FaultSpec {
+            target: "autoscaling.CompleteLifecycleAction".into(),
+            kind: "act_then_503".into(),
+            count: 1,
+            retry_after_secs: None,
+            delay_ms: None,
+        })
+        .unwrap();
+    let apply = bench.run(&["apply", "--yes", "--format", "json"]).await;
+    apply.assert_no_panic("apply");
+    let reports = apply.json()["reports"].as_array().cloned().unwrap_or_default();
+    let completions: Vec<String> = reports
+        .iter()
+        .filter(|r| r["summary"].as_str().unwrap_or_default().contains("complete-lifecycle"))
+        .map(|r| format!("{} -> {}", r["summary"], r["outcome"]))
+        .collect();
+    assert_eq!(completions.len(), 2, "{}{}", apply.stdout, apply.stderr);
+    assert!(
+        !completions.iter().any(|c| c.contains("no lifecycle action holds")),
+        "scaleguard's own CONTINUE landed (then 503), yet it is reported as skipped because no action held \
+         the instance any more:\n{}",
+        completions.join("\n")
+    );
+}
