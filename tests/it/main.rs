@@ -11,6 +11,7 @@ mod arm_paging;
 mod autoscale_cli;
 mod autoscale_sim;
 mod aws;
+mod aws_ambiguous_writes;
 mod aws_flows;
 mod aws_hostile;
 mod azure_lro;

@@ -511,3 +511,29 @@ fn a_group_scaling_in_waits_in_its_own_words_not_azures() {
     let wait = plan.actions.iter().find(|a| matches!(a.action, Action::Wait { .. })).expect("a wait row");
     assert!(wait.reason.contains("scaling activities") && !wait.reason.contains("Azure"), "{}", wait.reason);
 }
+
+/// Red team: with a warm pool whose InstanceReusePolicy has ReuseOnScaleIn, a scaled-in instance
+/// returns to the pool and waits in `Warmed:Pending:Wait` on the group's *terminating* hook
+/// ("Use lifecycle hooks with a warm pool in Auto Scaling group", Amazon EC2 Auto Scaling User
+/// Guide). Such an instance that hosts a busy HA node is being taken out of service: it is never
+/// "released into the pool" at once (nor under the launch hook), and it is left to the node's
+/// drain job like a `Terminating:Wait` host.
+#[test]
+fn a_busy_node_host_returning_to_the_warm_pool_is_never_released_at_once() {
+    use crate::ha::tests_props::{busy, node};
+    let hooks = vec![hook("ready", HookTransition::Launching), hook("drain", HookTransition::Terminating)];
+    let mut snapshot = scale_in("Warmed:Pending:Wait", hooks, vec![]);
+    snapshot.nodes = Ok(vec![node("N1", "web-1"), busy(node("N3", "WEB-3.corp.local"), 2)]);
+    let plan = plan_on_nodes_set(&snapshot);
+    assert_eq!(
+        completions(&plan),
+        vec![],
+        "instance 3 hosts busy HA node WEB-3.corp.local and waits on its way back to the warm pool, \
+         yet the plan completes its wait at once: {:#?}",
+        plan.actions
+            .iter()
+            .filter(|a| a.id.starts_with("complete-lifecycle:"))
+            .map(|a| (&a.id, &a.reason))
+            .collect::<Vec<_>>()
+    );
+}

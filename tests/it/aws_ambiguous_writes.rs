@@ -1,0 +1,143 @@
+//! AWS writes whose answer is ambiguous (the service acted, then answered 503), while another
+//! actor (a scaling policy, another operator) changes the group in between: the real binary
+//! against the simulator, the world judging what really happened.
+
+use crate::support::bench::Bench;
+use scaleguard::sim::{EventAction, FaultSpec, RequestHook, SimOptions};
+use std::time::Duration;
+
+const GROUP: &str = "web-asg";
+
+/// The aws-scale-in group (5 instances) steady, its scripted scale-in taken out, its cooldowns past.
+async fn steady_group(edit: impl FnOnce(String) -> String) -> Bench {
+    let bench =
+        Bench::start(SimOptions::new("aws-scale-in").manual_clock(), |toml| edit(Bench::apply_profile(toml)))
+            .await
+            .with_sim_clock();
+    bench.sim.with_world_mut(|w| w.events.clear());
+    bench.sim.advance(Duration::from_secs(3600)).unwrap();
+    bench
+}
+
+fn desired(bench: &Bench) -> u32 {
+    bench.sim.with_world(|w| w.aws.groups.iter().find(|g| g.name == GROUP).unwrap().desired)
+}
+
+/// The first SetDesiredCapacity acts, then answers 503 (an ambiguous failure).
+fn first_set_desired_acts_then_503(bench: &Bench) {
+    bench.sim.before_next_request(RequestHook {
+        method: None,
+        path_prefix: "autoscaling.SetDesiredCapacity".into(),
+        action: EventAction::Fault(FaultSpec {
+            target: "autoscaling.SetDesiredCapacity".into(),
+            kind: "act_then_503".into(),
+            count: 1,
+            retry_after_secs: None,
+            delay_ms: None,
+        }),
+    });
+}
+
+/// SetDesiredCapacity acts, then answers 503; before scaleguard's next SetDesiredCapacity reaches
+/// AWS a scaling policy scales the group out further (load rose). AWS has no ETag: a blind
+/// repeat of the write sets the operator's number over the policy's, a scale-in that nobody
+/// asked for or confirmed (the instances the policy launched are terminated). The README promises
+/// the desired capacity is read again before the write; after an ambiguous answer the repeat is
+/// a second write and needs the same re-read.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_set_desired_capacity_that_acted_then_answered_503_is_not_repeated_over_a_policys_change() {
+    let bench = steady_group(|toml| toml).await;
+    assert_eq!(desired(&bench), 5);
+    first_set_desired_acts_then_503(&bench);
+    // Fires on the second SetDesiredCapacity, right before it is served.
+    bench.sim.before_next_request(RequestHook {
+        method: None,
+        path_prefix: "autoscaling.SetDesiredCapacity".into(),
+        action: EventAction::SetDesired { group: GROUP.into(), desired: 9, policy: Some("cpu-high".into()) },
+    });
+
+    let scale = bench.run(&["scale", GROUP, "--capacity", "6", "--yes", "--reason", "load test"]).await;
+    scale.assert_no_panic("scale");
+    let sends = bench.stat("autoscaling.SetDesiredCapacity");
+    assert_eq!(
+        desired(&bench),
+        9,
+        "the scaling policy's 5 -> 9 was overwritten with the operator's 6 (a scale-in of 3 nobody confirmed) \
+         after SetDesiredCapacity answered 503; SetDesiredCapacity sent {sends} time(s).\nscale (exit {}):\n{}{}",
+        scale.code,
+        scale.stdout,
+        scale.stderr
+    );
+}
+
+/// With `honor_cooldown = true` the repeat after an acted-then-503 SetDesiredCapacity is refused
+/// (ScalingActivityInProgress: scaleguard's own first write started the activity), and the result
+/// must not claim that nothing was changed: the capacity did move to the operator's number.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_acted_then_503_set_desired_capacity_is_never_reported_as_nothing_changed() {
+    let bench = steady_group(|toml| {
+        toml.replace("[profiles.sim.aws]\n", "[profiles.sim.aws]\nhonor_cooldown = true\n")
+    })
+    .await;
+    assert!(std::fs::read_to_string(&bench.config).unwrap().contains("honor_cooldown = true"));
+    first_set_desired_acts_then_503(&bench);
+
+    let scale = bench.run(&["scale", GROUP, "--capacity", "6", "--yes", "--reason", "load test"]).await;
+    scale.assert_no_panic("scale");
+    assert_eq!(desired(&bench), 6, "the first SetDesiredCapacity acted");
+    let said = format!("{}{}", scale.stdout, scale.stderr);
+    assert!(
+        !said.contains("nothing was changed"),
+        "the capacity moved 5 -> 6 by this very command, yet it says nothing was changed (exit {}):\n{said}",
+        scale.code
+    );
+    let (records, _) = bench.journal();
+    let results: Vec<String> = records.iter().map(|r| format!("{r:?}")).collect();
+    assert!(
+        !results.iter().any(|r| r.contains("Skipped") && r.contains("nothing was changed")),
+        "the journal records the change that happened as skipped:\n{}",
+        results.join("\n")
+    );
+}
+
+/// CompleteLifecycleAction CONTINUE acts, then answers 503; the repeat finds no action waiting
+/// ("No active Lifecycle Action found"). The CONTINUE was scaleguard's own, so the journal and the
+/// report must not say it was skipped because the instance had moved on (the hook timing out, or
+/// someone else): an audit would then blame the hook's DefaultResult for a termination scaleguard
+/// let go.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_continue_that_acted_then_answered_503_is_not_reported_as_skipped() {
+    let bench = Bench::start(SimOptions::new("aws-scale-in").manual_clock(), Bench::apply_profile)
+        .await
+        .with_sim_clock();
+    bench.sim.advance(Duration::from_secs(70)).unwrap();
+    let waiting = bench.sim.with_world(|w| {
+        w.aws.groups[0].instances.iter().filter(|i| i.lifecycle.as_str() == "Terminating:Wait").count()
+    });
+    assert_eq!(waiting, 2, "two instances wait on the terminating hook");
+    bench
+        .sim
+        .inject_fault(FaultSpec {
+            target: "autoscaling.CompleteLifecycleAction".into(),
+            kind: "act_then_503".into(),
+            count: 1,
+            retry_after_secs: None,
+            delay_ms: None,
+        })
+        .unwrap();
+    let apply = bench.run(&["apply", "--yes", "--format", "json"]).await;
+    apply.assert_no_panic("apply");
+    let reports = apply.json()["reports"].as_array().cloned().unwrap_or_default();
+    let completions: Vec<String> = reports
+        .iter()
+        .filter(|r| r["summary"].as_str().unwrap_or_default().contains("complete-lifecycle"))
+        .map(|r| format!("{} -> {}", r["summary"], r["outcome"]))
+        .collect();
+    assert_eq!(completions.len(), 2, "{}{}", apply.stdout, apply.stderr);
+    assert!(
+        !completions.iter().any(|c| c.contains("no lifecycle action holds")),
+        "scaleguard's own CONTINUE landed (then 503), yet it is reported as skipped because no action held \
+         the instance any more:\n{}",
+        completions.join("\n")
+    );
+}
