@@ -38,35 +38,48 @@ fn first_set_desired_acts_then_503(bench: &Bench) {
     });
 }
 
-/// SetDesiredCapacity acts, then answers 503; before scaleguard's next SetDesiredCapacity reaches
-/// AWS a scaling policy scales the group out further (load rose). AWS has no ETag: a blind
-/// repeat of the write sets the operator's number over the policy's, a scale-in that nobody
-/// asked for or confirmed (the instances the policy launched are terminated). The README promises
-/// the desired capacity is read again before the write; after an ambiguous answer the repeat is
-/// a second write and needs the same re-read.
+/// SetDesiredCapacity acts, then answers 503. AWS has no ETag: a blind repeat of the write would
+/// set the operator's number over whatever changed the group meanwhile (a scaling policy's
+/// scale-out, turned into a scale-in nobody confirmed). So it is sent once, and the group read
+/// back tells what happened: here it wants the operator's 6, so the change is done.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_set_desired_capacity_that_acted_then_answered_503_is_not_repeated_over_a_policys_change() {
+async fn a_set_desired_capacity_that_acted_then_answered_503_is_read_back_never_sent_again() {
     let bench = steady_group(|toml| toml).await;
     assert_eq!(desired(&bench), 5);
     first_set_desired_acts_then_503(&bench);
-    // Fires on the second SetDesiredCapacity, right before it is served.
+    let scale = bench.run(&["scale", GROUP, "--capacity", "6", "--yes", "--reason", "load test"]).await;
+    scale.assert_no_panic("scale");
+    let said = format!("exit {}:\n{}{}", scale.code, scale.stdout, scale.stderr);
+    assert_eq!(bench.stat("autoscaling.SetDesiredCapacity"), 1, "sent once: {said}");
+    assert_eq!((desired(&bench), scale.code), (6, 0), "{said}");
+    assert!(scale.stdout.contains("done: capacity changed from 5 to 6"), "{said}");
+}
+
+/// SetDesiredCapacity answers 503 without acting: read back, the group still wants 5, so the
+/// change failed and says it was not sent again (the operator runs it again, read afresh).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_set_desired_capacity_that_answered_503_without_acting_fails_not_sent_again() {
+    let bench = steady_group(|toml| toml).await;
     bench.sim.before_next_request(RequestHook {
         method: None,
         path_prefix: "autoscaling.SetDesiredCapacity".into(),
-        action: EventAction::SetDesired { group: GROUP.into(), desired: 9, policy: Some("cpu-high".into()) },
+        action: EventAction::Fault(FaultSpec {
+            target: "autoscaling.SetDesiredCapacity".into(),
+            kind: "503".into(),
+            count: 1,
+            retry_after_secs: None,
+            delay_ms: None,
+        }),
     });
-
     let scale = bench.run(&["scale", GROUP, "--capacity", "6", "--yes", "--reason", "load test"]).await;
     scale.assert_no_panic("scale");
-    let sends = bench.stat("autoscaling.SetDesiredCapacity");
-    assert_eq!(
-        desired(&bench),
-        9,
-        "the scaling policy's 5 -> 9 was overwritten with the operator's 6 (a scale-in of 3 nobody confirmed) \
-         after SetDesiredCapacity answered 503; SetDesiredCapacity sent {sends} time(s).\nscale (exit {}):\n{}{}",
-        scale.code,
-        scale.stdout,
-        scale.stderr
+    let said = format!("exit {}:\n{}{}", scale.code, scale.stdout, scale.stderr);
+    assert_eq!(bench.stat("autoscaling.SetDesiredCapacity"), 1, "sent once: {said}");
+    assert_eq!(desired(&bench), 5, "{said}");
+    assert_ne!(scale.code, 0, "{said}");
+    assert!(
+        said.contains("read back, the group wants 5 (it was 5)") && said.contains("not sent again"),
+        "{said}"
     );
 }
 

@@ -355,23 +355,50 @@ impl ScaleSetProvider for AwsProvider {
                 detail: Some(format!("{capacity} is beyond what the API takes")),
             })?;
             let honor = self.config.honor_cooldown;
-            // Setting the same desired capacity twice changes nothing more: a guarded write.
-            self.write(RequestKind::GuardedWrite, |client| {
-                let what = what.clone();
-                let name = key.name.clone();
-                async move {
-                    client
-                        .set_desired_capacity()
-                        .auto_scaling_group_name(name)
-                        .desired_capacity(desired)
-                        .honor_cooldown(honor)
-                        .send()
-                        .await
-                        .map_err(|err| sdk_failure(&what, &err))
+            // Sent once: with no ETag, a repeat after the first may have acted would set the
+            // capacity again over whatever changed it meanwhile (a scaling policy, an operator).
+            // Only a throttled call, refused unprocessed, is sent again.
+            let sent = self
+                .write(RequestKind::UnguardedWrite, |client| {
+                    let what = what.clone();
+                    let name = key.name.clone();
+                    async move {
+                        client
+                            .set_desired_capacity()
+                            .auto_scaling_group_name(name)
+                            .desired_capacity(desired)
+                            .honor_cooldown(honor)
+                            .send()
+                            .await
+                            .map_err(|err| sdk_failure(&what, &err))
+                    }
+                })
+                .await;
+            match sent {
+                Ok(_) => Ok(Operation::Done),
+                // The answer was lost, or came after AWS may have acted: what the group wants now
+                // tells whether the write landed.
+                Err(
+                    failure @ (ProviderError::Server { .. }
+                    | ProviderError::Timeout { .. }
+                    | ProviderError::Connect { .. }),
+                ) => {
+                    let now = self.read_group(key).await?.desired_capacity();
+                    if now == Some(desired) {
+                        tracing::warn!("{failure}; read back, the group wants {capacity}: the write landed");
+                        return Ok(Operation::Done);
+                    }
+                    let now = now.map_or("an unknown capacity".into(), |n| n.to_string());
+                    Err(ProviderError::OperationFailed {
+                        what,
+                        detail: Some(format!(
+                            "{failure}; read back, the group wants {now} (it was {expected}): the write did not land, or \
+                             someone else scaled the group since; not sent again"
+                        )),
+                    })
                 }
-            })
-            .await?;
-            Ok(Operation::Done)
+                Err(refused) => Err(refused),
+            }
         })
     }
 
