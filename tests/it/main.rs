@@ -44,6 +44,7 @@ mod node_drain;
 mod octopus_hostile;
 mod plan_cli;
 mod reconcile_props;
+mod redteam_secrets;
 mod redteam_tenants;
 mod scale_apply;
 mod secrets;
