@@ -139,3 +139,102 @@ async fn a_tenants_targets_never_get_the_untenanted_release_when_the_server_spel
         apply.stderr
     );
 }
+
+/// The `tenants` scenario settled until its plan proposes the three lanes' deploys.
+async fn tenants_ready() -> Bench {
+    let bench =
+        Bench::start(SimOptions::new("tenants").manual_clock(), Bench::apply_profile).await.with_sim_clock();
+    let before = bench.machines().len();
+    for _ in 0..40 {
+        bench.sim.advance(Duration::from_secs(10)).unwrap();
+        let plan = bench.run(&["plan", "--format", "json"]).await.json();
+        let waiting = plan["actions"].as_array().into_iter().flatten().any(|a| a["action"]["kind"] == "wait");
+        if bench.machines().len() == before + 4 && !waiting && deploys(&plan).len() == 3 {
+            bench.sim.reset_stats();
+            return bench;
+        }
+    }
+    panic!("the tenants scale-out never proposed its three deploys");
+}
+
+/// (release, tenant, target) → the live (not cancelled) deployments scaleguard created for it.
+fn live_per_lane_and_target(
+    bench: &Bench,
+) -> std::collections::BTreeMap<(String, String, String), Vec<String>> {
+    bench.sim.with_world(|w| {
+        let mut out: std::collections::BTreeMap<(String, String, String), Vec<String>> = Default::default();
+        for d in w.deployments.iter().filter(|d| d.comments.starts_with("scaleguard")) {
+            let state = w.tasks.iter().find(|t| t.id == d.task_id).map(|t| t.state);
+            if state == Some(TaskState::Canceled) {
+                continue;
+            }
+            for machine in &d.specific_machine_ids {
+                let key = (d.release_id.clone(), d.tenant_id.clone().unwrap_or_default(), machine.clone());
+                out.entry(key).or_default().push(d.id.clone());
+            }
+        }
+        out
+    })
+}
+
+fn before_next_post(bench: &Bench, kind: &str, delay_ms: u64) {
+    use scaleguard::sim::{EventAction, FaultSpec, RequestHook};
+    bench.sim.before_next_request(RequestHook {
+        method: Some("POST".into()),
+        path_prefix: "/api/Spaces-1/deployments".into(),
+        action: EventAction::Fault(FaultSpec {
+            target: "/api/Spaces-1/deployments".into(),
+            kind: kind.into(),
+            count: 1,
+            retry_after_secs: Some(0),
+            delay_ms: Some(delay_ms),
+        }),
+    });
+}
+
+/// Every tenant lane's POST acted on, then answered 503: each is found by its intent id, none is
+/// sent again, and a rerun adds nothing (held: README invariant 9 per tenant lane).
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_lane_posts_answered_503_after_acting_leave_one_deployment_per_release_tenant_and_target() {
+    let bench = tenants_ready().await;
+    for _ in 0..3 {
+        before_next_post(&bench, "act_then_503", 0);
+    }
+    let first = bench.run(&["apply", "--yes"]).await;
+    let rerun = bench.run(&["apply", "--yes"]).await;
+    let twice: Vec<_> =
+        live_per_lane_and_target(&bench).into_iter().filter(|(_, ids)| ids.len() > 1).collect();
+    assert!(
+        twice.is_empty() && bench.stat("octopus.deployments.post") == 3,
+        "twice: {twice:?}\n{}\n{}\n{}\n{}",
+        first.stdout,
+        first.stderr,
+        rerun.stdout,
+        rerun.stderr
+    );
+}
+
+/// Two runbook workers (own data dirs, no shared lock) apply the tenants plan with every POST
+/// delayed 3 s: both POST each lane; one deployment per (release, tenant, target) is left.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_workers_on_the_tenants_plan_leave_one_deployment_per_release_tenant_and_target() {
+    let bench = tenants_ready().await;
+    for _ in 0..6 {
+        before_next_post(&bench, "delay", 3_000);
+    }
+    let spawn = |data: std::path::PathBuf| {
+        let mut command = bench.command(&["apply", "--yes"]);
+        command.env("SCALEGUARD_DATA_DIR", data);
+        tokio::task::spawn_blocking(move || command.output().expect("run scaleguard apply"))
+    };
+    let (a, b) = (spawn(bench.dir.path().join("worker-a")), spawn(bench.dir.path().join("worker-b")));
+    let outputs = [a.await.unwrap(), b.await.unwrap()];
+    let shown: String = outputs
+        .iter()
+        .map(|o| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+        .collect();
+    let twice: Vec<_> =
+        live_per_lane_and_target(&bench).into_iter().filter(|(_, ids)| ids.len() > 1).collect();
+    assert!(twice.is_empty(), "twice: {twice:?}\n{shown}");
+    eprintln!("posts {}:\n{shown}", bench.stat("octopus.deployments.post"));
+}
