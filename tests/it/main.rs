@@ -45,6 +45,8 @@ mod node_drain;
 mod octopus_hostile;
 mod plan_cli;
 mod reconcile_props;
+mod redteam_secrets;
+mod redteam_tenants;
 mod scale_apply;
 mod secrets;
 mod server_ids;
