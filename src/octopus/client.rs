@@ -143,8 +143,7 @@ impl OctopusClient {
                         Ok(bytes) => {
                             let message = serde_json::from_slice::<wire::ErrorBody>(&bytes)
                                 .ok()
-                                .and_then(|b| b.summary())
-                                .map(|m| truncate(&crate::secret::scrub(&m), 300));
+                                .and_then(|b| b.summary());
                             let error = OctopusError::from_status(call.clone(), status, message, retry_after);
                             (Outcome::Status { status, retry_after }, error)
                         }
@@ -568,14 +567,6 @@ impl WithoutUrl for reqwest::Error {
             message = message.replace(url.as_str(), "");
         }
         message
-    }
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_string()
-    } else {
-        format!("{}…", text.chars().take(max).collect::<String>())
     }
 }
 

@@ -6,7 +6,7 @@ use super::client::{get_call, OctopusClient};
 use super::error::OctopusError;
 use super::ids::checked;
 use super::{wire, Resolved};
-use crate::model::TenantedMode;
+use crate::model::{same_octopus_id, TenantedMode};
 use crate::snapshot::{TenantState, VersionControl};
 
 /// `TenantedDeploymentMode`; absent (a server without tenants) is Untenanted, an unknown value is
@@ -50,10 +50,13 @@ impl OctopusClient {
             self.get_all(&format!("/api/{}/tenants", checked("space", space_id)?), &query).await?;
         let mut states = Vec::new();
         for tenant in all {
+            // Octopus ids in any case (a project or environment id spelled otherwise here must not
+            // drop the tenant's lane: its targets would read as untenanted).
             let connected = tenant
                 .project_environments
-                .get(&project.id)
-                .is_some_and(|environments| environments.iter().any(|e| e == environment_id));
+                .iter()
+                .filter(|(project_id, _)| same_octopus_id(project_id, &project.id))
+                .any(|(_, environments)| environments.iter().any(|e| same_octopus_id(e, environment_id)));
             if !connected {
                 continue;
             }

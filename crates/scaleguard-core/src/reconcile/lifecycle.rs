@@ -167,7 +167,7 @@ fn launch_state(matched: &MatchedSnapshot<'_>, target: &Target) -> Launch {
             // whole environment says nothing about this new instance.
             let failed = lane.deployments().filter(of_release).find(|d| {
                 matches!(d.task_state, Some(TaskState::Failed | TaskState::TimedOut))
-                    && d.specific_machine_ids.iter().any(|id| id == &target.id)
+                    && d.specific_machine_ids.iter().any(|id| same_octopus_id(id, &target.id))
             });
             match failed {
                 Some(failed) if !matches!(state, Launch::Running(_)) => {

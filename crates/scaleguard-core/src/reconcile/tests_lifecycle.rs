@@ -255,6 +255,11 @@ fn the_launch_hook_continues_after_success_and_abandons_after_a_failure() {
         deployment("Deployments-2", "Projects-1", "Releases-1", &["Machines-2"], &[], TaskState::Failed);
     let plan = refresh(&mut History::default(), &scale_out(vec![failed], 0));
     assert_eq!(completions(&plan), vec![("2".to_string(), LifecycleResult::Abandon)]);
+    // The failed deployment names the target in another case: the same target (Octopus ids).
+    let failed =
+        deployment("Deployments-2", "Projects-1", "Releases-1", &["MACHINES-2"], &[], TaskState::Failed);
+    let in_other_case = refresh(&mut History::default(), &scale_out(vec![failed], 0));
+    assert_eq!(completions(&in_other_case), vec![("2".to_string(), LifecycleResult::Abandon)]);
     let abandon = plan.actions.iter().find(|a| a.id.starts_with("complete-lifecycle:")).unwrap();
     assert!(abandon.action.is_destructive(), "an ABANDON of a launch terminates the instance");
 
