@@ -1,4 +1,4 @@
-//! Red-team findings on tenanted deploys, against the real binary and the simulator behind a
+//! Tenanted deploys under hostile or odd answers, against the real binary and the simulator behind a
 //! rewriting proxy: the answer lies about spelling only, the simulated world stays true and
 //! judges what the binary did.
 

@@ -1,4 +1,4 @@
-//! Red-team findings on secrets a server echoes in another shape, against the real binary and
+//! Secrets a server echoes in another shape, against the real binary and
 //! the simulator behind a rewriting proxy.
 
 use crate::support::bench::{files_under, Bench};
