@@ -526,24 +526,49 @@ impl ScaleSetProvider for AwsProvider {
     ) -> ProviderFuture<'a, ()> {
         Box::pin(async move {
             let what = format!("CompleteLifecycleAction {hook} {result} for {instance_id} of {}", key.name);
-            // Completing twice is refused by AWS (no active lifecycle action): a guarded write.
-            self.write(RequestKind::GuardedWrite, |client| {
-                let what = what.clone();
-                let name = key.name.clone();
-                async move {
-                    client
-                        .complete_lifecycle_action()
-                        .auto_scaling_group_name(name)
-                        .lifecycle_hook_name(hook)
-                        .instance_id(instance_id)
-                        .lifecycle_action_result(result.as_str())
-                        .send()
-                        .await
-                        .map_err(|err| sdk_failure(&what, &err))
+            let complete = |kind| {
+                self.write(kind, |client| {
+                    let what = what.clone();
+                    let name = key.name.clone();
+                    async move {
+                        client
+                            .complete_lifecycle_action()
+                            .auto_scaling_group_name(name)
+                            .lifecycle_hook_name(hook)
+                            .instance_id(instance_id)
+                            .lifecycle_action_result(result.as_str())
+                            .send()
+                            .await
+                            .map_err(|err| sdk_failure(&what, &err))
+                    }
+                })
+            };
+            // Not repeated blindly: AWS refuses a second completion ("no active lifecycle action"),
+            // which would then read as someone else's doing. After an answer that may have come
+            // once AWS acted, the group tells: an instance no longer waiting was let go.
+            match complete(RequestKind::UnguardedWrite).await {
+                Ok(_) => Ok(()),
+                Err(
+                    failure @ (ProviderError::Server { .. }
+                    | ProviderError::Timeout { .. }
+                    | ProviderError::Connect { .. }),
+                ) => {
+                    let group = self.read_group(key).await?;
+                    let waits = group.instances().iter().any(|instance| {
+                        instance.instance_id() == Some(instance_id)
+                            && instance
+                                .lifecycle_state()
+                                .is_some_and(|state| state.as_str().ends_with(":Wait"))
+                    });
+                    if !waits {
+                        tracing::warn!("{failure}; read back, {instance_id} no longer waits on a hook: the completion landed");
+                        return Ok(());
+                    }
+                    // It still waits, so the completion did not land; a second one cannot act twice.
+                    complete(RequestKind::GuardedWrite).await.map(|_| ())
                 }
-            })
-            .await?;
-            Ok(())
+                Err(refused) => Err(refused),
+            }
         })
     }
 

@@ -117,13 +117,27 @@ pub fn terminating_waits<'a>(
             many.iter().map(|h| h.name.as_str()).collect::<Vec<_>>().join(", ")
         )),
     };
+    // Going back to the warm pool (ReuseOnScaleIn), the group's terminating hook holds an
+    // instance in Warmed:Pending:Wait ("Use lifecycle hooks with a warm pool", Amazon EC2 Auto
+    // Scaling User Guide): one that hosts a node is drained as a terminating one is. A fresh
+    // instance warming up there hosts none, and its launch hook is the plan's.
+    let returning = |i: &Instance| {
+        i.lifecycle_state().is_some_and(|s| s.as_str().eq_ignore_ascii_case("Warmed:Pending:Wait"))
+    };
     instances
         .iter()
-        .filter(|i| i.lifecycle_state().and_then(|s| s.hook_wait()) == Some(HookTransition::Terminating))
-        .map(|instance| TerminatingWait {
-            instance,
-            hook: hook.clone(),
-            host: host_of(nodes, instances, instance),
+        .filter_map(|instance| {
+            let terminating =
+                instance.lifecycle_state().and_then(|s| s.hook_wait()) == Some(HookTransition::Terminating);
+            if !terminating && !returning(instance) {
+                return None;
+            }
+            let host = host_of(nodes, instances, instance);
+            (terminating || matches!(host, HookHost::Node { .. })).then(|| TerminatingWait {
+                instance,
+                hook: hook.clone(),
+                host,
+            })
         })
         .collect()
 }
@@ -644,5 +658,19 @@ mod tests {
         assert!(terminating_waits(&none, &vms, Ok(&nodes)).iter().all(|w| w.hook.is_err()));
         let unread = terminating_waits(&g, &vms, Err("HTTP 401"));
         assert!(unread.iter().all(|w| matches!(w.host, HookHost::Unsure { .. })));
+
+        // Going back to the warm pool (ReuseOnScaleIn) the terminating hook holds it: a node host
+        // there is drained like a terminating one; a fresh instance warming up is not listed.
+        let nodes = [node("N2", "octo2"), node("N5", "octo5")];
+        let warm = [
+            terminating("2", Some("octo2"), "Warmed:Pending:Wait"),
+            terminating("6", Some("octo6"), "Warmed:Pending:Wait"),
+            terminating("5", Some("octo5"), "InService"),
+        ];
+        let waits = terminating_waits(&g, &warm, Ok(&nodes));
+        let ids: Vec<&str> = waits.iter().map(|w| w.instance.instance_id.as_str()).collect();
+        assert_eq!(ids, ["2"]);
+        assert_eq!(waits[0].host, HookHost::Node { node_id: "N2".into(), node_name: "octo2".into() });
+        assert_eq!(waits[0].hook.as_ref().map(|h| h.name.as_str()), Ok("drain"));
     }
 }
