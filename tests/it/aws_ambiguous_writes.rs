@@ -25,12 +25,17 @@ fn desired(bench: &Bench) -> u32 {
 
 /// The first SetDesiredCapacity acts, then answers 503 (an ambiguous failure).
 fn first_set_desired_acts_then_503(bench: &Bench) {
+    first_set_desired_answers(bench, "act_then_503");
+}
+
+/// The first SetDesiredCapacity gets the simulator's fault `kind`.
+fn first_set_desired_answers(bench: &Bench, kind: &str) {
     bench.sim.before_next_request(RequestHook {
         method: None,
         path_prefix: "autoscaling.SetDesiredCapacity".into(),
         action: EventAction::Fault(FaultSpec {
             target: "autoscaling.SetDesiredCapacity".into(),
-            kind: "act_then_503".into(),
+            kind: kind.into(),
             count: 1,
             retry_after_secs: None,
             delay_ms: None,
@@ -60,17 +65,7 @@ async fn a_set_desired_capacity_that_acted_then_answered_503_is_read_back_never_
 #[tokio::test(flavor = "multi_thread")]
 async fn a_set_desired_capacity_that_answered_503_without_acting_fails_not_sent_again() {
     let bench = steady_group(|toml| toml).await;
-    bench.sim.before_next_request(RequestHook {
-        method: None,
-        path_prefix: "autoscaling.SetDesiredCapacity".into(),
-        action: EventAction::Fault(FaultSpec {
-            target: "autoscaling.SetDesiredCapacity".into(),
-            kind: "503".into(),
-            count: 1,
-            retry_after_secs: None,
-            delay_ms: None,
-        }),
-    });
+    first_set_desired_answers(&bench, "503");
     let scale = bench.run(&["scale", GROUP, "--capacity", "6", "--yes", "--reason", "load test"]).await;
     scale.assert_no_panic("scale");
     let said = format!("exit {}:\n{}{}", scale.code, scale.stdout, scale.stderr);

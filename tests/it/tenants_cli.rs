@@ -9,13 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 fn deploys(plan: &Value) -> Vec<Value> {
-    plan["actions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|a| a["action"]["kind"] == "deploy")
-        .cloned()
-        .collect()
+    crate::support::bench::actions_of_kind(plan, "deploy")
 }
 
 fn ids(values: &Value) -> BTreeSet<String> {

@@ -11,13 +11,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 fn deploys(plan: &Value) -> Vec<Value> {
-    plan["actions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|a| a["action"]["kind"] == "deploy")
-        .cloned()
-        .collect()
+    crate::support::bench::actions_of_kind(plan, "deploy")
 }
 
 /// The `tenants` scenario with Portal made TenantedOrUntenanted and given an untenanted release

@@ -59,6 +59,17 @@ impl Run {
 }
 
 /// Replace the value of every `key = ...` line of a TOML text.
+/// The actions of `kind` ("deploy", "delete-target", ...) in a plan printed as JSON.
+pub fn actions_of_kind(plan: &serde_json::Value, kind: &str) -> Vec<serde_json::Value> {
+    plan["actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["action"]["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
 pub fn set_toml(toml: &str, key: &str, value: &str) -> String {
     let mut found = false;
     let out = toml
