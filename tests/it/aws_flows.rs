@@ -447,8 +447,9 @@ async fn a_continue_on_a_warm_pool_instance_that_answered_503_without_acting_is_
     let listing = provider.listing(&key).await.expect("the listing");
     let warm = listing.instances.iter().find(|i| i.is_warm_pool()).expect("a warm-pool instance");
     sim.inject_fault(fault("autoscaling.CompleteLifecycleAction", "503", 1)).unwrap();
-    let sent =
-        provider.complete_lifecycle(&key, &warm.instance_id, "octopus-deploy", LifecycleResult::Continue).await;
+    let sent = provider
+        .complete_lifecycle(&key, &warm.instance_id, "octopus-deploy", LifecycleResult::Continue)
+        .await;
     let after = provider.listing(&key).await.expect("the listing");
     let state = after
         .instances
