@@ -149,3 +149,47 @@ async fn a_continue_that_acted_then_answered_503_is_not_reported_as_skipped() {
         completions.join("\n")
     );
 }
+
+/// Red team: SetDesiredCapacity acts, then answers 503, and the read-back that should settle it
+/// fails too (here AccessDenied on DescribeAutoScalingGroups; a second outage does the same).
+/// The capacity did move 5 -> 6, yet the read-back's own error replaces the 503: the operator and
+/// the journal are told a read failed, never that the write may have landed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_set_desired_capacity_whose_read_back_fails_says_the_write_may_have_landed() {
+    let bench = steady_group(|toml| toml).await;
+    bench
+        .sim
+        .inject_fault(FaultSpec {
+            target: "autoscaling.SetDesiredCapacity".into(),
+            kind: "act_then_503".into(),
+            count: 1,
+            retry_after_secs: None,
+            delay_ms: None,
+        })
+        .unwrap();
+    // Right before SetDesiredCapacity is served, the reads start failing.
+    bench.sim.before_next_request(RequestHook {
+        method: None,
+        path_prefix: "autoscaling.SetDesiredCapacity".into(),
+        action: EventAction::Fault(FaultSpec {
+            target: "autoscaling.DescribeAutoScalingGroups".into(),
+            kind: "403".into(),
+            count: 20,
+            retry_after_secs: None,
+            delay_ms: None,
+        }),
+    });
+    let scale = bench.run(&["scale", GROUP, "--capacity", "6", "--yes", "--reason", "load test"]).await;
+    scale.assert_no_panic("scale");
+    let said = format!("exit {}:\n{}{}", scale.code, scale.stdout, scale.stderr);
+    assert_eq!(bench.stat("autoscaling.SetDesiredCapacity"), 1, "sent once: {said}");
+    assert_eq!(desired(&bench), 6, "the write landed: {said}");
+    let (records, _) = bench.journal();
+    let journaled: Vec<String> = records.iter().map(|r| format!("{r:?}")).collect();
+    let journaled = journaled.join("\n");
+    assert!(
+        said.contains("SetDesiredCapacity") && said.contains("may have"),
+        "the write landed (5 -> 6) but the report does not name SetDesiredCapacity's ambiguous answer nor say it \
+         may have landed: {said}\njournal:\n{journaled}"
+    );
+}

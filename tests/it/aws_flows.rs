@@ -422,3 +422,43 @@ async fn a_warm_pool_page_that_loses_its_next_token_fails_the_listing_and_never_
     let err = provider.listing(&key).await.unwrap_err().to_string();
     assert!(err.contains("WarmPoolSize") && err.contains("listing is incomplete"), "{err}");
 }
+
+/// Red team: CompleteLifecycleAction on a warm-pool instance answers 503 without acting. The
+/// read-back reads DescribeAutoScalingGroups only, which never lists warm-pool instances (they are
+/// DescribeWarmPool's), so the instance "no longer waits" and the CONTINUE is reported done,
+/// whatever happened. (The simulator has no Warmed:Pending:Wait state; a Warmed:Stopped
+/// instance shows the same: the read-back never sees any warm-pool instance at all.)
+#[tokio::test]
+async fn a_continue_on_a_warm_pool_instance_that_answered_503_without_acting_is_not_done() {
+    use scaleguard::model::LifecycleResult;
+    use scaleguard::providers::ScaleSetProvider;
+    let sim = sim::start(SimOptions::new("azure-aws").manual_clock()).await.unwrap();
+    let config = ConfigFile::parse(&sim.profile_toml(), Path::new("sim.toml")).unwrap();
+    let profile = config.profile(None).unwrap().1.clone();
+    let key = profile.scale_sets.iter().find(|s| s.is_aws()).unwrap().key();
+    let credentials = aws_credential_types::Credentials::new(
+        sim.aws_access_key_id(),
+        sim.aws_secret_access_key(),
+        None,
+        None,
+        "test",
+    );
+    let provider = AwsProvider::from_config(&profile).unwrap().with_credentials(credentials);
+    let listing = provider.listing(&key).await.expect("the listing");
+    let warm = listing.instances.iter().find(|i| i.is_warm_pool()).expect("a warm-pool instance");
+    sim.inject_fault(fault("autoscaling.CompleteLifecycleAction", "503", 1)).unwrap();
+    let sent = provider
+        .complete_lifecycle(&key, &warm.instance_id, "octopus-deploy", LifecycleResult::Continue)
+        .await;
+    let after = provider.listing(&key).await.expect("the listing");
+    let state = after
+        .instances
+        .iter()
+        .find(|i| i.instance_id == warm.instance_id)
+        .and_then(|i| i.lifecycle_state().map(|s| s.as_str().to_string()));
+    assert!(
+        sent.is_err(),
+        "CompleteLifecycleAction answered 503 and did nothing (the instance is still in the warm pool: {state:?}), \
+         yet the CONTINUE is reported done: {sent:?}"
+    );
+}

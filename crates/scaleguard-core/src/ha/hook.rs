@@ -507,6 +507,60 @@ mod tests {
         assert!(world.deleted_vms.is_empty() && world.cancelled_online.is_empty());
     }
 
+    /// Red team: with ReuseOnScaleIn the node's instance is not terminated after the CONTINUE: it
+    /// goes back to the warm pool (Warmed:Stopped) and stays listed, later returns to service.
+    /// The provider-driven job waits for the provider to "remove" it, which never happens: the job
+    /// stays open for ever (`node hooks` exits 2 on every pass), and the node record keeps drain
+    /// on, so when the instance comes back from the pool its node never takes a task again.
+    #[test]
+    fn a_provider_driven_job_whose_instance_went_back_to_the_warm_pool_does_not_wait_for_ever() {
+        use crate::ha::scale_in::{step, ScaleInJob, ScaleInPhase};
+        use crate::ha::tests_props::{config, key, World};
+        let mut world = World::new(&[vec![3600], vec![]]);
+        let pairing = crate::ha::pair(&world.nodes, &world.vms);
+        let vm = pairing.vm_of("N1").unwrap();
+        let victim = crate::ha::Victim {
+            node_id: "N1".into(),
+            node_name: "octo1".into(),
+            instance_id: vm.instance_id.clone(),
+            vm_id: vm.vm_id.clone(),
+            computer_name: vm.computer_name.clone(),
+            why: "going back to the warm pool (lifecycle hook)".into(),
+        };
+        let mut job = ScaleInJob::provider_driven(key(), vec![victim], &config());
+        let hook = hook(300);
+        let mut completed = None;
+        let mut reasons = Vec::new();
+        for tick in 0..200 {
+            let t = step(&job, &world.observe(), world.now, &config());
+            let now = world.now;
+            for e in &t.effects {
+                world.apply(e, |n| crate::drain::is_online(n, now, &config()));
+            }
+            reasons = t.reasons.clone();
+            job = t.next;
+            let decision = decide(&hook, &DrainProgress::of(&job, Some("N1")), world.now, 3600, 30);
+            if completed.is_none() && matches!(decision, HookDecision::Complete { .. }) {
+                completed = Some(tick);
+                // CONTINUE: Auto Scaling stops the instance and keeps it in the warm pool.
+                for vm in world.vms.iter_mut().filter(|vm| vm.instance_id == "1") {
+                    *vm = crate::reconcile::testkit::in_lifecycle(vm.clone(), "Warmed:Stopped");
+                }
+            }
+            if job.phase.is_terminal() {
+                break;
+            }
+            world.advance(30);
+        }
+        assert!(completed.is_some(), "the hook was completed once drained");
+        assert!(
+            job.phase.is_terminal(),
+            "100 minutes after the CONTINUE the instance sits in the warm pool and the job still waits \
+             (phase {:?}): {reasons:?}",
+            job.phase
+        );
+    }
+
     #[test]
     fn a_clock_moved_back_since_the_last_heartbeat_extends_the_hook_at_once() {
         // The last heartbeat was journaled at T0 + 250 by a clock that ran 200 s ahead (or this
