@@ -108,13 +108,10 @@ async fn an_acted_then_503_set_desired_capacity_is_never_reported_as_nothing_cha
     );
 }
 
-/// CompleteLifecycleAction CONTINUE acts, then answers 503; the repeat finds no action waiting
-/// ("No active Lifecycle Action found"). The CONTINUE was scaleguard's own, so the journal and the
-/// report must not say it was skipped because the instance had moved on (the hook timing out, or
-/// someone else): an audit would then blame the hook's DefaultResult for a termination scaleguard
-/// let go.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_continue_that_acted_then_answered_503_is_not_reported_as_skipped() {
+/// `aws-scale-in` with its two instances waiting on the terminating hook, and the first
+/// CompleteLifecycleAction answered with the fault `kind`: `apply`'s completions, as "summary ->
+/// outcome", and how many CompleteLifecycleAction calls reached the simulator.
+async fn completions_when_the_first_continue_gets(kind: &str) -> (Vec<String>, u64) {
     let bench = Bench::start(SimOptions::new("aws-scale-in").manual_clock(), Bench::apply_profile)
         .await
         .with_sim_clock();
@@ -123,16 +120,14 @@ async fn a_continue_that_acted_then_answered_503_is_not_reported_as_skipped() {
         w.aws.groups[0].instances.iter().filter(|i| i.lifecycle.as_str() == "Terminating:Wait").count()
     });
     assert_eq!(waiting, 2, "two instances wait on the terminating hook");
-    bench
-        .sim
-        .inject_fault(FaultSpec {
-            target: "autoscaling.CompleteLifecycleAction".into(),
-            kind: "act_then_503".into(),
-            count: 1,
-            retry_after_secs: None,
-            delay_ms: None,
-        })
-        .unwrap();
+    let fault = FaultSpec {
+        target: "autoscaling.CompleteLifecycleAction".into(),
+        kind: kind.into(),
+        count: 1,
+        retry_after_secs: None,
+        delay_ms: None,
+    };
+    bench.sim.inject_fault(fault).unwrap();
     let apply = bench.run(&["apply", "--yes", "--format", "json"]).await;
     apply.assert_no_panic("apply");
     let reports = apply.json()["reports"].as_array().cloned().unwrap_or_default();
@@ -142,18 +137,37 @@ async fn a_continue_that_acted_then_answered_503_is_not_reported_as_skipped() {
         .map(|r| format!("{} -> {}", r["summary"], r["outcome"]))
         .collect();
     assert_eq!(completions.len(), 2, "{}{}", apply.stdout, apply.stderr);
-    assert!(
-        !completions.iter().any(|c| c.contains("no lifecycle action holds")),
-        "scaleguard's own CONTINUE landed (then 503), yet it is reported as skipped because no action held \
-         the instance any more:\n{}",
-        completions.join("\n")
-    );
+    (completions, bench.stat("autoscaling.CompleteLifecycleAction"))
 }
 
-/// Red team: SetDesiredCapacity acts, then answers 503, and the read-back that should settle it
-/// fails too (here AccessDenied on DescribeAutoScalingGroups; a second outage does the same).
-/// The capacity did move 5 -> 6, yet the read-back's own error replaces the 503: the operator and
-/// the journal are told a read failed, never that the write may have landed.
+/// CompleteLifecycleAction CONTINUE acts, then answers 503: the instance no longer waits, so the
+/// CONTINUE was scaleguard's own and is done. (Repeated, it used to be refused, "No active
+/// Lifecycle Action found", and reported skipped: an audit would then blame the hook's
+/// DefaultResult for a termination scaleguard let go.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_continue_that_acted_then_answered_503_is_not_reported_as_skipped() {
+    let (completions, sent) = completions_when_the_first_continue_gets("act_then_503").await;
+    assert!(
+        completions.iter().all(|c| c.ends_with(r#"{"status":"done"}"#)),
+        "scaleguard's own CONTINUE landed (then 503): done, never skipped:\n{}",
+        completions.join("\n")
+    );
+    assert_eq!(sent, 2, "one call per instance: the one that landed is not sent again");
+}
+
+/// CompleteLifecycleAction answers 503 without acting: the instance still waits, so the CONTINUE
+/// is sent once more (a second completion cannot act twice) and lands.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_continue_answered_503_without_acting_is_sent_once_more() {
+    let (completions, sent) = completions_when_the_first_continue_gets("503").await;
+    assert!(completions.iter().all(|c| c.ends_with(r#"{"status":"done"}"#)), "{}", completions.join("\n"));
+    assert_eq!(sent, 3, "the instance still waited after the 503: one call more");
+}
+
+/// SetDesiredCapacity acts, then answers 503, and the read-back that should settle it fails too
+/// (here AccessDenied on DescribeAutoScalingGroups; a second outage does the same). The capacity
+/// did move 5 -> 6: the operator and the journal are told the write may have landed and was not
+/// sent again (the read-back's own error used to replace the 503).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_set_desired_capacity_whose_read_back_fails_says_the_write_may_have_landed() {
     let bench = steady_group(|toml| toml).await;

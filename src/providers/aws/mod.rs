@@ -283,6 +283,18 @@ impl AwsProvider {
     }
 }
 
+/// A write answered ambiguously (`failure`) whose read-back (`unread`) failed too: it may have
+/// landed, and is not sent again.
+fn may_have_landed(what: String, failure: &ProviderError, unread: &ProviderError) -> ProviderError {
+    ProviderError::OperationFailed {
+        what,
+        detail: Some(format!(
+            "{failure}; it may have landed, but reading the group back failed ({unread}): not sent again, check the \
+             group before trying again"
+        )),
+    }
+}
+
 impl ScaleSetProvider for AwsProvider {
     fn name(&self) -> &'static str {
         "aws"
@@ -383,7 +395,10 @@ impl ScaleSetProvider for AwsProvider {
                     | ProviderError::Timeout { .. }
                     | ProviderError::Connect { .. }),
                 ) => {
-                    let now = self.read_group(key).await?.desired_capacity();
+                    let now = match self.read_group(key).await {
+                        Ok(group) => group.desired_capacity(),
+                        Err(unread) => return Err(may_have_landed(what, &failure, &unread)),
+                    };
                     if now == Some(desired) {
                         tracing::warn!("{failure}; read back, the group wants {capacity}: the write landed");
                         return Ok(Operation::Done);
@@ -553,12 +568,16 @@ impl ScaleSetProvider for AwsProvider {
                     | ProviderError::Timeout { .. }
                     | ProviderError::Connect { .. }),
                 ) => {
-                    let group = self.read_group(key).await?;
-                    let waits = group.instances().iter().any(|instance| {
-                        instance.instance_id() == Some(instance_id)
+                    // The listing, warm pool included (the group's own answer leaves it out).
+                    let listing = match self.read_listing(key).await {
+                        Ok(listing) => listing,
+                        Err(unread) => return Err(may_have_landed(what, &failure, &unread)),
+                    };
+                    let waits = listing.instances.iter().any(|instance| {
+                        instance.instance_id == instance_id
                             && instance
                                 .lifecycle_state()
-                                .is_some_and(|state| state.as_str().ends_with(":Wait"))
+                                .is_some_and(|state| state.as_str().to_ascii_lowercase().ends_with(":wait"))
                     });
                     if !waits {
                         tracing::warn!("{failure}; read back, {instance_id} no longer waits on a hook: the completion landed");

@@ -117,27 +117,13 @@ pub fn terminating_waits<'a>(
             many.iter().map(|h| h.name.as_str()).collect::<Vec<_>>().join(", ")
         )),
     };
-    // Going back to the warm pool (ReuseOnScaleIn), the group's terminating hook holds an
-    // instance in Warmed:Pending:Wait ("Use lifecycle hooks with a warm pool", Amazon EC2 Auto
-    // Scaling User Guide): one that hosts a node is drained as a terminating one is. A fresh
-    // instance warming up there hosts none, and its launch hook is the plan's.
-    let returning = |i: &Instance| {
-        i.lifecycle_state().is_some_and(|s| s.as_str().eq_ignore_ascii_case("Warmed:Pending:Wait"))
-    };
     instances
         .iter()
-        .filter_map(|instance| {
-            let terminating =
-                instance.lifecycle_state().and_then(|s| s.hook_wait()) == Some(HookTransition::Terminating);
-            if !terminating && !returning(instance) {
-                return None;
-            }
-            let host = host_of(nodes, instances, instance);
-            (terminating || matches!(host, HookHost::Node { .. })).then(|| TerminatingWait {
-                instance,
-                hook: hook.clone(),
-                host,
-            })
+        .filter(|i| i.lifecycle_state().and_then(|s| s.hook_wait()) == Some(HookTransition::Terminating))
+        .map(|instance| TerminatingWait {
+            instance,
+            hook: hook.clone(),
+            host: host_of(nodes, instances, instance),
         })
         .collect()
 }
@@ -507,60 +493,6 @@ mod tests {
         assert!(world.deleted_vms.is_empty() && world.cancelled_online.is_empty());
     }
 
-    /// Red team: with ReuseOnScaleIn the node's instance is not terminated after the CONTINUE: it
-    /// goes back to the warm pool (Warmed:Stopped) and stays listed, later returns to service.
-    /// The provider-driven job waits for the provider to "remove" it, which never happens: the job
-    /// stays open for ever (`node hooks` exits 2 on every pass), and the node record keeps drain
-    /// on, so when the instance comes back from the pool its node never takes a task again.
-    #[test]
-    fn a_provider_driven_job_whose_instance_went_back_to_the_warm_pool_does_not_wait_for_ever() {
-        use crate::ha::scale_in::{step, ScaleInJob, ScaleInPhase};
-        use crate::ha::tests_props::{config, key, World};
-        let mut world = World::new(&[vec![3600], vec![]]);
-        let pairing = crate::ha::pair(&world.nodes, &world.vms);
-        let vm = pairing.vm_of("N1").unwrap();
-        let victim = crate::ha::Victim {
-            node_id: "N1".into(),
-            node_name: "octo1".into(),
-            instance_id: vm.instance_id.clone(),
-            vm_id: vm.vm_id.clone(),
-            computer_name: vm.computer_name.clone(),
-            why: "going back to the warm pool (lifecycle hook)".into(),
-        };
-        let mut job = ScaleInJob::provider_driven(key(), vec![victim], &config());
-        let hook = hook(300);
-        let mut completed = None;
-        let mut reasons = Vec::new();
-        for tick in 0..200 {
-            let t = step(&job, &world.observe(), world.now, &config());
-            let now = world.now;
-            for e in &t.effects {
-                world.apply(e, |n| crate::drain::is_online(n, now, &config()));
-            }
-            reasons = t.reasons.clone();
-            job = t.next;
-            let decision = decide(&hook, &DrainProgress::of(&job, Some("N1")), world.now, 3600, 30);
-            if completed.is_none() && matches!(decision, HookDecision::Complete { .. }) {
-                completed = Some(tick);
-                // CONTINUE: Auto Scaling stops the instance and keeps it in the warm pool.
-                for vm in world.vms.iter_mut().filter(|vm| vm.instance_id == "1") {
-                    *vm = crate::reconcile::testkit::in_lifecycle(vm.clone(), "Warmed:Stopped");
-                }
-            }
-            if job.phase.is_terminal() {
-                break;
-            }
-            world.advance(30);
-        }
-        assert!(completed.is_some(), "the hook was completed once drained");
-        assert!(
-            job.phase.is_terminal(),
-            "100 minutes after the CONTINUE the instance sits in the warm pool and the job still waits \
-             (phase {:?}): {reasons:?}",
-            job.phase
-        );
-    }
-
     #[test]
     fn a_clock_moved_back_since_the_last_heartbeat_extends_the_hook_at_once() {
         // The last heartbeat was journaled at T0 + 250 by a clock that ran 200 s ahead (or this
@@ -712,19 +644,5 @@ mod tests {
         assert!(terminating_waits(&none, &vms, Ok(&nodes)).iter().all(|w| w.hook.is_err()));
         let unread = terminating_waits(&g, &vms, Err("HTTP 401"));
         assert!(unread.iter().all(|w| matches!(w.host, HookHost::Unsure { .. })));
-
-        // Going back to the warm pool (ReuseOnScaleIn) the terminating hook holds it: a node host
-        // there is drained like a terminating one; a fresh instance warming up is not listed.
-        let nodes = [node("N2", "octo2"), node("N5", "octo5")];
-        let warm = [
-            terminating("2", Some("octo2"), "Warmed:Pending:Wait"),
-            terminating("6", Some("octo6"), "Warmed:Pending:Wait"),
-            terminating("5", Some("octo5"), "InService"),
-        ];
-        let waits = terminating_waits(&g, &warm, Ok(&nodes));
-        let ids: Vec<&str> = waits.iter().map(|w| w.instance.instance_id.as_str()).collect();
-        assert_eq!(ids, ["2"]);
-        assert_eq!(waits[0].host, HookHost::Node { node_id: "N2".into(), node_name: "octo2".into() });
-        assert_eq!(waits[0].hook.as_ref().map(|h| h.name.as_str()), Ok("drain"));
     }
 }

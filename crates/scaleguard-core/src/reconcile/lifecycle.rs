@@ -218,8 +218,8 @@ pub(crate) fn decide<'a>(
     let hook_name = hook.map(|(name, _)| name.to_string());
     if instance.is_warm_pool() {
         // With ReuseOnScaleIn a scaled-in instance goes back to the warm pool, held there by the
-        // group's terminating hook (AWS: "Use lifecycle hooks with a warm pool"): one that hosts
-        // an HA node is drained by `scaleguard node hooks` first, never released at once.
+        // group's terminating hook ("Use lifecycle hooks with a warm pool", Amazon EC2 Auto
+        // Scaling User Guide): one that hosts (or may host) an HA node is never released at once.
         if let Some(host) = node_host(matched, set, instance)? {
             return Err(format!(
                 "it is going back to the warm pool while it hosts an HA node ({host}); never released at once"

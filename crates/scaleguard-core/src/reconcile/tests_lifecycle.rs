@@ -517,12 +517,11 @@ fn a_group_scaling_in_waits_in_its_own_words_not_azures() {
     assert!(wait.reason.contains("scaling activities") && !wait.reason.contains("Azure"), "{}", wait.reason);
 }
 
-/// Red team: with a warm pool whose InstanceReusePolicy has ReuseOnScaleIn, a scaled-in instance
-/// returns to the pool and waits in `Warmed:Pending:Wait` on the group's *terminating* hook
-/// ("Use lifecycle hooks with a warm pool in Auto Scaling group", Amazon EC2 Auto Scaling User
-/// Guide). Such an instance that hosts a busy HA node is being taken out of service: it is never
-/// "released into the pool" at once (nor under the launch hook), and it is left to the node's
-/// drain job like a `Terminating:Wait` host.
+/// With a warm pool whose InstanceReusePolicy has ReuseOnScaleIn, a scaled-in instance returns to
+/// the pool and waits in `Warmed:Pending:Wait` on the group's *terminating* hook ("Use lifecycle
+/// hooks with a warm pool in Auto Scaling group", Amazon EC2 Auto Scaling User Guide). Such an
+/// instance that hosts a busy HA node is being taken out of service: it is never "released into
+/// the pool" at once (nor under the launch hook).
 #[test]
 fn a_busy_node_host_returning_to_the_warm_pool_is_never_released_at_once() {
     use crate::ha::tests_props::{busy, node};
