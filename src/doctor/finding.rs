@@ -85,6 +85,12 @@ pub mod source {
         "AWS docs: Amazon EC2 Auto Scaling lifecycle hooks",
         "https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html",
     );
+    /// Warm pools with lifecycle hooks: an instance reused on scale-in waits in
+    /// Warmed:Pending:Wait on the terminating hook.
+    pub const AWS_WARM_POOL_HOOKS: Source = page(
+        "AWS docs: Use lifecycle hooks with a warm pool in Auto Scaling group",
+        "https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html",
+    );
     pub const AUTOSCALE: Source = page(
         "Microsoft Learn: Overview of autoscale with Azure Virtual Machine Scale Sets",
         "https://learn.microsoft.com/en-us/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-autoscale-overview",

@@ -17,6 +17,7 @@ pub const AUTOSCALE_SCALES_IN: &str = "ha.autoscale-scales-in-nodes";
 pub const UNPAIRED: &str = "ha.unpaired";
 pub const AWS_NO_HOOK: &str = "ha.aws-no-terminating-hook";
 pub const AWS_HOOKS: &str = "ha.aws-terminating-hook";
+pub const AWS_WARM_POOL_REUSE: &str = "ha.aws-warm-pool-reuse";
 
 /// `nodes`: None when the node list could not be read (pairing is then not judged).
 pub fn check(scale_sets: &[ScaleSetObservation], nodes: Option<&[Node]>, profile: &Profile) -> Vec<Finding> {
@@ -41,6 +42,26 @@ pub fn check(scale_sets: &[ScaleSetObservation], nodes: Option<&[Node]>, profile
     let Some(observation) = scale_sets.iter().find(|o| o.key == key) else { return findings };
     if let Some(group) = observation.listing.as_ref().ok().and_then(|l| l.state.aws.as_deref()) {
         findings.extend(aws_hook(group, &subject, &key.name, profile));
+        if group.warm_pool.as_ref().and_then(|pool| pool.reuse_on_scale_in) == Some(true) {
+            findings.push(Finding {
+                id: AWS_WARM_POOL_REUSE,
+                severity: Severity::Error,
+                subject: subject.clone(),
+                observed: "the nodes' group's warm pool reuses instances on scale-in (InstanceReusePolicy \
+                           ReuseOnScaleIn)"
+                    .into(),
+                recommended: "no ReuseOnScaleIn on the nodes' group".into(),
+                why: "a scaled-in instance then goes back to the pool held by the terminating hook, which `scaleguard \
+                      node hooks` does not drain: a busy node is stopped when the hook times out"
+                    .into(),
+                fix: format!(
+                    "aws autoscaling put-warm-pool --auto-scaling-group-name {} --instance-reuse-policy \
+                     ReuseOnScaleIn=false (keeping the pool's other settings)",
+                    key.name
+                ),
+                source: source::AWS_WARM_POOL_HOOKS,
+            });
+        }
     }
     if let Ok(Some(setting)) = &observation.others.setting {
         let scaling_in: Vec<String> =
@@ -298,5 +319,27 @@ mod tests {
         assert!(slow[0].observed.contains("console.refresh_secs (150 s"), "{:?}", slow[0]);
         let two = found(with_hooks(vec![hook("a"), hook("b")]), &profile);
         assert!(two[0].observed.contains("2 terminating hooks (a, b)"), "{:?}", two[0]);
+
+        // A warm pool that reuses instances on scale-in sends a node's instance back undrained.
+        let with_pool = |reuse_on_scale_in| {
+            let mut observation = with_hooks(vec![hook("drain")]);
+            let group = observation.listing.as_mut().unwrap().state.aws.as_mut().unwrap();
+            group.warm_pool = Some(crate::model::WarmPool {
+                min_size: Some(1),
+                max_group_prepared_capacity: None,
+                pool_state: Some("Stopped".into()),
+                status: None,
+                reuse_on_scale_in,
+            });
+            check(&[observation], Some(&[node("n1")]), &profile)
+                .into_iter()
+                .filter(|f| f.id == AWS_WARM_POOL_REUSE)
+                .collect::<Vec<_>>()
+        };
+        let reused = with_pool(Some(true));
+        assert_eq!(reused.len(), 1, "{reused:?}");
+        assert_eq!(reused[0].severity, Severity::Error);
+        assert!(reused[0].fix.contains("ReuseOnScaleIn=false"), "{:?}", reused[0]);
+        assert!(with_pool(Some(false)).is_empty() && with_pool(None).is_empty());
     }
 }

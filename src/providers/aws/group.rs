@@ -207,6 +207,7 @@ pub(crate) fn convert(read: &GroupRead<'_>) -> Result<(ScaleSetState, Vec<Instan
         max_group_prepared_capacity: w.max_group_prepared_capacity(),
         pool_state: w.pool_state().map(|s| s.as_str().to_string()),
         status: w.status().map(|s| s.as_str().to_string()),
+        reuse_on_scale_in: w.instance_reuse_policy().and_then(|policy| policy.reuse_on_scale_in()),
     });
     let state = ScaleSetState {
         key: read.key.clone(),

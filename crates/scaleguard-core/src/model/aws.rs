@@ -249,6 +249,10 @@ pub struct WarmPool {
     pub pool_state: Option<String>,
     /// Set while the pool is being deleted.
     pub status: Option<String>,
+    /// `InstanceReusePolicy.ReuseOnScaleIn`: a scaled-in instance goes back to the pool, held by
+    /// the terminating hook, instead of being terminated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reuse_on_scale_in: Option<bool>,
 }
 
 /// The group's own settings and what it is doing.
