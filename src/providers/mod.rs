@@ -284,6 +284,13 @@ impl ProviderError {
         }
     }
 
+    /// Could the provider have acted on the write this error ends? True after a 5xx, a timeout or
+    /// a connection failure (on AWS one that may come after the request was sent); a refusal
+    /// (4xx, throttled, precondition failed) or an error before sending says it did not.
+    pub fn may_have_acted(&self) -> bool {
+        matches!(self, Self::Server { .. } | Self::Timeout { .. } | Self::Connect { .. })
+    }
+
     pub(crate) fn from_status(
         what: String,
         status: u16,

@@ -390,11 +390,7 @@ impl ScaleSetProvider for AwsProvider {
                 Ok(_) => Ok(Operation::Done),
                 // The answer was lost, or came after AWS may have acted: what the group wants now
                 // tells whether the write landed.
-                Err(
-                    failure @ (ProviderError::Server { .. }
-                    | ProviderError::Timeout { .. }
-                    | ProviderError::Connect { .. }),
-                ) => {
+                Err(failure) if failure.may_have_acted() => {
                     let now = match self.read_group(key).await {
                         Ok(group) => group.desired_capacity(),
                         Err(unread) => return Err(may_have_landed(what, &failure, &unread)),
@@ -563,11 +559,7 @@ impl ScaleSetProvider for AwsProvider {
             // once AWS acted, the group tells: an instance no longer waiting was let go.
             match complete(RequestKind::UnguardedWrite).await {
                 Ok(_) => Ok(()),
-                Err(
-                    failure @ (ProviderError::Server { .. }
-                    | ProviderError::Timeout { .. }
-                    | ProviderError::Connect { .. }),
-                ) => {
+                Err(failure) if failure.may_have_acted() => {
                     // The listing, warm pool included (the group's own answer leaves it out).
                     let listing = match self.read_listing(key).await {
                         Ok(listing) => listing,
