@@ -374,9 +374,7 @@ impl Scaling {
         self.journal.append_result(&intent, journaled, self.now())?;
         Ok(outcome)
     }
-}
 
-impl Scaling {
     /// `proposal` evaluated again at `now`: its setting's active profile then, the set's capacity
     /// read again and, only when the change makes Autoscale move the capacity, the cooldown (the
     /// journal and the Activity Log read again).
@@ -406,9 +404,7 @@ impl Scaling {
         }
         Ok(AutoscaleProposal { active, capacity: state.capacity, verdict, read_at: now, ..proposal.clone() })
     }
-}
 
-impl Scaling {
     /// The guard's cooldown for `key` at `now` over the journal and what `others` read: unknown
     /// when the Activity Log could not be read (never "nobody changed it").
     fn cooldown_now(
