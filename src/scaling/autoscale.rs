@@ -376,8 +376,8 @@ impl Scaling {
     }
 
     /// `proposal` evaluated again at `now`: its setting's active profile then, the set's capacity
-    /// read again and, only when the change makes Autoscale move the capacity, the cooldown (the
-    /// journal and the Activity Log read again).
+    /// read again and, when the change makes Autoscale move the capacity or is a forced turn-on
+    /// (which may), the cooldown (the journal and the Activity Log read again).
     async fn evaluate_again(
         &self,
         proposal: &AutoscaleProposal,
